@@ -1,0 +1,98 @@
+"""TensorFlow-faithful primitive ops for the losses (private).
+
+Each function computes what the TensorFlow op that Keras calls computes, with
+the gradient TensorFlow defines for it, where that differs from what PyTorch's
+autograd would give for the obvious composition:
+
+* ``softmax_xent``: ``tf.nn.softmax_cross_entropy_with_logits``. Its gradient is
+  ``softmax(z) - y`` even when a target row does not sum to 1 (autograd of
+  ``-sum(y * log_softmax(z))`` would give ``sum(y) * softmax(z) - y``). A target
+  row of all zeros therefore has loss 0 but gradient ``softmax(z)``.
+* ``sigmoid_xent``: ``tf.nn.sigmoid_cross_entropy_with_logits`` composed op by op
+  (``where(z>=0, z, 0) - z*y + log1p(exp(where(z>=0, -z, z)))``).
+* ``tf_pow``: ``tf.pow`` with a constant exponent, whose gradient is
+  ``grad * g * x**(g-1)`` with no special case for ``g == 0`` (PyTorch masks it).
+* ``clip``: ``tf.clip_by_value`` to ``[EPSILON, 1 - EPSILON]``; the gradient passes
+  inside the closed interval and is zero outside, NaN stays NaN.
+
+All of them support double backward.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+#: ``keras.config.epsilon()``, the clip bound of every probability path.
+EPSILON = 1e-7
+
+
+def clip(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(x, EPSILON, 1.0 - EPSILON)
+
+
+class _SoftmaxXent(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits, labels, dim):
+        logp = torch.log_softmax(logits, dim)
+        ctx.dim = dim
+        ctx.save_for_backward(logits, labels, logp)
+        return -(labels * logp).sum(dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, labels, logp = ctx.saved_tensors
+        dim = ctx.dim
+        g = grad.unsqueeze(dim)
+        if torch.is_grad_enabled():  # create_graph: recompute differentiably
+            logp = torch.log_softmax(logits, dim)
+        grad_logits = grad_labels = None
+        if ctx.needs_input_grad[0]:
+            grad_logits = g * (torch.exp(logp) - labels)
+        if ctx.needs_input_grad[1]:
+            grad_labels = g * -logp
+        return grad_logits, grad_labels, None
+
+
+def softmax_xent(labels: torch.Tensor, logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``tf.nn.softmax_cross_entropy_with_logits(labels, logits, axis=dim)``."""
+    return _SoftmaxXent.apply(logits, labels, dim)
+
+
+def sigmoid_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``tf.nn.sigmoid_cross_entropy_with_logits``, op for op."""
+    zeros = torch.zeros_like(logits)
+    cond = logits >= zeros
+    relu_logits = torch.where(cond, logits, zeros)
+    neg_abs_logits = torch.where(cond, -logits, logits)
+    return (relu_logits - logits * labels) + torch.log1p(torch.exp(neg_abs_logits))
+
+
+class _TfPow(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.exponent = exponent
+        ctx.save_for_backward(x)
+        return torch.pow(x, exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        e = ctx.exponent
+        return grad * e * torch.pow(x, e - 1.0), None
+
+
+def tf_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
+    """``tf.pow(x, exponent)`` for a Python-number exponent, with TF's gradient."""
+    return _TfPow.apply(x, float(exponent))
+
+
+def sparse_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``tf.nn.sparse_softmax_cross_entropy_with_logits`` over the last axis.
+
+    ``labels`` has ``logits``'s shape without the last axis. The gradient is
+    ``softmax(z) - one_hot(y)``, exactly PyTorch's cross-entropy gradient.
+    """
+    c = logits.shape[-1]
+    flat = F.cross_entropy(logits.reshape(-1, c), labels.reshape(-1), reduction="none")
+    return flat.reshape(labels.shape)

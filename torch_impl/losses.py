@@ -1,0 +1,858 @@
+"""Keras 3 crossentropy losses, re-implemented natively in PyTorch.
+
+Every loss comes twice, as in Keras: an unreduced functional form
+(``categorical_crossentropy(y_true, y_pred, ...)`` returns one loss per sample)
+and a ``torch.nn.Module`` class that applies Keras's reduction, sample weights
+and masks (``CategoricalCrossentropy(...)(y_true, y_pred, sample_weight)``).
+Argument names, argument order (``y_true`` first) and defaults are Keras's.
+
+The numbers are Keras's numbers on its TensorFlow backend (keras 3.15.1):
+probabilities are clipped to ``[1e-7, 1 - 1e-7]`` (zero gradient outside),
+``from_logits`` paths use TensorFlow's fused crossentropy ops and their
+gradients, reductions divide by the number of elements (see
+:mod:`torch_impl.reduction`). Half-precision inputs compute in float32, float64
+stays float64.
+
+Example:
+    >>> import torch
+    >>> from torch_impl import losses
+    >>> y_true = torch.tensor([[0., 1., 0.], [0., 0., 1.]])
+    >>> y_pred = torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
+    >>> losses.CategoricalCrossentropy()(y_true, y_pred)
+    tensor(1.1769)
+    >>> losses.categorical_crossentropy(y_true, y_pred)
+    tensor([0.0513, 2.3026])
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from torch_impl import _ops
+from torch_impl.reduction import (
+    reduce_weighted_values,
+    squeeze_or_expand_to_same_rank,
+    standardize_reduction,
+)
+
+__all__ = [
+    "Loss",
+    "LossFunctionWrapper",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "focal_loss",
+    "get",
+]
+
+TensorLike = Union[torch.Tensor, Sequence, float, int]
+_HALF = (torch.float16, torch.bfloat16)
+
+
+# --------------------------------------------------------------------------
+# input handling and argument checks
+# --------------------------------------------------------------------------
+
+
+def _resolve_dtype(dtype) -> Optional[torch.dtype]:
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
+        return getattr(torch, dtype)
+    raise ValueError(f"Invalid dtype {dtype!r}: expected None, a torch.dtype or a name like 'float32'.")
+
+
+def _compute_dtype(y_pred: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.dtype:
+    if dtype is not None:
+        return dtype
+    if y_pred.dtype in _HALF:
+        return torch.float32
+    if y_pred.is_floating_point():
+        return y_pred.dtype
+    return torch.get_default_dtype()
+
+
+def _as_tensor(x: TensorLike, device=None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x if device is None or x.device == device else x.to(device)
+    return torch.as_tensor(x, device=device)
+
+
+def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False):
+    """Convert inputs to tensors; floats to the compute dtype (halves -> float32)."""
+    y_pred = _as_tensor(y_pred)
+    if y_pred.is_complex():
+        raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
+    cdt = _compute_dtype(y_pred, dtype)
+    y_pred = y_pred.to(cdt)
+    y_true = _as_tensor(y_true, y_pred.device)
+    if not labels_are_indices:
+        y_true = y_true.to(cdt)
+    return y_true, y_pred
+
+
+def _check_axis(axis) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis!r} of type {type(axis)}")
+    return int(axis)
+
+
+def _canonical_axis(axis: int, rank: int, name: str = "y_pred") -> int:
+    if rank == 0:
+        raise ValueError(f"`{name}` must be at least rank 1 to have an axis {axis}. Received a scalar.")
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis={axis} is out of range for {name} of rank {rank}.")
+    return axis % rank
+
+
+def _check_label_smoothing(label_smoothing) -> float:
+    s = float(label_smoothing)
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"`label_smoothing` must be a float in [0, 1]. Received: label_smoothing={label_smoothing!r}")
+    return s
+
+
+def _check_gamma(gamma) -> float:
+    g = float(gamma)
+    if not g >= 0.0:  # also rejects NaN
+        raise ValueError(f"`gamma` must be >= 0. Received: gamma={gamma!r}")
+    return g
+
+
+def _check_alpha_scalar(alpha) -> float:
+    a = float(alpha)
+    if a != a:
+        raise ValueError("`alpha` must not be NaN.")
+    return a
+
+
+def _check_alpha_categorical(alpha):
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+        return _check_alpha_scalar(alpha)
+    # Like Keras: a Python list becomes a tensor of the default float dtype (Keras:
+    # floatx, normally float32, so per-class alphas are rounded to float32 even in
+    # a float64 loss); an array or tensor keeps its own float dtype.
+    t = torch.as_tensor(alpha)
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    if t.dim() == 0:
+        return _check_alpha_scalar(t.item())
+    if t.dim() != 1 or t.numel() == 0:
+        raise ValueError(f"`alpha` must be a float or a 1-D sequence of per-class floats. Received shape {tuple(t.shape)}")
+    if torch.isnan(t).any():
+        raise ValueError("`alpha` must not contain NaN.")
+    return t
+
+
+def _same_shape_or_raise(y_true: torch.Tensor, y_pred: torch.Tensor, loss: str, axis: int | None = None):
+    if y_true.dim() < 1:
+        raise ValueError(
+            "Arguments `target` and `output` must be at least rank 1. "
+            f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}"
+        )
+    if y_true.shape == y_pred.shape:
+        return
+    hint = ""
+    if axis is not None and y_pred.dim() >= 1:
+        ax = axis % y_pred.dim()
+        no_class = y_pred.shape[:ax] + y_pred.shape[ax + 1:]
+        with_one = y_pred.shape[:ax] + (1,) + y_pred.shape[ax + 1:]
+        if tuple(y_true.shape) in (tuple(no_class), tuple(with_one)) and y_pred.shape[ax] > 1:
+            hint = (
+                f" y_true looks like integer class labels (one per sample) while {loss} needs "
+                "one-hot (or probability) targets of y_pred's shape: use "
+                "SparseCategoricalCrossentropy for integer labels, or one-hot encode them."
+            )
+    elif loss.startswith("binary"):
+        if y_pred.dim() == y_true.dim() + 1 and y_pred.shape[:-1] == y_true.shape and y_pred.shape[-1] > 1:
+            hint = (
+                " y_pred has a class axis that y_true lacks: for integer labels and a "
+                "multi-class (softmax) output use SparseCategoricalCrossentropy."
+            )
+    raise ValueError(
+        f"{loss}: arguments `y_true` and `y_pred` must have the same shape. "
+        f"Received: y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.{hint}"
+    )
+
+
+def _warn_single_class(y_pred: torch.Tensor, axis: int, loss: str):
+    if y_pred.dim() >= 1 and y_pred.shape[axis] == 1:
+        warnings.warn(
+            f"In loss {loss}, expected y_pred.shape to be (batch_size, num_classes) "
+            f"with num_classes > 1. Received: y_pred.shape={tuple(y_pred.shape)}. "
+            "Consider using 'binary_crossentropy' if you only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=3,
+        )
+
+
+def _smooth_categorical(y_true: torch.Tensor, label_smoothing: float, axis: int) -> torch.Tensor:
+    # Keras 3.15.1 counts classes along y_true's LAST axis; upstream counts along
+    # `axis`. We follow the fix (identical when axis is the last axis).
+    if not label_smoothing:
+        return y_true
+    num_classes = y_true.shape[axis]
+    return y_true * (1.0 - label_smoothing) + (label_smoothing / num_classes)
+
+
+def _is_compiling() -> bool:
+    return torch.compiler.is_compiling()
+
+
+# --------------------------------------------------------------------------
+# functional forms (unreduced)
+# --------------------------------------------------------------------------
+
+
+def categorical_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> torch.Tensor:
+    """Categorical crossentropy per sample, as ``keras.losses.categorical_crossentropy``.
+
+    From probabilities: ``y_pred`` is divided by its sum over ``axis``, clipped
+    to ``[1e-7, 1 - 1e-7]`` and ``-sum(y_true * log(p))`` is taken. From logits:
+    softmax crossentropy with TensorFlow's gradient ``softmax(z) - y_true``.
+
+    Args:
+        y_true: one-hot or probability targets, same shape as ``y_pred``.
+        y_pred: probabilities (or logits with ``from_logits=True``).
+        from_logits: whether ``y_pred`` holds logits.
+        label_smoothing: in ``[0, 1]``; targets become ``y*(1-s) + s/C``.
+        axis: the class axis.
+
+    Returns:
+        The loss with ``axis`` reduced away, e.g. shape ``(N,)``.
+
+    Example:
+        >>> import torch
+        >>> categorical_crossentropy(torch.tensor([[0., 1., 0.]]),
+        ...                          torch.tensor([[0.05, 0.95, 0.]]))
+        tensor([0.0513])
+    """
+    axis = _check_axis(axis)
+    label_smoothing = _check_label_smoothing(label_smoothing)
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return _categorical_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
+
+
+def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
+    _same_shape_or_raise(y_true, y_pred, "categorical_crossentropy", axis)
+    axis = _canonical_axis(axis, y_pred.dim())
+    _warn_single_class(y_pred, axis, "categorical_crossentropy")
+    y_true = _smooth_categorical(y_true, label_smoothing, axis)
+    if from_logits:
+        return _ops.softmax_xent(y_true, y_pred, axis)
+    output = y_pred / y_pred.sum(axis, keepdim=True)
+    output = _ops.clip(output)
+    return -(y_true * torch.log(output)).sum(axis)
+
+
+def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class) -> torch.Tensor:
+    """Squeeze, check shape, integrality and range of sparse labels; return int64."""
+    rank = y_pred.dim()
+    if rank < 1:
+        raise ValueError(f"Argument `output` must be at least rank 1. Received: y_pred.shape={tuple(y_pred.shape)}")
+    if y_true.dim() == rank and y_true.shape[axis] == 1:
+        y_true = y_true.squeeze(axis)
+    expected = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
+    if y_true.shape != expected:
+        hint = ""
+        if y_true.dim() == rank and y_true.shape[axis] == y_pred.shape[axis] and y_pred.shape[axis] > 1:
+            hint = (
+                " y_true looks one-hot encoded (it has y_pred's class axis): use "
+                "CategoricalCrossentropy for one-hot targets, or pass integer labels "
+                "(y_true.argmax(axis)) to SparseCategoricalCrossentropy."
+            )
+        raise ValueError(
+            "sparse_categorical_crossentropy: `y_true` must have the shape of `y_pred` "
+            f"without the class axis {axis}, i.e. {tuple(expected)}. Received: "
+            f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.{hint}"
+        )
+    if y_true.dtype == torch.bool or y_true.is_complex():
+        raise ValueError(f"sparse labels must be integers, got dtype {y_true.dtype}")
+    if y_true.is_floating_point():
+        if not _is_compiling() and y_true.numel() and bool((y_true != torch.trunc(y_true)).any()):
+            raise ValueError(
+                "sparse_categorical_crossentropy: `y_true` holds non-integer values; "
+                "it must hold integer class ids. Probability or one-hot targets go to "
+                "CategoricalCrossentropy."
+            )
+        y_true = y_true.to(torch.int64)
+    else:
+        y_true = y_true.to(torch.int64)
+    if not _is_compiling() and y_true.numel():
+        num_classes = y_pred.shape[axis]
+        bad = (y_true < 0) | (y_true >= num_classes)
+        if ignore_class is not None:
+            bad &= y_true != ignore_class
+        if bool(bad.any()):
+            first = int(y_true[bad][0])
+            raise ValueError(
+                f"sparse_categorical_crossentropy: label {first} is outside the valid "
+                f"range [0, {num_classes}) of y_pred's class axis"
+                + ("" if ignore_class is None else f" (and is not ignore_class={ignore_class})")
+                + "."
+            )
+    return y_true
+
+
+def sparse_categorical_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    ignore_class: Optional[int] = None,
+    axis: int = -1,
+) -> torch.Tensor:
+    """Crossentropy with integer targets, as ``keras.losses.sparse_categorical_crossentropy``.
+
+    From probabilities: ``y_pred`` is clipped to ``[1e-7, 1 - 1e-7]``, logged and
+    passed through softmax crossentropy, which renormalises the clipped
+    probabilities implicitly. From logits: softmax crossentropy. Entries whose
+    label equals ``ignore_class`` get loss 0 and no gradient (the classes also
+    exclude them from the mean). A class ``axis`` other than the last follows
+    Keras's torch backend (the only one that supports it).
+
+    Args:
+        y_true: integer class ids of ``y_pred``'s shape without ``axis`` (a
+            trailing 1-dim is squeezed).
+        y_pred: probabilities (or logits with ``from_logits=True``).
+        from_logits: whether ``y_pred`` holds logits.
+        ignore_class: a label value to mask out, e.g. ``-1`` or ``255``.
+        axis: the class axis.
+
+    Example:
+        >>> import torch
+        >>> sparse_categorical_crossentropy(torch.tensor([1, 2]),
+        ...     torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]))
+        tensor([0.0513, 2.3026])
+    """
+    return _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits, ignore_class, axis)[0]
+
+
+def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, dtype=None):
+    axis = _check_axis(axis)
+    if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral)):
+        raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
+    y_true, y_pred = _prepare(y_true, y_pred, dtype, labels_are_indices=True)
+    axis = _canonical_axis(axis, y_pred.dim())
+    labels = _sparse_labels(y_true, y_pred, axis, ignore_class)
+    valid = None
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = torch.where(valid, labels, torch.zeros_like(labels))
+        y_pred = torch.where(valid.unsqueeze(axis), y_pred, torch.zeros_like(y_pred))
+    if axis == y_pred.dim() - 1:
+        # TensorFlow backend: clip + log, then sparse softmax crossentropy.
+        logits = y_pred if from_logits else torch.log(_ops.clip(y_pred))
+        res = _ops.sparse_xent(labels, logits)
+    else:
+        # Keras's torch backend (TensorFlow supports axis=-1 only).
+        moved = y_pred.movedim(axis, 1)
+        if from_logits:
+            res = F.cross_entropy(moved, labels, reduction="none")
+        else:
+            output = _ops.clip(moved / moved.sum(1, keepdim=True))
+            res = F.nll_loss(torch.log(output), labels, reduction="none")
+    if valid is not None:
+        res = torch.where(valid, res, torch.zeros_like(res))
+    return res, valid
+
+
+def binary_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> torch.Tensor:
+    """Binary crossentropy averaged over ``axis``, as ``keras.losses.binary_crossentropy``.
+
+    From probabilities: clip to ``[1e-7, 1 - 1e-7]``, then
+    ``-(y log p + (1-y) log(1-p))``. From logits: the stable
+    ``max(x,0) - x*y + log1p(exp(-|x|))``. Smoothing: ``y*(1-s) + 0.5*s``.
+
+    Example:
+        >>> import torch
+        >>> binary_crossentropy(torch.tensor([[0., 1.], [0., 0.]]),
+        ...                     torch.tensor([[0.6, 0.4], [0.4, 0.6]]))
+        tensor([0.9163, 0.7136])
+    """
+    axis = _check_axis(axis)
+    label_smoothing = _check_label_smoothing(label_smoothing)
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return _binary_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
+
+
+def _bce_elementwise(y_true, y_pred, from_logits):
+    if from_logits:
+        return _ops.sigmoid_xent(y_true, y_pred)
+    output = _ops.clip(y_pred)
+    bce = y_true * torch.log(output)
+    bce = bce + (1 - y_true) * torch.log(1 - output)
+    return -bce
+
+
+def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
+    _same_shape_or_raise(y_true, y_pred, "binary_crossentropy")
+    axis = _canonical_axis(axis, y_pred.dim())
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return _bce_elementwise(y_true, y_pred, from_logits).mean(axis)
+
+
+def binary_focal_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> torch.Tensor:
+    """Binary focal crossentropy, as ``keras.losses.binary_focal_crossentropy``.
+
+    ``mean(weight * (1 - p_t)**gamma * bce, axis)`` with ``p_t = y*p + (1-y)*(1-p)``
+    and ``weight = y*alpha + (1-y)*(1-alpha)`` when ``apply_class_balancing``.
+    With ``from_logits`` Keras (TensorFlow backend) applies the sigmoid for
+    ``p_t`` but computes ``bce`` with the stable logits formula (the sigmoid
+    output carries its logits), not with clipped probabilities.
+
+    Example:
+        >>> import torch
+        >>> binary_focal_crossentropy(torch.tensor([[0., 1.], [0., 0.]]),
+        ...                           torch.tensor([[0.6, 0.4], [0.4, 0.6]]), gamma=2.0)
+        tensor([0.3299, 0.2057])
+    """
+    axis = _check_axis(axis)
+    label_smoothing = _check_label_smoothing(label_smoothing)
+    gamma = _check_gamma(gamma)
+    alpha = _check_alpha_scalar(alpha)
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return _binary_focal_crossentropy(
+        y_true, y_pred, bool(apply_class_balancing), alpha, gamma, bool(from_logits), label_smoothing, axis
+    )
+
+
+def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
+    _same_shape_or_raise(y_true, y_pred, "binary_focal_crossentropy")
+    axis = _canonical_axis(axis, y_pred.dim())
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        bce = _ops.sigmoid_xent(y_true, y_pred)
+        y_pred = torch.sigmoid(y_pred)
+    else:
+        bce = _bce_elementwise(y_true, y_pred, False)
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal_bce = _ops.tf_pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        weight = y_true * alpha + (1 - y_true) * (1 - alpha)
+        focal_bce = weight * focal_bce
+    return focal_bce.mean(axis)
+
+
+def categorical_focal_crossentropy(
+    y_true: TensorLike,
+    y_pred: TensorLike,
+    alpha: Union[float, Sequence[float], torch.Tensor] = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> torch.Tensor:
+    """Categorical focal crossentropy, as ``keras.losses.categorical_focal_crossentropy``.
+
+    Softmax if ``from_logits``; divide by the sum over ``axis``; clip; then
+    ``sum(-y * log(p) * alpha * (1 - p)**gamma, axis)``. ``alpha`` is a float or
+    one float per class (broadcast along ``axis``).
+
+    Example:
+        >>> import torch
+        >>> categorical_focal_crossentropy(torch.tensor([[0., 1., 0.], [0., 0., 1.]]),
+        ...     torch.tensor([[0.05, 0.9, 0.05], [0.1, 0.85, 0.05]]))
+        tensor([2.6340e-04, 6.7591e-01])
+    """
+    axis = _check_axis(axis)
+    label_smoothing = _check_label_smoothing(label_smoothing)
+    gamma = _check_gamma(gamma)
+    alpha = _check_alpha_categorical(alpha)
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, bool(from_logits), label_smoothing, axis)
+
+
+def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, label_smoothing, axis):
+    _same_shape_or_raise(y_true, y_pred, "categorical_focal_crossentropy", axis)
+    axis = _canonical_axis(axis, y_pred.dim())
+    _warn_single_class(y_pred, axis, "categorical_focal_crossentropy")
+    y_true = _smooth_categorical(y_true, label_smoothing, axis)
+    if from_logits:
+        y_pred = torch.softmax(y_pred, axis)
+    output = y_pred / y_pred.sum(axis, keepdim=True)
+    output = _ops.clip(output)
+    cce = -y_true * torch.log(output)
+    modulating_factor = _ops.tf_pow(1.0 - output, gamma)
+    if isinstance(alpha, torch.Tensor):
+        num_classes = y_pred.shape[axis]
+        if alpha.numel() != num_classes:
+            raise ValueError(
+                f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
+                f"but y_pred has {num_classes} classes along axis {axis} (shape {tuple(y_pred.shape)})."
+            )
+        view = [1] * y_pred.dim()
+        view[axis] = num_classes
+        alpha = alpha.to(device=y_pred.device, dtype=y_pred.dtype).reshape(view)
+    weighting_factor = modulating_factor * alpha
+    return (weighting_factor * cce).sum(axis)
+
+
+def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The classic community binary focal loss, as a factory (``focal_loss()(y_true, y_pred)``).
+
+    This is the widely copied Keras snippet (not part of Keras)::
+
+        pt_1 = where(y_true == 1, y_pred, 1);  pt_0 = where(y_true == 0, y_pred, 0)
+        clip both to [1e-7, 1 - 1e-7]
+        loss = -sum(alpha * (1 - pt_1)**gamma * log(pt_1))
+               -sum((1 - alpha) * pt_0**gamma * log(1 - pt_0))
+
+    It sums over every element (a scalar, no per-sample values), so
+    ``model.compile(loss=focal_loss())`` trains on a batch SUM, unlike Keras's
+    mean-reduced losses; entries of ``y_true`` that are neither 0 nor 1 add
+    nothing. ``keras_impl.losses.focal_loss`` is the same code on TensorFlow.
+    Wrap it in :class:`LossFunctionWrapper` to reproduce ``compile`` with
+    sample or class weights.
+
+    Example:
+        >>> import torch
+        >>> fl = focal_loss(gamma=2.0, alpha=0.25)
+        >>> fl(torch.tensor([[0., 1.]]), torch.tensor([[0.3, 0.8]]))
+        tensor(0.0310)
+    """
+    gamma = _check_gamma(gamma)
+    alpha = _check_alpha_scalar(alpha)
+
+    def focal_loss_fixed(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+        y_true, y_pred = _prepare(y_true, y_pred)
+        pt_1 = torch.where(y_true == 1, y_pred, torch.ones_like(y_pred))
+        pt_0 = torch.where(y_true == 0, y_pred, torch.zeros_like(y_pred))
+        pt_1 = _ops.clip(pt_1)
+        pt_0 = _ops.clip(pt_0)
+        pos = (alpha * _ops.tf_pow(1.0 - pt_1, gamma) * torch.log(pt_1)).sum()
+        neg = ((1 - alpha) * _ops.tf_pow(pt_0, gamma) * torch.log(1.0 - pt_0)).sum()
+        return -pos - neg
+
+    focal_loss_fixed.gamma = gamma
+    focal_loss_fixed.alpha = alpha
+    return focal_loss_fixed
+
+
+# --------------------------------------------------------------------------
+# classes
+# --------------------------------------------------------------------------
+
+
+class Loss(nn.Module):
+    """Base class: ``loss(y_true, y_pred, sample_weight=None)`` with Keras's reduction.
+
+    Subclasses implement :meth:`call`, which returns the unreduced losses and
+    an optional boolean mask of valid entries.
+
+    Args:
+        reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+            ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+        name: a name, as in Keras.
+        dtype: compute dtype. ``None`` (default) computes in ``y_pred``'s dtype,
+            with float16/bfloat16 promoted to float32. (Keras's ``None`` means
+            ``keras.config.floatx()``, normally float32, even for float64 inputs;
+            pass ``dtype=torch.float32`` for that.)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None, dtype=None):
+        super().__init__()
+        self.reduction = standardize_reduction(reduction)
+        self.name = name or type(self).__name__
+        self.dtype = _resolve_dtype(dtype)
+
+    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        raise NotImplementedError
+
+    def forward(self, y_true: TensorLike, y_pred: TensorLike, sample_weight=None) -> torch.Tensor:
+        values, mask = self.call(y_true, y_pred)
+        return reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "reduction": self.reduction}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+
+
+class LossFunctionWrapper(Loss):
+    """Turn a function ``fn(y_true, y_pred, **kwargs)`` into a reducing :class:`Loss`.
+
+    Like Keras's wrapper (what ``model.compile(loss=fn)`` builds): ranks of
+    ``y_true``/``y_pred`` are aligned by one trailing 1-dim before ``fn`` runs,
+    then sample weights and the reduction are applied.
+
+    Example:
+        >>> import torch
+        >>> wrapped = LossFunctionWrapper(focal_loss())
+        >>> wrapped(torch.tensor([0., 1.]), torch.tensor([[0.3], [0.8]]))
+        tensor(0.0310)
+    """
+
+    def __init__(self, fn: Callable, reduction: Optional[str] = "sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(reduction=reduction, name=name or getattr(fn, "__name__", None), dtype=dtype)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _prepare(y_true, y_pred, self.dtype)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return self.fn(y_true, y_pred, **self._fn_kwargs), None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs}
+
+
+class _Wrapped(Loss):
+    """A Keras LossFunctionWrapper around one of this module's private cores."""
+
+    _fn: Callable
+    _labels_are_indices = False
+
+    def _kwargs(self) -> dict:
+        raise NotImplementedError
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, self._labels_are_indices)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return type(self)._fn(y_true, y_pred, **self._kwargs()), None
+
+
+class CategoricalCrossentropy(_Wrapped):
+    """Crossentropy between one-hot (or probability) targets and predictions.
+
+    Keras's ``keras.losses.CategoricalCrossentropy``: same arguments, same
+    numbers. Use :class:`SparseCategoricalCrossentropy` for integer labels.
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits (recommended; a model that
+            ends in a softmax layer trains in Keras as if it did).
+        label_smoothing: in ``[0, 1]``; targets become ``y*(1-s) + s/C``.
+        axis: the class axis.
+        reduction, name, dtype: see :class:`Loss`.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[0., 1., 0.], [0., 0., 1.]])
+        >>> y_pred = torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
+        >>> cce = CategoricalCrossentropy()
+        >>> cce(y_true, y_pred)
+        tensor(1.1769)
+        >>> cce(y_true, y_pred, sample_weight=torch.tensor([0.3, 0.7]))
+        tensor(0.8135)
+        >>> CategoricalCrossentropy(reduction="sum")(y_true, y_pred)
+        tensor(2.3539)
+    """
+
+    _fn = staticmethod(_categorical_crossentropy)
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_crossentropy", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    def _kwargs(self):
+        return dict(from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), **self._kwargs()}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Crossentropy between integer labels and predictions.
+
+    Keras's ``keras.losses.SparseCategoricalCrossentropy`` (argument order as
+    in Keras: ``from_logits, ignore_class, reduction, axis``). Entries labelled
+    ``ignore_class`` are masked: no loss, no gradient, and the mean runs over
+    the remaining entries.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([1, 2])
+        >>> y_pred = torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
+        >>> SparseCategoricalCrossentropy()(y_true, y_pred)
+        tensor(1.1769)
+        >>> SparseCategoricalCrossentropy(ignore_class=2)(y_true, y_pred)
+        tensor(0.0513)
+    """
+
+    def __init__(self, from_logits: bool = False, ignore_class: Optional[int] = None,
+                 reduction: Optional[str] = "sum_over_batch_size", axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral)):
+            raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
+        self.from_logits = bool(from_logits)
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self.axis = _check_axis(axis)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, labels_are_indices=True)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        return _sparse_categorical_crossentropy_masked(
+            y_true, y_pred, self.from_logits, self.ignore_class, self.axis, self.dtype
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class, "axis": self.axis}
+
+
+class BinaryCrossentropy(_Wrapped):
+    """Binary crossentropy, Keras's ``keras.losses.BinaryCrossentropy``.
+
+    The per-sample loss is the mean over ``axis`` of the element-wise
+    crossentropy; ``y_true`` of shape ``(N,)`` against ``y_pred`` ``(N, 1)`` is
+    aligned, never broadcast to ``(N, N)``.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[0., 1.], [0., 0.]])
+        >>> y_pred = torch.tensor([[-18.6, 0.51], [2.94, -12.8]])
+        >>> BinaryCrossentropy(from_logits=True)(y_true, y_pred)
+        tensor(0.8654)
+        >>> BinaryCrossentropy(from_logits=True)(y_true, y_pred, sample_weight=[0.8, 0.2])
+        tensor(0.2431)
+    """
+
+    _fn = staticmethod(_binary_crossentropy)
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_crossentropy", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    def _kwargs(self):
+        return dict(from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), **self._kwargs()}
+
+
+class BinaryFocalCrossentropy(_Wrapped):
+    """Binary focal crossentropy, Keras's ``keras.losses.BinaryFocalCrossentropy``.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[0., 1.], [0., 0.]])
+        >>> y_pred = torch.tensor([[-18.6, 0.51], [2.94, -12.8]])
+        >>> BinaryFocalCrossentropy(gamma=3, from_logits=True)(y_true, y_pred)
+        tensor(0.6472)
+        >>> BinaryFocalCrossentropy(apply_class_balancing=True, gamma=3, from_logits=True)(y_true, y_pred)
+        tensor(0.4823)
+    """
+
+    _fn = staticmethod(_binary_focal_crossentropy)
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_focal_crossentropy", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha = _check_alpha_scalar(alpha)
+        self.gamma = _check_gamma(gamma)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    def _kwargs(self):
+        return dict(apply_class_balancing=self.apply_class_balancing, alpha=self.alpha, gamma=self.gamma,
+                    from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), **self._kwargs()}
+
+
+class CategoricalFocalCrossentropy(_Wrapped):
+    """Alpha-balanced categorical focal crossentropy, Keras's ``keras.losses.CategoricalFocalCrossentropy``.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[0., 1., 0.], [0., 0., 1.]])
+        >>> y_pred = torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
+        >>> CategoricalFocalCrossentropy()(y_true, y_pred)
+        tensor(0.2332)
+        >>> CategoricalFocalCrossentropy(alpha=[0.25, 0.5, 0.25])(y_true, y_pred)
+        tensor(0.2332)
+    """
+
+    _fn = staticmethod(_categorical_focal_crossentropy)
+
+    def __init__(self, alpha: Union[float, Sequence[float], torch.Tensor] = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_focal_crossentropy",
+                 dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        self.alpha = _check_alpha_categorical(alpha)
+        self.gamma = _check_gamma(gamma)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing)
+        self.axis = _check_axis(axis)
+
+    def _kwargs(self):
+        return dict(alpha=self.alpha, gamma=self.gamma, from_logits=self.from_logits,
+                    label_smoothing=self.label_smoothing, axis=self.axis)
+
+    def get_config(self):
+        cfg = {**super().get_config(), **self._kwargs()}
+        if isinstance(cfg["alpha"], torch.Tensor):
+            cfg["alpha"] = cfg["alpha"].tolist()
+        return cfg
+
+
+_BY_NAME = {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+}
+
+
+def get(identifier: Union[str, Loss], **kwargs) -> Loss:
+    """A loss instance from its Keras name (``"categorical_crossentropy"``) or class name.
+
+    Example:
+        >>> get("sparse_categorical_crossentropy", from_logits=True)
+        SparseCategoricalCrossentropy(reduction='sum_over_batch_size', from_logits=True, ignore_class=None, axis=-1)
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        for key, cls in _BY_NAME.items():
+            if identifier in (key, cls.__name__):
+                return cls(**kwargs)
+    raise ValueError(f"Unknown loss {identifier!r}. Known: {sorted(_BY_NAME)}")
