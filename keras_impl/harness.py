@@ -43,7 +43,7 @@ def loss_value_and_grad(
     dtype: str = "float32",
     input_dtype: Optional[str] = None,
     functional: bool = False,
-    cotangent: Optional[np.ndarray] = None,
+    cotangent_seed: Optional[int] = None,
 ) -> dict[str, Any]:
     """Loss value and d(loss)/d(y_pred) from Keras on TensorFlow.
 
@@ -55,15 +55,18 @@ def loss_value_and_grad(
         input_dtype: dtype of the ``y_pred`` variable (e.g. ``"bfloat16"``);
             defaults to ``dtype``.
         functional: call ``keras.losses.<name>`` instead of the class.
-        cotangent: the incoming gradient for a non-scalar loss (default ones).
+        cotangent_seed: seeds the incoming gradient of a non-scalar loss,
+            ``np.random.default_rng(seed).normal(size=loss.shape)`` (default: ones).
 
     Returns:
         ``{"value", "grad", "error"}``: arrays, or ``error=(type name, message)``
         when Keras raised.
     """
     input_dtype = input_dtype or dtype
-    x = tf.Variable(np.asarray(y_pred).astype(input_dtype) if input_dtype != "bfloat16"
-                    else tf.cast(np.asarray(y_pred, np.float32), tf.bfloat16))
+    # float16 is rounded straight from float64 (NumPy), bfloat16 from float32.
+    arr = np.asarray(y_pred, dtype=np.float64)
+    x = tf.Variable(arr.astype(input_dtype) if input_dtype != "bfloat16"
+                    else tf.cast(arr.astype(np.float32), tf.bfloat16))
     try:
         with tf.GradientTape() as tape:
             if functional:
@@ -73,11 +76,12 @@ def loss_value_and_grad(
             else:
                 loss = make_loss(name, dtype=dtype, **config)
                 value = loss(y_true, x, sample_weight=sample_weight)
-        if value.shape.rank == 0 or cotangent is None:
+        if value.shape.rank == 0 or cotangent_seed is None:
             grad = tape.gradient(value, x)
         else:
-            grad = tape.gradient(value, x, output_gradients=tf.constant(cotangent, dtype=value.dtype))
+            cot = np.random.default_rng(cotangent_seed).normal(size=tuple(value.shape))
+            grad = tape.gradient(value, x, output_gradients=tf.constant(cot, dtype=value.dtype))
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
         return {"value": None, "grad": None, "error": (type(e).__name__, str(e))}
-    g = None if grad is None else np.asarray(tf.cast(grad, tf.float64) if input_dtype == "bfloat16" else grad)
+    g = np.zeros(x.shape, np.float64) if grad is None else np.asarray(tf.cast(grad, tf.float64))
     return {"value": np.asarray(value), "grad": g, "error": None}

@@ -8,8 +8,9 @@ autograd would give for the obvious composition:
   ``softmax(z) - y`` even when a target row does not sum to 1 (autograd of
   ``-sum(y * log_softmax(z))`` would give ``sum(y) * softmax(z) - y``). A target
   row of all zeros therefore has loss 0 but gradient ``softmax(z)``.
-* ``sigmoid_xent``: ``tf.nn.sigmoid_cross_entropy_with_logits`` composed op by op
-  (``where(z>=0, z, 0) - z*y + log1p(exp(where(z>=0, -z, z)))``).
+* ``sigmoid_xent``: ``tf.nn.sigmoid_cross_entropy_with_logits``
+  (``where(z>=0, z, 0) - z*y + log1p(exp(where(z>=0, -z, z)))``), with the
+  gradient terms summed in TensorFlow's order.
 * ``tf_pow``: ``tf.pow`` with a constant exponent, whose gradient is
   ``grad * g * x**(g-1)`` with no special case for ``g == 0`` (PyTorch masks it).
 * ``clip``: ``tf.clip_by_value`` to ``[EPSILON, 1 - EPSILON]``; the gradient passes
@@ -59,13 +60,42 @@ def softmax_xent(labels: torch.Tensor, logits: torch.Tensor, dim: int = -1) -> t
     return _SoftmaxXent.apply(logits, labels, dim)
 
 
-def sigmoid_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """``tf.nn.sigmoid_cross_entropy_with_logits``, op for op."""
+class _SigmoidXent(torch.autograd.Function):
+    # TensorFlow builds this loss from where/neg/mul/sub/exp/log1p and sums the
+    # gradient contributions as ((relu' - y) + d log1p(exp(-|x|))). Summing in
+    # another order turns the tiny last term into an exact 0 when relu' == y
+    # (saturated, correct logits), so the order is written out here.
+    @staticmethod
+    def forward(ctx, logits, labels):
+        ctx.save_for_backward(logits, labels)
+        return _sigmoid_xent_value(logits, labels)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, labels = ctx.saved_tensors
+        grad_logits = grad_labels = None
+        if ctx.needs_input_grad[0]:
+            cond = logits >= 0
+            e = torch.exp(torch.where(cond, -logits, logits))
+            s = (1.0 / (1.0 + e)) * e
+            relu_grad = cond.to(logits.dtype)
+            grad_logits = grad * ((relu_grad - labels) + torch.where(cond, -s, s))
+        if ctx.needs_input_grad[1]:
+            grad_labels = grad * -logits
+        return grad_logits, grad_labels
+
+
+def _sigmoid_xent_value(logits, labels):
     zeros = torch.zeros_like(logits)
     cond = logits >= zeros
     relu_logits = torch.where(cond, logits, zeros)
     neg_abs_logits = torch.where(cond, -logits, logits)
     return (relu_logits - logits * labels) + torch.log1p(torch.exp(neg_abs_logits))
+
+
+def sigmoid_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``tf.nn.sigmoid_cross_entropy_with_logits``: same value, same gradient sums."""
+    return _SigmoidXent.apply(logits, labels)
 
 
 class _TfPow(torch.autograd.Function):

@@ -49,12 +49,16 @@ def loss_value_and_grad(
     dtype: str = "float32",
     input_dtype: Optional[str] = None,
     functional: bool = False,
-    cotangent: Optional[np.ndarray] = None,
+    cotangent_seed: Optional[int] = None,
     device: str = "cpu",
 ) -> dict[str, Any]:
     """Loss value and d(loss)/d(y_pred) from torch_impl; see ``keras_impl.harness``."""
     input_dtype = input_dtype or dtype
-    x = torch.tensor(np.asarray(y_pred, dtype=np.float64), dtype=getattr(torch, input_dtype), device=device)
+    # The same rounding as the Keras harness: float16 straight from float64
+    # (NumPy), bfloat16 from the float32 rounding.
+    arr = np.asarray(y_pred, dtype=np.float64)
+    arr = arr.astype(np.float32) if input_dtype == "bfloat16" else arr.astype(input_dtype)
+    x = torch.from_numpy(arr).to(device=device, dtype=getattr(torch, input_dtype))
     x.requires_grad_(True)
     yt = torch.as_tensor(np.asarray(y_true), device=device)
     sw = None if sample_weight is None else torch.as_tensor(np.asarray(sample_weight), device=device)
@@ -64,11 +68,13 @@ def loss_value_and_grad(
             value = _functional(name)(yt, x.to(getattr(torch, dtype)), **kwargs)
         else:
             value = _make(name, dict(config, dtype=getattr(torch, dtype)))(yt, x, sample_weight=sw)
-        if value.dim() == 0 or cotangent is None:
-            value.sum().backward() if value.numel() else None
-        else:
-            value.backward(torch.as_tensor(cotangent, dtype=value.dtype, device=device))
+        if value.dim() == 0 or cotangent_seed is None:
+            if value.numel() and value.requires_grad:
+                value.sum().backward()
+        elif value.numel() and value.requires_grad:
+            cot = np.random.default_rng(cotangent_seed).normal(size=tuple(value.shape))
+            value.backward(torch.as_tensor(cot, dtype=value.dtype, device=device))
     except (ValueError, TypeError) as e:
         return {"value": None, "grad": None, "error": (type(e).__name__, str(e))}
-    grad = None if x.grad is None else x.grad.detach().to(torch.float64).cpu().numpy()
+    grad = np.zeros(x.shape, np.float64) if x.grad is None else x.grad.detach().to(torch.float64).cpu().numpy()
     return {"value": value.detach().to(torch.float64).cpu().numpy(), "grad": grad, "error": None}

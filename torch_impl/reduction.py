@@ -81,18 +81,20 @@ def squeeze_or_expand_to_same_rank(
     return x1, x2
 
 
-def _broadcast_mul(values: torch.Tensor, weight: torch.Tensor, what: str) -> torch.Tensor:
+_WEIGHT_HINT = (
+    "Pass one weight per sample with shape (batch,) or (batch, 1) for per-sample "
+    "losses, or one weight per loss element with the loss's shape (for "
+    "per-element losses of shape (batch, d1, ...), a per-sample weight must be "
+    "(batch, 1, ...) so that it broadcasts)."
+)
+
+
+def _broadcast_mul(a: torch.Tensor, b: torch.Tensor, message: str) -> torch.Tensor:
     try:
-        torch.broadcast_shapes(values.shape, weight.shape)
+        torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError:
-        raise ValueError(
-            f"{what} of shape {tuple(weight.shape)} cannot be applied to losses of "
-            f"shape {tuple(values.shape)}: after aligning one trailing 1-dim the "
-            "shapes do not broadcast. Pass one weight per sample with shape "
-            "(batch,) or (batch, 1), or one weight per loss element with the "
-            "loss's shape."
-        ) from None
-    return values * weight
+        raise ValueError(message + " " + _WEIGHT_HINT) from None
+    return a * b
 
 
 def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -125,7 +127,11 @@ def apply_mask(
         return float_mask
     sample_weight = sample_weight.to(dtype)
     float_mask, sample_weight = squeeze_or_expand_to_same_rank(float_mask, sample_weight)
-    return _broadcast_mul(sample_weight, float_mask, "mask")
+    return _broadcast_mul(
+        sample_weight, float_mask,
+        f"sample_weight of shape {tuple(sample_weight.shape)} does not broadcast against the "
+        f"ignore_class mask of the losses, shape {tuple(float_mask.shape)}.",
+    )
 
 
 def reduce_values(
@@ -171,5 +177,9 @@ def reduce_weighted_values(
     sample_weight = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
-        values = _broadcast_mul(values, sample_weight, "sample_weight")
+        values = _broadcast_mul(
+            values, sample_weight,
+            f"sample_weight of shape {tuple(sample_weight.shape)} cannot be applied to losses of "
+            f"shape {tuple(values.shape)}: after aligning one trailing 1-dim the shapes do not broadcast.",
+        )
     return reduce_values(values, sample_weight, reduction)
