@@ -152,7 +152,7 @@ def _check_alpha_categorical(alpha):
         return _check_alpha_scalar(t.item())
     if t.dim() != 1 or t.numel() == 0:
         raise ValueError(f"`alpha` must be a float or a 1-D sequence of per-class floats. Received shape {tuple(t.shape)}")
-    if torch.isnan(t).any():
+    if not _is_compiling() and bool(torch.isnan(t).any()):
         raise ValueError("`alpha` must not contain NaN.")
     return t
 

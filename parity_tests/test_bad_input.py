@@ -1,0 +1,158 @@
+"""Bad input gives a clear error, never a silent wrong number (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from torch_impl import losses
+from torch_impl.class_weight import class_weight_to_sample_weight, compute_class_weight
+from torch_impl.reduction import reduce_weighted_values
+
+
+def test_integer_labels_to_categorical_say_use_sparse():
+    y_pred = torch.softmax(torch.randn(4, 3), -1)
+    for y_true in (torch.tensor([0, 2, 1, 1]), torch.tensor([[0], [2], [1], [1]])):
+        for loss in (losses.CategoricalCrossentropy(), losses.CategoricalFocalCrossentropy()):
+            with pytest.raises(ValueError, match="SparseCategoricalCrossentropy") as e:
+                loss(y_true, y_pred)
+            assert str(tuple(y_true.shape)) in str(e.value) and "(4, 3)" in str(e.value)
+
+
+def test_one_hot_labels_to_sparse_say_use_categorical():
+    y_true = torch.eye(3)[[0, 2, 1, 1]]
+    with pytest.raises(ValueError, match="CategoricalCrossentropy") as e:
+        losses.SparseCategoricalCrossentropy()(y_true, torch.softmax(torch.randn(4, 3), -1))
+    assert "(4, 3)" in str(e.value) and "one-hot" in str(e.value)
+
+
+def test_binary_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"y_true.shape=\(4,\), y_pred.shape=\(4, 3\)"):
+        losses.binary_crossentropy(torch.ones(4), torch.rand(4, 3))
+    with pytest.raises(ValueError, match="SparseCategoricalCrossentropy"):
+        losses.BinaryCrossentropy()(torch.ones(4), torch.rand(4, 3))
+
+
+def test_n_vs_n1_never_broadcasts_to_nn():
+    y_true = torch.tensor([0.0, 1.0, 1.0, 0.0])
+    y_pred = torch.tensor([[0.2], [0.7], [0.9], [0.4]])
+    out = losses.BinaryCrossentropy(reduction=None)(y_true, y_pred)
+    assert out.shape == (4,)
+    expected = -torch.log(torch.tensor([0.8, 0.7, 0.9, 0.6]))
+    torch.testing.assert_close(out, expected)
+    v = reduce_weighted_values(out, torch.ones(4, 1), reduction=None)
+    assert v.shape == (4, 1)  # Keras expands the rank-1 side: (N, 1), never (N, N)
+
+
+@pytest.mark.parametrize("label", [3, -1, 7])
+def test_out_of_range_sparse_labels(label):
+    y = torch.tensor([0, 1, label])
+    with pytest.raises(ValueError, match=rf"label {label} is outside the valid range \[0, 3\)"):
+        losses.SparseCategoricalCrossentropy(from_logits=True)(y, torch.randn(3, 3))
+
+
+def test_ignore_class_allows_its_out_of_range_value():
+    y = torch.tensor([0, 1, -1])
+    v = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(y, torch.zeros(3, 3))
+    assert math.isclose(float(v), math.log(3), rel_tol=1e-6)
+    with pytest.raises(ValueError, match="outside the valid range"):
+        losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(torch.tensor([0, 5, -1]), torch.zeros(3, 3))
+
+
+def test_non_integer_sparse_labels():
+    with pytest.raises(ValueError, match="non-integer"):
+        losses.sparse_categorical_crossentropy(torch.tensor([0.0, 1.5]), torch.rand(2, 3))
+    with pytest.raises(ValueError, match="integers"):
+        losses.sparse_categorical_crossentropy(torch.tensor([True, False]), torch.rand(2, 3))
+    # integral floats are fine (Keras casts them)
+    losses.sparse_categorical_crossentropy(torch.tensor([0.0, 2.0]), torch.rand(2, 3))
+
+
+@pytest.mark.parametrize("reduction", ["avg", "auto", "MEAN", "", 0])
+def test_unknown_reduction(reduction):
+    with pytest.raises(ValueError, match="reduction"):
+        losses.CategoricalCrossentropy(reduction=reduction)
+
+
+@pytest.mark.parametrize("s", [-0.1, 1.1, float("nan")])
+def test_label_smoothing_range(s):
+    for cls in (losses.CategoricalCrossentropy, losses.BinaryCrossentropy, losses.BinaryFocalCrossentropy,
+                losses.CategoricalFocalCrossentropy):
+        with pytest.raises(ValueError, match="label_smoothing"):
+            cls(label_smoothing=s)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        losses.categorical_crossentropy(torch.eye(2), torch.eye(2), label_smoothing=s)
+
+
+@pytest.mark.parametrize("gamma", [-1.0, -1e-9, float("nan")])
+def test_negative_gamma(gamma):
+    with pytest.raises(ValueError, match="gamma"):
+        losses.BinaryFocalCrossentropy(gamma=gamma)
+    with pytest.raises(ValueError, match="gamma"):
+        losses.CategoricalFocalCrossentropy(gamma=gamma)
+    with pytest.raises(ValueError, match="gamma"):
+        losses.focal_loss(gamma=gamma)
+
+
+def test_per_class_alpha_length():
+    with pytest.raises(ValueError, match="3 values but y_pred has 4 classes"):
+        losses.CategoricalFocalCrossentropy(alpha=[0.1, 0.2, 0.3])(torch.eye(4), torch.softmax(torch.randn(4, 4), -1))
+    with pytest.raises(ValueError, match="alpha"):
+        losses.CategoricalFocalCrossentropy(alpha=[[0.1, 0.2]])
+
+
+@pytest.mark.parametrize("axis", [True, 1.0, "1", None])
+def test_bad_axis_type(axis):
+    with pytest.raises(ValueError, match="axis"):
+        losses.CategoricalCrossentropy(axis=axis)
+
+
+def test_axis_out_of_range():
+    with pytest.raises(ValueError, match="axis=2 is out of range"):
+        losses.CategoricalCrossentropy(axis=2)(torch.eye(3), torch.eye(3))
+
+
+def test_bad_ignore_class():
+    with pytest.raises(ValueError, match="ignore_class"):
+        losses.SparseCategoricalCrossentropy(ignore_class=1.5)
+
+
+def test_sample_weight_that_does_not_broadcast_names_shapes():
+    loss = losses.CategoricalCrossentropy()
+    y = torch.eye(5)[torch.randint(0, 5, (3, 4))]
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(3,\) cannot be applied to losses of shape \(3, 4\)"):
+        loss(y, torch.softmax(torch.randn(3, 4, 5), -1), sample_weight=torch.ones(3))
+    loss(y, torch.softmax(torch.randn(3, 4, 5), -1), sample_weight=torch.ones(3, 1))  # per-sample: (N, 1)
+
+
+def test_class_weight_keys():
+    y = [0, 1, 1]
+    with pytest.raises(ValueError, match="integer keys"):
+        class_weight_to_sample_weight(y, {"cat": 1.0})
+    with pytest.raises(ValueError, match="integer keys"):
+        class_weight_to_sample_weight(y, {1.5: 1.0})
+    with pytest.raises(ValueError, match="dict"):
+        class_weight_to_sample_weight(y, [1.0, 2.0])
+    with pytest.raises(ValueError, match="two keys"):
+        class_weight_to_sample_weight(y, {1: 2.0, "1": 3.0})
+    with pytest.raises(ValueError, match="finite"):
+        class_weight_to_sample_weight(y, {1: float("inf")})
+    # keys convertible with int() are fine, like current Keras
+    torch.testing.assert_close(class_weight_to_sample_weight(y, {"1": 2.0, 0.0: 3.0}), torch.tensor([3.0, 2.0, 2.0]))
+
+
+def test_class_weight_label_shapes():
+    with pytest.raises(ValueError, match=r"shape \(2, 3, 4\)"):
+        class_weight_to_sample_weight(np.zeros((2, 3, 4)), {0: 1.0})
+    with pytest.raises(ValueError, match="NaN"):
+        class_weight_to_sample_weight(np.array([0.0, np.nan]), {0: 1.0})
+    with pytest.raises(ValueError):
+        compute_class_weight([0, 1], class_weight="balanced", classes=[0])  # scikit-learn's own check
+
+
+def test_complex_and_bool_weights_rejected():
+    with pytest.raises(ValueError, match="real"):
+        reduce_weighted_values(torch.ones(3), torch.ones(3, dtype=torch.bool))

@@ -1,0 +1,41 @@
+"""Every docstring example runs and prints what it says; the example scripts run."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCH_MODULES = ["torch_impl", "torch_impl.losses", "torch_impl.reduction", "torch_impl.class_weight",
+                 "torch_impl.harness", "scenarios.loss_cases", "scenarios.loss_parity"]
+KERAS_MODULES = ["keras_impl.losses", "keras_impl.harness"]
+
+
+@pytest.mark.parametrize("name", TORCH_MODULES)
+def test_docstring_examples(name):
+    mod = importlib.import_module(name)
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    print(f"{name}: {res.attempted} examples")
+    assert res.failed == 0
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("name", KERAS_MODULES)
+def test_keras_docstring_examples(name):
+    pytest.importorskip("keras")
+    mod = importlib.import_module(name)
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples").glob("*.py")))
+def test_example_scripts_run(script):
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / script)], capture_output=True, text=True,
+                       timeout=600, cwd=ROOT)
+    print(r.stdout[-2000:])
+    assert r.returncode == 0, r.stderr[-3000:]
