@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from torch_impl import _ops
+from torch_impl import _fused, _ops
 from torch_impl.reduction import (
     reduce_weighted_values,
     squeeze_or_expand_to_same_rank,
@@ -259,9 +259,8 @@ def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis
     y_true = _smooth_categorical(y_true, label_smoothing, axis)
     if from_logits:
         return _ops.softmax_xent(y_true, y_pred, axis)
-    output = y_pred / y_pred.sum(axis, keepdim=True)
-    output = _ops.clip(output)
-    return -(y_true * torch.log(output)).sum(axis)
+    # y_pred / sum(y_pred, axis), clipped to [1e-7, 1 - 1e-7], then -sum(y * log(p))
+    return _fused.categorical_probs(y_true, y_pred, axis)
 
 
 def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class) -> torch.Tensor:
@@ -400,21 +399,14 @@ def binary_crossentropy(
     return _binary_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
 
 
-def _bce_elementwise(y_true, y_pred, from_logits):
-    if from_logits:
-        return _ops.sigmoid_xent(y_true, y_pred)
-    output = _ops.clip(y_pred)
-    bce = y_true * torch.log(output)
-    bce = bce + (1 - y_true) * torch.log(1 - output)
-    return -bce
-
-
 def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_crossentropy")
     axis = _canonical_axis(axis, y_pred.dim())
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return _bce_elementwise(y_true, y_pred, from_logits).mean(axis)
+    # from logits: max(x,0) - x*y + log1p(exp(-|x|)); from probabilities: clip,
+    # then -(y log p + (1-y) log(1-p)); mean over the axis
+    return _fused.binary_crossentropy(y_true, y_pred, from_logits, axis)
 
 
 def binary_focal_crossentropy(
@@ -456,17 +448,8 @@ def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gam
     axis = _canonical_axis(axis, y_pred.dim())
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    if from_logits:
-        bce = _ops.sigmoid_xent(y_true, y_pred)
-        y_pred = torch.sigmoid(y_pred)
-    else:
-        bce = _bce_elementwise(y_true, y_pred, False)
-    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
-    focal_bce = _ops.tf_pow(1.0 - p_t, gamma) * bce
-    if apply_class_balancing:
-        weight = y_true * alpha + (1 - y_true) * (1 - alpha)
-        focal_bce = weight * focal_bce
-    return focal_bce.mean(axis)
+    # (weight *) (1 - p_t)**gamma * bce; with from_logits bce is the logits formula
+    return _fused.binary_focal(y_true, y_pred, gamma, alpha, apply_class_balancing, from_logits, axis)
 
 
 def categorical_focal_crossentropy(
@@ -503,12 +486,6 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
     axis = _canonical_axis(axis, y_pred.dim())
     _warn_single_class(y_pred, axis, "categorical_focal_crossentropy")
     y_true = _smooth_categorical(y_true, label_smoothing, axis)
-    if from_logits:
-        y_pred = torch.softmax(y_pred, axis)
-    output = y_pred / y_pred.sum(axis, keepdim=True)
-    output = _ops.clip(output)
-    cce = -y_true * torch.log(output)
-    modulating_factor = _ops.tf_pow(1.0 - output, gamma)
     if isinstance(alpha, torch.Tensor):
         num_classes = y_pred.shape[axis]
         if alpha.numel() != num_classes:
@@ -519,8 +496,8 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
         view = [1] * y_pred.dim()
         view[axis] = num_classes
         alpha = alpha.to(device=y_pred.device, dtype=y_pred.dtype).reshape(view)
-    weighting_factor = modulating_factor * alpha
-    return (weighting_factor * cce).sum(axis)
+    # softmax if from_logits; p / sum(p); clip; sum(-y log(p) * alpha * (1 - p)**gamma)
+    return _fused.categorical_focal(y_true, y_pred, alpha, gamma, from_logits, axis)
 
 
 def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -145,10 +145,10 @@ def reduce_values(
     loss = values.sum()
     if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
         if reduction == "mean_with_sample_weight" and sample_weight is not None:
-            divisor = sample_weight.sum().to(loss.dtype)
+            loss = _divide_no_nan(loss, sample_weight.sum().to(loss.dtype))
         else:
-            divisor = _numel(values, loss.dtype)
-        loss = _divide_no_nan(loss, divisor)
+            n = values.numel()  # a Python number: divide-no-nan without tensor ops
+            loss = loss / n if n else torch.zeros_like(loss)
     return loss
 
 
