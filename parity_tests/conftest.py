@@ -65,16 +65,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         records += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
     if not records:
         return
-    from scenarios.loss_parity import markdown_table, summarise
+    from scenarios.loss_parity import markdown_by_loss, markdown_table, summarise, summarise_by_loss
 
     rows = summarise(records)
     table = markdown_table(rows)
+    by_loss = markdown_by_loss(summarise_by_loss(records))
     out = RECORD_DIR.parent
     (out / "latest.md").write_text(table)
+    (out / "latest_by_loss.md").write_text(by_loss)
     (out / "latest.json").write_text(json.dumps(rows, indent=1))
     tr = terminalreporter
     tr.section("loss parity vs Keras 3.15.1 on TensorFlow (max errors per loss and option set)")
     tr.write(table)
+    tr.write_line("")
+    tr.write(by_loss)
     worst = max((r for r in records if r.get("status") == "ok"), key=lambda r: r.get("grad_rel", 0.0), default=None)
     n_fail = sum(not r["passed"] for r in records)
     tr.write_line(f"{len(records)} parity cases, {n_fail} failed; tables in {out}/latest.md")

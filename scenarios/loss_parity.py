@@ -33,7 +33,7 @@ import numpy as np
 
 from scenarios.loss_cases import LossCase, case_meta
 
-__all__ = ["TOLERANCES", "compare", "run_case", "summarise", "markdown_table"]
+__all__ = ["TOLERANCES", "compare", "run_case", "summarise", "summarise_by_loss", "markdown_table", "markdown_by_loss"]
 
 #: dtype -> (value rtol, value atol, grad rtol, grad atol, norm-wise?)
 TOLERANCES = {
@@ -183,6 +183,39 @@ def summarise(records: Iterable[dict]) -> list[dict[str, Any]]:
             for k in ("value_abs", "grad_abs", "value_rel", "grad_rel"):
                 row["f32_" + k] = max(row["f32_" + k], r[k])
     return sorted(rows.values(), key=lambda x: (x["loss"], x["options"]))
+
+
+def summarise_by_loss(records: Iterable[dict]) -> list[dict[str, Any]]:
+    """One row per loss (and reference): cases, failures, worst errors."""
+    rows: dict[tuple, dict] = {}
+    for r in records:
+        ref = r.get("reference", "tensorflow")
+        name = r["loss"] + (" (Keras torch backend, class axis not last)" if ref == "keras_torch_backend" else "")
+        row = rows.setdefault(name, dict(loss=name, option_sets=set(), cases=0, failed=0, raised=0,
+                                         f64_value_rel=0.0, f64_grad_rel=0.0, f32_value_rel=0.0, f32_grad_rel=0.0))
+        row["option_sets"].add(r["options"])
+        row["cases"] += 1
+        row["failed"] += 0 if r["passed"] else 1
+        row["raised"] += r["status"] == "both_raise"
+        if r["status"] == "ok" and r["dtype"] in ("float64", "float32"):
+            k = "f64" if r["dtype"] == "float64" else "f32"
+            row[k + "_value_rel"] = max(row[k + "_value_rel"], r["value_rel"])
+            row[k + "_grad_rel"] = max(row[k + "_grad_rel"], r["grad_rel"])
+    out = []
+    for row in sorted(rows.values(), key=lambda x: x["loss"]):
+        row["option_sets"] = len(row["option_sets"])
+        out.append(row)
+    return out
+
+
+def markdown_by_loss(rows: list[dict]) -> str:
+    head = ("| loss | option sets | cases | failed | both raise | worst f64 value rel | worst f64 grad rel "
+            "| worst f32 value rel | worst f32 grad rel |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    return head + "".join(
+        f"| {r['loss']} | {r['option_sets']} | {r['cases']} | {r['failed']} | {r['raised']} | "
+        f"{r['f64_value_rel']:.1e} | {r['f64_grad_rel']:.1e} | {r['f32_value_rel']:.1e} | {r['f32_grad_rel']:.1e} |\n"
+        for r in rows
+    )
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -1,0 +1,160 @@
+"""Fused Triton kernels: softmax crossentropy from logits (Keras's CCE and sparse CCE).
+
+One program handles ``BLOCK_R`` rows; a row is read in chunks of ``BLOCK_C``
+classes with an online softmax (running max and rescaled sum), so a vocabulary
+of any size needs no N x C intermediate. The forward kernel can also write the
+gradient in a second sweep over the row (which re-reads the row, mostly from
+L2), so that forward + backward read the logits once from memory and write the
+gradient once.
+
+Keras semantics (TensorFlow ops):
+
+* loss = ``sum_j y_j (lse - z_j)`` for probability targets (label smoothing
+  ``y (1-s) + s/C`` applied in the kernel), ``lse - z_t`` for class indices;
+* gradient ``softmax(z) - y`` (TensorFlow's, also for target rows that do not
+  sum to 1);
+* rows whose label is ``ignore_class`` get loss 0 and gradient 0;
+* a per-row weight ``w`` scales loss and gradient (the Keras reduction and
+  sample weights folded in by the caller).
+
+Accumulation is float32 whatever the input dtype; the gradient is written in
+the logits' dtype.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _softmax_xent_fwd(
+    logits_ptr, stride_l,
+    target_ptr, stride_t,
+    weight_ptr,
+    loss_ptr, shift_ptr, logd_ptr,
+    grad_ptr, stride_g,
+    n_rows, n_cols,
+    smoothing, ignore_class,
+    TARGET_IS_INDEX: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    WRITE_GRAD: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    row_ok = rows < n_rows
+    rows64 = rows.to(tl.int64)
+    cols = tl.arange(0, BLOCK_C)
+
+    m = tl.full([BLOCK_R], float("-inf"), tl.float32)
+    d = tl.zeros([BLOCK_R], tl.float32)
+    # probability targets: sy = sum y, acc = sum y (m - z) kept relative to the running max
+    sy = tl.zeros([BLOCK_R], tl.float32)
+    acc = tl.zeros([BLOCK_R], tl.float32)
+    inv_c = 1.0 / n_cols
+    for start in range(0, n_cols, BLOCK_C):
+        c = start + cols
+        mask = row_ok[:, None] & (c[None, :] < n_cols)
+        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+        m_new = tl.maximum(m, tl.max(z, axis=1))
+        # rows that are all -inf so far keep a finite shift
+        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        scale = tl.where(m == float("-inf"), 0.0, tl.exp(m - shift))
+        d = d * scale + tl.sum(tl.where(mask, tl.exp(z - shift[:, None]), 0.0), axis=1)
+        if not TARGET_IS_INDEX:
+            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            y = y * (1.0 - smoothing) + smoothing * inv_c
+            y = tl.where(mask, y, 0.0)
+            acc = acc + sy * tl.where(m == float("-inf"), 0.0, shift - m)
+            acc = acc + tl.sum(tl.where(mask, y * (shift[:, None] - z), 0.0), axis=1)
+            sy = sy + tl.sum(y, axis=1)
+        m = m_new
+    shift = tl.where(m == float("-inf"), 0.0, m)
+    log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
+
+    w = tl.full([BLOCK_R], 1.0, tl.float32)
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    if TARGET_IS_INDEX:
+        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+        if HAS_IGNORE:
+            valid = t != ignore_class
+            t = tl.where(valid, t, 0)
+            w = tl.where(valid, w, 0.0)
+        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
+        loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
+        if HAS_IGNORE:
+            loss = tl.where(valid, loss, 0.0)
+    else:
+        loss = acc + sy * log_d
+    tl.store(loss_ptr + rows, loss * w, mask=row_ok)
+    tl.store(shift_ptr + rows, shift, mask=row_ok)
+    tl.store(logd_ptr + rows, log_d, mask=row_ok)
+
+    if WRITE_GRAD:
+        for start in range(0, n_cols, BLOCK_C):
+            c = start + cols
+            mask = row_ok[:, None] & (c[None, :] < n_cols)
+            z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            p = tl.exp((z - shift[:, None]) - log_d[:, None])
+            if TARGET_IS_INDEX:
+                g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
+            else:
+                y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+                g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
+            g = g * w[:, None]
+            tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _softmax_xent_bwd(
+    logits_ptr, stride_l,
+    target_ptr, stride_t,
+    shift_ptr, logd_ptr, grad_out_ptr,
+    grad_ptr, stride_g,
+    n_rows, n_cols,
+    smoothing, ignore_class,
+    TARGET_IS_INDEX: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    row_ok = rows < n_rows
+    rows64 = rows.to(tl.int64)
+    cols = tl.arange(0, BLOCK_C)
+    shift = tl.load(shift_ptr + rows, mask=row_ok, other=0.0)
+    log_d = tl.load(logd_ptr + rows, mask=row_ok, other=0.0)
+    w = tl.load(grad_out_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    inv_c = 1.0 / n_cols
+    if TARGET_IS_INDEX:
+        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+        if HAS_IGNORE:
+            w = tl.where(t != ignore_class, w, 0.0)
+    for start in range(0, n_cols, BLOCK_C):
+        c = start + cols
+        mask = row_ok[:, None] & (c[None, :] < n_cols)
+        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        p = tl.exp((z - shift[:, None]) - log_d[:, None])
+        if TARGET_IS_INDEX:
+            g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
+        else:
+            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
+        g = g * w[:, None]
+        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _scale_unless_one(x_ptr, scale_ptr, n, BLOCK: tl.constexpr):
+    """x *= scale, in place, skipped (no memory traffic) when scale == 1."""
+    s = tl.load(scale_ptr).to(tl.float32)
+    if s != 1.0:
+        offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < n
+        x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+        tl.store(x_ptr + offs, (x * s).to(x_ptr.dtype.element_ty), mask=mask)
