@@ -1,5 +1,7 @@
 """Shared set-up of the parity suite.
 
+* Without a GPU, ``TRITON_INTERPRET=1`` is set so the kernel tests run the
+  Triton kernels in Triton's interpreter.
 * Triton is imported before TensorFlow: both bundle LLVM, and loading
   TensorFlow first makes the later Triton load (also the one torch.compile does)
   abort the process ("Option 'bitcode-mdindex-threshold' registered more than
@@ -18,6 +20,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import torch  # noqa: E402
+
+if not torch.cuda.is_available():  # the Triton kernels run in Triton's interpreter on CPU
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 try:  # before any TensorFlow import, see the module docstring
     import triton  # noqa: F401

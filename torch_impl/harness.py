@@ -51,8 +51,13 @@ def loss_value_and_grad(
     functional: bool = False,
     cotangent_seed: Optional[int] = None,
     device: str = "cpu",
+    loss_dtype: Any = "same",
 ) -> dict[str, Any]:
-    """Loss value and d(loss)/d(y_pred) from torch_impl; see ``keras_impl.harness``."""
+    """Loss value and d(loss)/d(y_pred) from torch_impl; see ``keras_impl.harness``.
+
+    ``loss_dtype``: the loss's ``dtype=`` argument; default ``dtype`` (as the
+    Keras side is given), ``None`` for torch_impl's own default.
+    """
     input_dtype = input_dtype or dtype
     # The same rounding as the Keras harness: float16 straight from float64
     # (NumPy), bfloat16 from the float32 rounding.
@@ -67,7 +72,8 @@ def loss_value_and_grad(
             kwargs = {k: v for k, v in config.items() if k not in _FN_KEYS}
             value = _functional(name)(yt, x.to(getattr(torch, dtype)), **kwargs)
         else:
-            value = _make(name, dict(config, dtype=getattr(torch, dtype)))(yt, x, sample_weight=sw)
+            ld = getattr(torch, dtype) if loss_dtype == "same" else loss_dtype
+            value = _make(name, dict(config, dtype=ld))(yt, x, sample_weight=sw)
         if value.dim() == 0 or cotangent_seed is None:
             if value.numel() and value.requires_grad:
                 value.sum().backward()

@@ -36,6 +36,7 @@ from torch import nn
 
 from torch_impl import _fused, _ops
 from torch_impl.reduction import (
+    element_weights,
     reduce_weighted_values,
     squeeze_or_expand_to_same_rank,
     standardize_reduction,
@@ -56,6 +57,7 @@ __all__ = [
     "categorical_focal_crossentropy",
     "focal_loss",
     "get",
+    "set_label_check",
 ]
 
 TensorLike = Union[torch.Tensor, Sequence, float, int]
@@ -91,17 +93,39 @@ def _as_tensor(x: TensorLike, device=None) -> torch.Tensor:
     return torch.as_tensor(x, device=device)
 
 
-def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False):
-    """Convert inputs to tensors; floats to the compute dtype (halves -> float32)."""
+def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=False):
+    """Convert inputs to tensors; floats to the compute dtype (halves -> float32).
+
+    With ``keep_half`` (the fused kernels, which read half precision and
+    accumulate in float32) ``y_pred`` keeps a float16/bfloat16 dtype.
+    """
     y_pred = _as_tensor(y_pred)
     if y_pred.is_complex():
         raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
     cdt = _compute_dtype(y_pred, dtype)
-    y_pred = y_pred.to(cdt)
+    if not (keep_half and dtype is None and y_pred.dtype in _HALF):
+        y_pred = y_pred.to(cdt)
     y_true = _as_tensor(y_true, y_pred.device)
     if not labels_are_indices:
         y_true = y_true.to(cdt)
     return y_true, y_pred
+
+
+def _kernels_for(y_pred) -> bool:
+    """Whether the fused Triton kernels take this prediction (see torch_impl.kernels)."""
+    if not isinstance(y_pred, torch.Tensor):
+        return False
+    from torch_impl import kernels
+
+    return kernels.use_triton(y_pred)
+
+
+_REDUCING = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight")
+
+
+def _class_last_2d(t: torch.Tensor, axis: int) -> torch.Tensor:
+    """``t`` with the class ``axis`` moved last, as rows: (R, C)."""
+    return t.movedim(axis, -1).reshape(-1, t.shape[axis])
 
 
 def _check_axis(axis) -> int:
@@ -248,7 +272,8 @@ def categorical_crossentropy(
     """
     axis = _check_axis(axis)
     label_smoothing = _check_label_smoothing(label_smoothing)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    kernel = bool(from_logits) and _kernels_for(y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, keep_half=kernel)
     return _categorical_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
 
 
@@ -256,11 +281,32 @@ def _categorical_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis
     _same_shape_or_raise(y_true, y_pred, "categorical_crossentropy", axis)
     axis = _canonical_axis(axis, y_pred.dim())
     _warn_single_class(y_pred, axis, "categorical_crossentropy")
+    if from_logits and _kernels_for(y_pred):
+        from torch_impl.kernels import ops
+
+        rows = ops.softmax_xent_rows(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), False, label_smoothing)
+        return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     y_true = _smooth_categorical(y_true, label_smoothing, axis)
     if from_logits:
         return _ops.softmax_xent(y_true, y_pred, axis)
     # y_pred / sum(y_pred, axis), clipped to [1e-7, 1 - 1e-7], then -sum(y * log(p))
     return _fused.categorical_probs(y_true, y_pred, axis)
+
+
+_SYNC_LABEL_CHECK = {"cuda": False}
+
+
+def set_label_check(cuda_sync: bool) -> None:
+    """How sparse labels are range-checked on CUDA.
+
+    Labels are always checked. On CPU a bad label raises ``ValueError``. On
+    CUDA the default check runs on the device without a host sync, and a bad
+    label stops the device with a device-side assertion (as ``F.cross_entropy``
+    does); ``set_label_check(cuda_sync=True)`` raises ``ValueError`` instead, at
+    the cost of one device sync per call.
+    """
+    _SYNC_LABEL_CHECK["cuda"] = bool(cuda_sync)
 
 
 def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class) -> torch.Tensor:
@@ -301,7 +347,10 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
         bad = (y_true < 0) | (y_true >= num_classes)
         if ignore_class is not None:
             bad &= y_true != ignore_class
-        if bool(bad.any()):
+        if y_true.is_cuda and not _SYNC_LABEL_CHECK["cuda"]:
+            # no device sync: a bad label stops the device with this message
+            torch._assert_async(~bad.any(), f"sparse_categorical_crossentropy: a label is outside [0, {num_classes})")
+        elif bool(bad.any()):
             first = int(y_true[bad][0])
             raise ValueError(
                 f"sparse_categorical_crossentropy: label {first} is outside the valid "
@@ -349,9 +398,16 @@ def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, i
     axis = _check_axis(axis)
     if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral)):
         raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
-    y_true, y_pred = _prepare(y_true, y_pred, dtype, labels_are_indices=True)
+    kernel = bool(from_logits) and _kernels_for(y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, dtype, labels_are_indices=True, keep_half=kernel)
     axis = _canonical_axis(axis, y_pred.dim())
     labels = _sparse_labels(y_true, y_pred, axis, ignore_class)
+    if kernel and axis == y_pred.dim() - 1:
+        from torch_impl.kernels import ops
+
+        rows = ops.softmax_xent_rows(y_pred.reshape(-1, y_pred.shape[-1]), labels.reshape(-1), True, 0.0, ignore_class)
+        return rows.reshape(labels.shape), (None if ignore_class is None else labels != ignore_class)
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     valid = None
     if ignore_class is not None:
         valid = labels != ignore_class
@@ -395,13 +451,20 @@ def binary_crossentropy(
     """
     axis = _check_axis(axis)
     label_smoothing = _check_label_smoothing(label_smoothing)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
 
 
 def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_crossentropy")
     axis = _canonical_axis(axis, y_pred.dim())
+    if _kernels_for(y_pred):
+        from torch_impl.kernels import ops
+
+        rows = ops.binary_rows(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), from_logits,
+                               smoothing=label_smoothing)
+        return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     # from logits: max(x,0) - x*y + log1p(exp(-|x|)); from probabilities: clip,
@@ -437,7 +500,7 @@ def binary_focal_crossentropy(
     label_smoothing = _check_label_smoothing(label_smoothing)
     gamma = _check_gamma(gamma)
     alpha = _check_alpha_scalar(alpha)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_focal_crossentropy(
         y_true, y_pred, bool(apply_class_balancing), alpha, gamma, bool(from_logits), label_smoothing, axis
     )
@@ -446,6 +509,13 @@ def binary_focal_crossentropy(
 def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_focal_crossentropy")
     axis = _canonical_axis(axis, y_pred.dim())
+    if _kernels_for(y_pred):
+        from torch_impl.kernels import ops
+
+        rows = ops.binary_rows(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), from_logits, True,
+                               apply_class_balancing, gamma, alpha, label_smoothing)
+        return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     # (weight *) (1 - p_t)**gamma * bce; with from_logits bce is the logits formula
@@ -619,8 +689,32 @@ class _Wrapped(Loss):
     def _kwargs(self) -> dict:
         raise NotImplementedError
 
+    def _kernel_path(self) -> bool:
+        """Whether this configuration has a fused kernel (when the device allows)."""
+        return False
+
+    def _binary_fused(self, y_true, y_pred, sample_weight, focal: bool):
+        """The reduced loss from one fused kernel, or None (then the generic path runs)."""
+        if not (self.reduction in _REDUCING and self.dtype is None and _kernels_for(y_pred)):
+            return None
+        y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        _same_shape_or_raise(y_true, y_pred, self.name)
+        axis = _canonical_axis(self.axis, y_pred.dim())
+        r = element_weights(y_pred.shape[:axis] + y_pred.shape[axis + 1:], sample_weight, None, self.reduction,
+                            torch.float32, y_pred.device)
+        if r is None:
+            return None
+        from torch_impl.kernels import ops
+
+        extra = (dict(focal=True, balance=self.apply_class_balancing, gamma=self.gamma, alpha=self.alpha)
+                 if focal else {})
+        return ops.binary_reduced(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r, self.from_logits,
+                                  smoothing=self.label_smoothing, **extra)
+
     def call(self, y_true, y_pred):
-        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, self._labels_are_indices)
+        keep_half = self._kernel_path() and _kernels_for(y_pred)
+        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, self._labels_are_indices, keep_half=keep_half)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return type(self)._fn(y_true, y_pred, **self._kwargs()), None
 
@@ -666,6 +760,25 @@ class CategoricalCrossentropy(_Wrapped):
     def get_config(self):
         return {**super().get_config(), **self._kwargs()}
 
+    def _kernel_path(self) -> bool:
+        return self.from_logits
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        if self.from_logits and self.reduction in _REDUCING and _kernels_for(y_pred) and self.dtype is None:
+            y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
+            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+            _same_shape_or_raise(y_true, y_pred, "categorical_crossentropy", self.axis)
+            axis = _canonical_axis(self.axis, y_pred.dim())
+            values_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
+            r = element_weights(values_shape, sample_weight, None, self.reduction, torch.float32, y_pred.device)
+            if r is not None:
+                from torch_impl.kernels import ops
+
+                _warn_single_class(y_pred, axis, "categorical_crossentropy")
+                return ops.softmax_xent_reduced(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r,
+                                                False, self.label_smoothing)
+        return super().forward(y_true, y_pred, sample_weight)
+
 
 class SparseCategoricalCrossentropy(Loss):
     """Crossentropy between integer labels and predictions.
@@ -696,11 +809,28 @@ class SparseCategoricalCrossentropy(Loss):
         self.axis = _check_axis(axis)
 
     def call(self, y_true, y_pred):
-        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, labels_are_indices=True)
+        keep_half = self.from_logits and _kernels_for(y_pred)
+        y_true, y_pred = _prepare(y_true, y_pred, self.dtype, labels_are_indices=True, keep_half=keep_half)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return _sparse_categorical_crossentropy_masked(
             y_true, y_pred, self.from_logits, self.ignore_class, self.axis, self.dtype
         )
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        if self.from_logits and self.reduction in _REDUCING and _kernels_for(y_pred) and self.dtype is None:
+            y_true, y_pred = _prepare(y_true, y_pred, labels_are_indices=True, keep_half=True)
+            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+            axis = _canonical_axis(self.axis, y_pred.dim())
+            if axis == y_pred.dim() - 1:
+                labels = _sparse_labels(y_true, y_pred, axis, self.ignore_class)
+                valid = None if self.ignore_class is None else labels != self.ignore_class
+                r = element_weights(labels.shape, sample_weight, valid, self.reduction, torch.float32, y_pred.device)
+                if r is not None:
+                    from torch_impl.kernels import ops
+
+                    return ops.softmax_xent_reduced(y_pred.reshape(-1, y_pred.shape[-1]), labels.reshape(-1), r,
+                                                    True, 0.0, self.ignore_class)
+        return super().forward(y_true, y_pred, sample_weight)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class, "axis": self.axis}
@@ -724,6 +854,13 @@ class BinaryCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_crossentropy)
+
+    def _kernel_path(self) -> bool:
+        return True
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        fused = self._binary_fused(y_true, y_pred, sample_weight, focal=False)
+        return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_crossentropy", dtype=None):
@@ -753,6 +890,13 @@ class BinaryFocalCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_focal_crossentropy)
+
+    def _kernel_path(self) -> bool:
+        return True
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        fused = self._binary_fused(y_true, y_pred, sample_weight, focal=True)
+        return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,

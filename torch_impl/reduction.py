@@ -28,12 +28,13 @@ Example:
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 
 __all__ = [
     "REDUCTIONS",
+    "element_weights",
     "standardize_reduction",
     "squeeze_or_expand_to_same_rank",
     "apply_mask",
@@ -183,3 +184,56 @@ def reduce_weighted_values(
             f"shape {tuple(values.shape)}: after aligning one trailing 1-dim the shapes do not broadcast.",
         )
     return reduce_values(values, sample_weight, reduction)
+
+
+def element_weights(
+    values_shape: tuple,
+    sample_weight,
+    mask: Optional[torch.Tensor],
+    reduction: Optional[str],
+    dtype: torch.dtype,
+    device,
+) -> Optional[Union[torch.Tensor, float]]:
+    """Weights ``r`` with ``reduce_weighted_values(values, ...) == sum(r * values.flatten())``.
+
+    For fused kernels that fold Keras's reduction into the loss. A Python float
+    when every element weighs the same (no sample weight, no mask); ``None``
+    when the reduction does not reduce, or when the sample weight broadcasts
+    the losses to a larger shape (then the generic path must run).
+    """
+    reduction = standardize_reduction(reduction)
+    if reduction in (None, "none") or len(values_shape) == 0 or tuple(values_shape) == (0,):
+        return None
+    if sample_weight is None and mask is None:
+        n = 1
+        for d in values_shape:
+            n *= d
+        return 1.0 if reduction == "sum" else (1.0 / n if n else 0.0)
+    ones = torch.ones(values_shape, dtype=dtype, device=device)
+    if sample_weight is not None:
+        sample_weight = torch.as_tensor(sample_weight, device=device)
+        if sample_weight.dtype == torch.bool or sample_weight.is_complex():
+            raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
+        sample_weight = sample_weight.to(dtype)
+    sw = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)
+    if sw is None:
+        w = ones.reshape(-1)
+        n = w.numel()
+    else:
+        v, s = squeeze_or_expand_to_same_rank(ones, sw)
+        try:
+            shape = torch.broadcast_shapes(v.shape, s.shape)
+        except RuntimeError:
+            return None  # the generic path raises the clear error
+        n = 1
+        for d in shape:
+            n *= d
+        if n != ones.numel():
+            return None
+        w = (v * s).reshape(-1)
+    if reduction == "sum":
+        return w
+    if reduction == "mean_with_sample_weight" and sw is not None:
+        total = sw.sum()
+        return torch.where(total == 0, torch.zeros_like(w), w / torch.where(total == 0, torch.ones_like(total), total))
+    return w / n if n else torch.zeros_like(w)

@@ -25,6 +25,14 @@ from torch_impl.kernels import softmax_xent as _sx
 __all__ = ["softmax_xent_rows", "softmax_xent_reduced"]
 
 
+#: kernel launches so far, by kernel name (tests check that the kernels ran)
+LAUNCHES: dict[str, int] = {}
+
+
+def _count(name: str) -> None:
+    LAUNCHES[name] = LAUNCHES.get(name, 0) + 1
+
+
 def _next_pow2(n: int) -> int:
     return 1 << max(0, (int(n) - 1).bit_length())
 
@@ -46,7 +54,7 @@ def _interpret() -> bool:
     return interpreter_mode()
 
 
-def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad):
+def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
     n_rows, n_cols = logits.shape
     loss = torch.empty(n_rows, dtype=torch.float32, device=logits.device)
     shift = torch.empty_like(loss)
@@ -55,6 +63,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad)
     block_r, block_c, warps = _row_config(n_cols, _interpret())
     grid = (triton_cdiv(n_rows, block_r),)
     if n_rows:
+        _count("softmax_xent_fwd")
         _sx._softmax_xent_fwd[grid](
             logits, logits.stride(0),
             target, target.stride(0),
@@ -62,7 +71,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad)
             loss, shift, logd,
             grad, grad.stride(0),
             n_rows, n_cols,
-            float(smoothing), int(ignore if ignore is not None else 0),
+            float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
             WRITE_GRAD=write_grad, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
         )
@@ -74,6 +83,7 @@ def _launch_bwd(logits, target, is_index, smoothing, ignore, shift, logd, grad_r
     grad = torch.empty_like(logits)
     block_r, block_c, warps = _row_config(n_cols, _interpret())
     if n_rows:
+        _count("softmax_xent_bwd")
         _sx._softmax_xent_bwd[(triton_cdiv(n_rows, block_r),)](
             logits, logits.stride(0),
             target, target.stride(0),
@@ -134,9 +144,10 @@ class _SoftmaxXentRows(torch.autograd.Function):
 
 class _SoftmaxXentReduced(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, logits, target, weight, is_index, smoothing, ignore):
-        loss, shift, logd, grad = _launch_fwd(logits, target, is_index, smoothing, ignore, weight, True)
+    def forward(ctx, logits, target, weight, scale, is_index, smoothing, ignore):
+        loss, shift, logd, grad = _launch_fwd(logits, target, is_index, smoothing, ignore, weight, True, scale)
         ctx.is_index, ctx.smoothing, ctx.ignore, ctx.target_dtype = is_index, smoothing, ignore, target.dtype
+        ctx.scale = scale
         ctx.grad_buffer = grad
         ctx.save_for_backward(logits, target, weight, shift, logd)
         return loss.sum()
@@ -144,6 +155,8 @@ class _SoftmaxXentReduced(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         logits, target, weight, shift, logd = ctx.saved_tensors
+        if weight is None:
+            weight = torch.full((logits.shape[0],), ctx.scale, dtype=torch.float32, device=logits.device)
         grad_rows = weight * grad_out.float()
         if torch.is_grad_enabled():
             g = _eager_grad(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, grad_rows)
@@ -151,11 +164,12 @@ class _SoftmaxXentReduced(torch.autograd.Function):
             g, ctx.grad_buffer = ctx.grad_buffer, None  # a second backward (retain_graph) recomputes
             n = g.numel()
             if n:
+                _count("scale_unless_one")
                 block = 4096 if not _interpret() else 256
                 _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
         else:
             g = _launch_bwd(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, shift, logd, grad_rows)
-        return g, _target_grad(ctx, logits, grad_rows), None, None, None, None
+        return g, _target_grad(ctx, logits, grad_rows), None, None, None, None, None
 
 
 def _prep(logits: torch.Tensor, target: torch.Tensor, is_index: bool):
@@ -175,8 +189,147 @@ def softmax_xent_rows(logits: torch.Tensor, target: torch.Tensor, is_index: bool
     return _SoftmaxXentRows.apply(logits, target, is_index, float(smoothing), ignore)
 
 
-def softmax_xent_reduced(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, is_index: bool,
+def softmax_xent_reduced(logits: torch.Tensor, target: torch.Tensor, weight, is_index: bool,
                          smoothing: float = 0.0, ignore=None) -> torch.Tensor:
-    """``sum_i weight_i * loss_i`` of 2-D ``logits`` (float32 scalar)."""
+    """``sum_i weight_i * loss_i`` of 2-D ``logits`` (float32 scalar); ``weight`` a tensor or one float."""
     logits, target = _prep(logits, target, is_index)
-    return _SoftmaxXentReduced.apply(logits, target, weight.float().contiguous(), is_index, float(smoothing), ignore)
+    if isinstance(weight, torch.Tensor):
+        return _SoftmaxXentReduced.apply(logits, target, weight.float().contiguous(), 1.0, is_index,
+                                         float(smoothing), ignore)
+    return _SoftmaxXentReduced.apply(logits, target, None, float(weight), is_index, float(smoothing), ignore)
+
+
+# --------------------------------------------------------------------------
+# binary crossentropy / binary focal crossentropy (mean over the last axis)
+# --------------------------------------------------------------------------
+
+
+def _binary_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
+    block_d = min(_next_pow2(max(n_cols, 1)), 64 if interpret else 2048)
+    block_r = max(1, min(1024, (256 if interpret else 4096) // block_d))
+    tile = block_r * block_d
+    return block_r, block_d, (4 if tile <= 2048 else 8)
+
+
+def _gamma_int(gamma: float) -> int:
+    return int(gamma) if float(gamma).is_integer() and 0 <= gamma <= 8 else -1
+
+
+def _binary_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_grad=False):
+    from torch_impl.kernels import binary as _bk
+
+    from_logits, focal, balance, gamma, alpha, smoothing = cfg
+    n_rows, n_cols = x.shape
+    loss = torch.empty(n_rows, dtype=torch.float32, device=x.device) if write_loss else None
+    grad = torch.empty_like(x) if write_grad else None
+    if n_rows and n_cols:
+        block_r, block_d, warps = _binary_config(n_cols, _interpret())
+        _count("binary_xent")
+        _bk._binary_xent[(triton_cdiv(n_rows, block_r),)](
+            x, x.stride(0), y, y.stride(0),
+            weight if weight is not None else x,
+            loss if loss is not None else x,
+            grad if grad is not None else x, grad.stride(0) if grad is not None else 0,
+            n_rows, n_cols,
+            float(smoothing), float(gamma), float(alpha), float(scale),
+            FROM_LOGITS=from_logits, FOCAL=focal, BALANCE=balance, GAMMA_INT=_gamma_int(gamma),
+            HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
+            BLOCK_R=block_r, BLOCK_D=block_d, num_warps=warps,
+        )
+    elif write_loss:
+        loss.fill_(float("nan") if n_rows else 0.0)  # mean over an empty axis
+    return loss, grad
+
+
+def _binary_reference(x, y, cfg):
+    from torch_impl import _fused
+
+    from_logits, focal, balance, gamma, alpha, smoothing = cfg
+    x = x.float()
+    y = y.float()
+    if smoothing:
+        y = y * (1.0 - smoothing) + 0.5 * smoothing
+    if focal:
+        return _fused._BinaryFocal.reference(x, y, -1, gamma, alpha, balance, from_logits)
+    return (_fused._BceLogits if from_logits else _fused._BceProbs).reference(x, y, -1)
+
+
+def _binary_reference_grads(ctx, x, y, grad_rows):
+    create = torch.is_grad_enabled()
+    needs = ctx.needs_input_grad[:2]
+    with torch.enable_grad():
+        xi = x if (create and x.requires_grad) else x.detach().requires_grad_(bool(needs[0]))
+        yi = y if (create and y.requires_grad) else y.detach().requires_grad_(bool(needs[1]))
+        out = _binary_reference(xi, yi, ctx.cfg)
+        wanted = [t for t, n in zip((xi, yi), needs) if n]
+        grads = iter(torch.autograd.grad(out, wanted, grad_rows, create_graph=create))
+    return tuple((next(grads).to(t.dtype) if n else None) for t, n in zip((x, y), needs))
+
+
+class _BinaryRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y, cfg):
+        ctx.cfg = cfg
+        ctx.save_for_backward(x, y)
+        return _binary_launch(x, y, cfg)[0]
+
+    @staticmethod
+    def backward(ctx, grad_rows):
+        x, y = ctx.saved_tensors
+        if torch.is_grad_enabled() or ctx.needs_input_grad[1]:
+            return (*_binary_reference_grads(ctx, x, y, grad_rows), None)
+        _, g = _binary_launch(x, y, ctx.cfg, weight=grad_rows.float().contiguous(), write_loss=False, write_grad=True)
+        return g, None, None
+
+
+class _BinaryReduced(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y, weight, scale, cfg):
+        ctx.cfg, ctx.scale = cfg, scale
+        loss, grad = _binary_launch(x, y, cfg, weight=weight, scale=scale, write_grad=True)
+        ctx.grad_buffer = grad
+        ctx.save_for_backward(x, y, weight)
+        return loss.sum()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y, weight = ctx.saved_tensors
+        if weight is None:
+            weight = torch.full((x.shape[0],), ctx.scale, dtype=torch.float32, device=x.device)
+        grad_rows = weight * grad_out.float()
+        if torch.is_grad_enabled() or ctx.needs_input_grad[1]:
+            gx, gy = _binary_reference_grads(ctx, x, y, grad_rows)
+            return gx, gy, None, None, None
+        if ctx.grad_buffer is not None:
+            g, ctx.grad_buffer = ctx.grad_buffer, None
+            n = g.numel()
+            if n:
+                _count("scale_unless_one")
+                block = 4096 if not _interpret() else 256
+                _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
+        else:
+            _, g = _binary_launch(x, y, ctx.cfg, weight=grad_rows.contiguous(), write_loss=False, write_grad=True)
+        return g, None, None, None, None
+
+
+def _rows2d(t: torch.Tensor) -> torch.Tensor:
+    return t if t.stride(-1) == 1 else t.contiguous()
+
+
+def binary_rows(x: torch.Tensor, y: torch.Tensor, from_logits: bool, focal: bool = False, balance: bool = False,
+                gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0) -> torch.Tensor:
+    """Per-row mean of Keras's (focal) binary crossentropy over the last axis of 2-D ``x``."""
+    cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
+    return _BinaryRows.apply(_rows2d(x), _rows2d(y), cfg)
+
+
+def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, focal: bool = False,
+                   balance: bool = False, gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0):
+    """``sum_i weight_i * rowloss_i`` (``weight`` a tensor or one float)."""
+    cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
+    if isinstance(weight, torch.Tensor):
+        return _BinaryReduced.apply(_rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
+    return _BinaryReduced.apply(_rows2d(x), _rows2d(y), None, float(weight), cfg)
+
+
+__all__ += ["binary_rows", "binary_reduced"]

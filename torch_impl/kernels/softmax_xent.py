@@ -14,8 +14,8 @@ Keras semantics (TensorFlow ops):
 * gradient ``softmax(z) - y`` (TensorFlow's, also for target rows that do not
   sum to 1);
 * rows whose label is ``ignore_class`` get loss 0 and gradient 0;
-* a per-row weight ``w`` scales loss and gradient (the Keras reduction and
-  sample weights folded in by the caller).
+* a per-row weight ``w`` (or one ``scale`` for all rows) multiplies loss and
+  gradient: the Keras reduction and sample weights folded in by the caller.
 
 Accumulation is float32 whatever the input dtype; the gradient is written in
 the logits' dtype.
@@ -35,7 +35,7 @@ def _softmax_xent_fwd(
     loss_ptr, shift_ptr, logd_ptr,
     grad_ptr, stride_g,
     n_rows, n_cols,
-    smoothing, ignore_class,
+    smoothing, ignore_class, scale,
     TARGET_IS_INDEX: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
     HAS_IGNORE: tl.constexpr,
@@ -49,33 +49,41 @@ def _softmax_xent_fwd(
     rows64 = rows.to(tl.int64)
     cols = tl.arange(0, BLOCK_C)
 
-    m = tl.full([BLOCK_R], float("-inf"), tl.float32)
-    d = tl.zeros([BLOCK_R], tl.float32)
-    # probability targets: sy = sum y, acc = sum y (m - z) kept relative to the running max
-    sy = tl.zeros([BLOCK_R], tl.float32)
-    acc = tl.zeros([BLOCK_R], tl.float32)
+    # Online softmax kept per lane (no cross-warp reduction inside the loop):
+    # m_v = running max, d_v = sum exp(z - m_v); one exp per element.
+    m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
+    d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+    # probability targets: sy_v = sum y, acc_v = sum y (m_v - z), relative to the lane's max
+    sy_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+    acc_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
     inv_c = 1.0 / n_cols
     for start in range(0, n_cols, BLOCK_C):
         c = start + cols
         mask = row_ok[:, None] & (c[None, :] < n_cols)
         z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-        m_new = tl.maximum(m, tl.max(z, axis=1))
-        # rows that are all -inf so far keep a finite shift
-        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-        scale = tl.where(m == float("-inf"), 0.0, tl.exp(m - shift))
-        d = d * scale + tl.sum(tl.where(mask, tl.exp(z - shift[:, None]), 0.0), axis=1)
+        gt = z > m_v
+        e = tl.exp(tl.where(gt, m_v - z, z - m_v))
+        e = tl.where(z == float("-inf"), 0.0, e)  # also keeps -inf - -inf out
         if not TARGET_IS_INDEX:
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            y = y * (1.0 - smoothing) + smoothing * inv_c
-            y = tl.where(mask, y, 0.0)
-            acc = acc + sy * tl.where(m == float("-inf"), 0.0, shift - m)
-            acc = acc + tl.sum(tl.where(mask, y * (shift[:, None] - z), 0.0), axis=1)
-            sy = sy + tl.sum(y, axis=1)
-        m = m_new
+            y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
+            rebase = tl.where(sy_v == 0.0, 0.0, sy_v * (z - m_v))  # new reference z for this lane
+            acc_v = tl.where(gt, acc_v + rebase, acc_v + tl.where(y == 0.0, 0.0, y * (m_v - z)))
+            sy_v = sy_v + y
+        d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
+        m_v = tl.maximum(m_v, z)
+    m = tl.max(m_v, axis=1)
     shift = tl.where(m == float("-inf"), 0.0, m)
+    lane_scale = tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None]))
+    d = tl.sum(d_v * lane_scale, axis=1)
     log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
+    if not TARGET_IS_INDEX:
+        sy = tl.sum(sy_v, axis=1)
+        # sum y (lse - z) = sum_lanes acc_v + sy_v (shift - m_v) + sy * log_d
+        lane_shift = tl.where(sy_v == 0.0, 0.0, sy_v * (shift[:, None] - m_v))
+        acc = tl.sum(acc_v + lane_shift, axis=1)
 
-    w = tl.full([BLOCK_R], 1.0, tl.float32)
+    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
     if TARGET_IS_INDEX:

@@ -1,0 +1,257 @@
+"""CUDA forward+backward of the losses: torch_impl's fused kernels against
+torch eager built-ins, torch_impl's eager path, Liger-Kernel's fused CE and
+torchvision's sigmoid_focal_loss.
+
+    python -m benchmarks.cuda_losses [--quick] [--out DIR]
+
+Byte model (each input read once, each output written once): predictions read
++ gradient written + targets read (int64 labels, or a tensor of the
+predictions' shape and dtype). Reports median time
+(triton.testing.do_bench), effective GB/s, its fraction of the device copy
+bandwidth measured in the same run, and peak extra memory. Every
+implementation is checked against torch eager in float64 first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+
+def copy_bandwidth(nbytes: int = 2 << 30) -> float:
+    """Device-to-device copy, GB/s counting bytes read plus bytes written."""
+    from triton.testing import do_bench
+
+    a = torch.empty(nbytes // 4, dtype=torch.float32, device="cuda").uniform_()
+    b = torch.empty_like(a)
+    ms = do_bench(lambda: b.copy_(a), warmup=25, rep=200, return_mode="median")
+    return 2 * nbytes / (ms * 1e-3) / 1e9
+
+
+def _impls(sparse: bool):
+    from torch_impl import kernels, losses
+
+    impls = {}
+    if sparse:
+        scce = losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        def ours(z, t):
+            with kernels.use_backend("triton"):
+                return scce(t, z)
+
+        def ours_eager(z, t):
+            with kernels.use_backend("eager"):
+                return scce(t, z)
+
+        impls["torch_impl fused"] = ours
+        impls["torch_impl eager"] = ours_eager
+        impls["F.cross_entropy"] = lambda z, t: F.cross_entropy(z, t)
+        try:
+            from liger_kernel.transformers import LigerCrossEntropyLoss
+
+            lce = LigerCrossEntropyLoss()
+            impls["Liger fused CE"] = lambda z, t: lce(z, t)
+        except Exception as e:  # noqa: BLE001
+            print("Liger-Kernel not importable:", e)
+    else:
+        cce = losses.CategoricalCrossentropy(from_logits=True)
+
+        def ours(z, t):
+            with kernels.use_backend("triton"):
+                return cce(t, z)
+
+        def ours_eager(z, t):
+            with kernels.use_backend("eager"):
+                return cce(t, z)
+
+        impls["torch_impl fused"] = ours
+        impls["torch_impl eager"] = ours_eager
+        impls["F.cross_entropy"] = lambda z, t: F.cross_entropy(z, t)
+    return impls
+
+
+def _binary_impls(focal: bool):
+    from torch_impl import kernels, losses
+
+    loss = (losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True)
+            if focal else losses.BinaryCrossentropy(from_logits=True))
+
+    def ours(z, t):
+        with kernels.use_backend("triton"):
+            return loss(t, z)
+
+    def ours_eager(z, t):
+        with kernels.use_backend("eager"):
+            return loss(t, z)
+
+    impls = {"torch_impl fused": ours, "torch_impl eager": ours_eager}
+    if focal:
+        try:
+            from torchvision.ops import sigmoid_focal_loss
+
+            # the same options (alpha on positives, 1-alpha on negatives, gamma 2, mean over elements);
+            # it computes a different crossentropy near saturation, so its value is close, not equal
+            impls["torchvision sigmoid_focal_loss"] = lambda z, t: sigmoid_focal_loss(z, t, 0.25, 2.0, "mean")
+        except Exception as e:  # noqa: BLE001
+            print("torchvision not importable:", e)
+    else:
+        impls["F.binary_cross_entropy_with_logits"] = lambda z, t: F.binary_cross_entropy_with_logits(z, t)
+    return impls
+
+
+def bench_binary(n: int, d: int, dtype: torch.dtype, focal: bool, copy_gbs: float) -> list[dict]:
+    from triton.testing import do_bench
+
+    from torch_impl import kernels
+
+    elem = torch.tensor([], dtype=dtype).element_size()
+    nbytes = n * d * elem
+    rotate = max(1, min(8, (256 << 20) // max(nbytes, 1)))
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    zs = [torch.randn(n, d, device="cuda", generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
+    ts = [(torch.rand(n, d, device="cuda", generator=gen) < 0.3).to(dtype) for _ in range(rotate)]
+    bytes_moved = 3 * nbytes
+    impls = _binary_impls(focal)
+    ref_z = zs[0].double().requires_grad_(True)
+    with kernels.use_backend("eager"):
+        ref = impls["torch_impl eager"](ref_z, ts[0].double())
+    ref.backward()
+    rows = []
+    for name, fn in impls.items():
+        z = zs[0].clone().requires_grad_(True)
+        v = fn(z, ts[0])
+        v.backward()
+        err_v = abs(float(v) - float(ref)) / max(abs(float(ref)), 1e-30)
+        err_g = float((z.grad.double() - ref_z.grad).abs().max() / ref_z.grad.abs().max())
+        leaves = [zz.clone().requires_grad_(True) for zz in zs]
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % rotate
+            leaves[i].grad = None
+            fn(leaves[i], ts[i]).backward()
+
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        peak_extra = torch.cuda.max_memory_allocated() - base
+        ms = do_bench(step, warmup=25, rep=100, return_mode="median")
+        gbs = bytes_moved / (ms * 1e-3) / 1e9
+        rows.append(dict(family="binary_focal" if focal else "binary", impl=name, n=n, c=d,
+                         dtype=str(dtype).replace("torch.", ""), ms=ms, gbs=gbs, copy_fraction=gbs / copy_gbs,
+                         samples_per_s=n / (ms * 1e-3), peak_extra_mb=peak_extra / 2**20, logits_mb=nbytes / 2**20,
+                         value_rel_err=err_v, grad_rel_err=err_g))
+        del leaves
+    base_name = "torchvision sigmoid_focal_loss" if focal else "F.binary_cross_entropy_with_logits"
+    base_ms = {r["impl"]: r["ms"] for r in rows}
+    for r in rows:
+        r["speedup_vs_torch"] = base_ms.get(base_name, float("nan")) / r["ms"]
+    return rows
+
+
+def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: float) -> list[dict]:
+    from triton.testing import do_bench
+
+    elem = torch.tensor([], dtype=dtype).element_size()
+    logits_bytes = n * c * elem
+    rotate = max(1, min(8, (256 << 20) // max(logits_bytes, 1)))  # keep the working set out of L2
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    zs = [torch.randn(n, c, device="cuda", dtype=torch.float32, generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
+    if sparse:
+        ts = [torch.randint(0, c, (n,), device="cuda", generator=gen) for _ in range(rotate)]
+        target_bytes = n * 8
+    else:
+        ts = [F.one_hot(torch.randint(0, c, (n,), device="cuda", generator=gen), c).to(dtype) for _ in range(rotate)]
+        target_bytes = n * c * elem
+    bytes_moved = 2 * logits_bytes + target_bytes
+    rows = []
+    ref_z = zs[0].double().requires_grad_(True)
+    ref = F.cross_entropy(ref_z, ts[0] if sparse else ts[0].double())
+    ref.backward()
+    for name, fn in _impls(sparse).items():
+        # correctness first (Liger writes its gradient into the logits: use a copy)
+        z = zs[0].clone().requires_grad_(True)
+        v = fn(z, ts[0])
+        v.backward()
+        err_v = abs(float(v) - float(ref)) / max(abs(float(ref)), 1e-30)
+        grad = z.grad if z.grad is not None else z.detach()  # Liger leaves it in z
+        err_g = float((grad.double() - ref_z.grad).abs().max() / ref_z.grad.abs().max())
+        leaves = [zz.clone().requires_grad_(True) for zz in zs]
+        state = {"i": 0}
+
+        def step():
+            i = state["i"] = (state["i"] + 1) % rotate
+            leaves[i].grad = None
+            fn(leaves[i], ts[i]).backward()
+
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        peak_extra = torch.cuda.max_memory_allocated() - base
+        ms = do_bench(step, warmup=25, rep=100, return_mode="median")
+        gbs = bytes_moved / (ms * 1e-3) / 1e9
+        rows.append(dict(family="sparse" if sparse else "categorical", impl=name, n=n, c=c,
+                         dtype=str(dtype).replace("torch.", ""), sparse=sparse, ms=ms,
+                         gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=n / (ms * 1e-3),
+                         peak_extra_mb=peak_extra / 2**20, logits_mb=logits_bytes / 2**20,
+                         value_rel_err=err_v, grad_rel_err=err_g))
+        del leaves
+    base_ms = {r["impl"]: r["ms"] for r in rows}
+    for r in rows:
+        r["speedup_vs_torch"] = base_ms["F.cross_entropy"] / r["ms"]
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="benchmarks/results/cuda")
+    args = ap.parse_args(argv)
+    copy_gbs = copy_bandwidth()
+    shapes = [(4096, 32000), (8192, 131072)] if args.quick else [
+        (64, 10), (4096, 1000), (65536, 1000), (4096, 32000), (8192, 32000), (4096, 131072), (8192, 131072)]
+    rows = []
+    for focal in (False, True):
+        for dtype in (torch.bfloat16, torch.float32):
+            for n, d in ([(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (8192, 4096)]):
+                rows += bench_binary(n, d, dtype, focal, copy_gbs)
+                torch.cuda.empty_cache()
+    for sparse in (True, False):
+        for dtype in (torch.bfloat16, torch.float32):
+            for n, c in shapes:
+                if not sparse and n * c > 2**28:
+                    continue
+                try:
+                    rows += bench_shape(n, c, dtype, sparse, copy_gbs)
+                except torch.cuda.OutOfMemoryError:
+                    print("OOM", n, c, dtype)
+                torch.cuda.empty_cache()
+    info = dict(device=torch.cuda.get_device_name(), copy_gbs=copy_gbs, torch=torch.__version__,
+                triton=__import__("triton").__version__, python=platform.python_version())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cuda_losses.json").write_text(json.dumps(dict(info=info, rows=rows), indent=1))
+    lines = [f"{info['device']}, copy bandwidth {copy_gbs:.0f} GB/s (read+write), torch {info['torch']}, "
+             f"triton {info['triton']}; forward+backward, median of do_bench", "",
+             "| loss | dtype | N x C | impl | ms | GB/s | % copy BW | vs torch built-in | peak extra MB (input MB) | grad err |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['family']} | {r['dtype']} | {r['n']}x{r['c']} | {r['impl']} | "
+                     f"{r['ms']:.3f} | {r['gbs']:.0f} | {100 * r['copy_fraction']:.0f}% | {r['speedup_vs_torch']:.2f}x | "
+                     f"{r['peak_extra_mb']:.0f} ({r['logits_mb']:.0f}) | {r['grad_rel_err']:.1e} |")
+    md = "\n".join(lines)
+    (out / "cuda_losses.md").write_text(md + "\n")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Sweep the launch configurations of the fused kernels on the local GPU.
+
+    python -m benchmarks.tune_cuda_kernels
+
+Prints, per shape, the time of forward+backward (reduced SCCE / CCE, and the
+binary kernel) for each (BLOCK, num_warps); the defaults in
+torch_impl/kernels/ops.py come from this sweep.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from triton.testing import do_bench
+
+from torch_impl import kernels, losses
+from torch_impl.kernels import ops
+
+
+def _time(fn, z, t):
+    leaf = z.clone().requires_grad_(True)
+
+    def step():
+        leaf.grad = None
+        fn(t, leaf).backward()
+
+    return do_bench(step, warmup=20, rep=60, return_mode="median")
+
+
+def main():
+    kernels.set_backend("triton")
+    results = []
+    scce = losses.SparseCategoricalCrossentropy(from_logits=True)
+    cce = losses.CategoricalCrossentropy(from_logits=True)
+    original = ops._row_config
+    for (n, c), dtype in itertools.product([(8192, 131072), (4096, 32000), (65536, 1000)], [torch.bfloat16, torch.float32]):
+        z = torch.randn(n, c, device="cuda").mul_(3).to(dtype)
+        y = torch.randint(0, c, (n,), device="cuda")
+        for block_c, warps in itertools.product([1024, 2048, 4096, 8192, 16384], [4, 8, 16, 32]):
+            if block_c > max(1024, 2 * c):
+                continue
+
+            def cfg(n_cols, interpret, block_c=block_c, warps=warps):
+                block_r = max(1, min(64, block_c // max(1, 1 << (n_cols - 1).bit_length())))
+                return block_r, block_c if n_cols >= block_c else 1 << (n_cols - 1).bit_length(), warps
+
+            ops._row_config = cfg
+            try:
+                ms = _time(scce, z, y)
+            except Exception as e:  # noqa: BLE001
+                ms = float("nan")
+                print("failed", block_c, warps, type(e).__name__)
+            ops._row_config = original
+            gbs = 2 * z.numel() * z.element_size() / (ms * 1e-3) / 1e9
+            results.append((n, c, str(dtype), block_c, warps, ms, gbs))
+            print(f"scce {n}x{c} {dtype} BLOCK_C={block_c:5d} warps={warps:2d}: {ms:.3f} ms {gbs:.0f} GB/s", flush=True)
+        del z
+        torch.cuda.empty_cache()
+    return results
+
+
+if __name__ == "__main__":
+    main()

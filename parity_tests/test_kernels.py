@@ -1,0 +1,133 @@
+"""The fused Triton kernels against the eager path (itself pinned to Keras by the grid).
+
+On CUDA the kernels run for real; without a GPU they run in Triton's
+interpreter (TRITON_INTERPRET=1, set by conftest) on small shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("triton")
+
+from scenarios.loss_cases import default_grid  # noqa: E402
+from scenarios.loss_parity import compare  # noqa: E402
+from torch_impl import kernels, losses  # noqa: E402
+from torch_impl.harness import loss_value_and_grad  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+KERNEL_LOSSES = {
+    "categorical_crossentropy": lambda cfg: cfg.get("from_logits", False),
+    "sparse_categorical_crossentropy": lambda cfg: cfg.get("from_logits", False),
+    "binary_crossentropy": lambda cfg: True,
+    "binary_focal_crossentropy": lambda cfg: True,
+}
+CASES = [c for c in default_grid()
+         if c.loss in KERNEL_LOSSES and KERNEL_LOSSES[c.loss](c.config) and c.dtype != "float64"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_kernel_matches_eager_on_the_grid(case):
+    y_true, y_pred, sw = case.arrays()
+    kw = dict(dtype=case.compute_dtype, input_dtype=case.dtype, functional=case.functional,
+              cotangent_seed=case.seed, device=DEVICE)
+    # the Keras dtype argument routes to eager; these cases use dtype=None like users do
+    cfg = case.full_config()
+    with kernels.use_backend("eager"):
+        ref = loss_value_and_grad(case.loss, cfg, y_true, y_pred, sw, **kw, loss_dtype=None)
+    from torch_impl.kernels import ops
+
+    before = sum(ops.LAUNCHES.values())
+    with kernels.use_backend("triton"):
+        ours = loss_value_and_grad(case.loss, cfg, y_true, y_pred, sw, **kw, loss_dtype=None)
+    if ours["error"] is None and y_pred.size and case.reference != "keras_torch_backend":
+        assert sum(ops.LAUNCHES.values()) > before, "the kernels did not run"
+    rec = compare(ours, ref, "float32" if case.dtype == "float32" else case.dtype)
+    print(f"{case.id}: value rel {rec['value_rel']:.2e} grad rel {rec['grad_rel']:.2e} [{rec['status']}]")
+    assert rec["passed"], rec["reason"]
+
+
+def _rand(n, c, dtype, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    z = (torch.randn(n, c, generator=g) * 4).to(DEVICE, dtype)
+    y = torch.randint(0, c, (n,), generator=g).to(DEVICE)
+    return z, y
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("n,c", [(3, 700), (40, 7)])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_rows_span_several_class_chunks(n, c, dtype, sparse):
+    z, y = _rand(n, c, dtype)
+    target = y if sparse else torch.softmax(torch.randn(n, c, device=DEVICE), -1)
+    make = (lambda: losses.SparseCategoricalCrossentropy(from_logits=True)) if sparse else (
+        lambda: losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
+    out = {}
+    for backend in ("eager", "triton"):
+        x = z.clone().requires_grad_(True)
+        with kernels.use_backend(backend):
+            v = make()(target, x, sample_weight=torch.rand(n, generator=torch.Generator().manual_seed(1)).to(DEVICE))
+        v.backward()
+        out[backend] = (v.detach().float(), x.grad.float())
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2**-7, atol=1e-6)
+    torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["triton"][1], out["eager"][1], **tol)
+
+
+def test_backward_semantics_of_the_reduced_kernel():
+    """Non-unit incoming gradient, retain_graph twice, inputs untouched, shared inputs."""
+    z, y = _rand(6, 50, torch.float32)
+    loss_fn = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=3)
+    grads = {}
+    for backend in ("eager", "triton"):
+        x = z.clone().requires_grad_(True)
+        snapshot = x.detach().clone()
+        with kernels.use_backend(backend):
+            v = loss_fn(y, x)
+        other = (x.exp() * 0.01).sum()  # another op that saved x
+        total = 2.5 * v + other
+        total.backward(retain_graph=True)
+        first = x.grad.clone()
+        x.grad = None
+        (0.5 * v).backward()
+        grads[backend] = (first, x.grad.clone())
+        assert torch.equal(x.detach(), snapshot), "the loss wrote into its input"
+    for a, b in zip(grads["triton"], grads["eager"]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_double_backward_falls_back_to_differentiable_ops():
+    z, y = _rand(4, 9, torch.float32)
+    res = {}
+    for backend in ("eager", "triton"):
+        x = z.clone().requires_grad_(True)
+        with kernels.use_backend(backend):
+            v = losses.CategoricalCrossentropy(from_logits=True)(torch.eye(9, device=DEVICE)[y], x)
+        (g,) = torch.autograd.grad(v, x, create_graph=True)
+        (h,) = torch.autograd.grad((g * g).sum(), x)
+        res[backend] = (g.detach(), h)
+    for a, b in zip(res["triton"], res["eager"]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_soft_target_gradient():
+    z, y = _rand(5, 8, torch.float32)
+    out = {}
+    for backend in ("eager", "triton"):
+        t = torch.softmax(torch.randn(5, 8, generator=torch.Generator().manual_seed(3)), -1).to(DEVICE).requires_grad_(True)
+        with kernels.use_backend(backend):
+            v = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, reduction="sum")(t, z)
+        v.backward()
+        out[backend] = t.grad
+    torch.testing.assert_close(out["triton"], out["eager"], rtol=1e-5, atol=1e-7)
+
+
+def test_switch():
+    assert kernels.get_backend() == "auto"
+    with kernels.use_backend("eager"):
+        assert not kernels.use_triton(torch.zeros(2, device=DEVICE))
+    with pytest.raises(ValueError):
+        kernels.set_backend("fast")
+    assert not kernels.use_triton(torch.zeros(2, dtype=torch.float64, device=DEVICE))
