@@ -31,9 +31,21 @@ EPS = 1e-7
 
 @triton.jit
 def _log1p(e):
-    # accurate log(1 + e) for 0 <= e <= 1 without libdevice: log(u) * e / (u - 1)
-    u = 1.0 + e
-    return tl.where(u == 1.0, e, tl.log(u) * (e / (u - 1.0)))
+    # log(1 + e) for 0 <= e <= 1 to float32 accuracy, without libdevice and
+    # without relying on log near 1 (GPU logs are approximate there):
+    # log1p(e) = 2 atanh(t), t = e / (2 + e) <= 1/3, odd series to t**17.
+    t = e / (2.0 + e)
+    t2 = t * t
+    s = 1.0 / 17.0
+    s = s * t2 + 1.0 / 15.0
+    s = s * t2 + 1.0 / 13.0
+    s = s * t2 + 1.0 / 11.0
+    s = s * t2 + 1.0 / 9.0
+    s = s * t2 + 1.0 / 7.0
+    s = s * t2 + 1.0 / 5.0
+    s = s * t2 + 1.0 / 3.0
+    s = s * t2 + 1.0
+    return 2.0 * t * s
 
 
 @triton.jit

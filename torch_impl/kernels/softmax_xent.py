@@ -49,39 +49,49 @@ def _softmax_xent_fwd(
     rows64 = rows.to(tl.int64)
     cols = tl.arange(0, BLOCK_C)
 
-    # Online softmax kept per lane (no cross-warp reduction inside the loop):
-    # m_v = running max, d_v = sum exp(z - m_v); one exp per element.
-    m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
-    d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
-    # probability targets: sy_v = sum y, acc_v = sum y (m_v - z), relative to the lane's max
-    sy_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
-    acc_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
     inv_c = 1.0 / n_cols
-    for start in range(0, n_cols, BLOCK_C):
-        c = start + cols
-        mask = row_ok[:, None] & (c[None, :] < n_cols)
-        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-        gt = z > m_v
-        e = tl.exp(tl.where(gt, m_v - z, z - m_v))
-        e = tl.where(z == float("-inf"), 0.0, e)  # also keeps -inf - -inf out
-        if not TARGET_IS_INDEX:
+    if TARGET_IS_INDEX:
+        # Online softmax kept per lane (no cross-warp reduction inside the loop):
+        # m_v = running max, d_v = sum exp(z - m_v); one exp per element.
+        m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
+        d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+        for start in range(0, n_cols, BLOCK_C):
+            c = start + cols
+            mask = row_ok[:, None] & (c[None, :] < n_cols)
+            z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask,
+                        other=float("-inf")).to(tl.float32)
+            gt = z > m_v
+            e = tl.exp(tl.where(gt, m_v - z, z - m_v))
+            e = tl.where(z == float("-inf"), 0.0, e)  # also keeps -inf - -inf out
+            d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
+            m_v = tl.maximum(m_v, z)
+        m = tl.max(m_v, axis=1)
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        d = tl.sum(d_v * tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None])), axis=1)
+    else:
+        # Probability targets: online softmax per row chunk, with sy = sum y and
+        # acc = sum y (m - z) kept relative to the running max m (TF's shifted form).
+        m = tl.full([BLOCK_R], float("-inf"), tl.float32)
+        d = tl.zeros([BLOCK_R], tl.float32)
+        sy = tl.zeros([BLOCK_R], tl.float32)
+        acc = tl.zeros([BLOCK_R], tl.float32)
+        for start in range(0, n_cols, BLOCK_C):
+            c = start + cols
+            mask = row_ok[:, None] & (c[None, :] < n_cols)
+            z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask,
+                        other=float("-inf")).to(tl.float32)
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
             y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
-            rebase = tl.where(sy_v == 0.0, 0.0, sy_v * (z - m_v))  # new reference z for this lane
-            acc_v = tl.where(gt, acc_v + rebase, acc_v + tl.where(y == 0.0, 0.0, y * (m_v - z)))
-            sy_v = sy_v + y
-        d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
-        m_v = tl.maximum(m_v, z)
-    m = tl.max(m_v, axis=1)
-    shift = tl.where(m == float("-inf"), 0.0, m)
-    lane_scale = tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None]))
-    d = tl.sum(d_v * lane_scale, axis=1)
+            m_new = tl.maximum(m, tl.max(z, axis=1))
+            sh = tl.where(m_new == float("-inf"), 0.0, m_new)
+            rescale = tl.where(m == float("-inf"), 0.0, tl.exp(m - sh))
+            d = d * rescale + tl.sum(tl.where(mask, tl.exp(z - sh[:, None]), 0.0), axis=1)
+            acc = acc + tl.where(sy == 0.0, 0.0, sy * (sh - m))
+            acc = acc + tl.sum(tl.where(y == 0.0, 0.0, y * (sh[:, None] - z)), axis=1)
+            sy = sy + tl.sum(y, axis=1)
+            m = m_new
+        shift = tl.where(m == float("-inf"), 0.0, m)
     log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
-    if not TARGET_IS_INDEX:
-        sy = tl.sum(sy_v, axis=1)
-        # sum y (lse - z) = sum_lanes acc_v + sy_v (shift - m_v) + sy * log_d
-        lane_shift = tl.where(sy_v == 0.0, 0.0, sy_v * (shift[:, None] - m_v))
-        acc = tl.sum(acc_v + lane_shift, axis=1)
 
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
@@ -97,7 +107,7 @@ def _softmax_xent_fwd(
         if HAS_IGNORE:
             loss = tl.where(valid, loss, 0.0)
     else:
-        loss = acc + sy * log_d
+        loss = acc + sy * log_d  # sum y (lse - z)
     tl.store(loss_ptr + rows, loss * w, mask=row_ok)
     tl.store(shift_ptr + rows, shift, mask=row_ok)
     tl.store(logd_ptr + rows, log_d, mask=row_ok)
