@@ -104,7 +104,23 @@ def _binary_impls(focal: bool):
     return impls
 
 
-def bench_binary(n: int, d: int, dtype: torch.dtype, focal: bool, copy_gbs: float) -> list[dict]:
+def _cfocal_impls():
+    from torch_impl import kernels, losses
+
+    loss = losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True)
+
+    def ours(z, t):
+        with kernels.use_backend("triton"):
+            return loss(t, z)
+
+    def ours_eager(z, t):
+        with kernels.use_backend("eager"):
+            return loss(t, z)
+
+    return {"torch_impl fused": ours, "torch_impl eager": ours_eager}
+
+
+def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> list[dict]:
     from triton.testing import do_bench
 
     from torch_impl import kernels
@@ -114,9 +130,13 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal: bool, copy_gbs: floa
     rotate = max(1, min(8, (256 << 20) // max(nbytes, 1)))
     gen = torch.Generator(device="cuda").manual_seed(0)
     zs = [torch.randn(n, d, device="cuda", generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
-    ts = [(torch.rand(n, d, device="cuda", generator=gen) < 0.3).to(dtype) for _ in range(rotate)]
+    if focal == "categorical":
+        ts = [F.one_hot(torch.randint(0, d, (n,), device="cuda", generator=gen), d).to(dtype) for _ in range(rotate)]
+        impls = _cfocal_impls()
+    else:
+        ts = [(torch.rand(n, d, device="cuda", generator=gen) < 0.3).to(dtype) for _ in range(rotate)]
+        impls = _binary_impls(focal)
     bytes_moved = 3 * nbytes
-    impls = _binary_impls(focal)
     ref_z = zs[0].double().requires_grad_(True)
     with kernels.use_backend("eager"):
         ref = impls["torch_impl eager"](ref_z, ts[0].double())
@@ -144,12 +164,14 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal: bool, copy_gbs: floa
         peak_extra = torch.cuda.max_memory_allocated() - base
         ms = do_bench(step, warmup=25, rep=100, return_mode="median")
         gbs = bytes_moved / (ms * 1e-3) / 1e9
-        rows.append(dict(family="binary_focal" if focal else "binary", impl=name, n=n, c=d,
+        family = "categorical_focal" if focal == "categorical" else ("binary_focal" if focal else "binary")
+        rows.append(dict(family=family, impl=name, n=n, c=d,
                          dtype=str(dtype).replace("torch.", ""), ms=ms, gbs=gbs, copy_fraction=gbs / copy_gbs,
                          samples_per_s=n / (ms * 1e-3), peak_extra_mb=peak_extra / 2**20, logits_mb=nbytes / 2**20,
                          value_rel_err=err_v, grad_rel_err=err_g))
         del leaves
-    base_name = "torchvision sigmoid_focal_loss" if focal else "F.binary_cross_entropy_with_logits"
+    base_name = {"categorical": "torch_impl eager", True: "torchvision sigmoid_focal_loss",
+                 False: "F.binary_cross_entropy_with_logits"}[focal]
     base_ms = {r["impl"]: r["ms"] for r in rows}
     for r in rows:
         r["speedup_vs_torch"] = base_ms.get(base_name, float("nan")) / r["ms"]
@@ -220,9 +242,12 @@ def main(argv=None):
     shapes = [(4096, 32000), (8192, 131072)] if args.quick else [
         (64, 10), (4096, 1000), (65536, 1000), (4096, 32000), (8192, 32000), (4096, 131072), (8192, 131072)]
     rows = []
-    for focal in (False, True):
+    for focal in (False, True, "categorical"):
         for dtype in (torch.bfloat16, torch.float32):
-            for n, d in ([(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (8192, 4096)]):
+            shapes = [(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (8192, 4096)]
+            if focal == "categorical":
+                shapes = [(65536, 1000), (4096, 32000)]
+            for n, d in shapes:
                 rows += bench_binary(n, d, dtype, focal, copy_gbs)
                 torch.cuda.empty_cache()
     for sparse in (True, False):

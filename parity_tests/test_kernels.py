@@ -23,6 +23,7 @@ KERNEL_LOSSES = {
     "sparse_categorical_crossentropy": lambda cfg: cfg.get("from_logits", False),
     "binary_crossentropy": lambda cfg: True,
     "binary_focal_crossentropy": lambda cfg: True,
+    "categorical_focal_crossentropy": lambda cfg: True,
 }
 CASES = [c for c in default_grid()
          if c.loss in KERNEL_LOSSES and KERNEL_LOSSES[c.loss](c.config) and c.dtype != "float64"]
@@ -131,3 +132,20 @@ def test_switch():
     with pytest.raises(ValueError):
         kernels.set_backend("fast")
     assert not kernels.use_triton(torch.zeros(2, dtype=torch.float64, device=DEVICE))
+
+
+@pytest.mark.parametrize("label", [5, -1])
+def test_kernel_rejects_out_of_range_labels(label):
+    from torch_impl import losses as L
+
+    z, y = _rand(4, 5, torch.float32)
+    y = y.clone()
+    y[2] = label
+    L.set_label_check(cuda_sync=True)
+    try:
+        with kernels.use_backend("triton"), pytest.raises(ValueError, match="outside the valid range"):
+            L.SparseCategoricalCrossentropy(from_logits=True)(y, z)
+        with kernels.use_backend("triton"), pytest.raises(ValueError, match="outside the valid range"):
+            L.sparse_categorical_crossentropy(y, z, from_logits=True)
+    finally:
+        L.set_label_check(cuda_sync=False)

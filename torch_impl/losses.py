@@ -309,8 +309,12 @@ def set_label_check(cuda_sync: bool) -> None:
     _SYNC_LABEL_CHECK["cuda"] = bool(cuda_sync)
 
 
-def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class) -> torch.Tensor:
-    """Squeeze, check shape, integrality and range of sparse labels; return int64."""
+def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class,
+                   check_range: bool = True) -> torch.Tensor:
+    """Squeeze, check shape, integrality and range of sparse labels; return int64.
+
+    ``check_range=False`` when a fused kernel checks the range itself.
+    """
     rank = y_pred.dim()
     if rank < 1:
         raise ValueError(f"Argument `output` must be at least rank 1. Received: y_pred.shape={tuple(y_pred.shape)}")
@@ -342,7 +346,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
         y_true = y_true.to(torch.int64)
     else:
         y_true = y_true.to(torch.int64)
-    if not _is_compiling() and y_true.numel():
+    if check_range and not _is_compiling() and y_true.numel():
         num_classes = y_pred.shape[axis]
         bad = (y_true < 0) | (y_true >= num_classes)
         if ignore_class is not None:
@@ -401,8 +405,9 @@ def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, i
     kernel = bool(from_logits) and _kernels_for(y_pred)
     y_true, y_pred = _prepare(y_true, y_pred, dtype, labels_are_indices=True, keep_half=kernel)
     axis = _canonical_axis(axis, y_pred.dim())
-    labels = _sparse_labels(y_true, y_pred, axis, ignore_class)
-    if kernel and axis == y_pred.dim() - 1:
+    kernel_last = kernel and axis == y_pred.dim() - 1
+    labels = _sparse_labels(y_true, y_pred, axis, ignore_class, check_range=not kernel_last)
+    if kernel_last:
         from torch_impl.kernels import ops
 
         rows = ops.softmax_xent_rows(y_pred.reshape(-1, y_pred.shape[-1]), labels.reshape(-1), True, 0.0, ignore_class)
@@ -547,7 +552,7 @@ def categorical_focal_crossentropy(
     label_smoothing = _check_label_smoothing(label_smoothing)
     gamma = _check_gamma(gamma)
     alpha = _check_alpha_categorical(alpha)
-    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, bool(from_logits), label_smoothing, axis)
 
 
@@ -555,7 +560,6 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
     _same_shape_or_raise(y_true, y_pred, "categorical_focal_crossentropy", axis)
     axis = _canonical_axis(axis, y_pred.dim())
     _warn_single_class(y_pred, axis, "categorical_focal_crossentropy")
-    y_true = _smooth_categorical(y_true, label_smoothing, axis)
     if isinstance(alpha, torch.Tensor):
         num_classes = y_pred.shape[axis]
         if alpha.numel() != num_classes:
@@ -563,6 +567,17 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
                 f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
                 f"but y_pred has {num_classes} classes along axis {axis} (shape {tuple(y_pred.shape)})."
             )
+    if _kernels_for(y_pred):
+        from torch_impl.kernels import ops
+
+        a = alpha.to(device=y_pred.device, dtype=torch.float32).reshape(-1) if isinstance(alpha, torch.Tensor) else alpha
+        rows = ops.categorical_focal_rows(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), from_logits,
+                                          gamma, a, label_smoothing)
+        return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
+    y_true = _smooth_categorical(y_true, label_smoothing, axis)
+    if isinstance(alpha, torch.Tensor):
+        num_classes = y_pred.shape[axis]
         view = [1] * y_pred.dim()
         view[axis] = num_classes
         alpha = alpha.to(device=y_pred.device, dtype=y_pred.dtype).reshape(view)
@@ -693,24 +708,30 @@ class _Wrapped(Loss):
         """Whether this configuration has a fused kernel (when the device allows)."""
         return False
 
-    def _binary_fused(self, y_true, y_pred, sample_weight, focal: bool):
+    def _fused_reduced(self, y_true, y_pred, sample_weight):
         """The reduced loss from one fused kernel, or None (then the generic path runs)."""
-        if not (self.reduction in _REDUCING and self.dtype is None and _kernels_for(y_pred)):
+        if not (self.reduction in _REDUCING and self.dtype is None and self._kernel_path() and _kernels_for(y_pred)):
             return None
         y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        _same_shape_or_raise(y_true, y_pred, self.name)
+        _same_shape_or_raise(y_true, y_pred, self.name, None if self._binary else self.axis)
         axis = _canonical_axis(self.axis, y_pred.dim())
         r = element_weights(y_pred.shape[:axis] + y_pred.shape[axis + 1:], sample_weight, None, self.reduction,
                             torch.float32, y_pred.device)
         if r is None:
             return None
-        from torch_impl.kernels import ops
+        if not self._binary:
+            _warn_single_class(y_pred, axis, self.name)
+        return self._reduced_kernel(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r)
 
-        extra = (dict(focal=True, balance=self.apply_class_balancing, gamma=self.gamma, alpha=self.alpha)
-                 if focal else {})
-        return ops.binary_reduced(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r, self.from_logits,
-                                  smoothing=self.label_smoothing, **extra)
+    _binary = False
+
+    def _reduced_kernel(self, x2, y2, r):
+        raise NotImplementedError
+
+    def forward(self, y_true, y_pred, sample_weight=None):
+        fused = self._fused_reduced(y_true, y_pred, sample_weight)
+        return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         keep_half = self._kernel_path() and _kernels_for(y_pred)
@@ -763,21 +784,10 @@ class CategoricalCrossentropy(_Wrapped):
     def _kernel_path(self) -> bool:
         return self.from_logits
 
-    def forward(self, y_true, y_pred, sample_weight=None):
-        if self.from_logits and self.reduction in _REDUCING and _kernels_for(y_pred) and self.dtype is None:
-            y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
-            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-            _same_shape_or_raise(y_true, y_pred, "categorical_crossentropy", self.axis)
-            axis = _canonical_axis(self.axis, y_pred.dim())
-            values_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
-            r = element_weights(values_shape, sample_weight, None, self.reduction, torch.float32, y_pred.device)
-            if r is not None:
-                from torch_impl.kernels import ops
+    def _reduced_kernel(self, x2, y2, r):
+        from torch_impl.kernels import ops
 
-                _warn_single_class(y_pred, axis, "categorical_crossentropy")
-                return ops.softmax_xent_reduced(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r,
-                                                False, self.label_smoothing)
-        return super().forward(y_true, y_pred, sample_weight)
+        return ops.softmax_xent_reduced(x2, y2, r, False, self.label_smoothing)
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -822,7 +832,7 @@ class SparseCategoricalCrossentropy(Loss):
             y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
             axis = _canonical_axis(self.axis, y_pred.dim())
             if axis == y_pred.dim() - 1:
-                labels = _sparse_labels(y_true, y_pred, axis, self.ignore_class)
+                labels = _sparse_labels(y_true, y_pred, axis, self.ignore_class, check_range=False)
                 valid = None if self.ignore_class is None else labels != self.ignore_class
                 r = element_weights(labels.shape, sample_weight, valid, self.reduction, torch.float32, y_pred.device)
                 if r is not None:
@@ -854,13 +864,15 @@ class BinaryCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_crossentropy)
+    _binary = True
 
     def _kernel_path(self) -> bool:
         return True
 
-    def forward(self, y_true, y_pred, sample_weight=None):
-        fused = self._binary_fused(y_true, y_pred, sample_weight, focal=False)
-        return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
+    def _reduced_kernel(self, x2, y2, r):
+        from torch_impl.kernels import ops
+
+        return ops.binary_reduced(x2, y2, r, self.from_logits, smoothing=self.label_smoothing)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_crossentropy", dtype=None):
@@ -890,13 +902,16 @@ class BinaryFocalCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_focal_crossentropy)
+    _binary = True
 
     def _kernel_path(self) -> bool:
         return True
 
-    def forward(self, y_true, y_pred, sample_weight=None):
-        fused = self._binary_fused(y_true, y_pred, sample_weight, focal=True)
-        return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
+    def _reduced_kernel(self, x2, y2, r):
+        from torch_impl.kernels import ops
+
+        return ops.binary_reduced(x2, y2, r, self.from_logits, True, self.apply_class_balancing, self.gamma,
+                                  self.alpha, self.label_smoothing)
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
@@ -931,6 +946,22 @@ class CategoricalFocalCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_categorical_focal_crossentropy)
+
+    def _kernel_path(self) -> bool:
+        return True
+
+    def _reduced_kernel(self, x2, y2, r):
+        from torch_impl.kernels import ops
+
+        alpha = self.alpha
+        if isinstance(alpha, torch.Tensor):
+            if alpha.numel() != x2.shape[-1]:
+                raise ValueError(
+                    f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
+                    f"but y_pred has {x2.shape[-1]} classes along axis {self.axis}."
+                )
+            alpha = alpha.to(device=x2.device, dtype=torch.float32).reshape(-1)
+        return ops.categorical_focal_reduced(x2, y2, r, self.from_logits, self.gamma, alpha, self.label_smoothing)
 
     def __init__(self, alpha: Union[float, Sequence[float], torch.Tensor] = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,

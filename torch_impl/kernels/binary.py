@@ -26,7 +26,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-EPS = 1e-7
+EPS = tl.constexpr(1e-7)  # keras.config.epsilon(); a constexpr so kernels may read it
+ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
 
 
 @triton.jit
@@ -116,9 +117,9 @@ def _binary_xent(
             pos = x >= 0.0
             db = (tl.where(pos, 1.0, 0.0) - y) + tl.where(pos, -s, s)
         else:
-            o = tl.minimum(tl.maximum(x, EPS), 1.0 - EPS)
+            o = tl.minimum(tl.maximum(x, EPS), ONE_MINUS_EPS)
             b = -(y * tl.log(o) + (1.0 - y) * tl.log(1.0 - o))
-            inside = (x >= EPS) & (x <= 1.0 - EPS)
+            inside = (x >= EPS) & (x <= ONE_MINUS_EPS)
             db = tl.where(inside, (1.0 - y) / (1.0 - o) - y / o, 0.0)
         if FOCAL:
             if FROM_LOGITS:

@@ -38,7 +38,7 @@ def _next_pow2(n: int) -> int:
 
 
 def _row_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
-    """(BLOCK_R, BLOCK_C, num_warps) for rows of ``n_cols`` classes."""
+    """(BLOCK_R, BLOCK_C, num_warps) for rows of ``n_cols`` classes (from benchmarks/tune_cuda_kernels.py)."""
     max_c = 256 if interpret else 8192
     block_c = min(_next_pow2(max(n_cols, 1)), max_c)
     target = 256 if interpret else 4096
@@ -56,10 +56,10 @@ def _interpret() -> bool:
 
 def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
     n_rows, n_cols = logits.shape
-    loss = torch.empty(n_rows, dtype=torch.float32, device=logits.device)
-    shift = torch.empty_like(loss)
-    logd = torch.empty_like(loss)
+    stats = torch.empty((3, n_rows), dtype=torch.float32, device=logits.device)
+    loss, shift, logd = stats[0], stats[1], stats[2]
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
+    flag = torch.zeros(1, dtype=torch.int32, device=logits.device) if is_index else loss
     block_r, block_c, warps = _row_config(n_cols, _interpret())
     grid = (triton_cdiv(n_rows, block_r),)
     if n_rows:
@@ -70,12 +70,28 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             weight if weight is not None else loss,
             loss, shift, logd,
             grad, grad.stride(0),
+            flag,
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
             WRITE_GRAD=write_grad, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
         )
+        if is_index:
+            _check_label_flag(flag, n_cols, ignore)
     return loss, shift, logd, (grad if write_grad else None)
+
+
+def _check_label_flag(flag: torch.Tensor, n_cols: int, ignore) -> None:
+    msg = (f"sparse_categorical_crossentropy: a label is outside the valid range [0, {n_cols})"
+           + ("" if ignore is None else f" and is not ignore_class={ignore}"))
+    if flag.is_cuda:
+        from torch_impl.losses import _SYNC_LABEL_CHECK
+
+        if not _SYNC_LABEL_CHECK["cuda"]:
+            torch._assert_async(flag[0] == 0, msg)  # no host sync; stops the device on a bad label
+            return
+    if int(flag[0]):
+        raise ValueError(msg)
 
 
 def _launch_bwd(logits, target, is_index, smoothing, ignore, shift, logd, grad_rows):
@@ -155,11 +171,14 @@ class _SoftmaxXentReduced(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         logits, target, weight, shift, logd = ctx.saved_tensors
-        if weight is None:
-            weight = torch.full((logits.shape[0],), ctx.scale, dtype=torch.float32, device=logits.device)
-        grad_rows = weight * grad_out.float()
+
+        def rows():
+            w = weight if weight is not None else torch.full(
+                (logits.shape[0],), ctx.scale, dtype=torch.float32, device=logits.device)
+            return w * grad_out.float()
+
         if torch.is_grad_enabled():
-            g = _eager_grad(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, grad_rows)
+            g = _eager_grad(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, rows())
         elif ctx.grad_buffer is not None:
             g, ctx.grad_buffer = ctx.grad_buffer, None  # a second backward (retain_graph) recomputes
             n = g.numel()
@@ -168,8 +187,9 @@ class _SoftmaxXentReduced(torch.autograd.Function):
                 block = 4096 if not _interpret() else 256
                 _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
         else:
-            g = _launch_bwd(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, shift, logd, grad_rows)
-        return g, _target_grad(ctx, logits, grad_rows), None, None, None, None, None
+            g = _launch_bwd(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, shift, logd, rows())
+        tg = _target_grad(ctx, logits, rows()) if ctx.needs_input_grad[1] and not ctx.is_index else None
+        return g, tg, None, None, None, None, None
 
 
 def _prep(logits: torch.Tensor, target: torch.Tensor, is_index: bool):
@@ -254,39 +274,49 @@ def _binary_reference(x, y, cfg):
     return (_fused._BceLogits if from_logits else _fused._BceProbs).reference(x, y, -1)
 
 
-def _binary_reference_grads(ctx, x, y, grad_rows):
+class _Binary:
+    launch = staticmethod(_binary_launch)
+    reference = staticmethod(_binary_reference)
+
+
+def _reference_grads(ctx, x, y, grad_rows):
     create = torch.is_grad_enabled()
-    needs = ctx.needs_input_grad[:2]
+    needs = ctx.needs_input_grad[1:3]
     with torch.enable_grad():
         xi = x if (create and x.requires_grad) else x.detach().requires_grad_(bool(needs[0]))
         yi = y if (create and y.requires_grad) else y.detach().requires_grad_(bool(needs[1]))
-        out = _binary_reference(xi, yi, ctx.cfg)
+        out = ctx.spec.reference(xi, yi, ctx.cfg)
         wanted = [t for t, n in zip((xi, yi), needs) if n]
         grads = iter(torch.autograd.grad(out, wanted, grad_rows, create_graph=create))
     return tuple((next(grads).to(t.dtype) if n else None) for t, n in zip((x, y), needs))
 
 
-class _BinaryRows(torch.autograd.Function):
+class _RowsOp(torch.autograd.Function):
+    """One loss per row; the backward kernel takes the incoming per-row gradient as the weight."""
+
     @staticmethod
-    def forward(ctx, x, y, cfg):
-        ctx.cfg = cfg
+    def forward(ctx, spec, x, y, cfg):
+        ctx.spec, ctx.cfg = spec, cfg
         ctx.save_for_backward(x, y)
-        return _binary_launch(x, y, cfg)[0]
+        return spec.launch(x, y, cfg)[0]
 
     @staticmethod
     def backward(ctx, grad_rows):
         x, y = ctx.saved_tensors
-        if torch.is_grad_enabled() or ctx.needs_input_grad[1]:
-            return (*_binary_reference_grads(ctx, x, y, grad_rows), None)
-        _, g = _binary_launch(x, y, ctx.cfg, weight=grad_rows.float().contiguous(), write_loss=False, write_grad=True)
-        return g, None, None
+        if torch.is_grad_enabled() or ctx.needs_input_grad[2]:
+            return (None, *_reference_grads(ctx, x, y, grad_rows), None)
+        _, g = ctx.spec.launch(x, y, ctx.cfg, weight=grad_rows.float().contiguous(), write_loss=False,
+                               write_grad=True)
+        return None, g, None, None
 
 
-class _BinaryReduced(torch.autograd.Function):
+class _ReducedOp(torch.autograd.Function):
+    """``sum_i w_i loss_i``; the forward kernel writes the gradient, the backward scales it in place."""
+
     @staticmethod
-    def forward(ctx, x, y, weight, scale, cfg):
-        ctx.cfg, ctx.scale = cfg, scale
-        loss, grad = _binary_launch(x, y, cfg, weight=weight, scale=scale, write_grad=True)
+    def forward(ctx, spec, x, y, weight, scale, cfg):
+        ctx.spec, ctx.cfg, ctx.scale = spec, cfg, scale
+        loss, grad = spec.launch(x, y, cfg, weight=weight, scale=scale, write_grad=True)
         ctx.grad_buffer = grad
         ctx.save_for_backward(x, y, weight)
         return loss.sum()
@@ -294,22 +324,25 @@ class _BinaryReduced(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         x, y, weight = ctx.saved_tensors
-        if weight is None:
-            weight = torch.full((x.shape[0],), ctx.scale, dtype=torch.float32, device=x.device)
-        grad_rows = weight * grad_out.float()
-        if torch.is_grad_enabled() or ctx.needs_input_grad[1]:
-            gx, gy = _binary_reference_grads(ctx, x, y, grad_rows)
-            return gx, gy, None, None, None
+
+        def rows():
+            w = weight if weight is not None else torch.full(
+                (x.shape[0],), ctx.scale, dtype=torch.float32, device=x.device)
+            return w * grad_out.float()
+
+        if torch.is_grad_enabled() or ctx.needs_input_grad[2]:
+            gx, gy = _reference_grads(ctx, x, y, rows())
+            return None, gx, gy, None, None, None
         if ctx.grad_buffer is not None:
-            g, ctx.grad_buffer = ctx.grad_buffer, None
+            g, ctx.grad_buffer = ctx.grad_buffer, None  # a second backward (retain_graph) recomputes
             n = g.numel()
             if n:
                 _count("scale_unless_one")
                 block = 4096 if not _interpret() else 256
                 _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
         else:
-            _, g = _binary_launch(x, y, ctx.cfg, weight=grad_rows.contiguous(), write_loss=False, write_grad=True)
-        return g, None, None, None, None
+            _, g = ctx.spec.launch(x, y, ctx.cfg, weight=rows().contiguous(), write_loss=False, write_grad=True)
+        return None, g, None, None, None, None
 
 
 def _rows2d(t: torch.Tensor) -> torch.Tensor:
@@ -320,7 +353,7 @@ def binary_rows(x: torch.Tensor, y: torch.Tensor, from_logits: bool, focal: bool
                 gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0) -> torch.Tensor:
     """Per-row mean of Keras's (focal) binary crossentropy over the last axis of 2-D ``x``."""
     cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
-    return _BinaryRows.apply(_rows2d(x), _rows2d(y), cfg)
+    return _RowsOp.apply(_Binary, _rows2d(x), _rows2d(y), cfg)
 
 
 def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, focal: bool = False,
@@ -328,8 +361,71 @@ def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, 
     """``sum_i weight_i * rowloss_i`` (``weight`` a tensor or one float)."""
     cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
     if isinstance(weight, torch.Tensor):
-        return _BinaryReduced.apply(_rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
-    return _BinaryReduced.apply(_rows2d(x), _rows2d(y), None, float(weight), cfg)
+        return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
+    return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), None, float(weight), cfg)
 
 
 __all__ += ["binary_rows", "binary_reduced"]
+
+
+# --------------------------------------------------------------------------
+# categorical focal crossentropy (per row)
+# --------------------------------------------------------------------------
+
+
+def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_grad=False):
+    from torch_impl.kernels import categorical_focal as _cf
+
+    from_logits, gamma, alpha, smoothing = cfg
+    n_rows, n_cols = x.shape
+    loss = torch.empty(n_rows, dtype=torch.float32, device=x.device) if write_loss else None
+    grad = torch.empty_like(x) if write_grad else None
+    per_class = isinstance(alpha, torch.Tensor)
+    if n_rows:
+        block_r, block_c, warps = _row_config(n_cols, _interpret())
+        _count("categorical_focal")
+        _cf._categorical_focal[(triton_cdiv(n_rows, block_r),)](
+            x, x.stride(0), y, y.stride(0),
+            alpha if per_class else x,
+            weight if weight is not None else x,
+            loss if loss is not None else x,
+            grad if grad is not None else x, grad.stride(0) if grad is not None else 0,
+            n_rows, n_cols,
+            float(smoothing), float(gamma), 0.0 if per_class else float(alpha), float(scale),
+            FROM_LOGITS=from_logits, ALPHA_PER_CLASS=per_class, GAMMA_INT=_gamma_int(gamma),
+            HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
+            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
+        )
+    return loss, grad
+
+
+def _cfocal_reference(x, y, cfg):
+    from torch_impl import _fused
+
+    from_logits, gamma, alpha, smoothing = cfg
+    x, y = x.float(), y.float()
+    if smoothing:
+        y = y * (1.0 - smoothing) + smoothing / y.shape[-1]
+    return _fused._CategoricalFocal.reference(x, y, -1, alpha, gamma, from_logits)
+
+
+class _CategoricalFocal:
+    launch = staticmethod(_cfocal_launch)
+    reference = staticmethod(_cfocal_reference)
+
+
+def categorical_focal_rows(x, y, from_logits: bool, gamma: float, alpha, smoothing: float = 0.0):
+    """Per-row categorical focal crossentropy of 2-D ``x`` (``alpha`` a float or a (C,) float32 tensor)."""
+    cfg = (bool(from_logits), float(gamma), alpha, float(smoothing))
+    return _RowsOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), cfg)
+
+
+def categorical_focal_reduced(x, y, weight, from_logits: bool, gamma: float, alpha, smoothing: float = 0.0):
+    """``sum_i weight_i * loss_i`` of the categorical focal crossentropy."""
+    cfg = (bool(from_logits), float(gamma), alpha, float(smoothing))
+    if isinstance(weight, torch.Tensor):
+        return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
+    return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), None, float(weight), cfg)
+
+
+__all__ += ["categorical_focal_rows", "categorical_focal_reduced"]

@@ -34,6 +34,7 @@ def _softmax_xent_fwd(
     weight_ptr,
     loss_ptr, shift_ptr, logd_ptr,
     grad_ptr, stride_g,
+    flag_ptr,
     n_rows, n_cols,
     smoothing, ignore_class, scale,
     TARGET_IS_INDEX: tl.constexpr,
@@ -102,6 +103,10 @@ def _softmax_xent_fwd(
             valid = t != ignore_class
             t = tl.where(valid, t, 0)
             w = tl.where(valid, w, 0.0)
+        # out-of-range labels: flag them (the caller asserts on the flag) and read nothing out of bounds
+        bad = row_ok & ((t < 0) | (t >= n_cols))
+        tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
+        t = tl.where(bad, 0, t)
         z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
         loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:

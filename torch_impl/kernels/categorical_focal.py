@@ -1,0 +1,155 @@
+"""Fused Triton kernel: Keras's categorical focal crossentropy (one row per sample).
+
+``loss = sum_j alpha_j y_j (1 - o_j)**gamma (-log o_j)`` with
+``o = clip(p / sum(p), 1e-7, 1 - 1e-7)``, ``p = softmax(z)`` from logits or the
+given probabilities; targets smoothed as ``y (1-s) + s/C``; ``alpha`` one float
+or one per class. The gradient through the clip is zero outside the closed
+interval; through the normalisation it is ``(d - sum(d * out)) / sum(p)``, and
+through the softmax ``p * (...)`` (the ``sum(dp * p)`` term of the softmax
+backward is zero in exact arithmetic here and is left out; from logits
+``sum(p)`` is taken as 1, its rounding being far below float32 tolerance).
+
+Passes over a row: statistics (max and sum, or the sum), then the loss and
+``A = sum(d * out)``, then (when the gradient is written) the gradient.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+EPS = tl.constexpr(1e-7)
+ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
+
+
+@triton.jit
+def _pow_pair(q, gamma, GAMMA_INT: tl.constexpr):
+    """(q**gamma, q**(gamma - 1)) for 0 <= q <= 1; exact products for small integer gamma."""
+    if GAMMA_INT >= 1:
+        f1 = tl.full(q.shape, 1.0, tl.float32)
+        for _ in tl.static_range(GAMMA_INT - 1):
+            f1 = f1 * q
+        f = f1 * q
+    elif GAMMA_INT == 0:
+        f = tl.full(q.shape, 1.0, tl.float32)
+        f1 = 1.0 / q
+    else:
+        lq = tl.log(q)
+        f = tl.where(q > 0.0, tl.exp(gamma * lq), 0.0)
+        g1 = gamma - 1.0
+        f1 = tl.where(q > 0.0, tl.exp(g1 * lq), tl.where(g1 > 0.0, 0.0, float("inf")))
+    return f, f1
+
+
+@triton.jit
+def _categorical_focal(
+    x_ptr, stride_x,
+    y_ptr, stride_y,
+    alpha_ptr,
+    w_ptr,
+    loss_ptr,
+    grad_ptr, stride_g,
+    n_rows, n_cols,
+    smoothing, gamma, alpha, scale,
+    FROM_LOGITS: tl.constexpr,
+    ALPHA_PER_CLASS: tl.constexpr,
+    GAMMA_INT: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    WRITE_LOSS: tl.constexpr,
+    WRITE_GRAD: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    row_ok = rows < n_rows
+    rows64 = rows.to(tl.int64)
+    cols = tl.arange(0, BLOCK_C)
+    inv_c = 1.0 / n_cols
+
+    # pass 1: softmax statistics (per-lane online max/sum) or the probability sum
+    m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
+    d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+    for start in range(0, n_cols, BLOCK_C):
+        c = start + cols
+        mask = row_ok[:, None] & (c[None, :] < n_cols)
+        if FROM_LOGITS:
+            z = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+            gt = z > m_v
+            e = tl.exp(tl.where(gt, m_v - z, z - m_v))
+            e = tl.where(z == float("-inf"), 0.0, e)
+            d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
+            m_v = tl.maximum(m_v, z)
+        else:
+            d_v += tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    if FROM_LOGITS:
+        m = tl.max(m_v, axis=1)
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        d = tl.sum(d_v * tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None])), axis=1)
+        log_d = tl.log(d)
+        s = tl.full([BLOCK_R], 1.0, tl.float32)
+    else:
+        s = tl.sum(d_v, axis=1)
+
+    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
+    if HAS_WEIGHT:
+        w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+
+    # pass 2: the loss and A = sum_j d_j out_j (d = w * dloss/dout, zero where clipped)
+    total = tl.zeros([BLOCK_R], tl.float32)
+    a_acc = tl.zeros([BLOCK_R], tl.float32)
+    for start in range(0, n_cols, BLOCK_C):
+        c = start + cols
+        mask = row_ok[:, None] & (c[None, :] < n_cols)
+        x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        if FROM_LOGITS:
+            p = tl.exp((x - shift[:, None]) - log_d[:, None])
+        else:
+            p = x
+        out = p / s[:, None]
+        o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
+        y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        y = y * (1.0 - smoothing) + smoothing * inv_c
+        if ALPHA_PER_CLASS:
+            a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
+        else:
+            a = alpha
+        log_o = tl.log(o)
+        f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
+        ay = a * y
+        if WRITE_LOSS:
+            total += tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1)
+        if WRITE_GRAD:
+            dd = ay * (gamma * f1 * log_o - f / o) * w[:, None]
+            inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
+            dd = tl.where(inside & mask, dd, 0.0)
+            a_acc += tl.sum(dd * out, axis=1)
+    if WRITE_LOSS:
+        tl.store(loss_ptr + rows, total * w, mask=row_ok)
+
+    # pass 3: the gradient
+    if WRITE_GRAD:
+        for start in range(0, n_cols, BLOCK_C):
+            c = start + cols
+            mask = row_ok[:, None] & (c[None, :] < n_cols)
+            x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            if FROM_LOGITS:
+                p = tl.exp((x - shift[:, None]) - log_d[:, None])
+            else:
+                p = x
+            out = p / s[:, None]
+            o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
+            y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            y = y * (1.0 - smoothing) + smoothing * inv_c
+            if ALPHA_PER_CLASS:
+                a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
+            else:
+                a = alpha
+            f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
+            dd = a * y * (gamma * f1 * tl.log(o) - f / o) * w[:, None]
+            inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
+            dd = tl.where(inside, dd, 0.0)
+            g = (dd - a_acc[:, None]) / s[:, None]
+            if FROM_LOGITS:
+                g = g * p
+            tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
