@@ -244,10 +244,10 @@ def main(argv=None):
     rows = []
     for focal in (False, True, "categorical"):
         for dtype in (torch.bfloat16, torch.float32):
-            shapes = [(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (8192, 4096)]
+            bshapes = [(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (16384, 4096)]
             if focal == "categorical":
-                shapes = [(65536, 1000), (4096, 32000)]
-            for n, d in shapes:
+                bshapes = [(65536, 1000), (8192, 32000)]
+            for n, d in bshapes:
                 rows += bench_binary(n, d, dtype, focal, copy_gbs)
                 torch.cuda.empty_cache()
     for sparse in (True, False):
