@@ -103,11 +103,15 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     if y_pred.is_complex():
         raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
     cdt = _compute_dtype(y_pred, dtype)
-    if not (keep_half and dtype is None and y_pred.dtype in _HALF):
+    kernel_half = keep_half and dtype is None and y_pred.dtype in _HALF
+    if not kernel_half:
         y_pred = y_pred.to(cdt)
     y_true = _as_tensor(y_true, y_pred.device)
     if not labels_are_indices:
-        y_true = y_true.to(cdt)
+        if kernel_half and y_true.is_floating_point() and y_true.dtype != torch.float64:
+            pass  # the kernels read any float target and compute in float32: no copy
+        else:
+            y_true = y_true.to(cdt)
     return y_true, y_pred
 
 
