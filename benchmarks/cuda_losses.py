@@ -120,34 +120,21 @@ def _cfocal_impls():
     return {"torch_impl fused": ours, "torch_impl eager": ours_eager}
 
 
-def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> list[dict]:
+def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.Tensor, bytes_moved: int,
+             copy_gbs: float, base: dict) -> list[dict]:
+    """Check each implementation against the float64 reference, then time forward+backward."""
     from triton.testing import do_bench
 
-    from torch_impl import kernels
-
-    elem = torch.tensor([], dtype=dtype).element_size()
-    nbytes = n * d * elem
-    rotate = max(1, min(8, (256 << 20) // max(nbytes, 1)))
-    gen = torch.Generator(device="cuda").manual_seed(0)
-    zs = [torch.randn(n, d, device="cuda", generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
-    if focal == "categorical":
-        ts = [F.one_hot(torch.randint(0, d, (n,), device="cuda", generator=gen), d).to(dtype) for _ in range(rotate)]
-        impls = _cfocal_impls()
-    else:
-        ts = [(torch.rand(n, d, device="cuda", generator=gen) < 0.3).to(dtype) for _ in range(rotate)]
-        impls = _binary_impls(focal)
-    bytes_moved = 3 * nbytes
-    ref_z = zs[0].double().requires_grad_(True)
-    with kernels.use_backend("eager"):
-        ref = impls["torch_impl eager"](ref_z, ts[0].double())
-    ref.backward()
+    rotate = len(zs)
     rows = []
     for name, fn in impls.items():
+        # correctness first (Liger writes its gradient into the logits: use a copy)
         z = zs[0].clone().requires_grad_(True)
         v = fn(z, ts[0])
         v.backward()
-        err_v = abs(float(v) - float(ref)) / max(abs(float(ref)), 1e-30)
-        err_g = float((z.grad.double() - ref_z.grad).abs().max() / ref_z.grad.abs().max())
+        grad = z.grad if z.grad is not None else z.detach()
+        err_v = abs(float(v.detach()) - ref_value) / max(abs(ref_value), 1e-30)
+        err_g = float((grad.double() - ref_grad).abs().max() / ref_grad.abs().max())
         leaves = [zz.clone().requires_grad_(True) for zz in zs]
         state = {"i": 0}
 
@@ -157,19 +144,56 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> 
             fn(leaves[i], ts[i]).backward()
 
         torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
+        before = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
         step()
         torch.cuda.synchronize()
-        peak_extra = torch.cuda.max_memory_allocated() - base
+        peak_extra = torch.cuda.max_memory_allocated() - before
         ms = do_bench(step, warmup=25, rep=100, return_mode="median")
         gbs = bytes_moved / (ms * 1e-3) / 1e9
-        family = "categorical_focal" if focal == "categorical" else ("binary_focal" if focal else "binary")
-        rows.append(dict(family=family, impl=name, n=n, c=d,
-                         dtype=str(dtype).replace("torch.", ""), ms=ms, gbs=gbs, copy_fraction=gbs / copy_gbs,
-                         samples_per_s=n / (ms * 1e-3), peak_extra_mb=peak_extra / 2**20, logits_mb=nbytes / 2**20,
+        n = zs[0].shape[0]
+        rows.append(dict(base, impl=name, ms=ms, gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=n / (ms * 1e-3),
+                         peak_extra_mb=peak_extra / 2**20,
+                         logits_mb=zs[0].numel() * zs[0].element_size() / 2**20,
                          value_rel_err=err_v, grad_rel_err=err_g))
         del leaves
+    return rows
+
+
+def _inputs(n: int, c: int, dtype: torch.dtype, target: str):
+    elem = torch.tensor([], dtype=dtype).element_size()
+    rotate = max(1, min(8, (256 << 20) // max(n * c * elem, 1)))  # keep the working set out of L2
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    zs = [torch.randn(n, c, device="cuda", generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
+    if target == "index":
+        ts = [torch.randint(0, c, (n,), device="cuda", generator=gen) for _ in range(rotate)]
+    elif target == "one_hot":
+        ts = [F.one_hot(torch.randint(0, c, (n,), device="cuda", generator=gen), c).to(dtype) for _ in range(rotate)]
+    else:
+        ts = [(torch.rand(n, c, device="cuda", generator=gen) < 0.3).to(dtype) for _ in range(rotate)]
+    target_bytes = n * 8 if target == "index" else n * c * elem
+    return zs, ts, 2 * n * c * elem + target_bytes
+
+
+def _reference(fn, z, t):
+    from torch_impl import kernels
+
+    zz = z.double().requires_grad_(True)
+    with kernels.use_backend("eager"):
+        v = fn(zz, t if not t.is_floating_point() else t.double())
+    v.backward()
+    return float(v), zz.grad
+
+
+def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> list[dict]:
+    """Binary / binary focal (element-wise targets) or categorical focal (one-hot targets)."""
+    categorical = focal == "categorical"
+    zs, ts, bytes_moved = _inputs(n, d, dtype, "one_hot" if categorical else "binary")
+    impls = _cfocal_impls() if categorical else _binary_impls(focal)
+    ref_value, ref_grad = _reference(impls["torch_impl eager"], zs[0], ts[0])
+    family = "categorical_focal" if categorical else ("binary_focal" if focal else "binary")
+    rows = _measure(impls, zs, ts, ref_value, ref_grad, bytes_moved, copy_gbs,
+                    dict(family=family, n=n, c=d, dtype=str(dtype).replace("torch.", "")))
     base_name = {"categorical": "torch_impl eager", True: "torchvision sigmoid_focal_loss",
                  False: "F.binary_cross_entropy_with_logits"}[focal]
     base_ms = {r["impl"]: r["ms"] for r in rows}
@@ -179,54 +203,14 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> 
 
 
 def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: float) -> list[dict]:
-    from triton.testing import do_bench
-
-    elem = torch.tensor([], dtype=dtype).element_size()
-    logits_bytes = n * c * elem
-    rotate = max(1, min(8, (256 << 20) // max(logits_bytes, 1)))  # keep the working set out of L2
-    gen = torch.Generator(device="cuda").manual_seed(0)
-    zs = [torch.randn(n, c, device="cuda", dtype=torch.float32, generator=gen).mul_(3).to(dtype) for _ in range(rotate)]
-    if sparse:
-        ts = [torch.randint(0, c, (n,), device="cuda", generator=gen) for _ in range(rotate)]
-        target_bytes = n * 8
-    else:
-        ts = [F.one_hot(torch.randint(0, c, (n,), device="cuda", generator=gen), c).to(dtype) for _ in range(rotate)]
-        target_bytes = n * c * elem
-    bytes_moved = 2 * logits_bytes + target_bytes
-    rows = []
+    """Crossentropy from logits with class indices (sparse) or one-hot targets."""
+    zs, ts, bytes_moved = _inputs(n, c, dtype, "index" if sparse else "one_hot")
     ref_z = zs[0].double().requires_grad_(True)
     ref = F.cross_entropy(ref_z, ts[0] if sparse else ts[0].double())
     ref.backward()
-    for name, fn in _impls(sparse).items():
-        # correctness first (Liger writes its gradient into the logits: use a copy)
-        z = zs[0].clone().requires_grad_(True)
-        v = fn(z, ts[0])
-        v.backward()
-        err_v = abs(float(v) - float(ref)) / max(abs(float(ref)), 1e-30)
-        grad = z.grad if z.grad is not None else z.detach()  # Liger leaves it in z
-        err_g = float((grad.double() - ref_z.grad).abs().max() / ref_z.grad.abs().max())
-        leaves = [zz.clone().requires_grad_(True) for zz in zs]
-        state = {"i": 0}
-
-        def step():
-            i = state["i"] = (state["i"] + 1) % rotate
-            leaves[i].grad = None
-            fn(leaves[i], ts[i]).backward()
-
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        peak_extra = torch.cuda.max_memory_allocated() - base
-        ms = do_bench(step, warmup=25, rep=100, return_mode="median")
-        gbs = bytes_moved / (ms * 1e-3) / 1e9
-        rows.append(dict(family="sparse" if sparse else "categorical", impl=name, n=n, c=c,
-                         dtype=str(dtype).replace("torch.", ""), sparse=sparse, ms=ms,
-                         gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=n / (ms * 1e-3),
-                         peak_extra_mb=peak_extra / 2**20, logits_mb=logits_bytes / 2**20,
-                         value_rel_err=err_v, grad_rel_err=err_g))
-        del leaves
+    rows = _measure(_impls(sparse), zs, ts, float(ref), ref_z.grad, bytes_moved, copy_gbs,
+                    dict(family="sparse" if sparse else "categorical", n=n, c=c,
+                         dtype=str(dtype).replace("torch.", ""), sparse=sparse))
     base_ms = {r["impl"]: r["ms"] for r in rows}
     for r in rows:
         r["speedup_vs_torch"] = base_ms["F.cross_entropy"] / r["ms"]

@@ -81,7 +81,7 @@ def loss_value_and_grad(
         else:
             cot = np.random.default_rng(cotangent_seed).normal(size=tuple(value.shape))
             grad = tape.gradient(value, x, output_gradients=tf.constant(cot, dtype=value.dtype))
-    except (ValueError, TypeError, tf.errors.InvalidArgumentError) as e:
+    except (ValueError, TypeError, IndexError, tf.errors.InvalidArgumentError) as e:
         return {"value": None, "grad": None, "error": (type(e).__name__, str(e))}
     g = np.zeros(x.shape, np.float64) if grad is None else np.asarray(tf.cast(grad, tf.float64))
     return {"value": np.asarray(value), "grad": g, "error": None}

@@ -708,6 +708,12 @@ class _Wrapped(Loss):
     def _kwargs(self) -> dict:
         raise NotImplementedError
 
+    def get_config(self) -> dict:
+        cfg = {**super().get_config(), **self._kwargs()}
+        if isinstance(cfg.get("alpha"), torch.Tensor):
+            cfg["alpha"] = cfg["alpha"].tolist()
+        return cfg
+
     def _kernel_path(self) -> bool:
         """Whether this configuration has a fused kernel (when the device allows)."""
         return False
@@ -781,9 +787,6 @@ class CategoricalCrossentropy(_Wrapped):
 
     def _kwargs(self):
         return dict(from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
-
-    def get_config(self):
-        return {**super().get_config(), **self._kwargs()}
 
     def _kernel_path(self) -> bool:
         return self.from_logits
@@ -888,9 +891,6 @@ class BinaryCrossentropy(_Wrapped):
     def _kwargs(self):
         return dict(from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
 
-    def get_config(self):
-        return {**super().get_config(), **self._kwargs()}
-
 
 class BinaryFocalCrossentropy(_Wrapped):
     """Binary focal crossentropy, Keras's ``keras.losses.BinaryFocalCrossentropy``.
@@ -931,9 +931,6 @@ class BinaryFocalCrossentropy(_Wrapped):
     def _kwargs(self):
         return dict(apply_class_balancing=self.apply_class_balancing, alpha=self.alpha, gamma=self.gamma,
                     from_logits=self.from_logits, label_smoothing=self.label_smoothing, axis=self.axis)
-
-    def get_config(self):
-        return {**super().get_config(), **self._kwargs()}
 
 
 class CategoricalFocalCrossentropy(_Wrapped):
@@ -981,12 +978,6 @@ class CategoricalFocalCrossentropy(_Wrapped):
     def _kwargs(self):
         return dict(alpha=self.alpha, gamma=self.gamma, from_logits=self.from_logits,
                     label_smoothing=self.label_smoothing, axis=self.axis)
-
-    def get_config(self):
-        cfg = {**super().get_config(), **self._kwargs()}
-        if isinstance(cfg["alpha"], torch.Tensor):
-            cfg["alpha"] = cfg["alpha"].tolist()
-        return cfg
 
 
 _BY_NAME = {

@@ -42,6 +42,29 @@ def _pow_pair(q, gamma, GAMMA_INT: tl.constexpr):
 
 
 @triton.jit
+def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, s, smoothing, gamma,
+           alpha, FROM_LOGITS: tl.constexpr, ALPHA_PER_CLASS: tl.constexpr, GAMMA_INT: tl.constexpr):
+    """One chunk of a row: mask, p, out = p/s, o = clip(out), alpha*y, log(o), (1-o)**gamma, (1-o)**(gamma-1)."""
+    mask = row_ok[:, None] & (c[None, :] < n_cols)
+    x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    if FROM_LOGITS:
+        p = tl.exp((x - shift[:, None]) - log_d[:, None])
+    else:
+        p = x
+    out = p / s[:, None]
+    o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
+    y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    y = y * (1.0 - smoothing) + smoothing / n_cols
+    if ALPHA_PER_CLASS:
+        a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
+    else:
+        a = alpha
+    f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
+    inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
+    return mask, p, out, o, a * y, tl.log(o), f, f1, inside
+
+
+@triton.jit
 def _categorical_focal(
     x_ptr, stride_x,
     y_ptr, stride_y,
@@ -65,7 +88,6 @@ def _categorical_focal(
     row_ok = rows < n_rows
     rows64 = rows.to(tl.int64)
     cols = tl.arange(0, BLOCK_C)
-    inv_c = 1.0 / n_cols
 
     # pass 1: softmax statistics (per-lane online max/sum) or the probability sum
     m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
@@ -90,6 +112,8 @@ def _categorical_focal(
         s = tl.full([BLOCK_R], 1.0, tl.float32)
     else:
         s = tl.sum(d_v, axis=1)
+        shift = s * 0.0
+        log_d = s * 0.0
 
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
@@ -99,56 +123,25 @@ def _categorical_focal(
     total = tl.zeros([BLOCK_R], tl.float32)
     a_acc = tl.zeros([BLOCK_R], tl.float32)
     for start in range(0, n_cols, BLOCK_C):
-        c = start + cols
-        mask = row_ok[:, None] & (c[None, :] < n_cols)
-        x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
-        if FROM_LOGITS:
-            p = tl.exp((x - shift[:, None]) - log_d[:, None])
-        else:
-            p = x
-        out = p / s[:, None]
-        o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
-        y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
-        y = y * (1.0 - smoothing) + smoothing * inv_c
-        if ALPHA_PER_CLASS:
-            a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
-        else:
-            a = alpha
-        log_o = tl.log(o)
-        f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
-        ay = a * y
+        mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
+            x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, start + cols, n_cols, shift, log_d, s,
+            smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
         if WRITE_LOSS:
             total += tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1)
         if WRITE_GRAD:
-            dd = ay * (gamma * f1 * log_o - f / o) * w[:, None]
-            inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
-            dd = tl.where(inside & mask, dd, 0.0)
+            dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
             a_acc += tl.sum(dd * out, axis=1)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, total * w, mask=row_ok)
 
-    # pass 3: the gradient
+    # pass 3: the gradient (d - A) / s, times p from logits
     if WRITE_GRAD:
         for start in range(0, n_cols, BLOCK_C):
             c = start + cols
-            mask = row_ok[:, None] & (c[None, :] < n_cols)
-            x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            if FROM_LOGITS:
-                p = tl.exp((x - shift[:, None]) - log_d[:, None])
-            else:
-                p = x
-            out = p / s[:, None]
-            o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
-            y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            y = y * (1.0 - smoothing) + smoothing * inv_c
-            if ALPHA_PER_CLASS:
-                a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
-            else:
-                a = alpha
-            f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
-            dd = a * y * (gamma * f1 * tl.log(o) - f / o) * w[:, None]
-            inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
-            dd = tl.where(inside, dd, 0.0)
+            mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
+                x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, s,
+                smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
+            dd = tl.where(inside, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
             g = (dd - a_acc[:, None]) / s[:, None]
             if FROM_LOGITS:
                 g = g * p

@@ -188,15 +188,20 @@ class _SoftmaxXentReduced(torch.autograd.Function):
             g = _eager_grad(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, rows())
         elif ctx.grad_buffer is not None:
             g, ctx.grad_buffer = ctx.grad_buffer, None  # a second backward (retain_graph) recomputes
-            n = g.numel()
-            if n:
-                _count("scale_unless_one")
-                block = 4096 if not _interpret() else 256
-                _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
+            _scale_in_place(g, grad_out)
         else:
             g = _launch_bwd(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, shift, logd, rows())
         tg = _target_grad(ctx, logits, rows()) if ctx.needs_input_grad[1] and not ctx.is_index else None
         return g, tg, None, None, None, None, None
+
+
+def _scale_in_place(g: torch.Tensor, grad_out: torch.Tensor) -> None:
+    """g *= grad_out (a scalar tensor), without memory traffic when grad_out == 1."""
+    n = g.numel()
+    if n:
+        _count("scale_unless_one")
+        block = 4096 if not _interpret() else 256
+        _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
 
 
 def _prep(logits: torch.Tensor, target: torch.Tensor, is_index: bool):
@@ -342,11 +347,7 @@ class _ReducedOp(torch.autograd.Function):
             return None, gx, gy, None, None, None
         if ctx.grad_buffer is not None:
             g, ctx.grad_buffer = ctx.grad_buffer, None  # a second backward (retain_graph) recomputes
-            n = g.numel()
-            if n:
-                _count("scale_unless_one")
-                block = 4096 if not _interpret() else 256
-                _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
+            _scale_in_place(g, grad_out)
         else:
             _, g = ctx.spec.launch(x, y, ctx.cfg, weight=rows().contiguous(), write_loss=False, write_grad=True)
         return None, g, None, None, None, None

@@ -28,6 +28,25 @@ import triton.language as tl
 
 
 @triton.jit
+def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
+                shift, log_d, t, w, smoothing, TARGET_IS_INDEX: tl.constexpr, BLOCK_C: tl.constexpr):
+    """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t)."""
+    inv_c = 1.0 / n_cols
+    for start in range(0, n_cols, BLOCK_C):
+        c = start + cols
+        mask = row_ok[:, None] & (c[None, :] < n_cols)
+        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        p = tl.exp((z - shift[:, None]) - log_d[:, None])
+        if TARGET_IS_INDEX:
+            g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
+        else:
+            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
+        g = g * w[:, None]
+        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
 def _softmax_xent_fwd(
     logits_ptr, stride_l,
     target_ptr, stride_t,
@@ -118,18 +137,10 @@ def _softmax_xent_fwd(
     tl.store(logd_ptr + rows, log_d, mask=row_ok)
 
     if WRITE_GRAD:
-        for start in range(0, n_cols, BLOCK_C):
-            c = start + cols
-            mask = row_ok[:, None] & (c[None, :] < n_cols)
-            z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            p = tl.exp((z - shift[:, None]) - log_d[:, None])
-            if TARGET_IS_INDEX:
-                g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
-            else:
-                y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
-                g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
-            g = g * w[:, None]
-            tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+        if not TARGET_IS_INDEX:
+            t = rows64  # unused
+        _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
+                    shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C)
 
 
 @triton.jit
@@ -153,23 +164,14 @@ def _softmax_xent_bwd(
     shift = tl.load(shift_ptr + rows, mask=row_ok, other=0.0)
     log_d = tl.load(logd_ptr + rows, mask=row_ok, other=0.0)
     w = tl.load(grad_out_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
-    inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
         t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
         if HAS_IGNORE:
             w = tl.where(t != ignore_class, w, 0.0)
-    for start in range(0, n_cols, BLOCK_C):
-        c = start + cols
-        mask = row_ok[:, None] & (c[None, :] < n_cols)
-        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
-        p = tl.exp((z - shift[:, None]) - log_d[:, None])
-        if TARGET_IS_INDEX:
-            g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
-        else:
-            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
-            g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
-        g = g * w[:, None]
-        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+    else:
+        t = rows64  # unused
+    _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
+                shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C)
 
 
 @triton.jit
