@@ -1,6 +1,7 @@
 """The ``lossparity`` command line.
 
     lossparity parity [--grid default|full] [--out DIR]   loss values/gradients vs Keras, as a table
+    lossparity bench [--device cpu|cuda] [--quick]       loss throughput across implementations/frameworks
     lossparity demo                                      the main job (for now: the loss-parity table)
 
 Each command prints a summary table (rich) and writes Markdown + JSON.
@@ -89,6 +90,34 @@ def cmd_parity(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_bench(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from benchmarks.bench import run
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    backends = tuple(b for b in args.keras_backends.split(",") if b)
+    res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
+              log=lambda m: console.print(f"[dim]{m}[/dim]"))
+    table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
+    for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
+        table.add_column(col, justify="left" if col in ("case", "impl") else "right")
+    errors = 0
+    for r in sorted(res["rows"], key=lambda r: (r["case"], r.get("ms", 1e9))):
+        if r["mode"] != "forward_backward":
+            continue
+        if "ms" in r:
+            table.add_row(r["case"], r["impl"], f"{r['ms']:.3f}", f"{r['gbs']:.1f}",
+                          f"{100 * r.get('copy_fraction', 0):.1f}%", f"{r['samples_per_s']:.3g}")
+        else:
+            errors += 1
+            table.add_row(r["case"], r["impl"], "-", "-", "-", r.get("error", "")[:60])
+    console.print(table)
+    console.print(f"{len(res['rows'])} rows ({errors} not timed) in {res['seconds']:.0f} s; written to {res['out_dir']}")
+    return 0
+
+
 def _keras_version() -> str:
     import keras
 
@@ -102,6 +131,13 @@ def main(argv=None) -> int:
     p.add_argument("--grid", choices=["default", "full"], default="default")
     p.add_argument("--out", default="out/parity")
     p.set_defaults(func=cmd_parity)
+    b = sub.add_parser("bench", help="loss throughput across implementations and frameworks")
+    b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    b.add_argument("--quick", action="store_true", help="a small sweep (CPU: under a minute)")
+    b.add_argument("--out", default=None, help="default benchmarks/results/<device>/")
+    b.add_argument("--keras-backends", default="tensorflow,jax,torch",
+                   help="comma-separated Keras backends to run where importable ('' for none)")
+    b.set_defaults(func=cmd_bench)
     d = sub.add_parser("demo", help="the main job (for now: the loss-parity table)")
     d.add_argument("--out", default="out/demo")
     d.set_defaults(func=lambda a: cmd_parity(argparse.Namespace(grid="default", out=a.out)))

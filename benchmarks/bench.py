@@ -1,0 +1,194 @@
+"""``lossparity bench``: loss throughput across implementations and frameworks.
+
+For every case of the sweep (:mod:`benchmarks.cases`): forward and
+forward+backward of every loss, float32 and bfloat16, each implementation
+checked for the reference value first, then timed (CUDA events via
+``triton.testing.do_bench`` on GPU, the host clock on CPU; medians; inputs
+rotated so that caches do not flatter). PyTorch implementations run in this
+process; Keras runs in one subprocess per backend (TensorFlow, JAX, torch),
+each where importable.
+
+Writes ``bench.json`` (device, driver, library versions, every figure),
+``bench.md`` and ``throughput.png`` / ``copy_fraction.png`` under
+``benchmarks/results/<device>/`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from benchmarks.cases import cpu_sweep, cuda_sweep
+
+RTOL = {"float32": 1e-3, "bfloat16": 1e-2}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu} ({os.cpu_count()} cores)"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for mod in ("torch", "triton", "tensorflow", "keras", "jax", "liger_kernel", "torchvision"):
+        try:
+            m = __import__(mod)
+            out[mod] = getattr(m, "__version__", "?")
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        out["nvidia_driver"] = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True,
+            timeout=20).stdout.strip() or None
+    except Exception:  # noqa: BLE001
+        pass
+    return out
+
+
+def _backend_importable(backend: str) -> bool:
+    probe = {"tensorflow": "import tensorflow, keras", "jax": "import jax, keras", "torch": "import torch, keras"}[backend]
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=300, cwd=ROOT)
+    return r.returncode == 0
+
+
+def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) -> list[dict]:
+    spec = {"cases": [dict(c.to_dict(), reference=refs[c.id]) for c in cases], "device": device, "quick": quick,
+            "rtol": RTOL}
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+        env["JAX_PLATFORMS"] = "cpu"
+    r = subprocess.run([sys.executable, "-m", "benchmarks.keras_worker"], input=json.dumps(spec), env=env,
+                       capture_output=True, text=True, cwd=ROOT, timeout=3600)
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    if r.returncode != 0:
+        log(f"Keras {backend} worker exited {r.returncode}: {r.stderr[-500:]}")
+    return rows
+
+
+def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
+        keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print) -> dict:
+    """Run the sweep; returns the result dict (also written to ``out``)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import triton  # noqa: F401  (before anything loads TensorFlow's LLVM)
+    except ImportError:
+        pass
+    import torch
+
+    from benchmarks.torch_impls import copy_bandwidth, reference_value, run_case
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device here")
+    cases = cuda_sweep(quick) if device == "cuda" else cpu_sweep(quick)
+    with_compile = (not quick) if with_compile is None else with_compile
+    t0 = time.perf_counter()
+    copy_gbs = copy_bandwidth(device)
+    log(f"{_device_name(device)}: copy bandwidth {copy_gbs:.1f} GB/s; {len(cases)} cases")
+    rows: list[dict] = []
+    refs = {}
+    for i, case in enumerate(cases):
+        refs[case.id] = reference_value(case)
+        rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype])
+        if device == "cuda":
+            torch.cuda.empty_cache()
+        log(f"[{i + 1}/{len(cases)}] {case.id}")
+    for backend in keras_backends:
+        if not _backend_importable(backend):
+            log(f"Keras on {backend}: not importable here, skipped")
+            continue
+        log(f"Keras on {backend} ...")
+        krows = _keras_rows(backend, cases, device, quick, refs, log)
+        for r in krows:
+            if "gbs" in r:
+                r["copy_fraction"] = r["gbs"] / copy_gbs
+        rows += krows
+    result = dict(device=device, device_name=_device_name(device), copy_gbs=copy_gbs, quick=quick,
+                  versions=_versions(), seconds=time.perf_counter() - t0,
+                  byte_model="each input read once, each output written once: predictions + targets read; "
+                             "forward writes one float32 loss per sample, forward+backward writes the gradient",
+                  rows=rows)
+    out_dir = Path(out) if out else ROOT / "benchmarks" / "results" / _slug(f"{device}-{result['device_name']}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
+    (out_dir / "bench.md").write_text(markdown(result))
+    plot(result, out_dir)
+    result["out_dir"] = str(out_dir)
+    return result
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"# Loss benchmark: {result['device_name']}",
+        "",
+        f"Copy bandwidth {result['copy_gbs']:.1f} GB/s (read + write, measured in the same run). "
+        f"Byte model: {result['byte_model']}. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in result["versions"].items() if v) + ".",
+        "",
+        "| case | impl | ms | GB/s | % copy BW | samples/s | peak extra MB | note |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in sorted(result["rows"], key=lambda r: (r["family"], r["mode"], r["dtype"], r["n"] * r["c"], r.get("ms", 1e9))):
+        if "ms" in r:
+            peak = "" if r.get("peak_extra_mb") is None else f"{r['peak_extra_mb']:.0f}"
+            lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.3f} | {r['gbs']:.1f} | "
+                         f"{100 * r.get('copy_fraction', 0):.1f}% | {r['samples_per_s']:.3g} | {peak} | |")
+        else:
+            lines.append(f"| {r['case']} | {r['impl']} | | | | | | {r.get('error', '')[:120]} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, out_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["rows"] if "ms" in r and r["mode"] == "forward_backward"]
+    families = sorted({r["family"] for r in rows})
+    for metric, fname, label in (("gbs", "throughput.png", "effective GB/s"),
+                                 ("copy_fraction", "copy_fraction.png", "fraction of copy bandwidth")):
+        fig, axes = plt.subplots(1, max(1, len(families)), figsize=(4.2 * max(1, len(families)), 3.6), squeeze=False)
+        for ax, fam in zip(axes[0], families):
+            sub = [r for r in rows if r["family"] == fam and r["dtype"] == ("bfloat16" if result["device"] == "cuda" else "float32")]
+            for impl in sorted({r["impl"] for r in sub}):
+                pts = sorted((r["n"] * r["c"], r[metric]) for r in sub if r["impl"] == impl)
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+            ax.set_xscale("log")
+            ax.set_title(f"{fam} (forward+backward)")
+            ax.set_xlabel("elements (N x C)")
+            ax.set_ylabel(label)
+            if metric == "copy_fraction":
+                ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.8)
+            ax.grid(True, alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        fig.suptitle(result["device_name"])
+        fig.tight_layout()
+        fig.savefig(out_dir / fname, dpi=110)
+        plt.close(fig)

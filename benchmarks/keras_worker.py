@@ -1,0 +1,147 @@
+"""Time Keras losses on one Keras backend (a subprocess: Keras picks its backend at import).
+
+    KERAS_BACKEND=jax python -m benchmarks.keras_worker < spec.json > rows.jsonl
+
+The spec: {"cases": [Case dicts with "reference"], "device": "cpu"|"cuda",
+"quick": bool, "rtol": {"float32": r, "bfloat16": r}}. One JSON row per case
+and implementation: Keras on TensorFlow in ``tf.function`` and XLA-compiled;
+Keras on JAX under ``jax.jit`` (XLA); Keras on its torch backend (eager).
+Each value is checked against the reference before it is timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from benchmarks.cases import Case, bytes_moved, inputs
+from benchmarks.timing import median_ms
+
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def _tensorflow(case: Case, device: str):
+    import tensorflow as tf
+
+    from keras_impl.losses import make_loss
+
+    y, z = inputs(case)
+    with tf.device("/GPU:0" if device == "cuda" else "/CPU:0"):
+        zt = tf.cast(tf.constant(z), getattr(tf, case.dtype))
+        yt = tf.constant(y) if case.target_kind == "index" else tf.cast(tf.constant(y), getattr(tf, case.dtype))
+        xv = tf.Variable(zt)
+    loss = make_loss(case.loss, **case.config)
+
+    def fwd():
+        return loss(yt, xv)
+
+    def fwd_bwd():
+        with tf.GradientTape() as tape:
+            v = loss(yt, xv)
+        return v, tape.gradient(v, xv)
+
+    body = fwd if case.mode == "forward" else fwd_bwd
+    out = {}
+    for name, fn in (("Keras TF tf.function", tf.function(body)), ("Keras TF XLA", tf.function(body, jit_compile=True))):
+        def step(fn=fn):
+            r = fn()
+            return [t.numpy() for t in (r if isinstance(r, tuple) else (r,))]
+        out[name] = (lambda step=step: float(step()[0]), step)
+    return out
+
+
+def _jax(case: Case, device: str):
+    import jax
+    import jax.numpy as jnp
+    import keras
+
+    y, z = inputs(case)
+    dev = jax.devices("gpu" if device == "cuda" else "cpu")[0]
+    zt = jax.device_put(jnp.asarray(z).astype(getattr(jnp, case.dtype)), dev)
+    yt = jax.device_put(jnp.asarray(y) if case.target_kind == "index" else jnp.asarray(y).astype(zt.dtype), dev)
+    loss = keras.losses.get({"class_name": _class_name(case.loss), "config": case.config})
+
+    def f(x):
+        return loss(yt, x)
+
+    fn = jax.jit(f) if case.mode == "forward" else jax.jit(jax.value_and_grad(f))
+
+    def step():
+        r = fn(zt)
+        jax.block_until_ready(r)
+        return r
+
+    def value():
+        r = step()
+        return float(r if case.mode == "forward" else r[0])
+
+    return {"Keras JAX jit": (value, step)}
+
+
+def _torch(case: Case, device: str):
+    import keras
+    import torch
+
+    y, z = inputs(case)
+    dt = getattr(torch, case.dtype)
+    zt = torch.from_numpy(z).to(device=device, dtype=dt)
+    yt = torch.from_numpy(y).to(device)
+    if yt.is_floating_point():
+        yt = yt.to(dt)
+    loss = keras.losses.get({"class_name": _class_name(case.loss), "config": case.config})
+    leaf = zt.clone().requires_grad_(case.mode == "forward_backward")
+
+    def step():
+        if case.mode == "forward":
+            with torch.no_grad():
+                v = loss(yt, leaf)
+        else:
+            leaf.grad = None
+            v = loss(yt, leaf)
+            v.backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return v
+
+    return {"Keras torch backend": (lambda: float(step().detach()), step)}
+
+
+def _class_name(loss: str) -> str:
+    return "".join(p.capitalize() for p in loss.split("_")).replace("Crossentropy", "Crossentropy")
+
+
+def main() -> None:
+    spec = json.load(sys.stdin)
+    device = spec["device"]
+    build = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}[BACKEND]
+    for cd in spec["cases"]:
+        ref = cd.pop("reference")
+        case = Case(**cd)
+        rtol = spec["rtol"][case.dtype]
+        try:
+            impls = build(case, device)
+        except Exception as e:  # noqa: BLE001
+            print(json.dumps(dict(cd, case=case.id, impl=f"Keras {BACKEND}", framework=f"keras-{BACKEND}",
+                                  error=f"{type(e).__name__}: {str(e)[:300]}")), flush=True)
+            continue
+        for name, (value, step) in impls.items():
+            row = dict(cd, case=case.id, impl=name, framework=f"keras-{BACKEND}", reference=ref)
+            try:
+                v = value()
+                row["value"] = v
+                if not np.isclose(v, ref, rtol=rtol, atol=1e-6):
+                    row["error"] = f"value {v:.8g} differs from the reference {ref:.8g} (rtol {rtol:g}); not timed"
+                else:
+                    ms = median_ms(step, min_time=0.1 if spec["quick"] else 0.5)
+                    gbs = bytes_moved(case) / (ms * 1e-3) / 1e9
+                    row.update(ms=ms, gbs=gbs, samples_per_s=case.n / (ms * 1e-3), peak_extra_mb=None)
+            except Exception as e:  # noqa: BLE001
+                row["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

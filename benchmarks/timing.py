@@ -1,0 +1,38 @@
+"""Timing helpers shared by the in-process runner and the Keras workers (no torch import at module level).
+
+* :func:`median_ms` times a synchronising callable on the host clock: warm-up
+  calls first, then repetitions until a minimum total time, median reported.
+* :func:`cuda_median_ms` uses ``triton.testing.do_bench`` (CUDA events, median).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def median_ms(step: Callable[[], object], min_time: float = 0.5, warmup: int = 3, min_reps: int = 5,
+              max_reps: int = 1000) -> float:
+    """Median wall time of ``step()`` in ms; ``step`` must wait for its own result."""
+    for _ in range(warmup):
+        step()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_reps or (time.perf_counter() - start < min_time and len(times) < max_reps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def cuda_median_ms(step: Callable[[], object], quick: bool = False) -> float:
+    """Median of CUDA-event timings (triton.testing.do_bench), warm-up excluded."""
+    from triton.testing import do_bench
+
+    return float(do_bench(step, warmup=10 if quick else 25, rep=30 if quick else 100, return_mode="median"))
+
+
+def rotation(nbytes: int, cache_bytes: int) -> int:
+    """How many input copies to cycle through so the working set exceeds the cache."""
+    return max(1, min(8, -(-2 * cache_bytes // max(nbytes, 1))))

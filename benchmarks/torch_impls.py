@@ -1,0 +1,151 @@
+"""The PyTorch implementations of each benchmark case, timed in this process.
+
+torch_impl (the default dispatch: fused kernels on CUDA, eager on CPU),
+torch_impl's eager path on CUDA, torch_impl under ``torch.compile``, the
+nearest torch built-in (``F.cross_entropy``, ``F.binary_cross_entropy_with_logits``,
+torchvision's ``sigmoid_focal_loss`` with the same options) and Liger-Kernel's
+fused cross entropy where importable.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmarks.cases import Case, bytes_moved, inputs
+from benchmarks.timing import cuda_median_ms, median_ms, rotation
+
+Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _keras_loss(case: Case):
+    from torch_impl import losses
+
+    return losses.get(case.loss, **case.config)
+
+
+def implementations(case: Case, device: str, with_compile: bool = True) -> dict[str, Fn]:
+    from torch_impl import kernels
+
+    loss = _keras_loss(case)
+    impls: dict[str, Fn] = {"torch_impl": lambda z, y: loss(y, z)}
+    if device == "cuda":
+        def eager(z, y):
+            with kernels.use_backend("eager"):
+                return loss(y, z)
+        impls["torch_impl eager"] = eager
+    if with_compile and case.mode == "forward_backward" and case.dtype == "float32":
+        impls["torch_impl compile"] = torch.compile(lambda z, y: loss(y, z))
+    fam = case.family
+    if fam in ("sparse", "categorical"):
+        impls["F.cross_entropy"] = lambda z, y: F.cross_entropy(z, y)
+        if fam == "sparse" and device == "cuda":
+            try:
+                from liger_kernel.transformers import LigerCrossEntropyLoss
+
+                lce = LigerCrossEntropyLoss()
+                impls["Liger fused CE"] = lambda z, y: lce(z, y)
+            except Exception:  # noqa: BLE001 - optional
+                pass
+    elif fam == "binary":
+        impls["F.binary_cross_entropy_with_logits"] = lambda z, y: F.binary_cross_entropy_with_logits(z, y)
+    elif fam == "binary_focal":
+        try:
+            from torchvision.ops import sigmoid_focal_loss
+
+            a, g = case.config["alpha"], case.config["gamma"]
+            impls["torchvision sigmoid_focal_loss"] = lambda z, y: sigmoid_focal_loss(z, y, a, g, "mean")
+        except Exception:  # noqa: BLE001 - optional
+            pass
+    return impls
+
+
+def to_torch(case: Case, device: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    y, z = inputs(case, seed)
+    dtype = getattr(torch, case.dtype)
+    zt = torch.from_numpy(z).to(device=device, dtype=dtype)
+    yt = torch.from_numpy(y).to(device)
+    if yt.is_floating_point():
+        yt = yt.to(dtype)
+    return yt, zt
+
+
+def reference_value(case: Case) -> float:
+    """torch_impl's eager value in float64 on the (dtype-rounded) inputs: the value every implementation must give."""
+    from torch_impl import kernels
+
+    y, z = to_torch(case, "cpu")
+    with kernels.use_backend("eager"):
+        return float(_keras_loss(case)(y.double() if y.is_floating_point() else y, z.double()))
+
+
+def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile: bool,
+             rtol: float) -> list[dict]:
+    ref = reference_value(case)
+    y0, z0 = to_torch(case, device)
+    nbytes = z0.numel() * z0.element_size()
+    k = rotation(nbytes, (256 << 20) if device == "cuda" else (64 << 20))
+    zs = [z0] + [z0.clone() for _ in range(k - 1)]
+    rows = []
+    for name, fn in implementations(case, device, with_compile).items():
+        row = dict(case.to_dict(), case=case.id, impl=name, framework="torch", reference=ref)
+        try:
+            row.update(_time_one(fn, zs, y0, case, device, quick, rtol, ref))
+        except Exception as e:  # noqa: BLE001 - one failure never hides the rest
+            row.update(error=f"{type(e).__name__}: {str(e)[:300]}")
+        if "ms" in row:
+            gbs = bytes_moved(case) / (row["ms"] * 1e-3) / 1e9
+            row.update(gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=case.n / (row["ms"] * 1e-3))
+        rows.append(row)
+    return rows
+
+
+def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick: bool, rtol: float,
+              ref: float) -> dict:
+    backward = case.mode == "forward_backward"
+    leaves = [z.clone().requires_grad_(backward) for z in zs]
+    check = leaves[0].clone().requires_grad_(backward)
+    value = fn(check, y)
+    v = float(value.detach())
+    if backward:
+        value.backward()
+    if not np.isclose(v, ref, rtol=rtol, atol=1e-6):
+        return dict(value=v, error=f"value {v:.8g} differs from the reference {ref:.8g} (rtol {rtol:g}); not timed")
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % len(leaves)
+        if backward:
+            leaves[i].grad = None
+            fn(leaves[i], y).backward()
+        else:
+            with torch.no_grad():
+                fn(leaves[i], y)
+
+    peak: Optional[float] = None
+    if device == "cuda":
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - before) / 2**20
+        ms = cuda_median_ms(step, quick)
+    else:
+        ms = median_ms(step, min_time=0.1 if quick else 0.5)
+    return dict(value=v, ms=ms, peak_extra_mb=peak)
+
+
+def copy_bandwidth(device: str) -> float:
+    """Copy bandwidth in GB/s (bytes read + written) of a large tensor copy on ``device``."""
+    nbytes = (1 << 30) if device == "cuda" else (256 << 20)
+    a = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
+    b = torch.empty_like(a)
+    if device == "cuda":
+        ms = cuda_median_ms(lambda: b.copy_(a))
+    else:
+        ms = median_ms(lambda: b.copy_(a), min_time=0.5)
+    return 2 * nbytes / (ms * 1e-3) / 1e9
