@@ -92,8 +92,9 @@ def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) 
 
 
 def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
-        keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print) -> dict:
-    """Run the sweep; returns the result dict (also written to ``out``)."""
+        keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print,
+        families: Optional[tuple] = None) -> dict:
+    """Run the sweep (optionally only some loss ``families``); returns the result dict (also written to ``out``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import triton  # noqa: F401  (before anything loads TensorFlow's LLVM)
@@ -106,18 +107,36 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device here")
     cases = cuda_sweep(quick) if device == "cuda" else cpu_sweep(quick)
+    if families:
+        cases = [c for c in cases if c.family in families]
     with_compile = (not quick) if with_compile is None else with_compile
     t0 = time.perf_counter()
     copy_gbs = copy_bandwidth(device)
     log(f"{_device_name(device)}: copy bandwidth {copy_gbs:.1f} GB/s; {len(cases)} cases")
     rows: list[dict] = []
     refs = {}
+    result = dict(device=device, device_name=_device_name(device), copy_gbs=copy_gbs, quick=quick,
+                  versions=_versions(), seconds=0.0,
+                  byte_model="each input read once, each output written once: predictions + targets read; "
+                             "forward writes one float32 loss per sample, forward+backward writes the gradient",
+                  rows=rows)
+    out_dir = Path(out) if out else ROOT / "benchmarks" / "results" / _slug(f"{device}-{result['device_name']}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def save(final: bool = False) -> None:  # after every case, so an interrupted run keeps what it measured
+        result["seconds"] = time.perf_counter() - t0
+        (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
+        if final:
+            (out_dir / "bench.md").write_text(markdown(result))
+            plot(result, out_dir)
+
     for i, case in enumerate(cases):
-        refs[case.id] = reference_value(case)
-        rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype])
+        refs[case.id] = reference_value(case, device)
+        rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype], refs[case.id])
         if device == "cuda":
             torch.cuda.empty_cache()
         log(f"[{i + 1}/{len(cases)}] {case.id}")
+        save()
     for backend in keras_backends:
         if not _backend_importable(backend):
             log(f"Keras on {backend}: not importable here, skipped")
@@ -128,16 +147,8 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
             if "gbs" in r:
                 r["copy_fraction"] = r["gbs"] / copy_gbs
         rows += krows
-    result = dict(device=device, device_name=_device_name(device), copy_gbs=copy_gbs, quick=quick,
-                  versions=_versions(), seconds=time.perf_counter() - t0,
-                  byte_model="each input read once, each output written once: predictions + targets read; "
-                             "forward writes one float32 loss per sample, forward+backward writes the gradient",
-                  rows=rows)
-    out_dir = Path(out) if out else ROOT / "benchmarks" / "results" / _slug(f"{device}-{result['device_name']}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
-    (out_dir / "bench.md").write_text(markdown(result))
-    plot(result, out_dir)
+        save()
+    save(final=True)
     result["out_dir"] = str(out_dir)
     return result
 
@@ -171,24 +182,31 @@ def plot(result: dict, out_dir: Path) -> None:
 
     rows = [r for r in result["rows"] if "ms" in r and r["mode"] == "forward_backward"]
     families = sorted({r["family"] for r in rows})
+    impls = sorted({r["impl"] for r in rows})
+    colors = {impl: plt.get_cmap("tab10")(i % 10) for i, impl in enumerate(impls)}
+    dtype = "bfloat16" if result["device"] == "cuda" else "float32"
+    ncols = min(3, max(1, len(families)))
+    nrows = -(-len(families) // ncols) if families else 1
     for metric, fname, label in (("gbs", "throughput.png", "effective GB/s"),
                                  ("copy_fraction", "copy_fraction.png", "fraction of copy bandwidth")):
-        fig, axes = plt.subplots(1, max(1, len(families)), figsize=(4.2 * max(1, len(families)), 3.6), squeeze=False)
-        for ax, fam in zip(axes[0], families):
-            sub = [r for r in rows if r["family"] == fam and r["dtype"] == ("bfloat16" if result["device"] == "cuda" else "float32")]
-            for impl in sorted({r["impl"] for r in sub}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.8 * nrows), squeeze=False)
+        for ax, fam in zip(axes.flat, families):
+            sub = [r for r in rows if r["family"] == fam and r["dtype"] == dtype]
+            for impl in impls:
                 pts = sorted((r["n"] * r["c"], r[metric]) for r in sub if r["impl"] == impl)
                 if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl, color=colors[impl])
             ax.set_xscale("log")
-            ax.set_title(f"{fam} (forward+backward)")
+            ax.set_title(f"{fam}, forward+backward, {dtype}", fontsize=10)
             ax.set_xlabel("elements (N x C)")
             ax.set_ylabel(label)
             if metric == "copy_fraction":
                 ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.8)
             ax.grid(True, alpha=0.3)
-        axes[0][0].legend(fontsize=7)
-        fig.suptitle(result["device_name"])
+            ax.legend(fontsize=6)
+        for ax in list(axes.flat)[len(families):]:
+            ax.axis("off")
+        fig.suptitle(f"{result['device_name']} (copy bandwidth {result['copy_gbs']:.0f} GB/s)")
         fig.tight_layout()
-        fig.savefig(out_dir / fname, dpi=110)
+        fig.savefig(out_dir / fname, dpi=100)
         plt.close(fig)

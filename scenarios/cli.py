@@ -98,8 +98,9 @@ def cmd_bench(args) -> int:
 
     console = Console(width=None if sys.stdout.isatty() else 200)
     backends = tuple(b for b in args.keras_backends.split(",") if b)
+    families = tuple(f for f in args.families.split(",") if f) or None
     res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
-              log=lambda m: console.print(f"[dim]{m}[/dim]"))
+              log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families)
     table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
     for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
         table.add_column(col, justify="left" if col in ("case", "impl") else "right")
@@ -137,6 +138,8 @@ def main(argv=None) -> int:
     b.add_argument("--out", default=None, help="default benchmarks/results/<device>/")
     b.add_argument("--keras-backends", default="tensorflow,jax,torch",
                    help="comma-separated Keras backends to run where importable ('' for none)")
+    b.add_argument("--families", default="", help="comma-separated loss families (default all): "
+                   "sparse,categorical,binary,binary_focal,categorical_focal")
     b.set_defaults(func=cmd_bench)
     d = sub.add_parser("demo", help="the main job (for now: the loss-parity table)")
     d.add_argument("--out", default="out/demo")
