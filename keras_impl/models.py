@@ -1,0 +1,108 @@
+"""Keras models, optimizers and training from the framework-neutral specs.
+
+* :func:`build_model` reads the same layer spec as ``torch_impl.nn.build_model``
+  (``{"input_dim": 4, "layers": [{"type": "dense", "units": 8, "activation": "relu"}, ...]}``)
+  and returns a ``keras.Sequential``, optionally with given NumPy weights
+  (``model.get_weights()`` order and layout).
+* :func:`make_optimizer` builds ``keras.optimizers.Adam`` / ``SGD`` / ``RMSprop``.
+* :func:`fit` runs ``model.fit`` with an explicit batch order per epoch (one
+  ``fit(epochs=1, shuffle=False)`` per epoch on the permuted arrays, the
+  optimizer state carried over), so a PyTorch run can use the same order,
+  and returns the same history structure as ``torch_impl.fit``.
+* :func:`floatx` sets ``keras.config.floatx`` for a block (float64 runs).
+
+Example:
+    >>> import numpy as np
+    >>> from keras_impl.models import build_model
+    >>> m = build_model({"input_dim": 4, "layers": [{"type": "dense", "units": 3, "activation": "softmax"}]})
+    >>> [w.shape for w in m.get_weights()]
+    [(4, 3), (3,)]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Optional, Sequence
+
+import keras
+import numpy as np
+
+from keras_impl.losses import make_loss
+
+__all__ = ["build_model", "make_optimizer", "fit", "floatx"]
+
+
+@contextlib.contextmanager
+def floatx(dtype: str) -> Iterator[None]:
+    """``keras.config.set_floatx(dtype)`` for the block, restored afterwards."""
+    previous = keras.config.floatx()
+    keras.config.set_floatx(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(previous)
+
+
+def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtype: Optional[str] = None):
+    """A ``keras.Sequential`` from the layer spec (dense, batchnorm, activation)."""
+    dtype = dtype or keras.config.floatx()
+    layers = [keras.Input(shape=(int(spec["input_dim"]),), dtype=dtype)]
+    for layer in spec["layers"]:
+        kind = layer.get("type")
+        if kind == "dense":
+            layers.append(keras.layers.Dense(int(layer["units"]), activation=layer.get("activation"),
+                                             use_bias=layer.get("use_bias", True), dtype=dtype))
+        elif kind == "batchnorm":
+            layers.append(keras.layers.BatchNormalization(momentum=layer.get("momentum", 0.99),
+                                                          epsilon=layer.get("epsilon", 1e-3), dtype=dtype))
+        elif kind == "activation":
+            layers.append(keras.layers.Activation(layer["activation"], dtype=dtype))
+        else:
+            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation)")
+    model = keras.Sequential(layers)
+    if weights is not None:
+        expected = [w.shape for w in model.get_weights()]
+        got = [np.shape(w) for w in weights]
+        if expected != got:
+            raise ValueError(f"weights do not fit the model: expected shapes {expected}, got {got}")
+        model.set_weights([np.asarray(w, dtype=dtype) for w in weights])
+    return model
+
+
+_OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+def make_optimizer(name: str, **config):
+    """``keras.optimizers.<Adam|SGD|RMSprop>(**config)`` by lower-case name."""
+    try:
+        return getattr(keras.optimizers, _OPTIMIZERS[name.lower()])(**config)
+    except KeyError:
+        raise ValueError(f"Unknown optimizer {name!r}; known: {sorted(_OPTIMIZERS)}") from None
+
+
+def fit(model, x, y, *, loss, optimizer, batch_size: int, epochs: int, orders: Optional[Sequence[np.ndarray]] = None,
+        class_weight: Optional[dict] = None, sample_weight=None, validation_data=None,
+        metrics: Sequence[str] = ("accuracy",)) -> dict:
+    """``model.fit`` with the batch order given per epoch; returns ``{"loss": [...], "accuracy": [...], ...}``.
+
+    Args:
+        loss: a Keras loss, or ``(name, config)`` for :func:`keras_impl.losses.make_loss`.
+        optimizer: a Keras optimizer, or ``(name, config)`` for :func:`make_optimizer`.
+        orders: one permutation of ``range(len(x))`` per epoch (``None``: data order).
+    """
+    if isinstance(loss, tuple):
+        loss = make_loss(loss[0], **loss[1])
+    if isinstance(optimizer, tuple):
+        optimizer = make_optimizer(optimizer[0], **optimizer[1])
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
+    x, y = np.asarray(x), np.asarray(y)
+    sw = None if sample_weight is None else np.asarray(sample_weight)
+    history: dict[str, list[float]] = {}
+    for epoch in range(epochs):
+        order = np.arange(len(x)) if orders is None else np.asarray(orders[epoch])
+        h = model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                      class_weight=class_weight, sample_weight=None if sw is None else sw[order],
+                      validation_data=validation_data)
+        for k, v in h.history.items():
+            history.setdefault(k, []).append(float(v[0]))
+    return history

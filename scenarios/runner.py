@@ -1,0 +1,89 @@
+"""Run a :class:`scenarios.training.TrainingRun` in PyTorch (torch_impl) and in
+Keras on TensorFlow (keras_impl), from the same data, weights and batch order.
+
+Each runner returns ``{"history", "weights", "probabilities"}``: the per-epoch
+history (Keras names), the final weights in Keras layout (BatchNormalization
+moving statistics included) and the model's evaluation-mode output on the
+training inputs. The frameworks are imported on first use, Triton before
+TensorFlow (both bundle LLVM).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+import numpy as np
+
+from scenarios.training import TrainingRun
+
+__all__ = ["run_torch", "run_keras"]
+
+
+def _import_order() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        pass
+
+
+@contextlib.contextmanager
+def _torch_default_dtype(dtype):
+    import torch
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str, Any]:
+    _import_order()
+    import torch
+
+    from torch_impl import fit as tfit
+    from torch_impl import losses, optim
+    from torch_impl.nn import build_model, keras_weights, load_keras_weights
+
+    dtype = getattr(torch, run.dtype)
+    with _torch_default_dtype(dtype):  # Keras's floatx: learning rate and class weights
+        model = build_model(run.model, dtype=dtype)
+        load_keras_weights(model, run.initial_weights())
+        opt_cls = {"adam": optim.Adam, "sgd": optim.SGD, "rmsprop": optim.RMSprop}[run.optimizer[0].lower()]
+        opt = opt_cls(model.parameters(), **run.optimizer[1])
+        loss_name, loss_cfg = run.loss
+        loss = (losses.LossFunctionWrapper(losses.focal_loss(**loss_cfg)) if loss_name == "focal_loss"
+                else losses.get(loss_name, **loss_cfg))
+        hist = tfit.fit(model, run.x, run.y, loss=loss, optimizer=opt, batch_size=run.batch_size, epochs=run.epochs,
+                        shuffle=run.shuffle, generator=run.seed, class_weight=run.class_weight, verbose=verbose,
+                        on_batch_end=on_batch_end, validation_data=run.validation)
+        model.eval()
+        with torch.no_grad():
+            probs = model.predict_proba(torch.as_tensor(np.asarray(run.x), dtype=dtype)).numpy()
+    return {"history": hist.history, "weights": keras_weights(model), "probabilities": probs, "model": model}
+
+
+def run_keras(run: TrainingRun) -> dict[str, Any]:
+    _import_order()
+    from keras_impl.models import build_model, fit, floatx
+
+    with floatx(run.dtype):
+        model = build_model(run.model, run.initial_weights(), dtype=run.dtype)
+        loss = run.loss
+        if loss[0] == "focal_loss":
+            from keras_impl.losses import make_loss
+
+            loss = make_loss("focal_loss", **loss[1])
+        history = fit(model, run.x, run.y, loss=loss, optimizer=run.optimizer, batch_size=run.batch_size,
+                      epochs=run.epochs, orders=run.orders() if run.shuffle else None,
+                      class_weight=run.class_weight,
+                      validation_data=None if run.validation is None else
+                      tuple(np.asarray(a) for a in run.validation))
+        probs = np.asarray(model.predict(np.asarray(run.x, dtype=run.dtype), batch_size=run.batch_size, verbose=0))
+        weights = [np.asarray(w) for w in model.get_weights()]
+    return {"history": history, "weights": weights, "probabilities": probs, "model": model}

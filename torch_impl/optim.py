@@ -1,0 +1,250 @@
+"""Keras-faithful optimizers: ``Adam``, ``SGD`` and ``RMSprop`` as ``torch.optim.Optimizer``s.
+
+Each ``step`` computes what Keras 3's ``optimizer.apply`` computes, operation
+for operation and in the parameter's dtype: gradient clipping
+(``clipnorm`` / ``global_clipnorm`` / ``clipvalue``), decoupled weight decay
+``w -= w * wd * lr``, then the update rule, then one shared iteration count.
+Hyper-parameter defaults are Keras's. Two details that make torch's own
+optimizers differ:
+
+* Adam: ``alpha = lr * sqrt(1 - b2^t) / (1 - b1^t)``,
+  ``w -= alpha * m / (sqrt(v) + eps)`` with ``eps = 1e-7`` outside the bias
+  correction; ``m += (g - m) * (1 - b1)``. ``torch.optim.Adam`` puts eps inside
+  (``m_hat / (sqrt(v_hat) + eps)``), so no setting of it takes Keras's step.
+* The learning rate is a Keras variable of ``floatx`` (float32 by default): a
+  float64 model still trains with ``float32(0.001)``. Here the learning rate is
+  rounded to ``torch.get_default_dtype()``, the analogue of ``floatx``.
+* Hyper-parameters that Keras passes through ``ops.cast`` (Adam's ``beta_1``
+  and ``beta_2`` in the bias correction, SGD's ``momentum``, ``weight_decay``)
+  carry float32 rounding even in float64 (TensorFlow makes a float32 tensor of
+  a Python float before casting it); those used directly in an op (Adam's
+  ``1 - beta_1``, RMSprop's ``rho``, every ``epsilon``) are exact. Followed here.
+
+Example:
+    >>> import torch
+    >>> from torch_impl.optim import Adam
+    >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    >>> opt = Adam([w], learning_rate=0.1)
+    >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+    >>> w.detach()
+    tensor([ 0.9000, -1.9000])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Optional
+
+import torch
+
+__all__ = ["KerasOptimizer", "Adam", "SGD", "RMSprop"]
+
+
+def _scalar(value: float, dtype: torch.dtype) -> float:
+    """``value`` rounded to ``dtype``: a Python number in a Keras op with a tensor of that dtype."""
+    return torch.tensor(value, dtype=dtype).item()
+
+
+def _cast(value: float, dtype: torch.dtype) -> float:
+    """``ops.cast(value, dtype)`` of a Python float on Keras's TensorFlow backend.
+
+    ``tf.cast`` first makes a float32 tensor of the Python number, so the
+    value carries float32 rounding even when cast to float64.
+    """
+    return torch.tensor(value, dtype=torch.float32).to(dtype).item()
+
+
+class KerasOptimizer(torch.optim.Optimizer):
+    """The Keras ``apply`` machinery; subclasses implement :meth:`update_step`.
+
+    Args:
+        params: parameters or parameter groups, as for any torch optimizer.
+        learning_rate: Keras's name (``lr`` is accepted too).
+        weight_decay: decoupled decay ``w -= w * weight_decay * lr`` before the update.
+        clipnorm: clip each gradient to this L2 norm.
+        global_clipnorm: clip all gradients together to this global L2 norm.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+    """
+
+    def __init__(self, params, defaults: dict, learning_rate: float, weight_decay: Optional[float] = None,
+                 clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
+                 global_clipnorm: Optional[float] = None, lr: Optional[float] = None):
+        if lr is not None:
+            learning_rate = lr
+        if not (isinstance(learning_rate, (int, float)) and learning_rate >= 0 and math.isfinite(learning_rate)):
+            raise ValueError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
+        if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set (as in Keras).")
+        for name, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                            ("global_clipnorm", global_clipnorm)):
+            if value is not None and not value >= 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
+        # Keras keeps the learning rate in a floatx variable
+        learning_rate = _scalar(learning_rate, torch.get_default_dtype())
+        super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0))
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+
+    @property
+    def iterations(self) -> int:
+        """Keras's ``optimizer.iterations``: updates applied so far."""
+        return self.param_groups[0]["iterations"] if self.param_groups else 0
+
+    def _clip(self, grads: list) -> list:
+        if self.clipnorm:
+            out = []
+            for g in grads:  # tf.clip_by_norm, per tensor
+                l2sum = (g * g).sum()
+                l2norm = torch.where(l2sum > 0, torch.sqrt(torch.where(l2sum > 0, l2sum, torch.ones_like(l2sum))), l2sum)
+                out.append((g * self.clipnorm) / torch.maximum(l2norm, torch.tensor(self.clipnorm, dtype=g.dtype,
+                                                                                      device=g.device)))
+            return out
+        if self.global_clipnorm:
+            norm = torch.sqrt(sum((g * g).sum().to(torch.float64 if g.dtype == torch.float64 else torch.float32)
+                                  for g in grads))
+            c = self.global_clipnorm
+            scale_finite = c * torch.minimum(1.0 / norm, torch.tensor(1.0 / c, dtype=norm.dtype, device=norm.device))
+            scale = scale_finite + (norm - norm)  # NaN for a non-finite norm, as Keras
+            return [g * scale.to(g.dtype) for g in grads]
+        if self.clipvalue:
+            return [torch.clamp(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        pairs = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if pairs:
+            for p, _ in pairs:
+                if p.grad.is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            grads = self._clip([p.grad.to(p.dtype) for p, _ in pairs])
+            for (p, group), g in zip(pairs, grads):
+                lr = _scalar(group["lr"], p.dtype)
+                wd = group["weight_decay"]
+                if wd is not None and not getattr(p, "_keras_no_weight_decay", False):
+                    p.sub_(p * _cast(wd, p.dtype) * lr)
+                self.update_step(g, p, lr, group, self.state[p])
+        for group in self.param_groups:
+            group["iterations"] += 1
+        return loss
+
+    def update_step(self, gradient: torch.Tensor, variable: torch.Tensor, lr: float, group: dict, state: dict):
+        raise NotImplementedError
+
+    @staticmethod
+    def exclude_from_weight_decay(params: Iterable[torch.Tensor]) -> None:
+        """Keras's ``exclude_from_weight_decay(var_list=...)``."""
+        for p in params:
+            p._keras_no_weight_decay = True
+
+
+class Adam(KerasOptimizer):
+    """Keras's ``Adam`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+
+    Example:
+        >>> import torch
+        >>> model = torch.nn.Linear(3, 2)
+        >>> opt = Adam(model.parameters(), learning_rate=1e-3, amsgrad=True)
+    """
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+        if not 0.0 <= beta_1 < 1.0 or not 0.0 <= beta_2 < 1.0:
+            raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got {beta_1!r}, {beta_2!r}")
+        if not epsilon >= 0:
+            raise ValueError(f"epsilon must be >= 0, got {epsilon!r}")
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad),
+                         learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        if not state:
+            state["momentum"] = torch.zeros_like(variable)
+            state["velocity"] = torch.zeros_like(variable)
+            if group["amsgrad"]:
+                state["velocity_hat"] = torch.zeros_like(variable)
+        local_step = torch.tensor(float(group["iterations"] + 1), dtype=dt)
+        beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
+        beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
+        lr_t = torch.tensor(lr, dtype=dt)
+        alpha = (lr_t * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
+        m, v = state["momentum"], state["velocity"]
+        m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
+        v.add_((gradient * gradient - v).mul_(_scalar(1 - group["beta_2"], dt)))
+        if group["amsgrad"]:
+            torch.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
+            v = state["velocity_hat"]
+        variable.sub_((m * alpha).div_(torch.sqrt(v).add_(_scalar(group["epsilon"], dt))))
+
+
+class SGD(KerasOptimizer):
+    """Keras's ``SGD`` (defaults: learning_rate 0.01, momentum 0, nesterov False).
+
+    With momentum: ``m = m * momentum - g * lr``; then ``w += m`` or, nesterov,
+    ``w += m * momentum - g * lr`` (torch.optim.SGD keeps ``lr`` out of ``m``).
+    """
+
+    def __init__(self, params, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs):
+        if not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
+            raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}")
+        super().__init__(params, dict(momentum=momentum, nesterov=nesterov), learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        if group["momentum"] != 0:
+            if not state:
+                state["momentum"] = torch.zeros_like(variable)
+            m = state["momentum"]
+            mom = _cast(group["momentum"], dt)
+            m.copy_(m * mom - gradient * lr)
+            if group["nesterov"]:
+                variable.add_(m * mom - gradient * lr)
+            else:
+                variable.add_(m)
+        else:
+            variable.sub_(gradient * lr)
+
+
+class RMSprop(KerasOptimizer):
+    """Keras's ``RMSprop`` (defaults: learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered False).
+
+    ``v = rho v + (1-rho) g^2``; ``w -= lr g / sqrt(v + eps)`` (eps inside the
+    square root, unlike torch.optim.RMSprop).
+    """
+
+    def __init__(self, params, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, **kwargs):
+        if not 0 <= rho <= 1:
+            raise ValueError(f"rho must be in [0, 1], got {rho!r}")
+        super().__init__(params, dict(rho=rho, momentum=momentum, epsilon=epsilon, centered=centered),
+                         learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        if not state:
+            state["velocity"] = torch.zeros_like(variable)
+            if group["momentum"] > 0:
+                state["momentum"] = torch.zeros_like(variable)
+            if group["centered"]:
+                state["average_gradient"] = torch.zeros_like(variable)
+        rho = _scalar(group["rho"], dt)
+        one_minus_rho = _scalar(1 - group["rho"], dt)
+        eps = _scalar(group["epsilon"], dt)
+        velocity = state["velocity"]
+        velocity.copy_(velocity * rho + (gradient * gradient) * one_minus_rho)
+        if group["centered"]:
+            avg = state["average_gradient"]
+            avg.copy_(avg * rho + gradient * one_minus_rho)
+            denominator = velocity - avg * avg + eps
+        else:
+            denominator = velocity + eps
+        increment = (gradient * lr) / torch.sqrt(denominator)
+        if group["momentum"] > 0:
+            mom = state["momentum"]
+            mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
+            variable.sub_(mom)
+        else:
+            variable.sub_(increment)
