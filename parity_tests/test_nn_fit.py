@@ -45,9 +45,19 @@ def test_batchnorm_keras_semantics_vs_torch():
 
 
 def test_batchnorm_channels_first_and_errors():
+    from torch_impl.nn import BatchNorm2d
+
     bn = BatchNormalization(3)
     y = bn(torch.randn(2, 3, 5, 5))
     assert y.shape == (2, 3, 5, 5)
+    x = torch.randn(4, 3, 5, 5)
+    bn2 = BatchNorm2d(3)
+    y2 = bn2(x)
+    per_channel = x.transpose(0, 1).reshape(3, -1)
+    torch.testing.assert_close(bn2.running_var, 0.99 + 0.01 * per_channel.var(1, unbiased=False))
+    torch.testing.assert_close(y2.transpose(0, 1).reshape(3, -1).mean(1), torch.zeros(3), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="N, C, H, W"):
+        bn2(torch.randn(2, 3))
     with pytest.raises(ValueError, match="features"):
         bn(torch.randn(2, 4))
     with pytest.raises(ValueError, match="momentum"):

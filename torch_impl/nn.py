@@ -41,7 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "Activation", "build_model",
+__all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
+           "build_model",
            "load_keras_weights", "keras_weights", "ACTIVATIONS"]
 
 
@@ -131,6 +132,19 @@ class BatchNormalization(nn.Module):
             inv = inv * self.weight.reshape(view)
         offset = -mean * inv if self.bias is None else self.bias.reshape(view) - mean * inv
         return x * inv + offset
+
+
+class BatchNorm1d(BatchNormalization):
+    """Keras-semantics BatchNormalization for ``(N, C)`` or ``(N, C, L)`` inputs (torch naming)."""
+
+
+class BatchNorm2d(BatchNormalization):
+    """Keras-semantics BatchNormalization for ``(N, C, H, W)`` inputs (torch naming)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"BatchNorm2d expects (N, C, H, W) input, got shape {tuple(x.shape)}")
+        return super().forward(x)
 
 
 class Activation(nn.Module):
