@@ -50,8 +50,12 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
     for layer in spec["layers"]:
         kind = layer.get("type")
         if kind == "dense":
-            layers.append(keras.layers.Dense(int(layer["units"]), activation=layer.get("activation"),
+            act = layer.get("activation")
+            manual = act == "manual_softmax"
+            layers.append(keras.layers.Dense(int(layer["units"]), activation=None if manual else act,
                                              use_bias=layer.get("use_bias", True), dtype=dtype))
+            if manual:  # a hand-written softmax: its output carries no logits for the loss to find
+                layers.append(keras.layers.Lambda(_manual_softmax, dtype=dtype))
         elif kind == "batchnorm":
             layers.append(keras.layers.BatchNormalization(momentum=layer.get("momentum", 0.99),
                                                           epsilon=layer.get("epsilon", 1e-3), dtype=dtype))
@@ -67,6 +71,11 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
             raise ValueError(f"weights do not fit the model: expected shapes {expected}, got {got}")
         model.set_weights([np.asarray(w, dtype=dtype) for w in weights])
     return model
+
+
+def _manual_softmax(x):
+    e = keras.ops.exp(x - keras.ops.max(x, axis=-1, keepdims=True))
+    return e / keras.ops.sum(e, axis=-1, keepdims=True)
 
 
 _OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}

@@ -59,13 +59,23 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str
         loss_name, loss_cfg = run.loss
         loss = (losses.LossFunctionWrapper(losses.focal_loss(**loss_cfg)) if loss_name == "focal_loss"
                 else losses.get(loss_name, **loss_cfg))
+        grad_norms = None
+        if run.measure_gradients:
+            from torch_impl.class_weight import class_weight_to_sample_weight
+            from torch_impl.diagnose import layer_gradient_norms
+
+            sw = None if run.class_weight is None else class_weight_to_sample_weight(np.asarray(run.y), run.class_weight)
+            grad_norms = [n for _, n in layer_gradient_norms(model, run.x, run.y, loss, sw)]
         hist = tfit.fit(model, run.x, run.y, loss=loss, optimizer=opt, batch_size=run.batch_size, epochs=run.epochs,
                         shuffle=run.shuffle, generator=run.seed, class_weight=run.class_weight, verbose=verbose,
                         on_batch_end=on_batch_end, validation_data=run.validation)
         model.eval()
         with torch.no_grad():
             probs = model.predict_proba(torch.as_tensor(np.asarray(run.x), dtype=dtype)).numpy()
-    return {"history": hist.history, "weights": keras_weights(model), "probabilities": probs, "model": model}
+            test = (None if run.x_test is None else
+                    model.predict_proba(torch.as_tensor(np.asarray(run.x_test), dtype=dtype)).numpy())
+    return {"history": hist.history, "weights": keras_weights(model), "probabilities": probs,
+            "test_probabilities": test, "grad_norms": grad_norms, "model": model}
 
 
 def run_keras(run: TrainingRun) -> dict[str, Any]:
@@ -74,16 +84,27 @@ def run_keras(run: TrainingRun) -> dict[str, Any]:
 
     with floatx(run.dtype):
         model = build_model(run.model, run.initial_weights(), dtype=run.dtype)
-        loss = run.loss
-        if loss[0] == "focal_loss":
-            from keras_impl.losses import make_loss
+        from keras_impl.losses import make_loss
 
-            loss = make_loss("focal_loss", **loss[1])
+        loss = make_loss(run.loss[0], **run.loss[1])
+        grad_norms = None
+        if run.measure_gradients:
+            from keras_impl.diagnose import layer_gradient_norms
+
+            sw = None
+            if run.class_weight is not None:
+                from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
+
+                sw = class_weight_to_sample_weights(np.asarray(run.y), run.class_weight)
+            grad_norms = [n for _, n in layer_gradient_norms(model, run.x, run.y, loss, sw)]
         history = fit(model, run.x, run.y, loss=loss, optimizer=run.optimizer, batch_size=run.batch_size,
                       epochs=run.epochs, orders=run.orders() if run.shuffle else None,
                       class_weight=run.class_weight,
                       validation_data=None if run.validation is None else
                       tuple(np.asarray(a) for a in run.validation))
         probs = np.asarray(model.predict(np.asarray(run.x, dtype=run.dtype), batch_size=run.batch_size, verbose=0))
+        test = (None if run.x_test is None else
+                np.asarray(model.predict(np.asarray(run.x_test, dtype=run.dtype), batch_size=run.batch_size, verbose=0)))
         weights = [np.asarray(w) for w in model.get_weights()]
-    return {"history": history, "weights": weights, "probabilities": probs, "model": model}
+    return {"history": history, "weights": weights, "probabilities": probs, "test_probabilities": test,
+            "grad_norms": grad_norms, "model": model}

@@ -170,10 +170,14 @@ def _check_alpha_scalar(alpha) -> float:
 def _check_alpha_categorical(alpha):
     if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
         return _check_alpha_scalar(alpha)
-    # Like Keras: a Python list becomes a tensor of the default float dtype (Keras:
-    # floatx, normally float32, so per-class alphas are rounded to float32 even in
-    # a float64 loss); an array or tensor keeps its own float dtype.
-    t = torch.as_tensor(alpha)
+    # Like Keras on TensorFlow: a Python list or tuple becomes a float32 tensor
+    # (tf.convert_to_tensor's default, whatever floatx is), so per-class alphas are
+    # rounded to float32 even in a float64 loss; an array or tensor keeps its own
+    # float dtype.
+    if isinstance(alpha, (list, tuple)):
+        t = torch.tensor(alpha, dtype=torch.float32)
+    else:
+        t = torch.as_tensor(alpha)
     if not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if t.dim() == 0:

@@ -170,6 +170,8 @@ ACTIVATIONS = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "softmax": lambda x: torch.softmax(x, -1),
+    # a softmax written out by hand: the loss sees probabilities, not logits (no Keras logits shortcut)
+    "manual_softmax": lambda x: torch.softmax(x, -1),
 }
 
 

@@ -1,0 +1,140 @@
+"""Measure a scenario run and evaluate its checks (NumPy only).
+
+:func:`summarise` turns a runner's output into plain numbers: the loss and
+accuracy curves, predicted-class histograms, per-class recall on the test set,
+the mean predicted probability (one-unit outputs), the fraction of output
+probabilities at the 1e-7 clip, and the first/last layer gradient-norm ratio.
+:func:`evaluate_checks` applies a scenario's ``checks`` to a summary (some
+checks compare with another scenario's summary).
+
+Example:
+    >>> import numpy as np
+    >>> s = summarise({"history": {"loss": [1.0, 0.5]}, "probabilities": np.array([[0.9, 0.1], [0.8, 0.2]])},
+    ...               y=np.array([0, 1]))
+    >>> s["pred_hist_train"], evaluate_checks([("single_class_predicted", "train")], s, {})[0]["passed"]
+    ([2, 0], True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["summarise", "evaluate_checks"]
+
+EPS = 1e-7
+
+
+def _classes(probs: np.ndarray) -> np.ndarray:
+    return (probs[:, 0] > 0.5).astype(int) if probs.shape[1] == 1 else probs.argmax(1)
+
+
+def _labels(y: np.ndarray, n_out: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(1)
+    return y.reshape(-1).astype(int)
+
+
+def summarise(result: dict, y: np.ndarray, y_test: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """Plain-number summary of one framework's run (see the module docstring)."""
+    probs = np.asarray(result["probabilities"], dtype=np.float64)
+    n_out = probs.shape[1]
+    n_classes = max(2, n_out)
+    hist = result["history"]
+    pred = _classes(probs)
+    out: dict[str, Any] = {
+        "loss": [float(v) for v in hist.get("loss", [])],
+        "accuracy": [float(v) for v in hist.get("accuracy", [])],
+        "pred_hist_train": np.bincount(pred, minlength=n_classes).tolist(),
+        "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))),
+        "mean_prediction": float(probs.mean()) if n_out == 1 else None,
+    }
+    labels = _labels(y, n_out)
+    out["train_accuracy"] = float(np.mean(pred == labels)) if labels.shape == pred.shape else None
+    test = result.get("test_probabilities")
+    if test is not None and y_test is not None:
+        tp = _classes(np.asarray(test, dtype=np.float64))
+        yt = _labels(y_test, n_out)
+        out["pred_hist_test"] = np.bincount(tp, minlength=n_classes).tolist()
+        out["recall_test"] = [float(np.mean(tp[yt == c] == c)) if np.any(yt == c) else None for c in range(n_classes)]
+        out["test_accuracy"] = float(np.mean(tp == yt))
+    g = result.get("grad_norms")
+    if g:
+        out["grad_norms"] = [float(v) for v in g]
+        out["grad_ratio"] = float(g[0] / g[-1]) if g[-1] else float("inf")
+    return out
+
+
+def _hist(summary: dict, split: str) -> list:
+    return summary["pred_hist_test" if split == "test" else "pred_hist_train"]
+
+
+def evaluate_checks(checks: list, summary: dict, others: dict[str, dict]) -> list[dict]:
+    """[{check, passed, measured}] for every check; ``others`` maps scenario name -> summary."""
+    out = []
+    for check in checks:
+        kind, args = check[0], check[1:]
+        loss = summary.get("loss") or [float("nan")]
+        measured: Any
+        if kind == "loss_exactly":
+            measured = max(abs(v - args[0]) for v in loss)
+            ok = measured == 0.0
+        elif kind == "loss_decreases":
+            measured = (loss[0] - loss[-1]) / abs(loss[0]) if loss[0] else 0.0
+            ok = measured >= args[0]
+        elif kind == "loss_constant_fraction":
+            measured = (max(loss) - min(loss)) / abs(loss[0]) if loss[0] else 0.0
+            ok = measured <= args[0]
+        elif kind == "final_loss_above":
+            measured = loss[-1]
+            ok = measured > args[0]
+        elif kind == "final_loss_below":
+            measured = loss[-1]
+            ok = measured < args[0]
+        elif kind == "final_loss_above_other":
+            other = others.get(args[0])
+            measured = (loss[-1], None if other is None else other["loss"][-1])
+            ok = other is not None and loss[-1] > other["loss"][-1]
+        elif kind == "single_class_predicted":
+            measured = _hist(summary, args[0])
+            ok = sum(1 for c in measured if c) == 1
+        elif kind == "classes_predicted_at_least":
+            measured = _hist(summary, args[1])
+            ok = sum(1 for c in measured if c) >= args[0]
+        elif kind in ("recall_at_least", "recall_at_most"):
+            measured = summary["recall_test"][args[0]]
+            ok = measured is not None and (measured >= args[1] if kind == "recall_at_least" else measured <= args[1])
+        elif kind in ("min_minority_recall_at_least", "min_minority_recall_at_most"):
+            measured = min(r for r in summary["recall_test"][1:] if r is not None)
+            ok = measured >= args[0] if kind.endswith("least") else measured <= args[0]
+        elif kind == "grad_ratio_below":
+            measured = summary["grad_ratio"]
+            ok = measured < args[0]
+        elif kind == "grad_ratio_above":
+            measured = summary["grad_ratio"]
+            ok = measured > args[0]
+        elif kind == "mean_prediction_above":
+            measured = summary["mean_prediction"]
+            ok = measured > args[0]
+        elif kind == "mean_prediction_between":
+            measured = summary["mean_prediction"]
+            ok = args[0] < measured < args[1]
+        elif kind == "clip_fraction_above":
+            measured = summary["clip_fraction"]
+            ok = measured > args[0]
+        elif kind == "test_accuracy_above":
+            measured = summary.get("test_accuracy")
+            ok = measured is not None and measured > args[0]
+        elif kind == "test_accuracy_below":
+            measured = summary.get("test_accuracy")
+            ok = measured is not None and measured < args[0]
+        elif kind == "test_accuracy_above_other":
+            other = others.get(args[0])
+            measured = (summary.get("test_accuracy"), None if other is None else other.get("test_accuracy"))
+            ok = other is not None and summary["test_accuracy"] > other["test_accuracy"]
+        else:
+            raise ValueError(f"unknown check {kind!r}")
+        out.append({"check": " ".join(str(a) for a in check), "passed": bool(ok), "measured": measured})
+    return out

@@ -1,0 +1,117 @@
+"""Run catalogue scenarios in one or both frameworks and compare them.
+
+:func:`run_scenario` trains a scenario in Keras (TensorFlow) and/or PyTorch
+(torch_impl) from the same data, initial weights and batch order, summarises
+each run (:mod:`scenarios.checks`), evaluates the scenario's checks in each
+framework and measures trajectory parity. A scenario that is expected to fail
+with a clear error records each framework's error message; an unexpected
+exception is recorded as such, never raised, so one scenario never hides the
+rest.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+from scenarios.catalogue import Scenario
+from scenarios.checks import evaluate_checks, summarise
+from scenarios.training import TRAJECTORY_TOLERANCE, TrainingRun, compare_histories
+
+__all__ = ["training_run", "run_scenario"]
+
+FRAMEWORKS = ("keras", "torch")
+
+
+def training_run(sc: Scenario, dtype: str = "float32") -> tuple[TrainingRun, Any]:
+    data = sc.data()
+    y = sc.targets(data.y)
+    run = TrainingRun(sc.name, sc.model, sc.loss, sc.optimizer, data.x, y, batch_size=sc.batch_size,
+                      epochs=sc.epochs, seed=sc.seed, class_weight=sc.resolved_class_weight(data.y), dtype=dtype,
+                      shuffle=sc.shuffle, x_test=data.x_test, measure_gradients=True)
+    if sc.init is not None:
+        run.weights = sc.init(run.initial_weights())
+    return run, data
+
+
+def _one(framework: str, run: TrainingRun) -> dict:
+    from scenarios.runner import run_keras, run_torch
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_keras(run) if framework == "keras" else run_torch(run)
+    res.pop("model", None)
+    res["seconds"] = time.perf_counter() - t0
+    return res
+
+
+def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
+                 others: Optional[dict[str, dict[str, dict]]] = None) -> dict[str, Any]:
+    """Run ``sc``; ``others[framework][scenario]`` are summaries that comparison checks refer to."""
+    run, data = training_run(sc, dtype)
+    out: dict[str, Any] = {"name": sc.name, "dtype": dtype, "frameworks": {}, "expect_error": sc.expect_error}
+    raw = {}
+    for fw in frameworks:
+        entry: dict[str, Any] = {}
+        try:
+            res = _one(fw, run)
+            raw[fw] = res
+            entry["summary"] = summarise(res, run.y, data.y_test)
+            entry["seconds"] = res["seconds"]
+            if sc.expect_error:
+                entry["status"] = "no_error"
+                entry["checks"] = [{"check": f"raises ValueError mentioning {sc.expect_error}", "passed": False,
+                                    "measured": "trained without an error"}]
+            else:
+                entry["checks"] = evaluate_checks(sc.checks, entry["summary"], (others or {}).get(fw, {}))
+                entry["status"] = "ok"
+        except ValueError as e:
+            msg = str(e)
+            if sc.expect_error:
+                # Keras raises its own message; torch_impl's must also say which loss fits the labels
+                want = sc.expect_error if fw == "torch" else ""
+                ok = want in msg
+                label = f"raises ValueError mentioning {want}" if want else "raises ValueError"
+                entry.update(status="raised", error=msg, checks=[{"check": label, "passed": ok, "measured": msg[:300]}])
+            else:
+                entry.update(status="crashed", error=f"ValueError: {msg}", traceback=traceback.format_exc()[-2000:],
+                             checks=[])
+        except Exception as e:  # noqa: BLE001 - reported, never hides the rest
+            entry.update(status="crashed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc()[-2000:],
+                         checks=[])
+        entry["passed"] = entry["status"] in ("ok", "raised") and all(c["passed"] for c in entry["checks"])
+        out["frameworks"][fw] = entry
+    if len(raw) == 2:
+        cmp = compare_histories(raw["torch"]["history"], raw["keras"]["history"], dtype)
+        pk, pt = raw["keras"]["probabilities"], raw["torch"]["probabilities"]
+        same = bool(np.array_equal(_classes(pk), _classes(pt)))
+        out["parity"] = {
+            "per_metric": cmp["per_metric"],
+            "loss_curve_rel": _curve_rel(raw["torch"]["history"]["loss"], raw["keras"]["history"]["loss"]),
+            "same_predicted_classes": same,
+            "output_max_abs": float(np.max(np.abs(np.asarray(pk, np.float64) - np.asarray(pt, np.float64)))),
+            "passed": bool(cmp["passed"] and (same or dtype == "float64")),
+        }
+        if dtype == "float32" and sc.float32_chaotic:
+            loss_ok = cmp["per_metric"].get("loss", float("inf")) <= TRAJECTORY_TOLERANCE["float32"]
+            out["parity"].update(passed=bool(loss_ok), standard="loss only (float32 chaotic)",
+                                 note=sc.float32_chaotic)
+    elif all(out["frameworks"].get(f, {}).get("status") == "raised" for f in frameworks):
+        out["parity"] = {"passed": True, "both_raised": True}
+    out["passed"] = all(e["passed"] for e in out["frameworks"].values()) and out.get("parity", {}).get("passed", True)
+    return out
+
+
+def _classes(p) -> np.ndarray:
+    p = np.asarray(p)
+    return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(1)
+
+
+def _curve_rel(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))) if a.size else 0.0
