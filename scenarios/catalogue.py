@@ -119,12 +119,12 @@ _add(name="imbalance_90_5_5_learnable", title="90/5/5, learnable data", group="i
      source="000", kind="symptom",
      data=lambda: learnable(1000, 3, weights=(0.9, 0.05, 0.05), seed=2, class_sep=0.8),
      model=M_000, loss=("categorical_crossentropy", {}), labels="one_hot", epochs=15,
-     checks=[("min_minority_recall_at_most", 0.5)])
+     checks=[("min_minority_recall_at_most", 0.3)])
 _add(name="imbalance_90_5_5_learnable_class_weight", title="90/5/5, learnable data, class_weight {0:1, 1:10, 2:10}",
      group="imbalance_3class_learnable", source="000", kind="fix",
      data=lambda: learnable(1000, 3, weights=(0.9, 0.05, 0.05), seed=2, class_sep=0.8),
      model=M_000, loss=("categorical_crossentropy", {}), labels="one_hot", epochs=15,
-     class_weight={0: 1.0, 1: 10.0, 2: 10.0}, checks=[("min_minority_recall_at_least", 0.6)])
+     class_weight={0: 1.0, 1: 10.0, 2: 10.0}, checks=[("min_minority_recall_at_least", 0.5)])
 
 # --- 001: vanishing gradients -----------------------------------------------------------------------
 M_SIG = {"input_dim": 4, "layers": _dense((128, "sigmoid"), (64, "sigmoid"), (10, "softmax"))}
@@ -165,7 +165,7 @@ _add(name="bce_labels_0_3", title="Sigmoid + binary crossentropy fed labels 0..3
      source="002", kind="symptom", data=lambda: literal(100, 100, _y4, seed=5, features="normal"),
      model=M_002, loss=("binary_crossentropy", {}), labels="raw", batch_size=100, shuffle=False, epochs=60,
      optimizer=("adam", {"learning_rate": 0.01}),
-     checks=[("mean_prediction_above", 0.75), ("final_loss_below", 0.0)])
+     checks=[("mean_prediction_above", 0.7), ("final_loss_below", 0.0)])
 _add(name="bce_binary_labels", title="Sigmoid + binary crossentropy, labels 0/1", group="bce_labels", source="002",
      kind="fix", data=lambda: literal(100, 100, np.random.default_rng(6).integers(0, 2, 100), seed=5, features="normal"),
      model=M_002, loss=("binary_crossentropy", {}), labels="raw", batch_size=100, shuffle=False, epochs=60,
@@ -266,7 +266,8 @@ _add(name="capacity_hidden_learnable", title="One hidden layer of 64, data with 
 _add(name="adam_lr_1", title="Adam with learning rate 1.0", group="learning_rate", source="004", kind="symptom",
      data=_d004, model=M_004, loss=("categorical_crossentropy", {}), labels="one_hot",
      optimizer=("adam", {"learning_rate": 1.0}), epochs=5,
-     claim="A learning rate of 1.0 leaves the loss constant.", checks=[("final_loss_above", 1.5)])
+     claim="A learning rate of 1.0 leaves the loss constant.",
+     checks=[("final_loss_above", 1.3), ("final_loss_above_other", "adam_lr_0_001")])
 _add(name="adam_lr_0_001", title="Adam with learning rate 0.001", group="learning_rate", source="004", kind="fix",
      data=_d004, model=M_004, loss=("categorical_crossentropy", {}), labels="one_hot",
      optimizer=("adam", {"learning_rate": 0.001}), epochs=5, checks=[("final_loss_below", 1.3)])
@@ -294,6 +295,60 @@ _add(name="saturated_logits", title="The same start, crossentropy from logits", 
      kind="fix", data=_dsat, model={"input_dim": 10, "layers": _dense((3, "softmax"))},
      loss=("categorical_crossentropy", {}), labels="one_hot", optimizer=("adam", {"learning_rate": 0.1}),
      init=_confidently_class_2, checks=[("loss_decreases", 0.8)])
+
+
+# What the runs show, where it differs from (or sharpens) the write-up's explanation. The report puts the
+# measured numbers of both frameworks next to each.
+_FINDINGS = {
+    "zero_target_rows": "The loss is exactly 0.0 from the first batch, not high: -sum(0 * log p) is 0 whatever the "
+                        "model predicts. It is not stagnant either: Keras trains on the logits behind the softmax and "
+                        "TensorFlow's softmax crossentropy gradient is softmax(z) - y = softmax(z) for an all-zero "
+                        "row, so the weights keep moving while the loss reports nothing (non-zero layer gradients).",
+    "single_class": "Not stuck: the loss falls steadily as the model learns to answer class 0 for every input, "
+                    "which is the right answer for this data.",
+    "imbalance_90_5_5": "Stuck on the majority: the model predicts class 0 for every input; the loss plateaus near "
+                        "the entropy of the 90/5/5 label distribution.",
+    "imbalance_90_5_5_class_weight": "On random features, class weights make the model predict the minority classes "
+                                     "for some inputs, but it cannot recognise them: the weighted loss stays high. "
+                                     "On learnable data (the next pair) class weights lift the worst minority "
+                                     "recall from 0 to 0.6.",
+    "deep_sigmoid": "The first layer's kernel gradient is about 2% of the last layer's: the sigmoid layers shrink "
+                    "it. That is the architecture, not the low probabilities of the correct class, as the write-up "
+                    "itself concludes.",
+    "relu_batchnorm": "With ReLU and BatchNormalization the first layer's gradient is about twice the last's.",
+    "deep_sigmoid_learnable": "On learnable data the sigmoid net still learns in 10 epochs, more slowly than ReLU + "
+                              "BatchNormalization, with a first/last gradient ratio near 0.1.",
+    "bce_labels_0_3_literal": "After the write-up's 10 full-batch steps the predictions have not moved to 1 yet "
+                              "(mean about 0.4); the loss is falling.",
+    "bce_labels_0_3": "Trained on, the predictions head for 1 (mean prediction about 0.78) and the loss becomes "
+                      "negative: Keras's binary crossentropy does not check that labels lie in [0, 1], and with y = 3 the "
+                      "term y log p + (1 - y) log(1 - p) rewards p -> 1 without bound until the clip at 1 - 1e-7.",
+    "binary_900_100": "On random features the model predicts the majority label for every test input.",
+    "binary_900_100_community_focal": "The community focal_loss(gamma=2, alpha=0.25) puts the same alpha on both "
+                                      "classes, so it does not counter the imbalance: the model still predicts one "
+                                      "label. Keras's CategoricalFocalCrossentropy with a per-class alpha=[0.1, 0.9] "
+                                      "(binary_900_100_keras_focal) does.",
+    "int_labels_with_cce": "Both frameworks refuse integer labels with categorical crossentropy (a shape error); "
+                           "torch_impl's message names SparseCategoricalCrossentropy as the fix.",
+    "one_hot_with_scce": "Both frameworks refuse one-hot labels with sparse categorical crossentropy; torch_impl's "
+                         "message names CategoricalCrossentropy as the fix.",
+    "int_labels_with_scce": "That pairing is correct: the loss falls exactly as with one-hot labels and categorical "
+                            "crossentropy (the two trajectories are identical). The constant loss the write-up saw "
+                            "has another cause: random labels, too little capacity, or a learning rate of 1.0.",
+    "capacity_linear_100": "On random labels a softmax layer alone fits less of the training set than one hidden "
+                           "layer of 64 (higher final loss).",
+    "capacity_linear_learnable": "A softmax layer cannot represent an XOR boundary: test accuracy stays near chance.",
+    "capacity_hidden_learnable": "One hidden layer of 64 learns the XOR boundary (test accuracy above 0.85).",
+    "adam_lr_1": "Not constant: with learning rate 1.0 the loss jumps to about 3 in the first epoch and stays far "
+                 "above the learning rate 0.001 run, and the predictions collapse onto one or two classes.",
+    "saturated_probabilities": "Every output probability sits at the clip and the loss stays constant to 1e-7 for "
+                               "10 epochs: probabilities that do not carry their logits (a hand-written softmax) get "
+                               "no gradient through the clip, so the weights never move.",
+    "saturated_logits": "From the same saturated start, crossentropy on the logits has full gradients and the loss "
+                        "falls by more than 80%.",
+}
+for _s in SCENARIOS:
+    _s.finding = _FINDINGS.get(_s.name, _s.finding)
 
 
 def get(name: str) -> Scenario:

@@ -33,7 +33,7 @@ def _classes(probs: np.ndarray) -> np.ndarray:
 def _labels(y: np.ndarray, n_out: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
-        return y.argmax(1)
+        return np.where(y.sum(1) > 0, y.argmax(1), -1)  # an all-zero target row has no class
     return y.reshape(-1).astype(int)
 
 
@@ -52,19 +52,29 @@ def summarise(result: dict, y: np.ndarray, y_test: Optional[np.ndarray] = None) 
         "mean_prediction": float(probs.mean()) if n_out == 1 else None,
     }
     labels = _labels(y, n_out)
-    out["train_accuracy"] = float(np.mean(pred == labels)) if labels.shape == pred.shape else None
+    if labels.shape == pred.shape and labels.size and labels.min() >= 0 and labels.max() < n_classes:
+        out["train_accuracy"] = float(np.mean(pred == labels))
+        out["label_hist_train"] = np.bincount(labels, minlength=n_classes).tolist()
+        out["recall_train"] = _recall(pred, labels, n_classes)
+    else:  # labels that are not classes of this output (e.g. 0..3 into one sigmoid unit)
+        out["train_accuracy"] = None
     test = result.get("test_probabilities")
     if test is not None and y_test is not None:
         tp = _classes(np.asarray(test, dtype=np.float64))
         yt = _labels(y_test, n_out)
         out["pred_hist_test"] = np.bincount(tp, minlength=n_classes).tolist()
-        out["recall_test"] = [float(np.mean(tp[yt == c] == c)) if np.any(yt == c) else None for c in range(n_classes)]
+        out["recall_test"] = _recall(tp, yt, n_classes)
+        out["label_hist_test"] = np.bincount(yt, minlength=n_classes).tolist()
         out["test_accuracy"] = float(np.mean(tp == yt))
     g = result.get("grad_norms")
     if g:
         out["grad_norms"] = [float(v) for v in g]
         out["grad_ratio"] = float(g[0] / g[-1]) if g[-1] else float("inf")
     return out
+
+
+def _recall(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> list:
+    return [float(np.mean(pred[labels == c] == c)) if np.any(labels == c) else None for c in range(n_classes)]
 
 
 def _hist(summary: dict, split: str) -> list:

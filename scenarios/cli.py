@@ -1,8 +1,14 @@
 """The ``lossparity`` command line.
 
+    lossparity list                                      the failure-mode scenarios
+    lossparity run NAME [--framework keras|torch|both] [--dtype float32|float64]
+                                                         one scenario: checks, per-epoch losses, parity
+    lossparity report [--out DIR] [--dtype ...] [--only NAME ...]
+                                                         the whole catalogue in both frameworks: HTML,
+                                                         Markdown, PNG and JSON (the main job)
+    lossparity demo                                      ``report`` into out/report
     lossparity parity [--grid default|full] [--out DIR]   loss values/gradients vs Keras, as a table
     lossparity bench [--device cpu|cuda] [--quick]       loss throughput across implementations/frameworks
-    lossparity demo                                      the main job (for now: the loss-parity table)
 
 Each command prints a summary table (rich) and writes Markdown + JSON.
 """
@@ -11,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import warnings
@@ -26,14 +31,9 @@ def _load_frameworks():
     TensorFlow and Triton both bundle LLVM; if TensorFlow is loaded first, a
     later Triton load (torch.compile, GPU kernels) aborts the process.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        pass
-    import torch  # noqa: F401
+    from scenarios.runner import import_order
 
+    import_order()
     from keras_impl.harness import loss_value_and_grad as keras_eval
     from torch_impl.harness import loss_value_and_grad as torch_eval
 
@@ -46,29 +46,17 @@ def cmd_parity(args) -> int:
     from rich.table import Table
 
     from scenarios.loss_cases import default_grid, full_grid
-    from scenarios.loss_parity import markdown_table, run_case, summarise
+    from scenarios.loss_parity import markdown_table, run_cases, summarise, tensorflow_cases
 
     console = Console(width=None if sys.stdout.isatty() else 200)
     torch_eval, keras_eval = _load_frameworks()
     grid = default_grid() if args.grid == "default" else full_grid()
-    seen, cases = set(), []
-    for c in grid:
-        if c.reference in ("tensorflow", "tensorflow_axis_last") and c.id not in seen:
-            seen.add(c.id)
-            cases.append(c)
-    records = []
+    cases = tensorflow_cases(grid)
     t0 = time.perf_counter()
     with warnings.catch_warnings(), Progress(console=console, transient=True) as progress:
         warnings.simplefilter("ignore")
         task = progress.add_task("loss parity vs Keras on TensorFlow", total=len(cases))
-        for c in cases:
-            try:
-                records.append(run_case(c, torch_eval, keras_eval))
-            except Exception as e:  # a case that errors is reported, never hides the rest
-                records.append(dict(id=c.id, loss=c.loss, options=c.config_key, dtype=c.dtype, passed=False,
-                                    status="crashed", reason=f"{type(e).__name__}: {e}",
-                                    value_abs=0.0, value_rel=0.0, grad_abs=0.0, grad_rel=0.0))
-            progress.advance(task)
+        records = run_cases(cases, torch_eval, keras_eval, on_case=lambda _: progress.advance(task))
     rows = summarise(records)
     table = Table(title=f"torch_impl vs Keras {_keras_version()} on TensorFlow: {len(records)} cases "
                         f"in {time.perf_counter() - t0:.0f} s (max errors per loss and option set)")
@@ -119,6 +107,143 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _console():
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def cmd_list(args) -> int:
+    from rich.table import Table
+
+    from scenarios.catalogue import SCENARIOS
+
+    table = Table(title=f"{len(SCENARIOS)} failure-mode scenarios (lossparity run NAME)")
+    for col in ("name", "kind", "write-up", "what it shows", "checks"):
+        table.add_column(col)
+    for sc in SCENARIOS:
+        checks = "raises ValueError" if sc.expect_error else "; ".join(" ".join(map(str, c)) for c in sc.checks)
+        table.add_row(sc.name, sc.kind, sc.source, sc.title, checks)
+    _console().print(table)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from rich.table import Table
+
+    from scenarios.catalogue import get
+    from scenarios.report import run_catalogue
+
+    console = _console()
+    try:
+        get(args.name)
+    except KeyError as e:
+        console.print(f"[red]{e.args[0]}[/red]")
+        return 2
+    frameworks = ("keras", "torch") if args.framework == "both" else (args.framework,)
+    with console.status(f"training {args.name} ({args.dtype}) in {' and '.join(frameworks)}"):
+        r = run_catalogue(args.dtype, [args.name], frameworks)[0]
+    if r.get("error"):
+        console.print(f"[red]{r['error']}[/red]")
+    fws = list(r["frameworks"])
+    table = Table(title=f"{args.name} ({args.dtype})")
+    table.add_column("")
+    for fw in fws:
+        table.add_column(fw, justify="right")
+    for fw, e in r["frameworks"].items():
+        if e.get("error"):
+            console.print(f"{fw} {e['status']}: {e['error'][:500]}")
+    summaries = {fw: e.get("summary", {}) for fw, e in r["frameworks"].items()}
+    n_epochs = max((len(s.get("loss", [])) for s in summaries.values()), default=0)
+    for i in range(n_epochs):
+        table.add_row(f"epoch {i + 1} loss", *[f"{summaries[fw]['loss'][i]:.9g}" if summaries[fw].get("loss") else "-"
+                                                for fw in fws])
+    for key in ("pred_hist_train", "pred_hist_test", "recall_test", "grad_norms", "mean_prediction", "clip_fraction"):
+        if any(s.get(key) is not None for s in summaries.values()):
+            table.add_row(key.replace("_", " "), *[_short(summaries[fw].get(key)) for fw in fws])
+    checks: dict[str, list] = {}
+    for fw in fws:
+        for c in r["frameworks"][fw].get("checks", []):
+            checks.setdefault(c["check"], ["-"] * len(fws))[fws.index(fw)] = (
+                f"{_short(c['measured'])} {'[green]ok[/green]' if c['passed'] else '[red]FAIL[/red]'}")
+    for name, vals in checks.items():
+        table.add_row(f"check: {name}", *vals)
+    console.print(table)
+    p = r.get("parity")
+    if p and "per_metric" in p:
+        console.print(f"trajectory parity: loss {p['per_metric'].get('loss', float('nan')):.2e} relative, same predicted "
+                      f"classes {p['same_predicted_classes']}, outputs max abs {p['output_max_abs']:.2e}: "
+                      + ("[green]ok[/green]" if p["passed"] else "[red]FAIL[/red]") + (f" ({p['note']})" if p.get("note") else ""))
+    console.print(("[green]PASS[/green]" if r["passed"] else "[red]FAIL[/red]") + f" in {r['seconds']:.1f} s")
+    return 0 if r["passed"] else 1
+
+
+def _short(v) -> str:
+    from scenarios.report import format_value
+
+    return format_value(v, 4)
+
+
+def cmd_report(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from scenarios.report import collect, scenario_row, write
+
+    console = _console()
+    dtypes = [d for d in args.dtype.split(",") if d]
+    with Progress(TextColumn("{task.description:>22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[last]}"), console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_total(job: str, total: int) -> None:
+            label = f"scenarios {job}" if job != "loss parity" else "loss parity grid"
+            tasks[job] = progress.add_task(label, total=total, last="")
+
+        def on_event(ev: dict) -> None:
+            job = ev["job"]
+            if job in tasks:
+                last = ev.get("scenario", "")
+                if last:
+                    last = f"{last} {'ok' if ev.get('passed') else 'FAIL'}"
+                progress.update(tasks[job], advance=1, **({"last": last} if last else {}))
+
+        report = collect(dtypes, names=args.only or None, loss_parity=not args.no_loss_parity,
+                         workers=args.workers, on_event=on_event, on_total=on_total)
+    with console.status("plotting and writing"):
+        paths = write(report, args.out)
+    main = dtypes[0]
+    table = Table(title=f"{len(report['scenarios'][main])} scenarios, Keras (TensorFlow) vs PyTorch (torch_impl)")
+    for col in ["scenario", f"keras {main}", f"torch {main}"] + [f"parity {dt}" for dt in dtypes]:
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    failed = 0
+    for i, r in enumerate(report["scenarios"][main]):
+        row = scenario_row(r)
+        cells = [row["name"], _colour(row["keras"]), _colour(row["torch"])]
+        for dt in dtypes:
+            rd = scenario_row(report["scenarios"][dt][i])
+            cells.append(_colour(rd["parity"] + ("" if rd["parity_passed"] in (True, None) else " FAIL")))
+            failed += not report["scenarios"][dt][i].get("passed")
+        table.add_row(*cells)
+    console.print(table)
+    lp = report.get("loss_parity")
+    if lp:
+        bad = sum(not r["passed"] for r in lp["records"])
+        console.print(f"loss parity: {len(lp['records']) - bad}/{len(lp['records'])} cases match Keras on TensorFlow")
+        failed += bad
+    console.print(f"{'[green]all passed[/green]' if not failed else f'[red]{failed} failed[/red]'} in "
+                  f"{report['seconds']:.0f} s. Written: {paths['html']}, {paths['markdown']}, {paths['json']}")
+    return 1 if failed else 0
+
+
+def _colour(s: str) -> str:
+    if s == "pass":
+        return "[green]pass[/green]"
+    if s in ("FAIL", "crashed") or s.endswith("FAIL"):
+        return f"[red]{s}[/red]"
+    return s
+
+
 def _keras_version() -> str:
     import keras
 
@@ -141,9 +266,23 @@ def main(argv=None) -> int:
     b.add_argument("--families", default="", help="comma-separated loss families (default all): "
                    "sparse,categorical,binary,binary_focal,categorical_focal")
     b.set_defaults(func=cmd_bench)
-    d = sub.add_parser("demo", help="the main job (for now: the loss-parity table)")
-    d.add_argument("--out", default="out/demo")
-    d.set_defaults(func=lambda a: cmd_parity(argparse.Namespace(grid="default", out=a.out)))
+    sub.add_parser("list", help="the failure-mode scenarios").set_defaults(func=cmd_list)
+    r = sub.add_parser("run", help="one scenario in one or both frameworks")
+    r.add_argument("name")
+    r.add_argument("--framework", choices=["keras", "torch", "both"], default="both")
+    r.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    r.set_defaults(func=cmd_run)
+    for name, help_, out in (("report", "the whole catalogue in both frameworks: HTML, Markdown, PNG, JSON",
+                              "out/report"),
+                             ("demo", "the main job: `report` into out/report", "out/report")):
+        rp = sub.add_parser(name, help=help_)
+        rp.add_argument("--out", default=out)
+        rp.add_argument("--dtype", default="float32,float64",
+                        help="comma-separated; the first one's runs are plotted (default float32,float64)")
+        rp.add_argument("--only", nargs="*", metavar="NAME", help="only these scenarios")
+        rp.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+        rp.add_argument("--no-loss-parity", action="store_true", help="skip the loss-parity grid")
+        rp.set_defaults(func=cmd_report)
     args = ap.parse_args(argv)
     return args.func(args)
 

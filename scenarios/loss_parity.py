@@ -33,7 +33,7 @@ import numpy as np
 
 from scenarios.loss_cases import LossCase, case_meta
 
-__all__ = ["TOLERANCES", "compare", "run_case", "summarise", "summarise_by_loss", "markdown_table", "markdown_by_loss"]
+__all__ = ["TOLERANCES", "compare", "run_case", "run_cases", "tensorflow_cases", "summarise", "summarise_by_loss", "markdown_table", "markdown_by_loss"]
 
 #: dtype -> (value rtol, value atol, grad rtol, grad atol, norm-wise?)
 TOLERANCES = {
@@ -158,6 +158,33 @@ def run_case(case: LossCase, ours: Evaluator, reference: Evaluator) -> dict[str,
     rec = compare(r_ours, r_ref, case.dtype)
     rec.update(case_meta(case), id=case.id, reference=case.reference)
     return rec
+
+
+def tensorflow_cases(grid: Iterable[LossCase]) -> list[LossCase]:
+    """The cases whose reference is Keras on TensorFlow, each once."""
+    seen: set = set()
+    out = []
+    for c in grid:
+        if c.reference in ("tensorflow", "tensorflow_axis_last") and c.id not in seen:
+            seen.add(c.id)
+            out.append(c)
+    return out
+
+
+def run_cases(cases: Iterable[LossCase], ours: Evaluator, reference: Evaluator,
+              on_case: Optional[Callable[[dict], None]] = None) -> list[dict[str, Any]]:
+    """:func:`run_case` for every case; a case that errors is a failed record, never an exception."""
+    records = []
+    for c in cases:
+        try:
+            rec = run_case(c, ours, reference)
+        except Exception as e:  # noqa: BLE001 - reported, never hides the rest
+            rec = dict(case_meta(c), id=c.id, reference=c.reference, passed=False, status="crashed",
+                       reason=f"{type(e).__name__}: {e}", value_abs=0.0, value_rel=0.0, grad_abs=0.0, grad_rel=0.0)
+        records.append(rec)
+        if on_case is not None:
+            on_case(rec)
+    return records
 
 
 def summarise(records: Iterable[dict]) -> list[dict[str, Any]]:

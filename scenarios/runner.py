@@ -18,16 +18,18 @@ import numpy as np
 
 from scenarios.training import TrainingRun
 
-__all__ = ["run_torch", "run_keras"]
+__all__ = ["run_torch", "run_keras", "import_order"]
 
 
-def _import_order() -> None:
+def import_order() -> None:
+    """Load Triton and torch before TensorFlow: both bundle LLVM, and the other order aborts a later Triton load."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
         import triton  # noqa: F401
     except ImportError:
         pass
+    import torch  # noqa: F401
 
 
 @contextlib.contextmanager
@@ -43,7 +45,7 @@ def _torch_default_dtype(dtype):
 
 
 def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str, Any]:
-    _import_order()
+    import_order()
     import torch
 
     from torch_impl import fit as tfit
@@ -79,7 +81,7 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str
 
 
 def run_keras(run: TrainingRun) -> dict[str, Any]:
-    _import_order()
+    import_order()
     from keras_impl.models import build_model, fit, floatx
 
     with floatx(run.dtype):
