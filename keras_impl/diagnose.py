@@ -1,4 +1,14 @@
-"""Training diagnostics for Keras models (the training doctor's measurements), TensorFlow backend.
+"""The training doctor for Keras models (TensorFlow backend): measurements before, during and after training.
+
+:func:`layer_gradient_norms` measures the kernel-gradient norm of every Dense
+layer; :class:`DoctorCallback` is a ``keras.callbacks.Callback`` that checks the
+labels, loss and output layer when training starts, records the same per-epoch
+measurements as :class:`torch_impl.diagnose.TrainingDoctor`, and diagnoses the
+run with the same framework-neutral rules (:mod:`scenarios.doctor`).
+
+    doctor = DoctorCallback(x_train, y_train, class_weight=cw)
+    model.fit(x_train, y_train, epochs=10, class_weight=cw, callbacks=[doctor])
+    print(doctor.render(doctor.diagnose(x_test, y_test)))
 
 Example:
     >>> import numpy as np
@@ -12,13 +22,15 @@ Example:
 
 from __future__ import annotations
 
+from typing import Optional
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_impl.losses import make_loss
 
-__all__ = ["layer_gradient_norms"]
+__all__ = ["layer_gradient_norms", "DoctorCallback", "loss_facts"]
 
 
 def layer_gradient_norms(model, x, y, loss, sample_weight=None) -> list[tuple[str, float]]:
@@ -27,7 +39,9 @@ def layer_gradient_norms(model, x, y, loss, sample_weight=None) -> list[tuple[st
         loss = make_loss(loss)
     elif isinstance(loss, tuple):
         loss = make_loss(loss[0], **loss[1])
-    saved = model.get_weights()
+    # a training-mode call updates BatchNormalization's moving statistics: restore them afterwards
+    stateful = any(layer.non_trainable_weights for layer in model.layers)
+    saved = model.get_weights() if stateful else None
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     kernels = [layer.kernel for layer in dense]
     xt = tf.constant(np.asarray(x, dtype=model.inputs[0].dtype if model.inputs else None))
@@ -36,5 +50,148 @@ def layer_gradient_norms(model, x, y, loss, sample_weight=None) -> list[tuple[st
             value = loss(y, model(xt, training=True), sample_weight=sample_weight)
         grads = tape.gradient(value, kernels)
     finally:
-        model.set_weights(saved)
+        if saved is not None:
+            model.set_weights(saved)
     return [(layer.name, float(tf.norm(g))) for layer, g in zip(dense, grads)]
+
+
+EPS = 1e-7
+
+
+def loss_facts(loss) -> dict:
+    """``{"loss": keras name, "from_logits": bool, "alpha": ...}`` of a Keras loss (object or name)."""
+    if isinstance(loss, str):
+        return {"loss": loss, "from_logits": False, "alpha": None}
+    cfg = loss.get_config() if hasattr(loss, "get_config") else {}
+    fn = getattr(loss, "fn", None)
+    name = getattr(fn, "__name__", None) if fn is not None else None
+    name = name if name and not name.startswith("<") else getattr(loss, "name", type(loss).__name__)
+    if "focal_loss" in str(name) and "crossentropy" not in str(name):
+        name = "focal_loss"
+    alpha = cfg.get("alpha")
+    return {"loss": str(name), "from_logits": bool(cfg.get("from_logits", False)),
+            "alpha": np.asarray(alpha) if isinstance(alpha, (list, tuple)) else alpha}
+
+
+def _output_activation(model) -> str:
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Lambda):
+        return "manual_softmax"
+    act = getattr(last, "activation", None)
+    return getattr(act, "__name__", "linear") if act is not None else "linear"
+
+
+class DoctorCallback(keras.callbacks.Callback):
+    """Measure a Keras model around ``fit`` and diagnose it (see the module docstring).
+
+    Args:
+        x, y: training inputs and labels; the first ``probe_size`` samples are the probe on which
+            gradients and predictions are measured at every epoch end.
+        loss: the loss (default: the compiled one).
+        class_weight, sample_weight: as given to ``fit``.
+    """
+
+    def __init__(self, x, y, *, loss=None, class_weight: Optional[dict] = None, sample_weight=None,
+                 probe_size: int = 1024):
+        super().__init__()
+        n = min(len(y), probe_size)
+        self.x, self.y = np.asarray(x)[:n], np.asarray(y)[:n]
+        self.loss_ = loss
+        self.class_weight = class_weight
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)[:n]
+        self.epochs: list[dict] = []
+        self._setup: Optional[dict] = None
+
+    def _loss(self):
+        return self.loss_ if self.loss_ is not None else self.model.loss
+
+    def _outputs(self) -> np.ndarray:
+        x = tf.constant(np.asarray(self.x, dtype=self.model.inputs[0].dtype if self.model.inputs else None))
+        return np.asarray(self.model(x, training=False), dtype=np.float64)
+
+    def _probe_weights(self):
+        if self.sample_weight is not None:
+            return self.sample_weight
+        if self.class_weight is not None:
+            from keras.src.trainers.data_adapters.data_adapter_utils import class_weight_to_sample_weights
+
+            return class_weight_to_sample_weights(self.y, self.class_weight)
+        return None
+
+    def setup_facts(self) -> dict:
+        """What :func:`scenarios.doctor.check_setup` needs, measured once (before training) and kept."""
+        if self._setup is None:
+            self._setup = self._measure_setup()
+        return dict(self._setup)
+
+    def _measure_setup(self) -> dict:
+        facts = loss_facts(self._loss())
+        out = self._outputs()
+        n_dense = sum(isinstance(layer, keras.layers.Dense) for layer in self.model.layers)
+        return {"y": self.y, "loss": facts["loss"], "n_outputs": int(out.shape[1]) if out.ndim == 2 else 1,
+                "output_activation": _output_activation(self.model), "from_logits": facts["from_logits"],
+                "class_weight": self.class_weight, "sample_weight": self.sample_weight, "alpha": facts["alpha"],
+                "predictions": out, "n_dense": n_dense, "start_grad_norms": self._start_grad_norms()}
+
+    def _start_grad_norms(self) -> Optional[list[float]]:
+        try:
+            return self._grad_norms()
+        except ValueError:  # the loss rejects these labels: check_setup says why
+            return None
+
+    def _grad_norms(self) -> list[float]:
+        return [n for _, n in layer_gradient_norms(self.model, self.x, self.y, self._loss(), self._probe_weights())]
+
+    def measure(self, loss_value: float) -> dict:
+        norms = self._grad_norms()
+        p = self._outputs()
+        act = _output_activation(self.model)
+        probs = p if act in ("softmax", "sigmoid", "manual_softmax") else None
+        pred = (p[:, 0] > (0.5 if probs is not None else 0.0)).astype(int) if p.shape[1] == 1 else p.argmax(1)
+        return {"loss": float(loss_value), "grad_norms": norms,
+                "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))) if probs is not None else 0.0,
+                "pred_hist": np.bincount(pred, minlength=max(2, p.shape[1])).tolist()}
+
+    def on_train_begin(self, logs=None):
+        self.setup_facts()  # the first call measures the untrained model; later fit() calls keep it
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(self.measure((logs or {})["loss"]))
+
+    def _train_accuracy(self) -> Optional[float]:
+        from scenarios.doctor import _class_indices
+
+        p = self._outputs()
+        idx = _class_indices(self.y, loss_facts(self._loss())["loss"], p.shape[1])
+        if idx is None or idx.shape != (len(p),):
+            return None
+        pred = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(1)
+        return float(np.mean(pred == idx))
+
+    def diagnose_setup(self, model=None) -> dict:
+        """Findings before training (``model`` when the callback is not attached yet)."""
+        from scenarios.doctor import diagnose
+
+        if model is not None:
+            self.set_model(model)
+        facts = self.setup_facts()
+        facts.pop("n_dense")
+        return diagnose(facts)
+
+    def diagnose(self, x_test=None, y_test=None) -> dict:
+        """All findings so far: setup, the recorded epochs, and held-out recall when ``x_test`` is given."""
+        from scenarios.doctor import diagnose
+
+        facts = self.setup_facts()
+        facts["train_accuracy"] = self._train_accuracy()
+        outcome = None
+        if x_test is not None:
+            xt = np.asarray(x_test, dtype=self.model.inputs[0].dtype if self.model.inputs else None)
+            outcome = {"y_true": np.asarray(y_test), "probabilities": np.asarray(self.model(xt, training=False))}
+        return diagnose(facts, self.epochs, outcome)
+
+    @staticmethod
+    def render(diagnosis: dict, title: str = "") -> str:
+        from scenarios.doctor import render
+
+        return render(diagnosis, title)

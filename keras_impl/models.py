@@ -91,13 +91,14 @@ def make_optimizer(name: str, **config):
 
 def fit(model, x, y, *, loss, optimizer, batch_size: int, epochs: int, orders: Optional[Sequence[np.ndarray]] = None,
         class_weight: Optional[dict] = None, sample_weight=None, validation_data=None,
-        metrics: Sequence[str] = ("accuracy",)) -> dict:
+        metrics: Sequence[str] = ("accuracy",), callbacks: Sequence = ()) -> dict:
     """``model.fit`` with the batch order given per epoch; returns ``{"loss": [...], "accuracy": [...], ...}``.
 
     Args:
         loss: a Keras loss, or ``(name, config)`` for :func:`keras_impl.losses.make_loss`.
         optimizer: a Keras optimizer, or ``(name, config)`` for :func:`make_optimizer`.
         orders: one permutation of ``range(len(x))`` per epoch (``None``: data order).
+        callbacks: Keras callbacks, called for every epoch (e.g. :class:`keras_impl.diagnose.DoctorCallback`).
     """
     if isinstance(loss, tuple):
         loss = make_loss(loss[0], **loss[1])
@@ -111,7 +112,7 @@ def fit(model, x, y, *, loss, optimizer, batch_size: int, epochs: int, orders: O
         order = np.arange(len(x)) if orders is None else np.asarray(orders[epoch])
         h = model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
                       class_weight=class_weight, sample_weight=None if sw is None else sw[order],
-                      validation_data=validation_data)
+                      validation_data=validation_data, callbacks=list(callbacks))
         for k, v in h.history.items():
             history.setdefault(k, []).append(float(v[0]))
     return history

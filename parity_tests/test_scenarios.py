@@ -3,9 +3,11 @@
 Every scenario trains in Keras (TensorFlow) and PyTorch (torch_impl) from the
 same data, initial weights and batch order. A scenario passes when its checks
 hold in both frameworks and the trajectories agree (float32: final loss within
-1e-3 and the same predicted classes; float64: every epoch within 1e-8).
-float32 runs the whole catalogue; float64 a representative subset by default
-and everything with ``-m slow``.
+1e-3 and the same predicted classes; float64: every epoch within 1e-8), and
+the training doctor (scenarios.doctor) gives each symptom its expected findings
+and each fix or healthy scenario none, in both frameworks. float32 runs the
+whole catalogue; float64 a representative subset by default and everything
+with ``-m slow``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _run(name: str, dtype: str) -> dict:
     for ref in refs:
         for fw, e in _run(ref, dtype)["frameworks"].items():
             others[fw][ref] = e["summary"]
-    return run_scenario(sc, dtype=dtype, others=others)
+    return run_scenario(sc, dtype=dtype, others=others, doctor=True)
 
 
 def _report(r: dict) -> str:
@@ -43,6 +45,10 @@ def _report(r: dict) -> str:
         lines.append(f"  {fw}: {e['status']}" + (f" [{e['error'][:160]}]" if e.get("error") else ""))
         for c in e.get("checks", []):
             lines.append(f"    {c['check']}: {c['measured']} {'ok' if c['passed'] else 'FAIL'}")
+    for fw, e in r["frameworks"].items():
+        d = e.get("doctor", {})
+        lines.append(f"  doctor {fw}: expected {d.get('expected')} found {d.get('ids')} -> "
+                     f"{'ok' if d.get('passed') else 'FAIL'}")
     p = r.get("parity", {})
     if "per_metric" in p:
         lines.append(f"  parity: {p['per_metric']} same classes {p['same_predicted_classes']} "
@@ -58,6 +64,7 @@ def _assert_scenario(r: dict) -> None:
         if sc.expect_error:
             assert e["status"] == "raised", f"{fw} did not raise"
         assert e["passed"], f"{fw} checks failed:\n{_report(r)}"
+        assert e["doctor"]["passed"], f"{fw} doctor verdict not as expected:\n{_report(r)}"
     assert r["passed"], _report(r)
 
 
@@ -87,9 +94,13 @@ def test_catalogue_covers_the_issue():
                 "adam_lr_1", "adam_lr_0_001", "saturated_probabilities", "saturated_logits"}
     assert required <= set(names())
     assert len(set(names())) == len(SCENARIOS)
+    from scenarios.doctor import RULES
+
     for sc in SCENARIOS:
         assert sc.checks or sc.expect_error, sc.name
         assert sc.kind in ("symptom", "fix", "healthy")
+        assert bool(sc.expected_findings) == (sc.kind == "symptom"), sc.name  # every symptom is diagnosable
+        assert set(sc.expected_findings) <= set(RULES), sc.name
 
 
 def test_identical_trajectories_for_equivalent_label_encodings():
@@ -135,6 +146,8 @@ def test_report_writes_html_markdown_png_json(tmp_path):
     assert "raised (expected)" in html and "SparseCategoricalCrossentropy" in html
     assert (tmp_path / "plots" / "capacity_hidden_64.png").read_bytes()[:4] == b"\x89PNG"
     assert data["totals"]["float32"]["passed"] == 4
+    assert data["totals"]["float32"]["doctor"] == {"scenarios": 4, "passed": 4}
+    assert "Training doctor" in html and "integer_labels_for_categorical" in html
     assert data["scenarios"]["float32"][0]["frameworks"]["torch"]["summary"]["loss"][0] == 0.0
 
 

@@ -66,6 +66,10 @@ class Scenario:
     # float64 by more than the frameworks differ from each other); float32 parity then asserts the loss
     # only, and float64 parity stays exact.
     float32_chaotic: str = ""
+    float32_parity_epochs: int = 0  # chaotic float32: compare the losses of the first epochs only (0: the last)
+    # The training doctor's findings this symptom must get (scenarios.doctor ids); fixes and healthy
+    # scenarios must get none (no warning or error).
+    expected_findings: tuple = ()
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         n_classes = int(self.model["layers"][-1]["units"])
@@ -213,7 +217,6 @@ _add(name="binary_900_100_learnable_balanced", title="900/100, learnable data, '
      checks=[("recall_at_least", 1, 0.6)])
 
 # --- 004: constant multiclass loss ------------------------------------------------------------------
-M_004 = {"input_dim": 10, "layers": _dense((3, "softmax"))}
 
 
 def _xor_data(n=800, seed=12) -> Data:
@@ -229,20 +232,24 @@ def _d004(n_features=10, seed=9):
     return literal(100, n_features, np.random.default_rng(seed).integers(0, 3, 100), seed=seed)
 
 
+def _d004_learnable() -> Data:
+    return learnable(600, 3, seed=9, class_sep=1.0)
+
+
 _add(name="int_labels_with_cce", title="Integer labels given to categorical crossentropy",
-     group="label_encoding", source="004", kind="symptom", data=_d004, model=M_004,
+     group="label_encoding", source="004", kind="symptom", data=_d004_learnable, model=M_000,
      loss=("categorical_crossentropy", {}), labels="index", expect_error="SparseCategoricalCrossentropy")
 _add(name="one_hot_with_scce", title="One-hot labels given to sparse categorical crossentropy",
-     group="label_encoding", source="004", kind="symptom", data=_d004, model=M_004,
+     group="label_encoding", source="004", kind="symptom", data=_d004_learnable, model=M_000,
      loss=("sparse_categorical_crossentropy", {}), labels="one_hot", expect_error="CategoricalCrossentropy")
 _add(name="int_labels_with_scce", title="Integer labels with sparse categorical crossentropy (the write-up's "
      "'incorrect' example, which is correct)", group="label_encoding", source="004", kind="healthy",
-     data=_d004, model=M_004, loss=("sparse_categorical_crossentropy", {}), labels="index",
+     data=_d004_learnable, model=M_000, loss=("sparse_categorical_crossentropy", {}), labels="index",
      claim="Integer labels with sparse_categorical_crossentropy leave the loss constant.",
-     checks=[("loss_decreases", 0.005)])
+     checks=[("loss_decreases", 0.2), ("test_accuracy_above", 0.6)])
 _add(name="one_hot_with_cce", title="One-hot labels with categorical crossentropy", group="label_encoding",
-     source="004", kind="healthy", data=_d004, model=M_004, loss=("categorical_crossentropy", {}),
-     labels="one_hot", checks=[("loss_decreases", 0.005)])
+     source="004", kind="healthy", data=_d004_learnable, model=M_000, loss=("categorical_crossentropy", {}),
+     labels="one_hot", checks=[("loss_decreases", 0.2), ("test_accuracy_above", 0.6)])
 _add(name="capacity_linear_100", title="A softmax layer straight on 100 features (random labels)",
      group="capacity", source="004", kind="symptom", data=lambda: _d004(100, 10),
      model={"input_dim": 100, "layers": _dense((3, "softmax"))}, loss=("categorical_crossentropy", {}),
@@ -264,13 +271,18 @@ _add(name="capacity_hidden_learnable", title="One hidden layer of 64, data with 
      labels="one_hot", epochs=30, optimizer=("adam", {"learning_rate": 0.01}),
      checks=[("test_accuracy_above", 0.85)])
 _add(name="adam_lr_1", title="Adam with learning rate 1.0", group="learning_rate", source="004", kind="symptom",
-     data=_d004, model=M_004, loss=("categorical_crossentropy", {}), labels="one_hot",
-     optimizer=("adam", {"learning_rate": 1.0}), epochs=5,
+     data=_d004_learnable, model=M_000, loss=("categorical_crossentropy", {}), labels="one_hot",
+     optimizer=("adam", {"learning_rate": 1.0}), epochs=15,
+     float32_chaotic="a learning rate of 1.0 makes training chaotic: the frameworks' float32 losses agree to 1e-6 "
+                     "for 3 epochs, then rounding differences grow by about 10x per epoch (float64 runs stay "
+                     "within 1e-10 over all 15 epochs)", float32_parity_epochs=3,
      claim="A learning rate of 1.0 leaves the loss constant.",
-     checks=[("final_loss_above", 1.3), ("final_loss_above_other", "adam_lr_0_001")])
+     checks=[("loss_rebounds", 0.5), ("final_loss_above_other", "adam_lr_0_001")])
 _add(name="adam_lr_0_001", title="Adam with learning rate 0.001", group="learning_rate", source="004", kind="fix",
-     data=_d004, model=M_004, loss=("categorical_crossentropy", {}), labels="one_hot",
-     optimizer=("adam", {"learning_rate": 0.001}), epochs=5, checks=[("final_loss_below", 1.3)])
+     data=_d004_learnable, model=M_000, loss=("categorical_crossentropy", {}), labels="one_hot",
+     optimizer=("adam", {"learning_rate": 0.001}), epochs=15,
+     checks=[("loss_decreases", 0.3), ("test_accuracy_above", 0.75)])
+
 
 # --- saturated probabilities: the clip's dead zone ---------------------------------------------------
 def _confidently_class_2(weights: list) -> list:
@@ -333,22 +345,42 @@ _FINDINGS = {
     "one_hot_with_scce": "Both frameworks refuse one-hot labels with sparse categorical crossentropy; torch_impl's "
                          "message names CategoricalCrossentropy as the fix.",
     "int_labels_with_scce": "That pairing is correct: the loss falls exactly as with one-hot labels and categorical "
-                            "crossentropy (the two trajectories are identical). The constant loss the write-up saw "
-                            "has another cause: random labels, too little capacity, or a learning rate of 1.0.",
+                            "crossentropy (the two trajectories are identical). A constant loss has another cause: "
+                            "labels the features cannot predict, too little capacity, saturated probabilities.",
     "capacity_linear_100": "On random labels a softmax layer alone fits less of the training set than one hidden "
                            "layer of 64 (higher final loss).",
     "capacity_linear_learnable": "A softmax layer cannot represent an XOR boundary: test accuracy stays near chance.",
     "capacity_hidden_learnable": "One hidden layer of 64 learns the XOR boundary (test accuracy above 0.85).",
-    "adam_lr_1": "Not constant: with learning rate 1.0 the loss jumps to about 3 in the first epoch and stays far "
-                 "above the learning rate 0.001 run, and the predictions collapse onto one or two classes.",
+    "adam_lr_1": "Not constant: with learning rate 1.0 the loss drops, then rebounds and oscillates far above its "
+                 "best value, ending above the learning rate 0.001 run.",
     "saturated_probabilities": "Every output probability sits at the clip and the loss stays constant to 1e-7 for "
                                "10 epochs: probabilities that do not carry their logits (a hand-written softmax) get "
                                "no gradient through the clip, so the weights never move.",
     "saturated_logits": "From the same saturated start, crossentropy on the logits has full gradients and the loss "
                         "falls by more than 80%.",
 }
+_EXPECTED_FINDINGS = {
+    "zero_target_rows": ("zero_target_rows",),
+    "single_class": ("single_class_labels",),
+    "imbalance_90_5_5": ("class_imbalance", "prediction_collapse"),
+    "imbalance_90_5_5_learnable": ("class_imbalance", "minority_class_ignored"),
+    "deep_sigmoid": ("vanishing_gradients",),
+    "deep_sigmoid_learnable": ("vanishing_gradients",),
+    "bce_labels_0_3_literal": ("labels_outside_0_1",),
+    "bce_labels_0_3": ("labels_outside_0_1", "negative_loss"),
+    "binary_900_100": ("class_imbalance", "prediction_collapse"),
+    "binary_900_100_community_focal": ("class_imbalance", "prediction_collapse"),
+    "binary_900_100_learnable": ("class_imbalance", "minority_class_ignored"),
+    "int_labels_with_cce": ("integer_labels_for_categorical",),
+    "one_hot_with_scce": ("one_hot_labels_for_sparse",),
+    "capacity_linear_100": ("linear_model_at_chance",),
+    "capacity_linear_learnable": ("linear_model_at_chance",),
+    "adam_lr_1": ("learning_rate_too_high",),
+    "saturated_probabilities": ("zero_gradients", "saturated_outputs"),
+}
 for _s in SCENARIOS:
     _s.finding = _FINDINGS.get(_s.name, _s.finding)
+    _s.expected_findings = _EXPECTED_FINDINGS.get(_s.name, ())
 
 
 def get(name: str) -> Scenario:

@@ -94,6 +94,10 @@ def evaluate_checks(checks: list, summary: dict, others: dict[str, dict]) -> lis
         elif kind == "loss_decreases":
             measured = (loss[0] - loss[-1]) / abs(loss[0]) if loss[0] else 0.0
             ok = measured >= args[0]
+        elif kind == "loss_rebounds":  # the final loss above the best one by at least this fraction
+            best = min(loss)
+            measured = loss[-1] / best - 1 if best > 0 else 0.0
+            ok = measured >= args[0]
         elif kind == "loss_constant_fraction":
             measured = (max(loss) - min(loss)) / abs(loss[0]) if loss[0] else 0.0
             ok = measured <= args[0]

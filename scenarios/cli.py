@@ -7,6 +7,9 @@
                                                          the whole catalogue in both frameworks: HTML,
                                                          Markdown, PNG and JSON (the main job)
     lossparity demo                                      ``report`` into out/report
+    lossparity doctor NAME [--framework ...] [--json F]  the training doctor on a scenario
+    lossparity doctor --labels y.npy --predictions p.npy --loss NAME [--from-logits] [--json F]
+                                                         the training doctor on your own arrays
     lossparity parity [--grid default|full] [--out DIR]   loss values/gradients vs Keras, as a table
     lossparity bench [--device cpu|cuda] [--quick]       loss throughput across implementations/frameworks
 
@@ -236,6 +239,69 @@ def cmd_report(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_doctor(args) -> int:
+    import json as _json
+
+    from scenarios import doctor as D
+
+    console = _console()
+    if args.name and (args.labels or args.predictions):
+        console.print("[red]lossparity doctor: give a scenario NAME or --labels/--predictions, not both[/red]")
+        return 2
+    if args.name:
+        from scenarios.catalogue import get
+        from scenarios.report import run_catalogue
+
+        try:
+            sc = get(args.name)
+        except KeyError as e:
+            console.print(f"[red]{e.args[0]}[/red]")
+            return 2
+        frameworks = ("keras", "torch") if args.framework == "both" else (args.framework,)
+        with console.status(f"training {args.name} ({args.dtype}) in {' and '.join(frameworks)} with the doctor"):
+            r = run_catalogue(args.dtype, [args.name], frameworks, doctor=True)[0]
+        if r.get("error"):
+            console.print(f"[red]{r['error']}[/red]")
+            return 1
+        console.print(f"[bold]{sc.name}[/bold] ({sc.kind}): {sc.title}")
+        if sc.expected_findings:
+            console.print(f"expected findings: {', '.join(sc.expected_findings)}")
+        result = {}
+        for fw, e in r["frameworks"].items():
+            d = e.get("doctor", {})
+            result[fw] = d
+            console.print(f"\n[bold]{fw}[/bold] " + ("[green]as expected[/green]" if d.get("passed")
+                                                    else "[red]NOT as expected[/red]"))
+            console.print(D.render(d), markup=False, highlight=False)
+        ok = all(d.get("passed") for d in result.values())
+    else:
+        if not (args.labels and args.predictions and args.loss):
+            console.print("[red]lossparity doctor: give a scenario NAME, or all of --labels, --predictions and "
+                          "--loss[/red]")
+            return 2
+        try:
+            y = D.load_array(args.labels, "--labels")
+            p = D.load_array(args.predictions, "--predictions")
+            cw = None
+            if args.class_weight:
+                try:
+                    cw = {int(k): float(v) for k, v in _json.loads(args.class_weight).items()}
+                except (ValueError, AttributeError) as e:
+                    raise ValueError(f"--class-weight: expected JSON like '{{\"0\": 1, \"1\": 10}}' ({e})") from None
+            result = D.diagnose_arrays(y, p, loss=args.loss, from_logits=args.from_logits, class_weight=cw)
+        except ValueError as e:
+            console.print(f"[red]lossparity doctor: {e}[/red]")
+            return 2
+        console.print(D.render(result, f"{args.labels} vs {args.predictions} ({args.loss}, "
+                                       f"from_logits={args.from_logits})"), markup=False, highlight=False)
+        ok = not D.ids(result)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(D.to_json(result))
+        console.print(f"written: {args.json}")
+    return 0 if ok else 1
+
+
 def _colour(s: str) -> str:
     if s == "pass":
         return "[green]pass[/green]"
@@ -283,6 +349,17 @@ def main(argv=None) -> int:
         rp.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
         rp.add_argument("--no-loss-parity", action="store_true", help="skip the loss-parity grid")
         rp.set_defaults(func=cmd_report)
+    dr = sub.add_parser("doctor", help="the training doctor: on a scenario, or on your own label/prediction arrays")
+    dr.add_argument("name", nargs="?", help="a scenario (lossparity list)")
+    dr.add_argument("--framework", choices=["keras", "torch", "both"], default="both")
+    dr.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    dr.add_argument("--labels", help="labels file (.npy, .npz, .csv, .txt) as given to the loss")
+    dr.add_argument("--predictions", help="model outputs for those labels (same formats)")
+    dr.add_argument("--loss", help="the Keras loss name, e.g. categorical_crossentropy")
+    dr.add_argument("--from-logits", action="store_true", help="the predictions are logits")
+    dr.add_argument("--class-weight", help="JSON class weights, e.g. '{\"0\": 1, \"1\": 10}'")
+    dr.add_argument("--json", help="also write the findings as JSON to this file")
+    dr.set_defaults(func=cmd_doctor)
     args = ap.parse_args(argv)
     return args.func(args)
 

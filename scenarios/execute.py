@@ -27,39 +27,46 @@ __all__ = ["training_run", "run_scenario"]
 FRAMEWORKS = ("keras", "torch")
 
 
-def training_run(sc: Scenario, dtype: str = "float32") -> tuple[TrainingRun, Any]:
+def training_run(sc: Scenario, dtype: str = "float32", doctor: bool = False) -> tuple[TrainingRun, Any]:
     data = sc.data()
     y = sc.targets(data.y)
     run = TrainingRun(sc.name, sc.model, sc.loss, sc.optimizer, data.x, y, batch_size=sc.batch_size,
                       epochs=sc.epochs, seed=sc.seed, class_weight=sc.resolved_class_weight(data.y), dtype=dtype,
-                      shuffle=sc.shuffle, x_test=data.x_test, measure_gradients=True)
+                      shuffle=sc.shuffle, x_test=data.x_test, measure_gradients=True, doctor=doctor)
     if sc.init is not None:
         run.weights = sc.init(run.initial_weights())
     return run, data
 
 
-def _one(framework: str, run: TrainingRun) -> dict:
+def _one(framework: str, run: TrainingRun, sink: dict) -> dict:
     from scenarios.runner import run_keras, run_torch
 
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = run_keras(run) if framework == "keras" else run_torch(run)
+        res = run_keras(run, sink=sink) if framework == "keras" else run_torch(run, sink=sink)
     res.pop("model", None)
     res["seconds"] = time.perf_counter() - t0
     return res
 
 
 def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
-                 others: Optional[dict[str, dict[str, dict]]] = None) -> dict[str, Any]:
-    """Run ``sc``; ``others[framework][scenario]`` are summaries that comparison checks refer to."""
-    run, data = training_run(sc, dtype)
+                 others: Optional[dict[str, dict[str, dict]]] = None, doctor: bool = False) -> dict[str, Any]:
+    """Run ``sc``; ``others[framework][scenario]`` are summaries that comparison checks refer to.
+
+    With ``doctor``, each framework's run is also measured and diagnosed
+    (:mod:`scenarios.doctor`): ``frameworks[fw]["doctor"]`` holds the findings and
+    whether they meet the scenario's ``expected_findings`` (a symptom gets at least
+    those; a fix or healthy scenario gets no warning or error).
+    """
+    run, data = training_run(sc, dtype, doctor=doctor)
     out: dict[str, Any] = {"name": sc.name, "dtype": dtype, "frameworks": {}, "expect_error": sc.expect_error}
     raw = {}
     for fw in frameworks:
         entry: dict[str, Any] = {}
+        sink: dict[str, Any] = {}
         try:
-            res = _one(fw, run)
+            res = _one(fw, run, sink)
             raw[fw] = res
             entry["summary"] = summarise(res, run.y, data.y_test)
             entry["seconds"] = res["seconds"]
@@ -85,6 +92,8 @@ def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
             entry.update(status="crashed", error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc()[-2000:],
                          checks=[])
         entry["passed"] = entry["status"] in ("ok", "raised") and all(c["passed"] for c in entry["checks"])
+        if doctor:
+            entry["doctor"] = _diagnose(sc, raw.get(fw), sink, data)
         out["frameworks"][fw] = entry
     if len(raw) == 2:
         cmp = compare_histories(raw["torch"]["history"], raw["keras"]["history"], dtype)
@@ -98,13 +107,41 @@ def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
             "passed": bool(cmp["passed"] and (same or dtype == "float64")),
         }
         if dtype == "float32" and sc.float32_chaotic:
-            loss_ok = cmp["per_metric"].get("loss", float("inf")) <= TRAJECTORY_TOLERANCE["float32"]
-            out["parity"].update(passed=bool(loss_ok), standard="loss only (float32 chaotic)",
+            k = sc.float32_parity_epochs
+            if k:
+                rel = _curve_rel(raw["torch"]["history"]["loss"][:k], raw["keras"]["history"]["loss"][:k])
+                out["parity"]["per_metric"]["loss"] = rel
+                standard = f"loss of the first {k} epochs (float32 chaotic)"
+            else:
+                rel = cmp["per_metric"].get("loss", float("inf"))
+                standard = "final loss only (float32 chaotic)"
+            out["parity"].update(passed=bool(rel <= TRAJECTORY_TOLERANCE["float32"]), standard=standard,
                                  note=sc.float32_chaotic)
     elif all(out["frameworks"].get(f, {}).get("status") == "raised" for f in frameworks):
         out["parity"] = {"passed": True, "both_raised": True}
     out["passed"] = all(e["passed"] for e in out["frameworks"].values()) and out.get("parity", {}).get("passed", True)
     return out
+
+
+def _diagnose(sc: Scenario, res: Optional[dict], sink: dict, data) -> dict:
+    """The doctor's findings for one framework's run, judged against the scenario's expectation."""
+    from scenarios.doctor import diagnose, ids
+
+    record = (res or {}).get("doctor") or {}
+    facts = record.get("facts") or sink.get("doctor_facts")
+    if facts is None:
+        return {"findings": [], "ids": [], "expected": list(sc.expected_findings), "passed": False,
+                "error": "no measurements (the run failed before the doctor could look)"}
+    outcome = None
+    if res is not None and res.get("test_probabilities") is not None and data.y_test is not None:
+        outcome = {"y_true": sc.targets(data.y_test), "probabilities": res["test_probabilities"]}
+    d = diagnose(dict(facts), record.get("epochs"), outcome)
+    found = ids(d)
+    if sc.kind == "symptom":
+        passed = bool(sc.expected_findings) and set(sc.expected_findings) <= set(found)
+    else:
+        passed = not found
+    return {**d, "ids": found, "expected": list(sc.expected_findings), "passed": passed}
 
 
 def _classes(p) -> np.ndarray:

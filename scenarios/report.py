@@ -38,7 +38,7 @@ import numpy as np
 from scenarios.catalogue import SCENARIOS, SEEDS, Scenario, get
 from scenarios.training import TRAJECTORY_TOLERANCE
 
-__all__ = ["run_catalogue", "run_loss_parity", "collect", "write", "scenario_row", "format_value"]
+__all__ = ["run_catalogue", "run_loss_parity", "collect", "write", "scenario_row", "format_value", "doctor_rows"]
 
 Event = Callable[[dict], None]
 
@@ -57,7 +57,8 @@ def _run_order(scenarios: list[Scenario]) -> list[Scenario]:
 
 
 def run_catalogue(dtype: str = "float32", names: Optional[Iterable[str]] = None,
-                  frameworks: tuple = ("keras", "torch"), on_event: Optional[Event] = None) -> list[dict]:
+                  frameworks: tuple = ("keras", "torch"), on_event: Optional[Event] = None,
+                  doctor: bool = True) -> list[dict]:
     """Run the catalogue (or ``names``) in ``dtype``; results in the order asked for.
 
     A scenario whose checks compare with another scenario also runs that one
@@ -76,7 +77,7 @@ def run_catalogue(dtype: str = "float32", names: Optional[Iterable[str]] = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                r = run_scenario(sc, frameworks=frameworks, dtype=dtype, others=summaries)
+                r = run_scenario(sc, frameworks=frameworks, dtype=dtype, others=summaries, doctor=doctor)
             except Exception as e:  # noqa: BLE001 - set-up failures are reported, never hide the rest
                 r = {"name": sc.name, "dtype": dtype, "passed": False, "frameworks": {},
                      "error": f"{type(e).__name__}: {e}"}
@@ -106,13 +107,32 @@ def run_loss_parity(on_event: Optional[Event] = None) -> dict:
     return {"by_loss": summarise_by_loss(records), "by_options": summarise(records), "records": records}
 
 
-def _job(kind: str, dtype: str, names: Optional[list], queue) -> tuple[str, Any]:
+def _single_threaded() -> None:
+    """One thread per framework in a worker process: two workers share the cores, and tiny ops on
+    oversubscribed threads spend their time waiting for each other."""
+    _frameworks_loaded()
+    import tensorflow as tf
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised in this process
+        pass
+
+
+def _job(kind: str, dtype: str, names: Optional[list], queue, doctor: bool = True,
+         single_thread: bool = False) -> tuple[str, Any]:
+    if single_thread:
+        _single_threaded()
+
     def emit(ev: dict) -> None:
         if queue is not None:
             queue.put(ev)
     if kind == "loss_parity":
         return kind, run_loss_parity(emit)
-    return dtype, run_catalogue(dtype, names, on_event=emit)
+    return dtype, run_catalogue(dtype, names, on_event=emit, doctor=doctor)
 
 
 def _environment() -> dict:
@@ -136,7 +156,7 @@ def collect(dtypes: Iterable[str] = ("float32", "float64"), names: Optional[list
     t0 = time.perf_counter()
     dtypes = list(dtypes)
     n_sc = len(names) if names else len(SCENARIOS)
-    jobs = [("scenarios", dt) for dt in dtypes]
+    jobs = [("scenarios", dt) for dt in dtypes]  # the doctor examines the first dtype's runs
     if loss_parity:
         from scenarios.loss_cases import default_grid
         from scenarios.loss_parity import tensorflow_cases
@@ -150,7 +170,8 @@ def collect(dtypes: Iterable[str] = ("float32", "float64"), names: Optional[list
     results: dict[str, Any] = {}
     if workers <= 1:
         for kind, dt in jobs:
-            key, val = _job(kind, dt, names, None) if on_event is None else _inline(kind, dt, names, on_event)
+            key, val = (_job(kind, dt, names, None, dt == dtypes[0]) if on_event is None
+                        else _inline(kind, dt, names, on_event, dt == dtypes[0]))
             results[key] = val
     else:
         ctx = multiprocessing.get_context("spawn")
@@ -158,7 +179,7 @@ def collect(dtypes: Iterable[str] = ("float32", "float64"), names: Optional[list
             queue = manager.Queue()
             with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
                 # the float64 catalogue and the parity grid together take about as long as the float32 catalogue
-                futures = [pool.submit(_job, kind, dt, names, queue) for kind, dt in jobs]
+                futures = [pool.submit(_job, kind, dt, names, queue, dt == dtypes[0], True) for kind, dt in jobs]
                 while not all(f.done() for f in futures):
                     _drain(queue, on_event, timeout=0.2)
                 _drain(queue, on_event, timeout=0.0)
@@ -176,11 +197,11 @@ def collect(dtypes: Iterable[str] = ("float32", "float64"), names: Optional[list
     }
 
 
-def _inline(kind, dt, names, on_event):
+def _inline(kind, dt, names, on_event, doctor):
     class _Q:
         def put(self, ev):
             on_event(ev)
-    return _job(kind, dt, names, _Q())
+    return _job(kind, dt, names, _Q(), doctor)
 
 
 def _drain(queue, on_event: Optional[Event], timeout: float) -> None:
@@ -206,7 +227,7 @@ def _describe(sc: Scenario) -> dict:
             "optimizer": f"{opt}({', '.join(f'{k}={v}' for k, v in opt_cfg.items())})", "epochs": sc.epochs,
             "batch_size": sc.batch_size, "class_weight": sc.class_weight, "labels": sc.labels,
             "checks": [" ".join(str(a) for a in c) for c in sc.checks], "expect_error": sc.expect_error,
-            "float32_chaotic": sc.float32_chaotic}
+            "float32_chaotic": sc.float32_chaotic, "expected_findings": list(sc.expected_findings)}
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -296,10 +317,39 @@ def _totals(report: dict) -> dict:
                    "checks_passed": sum(bool(c["passed"]) for r in results for e in r.get("frameworks", {}).values()
                                         for c in e.get("checks", [])),
                    "checks": sum(len(e.get("checks", [])) for r in results for e in r.get("frameworks", {}).values()),
+                   "doctor": _doctor_total(results),
                    "errors": [r["name"] for r in results if any(e.get("status") == "crashed"
                                                                   for e in r.get("frameworks", {}).values())
                               or r.get("error")]}
     return out
+
+
+def _doctor_total(results: list[dict]) -> Optional[dict]:
+    judged = [r for r in results if any("doctor" in e for e in r.get("frameworks", {}).values())]
+    if not judged:
+        return None
+    ok = sum(all(e.get("doctor", {}).get("passed") for e in r["frameworks"].values()) for r in judged)
+    return {"scenarios": len(judged), "passed": ok}
+
+
+def doctor_rows(report: dict) -> tuple[list[str], list[dict]]:
+    """Finding ids (columns) and one row per scenario: expected ids, ids per framework, verdict."""
+    from scenarios.doctor import RULES
+
+    main = report["dtypes"][0]
+    rows, seen = [], set()
+    for desc, r in zip(report["catalogue"], report["scenarios"][main]):
+        docs = {fw: e.get("doctor") for fw, e in r.get("frameworks", {}).items() if e.get("doctor")}
+        if not docs:
+            continue
+        found = {fw: d.get("ids", []) for fw, d in docs.items()}
+        expected = list(desc.get("expected_findings") or [])
+        seen.update(expected)
+        for v in found.values():
+            seen.update(v)
+        rows.append({"name": desc["name"], "kind": desc["kind"], "expected": expected, "found": found,
+                     "passed": all(d.get("passed") for d in docs.values())})
+    return [k for k in RULES if k in seen], rows
 
 
 def _json_default(o):
@@ -361,7 +411,9 @@ def _markdown(report: dict, plots: dict) -> str:
     for dt, t in tot.items():
         s.append(f"- **{dt}**: {t['passed']}/{t['scenarios']} scenarios pass (checks in both frameworks and "
                  f"trajectory parity); {t['checks_passed']}/{t['checks']} checks; "
-                 f"errors: {', '.join(t['errors']) or 'none'}.\n")
+                 f"errors: {', '.join(t['errors']) or 'none'}"
+                 + (f"; training doctor: {t['doctor']['passed']}/{t['doctor']['scenarios']} verdicts as expected"
+                    if t.get("doctor") else "") + ".\n")
     s.append("\nParity standard: float64, every epoch's loss and accuracy within "
              f"{report['tolerances'].get('float64', 1e-8):g} relative; float32, the final loss within "
              f"{report['tolerances'].get('float32', 1e-3):g} and the same predicted classes.\n")
@@ -378,6 +430,14 @@ def _markdown(report: dict, plots: dict) -> str:
         failed = sum(not r["passed"] for r in lp["records"])
         s.append(f"\n## Loss parity (default grid, {n} cases vs Keras on TensorFlow, {failed} failed)\n\n")
         s.append(markdown_by_loss(lp["by_loss"]))
+    cols, drows = doctor_rows(report)
+    if drows:
+        s.append("\n## Training doctor: findings per scenario\n\nK: found in Keras, T: found in PyTorch; "
+                 "**bold**: the scenario's expected finding. A symptom must get its expected findings, a fix or "
+                 "healthy scenario none.\n\n")
+        s.append(_md_table(["scenario", "kind", "verdict"] + cols,
+                           [[d["name"], d["kind"], "ok" if d["passed"] else "FAIL"] + [_doctor_cell(d, c, md=True)
+                                                                                       for c in cols] for d in drows]))
     s.append("\n## Scenarios\n")
     for desc, r in zip(report["catalogue"], report["scenarios"][main]):
         s.append(f"\n### {desc['name']}: {desc['title']}\n\n")
@@ -390,6 +450,8 @@ def _markdown(report: dict, plots: dict) -> str:
         for fw, e in r.get("frameworks", {}).items():
             if e.get("error"):
                 s.append(f"- {fw} {e['status']}: `{e['error'][:300]}`\n")
+        for f in _findings_of(r):
+            s.append(f"- doctor: **{f['id']}** ({f['severity']}): {f['evidence']}. *Fix:* {f['fix']}\n")
         checks = _checks_table(r)
         if checks:
             s.append(_md_table(["check", "Keras", "PyTorch"],
@@ -398,6 +460,29 @@ def _markdown(report: dict, plots: dict) -> str:
         if f"{desc['name']}.png" in plots:
             s.append(f"\n![{desc['name']}](plots/{desc['name']}.png)\n")
     return "".join(s)
+
+
+def _doctor_cell(row: dict, rule: str, md: bool = False) -> str:
+    marks = "".join(fw[0].upper() for fw in ("keras", "torch") if rule in row["found"].get(fw, []))
+    if rule in row["expected"]:
+        text = marks or "missing"
+        return f"**{text}**" if md else text
+    return marks
+
+
+def _findings_of(r: dict) -> list[dict]:
+    """The Keras run's findings (the PyTorch run's where Keras has none), with the other's ids noted."""
+    docs = {fw: e.get("doctor") for fw, e in r.get("frameworks", {}).items() if e.get("doctor")}
+    if not docs:
+        return []
+    main = docs.get("keras") or next(iter(docs.values()))
+    out = [f for f in main.get("findings", [])]
+    other = {fw: d.get("ids", []) for fw, d in docs.items() if d is not main}
+    for fw, ids_ in other.items():
+        for i in ids_:
+            if i not in main.get("ids", []):
+                out.append({"id": i, "severity": "note", "evidence": f"found in {fw} only", "fix": ""})
+    return out
 
 
 # ---- HTML
@@ -454,6 +539,9 @@ def _html(report: dict, plots: dict) -> str:
         failed = sum(not r["passed"] for r in lp["records"])
         h.append(f"<div class='tile'><b>{len(lp['records']) - failed}/{len(lp['records'])}</b>loss-parity cases "
                  "match Keras</div>")
+    doc = tot.get(main, {}).get("doctor")
+    if doc:
+        h.append(f"<div class='tile'><b>{doc['passed']}/{doc['scenarios']}</b>doctor verdicts as expected</div>")
     h.append("</div>")
     errors = sorted({n for t in tot.values() for n in t["errors"]})
     if errors:
@@ -485,6 +573,25 @@ def _html(report: dict, plots: dict) -> str:
                      + "</tr>")
         h.append("</table>")
 
+    cols, drows = doctor_rows(report)
+    if drows:
+        h.append("<h2>Training doctor: findings per scenario</h2><p>K: found in the Keras run, T: found in the "
+                 "PyTorch run; shaded: the scenario's expected finding. A symptom must get its expected findings, "
+                 "a fix or healthy scenario no warning or error.</p><table><tr><th>scenario</th><th>kind</th>"
+                 "<th>verdict</th>" + "".join(f"<th style='writing-mode:vertical-rl;font-size:11px'>{esc(c)}</th>"
+                                               for c in cols) + "</tr>")
+        for d in drows:
+            cells = []
+            for c in cols:
+                text = _doctor_cell(d, c)
+                style = (" style='background:#dafbe1'" if c in d["expected"] and text != "missing" else
+                         " style='background:#ffebe9'" if text == "missing" else
+                         " style='background:#fff8c5'" if text and d["kind"] != "symptom" else "")
+                cells.append(f"<td{style}>{esc(text)}</td>")
+            h.append(f"<tr><td><a href='#{esc(d['name'])}'>{esc(d['name'])}</a></td><td><span class='badge "
+                     f"{esc(d['kind'])}'>{esc(d['kind'])}</span></td><td>{_status_html('pass' if d['passed'] else 'FAIL')}"
+                     "</td>" + "".join(cells) + "</tr>")
+        h.append("</table>")
     h.append("<h2>Scenarios</h2>")
     group = None
     for desc, r in zip(report["catalogue"], report["scenarios"][main]):
@@ -509,6 +616,11 @@ def _html(report: dict, plots: dict) -> str:
             if e.get("error"):
                 label = "raised (expected)" if e["status"] == "raised" else e["status"]
                 h.append(f"<div class='err'>{esc(fw)} {esc(label)}: {esc(e['error'][:600])}</div>")
+        findings = _findings_of(r)
+        if findings:
+            h.append("<div class='meta'><b>Training doctor</b></div><ul style='margin-top:2px'>" + "".join(
+                f"<li><b>{esc(f['id'])}</b> ({esc(f['severity'])}): {esc(f['evidence'])}"
+                + (f"<br><i>fix:</i> {esc(f['fix'])}" if f["fix"] else "") + "</li>" for f in findings) + "</ul>")
         checks = _checks_table(r)
         if checks:
             h.append("<table><tr><th>check</th><th>Keras</th><th>PyTorch</th></tr>")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -44,7 +44,9 @@ def _torch_default_dtype(dtype):
         torch.set_default_dtype(previous)
 
 
-def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str, Any]:
+def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None, sink: Optional[dict] = None) -> dict[str, Any]:
+    """Train ``run`` with torch_impl. ``sink`` receives the doctor's set-up facts before training starts
+    (so they survive a training error)."""
     import_order()
     import torch
 
@@ -61,6 +63,13 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str
         loss_name, loss_cfg = run.loss
         loss = (losses.LossFunctionWrapper(losses.focal_loss(**loss_cfg)) if loss_name == "focal_loss"
                 else losses.get(loss_name, **loss_cfg))
+        doctor = None
+        if run.doctor:
+            from torch_impl.diagnose import TrainingDoctor
+
+            doctor = TrainingDoctor(model, loss, run.x, run.y, class_weight=run.class_weight)
+            if sink is not None:
+                sink["doctor_facts"] = doctor.setup_facts()
         grad_norms = None
         if run.measure_gradients:
             from torch_impl.class_weight import class_weight_to_sample_weight
@@ -70,17 +79,26 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None) -> dict[str
             grad_norms = [n for _, n in layer_gradient_norms(model, run.x, run.y, loss, sw)]
         hist = tfit.fit(model, run.x, run.y, loss=loss, optimizer=opt, batch_size=run.batch_size, epochs=run.epochs,
                         shuffle=run.shuffle, generator=run.seed, class_weight=run.class_weight, verbose=verbose,
-                        on_batch_end=on_batch_end, validation_data=run.validation)
+                        on_batch_end=on_batch_end, validation_data=run.validation,
+                        on_epoch_end=None if doctor is None else doctor.on_epoch_end)
         model.eval()
         with torch.no_grad():
             probs = model.predict_proba(torch.as_tensor(np.asarray(run.x), dtype=dtype)).numpy()
             test = (None if run.x_test is None else
                     model.predict_proba(torch.as_tensor(np.asarray(run.x_test), dtype=dtype)).numpy())
     return {"history": hist.history, "weights": keras_weights(model), "probabilities": probs,
-            "test_probabilities": test, "grad_norms": grad_norms, "model": model}
+            "test_probabilities": test, "grad_norms": grad_norms, "model": model,
+            "doctor": None if doctor is None else _doctor_record(doctor)}
 
 
-def run_keras(run: TrainingRun) -> dict[str, Any]:
+def _doctor_record(doctor) -> dict:
+    facts = doctor.setup_facts()
+    facts["train_accuracy"] = doctor._train_accuracy()
+    return {"facts": facts, "epochs": doctor.epochs}
+
+
+def run_keras(run: TrainingRun, sink: Optional[dict] = None) -> dict[str, Any]:
+    """Train ``run`` with Keras on TensorFlow (``sink``: as in :func:`run_torch`)."""
     import_order()
     from keras_impl.models import build_model, fit, floatx
 
@@ -89,6 +107,14 @@ def run_keras(run: TrainingRun) -> dict[str, Any]:
         from keras_impl.losses import make_loss
 
         loss = make_loss(run.loss[0], **run.loss[1])
+        doctor = None
+        if run.doctor:
+            from keras_impl.diagnose import DoctorCallback
+
+            doctor = DoctorCallback(run.x, run.y, loss=loss, class_weight=run.class_weight)
+            doctor.set_model(model)
+            if sink is not None:
+                sink["doctor_facts"] = doctor.setup_facts()
         grad_norms = None
         if run.measure_gradients:
             from keras_impl.diagnose import layer_gradient_norms
@@ -101,7 +127,7 @@ def run_keras(run: TrainingRun) -> dict[str, Any]:
             grad_norms = [n for _, n in layer_gradient_norms(model, run.x, run.y, loss, sw)]
         history = fit(model, run.x, run.y, loss=loss, optimizer=run.optimizer, batch_size=run.batch_size,
                       epochs=run.epochs, orders=run.orders() if run.shuffle else None,
-                      class_weight=run.class_weight,
+                      class_weight=run.class_weight, callbacks=() if doctor is None else (doctor,),
                       validation_data=None if run.validation is None else
                       tuple(np.asarray(a) for a in run.validation))
         probs = np.asarray(model.predict(np.asarray(run.x, dtype=run.dtype), batch_size=run.batch_size, verbose=0))
@@ -109,4 +135,4 @@ def run_keras(run: TrainingRun) -> dict[str, Any]:
                 np.asarray(model.predict(np.asarray(run.x_test, dtype=run.dtype), batch_size=run.batch_size, verbose=0)))
         weights = [np.asarray(w) for w in model.get_weights()]
     return {"history": history, "weights": weights, "probabilities": probs, "test_probabilities": test,
-            "grad_norms": grad_norms, "model": model}
+            "grad_norms": grad_norms, "model": model, "doctor": None if doctor is None else _doctor_record(doctor)}

@@ -72,6 +72,7 @@ class TrainingRun:
     validation: Optional[tuple] = field(default=None, repr=False)  # (x_val, y_val)
     x_test: Optional[np.ndarray] = field(default=None, repr=False)  # outputs reported after training
     measure_gradients: bool = False  # per-layer gradient norms at the start
+    doctor: bool = False  # the training doctor's measurements (setup facts, one record per epoch)
 
     def initial_weights(self) -> list[np.ndarray]:
         return self.weights if self.weights is not None else initial_weights(self.model, self.seed, self.dtype)

@@ -1,4 +1,17 @@
-"""Training diagnostics for torch models (the training doctor's measurements).
+"""The training doctor for torch models: measurements before, during and after training.
+
+:func:`layer_gradient_norms` measures the kernel-gradient norm of every Linear
+layer. :class:`TrainingDoctor` checks the labels, the loss and the output layer
+before training, records per-epoch measurements while a model trains (pass
+``doctor.on_epoch_end`` to :func:`torch_impl.fit.fit`, or call it from your own
+loop) and evaluates held-out predictions afterwards; the findings come from
+the framework-neutral rules in :mod:`scenarios.doctor`, the same rules the
+Keras side (:mod:`keras_impl.diagnose`) uses.
+
+    doctor = TrainingDoctor(model, loss, x_train, y_train)
+    print(doctor.render(doctor.diagnose_setup()))          # before training
+    fit(model, x_train, y_train, loss=loss, optimizer=opt, epochs=10, on_epoch_end=doctor.on_epoch_end)
+    print(doctor.render(doctor.diagnose(x_test, y_test)))  # everything, with held-out recall
 
 Example:
     >>> import torch
@@ -20,7 +33,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["layer_gradient_norms"]
+__all__ = ["layer_gradient_norms", "TrainingDoctor", "loss_facts"]
 
 
 def layer_gradient_norms(model: torch.nn.Module, x, y, loss, sample_weight=None,
@@ -51,3 +64,163 @@ def layer_gradient_norms(model: torch.nn.Module, x, y, loss, sample_weight=None,
         model.load_state_dict(state)
         model.train(was_training)
     return [(name, float(g.norm())) for (name, _), g in zip(linears, grads)]
+
+
+#: torch_impl loss class -> Keras loss name
+_LOSS_NAMES = {
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "BinaryFocalCrossentropy": "binary_focal_crossentropy",
+    "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
+}
+EPS = 1e-7
+
+
+def loss_facts(loss) -> dict:
+    """``{"loss": keras name, "from_logits": bool, "alpha": ...}`` of a torch_impl loss."""
+    name = _LOSS_NAMES.get(type(loss).__name__)
+    if name is None:
+        fn = getattr(loss, "fn", None)
+        fn_name = getattr(fn, "__name__", "") or getattr(loss, "name", "")
+        name = "focal_loss" if "focal" in fn_name else (fn_name or type(loss).__name__)
+    alpha = getattr(loss, "alpha", None)
+    if isinstance(alpha, torch.Tensor):
+        alpha = alpha.detach().cpu().numpy()
+    return {"loss": name, "from_logits": bool(getattr(loss, "from_logits", False)), "alpha": alpha}
+
+
+def _numpy(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+class TrainingDoctor:
+    """Measure a torch model around training and diagnose it (see the module docstring).
+
+    Args:
+        model: the model; a :func:`torch_impl.nn.build_model` model (returns logits and names its
+            ``output_activation``) or any module whose output the loss takes as is.
+        loss: a torch_impl loss.
+        x, y: training inputs and labels; the first ``probe_size`` samples are the probe on which
+            gradients and predictions are measured at every epoch end.
+        class_weight, sample_weight: as given to ``fit`` (they change the gradients and silence the
+            imbalance finding).
+        output_activation: overrides ``model.output_activation``.
+    """
+
+    def __init__(self, model: torch.nn.Module, loss, x, y, *, class_weight: Optional[dict] = None,
+                 sample_weight=None, output_activation: Optional[str] = None, probe_size: int = 1024):
+        n = min(len(y), probe_size)
+        self.model, self.loss = model, loss
+        self.x, self.y = _numpy(x)[:n], _numpy(y)[:n]
+        self.class_weight = class_weight
+        self.sample_weight = None if sample_weight is None else _numpy(sample_weight)[:n]
+        act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+        self.output_activation = act or "linear"
+        self.epochs: list[dict] = []
+        self._setup: Optional[dict] = None
+        self.setup_facts()  # before training: labels, outputs and gradients at the start
+
+    # -- measurements
+    def _outputs(self) -> np.ndarray:
+        """The model's outputs on the probe in inference mode (probabilities for softmax/sigmoid models)."""
+        p = next(self.model.parameters())
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                xt = torch.as_tensor(self.x, dtype=p.dtype, device=p.device)
+                out = self.model.predict_proba(xt) if hasattr(self.model, "predict_proba") else self.model(xt)
+        finally:
+            self.model.train(was_training)
+        return _numpy(out).astype(np.float64)
+
+    def _probe_weights(self):
+        if self.sample_weight is not None:
+            return self.sample_weight
+        if self.class_weight is not None:
+            from torch_impl.class_weight import class_weight_to_sample_weight
+
+            return _numpy(class_weight_to_sample_weight(torch.as_tensor(self.y), self.class_weight))
+        return None
+
+    def setup_facts(self) -> dict:
+        """What :func:`scenarios.doctor.check_setup` needs, measured once (before training) and kept."""
+        if self._setup is None:
+            self._setup = self._measure_setup()
+        return dict(self._setup)
+
+    def _measure_setup(self) -> dict:
+        facts = loss_facts(self.loss)
+        out = self._outputs()
+        n_dense = sum(isinstance(m, torch.nn.Linear) for m in self.model.modules())
+        return {"y": self.y, "loss": facts["loss"], "n_outputs": int(out.shape[1]) if out.ndim == 2 else 1,
+                "output_activation": self.output_activation, "from_logits": facts["from_logits"],
+                "class_weight": self.class_weight, "sample_weight": self.sample_weight, "alpha": facts["alpha"],
+                "predictions": out, "n_dense": n_dense, "start_grad_norms": self._start_grad_norms()}
+
+    def _start_grad_norms(self) -> Optional[list[float]]:
+        try:
+            return self._grad_norms()
+        except ValueError:  # the loss rejects these labels: check_setup says why
+            return None
+
+    def _grad_norms(self) -> list[float]:
+        return [n for _, n in layer_gradient_norms(self.model, self.x, self.y, self.loss, self._probe_weights(),
+                                                    output_activation=self.output_activation)]
+
+    def measure(self, loss_value: float) -> dict:
+        """One epoch record: the loss, per-layer kernel-gradient norms, probabilities at the clip, predictions."""
+        norms = self._grad_norms()
+        p = self._outputs()
+        act = self.output_activation
+        probs = p if act in ("softmax", "sigmoid", "manual_softmax") else None
+        pred = (p[:, 0] > (0.5 if probs is not None else 0.0)).astype(int) if p.shape[1] == 1 else p.argmax(1)
+        return {"loss": float(loss_value), "grad_norms": norms,
+                "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))) if probs is not None else 0.0,
+                "pred_hist": np.bincount(pred, minlength=max(2, p.shape[1])).tolist()}
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """Record an epoch (``logs["loss"]`` is the epoch's loss); the callback of :func:`torch_impl.fit.fit`."""
+        self.epochs.append(self.measure(logs["loss"]))
+
+    # -- findings
+    def _train_accuracy(self) -> Optional[float]:
+        from scenarios.doctor import _class_indices
+
+        facts = loss_facts(self.loss)
+        p = self._outputs()
+        idx = _class_indices(self.y, facts["loss"], p.shape[1])
+        if idx is None or p.shape[1] == 1:
+            return None if idx is None else float(np.mean((p[:, 0] > 0.5).astype(int) == idx))
+        return float(np.mean(p.argmax(1) == idx)) if idx.shape == (len(p),) else None
+
+    def diagnose_setup(self) -> dict:
+        """Findings before training."""
+        from scenarios.doctor import diagnose
+
+        facts = self.setup_facts()
+        facts.pop("n_dense")
+        return diagnose(facts)
+
+    def diagnose(self, x_test=None, y_test=None) -> dict:
+        """All findings so far: setup, the recorded epochs, and held-out recall when ``x_test`` is given."""
+        from scenarios.doctor import diagnose
+
+        facts = self.setup_facts()
+        facts["train_accuracy"] = self._train_accuracy()
+        outcome = None
+        if x_test is not None:
+            p = next(self.model.parameters())
+            self.model.eval()
+            with torch.no_grad():
+                xt = torch.as_tensor(_numpy(x_test), dtype=p.dtype, device=p.device)
+                probs = self.model.predict_proba(xt) if hasattr(self.model, "predict_proba") else self.model(xt)
+            outcome = {"y_true": _numpy(y_test), "probabilities": _numpy(probs)}
+        return diagnose(facts, self.epochs, outcome)
+
+    @staticmethod
+    def render(diagnosis: dict, title: str = "") -> str:
+        from scenarios.doctor import render
+
+        return render(diagnosis, title)

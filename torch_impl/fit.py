@@ -194,6 +194,7 @@ def fit(
     output_activation: Optional[str] = None,
     verbose: int = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
+    on_epoch_end: Optional[Callable[[int, dict], None]] = None,
 ) -> History:
     """Train ``model`` the way ``keras.Model.fit`` would (see the module docstring).
 
@@ -204,8 +205,9 @@ def fit(
         loss: a :mod:`torch_impl.losses` loss (Keras's ``compile(loss=...)``).
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`).
         generator: NumPy generator or seed for the per-epoch permutations.
-        on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step
-            (the training doctor's hook).
+        on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
+        on_epoch_end: ``f(epoch, logs)`` after each epoch, with the epoch's
+            figures (e.g. :meth:`torch_impl.diagnose.TrainingDoctor.on_epoch_end`).
     Returns:
         :class:`History`.
     """
@@ -274,6 +276,8 @@ def fit(
                                  metrics=metrics, output_activation=act)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             history.append(epoch, logs)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, dict(logs))
     finally:
         if progress is not None:
             progress.stop()
