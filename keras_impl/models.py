@@ -5,10 +5,10 @@
   and returns a ``keras.Sequential``, optionally with given NumPy weights
   (``model.get_weights()`` order and layout).
 * :func:`make_optimizer` builds ``keras.optimizers.Adam`` / ``SGD`` / ``RMSprop``.
-* :func:`fit` runs ``model.fit`` with an explicit batch order per epoch (one
-  ``fit(epochs=1, shuffle=False)`` per epoch on the permuted arrays, the
-  optimizer state carried over), so a PyTorch run can use the same order,
-  and returns the same history structure as ``torch_impl.fit``.
+* :func:`fit` runs one ``model.fit`` with an explicit batch order per epoch
+  (a ``keras.utils.PyDataset`` that serves epoch ``e``'s permutation), so a
+  PyTorch run can use the same order, and returns the same history structure
+  as ``torch_impl.fit``.
 * :func:`floatx` sets ``keras.config.floatx`` for a block (float64 runs).
 
 Example:
@@ -89,6 +89,27 @@ def make_optimizer(name: str, **config):
         raise ValueError(f"Unknown optimizer {name!r}; known: {sorted(_OPTIMIZERS)}") from None
 
 
+class _OrderedBatches(keras.utils.PyDataset):
+    """The batches of every epoch in the given order: one ``model.fit`` call for the whole run."""
+
+    def __init__(self, x, y, sw, orders, batch_size: int):
+        super().__init__()
+        self.x, self.y, self.sw, self.orders, self.batch_size = x, y, sw, orders, int(batch_size)
+        self.epoch = -1
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def on_epoch_begin(self):
+        self.epoch += 1
+
+    def __getitem__(self, i):
+        idx = self.orders[max(self.epoch, 0)][i * self.batch_size:(i + 1) * self.batch_size]
+        if self.sw is None:
+            return self.x[idx], self.y[idx]
+        return self.x[idx], self.y[idx], self.sw[idx]
+
+
 def fit(model, x, y, *, loss, optimizer, batch_size: int, epochs: int, orders: Optional[Sequence[np.ndarray]] = None,
         class_weight: Optional[dict] = None, sample_weight=None, validation_data=None,
         metrics: Sequence[str] = ("accuracy",), callbacks: Sequence = ()) -> dict:
@@ -107,12 +128,11 @@ def fit(model, x, y, *, loss, optimizer, batch_size: int, epochs: int, orders: O
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
     x, y = np.asarray(x), np.asarray(y)
     sw = None if sample_weight is None else np.asarray(sample_weight)
-    history: dict[str, list[float]] = {}
-    for epoch in range(epochs):
-        order = np.arange(len(x)) if orders is None else np.asarray(orders[epoch])
-        h = model.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
-                      class_weight=class_weight, sample_weight=None if sw is None else sw[order],
-                      validation_data=validation_data, callbacks=list(callbacks))
-        for k, v in h.history.items():
-            history.setdefault(k, []).append(float(v[0]))
+    orders = [np.arange(len(x))] * epochs if orders is None else [np.asarray(o) for o in orders[:epochs]]
+    if len(orders) < epochs:
+        raise ValueError(f"orders has {len(orders)} batch orders for {epochs} epochs; give one per epoch.")
+    batches = _OrderedBatches(x, y, sw, orders, batch_size)
+    h = model.fit(batches, epochs=epochs, shuffle=False, verbose=0, class_weight=class_weight,
+                  validation_data=validation_data, callbacks=list(callbacks))
+    history = {k: [float(v) for v in vals] for k, vals in h.history.items()}
     return history
