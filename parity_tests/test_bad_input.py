@@ -156,3 +156,21 @@ def test_class_weight_label_shapes():
 def test_complex_and_bool_weights_rejected():
     with pytest.raises(ValueError, match="real"):
         reduce_weighted_values(torch.ones(3), torch.ones(3, dtype=torch.bool))
+
+
+def test_get_by_keras_name_class_name_and_alias():
+    from torch_impl import losses as L
+
+    cases = {"categorical_crossentropy": L.CategoricalCrossentropy, "CategoricalCrossentropy": L.CategoricalCrossentropy,
+             "sparse_categorical_crossentropy": L.SparseCategoricalCrossentropy,
+             "binary_crossentropy": L.BinaryCrossentropy, "bce": L.BinaryCrossentropy, "BCE": L.BinaryCrossentropy,
+             "binary_focal_crossentropy": L.BinaryFocalCrossentropy,
+             "CategoricalFocalCrossentropy": L.CategoricalFocalCrossentropy}
+    for name, cls in cases.items():
+        got = L.get(name, from_logits=True)
+        print(name, "->", got)
+        assert type(got) is cls and got.from_logits is True
+    inst = L.BinaryCrossentropy()
+    assert L.get(inst) is inst
+    with pytest.raises(ValueError, match="Unknown loss 'mse'"):
+        L.get("mse")

@@ -103,15 +103,19 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     if y_pred.is_complex():
         raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
     cdt = _compute_dtype(y_pred, dtype)
+    # An explicit half dtype (Keras: the loss computes in it) rounds the inputs to
+    # it; the arithmetic runs in float32 and Loss.forward rounds the result back.
+    round_to = cdt if cdt in _HALF else None
+    cdt = torch.float32 if round_to is not None else cdt
     kernel_half = keep_half and dtype is None and y_pred.dtype in _HALF
     if not kernel_half:
-        y_pred = y_pred.to(cdt)
+        y_pred = (y_pred if round_to is None else y_pred.to(round_to)).to(cdt)
     y_true = _as_tensor(y_true, y_pred.device)
     if not labels_are_indices:
         if kernel_half and y_true.is_floating_point() and y_true.dtype != torch.float64:
             pass  # the kernels read any float target and compute in float32: no copy
         else:
-            y_true = y_true.to(cdt)
+            y_true = (y_true if round_to is None else y_true.to(round_to)).to(cdt)
     return y_true, y_pred
 
 
@@ -652,7 +656,9 @@ class Loss(nn.Module):
         dtype: compute dtype. ``None`` (default) computes in ``y_pred``'s dtype,
             with float16/bfloat16 promoted to float32. (Keras's ``None`` means
             ``keras.config.floatx()``, normally float32, even for float64 inputs;
-            pass ``dtype=torch.float32`` for that.)
+            pass ``dtype=torch.float32`` for that.) An explicit ``float16`` or
+            ``bfloat16`` rounds the inputs to it and returns the loss in it, as
+            Keras does; the arithmetic in between runs in float32.
     """
 
     def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None, dtype=None):
@@ -666,7 +672,9 @@ class Loss(nn.Module):
 
     def forward(self, y_true: TensorLike, y_pred: TensorLike, sample_weight=None) -> torch.Tensor:
         values, mask = self.call(y_true, y_pred)
-        return reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
+        out = reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
+        # Keras returns the loss in its dtype; a half dtype was computed in float32 (see _prepare)
+        return out.to(self.dtype) if self.dtype in _HALF else out
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -991,6 +999,7 @@ _BY_NAME = {
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
 }
+_ALIASES = {"bce": "binary_crossentropy", "BCE": "binary_crossentropy"}  # keras.losses.get's aliases
 
 
 def get(identifier: Union[str, Loss], **kwargs) -> Loss:
@@ -1003,6 +1012,7 @@ def get(identifier: Union[str, Loss], **kwargs) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
+        identifier = _ALIASES.get(identifier, identifier)
         for key, cls in _BY_NAME.items():
             if identifier in (key, cls.__name__):
                 return cls(**kwargs)
