@@ -90,6 +90,10 @@ class BatchNormalization(nn.Module):
     Parameters and buffers use torch's names (``weight`` = gamma, ``bias`` =
     beta, ``running_mean``, ``running_var``) so checkpoints and
     ``nn.BatchNorm`` tooling keep working.
+
+    ``bn.trainable = False`` is Keras's frozen BatchNormalization (fine-tuning):
+    gamma and beta stop requiring gradients and the layer runs in inference
+    mode (moving statistics, no update) even in ``train()`` mode.
     """
 
     def __init__(self, num_features: int, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = 1,
@@ -103,6 +107,19 @@ class BatchNormalization(nn.Module):
         self.bias = nn.Parameter(torch.zeros(num_features, **kw)) if center else None
         self.register_buffer("running_mean", torch.zeros(num_features, **kw))
         self.register_buffer("running_var", torch.ones(num_features, **kw))
+        self._trainable = True
+
+    @property
+    def trainable(self) -> bool:
+        """Keras's ``layer.trainable``; ``False`` freezes gamma/beta and forces inference mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for p in (self.weight, self.bias):
+            if p is not None:
+                p.requires_grad_(self._trainable)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, momentum={self.momentum}, epsilon={self.epsilon}, axis={self.axis}"
@@ -115,7 +132,7 @@ class BatchNormalization(nn.Module):
         reduce = [d for d in range(x.dim()) if d != axis]
         view = [1] * x.dim()
         view[axis] = self.num_features
-        if self.training:
+        if self.training and self._trainable:
             # tf.nn.moments: the variance uses stop_gradient(mean)
             mean = x.mean(dim=reduce, keepdim=True)
             variance = torch.square(x - mean.detach()).mean(dim=reduce, keepdim=True)

@@ -83,6 +83,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         learning_rate = _scalar(learning_rate, torch.get_default_dtype())
         super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0))
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self._no_weight_decay: set[int] = set()  # ids of parameters excluded from weight decay
 
     @property
     def iterations(self) -> int:
@@ -124,7 +125,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(group["lr"], p.dtype)
                 wd = group["weight_decay"]
-                if wd is not None and not getattr(p, "_keras_no_weight_decay", False):
+                if wd is not None and id(p) not in self._no_weight_decay:
                     p.sub_(p * _cast(wd, p.dtype) * lr)
                 self.update_step(g, p, lr, group, self.state[p])
         for group in self.param_groups:
@@ -134,11 +135,16 @@ class KerasOptimizer(torch.optim.Optimizer):
     def update_step(self, gradient: torch.Tensor, variable: torch.Tensor, lr: float, group: dict, state: dict):
         raise NotImplementedError
 
-    @staticmethod
-    def exclude_from_weight_decay(params: Iterable[torch.Tensor]) -> None:
-        """Keras's ``exclude_from_weight_decay(var_list=...)``."""
-        for p in params:
-            p._keras_no_weight_decay = True
+    def exclude_from_weight_decay(self, var_list: Iterable[torch.Tensor]) -> None:
+        """Keras's ``exclude_from_weight_decay(var_list=...)``: for THIS optimizer only.
+
+        (Keras's ``var_names=`` has no counterpart: torch tensors carry no
+        names; pass ``[p for n, p in model.named_parameters() if ...]``.)
+        """
+        for p in var_list:
+            if not isinstance(p, torch.Tensor):
+                raise ValueError(f"exclude_from_weight_decay takes tensors, got {type(p).__name__}")
+            self._no_weight_decay.add(id(p))
 
 
 class Adam(KerasOptimizer):
