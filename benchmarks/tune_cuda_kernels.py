@@ -2,8 +2,9 @@
 
     python -m benchmarks.tune_cuda_kernels
 
-Prints, per shape, the time of forward+backward (reduced SCCE / CCE, and the
-binary kernel) for each (BLOCK, num_warps); the defaults in
+Prints, per shape, the time of forward+backward (reduced SCCE) for each
+(BLOCK, num_warps), then the chunked two-sweep kernel against the single-pass
+kernel for rows up to 32k classes (SCCE and CCE); the defaults in
 torch_impl/kernels/ops.py come from this sweep.
 """
 
@@ -57,7 +58,37 @@ def main():
             print(f"scce {n}x{c} {dtype} BLOCK_C={block_c:5d} warps={warps:2d}: {ms:.3f} ms {gbs:.0f} GB/s", flush=True)
         del z
         torch.cuda.empty_cache()
+    results += single_pass_sweep(scce, cce)
     return results
+
+
+def single_pass_sweep(scce, cce):
+    """Chunked two-sweep kernel vs the single-pass kernel (row kept in registers) on rows up to 32k classes.
+
+    Sets ``LOSSPARITY_SINGLE_PASS_MAX_COLS`` to 0 (chunked) and 65536 (single pass
+    wherever the row fits one tile); the default cap in ops.py should be the
+    largest row length where the single pass wins.
+    """
+    import os
+
+    out = []
+    for (n, c), dtype in itertools.product([(65536, 1000), (16384, 4096), (16384, 8192), (8192, 16384),
+                                            (8192, 32000)], [torch.bfloat16, torch.float32]):
+        z = torch.randn(n, c, device="cuda").mul_(3).to(dtype)
+        y = torch.randint(0, c, (n,), device="cuda")
+        onehot = torch.nn.functional.one_hot(y, c).to(dtype)
+        for cap in ("0", "65536"):
+            os.environ["LOSSPARITY_SINGLE_PASS_MAX_COLS"] = cap
+            for name, fn, t in (("scce", scce, y), ("cce", cce, onehot)):
+                ms = _time(fn, z, t)
+                gbs = 2 * z.numel() * z.element_size() / (ms * 1e-3) / 1e9
+                kind = "chunked" if cap == "0" else "single-pass"
+                out.append((name, n, c, str(dtype), kind, ms, gbs))
+                print(f"{name} {n}x{c} {dtype} {kind:11s}: {ms:.3f} ms {gbs:.0f} GB/s", flush=True)
+        os.environ.pop("LOSSPARITY_SINGLE_PASS_MAX_COLS", None)
+        del z, onehot
+        torch.cuda.empty_cache()
+    return out
 
 
 if __name__ == "__main__":

@@ -57,10 +57,18 @@ def _rand(n, c, dtype, seed=0):
     return z, y
 
 
+@pytest.mark.parametrize("single_pass_max", ["default", "0", "1024"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("n,c", [(3, 700), (40, 7)])
 @pytest.mark.parametrize("sparse", [True, False])
-def test_rows_span_several_class_chunks(n, c, dtype, sparse):
+def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, monkeypatch):
+    """Both forward kernels: chunked online softmax (two sweeps) and the single pass (whole row in a tile)."""
+    from torch_impl.kernels import ops
+
+    if single_pass_max != "default":
+        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
+    expect = "softmax_xent_fwd_single_pass" if c <= ops._single_pass_max_cols() else "softmax_xent_fwd"
+    before = ops.LAUNCHES.get(expect, 0)
     z, y = _rand(n, c, dtype)
     target = y if sparse else torch.softmax(torch.randn(n, c, device=DEVICE), -1)
     make = (lambda: losses.SparseCategoricalCrossentropy(from_logits=True)) if sparse else (
@@ -72,6 +80,10 @@ def test_rows_span_several_class_chunks(n, c, dtype, sparse):
             v = make()(target, x, sample_weight=torch.rand(n, generator=torch.Generator().manual_seed(1)).to(DEVICE))
         v.backward()
         out[backend] = (v.detach().float(), x.grad.float())
+    assert ops.LAUNCHES.get(expect, 0) > before, f"{expect} did not run"
+    print(f"{n}x{c} {dtype} sparse={sparse} single-pass cap {ops._single_pass_max_cols()}: ran {expect}; "
+          f"max |value diff| {float((out['triton'][0] - out['eager'][0]).abs()):.1e}, "
+          f"max |grad diff| {float((out['triton'][1] - out['eager'][1]).abs().max()):.1e}")
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2**-7, atol=1e-6)
     torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(out["triton"][1], out["eager"][1], **tol)

@@ -18,6 +18,8 @@ the backward falls back to differentiable PyTorch ops.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from torch_impl.kernels import softmax_xent as _sx
@@ -55,6 +57,30 @@ def _row_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     return max(1, 4096 // row), row, 4
 
 
+def _single_pass_max_cols() -> int:
+    """Rows up to this many classes take the single-pass kernel when the gradient is written.
+
+    ``LOSSPARITY_SINGLE_PASS_MAX_COLS`` overrides it (0 turns it off). The
+    default keeps the single pass to rows whose tile is already one chunk
+    (<= 8192 classes on a GPU, <= 256 under the interpreter); larger tiles
+    are for ``benchmarks/tune_cuda_kernels.py`` to decide.
+    """
+    env = os.environ.get("LOSSPARITY_SINGLE_PASS_MAX_COLS")
+    if env is not None:
+        return int(env)
+    return 256 if _interpret() else 8192
+
+
+def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
+    """(BLOCK_R, BLOCK_C, num_warps) for the single-pass kernel: the whole row in one tile."""
+    row = _next_pow2(max(n_cols, 1))
+    if interpret:
+        return max(1, 256 // row), row, 4
+    if row <= 1024:
+        return max(1, 4096 // row), row, 4
+    return 1, row, max(4, min(32, row // 256))
+
+
 def _interpret() -> bool:
     from torch_impl.kernels import interpreter_mode
 
@@ -67,6 +93,25 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     loss, shift, logd = stats[0], stats[1], stats[2]
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
     flag = torch.zeros(1, dtype=torch.int32, device=logits.device) if is_index else loss
+    if write_grad and 0 < n_cols <= _single_pass_max_cols():
+        block_r, block_c, warps = _single_pass_config(n_cols, _interpret())
+        if n_rows:
+            _count("softmax_xent_fwd_single_pass")
+            _sx._softmax_xent_fwd_single_pass[(triton_cdiv(n_rows, block_r),)](
+                logits, logits.stride(0),
+                target, target.stride(0),
+                weight if weight is not None else loss,
+                loss, shift, logd,
+                grad, grad.stride(0),
+                flag,
+                n_rows, n_cols,
+                float(smoothing), int(ignore if ignore is not None else 0), float(scale),
+                TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
+                BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
+            )
+            if is_index:
+                _check_label_flag(flag, n_cols, ignore)
+        return loss, shift, logd, grad
     block_r, block_c, warps = _row_config(n_cols, _interpret())
     grid = (triton_cdiv(n_rows, block_r),)
     if n_rows:

@@ -1,11 +1,16 @@
 """Fused Triton kernels: softmax crossentropy from logits (Keras's CCE and sparse CCE).
 
-One program handles ``BLOCK_R`` rows; a row is read in chunks of ``BLOCK_C``
-classes with an online softmax (running max and rescaled sum), so a vocabulary
-of any size needs no N x C intermediate. The forward kernel can also write the
-gradient in a second sweep over the row (which re-reads the row, mostly from
-L2), so that forward + backward read the logits once from memory and write the
-gradient once.
+One program handles ``BLOCK_R`` rows. Two forward kernels:
+
+* ``_softmax_xent_fwd_single_pass``: rows that fit one tile (up to
+  ``ops._single_pass_max_cols()`` classes) are loaded once, kept in registers,
+  and the loss and the gradient are written from them: one read of the
+  logits, one write of the gradient.
+* ``_softmax_xent_fwd``: any row length; the row is read in chunks of
+  ``BLOCK_C`` classes with an online softmax (running max and rescaled sum),
+  so a vocabulary of any size needs no N x C intermediate. It can also write
+  the gradient in a second sweep over the row (which re-reads the row, mostly
+  from L2).
 
 Keras semantics (TensorFlow ops):
 
@@ -141,6 +146,75 @@ def _softmax_xent_fwd(
             t = rows64  # unused
         _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
                     shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C)
+
+
+@triton.jit
+def _softmax_xent_fwd_single_pass(
+    logits_ptr, stride_l,
+    target_ptr, stride_t,
+    weight_ptr,
+    loss_ptr, shift_ptr, logd_ptr,
+    grad_ptr, stride_g,
+    flag_ptr,
+    n_rows, n_cols,
+    smoothing, ignore_class, scale,
+    TARGET_IS_INDEX: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+):
+    """Loss and gradient of rows that fit one tile (``n_cols <= BLOCK_C``): the logits are read ONCE.
+
+    The row stays in registers from the load to the gradient store, so forward
+    + backward move exactly one read of the logits (and targets) and one write
+    of the gradient. Same results as ``_softmax_xent_fwd`` with ``WRITE_GRAD``.
+    """
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    row_ok = rows < n_rows
+    rows64 = rows.to(tl.int64)
+    cols = tl.arange(0, BLOCK_C)
+    mask = row_ok[:, None] & (cols[None, :] < n_cols)
+    z = tl.load(logits_ptr + rows64[:, None] * stride_l + cols[None, :], mask=mask,
+                other=float("-inf")).to(tl.float32)
+    m = tl.max(z, axis=1)
+    shift = tl.where(m == float("-inf"), 0.0, m)
+    zs = z - shift[:, None]
+    d = tl.sum(tl.where(mask, tl.exp(zs), 0.0), axis=1)
+    log_d = tl.log(d)
+
+    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    inv_c = 1.0 / n_cols
+    if TARGET_IS_INDEX:
+        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+        valid = row_ok
+        if HAS_IGNORE:
+            valid = t != ignore_class
+            t = tl.where(valid, t, 0)
+            w = tl.where(valid, w, 0.0)
+        bad = row_ok & ((t < 0) | (t >= n_cols))
+        tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
+        t = tl.where(bad, 0, t)
+        is_t = cols[None, :] == t[:, None]
+        z_t = tl.sum(tl.where(is_t & mask, zs, 0.0), axis=1)  # z_t - shift, from the registers
+        loss = log_d - z_t
+        if HAS_IGNORE:
+            loss = tl.where(valid, loss, 0.0)
+        y = tl.where(is_t, 1.0, 0.0)
+    else:
+        y = tl.load(target_ptr + rows64[:, None] * stride_t + cols[None, :], mask=mask, other=0.0).to(tl.float32)
+        y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
+        # sum y (lse - z) = sum y (shift - z) + sum y * log_d
+        acc = tl.sum(tl.where(y == 0.0, 0.0, -y * zs), axis=1)
+        loss = acc + tl.sum(y, axis=1) * log_d
+    tl.store(loss_ptr + rows, loss * w, mask=row_ok)
+    tl.store(shift_ptr + rows, shift, mask=row_ok)
+    tl.store(logd_ptr + rows, log_d, mask=row_ok)
+    g = (tl.exp(zs - log_d[:, None]) - y) * w[:, None]
+    tl.store(grad_ptr + rows64[:, None] * stride_g + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
