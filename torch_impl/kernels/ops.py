@@ -93,30 +93,15 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     loss, shift, logd = stats[0], stats[1], stats[2]
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
     flag = torch.zeros(1, dtype=torch.int32, device=logits.device) if is_index else loss
-    if write_grad and 0 < n_cols <= _single_pass_max_cols():
+    if write_grad and 0 < n_cols <= _single_pass_max_cols():  # the whole row in one tile: one read
+        name, kernel, extra = "softmax_xent_fwd_single_pass", _sx._softmax_xent_fwd_single_pass, {}
         block_r, block_c, warps = _single_pass_config(n_cols, _interpret())
-        if n_rows:
-            _count("softmax_xent_fwd_single_pass")
-            _sx._softmax_xent_fwd_single_pass[(triton_cdiv(n_rows, block_r),)](
-                logits, logits.stride(0),
-                target, target.stride(0),
-                weight if weight is not None else loss,
-                loss, shift, logd,
-                grad, grad.stride(0),
-                flag,
-                n_rows, n_cols,
-                float(smoothing), int(ignore if ignore is not None else 0), float(scale),
-                TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
-                BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
-            )
-            if is_index:
-                _check_label_flag(flag, n_cols, ignore)
-        return loss, shift, logd, grad
-    block_r, block_c, warps = _row_config(n_cols, _interpret())
-    grid = (triton_cdiv(n_rows, block_r),)
+    else:
+        name, kernel, extra = "softmax_xent_fwd", _sx._softmax_xent_fwd, {"WRITE_GRAD": write_grad}
+        block_r, block_c, warps = _row_config(n_cols, _interpret())
     if n_rows:
-        _count("softmax_xent_fwd")
-        _sx._softmax_xent_fwd[grid](
+        _count(name)
+        kernel[(triton_cdiv(n_rows, block_r),)](
             logits, logits.stride(0),
             target, target.stride(0),
             weight if weight is not None else loss,
@@ -126,7 +111,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
-            WRITE_GRAD=write_grad, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
+            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps, **extra,
         )
         if is_index:
             _check_label_flag(flag, n_cols, ignore)
