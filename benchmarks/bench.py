@@ -112,10 +112,11 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     with_compile = (not quick) if with_compile is None else with_compile
     t0 = time.perf_counter()
     copy_gbs = copy_bandwidth(device)
-    log(f"{_device_name(device)}: copy bandwidth {copy_gbs:.1f} GB/s; {len(cases)} cases")
+    device_name = _device_name(device)
+    log(f"{device_name}: copy bandwidth {copy_gbs:.1f} GB/s; {len(cases)} cases")
     rows: list[dict] = []
     refs = {}
-    result = dict(device=device, device_name=_device_name(device), copy_gbs=copy_gbs, quick=quick,
+    result = dict(device=device, device_name=device_name, copy_gbs=copy_gbs, quick=quick,
                   versions=_versions(), seconds=0.0,
                   byte_model="each input read once, each output written once: predictions + targets read; "
                              "forward writes one float32 loss per sample, forward+backward writes the gradient",

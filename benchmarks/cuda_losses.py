@@ -33,23 +33,25 @@ def copy_bandwidth(nbytes: int = 2 << 30) -> float:
     return 2 * nbytes / (ms * 1e-3) / 1e9
 
 
+def _ours(loss) -> dict:
+    """``loss`` under the fused kernels and under the eager path, as ``fn(z, t)``."""
+    from torch_impl import kernels
+
+    def on(backend):
+        def fn(z, t):
+            with kernels.use_backend(backend):
+                return loss(t, z)
+
+        return fn
+
+    return {"torch_impl fused": on("triton"), "torch_impl eager": on("eager")}
+
+
 def _impls(sparse: bool):
-    from torch_impl import kernels, losses
+    from torch_impl import losses
 
-    impls = {}
     if sparse:
-        scce = losses.SparseCategoricalCrossentropy(from_logits=True)
-
-        def ours(z, t):
-            with kernels.use_backend("triton"):
-                return scce(t, z)
-
-        def ours_eager(z, t):
-            with kernels.use_backend("eager"):
-                return scce(t, z)
-
-        impls["torch_impl fused"] = ours
-        impls["torch_impl eager"] = ours_eager
+        impls = _ours(losses.SparseCategoricalCrossentropy(from_logits=True))
         impls["F.cross_entropy"] = lambda z, t: F.cross_entropy(z, t)
         try:
             from liger_kernel.transformers import LigerCrossEntropyLoss
@@ -59,37 +61,16 @@ def _impls(sparse: bool):
         except Exception as e:  # noqa: BLE001
             print("Liger-Kernel not importable:", e)
     else:
-        cce = losses.CategoricalCrossentropy(from_logits=True)
-
-        def ours(z, t):
-            with kernels.use_backend("triton"):
-                return cce(t, z)
-
-        def ours_eager(z, t):
-            with kernels.use_backend("eager"):
-                return cce(t, z)
-
-        impls["torch_impl fused"] = ours
-        impls["torch_impl eager"] = ours_eager
+        impls = _ours(losses.CategoricalCrossentropy(from_logits=True))
         impls["F.cross_entropy"] = lambda z, t: F.cross_entropy(z, t)
     return impls
 
 
 def _binary_impls(focal: bool):
-    from torch_impl import kernels, losses
+    from torch_impl import losses
 
-    loss = (losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True)
-            if focal else losses.BinaryCrossentropy(from_logits=True))
-
-    def ours(z, t):
-        with kernels.use_backend("triton"):
-            return loss(t, z)
-
-    def ours_eager(z, t):
-        with kernels.use_backend("eager"):
-            return loss(t, z)
-
-    impls = {"torch_impl fused": ours, "torch_impl eager": ours_eager}
+    impls = _ours(losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True)
+                  if focal else losses.BinaryCrossentropy(from_logits=True))
     if focal:
         try:
             from torchvision.ops import sigmoid_focal_loss
@@ -105,19 +86,9 @@ def _binary_impls(focal: bool):
 
 
 def _cfocal_impls():
-    from torch_impl import kernels, losses
+    from torch_impl import losses
 
-    loss = losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True)
-
-    def ours(z, t):
-        with kernels.use_backend("triton"):
-            return loss(t, z)
-
-    def ours_eager(z, t):
-        with kernels.use_backend("eager"):
-            return loss(t, z)
-
-    return {"torch_impl fused": ours, "torch_impl eager": ours_eager}
+    return _ours(losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True))
 
 
 def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.Tensor, bytes_moved: int,

@@ -110,7 +110,7 @@ def _torch(case: Case, device: str):
 
 
 def _class_name(loss: str) -> str:
-    return "".join(p.capitalize() for p in loss.split("_")).replace("Crossentropy", "Crossentropy")
+    return "".join(p.capitalize() for p in loss.split("_"))
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ def main():
         for block_c, warps in configs:
 
             def cfg(n_cols, interpret, block_c=block_c, warps=warps):
-                row = 1 << (n_cols - 1).bit_length()  # the tile is BLOCK_R rows of min(row, block_c)
+                row = ops._next_pow2(n_cols)  # the tile is BLOCK_R rows of min(row, block_c)
                 return max(1, block_c // row), min(row, block_c), warps
 
             ops._row_config = cfg

@@ -55,9 +55,6 @@ def layer_gradient_norms(model, x, y, loss, sample_weight=None) -> list[tuple[st
     return [(layer.name, float(tf.norm(g))) for layer, g in zip(dense, grads)]
 
 
-EPS = 1e-7
-
-
 def loss_facts(loss) -> dict:
     """``{"loss": keras name, "from_logits": bool, "alpha": ...}`` of a Keras loss (object or name)."""
     if isinstance(loss, str):
@@ -105,8 +102,10 @@ class DoctorCallback(keras.callbacks.Callback):
     def _loss(self):
         return self.loss_ if self.loss_ is not None else self.model.loss
 
-    def _outputs(self) -> np.ndarray:
-        x = tf.constant(np.asarray(self.x, dtype=self.model.inputs[0].dtype if self.model.inputs else None))
+    def _outputs(self, x=None) -> np.ndarray:
+        """The model's outputs on ``x`` (default: the probe) in inference mode."""
+        x = self.x if x is None else x
+        x = tf.constant(np.asarray(x, dtype=self.model.inputs[0].dtype if self.model.inputs else None))
         return np.asarray(self.model(x, training=False), dtype=np.float64)
 
     def _probe_weights(self):
@@ -125,13 +124,14 @@ class DoctorCallback(keras.callbacks.Callback):
         return dict(self._setup)
 
     def _measure_setup(self) -> dict:
+        from scenarios.doctor import setup_record
+
         facts = loss_facts(self._loss())
         out = self._outputs()
         n_dense = sum(isinstance(layer, keras.layers.Dense) for layer in self.model.layers)
-        return {"y": self.y, "loss": facts["loss"], "n_outputs": int(out.shape[1]) if out.ndim == 2 else 1,
-                "output_activation": _output_activation(self.model), "from_logits": facts["from_logits"],
-                "class_weight": self.class_weight, "sample_weight": self.sample_weight, "alpha": facts["alpha"],
-                "predictions": out, "n_dense": n_dense, "start_grad_norms": self._start_grad_norms()}
+        return setup_record(self.y, out, **facts, output_activation=_output_activation(self.model),
+                            class_weight=self.class_weight, sample_weight=self.sample_weight, n_dense=n_dense,
+                            start_grad_norms=self._start_grad_norms())
 
     def _start_grad_norms(self) -> Optional[list[float]]:
         try:
@@ -143,14 +143,10 @@ class DoctorCallback(keras.callbacks.Callback):
         return [n for _, n in layer_gradient_norms(self.model, self.x, self.y, self._loss(), self._probe_weights())]
 
     def measure(self, loss_value: float) -> dict:
-        norms = self._grad_norms()
-        p = self._outputs()
-        act = _output_activation(self.model)
-        probs = p if act in ("softmax", "sigmoid", "manual_softmax") else None
-        pred = (p[:, 0] > (0.5 if probs is not None else 0.0)).astype(int) if p.shape[1] == 1 else p.argmax(1)
-        return {"loss": float(loss_value), "grad_norms": norms,
-                "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))) if probs is not None else 0.0,
-                "pred_hist": np.bincount(pred, minlength=max(2, p.shape[1])).tolist()}
+        """One epoch record: the loss, per-layer kernel-gradient norms, probabilities at the clip, predictions."""
+        from scenarios.doctor import epoch_record
+
+        return epoch_record(loss_value, self._grad_norms(), self._outputs(), _output_activation(self.model))
 
     def on_train_begin(self, logs=None):
         self.setup_facts()  # the first call measures the untrained model; later fit() calls keep it
@@ -159,14 +155,9 @@ class DoctorCallback(keras.callbacks.Callback):
         self.epochs.append(self.measure((logs or {})["loss"]))
 
     def _train_accuracy(self) -> Optional[float]:
-        from scenarios.doctor import _class_indices
+        from scenarios.doctor import train_accuracy
 
-        p = self._outputs()
-        idx = _class_indices(self.y, loss_facts(self._loss())["loss"], p.shape[1])
-        if idx is None or idx.shape != (len(p),):
-            return None
-        pred = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(1)
-        return float(np.mean(pred == idx))
+        return train_accuracy(self.y, loss_facts(self._loss())["loss"], self._outputs())
 
     def diagnose_setup(self, model=None) -> dict:
         """Findings before training (``model`` when the callback is not attached yet)."""
@@ -174,9 +165,7 @@ class DoctorCallback(keras.callbacks.Callback):
 
         if model is not None:
             self.set_model(model)
-        facts = self.setup_facts()
-        facts.pop("n_dense")
-        return diagnose(facts)
+        return diagnose(self.setup_facts())
 
     def diagnose(self, x_test=None, y_test=None) -> dict:
         """All findings so far: setup, the recorded epochs, and held-out recall when ``x_test`` is given."""
@@ -184,10 +173,7 @@ class DoctorCallback(keras.callbacks.Callback):
 
         facts = self.setup_facts()
         facts["train_accuracy"] = self._train_accuracy()
-        outcome = None
-        if x_test is not None:
-            xt = np.asarray(x_test, dtype=self.model.inputs[0].dtype if self.model.inputs else None)
-            outcome = {"y_true": np.asarray(y_test), "probabilities": np.asarray(self.model(xt, training=False))}
+        outcome = None if x_test is None else {"y_true": np.asarray(y_test), "probabilities": self._outputs(x_test)}
         return diagnose(facts, self.epochs, outcome)
 
     @staticmethod

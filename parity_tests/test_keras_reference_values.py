@@ -448,36 +448,32 @@ def test_scce_ignore_class(y_true):
     all_close(f"scce ignore_class y_true={y_true}", loss, [[0.0, 1.480129]])
 
 
-def test_scce_binary_segmentation_correct():
-    loss = losses.SparseCategoricalCrossentropy()(_t(SEG_Y_TRUE_BINARY), _t(SEG_PRED_BINARY_CORRECT))
-    all_close("scce binary_segmentation correct", loss, 0.0)
-
-
-def test_scce_binary_segmentation_noisy():
-    loss = losses.SparseCategoricalCrossentropy()(_t(SEG_Y_TRUE_BINARY), _t(SEG_PRED_BINARY_NOISY))
-    all_close("scce binary_segmentation noisy", loss, SEG_EXPECTED_BINARY)
-
-
 # The *_different_axis tests: Keras on TensorFlow raises "Only axis=-1 is currently
 # supported"; torch_impl follows Keras's torch backend for a class axis that is not
 # last (documented), so the torch-backend branch of Keras's test is translated
 # (Keras 3.15.1 on its torch backend gives the same numbers as torch_impl).
+SEGMENTATION = {  # Keras's *_segmentation tests: (labels, predictions, expected loss)
+    "binary correct": (SEG_Y_TRUE_BINARY, SEG_PRED_BINARY_CORRECT, 0.0),
+    "binary noisy": (SEG_Y_TRUE_BINARY, SEG_PRED_BINARY_NOISY, SEG_EXPECTED_BINARY),
+    "multi_class correct": (SEG_Y_TRUE_MULTI, SEG_PRED_MULTI_CORRECT, 0.0),
+    "multi_class noisy": (SEG_Y_TRUE_MULTI, SEG_PRED_MULTI_NOISY, SEG_EXPECTED_MULTI),
+}
 
 
-def test_scce_binary_segmentation_different_axis_correct():
-    y_pred = np.moveaxis(SEG_PRED_BINARY_CORRECT, source=2, destination=0)
-    loss = losses.SparseCategoricalCrossentropy(axis=0)(_t(SEG_Y_TRUE_BINARY), _t(y_pred))
-    all_close("scce binary_segmentation axis=0 correct", loss, 0.0)
-
-
-def test_scce_binary_segmentation_different_axis_noisy():
-    y_pred = np.moveaxis(SEG_PRED_BINARY_NOISY, source=2, destination=0)
-    loss = losses.SparseCategoricalCrossentropy(axis=0)(_t(SEG_Y_TRUE_BINARY), _t(y_pred))
-    all_close("scce binary_segmentation axis=0 noisy", loss, SEG_EXPECTED_BINARY)
-    y_true3 = np.array([SEG_Y_TRUE_BINARY] * 3)
-    y_pred3 = np.array([y_pred] * 3)
-    loss = losses.SparseCategoricalCrossentropy(axis=1)(_t(y_true3), _t(y_pred3))
-    all_close("scce binary_segmentation axis=1 noisy (batch of 3)", loss, SEG_EXPECTED_BINARY)
+@pytest.mark.parametrize("axis", ["last", "different"])
+@pytest.mark.parametrize("case", list(SEGMENTATION))
+def test_scce_segmentation(case, axis):
+    y_true, y_pred, expected = SEGMENTATION[case]
+    if axis == "last":
+        loss = losses.SparseCategoricalCrossentropy()(_t(y_true), _t(y_pred))
+        all_close(f"scce {case} segmentation", loss, expected)
+        return
+    y_pred = np.moveaxis(y_pred, source=2, destination=0)
+    loss = losses.SparseCategoricalCrossentropy(axis=0)(_t(y_true), _t(y_pred))
+    all_close(f"scce {case} segmentation axis=0", loss, expected)
+    if case.endswith("noisy"):  # Keras's noisy variants also run a batch of 3 with axis=1
+        loss = losses.SparseCategoricalCrossentropy(axis=1)(_t(np.array([y_true] * 3)), _t(np.array([y_pred] * 3)))
+        all_close(f"scce {case} segmentation axis=1 (batch of 3)", loss, expected)
 
 
 def test_scce_squeezes_singleton_class_dim_on_user_axis():
@@ -487,32 +483,6 @@ def test_scce_squeezes_singleton_class_dim_on_user_axis():
     loss = losses.sparse_categorical_crossentropy(_t(y_true), _t(y_pred), axis=1)
     print("sparse_categorical_crossentropy squeeze axis=1: shape", tuple(loss.shape), "expected (2, 4, 4)")
     assert tuple(loss.shape) == (2, 4, 4)
-
-
-def test_scce_multi_class_segmentation_correct():
-    loss = losses.SparseCategoricalCrossentropy()(_t(SEG_Y_TRUE_MULTI), _t(SEG_PRED_MULTI_CORRECT))
-    all_close("scce multi_class_segmentation correct", loss, 0.0)
-
-
-def test_scce_multi_class_segmentation_noisy():
-    loss = losses.SparseCategoricalCrossentropy()(_t(SEG_Y_TRUE_MULTI), _t(SEG_PRED_MULTI_NOISY))
-    all_close("scce multi_class_segmentation noisy", loss, SEG_EXPECTED_MULTI)
-
-
-def test_scce_multi_class_segmentation_different_axis_correct():
-    y_pred = np.moveaxis(SEG_PRED_MULTI_CORRECT, source=2, destination=0)
-    loss = losses.SparseCategoricalCrossentropy(axis=0)(_t(SEG_Y_TRUE_MULTI), _t(y_pred))
-    all_close("scce multi_class_segmentation axis=0 correct", loss, 0.0)
-
-
-def test_scce_multi_class_segmentation_different_axis_noisy():
-    y_pred = np.moveaxis(SEG_PRED_MULTI_NOISY, source=2, destination=0)
-    loss = losses.SparseCategoricalCrossentropy(axis=0)(_t(SEG_Y_TRUE_MULTI), _t(y_pred))
-    all_close("scce multi_class_segmentation axis=0 noisy", loss, SEG_EXPECTED_MULTI)
-    y_true3 = np.array([SEG_Y_TRUE_MULTI] * 3)
-    y_pred3 = np.array([y_pred] * 3)
-    loss = losses.SparseCategoricalCrossentropy(axis=1)(_t(y_true3), _t(y_pred3))
-    all_close("scce multi_class_segmentation axis=1 noisy (batch of 3)", loss, SEG_EXPECTED_MULTI)
 
 
 def test_scce_dtype_arg():

@@ -57,6 +57,15 @@ def _rand(n, c, dtype, seed=0):
     return z, y
 
 
+def _eager_and_triton(run) -> dict:
+    """``run()`` under each backend (the forward picks the path; backward follows it)."""
+    out = {}
+    for backend in ("eager", "triton"):
+        with kernels.use_backend(backend):
+            out[backend] = run()
+    return out
+
+
 @pytest.mark.parametrize("single_pass_max", ["default", "0", "1024"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("n,c", [(3, 700), (40, 7)])
@@ -73,13 +82,14 @@ def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, mo
     target = y if sparse else torch.softmax(torch.randn(n, c, device=DEVICE), -1)
     make = (lambda: losses.SparseCategoricalCrossentropy(from_logits=True)) if sparse else (
         lambda: losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
-    out = {}
-    for backend in ("eager", "triton"):
+
+    def run():
         x = z.clone().requires_grad_(True)
-        with kernels.use_backend(backend):
-            v = make()(target, x, sample_weight=torch.rand(n, generator=torch.Generator().manual_seed(1)).to(DEVICE))
+        v = make()(target, x, sample_weight=torch.rand(n, generator=torch.Generator().manual_seed(1)).to(DEVICE))
         v.backward()
-        out[backend] = (v.detach().float(), x.grad.float())
+        return v.detach().float(), x.grad.float()
+
+    out = _eager_and_triton(run)
     assert ops.LAUNCHES.get(expect, 0) > before, f"{expect} did not run"
     print(f"{n}x{c} {dtype} sparse={sparse} single-pass cap {ops._single_pass_max_cols()}: ran {expect}; "
           f"max |value diff| {float((out['triton'][0] - out['eager'][0]).abs()):.1e}, "
@@ -93,47 +103,49 @@ def test_backward_semantics_of_the_reduced_kernel():
     """Non-unit incoming gradient, retain_graph twice, inputs untouched, shared inputs."""
     z, y = _rand(6, 50, torch.float32)
     loss_fn = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=3)
-    grads = {}
-    for backend in ("eager", "triton"):
+
+    def run():
         x = z.clone().requires_grad_(True)
         snapshot = x.detach().clone()
-        with kernels.use_backend(backend):
-            v = loss_fn(y, x)
+        v = loss_fn(y, x)
         other = (x.exp() * 0.01).sum()  # another op that saved x
         total = 2.5 * v + other
         total.backward(retain_graph=True)
         first = x.grad.clone()
         x.grad = None
         (0.5 * v).backward()
-        grads[backend] = (first, x.grad.clone())
         assert torch.equal(x.detach(), snapshot), "the loss wrote into its input"
+        return first, x.grad.clone()
+
+    grads = _eager_and_triton(run)
     for a, b in zip(grads["triton"], grads["eager"]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_double_backward_falls_back_to_differentiable_ops():
     z, y = _rand(4, 9, torch.float32)
-    res = {}
-    for backend in ("eager", "triton"):
+
+    def run():
         x = z.clone().requires_grad_(True)
-        with kernels.use_backend(backend):
-            v = losses.CategoricalCrossentropy(from_logits=True)(torch.eye(9, device=DEVICE)[y], x)
+        v = losses.CategoricalCrossentropy(from_logits=True)(torch.eye(9, device=DEVICE)[y], x)
         (g,) = torch.autograd.grad(v, x, create_graph=True)
         (h,) = torch.autograd.grad((g * g).sum(), x)
-        res[backend] = (g.detach(), h)
+        return g.detach(), h
+
+    res = _eager_and_triton(run)
     for a, b in zip(res["triton"], res["eager"]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_soft_target_gradient():
     z, y = _rand(5, 8, torch.float32)
-    out = {}
-    for backend in ("eager", "triton"):
+
+    def run():
         t = torch.softmax(torch.randn(5, 8, generator=torch.Generator().manual_seed(3)), -1).to(DEVICE).requires_grad_(True)
-        with kernels.use_backend(backend):
-            v = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, reduction="sum")(t, z)
-        v.backward()
-        out[backend] = t.grad
+        losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2, reduction="sum")(t, z).backward()
+        return t.grad
+
+    out = _eager_and_triton(run)
     torch.testing.assert_close(out["triton"], out["eager"], rtol=1e-5, atol=1e-7)
 
 

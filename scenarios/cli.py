@@ -240,8 +240,6 @@ def cmd_report(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    import json as _json
-
     from scenarios import doctor as D
 
     console = _console()
@@ -285,7 +283,7 @@ def cmd_doctor(args) -> int:
             cw = None
             if args.class_weight:
                 try:
-                    cw = {int(k): float(v) for k, v in _json.loads(args.class_weight).items()}
+                    cw = {int(k): float(v) for k, v in json.loads(args.class_weight).items()}
                 except (ValueError, AttributeError) as e:
                     raise ValueError(f"--class-weight: expected JSON like '{{\"0\": 1, \"1\": 10}}' ({e})") from None
             result = D.diagnose_arrays(y, p, loss=args.loss, from_logits=args.from_logits, class_weight=cw)

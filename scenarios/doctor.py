@@ -40,12 +40,14 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 __all__ = ["Finding", "RULES", "check_setup", "check_training", "check_outcome", "diagnose", "diagnose_arrays",
-           "load_array", "render", "ids", "to_json", "chance_level"]
+           "load_array", "render", "ids", "to_json", "chance_level", "setup_record", "epoch_record", "train_accuracy"]
 
 EPS = 1e-7
 CATEGORICAL = ("categorical_crossentropy", "categorical_focal_crossentropy")
 SPARSE = ("sparse_categorical_crossentropy",)
 BINARY = ("binary_crossentropy", "binary_focal_crossentropy", "focal_loss")
+#: output activations whose outputs are probabilities
+PROBABILITY_ACTIVATIONS = ("softmax", "sigmoid", "manual_softmax")
 
 #: id -> (severity, stage, title, fix)
 RULES: dict[str, tuple[str, str, str, str]] = {
@@ -166,7 +168,7 @@ def _plain(x: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- labels
-def _class_indices(y: np.ndarray, loss: str, n_outputs: int) -> Optional[np.ndarray]:
+def _class_indices(y: np.ndarray, loss: str) -> Optional[np.ndarray]:
     """Integer class per sample when the labels name classes (else None)."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
@@ -181,9 +183,14 @@ def _class_indices(y: np.ndarray, loss: str, n_outputs: int) -> Optional[np.ndar
     return flat.astype(np.int64)
 
 
+def _predicted_classes(outputs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """The class each output row predicts: argmax, or ``> threshold`` for a one-unit output."""
+    return (outputs[:, 0] > threshold).astype(np.int64) if outputs.shape[1] == 1 else outputs.argmax(1)
+
+
 def chance_level(y: np.ndarray, n_outputs: int, loss: str, class_weight: Optional[dict] = None) -> Optional[float]:
     """The loss of the best constant prediction (the label frequencies, weighted by class weights)."""
-    idx = _class_indices(y, loss, n_outputs)
+    idx = _class_indices(y, loss)
     if idx is None or loss not in CATEGORICAL + SPARSE + ("binary_crossentropy",) or idx.min() < 0:
         return None
     counts = np.bincount(idx, minlength=max(2, n_outputs)).astype(np.float64)
@@ -215,9 +222,9 @@ def check_setup(y, *, loss: str, n_outputs: int, output_activation: Optional[str
     out: list[Finding] = []
     if y.dtype.kind not in "biuf":
         raise ValueError(f"labels must be numeric; got dtype {y.dtype}")
-    if y.size and not np.all(np.isfinite(y.astype(np.float64))):
-        out.append(_finding("non_finite", f"{int(np.sum(~np.isfinite(y.astype(np.float64))))} labels are NaN/inf",
-                            count=int(np.sum(~np.isfinite(y.astype(np.float64))))))
+    nonfinite = int(np.sum(~np.isfinite(y.astype(np.float64)))) if y.size else 0
+    if nonfinite:
+        out.append(_finding("non_finite", f"{nonfinite} labels are NaN/inf", count=nonfinite))
         return out
     one_hot_like = y.ndim >= 2 and y.shape[-1] == n_outputs and n_outputs > 1
     if loss in CATEGORICAL and n_outputs > 1 and not one_hot_like:
@@ -236,7 +243,7 @@ def check_setup(y, *, loss: str, n_outputs: int, output_activation: Optional[str
         if zero:
             out.append(_finding("zero_target_rows", f"{zero} of {int(np.prod(y.shape[:-1]))} target rows are all "
                                 "zeros", rows=zero))
-    idx = _class_indices(y, loss, n_outputs)
+    idx = _class_indices(y, loss)
     if idx is not None and idx.size and not any(f.id in ("integer_labels_for_categorical", "one_hot_labels_for_sparse")
                                                 for f in out):
         counts = np.bincount(idx, minlength=max(2, n_outputs))
@@ -263,7 +270,7 @@ def check_setup(y, *, loss: str, n_outputs: int, output_activation: Optional[str
         out.append(_finding("softmax_output_with_binary_loss", f"softmax over {n_outputs} units, loss {loss}"))
     if act == "sigmoid" and n_outputs > 1 and loss in CATEGORICAL + SPARSE:
         out.append(_finding("sigmoid_output_with_categorical_loss", f"sigmoid over {n_outputs} units, loss {loss}"))
-    if from_logits and act in ("softmax", "sigmoid", "manual_softmax"):
+    if from_logits and act in PROBABILITY_ACTIVATIONS:
         out.append(_finding("probabilities_given_as_logits", f"output activation {act} and from_logits=True"))
     elif predictions is not None:
         p = np.asarray(predictions, dtype=np.float64)
@@ -274,7 +281,7 @@ def check_setup(y, *, loss: str, n_outputs: int, output_activation: Optional[str
                 out.append(_finding("logits_given_as_probabilities",
                                     f"{100 * outside:.1f}% of the outputs lie outside [0, 1] with from_logits=False "
                                     f"(range [{_num(finite.min())}, {_num(finite.max())}])", fraction_outside=outside))
-            elif from_logits and outside == 0 and act not in ("softmax", "sigmoid", "manual_softmax"):
+            elif from_logits and outside == 0 and act not in PROBABILITY_ACTIVATIONS:
                 rows_sum_1 = p.ndim == 2 and p.shape[1] > 1 and bool(np.allclose(p.sum(1), 1, atol=1e-4))
                 if rows_sum_1 or (p.ndim >= 1 and finite.min() >= 0 and finite.max() <= 1 and n_outputs == 1
                                   and finite.size >= 20 and float(finite.std()) < 0.5):
@@ -344,9 +351,10 @@ def check_training(epochs: Sequence[dict], *, n_dense: int, hidden_layers: Optio
                                 + (f"{start_ratio:.3g} before training, " if start_ratio is not None else "")
                                 + f"{med:.3g} at epoch ends (median) across {n_dense} dense layers",
                                 ratio_start=start_ratio, ratio_median=med, ratios=ratios))
-    if ratios and (max(ratios) > 50 or max(float(n.max()) for n in norms if n.size) > 1e4):
+    largest = max(float(n.max()) for n in norms if n.size) if ratios else 0.0
+    if ratios and (max(ratios) > 50 or largest > 1e4):
         out.append(_finding("exploding_gradients", f"largest first/last ratio {max(ratios):.3g}, largest kernel "
-                            f"gradient norm {max(float(n.max()) for n in norms if n.size):.3g}", ratios=ratios))
+                            f"gradient norm {largest:.3g}", ratios=ratios))
     if len(epochs) >= 3 and not np.any(loss_curve < 0):
         best = int(loss_curve.argmin())
         rebound = float(loss_curve[-1] / loss_curve[best] - 1) if loss_curve[best] > 0 else 0.0
@@ -360,7 +368,7 @@ def check_training(epochs: Sequence[dict], *, n_dense: int, hidden_layers: Optio
                                 f"final loss {rebound:.0%} above the best (epoch {best + 1})",
                                 rebound=rebound, rises=jumps))
     hist = np.asarray(epochs[-1].get("pred_hist") or [], dtype=np.int64)
-    lab = None if labels is None else _class_indices(np.asarray(labels), loss, n_outputs)
+    lab = None if labels is None else _class_indices(np.asarray(labels), loss)
     n_label_classes = 0 if lab is None or lab.size == 0 or lab.min() < 0 else int(np.sum(np.bincount(lab) > 0))
     if hist.size and int(np.sum(hist > 0)) == 1 and n_label_classes >= 2:
         c = int(np.flatnonzero(hist)[0])
@@ -386,8 +394,8 @@ def check_outcome(y_true, probabilities, *, loss: str = "categorical_crossentrop
     if p.ndim == 1:
         p = p[:, None]
     n_out = n_outputs or p.shape[1]
-    pred = (p[:, 0] > 0.5).astype(np.int64) if p.shape[1] == 1 else p.argmax(1)
-    y = _class_indices(np.asarray(y_true), loss, n_out)
+    pred = _predicted_classes(p)
+    y = _class_indices(np.asarray(y_true), loss)
     if y is None or y.shape != pred.shape or y.min() < 0:
         return {}, []
     n_classes = max(2, n_out, int(y.max()) + 1)
@@ -412,6 +420,42 @@ def check_outcome(y_true, probabilities, *, loss: str = "categorical_crossentrop
                                 + f"; balanced accuracy {metrics['balanced_accuracy']:.3f} vs accuracy "
                                   f"{metrics['accuracy']:.3f}", classes=missed, recall=recall))
     return metrics, out
+
+
+# -------------------------------------------------------------- the frameworks' doctors' measurements
+def setup_record(y: np.ndarray, outputs: np.ndarray, *, loss: str, from_logits: bool, alpha: Any,
+                 output_activation: str, class_weight: Optional[dict], sample_weight, n_dense: int,
+                 start_grad_norms: Optional[list[float]]) -> dict:
+    """The set-up facts a framework's doctor measures before training (``setup`` of :func:`diagnose`).
+
+    ``outputs``: the model's outputs on the probe inputs; ``loss``, ``from_logits``, ``alpha``: the
+    loss's facts (the doctors' ``loss_facts``).
+    """
+    return {"y": y, "loss": loss, "n_outputs": int(outputs.shape[1]) if outputs.ndim == 2 else 1,
+            "output_activation": output_activation, "from_logits": from_logits, "class_weight": class_weight,
+            "sample_weight": sample_weight, "alpha": alpha, "predictions": outputs, "n_dense": n_dense,
+            "start_grad_norms": start_grad_norms}
+
+
+def epoch_record(loss_value: float, grad_norms: list[float], outputs: np.ndarray, output_activation: str) -> dict:
+    """One per-epoch record for :func:`check_training` from the model's outputs on the probe.
+
+    The fraction of probabilities at the clip (probability outputs only) and the predicted-class
+    histogram (a one-unit output predicts 1 above 0.5, or above 0 for a logit).
+    """
+    probs = outputs if output_activation in PROBABILITY_ACTIVATIONS else None
+    pred = _predicted_classes(outputs, 0.5 if probs is not None else 0.0)
+    return {"loss": float(loss_value), "grad_norms": grad_norms,
+            "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))) if probs is not None else 0.0,
+            "pred_hist": np.bincount(pred, minlength=max(2, outputs.shape[1])).tolist()}
+
+
+def train_accuracy(y: np.ndarray, loss: str, outputs: np.ndarray) -> Optional[float]:
+    """Accuracy of ``outputs`` (probabilities, one row per label) on labels ``y`` as given to ``loss``."""
+    idx = _class_indices(y, loss)
+    if idx is None or idx.shape != (len(outputs),):
+        return None
+    return float(np.mean(_predicted_classes(outputs) == idx))
 
 
 # ------------------------------------------------------------------------------------------ the whole
@@ -439,12 +483,17 @@ def diagnose(setup: Optional[dict] = None, epochs: Optional[Sequence[dict]] = No
         metrics, f = check_outcome(outcome["y_true"], outcome["probabilities"], loss=setup.get("loss", ""),
                                    n_outputs=setup.get("n_outputs"))
         findings += f
+    return {"findings": _one_per_rule(findings), "outcome": metrics}
+
+
+def _one_per_rule(findings: Iterable[Finding]) -> list[dict]:
+    """The findings as dicts, the first of each rule only."""
     seen, unique = set(), []
-    for f in findings:  # one finding per rule
+    for f in findings:
         if f.id not in seen:
             seen.add(f.id)
-            unique.append(f)
-    return {"findings": [asdict(f) for f in unique], "outcome": metrics}
+            unique.append(asdict(f))
+    return unique
 
 
 def load_array(path: str, what: str) -> np.ndarray:
@@ -523,12 +572,7 @@ def diagnose_arrays(y_true, predictions, *, loss: str, from_logits: bool = False
         metrics["note"] = (f"{100 * numbers['clip_fraction']:.0f}% of the probabilities are at the 1e-7 clip: "
                            "if they come from a hand-made softmax they get no gradient (use logits)")
     metrics.update(numbers)
-    seen, unique = set(), []
-    for x in findings:
-        if x.id not in seen:
-            seen.add(x.id)
-            unique.append(x)
-    return {"findings": [asdict(x) for x in unique], "outcome": metrics}
+    return {"findings": _one_per_rule(findings), "outcome": metrics}
 
 
 def render(diagnosis: dict, title: str = "") -> str:

@@ -19,8 +19,8 @@ from typing import Any, Optional
 import numpy as np
 
 from scenarios.catalogue import Scenario
-from scenarios.checks import evaluate_checks, summarise
-from scenarios.training import TRAJECTORY_TOLERANCE, TrainingRun, compare_histories
+from scenarios.checks import _classes, evaluate_checks, summarise
+from scenarios.training import TRAJECTORY_TOLERANCE, TrainingRun, _rel, compare_histories
 
 __all__ = ["training_run", "run_scenario"]
 
@@ -98,10 +98,10 @@ def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
     if len(raw) == 2:
         cmp = compare_histories(raw["torch"]["history"], raw["keras"]["history"], dtype)
         pk, pt = raw["keras"]["probabilities"], raw["torch"]["probabilities"]
-        same = bool(np.array_equal(_classes(pk), _classes(pt)))
+        same = bool(np.array_equal(_classes(np.asarray(pk)), _classes(np.asarray(pt))))
         out["parity"] = {
             "per_metric": cmp["per_metric"],
-            "loss_curve_rel": _curve_rel(raw["torch"]["history"]["loss"], raw["keras"]["history"]["loss"]),
+            "loss_curve_rel": _rel(raw["torch"]["history"]["loss"], raw["keras"]["history"]["loss"]),
             "same_predicted_classes": same,
             "output_max_abs": float(np.max(np.abs(np.asarray(pk, np.float64) - np.asarray(pt, np.float64)))),
             "passed": bool(cmp["passed"] and (same or dtype == "float64")),
@@ -109,7 +109,7 @@ def run_scenario(sc: Scenario, frameworks=FRAMEWORKS, dtype: str = "float32",
         if dtype == "float32" and sc.float32_chaotic:
             k = sc.float32_parity_epochs
             if k:
-                rel = _curve_rel(raw["torch"]["history"]["loss"][:k], raw["keras"]["history"]["loss"][:k])
+                rel = _rel(raw["torch"]["history"]["loss"][:k], raw["keras"]["history"]["loss"][:k])
                 out["parity"]["per_metric"]["loss"] = rel
                 standard = f"loss of the first {k} epochs (float32 chaotic)"
             else:
@@ -142,13 +142,3 @@ def _diagnose(sc: Scenario, res: Optional[dict], sink: dict, data) -> dict:
     else:
         passed = not found
     return {**d, "ids": found, "expected": list(sc.expected_findings), "passed": passed}
-
-
-def _classes(p) -> np.ndarray:
-    p = np.asarray(p)
-    return (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(1)
-
-
-def _curve_rel(a, b) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))) if a.size else 0.0

@@ -68,7 +68,8 @@ def run_catalogue(dtype: str = "float32", names: Optional[Iterable[str]] = None,
     from scenarios.execute import run_scenario
 
     chosen = [get(n) for n in names] if names else list(SCENARIOS)
-    needed = {s.name for s in chosen}
+    asked = {s.name for s in chosen}
+    needed = set(asked)
     needed |= {str(c[1]) for s in chosen for c in s.checks if str(c[0]).endswith("_other")}  # compared with
     summaries: dict[str, dict[str, dict]] = {fw: {} for fw in frameworks}
     done: dict[str, dict] = {}
@@ -86,7 +87,7 @@ def run_catalogue(dtype: str = "float32", names: Optional[Iterable[str]] = None,
             if e.get("summary"):
                 summaries[fw][sc.name] = e["summary"]
         done[sc.name] = r
-        if on_event and sc.name in {s.name for s in chosen}:
+        if on_event and sc.name in asked:
             on_event({"job": dtype, "scenario": sc.name, "passed": r["passed"]})
     return [done[s.name] for s in chosen]
 

@@ -67,7 +67,7 @@ class _FusedLoss(torch.autograd.Function):
     def forward(ctx, impl, x, y, dim, *params):
         ctx.impl, ctx.dim, ctx.params = impl, dim, params
         x2, y2 = _rows(x, dim), _rows(y, dim)
-        p2 = impl.row_params(params, x.dim(), dim)
+        p2 = ctx.row_params = impl.row_params(params)
         out = x2.new_empty(x2.shape[0])
         chunks = _chunks(x2.shape[0], x2.shape[1], x2.device)
         kept = None
@@ -98,7 +98,7 @@ class _FusedLoss(torch.autograd.Function):
             return (None, None, None, None, *nones)
         x2, y2 = _rows(x, dim), _rows(y, dim)
         g1 = grad.reshape(-1, 1)
-        p2 = impl.row_params(params, x.dim(), dim)
+        p2 = ctx.row_params
         chunks = _chunks(x2.shape[0], x2.shape[1], x2.device)
         if len(chunks) == 1:
             gx = impl.backward(g1, x2, y2, kept, *p2)
@@ -125,7 +125,8 @@ def _reference_grads(impl, x, y, dim, params, needs, grad):
 
 class _Impl:
     @staticmethod
-    def row_params(params, ndim, dim):
+    def row_params(params):
+        """The params as ``forward``/``backward`` take them on the rows view (the reduced axis last)."""
         return params
 
 
@@ -288,7 +289,7 @@ def categorical_probs(y, p, dim: int) -> torch.Tensor:
 
 class _CategoricalFocal(_Impl):
     @staticmethod
-    def row_params(params, ndim, dim):
+    def row_params(params):
         alpha, gamma, from_logits = params
         if isinstance(alpha, torch.Tensor):
             alpha = alpha.reshape(-1)  # per-class alpha, now along the last axis

@@ -74,7 +74,6 @@ _LOSS_NAMES = {
     "BinaryFocalCrossentropy": "binary_focal_crossentropy",
     "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
 }
-EPS = 1e-7
 
 
 def loss_facts(loss) -> dict:
@@ -122,14 +121,15 @@ class TrainingDoctor:
         self.setup_facts()  # before training: labels, outputs and gradients at the start
 
     # -- measurements
-    def _outputs(self) -> np.ndarray:
-        """The model's outputs on the probe in inference mode (probabilities for softmax/sigmoid models)."""
+    def _outputs(self, x=None) -> np.ndarray:
+        """The model's outputs on ``x`` (default: the probe) in inference mode (probabilities for
+        softmax/sigmoid models)."""
         p = next(self.model.parameters())
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad():
-                xt = torch.as_tensor(self.x, dtype=p.dtype, device=p.device)
+                xt = torch.as_tensor(self.x if x is None else _numpy(x), dtype=p.dtype, device=p.device)
                 out = self.model.predict_proba(xt) if hasattr(self.model, "predict_proba") else self.model(xt)
         finally:
             self.model.train(was_training)
@@ -151,13 +151,14 @@ class TrainingDoctor:
         return dict(self._setup)
 
     def _measure_setup(self) -> dict:
+        from scenarios.doctor import setup_record
+
         facts = loss_facts(self.loss)
         out = self._outputs()
         n_dense = sum(isinstance(m, torch.nn.Linear) for m in self.model.modules())
-        return {"y": self.y, "loss": facts["loss"], "n_outputs": int(out.shape[1]) if out.ndim == 2 else 1,
-                "output_activation": self.output_activation, "from_logits": facts["from_logits"],
-                "class_weight": self.class_weight, "sample_weight": self.sample_weight, "alpha": facts["alpha"],
-                "predictions": out, "n_dense": n_dense, "start_grad_norms": self._start_grad_norms()}
+        return setup_record(self.y, out, **facts, output_activation=self.output_activation,
+                            class_weight=self.class_weight, sample_weight=self.sample_weight, n_dense=n_dense,
+                            start_grad_norms=self._start_grad_norms())
 
     def _start_grad_norms(self) -> Optional[list[float]]:
         try:
@@ -171,14 +172,9 @@ class TrainingDoctor:
 
     def measure(self, loss_value: float) -> dict:
         """One epoch record: the loss, per-layer kernel-gradient norms, probabilities at the clip, predictions."""
-        norms = self._grad_norms()
-        p = self._outputs()
-        act = self.output_activation
-        probs = p if act in ("softmax", "sigmoid", "manual_softmax") else None
-        pred = (p[:, 0] > (0.5 if probs is not None else 0.0)).astype(int) if p.shape[1] == 1 else p.argmax(1)
-        return {"loss": float(loss_value), "grad_norms": norms,
-                "clip_fraction": float(np.mean((probs <= EPS) | (probs >= 1 - EPS))) if probs is not None else 0.0,
-                "pred_hist": np.bincount(pred, minlength=max(2, p.shape[1])).tolist()}
+        from scenarios.doctor import epoch_record
+
+        return epoch_record(loss_value, self._grad_norms(), self._outputs(), self.output_activation)
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         """Record an epoch (``logs["loss"]`` is the epoch's loss); the callback of :func:`torch_impl.fit.fit`."""
@@ -186,22 +182,15 @@ class TrainingDoctor:
 
     # -- findings
     def _train_accuracy(self) -> Optional[float]:
-        from scenarios.doctor import _class_indices
+        from scenarios.doctor import train_accuracy
 
-        facts = loss_facts(self.loss)
-        p = self._outputs()
-        idx = _class_indices(self.y, facts["loss"], p.shape[1])
-        if idx is None or p.shape[1] == 1:
-            return None if idx is None else float(np.mean((p[:, 0] > 0.5).astype(int) == idx))
-        return float(np.mean(p.argmax(1) == idx)) if idx.shape == (len(p),) else None
+        return train_accuracy(self.y, loss_facts(self.loss)["loss"], self._outputs())
 
     def diagnose_setup(self) -> dict:
         """Findings before training."""
         from scenarios.doctor import diagnose
 
-        facts = self.setup_facts()
-        facts.pop("n_dense")
-        return diagnose(facts)
+        return diagnose(self.setup_facts())
 
     def diagnose(self, x_test=None, y_test=None) -> dict:
         """All findings so far: setup, the recorded epochs, and held-out recall when ``x_test`` is given."""
@@ -209,14 +198,7 @@ class TrainingDoctor:
 
         facts = self.setup_facts()
         facts["train_accuracy"] = self._train_accuracy()
-        outcome = None
-        if x_test is not None:
-            p = next(self.model.parameters())
-            self.model.eval()
-            with torch.no_grad():
-                xt = torch.as_tensor(_numpy(x_test), dtype=p.dtype, device=p.device)
-                probs = self.model.predict_proba(xt) if hasattr(self.model, "predict_proba") else self.model(xt)
-            outcome = {"y_true": _numpy(y_test), "probabilities": _numpy(probs)}
+        outcome = None if x_test is None else {"y_true": _numpy(y_test), "probabilities": self._outputs(x_test)}
         return diagnose(facts, self.epochs, outcome)
 
     @staticmethod

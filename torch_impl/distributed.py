@@ -46,7 +46,7 @@ import torch.distributed as dist
 from torch import nn
 
 from torch_impl.losses import Loss
-from torch_impl.reduction import apply_mask, reduce_weighted_values, standardize_reduction
+from torch_impl.reduction import _as_sample_weight, _divide_no_nan, apply_mask, reduce_weighted_values, standardize_reduction
 
 __all__ = ["GlobalBatchLoss", "global_batch", "is_distributed", "GRAD_REDUCTIONS"]
 
@@ -61,12 +61,6 @@ _NUM, _DEN, _WSUM, _SCALAR_VALUES, _LOCAL_DEN = range(5)
 def is_distributed() -> bool:
     """Whether a default process group is initialised (the wrapper then reduces globally)."""
     return dist.is_available() and dist.is_initialized()
-
-
-def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    # Keras's divide-no-nan: 0 where the divisor is 0 (no NaN in the gradient either).
-    safe = torch.where(y == 0, torch.ones_like(y), y)
-    return torch.where(y == 0, torch.zeros_like(x), x / safe)
 
 
 class GlobalBatchLoss(nn.Module):
@@ -156,10 +150,7 @@ class GlobalBatchLoss(nn.Module):
         values, mask = self.loss.call(y_true, y_pred)
         dtype, device = values.dtype, values.device
         if sample_weight is not None:
-            sample_weight = torch.as_tensor(sample_weight, device=device)
-            if sample_weight.dtype == torch.bool or sample_weight.is_complex():
-                raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
-            sample_weight = sample_weight.to(dtype)
+            sample_weight = _as_sample_weight(sample_weight, device, dtype)
 
         local = torch.zeros(5, dtype=torch.float64, device=device)
         if values.dim() == 0:
@@ -201,8 +192,10 @@ class GlobalBatchLoss(nn.Module):
 
     def _elementwise_terms(self, values, sample_weight, mask, reduction, local) -> torch.Tensor:
         """Local weighted sum; writes this rank's denominator into ``local``."""
-        # reduction="none" folds the mask in as 0/1 weights: the weighted values, Keras's own shape checks.
-        weighted = reduce_weighted_values(values, sample_weight, mask=mask, reduction="none")
+        # The mask folded in as 0/1 weights (apply_mask does so for every reduction but the two means);
+        # reduction="none" gives the weighted values, with Keras's own shape checks.
+        w = apply_mask(sample_weight, mask, dtype=values.dtype, reduction="none")
+        weighted = reduce_weighted_values(values, w, reduction="none")
         if reduction in ("sum_over_batch_size", "mean"):
             if mask is None:
                 local[_DEN] = weighted.numel()
@@ -211,7 +204,6 @@ class GlobalBatchLoss(nn.Module):
                 # numel(weighted), i.e. the divisor is valid * numel(weighted) / total.
                 local[_DEN] = mask.sum().to(torch.float64) * (weighted.numel() / mask.numel())
         elif reduction == "mean_with_sample_weight":
-            w = apply_mask(sample_weight, mask, dtype=values.dtype, reduction=reduction)
             if w is None:
                 local[_DEN] = weighted.numel()
             else:

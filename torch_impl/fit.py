@@ -83,20 +83,24 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     sees the activated output.
     """
     act = output_activation or "linear"
-    if act in ("softmax", "sigmoid") and isinstance(loss, _LOGIT_LOSSES):
-        on_logits = copy.copy(loss)
-        on_logits.from_logits = True
-        return lambda y, z, sw=None: on_logits(y, z, sw)
-    if isinstance(loss, L.BinaryFocalCrossentropy) and not loss.from_logits and act in ("softmax", "sigmoid"):
-        if act == "softmax":
+    if act in ("softmax", "sigmoid"):
+        focal = isinstance(loss, L.BinaryFocalCrossentropy) and not loss.from_logits
+        if focal and act == "softmax":
             raise ValueError(
                 "BinaryFocalCrossentropy on a softmax output: Keras takes the crossentropy term from the softmax's "
                 "logits and the focal factor from its probabilities; torch_impl does not reproduce that mix.")
-        on_logits = copy.copy(loss)
-        on_logits.from_logits = True
-        return lambda y, z, sw=None: on_logits(y, z, sw)
-    activation = ACTIVATIONS[None if act == "linear" else act]
+        if focal or isinstance(loss, _LOGIT_LOSSES):
+            on_logits = copy.copy(loss)
+            on_logits.from_logits = True
+            return lambda y, z, sw=None: on_logits(y, z, sw)
+    activation = ACTIVATIONS[act]
     return lambda y, z, sw=None: loss(y, activation(z), sw)
+
+
+def _compile(model: torch.nn.Module, loss: L.Loss, output_activation: Optional[str]):
+    """(activation name, :func:`compiled_loss`, the activation Keras applies) for ``model``."""
+    act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+    return act, compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
 
 
 def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor) -> torch.Tensor:
@@ -118,18 +122,14 @@ def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
     return (p.dtype, p.device) if p is not None else (torch.get_default_dtype(), torch.device("cpu"))
 
 
-def _as_tensor(a, dtype, device, labels=False) -> torch.Tensor:
+def _as_tensor(a, dtype, device) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
-    if t.is_floating_point() or not labels:
-        t = t.to(dtype) if (t.is_floating_point() or not labels) else t
-    return t.to(device)
+    return t.to(dtype).to(device)
 
 
 def _labels(y, dtype, device) -> torch.Tensor:
     t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
-    if t.is_floating_point():
-        t = t.to(dtype)
-    elif t.dtype == torch.bool:
+    if t.is_floating_point() or t.dtype == torch.bool:
         t = t.to(dtype)
     return t.to(device)
 
@@ -151,10 +151,8 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: L.Loss, batch_size: int = 32
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode."""
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
-    sw = None if sample_weight is None else torch.as_tensor(np.asarray(sample_weight), dtype=dtype, device=device)
-    act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    loss_fn = compiled_loss(loss, act)
-    activation = ACTIVATIONS[None if (act or "linear") == "linear" else act]
+    sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
+    _, loss_fn, activation = _compile(model, loss, output_activation)
     was_training = model.training
     model.eval()
     total = count = 0.0
@@ -228,16 +226,18 @@ def fit(
     n = xt.shape[0]
     sw = None
     if class_weight is not None:
-        sw = class_weight_to_sample_weight(yt.cpu(), class_weight).to(device=device, dtype=torch.get_default_dtype())
+        sw = class_weight_to_sample_weight(yt, class_weight, device=device)
     elif sample_weight is not None:
         sw = torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
                              device=device)
         if sw.shape[0] != n:
             raise ValueError(f"sample_weight has {sw.shape[0]} entries for {n} samples")
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-    act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    loss_fn = compiled_loss(loss, act)
-    activation = ACTIVATIONS[None if (act or "linear") == "linear" else act]
+    act, loss_fn, activation = _compile(model, loss, output_activation)
+    if validation_data is not None:  # converted once, not every epoch
+        vx, vy = _as_tensor(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
+        vsw = validation_data[2] if len(validation_data) > 2 else None
+        vsw = None if vsw is None else _as_tensor(vsw, dtype, device)
     steps = math.ceil(n / batch_size)
     history = History()
     progress = _progress(verbose, steps * epochs, "fit")
@@ -256,13 +256,14 @@ def fit(
                 value.backward()
                 optimizer.step()
                 bs = xb.shape[0]
-                total += float(value.detach()) * bs
+                batch_loss = float(value.detach())
+                total += batch_loss * bs
                 count += bs
                 if "accuracy" in metrics:
                     with torch.no_grad():
                         matches.append(accuracy(yb, activation(z.detach())))
                 if on_batch_end is not None:
-                    on_batch_end(epoch, b, {"loss": float(value.detach())})
+                    on_batch_end(epoch, b, {"loss": batch_loss})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
@@ -270,8 +271,6 @@ def fit(
             if matches:
                 logs["accuracy"] = float(torch.cat(matches).mean())
             if validation_data is not None:
-                vx, vy = validation_data[0], validation_data[1]
-                vsw = validation_data[2] if len(validation_data) > 2 else None
                 vlogs = evaluate(model, vx, vy, loss=loss, batch_size=batch_size, sample_weight=vsw,
                                  metrics=metrics, output_activation=act)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})

@@ -111,11 +111,10 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     if not kernel_half:
         y_pred = (y_pred if round_to is None else y_pred.to(round_to)).to(cdt)
     y_true = _as_tensor(y_true, y_pred.device)
-    if not labels_are_indices:
-        if kernel_half and y_true.is_floating_point() and y_true.dtype != torch.float64:
-            pass  # the kernels read any float target and compute in float32: no copy
-        else:
-            y_true = (y_true if round_to is None else y_true.to(round_to)).to(cdt)
+    # the kernels read any float target (but float64) and compute in float32: no copy for them
+    kernel_reads_y = kernel_half and y_true.is_floating_point() and y_true.dtype != torch.float64
+    if not (labels_are_indices or kernel_reads_y):
+        y_true = (y_true if round_to is None else y_true.to(round_to)).to(cdt)
     return y_true, y_pred
 
 
@@ -129,11 +128,7 @@ def _kernels_for(y_pred) -> bool:
 
 
 _REDUCING = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight")
-
-
-def _class_last_2d(t: torch.Tensor, axis: int) -> torch.Tensor:
-    """``t`` with the class ``axis`` moved last, as rows: (R, C)."""
-    return t.movedim(axis, -1).reshape(-1, t.shape[axis])
+_class_last_2d = _fused._rows  # ``t`` with the class ``axis`` moved last, as rows: (R, C)
 
 
 def _check_axis(axis) -> int:
@@ -716,6 +711,7 @@ class _Wrapped(Loss):
 
     _fn: Callable
     _labels_are_indices = False
+    _binary = False  # True for the binary losses: no class axis (no single-class warning, no one-hot hint)
 
     def _kwargs(self) -> dict:
         raise NotImplementedError
@@ -745,8 +741,6 @@ class _Wrapped(Loss):
         if not self._binary:
             _warn_single_class(y_pred, axis, self.name)
         return self._reduced_kernel(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r)
-
-    _binary = False
 
     def _reduced_kernel(self, x2, y2, r):
         raise NotImplementedError

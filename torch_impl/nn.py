@@ -270,16 +270,14 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     if len(weights) != len(slots):
         raise ValueError(f"expected {len(slots)} weight arrays for this model ({', '.join(s[0] for s in slots)}), "
                          f"got {len(weights)}")
-    for (name, tensor, layout), w in zip(slots, weights):
-        w = np.asarray(w)
-        if layout == "transpose":
-            if w.ndim != 2:
-                raise ValueError(f"{name}: a Dense kernel must be 2-D (in, out), got shape {w.shape}")
-            w = w.T
+    for (name, tensor, layout), given in zip(slots, weights):
+        given = np.asarray(given)
+        if layout == "transpose" and given.ndim != 2:
+            raise ValueError(f"{name}: a Dense kernel must be 2-D (in, out), got shape {given.shape}")
+        w = given.T if layout == "transpose" else given
         if tuple(w.shape) != tuple(tensor.shape):
             want = tuple(tensor.shape[::-1]) if layout == "transpose" else tuple(tensor.shape)
-            got = tuple(np.asarray(weights[slots.index((name, tensor, layout))]).shape)
-            raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {got}")
+            raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}")
         tensor.copy_(torch.as_tensor(np.ascontiguousarray(w), dtype=tensor.dtype))
     return model
 

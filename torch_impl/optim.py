@@ -205,9 +205,10 @@ class SGD(KerasOptimizer):
                 state["momentum"] = torch.zeros_like(variable)
             m = state["momentum"]
             mom = _cast(group["momentum"], dt)
-            m.copy_(m * mom - gradient * lr)
+            scaled = gradient * lr  # Keras computes it twice under nesterov: the same value
+            m.copy_(m * mom - scaled)
             if group["nesterov"]:
-                variable.add_(m * mom - gradient * lr)
+                variable.add_(m * mom - scaled)
             else:
                 variable.add_(m)
         else:

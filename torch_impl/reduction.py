@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Union
 
 import torch
@@ -104,6 +105,14 @@ def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.where(y == 0, torch.zeros_like(x), x / safe)
 
 
+def _as_sample_weight(sample_weight, device, dtype: torch.dtype) -> torch.Tensor:
+    """A user's sample weight as a real tensor of ``dtype`` on ``device``."""
+    sample_weight = torch.as_tensor(sample_weight, device=device)
+    if sample_weight.dtype == torch.bool or sample_weight.is_complex():
+        raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
+    return sample_weight.to(dtype)
+
+
 def _numel(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.tensor(float(t.numel()), dtype=dtype, device=t.device)
 
@@ -171,10 +180,7 @@ def reduce_weighted_values(
     reduction = standardize_reduction(reduction)
     dtype = values.dtype
     if sample_weight is not None:
-        sample_weight = torch.as_tensor(sample_weight, device=values.device)
-        if sample_weight.dtype == torch.bool or sample_weight.is_complex():
-            raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
-        sample_weight = sample_weight.to(dtype)
+        sample_weight = _as_sample_weight(sample_weight, values.device, dtype)
     sample_weight = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
@@ -204,36 +210,22 @@ def element_weights(
     reduction = standardize_reduction(reduction)
     if reduction in (None, "none") or len(values_shape) == 0 or tuple(values_shape) == (0,):
         return None
+    n = math.prod(values_shape)
     if sample_weight is None and mask is None:
-        n = 1
-        for d in values_shape:
-            n *= d
         return 1.0 if reduction == "sum" else (1.0 / n if n else 0.0)
-    ones = torch.ones(values_shape, dtype=dtype, device=device)
     if sample_weight is not None:
-        sample_weight = torch.as_tensor(sample_weight, device=device)
-        if sample_weight.dtype == torch.bool or sample_weight.is_complex():
-            raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
-        sample_weight = sample_weight.to(dtype)
-    sw = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)
-    if sw is None:
-        w = ones.reshape(-1)
-        n = w.numel()
-    else:
-        v, s = squeeze_or_expand_to_same_rank(ones, sw)
-        try:
-            shape = torch.broadcast_shapes(v.shape, s.shape)
-        except RuntimeError:
-            return None  # the generic path raises the clear error
-        n = 1
-        for d in shape:
-            n *= d
-        if n != ones.numel():
-            return None
-        w = (v * s).reshape(-1)
+        sample_weight = _as_sample_weight(sample_weight, device, dtype)
+    sw = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)  # not None: one of the two is given
+    v, s = squeeze_or_expand_to_same_rank(torch.ones(values_shape, dtype=dtype, device=device), sw)
+    try:
+        shape = torch.broadcast_shapes(v.shape, s.shape)
+    except RuntimeError:
+        return None  # the generic path raises the clear error
+    if math.prod(shape) != n:
+        return None
+    w = (v * s).reshape(-1)
     if reduction == "sum":
         return w
-    if reduction == "mean_with_sample_weight" and sw is not None:
-        total = sw.sum()
-        return torch.where(total == 0, torch.zeros_like(w), w / torch.where(total == 0, torch.ones_like(total), total))
+    if reduction == "mean_with_sample_weight":
+        return _divide_no_nan(w, sw.sum())
     return w / n if n else torch.zeros_like(w)

@@ -88,11 +88,10 @@ def use_triton(t: torch.Tensor) -> bool:
     backend = _state["backend"]
     if backend == "eager" or t.dtype not in _KERNEL_DTYPES or torch.compiler.is_compiling():
         return False
-    device_ok = t.is_cuda or interpreter_mode()
     if backend == "triton":
         if not triton_available():
             raise RuntimeError("backend 'triton' was requested but Triton cannot be imported")
-        if not device_ok:
+        if not (t.is_cuda or interpreter_mode()):  # the environment is read only here, off the "auto" path
             raise RuntimeError(
                 f"backend 'triton' needs CUDA tensors (got {t.device}); on CPU set TRITON_INTERPRET=1 "
                 "before Triton is imported to run the kernels in Triton's interpreter"

@@ -61,8 +61,8 @@ def _ipow(q, N: tl.constexpr):
 def _pow(q, gamma, GAMMA_INT: tl.constexpr):
     """q**gamma, q**(gamma - 1); exact products for a small integer gamma."""
     if GAMMA_INT >= 1:
-        f = _ipow(q, GAMMA_INT)
         f1 = _ipow(q, GAMMA_INT - 1)
+        f = f1 * q
     elif GAMMA_INT == 0:
         f = tl.full(q.shape, 1.0, tl.float32)
         f1 = 1.0 / q

@@ -18,27 +18,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-EPS = tl.constexpr(1e-7)
-ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
-
-
-@triton.jit
-def _pow_pair(q, gamma, GAMMA_INT: tl.constexpr):
-    """(q**gamma, q**(gamma - 1)) for 0 <= q <= 1; exact products for small integer gamma."""
-    if GAMMA_INT >= 1:
-        f1 = tl.full(q.shape, 1.0, tl.float32)
-        for _ in tl.static_range(GAMMA_INT - 1):
-            f1 = f1 * q
-        f = f1 * q
-    elif GAMMA_INT == 0:
-        f = tl.full(q.shape, 1.0, tl.float32)
-        f1 = 1.0 / q
-    else:
-        lq = tl.log(q)
-        f = tl.where(q > 0.0, tl.exp(gamma * lq), 0.0)
-        g1 = gamma - 1.0
-        f1 = tl.where(q > 0.0, tl.exp(g1 * lq), tl.where(g1 > 0.0, 0.0, float("inf")))
-    return f, f1
+# the clip bounds and (1 - o)**gamma, (1 - o)**(gamma - 1) as in the binary focal kernel
+from torch_impl.kernels.binary import EPS, ONE_MINUS_EPS, _pow
 
 
 @triton.jit
@@ -59,7 +40,7 @@ def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_col
         a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
     else:
         a = alpha
-    f, f1 = _pow_pair(1.0 - o, gamma, GAMMA_INT)
+    f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
     inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
     return mask, p, out, o, a * y, tl.log(o), f, f1, inside
 

@@ -22,6 +22,10 @@ import os
 
 import torch
 
+from torch_impl import _fused
+from torch_impl.kernels import binary as _bk
+from torch_impl.kernels import categorical_focal as _cf
+from torch_impl.kernels import interpreter_mode as _interpret
 from torch_impl.kernels import softmax_xent as _sx
 
 __all__ = ["softmax_xent_rows", "softmax_xent_reduced"]
@@ -57,7 +61,7 @@ def _row_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     return max(1, 4096 // row), row, 4
 
 
-def _single_pass_max_cols() -> int:
+def _single_pass_max_cols(interpret: bool | None = None) -> int:
     """Rows up to this many classes take the single-pass kernel when the gradient is written.
 
     ``LOSSPARITY_SINGLE_PASS_MAX_COLS`` overrides it (0 turns it off). The
@@ -68,7 +72,7 @@ def _single_pass_max_cols() -> int:
     env = os.environ.get("LOSSPARITY_SINGLE_PASS_MAX_COLS")
     if env is not None:
         return int(env)
-    return 256 if _interpret() else 8192
+    return 256 if (_interpret() if interpret is None else interpret) else 8192
 
 
 def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
@@ -81,24 +85,19 @@ def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     return 1, row, max(4, min(32, row // 256))
 
 
-def _interpret() -> bool:
-    from torch_impl.kernels import interpreter_mode
-
-    return interpreter_mode()
-
-
 def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
     n_rows, n_cols = logits.shape
     stats = torch.empty((3, n_rows), dtype=torch.float32, device=logits.device)
     loss, shift, logd = stats[0], stats[1], stats[2]
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
     flag = torch.zeros(1, dtype=torch.int32, device=logits.device) if is_index else loss
-    if write_grad and 0 < n_cols <= _single_pass_max_cols():  # the whole row in one tile: one read
+    interpret = _interpret()
+    if write_grad and 0 < n_cols <= _single_pass_max_cols(interpret):  # the whole row in one tile: one read
         name, kernel, extra = "softmax_xent_fwd_single_pass", _sx._softmax_xent_fwd_single_pass, {}
-        block_r, block_c, warps = _single_pass_config(n_cols, _interpret())
+        block_r, block_c, warps = _single_pass_config(n_cols, interpret)
     else:
         name, kernel, extra = "softmax_xent_fwd", _sx._softmax_xent_fwd, {"WRITE_GRAD": write_grad}
-        block_r, block_c, warps = _row_config(n_cols, _interpret())
+        block_r, block_c, warps = _row_config(n_cols, interpret)
     if n_rows:
         _count(name)
         kernel[(triton_cdiv(n_rows, block_r),)](
@@ -151,6 +150,7 @@ def _launch_bwd(logits, target, is_index, smoothing, ignore, shift, logd, grad_r
 
 
 def triton_cdiv(a: int, b: int) -> int:
+    # not triton.cdiv: a constexpr_function in recent Triton, microseconds per host call
     return (a + b - 1) // b
 
 
@@ -210,9 +210,7 @@ class _SoftmaxXentReduced(torch.autograd.Function):
         logits, target, weight, shift, logd = ctx.saved_tensors
 
         def rows():
-            w = weight if weight is not None else torch.full(
-                (logits.shape[0],), ctx.scale, dtype=torch.float32, device=logits.device)
-            return w * grad_out.float()
+            return _row_grads(weight, ctx.scale, logits, grad_out)
 
         if torch.is_grad_enabled():
             g = _eager_grad(logits, target, ctx.is_index, ctx.smoothing, ctx.ignore, rows())
@@ -225,6 +223,19 @@ class _SoftmaxXentReduced(torch.autograd.Function):
         return g, tg, None, None, None, None, None
 
 
+def _row_grads(weight, scale: float, x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
+    """The incoming gradient of each row of a reduced loss: ``weight * grad_out`` (``scale`` when no weight)."""
+    w = weight if weight is not None else torch.full((x.shape[0],), scale, dtype=torch.float32, device=x.device)
+    return w * grad_out.float()
+
+
+def _weight_args(weight) -> tuple:
+    """``(weight tensor or None, scale)`` for the reduced ops: a tensor, or one float for every row."""
+    if isinstance(weight, torch.Tensor):
+        return weight.float().contiguous(), 1.0
+    return None, float(weight)
+
+
 def _scale_in_place(g: torch.Tensor, grad_out: torch.Tensor) -> None:
     """g *= grad_out (a scalar tensor), without memory traffic when grad_out == 1."""
     n = g.numel()
@@ -234,14 +245,12 @@ def _scale_in_place(g: torch.Tensor, grad_out: torch.Tensor) -> None:
         _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
 
 
+def _rows2d(t: torch.Tensor) -> torch.Tensor:
+    return t if t.stride(-1) == 1 else t.contiguous()
+
+
 def _prep(logits: torch.Tensor, target: torch.Tensor, is_index: bool):
-    logits = logits if logits.stride(-1) == 1 else logits.contiguous()
-    if is_index:
-        target = target.reshape(-1)
-        target = target if target.stride(0) == 1 else target.contiguous()
-    elif target.stride(-1) != 1:
-        target = target.contiguous()
-    return logits, target
+    return _rows2d(logits), _rows2d(target.reshape(-1) if is_index else target)
 
 
 def softmax_xent_rows(logits: torch.Tensor, target: torch.Tensor, is_index: bool,
@@ -255,10 +264,7 @@ def softmax_xent_reduced(logits: torch.Tensor, target: torch.Tensor, weight, is_
                          smoothing: float = 0.0, ignore=None) -> torch.Tensor:
     """``sum_i weight_i * loss_i`` of 2-D ``logits`` (float32 scalar); ``weight`` a tensor or one float."""
     logits, target = _prep(logits, target, is_index)
-    if isinstance(weight, torch.Tensor):
-        return _SoftmaxXentReduced.apply(logits, target, weight.float().contiguous(), 1.0, is_index,
-                                         float(smoothing), ignore)
-    return _SoftmaxXentReduced.apply(logits, target, None, float(weight), is_index, float(smoothing), ignore)
+    return _SoftmaxXentReduced.apply(logits, target, *_weight_args(weight), is_index, float(smoothing), ignore)
 
 
 # --------------------------------------------------------------------------
@@ -278,8 +284,6 @@ def _gamma_int(gamma: float) -> int:
 
 
 def _binary_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_grad=False):
-    from torch_impl.kernels import binary as _bk
-
     from_logits, focal, balance, gamma, alpha, smoothing = cfg
     n_rows, n_cols = x.shape
     loss = torch.empty(n_rows, dtype=torch.float32, device=x.device) if write_loss else None
@@ -304,8 +308,6 @@ def _binary_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
 
 
 def _binary_reference(x, y, cfg):
-    from torch_impl import _fused
-
     from_logits, focal, balance, gamma, alpha, smoothing = cfg
     x = x.float()
     y = y.float()
@@ -368,9 +370,7 @@ class _ReducedOp(torch.autograd.Function):
         x, y, weight = ctx.saved_tensors
 
         def rows():
-            w = weight if weight is not None else torch.full(
-                (x.shape[0],), ctx.scale, dtype=torch.float32, device=x.device)
-            return w * grad_out.float()
+            return _row_grads(weight, ctx.scale, x, grad_out)
 
         if torch.is_grad_enabled() or ctx.needs_input_grad[2]:
             gx, gy = _reference_grads(ctx, x, y, rows())
@@ -381,10 +381,6 @@ class _ReducedOp(torch.autograd.Function):
         else:
             _, g = ctx.spec.launch(x, y, ctx.cfg, weight=rows().contiguous(), write_loss=False, write_grad=True)
         return None, g, None, None, None, None
-
-
-def _rows2d(t: torch.Tensor) -> torch.Tensor:
-    return t if t.stride(-1) == 1 else t.contiguous()
 
 
 def binary_rows(x: torch.Tensor, y: torch.Tensor, from_logits: bool, focal: bool = False, balance: bool = False,
@@ -398,9 +394,7 @@ def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, 
                    balance: bool = False, gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0):
     """``sum_i weight_i * rowloss_i`` (``weight`` a tensor or one float)."""
     cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
-    if isinstance(weight, torch.Tensor):
-        return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
-    return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), None, float(weight), cfg)
+    return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), *_weight_args(weight), cfg)
 
 
 __all__ += ["binary_rows", "binary_reduced"]
@@ -412,8 +406,6 @@ __all__ += ["binary_rows", "binary_reduced"]
 
 
 def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_grad=False):
-    from torch_impl.kernels import categorical_focal as _cf
-
     from_logits, gamma, alpha, smoothing = cfg
     n_rows, n_cols = x.shape
     loss = torch.empty(n_rows, dtype=torch.float32, device=x.device) if write_loss else None
@@ -438,8 +430,6 @@ def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
 
 
 def _cfocal_reference(x, y, cfg):
-    from torch_impl import _fused
-
     from_logits, gamma, alpha, smoothing = cfg
     x, y = x.float(), y.float()
     if smoothing:
@@ -461,9 +451,7 @@ def categorical_focal_rows(x, y, from_logits: bool, gamma: float, alpha, smoothi
 def categorical_focal_reduced(x, y, weight, from_logits: bool, gamma: float, alpha, smoothing: float = 0.0):
     """``sum_i weight_i * loss_i`` of the categorical focal crossentropy."""
     cfg = (bool(from_logits), float(gamma), alpha, float(smoothing))
-    if isinstance(weight, torch.Tensor):
-        return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), weight.float().contiguous(), 1.0, cfg)
-    return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), None, float(weight), cfg)
+    return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), *_weight_args(weight), cfg)
 
 
 __all__ += ["categorical_focal_rows", "categorical_focal_reduced"]

@@ -52,6 +52,27 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
 
 
 @triton.jit
+def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
+                 HAS_IGNORE: tl.constexpr, BLOCK_R: tl.constexpr):
+    """(t, valid, w): the rows' labels, ``ignore_class`` rows given t = 0 and weight 0.
+
+    Out-of-range labels are flagged (the caller asserts on the flag) and read as
+    0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
+    ``HAS_IGNORE``.
+    """
+    t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+    valid = row_ok
+    if HAS_IGNORE:
+        valid = t != ignore_class
+        t = tl.where(valid, t, 0)
+        w = tl.where(valid, w, 0.0)
+    bad = row_ok & ((t < 0) | (t >= n_cols))
+    tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
+    t = tl.where(bad, 0, t)
+    return t, valid, w
+
+
+@triton.jit
 def _softmax_xent_fwd(
     logits_ptr, stride_l,
     target_ptr, stride_t,
@@ -122,15 +143,8 @@ def _softmax_xent_fwd(
     if HAS_WEIGHT:
         w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
     if TARGET_IS_INDEX:
-        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
-        if HAS_IGNORE:
-            valid = t != ignore_class
-            t = tl.where(valid, t, 0)
-            w = tl.where(valid, w, 0.0)
-        # out-of-range labels: flag them (the caller asserts on the flag) and read nothing out of bounds
-        bad = row_ok & ((t < 0) | (t >= n_cols))
-        tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
-        t = tl.where(bad, 0, t)
+        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
+                                   HAS_IGNORE, BLOCK_R)
         z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
         loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:
@@ -189,15 +203,8 @@ def _softmax_xent_fwd_single_pass(
         w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
-        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
-        valid = row_ok
-        if HAS_IGNORE:
-            valid = t != ignore_class
-            t = tl.where(valid, t, 0)
-            w = tl.where(valid, w, 0.0)
-        bad = row_ok & ((t < 0) | (t >= n_cols))
-        tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
-        t = tl.where(bad, 0, t)
+        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
+                                   HAS_IGNORE, BLOCK_R)
         is_t = cols[None, :] == t[:, None]
         z_t = tl.sum(tl.where(is_t & mask, zs, 0.0), axis=1)  # z_t - shift, from the registers
         loss = log_d - z_t
