@@ -135,3 +135,14 @@ def test_softmax_output_trains_on_logits():
     assert float(g.abs().max()) > 0.5  # the logits path: no clipping dead zone
     with pytest.raises(ValueError, match="softmax"):
         tfit.compiled_loss(losses.BinaryFocalCrossentropy(), "softmax")
+
+
+def test_keras_init_batchnorm_without_center_or_scale():
+    from torch_impl.nn import BatchNormalization
+
+    for center, scale in ((False, True), (True, False), (False, False)):
+        bn = BatchNormalization(4, center=center, scale=scale)
+        keras_init_(torch.nn.Sequential(bn))
+        print(f"center={center} scale={scale}: gamma {bn.weight}, beta {bn.bias}")
+        assert (bn.weight is None) == (not scale) and (bn.bias is None) == (not center)
+        assert bool((bn.running_var == 1).all()) and bool((bn.running_mean == 0).all())

@@ -70,8 +70,9 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None) 
             if m.bias is not None:
                 m.bias.zero_()
         elif isinstance(m, (BatchNormalization, nn.BatchNorm1d, nn.BatchNorm2d)):
-            if getattr(m, "weight", None) is not None:
+            if getattr(m, "weight", None) is not None:  # gamma (scale=False: none)
                 m.weight.fill_(1.0)
+            if getattr(m, "bias", None) is not None:  # beta (center=False: none)
                 m.bias.zero_()
             m.running_mean.zero_()
             m.running_var.fill_(1.0)
