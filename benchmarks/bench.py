@@ -21,6 +21,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -75,25 +76,38 @@ def _backend_importable(backend: str) -> bool:
     return r.returncode == 0
 
 
-def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) -> list[dict]:
+def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log, on_row=None) -> list[dict]:
+    """Rows from one Keras worker subprocess, read as it prints them (``on_row`` is called for each, so a
+    run cut short keeps what it measured)."""
     spec = {"cases": [dict(c.to_dict(), reference=refs[c.id]) for c in cases], "device": device, "quick": quick,
             "rtol": RTOL}
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+    # JAX would otherwise take 75% of the GPU up front, beside this process's cached blocks
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", XLA_PYTHON_CLIENT_PREALLOCATE="false",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
         env["JAX_PLATFORMS"] = "cpu"
-    r = subprocess.run([sys.executable, "-m", "benchmarks.keras_worker"], input=json.dumps(spec), env=env,
-                       capture_output=True, text=True, cwd=ROOT, timeout=3600)
-    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    if r.returncode != 0:
-        log(f"Keras {backend} worker exited {r.returncode}: {r.stderr[-500:]}")
+    rows: list[dict] = []
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.keras_worker"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env=env)
+        proc.stdin.write(json.dumps(spec))
+        proc.stdin.close()
+        for line in proc.stdout:
+            if line.startswith("{"):
+                rows.append(json.loads(line))
+                if on_row is not None:
+                    on_row(rows[-1])
+        code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            log(f"Keras {backend} worker exited {code}: {err.read()[-500:]}")
     return rows
 
 
 def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print,
-        families: Optional[tuple] = None) -> dict:
+        families: Optional[tuple] = None, torch_impls: bool = True) -> dict:
     """Run the sweep (optionally only some loss ``families``); returns the result dict (also written to ``out``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
@@ -106,6 +120,9 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
 
     if device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device here")
+    unknown = set(keras_backends) - {"tensorflow", "jax", "torch"}
+    if unknown:
+        raise SystemExit(f"unknown Keras backend(s) {sorted(unknown)}: choose from tensorflow, jax, torch")
     cases = cuda_sweep(quick) if device == "cuda" else cpu_sweep(quick)
     if families:
         cases = [c for c in cases if c.family in families]
@@ -133,25 +150,55 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
 
     for i, case in enumerate(cases):
         refs[case.id] = reference_value(case, device)
+        if not torch_impls:  # Keras only (the torch rows measured in another run; see merge())
+            continue
         rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype], refs[case.id])
         if device == "cuda":
             torch.cuda.empty_cache()
         log(f"[{i + 1}/{len(cases)}] {case.id}")
         save()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     for backend in keras_backends:
         if not _backend_importable(backend):
             log(f"Keras on {backend}: not importable here, skipped")
             continue
         log(f"Keras on {backend} ...")
-        krows = _keras_rows(backend, cases, device, quick, refs, log)
-        for r in krows:
+
+        def add(r: dict) -> None:
             if "gbs" in r:
                 r["copy_fraction"] = r["gbs"] / copy_gbs
-        rows += krows
-        save()
+            rows.append(r)
+            save()
+
+        _keras_rows(backend, cases, device, quick, refs, log, on_row=add)
     save(final=True)
     result["out_dir"] = str(out_dir)
     return result
+
+
+def merge(paths: list, out_dir: str) -> dict:
+    """One result from several runs on the same device (e.g. the sweep split over several calls).
+
+    Rows are keyed by (case, impl); a later file wins. The copy bandwidth and
+    versions are the first file's; each row keeps the GB/s fraction of its own run.
+    """
+    results = [json.loads(Path(p).read_text()) for p in paths]
+    names = {r["device_name"] for r in results}
+    if len(names) != 1:
+        raise SystemExit(f"merge: results come from different devices: {sorted(names)}")
+    merged = dict(results[0], seconds=sum(r["seconds"] for r in results), merged_from=[str(p) for p in paths])
+    rows: dict = {}
+    for r in results:
+        for row in r["rows"]:
+            rows[(row["case"], row["impl"])] = row
+    merged["rows"] = list(rows.values())
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(merged, indent=1))
+    (out / "bench.md").write_text(markdown(merged))
+    plot(merged, out)
+    return merged
 
 
 def markdown(result: dict) -> str:
@@ -162,16 +209,23 @@ def markdown(result: dict) -> str:
         f"Byte model: {result['byte_model']}. Versions: "
         + ", ".join(f"{k} {v}" for k, v in result["versions"].items() if v) + ".",
         "",
-        "| case | impl | ms | GB/s | % copy BW | samples/s | peak extra MB | note |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "ms is the median time per call as a caller sees it (launches included); device ms is the GPU's "
+        "busy time per call (kernel durations, launch gaps excluded; torch implementations on CUDA only)."
+        if result["device"] == "cuda" else "ms is the median wall time per call.",
+        "",
+        *([result["note"], ""] if result.get("note") else []),
+        "| case | impl | ms | GB/s | % copy BW | device ms | % copy BW (device) | samples/s | peak extra MB | note |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in sorted(result["rows"], key=lambda r: (r["family"], r["mode"], r["dtype"], r["n"] * r["c"], r.get("ms", 1e9))):
         if "ms" in r:
             peak = "" if r.get("peak_extra_mb") is None else f"{r['peak_extra_mb']:.0f}"
+            dev = (f"{r['device_ms']:.3f} | {100 * r['device_copy_fraction']:.1f}%" if r.get("device_copy_fraction")
+                   else " | ")
             lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.3f} | {r['gbs']:.1f} | "
-                         f"{100 * r.get('copy_fraction', 0):.1f}% | {r['samples_per_s']:.3g} | {peak} | |")
+                         f"{100 * r.get('copy_fraction', 0):.1f}% | {dev} | {r['samples_per_s']:.3g} | {peak} | |")
         else:
-            lines.append(f"| {r['case']} | {r['impl']} | | | | | | {r.get('error', '')[:120]} |")
+            lines.append(f"| {r['case']} | {r['impl']} | | | | | | | | {r.get('error', '')[:120]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -197,6 +251,11 @@ def plot(result: dict, out_dir: Path) -> None:
                 pts = sorted((r["n"] * r["c"], r[metric]) for r in sub if r["impl"] == impl)
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl, color=colors[impl])
+                dev = sorted((r["n"] * r["c"], r["device_copy_fraction"]) for r in sub
+                             if r["impl"] == impl and r.get("device_copy_fraction"))
+                if metric == "copy_fraction" and dev:  # the GPU's own time, launch gaps excluded
+                    ax.plot([p[0] for p in dev], [p[1] for p in dev], marker="x", linestyle="--",
+                            label=f"{impl} (device time)", color=colors[impl], alpha=0.7)
             ax.set_xscale("log")
             ax.set_title(f"{fam}, forward+backward, {dtype}", fontsize=10)
             ax.set_xlabel("elements (N x C)")
@@ -211,3 +270,11 @@ def plot(result: dict, out_dir: Path) -> None:
         fig.tight_layout()
         fig.savefig(out_dir / fname, dpi=100)
         plt.close(fig)
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench --merge OUT_DIR A.json B.json ...
+    if len(sys.argv) >= 4 and sys.argv[1] == "--merge":
+        print(markdown(merge(sys.argv[3:], sys.argv[2])))
+    else:
+        raise SystemExit("usage: python -m benchmarks.bench --merge OUT_DIR A.json B.json ... "
+                         "(the sweep itself: lossparity bench)")

@@ -7,8 +7,10 @@ torchvision's sigmoid_focal_loss.
 Byte model (each input read once, each output written once): predictions read
 + gradient written + targets read (int64 labels, or a tensor of the
 predictions' shape and dtype). Reports median time
-(triton.testing.do_bench), effective GB/s, its fraction of the device copy
-bandwidth measured in the same run, and peak extra memory. Every
+(triton.testing.do_bench: what a caller waits, launches included), the GPU's
+own busy time (kernel durations from the profiler, launch gaps excluded),
+effective GB/s of each and their fraction of the device copy bandwidth
+measured in the same run, and peak extra memory. Every
 implementation is checked against torch eager in float64 first.
 """
 
@@ -96,6 +98,8 @@ def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.
     """Check each implementation against the float64 reference, then time forward+backward."""
     from triton.testing import do_bench
 
+    from benchmarks.timing import cuda_device_ms
+
     rotate = len(zs)
     rows = []
     for name, fn in impls.items():
@@ -121,9 +125,11 @@ def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.
         torch.cuda.synchronize()
         peak_extra = torch.cuda.max_memory_allocated() - before
         ms = do_bench(step, warmup=25, rep=100, return_mode="median")
+        device_ms = cuda_device_ms(step)
         gbs = bytes_moved / (ms * 1e-3) / 1e9
         n = zs[0].shape[0]
         rows.append(dict(base, impl=name, ms=ms, gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=n / (ms * 1e-3),
+                         device_ms=device_ms, device_copy_fraction=bytes_moved / (device_ms * 1e-3) / 1e9 / copy_gbs,
                          peak_extra_mb=peak_extra / 2**20,
                          logits_mb=zs[0].numel() * zs[0].element_size() / 2**20,
                          value_rel_err=err_v, grad_rel_err=err_g))
@@ -196,7 +202,11 @@ def main(argv=None):
     copy_gbs = copy_bandwidth()
     shapes = [(4096, 32000), (8192, 131072)] if args.quick else [
         (64, 10), (4096, 1000), (65536, 1000), (4096, 32000), (8192, 32000), (4096, 131072), (8192, 131072)]
-    rows = []
+    info = dict(device=torch.cuda.get_device_name(), copy_gbs=copy_gbs, torch=torch.__version__,
+                triton=__import__("triton").__version__, python=platform.python_version())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
     for focal in (False, True, "categorical"):
         for dtype in (torch.bfloat16, torch.float32):
             bshapes = [(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (16384, 4096)]
@@ -205,6 +215,7 @@ def main(argv=None):
             for n, d in bshapes:
                 rows += bench_binary(n, d, dtype, focal, copy_gbs)
                 torch.cuda.empty_cache()
+                _save(out, info, rows)  # after every shape: a run cut short keeps what it measured
     for sparse in (True, False):
         for dtype in (torch.bfloat16, torch.float32):
             for n, c in shapes:
@@ -215,22 +226,27 @@ def main(argv=None):
                 except torch.cuda.OutOfMemoryError:
                     print("OOM", n, c, dtype)
                 torch.cuda.empty_cache()
-    info = dict(device=torch.cuda.get_device_name(), copy_gbs=copy_gbs, torch=torch.__version__,
-                triton=__import__("triton").__version__, python=platform.python_version())
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+                _save(out, info, rows)
+    print(_save(out, info, rows))
+
+
+def _save(out: Path, info: dict, rows: list) -> str:
+    copy_gbs = info["copy_gbs"]
     (out / "cuda_losses.json").write_text(json.dumps(dict(info=info, rows=rows), indent=1))
     lines = [f"{info['device']}, copy bandwidth {copy_gbs:.0f} GB/s (read+write), torch {info['torch']}, "
-             f"triton {info['triton']}; forward+backward, median of do_bench", "",
-             "| loss | dtype | N x C | impl | ms | GB/s | % copy BW | vs torch built-in | peak extra MB (input MB) | grad err |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             f"triton {info['triton']}; forward+backward. ms: median of do_bench (launches included); "
+             "device ms: the GPU's busy time per call (kernel durations, launch gaps excluded)", "",
+             "| loss | dtype | N x C | impl | ms | GB/s | % copy BW | device ms | % copy BW (device) "
+             "| vs torch built-in | peak extra MB (input MB) | grad err |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['family']} | {r['dtype']} | {r['n']}x{r['c']} | {r['impl']} | "
-                     f"{r['ms']:.3f} | {r['gbs']:.0f} | {100 * r['copy_fraction']:.0f}% | {r['speedup_vs_torch']:.2f}x | "
+                     f"{r['ms']:.3f} | {r['gbs']:.0f} | {100 * r['copy_fraction']:.0f}% | "
+                     f"{r['device_ms']:.3f} | {100 * r['device_copy_fraction']:.0f}% | {r['speedup_vs_torch']:.2f}x | "
                      f"{r['peak_extra_mb']:.0f} ({r['logits_mb']:.0f}) | {r['grad_rel_err']:.1e} |")
     md = "\n".join(lines)
     (out / "cuda_losses.md").write_text(md + "\n")
-    print(md)
+    return md
 
 
 if __name__ == "__main__":

@@ -2,7 +2,12 @@
 
 * :func:`median_ms` times a synchronising callable on the host clock: warm-up
   calls first, then repetitions until a minimum total time, median reported.
-* :func:`cuda_median_ms` uses ``triton.testing.do_bench`` (CUDA events, median).
+* :func:`cuda_median_ms` uses ``triton.testing.do_bench`` (CUDA events, median):
+  the time a caller sees, host launch cost included where the host is the
+  bottleneck (small shapes).
+* :func:`cuda_device_ms` is the GPU's own busy time per call (the kernels'
+  durations from the profiler, launch gaps excluded): the figure to hold
+  against the memory bandwidth.
 """
 
 from __future__ import annotations
@@ -31,6 +36,24 @@ def cuda_median_ms(step: Callable[[], object], quick: bool = False) -> float:
     from triton.testing import do_bench
 
     return float(do_bench(step, warmup=10 if quick else 25, rep=30 if quick else 100, return_mode="median"))
+
+
+def cuda_device_ms(step: Callable[[], object], iters: int = 20, warmup: int = 3) -> float:
+    """Mean GPU busy time of ``step()`` in ms: the sum of its kernels' durations (CUPTI), launch gaps excluded."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(warmup):
+        step()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(iters):
+            step()
+        torch.cuda.synchronize()
+    total_us = 0.0
+    for e in prof.key_averages():
+        total_us += getattr(e, "self_device_time_total", None) or getattr(e, "self_cuda_time_total", 0.0)
+    return total_us / iters / 1e3
 
 
 def rotation(nbytes: int, cache_bytes: int) -> int:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.cases import Case, bytes_moved, inputs
-from benchmarks.timing import cuda_median_ms, median_ms, rotation
+from benchmarks.timing import cuda_device_ms, cuda_median_ms, median_ms, rotation
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -99,6 +99,8 @@ def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile
         if "ms" in row:
             gbs = bytes_moved(case) / (row["ms"] * 1e-3) / 1e9
             row.update(gbs=gbs, copy_fraction=gbs / copy_gbs, samples_per_s=case.n / (row["ms"] * 1e-3))
+        if row.get("device_ms"):
+            row["device_copy_fraction"] = bytes_moved(case) / (row["device_ms"] * 1e-3) / 1e9 / copy_gbs
         rows.append(row)
     return rows
 
@@ -107,7 +109,9 @@ def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick:
               ref: float) -> dict:
     backward = case.mode == "forward_backward"
     leaves = [z.clone().requires_grad_(backward) for z in zs]
-    check = leaves[0].clone().requires_grad_(backward)
+    # a leaf of its own: a clone of leaves[0] would send its gradient into leaves[0].grad, and the
+    # peak-memory step below would then free one gradient as it makes the next (measured 0 extra)
+    check = zs[0].clone().requires_grad_(backward)
     value = fn(check, y)
     v = float(value.detach())
     if backward:
@@ -134,8 +138,8 @@ def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick:
         torch.cuda.synchronize()
         peak = (torch.cuda.max_memory_allocated() - before) / 2**20
         ms = cuda_median_ms(step, quick)
-    else:
-        ms = median_ms(step, min_time=0.1 if quick else 0.5)
+        return dict(value=v, ms=ms, peak_extra_mb=peak, device_ms=cuda_device_ms(step, iters=10 if quick else 20))
+    ms = median_ms(step, min_time=0.1 if quick else 0.5)
     return dict(value=v, ms=ms, peak_extra_mb=peak)
 
 

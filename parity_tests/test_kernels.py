@@ -66,16 +66,22 @@ def _eager_and_triton(run) -> dict:
     return out
 
 
-@pytest.mark.parametrize("single_pass_max", ["default", "0", "1024"])
+@pytest.mark.parametrize("single_pass_max,programs", [("default", None), ("0", None), ("1024", None),
+                                                      ("0", 1), ("0", 3)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("n,c", [(3, 700), (40, 7)])
 @pytest.mark.parametrize("sparse", [True, False])
-def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, monkeypatch):
-    """Both forward kernels: chunked online softmax (two sweeps) and the single pass (whole row in a tile)."""
+def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, programs, monkeypatch):
+    """Both forward kernels: chunked online softmax (two sweeps) and the single pass (whole row in a tile).
+
+    ``programs``: the chunked kernel on a persistent grid of that many programs,
+    each looping over several row blocks.
+    """
     from torch_impl.kernels import ops
 
     if single_pass_max != "default":
         monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
+    monkeypatch.setattr(ops, "GRID_PROGRAMS", programs)
     expect = "softmax_xent_fwd_single_pass" if c <= ops._single_pass_max_cols() else "softmax_xent_fwd"
     before = ops.LAUNCHES.get(expect, 0)
     z, y = _rand(n, c, dtype)
@@ -173,3 +179,64 @@ def test_kernel_rejects_out_of_range_labels(label):
             L.sparse_categorical_crossentropy(y, z, from_logits=True)
     finally:
         L.set_label_check(cuda_sync=False)
+
+
+def test_label_flag_recovers_after_a_bad_label():
+    """The label-check flag is kept for the process: a bad label must not poison the next good call."""
+    from torch_impl import losses as L
+
+    z, y = _rand(4, 5, torch.float32)
+    bad = y.clone()
+    bad[1] = 7
+    L.set_label_check(cuda_sync=True)
+    try:
+        with kernels.use_backend("triton"):
+            with pytest.raises(ValueError, match="outside the valid range"):
+                L.SparseCategoricalCrossentropy(from_logits=True)(bad, z)
+            good = L.SparseCategoricalCrossentropy(from_logits=True)(y, z)
+        with kernels.use_backend("eager"):
+            ref = L.SparseCategoricalCrossentropy(from_logits=True)(y, z)
+    finally:
+        L.set_label_check(cuda_sync=False)
+    print(f"after a bad label: fused {float(good):.7f}, eager {float(ref):.7f}")
+    torch.testing.assert_close(good, ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("SparseCategoricalCrossentropy", dict(from_logits=True)),
+    ("CategoricalCrossentropy", dict(from_logits=True, label_smoothing=0.1)),
+    ("BinaryCrossentropy", dict(from_logits=True)),
+    ("BinaryFocalCrossentropy", dict(from_logits=True, apply_class_balancing=True)),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True)),
+])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
+def test_forward_only_writes_no_gradient(name, kw, reduction):
+    """Under no_grad (evaluation) the fused path writes no gradient buffer and gives the same loss."""
+    from torch_impl.kernels import ops
+
+    z, y = _rand(6, 7, torch.float32)
+    target = y if name.startswith("Sparse") else (
+        torch.nn.functional.one_hot(y, 7).float() if name.startswith("Categorical") else (z > 0).float())
+    loss_fn = getattr(losses, name)(reduction=reduction, **kw)
+    with kernels.use_backend("eager"):
+        ref = loss_fn(target, z)
+    seen = {}
+    real = torch.empty_like
+
+    def spy(t, *a, **k):  # the gradient buffer is the only logits-sized empty_like on this path
+        seen["logits_sized"] = seen.get("logits_sized", 0) + (t.shape == z.shape)
+        return real(t, *a, **k)
+
+    with kernels.use_backend("triton"), torch.no_grad():
+        before = sum(ops.LAUNCHES.values())
+        torch.empty_like = spy
+        try:
+            out = loss_fn(target, z)
+        finally:
+            torch.empty_like = real
+        assert sum(ops.LAUNCHES.values()) > before, "the kernels did not run"
+    print(f"{name} {reduction}: no_grad fused {out.sum().item():.7f}, eager {ref.sum().item():.7f}, "
+          f"logits-sized buffers {seen.get('logits_sized', 0)}")
+    assert seen.get("logits_sized", 0) == 0, "a gradient buffer was written under no_grad"
+    assert out.grad_fn is None
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)

@@ -91,7 +91,7 @@ def cmd_bench(args) -> int:
     backends = tuple(b for b in args.keras_backends.split(",") if b)
     families = tuple(f for f in args.families.split(",") if f) or None
     res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
-              log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families)
+              log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families, torch_impls=not args.keras_only)
     table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
     for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
         table.add_column(col, justify="left" if col in ("case", "impl") else "right")
@@ -329,6 +329,8 @@ def main(argv=None) -> int:
                    help="comma-separated Keras backends to run where importable ('' for none)")
     b.add_argument("--families", default="", help="comma-separated loss families (default all): "
                    "sparse,categorical,binary,binary_focal,categorical_focal")
+    b.add_argument("--keras-only", action="store_true",
+                   help="only the Keras rows (merge with a torch run: python -m benchmarks.bench --merge)")
     b.set_defaults(func=cmd_bench)
     sub.add_parser("list", help="the failure-mode scenarios").set_defaults(func=cmd_list)
     r = sub.add_parser("run", help="one scenario in one or both frameworks")

@@ -25,11 +25,26 @@ import torch
 from torch_impl import _fused
 from torch_impl.kernels import binary as _bk
 from torch_impl.kernels import categorical_focal as _cf
-from torch_impl.kernels import interpreter_mode as _interpret
+from torch_impl.kernels import interpreter_mode
 from torch_impl.kernels import softmax_xent as _sx
+
+#: whether the kernels above were built for Triton's interpreter (TRITON_INTERPRET is read when
+#: Triton decorates them, at import; read once here, off the launch path)
+_INTERPRETED = interpreter_mode()
+
+
+def _interpret() -> bool:
+    return _INTERPRETED
 
 __all__ = ["softmax_xent_rows", "softmax_xent_reduced"]
 
+
+#: L2 eviction hints in the chunked forward that writes the gradient (the row's
+#: first sweep kept in L2 for the second; benchmarks/tune_cuda_kernels.py compares)
+EVICTION_HINTS = True
+
+#: tests: a fixed number of programs for the chunked forward (exercises the persistent loop)
+GRID_PROGRAMS: int | None = None
 
 #: kernel launches so far, by kernel name (tests check that the kernels ran)
 LAUNCHES: dict[str, int] = {}
@@ -44,18 +59,18 @@ def _next_pow2(n: int) -> int:
 
 
 def _row_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
-    """(BLOCK_R, BLOCK_C, num_warps) for rows of ``n_cols`` classes (from benchmarks/tune_cuda_kernels.py).
+    """(BLOCK_R, BLOCK_C, num_warps) for the chunked kernels (from benchmarks/tune_cuda_kernels.py).
 
-    Measured on an H100 (SCCE forward+backward, bf16): rows of 32k-131k
-    classes run best in chunks of 8192 with 16 warps; short rows (about 1000
-    classes) best four rows to a program of a few warps.
+    Measured on an H100 (SCCE forward+backward, GPU time): rows of 32k-131k
+    classes run best in chunks of 8192 with 32 warps (bf16 8192x131072:
+    2.12 ms against 2.43 ms with 16 warps; f32 8192x32000: 0.83 against 0.91).
     """
     if interpret:
         block_c = min(_next_pow2(max(n_cols, 1)), 256)
         return max(1, 256 // block_c), block_c, 4
     row = _next_pow2(max(n_cols, 1))
     if row >= 8192:
-        return 1, 8192, 16
+        return 1, 8192, 32
     if row >= 2048:
         return 1, row, 8 if row == 2048 else 16
     return max(1, 4096 // row), row, 4
@@ -80,9 +95,11 @@ def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     row = _next_pow2(max(n_cols, 1))
     if interpret:
         return max(1, 256 // row), row, 4
+    # H100, GPU time: 65536x1000 bf16 0.173 ms with 2 rows of 4 warps (0.206 with 4 rows);
+    # 16384x4096 bf16 0.138 ms with 8 warps (0.158 with 16)
     if row <= 1024:
-        return max(1, 4096 // row), row, 4
-    return 1, row, max(4, min(32, row // 256))
+        return max(1, 2048 // row), row, 4
+    return 1, row, max(4, min(32, row // 512))
 
 
 def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
@@ -90,7 +107,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     stats = torch.empty((3, n_rows), dtype=torch.float32, device=logits.device)
     loss, shift, logd = stats[0], stats[1], stats[2]
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
-    flag = torch.zeros(1, dtype=torch.int32, device=logits.device) if is_index else loss
+    flag = _label_flag(logits.device) if is_index else loss
     interpret = _interpret()
     if write_grad and 0 < n_cols <= _single_pass_max_cols(interpret):  # the whole row in one tile: one read
         name, kernel, extra = "softmax_xent_fwd_single_pass", _sx._softmax_xent_fwd_single_pass, {}
@@ -98,9 +115,14 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     else:
         name, kernel, extra = "softmax_xent_fwd", _sx._softmax_xent_fwd, {"WRITE_GRAD": write_grad}
         block_r, block_c, warps = _row_config(n_cols, interpret)
+        if write_grad and EVICTION_HINTS and block_c < n_cols:  # a row of several chunks is read twice
+            extra.update(FIRST_EVICT="evict_last", SECOND_EVICT="evict_first")
     if n_rows:
         _count(name)
-        kernel[(triton_cdiv(n_rows, block_r),)](
+        grid = triton_cdiv(n_rows, block_r)
+        if "WRITE_GRAD" in extra:
+            grid = _chunked_grid(grid)
+        kernel[(grid,)](
             logits, logits.stride(0),
             target, target.stride(0),
             weight if weight is not None else loss,
@@ -117,6 +139,32 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     return loss, shift, logd, (grad if write_grad else None)
 
 
+_LABEL_FLAGS: dict = {}
+
+
+def _label_flag(device: torch.device) -> torch.Tensor:
+    """The device's label-check flag: one int32 that stays 1 until a kernel meets a bad label.
+
+    Kept for the process (no allocation or fill per call). A bad label clears
+    it; on CUDA the asynchronous assertion then stops the device, and the
+    synchronous check (and the CPU) sets it back before raising.
+    """
+    flag = _LABEL_FLAGS.get(device)
+    if flag is None:
+        flag = _LABEL_FLAGS[device] = torch.ones(1, dtype=torch.int32, device=device)
+    return flag
+
+
+def _chunked_grid(n_blocks: int) -> int:
+    """Programs for the chunked forward: one per row block (a smaller, persistent grid only in tests).
+
+    A persistent grid sized so that the rows in flight fit L2 (for the second
+    sweep to hit it) was measured slower on an H100 at every shape (too little
+    memory parallelism per multiprocessor); see benchmarks/NOTES.md.
+    """
+    return n_blocks if GRID_PROGRAMS is None else max(1, min(n_blocks, GRID_PROGRAMS))
+
+
 def _check_label_flag(flag: torch.Tensor, n_cols: int, ignore) -> None:
     msg = (f"sparse_categorical_crossentropy: a label is outside the valid range [0, {n_cols})"
            + ("" if ignore is None else f" and is not ignore_class={ignore}"))
@@ -124,9 +172,10 @@ def _check_label_flag(flag: torch.Tensor, n_cols: int, ignore) -> None:
         from torch_impl.losses import _SYNC_LABEL_CHECK
 
         if not _SYNC_LABEL_CHECK["cuda"]:
-            torch._assert_async(flag[0] == 0, msg)  # no host sync; stops the device on a bad label
+            torch._assert_async(flag, msg)  # no host sync; stops the device on a bad label (flag 0)
             return
-    if int(flag[0]):
+    if not int(flag[0]):
+        flag.fill_(1)
         raise ValueError(msg)
 
 
@@ -242,7 +291,12 @@ def _scale_in_place(g: torch.Tensor, grad_out: torch.Tensor) -> None:
     if n:
         _count("scale_unless_one")
         block = 4096 if not _interpret() else 256
-        _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out.float().reshape(1), n, BLOCK=block)
+        _sx._scale_unless_one[(triton_cdiv(n, block),)](g, grad_out, n, BLOCK=block)  # the kernel reads one element
+
+
+def _needs_grad(x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether autograd will ask for a gradient of ``x`` or ``y`` (else the forward writes none)."""
+    return torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)
 
 
 def _rows2d(t: torch.Tensor) -> torch.Tensor:
@@ -257,6 +311,8 @@ def softmax_xent_rows(logits: torch.Tensor, target: torch.Tensor, is_index: bool
                       smoothing: float = 0.0, ignore=None) -> torch.Tensor:
     """Per-row softmax crossentropy of 2-D ``logits`` (float32 result)."""
     logits, target = _prep(logits, target, is_index)
+    if not _needs_grad(logits, target):  # no autograd node: the kernel alone
+        return _launch_fwd(logits, target, is_index, float(smoothing), ignore, None, False)[0]
     return _SoftmaxXentRows.apply(logits, target, is_index, float(smoothing), ignore)
 
 
@@ -264,7 +320,10 @@ def softmax_xent_reduced(logits: torch.Tensor, target: torch.Tensor, weight, is_
                          smoothing: float = 0.0, ignore=None) -> torch.Tensor:
     """``sum_i weight_i * loss_i`` of 2-D ``logits`` (float32 scalar); ``weight`` a tensor or one float."""
     logits, target = _prep(logits, target, is_index)
-    return _SoftmaxXentReduced.apply(logits, target, *_weight_args(weight), is_index, float(smoothing), ignore)
+    weight, scale = _weight_args(weight)
+    if not _needs_grad(logits, target):  # evaluation: no gradient written, no autograd node
+        return _launch_fwd(logits, target, is_index, float(smoothing), ignore, weight, False, scale)[0].sum()
+    return _SoftmaxXentReduced.apply(logits, target, weight, scale, is_index, float(smoothing), ignore)
 
 
 # --------------------------------------------------------------------------
@@ -383,18 +442,31 @@ class _ReducedOp(torch.autograd.Function):
         return None, g, None, None, None, None
 
 
+def _rows_op(spec, x, y, cfg):
+    if not _needs_grad(x, y):
+        return spec.launch(x, y, cfg)[0]
+    return _RowsOp.apply(spec, x, y, cfg)
+
+
+def _reduced_op(spec, x, y, weight, cfg):
+    weight, scale = _weight_args(weight)
+    if not _needs_grad(x, y):  # evaluation: no gradient written, no autograd node
+        return spec.launch(x, y, cfg, weight=weight, scale=scale)[0].sum()
+    return _ReducedOp.apply(spec, x, y, weight, scale, cfg)
+
+
 def binary_rows(x: torch.Tensor, y: torch.Tensor, from_logits: bool, focal: bool = False, balance: bool = False,
                 gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0) -> torch.Tensor:
     """Per-row mean of Keras's (focal) binary crossentropy over the last axis of 2-D ``x``."""
     cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
-    return _RowsOp.apply(_Binary, _rows2d(x), _rows2d(y), cfg)
+    return _rows_op(_Binary, _rows2d(x), _rows2d(y), cfg)
 
 
 def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, focal: bool = False,
                    balance: bool = False, gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0):
     """``sum_i weight_i * rowloss_i`` (``weight`` a tensor or one float)."""
     cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
-    return _ReducedOp.apply(_Binary, _rows2d(x), _rows2d(y), *_weight_args(weight), cfg)
+    return _reduced_op(_Binary, _rows2d(x), _rows2d(y), weight, cfg)
 
 
 __all__ += ["binary_rows", "binary_reduced"]
@@ -445,13 +517,13 @@ class _CategoricalFocal:
 def categorical_focal_rows(x, y, from_logits: bool, gamma: float, alpha, smoothing: float = 0.0):
     """Per-row categorical focal crossentropy of 2-D ``x`` (``alpha`` a float or a (C,) float32 tensor)."""
     cfg = (bool(from_logits), float(gamma), alpha, float(smoothing))
-    return _RowsOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), cfg)
+    return _rows_op(_CategoricalFocal, _rows2d(x), _rows2d(y), cfg)
 
 
 def categorical_focal_reduced(x, y, weight, from_logits: bool, gamma: float, alpha, smoothing: float = 0.0):
     """``sum_i weight_i * loss_i`` of the categorical focal crossentropy."""
     cfg = (bool(from_logits), float(gamma), alpha, float(smoothing))
-    return _ReducedOp.apply(_CategoricalFocal, _rows2d(x), _rows2d(y), *_weight_args(weight), cfg)
+    return _reduced_op(_CategoricalFocal, _rows2d(x), _rows2d(y), weight, cfg)
 
 
 __all__ += ["categorical_focal_rows", "categorical_focal_reduced"]

@@ -34,21 +34,31 @@ import triton.language as tl
 
 @triton.jit
 def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                shift, log_d, t, w, smoothing, TARGET_IS_INDEX: tl.constexpr, BLOCK_C: tl.constexpr):
-    """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t)."""
+                shift, log_d, t, w, smoothing, TARGET_IS_INDEX: tl.constexpr, BLOCK_C: tl.constexpr,
+                LOAD_EVICT: tl.constexpr, STORE_EVICT: tl.constexpr):
+    """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t).
+
+    ``LOAD_EVICT``/``STORE_EVICT``: L2 eviction hints ("" for none). After a first
+    sweep that kept the row in L2 ("evict_last"), this last read and the
+    gradient store are streamed ("evict_first") so they do not push out the
+    rows other programs are about to re-read.
+    """
     inv_c = 1.0 / n_cols
     for start in range(0, n_cols, BLOCK_C):
         c = start + cols
         mask = row_ok[:, None] & (c[None, :] < n_cols)
-        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0).to(tl.float32)
+        z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0,
+                    eviction_policy=LOAD_EVICT).to(tl.float32)
         p = tl.exp((z - shift[:, None]) - log_d[:, None])
         if TARGET_IS_INDEX:
             g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
         else:
-            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
+                        eviction_policy=LOAD_EVICT).to(tl.float32)
             g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
         g = g * w[:, None]
-        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
+                 eviction_policy=STORE_EVICT)
 
 
 @triton.jit
@@ -56,8 +66,8 @@ def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, i
                  HAS_IGNORE: tl.constexpr, BLOCK_R: tl.constexpr):
     """(t, valid, w): the rows' labels, ``ignore_class`` rows given t = 0 and weight 0.
 
-    Out-of-range labels are flagged (the caller asserts on the flag) and read as
-    0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
+    Out-of-range labels clear the flag (an int32 the caller keeps at 1 and
+    asserts on) and are read as 0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
     ``HAS_IGNORE``.
     """
     t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
@@ -67,7 +77,7 @@ def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, i
         t = tl.where(valid, t, 0)
         w = tl.where(valid, w, 0.0)
     bad = row_ok & ((t < 0) | (t >= n_cols))
-    tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 1, tl.int32), mask=bad)
+    tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 0, tl.int32), mask=bad)
     t = tl.where(bad, 0, t)
     return t, valid, w
 
@@ -88,9 +98,32 @@ def _softmax_xent_fwd(
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
+    FIRST_EVICT: tl.constexpr = "",
+    SECOND_EVICT: tl.constexpr = "",
 ):
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    # L2 eviction hints ("" for none): with WRITE_GRAD the caller may keep the row in
+    # L2 for the gradient sweep (FIRST_EVICT="evict_last") and stream that sweep
+    # (SECOND_EVICT="evict_first"). The grid may be smaller than the number of row
+    # blocks (a persistent grid, so that the rows in flight fit in L2 for the second
+    # sweep): each program then takes every num_programs-th block.
+    n_blocks = tl.cdiv(n_rows, BLOCK_R)
+    for rb in range(tl.program_id(0), n_blocks, tl.num_programs(0)):
+        _softmax_xent_fwd_rows(
+            rb * BLOCK_R + tl.arange(0, BLOCK_R),
+            logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
+            grad_ptr, stride_g, flag_ptr, n_rows, n_cols, smoothing, ignore_class, scale,
+            TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, WRITE_GRAD, BLOCK_R, BLOCK_C, FIRST_EVICT, SECOND_EVICT)
+
+
+@triton.jit
+def _softmax_xent_fwd_rows(
+    rows,
+    logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
+    grad_ptr, stride_g, flag_ptr, n_rows, n_cols, smoothing, ignore_class, scale,
+    TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr, HAS_IGNORE: tl.constexpr, WRITE_GRAD: tl.constexpr,
+    BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr, FIRST_EVICT: tl.constexpr, SECOND_EVICT: tl.constexpr,
+):
+    """Loss (and with WRITE_GRAD the gradient) of one block of ``rows``: the body of ``_softmax_xent_fwd``."""
     row_ok = rows < n_rows
     rows64 = rows.to(tl.int64)
     cols = tl.arange(0, BLOCK_C)
@@ -105,7 +138,7 @@ def _softmax_xent_fwd(
             c = start + cols
             mask = row_ok[:, None] & (c[None, :] < n_cols)
             z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask,
-                        other=float("-inf")).to(tl.float32)
+                        other=float("-inf"), eviction_policy=FIRST_EVICT).to(tl.float32)
             gt = z > m_v
             e = tl.exp(tl.where(gt, m_v - z, z - m_v))
             e = tl.where(z == float("-inf"), 0.0, e)  # also keeps -inf - -inf out
@@ -125,8 +158,9 @@ def _softmax_xent_fwd(
             c = start + cols
             mask = row_ok[:, None] & (c[None, :] < n_cols)
             z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask,
-                        other=float("-inf")).to(tl.float32)
-            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0).to(tl.float32)
+                        other=float("-inf"), eviction_policy=FIRST_EVICT).to(tl.float32)
+            y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
+                        eviction_policy=FIRST_EVICT).to(tl.float32)
             y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
             m_new = tl.maximum(m, tl.max(z, axis=1))
             sh = tl.where(m_new == float("-inf"), 0.0, m_new)
@@ -159,7 +193,7 @@ def _softmax_xent_fwd(
         if not TARGET_IS_INDEX:
             t = rows64  # unused
         _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                    shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C)
+                    shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C, SECOND_EVICT, SECOND_EVICT)
 
 
 @triton.jit
@@ -252,7 +286,7 @@ def _softmax_xent_bwd(
     else:
         t = rows64  # unused
     _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C)
+                shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C, "", "")
 
 
 @triton.jit
