@@ -240,3 +240,42 @@ def test_forward_only_writes_no_gradient(name, kw, reduction):
     assert seen.get("logits_sized", 0) == 0, "a gradient buffer was written under no_grad"
     assert out.grad_fn is None
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("single_pass_max", ["default", "0"])
+@pytest.mark.parametrize("n,c", [(5, 300), (33, 6)])
+@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), ("per_class", 1.5)])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
+def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gamma, reduction, single_pass_max,
+                                                   monkeypatch):
+    """Both categorical focal kernels (one read of a row held in registers; three sweeps over chunks)."""
+    from torch_impl.kernels import ops
+
+    if single_pass_max != "default":
+        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
+    expect = "categorical_focal_single_pass" if c <= ops._single_pass_max_cols() else "categorical_focal"
+    z, y = _rand(n, c, torch.float32, seed=4)
+    x = z if from_logits else torch.softmax(z, -1)
+    if not from_logits:
+        x[0, 0] = 1.0  # one entry beyond the clip: its gradient is blocked
+    target = torch.nn.functional.one_hot(y, c).float()
+    a = torch.linspace(0.1, 0.9, c).tolist() if alpha == "per_class" else alpha
+    loss_fn = losses.CategoricalFocalCrossentropy(alpha=a, gamma=gamma, from_logits=from_logits,
+                                                  label_smoothing=0.1, reduction=reduction)
+    sw = torch.rand(n, generator=torch.Generator().manual_seed(2)).to(DEVICE)
+    before = ops.LAUNCHES.get(expect, 0)
+
+    def run():
+        xx = x.clone().requires_grad_(True)
+        v = loss_fn(target, xx, sample_weight=sw)
+        v.sum().backward()
+        return v.detach(), xx.grad
+
+    out = _eager_and_triton(run)
+    assert ops.LAUNCHES.get(expect, 0) > before, f"{expect} did not run"
+    print(f"{n}x{c} logits={from_logits} alpha={alpha} gamma={gamma} {reduction}: ran {expect}; "
+          f"max |value diff| {float((out['triton'][0] - out['eager'][0]).abs().max()):.1e}, "
+          f"max |grad diff| {float((out['triton'][1] - out['eager'][1]).abs().max()):.1e}")
+    torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["triton"][1], out["eager"][1], rtol=1e-5, atol=1e-6)

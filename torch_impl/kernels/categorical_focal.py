@@ -10,7 +10,9 @@ backward is zero in exact arithmetic here and is left out; from logits
 ``sum(p)`` is taken as 1, its rounding being far below float32 tolerance).
 
 Passes over a row: statistics (max and sum, or the sum), then the loss and
-``A = sum(d * out)``, then (when the gradient is written) the gradient.
+``A = sum(d * out)``, then (when the gradient is written) the gradient. Rows
+that fit one tile take ``_categorical_focal_single_pass``, which reads the
+predictions and targets once and runs the three passes on registers.
 """
 
 from __future__ import annotations
@@ -28,21 +30,94 @@ def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_col
     """One chunk of a row: mask, p, out = p/s, o = clip(out), alpha*y, log(o), (1-o)**gamma, (1-o)**(gamma-1)."""
     mask = row_ok[:, None] & (c[None, :] < n_cols)
     x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    a = _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS)
+    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS,
+                                                 GAMMA_INT)
+    return mask, p, out, o, ay, log_o, f, f1, inside
+
+
+@triton.jit
+def _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS: tl.constexpr):
+    if ALPHA_PER_CLASS:
+        a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
+    else:
+        a = alpha
+    return a
+
+
+@triton.jit
+def _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
+    """The per-element terms from loaded predictions ``x``, targets ``y`` and alpha ``a``."""
     if FROM_LOGITS:
         p = tl.exp((x - shift[:, None]) - log_d[:, None])
     else:
         p = x
     out = p / s[:, None]
     o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
-    y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
     y = y * (1.0 - smoothing) + smoothing / n_cols
-    if ALPHA_PER_CLASS:
-        a = tl.load(alpha_ptr + c, mask=c < n_cols, other=0.0).to(tl.float32)[None, :]
-    else:
-        a = alpha
     f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
     inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
-    return mask, p, out, o, a * y, tl.log(o), f, f1, inside
+    return p, out, o, a * y, tl.log(o), f, f1, inside
+
+
+@triton.jit
+def _categorical_focal_single_pass(
+    x_ptr, stride_x,
+    y_ptr, stride_y,
+    alpha_ptr,
+    w_ptr,
+    loss_ptr,
+    grad_ptr, stride_g,
+    n_rows, n_cols,
+    smoothing, gamma, alpha, scale,
+    FROM_LOGITS: tl.constexpr,
+    ALPHA_PER_CLASS: tl.constexpr,
+    GAMMA_INT: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    WRITE_LOSS: tl.constexpr,
+    WRITE_GRAD: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_C: tl.constexpr,
+):
+    """Rows that fit one tile (``n_cols <= BLOCK_C``): predictions and targets read ONCE.
+
+    The three passes of ``_categorical_focal`` (statistics, loss and
+    ``A = sum(d * out)``, gradient) run on the tile held in registers.
+    """
+    pid = tl.program_id(0)
+    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
+    row_ok = rows < n_rows
+    rows64 = rows.to(tl.int64)
+    c = tl.arange(0, BLOCK_C)
+    mask = row_ok[:, None] & (c[None, :] < n_cols)
+    x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    a = _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS)
+    if FROM_LOGITS:
+        z = tl.where(mask, x, float("-inf"))
+        m = tl.max(z, axis=1)
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        log_d = tl.log(tl.sum(tl.where(mask, tl.exp(z - shift[:, None]), 0.0), axis=1))
+        s = tl.full([BLOCK_R], 1.0, tl.float32)
+    else:
+        s = tl.sum(x, axis=1)
+        shift = s * 0.0
+        log_d = s * 0.0
+    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
+    if HAS_WEIGHT:
+        w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS,
+                                                 GAMMA_INT)
+    if WRITE_LOSS:
+        tl.store(loss_ptr + rows, tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1) * w, mask=row_ok)
+    if WRITE_GRAD:
+        dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
+        a_acc = tl.sum(dd * out, axis=1)
+        g = (dd - a_acc[:, None]) / s[:, None]
+        if FROM_LOGITS:
+            g = g * p
+        tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit

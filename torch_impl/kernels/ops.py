@@ -77,7 +77,8 @@ def _row_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
 
 
 def _single_pass_max_cols(interpret: bool | None = None) -> int:
-    """Rows up to this many classes take the single-pass kernel when the gradient is written.
+    """Rows up to this many classes take the single-pass kernels (softmax crossentropy when the
+    gradient is written; categorical focal always).
 
     ``LOSSPARITY_SINGLE_PASS_MAX_COLS`` overrides it (0 turns it off). The
     default keeps the single pass to rows whose tile is already one chunk
@@ -484,9 +485,15 @@ def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
     grad = torch.empty_like(x) if write_grad else None
     per_class = isinstance(alpha, torch.Tensor)
     if n_rows:
-        block_r, block_c, warps = _row_config(n_cols, _interpret())
-        _count("categorical_focal")
-        _cf._categorical_focal[(triton_cdiv(n_rows, block_r),)](
+        interpret = _interpret()
+        if 0 < n_cols <= _single_pass_max_cols(interpret):  # the whole row in one tile: one read
+            name, kernel = "categorical_focal_single_pass", _cf._categorical_focal_single_pass
+            block_r, block_c, warps = _single_pass_config(n_cols, interpret)
+        else:
+            name, kernel = "categorical_focal", _cf._categorical_focal
+            block_r, block_c, warps = _row_config(n_cols, interpret)
+        _count(name)
+        kernel[(triton_cdiv(n_rows, block_r),)](
             x, x.stride(0), y, y.stride(0),
             alpha if per_class else x,
             weight if weight is not None else x,
