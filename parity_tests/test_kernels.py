@@ -279,3 +279,47 @@ def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gam
           f"max |grad diff| {float((out['triton'][1] - out['eager'][1]).abs().max()):.1e}")
     torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(out["triton"][1], out["eager"][1], rtol=1e-5, atol=1e-6)
+
+
+def test_small_float32_sparse_problems_use_the_builtin(monkeypatch):
+    """On "auto", a small float32 sparse problem with one weight per row goes to F.cross_entropy (same numbers);
+    every other configuration keeps the kernel."""
+    from torch_impl import losses as L
+    from torch_impl.kernels import ops
+
+    monkeypatch.setattr(ops, "_BUILTIN_DEVICES", ("cuda", DEVICE))  # the rule as on CUDA, here
+    z, y = _rand(12, 9, torch.float32, seed=6)
+
+    def run(backend, weight, **kw):
+        x = z.clone().requires_grad_(True)
+        before = sum(ops.LAUNCHES.values())
+        with kernels.use_backend(backend):
+            v = ops.softmax_xent_reduced(x, kw.pop("labels", y), weight, True, **kw)
+        v.backward()
+        return v.detach(), x.grad, sum(ops.LAUNCHES.values()) > before
+
+    for weight in (1.0 / 12, 1.0):
+        v_auto, g_auto, launched = run("auto", weight)
+        v_kernel, g_kernel, _ = run("triton", weight)
+        print(f"weight {weight:.4f}: builtin {float(v_auto):.8f}, kernel {float(v_kernel):.8f}, "
+              f"max |grad diff| {float((g_auto - g_kernel).abs().max()):.1e}")
+        assert not launched, "expected F.cross_entropy, a kernel ran"
+        torch.testing.assert_close(v_auto, v_kernel, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(g_auto, g_kernel, rtol=1e-6, atol=1e-8)
+    # everything else stays on the kernel
+    assert run("auto", 0.5)[2], "a scale other than 1 or 1/N must use the kernel"
+    assert run("auto", torch.rand(12).to(DEVICE))[2], "per-row weights must use the kernel"
+    assert run("auto", 1.0 / 12, ignore=3)[2], "ignore_class must use the kernel"
+    monkeypatch.setattr(ops, "BUILTIN_MAX_ELEMENTS", 12 * 9 - 1)
+    assert run("auto", 1.0 / 12)[2], "a problem over the size limit must use the kernel"
+    monkeypatch.setattr(ops, "BUILTIN_MAX_ELEMENTS", 1 << 20)
+    L.set_label_check(cuda_sync=True)
+    try:
+        assert run("auto", 1.0 / 12)[2], "the synchronous label check must use the kernel"
+    finally:
+        L.set_label_check(cuda_sync=False)
+    # F.cross_entropy's default ignore_index (-100) must not hide a bad label
+    bad = y.clone()
+    bad[0] = -100
+    with pytest.raises((IndexError, RuntimeError, ValueError)):
+        run("auto", 1.0 / 12, labels=bad)

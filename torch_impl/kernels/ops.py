@@ -317,11 +317,43 @@ def softmax_xent_rows(logits: torch.Tensor, target: torch.Tensor, is_index: bool
     return _SoftmaxXentRows.apply(logits, target, is_index, float(smoothing), ignore)
 
 
+#: On the "auto" backend, sparse (class-index) float32 problems of up to this many logits with one weight
+#: for every row go to ``F.cross_entropy``, which computes Keras's numbers there (the mean or sum of
+#: ``lse - z_t``; gradient ``softmax - onehot``): on an H100 host such a call is bound by host time, about
+#: 0.2 ms for F.cross_entropy's C++ autograd against 0.4 ms for the Python autograd Function around the
+#: kernel, while either's GPU time is under 20 us (benchmarks/NOTES.md, item 1). Not for probability
+#: targets: there TensorFlow's gradient is ``softmax - y`` even for rows that do not sum to 1, and
+#: autograd's is ``softmax * sum(y) - y``. 0 turns it off.
+BUILTIN_MAX_ELEMENTS = 1 << 20
+_BUILTIN_DEVICES = ("cuda",)
+_NO_IGNORE_INDEX = -(2**63)  # F.cross_entropy's ignore_index (default -100) must not hide a bad label
+
+
+def _builtin_reduction(logits, target, weight, scale: float, is_index: bool, ignore):
+    """``"mean"``/``"sum"`` when ``F.cross_entropy`` computes this reduced sparse loss as Keras does, else None."""
+    from torch_impl import kernels
+    from torch_impl.losses import _SYNC_LABEL_CHECK
+
+    if (not is_index or weight is not None or ignore is not None or logits.dtype != torch.float32
+            or logits.device.type not in _BUILTIN_DEVICES or logits.numel() > BUILTIN_MAX_ELEMENTS
+            or kernels.get_backend() != "auto" or _SYNC_LABEL_CHECK["cuda"]):
+        return None
+    n_rows = logits.shape[0]
+    if scale == 1.0:
+        return "sum"
+    if n_rows and scale == 1.0 / n_rows:
+        return "mean"
+    return None
+
+
 def softmax_xent_reduced(logits: torch.Tensor, target: torch.Tensor, weight, is_index: bool,
                          smoothing: float = 0.0, ignore=None) -> torch.Tensor:
     """``sum_i weight_i * loss_i`` of 2-D ``logits`` (float32 scalar); ``weight`` a tensor or one float."""
     logits, target = _prep(logits, target, is_index)
     weight, scale = _weight_args(weight)
+    builtin = _builtin_reduction(logits, target, weight, scale, is_index, ignore)
+    if builtin is not None:  # a small float32 problem: host time decides, and F.cross_entropy's is lower
+        return torch.nn.functional.cross_entropy(logits, target, reduction=builtin, ignore_index=_NO_IGNORE_INDEX)
     if not _needs_grad(logits, target):  # evaluation: no gradient written, no autograd node
         return _launch_fwd(logits, target, is_index, float(smoothing), ignore, weight, False, scale)[0].sum()
     return _SoftmaxXentReduced.apply(logits, target, weight, scale, is_index, float(smoothing), ignore)
