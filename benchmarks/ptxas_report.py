@@ -30,8 +30,13 @@ from torch_impl.kernels import binary as _bk  # noqa: E402
 from torch_impl.kernels import categorical_focal as _cf  # noqa: E402
 from torch_impl.kernels import ops  # noqa: E402
 from torch_impl.kernels import softmax_xent as _sx  # noqa: E402
+from torch_impl.kernels.layout import align_of  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
+#: a stack frame or local memory above this many bytes per thread counts as spilling (a few bytes of stack
+#: appear under Triton's ptxas options where `ptxas -v` reports none, e.g. binary focal from bf16
+#: probabilities with gamma 1.5: 8 bytes)
+SPILL_BYTES = 64
 _TYPES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16", torch.int64: "i64",
           torch.int32: "i32"}
 
@@ -86,7 +91,10 @@ def resources(fn, args, kwargs) -> dict:
         f.flush()
         text = subprocess.run([cuobjdump, "--dump-resource-usage", f.name], capture_output=True, text=True).stdout
     fields = dict(re.findall(r"(REG|STACK|SHARED|LOCAL):(\d+)", text))
-    return {k.lower(): int(v) for k, v in fields.items()} | {"warps": opts.get("num_warps", 4)}
+    ptx = compiled.asm["ptx"]
+    vector_loads = len(re.findall(r"ld\.global\S*\.v[248]\.", ptx))
+    return {k.lower(): int(v) for k, v in fields.items()} | {"warps": opts.get("num_warps", 4),
+                                                             "vector_loads": vector_loads}
 
 
 CASES = [  # (family, loss options, N, C, dtype, reduction, sample weight): the benchmark's shapes and the variants
@@ -145,7 +153,7 @@ def main(argv=None) -> int:
     ops._check_label_flag = lambda *a: None
     kernels.use_triton = lambda t: True
     problems = []
-    print(f"{'case':58s} {'kernel':32s} {'grid':>7s} warps  regs  local  shared")
+    print(f"{'case':58s} {'kernel':32s} {'grid':>7s} warps  regs  local  shared  align  vector loads")
     try:
         for family, options, n, c, dtype, reduction, weighted in CASES:
             # the launch needs shapes and strides, not data: untouched pages cost no memory
@@ -168,10 +176,15 @@ def main(argv=None) -> int:
                 except Exception as e:  # noqa: BLE001
                     problems.append(f"{label} {fn.__name__}: does not compile: {type(e).__name__}: {str(e)[:300]}")
                     continue
-                if r.get("local", 0) or r.get("stack", 0):
+                if r.get("local", 0) + r.get("stack", 0) > SPILL_BYTES:
                     problems.append(f"{label} {fn.__name__}: spills ({r})")
+                wide = align_of(c) * x.element_size() >= 16  # rows 16-byte aligned: vector access expected
+                if wide and fn.__name__ != "_scale_unless_one" and not r["vector_loads"]:
+                    problems.append(f"{label} {fn.__name__}: rows are 16-byte aligned but no load is a vector "
+                                    f"load (ALIGN passed: {kwargs.get('ALIGN', 'none')})")
                 print(f"{label:58s} {fn.__name__:32s} {grid[0]:7d} {r['warps']:5d} {r.get('reg', -1):5d} "
-                      f"{r.get('local', -1):6d} {r.get('shared', -1):7d}", flush=True)
+                      f"{r.get('local', -1):6d} {r.get('shared', -1):7d} {kwargs.get('ALIGN', '-'):>6} "
+                      f"{r['vector_loads']:13d}", flush=True)
     finally:
         for (mod, name), fn in originals.items():
             setattr(mod, name, fn)

@@ -4,8 +4,9 @@ The other kernel tests run the kernels in Triton's interpreter, which executes
 the Python directly and never builds them. This test compiles every launch the
 losses make at the benchmark's shapes and variants (``benchmarks/ptxas_report.py``,
 in a subprocess without ``TRITON_INTERPRET``) for sm_90 with the ptxas that
-ships with Triton, and fails on a kernel that does not build or that spills to
-local memory. No GPU needed.
+ships with Triton, and fails on a kernel that does not build, that spills
+(more than a few bytes of stack or local memory per thread), or whose rows are
+16-byte aligned but whose loads are not vectorized. No GPU needed.
 """
 
 from __future__ import annotations

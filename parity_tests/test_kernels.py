@@ -323,3 +323,48 @@ def test_small_float32_sparse_problems_use_the_builtin(monkeypatch):
     bad[0] = -100
     with pytest.raises((IndexError, RuntimeError, ValueError)):
         run("auto", 1.0 / 12, labels=bad)
+
+
+def test_align_of():
+    from torch_impl.kernels.layout import align_of
+
+    assert [align_of(v) for v in (1000, 4096, 32000, 999, 10, 0, 12)] == [8, 16, 16, 1, 2, 16, 4]
+    assert align_of(1000, 1024) == 8 and align_of(1000, 1002) == 2 and align_of() == 16
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("SparseCategoricalCrossentropy", dict(from_logits=True)),
+    ("CategoricalCrossentropy", dict(from_logits=True, label_smoothing=0.1)),
+    ("BinaryCrossentropy", dict(from_logits=True)),
+    ("BinaryFocalCrossentropy", dict(from_logits=False, apply_class_balancing=True)),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True)),
+])
+@pytest.mark.parametrize("width,stride", [(40, 48), (40, 42), (39, 40), (24, 24)])
+def test_row_strides_and_alignment(name, kw, width, stride):
+    """Row views of a wider tensor (row stride != row length): the kernels' ALIGN hint must hold or fall back."""
+    from torch_impl.kernels import ops
+
+    g = torch.Generator().manual_seed(8)
+    base = torch.randn(6, stride, generator=g).to(DEVICE)
+    x = base[:, :width] if kw.get("from_logits", True) else torch.sigmoid(base)[:, :width]
+    labels = torch.randint(0, width, (6,), generator=g).to(DEVICE)
+    if name.startswith("Sparse"):
+        target = labels
+    elif name.startswith("Categorical"):
+        target = torch.zeros(6, stride, device=DEVICE)[:, :width]
+        target[torch.arange(6), labels] = 1.0
+    else:
+        target = (torch.rand(6, stride, generator=g) < 0.4).float().to(DEVICE)[:, :width]
+    loss_fn = getattr(losses, name)(**kw)
+    print(f"{name} width {width} row stride {stride}: ALIGN {ops._row_align(x, target, None, name.startswith('Sparse'))}")
+
+    def run():
+        xx = x.detach().requires_grad_(True)  # still the strided view of `base`
+        assert xx.stride(0) == stride
+        v = loss_fn(target, xx)
+        v.backward()
+        return v.detach(), xx.grad
+
+    out = _eager_and_triton(run)
+    torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["triton"][1], out["eager"][1], rtol=1e-5, atol=1e-6)

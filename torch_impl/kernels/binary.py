@@ -26,6 +26,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from torch_impl.kernels.layout import _aligned
+
 EPS = tl.constexpr(1e-7)  # keras.config.epsilon(); a constexpr so kernels may read it
 ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
 
@@ -93,7 +95,10 @@ def _binary_xent(
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_D: tl.constexpr,
+    ALIGN: tl.constexpr = 1,
 ):
+    n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
+    stride_g = _aligned(stride_g, ALIGN)
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
     row_ok = rows < n_rows

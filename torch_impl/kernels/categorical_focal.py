@@ -22,6 +22,7 @@ import triton.language as tl
 
 # the clip bounds and (1 - o)**gamma, (1 - o)**(gamma - 1) as in the binary focal kernel
 from torch_impl.kernels.binary import EPS, ONE_MINUS_EPS, _pow
+from torch_impl.kernels.layout import _aligned
 
 
 @triton.jit
@@ -79,12 +80,15 @@ def _categorical_focal_single_pass(
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
+    ALIGN: tl.constexpr = 1,
 ):
     """Rows that fit one tile (``n_cols <= BLOCK_C``): predictions and targets read ONCE.
 
     The three passes of ``_categorical_focal`` (statistics, loss and
     ``A = sum(d * out)``, gradient) run on the tile held in registers.
     """
+    n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
+    stride_g = _aligned(stride_g, ALIGN)
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
     row_ok = rows < n_rows
@@ -138,7 +142,10 @@ def _categorical_focal(
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
+    ALIGN: tl.constexpr = 1,
 ):
+    n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
+    stride_g = _aligned(stride_g, ALIGN)
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
     row_ok = rows < n_rows

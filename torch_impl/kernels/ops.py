@@ -27,6 +27,7 @@ from torch_impl.kernels import binary as _bk
 from torch_impl.kernels import categorical_focal as _cf
 from torch_impl.kernels import interpreter_mode
 from torch_impl.kernels import softmax_xent as _sx
+from torch_impl.kernels.layout import align_of
 
 #: whether the kernels above were built for Triton's interpreter (TRITON_INTERPRET is read when
 #: Triton decorates them, at import; read once here, off the launch path)
@@ -133,7 +134,8 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
-            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps, **extra,
+            BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index),
+            num_warps=warps, **extra,
         )
         if is_index:
             _check_label_flag(flag, n_cols, ignore)
@@ -194,9 +196,19 @@ def _launch_bwd(logits, target, is_index, smoothing, ignore, shift, logd, grad_r
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0),
             TARGET_IS_INDEX=is_index, HAS_IGNORE=ignore is not None,
-            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
+            BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index), num_warps=warps,
         )
     return grad
+
+
+def _row_align(x: torch.Tensor, y: torch.Tensor, grad, target_is_index: bool) -> int:
+    """The kernels' ``ALIGN``: a power of two up to 16 dividing the row length and the rows' strides."""
+    ints = [x.shape[1], x.stride(0)]
+    if not target_is_index:
+        ints.append(y.stride(0))
+    if grad is not None:
+        ints.append(grad.stride(0))
+    return align_of(*ints)
 
 
 def triton_cdiv(a: int, b: int) -> int:
@@ -392,7 +404,7 @@ def _binary_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
             float(smoothing), float(gamma), float(alpha), float(scale),
             FROM_LOGITS=from_logits, FOCAL=focal, BALANCE=balance, GAMMA_INT=_gamma_int(gamma),
             HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
-            BLOCK_R=block_r, BLOCK_D=block_d, num_warps=warps,
+            BLOCK_R=block_r, BLOCK_D=block_d, ALIGN=_row_align(x, y, grad, False), num_warps=warps,
         )
     elif write_loss:
         loss.fill_(float("nan") if n_rows else 0.0)  # mean over an empty axis
@@ -535,7 +547,7 @@ def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
             float(smoothing), float(gamma), 0.0 if per_class else float(alpha), float(scale),
             FROM_LOGITS=from_logits, ALPHA_PER_CLASS=per_class, GAMMA_INT=_gamma_int(gamma),
             HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
-            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=warps,
+            BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(x, y, grad, False), num_warps=warps,
         )
     return loss, grad
 

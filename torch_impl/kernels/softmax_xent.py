@@ -31,6 +31,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from torch_impl.kernels.layout import _aligned
+
 
 @triton.jit
 def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
@@ -100,12 +102,16 @@ def _softmax_xent_fwd(
     BLOCK_C: tl.constexpr,
     FIRST_EVICT: tl.constexpr = "",
     SECOND_EVICT: tl.constexpr = "",
+    ALIGN: tl.constexpr = 1,
 ):
     # L2 eviction hints ("" for none): with WRITE_GRAD the caller may keep the row in
     # L2 for the gradient sweep (FIRST_EVICT="evict_last") and stream that sweep
     # (SECOND_EVICT="evict_first"). The grid may be smaller than the number of row
     # blocks (a persistent grid, so that the rows in flight fit in L2 for the second
     # sweep): each program then takes every num_programs-th block.
+    n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
+    if not TARGET_IS_INDEX:
+        stride_t = _aligned(stride_t, ALIGN)
     n_blocks = tl.cdiv(n_rows, BLOCK_R)
     for rb in range(tl.program_id(0), n_blocks, tl.num_programs(0)):
         _softmax_xent_fwd_rows(
@@ -211,6 +217,7 @@ def _softmax_xent_fwd_single_pass(
     HAS_IGNORE: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
+    ALIGN: tl.constexpr = 1,
 ):
     """Loss and gradient of rows that fit one tile (``n_cols <= BLOCK_C``): the logits are read ONCE.
 
@@ -218,6 +225,9 @@ def _softmax_xent_fwd_single_pass(
     + backward move exactly one read of the logits (and targets) and one write
     of the gradient. Same results as ``_softmax_xent_fwd`` with ``WRITE_GRAD``.
     """
+    n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
+    if not TARGET_IS_INDEX:
+        stride_t = _aligned(stride_t, ALIGN)
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
     row_ok = rows < n_rows
@@ -270,7 +280,12 @@ def _softmax_xent_bwd(
     HAS_IGNORE: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
+    ALIGN: tl.constexpr = 1,
 ):
+    n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
+    if not TARGET_IS_INDEX:
+        stride_t = _aligned(stride_t, ALIGN)
+
     pid = tl.program_id(0)
     rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
     row_ok = rows < n_rows
