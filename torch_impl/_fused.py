@@ -26,7 +26,7 @@ from typing import Union
 
 import torch
 
-from torch_impl._ops import clip, sigmoid_xent, sigmoid_xent_grad, sigmoid_xent_with_exp, tf_pow
+from torch_impl._ops import clip, functorch_active, sigmoid_xent, sigmoid_xent_grad, sigmoid_xent_with_exp, tf_pow
 
 Alpha = Union[float, torch.Tensor]
 
@@ -112,6 +112,15 @@ class _FusedLoss(torch.autograd.Function):
         return (None, gx.reshape(moved).movedim(-1, dim), None, None, *nones)
 
 
+def _apply(impl, x, y, dim, *params):
+    """``impl``'s loss along ``dim``: the hand-written forward/backward, or under a ``torch.func`` transform
+    Keras's op-for-op computation (functorch differentiates and batches plain ops; a custom
+    autograd.Function would need its own vmap rule)."""
+    if functorch_active():
+        return impl.reference(x, y, dim, *params)
+    return _FusedLoss.apply(impl, x, y, dim, *params)
+
+
 def _reference_grads(impl, x, y, dim, params, needs, grad):
     """Gradients of ``impl.reference`` by autograd (double backward, label gradients)."""
     create = torch.is_grad_enabled()
@@ -187,7 +196,7 @@ class _BceLogits(_Impl):
 
 def binary_crossentropy(y: torch.Tensor, x: torch.Tensor, from_logits: bool, dim: int) -> torch.Tensor:
     """Keras's binary crossentropy, averaged over ``dim``."""
-    return _FusedLoss.apply(_BceLogits if from_logits else _BceProbs, x, y, dim)
+    return _apply(_BceLogits if from_logits else _BceProbs, x, y, dim)
 
 
 # --------------------------------------------------------------------------
@@ -249,7 +258,7 @@ class _BinaryFocal(_Impl):
 
 def binary_focal(y, x, gamma: float, alpha: float, balance: bool, from_logits: bool, dim: int) -> torch.Tensor:
     """Keras's binary focal crossentropy, averaged over ``dim``."""
-    return _FusedLoss.apply(_BinaryFocal, x, y, dim, float(gamma), float(alpha), bool(balance), bool(from_logits))
+    return _apply(_BinaryFocal, x, y, dim, float(gamma), float(alpha), bool(balance), bool(from_logits))
 
 
 # --------------------------------------------------------------------------
@@ -284,7 +293,7 @@ class _CategoricalProbs(_Impl):
 
 def categorical_probs(y, p, dim: int) -> torch.Tensor:
     """Keras's categorical crossentropy from probabilities along ``dim``."""
-    return _FusedLoss.apply(_CategoricalProbs, p, y, dim)
+    return _apply(_CategoricalProbs, p, y, dim)
 
 
 class _CategoricalFocal(_Impl):
@@ -329,7 +338,7 @@ class _CategoricalFocal(_Impl):
 
 def categorical_focal(y, x, alpha: Alpha, gamma: float, from_logits: bool, dim: int) -> torch.Tensor:
     """Keras's categorical focal crossentropy along ``dim`` (``alpha`` broadcastable)."""
-    return _FusedLoss.apply(_CategoricalFocal, x, y, dim, alpha, float(gamma), bool(from_logits))
+    return _apply(_CategoricalFocal, x, y, dim, alpha, float(gamma), bool(from_logits))
 
 
 __all__ = ["binary_crossentropy", "binary_focal", "categorical_probs", "categorical_focal", "CHUNK_ELEMENTS"]

@@ -28,6 +28,14 @@ import torch.nn.functional as F
 EPSILON = 1e-7
 
 
+def functorch_active() -> bool:
+    """Whether a ``torch.func`` transform (grad, vmap, jacrev, ...) is tracing this call."""
+    try:
+        return torch._C._functorch.peek_interpreter_stack() is not None
+    except AttributeError:  # pragma: no cover - a PyTorch without functorch's C API
+        return False
+
+
 def clip(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(x, EPSILON, 1.0 - EPSILON)
 
@@ -35,11 +43,18 @@ def clip(x: torch.Tensor) -> torch.Tensor:
 class _SoftmaxXent(torch.autograd.Function):
     # Saves only the inputs (no N x C intermediate) and recomputes the softmax
     # in backward: one pass cheaper than reading a saved log-softmax back.
+    # forward/setup_context split and generate_vmap_rule: torch.func (grad, vmap) can run it.
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, logits, labels, dim):
+    def forward(logits, labels, dim):
+        return -torch.linalg.vecdot(labels, torch.log_softmax(logits, dim), dim=dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        logits, labels, dim = inputs
         ctx.dim = dim
         ctx.save_for_backward(logits, labels)
-        return -torch.linalg.vecdot(labels, torch.log_softmax(logits, dim), dim=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -47,8 +62,8 @@ class _SoftmaxXent(torch.autograd.Function):
         dim = ctx.dim
         g = grad.unsqueeze(dim)
         grad_logits = grad_labels = None
-        if ctx.needs_input_grad[0]:
-            if torch.is_grad_enabled():  # create_graph: stay differentiable
+        if ctx.needs_input_grad[0]:  # TF's gradient, whatever sum(labels)
+            if torch.is_grad_enabled() or functorch_active():  # differentiable / batchable: out of place
                 grad_logits = (torch.softmax(logits, dim) - labels) * g
             else:
                 grad_logits = torch.softmax(logits, dim).sub_(labels).mul_(g)
@@ -69,6 +84,8 @@ def sigmoid_xent_with_exp(labels: torch.Tensor, logits: torch.Tensor) -> tuple[t
     several times faster than ``torch.where`` on CPU.
     """
     e = torch.abs(logits).neg_().exp_()  # exp(where(x >= 0, -x, x))
+    if functorch_active():  # vmap has no batching rule for addcmul_
+        return (logits.clamp_min(0) - logits * labels) + torch.log1p(e), e
     out = logits.clamp_min(0).addcmul_(logits, labels, value=-1)  # relu(x) - x*y
     return out.add_(torch.log1p(e)), e
 
@@ -86,22 +103,27 @@ def sigmoid_xent_grad(logits: torch.Tensor, labels: torch.Tensor, e: torch.Tenso
 
 
 class _SigmoidXent(torch.autograd.Function):
+    generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
+
     @staticmethod
-    def forward(ctx, logits, labels):
-        out, e = sigmoid_xent_with_exp(labels, logits)
-        ctx.save_for_backward(logits, labels, e)
-        return out
+    def forward(logits, labels):
+        return sigmoid_xent_with_exp(labels, logits)[0]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
 
     @staticmethod
     def backward(ctx, grad):
-        logits, labels, e = ctx.saved_tensors
+        logits, labels = ctx.saved_tensors
         grad_logits = grad_labels = None
         if ctx.needs_input_grad[0]:
             if torch.is_grad_enabled():  # create_graph: the differentiable composition
                 grad_logits = torch.autograd.grad(
                     _sigmoid_xent_composed(logits, labels), logits, grad, create_graph=True)[0]
             else:
-                grad_logits = sigmoid_xent_grad(logits, labels, e).mul_(grad)
+                grad_logits = sigmoid_xent_grad(logits, labels, torch.exp(-torch.abs(logits)))
+                grad_logits = grad_logits * grad if functorch_active() else grad_logits.mul_(grad)
         if ctx.needs_input_grad[1]:
             grad_labels = grad * -logits
         return grad_logits, grad_labels
@@ -121,11 +143,17 @@ def sigmoid_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
 
 
 class _TfPow(torch.autograd.Function):
+    generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
+
     @staticmethod
-    def forward(ctx, x, exponent):
+    def forward(x, exponent):
+        return torch.pow(x, exponent)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, exponent = inputs
         ctx.exponent = exponent
         ctx.save_for_backward(x)
-        return torch.pow(x, exponent)
 
     @staticmethod
     def backward(ctx, grad):

@@ -83,10 +83,15 @@ def use_triton(t: torch.Tensor) -> bool:
     """Whether the kernels handle this prediction tensor under the current backend.
 
     float64 always takes the eager path (the kernels accumulate in float32);
-    so does code being traced by ``torch.compile``.
+    so does code being traced by ``torch.compile`` or a ``torch.func``
+    transform (grad, vmap, ...).
     """
     backend = _state["backend"]
     if backend == "eager" or t.dtype not in _KERNEL_DTYPES or torch.compiler.is_compiling():
+        return False
+    from torch_impl._ops import functorch_active
+
+    if functorch_active():  # torch.func transforms take the eager path (plain differentiable ops)
         return False
     if backend == "triton":
         if not triton_available():
