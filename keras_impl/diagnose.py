@@ -131,13 +131,7 @@ class DoctorCallback(keras.callbacks.Callback):
         n_dense = sum(isinstance(layer, keras.layers.Dense) for layer in self.model.layers)
         return setup_record(self.y, out, **facts, output_activation=_output_activation(self.model),
                             class_weight=self.class_weight, sample_weight=self.sample_weight, n_dense=n_dense,
-                            start_grad_norms=self._start_grad_norms())
-
-    def _start_grad_norms(self) -> Optional[list[float]]:
-        try:
-            return self._grad_norms()
-        except ValueError:  # the loss rejects these labels: check_setup says why
-            return None
+                            grad_norms=self._grad_norms)
 
     def _grad_norms(self) -> list[float]:
         return [n for _, n in layer_gradient_norms(self.model, self.x, self.y, self._loss(), self._probe_weights())]

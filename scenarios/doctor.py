@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -425,12 +425,17 @@ def check_outcome(y_true, probabilities, *, loss: str = "categorical_crossentrop
 # -------------------------------------------------------------- the frameworks' doctors' measurements
 def setup_record(y: np.ndarray, outputs: np.ndarray, *, loss: str, from_logits: bool, alpha: Any,
                  output_activation: str, class_weight: Optional[dict], sample_weight, n_dense: int,
-                 start_grad_norms: Optional[list[float]]) -> dict:
+                 grad_norms: Callable[[], list[float]]) -> dict:
     """The set-up facts a framework's doctor measures before training (``setup`` of :func:`diagnose`).
 
     ``outputs``: the model's outputs on the probe inputs; ``loss``, ``from_logits``, ``alpha``: the
-    loss's facts (the doctors' ``loss_facts``).
+    loss's facts (the doctors' ``loss_facts``); ``grad_norms``: measures the per-layer gradient norms
+    at the start (a loss that rejects the labels raises ValueError: no norms, check_setup says why).
     """
+    try:
+        start_grad_norms = grad_norms()
+    except ValueError:
+        start_grad_norms = None
     return {"y": y, "loss": loss, "n_outputs": int(outputs.shape[1]) if outputs.ndim == 2 else 1,
             "output_activation": output_activation, "from_logits": from_logits, "class_weight": class_weight,
             "sample_weight": sample_weight, "alpha": alpha, "predictions": outputs, "n_dense": n_dense,

@@ -158,13 +158,7 @@ class TrainingDoctor:
         n_dense = sum(isinstance(m, torch.nn.Linear) for m in self.model.modules())
         return setup_record(self.y, out, **facts, output_activation=self.output_activation,
                             class_weight=self.class_weight, sample_weight=self.sample_weight, n_dense=n_dense,
-                            start_grad_norms=self._start_grad_norms())
-
-    def _start_grad_norms(self) -> Optional[list[float]]:
-        try:
-            return self._grad_norms()
-        except ValueError:  # the loss rejects these labels: check_setup says why
-            return None
+                            grad_norms=self._grad_norms)
 
     def _grad_norms(self) -> list[float]:
         return [n for _, n in layer_gradient_norms(self.model, self.x, self.y, self.loss, self._probe_weights(),
