@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from benchmarks.cases import cpu_sweep, cuda_sweep
 
@@ -76,9 +76,9 @@ def _backend_importable(backend: str) -> bool:
     return r.returncode == 0
 
 
-def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log, on_row=None) -> list[dict]:
-    """Rows from one Keras worker subprocess, read as it prints them (``on_row`` is called for each, so a
-    run cut short keeps what it measured)."""
+def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) -> Iterator[dict]:
+    """Rows from one Keras worker subprocess, yielded as it prints them (so a run cut short keeps what it
+    measured)."""
     spec = {"cases": [dict(c.to_dict(), reference=refs[c.id]) for c in cases], "device": device, "quick": quick,
             "rtol": RTOL}
     # JAX would otherwise take 75% of the GPU up front, beside this process's cached blocks
@@ -87,7 +87,6 @@ def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log, 
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
         env["JAX_PLATFORMS"] = "cpu"
-    rows: list[dict] = []
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, "-m", "benchmarks.keras_worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env=env)
@@ -95,14 +94,11 @@ def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log, 
         proc.stdin.close()
         for line in proc.stdout:
             if line.startswith("{"):
-                rows.append(json.loads(line))
-                if on_row is not None:
-                    on_row(rows[-1])
+                yield json.loads(line)
         code = proc.wait()
         if code != 0:
             err.seek(0)
             log(f"Keras {backend} worker exited {code}: {err.read()[-500:]}")
-    return rows
 
 
 def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
@@ -141,12 +137,9 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     out_dir = Path(out) if out else ROOT / "benchmarks" / "results" / _slug(f"{device}-{result['device_name']}")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    def save(final: bool = False) -> None:  # after every case, so an interrupted run keeps what it measured
+    def save(final: bool = False) -> None:  # after every row set, so an interrupted run keeps what it measured
         result["seconds"] = time.perf_counter() - t0
-        (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
-        if final:
-            (out_dir / "bench.md").write_text(markdown(result))
-            plot(result, out_dir)
+        write(result, out_dir, final)
 
     for i, case in enumerate(cases):
         refs[case.id] = reference_value(case, device)
@@ -164,14 +157,11 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
             log(f"Keras on {backend}: not importable here, skipped")
             continue
         log(f"Keras on {backend} ...")
-
-        def add(r: dict) -> None:
+        for r in _keras_rows(backend, cases, device, quick, refs, log):
             if "gbs" in r:
                 r["copy_fraction"] = r["gbs"] / copy_gbs
             rows.append(r)
             save()
-
-        _keras_rows(backend, cases, device, quick, refs, log, on_row=add)
     save(final=True)
     result["out_dir"] = str(out_dir)
     return result
@@ -195,10 +185,16 @@ def merge(paths: list, out_dir: str) -> dict:
     merged["rows"] = list(rows.values())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(merged, indent=1))
-    (out / "bench.md").write_text(markdown(merged))
-    plot(merged, out)
+    write(merged, out, final=True)
     return merged
+
+
+def write(result: dict, out_dir: Path, final: bool = True) -> None:
+    """``bench.json``; with ``final`` also ``bench.md`` and the plots."""
+    (out_dir / "bench.json").write_text(json.dumps(result, indent=1))
+    if final:
+        (out_dir / "bench.md").write_text(markdown(result))
+        plot(result, out_dir)
 
 
 def markdown(result: dict) -> str:

@@ -56,16 +56,20 @@ class Case:
 
 def inputs(case: Case, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(y_true, logits) as NumPy; logits float32 (a bfloat16 case rounds them in its framework)."""
+    return draw_inputs(case.n, case.c, case.target_kind, seed)
+
+
+def draw_inputs(n: int, c: int, target_kind: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs of every case of shape (n, c) with this target kind (they do not depend on dtype or mode)."""
     rng = np.random.default_rng(seed)
-    z = (rng.standard_normal((case.n, case.c), dtype=np.float32) * 3.0).astype(np.float32)
-    kind = case.target_kind
-    if kind == "index":
-        y = rng.integers(0, case.c, case.n)
-    elif kind == "one_hot":
-        y = np.zeros((case.n, case.c), np.float32)
-        y[np.arange(case.n), rng.integers(0, case.c, case.n)] = 1.0
+    z = (rng.standard_normal((n, c), dtype=np.float32) * 3.0).astype(np.float32)
+    if target_kind == "index":
+        y = rng.integers(0, c, n)
+    elif target_kind == "one_hot":
+        y = np.zeros((n, c), np.float32)
+        y[np.arange(n), rng.integers(0, c, n)] = 1.0
     else:
-        y = (rng.random((case.n, case.c)) < 0.3).astype(np.float32)
+        y = (rng.random((n, c)) < 0.3).astype(np.float32)
     return y, z
 
 

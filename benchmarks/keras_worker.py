@@ -19,8 +19,7 @@ import warnings
 
 import numpy as np
 
-from benchmarks.cases import Case, bytes_moved
-from benchmarks.cases import inputs as _draw_inputs
+from benchmarks.cases import Case, bytes_moved, draw_inputs
 from benchmarks.timing import median_ms
 
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
@@ -30,8 +29,7 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 def _inputs_of(n: int, c: int, target_kind: str):
     """The shape's inputs, drawn once for its dtypes and modes (the sweep visits them in a row; a 8192 x 131072
     draw takes seconds). Read-only: every framework copies them to its own tensors."""
-    y, z = _draw_inputs(Case("sparse" if target_kind == "index" else "categorical" if target_kind == "one_hot"
-                             else "binary", n, c, "float32", "forward"))
+    y, z = draw_inputs(n, c, target_kind)
     y.setflags(write=False)
     z.setflags(write=False)
     return y, z

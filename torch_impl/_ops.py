@@ -36,6 +36,22 @@ def functorch_active() -> bool:
         return False
 
 
+def values_hidden(t: torch.Tensor) -> bool:
+    """Whether ``t``'s values cannot be read on the host here: ``torch.compile`` tracing, or a tensor that
+    ``torch.func.vmap`` batches (data-dependent checks are skipped; the ops' own checks still apply)."""
+    if torch.compiler.is_compiling():
+        return True
+    try:
+        ft = torch._C._functorch
+        while ft.is_functorch_wrapped_tensor(t):  # e.g. grad's wrapper around vmap's batched tensor
+            if ft.is_batchedtensor(t):
+                return True
+            t = ft.get_unwrapped(t)
+    except AttributeError:  # pragma: no cover - a PyTorch without functorch's C API
+        pass
+    return False
+
+
 def clip(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(x, EPSILON, 1.0 - EPSILON)
 

@@ -243,22 +243,6 @@ def _is_compiling() -> bool:
     return torch.compiler.is_compiling()
 
 
-def _values_hidden(t: torch.Tensor) -> bool:
-    """Whether ``t``'s values cannot be read on the host here: ``torch.compile`` tracing, or a tensor that
-    ``torch.func.vmap`` batches (data-dependent checks are skipped; the ops' own checks still apply)."""
-    if _is_compiling():
-        return True
-    try:
-        ft = torch._C._functorch
-        while ft.is_functorch_wrapped_tensor(t):  # e.g. grad's wrapper around vmap's batched tensor
-            if ft.is_batchedtensor(t):
-                return True
-            t = ft.get_unwrapped(t)
-    except AttributeError:  # pragma: no cover - a PyTorch without functorch's C API
-        pass
-    return False
-
-
 # --------------------------------------------------------------------------
 # functional forms (unreduced)
 # --------------------------------------------------------------------------
@@ -360,7 +344,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
     if y_true.dtype == torch.bool or y_true.is_complex():
         raise ValueError(f"sparse labels must be integers, got dtype {y_true.dtype}")
     if y_true.is_floating_point():
-        if not _values_hidden(y_true) and y_true.numel() and bool((y_true != torch.trunc(y_true)).any()):
+        if not _ops.values_hidden(y_true) and y_true.numel() and bool((y_true != torch.trunc(y_true)).any()):
             raise ValueError(
                 "sparse_categorical_crossentropy: `y_true` holds non-integer values; "
                 "it must hold integer class ids. Probability or one-hot targets go to "
@@ -369,7 +353,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
         y_true = y_true.to(torch.int64)
     else:
         y_true = y_true.to(torch.int64)
-    if check_range and not _values_hidden(y_true) and y_true.numel():
+    if check_range and not _ops.values_hidden(y_true) and y_true.numel():
         num_classes = y_pred.shape[axis]
         bad = (y_true < 0) | (y_true >= num_classes)
         if ignore_class is not None:

@@ -31,6 +31,8 @@ from typing import Iterator
 
 import torch
 
+from torch_impl._ops import functorch_active
+
 __all__ = ["get_backend", "set_backend", "use_backend", "triton_available", "use_triton", "BACKENDS"]
 
 BACKENDS = ("auto", "triton", "eager")
@@ -89,8 +91,6 @@ def use_triton(t: torch.Tensor) -> bool:
     backend = _state["backend"]
     if backend == "eager" or t.dtype not in _KERNEL_DTYPES or torch.compiler.is_compiling():
         return False
-    from torch_impl._ops import functorch_active
-
     if functorch_active():  # torch.func transforms take the eager path (plain differentiable ops)
         return False
     if backend == "triton":

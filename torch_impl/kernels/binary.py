@@ -26,7 +26,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.layout import _aligned
+from torch_impl.kernels.layout import _aligned, _row_block
 
 EPS = tl.constexpr(1e-7)  # keras.config.epsilon(); a constexpr so kernels may read it
 ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
@@ -99,10 +99,7 @@ def _binary_xent(
 ):
     n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
     stride_g = _aligned(stride_g, ALIGN)
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_D)
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:

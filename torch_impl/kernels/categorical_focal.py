@@ -22,7 +22,7 @@ import triton.language as tl
 
 # the clip bounds and (1 - o)**gamma, (1 - o)**(gamma - 1) as in the binary focal kernel
 from torch_impl.kernels.binary import EPS, ONE_MINUS_EPS, _pow
-from torch_impl.kernels.layout import _aligned
+from torch_impl.kernels.layout import _aligned, _row_block
 
 
 @triton.jit
@@ -89,10 +89,7 @@ def _categorical_focal_single_pass(
     """
     n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
     stride_g = _aligned(stride_g, ALIGN)
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     c = tl.arange(0, BLOCK_C)
     mask = row_ok[:, None] & (c[None, :] < n_cols)
     x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
@@ -146,10 +143,7 @@ def _categorical_focal(
 ):
     n_cols, stride_x, stride_y = _aligned(n_cols, ALIGN), _aligned(stride_x, ALIGN), _aligned(stride_y, ALIGN)
     stride_g = _aligned(stride_g, ALIGN)
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
 
     # pass 1: softmax statistics (per-lane online max/sum) or the probability sum

@@ -1,4 +1,4 @@
-"""Layout hints shared by the kernels.
+"""Row layout shared by the kernels: the block of rows a program handles, and alignment hints.
 
 Triton specializes an integer argument only on "divisible by 16"; a row stride
 or class count of 1000 (divisible by 8) is then treated as divisible by 1 and
@@ -21,6 +21,14 @@ def _aligned(x, ALIGN: tl.constexpr):
     if ALIGN > 1:
         x = (x // ALIGN) * ALIGN
     return x
+
+
+@triton.jit
+def _row_block(block, n_rows, BLOCK_R: tl.constexpr):
+    """``(rows, row_ok, rows64)`` of row block ``block``: the row ids, which exist, and the ids as int64
+    (for offsets: ``rows * stride`` may pass 2**31)."""
+    rows = block * BLOCK_R + tl.arange(0, BLOCK_R)
+    return rows, rows < n_rows, rows.to(tl.int64)
 
 
 def align_of(*ints: int) -> int:

@@ -44,9 +44,6 @@ __all__ = ["softmax_xent_rows", "softmax_xent_reduced"]
 #: first sweep kept in L2 for the second; benchmarks/tune_cuda_kernels.py compares)
 EVICTION_HINTS = True
 
-#: tests: a fixed number of programs for the chunked forward (exercises the persistent loop)
-GRID_PROGRAMS: int | None = None
-
 #: kernel launches so far, by kernel name (tests check that the kernels ran)
 LAUNCHES: dict[str, int] = {}
 
@@ -121,10 +118,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             extra.update(FIRST_EVICT="evict_last", SECOND_EVICT="evict_first")
     if n_rows:
         _count(name)
-        grid = triton_cdiv(n_rows, block_r)
-        if "WRITE_GRAD" in extra:
-            grid = _chunked_grid(grid)
-        kernel[(grid,)](
+        kernel[(triton_cdiv(n_rows, block_r),)](
             logits, logits.stride(0),
             target, target.stride(0),
             weight if weight is not None else loss,
@@ -156,16 +150,6 @@ def _label_flag(device: torch.device) -> torch.Tensor:
     if flag is None:
         flag = _LABEL_FLAGS[device] = torch.ones(1, dtype=torch.int32, device=device)
     return flag
-
-
-def _chunked_grid(n_blocks: int) -> int:
-    """Programs for the chunked forward: one per row block (a smaller, persistent grid only in tests).
-
-    A persistent grid sized so that the rows in flight fit L2 (for the second
-    sweep to hit it) was measured slower on an H100 at every shape (too little
-    memory parallelism per multiprocessor); see benchmarks/NOTES.md.
-    """
-    return n_blocks if GRID_PROGRAMS is None else max(1, min(n_blocks, GRID_PROGRAMS))
 
 
 def _check_label_flag(flag: torch.Tensor, n_cols: int, ignore) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.layout import _aligned
+from torch_impl.kernels.layout import _aligned, _row_block
 
 
 @triton.jit
@@ -106,32 +106,11 @@ def _softmax_xent_fwd(
 ):
     # L2 eviction hints ("" for none): with WRITE_GRAD the caller may keep the row in
     # L2 for the gradient sweep (FIRST_EVICT="evict_last") and stream that sweep
-    # (SECOND_EVICT="evict_first"). The grid may be smaller than the number of row
-    # blocks (a persistent grid, so that the rows in flight fit in L2 for the second
-    # sweep): each program then takes every num_programs-th block.
+    # (SECOND_EVICT="evict_first").
     n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
     if not TARGET_IS_INDEX:
         stride_t = _aligned(stride_t, ALIGN)
-    n_blocks = tl.cdiv(n_rows, BLOCK_R)
-    for rb in range(tl.program_id(0), n_blocks, tl.num_programs(0)):
-        _softmax_xent_fwd_rows(
-            rb * BLOCK_R + tl.arange(0, BLOCK_R),
-            logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
-            grad_ptr, stride_g, flag_ptr, n_rows, n_cols, smoothing, ignore_class, scale,
-            TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, WRITE_GRAD, BLOCK_R, BLOCK_C, FIRST_EVICT, SECOND_EVICT)
-
-
-@triton.jit
-def _softmax_xent_fwd_rows(
-    rows,
-    logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
-    grad_ptr, stride_g, flag_ptr, n_rows, n_cols, smoothing, ignore_class, scale,
-    TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr, HAS_IGNORE: tl.constexpr, WRITE_GRAD: tl.constexpr,
-    BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr, FIRST_EVICT: tl.constexpr, SECOND_EVICT: tl.constexpr,
-):
-    """Loss (and with WRITE_GRAD the gradient) of one block of ``rows``: the body of ``_softmax_xent_fwd``."""
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
 
     inv_c = 1.0 / n_cols
@@ -228,10 +207,7 @@ def _softmax_xent_fwd_single_pass(
     n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
     if not TARGET_IS_INDEX:
         stride_t = _aligned(stride_t, ALIGN)
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
     mask = row_ok[:, None] & (cols[None, :] < n_cols)
     z = tl.load(logits_ptr + rows64[:, None] * stride_l + cols[None, :], mask=mask,
@@ -286,10 +262,7 @@ def _softmax_xent_bwd(
     if not TARGET_IS_INDEX:
         stride_t = _aligned(stride_t, ALIGN)
 
-    pid = tl.program_id(0)
-    rows = pid * BLOCK_R + tl.arange(0, BLOCK_R)
-    row_ok = rows < n_rows
-    rows64 = rows.to(tl.int64)
+    rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
     shift = tl.load(shift_ptr + rows, mask=row_ok, other=0.0)
     log_d = tl.load(logd_ptr + rows, mask=row_ok, other=0.0)
