@@ -9,6 +9,14 @@ compiled with Triton's own ptxas for sm_90, and ``cuobjdump
 and shared memory. A spill or a register count that caps occupancy shows
 here before any device time is spent; the same compile also catches kernels
 that no longer build (the tests run them only in the interpreter).
+
+``instr/elem`` counts the SASS instructions a thread issues per element of
+its tile: the instructions inside the kernel's loops (all sweeps over the
+row), or the whole kernel where it has none (the single-pass kernels),
+divided by the elements one thread holds per iteration. On an H100 a kernel
+that issues more than about 60 per element cannot keep up with memory for
+2-byte inputs (132 SMs x 128 lanes x ~1.75 GHz / ~500 G elements/s); see
+benchmarks/NOTES.md.
 """
 
 from __future__ import annotations
@@ -90,11 +98,34 @@ def resources(fn, args, kwargs) -> dict:
         f.write(compiled.asm["cubin"])
         f.flush()
         text = subprocess.run([cuobjdump, "--dump-resource-usage", f.name], capture_output=True, text=True).stdout
+        sass = subprocess.run([cuobjdump, "-sass", f.name], capture_output=True, text=True).stdout
     fields = dict(re.findall(r"(REG|STACK|SHARED|LOCAL):(\d+)", text))
     ptx = compiled.asm["ptx"]
     vector_loads = len(re.findall(r"ld\.global\S*\.v[248]\.", ptx))
-    return {k.lower(): int(v) for k, v in fields.items()} | {"warps": opts.get("num_warps", 4),
-                                                             "vector_loads": vector_loads}
+    warps = opts.get("num_warps", 4)
+    block = [v for k, v in kwargs.items() if k in ("BLOCK_C", "BLOCK_D")]
+    per_thread = kwargs.get("BLOCK_R", 1) * block[0] / (32 * warps) if block else None
+    return {k.lower(): int(v) for k, v in fields.items()} | {
+        "warps": warps, "vector_loads": vector_loads,
+        "instr_per_elem": loop_instructions(sass) / per_thread if per_thread else None}
+
+
+def loop_instructions(sass: str) -> int:
+    """SASS instructions inside the kernel's loops (address ranges closed by a backward branch), or all of
+    them when it has no loop."""
+    code = []
+    for line in sass.splitlines():
+        m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
+        if m:
+            code.append((int(m.group(1), 16), m.group(2)))
+    loops = []
+    for addr, text in code:
+        m = re.search(r"\bBRA\b.*?0x([0-9a-f]+)", text)
+        if m and int(m.group(1), 16) < addr:
+            loops.append((int(m.group(1), 16), addr))
+    if not loops:
+        return len(code)
+    return sum(1 for addr, _ in code if any(lo <= addr <= hi for lo, hi in loops))
 
 
 CASES = [  # (family, loss options, N, C, dtype, reduction, sample weight): the benchmark's shapes and the variants
@@ -135,6 +166,10 @@ def _loss(family: str, options: dict, n_classes: int, reduction):
     return getattr(losses, name)(**kw)
 
 
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -153,7 +188,7 @@ def main(argv=None) -> int:
     ops._check_label_flag = lambda *a: None
     kernels.use_triton = lambda t: True
     problems = []
-    print(f"{'case':58s} {'kernel':32s} {'grid':>7s} warps  regs  local  shared  align  vector loads")
+    print(f"{'case':58s} {'kernel':32s} {'grid':>7s} warps  regs  local  shared  align  vector loads  instr/elem")
     try:
         for family, options, n, c, dtype, reduction, weighted in CASES:
             # the launch needs shapes and strides, not data: untouched pages cost no memory
@@ -184,7 +219,7 @@ def main(argv=None) -> int:
                                     f"load (ALIGN passed: {kwargs.get('ALIGN', 'none')})")
                 print(f"{label:58s} {fn.__name__:32s} {grid[0]:7d} {r['warps']:5d} {r.get('reg', -1):5d} "
                       f"{r.get('local', -1):6d} {r.get('shared', -1):7d} {kwargs.get('ALIGN', '-'):>6} "
-                      f"{r['vector_loads']:13d}", flush=True)
+                      f"{r['vector_loads']:13d}  {_fmt(r['instr_per_elem']):>10s}", flush=True)
     finally:
         for (mod, name), fn in originals.items():
             setattr(mod, name, fn)

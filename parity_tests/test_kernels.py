@@ -362,3 +362,49 @@ def test_row_strides_and_alignment(name, kw, width, stride):
     out = _eager_and_triton(run)
     torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(out["triton"][1], out["eager"][1], rtol=1e-5, atol=1e-6)
+
+
+NONFINITE = {"nan": np.nan, "posinf": np.inf, "neginf": -np.inf, "zero_row": 0.0}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("bad", list(NONFINITE))
+@pytest.mark.parametrize("reduction", ["none", "sum_over_batch_size"])
+@pytest.mark.parametrize("name,cfg", [
+    ("categorical_crossentropy", {"from_logits": True}), ("sparse_categorical_crossentropy", {"from_logits": True}),
+    ("sparse_categorical_crossentropy", {"from_logits": True, "ignore_class": 0}),
+    ("binary_crossentropy", {}), ("binary_crossentropy", {"from_logits": True}),
+    ("binary_focal_crossentropy", {}), ("binary_focal_crossentropy", {"from_logits": True, "gamma": 0.0}),
+    ("binary_focal_crossentropy", {"gamma": 1.5, "apply_class_balancing": True}),
+    ("categorical_focal_crossentropy", {}), ("categorical_focal_crossentropy", {"from_logits": True}),
+], ids=lambda v: str(v))
+def test_nonfinite_predictions_like_eager(name, cfg, reduction, bad, dtype):
+    """NaN, +-inf and an all-zero probability row give the eager path's (Keras's, by test_nonfinite_keras)
+    NaNs, infinities and zero gradients: a clip must not turn a NaN prediction into a finite loss."""
+    rng = np.random.default_rng(3)
+    n, c = 4, 3
+    if name.startswith("sparse"):
+        y, p = np.array([0, 1, 2, 0]), rng.dirichlet(np.ones(c), n)
+    elif name.startswith("categorical"):
+        y, p = np.eye(c)[[0, 1, 2, 0]], rng.dirichlet(np.ones(c), n)
+    else:
+        y, p = rng.integers(0, 2, (n, c)).astype(float), rng.uniform(0.05, 0.95, (n, c))
+    if cfg.get("from_logits"):
+        p = rng.normal(size=(n, c))
+    if bad == "zero_row":
+        p[1] = 0.0
+    else:
+        p[0, 0] = p[2, 1] = NONFINITE[bad]
+    config = dict(cfg, reduction=reduction)
+    kw = dict(dtype="float32", input_dtype=dtype, cotangent_seed=1, device=DEVICE)
+    with kernels.use_backend("eager"):
+        ref = loss_value_and_grad(name, config, y, p, None, **kw)
+    from torch_impl.kernels import ops
+
+    before = sum(ops.LAUNCHES.values())
+    with kernels.use_backend("triton"):
+        ours = loss_value_and_grad(name, config, y, p, None, **kw)
+    assert sum(ops.LAUNCHES.values()) > before, "the kernels did not run"
+    rec = compare(ours, ref, dtype)
+    print(f"{name} {cfg} {bad} {reduction} {dtype}: eager {ref['value']} kernel {ours['value']} [{rec['status']}]")
+    assert rec["passed"], rec["reason"]

@@ -20,20 +20,19 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-# the clip bounds and (1 - o)**gamma, (1 - o)**(gamma - 1) as in the binary focal kernel
-from torch_impl.kernels.binary import EPS, ONE_MINUS_EPS, _pow
+from torch_impl.kernels.fastmath import EPS, ONE_MINUS_EPS, _log_unit, _pow, _rcp
 from torch_impl.kernels.layout import _aligned, _row_block
 
 
 @triton.jit
-def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, s, smoothing, gamma,
+def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, inv_s, smoothing, gamma,
            alpha, FROM_LOGITS: tl.constexpr, ALPHA_PER_CLASS: tl.constexpr, GAMMA_INT: tl.constexpr):
     """One chunk of a row: mask, p, out = p/s, o = clip(out), alpha*y, log(o), (1-o)**gamma, (1-o)**(gamma-1)."""
     mask = row_ok[:, None] & (c[None, :] < n_cols)
     x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
     y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
     a = _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS)
-    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS,
+    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS,
                                                  GAMMA_INT)
     return mask, p, out, o, ay, log_o, f, f1, inside
 
@@ -48,18 +47,20 @@ def _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS: tl.constexpr):
 
 
 @triton.jit
-def _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
-    """The per-element terms from loaded predictions ``x``, targets ``y`` and alpha ``a``."""
+def _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
+    """The per-element terms from loaded predictions ``x``, targets ``y`` and alpha ``a`` (``inv_s``: 1 / the
+    row sum of the probabilities, one from logits)."""
     if FROM_LOGITS:
         p = tl.exp((x - shift[:, None]) - log_d[:, None])
     else:
         p = x
-    out = p / s[:, None]
+    out = p * inv_s[:, None]
     o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
     y = y * (1.0 - smoothing) + smoothing / n_cols
     f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
     inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
-    return p, out, o, a * y, tl.log(o), f, f1, inside
+    log_o = tl.where(out == out, _log_unit(o), out)  # a NaN from p / sum(p) survives the clip, as in TensorFlow
+    return p, out, o, a * y, log_o, f, f1, inside
 
 
 @triton.jit
@@ -108,14 +109,15 @@ def _categorical_focal_single_pass(
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
-    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, s, smoothing, gamma, n_cols, FROM_LOGITS,
+    inv_s = 1.0 / s
+    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS,
                                                  GAMMA_INT)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1) * w, mask=row_ok)
     if WRITE_GRAD:
-        dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
+        dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
         a_acc = tl.sum(dd * out, axis=1)
-        g = (dd - a_acc[:, None]) / s[:, None]
+        g = (dd - a_acc[:, None]) * inv_s[:, None]
         if FROM_LOGITS:
             g = g * p
         tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
@@ -172,6 +174,7 @@ def _categorical_focal(
         shift = s * 0.0
         log_d = s * 0.0
 
+    inv_s = 1.0 / s
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
@@ -181,12 +184,12 @@ def _categorical_focal(
     a_acc = tl.zeros([BLOCK_R], tl.float32)
     for start in range(0, n_cols, BLOCK_C):
         mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
-            x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, start + cols, n_cols, shift, log_d, s,
+            x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, start + cols, n_cols, shift, log_d, inv_s,
             smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
         if WRITE_LOSS:
             total += tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1)
         if WRITE_GRAD:
-            dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
+            dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
             a_acc += tl.sum(dd * out, axis=1)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, total * w, mask=row_ok)
@@ -196,10 +199,10 @@ def _categorical_focal(
         for start in range(0, n_cols, BLOCK_C):
             c = start + cols
             mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
-                x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, s,
+                x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, inv_s,
                 smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
-            dd = tl.where(inside, ay * (gamma * f1 * log_o - f / o) * w[:, None], 0.0)
-            g = (dd - a_acc[:, None]) / s[:, None]
+            dd = tl.where(inside, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
+            g = (dd - a_acc[:, None]) * inv_s[:, None]
             if FROM_LOGITS:
                 g = g * p
             tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)

@@ -36,9 +36,10 @@ from torch_impl.kernels.layout import _aligned, _row_block
 
 @triton.jit
 def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                shift, log_d, t, w, smoothing, TARGET_IS_INDEX: tl.constexpr, BLOCK_C: tl.constexpr,
-                LOAD_EVICT: tl.constexpr, STORE_EVICT: tl.constexpr):
-    """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t).
+                shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr,
+                BLOCK_C: tl.constexpr, LOAD_EVICT: tl.constexpr, STORE_EVICT: tl.constexpr):
+    """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t); zero in the
+    ``ignore_class`` rows (not ``0 * NaN``: Keras selects with ``where``).
 
     ``LOAD_EVICT``/``STORE_EVICT``: L2 eviction hints ("" for none). After a first
     sweep that kept the row in L2 ("evict_last"), this last read and the
@@ -59,6 +60,8 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
                         eviction_policy=LOAD_EVICT).to(tl.float32)
             g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
         g = g * w[:, None]
+        if HAS_IGNORE:
+            g = tl.where(valid[:, None], g, 0.0)
         tl.store(grad_ptr + rows64[:, None] * stride_g + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                  eviction_policy=STORE_EVICT)
 
@@ -152,7 +155,7 @@ def _softmax_xent_fwd(
             rescale = tl.where(m == float("-inf"), 0.0, tl.exp(m - sh))
             d = d * rescale + tl.sum(tl.where(mask, tl.exp(z - sh[:, None]), 0.0), axis=1)
             acc = acc + tl.where(sy == 0.0, 0.0, sy * (sh - m))
-            acc = acc + tl.sum(tl.where(y == 0.0, 0.0, y * (sh[:, None] - z)), axis=1)
+            acc = acc + tl.sum(tl.where(mask, y * (sh[:, None] - z), 0.0), axis=1)  # TF's 0 * inf = NaN kept
             sy = sy + tl.sum(y, axis=1)
             m = m_new
         shift = tl.where(m == float("-inf"), 0.0, m)
@@ -176,9 +179,10 @@ def _softmax_xent_fwd(
 
     if WRITE_GRAD:
         if not TARGET_IS_INDEX:
-            t = rows64  # unused
+            t, valid = rows64, row_ok  # unused
         _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                    shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C, SECOND_EVICT, SECOND_EVICT)
+                    shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE, BLOCK_C, SECOND_EVICT,
+                    SECOND_EVICT)
 
 
 @triton.jit
@@ -235,12 +239,14 @@ def _softmax_xent_fwd_single_pass(
         y = tl.load(target_ptr + rows64[:, None] * stride_t + cols[None, :], mask=mask, other=0.0).to(tl.float32)
         y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
         # sum y (lse - z) = sum y (shift - z) + sum y * log_d
-        acc = tl.sum(tl.where(y == 0.0, 0.0, -y * zs), axis=1)
+        acc = tl.sum(tl.where(mask, -y * zs, 0.0), axis=1)  # TF's 0 * inf = NaN kept
         loss = acc + tl.sum(y, axis=1) * log_d
     tl.store(loss_ptr + rows, loss * w, mask=row_ok)
     tl.store(shift_ptr + rows, shift, mask=row_ok)
     tl.store(logd_ptr + rows, log_d, mask=row_ok)
     g = (tl.exp(zs - log_d[:, None]) - y) * w[:, None]
+    if TARGET_IS_INDEX and HAS_IGNORE:
+        g = tl.where(valid[:, None], g, 0.0)
     tl.store(grad_ptr + rows64[:, None] * stride_g + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
 
 
@@ -267,14 +273,15 @@ def _softmax_xent_bwd(
     shift = tl.load(shift_ptr + rows, mask=row_ok, other=0.0)
     log_d = tl.load(logd_ptr + rows, mask=row_ok, other=0.0)
     w = tl.load(grad_out_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    valid = row_ok
     if TARGET_IS_INDEX:
         t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
         if HAS_IGNORE:
-            w = tl.where(t != ignore_class, w, 0.0)
+            valid = t != ignore_class
     else:
         t = rows64  # unused
     _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                shift, log_d, t, w, smoothing, TARGET_IS_INDEX, BLOCK_C, "", "")
+                shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE and TARGET_IS_INDEX, BLOCK_C, "", "")
 
 
 @triton.jit
