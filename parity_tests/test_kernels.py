@@ -367,20 +367,28 @@ def test_row_strides_and_alignment(name, kw, width, stride):
 NONFINITE = {"nan": np.nan, "posinf": np.inf, "neginf": -np.inf, "zero_row": 0.0}
 
 
+NONFINITE_LOSSES = [  # (name, config, single-pass cap): the softmax kernels single-pass and chunked (cap 0)
+    *[(name, cfg, cap) for name, cfg in [
+        ("categorical_crossentropy", {"from_logits": True}), ("sparse_categorical_crossentropy", {"from_logits": True}),
+        ("sparse_categorical_crossentropy", {"from_logits": True, "ignore_class": 0}),
+        ("categorical_focal_crossentropy", {}), ("categorical_focal_crossentropy", {"from_logits": True}),
+    ] for cap in ("default", "0")],
+    ("binary_crossentropy", {}, "default"), ("binary_crossentropy", {"from_logits": True}, "default"),
+    ("binary_focal_crossentropy", {}, "default"),
+    ("binary_focal_crossentropy", {"from_logits": True, "gamma": 0.0}, "default"),
+    ("binary_focal_crossentropy", {"gamma": 1.5, "apply_class_balancing": True}, "default"),
+]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("bad", list(NONFINITE))
 @pytest.mark.parametrize("reduction", ["none", "sum_over_batch_size"])
-@pytest.mark.parametrize("name,cfg", [
-    ("categorical_crossentropy", {"from_logits": True}), ("sparse_categorical_crossentropy", {"from_logits": True}),
-    ("sparse_categorical_crossentropy", {"from_logits": True, "ignore_class": 0}),
-    ("binary_crossentropy", {}), ("binary_crossentropy", {"from_logits": True}),
-    ("binary_focal_crossentropy", {}), ("binary_focal_crossentropy", {"from_logits": True, "gamma": 0.0}),
-    ("binary_focal_crossentropy", {"gamma": 1.5, "apply_class_balancing": True}),
-    ("categorical_focal_crossentropy", {}), ("categorical_focal_crossentropy", {"from_logits": True}),
-], ids=lambda v: str(v))
-def test_nonfinite_predictions_like_eager(name, cfg, reduction, bad, dtype):
+@pytest.mark.parametrize("name,cfg,single_pass_max", NONFINITE_LOSSES, ids=lambda v: str(v))
+def test_nonfinite_predictions_like_eager(name, cfg, single_pass_max, reduction, bad, dtype, monkeypatch):
     """NaN, +-inf and an all-zero probability row give the eager path's (Keras's, by test_nonfinite_keras)
     NaNs, infinities and zero gradients: a clip must not turn a NaN prediction into a finite loss."""
+    if single_pass_max != "default":
+        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
     rng = np.random.default_rng(3)
     n, c = 4, 3
     if name.startswith("sparse"):

@@ -22,6 +22,7 @@ import triton.language as tl
 
 from torch_impl.kernels.fastmath import EPS, ONE_MINUS_EPS, _log_unit, _pow, _rcp
 from torch_impl.kernels.layout import _aligned, _row_block
+from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge, _lane_softmax_step
 
 
 @triton.jit
@@ -149,24 +150,18 @@ def _categorical_focal(
     cols = tl.arange(0, BLOCK_C)
 
     # pass 1: softmax statistics (per-lane online max/sum) or the probability sum
-    m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
+    m_v = tl.full([BLOCK_R, BLOCK_C], LANE_MAX_START, tl.float32)
     d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
     for start in range(0, n_cols, BLOCK_C):
         c = start + cols
         mask = row_ok[:, None] & (c[None, :] < n_cols)
         if FROM_LOGITS:
             z = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-            gt = z > m_v
-            e = tl.exp(tl.where(gt, m_v - z, z - m_v))
-            e = tl.where(z == float("-inf"), 0.0, e)
-            d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
-            m_v = tl.maximum(m_v, z)
+            m_v, d_v = _lane_softmax_step(m_v, d_v, z)
         else:
             d_v += tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
     if FROM_LOGITS:
-        m = tl.max(m_v, axis=1)
-        shift = tl.where(m == float("-inf"), 0.0, m)
-        d = tl.sum(d_v * tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None])), axis=1)
+        shift, d = _lane_softmax_merge(m_v, d_v)
         log_d = tl.log(d)
         s = tl.full([BLOCK_R], 1.0, tl.float32)
     else:

@@ -34,6 +34,31 @@ import triton.language as tl
 from torch_impl.kernels.layout import _aligned, _row_block
 
 
+#: where the per-lane running max starts: finite, so that a -inf logit gives exp(-inf - m) = 0 and never
+#: -inf - -inf (a row of -inf ends with shift = this and a NaN loss, as in TensorFlow)
+LANE_MAX_START = tl.constexpr(-3.4028234663852886e38)
+
+
+@triton.jit
+def _lane_softmax_step(m_v, d_v, z):
+    """One chunk of the per-lane online softmax: ``m_v`` the running max, ``d_v = sum exp(z - m_v)``.
+
+    One exp per element: ``exp(-|z - m_v|)`` is ``exp(z - m_v)`` when ``z`` is not a new max, else the factor
+    that rescales the old sum.
+    """
+    diff = z - m_v
+    e = tl.exp(-tl.abs(diff))
+    d_v = tl.where(diff > 0.0, d_v * e + 1.0, d_v + e)
+    return tl.maximum(m_v, z), d_v
+
+
+@triton.jit
+def _lane_softmax_merge(m_v, d_v):
+    """``(shift, d)``: the row max and ``sum exp(z - shift)`` from the lanes of ``_lane_softmax_step``."""
+    shift = tl.max(m_v, axis=1)
+    return shift, tl.sum(d_v * tl.exp(m_v - shift[:, None]), axis=1)
+
+
 @triton.jit
 def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
                 shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr,
@@ -47,6 +72,7 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
     rows other programs are about to re-read.
     """
     inv_c = 1.0 / n_cols
+    t32 = t.to(tl.int32)  # a label below n_cols (or unused): 32-bit compares
     for start in range(0, n_cols, BLOCK_C):
         c = start + cols
         mask = row_ok[:, None] & (c[None, :] < n_cols)
@@ -54,7 +80,7 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
                     eviction_policy=LOAD_EVICT).to(tl.float32)
         p = tl.exp((z - shift[:, None]) - log_d[:, None])
         if TARGET_IS_INDEX:
-            g = p - tl.where(c[None, :] == t[:, None], 1.0, 0.0)
+            g = p - tl.where(c[None, :] == t32[:, None], 1.0, 0.0)
         else:
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
                         eviction_policy=LOAD_EVICT).to(tl.float32)
@@ -118,23 +144,16 @@ def _softmax_xent_fwd(
 
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
-        # Online softmax kept per lane (no cross-warp reduction inside the loop):
-        # m_v = running max, d_v = sum exp(z - m_v); one exp per element.
-        m_v = tl.full([BLOCK_R, BLOCK_C], float("-inf"), tl.float32)
+        # Online softmax kept per lane (no cross-warp reduction inside the loop), one exp per element
+        m_v = tl.full([BLOCK_R, BLOCK_C], LANE_MAX_START, tl.float32)
         d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
         for start in range(0, n_cols, BLOCK_C):
             c = start + cols
             mask = row_ok[:, None] & (c[None, :] < n_cols)
             z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask,
                         other=float("-inf"), eviction_policy=FIRST_EVICT).to(tl.float32)
-            gt = z > m_v
-            e = tl.exp(tl.where(gt, m_v - z, z - m_v))
-            e = tl.where(z == float("-inf"), 0.0, e)  # also keeps -inf - -inf out
-            d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
-            m_v = tl.maximum(m_v, z)
-        m = tl.max(m_v, axis=1)
-        shift = tl.where(m == float("-inf"), 0.0, m)
-        d = tl.sum(d_v * tl.where(m_v == float("-inf"), 0.0, tl.exp(m_v - shift[:, None])), axis=1)
+            m_v, d_v = _lane_softmax_step(m_v, d_v, z)
+        shift, d = _lane_softmax_merge(m_v, d_v)
     else:
         # Probability targets: online softmax per row chunk, with sy = sum y and
         # acc = sum y (m - z) kept relative to the running max m (TF's shifted form).
@@ -219,7 +238,8 @@ def _softmax_xent_fwd_single_pass(
     m = tl.max(z, axis=1)
     shift = tl.where(m == float("-inf"), 0.0, m)
     zs = z - shift[:, None]
-    d = tl.sum(tl.where(mask, tl.exp(zs), 0.0), axis=1)
+    e = tl.exp(zs)  # 0 in the masked lanes (z = -inf there, shift finite or +inf)
+    d = tl.sum(e, axis=1)
     log_d = tl.log(d)
 
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
@@ -229,12 +249,11 @@ def _softmax_xent_fwd_single_pass(
     if TARGET_IS_INDEX:
         t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
                                    HAS_IGNORE, BLOCK_R)
-        is_t = cols[None, :] == t[:, None]
-        z_t = tl.sum(tl.where(is_t & mask, zs, 0.0), axis=1)  # z_t - shift, from the registers
-        loss = log_d - z_t
+        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32) - shift
+        loss = log_d - z_t  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:
             loss = tl.where(valid, loss, 0.0)
-        y = tl.where(is_t, 1.0, 0.0)
+        y = tl.where(cols[None, :] == t.to(tl.int32)[:, None], 1.0, 0.0)  # t < n_cols: a 32-bit compare
     else:
         y = tl.load(target_ptr + rows64[:, None] * stride_t + cols[None, :], mask=mask, other=0.0).to(tl.float32)
         y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
@@ -244,7 +263,8 @@ def _softmax_xent_fwd_single_pass(
     tl.store(loss_ptr + rows, loss * w, mask=row_ok)
     tl.store(shift_ptr + rows, shift, mask=row_ok)
     tl.store(logd_ptr + rows, log_d, mask=row_ok)
-    g = (tl.exp(zs - log_d[:, None]) - y) * w[:, None]
+    # softmax as TensorFlow's kernel forms it, exp(z - max) / sum, from the exps already in registers
+    g = (e * (1.0 / d)[:, None] - y) * w[:, None]
     if TARGET_IS_INDEX and HAS_IGNORE:
         g = tl.where(valid[:, None], g, 0.0)
     tl.store(grad_ptr + rows64[:, None] * stride_g + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
