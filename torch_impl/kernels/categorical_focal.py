@@ -6,8 +6,12 @@ given probabilities; targets smoothed as ``y (1-s) + s/C``; ``alpha`` one float
 or one per class. The gradient through the clip is zero outside the closed
 interval; through the normalisation it is ``(d - sum(d * out)) / sum(p)``, and
 through the softmax ``p * (...)`` (the ``sum(dp * p)`` term of the softmax
-backward is zero in exact arithmetic here and is left out; from logits
-``sum(p)`` is taken as 1, its rounding being far below float32 tolerance).
+backward is zero in exact arithmetic here and is left out). From logits the
+single pass divides by ``sum(p)`` as Keras does: it is 1 only to rounding, and
+that rounding decides which probabilities within an ulp of a clip bound are
+clipped. The chunked kernel takes it as 1 (finding it would cost one more
+sweep), so there such an entry can get a zero gradient where Keras's does not,
+or the reverse; values and gradients stay within the float32 tolerance.
 
 Passes over a row: statistics (max and sum, or the sum), then the loss and
 ``A = sum(d * out)``, then (when the gradient is written) the gradient. Rows
@@ -20,7 +24,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import EPS, ONE_MINUS_EPS, _log_unit, _pow, _rcp
+from torch_impl.kernels.fastmath import EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _log_unit, _pow, _rcp
 from torch_impl.kernels.layout import _aligned, _row_block
 from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge, _lane_softmax_step
 
@@ -33,8 +37,12 @@ def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_col
     x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
     y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
     a = _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS)
-    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS,
-                                                 GAMMA_INT)
+    if FROM_LOGITS:
+        log_p = (x - shift[:, None]) - log_d[:, None]
+        p = tl.exp(log_p)
+    else:
+        p, log_p = x, x
+    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT)
     return mask, p, out, o, ay, log_o, f, f1, inside
 
 
@@ -48,20 +56,24 @@ def _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS: tl.constexpr):
 
 
 @triton.jit
-def _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
-    """The per-element terms from loaded predictions ``x``, targets ``y`` and alpha ``a`` (``inv_s``: 1 / the
-    row sum of the probabilities, one from logits)."""
-    if FROM_LOGITS:
-        p = tl.exp((x - shift[:, None]) - log_d[:, None])
-    else:
-        p = x
+def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
+    """The per-element terms from the softmax ``p`` and its log ``log_p`` (from logits) or the given
+    probabilities ``p``, ``inv_s`` (1 / the row sum of ``p``), targets ``y`` and alpha ``a``.
+
+    From logits ``log(clip(out))`` is ``log_p`` inside the clip interval and the log of the bound outside:
+    Keras takes the log of the rounded, renormalised softmax, which differs by that rounding (about 1e-7
+    absolute in the log, far inside the float32 tolerance), and no log is computed per element.
+    """
     out = p * inv_s[:, None]
     o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
     y = y * (1.0 - smoothing) + smoothing / n_cols
     f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
     inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
-    log_o = tl.where(out == out, _log_unit(o), out)  # a NaN from p / sum(p) survives the clip, as in TensorFlow
-    return p, out, o, a * y, log_o, f, f1, inside
+    if FROM_LOGITS:  # a NaN in the row makes log_p NaN
+        log_o = tl.where(out < EPS, LOG_EPS, tl.where(out > ONE_MINUS_EPS, LOG_ONE_MINUS_EPS, log_p))
+    else:
+        log_o = tl.where(out == out, _log_unit(o), out)  # a NaN from p / sum(p) survives the clip, as in TensorFlow
+    return out, o, a * y, log_o, f, f1, inside
 
 
 @triton.jit
@@ -100,19 +112,20 @@ def _categorical_focal_single_pass(
     if FROM_LOGITS:
         z = tl.where(mask, x, float("-inf"))
         m = tl.max(z, axis=1)
-        shift = tl.where(m == float("-inf"), 0.0, m)
-        log_d = tl.log(tl.sum(tl.where(mask, tl.exp(z - shift[:, None]), 0.0), axis=1))
-        s = tl.full([BLOCK_R], 1.0, tl.float32)
+        zs = z - tl.where(m == float("-inf"), 0.0, m)[:, None]
+        e = tl.exp(zs)  # 0 in the masked lanes
+        d = tl.sum(e, axis=1)
+        p = e * (1.0 / d)[:, None]  # exp(z - max) / sum, TensorFlow's softmax, from the exps in registers
+        log_p = zs - tl.log(d)[:, None]
     else:
-        s = tl.sum(x, axis=1)
-        shift = s * 0.0
-        log_d = s * 0.0
+        p, log_p = x, x
+    # Keras divides by the sum again, also after a softmax: that sum is 1 only to rounding, and the rounding
+    # decides which probabilities within an ulp of the clip bounds are clipped (zero gradient)
+    inv_s = 1.0 / tl.sum(p, axis=1)
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
-    inv_s = 1.0 / s
-    p, out, o, ay, log_o, f, f1, inside = _terms(x, y, a, shift, log_d, inv_s, smoothing, gamma, n_cols, FROM_LOGITS,
-                                                 GAMMA_INT)
+    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1) * w, mask=row_ok)
     if WRITE_GRAD:

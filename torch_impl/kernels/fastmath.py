@@ -22,6 +22,9 @@ the count went down:
 
 from __future__ import annotations
 
+import math
+import struct
+
 import triton
 import triton.language as tl
 from triton.language.extra import libdevice
@@ -30,6 +33,15 @@ from torch_impl.kernels import interpreter_mode
 
 EPS = tl.constexpr(1e-7)  # keras.config.epsilon(); a constexpr so kernels may read it
 ONE_MINUS_EPS = tl.constexpr(1.0 - 1e-7)
+
+
+def _log_of_float32(v: float) -> float:
+    return math.log(struct.unpack("f", struct.pack("f", v))[0])
+
+
+#: log of the clip bounds as float32 holds them (the logs Keras takes of clipped probabilities)
+LOG_EPS = tl.constexpr(_log_of_float32(1e-7))
+LOG_ONE_MINUS_EPS = tl.constexpr(_log_of_float32(1.0 - 1e-7))
 #: libdevice's approximate division compiles to one MUFU.RCP; the interpreter has no libdevice
 _FAST_RCP = tl.constexpr(not interpreter_mode())
 _LN2 = tl.constexpr(0.6931471805599453)
