@@ -6,6 +6,8 @@ H100 in bfloat16. ``python -m benchmarks.ptxas_report --sass`` counts the
 instructions per element of each kernel's main loop; these helpers are where
 the count went down:
 
+* ``_exp_ftz``: ``exp`` without the denormal fix-up, for the online
+  softmax's running sums (a flushed term is below the sum's rounding).
 * ``_rcp``: ``1 / z`` is one ``MUFU.RCP`` on a GPU (``div.approx``, within
   1 ulp for the ``z`` the kernels pass: normal and below ``2**126``) where
   ``/`` is ``div.full`` with a range fix-up around it (about 6 instructions).
@@ -42,7 +44,7 @@ def _log_of_float32(v: float) -> float:
 #: log of the clip bounds as float32 holds them (the logs Keras takes of clipped probabilities)
 LOG_EPS = tl.constexpr(_log_of_float32(1e-7))
 LOG_ONE_MINUS_EPS = tl.constexpr(_log_of_float32(1.0 - 1e-7))
-#: libdevice's approximate division compiles to one MUFU.RCP; the interpreter has no libdevice
+#: libdevice's approximate division and exp compile to one MUFU each; the interpreter has no libdevice
 _FAST_RCP = tl.constexpr(not interpreter_mode())
 _LN2 = tl.constexpr(0.6931471805599453)
 
@@ -54,6 +56,17 @@ def _rcp(z):
         r = libdevice.fast_dividef(1.0, z)
     else:
         r = 1.0 / z
+    return r
+
+
+@triton.jit
+def _exp_ftz(x):
+    """``exp(x)`` with results below 2**-126 flushed to zero: FMUL + MUFU.EX2 on a GPU, where ``tl.exp`` adds
+    a denormal fix-up (3 instructions). Only where such a result cannot matter (added to a sum of at least 1)."""
+    if _FAST_RCP:
+        r = libdevice.fast_expf(x)
+    else:
+        r = tl.exp(x)
     return r
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
+from torch_impl.kernels.fastmath import _exp_ftz
 from torch_impl.kernels.layout import _aligned, _row_block
 
 
@@ -44,12 +45,35 @@ def _lane_softmax_step(m_v, d_v, z):
     """One chunk of the per-lane online softmax: ``m_v`` the running max, ``d_v = sum exp(z - m_v)``.
 
     One exp per element: ``exp(-|z - m_v|)`` is ``exp(z - m_v)`` when ``z`` is not a new max, else the factor
-    that rescales the old sum.
+    that rescales the old sum. ``d_v`` is 0 (nothing seen, e = 0) or at least 1, so flushing results below
+    2**-126 to zero changes no sum.
     """
     diff = z - m_v
-    e = tl.exp(-tl.abs(diff))
+    e = _exp_ftz(-tl.abs(diff))  # a term below 2**-126 is lost against d_v >= 1 anyway
     d_v = tl.where(diff > 0.0, d_v * e + 1.0, d_v + e)
     return tl.maximum(m_v, z), d_v
+
+
+@triton.jit
+def _lane_softmax_step_with_targets(m_v, d_v, sy_v, acc_v, z, y, mask):
+    """``_lane_softmax_step`` that also keeps ``sy_v = sum y`` and ``acc_v = sum y (m_v - z)`` per lane (the
+    loss is ``sum y (shift - z) + sum y * log_d`` once the lanes are merged). ``y`` is 0 in the masked lanes;
+    a real ``y = 0`` against a ``-inf`` logit gives TensorFlow's ``0 * inf = NaN``."""
+    diff = z - m_v
+    e = _exp_ftz(-tl.abs(diff))
+    gt = diff > 0.0
+    d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
+    # a new max moves the old terms by sy_v * diff (skipped while sy_v = 0: diff may be huge from -FLT_MAX)
+    acc_v = tl.where(gt, acc_v + tl.where(sy_v == 0.0, 0.0, sy_v * diff), acc_v - tl.where(mask, y * diff, 0.0))
+    return tl.maximum(m_v, z), d_v, sy_v + y, acc_v
+
+
+@triton.jit
+def _lane_softmax_merge_with_targets(m_v, d_v, sy_v, acc_v):
+    """``(shift, d, sum y, sum y (shift - z))`` from the lanes of ``_lane_softmax_step_with_targets``."""
+    shift, d = _lane_softmax_merge(m_v, d_v)
+    acc = tl.sum(acc_v + tl.where(sy_v == 0.0, 0.0, sy_v * (shift[:, None] - m_v)), axis=1)
+    return shift, d, tl.sum(sy_v, axis=1), acc
 
 
 @triton.jit
@@ -80,7 +104,7 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
                     eviction_policy=LOAD_EVICT).to(tl.float32)
         p = tl.exp((z - shift[:, None]) - log_d[:, None])
         if TARGET_IS_INDEX:
-            g = p - tl.where(c[None, :] == t32[:, None], 1.0, 0.0)
+            g = p - tl.where(cols[None, :] == (t32 - start)[:, None], 1.0, 0.0)  # no per-element add
         else:
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
                         eviction_policy=LOAD_EVICT).to(tl.float32)
@@ -155,12 +179,11 @@ def _softmax_xent_fwd(
             m_v, d_v = _lane_softmax_step(m_v, d_v, z)
         shift, d = _lane_softmax_merge(m_v, d_v)
     else:
-        # Probability targets: online softmax per row chunk, with sy = sum y and
-        # acc = sum y (m - z) kept relative to the running max m (TF's shifted form).
-        m = tl.full([BLOCK_R], float("-inf"), tl.float32)
-        d = tl.zeros([BLOCK_R], tl.float32)
-        sy = tl.zeros([BLOCK_R], tl.float32)
-        acc = tl.zeros([BLOCK_R], tl.float32)
+        # Probability targets: the same per-lane online softmax, also keeping sum y and sum y (m - z) per lane
+        m_v = tl.full([BLOCK_R, BLOCK_C], LANE_MAX_START, tl.float32)
+        d_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+        sy_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
+        acc_v = tl.zeros([BLOCK_R, BLOCK_C], tl.float32)
         for start in range(0, n_cols, BLOCK_C):
             c = start + cols
             mask = row_ok[:, None] & (c[None, :] < n_cols)
@@ -169,15 +192,8 @@ def _softmax_xent_fwd(
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
                         eviction_policy=FIRST_EVICT).to(tl.float32)
             y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
-            m_new = tl.maximum(m, tl.max(z, axis=1))
-            sh = tl.where(m_new == float("-inf"), 0.0, m_new)
-            rescale = tl.where(m == float("-inf"), 0.0, tl.exp(m - sh))
-            d = d * rescale + tl.sum(tl.where(mask, tl.exp(z - sh[:, None]), 0.0), axis=1)
-            acc = acc + tl.where(sy == 0.0, 0.0, sy * (sh - m))
-            acc = acc + tl.sum(tl.where(mask, y * (sh[:, None] - z), 0.0), axis=1)  # TF's 0 * inf = NaN kept
-            sy = sy + tl.sum(y, axis=1)
-            m = m_new
-        shift = tl.where(m == float("-inf"), 0.0, m)
+            m_v, d_v, sy_v, acc_v = _lane_softmax_step_with_targets(m_v, d_v, sy_v, acc_v, z, y, mask)
+        shift, d, sy, acc = _lane_softmax_merge_with_targets(m_v, d_v, sy_v, acc_v)
     log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
 
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
