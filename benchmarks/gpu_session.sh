@@ -23,7 +23,7 @@ stage() {  # stage NAME LIMIT_S CMD...
 }
 for s in "$@"; do
   case $s in
-    tests) stage tests "${TESTS_S:-240}" python3 -m pytest -q -p no:cacheprovider -n 8 parity_tests/test_kernels.py parity_tests/test_cuda.py ;;
+    tests) stage tests "${TESTS_S:-240}" python3 -m pytest -q -p no:cacheprovider -n 8 parity_tests/test_kernels.py parity_tests/test_fastmath.py parity_tests/test_cuda.py ;;
     launch) stage launch 120 python3 -m benchmarks.profile_launch ;;
     ladder) stage ladder 120 python3 -m benchmarks.profile_launch --ladder ;;
     tune) stage tune "${TUNE_S:-200}" python3 -m benchmarks.tune_cuda_kernels --single-pass-only ;;
