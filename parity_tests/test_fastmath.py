@@ -56,7 +56,7 @@ def _grid(lo: float, hi: float, n: int, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("fn,lo,hi,max_ulps", [
     ("log1p", 1e-30, 1.0, 2.5),        # log(1 + e) for e = exp(-|x|) in (0, 1]
     ("log_unit", 1e-7, 1.0, 1.5),      # log of a probability clipped to [1e-7, 1 - 1e-7]
-    ("rcp", 1e-7, 2.0, 2.0),           # 1 / (1 + e), 1 / o, 1 / (1 - o)
+    ("rcp", 1e-7, 2.0, 2.5),           # 1 / (1 + e), 1 / o, 1 / (1 - o); div.approx: 2 ulp on a GPU
 ])
 def test_accuracy_in_ulps(fn, lo, hi, max_ulps):
     x = _grid(lo, hi, 200_000, seed=len(fn))
