@@ -24,7 +24,7 @@ Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 def _keras_loss(case: Case):
     from torch_impl import losses
 
-    return losses.get(case.loss, **case.config)
+    return losses.make(case.loss, **case.config)
 
 
 def implementations(case: Case, device: str, with_compile: bool = True) -> dict[str, Fn]:

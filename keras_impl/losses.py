@@ -4,7 +4,7 @@ The five Keras crossentropy losses are Keras's own (``keras.losses``); this
 module adds the classic community binary focal loss exactly as it circulates
 (``focal_loss(gamma=2., alpha=.25)``, the pt_1/pt_0 form, clip 1e-7, summed) and
 :func:`make_loss`, which builds a Keras loss from the same name and options the
-PyTorch side uses (``torch_impl.losses.get``).
+PyTorch side uses (``torch_impl.losses.make``).
 
 Example:
     >>> import numpy as np
@@ -23,7 +23,7 @@ from keras.src.losses.losses import LossFunctionWrapper  # what compile(loss=fn)
 
 __all__ = ["focal_loss", "make_loss", "LOSS_CLASSES"]
 
-#: Keras name -> Keras class, the same names as ``torch_impl.losses.get``.
+#: Keras name -> Keras class, the same names as ``torch_impl.losses.make``.
 LOSS_CLASSES = {
     "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
     "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,

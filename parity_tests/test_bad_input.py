@@ -158,7 +158,7 @@ def test_complex_and_bool_weights_rejected():
         reduce_weighted_values(torch.ones(3), torch.ones(3, dtype=torch.bool))
 
 
-def test_get_by_keras_name_class_name_and_alias():
+def test_make_by_keras_name_class_name_and_alias():
     from torch_impl import losses as L
 
     cases = {"categorical_crossentropy": L.CategoricalCrossentropy, "CategoricalCrossentropy": L.CategoricalCrossentropy,
@@ -167,10 +167,44 @@ def test_get_by_keras_name_class_name_and_alias():
              "binary_focal_crossentropy": L.BinaryFocalCrossentropy,
              "CategoricalFocalCrossentropy": L.CategoricalFocalCrossentropy}
     for name, cls in cases.items():
-        got = L.get(name, from_logits=True)
+        got = L.make(name, from_logits=True)
         print(name, "->", got)
         assert type(got) is cls and got.from_logits is True
+    with pytest.raises(ValueError, match="Unknown loss 'mse'"):
+        L.make("mse")
+
+
+def test_get_follows_keras_losses_get():
+    """``get`` returns what ``keras.losses.get`` returns for the same identifier: the functional form for a
+    function name, an instance for a class name or a serialized dict; and the default names and configs
+    match Keras's, so ``from_config(get_config())`` round-trips."""
+    keras = pytest.importorskip("keras")
+    import numpy as np
+    from torch_impl import losses as L
+
+    rng = np.random.default_rng(0)
+    y = np.eye(3)[rng.integers(0, 3, 6)]
+    p = rng.dirichlet(np.ones(3), 6).astype("float32")
+    for ident in ["categorical_crossentropy", "CategoricalCrossentropy", "bce", "BCE", "binary_focal_crossentropy",
+                  "CategoricalFocalCrossentropy", "sparse_categorical_crossentropy",
+                  {"class_name": "BinaryCrossentropy", "config": {"from_logits": True, "label_smoothing": 0.1}},
+                  {"class_name": "CategoricalFocalCrossentropy", "config": {"alpha": [0.2, 0.3, 0.5], "gamma": 1.0}}]:
+        ours, ref = L.get(ident), keras.losses.get(ident)
+        assert callable(ours) and isinstance(ours, L.Loss) == isinstance(ref, keras.losses.Loss), ident
+        if isinstance(ref, keras.losses.Loss):
+            assert ours.name == ref.name, (ours.name, ref.name)
+            ref_cfg = ref.get_config()
+            assert {k: v for k, v in ours.get_config().items() if k in ref_cfg} == ref_cfg
+            assert type(ours).from_config(ours.get_config()).get_config() == ours.get_config()
+        yt = np.argmax(y, -1) if "sparse" in str(ident) else y
+        a = np.asarray(ours(torch.as_tensor(yt), torch.as_tensor(p)).detach())
+        b = np.asarray(ref(yt, p))
+        print(ident, "->", type(ours).__name__, a.shape, "max |diff|", float(np.max(np.abs(a - b))))
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     inst = L.BinaryCrossentropy()
-    assert L.get(inst) is inst
+    assert L.get(inst) is inst and L.get(None) is None and isinstance(L.get(L.BinaryCrossentropy), L.BinaryCrossentropy)
     with pytest.raises(ValueError, match="Unknown loss 'mse'"):
         L.get("mse")
+    with pytest.raises(ValueError, match="Could not interpret"):
+        L.get(3)

@@ -62,7 +62,7 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None, sink: Optio
         opt = opt_cls(model.parameters(), **run.optimizer[1])
         loss_name, loss_cfg = run.loss
         loss = (losses.LossFunctionWrapper(losses.focal_loss(**loss_cfg)) if loss_name == "focal_loss"
-                else losses.get(loss_name, **loss_cfg))
+                else losses.make(loss_name, **loss_cfg))
         doctor = None
         if run.doctor:
             from torch_impl.diagnose import TrainingDoctor

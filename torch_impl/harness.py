@@ -30,7 +30,7 @@ def _make(name: str, config: dict) -> losses.Loss:
         fn_kwargs = {k: config[k] for k in ("gamma", "alpha") if k in config}
         rest = {k: v for k, v in config.items() if k not in fn_kwargs}
         return losses.LossFunctionWrapper(losses.focal_loss(**fn_kwargs), **rest)
-    return losses.get(name, **config)
+    return losses.make(name, **config)
 
 
 def _functional(name: str):

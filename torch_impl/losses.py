@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 from typing import Callable, Optional, Sequence, Union
 
@@ -57,6 +58,7 @@ __all__ = [
     "categorical_focal_crossentropy",
     "focal_loss",
     "get",
+    "make",
     "set_label_check",
 ]
 
@@ -647,7 +649,8 @@ class Loss(nn.Module):
     Args:
         reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
             ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
-        name: a name, as in Keras.
+        name: a name, as in Keras; by default the class name in snake case
+            (``"categorical_crossentropy"``), Keras's default names.
         dtype: compute dtype. ``None`` (default) computes in ``y_pred``'s dtype,
             with float16/bfloat16 promoted to float32. (Keras's ``None`` means
             ``keras.config.floatx()``, normally float32, even for float64 inputs;
@@ -659,7 +662,7 @@ class Loss(nn.Module):
     def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None, dtype=None):
         super().__init__()
         self.reduction = standardize_reduction(reduction)
-        self.name = name or type(self).__name__
+        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
         self.dtype = _resolve_dtype(dtype)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -673,6 +676,11 @@ class Loss(nn.Module):
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Loss":
+        """The loss ``get_config`` described (Keras's ``from_config``)."""
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
@@ -705,6 +713,18 @@ class LossFunctionWrapper(Loss):
     def get_config(self) -> dict:
         return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs}
 
+    @classmethod
+    def from_config(cls, config: dict) -> "LossFunctionWrapper":
+        """From ``get_config``; ``fn`` given by name must be one of this module's functional losses."""
+        config = dict(config)
+        if isinstance(config.get("fn"), str):
+            fn = _FUNCTIONS.get(config["fn"])
+            if fn is None:
+                raise ValueError(f"LossFunctionWrapper.from_config: unknown function {config['fn']!r}; pass the "
+                                 f"function itself as `fn` (known by name: {sorted(_FUNCTIONS)})")
+            config["fn"] = fn
+        return cls(**config)
+
 
 class _Wrapped(Loss):
     """A Keras LossFunctionWrapper around one of this module's private cores."""
@@ -719,7 +739,8 @@ class _Wrapped(Loss):
     def get_config(self) -> dict:
         cfg = {**super().get_config(), **self._kwargs()}
         if isinstance(cfg.get("alpha"), torch.Tensor):
-            cfg["alpha"] = cfg["alpha"].tolist()
+            given = getattr(self, "_alpha_given", None)
+            cfg["alpha"] = given if given is not None else cfg["alpha"].tolist()
         return cfg
 
     def _kernel_path(self) -> bool:
@@ -732,14 +753,14 @@ class _Wrapped(Loss):
             return None
         y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        _same_shape_or_raise(y_true, y_pred, self.name, None if self._binary else self.axis)
+        _same_shape_or_raise(y_true, y_pred, type(self).__name__, None if self._binary else self.axis)
         axis = _canonical_axis(self.axis, y_pred.dim())
         r = element_weights(y_pred.shape[:axis] + y_pred.shape[axis + 1:], sample_weight, None, self.reduction,
                             torch.float32, y_pred.device)
         if r is None:
             return None
         if not self._binary:
-            _warn_single_class(y_pred, axis, self.name)
+            _warn_single_class(y_pred, axis, type(self).__name__)
         return self._reduced_kernel(_class_last_2d(y_pred, axis), _class_last_2d(y_true, axis), r)
 
     def _reduced_kernel(self, x2, y2, r):
@@ -976,6 +997,8 @@ class CategoricalFocalCrossentropy(_Wrapped):
                  dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.alpha = _check_alpha_categorical(alpha)
+        # get_config gives a list back as given (the tensor holds it rounded to float32, as Keras computes)
+        self._alpha_given = [float(v) for v in alpha] if isinstance(alpha, (list, tuple)) else None
         self.gamma = _check_gamma(gamma)
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
@@ -994,20 +1017,72 @@ _BY_NAME = {
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
 }
 _ALIASES = {"bce": "binary_crossentropy", "BCE": "binary_crossentropy"}  # keras.losses.get's aliases
+_CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
+_FUNCTIONS = {
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "binary_crossentropy": binary_crossentropy,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
+}
 
 
-def get(identifier: Union[str, Loss], **kwargs) -> Loss:
-    """A loss instance from its Keras name (``"categorical_crossentropy"``) or class name.
+def make(name: str, **options) -> Loss:
+    """The :class:`Loss` for a Keras loss name or class name, built with ``options``.
+
+    What ``model.compile(loss="categorical_crossentropy")`` builds in Keras,
+    and :func:`keras_impl.losses.make_loss` on the Keras side: always a
+    reducing loss instance (unlike :func:`get`, which returns the functional
+    form for a function name, as Keras's ``get`` does).
 
     Example:
-        >>> get("sparse_categorical_crossentropy", from_logits=True)
+        >>> make("sparse_categorical_crossentropy", from_logits=True)
         SparseCategoricalCrossentropy(reduction='sum_over_batch_size', from_logits=True, ignore_class=None, axis=-1)
     """
-    if isinstance(identifier, Loss):
-        return identifier
+    key = _ALIASES.get(name, name) if isinstance(name, str) else name
+    cls = _CLASSES.get(key) or _BY_NAME.get(key)
+    if cls is None:
+        raise ValueError(f"Unknown loss {name!r}. Known: {sorted(_BY_NAME) + sorted(_CLASSES)}")
+    return cls(**options)
+
+
+def get(identifier):
+    """A loss from an identifier, as ``keras.losses.get``.
+
+    * a function name (``"categorical_crossentropy"``, alias ``"bce"``): the
+      unreduced functional form, one loss per sample, as in Keras;
+    * a class name (``"CategoricalCrossentropy"``): an instance with the
+      default options;
+    * a dict ``{"class_name": ..., "config": {...}}`` (Keras's serialized
+      form): that class built from the config;
+    * a :class:`Loss` class: an instance; a :class:`Loss` instance or any
+      callable: returned as is; ``None``: ``None``.
+
+    For an instance with options from a name, see :func:`make`.
+
+    Example:
+        >>> get("categorical_crossentropy").__name__
+        'categorical_crossentropy'
+        >>> get({"class_name": "BinaryCrossentropy", "config": {"from_logits": True}}).from_logits
+        True
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        if set(identifier) - {"class_name", "config", "module", "registered_name"}:
+            raise ValueError(f"Could not interpret loss identifier {identifier!r}: expected "
+                             "{'class_name': ..., 'config': {...}}")
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown loss class {identifier.get('class_name')!r}. Known: {sorted(_CLASSES)}")
+        return cls.from_config(identifier.get("config") or {})
     if isinstance(identifier, str):
-        identifier = _ALIASES.get(identifier, identifier)
-        for key, cls in _BY_NAME.items():
-            if identifier in (key, cls.__name__):
-                return cls(**kwargs)
-    raise ValueError(f"Unknown loss {identifier!r}. Known: {sorted(_BY_NAME)}")
+        name = _ALIASES.get(identifier, identifier)
+        if name in _FUNCTIONS:
+            return _FUNCTIONS[name]
+        return make(name)
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
