@@ -60,12 +60,11 @@ def _lane_softmax_step_with_targets(m_v, d_v, sy_v, acc_v, z, y, mask):
     loss is ``sum y (shift - z) + sum y * log_d`` once the lanes are merged). ``y`` is 0 in the masked lanes;
     a real ``y = 0`` against a ``-inf`` logit gives TensorFlow's ``0 * inf = NaN``."""
     diff = z - m_v
-    e = _exp_ftz(-tl.abs(diff))
-    gt = diff > 0.0
-    d_v = tl.where(gt, d_v * e + 1.0, d_v + e)
     # a new max moves the old terms by sy_v * diff (skipped while sy_v = 0: diff may be huge from -FLT_MAX)
-    acc_v = tl.where(gt, acc_v + tl.where(sy_v == 0.0, 0.0, sy_v * diff), acc_v - tl.where(mask, y * diff, 0.0))
-    return tl.maximum(m_v, z), d_v, sy_v + y, acc_v
+    acc_v = tl.where(diff > 0.0, acc_v + tl.where(sy_v == 0.0, 0.0, sy_v * diff),
+                     acc_v - tl.where(mask, y * diff, 0.0))
+    m_v, d_v = _lane_softmax_step(m_v, d_v, z)
+    return m_v, d_v, sy_v + y, acc_v
 
 
 @triton.jit
