@@ -147,7 +147,7 @@ class GlobalBatchLoss(nn.Module):
         reduction = standardize_reduction(self.loss.reduction)
         if not is_distributed() or reduction in (None, "none"):
             return self.loss(y_true, y_pred, sample_weight)
-        values, mask = self.loss.call(y_true, y_pred)
+        values, mask = self.loss.values_and_mask(y_true, y_pred)
         dtype, device = values.dtype, values.device
         if sample_weight is not None:
             sample_weight = _as_sample_weight(sample_weight, device, dtype)

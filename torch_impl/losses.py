@@ -89,6 +89,12 @@ def _compute_dtype(y_pred: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.
     return torch.get_default_dtype()
 
 
+def _snake_case(name: str) -> str:
+    """Keras's default loss name from a class name (``keras.src.utils.naming.to_snake_case``)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 def _as_tensor(x: TensorLike, device=None) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x if device is None or x.device == device else x.to(device)
@@ -643,8 +649,9 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tenso
 class Loss(nn.Module):
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` with Keras's reduction.
 
-    Subclasses implement :meth:`call`, which returns the unreduced losses and
-    an optional boolean mask of valid entries.
+    Subclasses implement :meth:`call`, as in Keras: it receives ``y_true`` and
+    ``y_pred`` as tensors of the compute dtype and returns the unreduced losses
+    (a tensor), or ``(losses, mask)`` with a boolean mask of valid entries.
 
     Args:
         reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
@@ -662,14 +669,25 @@ class Loss(nn.Module):
     def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None, dtype=None):
         super().__init__()
         self.reduction = standardize_reduction(reduction)
-        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.name = name or _snake_case(type(self).__name__)
         self.dtype = _resolve_dtype(dtype)
 
-    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    #: the built-in losses convert their inputs inside ``call`` (labels stay integers, half inputs may stay
+    #: half for the kernels); a subclass gets them converted first, as Keras's ``Loss.__call__`` does
+    _call_converts_inputs = False
+
+    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor):
         raise NotImplementedError
 
+    def values_and_mask(self, y_true: TensorLike, y_pred: TensorLike):
+        """``(losses, mask)`` before sample weights and the reduction: ``call`` on converted inputs."""
+        if not self._call_converts_inputs:
+            y_true, y_pred = _prepare(y_true, y_pred, self.dtype)
+        out = self.call(y_true, y_pred)
+        return out if isinstance(out, tuple) else (out, None)
+
     def forward(self, y_true: TensorLike, y_pred: TensorLike, sample_weight=None) -> torch.Tensor:
-        values, mask = self.call(y_true, y_pred)
+        values, mask = self.values_and_mask(y_true, y_pred)
         out = reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
         # Keras returns the loss in its dtype; a half dtype was computed in float32 (see _prepare)
         return out.to(self.dtype) if self.dtype in _HALF else out
@@ -700,6 +718,8 @@ class LossFunctionWrapper(Loss):
         tensor(0.0263)
     """
 
+    _call_converts_inputs = True
+
     def __init__(self, fn: Callable, reduction: Optional[str] = "sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(reduction=reduction, name=name or getattr(fn, "__name__", None), dtype=dtype)
         self.fn = fn
@@ -728,6 +748,8 @@ class LossFunctionWrapper(Loss):
 
 class _Wrapped(Loss):
     """A Keras LossFunctionWrapper around one of this module's private cores."""
+
+    _call_converts_inputs = True
 
     _fn: Callable
     _labels_are_indices = False
@@ -841,6 +863,8 @@ class SparseCategoricalCrossentropy(Loss):
         >>> SparseCategoricalCrossentropy(ignore_class=2)(y_true, y_pred)
         tensor(0.0513)
     """
+
+    _call_converts_inputs = True
 
     def __init__(self, from_logits: bool = False, ignore_class: Optional[int] = None,
                  reduction: Optional[str] = "sum_over_batch_size", axis: int = -1,
