@@ -31,3 +31,27 @@ pred = model(x).argmax(-1)
 for c in range(3):
     recall = (pred[y == c] == c).float().mean().item()
     print(f"class {c}: {int((y == c).sum())} samples, recall {recall:.2f}")
+
+# Keras's other ways of naming a loss work the same way here.
+per_sample = losses.get("sparse_categorical_crossentropy")  # keras.losses.get: the unreduced function
+print("per-sample losses of the first 3:", per_sample(y[:3], model(x[:3]), from_logits=True).tolist())
+named = losses.make("sparse_categorical_crossentropy", from_logits=True)  # model.compile(loss=name) builds this
+print("reduced by name:", round(named(y, model(x)).item(), 4), "=", round(loss_fn(y, model(x)).item(), 4))
+clone = losses.get({"class_name": "SparseCategoricalCrossentropy", "config": loss_fn.get_config()})
+print("rebuilt from its config:", clone)
+
+
+# A loss of your own, written as a keras.losses.Loss subclass would be: call returns one loss per sample,
+# and sample weights and the reduction are applied for you.
+class ScaledMSE(losses.Loss):
+    def __init__(self, scale=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        return self.scale * ((y_true - y_pred) ** 2).mean(dim=-1)
+
+
+probs = torch.softmax(model(x), -1)
+onehot = torch.nn.functional.one_hot(y, 3)  # integer targets are converted like Keras does
+print(f"{ScaledMSE().name}: {ScaledMSE()(onehot, probs, sample_weight=sample_weight).item():.4f}")
