@@ -101,9 +101,12 @@ def worker(rank: int, init_file: str) -> None:
         weights = max(r[2] for r in everything)
         print(f"after {STEPS} SGD steps: max|DDP weights - one-process weights| = {weights:.1e}; "
               f"worst gradient difference {worst:.1e}")
-        if max(worst, weights) > 1e-6:
-            raise SystemExit("GlobalBatchLoss under DDP did not match one process")
+    # both ranks done with gloo before either tears it down (a rank that destroys its group while the other
+    # still prints can abort with "terminate called without an active exception")
+    dist.barrier()
     dist.destroy_process_group()
+    if rank == 0 and max(worst, weights) > 1e-6:
+        raise SystemExit("GlobalBatchLoss under DDP did not match one process")
 
 
 if __name__ == "__main__":
