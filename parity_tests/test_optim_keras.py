@@ -29,6 +29,13 @@ CONFIGS = [
     ("rmsprop", {}),
     ("rmsprop", {"learning_rate": 0.01, "rho": 0.8, "momentum": 0.5}),
     ("rmsprop", {"learning_rate": 0.01, "centered": True}),
+    # accumulation: Adam's bias correction counts updates, not steps; clipping and decay act on the mean
+    ("adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2}),
+    ("adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2, "weight_decay": 0.05, "clipnorm": 0.5}),
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "gradient_accumulation_steps": 3}),
+    ("rmsprop", {"learning_rate": 0.01, "loss_scale_factor": 64.0}),
+    ("sgd", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.8, "ema_overwrite_frequency": 2}),
+    ("adam", {"learning_rate": 0.01, "use_ema": True, "ema_overwrite_frequency": 3, "gradient_accumulation_steps": 2}),
 ]
 TORCH = {"adam": optim.Adam, "sgd": optim.SGD, "rmsprop": optim.RMSprop}
 
@@ -124,3 +131,53 @@ def test_bad_hyperparameters():
         optim.SGD(p, momentum=2)
     with pytest.raises(ValueError, match="Only one of"):
         optim.Adam(p, clipnorm=1.0, clipvalue=1.0)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_ema_averages_iterations_and_finalize_like_keras(dtype):
+    """With use_ema and accumulation: the moving averages, ``iterations`` (updates, not steps) and the
+    weights after ``finalize_variable_values`` equal Keras's after every step."""
+    cfg = {"learning_rate": 0.02, "use_ema": True, "ema_momentum": 0.7, "gradient_accumulation_steps": 2}
+    rng = np.random.default_rng(5)
+    w0 = [rng.normal(size=(4, 3)), rng.normal(size=(3,))]
+    grads = [[rng.normal(size=w.shape) for w in w0] for _ in range(5)]
+    dt = getattr(torch, dtype)
+    with floatx(dtype):
+        vs = [keras.Variable(w.astype(dtype), dtype=dtype) for w in w0]
+        kopt = make_optimizer("adam", **cfg)
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dt)
+        try:
+            ps = [torch.nn.Parameter(torch.tensor(w, dtype=dt)) for w in w0]
+            topt = optim.Adam(ps, **cfg)
+        finally:
+            torch.set_default_dtype(previous)
+        for step, gs in enumerate(grads):
+            kopt.apply([tf.constant(g.astype(dtype)) for g in gs], vs)
+            for p, g in zip(ps, gs):
+                p.grad = torch.tensor(g, dtype=dt)
+            topt.step()
+            assert topt.iterations == int(kopt.iterations), step
+            for p, average in zip(ps, kopt._model_variables_moving_average):
+                np.testing.assert_allclose(topt.state[p]["average"].numpy(), np.asarray(average), rtol=1e-12
+                                           if dtype == "float64" else 1e-6)
+        kopt.finalize_variable_values(vs)
+    topt.finalize_variable_values()
+    err = max(float(np.max(np.abs(p.detach().numpy() - np.asarray(v)))) for p, v in zip(ps, vs))
+    print(f"{dtype}: 5 steps with EMA and accumulation, iterations {topt.iterations}, finalized weights "
+          f"max |diff| {err:.1e}")
+    assert err <= (1e-14 if dtype == "float64" else 1e-6)
+    assert topt.name == "adam" and kopt.name.startswith("adam")  # Keras numbers repeats: adam_1
+    assert optim.SGD([torch.nn.Parameter(torch.zeros(1))], name="mine").name == "mine"
+
+
+def test_scale_loss_and_new_hyperparameter_errors():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    assert float(optim.SGD(p, loss_scale_factor=8.0).scale_loss(torch.tensor(0.5))) == 4.0
+    assert float(optim.SGD(p).scale_loss(torch.tensor(0.5))) == 0.5
+    with pytest.raises(ValueError, match="gradient_accumulation_steps"):
+        optim.Adam(p, gradient_accumulation_steps=1)
+    with pytest.raises(ValueError, match="ema_momentum"):
+        optim.Adam(p, use_ema=True, ema_momentum=1.5)
+    with pytest.raises(ValueError, match="loss_scale_factor"):
+        optim.Adam(p, loss_scale_factor=0.0)

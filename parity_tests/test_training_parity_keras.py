@@ -101,3 +101,24 @@ def test_validation_data_and_batchnorm_eval_mode():
     cmp = compare_histories(ours["history"], ref["history"], "float64")
     print("validation per-epoch rel:", {k: f"{v:.1e}" for k, v in cmp["per_metric"].items()})
     assert cmp["passed"], cmp
+
+
+@pytest.mark.parametrize("opt", [
+    ("adam", {"learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.9}),
+    ("adam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2, "loss_scale_factor": 8.0}),
+    ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True, "ema_overwrite_frequency": 5,
+             "gradient_accumulation_steps": 3}),
+], ids=["ema", "accumulation-loss_scale", "ema-overwrite-accumulation"])
+def test_optimizer_options_over_a_whole_fit(opt):
+    """EMA (fit ends with the averaged weights), gradient accumulation and loss scaling through fit."""
+    spec, loss, _, y, cw = ARCHS["dense_softmax"]
+    run = TrainingRun(f"opt-{opt[1]}", spec, loss, opt, X, y, batch_size=25, epochs=6, seed=4, class_weight=cw,
+                      dtype="float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, ref = run_torch(run), run_keras(run)
+    cmp = compare_histories(ours["history"], ref["history"], "float64")
+    w_err = max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(ours["weights"], ref["weights"]))
+    print(f"{opt}: per-epoch rel {cmp['per_metric']}, final weights {w_err:.1e}")
+    assert cmp["passed"], cmp
+    assert w_err < 1e-8

@@ -253,7 +253,9 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 z = model(xb)
                 value = loss_fn(yb, z, None if sw is None else sw[idx])
-                value.backward()
+                # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
+                scale_loss = getattr(optimizer, "scale_loss", None)
+                (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
                 bs = xb.shape[0]
                 batch_loss = float(value.detach())
@@ -277,6 +279,9 @@ def fit(
             history.append(epoch, logs)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, dict(logs))
+        finalize = getattr(optimizer, "finalize_variable_values", None)
+        if finalize is not None:  # Keras's fit ends with it: EMA weights, when the optimizer keeps them
+            finalize()
     finally:
         if progress is not None:
             progress.stop()

@@ -64,31 +64,84 @@ class KerasOptimizer(torch.optim.Optimizer):
         clipnorm: clip each gradient to this L2 norm.
         global_clipnorm: clip all gradients together to this global L2 norm.
         clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+        use_ema, ema_momentum, ema_overwrite_frequency: Keras's moving average of
+            the weights: after each step ``average = m * average + (1 - m) * w``
+            (``m = 0`` on the first step), copied into the weights every
+            ``ema_overwrite_frequency`` steps and by :meth:`finalize_variable_values`
+            (``torch_impl.fit`` calls it at the end, as Keras's ``fit`` does).
+        loss_scale_factor: gradients are divided by it; :meth:`scale_loss`
+            multiplies a loss by it (Keras's trainer calls it before backward).
+        gradient_accumulation_steps: update every ``n`` steps with the mean of
+            the ``n`` gradients (clipping and weight decay on that mean);
+            ``iterations`` then counts updates, as in Keras.
+        name: a name, as in Keras.
     """
+
+    _keras_name = "optimizer"
 
     def __init__(self, params, defaults: dict, learning_rate: float, weight_decay: Optional[float] = None,
                  clipnorm: Optional[float] = None, clipvalue: Optional[float] = None,
-                 global_clipnorm: Optional[float] = None, lr: Optional[float] = None):
+                 global_clipnorm: Optional[float] = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: Optional[int] = None, loss_scale_factor: Optional[float] = None,
+                 gradient_accumulation_steps: Optional[int] = None, name: Optional[str] = None,
+                 lr: Optional[float] = None):
         if lr is not None:
             learning_rate = lr
         if not (isinstance(learning_rate, (int, float)) and learning_rate >= 0 and math.isfinite(learning_rate)):
             raise ValueError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set (as in Keras).")
-        for name, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
-                            ("global_clipnorm", global_clipnorm)):
+        for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm)):
             if value is not None and not value >= 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
+                raise ValueError(f"{arg} must be >= 0, got {value!r}")
+        if gradient_accumulation_steps and not (isinstance(gradient_accumulation_steps, int)
+                                                and gradient_accumulation_steps >= 2):
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                             f"gradient_accumulation_steps={gradient_accumulation_steps!r}")
+        if use_ema and not 0 <= ema_momentum <= 1:
+            raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum!r}")
+        if use_ema and ema_overwrite_frequency is not None and not (
+                isinstance(ema_overwrite_frequency, int) and ema_overwrite_frequency >= 1):
+            raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                             f"ema_overwrite_frequency={ema_overwrite_frequency!r}")
+        if loss_scale_factor is not None and not (loss_scale_factor > 0 and math.isfinite(loss_scale_factor)):
+            raise ValueError(f"loss_scale_factor must be a finite number > 0, got {loss_scale_factor!r}")
         # Keras keeps the learning rate in a floatx variable
         learning_rate = _scalar(learning_rate, torch.get_default_dtype())
         super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0))
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency if use_ema else None
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps or None
+        self.name = name or self._keras_name
         self._no_weight_decay: set[int] = set()  # ids of parameters excluded from weight decay
 
     @property
     def iterations(self) -> int:
-        """Keras's ``optimizer.iterations``: updates applied so far."""
-        return self.param_groups[0]["iterations"] if self.param_groups else 0
+        """Keras's ``optimizer.iterations``: updates applied so far (steps // gradient_accumulation_steps)."""
+        return self._keras_iterations(self.param_groups[0]) if self.param_groups else 0
+
+    def _keras_iterations(self, group: dict) -> int:
+        steps = self.gradient_accumulation_steps
+        return group["iterations"] // steps if steps else group["iterations"]
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss * loss_scale_factor`` (Keras's ``scale_loss``; ``step`` divides the gradients back)."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    @torch.no_grad()
+    def finalize_variable_values(self) -> None:
+        """With ``use_ema``, copy the moving averages into the weights (Keras calls it when ``fit`` ends)."""
+        if self.use_ema:
+            for p in self._all_params():
+                average = self.state[p].get("average")
+                if average is not None:
+                    p.copy_(average)
+
+    def _all_params(self) -> list:
+        return [p for group in self.param_groups for p in group["params"]]
 
     def _clip(self, grads: list) -> list:
         if self.clipnorm:
@@ -121,16 +174,43 @@ class KerasOptimizer(torch.optim.Optimizer):
             for p, _ in pairs:
                 if p.grad.is_sparse:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            grads = self._clip([p.grad.to(p.dtype) for p, _ in pairs])
-            for (p, group), g in zip(pairs, grads):
-                lr = _scalar(group["lr"], p.dtype)
-                wd = group["weight_decay"]
-                if wd is not None and id(p) not in self._no_weight_decay:
-                    p.sub_(p * _cast(wd, p.dtype) * lr)
-                self.update_step(g, p, lr, group, self.state[p])
+            grads = [p.grad.to(p.dtype) for p, _ in pairs]
+            if self.loss_scale_factor is not None:
+                grads = [g / self.loss_scale_factor for g in grads]
+            steps = self.gradient_accumulation_steps
+            if steps and (pairs[0][1]["iterations"] + 1) % steps != 0:  # accumulate only
+                for (p, _), g in zip(pairs, grads):
+                    acc = self.state[p].setdefault("gradient_accumulator", torch.zeros_like(p))
+                    acc.copy_(g + acc)
+            else:
+                if steps:  # the update step: the mean of the accumulated gradients and this one
+                    accs = [self.state[p].setdefault("gradient_accumulator", torch.zeros_like(p)) for p, _ in pairs]
+                    grads = [(g + a) / steps for g, a in zip(grads, accs)]
+                grads = self._clip(grads)
+                for (p, group), g in zip(pairs, grads):
+                    lr = _scalar(group["lr"], p.dtype)
+                    wd = group["weight_decay"]
+                    if wd is not None and id(p) not in self._no_weight_decay:
+                        p.sub_(p * _cast(wd, p.dtype) * lr)
+                    self.update_step(g, p, lr, group, self.state[p])
+                if steps:
+                    for a in accs:
+                        a.zero_()
+        if self.use_ema and pairs:
+            self._update_moving_averages()
         for group in self.param_groups:
             group["iterations"] += 1
         return loss
+
+    def _update_moving_averages(self) -> None:
+        """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every parameter."""
+        first = self.iterations == 0
+        for p in self._all_params():
+            average = self.state[p].setdefault("average", torch.zeros_like(p))
+            momentum = 0.0 if first else self.ema_momentum
+            average.copy_(momentum * average + (1 - momentum) * p)
+        if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+            self.finalize_variable_values()
 
     def update_step(self, gradient: torch.Tensor, variable: torch.Tensor, lr: float, group: dict, state: dict):
         raise NotImplementedError
@@ -156,6 +236,8 @@ class Adam(KerasOptimizer):
         >>> opt = Adam(model.parameters(), learning_rate=1e-3, amsgrad=True)
     """
 
+    _keras_name = "adam"
+
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
         if not 0.0 <= beta_1 < 1.0 or not 0.0 <= beta_2 < 1.0:
@@ -167,12 +249,12 @@ class Adam(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        if not state:
+        if "momentum" not in state:
             state["momentum"] = torch.zeros_like(variable)
             state["velocity"] = torch.zeros_like(variable)
             if group["amsgrad"]:
                 state["velocity_hat"] = torch.zeros_like(variable)
-        local_step = torch.tensor(float(group["iterations"] + 1), dtype=dt)
+        local_step = torch.tensor(float(self._keras_iterations(group) + 1), dtype=dt)
         beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
         beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
         lr_t = torch.tensor(lr, dtype=dt)
@@ -193,6 +275,8 @@ class SGD(KerasOptimizer):
     ``w += m * momentum - g * lr`` (torch.optim.SGD keeps ``lr`` out of ``m``).
     """
 
+    _keras_name = "sgd"
+
     def __init__(self, params, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs):
         if not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}")
@@ -201,7 +285,7 @@ class SGD(KerasOptimizer):
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
         if group["momentum"] != 0:
-            if not state:
+            if "momentum" not in state:
                 state["momentum"] = torch.zeros_like(variable)
             m = state["momentum"]
             mom = _cast(group["momentum"], dt)
@@ -222,6 +306,8 @@ class RMSprop(KerasOptimizer):
     square root, unlike torch.optim.RMSprop).
     """
 
+    _keras_name = "rm_sprop"
+
     def __init__(self, params, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs):
         if not 0 <= rho <= 1:
@@ -231,7 +317,7 @@ class RMSprop(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        if not state:
+        if "velocity" not in state:
             state["velocity"] = torch.zeros_like(variable)
             if group["momentum"] > 0:
                 state["momentum"] = torch.zeros_like(variable)
