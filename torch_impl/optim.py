@@ -37,6 +37,8 @@ from typing import Iterable, Optional
 
 import torch
 
+from torch_impl.schedules import LearningRateSchedule
+
 __all__ = ["KerasOptimizer", "Adam", "SGD", "RMSprop"]
 
 
@@ -59,7 +61,9 @@ class KerasOptimizer(torch.optim.Optimizer):
 
     Args:
         params: parameters or parameter groups, as for any torch optimizer.
-        learning_rate: Keras's name (``lr`` is accepted too).
+        learning_rate: Keras's name (``lr`` is accepted too): a number, a
+            :mod:`torch_impl.schedules` schedule (evaluated before every step at
+            the step count, as Keras does) or a callable taking no argument.
         weight_decay: decoupled decay ``w -= w * weight_decay * lr`` before the update.
         clipnorm: clip each gradient to this L2 norm.
         global_clipnorm: clip all gradients together to this global L2 norm.
@@ -87,8 +91,13 @@ class KerasOptimizer(torch.optim.Optimizer):
                  lr: Optional[float] = None):
         if lr is not None:
             learning_rate = lr
+        self._lr_schedule = None
+        if isinstance(learning_rate, LearningRateSchedule) or (callable(learning_rate)
+                                                               and not isinstance(learning_rate, (int, float))):
+            self._lr_schedule = learning_rate
+            learning_rate = self._scheduled_rate(0)
         if not (isinstance(learning_rate, (int, float)) and learning_rate >= 0 and math.isfinite(learning_rate)):
-            raise ValueError(f"learning_rate must be a finite number >= 0, got {learning_rate!r}")
+            raise ValueError(f"learning_rate must be a finite number >= 0 or a schedule, got {learning_rate!r}")
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set (as in Keras).")
         for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
@@ -117,6 +126,17 @@ class KerasOptimizer(torch.optim.Optimizer):
         self.gradient_accumulation_steps = gradient_accumulation_steps or None
         self.name = name or self._keras_name
         self._no_weight_decay: set[int] = set()  # ids of parameters excluded from weight decay
+
+    def _scheduled_rate(self, step: int) -> float:
+        """The schedule's rate at Keras's raw step count; a plain callable is called with no argument. A Python
+        number it returns is rounded to float32, as TensorFlow's cast of it to the parameter's dtype does."""
+        if isinstance(self._lr_schedule, LearningRateSchedule):
+            value = self._lr_schedule(step)
+        else:
+            value = self._lr_schedule()
+        if isinstance(value, torch.Tensor):
+            return float(value)
+        return float(torch.tensor(value, dtype=torch.float32))
 
     @property
     def iterations(self) -> int:
@@ -170,6 +190,10 @@ class KerasOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         pairs = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if pairs and self._lr_schedule is not None:
+            rate = self._scheduled_rate(self.param_groups[0]["iterations"])
+            for group in self.param_groups:
+                group["lr"] = rate
         if pairs:
             for p, _ in pairs:
                 if p.grad.is_sparse:
