@@ -61,3 +61,16 @@ if run_keras is not None:
     rel = np.max(np.abs(np.array(history.history["loss"]) - ref["loss"]) / np.array(ref["loss"]))
     print(f"largest relative difference over 10 epochs: {rel:.1e}")
     assert rel < 1e-8
+
+# Keras's optimizer options and schedules carry over too:
+#   keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.CosineDecay(0.0, 100, warmup_target=0.02,
+#                         warmup_steps=10), use_ema=True, gradient_accumulation_steps=2)
+from torch_impl import schedules  # noqa: E402
+
+model2 = build_model(spec, dtype=torch.float64)
+opt2 = optim.Adam(model2.parameters(), use_ema=True, gradient_accumulation_steps=2,
+                  learning_rate=schedules.CosineDecay(0.0, 100, warmup_target=0.02, warmup_steps=10))
+history2 = fit.fit(model2, x, y, loss=losses.CategoricalCrossentropy(), optimizer=opt2, batch_size=32, epochs=10,
+                   generator=7, verbose=0)  # ends with the EMA weights, as Keras's fit does
+print(f"with a warm-up cosine schedule, EMA and accumulation: final loss {history2.history['loss'][-1]:.6f}, "
+      f"{opt2.iterations} updates, learning rate now {opt2.param_groups[0]['lr']:.5f}")
