@@ -146,3 +146,27 @@ def test_keras_init_batchnorm_without_center_or_scale():
         print(f"center={center} scale={scale}: gamma {bn.weight}, beta {bn.bias}")
         assert (bn.weight is None) == (not scale) and (bn.bias is None) == (not center)
         assert bool((bn.running_var == 1).all()) and bool((bn.running_mean == 0).all())
+
+
+def test_fit_takes_a_loss_as_keras_compile_does():
+    """``loss=`` a name, a functional loss or a class instance: the same run (Keras's compile treats them alike,
+    the logits behind a softmax included); another callable is wrapped and sees the probabilities."""
+    spec = {"input_dim": 4, "layers": [{"type": "dense", "units": 3, "activation": "softmax"}]}
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 4)), np.eye(3)[rng.integers(0, 3, 40)]
+    histories = {}
+    for label, loss in [("class", losses.CategoricalCrossentropy()), ("name", "categorical_crossentropy"),
+                        ("functional", losses.categorical_crossentropy),
+                        ("own function", lambda t, p: -(t * torch.log(p)).sum(-1))]:
+        torch.manual_seed(0)
+        model = build_model(spec, dtype=torch.float64)
+        h = tfit.fit(model, x, y, loss=loss, optimizer=optim.Adam(model.parameters(), learning_rate=0.01), epochs=3,
+                     verbose=0, generator=1)
+        histories[label] = h.history["loss"]
+    print(histories)
+    assert histories["name"] == histories["class"] == histories["functional"]
+    np.testing.assert_allclose(histories["own function"], histories["class"], rtol=1e-12)  # no clipping reached
+    with pytest.raises(ValueError, match="Unknown loss"):
+        tfit.as_loss("mse")
+    with pytest.raises(ValueError, match="loss must be"):
+        tfit.as_loss(3)

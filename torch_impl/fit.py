@@ -97,10 +97,27 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     return lambda y, z, sw=None: loss(y, activation(z), sw)
 
 
-def _compile(model: torch.nn.Module, loss: L.Loss, output_activation: Optional[str]):
+def as_loss(loss) -> L.Loss:
+    """What Keras's ``compile(loss=...)`` makes of ``loss``: a :class:`~torch_impl.losses.Loss` as is; a name
+    (``"categorical_crossentropy"``) or one of the functional losses as that loss with default options (on a
+    softmax/sigmoid output it then takes the logits, as Keras's does); another callable
+    ``fn(y_true, y_pred)`` wrapped in :class:`~torch_impl.losses.LossFunctionWrapper`."""
+    if isinstance(loss, L.Loss):
+        return loss
+    if isinstance(loss, str):
+        return L.make(loss)
+    if callable(loss):
+        try:
+            return L.make(loss)  # one of the functional losses
+        except ValueError:
+            return L.LossFunctionWrapper(loss)
+    raise ValueError(f"loss must be a torch_impl loss, a Keras loss name or a callable, got {loss!r}")
+
+
+def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
     """(activation name, :func:`compiled_loss`, the activation Keras applies) for ``model``."""
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    return act, compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
+    return act, compiled_loss(as_loss(loss), act), ACTIVATIONS[act or "linear"]
 
 
 def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor) -> torch.Tensor:
@@ -146,7 +163,7 @@ def _progress(verbose: int, total: int, desc: str):
     return p
 
 
-def evaluate(model: torch.nn.Module, x, y, *, loss: L.Loss, batch_size: int = 32, sample_weight=None,
+def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
              metrics: Sequence[str] = ("accuracy",), output_activation: Optional[str] = None) -> dict:
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode."""
     dtype, device = _param_info(model)
@@ -178,7 +195,7 @@ def fit(
     x,
     y,
     *,
-    loss: L.Loss,
+    loss: Union[L.Loss, str, Callable],
     optimizer: torch.optim.Optimizer,
     batch_size: int = 32,
     epochs: int = 1,
@@ -200,7 +217,8 @@ def fit(
         model: returns logits; ``output_activation`` (default
             ``model.output_activation``) is the activation Keras applies.
         x, y: arrays or tensors (labels: integer ids, one-hot, or binary).
-        loss: a :mod:`torch_impl.losses` loss (Keras's ``compile(loss=...)``).
+        loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
+            ``compile(loss=...)`` takes it (:func:`as_loss`).
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`).
         generator: NumPy generator or seed for the per-epoch permutations.
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.

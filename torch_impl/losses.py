@@ -1051,8 +1051,8 @@ _FUNCTIONS = {
 }
 
 
-def make(name: str, **options) -> Loss:
-    """The :class:`Loss` for a Keras loss name or class name, built with ``options``.
+def make(name, **options) -> Loss:
+    """The :class:`Loss` for a Keras loss name, class name or functional form, built with ``options``.
 
     What ``model.compile(loss="categorical_crossentropy")`` builds in Keras,
     and :func:`keras_impl.losses.make_loss` on the Keras side: always a
@@ -1063,6 +1063,8 @@ def make(name: str, **options) -> Loss:
         >>> make("sparse_categorical_crossentropy", from_logits=True)
         SparseCategoricalCrossentropy(reduction='sum_over_batch_size', from_logits=True, ignore_class=None, axis=-1)
     """
+    if not isinstance(name, str):  # a functional form: categorical_crossentropy -> CategoricalCrossentropy
+        name = next((n for n, fn in _FUNCTIONS.items() if fn is name), name)
     key = _ALIASES.get(name, name) if isinstance(name, str) else name
     cls = _CLASSES.get(key) or _BY_NAME.get(key)
     if cls is None:
