@@ -162,7 +162,7 @@ def test_ema_averages_iterations_and_finalize_like_keras(dtype):
                 np.testing.assert_allclose(topt.state[p]["average"].numpy(), np.asarray(average), rtol=1e-12
                                            if dtype == "float64" else 1e-6)
         kopt.finalize_variable_values(vs)
-    topt.finalize_variable_values()
+    topt.finalize_variable_values(ps)  # Keras passes the variables; fit calls it with none
     err = max(float(np.max(np.abs(p.detach().numpy() - np.asarray(v)))) for p, v in zip(ps, vs))
     print(f"{dtype}: 5 steps with EMA and accumulation, iterations {topt.iterations}, finalized weights "
           f"max |diff| {err:.1e}")

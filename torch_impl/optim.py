@@ -152,10 +152,11 @@ class KerasOptimizer(torch.optim.Optimizer):
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
 
     @torch.no_grad()
-    def finalize_variable_values(self) -> None:
-        """With ``use_ema``, copy the moving averages into the weights (Keras calls it when ``fit`` ends)."""
+    def finalize_variable_values(self, var_list: Optional[Iterable[torch.Tensor]] = None) -> None:
+        """With ``use_ema``, copy the moving averages into the weights (Keras calls it when ``fit`` ends);
+        ``var_list`` (Keras's argument) limits it to those of this optimizer's parameters."""
         if self.use_ema:
-            for p in self._all_params():
+            for p in (self._all_params() if var_list is None else var_list):
                 average = self.state[p].get("average")
                 if average is not None:
                     p.copy_(average)

@@ -45,14 +45,14 @@ def _log_of_float32(v: float) -> float:
 LOG_EPS = tl.constexpr(_log_of_float32(1e-7))
 LOG_ONE_MINUS_EPS = tl.constexpr(_log_of_float32(1.0 - 1e-7))
 #: libdevice's approximate division and exp compile to one MUFU each; the interpreter has no libdevice
-_FAST_RCP = tl.constexpr(not interpreter_mode())
+_LIBDEVICE = tl.constexpr(not interpreter_mode())
 _LN2 = tl.constexpr(0.6931471805599453)
 
 
 @triton.jit
 def _rcp(z):
     """``1 / z`` for normal ``z`` below ``2**126`` (the kernels pass ``1 + e``, ``o``, ``1 - o``)."""
-    if _FAST_RCP:
+    if _LIBDEVICE:
         r = libdevice.fast_dividef(1.0, z)
     else:
         r = 1.0 / z
@@ -63,7 +63,7 @@ def _rcp(z):
 def _exp_ftz(x):
     """``exp(x)`` with results below 2**-126 flushed to zero: FMUL + MUFU.EX2 on a GPU, where ``tl.exp`` adds
     a denormal fix-up (3 instructions). Only where such a result cannot matter (added to a sum of at least 1)."""
-    if _FAST_RCP:
+    if _LIBDEVICE:
         r = libdevice.fast_expf(x)
     else:
         r = tl.exp(x)
