@@ -161,6 +161,13 @@ class KerasOptimizer(torch.optim.Optimizer):
                 if average is not None:
                     p.copy_(average)
 
+    def _buffer(self, p: torch.Tensor, key: str) -> torch.Tensor:
+        """The optimizer variable ``key`` of ``p`` (Keras's zero-initialised ``add_variable_from_reference``)."""
+        state = self.state[p]
+        if key not in state:
+            state[key] = torch.zeros_like(p)
+        return state[key]
+
     def _all_params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
 
@@ -205,11 +212,11 @@ class KerasOptimizer(torch.optim.Optimizer):
             steps = self.gradient_accumulation_steps
             if steps and (pairs[0][1]["iterations"] + 1) % steps != 0:  # accumulate only
                 for (p, _), g in zip(pairs, grads):
-                    acc = self.state[p].setdefault("gradient_accumulator", torch.zeros_like(p))
+                    acc = self._buffer(p, "gradient_accumulator")
                     acc.copy_(g + acc)
             else:
                 if steps:  # the update step: the mean of the accumulated gradients and this one
-                    accs = [self.state[p].setdefault("gradient_accumulator", torch.zeros_like(p)) for p, _ in pairs]
+                    accs = [self._buffer(p, "gradient_accumulator") for p, _ in pairs]
                     grads = [(g + a) / steps for g, a in zip(grads, accs)]
                 grads = self._clip(grads)
                 for (p, group), g in zip(pairs, grads):
@@ -231,7 +238,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every parameter."""
         first = self.iterations == 0
         for p in self._all_params():
-            average = self.state[p].setdefault("average", torch.zeros_like(p))
+            average = self._buffer(p, "average")
             momentum = 0.0 if first else self.ema_momentum
             average.copy_(momentum * average + (1 - momentum) * p)
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
