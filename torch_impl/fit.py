@@ -257,6 +257,8 @@ def fit(
         vsw = validation_data[2] if len(validation_data) > 2 else None
         vsw = None if vsw is None else _as_tensor(vsw, dtype, device)
     steps = math.ceil(n / batch_size)
+    # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
+    scale_loss = getattr(optimizer, "scale_loss", None)
     history = History()
     progress = _progress(verbose, steps * epochs, "fit")
     try:
@@ -271,8 +273,6 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 z = model(xb)
                 value = loss_fn(yb, z, None if sw is None else sw[idx])
-                # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
-                scale_loss = getattr(optimizer, "scale_loss", None)
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
                 bs = xb.shape[0]

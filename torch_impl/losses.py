@@ -672,8 +672,8 @@ class Loss(nn.Module):
         self.name = name or _snake_case(type(self).__name__)
         self.dtype = _resolve_dtype(dtype)
 
-    #: the built-in losses convert their inputs inside ``call`` (labels stay integers, half inputs may stay
-    #: half for the kernels); a subclass gets them converted first, as Keras's ``Loss.__call__`` does
+    #: the built-in crossentropies convert their inputs inside ``call`` (labels stay integers, half inputs may
+    #: stay half for the kernels); any other loss gets them converted first, as Keras's ``Loss.__call__`` does
     _call_converts_inputs = False
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor):
@@ -718,15 +718,12 @@ class LossFunctionWrapper(Loss):
         tensor(0.0263)
     """
 
-    _call_converts_inputs = True
-
     def __init__(self, fn: Callable, reduction: Optional[str] = "sum_over_batch_size", name=None, dtype=None, **kwargs):
         super().__init__(reduction=reduction, name=name or getattr(fn, "__name__", None), dtype=dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
 
-    def call(self, y_true, y_pred):
-        y_true, y_pred = _prepare(y_true, y_pred, self.dtype)
+    def call(self, y_true, y_pred):  # the inputs arrive converted (Loss.values_and_mask)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs), None
 

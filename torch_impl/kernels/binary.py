@@ -32,7 +32,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import EPS, ONE_MINUS_EPS, _log1p, _log_unit, _pow, _rcp
+from torch_impl.kernels.fastmath import _keras_clip, _log1p, _log_unit, _pow, _rcp
 from torch_impl.kernels.layout import _aligned, _row_block
 
 
@@ -85,10 +85,9 @@ def _binary_xent(
             pos = x >= 0.0
             db = (tl.where(pos, 1.0, 0.0) - y) + tl.where(pos, -s, s)
         else:
-            o = tl.minimum(tl.maximum(x, EPS), ONE_MINUS_EPS)
+            o, inside = _keras_clip(x)
             b = -(y * _log_unit(o) + (1.0 - y) * _log_unit(1.0 - o))
-            b = tl.where(x == x, b, x)  # the clip keeps NaN in TensorFlow (tl.maximum would drop it)
-            inside = (x >= EPS) & (x <= ONE_MINUS_EPS)
+            b = tl.where(x == x, b, x)  # TensorFlow's clip keeps a NaN
             db = tl.where(inside, (1.0 - y) * _rcp(1.0 - o) - y * _rcp(o), 0.0)
         if FOCAL:
             if FROM_LOGITS:

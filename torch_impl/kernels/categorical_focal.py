@@ -24,7 +24,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _log_unit, _pow, _rcp
+from torch_impl.kernels.fastmath import (EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _keras_clip, _log_unit, _pow,
+                                          _rcp)
 from torch_impl.kernels.layout import _aligned, _row_block
 from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge, _lane_softmax_step
 
@@ -65,10 +66,9 @@ def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.cons
     absolute in the log, far inside the float32 tolerance), and no log is computed per element.
     """
     out = p * inv_s[:, None]
-    o = tl.minimum(tl.maximum(out, EPS), ONE_MINUS_EPS)
+    o, inside = _keras_clip(out)
     y = y * (1.0 - smoothing) + smoothing / n_cols
     f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
-    inside = (out >= EPS) & (out <= ONE_MINUS_EPS)
     if FROM_LOGITS:  # a NaN in the row makes log_p NaN
         log_o = tl.where(out < EPS, LOG_EPS, tl.where(out > ONE_MINUS_EPS, LOG_ONE_MINUS_EPS, log_p))
     else:

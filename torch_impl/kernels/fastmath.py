@@ -50,6 +50,14 @@ _LN2 = tl.constexpr(0.6931471805599453)
 
 
 @triton.jit
+def _keras_clip(v):
+    """``(clip(v, 1e-7, 1 - 1e-7), inside)``: Keras's probability clip and where its gradient is not zero (the
+    closed interval; not at NaN). ``tl.maximum`` drops a NaN (the clipped value is then 1e-7, a valid input of
+    ``_log_unit``): callers whose loss must stay NaN, as TensorFlow's clip keeps it, select it back."""
+    return tl.minimum(tl.maximum(v, EPS), ONE_MINUS_EPS), (v >= EPS) & (v <= ONE_MINUS_EPS)
+
+
+@triton.jit
 def _rcp(z):
     """``1 / z`` for normal ``z`` below ``2**126`` (the kernels pass ``1 + e``, ``o``, ``1 - o``)."""
     if _LIBDEVICE:
