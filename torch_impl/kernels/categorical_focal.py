@@ -24,8 +24,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import (EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _keras_clip, _log_unit, _pow,
-                                          _rcp)
+from torch_impl.kernels.fastmath import (EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _div_rn, _keras_clip,
+                                          _log_unit, _pow, _rcp)
 from torch_impl.kernels.layout import _aligned, _row_block
 from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge, _lane_softmax_step
 
@@ -115,13 +115,13 @@ def _categorical_focal_single_pass(
         zs = z - tl.where(m == float("-inf"), 0.0, m)[:, None]
         e = tl.exp(zs)  # 0 in the masked lanes
         d = tl.sum(e, axis=1)
-        p = e * (1.0 / d)[:, None]  # exp(z - max) / sum, TensorFlow's softmax, from the exps in registers
+        p = e * _div_rn(1.0, d)[:, None]  # exp(z - max) / sum, TensorFlow's softmax, from the exps in registers
         log_p = zs - tl.log(d)[:, None]
     else:
         p, log_p = x, x
     # Keras divides by the sum again, also after a softmax: that sum is 1 only to rounding, and the rounding
     # decides which probabilities within an ulp of the clip bounds are clipped (zero gradient)
-    inv_s = 1.0 / tl.sum(p, axis=1)
+    inv_s = _div_rn(1.0, tl.sum(p, axis=1))
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
@@ -182,7 +182,7 @@ def _categorical_focal(
         shift = s * 0.0
         log_d = s * 0.0
 
-    inv_s = 1.0 / s
+    inv_s = _div_rn(1.0, s)
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)

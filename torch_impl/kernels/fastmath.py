@@ -12,6 +12,8 @@ the count went down:
   1 ulp for the ``z`` the kernels pass: normal and below ``2**126``) where
   ``/`` is ``div.full`` with a range fix-up around it (about 6 instructions).
   The interpreter, which has no libdevice, divides.
+* ``_div_rn``: ``a / b`` correctly rounded where ``/`` on a GPU is not
+  (``div.full``, 2 ulp): per-row divisors whose last bit decides Keras's clip.
 * ``_log_unit``: ``log(x)`` for normal, finite, positive ``x``: a range
   reduction to ``[2/3, 4/3)`` and a degree-7 polynomial, at most about 1.1
   ulp (measured against float64 on 6 million float32 in ``[1e-7, 1]``), with
@@ -64,6 +66,17 @@ def _rcp(z):
         r = libdevice.fast_dividef(1.0, z)
     else:
         r = 1.0 / z
+    return r
+
+
+@triton.jit
+def _div_rn(a, b):
+    """``a / b`` correctly rounded, as TensorFlow and PyTorch divide: on a GPU Triton's ``/`` is ``div.full``
+    (within 2 ulp). For per-row divisors whose rounding decides which probabilities land on a clip bound."""
+    if _LIBDEVICE:
+        r = tl.math.div_rn(a, b)
+    else:
+        r = a / b
     return r
 
 
