@@ -15,6 +15,7 @@ Writes ``bench.json`` (device, driver, library versions, every figure),
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
@@ -57,7 +58,7 @@ def _versions() -> dict:
     for mod in ("torch", "triton", "tensorflow", "keras", "jax", "liger_kernel", "torchvision"):
         try:
             m = __import__(mod)
-            out[mod] = getattr(m, "__version__", "?")
+            out[mod] = getattr(m, "__version__", None) or importlib.metadata.version(mod)
         except Exception:  # noqa: BLE001
             pass
     try:

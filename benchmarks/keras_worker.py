@@ -7,6 +7,11 @@ The spec: {"cases": [Case dicts with "reference"], "device": "cpu"|"cuda",
 and implementation: Keras on TensorFlow in ``tf.function`` and XLA-compiled;
 Keras on JAX under ``jax.jit`` (XLA); Keras on its torch backend (eager).
 Each value is checked against the reference before it is timed.
+
+Peak extra memory (MB beyond the inputs): on JAX, XLA's own plan for the
+compiled step (temporary buffers plus outputs, from ``memory_analysis()``, on
+every device); on the torch backend on CUDA, the allocator's peak over one
+step, as for the torch implementations; none for TensorFlow or on CPU.
 """
 
 from __future__ import annotations
@@ -65,8 +70,12 @@ def _tensorflow(case: Case, device: str):
         def step(fn=fn):
             r = fn()
             return [t.numpy() for t in (r if isinstance(r, tuple) else (r,))]
-        out[name] = (lambda step=step: float(step()[0]), step)
+        out[name] = (lambda step=step: float(step()[0]), step, _no_peak)
     return out
+
+
+def _no_peak():
+    return None
 
 
 def _jax(case: Case, device: str):
@@ -94,7 +103,14 @@ def _jax(case: Case, device: str):
         r = step()
         return float(r if case.mode == "forward" else r[0])
 
-    return {"Keras JAX jit": (value, step)}
+    def peak():
+        """XLA's plan: the temporaries and outputs of the compiled step (its inputs excluded)."""
+        stats = fn.lower(zt).compile().memory_analysis()
+        if stats is None:
+            return None
+        return (stats.temp_size_in_bytes + stats.output_size_in_bytes - stats.alias_size_in_bytes) / 2**20
+
+    return {"Keras JAX jit": (value, step, peak)}
 
 
 def _torch(case: Case, device: str):
@@ -124,7 +140,16 @@ def _torch(case: Case, device: str):
             torch.cuda.synchronize()
         return v
 
-    return {"Keras torch backend": (lambda: float(step().detach()), step)}
+    def peak():
+        if device != "cuda":
+            return None
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+
+    return {"Keras torch backend": (lambda: float(step().detach()), step, peak)}
 
 
 def _class_name(loss: str) -> str:
@@ -145,7 +170,7 @@ def main() -> None:
             print(json.dumps(dict(cd, case=case.id, impl=f"Keras {BACKEND}", framework=f"keras-{BACKEND}",
                                   error=f"{type(e).__name__}: {str(e)[:300]}")), flush=True)
             continue
-        for name, (value, step) in impls.items():
+        for name, (value, step, peak) in impls.items():
             row = dict(cd, case=case.id, impl=name, framework=f"keras-{BACKEND}", reference=ref)
             try:
                 v = value()
@@ -155,7 +180,7 @@ def main() -> None:
                 else:
                     ms = median_ms(step, min_time=0.1 if spec["quick"] else 0.5)
                     gbs = bytes_moved(case) / (ms * 1e-3) / 1e9
-                    row.update(ms=ms, gbs=gbs, samples_per_s=case.n / (ms * 1e-3), peak_extra_mb=None)
+                    row.update(ms=ms, gbs=gbs, samples_per_s=case.n / (ms * 1e-3), peak_extra_mb=peak())
             except Exception as e:  # noqa: BLE001
                 row["error"] = f"{type(e).__name__}: {str(e)[:300]}"
             print(json.dumps(row), flush=True)

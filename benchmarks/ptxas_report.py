@@ -136,6 +136,7 @@ CASES = [  # (family, loss options, N, C, dtype, reduction, sample weight): the 
     ("sparse", {"ignore_class": 0}, 4096, 1000, torch.float16, None, True),
     ("sparse", {}, 4096, 32000, torch.bfloat16, "none", False),
     ("categorical", {}, 8192, 32000, torch.float32, None, False),
+    ("categorical", {}, 8192, 32000, torch.bfloat16, None, False),
     ("categorical", {"label_smoothing": 0.1}, 4096, 1000, torch.bfloat16, None, True),
     ("categorical", {"label_smoothing": 0.1}, 4096, 32000, torch.bfloat16, "none", False),
     ("binary", {}, 16384, 4096, torch.float32, None, False),

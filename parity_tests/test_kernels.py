@@ -442,7 +442,10 @@ def test_nonfinite_predictions_like_eager(name, cfg, single_pass_max, reduction,
 def test_categorical_focal_clip_boundary_like_eager():
     """Softmax probabilities within an ulp of the clip bound 1 - 1e-7 are clipped (zero gradient) exactly where
     Keras clips them: the single-pass kernel renormalises by sum(p) as Keras does (taking that sum as 1
-    misclassified 2.4% of such entries)."""
+    misclassified 2.4% of such entries). The reference is the eager path on CPU, which the Keras grid pins:
+    on CUDA, ``torch.softmax`` rounds differently from TensorFlow's ``exp(z - max) * (1 / sum)`` (about 40% of
+    these probabilities differ by an ulp on an H100), so the CUDA eager path itself misplaces 0.6% of the
+    boundary entries (printed); the kernel follows TensorFlow's form on every device."""
     g = torch.Generator().manual_seed(1)
     n = 5000
     z = torch.randn(n, 4, generator=g)
@@ -450,14 +453,17 @@ def test_categorical_focal_clip_boundary_like_eager():
     y = torch.zeros_like(z)
     y[torch.arange(n), torch.randint(0, 4, (n,), generator=g)] = 1.0
 
-    def run():
-        x = z.to(DEVICE).clone().requires_grad_(True)
-        losses.CategoricalFocalCrossentropy(from_logits=True, reduction="none")(y.to(DEVICE), x).sum().backward()
+    def run(device=DEVICE):
+        x = z.to(device).clone().requires_grad_(True)
+        losses.CategoricalFocalCrossentropy(from_logits=True, reduction="none")(y.to(device), x).sum().backward()
         return x.grad.cpu()
 
     out = _eager_and_triton(run)
-    differ = int(((out["triton"] == 0) != (out["eager"] == 0)).sum())
-    clipped = int((out["eager"] == 0).sum())
-    print(f"entries clipped by the eager path: {clipped} of {z.numel()}; zero-gradient sets differ at {differ}")
+    with kernels.use_backend("eager"):
+        reference = run("cpu")
+    differ = int(((out["triton"] == 0) != (reference == 0)).sum())
+    clipped = int((reference == 0).sum())
+    print(f"entries clipped by the eager path on CPU: {clipped} of {z.numel()}; zero-gradient sets differ at {differ}"
+          f" (the eager path on {DEVICE}: {int(((out['eager'] == 0) != (reference == 0)).sum())})")
     assert clipped > 500 and differ == 0
-    torch.testing.assert_close(out["triton"], out["eager"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["triton"], reference, rtol=1e-5, atol=1e-6)
