@@ -236,10 +236,9 @@ class KerasOptimizer(torch.optim.Optimizer):
 
     def _update_moving_averages(self) -> None:
         """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every parameter."""
-        first = self.iterations == 0
+        momentum = 0.0 if self.iterations == 0 else self.ema_momentum
         for p in self._all_params():
             average = self._buffer(p, "average")
-            momentum = 0.0 if first else self.ema_momentum
             average.copy_(momentum * average + (1 - momentum) * p)
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
             self.finalize_variable_values()
@@ -281,22 +280,18 @@ class Adam(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        if "momentum" not in state:
-            state["momentum"] = torch.zeros_like(variable)
-            state["velocity"] = torch.zeros_like(variable)
-            if group["amsgrad"]:
-                state["velocity_hat"] = torch.zeros_like(variable)
         local_step = torch.tensor(float(self._keras_iterations(group) + 1), dtype=dt)
         beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
         beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
         lr_t = torch.tensor(lr, dtype=dt)
         alpha = (lr_t * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
-        m, v = state["momentum"], state["velocity"]
+        m, v = self._buffer(variable, "momentum"), self._buffer(variable, "velocity")
         m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
         v.add_((gradient * gradient - v).mul_(_scalar(1 - group["beta_2"], dt)))
         if group["amsgrad"]:
-            torch.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
-            v = state["velocity_hat"]
+            v_hat = self._buffer(variable, "velocity_hat")
+            torch.maximum(v_hat, v, out=v_hat)
+            v = v_hat
         variable.sub_((m * alpha).div_(torch.sqrt(v).add_(_scalar(group["epsilon"], dt))))
 
 
@@ -317,9 +312,7 @@ class SGD(KerasOptimizer):
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
         if group["momentum"] != 0:
-            if "momentum" not in state:
-                state["momentum"] = torch.zeros_like(variable)
-            m = state["momentum"]
+            m = self._buffer(variable, "momentum")
             mom = _cast(group["momentum"], dt)
             scaled = gradient * lr  # Keras computes it twice under nesterov: the same value
             m.copy_(m * mom - scaled)
@@ -349,26 +342,20 @@ class RMSprop(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        if "velocity" not in state:
-            state["velocity"] = torch.zeros_like(variable)
-            if group["momentum"] > 0:
-                state["momentum"] = torch.zeros_like(variable)
-            if group["centered"]:
-                state["average_gradient"] = torch.zeros_like(variable)
         rho = _scalar(group["rho"], dt)
         one_minus_rho = _scalar(1 - group["rho"], dt)
         eps = _scalar(group["epsilon"], dt)
-        velocity = state["velocity"]
+        velocity = self._buffer(variable, "velocity")
         velocity.copy_(velocity * rho + (gradient * gradient) * one_minus_rho)
         if group["centered"]:
-            avg = state["average_gradient"]
+            avg = self._buffer(variable, "average_gradient")
             avg.copy_(avg * rho + gradient * one_minus_rho)
             denominator = velocity - avg * avg + eps
         else:
             denominator = velocity + eps
         increment = (gradient * lr) / torch.sqrt(denominator)
         if group["momentum"] > 0:
-            mom = state["momentum"]
+            mom = self._buffer(variable, "momentum")
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
             variable.sub_(mom)
         else:

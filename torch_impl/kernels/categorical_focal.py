@@ -77,6 +77,12 @@ def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.cons
 
 
 @triton.jit
+def _dloss_dout(ay, log_o, o, f, f1, gamma, w):
+    """``w * d(-ay (1 - o)**gamma log o) / do`` inside the clip interval (callers zero it outside)."""
+    return ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None]
+
+
+@triton.jit
 def _categorical_focal_single_pass(
     x_ptr, stride_x,
     y_ptr, stride_y,
@@ -129,7 +135,7 @@ def _categorical_focal_single_pass(
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1) * w, mask=row_ok)
     if WRITE_GRAD:
-        dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
+        dd = tl.where(inside & mask, _dloss_dout(ay, log_o, o, f, f1, gamma, w), 0.0)
         a_acc = tl.sum(dd * out, axis=1)
         g = (dd - a_acc[:, None]) * inv_s[:, None]
         if FROM_LOGITS:
@@ -197,7 +203,7 @@ def _categorical_focal(
         if WRITE_LOSS:
             total += tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1)
         if WRITE_GRAD:
-            dd = tl.where(inside & mask, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
+            dd = tl.where(inside & mask, _dloss_dout(ay, log_o, o, f, f1, gamma, w), 0.0)
             a_acc += tl.sum(dd * out, axis=1)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, total * w, mask=row_ok)
@@ -209,7 +215,7 @@ def _categorical_focal(
             mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
                 x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, inv_s,
                 smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
-            dd = tl.where(inside, ay * (gamma * f1 * log_o - f * _rcp(o)) * w[:, None], 0.0)
+            dd = tl.where(inside, _dloss_dout(ay, log_o, o, f, f1, gamma, w), 0.0)
             g = (dd - a_acc[:, None]) * inv_s[:, None]
             if FROM_LOGITS:
                 g = g * p
