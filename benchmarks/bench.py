@@ -104,8 +104,9 @@ def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) 
 
 def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print,
-        families: Optional[tuple] = None, torch_impls: bool = True) -> dict:
-    """Run the sweep (optionally only some loss ``families``); returns the result dict (also written to ``out``)."""
+        families: Optional[tuple] = None, torch_impls: bool = True, shapes: Optional[tuple] = None) -> dict:
+    """Run the sweep (optionally only some loss ``families`` and ``shapes``, "NxC" strings); returns the result dict
+    (also written to ``out``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import triton  # noqa: F401  (before anything loads TensorFlow's LLVM)
@@ -123,6 +124,11 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     cases = cuda_sweep(quick) if device == "cuda" else cpu_sweep(quick)
     if families:
         cases = [c for c in cases if c.family in families]
+    if shapes:
+        unknown_shapes = set(shapes) - {f"{c.n}x{c.c}" for c in cases}
+        if unknown_shapes:
+            raise SystemExit(f"--shapes {sorted(unknown_shapes)}: not in this sweep")
+        cases = [c for c in cases if f"{c.n}x{c.c}" in shapes]
     with_compile = (not quick) if with_compile is None else with_compile
     t0 = time.perf_counter()
     copy_gbs = copy_bandwidth(device)

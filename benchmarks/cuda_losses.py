@@ -2,7 +2,7 @@
 torch eager built-ins, torch_impl's eager path, Liger-Kernel's fused CE and
 torchvision's sigmoid_focal_loss.
 
-    python -m benchmarks.cuda_losses [--quick] [--out DIR]
+    python -m benchmarks.cuda_losses [--quick] [--out DIR] [--only FAMILY:DTYPE:NxC,...]
 
 Byte model (each input read once, each output written once): predictions read
 + gradient written + targets read (int64 labels, or a tensor of the
@@ -93,6 +93,10 @@ def _cfocal_impls():
     return _ours(losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True))
 
 
+#: implementations to time (``--impls``); empty for all
+_IMPLS: set = set()
+
+
 def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.Tensor, bytes_moved: int,
              copy_gbs: float, base: dict) -> list[dict]:
     """Check each implementation against the float64 reference, then time forward+backward."""
@@ -103,6 +107,8 @@ def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.
     rotate = len(zs)
     rows = []
     for name, fn in impls.items():
+        if _IMPLS and name not in _IMPLS:
+            continue
         # correctness first (Liger writes its gradient into the logits: use a copy)
         z = zs[0].clone().requires_grad_(True)
         v = fn(z, ts[0])
@@ -190,43 +196,63 @@ def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: floa
                          dtype=str(dtype).replace("torch.", ""), sparse=sparse))
     base_ms = {r["impl"]: r["ms"] for r in rows}
     for r in rows:
-        r["speedup_vs_torch"] = base_ms["F.cross_entropy"] / r["ms"]
+        r["speedup_vs_torch"] = base_ms.get("F.cross_entropy", float("nan")) / r["ms"]
     return rows
+
+
+def _jobs(quick: bool) -> list[tuple]:
+    """(family, dtype, n, c) in the order they run: the element-wise families, then the crossentropies."""
+    shapes = [(4096, 32000), (8192, 131072)] if quick else [
+        (64, 10), (4096, 1000), (65536, 1000), (4096, 32000), (8192, 32000), (4096, 131072), (8192, 131072)]
+    jobs = []
+    for family in ("binary", "binary_focal", "categorical_focal"):
+        for dtype in (torch.bfloat16, torch.float32):
+            bshapes = [(65536, 1000), (8192, 4096)] if quick else [(4096, 1), (65536, 1000), (16384, 4096)]
+            if family == "categorical_focal":
+                bshapes = [(65536, 1000), (8192, 32000)]
+            jobs += [(family, dtype, n, d) for n, d in bshapes]
+    for family in ("sparse", "categorical"):
+        for dtype in (torch.bfloat16, torch.float32):
+            jobs += [(family, dtype, n, c) for n, c in shapes if family == "sparse" or n * c <= 2**28]
+    return jobs
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="benchmarks/results/cuda")
+    ap.add_argument("--impls", default="", help="comma-separated implementations to time (default all), "
+                    "e.g. 'torch_impl fused'")
+    ap.add_argument("--only", default="", help="comma-separated FAMILY:DTYPE:NxC entries of the sweep, "
+                    "e.g. categorical:bfloat16:8192x32000")
     args = ap.parse_args(argv)
+    jobs = _jobs(args.quick)
+    if args.only:
+        wanted = set(args.only.split(","))
+        named = {f"{f}:{str(dt).replace('torch.', '')}:{n}x{c}": (f, dt, n, c) for f, dt, n, c in jobs}
+        if wanted - set(named):
+            raise SystemExit(f"--only {sorted(wanted - set(named))}: not in the sweep")
+        jobs = [named[w] for w in named if w in wanted]
+    if args.impls:
+        global _IMPLS
+        _IMPLS = set(args.impls.split(","))
     copy_gbs = copy_bandwidth()
-    shapes = [(4096, 32000), (8192, 131072)] if args.quick else [
-        (64, 10), (4096, 1000), (65536, 1000), (4096, 32000), (8192, 32000), (4096, 131072), (8192, 131072)]
     info = dict(device=torch.cuda.get_device_name(), copy_gbs=copy_gbs, torch=torch.__version__,
                 triton=__import__("triton").__version__, python=platform.python_version())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
-    for focal in (False, True, "categorical"):
-        for dtype in (torch.bfloat16, torch.float32):
-            bshapes = [(65536, 1000), (8192, 4096)] if args.quick else [(4096, 1), (65536, 1000), (16384, 4096)]
-            if focal == "categorical":
-                bshapes = [(65536, 1000), (8192, 32000)]
-            for n, d in bshapes:
-                rows += bench_binary(n, d, dtype, focal, copy_gbs)
-                torch.cuda.empty_cache()
-                _save(out, info, rows)  # after every shape: a run cut short keeps what it measured
-    for sparse in (True, False):
-        for dtype in (torch.bfloat16, torch.float32):
-            for n, c in shapes:
-                if not sparse and n * c > 2**28:
-                    continue
-                try:
-                    rows += bench_shape(n, c, dtype, sparse, copy_gbs)
-                except torch.cuda.OutOfMemoryError:
-                    print("OOM", n, c, dtype)
-                torch.cuda.empty_cache()
-                _save(out, info, rows)
+    for family, dtype, n, c in jobs:
+        try:
+            if family in ("sparse", "categorical"):
+                rows += bench_shape(n, c, dtype, family == "sparse", copy_gbs)
+            else:
+                focal = {"binary": False, "binary_focal": True, "categorical_focal": "categorical"}[family]
+                rows += bench_binary(n, c, dtype, focal, copy_gbs)
+        except torch.cuda.OutOfMemoryError:
+            print("OOM", family, n, c, dtype)
+        torch.cuda.empty_cache()
+        _save(out, info, rows)  # after every shape: a run cut short keeps what it measured
     print(_save(out, info, rows))
 
 

@@ -16,7 +16,6 @@ step, as for the torch implementations; none for TensorFlow or on CPU.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -30,18 +29,10 @@ from benchmarks.timing import median_ms
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-@functools.lru_cache(maxsize=1)
-def _inputs_of(n: int, c: int, target_kind: str):
-    """The shape's inputs, drawn once for its dtypes and modes (the sweep visits them in a row; a 8192 x 131072
-    draw takes seconds). Read-only: every framework copies them to its own tensors."""
-    y, z = draw_inputs(n, c, target_kind)
-    y.setflags(write=False)
-    z.setflags(write=False)
-    return y, z
-
-
 def inputs(case: Case):
-    return _inputs_of(case.n, case.c, case.target_kind)
+    """The case's inputs (read-only; ``draw_inputs`` keeps the last shape's: a sweep visits its dtypes and modes
+    in a row). Every framework copies them to its own tensors."""
+    return draw_inputs(case.n, case.c, case.target_kind)
 
 
 def _tensorflow(case: Case, device: str):

@@ -65,7 +65,7 @@ def implementations(case: Case, device: str, with_compile: bool = True) -> dict[
 
 
 def to_torch(case: Case, device: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    y, z = inputs(case, seed)
+    y, z = (np.array(a) for a in inputs(case, seed))  # writable copies of the (cached, read-only) draw
     dtype = getattr(torch, case.dtype)
     zt = torch.from_numpy(z).to(device=device, dtype=dtype)
     yt = torch.from_numpy(y).to(device)

@@ -90,8 +90,10 @@ def cmd_bench(args) -> int:
     console = Console(width=None if sys.stdout.isatty() else 200)
     backends = tuple(b for b in args.keras_backends.split(",") if b)
     families = tuple(f for f in args.families.split(",") if f) or None
+    shapes = tuple(s for s in args.shapes.split(",") if s) or None
     res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
-              log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families, torch_impls=not args.keras_only)
+              log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families, torch_impls=not args.keras_only,
+              shapes=shapes)
     table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
     for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
         table.add_column(col, justify="left" if col in ("case", "impl") else "right")
@@ -329,6 +331,8 @@ def main(argv=None) -> int:
                    help="comma-separated Keras backends to run where importable ('' for none)")
     b.add_argument("--families", default="", help="comma-separated loss families (default all): "
                    "sparse,categorical,binary,binary_focal,categorical_focal")
+    b.add_argument("--shapes", default="", help="comma-separated N x C shapes of the sweep to run (default all), "
+                   "e.g. 8192x131072")
     b.add_argument("--keras-only", action="store_true",
                    help="only the Keras rows (merge with a torch run: python -m benchmarks.bench --merge)")
     b.set_defaults(func=cmd_bench)
