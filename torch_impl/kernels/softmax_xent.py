@@ -11,6 +11,9 @@ One program handles ``BLOCK_R`` rows. Two forward kernels:
   so a vocabulary of any size needs no N x C intermediate. It can also write
   the gradient in a second sweep over the row (which re-reads the row, mostly
   from L2).
+* ``_softmax_xent_split_row``: long rows split over several programs, each
+  holding a segment in registers; they exchange the segments' (max, sum)
+  through a small buffer, so the logits are read once at any row length.
 
 Keras semantics (TensorFlow ops):
 
@@ -283,6 +286,200 @@ def _softmax_xent_fwd_single_pass(
     if TARGET_IS_INDEX and HAS_IGNORE:
         g = tl.where(valid[:, None], g, 0.0)
     tl.store(grad_ptr + rows64[:, None] * stride_g + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _segment_load(logits_ptr, stride_l, target_ptr, stride_t, ticket, n_rows, n_cols, smoothing,
+                  SPLIT: tl.constexpr, SEG: tl.constexpr, TARGET_IS_INDEX: tl.constexpr):
+    """Segment ``ticket % SPLIT`` of row ``ticket // SPLIT`` (nothing past the last row) and its statistics:
+    ``(e, y, m, shift, d, sy, acc)`` with ``m`` its max, ``shift`` that max (0 for an all ``-inf`` segment),
+    ``e = exp(z - shift)``, ``d = sum e``, and for probability targets ``y`` smoothed, ``sy = sum y`` and
+    ``acc = sum y (shift - z)`` (TensorFlow's ``0 * inf = NaN`` kept)."""
+    rows, row_ok, rows64 = _row_block(ticket // SPLIT, n_rows, 1)
+    start = (ticket % SPLIT) * SEG
+    cols = tl.arange(0, SEG)
+    mask = row_ok[:, None] & ((start + cols)[None, :] < n_cols)
+    z = tl.load(logits_ptr + rows64[:, None] * stride_l + start + cols[None, :], mask=mask,
+                other=float("-inf")).to(tl.float32)
+    m = tl.max(z, axis=1)
+    shift = tl.where(m == float("-inf"), 0.0, m)
+    zs = z - shift[:, None]
+    e = tl.exp(zs)  # 0 in the masked lanes (z = -inf there)
+    d = tl.sum(e, axis=1)
+    if TARGET_IS_INDEX:
+        y = e  # unused
+        sy = d * 0.0
+        acc = d * 0.0
+    else:
+        y = tl.load(target_ptr + rows64[:, None] * stride_t + start + cols[None, :], mask=mask,
+                    other=0.0).to(tl.float32)
+        y = tl.where(mask, y * (1.0 - smoothing) + smoothing / n_cols, 0.0)
+        sy = tl.sum(y, axis=1)
+        acc = tl.sum(tl.where(mask, -y * zs, 0.0), axis=1)
+    return e, y, m, shift, d, sy, acc
+
+
+@triton.jit
+def _segment_publish(part_ptr, ticket, m, d, sy, acc, SPLIT: tl.constexpr, SPLIT_P2: tl.constexpr):
+    """Store a segment's statistics at ``part_ptr[row, segment, 0:4]``."""
+    part = part_ptr + ((ticket // SPLIT).to(tl.int64) * SPLIT_P2 + ticket % SPLIT) * 4
+    tl.store(part + tl.arange(0, 1), m)
+    tl.store(part + 1 + tl.arange(0, 1), d)
+    tl.store(part + 2 + tl.arange(0, 1), sy)
+    tl.store(part + 3 + tl.arange(0, 1), acc)
+
+
+@triton.jit
+def _segment_finish(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
+                    grad_ptr, stride_g, flag_ptr, part_ptr, ticket, e, y, m_s, shift_s, n_rows, n_cols,
+                    ignore_class, scale, TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr,
+                    HAS_IGNORE: tl.constexpr, SPLIT: tl.constexpr, SPLIT_P2: tl.constexpr, SEG: tl.constexpr):
+    """Once the row's segments have all published: merge their statistics, write the segment's gradient
+    ``w * (softmax - y)`` from its exps ``e``, and (segment 0) the row's loss, shift and log-sum."""
+    seg = ticket % SPLIT
+    rows, row_ok, rows64 = _row_block(ticket // SPLIT, n_rows, 1)
+    start = seg * SEG
+    cols = tl.arange(0, SEG)
+    mask = row_ok[:, None] & ((start + cols)[None, :] < n_cols)
+    k = tl.arange(0, SPLIT_P2)[None, :]  # [1, SPLIT_P2]: the row's segments; reductions over axis 1 give [1]
+    kmask = k < SPLIT
+    parts = part_ptr + (rows64[:, None] * SPLIT_P2 + k) * 4
+    m_k = tl.load(parts, mask=kmask, other=float("-inf"), cache_modifier=".cg")  # written by other SMs: not L1
+    d_k = tl.load(parts + 1, mask=kmask, other=0.0, cache_modifier=".cg")
+    m = tl.max(m_k, axis=1)
+    shift = tl.where(m == float("-inf"), 0.0, m)
+    shift_k = tl.where(m_k == float("-inf"), 0.0, m_k)
+    # sum over segments of d_k exp(shift_k - shift); an empty (all -inf) segment adds 0, not 0 * inf
+    d = tl.sum(tl.where(d_k == 0.0, 0.0, d_k * tl.exp(shift_k - shift[:, None])), axis=1)
+    log_d = tl.log(d)
+
+    w = tl.full([1], 1.0, tl.float32) * scale
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    if TARGET_IS_INDEX:
+        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class,
+                                   w, HAS_IGNORE, 1)
+        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
+        loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
+        if HAS_IGNORE:
+            loss = tl.where(valid, loss, 0.0)
+        y = tl.where(cols[None, :] == (t.to(tl.int32) - start)[:, None], 1.0, 0.0)
+    else:
+        sy_k = tl.load(parts + 2, mask=kmask, other=0.0, cache_modifier=".cg")
+        acc_k = tl.load(parts + 3, mask=kmask, other=0.0, cache_modifier=".cg")
+        # sum y (shift - z) = sum over segments of acc_k + sy_k (shift - shift_k)
+        acc = tl.sum(acc_k + tl.where(sy_k == 0.0, 0.0, sy_k * (shift[:, None] - shift_k)), axis=1)
+        loss = acc + tl.sum(sy_k, axis=1) * log_d
+    first = row_ok & ((seg + tl.zeros([1], tl.int32)) == 0)
+    tl.store(loss_ptr + rows, loss * w, mask=first)
+    tl.store(shift_ptr + rows, shift, mask=first)
+    tl.store(logd_ptr + rows, log_d, mask=first)
+    # softmax = e * exp(shift_s - shift) / d, TF's exp(z - max) * (1 / sum); an all -inf segment of a row
+    # with a finite max is 0 (its factor exp(0 - shift) may overflow); a row of -inf gives 0 / 0 = NaN as in TF
+    r = tl.exp(shift_s - shift) * (1.0 / d)
+    r = tl.where((m_s == float("-inf")) & (m != float("-inf")), 0.0, r)
+    g = (e * r[:, None] - y) * w[:, None]
+    if TARGET_IS_INDEX and HAS_IGNORE:
+        g = tl.where(valid[:, None], g, 0.0)
+    tl.store(grad_ptr + rows64[:, None] * stride_g + start + cols[None, :], g.to(grad_ptr.dtype.element_ty),
+             mask=mask)
+
+
+@triton.jit
+def _segment_arrive(sync_ptr, ticket, SPLIT: tl.constexpr):
+    """Count the segment's statistics as published (every thread's stores before the release)."""
+    tl.debug_barrier()
+    tl.atomic_add(sync_ptr + ticket // SPLIT, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _row_wait(sync_ptr, ticket, SPLIT: tl.constexpr):
+    """Wait until every segment of the ticket's row has published."""
+    arrived = tl.atomic_add(sync_ptr + ticket // SPLIT, 0, sem="acquire", scope="gpu")
+    while arrived < SPLIT:
+        arrived = tl.atomic_add(sync_ptr + ticket // SPLIT, 0, sem="acquire", scope="gpu")
+    tl.debug_barrier()
+
+
+@triton.jit
+def _softmax_xent_split_row(
+    logits_ptr, stride_l,
+    target_ptr, stride_t,
+    weight_ptr,
+    loss_ptr, shift_ptr, logd_ptr,
+    grad_ptr, stride_g,
+    flag_ptr,
+    part_ptr, sync_ptr,
+    n_rows, n_cols,
+    smoothing, ignore_class, scale,
+    TARGET_IS_INDEX: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    HAS_IGNORE: tl.constexpr,
+    SPLIT: tl.constexpr,
+    SPLIT_P2: tl.constexpr,
+    SEG: tl.constexpr,
+    PHASE: tl.constexpr,
+    ALIGN: tl.constexpr,
+):
+    """Loss and gradient of long rows, each split into ``SPLIT`` segments of ``SEG`` classes held in registers
+    by different programs: the logits are read ONCE, like the single pass, at any row length up to
+    ``SPLIT * SEG``.
+
+    A segment's statistics (max, sum of exps; for probability targets sum y
+    and sum y (shift - z)) are published to ``part_ptr`` (``[n_rows, SPLIT_P2,
+    4]`` float32); once its row's segments have all published, each program
+    merges them and writes its part of the gradient from the exps still in
+    registers.
+
+    ``PHASE`` 0 (on a GPU): one launch of persistent programs. A program takes
+    segments by ticket (``sync_ptr[n_rows]``, in the order programs ask) and
+    counts each published segment at ``sync_ptr[row]`` (both zero at launch).
+    It loads, publishes and counts its NEXT segment before it waits for the
+    current one's row, so its loads overlap the wait, and every ticket taken
+    is published without waiting on anything: only the last row taken can be
+    incomplete, and a program waiting on it holds two of its fewer than
+    ``SPLIT`` taken tickets. So with more than ``SPLIT / 2`` programs running
+    (``SPLIT <= 64``; an H100 runs hundreds) someone can always go on, in
+    whatever order the hardware starts them.
+
+    ``PHASE`` 1 then 2 (two launches, one program per segment; Triton's
+    interpreter runs programs one after another, so nobody could wait): 1
+    publishes, 2 recomputes its segment and finishes it. Same arithmetic.
+    """
+    n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
+    if not TARGET_IS_INDEX:
+        stride_t = _aligned(stride_t, ALIGN)
+    if PHASE == 0:
+        total = n_rows * SPLIT
+        ticket = tl.atomic_add(sync_ptr + n_rows, 1)
+        e, y, m_s, shift_s, d_s, sy_s, acc_s = _segment_load(logits_ptr, stride_l, target_ptr, stride_t, ticket,
+                                                             n_rows, n_cols, smoothing, SPLIT, SEG, TARGET_IS_INDEX)
+        if ticket < total:
+            _segment_publish(part_ptr, ticket, m_s, d_s, sy_s, acc_s, SPLIT, SPLIT_P2)
+            _segment_arrive(sync_ptr, ticket, SPLIT)
+        while ticket < total:
+            nxt = tl.atomic_add(sync_ptr + n_rows, 1)
+            e2, y2, m2, shift2, d2, sy2, acc2 = _segment_load(logits_ptr, stride_l, target_ptr, stride_t, nxt,
+                                                              n_rows, n_cols, smoothing, SPLIT, SEG,
+                                                              TARGET_IS_INDEX)
+            if nxt < total:
+                _segment_publish(part_ptr, nxt, m2, d2, sy2, acc2, SPLIT, SPLIT_P2)
+                _segment_arrive(sync_ptr, nxt, SPLIT)
+            _row_wait(sync_ptr, ticket, SPLIT)
+            _segment_finish(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
+                            grad_ptr, stride_g, flag_ptr, part_ptr, ticket, e, y, m_s, shift_s, n_rows, n_cols,
+                            ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, SPLIT, SPLIT_P2, SEG)
+            ticket, e, y, m_s, shift_s = nxt, e2, y2, m2, shift2
+    else:
+        ticket = tl.program_id(0)
+        e, y, m_s, shift_s, d_s, sy_s, acc_s = _segment_load(logits_ptr, stride_l, target_ptr, stride_t, ticket,
+                                                             n_rows, n_cols, smoothing, SPLIT, SEG, TARGET_IS_INDEX)
+        if PHASE == 1:
+            _segment_publish(part_ptr, ticket, m_s, d_s, sy_s, acc_s, SPLIT, SPLIT_P2)
+        else:
+            _segment_finish(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, loss_ptr, shift_ptr, logd_ptr,
+                            grad_ptr, stride_g, flag_ptr, part_ptr, ticket, e, y, m_s, shift_s, n_rows, n_cols,
+                            ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, SPLIT, SPLIT_P2, SEG)
 
 
 @triton.jit
