@@ -103,25 +103,21 @@ def resources(fn, args, kwargs) -> dict:
     ptx = compiled.asm["ptx"]
     vector_loads = len(re.findall(r"ld\.global\S*\.v[248]\.", ptx))
     warps = opts.get("num_warps", 4)
-    block = [v for k, v in kwargs.items() if k in ("BLOCK_C", "BLOCK_D", "SEG")]
+    block = [v for k, v in kwargs.items() if k in ("BLOCK_C", "BLOCK_D")]
     per_thread = kwargs.get("BLOCK_R", 1) * block[0] / (32 * warps) if block else None
     return {k.lower(): int(v) for k, v in fields.items()} | {
         "warps": warps, "vector_loads": vector_loads,
-        # the split-row kernel's only loop is its wait: count the whole kernel
-        "instr_per_elem": (loop_instructions(sass) if fn.__name__ != "_softmax_xent_split_row"
-                           else loop_instructions(sass, whole=True)) / per_thread if per_thread else None}
+        "instr_per_elem": loop_instructions(sass) / per_thread if per_thread else None}
 
 
-def loop_instructions(sass: str, whole: bool = False) -> int:
+def loop_instructions(sass: str) -> int:
     """SASS instructions inside the kernel's loops (address ranges closed by a backward branch), or all of
-    them when it has no loop (or with ``whole``)."""
+    them when it has no loop."""
     code = []
     for line in sass.splitlines():
         m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?);", line)
         if m:
             code.append((int(m.group(1), 16), m.group(2)))
-    if whole:
-        return len(code)
     loops = []
     for addr, text in code:
         m = re.search(r"\bBRA\b.*?0x([0-9a-f]+)", text)
@@ -186,14 +182,12 @@ def main(argv=None) -> int:
     log: list = []
     originals = {}
     for mod, name in ((_sx, "_softmax_xent_fwd"), (_sx, "_softmax_xent_fwd_single_pass"), (_sx, "_scale_unless_one"),
-                      (_sx, "_softmax_xent_split_row"),
                       (_sx, "_softmax_xent_bwd"), (_bk, "_binary_xent"), (_cf, "_categorical_focal"),
                       (_cf, "_categorical_focal_single_pass")):
         originals[(mod, name)] = getattr(mod, name)
         setattr(mod, name, _Capture(getattr(mod, name), log))
     saved = ops._INTERPRETED, ops._check_label_flag, kernels.use_triton
     ops._INTERPRETED = False  # the GPU's launch configuration
-    ops._SM_COUNTS[torch.device("cpu")] = 132  # an H100's multiprocessors (the persistent grids)
     ops._check_label_flag = lambda *a: None
     kernels.use_triton = lambda t: True
     problems = []

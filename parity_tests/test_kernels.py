@@ -70,33 +70,17 @@ def _eager_and_triton(run) -> dict:
     return out
 
 
-def _expected_softmax_kernel(c: int) -> str:
-    """The forward kernel the softmax crossentropies take for rows of ``c`` classes when they write a gradient."""
-    from torch_impl.kernels import ops
-
-    if c <= ops._single_pass_max_cols():
-        return "softmax_xent_fwd_single_pass"
-    seg = ops._split_segment()
-    if seg and ops.triton_cdiv(c, seg) <= ops.MAX_SPLIT:
-        return "softmax_xent_split_row"
-    return "softmax_xent_fwd"
-
-
-@pytest.mark.parametrize("split_segment", ["default", "0"])
 @pytest.mark.parametrize("single_pass_max", ["default", "0", "1024"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("n,c", [(3, 700), (40, 7)])
 @pytest.mark.parametrize("sparse", [True, False])
-def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, split_segment, monkeypatch):
-    """Every forward kernel: the single pass (whole row in a tile), the split row (segments over several
-    programs, one read) and the chunked online softmax (two sweeps)."""
+def test_rows_span_several_class_chunks(n, c, dtype, sparse, single_pass_max, monkeypatch):
+    """Both forward kernels: chunked online softmax (two sweeps) and the single pass (whole row in a tile)."""
     from torch_impl.kernels import ops
 
     if single_pass_max != "default":
         monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
-    if split_segment != "default":
-        monkeypatch.setenv("LOSSPARITY_SPLIT_SEGMENT", split_segment)
-    expect = _expected_softmax_kernel(c)
+    expect = "softmax_xent_fwd_single_pass" if c <= ops._single_pass_max_cols() else "softmax_xent_fwd"
     before = ops.LAUNCHES.get(expect, 0)
     z, y = _rand(n, c, dtype)
     target = y if sparse else torch.softmax(torch.randn(n, c, device=DEVICE), -1)
@@ -404,13 +388,10 @@ def test_row_strides_and_alignment(name, kw, width, stride):
 NONFINITE = {"nan": np.nan, "posinf": np.inf, "neginf": -np.inf, "zero_row": 0.0}
 
 
-NONFINITE_LOSSES = [  # (name, config, single-pass cap[/split segment]): the softmax kernels single-pass, split
-    # row (cap 0) and chunked (cap 0, no split); categorical focal single-pass and chunked (cap 0)
+NONFINITE_LOSSES = [  # (name, config, single-pass cap): the softmax kernels single-pass and chunked (cap 0)
     *[(name, cfg, cap) for name, cfg in [
         ("categorical_crossentropy", {"from_logits": True}), ("sparse_categorical_crossentropy", {"from_logits": True}),
         ("sparse_categorical_crossentropy", {"from_logits": True, "ignore_class": 0}),
-    ] for cap in ("default", "0", "0/0")],
-    *[(name, cfg, cap) for name, cfg in [
         ("categorical_focal_crossentropy", {}), ("categorical_focal_crossentropy", {"from_logits": True}),
     ] for cap in ("default", "0")],
     ("binary_crossentropy", {}, "default"), ("binary_crossentropy", {"from_logits": True}, "default"),
@@ -428,10 +409,7 @@ def test_nonfinite_predictions_like_eager(name, cfg, single_pass_max, reduction,
     """NaN, +-inf and an all-zero probability row give the eager path's (Keras's, by test_nonfinite_keras)
     NaNs, infinities and zero gradients: a clip must not turn a NaN prediction into a finite loss."""
     if single_pass_max != "default":
-        cap, _, split = single_pass_max.partition("/")
-        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", cap)
-        if split:
-            monkeypatch.setenv("LOSSPARITY_SPLIT_SEGMENT", split)
+        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
     rng = np.random.default_rng(3)
     n, c = 4, 3
     if name.startswith("sparse"):
@@ -489,74 +467,3 @@ def test_categorical_focal_clip_boundary_like_eager():
           f" (the eager path on {DEVICE}: {int(((out['eager'] == 0) != (reference == 0)).sum())})")
     assert clipped > 500 and differ == 0
     torch.testing.assert_close(out["triton"], reference, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("sparse,options", [(True, {}), (True, {"ignore_class": 2}), (False, {}),
-                                            (False, {"label_smoothing": 0.1})], ids=str)
-@pytest.mark.parametrize("segment", [16, 64])
-def test_split_rows_like_eager(sparse, options, segment, monkeypatch):
-    """Rows split over many programs (``LOSSPARITY_SPLIT_SEGMENT``), with segments that are all ``-inf``, a
-    row of ``-inf``, ``+inf`` and NaN logits in one segment, weights and a non-unit incoming gradient: the
-    eager path's values, NaNs and infinities."""
-    from torch_impl.kernels import ops
-
-    monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", "0")
-    monkeypatch.setenv("LOSSPARITY_SPLIT_SEGMENT", str(segment))
-    n, c = 9, 200
-    z, y = _rand(n, c, torch.float32, seed=5)
-    z[0, segment:2 * segment] = float("-inf")  # one whole segment of -inf
-    z[1] = float("-inf")  # a row of -inf: NaN loss and gradient
-    z[2, 3 * segment + 1] = float("inf")
-    z[3, 5] = float("nan")
-    z[4, :] = -1e30  # huge but finite: the merge must not overflow
-    y[:5] = torch.tensor([1, 2, 0, 4, 7])
-    if "ignore_class" in options:
-        y[6] = 2
-    target = y if sparse else torch.nn.functional.one_hot(y, c).float()
-    cls = losses.SparseCategoricalCrossentropy if sparse else losses.CategoricalCrossentropy
-    sw = torch.rand(n, generator=torch.Generator().manual_seed(2)).to(DEVICE)
-    before = ops.LAUNCHES.get("softmax_xent_split_row", 0)
-
-    def run(first_row):  # a reduced loss (the fused forward writes the gradient), rows from first_row on
-        x = z[first_row:].clone().requires_grad_(True)
-        v = cls(from_logits=True, reduction="sum", **options)(target[first_row:], x, sample_weight=sw[first_row:])
-        (v * 1.5).backward()
-        return v.detach(), x.grad
-
-    for first_row in (0, 4):  # with the non-finite rows (a NaN sum), and without (a finite one)
-        out = _eager_and_triton(lambda: run(first_row))
-        (v_k, g_k), (v_e, g_e) = out["triton"], out["eager"]
-        print(f"segment {segment} sparse={sparse} {options} rows {first_row}-: loss {float(v_k)} "
-              f"(eager {float(v_e)}), max |grad diff| {float((g_k - g_e).nan_to_num().abs().max()):.1e}")
-        torch.testing.assert_close(v_k, v_e, rtol=1e-5, atol=1e-6, equal_nan=True)
-        torch.testing.assert_close(g_k, g_e, rtol=1e-5, atol=1e-6, equal_nan=True)
-    assert ops.LAUNCHES.get("softmax_xent_split_row", 0) > before, "the split-row kernel did not run"
-
-
-@pytest.mark.skipif(DEVICE != "cuda", reason="the cooperative launch (one pass, programs waiting on each other) "
-                    "runs on a GPU; the interpreter runs its two-launch form")
-@pytest.mark.parametrize("n,c,dtype", [(4096, 20000, torch.bfloat16), (300, 131072, torch.float32),
-                                       (64, 262144, torch.bfloat16)])
-def test_split_rows_on_the_device_at_scale(n, c, dtype):
-    """Many more programs than the device holds at once (tickets, waits across waves) at the default segment."""
-    from torch_impl.kernels import ops
-
-    before = ops.LAUNCHES.get("softmax_xent_split_row", 0)
-    z, y = _rand(n, c, dtype, seed=7)
-
-    def run():
-        x = z.clone().requires_grad_(True)
-        v = losses.SparseCategoricalCrossentropy(from_logits=True)(y, x)
-        v.backward()
-        return v.detach(), x.grad.float()
-
-    out = _eager_and_triton(run)
-    assert ops.LAUNCHES.get("softmax_xent_split_row", 0) > before
-    for _ in range(3):  # repeated launches reuse nothing stale
-        again = _eager_and_triton(run)["triton"]
-        assert torch.equal(again[1], out["triton"][1])
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=2**-7, atol=1e-6)
-    print(f"{n}x{c} {dtype}: value {float(out['triton'][0]):.6f} eager {float(out['eager'][0]):.6f}, "
-          f"max |grad diff| {float((out['triton'][1] - out['eager'][1]).abs().max()):.1e}")
-    torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(out["triton"][1], out["eager"][1], **tol)

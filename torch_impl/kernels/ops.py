@@ -101,68 +101,6 @@ def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     return 1, row, max(4, min(32, row // 512))
 
 
-#: the most programs one row may be split over (``_softmax_xent_split_row`` needs room for them all on the
-#: device at once; an H100 holds 132 or more); longer rows take the chunked kernel
-MAX_SPLIT = 64
-
-
-def _split_segment(interpret: bool | None = None) -> int:
-    """Classes per program for rows over the single-pass cap that write a gradient (the split-row kernel).
-
-    ``LOSSPARITY_SPLIT_SEGMENT`` overrides it (a power of two; 0 turns the
-    split off: such rows then take the chunked kernel, which reads them twice).
-    The default is the single pass's largest tile (8192 classes on a GPU, 128
-    under the interpreter, so small test rows split into several segments).
-    """
-    env = os.environ.get("LOSSPARITY_SPLIT_SEGMENT")
-    if env is not None:
-        seg = int(env)
-        if seg and seg & (seg - 1):
-            raise ValueError(f"LOSSPARITY_SPLIT_SEGMENT={env}: a power of two, or 0")
-        return seg
-    return 128 if (_interpret() if interpret is None else interpret) else 8192
-
-
-_SM_COUNTS: dict = {}
-
-
-def _sm_count(device: torch.device) -> int:
-    n = _SM_COUNTS.get(device)
-    if n is None:
-        n = _SM_COUNTS[device] = torch.cuda.get_device_properties(device).multi_processor_count
-    return n
-
-
-def _launch_split_row(logits, target, is_index, smoothing, ignore, weight, scale, loss, shift, logd, grad, flag,
-                      seg: int, interpret: bool) -> None:
-    """Rows split over ``cdiv(n_cols, seg)`` programs each (one read of the logits); see the kernel."""
-    n_rows, n_cols = logits.shape
-    split = triton_cdiv(n_cols, seg)
-    split_p2 = _next_pow2(split)
-    part = torch.empty(n_rows * split_p2 * 4, dtype=torch.float32, device=logits.device)
-    sync = torch.zeros(n_rows + 1, dtype=torch.int32, device=logits.device)
-    warps = int(os.environ.get("LOSSPARITY_SPLIT_WARPS", 0)) or _single_pass_config(seg, interpret)[2]
-    _count("softmax_xent_split_row")
-    for phase in ((1, 2) if interpret else (0,)):  # the interpreter runs programs in turn: nobody may wait
-        # phase 0: persistent programs, as many as the device runs at once (threads bound it; more would
-        # start only as others end, find no segment left and exit)
-        grid = n_rows * split if phase else min(n_rows * split, _sm_count(logits.device) * (2048 // (32 * warps)))
-        _sx._softmax_xent_split_row[(grid,)](
-            logits, logits.stride(0),
-            target, target.stride(0),
-            weight if weight is not None else loss,
-            loss, shift, logd,
-            grad, grad.stride(0),
-            flag,
-            part, sync,
-            n_rows, n_cols,
-            float(smoothing), int(ignore if ignore is not None else 0), float(scale),
-            TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
-            SPLIT=split, SPLIT_P2=split_p2, SEG=seg, PHASE=phase, ALIGN=_row_align(logits, target, grad, is_index),
-            num_warps=warps,
-        )
-
-
 def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
     n_rows, n_cols = logits.shape
     stats = torch.empty((3, n_rows), dtype=torch.float32, device=logits.device)
@@ -170,14 +108,6 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
     grad = torch.empty_like(logits) if write_grad else logits  # dummy pointer when unused
     flag = _label_flag(logits.device) if is_index else loss
     interpret = _interpret()
-    seg = _split_segment(interpret) if write_grad and n_cols > _single_pass_max_cols(interpret) else 0
-    if seg and triton_cdiv(n_cols, seg) <= MAX_SPLIT:  # a long row over several programs: one read
-        if n_rows:
-            _launch_split_row(logits, target, is_index, smoothing, ignore, weight, scale, loss, shift, logd, grad,
-                              flag, seg, interpret)
-            if is_index:
-                _check_label_flag(flag, n_cols, ignore)
-        return loss, shift, logd, grad
     if write_grad and 0 < n_cols <= _single_pass_max_cols(interpret):  # the whole row in one tile: one read
         name, kernel, extra = "softmax_xent_fwd_single_pass", _sx._softmax_xent_fwd_single_pass, {}
         block_r, block_c, warps = _single_pass_config(n_cols, interpret)
