@@ -77,11 +77,12 @@ def _backend_importable(backend: str) -> bool:
     return r.returncode == 0
 
 
-def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) -> Iterator[dict]:
+def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log,
+                peak_only: bool = False) -> Iterator[dict]:
     """Rows from one Keras worker subprocess, yielded as it prints them (so a run cut short keeps what it
     measured)."""
     spec = {"cases": [dict(c.to_dict(), reference=refs[c.id]) for c in cases], "device": device, "quick": quick,
-            "rtol": RTOL}
+            "rtol": RTOL, "peak_only": peak_only}
     # JAX would otherwise take 75% of the GPU up front, beside this process's cached blocks
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", XLA_PYTHON_CLIENT_PREALLOCATE="false",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -104,9 +105,11 @@ def _keras_rows(backend: str, cases, device: str, quick: bool, refs: dict, log) 
 
 def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         keras_backends=("tensorflow", "jax", "torch"), with_compile: Optional[bool] = None, log=print,
-        families: Optional[tuple] = None, torch_impls: bool = True, shapes: Optional[tuple] = None) -> dict:
+        families: Optional[tuple] = None, torch_impls: bool = True, shapes: Optional[tuple] = None,
+        peak_only: bool = False) -> dict:
     """Run the sweep (optionally only some loss ``families`` and ``shapes``, "NxC" strings); returns the result dict
-    (also written to ``out``)."""
+    (also written to ``out``). With ``peak_only`` the rows carry only peak memory (nothing checked or timed):
+    ``merge`` adds it to the rows of an earlier run."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import triton  # noqa: F401  (before anything loads TensorFlow's LLVM)
@@ -148,11 +151,12 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         result["seconds"] = time.perf_counter() - t0
         write(result, out_dir, final)
 
+    result["peak_only"] = peak_only
     for i, case in enumerate(cases):
-        refs[case.id] = reference_value(case, device)
+        refs[case.id] = None if peak_only else reference_value(case, device)
         if not torch_impls:  # Keras only (the torch rows measured in another run; see merge())
             continue
-        rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype], refs[case.id])
+        rows += run_case(case, device, copy_gbs, quick, with_compile, RTOL[case.dtype], refs[case.id], peak_only)
         if device == "cuda":
             torch.cuda.empty_cache()
         log(f"[{i + 1}/{len(cases)}] {case.id}")
@@ -164,7 +168,7 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
             log(f"Keras on {backend}: not importable here, skipped")
             continue
         log(f"Keras on {backend} ...")
-        for r in _keras_rows(backend, cases, device, quick, refs, log):
+        for r in _keras_rows(backend, cases, device, quick, refs, log, peak_only):
             if "gbs" in r:
                 r["copy_fraction"] = r["gbs"] / copy_gbs
             rows.append(r)
@@ -177,18 +181,28 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
 def merge(paths: list, out_dir: str) -> dict:
     """One result from several runs on the same device (e.g. the sweep split over several calls).
 
-    Rows are keyed by (case, impl); a later file wins. The copy bandwidth and
-    versions are the first file's; each row keeps the GB/s fraction of its own run.
+    Rows are keyed by (case, impl); a later file wins. A ``peak_only`` row
+    (``lossparity bench --peak-only``) only sets the peak memory of the row it
+    matches. The copy bandwidth and versions are the first file's; each row
+    keeps the GB/s fraction of its own run.
     """
     results = [json.loads(Path(p).read_text()) for p in paths]
     names = {r["device_name"] for r in results}
     if len(names) != 1:
         raise SystemExit(f"merge: results come from different devices: {sorted(names)}")
-    merged = dict(results[0], seconds=sum(r["seconds"] for r in results), merged_from=[str(p) for p in paths])
+    sources = []  # a merged input contributes its own sources
+    for p, r in zip(paths, results):
+        sources += r.get("merged_from") or [str(p)]
+    merged = dict(results[0], seconds=sum(r["seconds"] for r in results), merged_from=sources)
     rows: dict = {}
     for r in results:
         for row in r["rows"]:
-            rows[(row["case"], row["impl"])] = row
+            key = (row["case"], row["impl"])
+            if row.get("peak_only"):
+                if key in rows and row.get("peak_extra_mb") is not None:
+                    rows[key] = dict(rows[key], peak_extra_mb=row["peak_extra_mb"])
+            else:
+                rows[key] = row
     merged["rows"] = list(rows.values())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,6 +241,8 @@ def markdown(result: dict) -> str:
                    else " | ")
             lines.append(f"| {r['case']} | {r['impl']} | {r['ms']:.3f} | {r['gbs']:.1f} | "
                          f"{100 * r.get('copy_fraction', 0):.1f}% | {dev} | {r['samples_per_s']:.3g} | {peak} | |")
+        elif r.get("peak_only") and r.get("peak_extra_mb") is not None:
+            lines.append(f"| {r['case']} | {r['impl']} | | | | | | | {r['peak_extra_mb']:.0f} | peak only |")
         else:
             lines.append(f"| {r['case']} | {r['impl']} | | | | | | | | {r.get('error', '')[:120]} |")
     return "\n".join(lines) + "\n"

@@ -59,3 +59,41 @@ def cuda_device_ms(step: Callable[[], object], iters: int = 20, warmup: int = 3)
 def rotation(nbytes: int, cache_bytes: int) -> int:
     """How many input copies to cycle through so the working set exceeds the cache."""
     return max(1, min(8, -(-2 * cache_bytes // max(nbytes, 1))))
+
+
+def cpu_peak_mb(step: Callable[[], object]) -> float:
+    """Peak memory (MB) that one call of ``step()`` allocates on the CPU beyond what it started with.
+
+    The CPU allocator keeps no peak, so this walks PyTorch's profiler records of
+    the call (``profile_memory``): each op's own net allocation is counted at its
+    start when positive and at its end when negative (allocations come before
+    the frees that follow them, e.g. autograd's release of saved tensors once a
+    backward node has made its output), plus the stray allocator records
+    outside any op. The highest running total is the peak.
+    """
+    import os
+    import sys
+
+    from torch.profiler import ProfilerActivity, profile
+
+    sys.stderr.flush()
+    saved = os.dup(2)  # the profiler's C++ side logs its start and stop to stderr on every call
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            step()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    changes = []
+    for e in prof.events():
+        b = e.self_cpu_memory_usage
+        if b:
+            changes.append((e.time_range.start if b > 0 else e.time_range.end, b))
+    total = peak = 0
+    for _, b in sorted(changes, key=lambda c: (c[0], -c[1])):
+        total += b
+        peak = max(peak, total)
+    return peak / 2**20

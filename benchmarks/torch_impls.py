@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.cases import Case, bytes_moved, inputs
-from benchmarks.timing import cuda_device_ms, cuda_median_ms, median_ms, rotation
+from benchmarks.timing import cpu_peak_mb, cuda_device_ms, cuda_median_ms, median_ms, rotation
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -84,7 +84,9 @@ def reference_value(case: Case, device: str = "cpu") -> float:
 
 
 def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile: bool,
-             rtol: float, ref: float) -> list[dict]:
+             rtol: float, ref: Optional[float], peak_only: bool = False) -> list[dict]:
+    """Each implementation's row: checked against ``ref``, timed, peak memory; with ``peak_only``, only the
+    peak memory (for rows timed in an earlier run; ``bench.merge`` adds it to them)."""
     y0, z0 = to_torch(case, device)
     nbytes = z0.numel() * z0.element_size()
     k = rotation(nbytes, (256 << 20) if device == "cuda" else (64 << 20))
@@ -93,7 +95,8 @@ def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile
     for name, fn in implementations(case, device, with_compile).items():
         row = dict(case.to_dict(), case=case.id, impl=name, framework="torch", reference=ref)
         try:
-            row.update(_time_one(fn, zs, y0, case, device, quick, rtol, ref))
+            row.update(_peak_only(fn, zs[0], y0, case, device) if peak_only else
+                       _time_one(fn, zs, y0, case, device, quick, rtol, ref))
         except Exception as e:  # noqa: BLE001 - one failure never hides the rest
             row.update(error=f"{type(e).__name__}: {str(e)[:300]}")
         if "ms" in row:
@@ -103,6 +106,37 @@ def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile
             row["device_copy_fraction"] = bytes_moved(case) / (row["device_ms"] * 1e-3) / 1e9 / copy_gbs
         rows.append(row)
     return rows
+
+
+def _peak_mb(step, device: str) -> float:
+    """Peak memory (MB) one ``step()`` allocates beyond what was allocated before it."""
+    if device != "cuda":
+        return cpu_peak_mb(step)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / 2**20
+
+
+def _peak_only(fn: Fn, z: torch.Tensor, y: torch.Tensor, case: Case, device: str) -> dict:
+    backward = case.mode == "forward_backward"
+    warm = z.clone().requires_grad_(backward)  # compile and autotune outside the measured step
+    v = fn(warm, y)
+    if backward:
+        v.backward()
+    del warm, v
+    leaf = z.clone().requires_grad_(backward)
+
+    def step():
+        if case.mode == "forward_backward":
+            fn(leaf, y).backward()
+        else:
+            with torch.no_grad():
+                fn(leaf, y)
+
+    return dict(peak_only=True, peak_extra_mb=_peak_mb(step, device))
 
 
 def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick: bool, rtol: float,
@@ -129,14 +163,8 @@ def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick:
             with torch.no_grad():
                 fn(leaves[i], y)
 
-    peak: Optional[float] = None
+    peak = _peak_mb(step, device)  # the first step: its leaf has no gradient yet
     if device == "cuda":
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        peak = (torch.cuda.max_memory_allocated() - before) / 2**20
         ms = cuda_median_ms(step, quick)
         return dict(value=v, ms=ms, peak_extra_mb=peak, device_ms=cuda_device_ms(step, iters=10 if quick else 20))
     ms = median_ms(step, min_time=0.1 if quick else 0.5)

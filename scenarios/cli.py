@@ -93,7 +93,18 @@ def cmd_bench(args) -> int:
     shapes = tuple(s for s in args.shapes.split(",") if s) or None
     res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
               log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families, torch_impls=not args.keras_only,
-              shapes=shapes)
+              shapes=shapes, peak_only=args.peak_only)
+    if args.peak_only:
+        table = Table(title=f"{res['device_name']}: peak extra memory of one call")
+        for col in ("case", "impl", "peak extra MB"):
+            table.add_column(col, justify="right" if col == "peak extra MB" else "left")
+        for r in sorted(res["rows"], key=lambda r: (r["case"], r["impl"])):
+            p = r.get("peak_extra_mb")
+            table.add_row(r["case"], r["impl"], "-" if p is None else f"{p:.1f}")
+        console.print(table)
+        console.print(f"{len(res['rows'])} rows in {res['seconds']:.0f} s; written to {res['out_dir']} "
+                      "(merge: python -m benchmarks.bench --merge)")
+        return 0
     table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
     for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
         table.add_column(col, justify="left" if col in ("case", "impl") else "right")
@@ -333,6 +344,8 @@ def main(argv=None) -> int:
                    "sparse,categorical,binary,binary_focal,categorical_focal")
     b.add_argument("--shapes", default="", help="comma-separated N x C shapes of the sweep to run (default all), "
                    "e.g. 8192x131072")
+    b.add_argument("--peak-only", action="store_true",
+                   help="only peak memory, nothing timed (merge into an earlier run: python -m benchmarks.bench --merge)")
     b.add_argument("--keras-only", action="store_true",
                    help="only the Keras rows (merge with a torch run: python -m benchmarks.bench --merge)")
     b.set_defaults(func=cmd_bench)
