@@ -144,6 +144,8 @@ CASES = [  # (family, loss options, N, C, dtype, reduction, sample weight): the 
     ("binary", {}, 16384, 4096, torch.float32, None, False),
     ("binary", {"from_logits": False, "label_smoothing": 0.1}, 4096, 1000, torch.bfloat16, "none", False),
     ("binary_focal", {}, 16384, 4096, torch.float32, None, False),
+    ("binary_focal", {}, 16384, 4096, torch.bfloat16, None, False),
+    ("binary", {}, 16384, 4096, torch.bfloat16, None, False),
     ("binary_focal", {"from_logits": False, "gamma": 1.5}, 4096, 1000, torch.bfloat16, None, True),
     ("categorical_focal", {}, 65536, 1000, torch.float32, None, False),
     ("categorical_focal", {}, 8192, 8192, torch.bfloat16, None, False),

@@ -32,7 +32,7 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import _keras_clip, _log1p, _log_unit, _pow, _rcp
+from torch_impl.kernels.fastmath import _exp_ftz, _keras_clip, _log1p, _log_unit, _pow, _rcp
 from torch_impl.kernels.layout import _aligned, _row_block
 
 
@@ -50,6 +50,7 @@ def _binary_xent(
     BALANCE: tl.constexpr,
     GAMMA_INT: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     WRITE_LOSS: tl.constexpr,
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
@@ -76,9 +77,10 @@ def _binary_xent(
             mask = row_ok[:, None] & (c[None, :] < n_cols)
         x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.5).to(tl.float32)
         y = tl.load(y_ptr + rows64[:, None] * stride_y + c[None, :], mask=mask, other=0.0).to(tl.float32)
-        y = y * (1.0 - smoothing) + 0.5 * smoothing
+        if HAS_SMOOTHING:
+            y = y * (1.0 - smoothing) + 0.5 * smoothing
         if FROM_LOGITS:
-            e = tl.exp(-tl.abs(x))
+            e = _exp_ftz(-tl.abs(x))  # below 2**-126 the loss and gradient move by < 1.2e-38
             r = _rcp(1.0 + e)
             s = e * r  # e / (1 + e): sigmoid(-|x|)
             b = (tl.maximum(x, 0.0) - x * y) + _log1p(e)

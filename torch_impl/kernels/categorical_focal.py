@@ -24,8 +24,8 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-from torch_impl.kernels.fastmath import (EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _div_rn, _keras_clip,
-                                          _log_unit, _pow, _rcp)
+from torch_impl.kernels.fastmath import (EPS, LOG_EPS, LOG_ONE_MINUS_EPS, ONE_MINUS_EPS, _div_rn, _exp_ftz,
+                                          _keras_clip, _log_unit, _pow, _rcp)
 from torch_impl.kernels.layout import _aligned, _row_block
 from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge, _lane_softmax_step
 
@@ -40,7 +40,7 @@ def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_col
     a = _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS)
     if FROM_LOGITS:
         log_p = (x - shift[:, None]) - log_d[:, None]
-        p = tl.exp(log_p)
+        p = _exp_ftz(log_p)  # below 2**-126 Keras's clip raises it to 1e-7 either way
     else:
         p, log_p = x, x
     out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT)
@@ -119,7 +119,7 @@ def _categorical_focal_single_pass(
         z = tl.where(mask, x, float("-inf"))
         m = tl.max(z, axis=1)
         zs = z - tl.where(m == float("-inf"), 0.0, m)[:, None]
-        e = tl.exp(zs)  # 0 in the masked lanes
+        e = _exp_ftz(zs)  # 0 in the masked lanes; below 2**-126 Keras's clip raises it to 1e-7 either way
         d = tl.sum(e, axis=1)
         p = e * _div_rn(1.0, d)[:, None]  # exp(z - max) / sum, TensorFlow's softmax, from the exps in registers
         log_p = zs - tl.log(d)[:, None]

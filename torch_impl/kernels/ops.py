@@ -387,8 +387,8 @@ def _binary_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
             n_rows, n_cols,
             float(smoothing), float(gamma), float(alpha), float(scale),
             FROM_LOGITS=from_logits, FOCAL=focal, BALANCE=balance, GAMMA_INT=_gamma_int(gamma),
-            HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
-            BLOCK_R=block_r, BLOCK_D=block_d, EVEN_D=n_cols % block_d == 0, ALIGN=_row_align(x, y, grad, False),
+            HAS_WEIGHT=weight is not None, HAS_SMOOTHING=smoothing != 0, WRITE_LOSS=write_loss,
+            WRITE_GRAD=write_grad, BLOCK_R=block_r, BLOCK_D=block_d, EVEN_D=n_cols % block_d == 0, ALIGN=_row_align(x, y, grad, False),
             num_warps=warps,
         )
     elif write_loss:

@@ -101,7 +101,7 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
         mask = row_ok[:, None] & (c[None, :] < n_cols)
         z = tl.load(logits_ptr + rows64[:, None] * stride_l + c[None, :], mask=mask, other=0.0,
                     eviction_policy=LOAD_EVICT).to(tl.float32)
-        p = tl.exp((z - shift[:, None]) - log_d[:, None])
+        p = _exp_ftz((z - shift[:, None]) - log_d[:, None])
         if TARGET_IS_INDEX:
             g = p - tl.where(cols[None, :] == (t32 - start)[:, None], 1.0, 0.0)  # no per-element add
         else:
@@ -253,7 +253,7 @@ def _softmax_xent_fwd_single_pass(
     m = tl.max(z, axis=1)
     shift = tl.where(m == float("-inf"), 0.0, m)
     zs = z - shift[:, None]
-    e = tl.exp(zs)  # 0 in the masked lanes (z = -inf there, shift finite or +inf)
+    e = _exp_ftz(zs)  # 0 in the masked lanes (z = -inf there, shift finite or +inf)
     d = tl.sum(e, axis=1)
     log_d = tl.log(d)
 
