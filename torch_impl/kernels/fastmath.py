@@ -12,7 +12,7 @@ the count went down:
   ``exp(-|x|)`` of the binary losses, where it moves a loss or gradient by
   under ``1.2e-38`` absolute, and probabilities that Keras's clip raises to
   ``1e-7`` anyway.
-* ``_rcp``: ``1 / z`` is one ``MUFU.RCP`` on a GPU (``rcp.approx.ftz``, within
+* ``_rcp``: ``1 / z`` is one ``MUFU.RCP`` on a GPU (``div.approx``, within
   1 ulp for the ``z`` the kernels pass: normal and below ``2**126``) where
   ``/`` is ``div.full`` with a range fix-up around it (about 6 instructions).
   The interpreter, which has no libdevice, divides.
@@ -66,9 +66,8 @@ def _keras_clip(v):
 @triton.jit
 def _rcp(z):
     """``1 / z`` for normal ``z`` below ``2**126`` (the kernels pass ``1 + e``, ``o``, ``1 - o``)."""
-    if _LIBDEVICE:  # MUFU.RCP alone (libdevice's fast_dividef adds a flush of its result: one more instruction)
-        r = tl.inline_asm_elementwise("rcp.approx.ftz.f32 $0, $1;", "=f,f", [z], dtype=tl.float32, is_pure=True,
-                                      pack=1)
+    if _LIBDEVICE:
+        r = libdevice.fast_dividef(1.0, z)
     else:
         r = 1.0 / z
     return r
