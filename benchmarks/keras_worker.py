@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from benchmarks.cases import Case, bytes_moved, draw_inputs
-from benchmarks.timing import cpu_peak_mb, median_ms
+from benchmarks.timing import median_ms, peak_mb
 
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
@@ -139,13 +139,7 @@ def _torch(case: Case, device: str):
         """One step from a leaf without a gradient (freeing the last one inside the step would hide one
         gradient's worth): the allocator's peak on CUDA, the profiler's records on the CPU."""
         leaf.grad = None
-        if device != "cuda":
-            return cpu_peak_mb(step)
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        return (torch.cuda.max_memory_allocated() - before) / 2**20
+        return peak_mb(step, device)
 
     return {"Keras torch backend": (lambda: float(step().detach()), step, peak)}
 

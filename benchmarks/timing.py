@@ -8,6 +8,9 @@
 * :func:`cuda_device_ms` is the GPU's own busy time per call (the kernels'
   durations from the profiler, launch gaps excluded): the figure to hold
   against the memory bandwidth.
+* :func:`peak_mb` is the memory one call allocates beyond what it started
+  with: the CUDA allocator's peak, or on the CPU :func:`cpu_peak_mb` from the
+  profiler's allocation records.
 """
 
 from __future__ import annotations
@@ -97,3 +100,18 @@ def cpu_peak_mb(step: Callable[[], object]) -> float:
         total += b
         peak = max(peak, total)
     return peak / 2**20
+
+
+def peak_mb(step: Callable[[], object], device: str) -> float:
+    """Peak memory (MB) that one ``step()`` allocates beyond what was allocated before it: the CUDA
+    allocator's peak, or :func:`cpu_peak_mb` on the CPU."""
+    if device != "cuda":
+        return cpu_peak_mb(step)
+    import torch
+
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / 2**20

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmarks.cases import Case, bytes_moved, inputs
-from benchmarks.timing import cpu_peak_mb, cuda_device_ms, cuda_median_ms, median_ms, rotation
+from benchmarks.timing import cuda_device_ms, cuda_median_ms, median_ms, peak_mb, rotation
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -108,18 +108,6 @@ def run_case(case: Case, device: str, copy_gbs: float, quick: bool, with_compile
     return rows
 
 
-def _peak_mb(step, device: str) -> float:
-    """Peak memory (MB) one ``step()`` allocates beyond what was allocated before it."""
-    if device != "cuda":
-        return cpu_peak_mb(step)
-    torch.cuda.synchronize()
-    before = torch.cuda.memory_allocated()
-    torch.cuda.reset_peak_memory_stats()
-    step()
-    torch.cuda.synchronize()
-    return (torch.cuda.max_memory_allocated() - before) / 2**20
-
-
 def _peak_only(fn: Fn, z: torch.Tensor, y: torch.Tensor, case: Case, device: str) -> dict:
     backward = case.mode == "forward_backward"
     warm = z.clone().requires_grad_(backward)  # compile and autotune outside the measured step
@@ -130,13 +118,13 @@ def _peak_only(fn: Fn, z: torch.Tensor, y: torch.Tensor, case: Case, device: str
     leaf = z.clone().requires_grad_(backward)
 
     def step():
-        if case.mode == "forward_backward":
+        if backward:
             fn(leaf, y).backward()
         else:
             with torch.no_grad():
                 fn(leaf, y)
 
-    return dict(peak_only=True, peak_extra_mb=_peak_mb(step, device))
+    return dict(peak_only=True, peak_extra_mb=peak_mb(step, device))
 
 
 def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick: bool, rtol: float,
@@ -163,7 +151,7 @@ def _time_one(fn: Fn, zs: list, y: torch.Tensor, case: Case, device: str, quick:
             with torch.no_grad():
                 fn(leaves[i], y)
 
-    peak = _peak_mb(step, device)  # the first step: its leaf has no gradient yet
+    peak = peak_mb(step, device)  # the first step: its leaf has no gradient yet
     if device == "cuda":
         ms = cuda_median_ms(step, quick)
         return dict(value=v, ms=ms, peak_extra_mb=peak, device_ms=cuda_device_ms(step, iters=10 if quick else 20))

@@ -98,12 +98,15 @@ def cmd_bench(args) -> int:
         table = Table(title=f"{res['device_name']}: peak extra memory of one call")
         for col in ("case", "impl", "peak extra MB"):
             table.add_column(col, justify="right" if col == "peak extra MB" else "left")
+        table.add_column("note")
+        failed = 0
         for r in sorted(res["rows"], key=lambda r: (r["case"], r["impl"])):
             p = r.get("peak_extra_mb")
-            table.add_row(r["case"], r["impl"], "-" if p is None else f"{p:.1f}")
+            failed += "error" in r
+            table.add_row(r["case"], r["impl"], "-" if p is None else f"{p:.1f}", r.get("error", "")[:60])
         console.print(table)
-        console.print(f"{len(res['rows'])} rows in {res['seconds']:.0f} s; written to {res['out_dir']} "
-                      "(merge: python -m benchmarks.bench --merge)")
+        console.print(f"{len(res['rows'])} rows ({failed} failed) in {res['seconds']:.0f} s; written to "
+                      f"{res['out_dir']} (merge: python -m benchmarks.bench --merge)")
         return 0
     table = Table(title=f"{res['device_name']}: forward+backward, copy bandwidth {res['copy_gbs']:.0f} GB/s")
     for col in ("case", "impl", "ms", "GB/s", "% copy BW", "samples/s"):
