@@ -130,7 +130,8 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     if shapes:
         unknown_shapes = set(shapes) - {f"{c.n}x{c.c}" for c in cases}
         if unknown_shapes:
-            raise SystemExit(f"--shapes {sorted(unknown_shapes)}: not in this sweep")
+            raise SystemExit(f"--shapes {sorted(unknown_shapes)}: not in this sweep; its shapes are "
+                             f"{sorted({f'{c.n}x{c.c}' for c in cases}, key=lambda s: [int(v) for v in s.split('x')])}")
         cases = [c for c in cases if f"{c.n}x{c.c}" in shapes]
     with_compile = (not quick) if with_compile is None else with_compile
     t0 = time.perf_counter()
