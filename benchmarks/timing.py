@@ -80,16 +80,19 @@ def cpu_peak_mb(step: Callable[[], object]) -> float:
     from torch.profiler import ProfilerActivity, profile
 
     sys.stderr.flush()
-    saved = os.dup(2)  # the profiler's C++ side logs its start and stop to stderr on every call
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
+    try:  # the profiler's C++ side logs its start and stop to stderr on every call: silenced
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except OSError:  # no file descriptor 2 to redirect: let it log
+        saved = devnull = None
     try:
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             step()
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
     changes = []
     for e in prof.events():
         b = e.self_cpu_memory_usage
