@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device-machine call: install the carried wheels, then run the named stages,
 # each under its own time limit, logging to $OUT/<stage>.log.
-#   bash benchmarks/gpu_session.sh tests launch ladder blocks tune evict cuda_losses bench keras
+#   bash benchmarks/gpu_session.sh tests launch ladder blocks tune evict cuda_losses bench keras cat131072 jax_peaks
 # (the device tool: carry .whl, the wheels of keras, liger-kernel, namex and optree for Python 3.12)
 set -u
 OUT=${OUT:-out/gpu}
@@ -33,6 +33,8 @@ for s in "$@"; do
     cuda_losses) stage cuda_losses "${CUDA_LOSSES_S:-300}" python3 -m benchmarks.cuda_losses --out "$OUT/cuda" ;;
     bench) stage bench "${BENCH_S:-400}" python3 -m scenarios.cli bench --device cuda --out "$OUT/bench" ${BENCH_ARGS:-} ;;
     keras) stage keras "${KERAS_S:-300}" python3 -m scenarios.cli bench --device cuda --keras-only --keras-backends jax,torch --out "$OUT/keras" ${KERAS_ARGS:-} ;;
+    cat131072) stage cat131072 "${BENCH_S:-400}" python3 -m scenarios.cli bench --device cuda --families categorical,categorical_focal --shapes 8192x131072 --keras-backends jax,torch --out "$OUT/cat131072" ;;
+    jax_peaks) stage jax_peaks "${KERAS_S:-300}" python3 -m scenarios.cli bench --device cuda --keras-only --peak-only --keras-backends jax --families binary,binary_focal --out "$OUT/jax_peaks" ;;
     *) echo "unknown stage $s" ;;
   esac
 done
