@@ -467,3 +467,42 @@ def test_categorical_focal_clip_boundary_like_eager():
           f" (the eager path on {DEVICE}: {int(((out['eager'] == 0) != (reference == 0)).sum())})")
     assert clipped > 500 and differ == 0
     torch.testing.assert_close(out["triton"], reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("early", ["0", "1"])
+@pytest.mark.parametrize("c,single_pass_max", [(100, "default"), (700, "0")], ids=["single_pass", "chunked"])
+@pytest.mark.parametrize("options", [{}, {"ignore_class": 3}], ids=str)
+def test_early_label_loads_change_no_value(early, c, single_pass_max, options, monkeypatch):
+    """``LOSSPARITY_EARLY_LABELS`` (the labels loaded before the row sweep, an A/B for the GPU) gives the eager
+    path's values and gradients, weights and ignored rows included, and still rejects a bad label."""
+    from torch_impl import losses as L
+    from torch_impl.kernels import ops
+
+    monkeypatch.setenv("LOSSPARITY_EARLY_LABELS", early)
+    if single_pass_max != "default":
+        monkeypatch.setenv("LOSSPARITY_SINGLE_PASS_MAX_COLS", single_pass_max)
+    n = 9
+    z, y = _rand(n, c, torch.float32, seed=11)
+    y[2] = 3
+    sw = torch.rand(n, generator=torch.Generator().manual_seed(4)).to(DEVICE)
+
+    def run():
+        x = z.clone().requires_grad_(True)
+        v = L.SparseCategoricalCrossentropy(from_logits=True, **options)(y, x, sample_weight=sw)
+        (v * 1.5).backward()
+        return v.detach(), x.grad
+
+    before = sum(ops.LAUNCHES.values())
+    out = _eager_and_triton(run)
+    assert sum(ops.LAUNCHES.values()) > before
+    print(f"c={c} early={early} {options}: fused {float(out['triton'][0]):.7f}, eager {float(out['eager'][0]):.7f}")
+    torch.testing.assert_close(out["triton"][0], out["eager"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["triton"][1], out["eager"][1], rtol=1e-5, atol=1e-6)
+    bad = y.clone()
+    bad[4] = c + 2
+    L.set_label_check(cuda_sync=True)
+    try:
+        with kernels.use_backend("triton"), pytest.raises(ValueError, match="outside the valid range"):
+            L.SparseCategoricalCrossentropy(from_logits=True, **options)(bad, z)
+    finally:
+        L.set_label_check(cuda_sync=False)

@@ -101,6 +101,14 @@ def _single_pass_config(n_cols: int, interpret: bool) -> tuple[int, int, int]:
     return 1, row, max(4, min(32, row // 512))
 
 
+def _early_labels() -> bool:
+    """Whether the softmax forward kernels load the labels (single pass: weights, labels and target logits)
+    before the row sweep instead of after it: ``LOSSPARITY_EARLY_LABELS=1``. Off until measured on a GPU
+    (benchmarks/NOTES.md item 22: it hides two dependent round trips per row, and costs the chunked kernel
+    registers); the values are the same either way."""
+    return os.environ.get("LOSSPARITY_EARLY_LABELS", "0") == "1"
+
+
 def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad, scale=1.0):
     n_rows, n_cols = logits.shape
     stats = torch.empty((3, n_rows), dtype=torch.float32, device=logits.device)
@@ -129,7 +137,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
             BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index),
-            num_warps=warps, **extra,
+            EARLY_LABELS=_early_labels(), num_warps=warps, **extra,
         )
         if is_index:
             _check_label_flag(flag, n_cols, ignore)

@@ -124,7 +124,19 @@ def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, i
     asserts on) and are read as 0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
     ``HAS_IGNORE``.
     """
-    t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+    return _check_labels(_label_load(target_ptr, stride_t, rows64, row_ok), flag_ptr, rows, row_ok, n_cols,
+                         ignore_class, w, HAS_IGNORE, BLOCK_R)
+
+
+@triton.jit
+def _label_load(target_ptr, stride_t, rows64, row_ok):
+    return tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+
+
+@triton.jit
+def _check_labels(t, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE: tl.constexpr,
+                  BLOCK_R: tl.constexpr):
+    """``_load_labels`` on labels ``t`` already loaded."""
     valid = row_ok
     if HAS_IGNORE:
         valid = t != ignore_class
@@ -134,6 +146,25 @@ def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, i
     tl.store(flag_ptr + rows * 0, tl.full([BLOCK_R], 0, tl.int32), mask=bad)
     t = tl.where(bad, 0, t)
     return t, valid, w
+
+
+@triton.jit
+def _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols,
+               ignore_class, scale, TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr,
+               HAS_IGNORE: tl.constexpr, BLOCK_R: tl.constexpr):
+    """``(w, t, valid, z_t)``: the rows' weights (``scale`` without per-row weights); for class indices the
+    labels (``_load_labels``), whether each row counts, and the target logits, loaded at the labels.
+    Without class indices ``t``, ``valid`` and ``z_t`` are placeholders."""
+    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    if TARGET_IS_INDEX:
+        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
+                                   HAS_IGNORE, BLOCK_R)
+        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
+    else:
+        t, valid, z_t = rows64, row_ok, w
+    return w, t, valid, z_t
 
 
 @triton.jit
@@ -155,15 +186,18 @@ def _softmax_xent_fwd(
     FIRST_EVICT: tl.constexpr = "",
     SECOND_EVICT: tl.constexpr = "",
     ALIGN: tl.constexpr = 1,
+    EARLY_LABELS: tl.constexpr = False,
 ):
     # L2 eviction hints ("" for none): with WRITE_GRAD the caller may keep the row in
     # L2 for the gradient sweep (FIRST_EVICT="evict_last") and stream that sweep
-    # (SECOND_EVICT="evict_first").
+    # (SECOND_EVICT="evict_first"). EARLY_LABELS: the label's load issued before the sweep, so its
+    # latency hides behind it (benchmarks/NOTES.md item 22; only the label, to keep 32 registers).
     n_cols, stride_l, stride_g = _aligned(n_cols, ALIGN), _aligned(stride_l, ALIGN), _aligned(stride_g, ALIGN)
     if not TARGET_IS_INDEX:
         stride_t = _aligned(stride_t, ALIGN)
     rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
+    t_raw = _label_load(target_ptr, stride_t, rows64, row_ok) if TARGET_IS_INDEX and EARLY_LABELS else rows64
 
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
@@ -199,8 +233,9 @@ def _softmax_xent_fwd(
     if HAS_WEIGHT:
         w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
     if TARGET_IS_INDEX:
-        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
-                                   HAS_IGNORE, BLOCK_R)
+        if not EARLY_LABELS:
+            t_raw = _label_load(target_ptr, stride_t, rows64, row_ok)
+        t, valid, w = _check_labels(t_raw, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE, BLOCK_R)
         z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
         loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:
@@ -235,8 +270,12 @@ def _softmax_xent_fwd_single_pass(
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
     ALIGN: tl.constexpr = 1,
+    EARLY_LABELS: tl.constexpr = False,
 ):
     """Loss and gradient of rows that fit one tile (``n_cols <= BLOCK_C``): the logits are read ONCE.
+
+    ``EARLY_LABELS``: the weights, labels and target logits are loaded before the row rather than after
+    its reductions, so their latency (two dependent round trips) hides behind the row's load.
 
     The row stays in registers from the load to the gradient store, so forward
     + backward move exactly one read of the logits (and targets) and one write
@@ -247,6 +286,10 @@ def _softmax_xent_fwd_single_pass(
         stride_t = _aligned(stride_t, ALIGN)
     rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
+    if EARLY_LABELS:
+        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows,
+                                      rows64, row_ok, n_cols, ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT,
+                                      HAS_IGNORE, BLOCK_R)
     mask = row_ok[:, None] & (cols[None, :] < n_cols)
     z = tl.load(logits_ptr + rows64[:, None] * stride_l + cols[None, :], mask=mask,
                 other=float("-inf")).to(tl.float32)
@@ -257,15 +300,13 @@ def _softmax_xent_fwd_single_pass(
     d = tl.sum(e, axis=1)
     log_d = tl.log(d)
 
-    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
-    if HAS_WEIGHT:
-        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    if not EARLY_LABELS:
+        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows,
+                                      rows64, row_ok, n_cols, ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT,
+                                      HAS_IGNORE, BLOCK_R)
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
-        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
-                                   HAS_IGNORE, BLOCK_R)
-        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32) - shift
-        loss = log_d - z_t  # TF: log(sum exp(z - max)) - (z_t - max)
+        loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:
             loss = tl.where(valid, loss, 0.0)
         y = tl.where(cols[None, :] == t.to(tl.int32)[:, None], 1.0, 0.0)  # t < n_cols: a 32-bit compare
