@@ -197,7 +197,10 @@ def _softmax_xent_fwd(
         stride_t = _aligned(stride_t, ALIGN)
     rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
-    t_raw = _label_load(target_ptr, stride_t, rows64, row_ok) if TARGET_IS_INDEX and EARLY_LABELS else rows64
+    t_raw = rows64  # the labels, when loaded before the sweep
+    if TARGET_IS_INDEX:
+        if EARLY_LABELS:
+            t_raw = _label_load(target_ptr, stride_t, rows64, row_ok)
 
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
