@@ -128,10 +128,10 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     if families:
         cases = [c for c in cases if c.family in families]
     if shapes:
-        unknown_shapes = set(shapes) - {f"{c.n}x{c.c}" for c in cases}
-        if unknown_shapes:
-            raise SystemExit(f"--shapes {sorted(unknown_shapes)}: not in this sweep; its shapes are "
-                             f"{sorted({f'{c.n}x{c.c}' for c in cases}, key=lambda s: [int(v) for v in s.split('x')])}")
+        available = {f"{c.n}x{c.c}" for c in cases}
+        if set(shapes) - available:
+            raise SystemExit(f"--shapes {sorted(set(shapes) - available)}: not in this sweep; its shapes are "
+                             f"{sorted(available, key=lambda s: [int(v) for v in s.split('x')])}")
         cases = [c for c in cases if f"{c.n}x{c.c}" in shapes]
     with_compile = (not quick) if with_compile is None else with_compile
     t0 = time.perf_counter()
@@ -140,7 +140,7 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
     log(f"{device_name}: copy bandwidth {copy_gbs:.1f} GB/s; {len(cases)} cases")
     rows: list[dict] = []
     refs = {}
-    result = dict(device=device, device_name=device_name, copy_gbs=copy_gbs, quick=quick,
+    result = dict(device=device, device_name=device_name, copy_gbs=copy_gbs, quick=quick, peak_only=peak_only,
                   versions=_versions(), seconds=0.0,
                   byte_model="each input read once, each output written once: predictions + targets read; "
                              "forward writes one float32 loss per sample, forward+backward writes the gradient",
@@ -152,7 +152,6 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         result["seconds"] = time.perf_counter() - t0
         write(result, out_dir, final)
 
-    result["peak_only"] = peak_only
     for i, case in enumerate(cases):
         refs[case.id] = None if peak_only else reference_value(case, device)
         if not torch_impls:  # Keras only (the torch rows measured in another run; see merge())

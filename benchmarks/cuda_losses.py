@@ -93,13 +93,10 @@ def _cfocal_impls():
     return _ours(losses.CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0, from_logits=True))
 
 
-#: implementations to time (``--impls``); empty for all
-_IMPLS: set = set()
-
-
 def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.Tensor, bytes_moved: int,
-             copy_gbs: float, base: dict) -> list[dict]:
-    """Check each implementation against the float64 reference, then time forward+backward."""
+             copy_gbs: float, base: dict, keep=None) -> list[dict]:
+    """Check each implementation (those named in ``keep``, or all) against the float64 reference, then time
+    forward+backward."""
     from triton.testing import do_bench
 
     from benchmarks.timing import cuda_device_ms
@@ -107,7 +104,7 @@ def _measure(impls: dict, zs: list, ts: list, ref_value: float, ref_grad: torch.
     rotate = len(zs)
     rows = []
     for name, fn in impls.items():
-        if _IMPLS and name not in _IMPLS:
+        if keep and name not in keep:
             continue
         # correctness first (Liger writes its gradient into the logits: use a copy)
         z = zs[0].clone().requires_grad_(True)
@@ -168,7 +165,7 @@ def _reference(fn, z, t):
     return float(v), zz.grad
 
 
-def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> list[dict]:
+def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float, keep=None) -> list[dict]:
     """Binary / binary focal (element-wise targets) or categorical focal (one-hot targets)."""
     categorical = focal == "categorical"
     zs, ts, bytes_moved = _inputs(n, d, dtype, "one_hot" if categorical else "binary")
@@ -176,7 +173,7 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> 
     ref_value, ref_grad = _reference(impls["torch_impl eager"], zs[0], ts[0])
     family = "categorical_focal" if categorical else ("binary_focal" if focal else "binary")
     rows = _measure(impls, zs, ts, ref_value, ref_grad, bytes_moved, copy_gbs,
-                    dict(family=family, n=n, c=d, dtype=str(dtype).replace("torch.", "")))
+                    dict(family=family, n=n, c=d, dtype=str(dtype).replace("torch.", "")), keep)
     base_name = {"categorical": "torch_impl eager", True: "torchvision sigmoid_focal_loss",
                  False: "F.binary_cross_entropy_with_logits"}[focal]
     base_ms = {r["impl"]: r["ms"] for r in rows}
@@ -185,7 +182,7 @@ def bench_binary(n: int, d: int, dtype: torch.dtype, focal, copy_gbs: float) -> 
     return rows
 
 
-def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: float) -> list[dict]:
+def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: float, keep=None) -> list[dict]:
     """Crossentropy from logits with class indices (sparse) or one-hot targets."""
     zs, ts, bytes_moved = _inputs(n, c, dtype, "index" if sparse else "one_hot")
     ref_z = zs[0].double().requires_grad_(True)
@@ -193,7 +190,7 @@ def bench_shape(n: int, c: int, dtype: torch.dtype, sparse: bool, copy_gbs: floa
     ref.backward()
     rows = _measure(_impls(sparse), zs, ts, float(ref), ref_z.grad, bytes_moved, copy_gbs,
                     dict(family="sparse" if sparse else "categorical", n=n, c=c,
-                         dtype=str(dtype).replace("torch.", ""), sparse=sparse))
+                         dtype=str(dtype).replace("torch.", ""), sparse=sparse), keep)
     base_ms = {r["impl"]: r["ms"] for r in rows}
     for r in rows:
         r["speedup_vs_torch"] = base_ms.get("F.cross_entropy", float("nan")) / r["ms"]
@@ -233,9 +230,7 @@ def main(argv=None):
         if wanted - set(named):
             raise SystemExit(f"--only {sorted(wanted - set(named))}: not in the sweep")
         jobs = [named[w] for w in named if w in wanted]
-    if args.impls:
-        global _IMPLS
-        _IMPLS = set(args.impls.split(","))
+    keep = set(args.impls.split(",")) if args.impls else None
     copy_gbs = copy_bandwidth()
     info = dict(device=torch.cuda.get_device_name(), copy_gbs=copy_gbs, torch=torch.__version__,
                 triton=__import__("triton").__version__, python=platform.python_version())
@@ -245,10 +240,10 @@ def main(argv=None):
     for family, dtype, n, c in jobs:
         try:
             if family in ("sparse", "categorical"):
-                rows += bench_shape(n, c, dtype, family == "sparse", copy_gbs)
+                rows += bench_shape(n, c, dtype, family == "sparse", copy_gbs, keep)
             else:
                 focal = {"binary": False, "binary_focal": True, "categorical_focal": "categorical"}[family]
-                rows += bench_binary(n, c, dtype, focal, copy_gbs)
+                rows += bench_binary(n, c, dtype, focal, copy_gbs, keep)
         except torch.cuda.OutOfMemoryError:
             print("OOM", family, n, c, dtype)
         torch.cuda.empty_cache()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 
 import numpy as np
 
@@ -124,16 +123,11 @@ def _torch(case: Case, device: str):
     import keras
     import torch
 
-    y, z = inputs(case)
-    dt = getattr(torch, case.dtype)
-    with warnings.catch_warnings():  # the cached inputs are read-only; nothing here writes into them
-        warnings.simplefilter("ignore", UserWarning)
-        zt = torch.from_numpy(z).to(device=device, dtype=dt)
-        yt = torch.from_numpy(y).to(device)
-    if yt.is_floating_point():
-        yt = yt.to(dt)
+    from benchmarks.torch_impls import to_torch
+
+    yt, zt = to_torch(case, device)  # the torch rows' tensors (copies of the draw)
     loss = keras.losses.get({"class_name": _class_name(case.loss), "config": case.config})
-    leaf = zt.clone().requires_grad_(case.mode == "forward_backward")
+    leaf = zt.requires_grad_(case.mode == "forward_backward")
 
     def step():
         if case.mode == "forward":

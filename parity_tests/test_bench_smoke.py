@@ -52,14 +52,14 @@ def test_bench_cpu_quick(tmp_path):
                         "--families", "sparse", "--keras-backends", "", "--out", str(peak_dir)],
                        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    peaks = json.loads((peak_dir / "bench.json").read_text())["rows"]
+    peak_run = json.loads((peak_dir / "bench.json").read_text())
+    peaks = peak_run["rows"]
     assert peaks and all(p["peak_only"] and "ms" not in p and p["peak_extra_mb"] is not None for p in peaks)
     from benchmarks.bench import merge
 
     for p in peaks:
         p["peak_extra_mb"] += 1000.0  # marks the rows merge must update
-    (peak_dir / "bench.json").write_text(json.dumps(dict(json.loads((peak_dir / "bench.json").read_text()),
-                                                         rows=peaks)))
+    (peak_dir / "bench.json").write_text(json.dumps(peak_run))
     merged = merge([tmp_path / "bench.json", peak_dir / "bench.json"], str(tmp_path / "merged"))
     by_key = {(m["case"], m["impl"]): m for m in merged["rows"]}
     assert len(merged["rows"]) == len(res["rows"])  # no row added

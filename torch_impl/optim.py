@@ -56,6 +56,14 @@ def _cast(value: float, dtype: torch.dtype) -> float:
     return torch.tensor(value, dtype=torch.float32).to(dtype).item()
 
 
+def _buffer(state: dict, key: str, like: torch.Tensor) -> torch.Tensor:
+    """The optimizer variable ``key`` in a parameter's ``state``, made as zeros like the parameter on first use
+    (Keras's ``add_variable_from_reference``)."""
+    if key not in state:
+        state[key] = torch.zeros_like(like)
+    return state[key]
+
+
 class KerasOptimizer(torch.optim.Optimizer):
     """The Keras ``apply`` machinery; subclasses implement :meth:`update_step`.
 
@@ -161,13 +169,6 @@ class KerasOptimizer(torch.optim.Optimizer):
                 if average is not None:
                     p.copy_(average)
 
-    def _buffer(self, p: torch.Tensor, key: str) -> torch.Tensor:
-        """The optimizer variable ``key`` of ``p`` (Keras's zero-initialised ``add_variable_from_reference``)."""
-        state = self.state[p]
-        if key not in state:
-            state[key] = torch.zeros_like(p)
-        return state[key]
-
     def _all_params(self) -> list:
         return [p for group in self.param_groups for p in group["params"]]
 
@@ -212,11 +213,11 @@ class KerasOptimizer(torch.optim.Optimizer):
             steps = self.gradient_accumulation_steps
             if steps and (pairs[0][1]["iterations"] + 1) % steps != 0:  # accumulate only
                 for (p, _), g in zip(pairs, grads):
-                    acc = self._buffer(p, "gradient_accumulator")
+                    acc = _buffer(self.state[p], "gradient_accumulator", p)
                     acc.copy_(g + acc)
             else:
                 if steps:  # the update step: the mean of the accumulated gradients and this one
-                    accs = [self._buffer(p, "gradient_accumulator") for p, _ in pairs]
+                    accs = [_buffer(self.state[p], "gradient_accumulator", p) for p, _ in pairs]
                     grads = [(g + a) / steps for g, a in zip(grads, accs)]
                 grads = self._clip(grads)
                 for (p, group), g in zip(pairs, grads):
@@ -238,7 +239,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every parameter."""
         momentum = 0.0 if self.iterations == 0 else self.ema_momentum
         for p in self._all_params():
-            average = self._buffer(p, "average")
+            average = _buffer(self.state[p], "average", p)
             average.copy_(momentum * average + (1 - momentum) * p)
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
             self.finalize_variable_values()
@@ -285,11 +286,11 @@ class Adam(KerasOptimizer):
         beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
         lr_t = torch.tensor(lr, dtype=dt)
         alpha = (lr_t * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
-        m, v = self._buffer(variable, "momentum"), self._buffer(variable, "velocity")
+        m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
         m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
         v.add_((gradient * gradient - v).mul_(_scalar(1 - group["beta_2"], dt)))
         if group["amsgrad"]:
-            v_hat = self._buffer(variable, "velocity_hat")
+            v_hat = _buffer(state, "velocity_hat", variable)
             torch.maximum(v_hat, v, out=v_hat)
             v = v_hat
         variable.sub_((m * alpha).div_(torch.sqrt(v).add_(_scalar(group["epsilon"], dt))))
@@ -312,7 +313,7 @@ class SGD(KerasOptimizer):
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
         if group["momentum"] != 0:
-            m = self._buffer(variable, "momentum")
+            m = _buffer(state, "momentum", variable)
             mom = _cast(group["momentum"], dt)
             scaled = gradient * lr  # Keras computes it twice under nesterov: the same value
             m.copy_(m * mom - scaled)
@@ -345,17 +346,17 @@ class RMSprop(KerasOptimizer):
         rho = _scalar(group["rho"], dt)
         one_minus_rho = _scalar(1 - group["rho"], dt)
         eps = _scalar(group["epsilon"], dt)
-        velocity = self._buffer(variable, "velocity")
+        velocity = _buffer(state, "velocity", variable)
         velocity.copy_(velocity * rho + (gradient * gradient) * one_minus_rho)
         if group["centered"]:
-            avg = self._buffer(variable, "average_gradient")
+            avg = _buffer(state, "average_gradient", variable)
             avg.copy_(avg * rho + gradient * one_minus_rho)
             denominator = velocity - avg * avg + eps
         else:
             denominator = velocity + eps
         increment = (gradient * lr) / torch.sqrt(denominator)
         if group["momentum"] > 0:
-            mom = self._buffer(variable, "momentum")
+            mom = _buffer(state, "momentum", variable)
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
             variable.sub_(mom)
         else:

@@ -116,27 +116,24 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
 
 
 @triton.jit
-def _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
-                 HAS_IGNORE: tl.constexpr, BLOCK_R: tl.constexpr):
-    """(t, valid, w): the rows' labels, ``ignore_class`` rows given t = 0 and weight 0.
-
-    Out-of-range labels clear the flag (an int32 the caller keeps at 1 and
-    asserts on) and are read as 0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
-    ``HAS_IGNORE``.
-    """
-    return _check_labels(_label_load(target_ptr, stride_t, rows64, row_ok), flag_ptr, rows, row_ok, n_cols,
-                         ignore_class, w, HAS_IGNORE, BLOCK_R)
-
-
-@triton.jit
-def _label_load(target_ptr, stride_t, rows64, row_ok):
-    return tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+def _labels(target_ptr, stride_t, rows64, row_ok, TARGET_IS_INDEX: tl.constexpr):
+    """The rows' labels as loaded (int64), for ``_row_loads``; ``rows64`` as a placeholder without class
+    indices."""
+    t = rows64
+    if TARGET_IS_INDEX:
+        t = tl.load(target_ptr + rows64 * stride_t, mask=row_ok, other=0).to(tl.int64)
+    return t
 
 
 @triton.jit
 def _check_labels(t, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE: tl.constexpr,
                   BLOCK_R: tl.constexpr):
-    """``_load_labels`` on labels ``t`` already loaded."""
+    """(t, valid, w) from loaded labels ``t``: ``ignore_class`` rows given t = 0 and weight 0.
+
+    Out-of-range labels clear the flag (an int32 the caller keeps at 1 and
+    asserts on) and are read as 0, so nothing is read out of bounds. ``valid`` is ``row_ok`` without
+    ``HAS_IGNORE``.
+    """
     valid = row_ok
     if HAS_IGNORE:
         valid = t != ignore_class
@@ -149,18 +146,17 @@ def _check_labels(t, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE
 
 
 @triton.jit
-def _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols,
-               ignore_class, scale, TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr,
-               HAS_IGNORE: tl.constexpr, BLOCK_R: tl.constexpr):
+def _row_loads(logits_ptr, stride_l, labels, weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class,
+               scale, TARGET_IS_INDEX: tl.constexpr, HAS_WEIGHT: tl.constexpr, HAS_IGNORE: tl.constexpr,
+               BLOCK_R: tl.constexpr):
     """``(w, t, valid, z_t)``: the rows' weights (``scale`` without per-row weights); for class indices the
-    labels (``_load_labels``), whether each row counts, and the target logits, loaded at the labels.
-    Without class indices ``t``, ``valid`` and ``z_t`` are placeholders."""
+    checked ``labels`` (``_labels``, ``_check_labels``), whether each row counts, and the target logits, loaded
+    at the labels. Without class indices ``t``, ``valid`` and ``z_t`` are placeholders."""
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
     if TARGET_IS_INDEX:
-        t, valid, w = _load_labels(target_ptr, stride_t, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, w,
-                                   HAS_IGNORE, BLOCK_R)
+        t, valid, w = _check_labels(labels, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE, BLOCK_R)
         z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
     else:
         t, valid, z_t = rows64, row_ok, w
@@ -197,10 +193,8 @@ def _softmax_xent_fwd(
         stride_t = _aligned(stride_t, ALIGN)
     rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
-    t_raw = rows64  # the labels, when loaded before the sweep
-    if TARGET_IS_INDEX:
-        if EARLY_LABELS:
-            t_raw = _label_load(target_ptr, stride_t, rows64, row_ok)
+    if EARLY_LABELS:
+        labels = _labels(target_ptr, stride_t, rows64, row_ok, TARGET_IS_INDEX)
 
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
@@ -232,14 +226,11 @@ def _softmax_xent_fwd(
         shift, d, sy, acc = _lane_softmax_merge_with_targets(m_v, d_v, sy_v, acc_v)
     log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
 
-    w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
-    if HAS_WEIGHT:
-        w = tl.load(weight_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
+    if not EARLY_LABELS:
+        labels = _labels(target_ptr, stride_t, rows64, row_ok, TARGET_IS_INDEX)
+    w, t, valid, z_t = _row_loads(logits_ptr, stride_l, labels, weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols,
+                                  ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, BLOCK_R)
     if TARGET_IS_INDEX:
-        if not EARLY_LABELS:
-            t_raw = _label_load(target_ptr, stride_t, rows64, row_ok)
-        t, valid, w = _check_labels(t_raw, flag_ptr, rows, row_ok, n_cols, ignore_class, w, HAS_IGNORE, BLOCK_R)
-        z_t = tl.load(logits_ptr + rows64 * stride_l + t, mask=row_ok, other=0.0).to(tl.float32)
         loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
         if HAS_IGNORE:
             loss = tl.where(valid, loss, 0.0)
@@ -250,8 +241,6 @@ def _softmax_xent_fwd(
     tl.store(logd_ptr + rows, log_d, mask=row_ok)
 
     if WRITE_GRAD:
-        if not TARGET_IS_INDEX:
-            t, valid = rows64, row_ok  # unused
         _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
                     shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE, BLOCK_C, SECOND_EVICT,
                     SECOND_EVICT)
@@ -290,9 +279,10 @@ def _softmax_xent_fwd_single_pass(
     rows, row_ok, rows64 = _row_block(tl.program_id(0), n_rows, BLOCK_R)
     cols = tl.arange(0, BLOCK_C)
     if EARLY_LABELS:
-        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows,
-                                      rows64, row_ok, n_cols, ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT,
-                                      HAS_IGNORE, BLOCK_R)
+        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, _labels(target_ptr, stride_t, rows64, row_ok,
+                                                                    TARGET_IS_INDEX),
+                                      weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, scale,
+                                      TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, BLOCK_R)
     mask = row_ok[:, None] & (cols[None, :] < n_cols)
     z = tl.load(logits_ptr + rows64[:, None] * stride_l + cols[None, :], mask=mask,
                 other=float("-inf")).to(tl.float32)
@@ -304,9 +294,10 @@ def _softmax_xent_fwd_single_pass(
     log_d = tl.log(d)
 
     if not EARLY_LABELS:
-        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, target_ptr, stride_t, weight_ptr, flag_ptr, rows,
-                                      rows64, row_ok, n_cols, ignore_class, scale, TARGET_IS_INDEX, HAS_WEIGHT,
-                                      HAS_IGNORE, BLOCK_R)
+        w, t, valid, z_t = _row_loads(logits_ptr, stride_l, _labels(target_ptr, stride_t, rows64, row_ok,
+                                                                    TARGET_IS_INDEX),
+                                      weight_ptr, flag_ptr, rows, rows64, row_ok, n_cols, ignore_class, scale,
+                                      TARGET_IS_INDEX, HAS_WEIGHT, HAS_IGNORE, BLOCK_R)
     inv_c = 1.0 / n_cols
     if TARGET_IS_INDEX:
         loss = log_d - (z_t - shift)  # TF: log(sum exp(z - max)) - (z_t - max)
