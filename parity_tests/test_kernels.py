@@ -245,8 +245,9 @@ def test_forward_only_writes_no_gradient(name, kw, reduction):
 @pytest.mark.parametrize("from_logits", [True, False])
 @pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), ("per_class", 1.5)])
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
-def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gamma, reduction, single_pass_max,
-                                                   monkeypatch):
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gamma, reduction, smoothing,
+                                                   single_pass_max, monkeypatch):
     """Both categorical focal kernels (one read of a row held in registers; three sweeps over chunks)."""
     from torch_impl.kernels import ops
 
@@ -260,7 +261,7 @@ def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gam
     target = torch.nn.functional.one_hot(y, c).float()
     a = torch.linspace(0.1, 0.9, c).tolist() if alpha == "per_class" else alpha
     loss_fn = losses.CategoricalFocalCrossentropy(alpha=a, gamma=gamma, from_logits=from_logits,
-                                                  label_smoothing=0.1, reduction=reduction)
+                                                  label_smoothing=smoothing, reduction=reduction)
     sw = torch.rand(n, generator=torch.Generator().manual_seed(2)).to(DEVICE)
     before = ops.LAUNCHES.get(expect, 0)
 

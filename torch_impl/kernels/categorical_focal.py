@@ -32,7 +32,8 @@ from torch_impl.kernels.softmax_xent import LANE_MAX_START, _lane_softmax_merge,
 
 @triton.jit
 def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, inv_s, smoothing, gamma,
-           alpha, FROM_LOGITS: tl.constexpr, ALPHA_PER_CLASS: tl.constexpr, GAMMA_INT: tl.constexpr):
+           alpha, FROM_LOGITS: tl.constexpr, ALPHA_PER_CLASS: tl.constexpr, GAMMA_INT: tl.constexpr,
+           HAS_SMOOTHING: tl.constexpr):
     """One chunk of a row: mask, p, out = p/s, o = clip(out), alpha*y, log(o), (1-o)**gamma, (1-o)**(gamma-1)."""
     mask = row_ok[:, None] & (c[None, :] < n_cols)
     x = tl.load(x_ptr + rows64[:, None] * stride_x + c[None, :], mask=mask, other=0.0).to(tl.float32)
@@ -43,7 +44,8 @@ def _chunk(x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_col
         p = _exp_ftz(log_p)  # below 2**-126 Keras's clip raises it to 1e-7 either way
     else:
         p, log_p = x, x
-    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT)
+    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT,
+                                                  HAS_SMOOTHING)
     return mask, p, out, o, ay, log_o, f, f1, inside
 
 
@@ -57,7 +59,8 @@ def _alpha(alpha_ptr, c, n_cols, alpha, ALPHA_PER_CLASS: tl.constexpr):
 
 
 @triton.jit
-def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr):
+def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.constexpr, GAMMA_INT: tl.constexpr,
+           HAS_SMOOTHING: tl.constexpr):
     """The per-element terms from the softmax ``p`` and its log ``log_p`` (from logits) or the given
     probabilities ``p``, ``inv_s`` (1 / the row sum of ``p``), targets ``y`` and alpha ``a``.
 
@@ -67,7 +70,8 @@ def _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS: tl.cons
     """
     out = p * inv_s[:, None]
     o, inside = _keras_clip(out)
-    y = y * (1.0 - smoothing) + smoothing / n_cols
+    if HAS_SMOOTHING:
+        y = y * (1.0 - smoothing) + smoothing / n_cols
     f, f1 = _pow(1.0 - o, gamma, GAMMA_INT)
     if FROM_LOGITS:  # a NaN in the row makes log_p NaN
         log_o = tl.where(out < EPS, LOG_EPS, tl.where(out > ONE_MINUS_EPS, LOG_ONE_MINUS_EPS, log_p))
@@ -95,6 +99,7 @@ def _categorical_focal_single_pass(
     FROM_LOGITS: tl.constexpr,
     ALPHA_PER_CLASS: tl.constexpr,
     GAMMA_INT: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
     WRITE_LOSS: tl.constexpr,
     WRITE_GRAD: tl.constexpr,
@@ -131,7 +136,8 @@ def _categorical_focal_single_pass(
     w = tl.full([BLOCK_R], 1.0, tl.float32) * scale
     if HAS_WEIGHT:
         w = tl.load(w_ptr + rows, mask=row_ok, other=0.0).to(tl.float32)
-    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT)
+    out, o, ay, log_o, f, f1, inside = _terms(p, log_p, y, a, inv_s, smoothing, gamma, n_cols, FROM_LOGITS, GAMMA_INT,
+                                                  HAS_SMOOTHING)
     if WRITE_LOSS:
         tl.store(loss_ptr + rows, tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1) * w, mask=row_ok)
     if WRITE_GRAD:
@@ -156,6 +162,7 @@ def _categorical_focal(
     FROM_LOGITS: tl.constexpr,
     ALPHA_PER_CLASS: tl.constexpr,
     GAMMA_INT: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
     WRITE_LOSS: tl.constexpr,
     WRITE_GRAD: tl.constexpr,
@@ -199,7 +206,7 @@ def _categorical_focal(
     for start in range(0, n_cols, BLOCK_C):
         mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
             x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, start + cols, n_cols, shift, log_d, inv_s,
-            smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
+            smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT, HAS_SMOOTHING)
         if WRITE_LOSS:
             total += tl.sum(tl.where(mask, -(ay * f) * log_o, 0.0), axis=1)
         if WRITE_GRAD:
@@ -214,7 +221,7 @@ def _categorical_focal(
             c = start + cols
             mask, p, out, o, ay, log_o, f, f1, inside = _chunk(
                 x_ptr, stride_x, y_ptr, stride_y, alpha_ptr, rows64, row_ok, c, n_cols, shift, log_d, inv_s,
-                smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT)
+                smoothing, gamma, alpha, FROM_LOGITS, ALPHA_PER_CLASS, GAMMA_INT, HAS_SMOOTHING)
             dd = tl.where(inside, _dloss_dout(ay, log_o, o, f, f1, gamma, w), 0.0)
             g = (dd - a_acc[:, None]) * inv_s[:, None]
             if FROM_LOGITS:

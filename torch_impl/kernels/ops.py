@@ -136,7 +136,7 @@ def _launch_fwd(logits, target, is_index, smoothing, ignore, weight, write_grad,
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0), float(scale),
             TARGET_IS_INDEX=is_index, HAS_WEIGHT=weight is not None, HAS_IGNORE=ignore is not None,
-            BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index),
+            HAS_SMOOTHING=smoothing != 0, BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index),
             EARLY_LABELS=_early_labels(), num_warps=warps, **extra,
         )
         if is_index:
@@ -187,7 +187,7 @@ def _launch_bwd(logits, target, is_index, smoothing, ignore, shift, logd, grad_r
             grad, grad.stride(0),
             n_rows, n_cols,
             float(smoothing), int(ignore if ignore is not None else 0),
-            TARGET_IS_INDEX=is_index, HAS_IGNORE=ignore is not None,
+            TARGET_IS_INDEX=is_index, HAS_IGNORE=ignore is not None, HAS_SMOOTHING=smoothing != 0,
             BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(logits, target, grad, is_index), num_warps=warps,
         )
     return grad
@@ -539,7 +539,7 @@ def _cfocal_launch(x, y, cfg, weight=None, scale=1.0, write_loss=True, write_gra
             n_rows, n_cols,
             float(smoothing), float(gamma), 0.0 if per_class else float(alpha), float(scale),
             FROM_LOGITS=from_logits, ALPHA_PER_CLASS=per_class, GAMMA_INT=_gamma_int(gamma),
-            HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
+            HAS_SMOOTHING=smoothing != 0, HAS_WEIGHT=weight is not None, WRITE_LOSS=write_loss, WRITE_GRAD=write_grad,
             BLOCK_R=block_r, BLOCK_C=block_c, ALIGN=_row_align(x, y, grad, False), num_warps=warps,
         )
     return loss, grad

@@ -85,7 +85,8 @@ def _lane_softmax_merge(m_v, d_v):
 @triton.jit
 def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
                 shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX: tl.constexpr, HAS_IGNORE: tl.constexpr,
-                BLOCK_C: tl.constexpr, LOAD_EVICT: tl.constexpr, STORE_EVICT: tl.constexpr):
+                HAS_SMOOTHING: tl.constexpr, BLOCK_C: tl.constexpr, LOAD_EVICT: tl.constexpr,
+                STORE_EVICT: tl.constexpr):
     """grad = w * (softmax(z) - y) over the row, chunk by chunk (y smoothed, or one-hot of t); zero in the
     ``ignore_class`` rows (not ``0 * NaN``: Keras selects with ``where``).
 
@@ -107,7 +108,9 @@ def _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, 
         else:
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
                         eviction_policy=LOAD_EVICT).to(tl.float32)
-            g = p - (y * (1.0 - smoothing) + smoothing * inv_c)
+            if HAS_SMOOTHING:
+                y = y * (1.0 - smoothing) + smoothing * inv_c
+            g = p - y
         g = g * w[:, None]
         if HAS_IGNORE:
             g = tl.where(valid[:, None], g, 0.0)
@@ -176,6 +179,7 @@ def _softmax_xent_fwd(
     TARGET_IS_INDEX: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
     HAS_IGNORE: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     WRITE_GRAD: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
@@ -221,7 +225,8 @@ def _softmax_xent_fwd(
                         other=float("-inf"), eviction_policy=FIRST_EVICT).to(tl.float32)
             y = tl.load(target_ptr + rows64[:, None] * stride_t + c[None, :], mask=mask, other=0.0,
                         eviction_policy=FIRST_EVICT).to(tl.float32)
-            y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
+            if HAS_SMOOTHING:  # off: the masked lanes' y is already 0
+                y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
             m_v, d_v, sy_v, acc_v = _lane_softmax_step_with_targets(m_v, d_v, sy_v, acc_v, z, y, mask)
         shift, d, sy, acc = _lane_softmax_merge_with_targets(m_v, d_v, sy_v, acc_v)
     log_d = tl.log(d)  # lse = shift + log_d, kept apart: (z - shift) - log_d loses nothing
@@ -242,8 +247,8 @@ def _softmax_xent_fwd(
 
     if WRITE_GRAD:
         _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                    shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE, BLOCK_C, SECOND_EVICT,
-                    SECOND_EVICT)
+                    shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE, HAS_SMOOTHING, BLOCK_C,
+                    SECOND_EVICT, SECOND_EVICT)
 
 
 @triton.jit
@@ -259,6 +264,7 @@ def _softmax_xent_fwd_single_pass(
     TARGET_IS_INDEX: tl.constexpr,
     HAS_WEIGHT: tl.constexpr,
     HAS_IGNORE: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
     ALIGN: tl.constexpr = 1,
@@ -306,7 +312,8 @@ def _softmax_xent_fwd_single_pass(
         y = tl.where(cols[None, :] == t.to(tl.int32)[:, None], 1.0, 0.0)  # t < n_cols: a 32-bit compare
     else:
         y = tl.load(target_ptr + rows64[:, None] * stride_t + cols[None, :], mask=mask, other=0.0).to(tl.float32)
-        y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
+        if HAS_SMOOTHING:  # off: the masked lanes' y is already 0
+            y = tl.where(mask, y * (1.0 - smoothing) + smoothing * inv_c, 0.0)
         # sum y (lse - z) = sum y (shift - z) + sum y * log_d
         acc = tl.sum(tl.where(mask, -y * zs, 0.0), axis=1)  # TF's 0 * inf = NaN kept
         loss = acc + tl.sum(y, axis=1) * log_d
@@ -330,6 +337,7 @@ def _softmax_xent_bwd(
     smoothing, ignore_class,
     TARGET_IS_INDEX: tl.constexpr,
     HAS_IGNORE: tl.constexpr,
+    HAS_SMOOTHING: tl.constexpr,
     BLOCK_R: tl.constexpr,
     BLOCK_C: tl.constexpr,
     ALIGN: tl.constexpr = 1,
@@ -351,7 +359,8 @@ def _softmax_xent_bwd(
     else:
         t = rows64  # unused
     _write_grad(logits_ptr, stride_l, target_ptr, stride_t, grad_ptr, stride_g, rows64, row_ok, cols, n_cols,
-                shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE and TARGET_IS_INDEX, BLOCK_C, "", "")
+                shift, log_d, t, valid, w, smoothing, TARGET_IS_INDEX, HAS_IGNORE and TARGET_IS_INDEX, HAS_SMOOTHING,
+                BLOCK_C, "", "")
 
 
 @triton.jit
