@@ -155,7 +155,7 @@ def test_torch_doctor_measures_and_diagnoses():
 
     x, y, spec = _small_problem()
     torch.manual_seed(0)
-    model = build_model(spec, dtype=torch.float64)
+    model = build_model(spec, dtype=torch.float32)
     loss = losses.SparseCategoricalCrossentropy()
     doctor = TrainingDoctor(model, loss, x, y)
     facts = doctor.setup_facts()
@@ -185,6 +185,7 @@ def test_keras_doctor_measures_the_same_numbers_as_the_torch_doctor():
 
     x, y, spec = _small_problem()
     keras.config.set_floatx("float64")
+    torch.set_default_dtype(torch.float64)  # Keras's floatx on the torch side (the loss computes in it)
     try:
         km = keras_model(spec, dtype="float64")
         cb = DoctorCallback(x, y, loss=keras.losses.SparseCategoricalCrossentropy())
@@ -195,6 +196,7 @@ def test_keras_doctor_measures_the_same_numbers_as_the_torch_doctor():
         tf_ = TrainingDoctor(tm, losses.SparseCategoricalCrossentropy(), x, y).setup_facts()
     finally:
         keras.config.set_floatx("float32")
+        torch.set_default_dtype(torch.float32)
     diff = np.max(np.abs(np.array(kf["start_grad_norms"]) - np.array(tf_["start_grad_norms"])))
     print("start gradient norms", kf["start_grad_norms"], "max diff", diff)
     assert diff < 1e-12

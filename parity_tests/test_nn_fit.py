@@ -155,14 +155,18 @@ def test_fit_takes_a_loss_as_keras_compile_does():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 4)), np.eye(3)[rng.integers(0, 3, 40)]
     histories = {}
-    for label, loss in [("class", losses.CategoricalCrossentropy()), ("name", "categorical_crossentropy"),
-                        ("functional", losses.categorical_crossentropy),
-                        ("own function", lambda t, p: -(t * torch.log(p)).sum(-1))]:
-        torch.manual_seed(0)
-        model = build_model(spec, dtype=torch.float64)
-        h = tfit.fit(model, x, y, loss=loss, optimizer=optim.Adam(model.parameters(), learning_rate=0.01), epochs=3,
-                     verbose=0, generator=1)
-        histories[label] = h.history["loss"]
+    torch.set_default_dtype(torch.float64)  # Keras's floatx for a float64 run
+    try:
+        for label, loss in [("class", losses.CategoricalCrossentropy()), ("name", "categorical_crossentropy"),
+                            ("functional", losses.categorical_crossentropy),
+                            ("own function", lambda t, p: -(t * torch.log(p)).sum(-1))]:
+            torch.manual_seed(0)
+            model = build_model(spec, dtype=torch.float64)
+            h = tfit.fit(model, x, y, loss=loss, optimizer=optim.Adam(model.parameters(), learning_rate=0.01),
+                         epochs=3, verbose=0, generator=1)
+            histories[label] = h.history["loss"]
+    finally:
+        torch.set_default_dtype(torch.float32)
     print(histories)
     assert histories["name"] == histories["class"] == histories["functional"]
     np.testing.assert_allclose(histories["own function"], histories["class"], rtol=1e-12)  # no clipping reached
@@ -170,3 +174,18 @@ def test_fit_takes_a_loss_as_keras_compile_does():
         tfit.as_loss("mse")
     with pytest.raises(ValueError, match="loss must be"):
         tfit.as_loss(3)
+
+
+def test_loading_into_torch_batchnorm_warns():
+    """torch.nn.BatchNorm1d takes Keras's arrays but not its semantics: load_keras_weights says so."""
+    import warnings
+
+    arrays = [np.ones((4, 3)), np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3)]
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    with pytest.warns(UserWarning, match="BatchNormalization"):
+        load_keras_weights(theirs, arrays)
+    ours = torch.nn.Sequential(torch.nn.Linear(4, 3), BatchNormalization(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_keras_weights(ours, arrays)
+    assert torch.equal(ours[1].running_var, torch.ones(3)) and torch.equal(theirs[1].running_var, torch.ones(3))

@@ -11,18 +11,32 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * the epoch ``loss`` is the batch losses averaged with the batch sizes as
   weights (Keras's loss tracker ``Mean.update_state(loss, sample_weight=batch_size)``),
   each batch loss computed before that batch's update;
-* ``"accuracy"`` resolves like Keras: binary (threshold 0.5) when the output has
-  one unit, sparse categorical when the labels have one value per sample,
-  categorical otherwise; unweighted; averaged over all samples;
+* metrics as Keras's ``compile(metrics=[...])`` names them: ``"accuracy"`` (or
+  ``"acc"``, any case) resolves like Keras: binary (threshold 0.5) when the
+  output has one unit, sparse categorical when the labels have one value per
+  sample, categorical otherwise; ``"binary_accuracy"``,
+  ``"categorical_accuracy"`` and ``"sparse_categorical_accuracy"`` name one
+  kind; unweighted (Keras's ``metrics``, not ``weighted_metrics``); averaged
+  over all samples; logged under the name given. Other names raise
+  ``ValueError`` (compute them in ``on_epoch_end``) rather than vanish;
 * a model whose output layer is softmax or sigmoid trains on the logits behind
   it: Keras's crossentropy ops find the logits on the activation's output
   (``_keras_logits``) and use them whatever ``from_logits`` says. Build the
   model to return logits and say which activation Keras would apply
   (``output_activation``, set by :func:`torch_impl.nn.build_model`);
-  :func:`compiled_loss` does the substitution exactly where Keras does;
+  :func:`compiled_loss` does the substitution exactly where Keras does. Keras
+  makes it only when the loss's dtype (its ``dtype=``, else ``floatx``) is the
+  output's: its loss casts the output to that dtype, and a cast output has no
+  logits. Here ``floatx`` is ``torch.get_default_dtype()`` (as for the learning
+  rate and class weights), so a float64 model under the float32 default trains
+  like a Keras model of ``dtype="float64"`` layers under float32 ``floatx``: on
+  the clipped probabilities, in float32 (``fit`` warns). For a mixed-precision
+  model whose Keras output activation is a float32 layer, return float32
+  logits (``z.float()``);
 * validation at the end of each epoch in evaluation mode (``val_loss``,
-  ``val_accuracy``), ``validation_split`` taken from the end of the data
-  before shuffling.
+  ``val_accuracy``), ``validation_split`` taken from the end of the data (and
+  of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
+* ``batch_size=None`` means 32.
 
 Example:
     >>> import numpy as np, torch
@@ -42,6 +56,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -51,7 +66,7 @@ from torch_impl import losses as L
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS
 
-__all__ = ["History", "compiled_loss", "fit", "evaluate", "accuracy"]
+__all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "accuracy", "resolve_metrics"]
 
 
 class History:
@@ -83,6 +98,12 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     sees the activated output.
     """
     act = output_activation or "linear"
+    activation = ACTIVATIONS[act]
+
+    def on_output(y, z, sw=None):
+        out = activation(z)
+        return loss(y, out.to(keras_loss_dtype(loss, out)), sw)
+
     if act in ("softmax", "sigmoid"):
         focal = isinstance(loss, L.BinaryFocalCrossentropy) and not loss.from_logits
         if focal and act == "softmax":
@@ -92,9 +113,25 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
         if focal or isinstance(loss, _LOGIT_LOSSES):
             on_logits = copy.copy(loss)
             on_logits.from_logits = True
-            return lambda y, z, sw=None: on_logits(y, z, sw)
-    activation = ACTIVATIONS[act]
-    return lambda y, z, sw=None: loss(y, activation(z), sw)
+
+            def keras_compiled(y, z, sw=None):
+                if z.dtype != keras_loss_dtype(loss, z):  # Keras's loss casts the output: no logits behind it
+                    return on_output(y, z, sw)
+                return on_logits(y, z, sw)
+
+            return keras_compiled
+    return on_output
+
+
+def keras_loss_dtype(loss, y_pred: torch.Tensor) -> torch.dtype:
+    """The dtype a Keras loss computes in: its ``dtype=``, else ``floatx`` (``torch.get_default_dtype()``);
+    half predictions compute in float32 either way (Keras's mixed precision keeps losses in float32)."""
+    dtype = getattr(loss, "dtype", None)
+    if dtype is None:
+        dtype = torch.get_default_dtype()
+        if y_pred.dtype in (torch.float16, torch.bfloat16):
+            return y_pred.dtype  # the loss computes in float32 from it, the logits kept (as a float32 output would)
+    return dtype
 
 
 def as_loss(loss) -> L.Loss:
@@ -117,13 +154,61 @@ def as_loss(loss) -> L.Loss:
 def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
     """(activation name, :func:`compiled_loss`, the activation Keras applies) for ``model``."""
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    return act, compiled_loss(as_loss(loss), act), ACTIVATIONS[act or "linear"]
+    loss = as_loss(loss)
+    if act is None:
+        _warn_activation_module(model, loss)
+    return act, compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
 
 
-def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor) -> torch.Tensor:
-    """Per-sample 0/1 matches of Keras's ``"accuracy"`` for these shapes."""
-    binary = y_prob.shape[-1] == 1
-    sparse = y_true.dim() < y_prob.dim() or (y_true.shape[-1] == 1 and y_prob.shape[-1] > 1)
+def _warn_activation_module(model: torch.nn.Module, loss) -> None:
+    """The usual hand port ends the model in ``nn.Softmax``/``nn.Sigmoid`` with ``from_logits=False``: Keras
+    would train such an output on the logits behind it; this one trains on the clipped probabilities."""
+    last = None
+    for last in model.modules():
+        pass
+    if isinstance(last, (torch.nn.Softmax, torch.nn.Sigmoid)) and isinstance(
+            loss, _LOGIT_LOSSES + (L.BinaryFocalCrossentropy,)) and not loss.from_logits:
+        name = "softmax" if isinstance(last, torch.nn.Softmax) else "sigmoid"
+        warnings.warn(
+            f"torch_impl.fit: the model ends in {type(last).__name__} and the loss takes probabilities. Keras "
+            f"trains a {name} output on the logits behind it (its crossentropy finds them on the output), so on "
+            f"saturated outputs this run differs from Keras's. Drop the {type(last).__name__} and pass "
+            f"output_activation='{name}' (examples/softmax_output_models.py).", UserWarning, stacklevel=4)
+
+
+_ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
+               "sparse_categorical_accuracy": "sparse"}
+
+
+def resolve_metrics(metrics: Sequence[str]) -> list[tuple[str, Optional[str]]]:
+    """``(name, kind)`` per metric as Keras's ``compile(metrics=...)`` names them: ``"accuracy"``/``"acc"`` (any
+    case; kind ``None``: resolved from the shapes like Keras) or one of the explicit accuracies. Anything else
+    raises: ``fit`` computes only accuracies (add others in ``on_epoch_end``)."""
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    out = []
+    for m in metrics or ():
+        if not isinstance(m, str):
+            raise ValueError(f"metrics: torch_impl.fit takes metric names, got {m!r}; compute other metrics in "
+                             "on_epoch_end")
+        if m.lower() in ("accuracy", "acc"):
+            out.append((m, None))
+        elif m in _ACCURACIES:
+            out.append((m, _ACCURACIES[m]))
+        else:
+            raise ValueError(f"metrics: {m!r} is not one torch_impl.fit computes (it computes 'accuracy', 'acc', "
+                             f"{', '.join(repr(k) for k in _ACCURACIES)}); compute other metrics in on_epoch_end")
+    return out
+
+
+def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = None) -> torch.Tensor:
+    """Per-sample 0/1 matches of Keras's ``"accuracy"`` for these shapes (``kind`` ``None``), or of its
+    ``"binary"``, ``"categorical"`` or ``"sparse"`` categorical accuracy."""
+    if kind is not None and kind not in ("binary", "categorical", "sparse"):
+        raise ValueError(f"accuracy kind must be None, 'binary', 'categorical' or 'sparse', got {kind!r}")
+    binary = y_prob.shape[-1] == 1 if kind is None else kind == "binary"
+    sparse = (y_true.dim() < y_prob.dim() or (y_true.shape[-1] == 1 and y_prob.shape[-1] > 1)) if kind is None \
+        else kind == "sparse"
     if binary:
         yt = y_true.reshape(y_prob.shape) if y_true.dim() < y_prob.dim() else y_true
         return (yt.to(y_prob.dtype) == (y_prob > 0.5).to(y_prob.dtype)).to(y_prob.dtype).mean(-1)
@@ -132,6 +217,10 @@ def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor) -> torch.Tensor:
         yt = y_true.reshape(pred.shape) if y_true.dim() == y_prob.dim() else y_true
         return (yt.to(pred.dtype) == pred).to(y_prob.dtype)
     return (y_true.argmax(-1) == pred).to(y_prob.dtype)
+
+
+def _matches(metric_kinds, y_true, y_prob) -> dict:
+    return {name: accuracy(y_true, y_prob, kind) for name, kind in metric_kinds}
 
 
 def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
@@ -166,6 +255,8 @@ def _progress(verbose: int, total: int, desc: str):
 def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
              metrics: Sequence[str] = ("accuracy",), output_activation: Optional[str] = None) -> dict:
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode."""
+    batch_size = _batch_size(batch_size)
+    metric_kinds = resolve_metrics(metrics)
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
@@ -173,7 +264,7 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
     was_training = model.training
     model.eval()
     total = count = 0.0
-    matches = []
+    matches: dict = {name: [] for name, _ in metric_kinds}
     with torch.no_grad():
         for start in range(0, xt.shape[0], batch_size):
             sl = slice(start, start + batch_size)
@@ -181,13 +272,34 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
             v = loss_fn(yt[sl], z, None if sw is None else sw[sl])
             total += float(v) * z.shape[0]
             count += z.shape[0]
-            if "accuracy" in metrics:
-                matches.append(accuracy(yt[sl], activation(z)))
+            if metric_kinds:
+                for name, m in _matches(metric_kinds, yt[sl], activation(z)).items():
+                    matches[name].append(m)
     model.train(was_training)
     logs = {"loss": total / count if count else 0.0}
-    if "accuracy" in metrics and matches:
-        logs["accuracy"] = float(torch.cat(matches).mean())
+    logs.update({name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms})
     return logs
+
+
+def _batch_size(batch_size) -> int:
+    if batch_size is None:
+        return 32  # Keras's default for arrays
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or int(batch_size) < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _warn_dtype(model_dtype: torch.dtype, loss) -> None:
+    half = (torch.float16, torch.bfloat16)
+    default = torch.get_default_dtype()
+    if getattr(loss, "dtype", None) is None and model_dtype != default and model_dtype not in half:
+        warnings.warn(
+            f"torch_impl.fit: the model is {model_dtype} and torch's default dtype (Keras's floatx here) is "
+            f"{default}: like Keras with {str(model_dtype).replace('torch.', '')} layers under that floatx, the "
+            "loss computes in the default dtype (a softmax/sigmoid output then trains on its clipped "
+            "probabilities, not its logits), and the learning rate and class weights are stored in it. To match "
+            f"a Keras run with floatx='{str(model_dtype).replace('torch.', '')}', call "
+            f"torch.set_default_dtype({model_dtype}) first.", UserWarning, stacklevel=3)
 
 
 def fit(
@@ -227,29 +339,32 @@ def fit(
     Returns:
         :class:`History`.
     """
-    if batch_size is None or int(batch_size) < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = _batch_size(batch_size)
+    metric_kinds = resolve_metrics(metrics)
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     dtype, device = _param_info(model)
+    _warn_dtype(dtype, loss)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
+    sw = None
+    if sample_weight is not None:
+        sw = torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
+                             device=device)
+        if sw.dim() == 0 or sw.shape[0] != xt.shape[0]:
+            raise ValueError(f"sample_weight has {sw.shape[0] if sw.dim() else 'no'} entries for {xt.shape[0]} "
+                             "samples (x)")
     if validation_split and validation_data is None:
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
         split = int(math.floor(xt.shape[0] * (1.0 - validation_split)))
-        validation_data = (xt[split:], yt[split:])
+        validation_data = (xt[split:], yt[split:]) + ((sw[split:],) if sw is not None else ())
         xt, yt = xt[:split], yt[:split]
+        sw = sw[:split] if sw is not None else None
     n = xt.shape[0]
-    sw = None
     if class_weight is not None:
         sw = class_weight_to_sample_weight(yt, class_weight, device=device)
-    elif sample_weight is not None:
-        sw = torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
-                             device=device)
-        if sw.shape[0] != n:
-            raise ValueError(f"sample_weight has {sw.shape[0]} entries for {n} samples")
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
     act, loss_fn, activation = _compile(model, loss, output_activation)
     if validation_data is not None:  # converted once, not every epoch
@@ -266,7 +381,7 @@ def fit(
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
-            matches = []
+            matches: dict = {name: [] for name, _ in metric_kinds}
             for b in range(steps):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
@@ -279,17 +394,17 @@ def fit(
                 batch_loss = float(value.detach())
                 total += batch_loss * bs
                 count += bs
-                if "accuracy" in metrics:
+                if metric_kinds:
                     with torch.no_grad():
-                        matches.append(accuracy(yb, activation(z.detach())))
+                        for name, m in _matches(metric_kinds, yb, activation(z.detach())).items():
+                            matches[name].append(m)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
             logs = {"loss": total / count if count else 0.0}
-            if matches:
-                logs["accuracy"] = float(torch.cat(matches).mean())
+            logs.update({name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms})
             if validation_data is not None:
                 vlogs = evaluate(model, vx, vy, loss=loss, batch_size=batch_size, sample_weight=vsw,
                                  metrics=metrics, output_activation=act)

@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional, Sequence
 
 import numpy as np
@@ -264,8 +265,19 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, torch.Tensor, str]]:
 def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Module:
     """Load Keras-layout arrays (``keras_model.get_weights()``) into ``model``, in module order.
 
-    Raises ``ValueError`` naming the slot when the counts or a shape differ.
+    The arrays are matched by position: declare the modules in the order of Keras's ``get_weights()`` (for a
+    functional model with several branches that is Keras's layer order, not necessarily yours). Raises
+    ``ValueError`` naming the slot when the counts or a shape differ; two same-shaped layers in swapped order
+    cannot be told apart. ``torch.nn.BatchNorm1d``/``2d`` take the arrays but not Keras's semantics (momentum,
+    epsilon, variance): a warning says so; :class:`BatchNormalization` has them.
     """
+    torch_bn = [name for name, m in model.named_modules()
+                if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and not isinstance(m, BatchNormalization)]
+    if torch_bn:
+        warnings.warn(f"load_keras_weights: {', '.join(torch_bn)} {'is a' if len(torch_bn) == 1 else 'are'} torch "
+                      "BatchNorm: it normalises and updates its running statistics unlike Keras (momentum 0.1 of "
+                      "the new batch, unbiased variance, eps 1e-5); use torch_impl.nn.BatchNormalization for "
+                      "Keras's training run.", UserWarning, stacklevel=3)
     slots = _weight_slots(model)
     weights = list(weights)
     if len(weights) != len(slots):
