@@ -66,9 +66,13 @@ def test_non_integer_sparse_labels():
     with pytest.raises(ValueError, match="non-integer"):
         losses.sparse_categorical_crossentropy(torch.tensor([0.0, 1.5]), torch.rand(2, 3))
     with pytest.raises(ValueError, match="integers"):
-        losses.sparse_categorical_crossentropy(torch.tensor([True, False]), torch.rand(2, 3))
-    # integral floats are fine (Keras casts them)
-    losses.sparse_categorical_crossentropy(torch.tensor([0.0, 2.0]), torch.rand(2, 3))
+        losses.sparse_categorical_crossentropy(torch.tensor([1j, 0j]), torch.rand(2, 3))
+    # integral floats and booleans are fine (Keras casts them: True is class 1)
+    p = torch.rand(2, 3)
+    assert torch.equal(losses.sparse_categorical_crossentropy(torch.tensor([0.0, 2.0]), p),
+                       losses.sparse_categorical_crossentropy(torch.tensor([0, 2]), p))
+    assert torch.equal(losses.sparse_categorical_crossentropy(torch.tensor([True, False]), p),
+                       losses.sparse_categorical_crossentropy(torch.tensor([1, 0]), p))
 
 
 @pytest.mark.parametrize("reduction", ["avg", "auto", "MEAN", "", 0])
@@ -153,9 +157,16 @@ def test_class_weight_label_shapes():
         compute_class_weight([0, 1], class_weight="balanced", classes=[0])  # scikit-learn's own check
 
 
-def test_complex_and_bool_weights_rejected():
+def test_complex_weights_rejected_bool_weights_are_a_mask():
     with pytest.raises(ValueError, match="real"):
-        reduce_weighted_values(torch.ones(3), torch.ones(3, dtype=torch.bool))
+        reduce_weighted_values(torch.ones(3), torch.ones(3, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="real"):
+        reduce_weighted_values(torch.ones(3), "heavy")
+    v = torch.tensor([1.0, 2.0, 4.0])
+    # Keras casts a boolean weight to 0/1
+    assert float(reduce_weighted_values(v, torch.tensor([True, False, True]))) == float(
+        reduce_weighted_values(v, torch.tensor([1.0, 0.0, 1.0]))) == float(torch.tensor(5.0) / 3)
+    assert float(reduce_weighted_values(v, [True, False, True], reduction="sum")) == 5.0
 
 
 def test_make_by_keras_name_class_name_and_alias():

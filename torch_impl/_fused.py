@@ -68,21 +68,7 @@ class _FusedLoss(torch.autograd.Function):
         ctx.impl, ctx.dim, ctx.params = impl, dim, params
         x2, y2 = _rows(x, dim), _rows(y, dim)
         p2 = ctx.row_params = impl.row_params(params)
-        out = x2.new_empty(x2.shape[0])
-        chunks = _chunks(x2.shape[0], x2.shape[1], x2.device)
-        kept = None
-        for sl in chunks:
-            value, extra = impl.forward(x2[sl], y2[sl], *p2)
-            if len(chunks) == 1:
-                out, kept = value, extra
-                break
-            out[sl] = value
-            if kept is None:
-                kept = tuple(None if t is None else t.new_empty((x2.shape[0],) + t.shape[1:]) for t in extra)
-            for buf, t in zip(kept, extra):
-                if t is not None:
-                    buf[sl] = t
-        ctx.kept = kept
+        out, ctx.kept = _forward_rows(impl, x2, y2, p2)
         ctx.save_for_backward(x, y)
         return out.reshape(x.shape[:dim] + x.shape[dim + 1:])
 
@@ -90,6 +76,8 @@ class _FusedLoss(torch.autograd.Function):
     def backward(ctx, grad):
         impl, dim, params, kept = ctx.impl, ctx.dim, ctx.params, ctx.kept
         x, y = ctx.saved_tensors
+        if kept is None:  # freed by an earlier backward of a retained graph: recompute
+            kept = _forward_rows(impl, _rows(x, dim), _rows(y, dim), ctx.row_params)[1]
         nones = (None,) * len(params)
         if torch.is_grad_enabled() or ctx.needs_input_grad[2]:
             grads = _reference_grads(impl, x, y, dim, params, ctx.needs_input_grad[1:3], grad)
@@ -110,6 +98,25 @@ class _FusedLoss(torch.autograd.Function):
         ctx.kept = None
         moved = x.movedim(dim, -1).shape
         return (None, gx.reshape(moved).movedim(-1, dim), None, None, *nones)
+
+
+def _forward_rows(impl, x2, y2, p2) -> tuple:
+    """``(row losses, kept)``: ``impl.forward`` over the rows view in chunks, its intermediates gathered into
+    whole-size buffers."""
+    out = x2.new_empty(x2.shape[0])
+    chunks = _chunks(x2.shape[0], x2.shape[1], x2.device)
+    kept = None
+    for sl in chunks:
+        value, extra = impl.forward(x2[sl], y2[sl], *p2)
+        if len(chunks) == 1:
+            return value, extra
+        out[sl] = value
+        if kept is None:
+            kept = tuple(None if t is None else t.new_empty((x2.shape[0],) + t.shape[1:]) for t in extra)
+        for buf, t in zip(kept, extra):
+            if t is not None:
+                buf[sl] = t
+    return out, kept
 
 
 def _apply(impl, x, y, dim, *params):

@@ -71,12 +71,21 @@ _HALF = (torch.float16, torch.bfloat16)
 # --------------------------------------------------------------------------
 
 
+_POLICIES = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16}  # Keras policy -> compute dtype
+
+
 def _resolve_dtype(dtype) -> Optional[torch.dtype]:
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
-        return getattr(torch, dtype)
-    raise ValueError(f"Invalid dtype {dtype!r}: expected None, a torch.dtype or a name like 'float32'.")
+    """A loss's ``dtype=``: ``None``, a floating torch dtype, its name, or a Keras mixed-precision policy name
+    (its compute dtype). Anything else raises: an integer dtype would round the predictions to integers."""
+    if dtype is None:
+        return None
+    resolved = dtype if isinstance(dtype, torch.dtype) else None
+    if isinstance(dtype, str):
+        resolved = _POLICIES.get(dtype) or getattr(torch, dtype, None)
+    if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+        raise ValueError(f"Invalid dtype {dtype!r}: expected None, a floating torch.dtype, its name like "
+                         "'float32', or 'mixed_float16'/'mixed_bfloat16'.")
+    return resolved
 
 
 def _compute_dtype(y_pred: torch.Tensor, dtype: Optional[torch.dtype]) -> torch.dtype:
@@ -154,7 +163,13 @@ def _canonical_axis(axis: int, rank: int, name: str = "y_pred") -> int:
 
 
 def _check_label_smoothing(label_smoothing) -> float:
-    s = float(label_smoothing)
+    if label_smoothing is None:  # Keras tests `if label_smoothing:`
+        return 0.0
+    try:
+        s = float(label_smoothing)
+    except (TypeError, ValueError):
+        raise ValueError("`label_smoothing` must be a float in [0, 1]. Received: "
+                         f"label_smoothing={label_smoothing!r}") from None
     if not 0.0 <= s <= 1.0:
         raise ValueError(f"`label_smoothing` must be a float in [0, 1]. Received: label_smoothing={label_smoothing!r}")
     return s
@@ -168,10 +183,40 @@ def _check_gamma(gamma) -> float:
 
 
 def _check_alpha_scalar(alpha) -> float:
-    a = float(alpha)
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"`alpha` must be a float. Received: alpha={alpha!r}") from None
     if a != a:
         raise ValueError("`alpha` must not be NaN.")
     return a
+
+
+def _check_binary_alpha(alpha, apply_class_balancing) -> Optional[float]:
+    """Binary focal's ``alpha``: one float; ``None`` is kept when class balancing is off (Keras never reads it
+    then)."""
+    if alpha is None and not apply_class_balancing:
+        return None
+    if not isinstance(alpha, numbers.Real) and alpha is not None and not isinstance(alpha, (str, bytes)):
+        try:
+            n = torch.as_tensor(alpha).numel()
+        except (TypeError, ValueError, RuntimeError):
+            n = 1
+        if n != 1:
+            raise ValueError("BinaryFocalCrossentropy: `alpha` must be one float; Keras also broadcasts an array "
+                             "of per-column weights against the labels, which torch_impl does not. Weight the "
+                             f"columns through sample_weight instead. Received: alpha={alpha!r}")
+    return _check_alpha_scalar(alpha)
+
+
+def _check_ignore_class(ignore_class) -> Optional[int]:
+    """``ignore_class``: an integer, or a float holding one (Keras compares labels with it either way)."""
+    if ignore_class is None:
+        return None
+    if isinstance(ignore_class, numbers.Real) and not isinstance(ignore_class, bool) and \
+            float(ignore_class).is_integer():
+        return int(ignore_class)
+    raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
 
 
 def _check_alpha_categorical(alpha):
@@ -349,7 +394,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
             f"without the class axis {axis}, i.e. {tuple(expected)}. Received: "
             f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.{hint}"
         )
-    if y_true.dtype == torch.bool or y_true.is_complex():
+    if y_true.is_complex():
         raise ValueError(f"sparse labels must be integers, got dtype {y_true.dtype}")
     if y_true.is_floating_point():
         if not _ops.values_hidden(y_true) and y_true.numel() and bool((y_true != torch.trunc(y_true)).any()):
@@ -415,8 +460,7 @@ def sparse_categorical_crossentropy(
 
 def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, dtype=None):
     axis = _check_axis(axis)
-    if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral)):
-        raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
+    ignore_class = _check_ignore_class(ignore_class)
     kernel = bool(from_logits) and _kernels_for(y_pred)
     y_true, y_pred = _prepare(y_true, y_pred, dtype, labels_are_indices=True, keep_half=kernel)
     axis = _canonical_axis(axis, y_pred.dim())
@@ -519,7 +563,7 @@ def binary_focal_crossentropy(
     axis = _check_axis(axis)
     label_smoothing = _check_label_smoothing(label_smoothing)
     gamma = _check_gamma(gamma)
-    alpha = _check_alpha_scalar(alpha)
+    alpha = _check_binary_alpha(alpha, apply_class_balancing)
     y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_focal_crossentropy(
         y_true, y_pred, bool(apply_class_balancing), alpha, gamma, bool(from_logits), label_smoothing, axis
@@ -528,6 +572,7 @@ def binary_focal_crossentropy(
 
 def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_focal_crossentropy")
+    alpha = 0.25 if alpha is None else alpha  # None only without class balancing: unread
     axis = _canonical_axis(axis, y_pred.dim())
     if _kernels_for(y_pred):
         from torch_impl.kernels import ops
@@ -725,7 +770,11 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true, y_pred):  # the inputs arrive converted (Loss.values_and_mask)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-        return self.fn(y_true, y_pred, **self._fn_kwargs), None
+        if self.fn is sparse_categorical_crossentropy and self._fn_kwargs.get("ignore_class") is not None:
+            # Keras's function marks the ignored entries (a Keras mask on its result); the reduction skips them
+            return _sparse_categorical_crossentropy_masked(y_true, y_pred, **self._fn_kwargs)
+        values = self.fn(y_true, y_pred, **self._fn_kwargs)
+        return values, getattr(values, "_keras_mask", None)  # a user function may mark entries the same way
 
     def get_config(self) -> dict:
         return {**super().get_config(), "fn": getattr(self.fn, "__name__", repr(self.fn)), **self._fn_kwargs}
@@ -867,10 +916,9 @@ class SparseCategoricalCrossentropy(Loss):
                  reduction: Optional[str] = "sum_over_batch_size", axis: int = -1,
                  name: str = "sparse_categorical_crossentropy", dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
-        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, numbers.Integral)):
-            raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
+        ignore_class = _check_ignore_class(ignore_class)
         self.from_logits = bool(from_logits)
-        self.ignore_class = None if ignore_class is None else int(ignore_class)
+        self.ignore_class = ignore_class
         self.axis = _check_axis(axis)
 
     def call(self, y_true, y_pred):
@@ -963,14 +1011,14 @@ class BinaryFocalCrossentropy(_Wrapped):
         from torch_impl.kernels import ops
 
         return ops.binary_reduced(x2, y2, r, self.from_logits, True, self.apply_class_balancing, self.gamma,
-                                  self.alpha, self.label_smoothing)
+                                  0.25 if self.alpha is None else self.alpha, self.label_smoothing)
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "binary_focal_crossentropy", dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.apply_class_balancing = bool(apply_class_balancing)
-        self.alpha = _check_alpha_scalar(alpha)
+        self.alpha = _check_binary_alpha(alpha, self.apply_class_balancing)
         self.gamma = _check_gamma(gamma)
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing)

@@ -106,9 +106,15 @@ def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _as_sample_weight(sample_weight, device, dtype: torch.dtype) -> torch.Tensor:
-    """A user's sample weight as a real tensor of ``dtype`` on ``device``."""
-    sample_weight = torch.as_tensor(sample_weight, device=device)
-    if sample_weight.dtype == torch.bool or sample_weight.is_complex():
+    """A user's sample weight as a real tensor of ``dtype`` on ``device``. Python numbers, lists and arrays
+    convert straight to ``dtype``, as Keras converts them (``0.1`` stays exact in a float64 loss); booleans (a
+    mask) become 0 and 1."""
+    if not isinstance(sample_weight, torch.Tensor):
+        try:
+            return torch.as_tensor(sample_weight, dtype=dtype, device=device)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise ValueError(f"sample_weight must be real numbers, got {sample_weight!r}") from e
+    if sample_weight.is_complex():
         raise ValueError(f"sample_weight must be real numbers, got dtype {sample_weight.dtype}")
     return sample_weight.to(dtype)
 
@@ -158,7 +164,7 @@ def reduce_values(
             loss = _divide_no_nan(loss, sample_weight.sum().to(loss.dtype))
         else:
             n = values.numel()  # a Python number: divide-no-nan without tensor ops
-            loss = loss / n if n else torch.zeros_like(loss)
+            loss = loss / n if n else loss * 0.0  # 0, still in the graph (an empty batch backpropagates zeros)
     return loss
 
 
