@@ -9,8 +9,25 @@ each parameter's dtype; a tensor ``initial_learning_rate`` sets the dtype. The
 arithmetic follows Keras 3.15.1's ops one by one, including which
 hyper-parameters TensorFlow rounds to float32 first (``ops.cast`` of a Python
 float: ``decay_rate``, ``end_learning_rate``, ``power``, ``alpha`` where cast,
-``warmup_target``). Values agree with Keras's to float32 rounding (the cosines
-to an ulp or two: TensorFlow's and torch's ``cos`` differ there).
+``warmup_target``).
+
+The arithmetic is the one ``model.fit`` runs: its train step is a
+``tf.function``, and TensorFlow's graph optimizer (Grappler) rewrites a schedule
+before it runs: ``x / constant`` becomes ``x * (1 / constant)``, chains of
+constants fold into one (``pi * (step / decay_steps)`` into ``(pi / decay_steps)
+* step``, ``0.5 * ... * (1 - alpha)`` into one factor), a constant ``power`` of 2,
+1, 0.5, 0, -0.5 or -1 becomes a square, identity, square root, ones, reciprocal
+square root or reciprocal, and ``0 + x`` goes. The scalar ``log`` and ``cos``
+are the C library's ``logf``/``cosf``, which TensorFlow calls for a scalar
+(torch's own differ by an ulp on about one input in ten, enough to move
+``CosineDecayRestarts``' restart index at a restart step). Measured: every
+rate of 19 configurations over steps 0-300 equals Keras's inside a
+``tf.function`` bit for bit (``parity_tests/test_schedules_keras.py``; rates
+below float32's normal range, about 1e-38, aside: TensorFlow flushes them).
+Keras called eagerly (``schedule(step)`` outside a function, or
+``run_eagerly=True``) divides instead, and differs from ``fit`` by an ulp at
+some steps, and by a whole restart or cycle at some restart steps of
+``CosineDecayRestarts`` and ``PolynomialDecay(cycle=True)``.
 
 A subclass implements ``__call__(self, step)`` like a Keras schedule; any other
 callable given as ``learning_rate`` is called with no argument, as Keras does.
@@ -47,6 +64,75 @@ def _cast(value, dtype: torch.dtype) -> torch.Tensor:
     if isinstance(value, float):
         return torch.tensor(value, dtype=torch.float32).to(dtype)
     return torch.tensor(value, dtype=dtype)
+
+
+def _libm():
+    """The C library's math functions, or ``None``. TensorFlow's element-wise ``Log`` and ``Cos`` call them for
+    a scalar (``std::log(float)`` is ``logf``), and a schedule's values are scalars; torch's own ``log``/``cos``
+    differ from them by an ulp on about one input in ten, enough to move ``CosineDecayRestarts``' restart index
+    at a restart step."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+        for fn, arg in (("logf", ctypes.c_float), ("cosf", ctypes.c_float), ("log", ctypes.c_double),
+                        ("cos", ctypes.c_double)):
+            getattr(lib, fn).restype, getattr(lib, fn).argtypes = arg, [arg]
+    except (OSError, AttributeError):
+        return None
+    return lib
+
+
+_LIBM = _libm()
+
+
+def _scalar_fn(name: str, x: torch.Tensor) -> torch.Tensor:
+    """``name`` ("log" or "cos") of a scalar as TensorFlow computes it on the host: the C library's ``logf`` /
+    ``cosf`` in float32, ``log`` / ``cos`` in float64; torch's (in float64, then rounded) without one."""
+    if x.numel() == 1 and x.dtype in (torch.float32, torch.float64):
+        if _LIBM is not None:
+            fn = getattr(_LIBM, name + ("f" if x.dtype == torch.float32 else ""))
+            return torch.tensor(fn(float(x)), dtype=x.dtype).reshape(x.shape)
+        return getattr(torch, name)(x.double()).to(x.dtype)
+    return getattr(torch, name)(x)
+
+
+def _sqrt(x: torch.Tensor) -> torch.Tensor:
+    """Correctly rounded ``sqrt`` (TensorFlow's; torch's float32 ``sqrt`` of a 0-d tensor can be an ulp off)."""
+    if x.numel() == 1:
+        v = float(x)
+        return torch.tensor(math.sqrt(v) if v >= 0 else math.nan, dtype=x.dtype).reshape(x.shape)
+    return torch.sqrt(x)
+
+
+def _recip(value: torch.Tensor) -> torch.Tensor:
+    """``1 / value`` in its dtype: TensorFlow's graph optimizer turns ``x / constant`` into ``x * (1 / constant)``
+    (``ConstantFolding::ReduceDivToReciprocalMul``), which rounds differently from the division."""
+    return torch.reciprocal(value)
+
+
+def _constant_pow(x: torch.Tensor, power_t: torch.Tensor) -> torch.Tensor:
+    """``x ** power`` for a constant ``power`` as TensorFlow's graph optimizer rewrites it (``ConvertPow``):
+    2 a square, 1 ``x``, 0.5 a square root, 0 ones, -0.5 a reciprocal square root, -1 a reciprocal; other
+    powers ``pow`` (3: see ``PolynomialDecay``)."""
+    p = float(power_t)
+    if p == 2.0:
+        return x * x
+    if p == 1.0:
+        return x
+    if p == 0.5:
+        return _sqrt(x)
+    if p == 0.0:
+        return torch.ones_like(x)
+    if p == -0.5:
+        return torch.reciprocal(_sqrt(x))  # TensorFlow's Rsqrt on the host: 1 / sqrt(x), two roundings
+    if p == -1.0:
+        return torch.reciprocal(x)
+    return torch.pow(x, power_t)
 
 
 def _check_decay_steps(value, name: str = "decay_steps") -> None:
@@ -86,11 +172,6 @@ class _RateDecay(LearningRateSchedule):
         self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
         self.staircase, self.name = staircase, name or type(self).__name__
 
-    def _start_and_p(self, step):
-        lr0 = _t(self.initial_learning_rate)
-        p = _cast(step, lr0.dtype) / _cast(self.decay_steps, lr0.dtype)
-        return lr0, (torch.floor(p) if self.staircase else p)
-
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
@@ -100,8 +181,26 @@ class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored with ``staircase``)."""
 
     def __call__(self, step):
-        lr0, p = self._start_and_p(step)
-        return lr0 * torch.pow(_cast(self.decay_rate, lr0.dtype), p)
+        lr0 = _t(self.initial_learning_rate)
+        dt = lr0.dtype
+        p = _cast(step, dt) * _recip(_cast(self.decay_steps, dt))
+        if self.staircase:
+            p = torch.floor(p)
+        return lr0 * torch.pow(_cast(self.decay_rate, dt), p)
+
+
+class InverseTimeDecay(_RateDecay):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored with ``staircase``)."""
+
+    def __call__(self, step):
+        lr0 = _t(self.initial_learning_rate)
+        dt = lr0.dtype
+        s, r, rate = _cast(step, dt), _recip(_cast(self.decay_steps, dt)), _cast(self.decay_rate, dt)
+        if self.staircase:
+            rate_p = rate * torch.floor(s * r)
+        else:
+            rate_p = s * (rate * r)  # the two constants folded into one
+        return lr0 / (_t(1, dt) + rate_p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -148,25 +247,19 @@ class PolynomialDecay(LearningRateSchedule):
         s = _cast(step, dt)
         horizon = _cast(self.decay_steps, dt)
         if self.cycle:
-            multiplier = torch.where(s == 0, _t(1.0, dt), torch.ceil(s / _t(self.decay_steps, dt)))
-            horizon = horizon * multiplier
+            multiplier = torch.where(s == 0, _t(1.0, dt), torch.ceil(s * _recip(horizon)))
+            p = s / (horizon * multiplier)  # not a constant divisor: a true division
         else:
-            s = torch.minimum(s, horizon)
-        p = s / horizon
-        return (lr0 - end) * torch.pow(1 - p, power) + end
+            p = torch.minimum(s, horizon) * _recip(horizon)
+        base = 1 - p
+        if float(power) == 3.0:  # x * x**2, then the constant rate pushed down the product (Grappler)
+            return ((lr0 - end) * base) * (base * base) + end
+        return (lr0 - end) * _constant_pow(base, power) + end
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
                 "name": self.name}
-
-
-class InverseTimeDecay(_RateDecay):
-    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored with ``staircase``)."""
-
-    def __call__(self, step):
-        lr0, p = self._start_and_p(step)
-        return lr0 / (_t(1, lr0.dtype) + _cast(self.decay_rate, lr0.dtype) * p)
 
 
 class CosineDecay(LearningRateSchedule):
@@ -180,10 +273,14 @@ class CosineDecay(LearningRateSchedule):
                                                                               alpha, name)
         self.warmup_target, self.warmup_steps = warmup_target, warmup_steps
 
-    def _decay(self, s, decay_steps, decay_from, dt):
-        fraction = s / decay_steps
-        cosine = 0.5 * (1.0 + torch.cos(_t(math.pi, dt) * fraction))
-        return decay_from * ((1 - self.alpha) * cosine + self.alpha)
+    def _decay(self, s, decay_steps, decay_from, dt, constant_steps: bool):
+        pi = _t(math.pi, dt)
+        if constant_steps:  # pi * (s * (1 / decay_steps)) with the constants folded
+            angle = (pi * _recip(decay_steps)) * s
+        else:  # inside the warm-up's cond TensorFlow sees no constants: as written
+            angle = pi * (s / decay_steps)
+        # 0.5 * (1 + cos) * (1 - alpha) + alpha, the two constant factors folded into one
+        return decay_from * ((1.0 + _scalar_fn("cos", angle)) * (_t(0.5, dt) * _t(1 - self.alpha, dt)) + self.alpha)
 
     def __call__(self, step):
         lr0 = _t(self.initial_learning_rate)
@@ -191,13 +288,13 @@ class CosineDecay(LearningRateSchedule):
         decay_steps = _cast(self.decay_steps, dt)
         s = _cast(step, dt)
         if self.warmup_target is None:
-            return self._decay(torch.minimum(s, decay_steps), decay_steps, lr0, dt)
+            return self._decay(torch.minimum(s, decay_steps), decay_steps, lr0, dt, True)
         target = _cast(self.warmup_target, dt)
         warmup_steps = _cast(self.warmup_steps, dt)
         s = torch.minimum(s, decay_steps + warmup_steps)
         if s < warmup_steps:
             return (target - lr0) * (s / warmup_steps) + lr0
-        return self._decay(s - warmup_steps, decay_steps, target, dt)
+        return self._decay(s - warmup_steps, decay_steps, target, dt, False)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -218,16 +315,22 @@ class CosineDecayRestarts(LearningRateSchedule):
         lr0 = _t(self.initial_learning_rate)
         dt = lr0.dtype
         alpha, t_mul, m_mul = _cast(self.alpha, dt), _cast(self._t_mul, dt), _cast(self._m_mul, dt)
-        fraction = _cast(step, dt) / _cast(self.first_decay_steps, dt)
+        fraction = _cast(step, dt) * _recip(_cast(self.first_decay_steps, dt))
+        one = _t(1.0, dt)
         if t_mul == 1.0:
             i_restart = torch.floor(fraction)
             fraction = fraction - i_restart
-        else:
-            i_restart = torch.floor(torch.log((1.0 - fraction * (1.0 - t_mul)).to(dt)) / torch.log(t_mul))
-            sum_r = (1.0 - torch.pow(t_mul, i_restart)) / (1.0 - t_mul)
-            fraction = (fraction - sum_r) / torch.pow(t_mul, i_restart)
-        cosine = 0.5 * torch.pow(m_mul, i_restart) * (1.0 + torch.cos(_t(math.pi, dt) * fraction))
-        return lr0 * ((1 - alpha) * cosine + alpha)
+        else:  # the constants 1 - t_mul, 1 / (1 - t_mul) and 1 / log(t_mul) folded
+            i_restart = torch.floor(_scalar_fn("log", one - fraction * (one - t_mul)) *
+                                    _recip(_scalar_fn("log", t_mul)))
+            t_pow = torch.pow(t_mul, i_restart)
+            fraction = (fraction - (one - t_pow) * _recip(one - t_mul)) / t_pow
+        # 0.5 * m_mul**i * (1 + cos) * (1 - alpha) + alpha, the constants 0.5 and 1 - alpha folded into one
+        factor = torch.pow(m_mul, i_restart) * (_t(0.5, dt) * (one - alpha))
+        cosine = one + _scalar_fn("cos", _t(math.pi, dt) * fraction)
+        if float(alpha) == 0.0:  # `0 + x` removed, the constant rate pushed down the product
+            return cosine * (factor * lr0)
+        return (alpha + cosine * factor) * lr0
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
