@@ -73,4 +73,4 @@ opt2 = optim.Adam(model2.parameters(), use_ema=True, gradient_accumulation_steps
 history2 = fit.fit(model2, x, y, loss=losses.CategoricalCrossentropy(), optimizer=opt2, batch_size=32, epochs=10,
                    generator=7, verbose=0)  # ends with the EMA weights, as Keras's fit does
 print(f"with a warm-up cosine schedule, EMA and accumulation: final loss {history2.history['loss'][-1]:.6f}, "
-      f"{opt2.iterations} updates, learning rate now {opt2.param_groups[0]['lr']:.5f}")
+      f"{opt2.iterations} updates, next learning rate {opt2.learning_rate:.5f}")

@@ -147,6 +147,14 @@ class KerasOptimizer(torch.optim.Optimizer):
         return float(torch.tensor(value, dtype=torch.float32))
 
     @property
+    def learning_rate(self) -> float:
+        """Keras's ``optimizer.learning_rate``: the rate the next step will use (a schedule evaluated at the step
+        count so far; ``param_groups[0]["lr"]`` holds the rate of the last step taken)."""
+        if self._lr_schedule is not None and self.param_groups:
+            return self._scheduled_rate(self.param_groups[0]["iterations"])
+        return float(self.param_groups[0]["lr"]) if self.param_groups else float("nan")
+
+    @property
     def iterations(self) -> int:
         """Keras's ``optimizer.iterations``: updates applied so far (steps // gradient_accumulation_steps)."""
         return self._keras_iterations(self.param_groups[0]) if self.param_groups else 0
