@@ -21,11 +21,34 @@ All of them support double backward.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import torch
 import torch.nn.functional as F
 
 #: ``keras.config.epsilon()``, the clip bound of every probability path.
 EPSILON = 1e-7
+
+
+def _autocast_off(device_type: str, on: bool):
+    return torch.autocast(device_type, enabled=False) if on else contextlib.nullcontext()
+
+
+def without_autocast(fn):
+    """Run ``fn`` with ``torch.autocast`` off: Keras's mixed precision keeps losses in float32, and under
+    autocast the reductions inside a loss (``vecdot``) would run in bfloat16/float16. Half inputs still compute
+    in float32 (the losses' own rule)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        cpu, cuda = torch.is_autocast_enabled("cpu"), torch.is_autocast_enabled("cuda")
+        if not (cpu or cuda):
+            return fn(*args, **kwargs)
+        with _autocast_off("cpu", cpu), _autocast_off("cuda", cuda):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def functorch_active() -> bool:

@@ -301,6 +301,7 @@ def _is_compiling() -> bool:
 # --------------------------------------------------------------------------
 
 
+@_ops.without_autocast
 def categorical_crossentropy(
     y_true: TensorLike,
     y_pred: TensorLike,
@@ -425,6 +426,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
     return y_true
 
 
+@_ops.without_autocast
 def sparse_categorical_crossentropy(
     y_true: TensorLike,
     y_pred: TensorLike,
@@ -494,6 +496,7 @@ def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, i
     return res, valid
 
 
+@_ops.without_autocast
 def binary_crossentropy(
     y_true: TensorLike,
     y_pred: TensorLike,
@@ -536,6 +539,7 @@ def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
     return _fused.binary_crossentropy(y_true, y_pred, from_logits, axis)
 
 
+@_ops.without_autocast
 def binary_focal_crossentropy(
     y_true: TensorLike,
     y_pred: TensorLike,
@@ -587,6 +591,7 @@ def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gam
     return _fused.binary_focal(y_true, y_pred, gamma, alpha, apply_class_balancing, from_logits, axis)
 
 
+@_ops.without_autocast
 def categorical_focal_crossentropy(
     y_true: TensorLike,
     y_pred: TensorLike,
@@ -671,6 +676,7 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tenso
     gamma = _check_gamma(gamma)
     alpha = _check_alpha_scalar(alpha)
 
+    @_ops.without_autocast
     def focal_loss_fixed(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         y_true, y_pred = _prepare(y_true, y_pred)
         pt_1 = torch.where(y_true == 1, y_pred, torch.ones_like(y_pred))
@@ -720,6 +726,10 @@ class Loss(nn.Module):
     #: the built-in crossentropies convert their inputs inside ``call`` (labels stay integers, half inputs may
     #: stay half for the kernels); any other loss gets them converted first, as Keras's ``Loss.__call__`` does
     _call_converts_inputs = False
+
+    @_ops.without_autocast
+    def __call__(self, *args, **kwargs):  # under torch.autocast too the loss computes as Keras's (float32)
+        return super().__call__(*args, **kwargs)
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor):
         raise NotImplementedError
