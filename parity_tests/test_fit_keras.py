@@ -167,3 +167,25 @@ def test_activation_module_at_the_end_warns():
         warnings.simplefilter("error")
         tfit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(), optimizer=optim.SGD(model.parameters()),
                  verbose=0, metrics=(), output_activation="linear")
+
+
+def test_mixed_precision_output_rule_like_keras():
+    """Keras's mixed precision: a bfloat16 softmax output is cast to the float32 loss and trains on its clipped
+    probabilities; a float32 softmax layer (Keras's advice) keeps the logits. torch_impl: bfloat16 logits, or
+    float32 logits (``z.float()``)."""
+    x = np.array([[40.0, -40.0, 3.0], [1.0, 2.0, -30.0]], np.float32)
+    y = np.array([[0, 1, 0], [0, 0, 1]], np.float32)
+    kl = keras.losses.CategoricalCrossentropy()
+    inp = keras.Input((3,))
+    bf16_softmax = keras.Model(inp, keras.layers.Dense(3, activation="softmax", dtype="mixed_bfloat16",
+                                                       kernel_initializer="identity")(inp))
+    hidden = keras.layers.Dense(3, dtype="mixed_bfloat16", kernel_initializer="identity")(inp)
+    f32_softmax = keras.Model(inp, keras.layers.Activation("softmax", dtype="float32")(hidden))
+    k_bf16, k_f32 = float(kl(y, bf16_softmax(x))), float(kl(y, f32_softmax(x)))
+    fn = tfit.compiled_loss(losses.CategoricalCrossentropy(), "softmax")
+    z = torch.tensor(x).to(torch.bfloat16)
+    t_bf16, t_f32 = float(fn(torch.tensor(y), z)), float(fn(torch.tensor(y), z.float()))
+    print(f"bfloat16 softmax output: Keras {k_bf16}, torch_impl {t_bf16}; float32 softmax layer: Keras {k_f32}, "
+          f"torch_impl {t_f32}")
+    assert abs(t_bf16 - k_bf16) <= 1e-6 * k_bf16 and abs(t_f32 - k_f32) <= 1e-6 * k_f32
+    assert abs(k_bf16 - k_f32) > 1.0  # the two rules give different losses here

@@ -30,9 +30,10 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   logits. Here ``floatx`` is ``torch.get_default_dtype()`` (as for the learning
   rate and class weights), so a float64 model under the float32 default trains
   like a Keras model of ``dtype="float64"`` layers under float32 ``floatx``: on
-  the clipped probabilities, in float32 (``fit`` warns). For a mixed-precision
-  model whose Keras output activation is a float32 layer, return float32
-  logits (``z.float()``);
+  the clipped probabilities, in float32 (``fit`` warns). Mixed precision the
+  same: a bfloat16 softmax output trains on its probabilities, as Keras's
+  ``mixed_bfloat16`` softmax layer does; for Keras's advice (a float32 output
+  activation layer) return float32 logits (``z.float()``);
 * validation at the end of each epoch in evaluation mode (``val_loss``,
   ``val_accuracy``), ``validation_split`` taken from the end of the data (and
   of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
@@ -102,7 +103,7 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
 
     def on_output(y, z, sw=None):
         out = activation(z)
-        return loss(y, out.to(keras_loss_dtype(loss, out)), sw)
+        return loss(y, out.to(keras_loss_dtype(loss)), sw)
 
     if act in ("softmax", "sigmoid"):
         focal = isinstance(loss, L.BinaryFocalCrossentropy) and not loss.from_logits
@@ -115,7 +116,7 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
             on_logits.from_logits = True
 
             def keras_compiled(y, z, sw=None):
-                if z.dtype != keras_loss_dtype(loss, z):  # Keras's loss casts the output: no logits behind it
+                if z.dtype != keras_loss_dtype(loss):  # Keras's loss casts the output: no logits behind it
                     return on_output(y, z, sw)
                 return on_logits(y, z, sw)
 
@@ -123,15 +124,12 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     return on_output
 
 
-def keras_loss_dtype(loss, y_pred: torch.Tensor) -> torch.dtype:
-    """The dtype a Keras loss computes in: its ``dtype=``, else ``floatx`` (``torch.get_default_dtype()``);
-    half predictions compute in float32 either way (Keras's mixed precision keeps losses in float32)."""
+def keras_loss_dtype(loss) -> torch.dtype:
+    """The dtype a Keras loss casts its predictions to: its ``dtype=``, else ``floatx``
+    (``torch.get_default_dtype()``). A bfloat16/float16 output (mixed precision) is cast too, so it trains on
+    its probabilities unless the model returns float32 logits (Keras: a float32 output activation layer)."""
     dtype = getattr(loss, "dtype", None)
-    if dtype is None:
-        dtype = torch.get_default_dtype()
-        if y_pred.dtype in (torch.float16, torch.bfloat16):
-            return y_pred.dtype  # the loss computes in float32 from it, the logits kept (as a float32 output would)
-    return dtype
+    return torch.get_default_dtype() if dtype is None else dtype
 
 
 def as_loss(loss) -> L.Loss:
