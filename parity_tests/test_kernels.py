@@ -509,3 +509,33 @@ def test_early_label_loads_change_no_value(early, c, single_pass_max, options, m
             L.SparseCategoricalCrossentropy(from_logits=True, **options)(bad, z)
     finally:
         L.set_label_check(cuda_sync=False)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("SparseCategoricalCrossentropy", dict(from_logits=True)),
+    ("CategoricalCrossentropy", dict(from_logits=True)),
+    ("BinaryCrossentropy", dict(from_logits=True)),
+    ("BinaryFocalCrossentropy", dict(from_logits=True, apply_class_balancing=True)),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True)),
+])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
+def test_sample_weight_that_requires_grad_gets_its_gradient(name, kw, reduction):
+    """A sample weight that requires a gradient gets the eager path's gradient on the fused path too (the reduced
+    kernels have no weight gradient: such a call now takes the unreduced kernel and reduces with torch ops; the
+    weight's gradient was silently None)."""
+    z, y = _rand(5, 4, torch.float32, seed=7)
+    target = y if name.startswith("Sparse") else (
+        torch.nn.functional.one_hot(y, 4).float() if name.startswith("Categorical") else (z > 0).float())
+    loss_fn = getattr(losses, name)(reduction=reduction, **kw)
+    grads = {}
+    for backend in ("eager", "triton"):
+        sw = torch.tensor([1.0, 2.0, 0.5, 1.0, 0.0], device=DEVICE, requires_grad=True)
+        x = z.clone().requires_grad_(True)
+        with kernels.use_backend(backend):
+            loss_fn(target, x, sample_weight=sw).backward()
+        grads[backend] = (sw.grad, x.grad)
+    print(f"{name} {reduction}: sample_weight.grad eager {grads['eager'][0].tolist()}, fused "
+          f"{None if grads['triton'][0] is None else grads['triton'][0].tolist()}")
+    assert grads["triton"][0] is not None
+    torch.testing.assert_close(grads["triton"][0], grads["eager"][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads["triton"][1], grads["eager"][1], rtol=1e-5, atol=1e-6)

@@ -62,6 +62,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
+import torch.utils.data
 
 from torch_impl import losses as L
 from torch_impl.class_weight import class_weight_to_sample_weight
@@ -226,12 +227,21 @@ def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
     return (p.dtype, p.device) if p is not None else (torch.get_default_dtype(), torch.device("cpu"))
 
 
+def _check_arrays(a, name: str) -> None:
+    if isinstance(a, (torch.utils.data.DataLoader, torch.utils.data.Dataset)):
+        raise ValueError(f"fit/evaluate take `{name}` as an array or tensor (Keras's fit on NumPy arrays), got a "
+                         f"{type(a).__name__}. For a DataLoader write the loop with the torch_impl losses and "
+                         "optimizers (see examples/keras_training_in_torch.py), or stack its data into arrays.")
+
+
 def _as_tensor(a, dtype, device) -> torch.Tensor:
+    _check_arrays(a, "x")
     t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
     return t.to(dtype).to(device)
 
 
 def _labels(y, dtype, device) -> torch.Tensor:
+    _check_arrays(y, "y")
     t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
     if t.is_floating_point() or t.dtype == torch.bool:
         t = t.to(dtype)

@@ -226,6 +226,9 @@ def _check_alpha_categorical(alpha):
     # (tf.convert_to_tensor's default, whatever floatx is), so per-class alphas are
     # rounded to float32 even in a float64 loss; an array or tensor keeps its own
     # float dtype.
+    if isinstance(alpha, torch.Tensor) and alpha.requires_grad:
+        raise ValueError("`alpha` is a constant of the loss (Keras's is): it gets no gradient. Pass "
+                         "alpha.detach().")
     if isinstance(alpha, (list, tuple)):
         t = torch.tensor(alpha, dtype=torch.float32)
     else:
@@ -485,7 +488,7 @@ def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, i
         res = _ops.sparse_xent(labels, logits)
     else:
         # Keras's torch backend (TensorFlow supports axis=-1 only).
-        moved = y_pred.movedim(axis, 1)
+        moved = y_pred.movedim(axis, 1).contiguous()  # nll_loss's CPU backward needs it (channels-last input)
         if from_logits:
             res = F.cross_entropy(moved, labels, reduction="none")
         else:

@@ -20,6 +20,13 @@ optimizers differ:
   a Python float before casting it); those used directly in an op (Adam's
   ``1 - beta_1``, RMSprop's ``rho``, every ``epsilon``) are exact. Followed here.
 
+A ``torch_impl.schedules`` schedule (Keras's ``learning_rate=schedule``) sets the
+rate of every parameter group before each step, so it overrides a
+``torch.optim.lr_scheduler`` and cannot be combined with per-group rates (that
+raises). With a constant rate, ``torch.optim.lr_scheduler`` and per-group
+``lr`` work as with any torch optimizer. ``use_ema`` averages the parameters
+that require a gradient (Keras's trainable variables).
+
 Example:
     >>> import torch
     >>> from torch_impl.optim import Adam
@@ -127,6 +134,10 @@ class KerasOptimizer(torch.optim.Optimizer):
         # Keras keeps the learning rate in a floatx variable
         learning_rate = _scalar(learning_rate, torch.get_default_dtype())
         super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0))
+        if self._lr_schedule is not None and any(g["lr"] != learning_rate for g in self.param_groups):
+            raise ValueError("A learning-rate schedule sets the rate of every parameter group (Keras has one "
+                             "learning rate per optimizer): give groups their own `lr` without a schedule, or "
+                             "one optimizer per schedule.")
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
         self.ema_overwrite_frequency = ema_overwrite_frequency if use_ema else None
@@ -244,9 +255,12 @@ class KerasOptimizer(torch.optim.Optimizer):
         return loss
 
     def _update_moving_averages(self) -> None:
-        """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every parameter."""
+        """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every trainable
+        parameter (Keras averages its trainable variables: a frozen one keeps its value)."""
         momentum = 0.0 if self.iterations == 0 else self.ema_momentum
         for p in self._all_params():
+            if not p.requires_grad:
+                continue
             average = _buffer(self.state[p], "average", p)
             average.copy_(momentum * average + (1 - momentum) * p)
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:

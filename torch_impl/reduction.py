@@ -210,12 +210,15 @@ def element_weights(
 
     For fused kernels that fold Keras's reduction into the loss. A Python float
     when every element weighs the same (no sample weight, no mask); ``None``
-    when the reduction does not reduce, or when the sample weight broadcasts
-    the losses to a larger shape (then the generic path must run).
+    when the reduction does not reduce, when the sample weight broadcasts
+    the losses to a larger shape, or when it requires a gradient (then the
+    generic path must run).
     """
     reduction = standardize_reduction(reduction)
     if reduction in (None, "none") or len(values_shape) == 0 or tuple(values_shape) == (0,):
         return None
+    if isinstance(sample_weight, torch.Tensor) and sample_weight.requires_grad:
+        return None  # the fused kernels give no gradient for the weights: the generic path does
     n = math.prod(values_shape)
     if sample_weight is None and mask is None:
         return 1.0 if reduction == "sum" else (1.0 / n if n else 0.0)

@@ -1,0 +1,131 @@
+"""torch_impl from a PyTorch user's side: finite-difference gradient checks of the hand-written backward passes,
+and the integration defects a torch-side audit found (2026-11-23): channels-last input with a class axis not
+last, a per-class alpha that requires grad, a schedule with per-group rates, the moving average of a frozen
+parameter, and fit given a DataLoader. Each test prints what it checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from torch_impl import fit as tfit
+from torch_impl import losses as L
+from torch_impl import optim, schedules
+
+GRADCHECK_CASES = [
+    ("CategoricalCrossentropy", dict(from_logits=True, label_smoothing=0.1), "one_hot"),
+    ("CategoricalCrossentropy", dict(), "soft"),
+    ("SparseCategoricalCrossentropy", dict(from_logits=True, ignore_class=2), "labels"),
+    ("SparseCategoricalCrossentropy", dict(axis=1), "labels"),
+    ("BinaryCrossentropy", dict(from_logits=True, label_smoothing=0.2), "binary"),
+    ("BinaryCrossentropy", dict(), "binary"),
+    ("BinaryFocalCrossentropy", dict(apply_class_balancing=True, gamma=1.5), "binary"),
+    ("BinaryFocalCrossentropy", dict(from_logits=True, gamma=2.0), "binary"),
+    ("CategoricalFocalCrossentropy", dict(alpha=[0.2, 0.3, 0.5], gamma=0.5), "one_hot"),
+    ("CategoricalFocalCrossentropy", dict(from_logits=True), "one_hot"),
+]
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean_with_sample_weight", "none"])
+@pytest.mark.parametrize("name,kw,targets", GRADCHECK_CASES, ids=lambda v: str(v))
+def test_gradcheck_and_gradgradcheck_float64(name, kw, targets, reduction):
+    """The hand-written backward passes against finite differences (inputs inside the clip interval), and their
+    own gradients (double backward), with respect to the predictions and the sample weights."""
+    g = torch.Generator().manual_seed(0)
+    logits = kw.get("from_logits", False)
+    z = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    if name.startswith("Binary"):
+        x = z if logits else torch.sigmoid(z) * 0.9 + 0.05
+    else:
+        x = z if logits else torch.softmax(z, -1) * 0.9 + 0.033
+    labels = torch.tensor([0, 2, 1, 1])
+    y = {"one_hot": torch.nn.functional.one_hot(labels, 3).double(), "labels": labels,
+         "soft": torch.softmax(torch.randn(4, 3, generator=g, dtype=torch.float64), -1),
+         "binary": (torch.rand(4, 3, generator=g) > 0.5).double()}[targets]
+    if kw.get("axis") == 1:
+        x, y = x.T.contiguous()[None], y[None]  # (1, C, N): classes on axis 1
+    loss = getattr(L, name)(reduction=reduction, **kw)
+    sw = torch.tensor([0.5, 1.5, 1.0, 2.0], dtype=torch.float64)[: y.shape[-1] if kw.get("axis") == 1 else 4]
+    if kw.get("axis") == 1:
+        sw = sw[None]
+    xs = x.clone().requires_grad_(True)
+    ws = sw.clone().requires_grad_(True)
+
+    def f(a, w):
+        return loss(y, a, sample_weight=w)
+
+    ok1 = torch.autograd.gradcheck(f, (xs, ws))
+    ok2 = torch.autograd.gradgradcheck(f, (xs, ws))
+    print(f"{name}{kw} {reduction}: gradcheck {ok1}, gradgradcheck {ok2}")
+    assert ok1 and ok2
+
+
+def test_channels_last_input_with_the_class_axis_first():
+    """A channels-last (N, C, H, W) probability input with axis=1: backward works and equals the contiguous one
+    (PyTorch's nll_loss backward refused the layout)."""
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(2, 5, 3, 4, generator=g), 1)
+    y = torch.randint(0, 5, (2, 3, 4), generator=g)
+    grads = []
+    for t in (p.to(memory_format=torch.channels_last), p.contiguous()):
+        x = t.clone(memory_format=torch.preserve_format).requires_grad_(True)
+        L.SparseCategoricalCrossentropy(axis=1)(y, x).backward()
+        grads.append(x.grad)
+    print(f"channels-last vs contiguous gradient: max |diff| {float((grads[0] - grads[1]).abs().max()):.1e}")
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
+
+
+def test_alpha_that_requires_grad_is_refused():
+    """Keras's alpha is a constant; an alpha tensor that requires grad got no gradient, silently."""
+    alpha = torch.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    with pytest.raises(ValueError, match="alpha"):
+        L.CategoricalFocalCrossentropy(alpha=alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        L.categorical_focal_crossentropy(torch.eye(3), torch.full((3, 3), 1 / 3), alpha=alpha)
+    L.CategoricalFocalCrossentropy(alpha=alpha.detach())  # fine
+
+
+def test_schedule_with_per_group_rates_is_refused():
+    """A schedule sets every group's rate (Keras has one learning rate per optimizer): per-group rates with a
+    schedule raise instead of being overwritten silently."""
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    sched = schedules.ExponentialDecay(0.001, 10, 0.5)
+    with pytest.raises(ValueError, match="schedule"):
+        optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.1}], learning_rate=sched)
+    opt = optim.Adam([{"params": [a]}, {"params": [b]}], learning_rate=sched)
+    print("groups' rates with a schedule:", [g["lr"] for g in opt.param_groups])
+
+
+def test_moving_average_skips_frozen_parameters():
+    """use_ema averages the trainable parameters only (Keras's trainable variables): a frozen one keeps its
+    value through finalize_variable_values."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    model[0].weight.requires_grad_(False)
+    frozen = model[0].weight.detach().clone()
+    opt = optim.SGD(model.parameters(), learning_rate=0.1, use_ema=True)
+    for _ in range(5):
+        opt.zero_grad()
+        model(torch.randn(8, 4)).pow(2).sum().backward()
+        with torch.no_grad():
+            model[0].weight.add_(0.01)  # changed outside the optimizer, as a user may
+        opt.step()
+    changed = model[0].weight.detach().clone()
+    opt.finalize_variable_values()
+    print(f"frozen weight moved by {float((changed - frozen).abs().max()):.3f} outside the optimizer; "
+          f"finalize changed it by {float((model[0].weight - changed).abs().max()):.1e}")
+    assert torch.equal(model[0].weight, changed)
+    assert "average" not in opt.state[model[0].weight]
+
+
+def test_fit_given_a_dataloader_says_what_it_takes():
+    data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randint(0, 3, (8,)))
+    model = torch.nn.Linear(4, 3)
+    for x in (data, torch.utils.data.DataLoader(data, batch_size=4)):
+        with pytest.raises(ValueError, match="array or tensor"):
+            tfit.fit(model, x, None, loss="sparse_categorical_crossentropy", optimizer=optim.SGD(model.parameters()),
+                     verbose=0)
+    h = tfit.fit(model, np.asarray(data.tensors[0]), data.tensors[1], loss="sparse_categorical_crossentropy",
+                 optimizer=optim.SGD(model.parameters()), verbose=0, output_activation="softmax")
+    assert len(h.history["loss"]) == 1
