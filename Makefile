@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv demo test test-all test-fast bench lint clean
+.PHONY: venv demo test test-all bench clean
 
 venv: $(STAMP)
 

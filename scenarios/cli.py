@@ -91,7 +91,10 @@ def cmd_bench(args) -> int:
     backends = tuple(b for b in args.keras_backends.split(",") if b)
     families = tuple(f for f in args.families.split(",") if f) or None
     shapes = tuple(s for s in args.shapes.split(",") if s) or None
-    res = run(device=args.device, quick=args.quick, out=args.out, keras_backends=backends,
+    out = args.out
+    if out is None and args.quick:  # a smoke run: never over the committed full-sweep results
+        out = f"out/bench-quick/{args.device}"
+    res = run(device=args.device, quick=args.quick, out=out, keras_backends=backends,
               log=lambda m: console.print(f"[dim]{m}[/dim]"), families=families, torch_impls=not args.keras_only,
               shapes=shapes, peak_only=args.peak_only)
     if args.peak_only:
@@ -340,7 +343,8 @@ def main(argv=None) -> int:
     b = sub.add_parser("bench", help="loss throughput across implementations and frameworks")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     b.add_argument("--quick", action="store_true", help="a small sweep (CPU: under a minute)")
-    b.add_argument("--out", default=None, help="default benchmarks/results/<device>/")
+    b.add_argument("--out", default=None, help="default benchmarks/results/<device>-<name>/ (with --quick: "
+                   "out/bench-quick/<device>/)")
     b.add_argument("--keras-backends", default="tensorflow,jax,torch",
                    help="comma-separated Keras backends to run where importable ('' for none)")
     b.add_argument("--families", default="", help="comma-separated loss families (default all): "
