@@ -129,3 +129,37 @@ def test_fit_given_a_dataloader_says_what_it_takes():
     h = tfit.fit(model, np.asarray(data.tensors[0]), data.tensors[1], loss="sparse_categorical_crossentropy",
                  optimizer=optim.SGD(model.parameters()), verbose=0, output_activation="softmax")
     assert len(h.history["loss"]) == 1
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("BinaryCrossentropy", dict(from_logits=True)),
+    ("BinaryFocalCrossentropy", dict(from_logits=True, apply_class_balancing=True)),
+    ("CategoricalCrossentropy", dict(from_logits=True)),
+    ("SparseCategoricalCrossentropy", dict(from_logits=True)),
+])
+def test_torch_func_vjp_jacrev_and_hessian(name, kw):
+    """``torch.func.vjp``, ``jacrev`` and ``jacrev(jacrev)`` equal autograd's gradient and double backward (vjp of
+    the sigmoid crossentropy raised: its backward called autograd.grad on functorch's tensors)."""
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    labels = torch.tensor([0, 2, 1, 1])
+    y = labels if name.startswith("Sparse") else (
+        torch.nn.functional.one_hot(labels, 3).double() if name.startswith("Categorical") else (z > 0.3).double())
+    loss = getattr(L, name)(**kw)
+
+    def f(a):
+        return loss(y, a)
+
+    _, vjp_fn = torch.func.vjp(f, z)
+    by_vjp = vjp_fn(torch.ones((), dtype=torch.float64))[0]
+    by_jacrev = torch.func.jacrev(f)(z)
+    hessian = torch.func.jacrev(torch.func.jacrev(f))(z)
+    za = z.clone().requires_grad_(True)
+    (ga,) = torch.autograd.grad(f(za), za, create_graph=True)
+    rows = [torch.autograd.grad(ga.reshape(-1)[i], za, retain_graph=True)[0] for i in range(ga.numel())]
+    h_auto = torch.stack(rows).reshape(4, 3, 4, 3)
+    print(f"{name}: vjp vs autograd {float((by_vjp - ga).abs().max()):.1e}, jacrev {float((by_jacrev - ga).abs().max()):.1e}, "
+          f"hessian {float((hessian - h_auto).abs().max()):.1e}")
+    torch.testing.assert_close(by_vjp, ga.detach(), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(by_jacrev, ga.detach(), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(hessian, h_auto, rtol=1e-12, atol=1e-15)

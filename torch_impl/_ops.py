@@ -59,6 +59,15 @@ def functorch_active() -> bool:
         return False
 
 
+def _functorch_wrapped(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a torch.func transform's tensor (its vjp's saved inputs stay wrapped after the
+    transform's call returned, when ``functorch_active()`` no longer sees it)."""
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(t))
+    except AttributeError:  # pragma: no cover - a PyTorch without functorch's C API
+        return False
+
+
 def values_hidden(t: torch.Tensor) -> bool:
     """Whether ``t``'s values cannot be read on the host here: ``torch.compile`` tracing, or a tensor that
     ``torch.func.vmap`` batches (data-dependent checks are skipped; the ops' own checks still apply)."""
@@ -157,12 +166,11 @@ class _SigmoidXent(torch.autograd.Function):
         logits, labels = ctx.saved_tensors
         grad_logits = grad_labels = None
         if ctx.needs_input_grad[0]:
-            if torch.is_grad_enabled():  # create_graph: the differentiable composition
+            if torch.is_grad_enabled() and not _functorch_wrapped(logits):  # create_graph: the composition
                 grad_logits = torch.autograd.grad(
                     _sigmoid_xent_composed(logits, labels), logits, grad, create_graph=True)[0]
-            else:
-                grad_logits = sigmoid_xent_grad(logits, labels, torch.exp(-torch.abs(logits)))
-                grad_logits = grad_logits * grad if functorch_active() else grad_logits.mul_(grad)
+            else:  # also under torch.func (vjp, jacrev): functorch differentiates these ops, autograd.grad cannot
+                grad_logits = sigmoid_xent_grad(logits, labels, torch.exp(-torch.abs(logits))) * grad
         if ctx.needs_input_grad[1]:
             grad_labels = grad * -logits
         return grad_logits, grad_labels
