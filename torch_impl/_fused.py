@@ -265,7 +265,9 @@ class _BinaryFocal(_Impl):
 
 def binary_focal(y, x, gamma: float, alpha: float, balance: bool, from_logits: bool, dim: int) -> torch.Tensor:
     """Keras's binary focal crossentropy, averaged over ``dim``."""
-    return _apply(_BinaryFocal, x, y, dim, float(gamma), float(alpha), bool(balance), bool(from_logits))
+    # alpha is read only with class balancing (it may be None then)
+    return _apply(_BinaryFocal, x, y, dim, float(gamma), float(alpha) if balance else 0.0, bool(balance),
+                  bool(from_logits))
 
 
 # --------------------------------------------------------------------------

@@ -151,12 +151,12 @@ def as_loss(loss) -> L.Loss:
 
 
 def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
-    """(activation name, :func:`compiled_loss`, the activation Keras applies) for ``model``."""
+    """(:func:`compiled_loss`, the activation Keras applies) for ``model``."""
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     loss = as_loss(loss)
     if act is None:
         _warn_activation_module(model, loss)
-    return act, compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
+    return compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
 
 
 def _warn_activation_module(model: torch.nn.Module, loss) -> None:
@@ -268,7 +268,12 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
-    _, loss_fn, activation = _compile(model, loss, output_activation)
+    loss_fn, activation = _compile(model, loss, output_activation)
+    return _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size)
+
+
+def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size: int) -> dict:
+    """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch)."""
     was_training = model.training
     model.eval()
     total = count = 0.0
@@ -284,9 +289,12 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
                 for name, m in _matches(metric_kinds, yt[sl], activation(z)).items():
                     matches[name].append(m)
     model.train(was_training)
-    logs = {"loss": total / count if count else 0.0}
-    logs.update({name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms})
-    return logs
+    return {"loss": total / count if count else 0.0, **_metric_means(matches)}
+
+
+def _metric_means(matches: dict) -> dict:
+    """Each metric's mean over the samples of an epoch (the per-batch 0/1 matches concatenated)."""
+    return {name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms}
 
 
 def _batch_size(batch_size) -> int:
@@ -301,12 +309,12 @@ def _warn_dtype(model_dtype: torch.dtype, loss) -> None:
     half = (torch.float16, torch.bfloat16)
     default = torch.get_default_dtype()
     if getattr(loss, "dtype", None) is None and model_dtype != default and model_dtype not in half:
+        name = str(model_dtype).replace("torch.", "")
         warnings.warn(
             f"torch_impl.fit: the model is {model_dtype} and torch's default dtype (Keras's floatx here) is "
-            f"{default}: like Keras with {str(model_dtype).replace('torch.', '')} layers under that floatx, the "
-            "loss computes in the default dtype (a softmax/sigmoid output then trains on its clipped "
-            "probabilities, not its logits), and the learning rate and class weights are stored in it. To match "
-            f"a Keras run with floatx='{str(model_dtype).replace('torch.', '')}', call "
+            f"{default}: like Keras with {name} layers under that floatx, the loss computes in the default dtype "
+            "(a softmax/sigmoid output then trains on its clipped probabilities, not its logits), and the "
+            f"learning rate and class weights are stored in it. To match a Keras run with floatx='{name}', call "
             f"torch.set_default_dtype({model_dtype}) first.", UserWarning, stacklevel=3)
 
 
@@ -374,7 +382,7 @@ def fit(
     if class_weight is not None:
         sw = class_weight_to_sample_weight(yt, class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-    act, loss_fn, activation = _compile(model, loss, output_activation)
+    loss_fn, activation = _compile(model, loss, output_activation)
     if validation_data is not None:  # converted once, not every epoch
         vx, vy = _as_tensor(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
         vsw = validation_data[2] if len(validation_data) > 2 else None
@@ -412,10 +420,9 @@ def fit(
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
             logs = {"loss": total / count if count else 0.0}
-            logs.update({name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms})
+            logs.update(_metric_means(matches))
             if validation_data is not None:
-                vlogs = evaluate(model, vx, vy, loss=loss, batch_size=batch_size, sample_weight=vsw,
-                                 metrics=metrics, output_activation=act)
+                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             history.append(epoch, logs)
             if on_epoch_end is not None:

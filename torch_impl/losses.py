@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import warnings
@@ -168,8 +169,7 @@ def _check_label_smoothing(label_smoothing) -> float:
     try:
         s = float(label_smoothing)
     except (TypeError, ValueError):
-        raise ValueError("`label_smoothing` must be a float in [0, 1]. Received: "
-                         f"label_smoothing={label_smoothing!r}") from None
+        s = math.nan  # not a number: rejected below
     if not 0.0 <= s <= 1.0:
         raise ValueError(f"`label_smoothing` must be a float in [0, 1]. Received: label_smoothing={label_smoothing!r}")
     return s
@@ -197,15 +197,14 @@ def _check_binary_alpha(alpha, apply_class_balancing) -> Optional[float]:
     then)."""
     if alpha is None and not apply_class_balancing:
         return None
-    if not isinstance(alpha, numbers.Real) and alpha is not None and not isinstance(alpha, (str, bytes)):
-        try:
-            n = torch.as_tensor(alpha).numel()
-        except (TypeError, ValueError, RuntimeError):
-            n = 1
-        if n != 1:
-            raise ValueError("BinaryFocalCrossentropy: `alpha` must be one float; Keras also broadcasts an array "
-                             "of per-column weights against the labels, which torch_impl does not. Weight the "
-                             f"columns through sample_weight instead. Received: alpha={alpha!r}")
+    try:
+        n = torch.as_tensor(alpha).numel()
+    except (TypeError, ValueError, RuntimeError):
+        n = 1  # not numbers at all: _check_alpha_scalar says so
+    if n != 1:
+        raise ValueError("BinaryFocalCrossentropy: `alpha` must be one float; Keras also broadcasts an array "
+                         "of per-column weights against the labels, which torch_impl does not. Weight the "
+                         f"columns through sample_weight instead. Received: alpha={alpha!r}")
     return _check_alpha_scalar(alpha)
 
 
@@ -579,7 +578,6 @@ def binary_focal_crossentropy(
 
 def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_focal_crossentropy")
-    alpha = 0.25 if alpha is None else alpha  # None only without class balancing: unread
     axis = _canonical_axis(axis, y_pred.dim())
     if _kernels_for(y_pred):
         from torch_impl.kernels import ops
@@ -1024,7 +1022,7 @@ class BinaryFocalCrossentropy(_Wrapped):
         from torch_impl.kernels import ops
 
         return ops.binary_reduced(x2, y2, r, self.from_logits, True, self.apply_class_balancing, self.gamma,
-                                  0.25 if self.alpha is None else self.alpha, self.label_smoothing)
+                                  self.alpha, self.label_smoothing)
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                  from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,

@@ -79,8 +79,8 @@ def _libm():
         return None
     try:
         lib = ctypes.CDLL(name)
-        for fn, arg in (("logf", ctypes.c_float), ("cosf", ctypes.c_float), ("log", ctypes.c_double),
-                        ("cos", ctypes.c_double)):
+        for fn, arg in (("logf", ctypes.c_float), ("cosf", ctypes.c_float), ("sqrtf", ctypes.c_float),
+                        ("log", ctypes.c_double), ("cos", ctypes.c_double), ("sqrt", ctypes.c_double)):
             getattr(lib, fn).restype, getattr(lib, fn).argtypes = arg, [arg]
     except (OSError, AttributeError):
         return None
@@ -91,22 +91,16 @@ _LIBM = _libm()
 
 
 def _scalar_fn(name: str, x: torch.Tensor) -> torch.Tensor:
-    """``name`` ("log" or "cos") of a scalar as TensorFlow computes it on the host: the C library's ``logf`` /
-    ``cosf`` in float32, ``log`` / ``cos`` in float64; torch's (in float64, then rounded) without one."""
+    """``name`` ("log", "cos" or "sqrt") of a scalar as TensorFlow computes it on the host: the C library's
+    ``logf``/``cosf``/``sqrtf`` in float32, ``log``/``cos``/``sqrt`` in float64; torch's (in float64, then
+    rounded) without one. (torch's float32 ``sqrt`` of a 0-d tensor can be an ulp off the correctly rounded
+    one.)"""
     if x.numel() == 1 and x.dtype in (torch.float32, torch.float64):
         if _LIBM is not None:
             fn = getattr(_LIBM, name + ("f" if x.dtype == torch.float32 else ""))
             return torch.tensor(fn(float(x)), dtype=x.dtype).reshape(x.shape)
         return getattr(torch, name)(x.double()).to(x.dtype)
     return getattr(torch, name)(x)
-
-
-def _sqrt(x: torch.Tensor) -> torch.Tensor:
-    """Correctly rounded ``sqrt`` (TensorFlow's; torch's float32 ``sqrt`` of a 0-d tensor can be an ulp off)."""
-    if x.numel() == 1:
-        v = float(x)
-        return torch.tensor(math.sqrt(v) if v >= 0 else math.nan, dtype=x.dtype).reshape(x.shape)
-    return torch.sqrt(x)
 
 
 def _recip(value: torch.Tensor) -> torch.Tensor:
@@ -125,11 +119,11 @@ def _constant_pow(x: torch.Tensor, power_t: torch.Tensor) -> torch.Tensor:
     if p == 1.0:
         return x
     if p == 0.5:
-        return _sqrt(x)
+        return _scalar_fn("sqrt", x)
     if p == 0.0:
         return torch.ones_like(x)
     if p == -0.5:
-        return torch.reciprocal(_sqrt(x))  # TensorFlow's Rsqrt on the host: 1 / sqrt(x), two roundings
+        return torch.reciprocal(_scalar_fn("sqrt", x))  # TensorFlow's host Rsqrt: 1 / sqrt(x), two roundings
     if p == -1.0:
         return torch.reciprocal(x)
     return torch.pow(x, power_t)

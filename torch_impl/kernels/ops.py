@@ -493,17 +493,22 @@ def _reduced_op(spec, x, y, weight, cfg):
     return _ReducedOp.apply(spec, x, y, weight, scale, cfg)
 
 
+def _binary_cfg(from_logits, focal, balance, gamma, alpha, smoothing) -> tuple:
+    """The binary kernels' configuration; ``alpha`` is read only with class balancing (it may be None then)."""
+    return (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha) if balance else 0.0,
+            float(smoothing))
+
+
 def binary_rows(x: torch.Tensor, y: torch.Tensor, from_logits: bool, focal: bool = False, balance: bool = False,
                 gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0) -> torch.Tensor:
     """Per-row mean of Keras's (focal) binary crossentropy over the last axis of 2-D ``x``."""
-    cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
-    return _rows_op(_Binary, _rows2d(x), _rows2d(y), cfg)
+    return _rows_op(_Binary, _rows2d(x), _rows2d(y), _binary_cfg(from_logits, focal, balance, gamma, alpha, smoothing))
 
 
 def binary_reduced(x: torch.Tensor, y: torch.Tensor, weight, from_logits: bool, focal: bool = False,
                    balance: bool = False, gamma: float = 2.0, alpha: float = 0.25, smoothing: float = 0.0):
     """``sum_i weight_i * rowloss_i`` (``weight`` a tensor or one float)."""
-    cfg = (bool(from_logits), bool(focal), bool(balance), float(gamma), float(alpha), float(smoothing))
+    cfg = _binary_cfg(from_logits, focal, balance, gamma, alpha, smoothing)
     return _reduced_op(_Binary, _rows2d(x), _rows2d(y), weight, cfg)
 
 
