@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Optional
 
-from benchmarks.cases import cpu_sweep, cuda_sweep
+from benchmarks.cases import FAMILIES, cpu_sweep, cuda_sweep
 
 RTOL = {"float32": 1e-3, "bfloat16": 1e-2}
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,6 +126,9 @@ def run(device: str = "cpu", quick: bool = False, out: Optional[str] = None,
         raise SystemExit(f"unknown Keras backend(s) {sorted(unknown)}: choose from tensorflow, jax, torch")
     cases = cuda_sweep(quick) if device == "cuda" else cpu_sweep(quick)
     if families:
+        if set(families) - set(FAMILIES):
+            raise SystemExit(f"--families {sorted(set(families) - set(FAMILIES))}: unknown; choose from "
+                             f"{', '.join(FAMILIES)}")
         cases = [c for c in cases if c.family in families]
     if shapes:
         available = {f"{c.n}x{c.c}" for c in cases}

@@ -92,3 +92,13 @@ def test_cpu_peak_of_a_known_step():
     print(f"logits {logits_mb:.3f} MB; peak forward {fwd:.3f} MB, forward+backward {both:.3f} MB")
     assert abs(fwd - logits_mb) < 0.01 * logits_mb
     assert abs(both - 4 * logits_mb) < 0.01 * logits_mb  # the clone counts too: 3 + 1
+
+
+def test_bench_rejects_unknown_families_and_shapes(tmp_path):
+    """A misspelt family or shape stops the run with the valid choices (a family used to give 0 rows silently)."""
+    from benchmarks import bench
+
+    with pytest.raises(SystemExit, match="families.*choose from sparse"):
+        bench.run(device="cpu", quick=True, families=("sparce",), out=str(tmp_path))
+    with pytest.raises(SystemExit, match="shapes.*not in this sweep"):
+        bench.run(device="cpu", quick=True, shapes=("7x7",), out=str(tmp_path))
