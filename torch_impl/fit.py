@@ -6,8 +6,10 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   ``shuffle=True`` draws one permutation per epoch from ``generator`` (a NumPy
   generator or seed), so the batch order can be shared with a Keras run;
 * ``class_weight`` becomes the per-sample weight by Keras's rule
-  (:mod:`torch_impl.class_weight`); ``sample_weight`` and ``class_weight`` are
-  mutually exclusive, as in Keras;
+  (:mod:`torch_impl.class_weight`), from the training labels as given (float
+  labels cast to ``floatx`` first only with ``validation_split``, as Keras's
+  split does), for a single output only; ``val_loss`` is not class-weighted;
+  ``sample_weight`` and ``class_weight`` are mutually exclusive, as in Keras;
 * the epoch ``loss`` is the batch losses averaged with the batch sizes as
   weights (Keras's loss tracker ``Mean.update_state(loss, sample_weight=batch_size)``),
   each batch loss computed before that batch's update;
@@ -17,7 +19,10 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   sample, categorical otherwise; ``"binary_accuracy"``,
   ``"categorical_accuracy"`` and ``"sparse_categorical_accuracy"`` name one
   kind; unweighted (Keras's ``metrics``, not ``weighted_metrics``); averaged
-  over all samples; logged under the name given. Other names raise
+  over all samples (per pixel or timestep for ``(N, H, W, C)`` / ``(N, T, C)``
+  outputs); logged under the name given. The class axis is the loss's ``axis``,
+  so a torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the accuracy
+  Keras computes for the channels-last model. Other names raise
   ``ValueError`` (compute them in ``on_epoch_end``) rather than vanish;
 * a model whose output layer is softmax or sigmoid trains on the logits behind
   it: Keras's crossentropy ops find the logits on the activation's output
@@ -33,7 +38,10 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   the clipped probabilities, in float32 (``fit`` warns). Mixed precision the
   same: a bfloat16 softmax output trains on its probabilities, as Keras's
   ``mixed_bfloat16`` softmax layer does; for Keras's advice (a float32 output
-  activation layer) return float32 logits (``z.float()``);
+  activation layer) return float32 logits (``z.float()``). Nor does Keras find
+  the logits when its loss remakes the output first: with ``ignore_class``,
+  and with labels one rank below the output (``(N, T)`` labels, ``(N, T, 1)``
+  sigmoid); those train on the probabilities here too;
 * validation at the end of each epoch in evaluation mode (``val_loss``,
   ``val_accuracy``), ``validation_split`` taken from the end of the data (and
   of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
@@ -97,7 +105,12 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     binary crossentropy use the activation's logits (``from_logits`` or not);
     binary focal crossentropy with ``from_logits=False`` uses them for its
     crossentropy term (and the sigmoid for the focal factor). Anything else
-    sees the activated output.
+    sees the activated output. Keras finds the logits only on the activation's
+    own output tensor, so they are lost (and the loss runs on the activated
+    output, as its ``from_logits`` says) where Keras's loss makes a new tensor
+    of it first: ``ignore_class`` (``where(valid, y_pred, 0)``), and labels one
+    rank below the output, e.g. ``(N, T)`` against a ``(N, T, 1)`` sigmoid
+    (``squeeze_or_expand_to_same_rank`` squeezes ``y_pred``).
     """
     act = output_activation or "linear"
     activation = ACTIVATIONS[act]
@@ -119,10 +132,25 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
             def keras_compiled(y, z, sw=None):
                 if z.dtype != keras_loss_dtype(loss):  # Keras's loss casts the output: no logits behind it
                     return on_output(y, z, sw)
+                if _keras_reshapes_output(loss, y, z):  # a new tensor: no logits behind it either
+                    return on_output(y, z, sw)
                 return on_logits(y, z, sw)
 
             return keras_compiled
     return on_output
+
+
+def _keras_reshapes_output(loss, y, z) -> bool:
+    """Whether Keras's loss hands its crossentropy op a new tensor made from the model's output (which carries
+    no ``_keras_logits``): ``sparse_categorical_crossentropy`` with ``ignore_class`` masks ``y_pred`` with
+    ``ops.where``; ``LossFunctionWrapper.call`` squeezes ``y_pred``'s trailing 1-dim when the labels are one rank
+    lower (and not rank 1), or expands a rank-1 ``y_pred`` against ``(N, 1)`` labels."""
+    if getattr(loss, "ignore_class", None) is not None:
+        return True
+    ry, rz = getattr(y, "ndim", 0), z.dim()
+    squeezed = rz == ry + 1 and z.shape[-1] == 1 and ry != 1
+    expanded = ry == rz + 1 and rz == 1 and y.shape[-1] == 1
+    return squeezed or expanded
 
 
 def keras_loss_dtype(loss) -> torch.dtype:
@@ -156,7 +184,9 @@ def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
     loss = as_loss(loss)
     if act is None:
         _warn_activation_module(model, loss)
-    return compiled_loss(loss, act), ACTIVATIONS[act or "linear"]
+    fn = compiled_loss(loss, act)
+    fn.class_axis = _class_axis(loss)  # the metrics' class axis
+    return fn, ACTIVATIONS[act or "linear"]
 
 
 def _warn_activation_module(model: torch.nn.Module, loss) -> None:
@@ -200,11 +230,19 @@ def resolve_metrics(metrics: Sequence[str]) -> list[tuple[str, Optional[str]]]:
     return out
 
 
-def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = None) -> torch.Tensor:
+def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = None, axis: int = -1) -> torch.Tensor:
     """Per-sample 0/1 matches of Keras's ``"accuracy"`` for these shapes (``kind`` ``None``), or of its
-    ``"binary"``, ``"categorical"`` or ``"sparse"`` categorical accuracy."""
+    ``"binary"``, ``"categorical"`` or ``"sparse"`` categorical accuracy.
+
+    ``axis`` is the class axis of ``y_prob`` (and of one-hot, or ``(N, 1, H, W)`` sparse, labels): Keras's
+    metrics take the last; a channels-first output (``(N, C, H, W)`` with ``axis=1``, the loss's axis) gives
+    the matches of the channels-last model Keras trains."""
     if kind is not None and kind not in ("binary", "categorical", "sparse"):
         raise ValueError(f"accuracy kind must be None, 'binary', 'categorical' or 'sparse', got {kind!r}")
+    if axis % y_prob.dim() != y_prob.dim() - 1 and kind != "binary":
+        if y_true.dim() == y_prob.dim():
+            y_true = y_true.movedim(axis, -1)
+        y_prob = y_prob.movedim(axis, -1)
     binary = y_prob.shape[-1] == 1 if kind is None else kind == "binary"
     sparse = (y_true.dim() < y_prob.dim() or (y_true.shape[-1] == 1 and y_prob.shape[-1] > 1)) if kind is None \
         else kind == "sparse"
@@ -218,8 +256,14 @@ def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = N
     return (y_true.argmax(-1) == pred).to(y_prob.dtype)
 
 
-def _matches(metric_kinds, y_true, y_prob) -> dict:
-    return {name: accuracy(y_true, y_prob, kind) for name, kind in metric_kinds}
+def _matches(metric_kinds, y_true, y_prob, axis: int = -1) -> dict:
+    return {name: accuracy(y_true, y_prob, kind, axis) for name, kind in metric_kinds}
+
+
+def _class_axis(loss) -> int:
+    """The class axis of a categorical loss (its ``axis``), for the accuracies; -1 for any other loss."""
+    categorical = (L.CategoricalCrossentropy, L.SparseCategoricalCrossentropy, L.CategoricalFocalCrossentropy)
+    return loss.axis if isinstance(loss, categorical) else -1
 
 
 def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
@@ -286,7 +330,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batc
             total += float(v) * z.shape[0]
             count += z.shape[0]
             if metric_kinds:
-                for name, m in _matches(metric_kinds, yt[sl], activation(z)).items():
+                for name, m in _matches(metric_kinds, yt[sl], activation(z), loss_fn.class_axis).items():
                     matches[name].append(m)
     model.train(was_training)
     return {"loss": total / count if count else 0.0, **_metric_means(matches)}
@@ -316,6 +360,35 @@ def _warn_dtype(model_dtype: torch.dtype, loss) -> None:
             "(a softmax/sigmoid output then trains on its clipped probabilities, not its logits), and the "
             f"learning rate and class weights are stored in it. To match a Keras run with floatx='{name}', call "
             f"torch.set_default_dtype({model_dtype}) first.", UserWarning, stacklevel=3)
+
+
+def _check_single_output(x, y) -> None:
+    """Keras's ``class_weight`` check: one output, so ``y`` is one array, not a dict or a list of per-output
+    arrays (a list of per-sample rows, as long as ``x``, is one array)."""
+    nested = isinstance(y, dict)
+    if isinstance(y, (list, tuple)) and y and all(isinstance(t, (np.ndarray, torch.Tensor)) and t.ndim for t in y):
+        try:
+            n = len(x)
+        except TypeError:
+            n = None
+        nested = n is not None and len(y) != n and all(t.shape[0] == n for t in y)
+    if nested:
+        raise ValueError("`class_weight` is only supported for Models with a single output. Received y as a "
+                         f"{type(y).__name__} of {len(y)} per-output arrays; torch_impl.fit trains single-output "
+                         "models (for several outputs write the loop with class_weight_to_sample_weight per output).")
+
+
+def _class_weight_labels(y, split: Optional[int]):
+    """The labels Keras derives the class ids from: ``y`` as given (not ``yt``, which is cast to the model's
+    dtype: float64 0.5000000001 would round to class 0 as float32 0.5, class 1 in Keras), only the training part
+    (``val_loss`` is unweighted); with ``validation_split`` Keras's split casts float labels to ``floatx``
+    (here ``torch.get_default_dtype()``) first."""
+    labels = y if isinstance(y, torch.Tensor) else np.asarray(y)
+    if split is None:
+        return labels
+    labels = labels[:split]
+    floating = labels.is_floating_point() if isinstance(labels, torch.Tensor) else labels.dtype.kind == "f"
+    return torch.as_tensor(labels).to(torch.get_default_dtype()) if floating else labels
 
 
 def fit(
@@ -359,6 +432,8 @@ def fit(
     metric_kinds = resolve_metrics(metrics)
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+    if class_weight is not None:
+        _check_single_output(x, y)
     dtype, device = _param_info(model)
     _warn_dtype(dtype, loss)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
@@ -371,6 +446,7 @@ def fit(
         if sw.dim() == 0 or sw.shape[0] != xt.shape[0]:
             raise ValueError(f"sample_weight has {sw.shape[0] if sw.dim() else 'no'} entries for {xt.shape[0]} "
                              "samples (x)")
+    split = None
     if validation_split and validation_data is None:
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
@@ -380,7 +456,7 @@ def fit(
         sw = sw[:split] if sw is not None else None
     n = xt.shape[0]
     if class_weight is not None:
-        sw = class_weight_to_sample_weight(yt, class_weight, device=device)
+        sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
     loss_fn, activation = _compile(model, loss, output_activation)
     if validation_data is not None:  # converted once, not every epoch
@@ -412,7 +488,7 @@ def fit(
                 count += bs
                 if metric_kinds:
                     with torch.no_grad():
-                        for name, m in _matches(metric_kinds, yb, activation(z.detach())).items():
+                        for name, m in _matches(metric_kinds, yb, activation(z.detach()), loss_fn.class_axis).items():
                             matches[name].append(m)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})

@@ -1,14 +1,19 @@
 """Keras-default layers for PyTorch models: initialisation, BatchNormalization,
 weights in Keras layout, and models built from a framework-neutral spec.
 
-* :func:`keras_init_` gives ``Linear``/``Conv`` layers Keras's defaults:
+* :func:`keras_init_` gives ``Linear``/``Conv``/``ConvTranspose`` layers Keras's defaults:
   ``glorot_uniform`` kernels (``U(-l, l)``, ``l = sqrt(6 / (fan_in + fan_out))``)
-  and zero biases (torch's default is Kaiming-uniform weights and non-zero biases).
+  and zero biases (torch's default is Kaiming-uniform weights and non-zero biases);
+  a module with parameters it has no Keras default for raises (``strict=False`` skips it).
 * :class:`BatchNormalization` is Keras's layer: momentum 0.99 for the moving
   statistics (``moving = moving * 0.99 + batch * 0.01``; torch's momentum is
   the complement), epsilon 1e-3, the moving variance from the *biased* batch
   variance (torch uses the unbiased one), and TensorFlow's normalisation
-  ``x * (gamma * rsqrt(var + eps)) + (beta - mean * gamma * rsqrt(var + eps))``.
+  ``x * (gamma * rsqrt(var + eps)) + (beta - mean * gamma * rsqrt(var + eps))``,
+  computed in at least float32 as Keras does (half inputs are upcast, the output cast back).
+* :data:`ACTIVATIONS` / :class:`Activation`: every ``keras.activations`` name (but
+  ``threshold``) with TensorFlow's numerics (``leaky_relu`` slope 0.2, exact ``gelu``,
+  TensorFlow's softplus threshold and its gradients at kinks and NaN inputs).
 * :func:`load_keras_weights` loads ``model.get_weights()``-style arrays
   (Dense kernel ``(in, out)``; BatchNormalization gamma, beta, moving mean,
   moving variance) into a torch model, with a clear error on any count or
@@ -41,43 +46,83 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
-           "build_model",
+           "activation", "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "ACTIVATIONS"]
 
 
 def _fans(weight: torch.Tensor) -> tuple[int, int]:
-    if weight.dim() < 2:
-        raise ValueError(f"glorot_uniform needs a weight of rank >= 2, got shape {tuple(weight.shape)}")
+    """Keras's ``compute_fans`` for a torch-layout weight ``(out, in, *kernel)`` (rank 0 and 1 as Keras)."""
+    if weight.dim() == 0:
+        return 1, 1
+    if weight.dim() == 1:
+        return weight.shape[0], weight.shape[0]
     receptive = math.prod(weight.shape[2:]) if weight.dim() > 2 else 1
     return weight.shape[1] * receptive, weight.shape[0] * receptive  # torch layout: (out, in, *kernel)
 
 
 @torch.no_grad()
 def glorot_uniform_(weight: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Keras's ``glorot_uniform`` on a torch-layout weight ``(out, in, *kernel)``."""
+    """Keras's ``glorot_uniform`` on a torch-layout weight ``(out, in, *kernel)``: ``U(-l, l)``,
+    ``l = sqrt(6 / (fan_in + fan_out))`` (the limit needs only the sum of the fans, so a transposed
+    convolution's ``(in, out, *kernel)`` gives Keras's limit too)."""
     fan_in, fan_out = _fans(weight)
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return weight.uniform_(-limit, limit, generator=generator)
 
 
+_KERNEL_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+                   nn.ConvTranspose3d)
+_NORM_MODULES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+_KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU)  # + BatchNormalization, below
+
+
 @torch.no_grad()
-def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None) -> nn.Module:
-    """Keras's default initialisation for every Linear/Conv (and BatchNormalization) inside ``module``."""
+def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, strict: bool = True) -> nn.Module:
+    """Keras's default initialisation for every layer inside ``module``.
+
+    * ``Linear``, ``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``: ``glorot_uniform`` kernel, zero bias (Keras's
+      ``Dense``, ``Conv*D`` and ``Conv*DTranspose``);
+    * :class:`BatchNormalization`, torch's ``BatchNorm``/``InstanceNorm``, ``LayerNorm``, ``GroupNorm``: gamma
+      1, beta 0, moving mean 0, moving variance 1;
+    * ``Embedding``: ``U(-0.05, 0.05)`` (Keras's ``"uniform"``); ``PReLU``: alpha 0 (Keras's ``"zeros"``).
+
+    A module holding parameters of any other type (an RNN, attention, your own layer's ``nn.Parameter``)
+    has no Keras default known here: ``ValueError`` naming it, or, with ``strict=False``, it keeps torch's
+    initialisation (a skip that is asked for, not a silent one).
+    """
+    unknown = [f"{name or '<root>'!r} ({type(m).__name__}: "
+               f"{', '.join(n for n, _ in m.named_parameters(recurse=False))})"
+               for name, m in module.named_modules()
+               if not isinstance(m, _KNOWN_MODULES) and any(True for _ in m.parameters(recurse=False))]
+    if unknown and strict:  # checked before anything is changed
+        raise ValueError(f"keras_init_: no Keras default initialiser known for {'; '.join(unknown)}; they hold "
+                         "parameters of their own. Initialise them yourself, or pass strict=False to leave them "
+                         "at torch's initialisation.")
     for m in module.modules():
-        if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        if isinstance(m, _KERNEL_MODULES):
             glorot_uniform_(m.weight, generator)
             if m.bias is not None:
                 m.bias.zero_()
-        elif isinstance(m, (BatchNormalization, nn.BatchNorm1d, nn.BatchNorm2d)):
-            if getattr(m, "weight", None) is not None:  # gamma (scale=False: none)
+        elif isinstance(m, (BatchNormalization,) + _NORM_MODULES):
+            if getattr(m, "weight", None) is not None:  # gamma (scale=False / affine=False: none)
                 m.weight.fill_(1.0)
             if getattr(m, "bias", None) is not None:  # beta (center=False: none)
                 m.bias.zero_()
-            m.running_mean.zero_()
-            m.running_var.fill_(1.0)
+            if getattr(m, "running_mean", None) is not None:  # none with track_running_stats=False
+                m.running_mean.zero_()
+            if getattr(m, "running_var", None) is not None:
+                m.running_var.fill_(1.0)
+        elif isinstance(m, nn.Embedding):
+            m.weight.uniform_(-0.05, 0.05, generator=generator)
+        elif isinstance(m, nn.PReLU):
+            m.weight.zero_()
     return module
+
+
+_HALF = (torch.float16, torch.bfloat16)
 
 
 class BatchNormalization(nn.Module):
@@ -127,10 +172,21 @@ class BatchNormalization(nn.Module):
         return f"{self.num_features}, momentum={self.momentum}, epsilon={self.epsilon}, axis={self.axis}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not -x.dim() <= self.axis < x.dim():
+            raise ValueError(f"BatchNormalization axis {self.axis} is out of bounds for input of shape {tuple(x.shape)}")
         axis = self.axis % x.dim()
         if x.shape[axis] != self.num_features:
             raise ValueError(f"BatchNormalization({self.num_features}) got input of shape {tuple(x.shape)} "
                              f"with {x.shape[axis]} features on axis {self.axis}")
+        # Keras's dtypes: a layer casts a floating input of another dtype to its own (the buffers' dtype here),
+        # except half inputs to a float32 layer (Keras's mixed_float16/mixed_bfloat16 policy keeps them); the
+        # statistics and the normalisation compute in at least float32 (in half precision the squares overflow
+        # from |x - mean| > 256) and the output is cast back.
+        layer_dtype = self.running_mean.dtype
+        if x.dtype != layer_dtype and not (x.dtype in _HALF and layer_dtype == torch.float32):
+            x = x.to(layer_dtype)
+        out_dtype = x.dtype
+        x = x.to(torch.promote_types(x.dtype, torch.float32))
         reduce = [d for d in range(x.dim()) if d != axis]
         view = [1] * x.dim()
         view[axis] = self.num_features
@@ -140,17 +196,20 @@ class BatchNormalization(nn.Module):
             variance = torch.square(x - mean.detach()).mean(dim=reduce, keepdim=True)
             with torch.no_grad():
                 m, v = mean.reshape(-1), variance.reshape(-1)
-                self.running_mean.copy_(self.running_mean * self.momentum + m * (1.0 - self.momentum))
-                self.running_var.copy_(self.running_var * self.momentum + v * (1.0 - self.momentum))
+                self.running_mean.copy_(self.running_mean.to(x.dtype) * self.momentum + m * (1.0 - self.momentum))
+                self.running_var.copy_(self.running_var.to(x.dtype) * self.momentum + v * (1.0 - self.momentum))
         else:
             mean = self.running_mean.reshape(view).to(x.dtype)
             variance = self.running_var.reshape(view).to(x.dtype)
         # tf.nn.batch_normalization
         inv = torch.rsqrt(variance + self.epsilon)
         if self.weight is not None:
-            inv = inv * self.weight.reshape(view)
-        offset = -mean * inv if self.bias is None else self.bias.reshape(view) - mean * inv
-        return x * inv + offset
+            inv = inv * self.weight.reshape(view).to(x.dtype)
+        offset = -mean * inv if self.bias is None else self.bias.reshape(view).to(x.dtype) - mean * inv
+        return (x * inv + offset).to(out_dtype)
+
+
+_KNOWN_MODULES += (BatchNormalization,)
 
 
 class BatchNorm1d(BatchNormalization):
@@ -167,31 +226,161 @@ class BatchNorm2d(BatchNormalization):
 
 
 class Activation(nn.Module):
-    """A Keras activation by name: linear, relu, sigmoid, tanh, softmax."""
+    """A Keras activation by name (``keras.activations.get(name)``): see :data:`ACTIVATIONS`."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: Optional[str]):
         super().__init__()
-        if name not in ACTIVATIONS:
-            raise ValueError(f"Unknown activation {name!r}; known: {sorted(k for k in ACTIVATIONS if k)}")
+        activation(name)  # raises on an unknown name
         self.name = name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ACTIVATIONS[self.name](x)
 
     def extra_repr(self) -> str:
-        return self.name
+        return str(self.name)
+
+
+# Keras 3 activations as TensorFlow computes them (keras/src/backend/tensorflow/nn.py), where torch's own
+# function differs: TensorFlow's select-based gradients (a NaN input gets a zero gradient from relu, relu6,
+# hard_tanh, celu), its clip gradients at the boundaries, its softplus threshold, the float32 0.2 of
+# tf.nn.leaky_relu and gelu's erfc form. ``torch.where(mask, x, f(x.detach()))`` is f's value with
+# TensorFlow's gradient (x's where ``mask``, zero elsewhere).
+_F32_POINT_TWO = float(np.float32(0.2))  # tf.nn.leaky_relu's alpha is a float32 attribute, even for float64
+# tf.nn.gelu multiplies by math_ops.cast(0.7071067811865476, dtype): a float32 constant, even for float64
+_F32_SQRT1_2 = float(np.float32(0.7071067811865476))
+_SELU_SCALE, _SELU_SCALE_ALPHA = 1.0507009873554804934193349852946, 1.7580993408473768599402175208123
+
+
+def _relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x > 0, x, torch.relu(x.detach()))
+
+
+def _relu6(x: torch.Tensor) -> torch.Tensor:
+    return torch.where((x > 0) & (x < 6), x, torch.clamp(x.detach(), 0.0, 6.0))
+
+
+def _softplus(x: torch.Tensor) -> torch.Tensor:
+    # tf.math.softplus: x above -log(eps) - 2 (34.04 in float64, 13.94 in float32), log1p(exp(x)) below
+    # (torch's default threshold, 20, returns x from 20: 1.6e-9 off Keras at x = 20.25)
+    return F.softplus(x, beta=1.0, threshold=-math.log(torch.finfo(x.dtype).eps) - 2.0)
+
+
+def _elu(x: torch.Tensor) -> torch.Tensor:
+    # TensorFlow: exp(x) - 1 below 0 (not expm1); a NaN input passes the gradient through
+    return torch.where(x < 0, torch.exp(torch.clamp_max(x, 0.0)) - 1.0, x)
+
+
+def _selu(x: torch.Tensor) -> torch.Tensor:
+    # TensorFlow's SeluGrad picks the branch from the output: slope `scale` at 0 (torch: scale * alpha)
+    neg = _SELU_SCALE_ALPHA * (torch.exp(torch.clamp_max(x, 0.0)) - 1.0)
+    return torch.where(neg < 0, neg, _SELU_SCALE * x)
+
+
+def _softsign(x: torch.Tensor) -> torch.Tensor:
+    # x / (1 + |x|); TensorFlow's SoftsignGrad g / (1 + |x|)^2 is 0 at +-inf (the value is NaN there), the
+    # differentiated quotient NaN: the infinite entries take no gradient
+    inf = torch.isinf(x)
+    safe = torch.where(inf, torch.zeros_like(x), x)
+    return torch.where(inf, torch.full_like(x, math.nan), safe / (1.0 + safe.abs()))
+
+
+def _hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return _relu6(x + 3.0) / 6.0
+
+
+def _celu(x: torch.Tensor) -> torch.Tensor:
+    # max(x, 0) + expm1(min(x, 0)): TensorFlow's max/min pass the gradient on ties, so the slope at 0 is 2
+    pos = torch.where(x >= 0, x, torch.clamp_min(x.detach(), 0.0))
+    neg = torch.where(x <= 0, x, torch.clamp_max(x.detach(), 0.0))
+    return pos + torch.expm1(neg)
+
+
+def _hard_tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.where((x >= -1) & (x <= 1), x, torch.clamp(x.detach(), -1.0, 1.0))
+
+
+def _sparsemax(x: torch.Tensor) -> torch.Tensor:
+    # keras/src/backend/tensorflow/nn.py::sparsemax, axis -1
+    srt = torch.sort(x, dim=-1, descending=True).values
+    cum = torch.cumsum(srt, dim=-1)
+    r = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)
+    support = srt - (cum - 1) / r > 0
+    k = support.to(x.dtype).sum(-1, keepdim=True)
+    tau = (torch.where(support, cum, torch.zeros_like(cum)).sum(-1, keepdim=True) - 1) / k
+    return torch.clamp_min(x - tau, 0.0)
+
+
+def _glu(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[-1] % 2:
+        raise ValueError(f"glu halves the last axis: its size must be even, got shape {tuple(x.shape)}")
+    a, b = x.chunk(2, dim=-1)
+    return a * torch.sigmoid(b)
+
+
+def _softmax(x: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(x, -1)
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 ACTIVATIONS = {
-    None: lambda x: x,
-    "linear": lambda x: x,
-    "relu": torch.relu,
+    None: _identity,
+    "linear": _identity,
+    "relu": _relu,
+    "relu6": _relu6,
+    "leaky_relu": lambda x: F.leaky_relu(x, _F32_POINT_TWO),  # Keras 3's slope 0.2 (torch's default is 0.01)
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
-    "softmax": lambda x: torch.softmax(x, -1),
+    "softmax": _softmax,
+    "log_softmax": lambda x: torch.log_softmax(x, -1),
+    "sparsemax": _sparsemax,
+    "elu": _elu,
+    "selu": _selu,
+    "celu": _celu,
+    "gelu": lambda x: 0.5 * x * torch.erfc(-x * _F32_SQRT1_2),  # Keras: approximate=False, tf.nn.gelu's erfc form
+    "silu": F.silu,
+    "swish": F.silu,
+    "softplus": _softplus,
+    "softsign": _softsign,
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "mish": lambda x: x * torch.tanh(_softplus(x)),
+    "exponential": torch.exp,
+    "hard_sigmoid": _hard_sigmoid,  # Keras 3: relu6(x + 3) / 6 (Keras 2 had 0.2 x + 0.5)
+    "hard_silu": lambda x: x * _hard_sigmoid(x),
+    "hard_swish": lambda x: x * _hard_sigmoid(x),
+    "hard_tanh": _hard_tanh,
+    "hard_shrink": lambda x: torch.where(x.abs() > 0.5, x, torch.zeros_like(x)),
+    "soft_shrink": lambda x: torch.where(x > 0.5, x - 0.5, torch.where(x < -0.5, x + 0.5, torch.zeros_like(x))),
+    "tanh_shrink": lambda x: x - torch.tanh(x),
+    "sparse_plus": lambda x: torch.where(x <= -1, torch.zeros_like(x),
+                                         torch.where(x < 1, 0.25 * torch.square(x + 1), x)),
+    "sparse_sigmoid": lambda x: torch.where(x <= -1, torch.zeros_like(x),
+                                            torch.where(x >= 1, torch.ones_like(x), 0.5 * (x + 1))),
+    "squareplus": lambda x: (x + torch.sqrt(torch.square(x) + 4.0)) / 2,
+    "glu": _glu,  # halves the last axis
     # a softmax written out by hand: the loss sees probabilities, not logits (no Keras logits shortcut)
-    "manual_softmax": lambda x: torch.softmax(x, -1),
+    "manual_softmax": _softmax,
 }
+"""Keras activation names (``keras.activations.get``) -> torch functions with TensorFlow's numerics. Keras's
+``threshold`` needs arguments and is not available by name; ``manual_softmax`` is this project's softmax
+without Keras's logits shortcut."""
+
+
+def activation(name: Optional[str]):
+    """The torch function for a Keras activation name; ``ValueError`` naming the known ones otherwise.
+
+    Example:
+        >>> import torch
+        >>> activation("leaky_relu")(torch.tensor([-1.0])).tolist()  # Keras 3's slope 0.2
+        [-0.20000000298023224]
+    """
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(k for k in ACTIVATIONS if k))
+        raise ValueError(f"Unknown activation {name!r}; known: {known}") from None
 
 
 class KerasSequential(nn.Sequential):
@@ -204,12 +393,28 @@ class KerasSequential(nn.Sequential):
         return ACTIVATIONS[self.output_activation](self(x))
 
 
+_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias"}, "batchnorm": {"type", "momentum", "epsilon"},
+              "activation": {"type", "activation"}}
+
+
+def _check_spec_activation(act: Optional[str], hidden: bool, where: str) -> None:
+    try:
+        activation(act)
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    if act == "glu" and hidden:
+        raise ValueError(f"{where}: glu halves the features, but Keras's Dense and Activation layers report the "
+                         "width unchanged, so a Keras model with glu before another layer fails at its first call; "
+                         "glu is only usable as the output activation")
+
+
 def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) -> KerasSequential:
     """``torch.nn.Sequential`` from a framework-neutral layer spec (see the module docstring).
 
     Layers: ``dense`` (``units``, ``activation``, ``use_bias``), ``batchnorm``
-    (``momentum``, ``epsilon``), ``activation`` (``activation``). Weights get
-    Keras's defaults; load shared weights with :func:`load_keras_weights`.
+    (``momentum``, ``epsilon``), ``activation`` (``activation``); an activation is any Keras name in
+    :data:`ACTIVATIONS`. Weights get Keras's defaults; load shared weights with :func:`load_keras_weights`.
+    A key the layer does not take, or an unknown activation, raises ``ValueError`` naming the layer.
     """
     if "layers" not in spec or "input_dim" not in spec:
         raise ValueError("a model spec needs 'input_dim' and 'layers'")
@@ -220,20 +425,28 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
         raise ValueError("the last layer of a model spec must be a dense layer (the output layer)")
     for i, layer in enumerate(layers):
         kind = layer.get("type")
+        where = f"model spec layer {i} ({kind})"
+        if kind not in _SPEC_KEYS:
+            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation)")
+        extra = sorted(set(layer) - _SPEC_KEYS[kind])
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {extra}; a {kind} layer takes {sorted(_SPEC_KEYS[kind])}")
         if kind == "dense":
             mods.append(nn.Linear(width, int(layer["units"]), bias=layer.get("use_bias", True), dtype=dtype,
                                   device=device))
-            width = int(layer["units"])
             act = layer.get("activation")
+            _check_spec_activation(act, i < len(layers) - 1, where)
+            width = int(layer["units"])
             if i < len(layers) - 1 and act not in (None, "linear"):
                 mods.append(Activation(act))
         elif kind == "batchnorm":
             mods.append(BatchNormalization(width, momentum=layer.get("momentum", 0.99),
                                            epsilon=layer.get("epsilon", 1e-3), dtype=dtype, device=device))
-        elif kind == "activation":
-            mods.append(Activation(layer["activation"]))
         else:
-            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation)")
+            if "activation" not in layer:
+                raise ValueError(f"{where}: needs 'activation'")
+            _check_spec_activation(layer["activation"], True, where)
+            mods.append(Activation(layer["activation"]))
     model = KerasSequential(*mods)
     model.output_activation = layers[-1].get("activation") or "linear"
     keras_init_(model)
