@@ -131,6 +131,22 @@ def test_fit_given_a_dataloader_says_what_it_takes():
     assert len(h.history["loss"]) == 1
 
 
+def test_fit_given_a_generator_or_a_split_leaving_no_data_raises_like_keras():
+    model = torch.nn.Linear(4, 3)
+    x, y = np.random.default_rng(0).normal(size=(8, 4)), np.arange(8) % 3
+    kw = dict(loss="sparse_categorical_crossentropy", optimizer=optim.SGD(model.parameters()), verbose=0)
+    for gen in ((xi for xi in x), iter(list(x))):
+        with pytest.raises(ValueError, match="array or tensor.*generator"):
+            tfit.fit(model, gen, y, **kw)
+    # Keras's train_validation_split: floor(N * (1 - split)) must leave both parts non-empty
+    for n, split in ((1, 0.5), (8, 1e-17), (8, 0.99)):
+        with pytest.raises(ValueError, match=f"Training data contains {n} samples, which is not sufficient"):
+            tfit.fit(model, x[:n], y[:n], validation_split=split, **kw)
+    h = tfit.fit(model, x, y, validation_split=0.25, **kw)
+    print("generator, iterator and 3 empty splits raise; split 0.25 of 8 trains:", h.history.keys())
+    assert {"loss", "val_loss"} <= set(h.history) and len(h.history["val_loss"]) == 1
+
+
 @pytest.mark.parametrize("name,kw", [
     ("BinaryCrossentropy", dict(from_logits=True)),
     ("BinaryFocalCrossentropy", dict(from_logits=True, apply_class_balancing=True)),

@@ -63,7 +63,9 @@ Example:
 
 from __future__ import annotations
 
+import collections.abc
 import copy
+import inspect
 import math
 import warnings
 from typing import Callable, Optional, Sequence, Union
@@ -272,6 +274,10 @@ def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
 
 
 def _check_arrays(a, name: str) -> None:
+    if inspect.isgenerator(a) or isinstance(a, collections.abc.Iterator):
+        raise ValueError(f"fit/evaluate take `{name}` as an array or tensor (Keras's fit on NumPy arrays), got a "
+                         f"{type(a).__name__}. For a generator write the loop with the torch_impl losses and "
+                         "optimizers (see examples/keras_training_in_torch.py), or stack its data into arrays.")
     if isinstance(a, (torch.utils.data.DataLoader, torch.utils.data.Dataset)):
         raise ValueError(f"fit/evaluate take `{name}` as an array or tensor (Keras's fit on NumPy arrays), got a "
                          f"{type(a).__name__}. For a DataLoader write the loop with the torch_impl losses and "
@@ -451,6 +457,10 @@ def fit(
         if not 0 < validation_split < 1:
             raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
         split = int(math.floor(xt.shape[0] * (1.0 - validation_split)))
+        if split == 0 or split == xt.shape[0]:  # Keras's train_validation_split raises the same
+            raise ValueError(f"Training data contains {xt.shape[0]} samples, which is not sufficient to split it "
+                             f"into a validation and training set as specified by `validation_split={validation_split}`. "
+                             "Either provide more data, or a different value for the `validation_split` argument.")
         validation_data = (xt[split:], yt[split:]) + ((sw[split:],) if sw is not None else ())
         xt, yt = xt[:split], yt[:split]
         sw = sw[:split] if sw is not None else None
