@@ -52,6 +52,11 @@ def summarise(result: dict, y: np.ndarray, y_test: Optional[np.ndarray] = None) 
         "mean_prediction": float(probs.mean()) if n_out == 1 else None,
     }
     labels = _labels(y, n_out)
+    if n_out == 1:  # one sigmoid unit: how each label value is predicted, and the clipped-probability floor
+        raw = np.asarray(y, dtype=np.float64).reshape(-1)
+        if raw.shape == pred.shape:
+            out["positive_rate_by_label"] = {_key(v): float(np.mean(pred[raw == v])) for v in np.unique(raw)}
+            out["bce_probability_floor"] = _bce_probability_floor(raw)
     if labels.shape == pred.shape and labels.size and labels.min() >= 0 and labels.max() < n_classes:
         out["train_accuracy"] = float(np.mean(pred == labels))
         out["label_hist_train"] = np.bincount(labels, minlength=n_classes).tolist()
@@ -70,7 +75,25 @@ def summarise(result: dict, y: np.ndarray, y_test: Optional[np.ndarray] = None) 
     if g:
         out["grad_norms"] = [float(v) for v in g]
         out["grad_ratio"] = float(g[0] / g[-1]) if g[-1] else float("inf")
+    if out.get("recall_test") is not None:
+        present = [r for r in out["recall_test"] if r is not None]
+        out["test_balanced_accuracy"] = float(np.mean(present)) if present else None
     return out
+
+
+def _key(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def _bce_probability_floor(y: np.ndarray) -> float:
+    """The lowest mean binary crossentropy reachable through clipped probabilities (p in [1e-7, 1 - 1e-7]).
+
+    For a label y the loss -(y log p + (1 - y) log(1 - p)) is smallest at p = clip(y): a label above 1
+    is rewarded most at p = 1 - 1e-7, so through probabilities the loss is bounded below. Keras on a
+    sigmoid layer computes it from the logits instead, where the bound does not exist.
+    """
+    p = np.clip(y, EPS, 1 - EPS)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
 def _recall(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> list:
@@ -98,9 +121,42 @@ def evaluate_checks(checks: list, summary: dict, others: dict[str, dict]) -> lis
             best = min(loss)
             measured = loss[-1] / best - 1 if best > 0 else 0.0
             ok = measured >= args[0]
-        elif kind == "loss_constant_fraction":
+        elif kind in ("loss_constant_fraction", "loss_constant_fraction_above"):
             measured = (max(loss) - min(loss)) / abs(loss[0]) if loss[0] else 0.0
-            ok = measured <= args[0]
+            ok = measured <= args[0] if kind == "loss_constant_fraction" else measured > args[0]
+        elif kind == "loss_curve_matches_other":  # the same trajectory, epoch by epoch, within args[1] relative
+            other = others.get(args[0])
+            measured = (None if other is None or len(other["loss"]) != len(loss) else
+                        max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(loss, other["loss"])))
+            ok = measured is not None and measured <= args[1]
+        elif kind == "loss_rises_at_least":  # epochs whose loss rose by more than args[0] (relative): >= args[1]
+            measured = sum(1 for a, b in zip(loss, loss[1:]) if b > a * (1 + args[0]))
+            ok = measured >= args[1]
+        elif kind == "loss_rebounds_peak":  # the highest loss after the best epoch, above the best by this fraction
+            best = int(np.argmin(loss))
+            measured = max(loss[best:]) / loss[best] - 1 if loss[best] > 0 else 0.0
+            ok = measured >= args[0]
+        elif kind == "first_loss_above_other":
+            other = others.get(args[0])
+            measured = (loss[0], None if other is None else other["loss"][0])
+            ok = other is not None and loss[0] > other["loss"][0]
+        elif kind == "final_drop_at_least":  # the loss still falls by this much in the last epoch
+            measured = loss[-2] - loss[-1] if len(loss) >= 2 else 0.0
+            ok = measured >= args[0]
+        elif kind == "final_loss_below_probability_floor":
+            measured = (loss[-1], summary.get("bce_probability_floor"))
+            ok = measured[1] is not None and loss[-1] < measured[1]
+        elif kind in ("positive_rate_at_least", "positive_rate_at_most"):  # one sigmoid unit, per label value
+            rates = summary.get("positive_rate_by_label") or {}
+            vals = [rates.get(_key(v)) for v in args[0]]
+            measured = None if any(v is None for v in vals) else (min(vals) if kind.endswith("least") else max(vals))
+            ok = measured is not None and (measured >= args[1] if kind.endswith("least") else measured <= args[1])
+        elif kind == "min_grad_norm_above":
+            measured = min(summary.get("grad_norms") or [0.0])
+            ok = measured > args[0]
+        elif kind in ("test_balanced_accuracy_below", "test_balanced_accuracy_above"):
+            measured = summary.get("test_balanced_accuracy")
+            ok = measured is not None and (measured < args[0] if kind.endswith("below") else measured > args[0])
         elif kind == "final_loss_above":
             measured = loss[-1]
             ok = measured > args[0]

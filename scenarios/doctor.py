@@ -11,9 +11,10 @@ and a PyTorch run are judged by identical rules:
 * :func:`check_training`, from per-epoch records ``{"loss", "grad_norms",
   "clip_fraction", "pred_hist"}``: vanishing, exploding or zero gradients
   (first/last layer kernel-gradient ratio), outputs saturated at the 1e-7 clip,
-  a constant loss, a loss that rebounds or oscillates (learning rate too
-  high), NaN/inf, a negative crossentropy, prediction collapse to one class,
-  and a linear model that does no better than the majority class.
+  a constant loss, a first epoch far above the untrained model's loss or a
+  loss that rebounds or oscillates (learning rate too high), NaN/inf, a
+  negative crossentropy, prediction collapse to one class, and a linear model
+  that does no better than the majority class.
 * :func:`check_outcome`, after training on held-out data: per-class recall,
   balanced accuracy, the confusion matrix, and a minority class the model
   ignores.
@@ -40,7 +41,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 __all__ = ["Finding", "RULES", "check_setup", "check_training", "check_outcome", "diagnose", "diagnose_arrays",
-           "load_array", "render", "ids", "to_json", "chance_level", "setup_record", "epoch_record", "train_accuracy"]
+           "load_array", "render", "ids", "to_json", "chance_level", "setup_record", "epoch_record", "train_accuracy",
+           "start_loss"]
 
 EPS = 1e-7
 CATEGORICAL = ("categorical_crossentropy", "categorical_focal_crossentropy")
@@ -122,7 +124,7 @@ RULES: dict[str, tuple[str, str, str, str]] = {
         "Check that gradients reach the weights (saturation, zero targets), the learning rate, and that the "
         "labels match the loss."),
     "learning_rate_too_high": (
-        "warning", "during", "the loss rebounds or oscillates",
+        "warning", "during", "the loss overshoots, rebounds or oscillates",
         "Lower the learning rate (e.g. 10x; Adam's default is 0.001), or clip gradients."),
     "prediction_collapse": (
         "error", "during", "the model predicts one class for every input",
@@ -304,12 +306,14 @@ def _value_summary(y: np.ndarray) -> str:
 def check_training(epochs: Sequence[dict], *, n_dense: int, hidden_layers: Optional[int] = None,
                    labels: Optional[np.ndarray] = None, loss: str = "", n_outputs: int = 2,
                    train_accuracy: Optional[float] = None,
-                   start_grad_norms: Optional[Sequence[float]] = None) -> list[Finding]:
+                   start_grad_norms: Optional[Sequence[float]] = None,
+                   start_loss: Optional[float] = None) -> list[Finding]:
     """Findings from per-epoch records ``{"loss", "grad_norms", "clip_fraction", "pred_hist"}``.
 
     ``labels`` are the probe's labels (for prediction collapse and the majority rate);
     ``hidden_layers`` defaults to ``n_dense - 1``; ``start_grad_norms`` are the per-layer
-    kernel-gradient norms before the first step.
+    kernel-gradient norms before the first step; ``start_loss`` the loss of the untrained model
+    on the probe (:func:`start_loss`): a first epoch far above it overshot.
     """
     out: list[Finding] = []
     if not epochs:
@@ -355,6 +359,14 @@ def check_training(epochs: Sequence[dict], *, n_dense: int, hidden_layers: Optio
     if ratios and (max(ratios) > 50 or largest > 1e4):
         out.append(_finding("exploding_gradients", f"largest first/last ratio {max(ratios):.3g}, largest kernel "
                             f"gradient norm {largest:.3g}", ratios=ratios))
+    if (start_loss is not None and np.isfinite(start_loss) and start_loss > 0 and loss_curve[0] > 1.5 * start_loss
+            and loss_curve[0] - start_loss > 0.5):
+        # the first epoch's mean loss is an average over the first steps: far above the untrained model's
+        # loss, those steps overshot (a sound learning rate does not make the loss worse than at the start)
+        out.append(_finding("learning_rate_too_high",
+                            f"the first epoch's loss {_num(loss_curve[0])} is {loss_curve[0] / start_loss:.1f}x the "
+                            f"untrained model's {_num(start_loss)}: the first steps overshoot",
+                            start_loss=start_loss, first_epoch_loss=float(loss_curve[0])))
     if len(epochs) >= 3 and not np.any(loss_curve < 0):
         best = int(loss_curve.argmin())
         rebound = float(loss_curve[-1] / loss_curve[best] - 1) if loss_curve[best] > 0 else 0.0
@@ -463,6 +475,74 @@ def train_accuracy(y: np.ndarray, loss: str, outputs: np.ndarray) -> Optional[fl
     return float(np.mean(_predicted_classes(outputs) == idx))
 
 
+def start_loss(setup: dict) -> Optional[float]:
+    """The untrained model's loss on the probe, from the set-up facts (``None`` where it cannot be known).
+
+    Categorical, sparse categorical and binary crossentropy, Keras's reduction (the weighted sum over
+    the number of samples), from the outputs measured before training: probabilities go through
+    Keras's clip to [1e-7, 1 - 1e-7], logits (``from_logits`` with a linear output) through
+    log-softmax / log-sigmoid. Saturated probabilities (1% or more at the clip) give ``None``: the
+    logits behind them, which Keras would use, are not known.
+
+    Example:
+        >>> import numpy as np
+        >>> round(start_loss({"y": np.array([0, 1]), "loss": "sparse_categorical_crossentropy",
+        ...                   "predictions": np.full((2, 2), 0.5), "output_activation": "softmax"}), 4)
+        0.6931
+    """
+    loss = setup.get("loss")
+    p, y = setup.get("predictions"), setup.get("y")
+    if loss not in CATEGORICAL[:1] + SPARSE + ("binary_crossentropy",) or p is None or y is None:
+        return None
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if p.ndim != 2 or len(y) != len(p) or not np.all(np.isfinite(p)) or not np.all(np.isfinite(y)):
+        return None
+    logits = bool(setup.get("from_logits")) and str(setup.get("output_activation") or "linear").lower() \
+        not in PROBABILITY_ACTIVATIONS
+    binary = loss == "binary_crossentropy"
+    if logits:
+        if binary:  # log sigmoid(z), log(1 - sigmoid(z))
+            log_p, log_q = -np.logaddexp(0, -p), -np.logaddexp(0, p)
+        else:
+            log_p = p - p.max(1, keepdims=True)
+            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
+    else:
+        if p.min() < 0 or p.max() > 1 or np.mean((p <= EPS) | (p >= 1 - EPS)) >= 0.01:
+            return None
+        if not binary and loss in CATEGORICAL:
+            p = p / p.sum(1, keepdims=True)
+        q = np.clip(p, EPS, 1 - EPS)
+        log_p, log_q = np.log(q), np.log1p(-q)
+    if binary:
+        t = y.reshape(len(y), -1)
+        if t.shape[1] != p.shape[1]:
+            return None
+        per = -(t * log_p + (1 - t) * log_q).mean(1)
+    elif loss in SPARSE:
+        idx = y.reshape(-1)
+        if idx.shape != (len(p),) or np.any(idx != np.round(idx)) or idx.min() < 0 or idx.max() >= p.shape[1]:
+            return None
+        if not logits:  # Keras's sparse crossentropy renormalises the clipped probabilities
+            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
+        per = -log_p[np.arange(len(p)), idx.astype(np.int64)]
+    else:
+        if y.shape != p.shape:
+            return None
+        per = -(y * log_p).sum(1)
+    w = setup.get("sample_weight")
+    if w is not None and np.size(w) == len(per):
+        w = np.asarray(w, dtype=np.float64).reshape(-1)
+    elif setup.get("class_weight"):
+        idx = _class_indices(np.asarray(setup["y"]), loss)
+        if idx is None:
+            return None
+        cw = setup["class_weight"]
+        w = np.array([float(cw.get(int(c), 1.0)) for c in idx])
+    else:
+        w = np.ones_like(per)
+    return float(np.sum(w * per) / len(per))
+
+
 # ------------------------------------------------------------------------------------------ the whole
 def diagnose(setup: Optional[dict] = None, epochs: Optional[Sequence[dict]] = None,
              outcome: Optional[dict] = None) -> dict:
@@ -482,7 +562,7 @@ def diagnose(setup: Optional[dict] = None, epochs: Optional[Sequence[dict]] = No
     if epochs:
         findings += check_training(epochs, n_dense=n_dense, labels=setup.get("y"), loss=setup.get("loss", ""),
                                    n_outputs=setup.get("n_outputs", 2), train_accuracy=train_accuracy,
-                                   start_grad_norms=start_grad_norms)
+                                   start_grad_norms=start_grad_norms, start_loss=start_loss(setup))
     metrics: dict = {}
     if outcome is not None and outcome.get("probabilities") is not None:
         metrics, f = check_outcome(outcome["y_true"], outcome["probabilities"], loss=setup.get("loss", ""),
