@@ -1,11 +1,11 @@
-"""Keras-faithful optimizers: ``Adam``, ``SGD`` and ``RMSprop`` as ``torch.optim.Optimizer``s.
+"""Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD`` and ``RMSprop`` as ``torch.optim.Optimizer``s.
 
-Each ``step`` computes what Keras 3's ``optimizer.apply`` computes, operation
-for operation and in the parameter's dtype: gradient clipping
-(``clipnorm`` / ``global_clipnorm`` / ``clipvalue``), decoupled weight decay
-``w -= w * wd * lr``, then the update rule, then one shared iteration count.
-Hyper-parameter defaults are Keras's. Two details that make torch's own
-optimizers differ:
+Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
+``model.fit``, operation for operation and in the parameter's dtype: loss-scale
+and accumulation unscaling, gradient clipping (``clipnorm`` /
+``global_clipnorm`` / ``clipvalue``), decoupled weight decay, the update rule,
+the moving average, then one shared iteration count. Hyper-parameter defaults
+are Keras's. The details that make torch's own optimizers differ:
 
 * Adam: ``alpha = lr * sqrt(1 - b2^t) / (1 - b1^t)``,
   ``w -= alpha * m / (sqrt(v) + eps)`` with ``eps = 1e-7`` outside the bias
@@ -13,19 +13,56 @@ optimizers differ:
   (``m_hat / (sqrt(v_hat) + eps)``), so no setting of it takes Keras's step.
 * The learning rate is a Keras variable of ``floatx`` (float32 by default): a
   float64 model still trains with ``float32(0.001)``. Here the learning rate is
-  rounded to ``torch.get_default_dtype()``, the analogue of ``floatx``.
+  rounded to ``torch.get_default_dtype()`` at construction, the analogue of
+  ``floatx`` (also a rate set later, e.g. by a ``torch.optim.lr_scheduler``).
 * Hyper-parameters that Keras passes through ``ops.cast`` (Adam's ``beta_1``
   and ``beta_2`` in the bias correction, SGD's ``momentum``, ``weight_decay``)
   carry float32 rounding even in float64 (TensorFlow makes a float32 tensor of
   a Python float before casting it); those used directly in an op (Adam's
-  ``1 - beta_1``, RMSprop's ``rho``, every ``epsilon``) are exact. Followed here.
+  ``1 - beta_1``, RMSprop's ``rho``, every ``epsilon``, ``ema_momentum``) are
+  rounded to the parameter's dtype only. Followed here.
+* ``fit`` runs the update in a ``tf.function``, and TensorFlow's graph
+  optimizer (Grappler) rewrites some of Keras's arithmetic before it runs;
+  the step here computes the rewritten form (measured against Keras inside a
+  ``tf.function``, see ``parity_tests/test_optim_fuzz_keras.py``):
+  ``g / loss_scale_factor`` and ``(g + accumulated) / steps`` become a
+  multiplication by the rounded reciprocal; weight decay becomes
+  ``w -= w * (wd * lr)`` (``(w * wd) * lr`` for a 0-d parameter); SGD's
+  ``g * lr`` of a gradient that was just multiplied by a factor (the
+  reciprocals above, the global-norm scale) becomes ``g0 * (factor * lr)``;
+  RMSprop's ``lr g / sqrt(d)`` becomes ``lr g * (1 / sqrt(d))`` and its
+  centered ``v - avg^2 + eps`` becomes ``v + (eps - avg^2)``; Adam with
+  ``epsilon=0`` multiplies by ``1 / sqrt(v)``. Keras called eagerly
+  (``run_eagerly=True``) divides instead and differs by an ulp.
+* TensorFlow's square root is correctly rounded and its sums run in Eigen's
+  order; torch's CPU ``sqrt`` is not correctly rounded (an ulp off on about 15%
+  of float32 inputs) and ``torch.sum`` adds in another order, so on the CPU the
+  square roots here come from NumPy and the norms of the clipping from a sum in
+  Eigen's order (x86-64 AVX / ARM NEON packet widths; exact for tensors up to
+  about 100k elements, above which TensorFlow splits a sum over its threads).
+
+Left as they are (measured in the fuzz; an ulp-level difference each):
+TensorFlow flushes subnormal results to zero (torch keeps them); float32
+RMSprop (and Adam with ``epsilon=0``) under ``fit`` uses TensorFlow's
+vectorized ``Rsqrt``, a hardware approximation that no portable code
+reproduces; with float32 weight decay under an ``ExponentialDecay`` /
+``CosineDecay`` / ``CosineDecayRestarts`` schedule, ``fit`` merges the
+schedule's last product into the decay's; for a one-element parameter that is
+not 0-d, the order of those re-associated products follows the graph's node
+names. A gradient that is itself a product or sum in Keras's graph (an
+element-wise layer's) can join the rewritten products too: that depends on the
+model. A plain callable rate is called at every step here; ``fit`` traces it
+once.
 
 A ``torch_impl.schedules`` schedule (Keras's ``learning_rate=schedule``) sets the
 rate of every parameter group before each step, so it overrides a
 ``torch.optim.lr_scheduler`` and cannot be combined with per-group rates (that
 raises). With a constant rate, ``torch.optim.lr_scheduler`` and per-group
 ``lr`` work as with any torch optimizer. ``use_ema`` averages the parameters
-that require a gradient (Keras's trainable variables).
+that require a gradient (Keras's trainable variables). A parameter whose
+``grad`` is ``None`` is skipped, as Keras skips a variable without gradient;
+a ``step`` where no parameter has a gradient changes nothing and is not counted
+(Keras raises ``ValueError`` there).
 
 Example:
     >>> import torch
@@ -40,13 +77,20 @@ Example:
 from __future__ import annotations
 
 import math
+import platform
+import warnings
 from typing import Iterable, Optional
 
+import numpy as np
 import torch
 
 from torch_impl.schedules import LearningRateSchedule
 
-__all__ = ["KerasOptimizer", "Adam", "SGD", "RMSprop"]
+__all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop"]
+
+
+class _ArgumentError(ValueError, TypeError):
+    """An argument the Keras optimizer does not take: Keras raises ``ValueError``; Python a ``TypeError``."""
 
 
 def _scalar(value: float, dtype: torch.dtype) -> float:
@@ -63,12 +107,95 @@ def _cast(value: float, dtype: torch.dtype) -> float:
     return torch.tensor(value, dtype=torch.float32).to(dtype).item()
 
 
+def _reciprocal(value: float, dtype: torch.dtype, device) -> torch.Tensor:
+    """``1 / value`` rounded in ``dtype``: Grappler folds ``x / constant`` into ``x * (1 / constant)``."""
+    return torch.reciprocal(torch.tensor(value, dtype=dtype, device=device))
+
+
+def _sqrt(x: torch.Tensor) -> torch.Tensor:
+    """The correctly rounded square root, as TensorFlow's ``Sqrt`` on the CPU computes it. torch's CPU ``sqrt``
+    is not correctly rounded (torch 2.13 on an AVX-512 CPU: an ulp off on about 15% of float32 and 1% of
+    float64 inputs); NumPy's is, and writes into the result tensor without a copy. Other devices: torch's."""
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad:
+        out = torch.empty_like(x)
+        np.sqrt(x.numpy(), out=out.numpy())
+        return out
+    return torch.sqrt(x)
+
+
+# Eigen's packet width (elements) in TensorFlow's CPU kernels: AVX on x86-64, NEON on ARM
+_PACKET = ({torch.float32: 8, torch.float64: 4} if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
+           else {torch.float32: 4, torch.float64: 2})
+
+
+def _eigen_sum(a: np.ndarray, packet: int) -> np.generic:
+    """The sum of the 1-D array ``a`` in the order of Eigen's single-threaded full reduction
+    (``InnerMostDimReducer``): above ``1024 * packet`` elements the two packet-aligned halves separately; else
+    four packet accumulators over blocks of four packets, merged in order, the remaining whole packets added to
+    the first, the horizontal sum of that packet (halving) added to the sequential sum of the tail."""
+    n = a.shape[0]
+    if n > packet * 1024:
+        split = packet * -(-(-(-n // 2)) // packet)
+        return _eigen_sum(a[:split], packet) + _eigen_sum(a[split:], packet)
+    block = 4 * packet
+    n4, n1 = (n // block) * block, (n // packet) * packet
+    if n4:
+        # sequential per lane, in a's dtype: NumPy adds pairwise only along the contiguous axis, and here
+        # reduces across rows (checked equal to np.add.accumulate(...)[-1], 10x faster)
+        acc4 = np.add.reduce(a[:n4].reshape(-1, block), axis=0)
+        acc = acc4[:packet]
+        for i in range(1, 4):
+            acc = acc + acc4[i * packet:(i + 1) * packet]
+    else:
+        acc = np.zeros(packet, a.dtype)
+    for j in range(n4, n1, packet):
+        acc = acc + a[j:j + packet]
+    while acc.shape[0] > 1:
+        half = acc.shape[0] // 2
+        acc = acc[:half] + acc[half:]
+    tail = a.dtype.type(0)
+    for x in a[n1:]:
+        tail = tail + x
+    return tail + acc[0]
+
+
+def _sum(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``reduce_sum`` of all of ``x`` (a 0-d tensor): Eigen's order on the CPU, torch's elsewhere."""
+    if x.device.type != "cpu" or x.dtype not in _PACKET or x.requires_grad:
+        return x.sum()
+    a = np.ascontiguousarray(x.numpy()).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN sums as TensorFlow's, without warnings
+        return torch.tensor(_eigen_sum(a, _PACKET[x.dtype]), dtype=x.dtype)
+
+
 def _buffer(state: dict, key: str, like: torch.Tensor) -> torch.Tensor:
     """The optimizer variable ``key`` in a parameter's ``state``, made as zeros like the parameter on first use
     (Keras's ``add_variable_from_reference``)."""
     if key not in state:
         state[key] = torch.zeros_like(like)
     return state[key]
+
+
+class _Grad:
+    """A gradient as ``base * factor`` (``factor`` a 0-d tensor or ``None``): the last operation of Keras's
+    graph, kept apart because Grappler re-associates it with SGD's ``* lr`` when that is its only use."""
+
+    __slots__ = ("base", "factor")
+
+    def __init__(self, base: torch.Tensor, factor: Optional[torch.Tensor] = None):
+        self.base, self.factor = base, factor
+
+    def value(self) -> torch.Tensor:
+        return self.base if self.factor is None else self.base * self.factor
+
+    def times(self, lr: float, constant_rate: bool = False) -> torch.Tensor:
+        """``gradient * lr`` as ``fit`` computes it: ``base * (factor * lr)`` (Grappler's MinimizeBroadcasts
+        multiplies the two scalars first) unless ``base`` is 0-d too (one shape: nothing is reordered; measured:
+        a ``(1,)`` gradient is reordered, a 0-d one is not). A constant rate (a plain callable, which ``fit``
+        traces once) is folded with the factor whatever the shape (constant folding)."""
+        if self.factor is not None and (self.base.dim() > 0 or constant_rate):
+            return self.base * (self.factor * lr)
+        return self.value() * lr
 
 
 class KerasOptimizer(torch.optim.Optimizer):
@@ -94,6 +221,13 @@ class KerasOptimizer(torch.optim.Optimizer):
             the ``n`` gradients (clipping and weight decay on that mean);
             ``iterations`` then counts updates, as in Keras.
         name: a name, as in Keras.
+
+    Invalid arguments raise ``ValueError`` where Keras does (two clipping
+    options, ``gradient_accumulation_steps`` < 2, ``ema_momentum`` outside
+    [0, 1] or a non-integer ``ema_overwrite_frequency`` with ``use_ema``, an
+    argument Keras does not know), and also where Keras would train on
+    nonsense (a negative, infinite or NaN rate, decay or clipping value, a
+    ``loss_scale_factor`` <= 0). ``decay`` warns and is ignored, as in Keras.
     """
 
     _keras_name = "optimizer"
@@ -103,7 +237,11 @@ class KerasOptimizer(torch.optim.Optimizer):
                  global_clipnorm: Optional[float] = None, use_ema: bool = False, ema_momentum: float = 0.99,
                  ema_overwrite_frequency: Optional[int] = None, loss_scale_factor: Optional[float] = None,
                  gradient_accumulation_steps: Optional[int] = None, name: Optional[str] = None,
-                 lr: Optional[float] = None):
+                 lr: Optional[float] = None, **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
+        if kwargs:
+            raise _ArgumentError(f"Argument(s) not recognized: {kwargs}")
         if lr is not None:
             learning_rate = lr
         self._lr_schedule = None
@@ -111,40 +249,57 @@ class KerasOptimizer(torch.optim.Optimizer):
                                                                and not isinstance(learning_rate, (int, float))):
             self._lr_schedule = learning_rate
             learning_rate = self._scheduled_rate(0)
-        if not (isinstance(learning_rate, (int, float)) and learning_rate >= 0 and math.isfinite(learning_rate)):
-            raise ValueError(f"learning_rate must be a finite number >= 0 or a schedule, got {learning_rate!r}")
+        if isinstance(learning_rate, bool) or not (isinstance(learning_rate, (int, float)) and learning_rate >= 0
+                                                   and math.isfinite(learning_rate)):
+            raise ValueError("Argument `learning_rate` should be a finite float >= 0, an instance of "
+                             "torch_impl.schedules.LearningRateSchedule, or a callable (that takes no argument "
+                             f"and returns the learning rate). Received instead: learning_rate={learning_rate!r}")
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set (as in Keras).")
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
+                             f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm), ("clipvalue", clipvalue),
                            ("global_clipnorm", global_clipnorm)):
-            if value is not None and not value >= 0:
-                raise ValueError(f"{arg} must be >= 0, got {value!r}")
+            if value is not None and not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"`{arg}` must be a finite number >= 0 or None. Received: {arg}={value!r}")
         if gradient_accumulation_steps and not (isinstance(gradient_accumulation_steps, int)
                                                 and gradient_accumulation_steps >= 2):
             raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. Received: "
                              f"gradient_accumulation_steps={gradient_accumulation_steps!r}")
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum!r}")
-        if use_ema and ema_overwrite_frequency is not None and not (
-                isinstance(ema_overwrite_frequency, int) and ema_overwrite_frequency >= 1):
+        # Keras: a falsy frequency (None or 0) never overwrites
+        if use_ema and ema_overwrite_frequency and not (isinstance(ema_overwrite_frequency, int)
+                                                        and ema_overwrite_frequency >= 1):
             raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
                              f"ema_overwrite_frequency={ema_overwrite_frequency!r}")
         if loss_scale_factor is not None and not (loss_scale_factor > 0 and math.isfinite(loss_scale_factor)):
-            raise ValueError(f"loss_scale_factor must be a finite number > 0, got {loss_scale_factor!r}")
+            raise ValueError("`loss_scale_factor` must be a finite number > 0 or None. Received: "
+                             f"loss_scale_factor={loss_scale_factor!r}")
         # Keras keeps the learning rate in a floatx variable
-        learning_rate = _scalar(learning_rate, torch.get_default_dtype())
-        super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0))
+        self._floatx = torch.get_default_dtype()
+        learning_rate = _scalar(learning_rate, self._floatx)
+        super().__init__(params, dict(defaults, lr=learning_rate, weight_decay=weight_decay, iterations=0,
+                                      floatx=self._floatx))
         if self._lr_schedule is not None and any(g["lr"] != learning_rate for g in self.param_groups):
             raise ValueError("A learning-rate schedule sets the rate of every parameter group (Keras has one "
                              "learning rate per optimizer): give groups their own `lr` without a schedule, or "
                              "one optimizer per schedule.")
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.use_ema, self.ema_momentum = bool(use_ema), ema_momentum
-        self.ema_overwrite_frequency = ema_overwrite_frequency if use_ema else None
+        self.ema_overwrite_frequency = (ema_overwrite_frequency or None) if use_ema else None
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps or None
         self.name = name or self._keras_name
         self._no_weight_decay: set[int] = set()  # ids of parameters excluded from weight decay
+        # a plain callable: fit traces it once, its value a constant of the graph
+        self._constant_rate = self._lr_schedule is not None and not isinstance(self._lr_schedule,
+                                                                               LearningRateSchedule)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """As torch's; a group added later joins Keras's single step count (not 0)."""
+        count = self.param_groups[0]["iterations"] if self.param_groups else 0
+        super().add_param_group(param_group)
+        self.param_groups[-1]["iterations"] = count
 
     def _scheduled_rate(self, step: int) -> float:
         """The schedule's rate at Keras's raw step count; a plain callable is called with no argument. A Python
@@ -162,17 +317,22 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Keras's ``optimizer.learning_rate``: the rate the next step will use (a schedule evaluated at the step
         count so far; ``param_groups[0]["lr"]`` holds the rate of the last step taken)."""
         if self._lr_schedule is not None and self.param_groups:
-            return self._scheduled_rate(self.param_groups[0]["iterations"])
+            return self._scheduled_rate(self._steps)
         return float(self.param_groups[0]["lr"]) if self.param_groups else float("nan")
+
+    @property
+    def _steps(self) -> int:
+        """Keras's ``_iterations``: steps taken, accumulation steps included (kept in every group)."""
+        return self.param_groups[0]["iterations"] if self.param_groups else 0
 
     @property
     def iterations(self) -> int:
         """Keras's ``optimizer.iterations``: updates applied so far (steps // gradient_accumulation_steps)."""
-        return self._keras_iterations(self.param_groups[0]) if self.param_groups else 0
-
-    def _keras_iterations(self, group: dict) -> int:
         steps = self.gradient_accumulation_steps
-        return group["iterations"] // steps if steps else group["iterations"]
+        return self._steps // steps if steps else self._steps
+
+    def _keras_iterations(self, group: Optional[dict] = None) -> int:
+        return self.iterations
 
     def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss * loss_scale_factor`` (Keras's ``scale_loss``; ``step`` divides the gradients back)."""
@@ -192,24 +352,40 @@ class KerasOptimizer(torch.optim.Optimizer):
         return [p for group in self.param_groups for p in group["params"]]
 
     def _clip(self, grads: list) -> list:
+        """Keras's ``_clip_gradients`` of a list of gradient tensors (values as ``fit`` computes them)."""
+        return [g.value() for g in self._clip_grads([_Grad(g) for g in grads])]
+
+    def _clip_grads(self, grads: list) -> list:
         if self.clipnorm:
             out = []
             for g in grads:  # tf.clip_by_norm, per tensor
-                l2sum = (g * g).sum()
-                l2norm = torch.where(l2sum > 0, torch.sqrt(torch.where(l2sum > 0, l2sum, torch.ones_like(l2sum))), l2sum)
-                out.append((g * self.clipnorm) / torch.maximum(l2norm, torch.tensor(self.clipnorm, dtype=g.dtype,
-                                                                                      device=g.device)))
+                g = g.value()
+                l2sum = _sum(g * g)
+                pos = l2sum > 0
+                l2norm = torch.where(pos, _sqrt(torch.where(pos, l2sum, torch.ones_like(l2sum))), l2sum)
+                clip = torch.tensor(self.clipnorm, dtype=g.dtype, device=g.device)
+                out.append(_Grad((g * clip) / torch.maximum(l2norm, clip)))
             return out
         if self.global_clipnorm:
-            norm = torch.sqrt(sum((g * g).sum().to(torch.float64 if g.dtype == torch.float64 else torch.float32)
-                                  for g in grads))
+            values = [g.value() for g in grads]
+            wide = torch.float64 if any(v.dtype == torch.float64 for v in values) else torch.float32
+            squares = torch.stack([_sum(v * v).to(wide) for v in values])  # ops.sum(ops.stack(...))
+            norm = _sqrt(_sum(squares))
             c = self.global_clipnorm
-            scale_finite = c * torch.minimum(1.0 / norm, torch.tensor(1.0 / c, dtype=norm.dtype, device=norm.device))
+            scale_finite = c * torch.minimum(torch.reciprocal(norm), torch.tensor(1.0 / c, dtype=wide,
+                                                                                  device=norm.device))
             scale = scale_finite + (norm - norm)  # NaN for a non-finite norm, as Keras
-            return [g * scale.to(g.dtype) for g in grads]
+            return [_Grad(v, scale.to(v.dtype)) for v in values]
         if self.clipvalue:
-            return [torch.clamp(g, -self.clipvalue, self.clipvalue) for g in grads]
+            return [_Grad(torch.clamp(g.value(), -self.clipvalue, self.clipvalue)) for g in grads]
         return grads
+
+    def _rate(self, group: dict) -> float:
+        """The group's learning rate as Keras holds it: a schedule's value, else the floatx variable's (the floatx
+        is kept in the group, so that a state_dict carries it)."""
+        if self._lr_schedule is not None:
+            return group["lr"]
+        return _scalar(group["lr"], group.get("floatx", self._floatx))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -218,51 +394,63 @@ class KerasOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         pairs = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
-        if pairs and self._lr_schedule is not None:
-            rate = self._scheduled_rate(self.param_groups[0]["iterations"])
+        if not pairs:  # Keras raises ("No gradients provided for any variable.") and counts no step
+            return loss
+        for p, _ in pairs:
+            if p.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+        if self._lr_schedule is not None:
+            rate = self._scheduled_rate(self._steps)
             for group in self.param_groups:
                 group["lr"] = rate
-        if pairs:
-            for p, _ in pairs:
-                if p.grad.is_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-            grads = [p.grad.to(p.dtype) for p, _ in pairs]
-            if self.loss_scale_factor is not None:
-                grads = [g / self.loss_scale_factor for g in grads]
-            steps = self.gradient_accumulation_steps
-            if steps and (pairs[0][1]["iterations"] + 1) % steps != 0:  # accumulate only
-                for (p, _), g in zip(pairs, grads):
-                    acc = _buffer(self.state[p], "gradient_accumulator", p)
-                    acc.copy_(g + acc)
-            else:
-                if steps:  # the update step: the mean of the accumulated gradients and this one
-                    accs = [_buffer(self.state[p], "gradient_accumulator", p) for p, _ in pairs]
-                    grads = [(g + a) / steps for g, a in zip(grads, accs)]
-                grads = self._clip(grads)
-                for (p, group), g in zip(pairs, grads):
-                    lr = _scalar(group["lr"], p.dtype)
-                    wd = group["weight_decay"]
-                    if wd is not None and id(p) not in self._no_weight_decay:
-                        p.sub_(p * _cast(wd, p.dtype) * lr)
-                    self.update_step(g, p, lr, group, self.state[p])
-                if steps:
-                    for a in accs:
-                        a.zero_()
-        if self.use_ema and pairs:
+        grads = [_Grad(p.grad.to(p.dtype)) for p, _ in pairs]
+        if self.loss_scale_factor is not None:  # g / scale, in fit g * (1 / scale)
+            grads = [_Grad(g.base, _reciprocal(self.loss_scale_factor, g.base.dtype, g.base.device)) for g in grads]
+        steps = self.gradient_accumulation_steps
+        if steps and (self._steps + 1) % steps != 0:  # accumulate only
+            for (p, _), g in zip(pairs, grads):
+                acc = _buffer(self.state[p], "gradient_accumulator", p)
+                acc.copy_(g.value() + acc)
+        else:
+            if steps:  # the update: the mean of the accumulated gradients and this one, in fit a product
+                grads = [_Grad(g.value() + _buffer(self.state[p], "gradient_accumulator", p),
+                               _reciprocal(steps, p.dtype, p.device)) for (p, _), g in zip(pairs, grads)]
+            grads = self._clip_grads(grads)
+            for (p, group), g in zip(pairs, grads):
+                lr = _scalar(self._rate(group), p.dtype)
+                wd = group["weight_decay"]
+                if wd is not None and id(p) not in self._no_weight_decay:
+                    wd = _cast(wd, p.dtype)
+                    if p.dim() > 0 or self._constant_rate:  # fit: the two scalars first (see _Grad.times)
+                        p.sub_(p * _scalar(wd * lr, p.dtype))
+                    else:
+                        p.sub_(p * wd * lr)
+                self.update_step(g if self._takes_factored_gradient else g.value(), p, lr, group, self.state[p])
+            if steps:  # Keras zeroes every accumulator, also those of parameters without a gradient now
+                for p in self._all_params():
+                    acc = self.state[p].get("gradient_accumulator") if p in self.state else None
+                    if acc is not None:
+                        acc.zero_()
+        if self.use_ema:
             self._update_moving_averages()
         for group in self.param_groups:
             group["iterations"] += 1
         return loss
 
+    _takes_factored_gradient = False  # SGD takes the _Grad (its ``g * lr`` is re-associated in fit)
+
     def _update_moving_averages(self) -> None:
         """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every trainable
-        parameter (Keras averages its trainable variables: a frozen one keeps its value)."""
-        momentum = 0.0 if self.iterations == 0 else self.ema_momentum
+        parameter (Keras averages its trainable variables: a frozen one keeps its value). The momentum is
+        ``cast(iterations != 0) * ema_momentum`` in the parameter's dtype, and ``1 - momentum`` is computed in
+        that dtype."""
+        first = self.iterations == 0
         for p in self._all_params():
             if not p.requires_grad:
                 continue
+            momentum = 0.0 if first else _scalar(self.ema_momentum, p.dtype)
             average = _buffer(self.state[p], "average", p)
-            average.copy_(momentum * average + (1 - momentum) * p)
+            average.copy_(average * momentum + p * _scalar(1 - momentum, p.dtype))
         if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
             self.finalize_variable_values()
 
@@ -295,19 +483,20 @@ class Adam(KerasOptimizer):
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
         if not 0.0 <= beta_1 < 1.0 or not 0.0 <= beta_2 < 1.0:
-            raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got {beta_1!r}, {beta_2!r}")
+            raise ValueError(f"`beta_1` and `beta_2` must be in [0, 1). Received: beta_1={beta_1!r}, "
+                             f"beta_2={beta_2!r}")
         if not epsilon >= 0:
-            raise ValueError(f"epsilon must be >= 0, got {epsilon!r}")
+            raise ValueError(f"`epsilon` must be >= 0. Received: epsilon={epsilon!r}")
         super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad),
                          learning_rate, **kwargs)
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        local_step = torch.tensor(float(self._keras_iterations(group) + 1), dtype=dt)
+        local_step = torch.tensor(float(self.iterations + 1), dtype=dt)
         beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
         beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
         lr_t = torch.tensor(lr, dtype=dt)
-        alpha = (lr_t * torch.sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
+        alpha = (lr_t * _sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
         m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
         v.add_((gradient * gradient - v).mul_(_scalar(1 - group["beta_2"], dt)))
@@ -315,7 +504,34 @@ class Adam(KerasOptimizer):
             v_hat = _buffer(state, "velocity_hat", variable)
             torch.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        variable.sub_((m * alpha).div_(torch.sqrt(v).add_(_scalar(group["epsilon"], dt))))
+        eps = _scalar(group["epsilon"], dt)
+        if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
+            variable.sub_((m * alpha).mul_(torch.reciprocal(_sqrt(v))))
+        else:
+            variable.sub_((m * alpha).div_(_sqrt(v).add_(eps)))
+
+
+class AdamW(Adam):
+    """Keras's ``AdamW``: :class:`Adam` with decoupled weight decay, ``weight_decay`` 0.004 by default (it may
+    not be ``None``). Keras's argument order: learning_rate, weight_decay, beta_1, beta_2, epsilon, amsgrad.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = AdamW([w], learning_rate=0.1, weight_decay=0.5)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()  # w - w * 0.5 * 0.1, then Adam's step
+        tensor([ 0.8500, -1.8000])
+    """
+
+    _keras_name = "adamw"
+
+    def __init__(self, params, learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+        if weight_decay is None:
+            raise ValueError("Argument `weight_decay` must be a float. Received: weight_decay=None")
+        super().__init__(params, learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
 
 
 class SGD(KerasOptimizer):
@@ -326,32 +542,35 @@ class SGD(KerasOptimizer):
     """
 
     _keras_name = "sgd"
+    _takes_factored_gradient = True
 
     def __init__(self, params, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs):
-        if not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
+        if isinstance(momentum, bool) or not (isinstance(momentum, (int, float)) and 0 <= momentum <= 1):
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum!r}")
         super().__init__(params, dict(momentum=momentum, nesterov=nesterov), learning_rate, **kwargs)
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
+        grad = gradient if isinstance(gradient, _Grad) else _Grad(gradient)
+        scaled = grad.times(lr, self._constant_rate)  # Keras computes it twice under nesterov: one node in fit
         if group["momentum"] != 0:
             m = _buffer(state, "momentum", variable)
             mom = _cast(group["momentum"], dt)
-            scaled = gradient * lr  # Keras computes it twice under nesterov: the same value
             m.copy_(m * mom - scaled)
             if group["nesterov"]:
                 variable.add_(m * mom - scaled)
             else:
                 variable.add_(m)
         else:
-            variable.sub_(gradient * lr)
+            variable.sub_(scaled)
 
 
 class RMSprop(KerasOptimizer):
     """Keras's ``RMSprop`` (defaults: learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7, centered False).
 
     ``v = rho v + (1-rho) g^2``; ``w -= lr g / sqrt(v + eps)`` (eps inside the
-    square root, unlike torch.optim.RMSprop).
+    square root, unlike torch.optim.RMSprop), computed as ``fit`` does:
+    ``lr g * (1 / sqrt(v + eps))``; centered: ``v + (eps - avg^2)``.
     """
 
     _keras_name = "rm_sprop"
@@ -359,7 +578,7 @@ class RMSprop(KerasOptimizer):
     def __init__(self, params, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs):
         if not 0 <= rho <= 1:
-            raise ValueError(f"rho must be in [0, 1], got {rho!r}")
+            raise ValueError(f"`rho` must be in [0, 1]. Received: rho={rho!r}")
         super().__init__(params, dict(rho=rho, momentum=momentum, epsilon=epsilon, centered=centered),
                          learning_rate, **kwargs)
 
@@ -373,10 +592,10 @@ class RMSprop(KerasOptimizer):
         if group["centered"]:
             avg = _buffer(state, "average_gradient", variable)
             avg.copy_(avg * rho + gradient * one_minus_rho)
-            denominator = velocity - avg * avg + eps
+            denominator = velocity + (eps - avg * avg)  # fit: Grappler's constant push-down
         else:
             denominator = velocity + eps
-        increment = (gradient * lr) / torch.sqrt(denominator)
+        increment = (gradient * lr) * torch.reciprocal(_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
         if group["momentum"] > 0:
             mom = _buffer(state, "momentum", variable)
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
