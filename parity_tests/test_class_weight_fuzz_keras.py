@@ -36,7 +36,18 @@ from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
 pytestmark = pytest.mark.keras
 
 
-from parity_tests.test_fit_keras import _DefaultDtype  # noqa: E402
+class _DefaultDtype:
+    """``torch.set_default_dtype`` for the block (Keras's floatx on the torch side)."""
+
+    def __init__(self, dtype: torch.dtype):
+        self.dtype = dtype
+
+    def __enter__(self):
+        self.previous = torch.get_default_dtype()
+        torch.set_default_dtype(self.dtype)
+
+    def __exit__(self, *exc):
+        torch.set_default_dtype(self.previous)
 
 
 def _rel(a, b) -> float:
