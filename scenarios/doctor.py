@@ -40,6 +40,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from scenarios import oracle
+
 __all__ = ["Finding", "RULES", "check_setup", "check_training", "check_outcome", "diagnose", "diagnose_arrays",
            "load_array", "render", "ids", "to_json", "chance_level", "setup_record", "epoch_record", "train_accuracy",
            "start_loss"]
@@ -479,9 +481,9 @@ def start_loss(setup: dict) -> Optional[float]:
     """The untrained model's loss on the probe, from the set-up facts (``None`` where it cannot be known).
 
     Categorical, sparse categorical and binary crossentropy, Keras's reduction (the weighted sum over
-    the number of samples), from the outputs measured before training: probabilities go through
-    Keras's clip to [1e-7, 1 - 1e-7], logits (``from_logits`` with a linear output) through
-    log-softmax / log-sigmoid. Saturated probabilities (1% or more at the clip) give ``None``: the
+    the number of samples), from the outputs measured before training, by the float64 oracle of
+    Keras's losses (:mod:`scenarios.oracle`): probabilities through Keras's clip to [1e-7, 1 - 1e-7],
+    logits (``from_logits`` with a linear output) through the softmax / sigmoid crossentropy. Saturated probabilities (1% or more at the clip) give ``None``: the
     logits behind them, which Keras would use, are not known.
 
     Example:
@@ -499,36 +501,22 @@ def start_loss(setup: dict) -> Optional[float]:
         return None
     logits = bool(setup.get("from_logits")) and str(setup.get("output_activation") or "linear").lower() \
         not in PROBABILITY_ACTIVATIONS
-    binary = loss == "binary_crossentropy"
-    if logits:
-        if binary:  # log sigmoid(z), log(1 - sigmoid(z))
-            log_p, log_q = -np.logaddexp(0, -p), -np.logaddexp(0, p)
-        else:
-            log_p = p - p.max(1, keepdims=True)
-            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
-    else:
-        if p.min() < 0 or p.max() > 1 or np.mean((p <= EPS) | (p >= 1 - EPS)) >= 0.01:
-            return None
-        if not binary and loss in CATEGORICAL:
-            p = p / p.sum(1, keepdims=True)
-        q = np.clip(p, EPS, 1 - EPS)
-        log_p, log_q = np.log(q), np.log1p(-q)
-    if binary:
+    if not logits and (p.min() < 0 or p.max() > 1 or np.mean((p <= EPS) | (p >= 1 - EPS)) >= 0.01):
+        return None
+    if loss == "binary_crossentropy":
         t = y.reshape(len(y), -1)
         if t.shape[1] != p.shape[1]:
             return None
-        per = -(t * log_p + (1 - t) * log_q).mean(1)
+        per = oracle.binary_crossentropy(t, p, from_logits=logits)
     elif loss in SPARSE:
         idx = y.reshape(-1)
         if idx.shape != (len(p),) or np.any(idx != np.round(idx)) or idx.min() < 0 or idx.max() >= p.shape[1]:
             return None
-        if not logits:  # Keras's sparse crossentropy renormalises the clipped probabilities
-            log_p = log_p - np.log(np.exp(log_p).sum(1, keepdims=True))
-        per = -log_p[np.arange(len(p)), idx.astype(np.int64)]
+        per = oracle.sparse_categorical_crossentropy(idx, p, from_logits=logits)[0]
     else:
         if y.shape != p.shape:
             return None
-        per = -(y * log_p).sum(1)
+        per = oracle.categorical_crossentropy(y, p, from_logits=logits)
     w = setup.get("sample_weight")
     if w is not None and np.size(w) == len(per):
         w = np.asarray(w, dtype=np.float64).reshape(-1)

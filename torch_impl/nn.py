@@ -76,7 +76,6 @@ def glorot_uniform_(weight: torch.Tensor, generator: Optional[torch.Generator] =
 _KERNEL_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
                    nn.ConvTranspose3d)
 _NORM_MODULES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
-_KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU)  # + BatchNormalization, below
 
 
 @torch.no_grad()
@@ -209,7 +208,8 @@ class BatchNormalization(nn.Module):
         return (x * inv + offset).to(out_dtype)
 
 
-_KNOWN_MODULES += (BatchNormalization,)
+#: the modules keras_init_ knows a Keras default for
+_KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization)
 
 
 class BatchNorm1d(BatchNormalization):

@@ -189,13 +189,18 @@ class _Grad:
         return self.base if self.factor is None else self.base * self.factor
 
     def times(self, lr: float, constant_rate: bool = False) -> torch.Tensor:
-        """``gradient * lr`` as ``fit`` computes it: ``base * (factor * lr)`` (Grappler's MinimizeBroadcasts
-        multiplies the two scalars first) unless ``base`` is 0-d too (one shape: nothing is reordered; measured:
-        a ``(1,)`` gradient is reordered, a 0-d one is not). A constant rate (a plain callable, which ``fit``
-        traces once) is folded with the factor whatever the shape (constant folding)."""
-        if self.factor is not None and (self.base.dim() > 0 or constant_rate):
+        """``gradient * lr`` as ``fit`` computes it: ``base * (factor * lr)`` where :func:`_scalars_first`."""
+        if self.factor is not None and _scalars_first(self.base, constant_rate):
             return self.base * (self.factor * lr)
         return self.value() * lr
+
+
+def _scalars_first(t: torch.Tensor, constant_rate: bool) -> bool:
+    """Whether ``fit`` computes ``t * a * b`` (``a``, ``b`` scalars) as ``t * (a * b)``: Grappler's
+    MinimizeBroadcasts multiplies the two scalars first unless ``t`` is 0-d too (one shape: nothing is
+    reordered; measured: a ``(1,)`` tensor is reordered, a 0-d one is not). A constant rate (a plain callable,
+    which ``fit`` traces once) is folded with the other scalar whatever the shape (constant folding)."""
+    return t.dim() > 0 or constant_rate
 
 
 class KerasOptimizer(torch.optim.Optimizer):
@@ -331,9 +336,6 @@ class KerasOptimizer(torch.optim.Optimizer):
         steps = self.gradient_accumulation_steps
         return self._steps // steps if steps else self._steps
 
-    def _keras_iterations(self, group: Optional[dict] = None) -> int:
-        return self.iterations
-
     def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
         """``loss * loss_scale_factor`` (Keras's ``scale_loss``; ``step`` divides the gradients back)."""
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
@@ -421,7 +423,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 wd = group["weight_decay"]
                 if wd is not None and id(p) not in self._no_weight_decay:
                     wd = _cast(wd, p.dtype)
-                    if p.dim() > 0 or self._constant_rate:  # fit: the two scalars first (see _Grad.times)
+                    if _scalars_first(p, self._constant_rate):
                         p.sub_(p * _scalar(wd * lr, p.dtype))
                     else:
                         p.sub_(p * wd * lr)

@@ -1,4 +1,5 @@
-"""A float64 NumPy oracle of the Keras losses (values only), no TensorFlow needed.
+"""A float64 NumPy oracle of the Keras losses (values only), no TensorFlow needed: the property tests
+compare torch_impl with it, and the doctor computes an untrained model's loss with it.
 
 Written from Keras's source independently of ``torch_impl`` so the property
 tests compare two derivations. Inputs are NumPy arrays; the class axis is
