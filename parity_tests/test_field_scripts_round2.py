@@ -497,11 +497,12 @@ def test_sequence_tagging_mask_zero_port():
 
 def test_embedding_with_adam_differs_in_keras():
     """Found while porting the tagger: with Adam, Keras on TensorFlow (3.15.1) does not take the step of the
-    embedding's gradient. The gradient arrives as ``tf.IndexedSlices`` with one slice per token occurrence;
+    embedding's dense gradient. The gradient arrives as ``tf.IndexedSlices`` with one slice per token occurrence;
     Adam's ``ops.square(gradient)`` squares the slices *before* they are summed, so the second moment of a row
-    is ``sum(g_i^2)`` over its occurrences, not ``(sum g_i)^2``. torch_impl.optim (and torch.optim) use the dense
-    gradient. Measured after one step; the per-occurrence formula reproduces Keras exactly. Not a loss matter:
-    ``optim.py`` is out of this suite's scope, and momentum SGD (linear in the gradient) agrees."""
+    is ``sum(g_i^2)`` over its occurrences, not ``(sum g_i)^2``. The per-occurrence formula reproduces Keras
+    exactly; ``nn.Embedding(..., sparse=True)`` hands torch_impl.optim those occurrences and takes Keras's step
+    (``parity_tests/test_optim_sparse_keras.py`` has every optimizer and option); the dense gradient
+    (``sparse=False``, torch's default) takes another. Momentum SGD (linear in the gradient) agrees either way."""
     tokens, tags, mask = _tagging_data()
     tokens, tags, mask = tokens[:16], tags[:16], mask[:16]
     with _precision("float64"):
@@ -512,15 +513,18 @@ def test_embedding_with_adam_differs_in_keras():
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         model.train_on_batch(tokens, tags, sample_weight=mask)
         k_emb = model.get_weights()[0]
-        net = _Tagger(w)
         loss = losses.SparseCategoricalCrossentropy(from_logits=True)
-        emb_out = net.embedding(torch.as_tensor(tokens).long())
-        emb_out.retain_grad()
-        loss(torch.as_tensor(tags), net.head(emb_out), mask).backward()
-        opt = optim.Adam(net.parameters(), learning_rate=0.01)
-        grad, per_occurrence = net.embedding.weight.grad.clone(), emb_out.grad.reshape(-1, 8)
-        opt.step()
-        dense_gap = float(np.abs(net.embedding.weight.detach().numpy() - k_emb).max())
+        gaps = {}
+        for sparse in (False, True):
+            net = _Tagger(w)
+            net.embedding.sparse = sparse
+            emb_out = net.embedding(torch.as_tensor(tokens).long())
+            emb_out.retain_grad()
+            loss(torch.as_tensor(tags), net.head(emb_out), mask).backward()
+            grad = net.embedding.weight.grad.to_dense()
+            per_occurrence = emb_out.grad.reshape(-1, 8)
+            optim.Adam(net.parameters(), learning_rate=0.01).step()
+            gaps[sparse] = float(np.abs(net.embedding.weight.detach().numpy() - k_emb).max())
         sq = torch.zeros_like(grad).index_add_(0, torch.as_tensor(tokens).reshape(-1).long(), per_occurrence ** 2)
         b1, b2 = float(np.float32(0.9)), float(np.float32(0.999))  # ops.cast of a Python float: float32 rounding
         alpha = 0.01 * np.sqrt(1 - b2) / (1 - b1)
@@ -529,9 +533,10 @@ def test_embedding_with_adam_differs_in_keras():
         explained_err = float(np.abs(explained.numpy() - k_emb).max())
         others = max(float(np.abs(a - b).max()) for a, b in zip(model.get_weights()[1:], [
             p.detach().numpy().T if p.dim() == 2 else p.detach().numpy() for p in net.head.parameters()]))
-    print(f"embedding after one Adam step: Keras vs the dense-gradient step {dense_gap:.2e}; vs the per-occurrence "
-          f"squares {explained_err:.1e}; the Dense layers agree to {others:.1e}")
-    assert dense_gap > 1e-3 and explained_err < 1e-15 and others < 1e-15
+    print(f"embedding after one Adam step: Keras vs the dense-gradient step {gaps[False]:.2e}; vs "
+          f"nn.Embedding(sparse=True) {gaps[True]:.1e}; vs the per-occurrence squares {explained_err:.1e}; "
+          f"the Dense layers agree to {others:.1e}")
+    assert gaps[False] > 1e-3 and gaps[True] < 1e-15 and explained_err < 1e-15 and others < 1e-15
 
 
 @pytest.mark.parametrize("labels", ["NT", pytest.param("NT1", marks=pytest.mark.slow)])

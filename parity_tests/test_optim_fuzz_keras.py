@@ -85,6 +85,26 @@ class _Floatx:
         torch.set_default_dtype(self.t)
 
 
+def _keras_grad(g, shape):
+    """A gradient for Keras: ``None``, an array, or ``(indices, values)``: row slices, ``tf.IndexedSlices``
+    (an ``Embedding``'s gradient, one row per token occurrence)."""
+    if g is None:
+        return None
+    if isinstance(g, tuple):
+        return tf.IndexedSlices(tf.constant(g[1]), tf.constant(g[0]), tf.constant(shape, dtype=tf.int64))
+    return tf.constant(g)
+
+
+def _torch_grad(g, shape):
+    """The same gradient for torch: row slices as the uncoalesced sparse COO tensor of
+    ``nn.Embedding(..., sparse=True)``."""
+    if g is None:
+        return None
+    if isinstance(g, tuple):
+        return torch.sparse_coo_tensor(torch.tensor(g[0])[None], torch.tensor(g[1]), tuple(shape), check_invariants=True)
+    return torch.tensor(g)
+
+
 def keras_run(name, cfg, w0, grads, fx, graph=True):
     """Per step: every variable (then every EMA average); with EMA a last row after ``finalize_variable_values``.
     ``graph``: inside a ``tf.function`` returning the iteration count, as ``fit``; else eagerly."""
@@ -102,7 +122,7 @@ def keras_run(name, cfg, w0, grads, fx, graph=True):
             apply = tf.function(apply, jit_compile=False, reduce_retracing=True)
         rows = []
         for gs in grads:
-            apply([None if g is None else tf.constant(g) for g in gs])
+            apply([_keras_grad(g, w.shape) for g, w in zip(gs, w0)])
             row = [v.numpy().copy() for v in vs]
             if cfg.get("use_ema"):
                 row += [np.asarray(a).copy() for a in opt._model_variables_moving_average]
@@ -137,7 +157,7 @@ def torch_run(name, cfg, w0, grads, fx, resume_at=None):
                 opt = TORCH[name](ps, **kwargs)
                 opt.load_state_dict(saved["opt"])
             for p, g in zip(ps, gs):
-                p.grad = None if g is None else torch.tensor(g)
+                p.grad = _torch_grad(g, p.shape)
             opt.step()
             row = [p.detach().numpy().copy() for p in ps]
             if cfg.get("use_ema"):

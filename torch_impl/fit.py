@@ -207,6 +207,28 @@ def _warn_activation_module(model: torch.nn.Module, loss) -> None:
             f"output_activation='{name}' (examples/softmax_output_models.py).", UserWarning, stacklevel=4)
 
 
+def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """Keras on TensorFlow gives an ``Embedding`` a row-sparse gradient (``tf.IndexedSlices``, one row per token
+    occurrence), and Adam, AdamW, RMSprop and the clipping options step on it differently from the dense
+    gradient (e.g. Adam's second moment from the occurrences' squares). ``nn.Embedding(sparse=True)`` gives
+    torch_impl.optim those rows; a dense one trains differently from Keras wherever a token repeats."""
+    from torch_impl.optim import SGD, KerasOptimizer  # fit needs no optim otherwise
+    if not isinstance(optimizer, KerasOptimizer) or optimizer.gradient_accumulation_steps:
+        return  # accumulation densifies Keras's slices too
+    if isinstance(optimizer, SGD) and not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
+        return  # linear in the gradient: the same step to rounding
+    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    dense = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Embedding) and not m.sparse
+             and m.weight.requires_grad and id(m.weight) in params]
+    if dense:
+        warnings.warn(
+            f"torch_impl.fit: nn.Embedding {', '.join(repr(n) for n in dense)} has a dense gradient; Keras on "
+            f"TensorFlow gives an Embedding one row per token occurrence (IndexedSlices), and "
+            f"{type(optimizer).__name__} steps on those rows differently wherever a token repeats in a batch. "
+            "Build it with nn.Embedding(..., sparse=True) (or set .sparse = True) for Keras's step.",
+            UserWarning, stacklevel=3)
+
+
 _ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
                "sparse_categorical_accuracy": "sparse"}
 
@@ -442,6 +464,7 @@ def fit(
         _check_single_output(x, y)
     dtype, device = _param_info(model)
     _warn_dtype(dtype, loss)
+    _warn_dense_embedding(model, optimizer)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")

@@ -54,6 +54,21 @@ element-wise layer's) can join the rewritten products too: that depends on the
 model. A plain callable rate is called at every step here; ``fit`` traces it
 once.
 
+Row-sparse gradients (an ``Embedding``'s): on TensorFlow Keras's optimizers get
+a ``tf.IndexedSlices``, one row per token occurrence, and run their ops on the
+rows until an op densifies them, which changes the step wherever a token
+repeats in a batch: Adam's and RMSprop's second moment of a row is the sum of
+its occurrences' squares, not the square of their sum; ``clipnorm`` and
+``global_clipnorm`` measure the occurrences; ``clipvalue`` clips each occurrence
+before they are summed; SGD subtracts each occurrence in turn. The uncoalesced
+sparse COO gradient of ``nn.Embedding(..., sparse=True)`` carries the same rows,
+and ``step`` follows Keras's rules on it (float64 bit for bit against ``fit``,
+``parity_tests/test_optim_sparse_keras.py``); the dense gradient of
+``nn.Embedding(sparse=False)`` takes the dense step. With
+``gradient_accumulation_steps`` Keras densifies the rows (no difference); with
+``loss_scale_factor`` Keras raises ``TypeError``, and so does ``step``. Other
+sparse layouts raise.
+
 A ``torch_impl.schedules`` schedule (Keras's ``learning_rate=schedule``) sets the
 rate of every parameter group before each step, so it overrides a
 ``torch.optim.lr_scheduler`` and cannot be combined with per-group rates (that
@@ -193,6 +208,45 @@ class _Grad:
         if self.factor is not None and _scalars_first(self.base, constant_rate):
             return self.base * (self.factor * lr)
         return self.value() * lr
+
+
+class _Slices:
+    """A row-sparse gradient as Keras on TensorFlow holds an ``Embedding``'s: ``tf.IndexedSlices``, one row of
+    ``values`` per token occurrence at ``indices`` (duplicates kept, not summed). torch gives it as the
+    uncoalesced sparse COO gradient of ``nn.Embedding(..., sparse=True)``.
+
+    Keras's ops treat it row by row until an operation densifies it (TensorFlow's ``unsorted_segment_sum``: the
+    rows of one index added in occurrence order): ``ops.square``, ``ops.clip``, ``tf.clip_by_norm`` and a product
+    with a scalar work on each occurrence; ``ops.add``/``ops.subtract`` with a dense tensor, a product with a
+    tensor and ``ops.sum`` densify; ``assign_add``/``assign_sub`` scatter each occurrence into the variable in
+    turn. So Adam's second moment of a row is the sum of its occurrences' squares, not the square of their
+    sum."""
+
+    __slots__ = ("indices", "values", "shape")
+
+    def __init__(self, indices: torch.Tensor, values: torch.Tensor, shape: torch.Size):
+        self.indices, self.values, self.shape = indices, values, shape
+
+    @classmethod
+    def of(cls, grad: torch.Tensor, param: torch.Tensor) -> "_Slices":
+        """The slices of a sparse COO gradient of ``param`` whose first dimension alone is sparse (an
+        ``nn.Embedding(sparse=True)`` weight's); any other sparse layout raises (Keras has no counterpart)."""
+        if grad.layout != torch.sparse_coo or grad.sparse_dim() != 1 or grad.shape != param.shape:
+            raise RuntimeError(
+                f"torch_impl.optim takes a sparse gradient only as row slices (the sparse COO gradient of "
+                f"nn.Embedding(..., sparse=True), Keras's tf.IndexedSlices); got layout {grad.layout}, "
+                f"{grad.sparse_dim() if grad.layout == torch.sparse_coo else '-'} sparse dimension(s), shape "
+                f"{tuple(grad.shape)} for a parameter of shape {tuple(param.shape)}")
+        return cls(grad._indices()[0], grad._values().to(param.dtype), param.shape)
+
+    def dense(self, values: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``tf.convert_to_tensor`` of the slices (of ``values`` at the same indices): occurrences summed."""
+        values = self.values if values is None else values
+        return torch.zeros(self.shape, dtype=values.dtype, device=values.device).index_add_(0, self.indices, values)
+
+    def scatter_sub(self, variable: torch.Tensor, values: torch.Tensor) -> None:
+        """``assign_sub(variable, slices)``: TensorFlow's ``ScatterSub``, each occurrence subtracted in turn."""
+        variable.index_add_(0, self.indices, -values)
 
 
 def _scalars_first(t: torch.Tensor, constant_rate: bool) -> bool:
@@ -360,26 +414,31 @@ class KerasOptimizer(torch.optim.Optimizer):
     def _clip_grads(self, grads: list) -> list:
         if self.clipnorm:
             out = []
-            for g in grads:  # tf.clip_by_norm, per tensor
-                g = g.value()
-                l2sum = _sum(g * g)
+            for g in grads:  # tf.clip_by_norm, per tensor; of row slices: of their values, per occurrence
+                v = g.values if isinstance(g, _Slices) else g.value()
+                l2sum = _sum(v * v)
                 pos = l2sum > 0
                 l2norm = torch.where(pos, _sqrt(torch.where(pos, l2sum, torch.ones_like(l2sum))), l2sum)
-                clip = torch.tensor(self.clipnorm, dtype=g.dtype, device=g.device)
-                out.append(_Grad((g * clip) / torch.maximum(l2norm, clip)))
+                clip = torch.tensor(self.clipnorm, dtype=v.dtype, device=v.device)
+                clipped = (v * clip) / torch.maximum(l2norm, clip)
+                out.append(_Slices(g.indices, clipped, g.shape) if isinstance(g, _Slices) else _Grad(clipped))
             return out
         if self.global_clipnorm:
-            values = [g.value() for g in grads]
+            # ops.sum(ops.square(slices)) sums the densified squares; v * scale densifies the slices
+            squares = [_sum(g.dense(g.values * g.values)) if isinstance(g, _Slices) else _sum(g.value() * g.value())
+                       for g in grads]
+            values = [g.dense() if isinstance(g, _Slices) else g.value() for g in grads]
             wide = torch.float64 if any(v.dtype == torch.float64 for v in values) else torch.float32
-            squares = torch.stack([_sum(v * v).to(wide) for v in values])  # ops.sum(ops.stack(...))
-            norm = _sqrt(_sum(squares))
+            norm = _sqrt(_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
             c = self.global_clipnorm
             scale_finite = c * torch.minimum(torch.reciprocal(norm), torch.tensor(1.0 / c, dtype=wide,
                                                                                   device=norm.device))
             scale = scale_finite + (norm - norm)  # NaN for a non-finite norm, as Keras
             return [_Grad(v, scale.to(v.dtype)) for v in values]
         if self.clipvalue:
-            return [_Grad(torch.clamp(g.value(), -self.clipvalue, self.clipvalue)) for g in grads]
+            return [_Slices(g.indices, torch.clamp(g.values, -self.clipvalue, self.clipvalue), g.shape)
+                    if isinstance(g, _Slices) else _Grad(torch.clamp(g.value(), -self.clipvalue, self.clipvalue))
+                    for g in grads]
         return grads
 
     def _rate(self, group: dict) -> float:
@@ -398,17 +457,22 @@ class KerasOptimizer(torch.optim.Optimizer):
         pairs = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         if not pairs:  # Keras raises ("No gradients provided for any variable.") and counts no step
             return loss
-        for p, _ in pairs:
-            if p.grad.is_sparse:
-                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+        grads = [_Slices.of(p.grad, p) if p.grad.is_sparse else _Grad(p.grad.to(p.dtype)) for p, _ in pairs]
+        if self.loss_scale_factor is not None and any(isinstance(g, _Slices) for g in grads):
+            raise _ArgumentError(
+                "Keras cannot apply `loss_scale_factor` to a row-sparse gradient: on TensorFlow its `g / scale` "
+                "raises TypeError (unsupported operand type(s) for /: 'IndexedSlices' and 'float') for an "
+                "Embedding's gradient. Use a dense gradient (nn.Embedding(..., sparse=False)) or no "
+                "loss_scale_factor.")
         if self._lr_schedule is not None:
             rate = self._scheduled_rate(self._steps)
             for group in self.param_groups:
                 group["lr"] = rate
-        grads = [_Grad(p.grad.to(p.dtype)) for p, _ in pairs]
         if self.loss_scale_factor is not None:  # g / scale, in fit g * (1 / scale)
             grads = [_Grad(g.base, _reciprocal(self.loss_scale_factor, g.base.dtype, g.base.device)) for g in grads]
         steps = self.gradient_accumulation_steps
+        if steps:  # Keras adds an accumulator to every gradient, which densifies row slices
+            grads = [_Grad(g.dense()) if isinstance(g, _Slices) else g for g in grads]
         if steps and (self._steps + 1) % steps != 0:  # accumulate only
             for (p, _), g in zip(pairs, grads):
                 acc = _buffer(self.state[p], "gradient_accumulator", p)
@@ -427,7 +491,9 @@ class KerasOptimizer(torch.optim.Optimizer):
                         p.sub_(p * _scalar(wd * lr, p.dtype))
                     else:
                         p.sub_(p * wd * lr)
-                self.update_step(g if self._takes_factored_gradient else g.value(), p, lr, group, self.state[p])
+                if not isinstance(g, _Slices) and not self._takes_factored_gradient:
+                    g = g.value()
+                self.update_step(g, p, lr, group, self.state[p])
             if steps:  # Keras zeroes every accumulator, also those of parameters without a gradient now
                 for p in self._all_params():
                     acc = self.state[p].get("gradient_accumulator") if p in self.state else None
@@ -500,8 +566,12 @@ class Adam(KerasOptimizer):
         lr_t = torch.tensor(lr, dtype=dt)
         alpha = (lr_t * _sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
+        if isinstance(gradient, _Slices):  # ops.square squares each occurrence; subtract densifies
+            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
+        else:
+            square = gradient * gradient
         m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
-        v.add_((gradient * gradient - v).mul_(_scalar(1 - group["beta_2"], dt)))
+        v.add_((square - v).mul_(_scalar(1 - group["beta_2"], dt)))
         if group["amsgrad"]:
             v_hat = _buffer(state, "velocity_hat", variable)
             torch.maximum(v_hat, v, out=v_hat)
@@ -553,8 +623,15 @@ class SGD(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        grad = gradient if isinstance(gradient, _Grad) else _Grad(gradient)
-        scaled = grad.times(lr, self._constant_rate)  # Keras computes it twice under nesterov: one node in fit
+        if isinstance(gradient, _Slices):  # g * lr per occurrence; subtracted from m densified, else scattered
+            scaled = gradient.values * lr
+            if group["momentum"] == 0:
+                gradient.scatter_sub(variable, scaled)
+                return
+            scaled = gradient.dense(scaled)
+        else:
+            grad = gradient if isinstance(gradient, _Grad) else _Grad(gradient)
+            scaled = grad.times(lr, self._constant_rate)  # Keras computes it twice under nesterov: one node in fit
         if group["momentum"] != 0:
             m = _buffer(state, "momentum", variable)
             mom = _cast(group["momentum"], dt)
@@ -590,14 +667,28 @@ class RMSprop(KerasOptimizer):
         one_minus_rho = _scalar(1 - group["rho"], dt)
         eps = _scalar(group["epsilon"], dt)
         velocity = _buffer(state, "velocity", variable)
-        velocity.copy_(velocity * rho + (gradient * gradient) * one_minus_rho)
+        slices = gradient if isinstance(gradient, _Slices) else None
+        if slices is not None:  # the products per occurrence, densified by the sums
+            velocity.copy_(velocity * rho + slices.dense((slices.values * slices.values) * one_minus_rho))
+        else:
+            velocity.copy_(velocity * rho + (gradient * gradient) * one_minus_rho)
         if group["centered"]:
             avg = _buffer(state, "average_gradient", variable)
-            avg.copy_(avg * rho + gradient * one_minus_rho)
+            if slices is not None:
+                avg.copy_(avg * rho + slices.dense(slices.values * one_minus_rho))
+            else:
+                avg.copy_(avg * rho + gradient * one_minus_rho)
             denominator = velocity + (eps - avg * avg)  # fit: Grappler's constant push-down
         else:
             denominator = velocity + eps
-        increment = (gradient * lr) * torch.reciprocal(_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
+        if slices is not None:  # lr g / sqrt(d) per occurrence, the root gathered at its row
+            increment = (slices.values * lr) / _sqrt(denominator).index_select(0, slices.indices)
+            if group["momentum"] <= 0:
+                slices.scatter_sub(variable, increment)
+                return
+            increment = slices.dense(increment)
+        else:
+            increment = (gradient * lr) * torch.reciprocal(_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
         if group["momentum"] > 0:
             mom = _buffer(state, "momentum", variable)
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
