@@ -460,8 +460,9 @@ def test_sequence_tagging_mask_zero_port():
     """``Embedding(mask_zero=True)`` carries the padding mask to the loss and the metrics. Keras's loss then
     weighs the valid timesteps ``total/valid``: the loss is ``mean_with_sample_weight`` with the mask as weight,
     which is the torch port (loss and val_loss match). Keras's ``"accuracy"`` is masked too; ``torch_impl.fit``'s
-    metrics are unweighted (it has no ``weighted_metrics``), so the port computes the masked accuracy itself:
-    here ``val_accuracy`` in ``on_epoch_end``; the training accuracy (per batch, before each update) it cannot."""
+    ``metrics`` are unweighted, so this port computes the masked ``val_accuracy`` in ``on_epoch_end`` and its
+    ``accuracy`` counts the padding; ``weighted_metrics=["accuracy"]`` with the mask as ``sample_weight`` gives
+    Keras's masked figures, both of them (``test_weighted_metrics_keras.py``)."""
     tokens, tags, mask = _tagging_data()
     with _precision("float64"):
         keras.utils.set_random_seed(0)

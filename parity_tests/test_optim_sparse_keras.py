@@ -27,7 +27,8 @@ import torch
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from parity_tests.test_optim_fuzz_keras import _Floatx, check, compare, keras_run, torch_run  # noqa: E402
+from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
+from parity_tests.test_optim_fuzz_keras import check, compare, keras_run, torch_run  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 
@@ -173,7 +174,7 @@ def test_text_classifier_fit_like_keras(name, kwargs, dt):
     + Dense, Adam) and by ``torch_impl.fit`` with ``nn.Embedding(sparse=True)``: the histories agree; with
     the dense embedding gradient they do not."""
     tokens, y = _text_data()
-    with _Floatx(dt), warnings.catch_warnings():
+    with _precision(dt), warnings.catch_warnings():  # floatx, torch's default dtype and Keras's dtype policy
         warnings.simplefilter("ignore")
         keras.utils.set_random_seed(0)
         layers = keras.layers

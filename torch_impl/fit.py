@@ -18,10 +18,16 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   output has one unit, sparse categorical when the labels have one value per
   sample, categorical otherwise; ``"binary_accuracy"``,
   ``"categorical_accuracy"`` and ``"sparse_categorical_accuracy"`` name one
-  kind; unweighted (Keras's ``metrics``, not ``weighted_metrics``); averaged
-  over all samples (per pixel or timestep for ``(N, H, W, C)`` / ``(N, T, C)``
-  outputs); logged under the name given. The class axis is the loss's ``axis``,
-  so a torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the accuracy
+  kind; averaged as Keras's ``Mean`` does (per sample first: the pixels or
+  timesteps of ``(N, H, W, C)`` / ``(N, T, C)`` outputs, then over the
+  samples); logged under the name given. ``weighted_metrics`` takes the same
+  names and weighs them with ``sample_weight`` (class weights included, and
+  per-timestep weights such as a padding mask), as Keras's
+  ``compile(weighted_metrics=...)``; one also in ``metrics`` is logged as
+  ``weighted_<name>``. Keras's metrics also honour an
+  ``Embedding(mask_zero=True)`` mask: port it as ``sample_weight=mask`` with
+  ``weighted_metrics``. The class axis is the loss's ``axis``, so a
+  torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the accuracy
   Keras computes for the channels-last model. Other names raise
   ``ValueError`` (compute them in ``on_epoch_end``) rather than vanish;
 * a model whose output layer is softmax or sigmoid trains on the logits behind
@@ -77,6 +83,7 @@ import torch.utils.data
 from torch_impl import losses as L
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS
+from torch_impl.reduction import squeeze_or_expand_to_same_rank
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "accuracy", "resolve_metrics"]
 
@@ -254,6 +261,33 @@ def resolve_metrics(metrics: Sequence[str]) -> list[tuple[str, Optional[str]]]:
     return out
 
 
+def _metric_specs(metrics: Sequence[str], weighted_metrics: Sequence[str]) -> list[tuple[str, Optional[str], bool]]:
+    """``(history name, kind, weighted)`` per metric of ``compile(metrics=..., weighted_metrics=...)``, named as
+    Keras's ``CompileMetrics.result`` names them: a repeated name gets ``_1``, ``_2``...; a weighted metric
+    whose name is taken is logged as ``weighted_<name>`` (then ``weighted_<name>_1``...)."""
+    counters: dict[str, int] = {}
+    specs = []
+    for name, kind in resolve_metrics(metrics):
+        if name in counters:
+            counters[name] += 1
+            name = f"{name}_{counters[name] - 1}"
+        else:
+            counters[name] = 1
+        specs.append((name, kind, False))
+    for name, kind in resolve_metrics(weighted_metrics):
+        if name in counters:
+            name = f"weighted_{name}"
+            if name in counters:
+                counters[name] += 1
+                name = f"{name}_{counters[name] - 1}"
+            else:
+                counters[name] = 1
+        else:
+            counters[name] = 1
+        specs.append((name, kind, True))
+    return specs
+
+
 def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = None, axis: int = -1) -> torch.Tensor:
     """Per-sample 0/1 matches of Keras's ``"accuracy"`` for these shapes (``kind`` ``None``), or of its
     ``"binary"``, ``"categorical"`` or ``"sparse"`` categorical accuracy.
@@ -280,8 +314,37 @@ def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = N
     return (y_true.argmax(-1) == pred).to(y_prob.dtype)
 
 
-def _matches(metric_kinds, y_true, y_prob, axis: int = -1) -> dict:
-    return {name: accuracy(y_true, y_prob, kind, axis) for name, kind in metric_kinds}
+def _mean_update(values: torch.Tensor, sample_weight: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """What Keras's ``Mean.update_state(values, sample_weight)`` adds to its ``total`` and ``count``
+    (``reduce_to_samplewise_values``): the weight aligned to the values' rank by one trailing 1-dim, values
+    averaged over the axes the weight lacks, then weighted, both averaged per sample; unweighted, the
+    per-sample means and the number of samples."""
+    if sample_weight is None:
+        per_sample = values.mean(dim=tuple(range(1, values.dim()))) if values.dim() > 1 else values
+        return per_sample.sum(), torch.tensor(float(per_sample.numel()), dtype=values.dtype, device=values.device)
+    w = sample_weight.to(values.dtype)
+    values, w = squeeze_or_expand_to_same_rank(values, w)
+    if values.dim() > w.dim():
+        values = values.mean(dim=tuple(range(w.dim(), values.dim())))
+    w = torch.broadcast_to(w, values.shape)
+    values = values * w
+    if w.dim() > 1:
+        w = w.mean(dim=tuple(range(1, w.dim())))
+    if values.dim() > 1:
+        values = values.mean(dim=tuple(range(1, values.dim())))
+    return values.sum(), w.sum()
+
+
+def _update_metrics(state: dict, specs, y_true, y_prob, axis: int, sample_weight) -> None:
+    """Adds one batch to each metric's ``[total, count]`` (a weighted metric with the batch's sample weights:
+    Keras passes ``sample_weight``, class weights included, to ``weighted_metrics`` only)."""
+    for name, kind, weighted in specs:
+        total, count = _mean_update(accuracy(y_true, y_prob, kind, axis), sample_weight if weighted else None)
+        if name in state:
+            state[name][0] = state[name][0] + total
+            state[name][1] = state[name][1] + count
+        else:
+            state[name] = [total, count]
 
 
 def _class_axis(loss) -> int:
@@ -333,10 +396,12 @@ def _progress(verbose: int, total: int, desc: str):
 
 
 def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
-             metrics: Sequence[str] = ("accuracy",), output_activation: Optional[str] = None) -> dict:
-    """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode."""
+             metrics: Sequence[str] = ("accuracy",), output_activation: Optional[str] = None,
+             weighted_metrics: Sequence[str] = ()) -> dict:
+    """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode;
+    ``weighted_metrics`` are weighted by ``sample_weight``."""
     batch_size = _batch_size(batch_size)
-    metric_kinds = resolve_metrics(metrics)
+    metric_kinds = _metric_specs(metrics, weighted_metrics)
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
@@ -349,24 +414,24 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batc
     was_training = model.training
     model.eval()
     total = count = 0.0
-    matches: dict = {name: [] for name, _ in metric_kinds}
+    metric_state: dict = {}
     with torch.no_grad():
         for start in range(0, xt.shape[0], batch_size):
             sl = slice(start, start + batch_size)
             z = model(xt[sl])
-            v = loss_fn(yt[sl], z, None if sw is None else sw[sl])
+            w = None if sw is None else sw[sl]
+            v = loss_fn(yt[sl], z, w)
             total += float(v) * z.shape[0]
             count += z.shape[0]
             if metric_kinds:
-                for name, m in _matches(metric_kinds, yt[sl], activation(z), loss_fn.class_axis).items():
-                    matches[name].append(m)
+                _update_metrics(metric_state, metric_kinds, yt[sl], activation(z), loss_fn.class_axis, w)
     model.train(was_training)
-    return {"loss": total / count if count else 0.0, **_metric_means(matches)}
+    return {"loss": total / count if count else 0.0, **_metric_means(metric_state)}
 
 
-def _metric_means(matches: dict) -> dict:
-    """Each metric's mean over the samples of an epoch (the per-batch 0/1 matches concatenated)."""
-    return {name: float(torch.cat(ms).mean()) for name, ms in matches.items() if ms}
+def _metric_means(state: dict) -> dict:
+    """Each metric's ``total / count`` over the epoch (Keras's ``divide_no_nan``)."""
+    return {name: float(total / count) if float(count) != 0 else 0.0 for name, (total, count) in state.items()}
 
 
 def _batch_size(batch_size) -> int:
@@ -435,6 +500,7 @@ def fit(
     validation_data: Optional[tuple] = None,
     validation_split: float = 0.0,
     metrics: Sequence[str] = ("accuracy",),
+    weighted_metrics: Sequence[str] = (),
     output_activation: Optional[str] = None,
     verbose: int = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
@@ -457,7 +523,7 @@ def fit(
         :class:`History`.
     """
     batch_size = _batch_size(batch_size)
-    metric_kinds = resolve_metrics(metrics)
+    metric_kinds = _metric_specs(metrics, weighted_metrics)
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if class_weight is not None:
@@ -506,13 +572,14 @@ def fit(
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
-            matches: dict = {name: [] for name, _ in metric_kinds}
+            metric_state: dict = {}
             for b in range(steps):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
+                wb = None if sw is None else sw[idx]
                 optimizer.zero_grad(set_to_none=True)
                 z = model(xb)
-                value = loss_fn(yb, z, None if sw is None else sw[idx])
+                value = loss_fn(yb, z, wb)
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
                 bs = xb.shape[0]
@@ -521,15 +588,14 @@ def fit(
                 count += bs
                 if metric_kinds:
                     with torch.no_grad():
-                        for name, m in _matches(metric_kinds, yb, activation(z.detach()), loss_fn.class_axis).items():
-                            matches[name].append(m)
+                        _update_metrics(metric_state, metric_kinds, yb, activation(z.detach()), loss_fn.class_axis, wb)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
             logs = {"loss": total / count if count else 0.0}
-            logs.update(_metric_means(matches))
+            logs.update(_metric_means(metric_state))
             if validation_data is not None:
                 vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
