@@ -505,6 +505,7 @@ def fit(
     verbose: int = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
     on_epoch_end: Optional[Callable[[int, dict], None]] = None,
+    callbacks: Sequence = (),
 ) -> History:
     """Train ``model`` the way ``keras.Model.fit`` would (see the module docstring).
 
@@ -519,6 +520,10 @@ def fit(
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
         on_epoch_end: ``f(epoch, logs)`` after each epoch, with the epoch's
             figures (e.g. :meth:`torch_impl.diagnose.TrainingDoctor.on_epoch_end`).
+        callbacks: Keras-style :mod:`torch_impl.callbacks` (``EarlyStopping``,
+            ``ReduceLROnPlateau``, ``TerminateOnNaN``, your own ``Callback``), called
+            where ``keras.Model.fit`` calls them; ``model.stop_training = True``
+            stops training.
     Returns:
         :class:`History`.
     """
@@ -566,9 +571,22 @@ def fit(
     # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
     scale_loss = getattr(optimizer, "scale_loss", None)
     history = History()
+    callbacks = list(callbacks or ())
+    metric_names = tuple(name for name, _ in resolve_metrics(metrics) + resolve_metrics(weighted_metrics))
+    for cb in callbacks:
+        cb.set_model(model)
+        cb.set_optimizer(optimizer)
+        if hasattr(cb, "metric_names"):
+            cb.metric_names = metric_names  # Keras's auto mode looks the monitor up among the metric objects
+    model.stop_training = False
     progress = _progress(verbose, steps * epochs, "fit")
+    logs = None
     try:
+        for cb in callbacks:
+            cb.on_train_begin()
         for epoch in range(epochs):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch)
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
@@ -577,6 +595,8 @@ def fit(
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
                 wb = None if sw is None else sw[idx]
+                for cb in callbacks:
+                    cb.on_train_batch_begin(b)
                 optimizer.zero_grad(set_to_none=True)
                 z = model(xb)
                 value = loss_fn(yb, z, wb)
@@ -591,20 +611,32 @@ def fit(
                         _update_metrics(metric_state, metric_kinds, yb, activation(z.detach()), loss_fn.class_axis, wb)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
+                if callbacks:  # Keras's batch logs: the epoch's running means
+                    running = {"loss": total / count, **_metric_means(metric_state)}
+                    for cb in callbacks:
+                        cb.on_train_batch_end(b, running)
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
+                if model.stop_training:
+                    break
             logs = {"loss": total / count if count else 0.0}
             logs.update(_metric_means(metric_state))
             if validation_data is not None:
                 vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
+            for cb in callbacks:  # before the history, which Keras runs last: a callback may add to the logs
+                cb.on_epoch_end(epoch, logs)
             history.append(epoch, logs)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, dict(logs))
+            if model.stop_training:
+                break
         finalize = getattr(optimizer, "finalize_variable_values", None)
         if finalize is not None:  # Keras's fit ends with it: EMA weights, when the optimizer keeps them
             finalize()
+        for cb in callbacks:
+            cb.on_train_end(logs)
     finally:
         if progress is not None:
             progress.stop()

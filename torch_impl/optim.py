@@ -373,11 +373,24 @@ class KerasOptimizer(torch.optim.Optimizer):
 
     @property
     def learning_rate(self) -> float:
-        """Keras's ``optimizer.learning_rate``: the rate the next step will use (a schedule evaluated at the step
-        count so far; ``param_groups[0]["lr"]`` holds the rate of the last step taken)."""
+        """Keras's ``optimizer.learning_rate``: the rate the next step will use, as its floatx variable holds it
+        (a schedule evaluated at the step count so far; ``param_groups[0]["lr"]`` holds the rate of the last
+        step taken). Settable as in Keras (every group's rate; not with a schedule)."""
         if self._lr_schedule is not None and self.param_groups:
             return self._scheduled_rate(self._steps)
-        return float(self.param_groups[0]["lr"]) if self.param_groups else float("nan")
+        return self._rate(self.param_groups[0]) if self.param_groups else float("nan")
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if self._lr_schedule is not None:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
+                            "`learning_rate` constructor argument, hence its learning rate is not settable. If "
+                            "you need the learning rate to be settable, you should instantiate the optimizer "
+                            "with a float `learning_rate` argument.")
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+            raise ValueError(f"learning_rate must be a finite float >= 0, got {value!r}")
+        for group in self.param_groups:
+            group["lr"] = float(value)
 
     @property
     def _steps(self) -> int:
