@@ -123,6 +123,26 @@ def test_both_callbacks_together_and_a_torch_optimizer():
     assert h["learning_rate"][0] == 0.5 and min(h["learning_rate"]) < 0.5 and sgd.param_groups[0]["lr"] < 0.5
 
 
+def _step_decay(epoch, lr):
+    return lr if epoch < 3 else lr * 0.8
+
+
+def _old_api(epoch):
+    return 0.05 / (1 + epoch)
+
+
+@pytest.mark.parametrize("schedule", [_step_decay, _old_api], ids=["epoch-lr", "epoch-only"])
+def test_learning_rate_scheduler_like_keras(schedule):
+    """The tutorials' step decay ``schedule(epoch, lr)``, and the older ``schedule(epoch)``."""
+    kh, th, kw, tw = _run([keras.callbacks.LearningRateScheduler(schedule)],
+                          [tcb.LearningRateScheduler(schedule)], opt=("sgd", 0.05), epochs=8)
+    _compare(kh, th, kw, tw, f"LearningRateScheduler({schedule.__name__})")
+    print(f"  learning_rate: {np.round(kh['learning_rate'], 6).tolist()}")
+    assert len(set(kh["learning_rate"])) > 3
+    with pytest.raises(ValueError, match="should be a float"):
+        _run([], [tcb.LearningRateScheduler(lambda epoch: 1)], epochs=1)
+
+
 def test_terminate_on_nan_stops_after_the_batch():
     """A learning rate that blows up: the epoch where the loss turns NaN or infinite is the last one, cut after
     that batch (its validation still runs)."""

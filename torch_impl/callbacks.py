@@ -1,5 +1,5 @@
 """Keras's training callbacks for :func:`torch_impl.fit.fit`: ``EarlyStopping``, ``ReduceLROnPlateau``,
-``TerminateOnNaN``, and the ``Callback`` base to write your own.
+``LearningRateScheduler``, ``TerminateOnNaN``, and the ``Callback`` base to write your own.
 
 ``fit(..., callbacks=[...])`` calls them where ``keras.Model.fit`` (Keras 3.15.1, TensorFlow backend) does:
 ``on_train_begin``; per epoch ``on_epoch_begin``, per batch ``on_train_batch_begin`` /
@@ -24,14 +24,17 @@ Example:
     >>> import numpy as np, torch
     >>> from torch_impl import fit, losses, optim
     >>> from torch_impl.callbacks import EarlyStopping, ReduceLROnPlateau
-    >>> x = np.random.default_rng(0).normal(size=(64, 4)); y = (x[:, 0] > 0).astype(int)
-    >>> model = torch.nn.Linear(4, 2)
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(64, 4)); y = (x[:, 0] + rng.normal(size=64) > 0).astype(int)
+    >>> _ = torch.manual_seed(0); model = torch.nn.Sequential(torch.nn.Linear(4, 64), torch.nn.ReLU(),
+    ...                                                       torch.nn.Linear(64, 2))
+    >>> stop = EarlyStopping(patience=2, restore_best_weights=True)
     >>> hist = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
-    ...                optimizer=optim.Adam(model.parameters(), learning_rate=0.05), epochs=50, verbose=0,
-    ...                validation_split=0.25, callbacks=[EarlyStopping(patience=2, restore_best_weights=True),
-    ...                                                  ReduceLROnPlateau(factor=0.5, patience=1)])
-    >>> len(hist.history["loss"]) < 50, "learning_rate" in hist.history
-    (True, True)
+    ...                optimizer=optim.Adam(model.parameters(), learning_rate=0.05), epochs=100, verbose=0,
+    ...                validation_split=0.25, generator=0,
+    ...                callbacks=[stop, ReduceLROnPlateau(factor=0.5, patience=1)])
+    >>> len(hist.history["loss"]) < 100, stop.best_epoch < stop.stopped_epoch, "learning_rate" in hist.history
+    (True, True, True)
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["Callback", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ = ["Callback", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
+           "TerminateOnNaN"]
 
 
 class Callback:
@@ -219,11 +223,7 @@ class ReduceLROnPlateau(MonitorCallback):
         old_lr = _learning_rate(self.optimizer)
         if old_lr > np.float32(self.min_lr):
             new_lr = max(old_lr * self.factor, self.min_lr)
-            if hasattr(type(self.optimizer), "learning_rate"):  # torch_impl.optim: Keras's floatx variable
-                self.optimizer.learning_rate = new_lr
-            else:
-                for group in self.optimizer.param_groups:
-                    group["lr"] = new_lr
+            _set_learning_rate(self.optimizer, new_lr)
             if self.verbose > 0:
                 print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
             return True
@@ -253,6 +253,40 @@ class ReduceLROnPlateau(MonitorCallback):
         return self.cooldown_counter > 0
 
 
+class LearningRateScheduler(Callback):
+    """Keras's ``LearningRateScheduler``: before each epoch the rate becomes ``schedule(epoch, lr)`` (``lr``:
+    the current rate as the optimizer holds it; a ``schedule(epoch)`` of one argument works too, as in
+    Keras); it must return a float (``ValueError`` otherwise, as Keras). Logs ``"learning_rate"``.
+
+    Example:
+        >>> import torch
+        >>> from torch_impl import optim
+        >>> cb = LearningRateScheduler(lambda epoch, lr: lr if epoch < 1 else lr * 0.5)
+        >>> cb.set_optimizer(optim.SGD([torch.nn.Parameter(torch.zeros(1))], learning_rate=0.1))
+        >>> cb.on_epoch_begin(0); cb.on_epoch_begin(1); round(cb.optimizer.learning_rate, 6)
+        0.05
+    """
+
+    def __init__(self, schedule, verbose: int = 0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:  # Keras: the new API first, then the old one
+            rate = self.schedule(epoch, _learning_rate(self.optimizer))
+        except TypeError:
+            rate = self.schedule(epoch)
+        if not isinstance(rate, (float, np.float32, np.float64)):
+            raise ValueError(f"The output of the `schedule` function should be a float. Got: {rate}")
+        _set_learning_rate(self.optimizer, float(rate))
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _learning_rate(self.optimizer)
+
+
 class TerminateOnNaN(Callback):
     """Keras's ``TerminateOnNaN``: stop after the batch whose running loss is NaN or infinite (the epoch's
     validation and ``on_epoch_end`` still run, as in Keras); ``raise_error=True`` raises ``RuntimeError``."""
@@ -274,6 +308,16 @@ class TerminateOnNaN(Callback):
 def _weights(model: torch.nn.Module) -> dict:
     """Keras's ``model.get_weights()``: every parameter and buffer, copied."""
     return copy.deepcopy(model.state_dict())
+
+
+def _set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
+    """Keras's ``optimizer.learning_rate = value``: torch_impl.optim stores it in floatx (a schedule raises
+    ``TypeError``); another torch optimizer gets it in every parameter group."""
+    if hasattr(type(optimizer), "learning_rate"):
+        optimizer.learning_rate = value
+    else:
+        for group in optimizer.param_groups:
+            group["lr"] = value
 
 
 def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
