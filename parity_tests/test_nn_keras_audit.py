@@ -271,13 +271,28 @@ def test_keras_init_other_layers_and_unknown_modules():
     assert bool((model[3].weight == 1).all()) and bool((model[4].bias == 0).all())
     assert float(model[4].weight.detach().abs().max()) <= math.sqrt(6 / ((8 + 4) * 3))
 
-    lstm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LSTM(4, 4))
-    before = [p.detach().clone() for p in lstm.parameters()]
-    with pytest.raises(ValueError, match=r"'1' \(LSTM: weight_ih_l0"):  # before: silently left as torch's
-        keras_init_(lstm)
-    assert all(torch.equal(a, b) for a, b in zip(before, lstm.parameters()))  # nothing changed on the error
-    keras_init_(lstm, strict=False)
-    assert bool((lstm[0].bias == 0).all()) and torch.equal(before[2], lstm[1].weight_ih_l0)
+    mha = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.MultiheadAttention(4, 2))
+    before = [p.detach().clone() for p in mha.parameters()]
+    with pytest.raises(ValueError, match=r"'1' \(MultiheadAttention: in_proj_weight"):  # before: silently torch's
+        keras_init_(mha)
+    assert all(torch.equal(a, b) for a, b in zip(before, mha.parameters()))  # nothing changed on the error
+    keras_init_(mha, strict=False)
+    assert bool((mha[0].bias == 0).all()) and torch.equal(before[2], mha[1].in_proj_weight)
+
+    # Keras's LSTM/GRU/SimpleRNN defaults: glorot_uniform kernel, orthogonal recurrent kernel, zero bias,
+    # LSTM's forget gate bias 1 (unit_forget_bias)
+    rnns = torch.nn.ModuleList([torch.nn.LSTM(5, 4, num_layers=2, bidirectional=True), torch.nn.GRU(5, 4),
+                                torch.nn.RNN(5, 4)])
+    keras_init_(rnns, generator=torch.Generator().manual_seed(0))
+    for m in rnns:
+        gates = m.weight_hh_l0.shape[0] // 4
+        hh = m.weight_hh_l0.detach()
+        assert torch.allclose(hh.T @ hh, torch.eye(4), atol=1e-5)  # Keras (units, gates*units): orthonormal rows
+        assert float(m.weight_ih_l0.detach().abs().max()) <= math.sqrt(6 / (5 + 4 * gates))
+        forget = torch.zeros(4 * gates)
+        if isinstance(m, torch.nn.LSTM):
+            forget[4:8] = 1.0
+        assert torch.equal(m.bias_ih_l0.detach(), forget) and bool((m.bias_hh_l0 == 0).all())
 
     class Scaled(torch.nn.Module):
         def __init__(self):

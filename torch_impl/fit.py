@@ -236,6 +236,19 @@ def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimiz
             UserWarning, stacklevel=3)
 
 
+def _warn_second_rnn_bias(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """Keras's LSTM and SimpleRNN have one bias; torch's ``bias_ih`` + ``bias_hh`` both trained take twice
+    Keras's bias step (``load_keras_weights`` and ``keras_init_`` freeze ``bias_hh`` at 0)."""
+    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    trained = [f"{name}.{pname}" for name, m in model.named_modules() if isinstance(m, (torch.nn.LSTM, torch.nn.RNN))
+               for pname, p in m.named_parameters(recurse=False)
+               if pname.startswith("bias_hh") and p.requires_grad and id(p) in params]
+    if trained:
+        warnings.warn(f"torch_impl.fit: {', '.join(trained)} trains a second bias; Keras's LSTM/SimpleRNN have one, "
+                      "so the bias steps here are twice Keras's. load_keras_weights and keras_init_ freeze it at 0 "
+                      "(or call .requires_grad_(False) on it).", UserWarning, stacklevel=3)
+
+
 _ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
                "sparse_categorical_accuracy": "sparse"}
 
@@ -536,6 +549,7 @@ def fit(
     dtype, device = _param_info(model)
     _warn_dtype(dtype, loss)
     _warn_dense_embedding(model, optimizer)
+    _warn_second_rnn_bias(model, optimizer)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")

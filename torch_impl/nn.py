@@ -15,9 +15,11 @@ weights in Keras layout, and models built from a framework-neutral spec.
   ``threshold``) with TensorFlow's numerics (``leaky_relu`` slope 0.2, exact ``gelu``,
   TensorFlow's softplus threshold and its gradients at kinks and NaN inputs).
 * :func:`load_keras_weights` loads ``model.get_weights()``-style arrays
-  (Dense kernel ``(in, out)``; BatchNormalization gamma, beta, moving mean,
-  moving variance) into a torch model, with a clear error on any count or
-  shape mismatch; :func:`keras_weights` is the reverse.
+  (Dense kernel ``(in, out)``; Conv kernels ``(*k, in, out)``; Embedding;
+  BatchNormalization gamma, beta, moving mean, moving variance; LayerNorm;
+  LSTM, GRU, SimpleRNN, stacked and bidirectional) into a torch model, with a
+  clear error on any count or shape mismatch; :func:`keras_weights` is the
+  reverse.
 * :func:`build_model` builds ``torch.nn.Sequential`` from the layer spec that
   ``keras_impl.models.build_model`` also reads, e.g.
   ``{"input_dim": 4, "layers": [{"type": "dense", "units": 8, "activation": "relu"},
@@ -86,7 +88,10 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
       ``Dense``, ``Conv*D`` and ``Conv*DTranspose``);
     * :class:`BatchNormalization`, torch's ``BatchNorm``/``InstanceNorm``, ``LayerNorm``, ``GroupNorm``: gamma
       1, beta 0, moving mean 0, moving variance 1;
-    * ``Embedding``: ``U(-0.05, 0.05)`` (Keras's ``"uniform"``); ``PReLU``: alpha 0 (Keras's ``"zeros"``).
+    * ``Embedding``: ``U(-0.05, 0.05)`` (Keras's ``"uniform"``); ``PReLU``: alpha 0 (Keras's ``"zeros"``);
+    * ``LSTM``, ``GRU``, ``RNN``: Keras's ``LSTM``/``GRU``/``SimpleRNN``: ``glorot_uniform`` kernels,
+      ``orthogonal`` recurrent kernels, zero biases, LSTM's forget-gate bias 1 (``unit_forget_bias``);
+      LSTM's and RNN's ``bias_hh`` stays 0 and stops requiring a gradient (Keras's layer has one bias).
 
     A module holding parameters of any other type (an RNN, attention, your own layer's ``nn.Parameter``)
     has no Keras default known here: ``ValueError`` naming it, or, with ``strict=False``, it keeps torch's
@@ -118,6 +123,18 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
             m.weight.uniform_(-0.05, 0.05, generator=generator)
         elif isinstance(m, nn.PReLU):
             m.weight.zero_()
+        elif isinstance(m, _RNN_MODULES):
+            for pname, p in m.named_parameters(recurse=False):
+                if pname.startswith("weight_ih"):  # Keras's kernel (in, gates * units): glorot_uniform
+                    glorot_uniform_(p, generator)
+                elif pname.startswith("weight_hh"):  # recurrent_kernel (units, gates * units): orthogonal
+                    nn.init.orthogonal_(p, generator=generator)
+                else:
+                    p.zero_()
+                    if isinstance(m, nn.LSTM) and pname.startswith("bias_ih"):  # unit_forget_bias
+                        p[m.hidden_size:2 * m.hidden_size] = 1.0
+                    if pname.startswith("bias_hh") and not isinstance(m, nn.GRU):
+                        p.requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias (GRU's has two)
     return module
 
 
@@ -209,7 +226,8 @@ class BatchNormalization(nn.Module):
 
 
 #: the modules keras_init_ knows a Keras default for
-_KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization)
+_KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization, nn.LSTM, nn.GRU,
+                                                     nn.RNN)
 
 
 class BatchNorm1d(BatchNormalization):
@@ -453,8 +471,40 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
     return model
 
 
-def _weight_slots(model: nn.Module) -> list[tuple[str, torch.Tensor, str]]:
-    """(description, tensor, layout) in Keras's ``get_weights()`` order."""
+_RNN_MODULES = (nn.LSTM, nn.GRU, nn.RNN)
+_CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def _gru_gates(a: np.ndarray, axis: int) -> np.ndarray:
+    """Keras's GRU gate blocks ``[z, r, h]`` as torch's ``[r, z, n]`` along ``axis`` (the swap is its own
+    inverse)."""
+    z, r, h = np.split(a, 3, axis=axis)
+    return np.concatenate([r, z, h], axis=axis)
+
+
+def _rnn_slots(name: str, m: nn.Module) -> list:
+    """One Keras layer's weights per torch layer and direction (a multi-layer torch RNN is Keras's stack of
+    layers; a bidirectional one Keras's ``Bidirectional``: forward weights, then backward)."""
+    if getattr(m, "proj_size", 0):
+        raise ValueError(f"load_keras_weights: {name} is an LSTM with proj_size; Keras's LSTM has no projection")
+    gru = isinstance(m, nn.GRU)
+    slots = []
+    for layer in range(m.num_layers):
+        for suffix in ("", "_reverse")[:2 if m.bidirectional else 1]:
+            tag = f"l{layer}{suffix}"
+            keras = f"{name}.{'backward_' if suffix else ''}layer{layer}"
+            slots.append((f"{keras}.kernel", getattr(m, f"weight_ih_{tag}"), "gru_kernel" if gru else "transpose"))
+            slots.append((f"{keras}.recurrent_kernel", getattr(m, f"weight_hh_{tag}"),
+                          "gru_kernel" if gru else "transpose"))
+            if m.bias:
+                slots.append((f"{keras}.bias", (getattr(m, f"bias_ih_{tag}"), getattr(m, f"bias_hh_{tag}")),
+                              "gru_bias" if gru else "rnn_bias"))
+    return slots
+
+
+def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
+    """(description, tensor, layout) in Keras's ``get_weights()`` order; the layouts are converted by
+    :func:`_to_torch` / :func:`_to_keras`."""
     slots = []
     for name, m in model.named_modules():
         if isinstance(m, nn.Linear):
@@ -468,15 +518,84 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, torch.Tensor, str]]:
                 slots.append((f"{name}.beta", m.bias, "same"))
             slots.append((f"{name}.moving_mean", m.running_mean, "same"))
             slots.append((f"{name}.moving_variance", m.running_var, "same"))
-        elif isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            raise ValueError("load_keras_weights supports Dense and BatchNormalization layers; "
-                             f"{name} is a {type(m).__name__}")
+        elif isinstance(m, _CONV_MODULES):
+            slots.append((f"{name}.kernel", m.weight, "conv"))
+            if m.bias is not None:
+                slots.append((f"{name}.bias", m.bias, "same"))
+        elif isinstance(m, nn.Embedding):
+            slots.append((f"{name}.embeddings", m.weight, "same"))
+        elif isinstance(m, nn.LayerNorm):
+            if m.weight is not None:
+                slots.append((f"{name}.gamma", m.weight, "same"))
+            if m.bias is not None:
+                slots.append((f"{name}.beta", m.bias, "same"))
+        elif isinstance(m, _RNN_MODULES):
+            slots.extend(_rnn_slots(name, m))
+        elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)) or (
+                any(True for _ in m.parameters(recurse=False)) and not isinstance(m, BatchNormalization)):
+            raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Embedding, BatchNormalization, "
+                             f"LayerNormalization, LSTM, GRU and SimpleRNN layers; {name or '<root>'} is a "
+                             f"{type(m).__name__}")
     return slots
+
+
+def _torch_shape(tensor, layout: str) -> tuple:
+    """The Keras-layout shape a slot takes."""
+    t = tensor[0] if isinstance(tensor, tuple) else tensor
+    shape = tuple(t.shape)
+    if layout in ("transpose", "gru_kernel"):
+        return shape[::-1]
+    if layout == "conv":
+        return shape[2:] + (shape[1], shape[0])
+    if layout == "gru_bias":
+        return (2,) + shape
+    return shape
+
+
+def _to_torch(given: np.ndarray, layout: str) -> tuple:
+    """Keras-layout array -> the torch tensor(s) of the slot, as arrays."""
+    if layout == "transpose":
+        return (given.T,)
+    if layout == "gru_kernel":
+        return (_gru_gates(given, 1).T,)
+    if layout == "conv":  # (*kernel, in, out) -> (out, in, *kernel)
+        return (np.transpose(given, (given.ndim - 1, given.ndim - 2) + tuple(range(given.ndim - 2))),)
+    if layout == "rnn_bias":  # Keras's one bias on the input side, torch's recurrent bias 0
+        return given, np.zeros_like(given)
+    if layout == "gru_bias":  # (2, 3u): input bias, recurrent bias (reset_after=True)
+        return _gru_gates(given[0], 0), _gru_gates(given[1], 0)
+    return (given,)
+
+
+def _to_keras(tensor, layout: str) -> np.ndarray:
+    arrays = [t.detach().cpu().numpy() for t in (tensor if isinstance(tensor, tuple) else (tensor,))]
+    a = arrays[0]
+    if layout == "transpose":
+        return a.T.copy()
+    if layout == "gru_kernel":
+        return _gru_gates(a.T, 1).copy()
+    if layout == "conv":
+        return np.transpose(a, tuple(range(2, a.ndim)) + (1, 0)).copy()
+    if layout == "rnn_bias":
+        return a + arrays[1]
+    if layout == "gru_bias":
+        return np.stack([_gru_gates(a, 0), _gru_gates(arrays[1], 0)])
+    return a.copy()
 
 
 @torch.no_grad()
 def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Module:
     """Load Keras-layout arrays (``keras_model.get_weights()``) into ``model``, in module order.
+
+    Layers: ``Linear`` (Dense: kernel ``(in, out)``, bias), ``Conv1d/2d/3d`` (kernel ``(*k, in, out)``),
+    ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean and variance), ``LayerNorm``
+    (gamma, beta), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's ``reset_after=True``, gates
+    ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
+    GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
+    would double every step of Keras's single bias; a multi-layer torch RNN is Keras's stack of layers, a
+    bidirectional one Keras's ``Bidirectional``). Keras's channels-last ``Flatten`` before a ``Dense`` orders the features
+    ``(H, W, C)``: a torch model flattening ``(C, H, W)`` must permute first (or flatten after
+    ``permute(0, 2, 3, 1)``).
 
     The arrays are matched by position: declare the modules in the order of Keras's ``get_weights()`` (for a
     functional model with several branches that is Keras's layer order, not necessarily yours). Raises
@@ -491,6 +610,11 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
                       "BatchNorm: it normalises and updates its running statistics unlike Keras (momentum 0.1 of "
                       "the new batch, unbiased variance, eps 1e-5); use torch_impl.nn.BatchNormalization for "
                       "Keras's training run.", UserWarning, stacklevel=3)
+    layer_norms = [name for name, m in model.named_modules() if isinstance(m, nn.LayerNorm) and m.eps != 1e-3]
+    if layer_norms:
+        warnings.warn(f"load_keras_weights: LayerNorm {', '.join(layer_norms)} has eps != 1e-3 (Keras's "
+                      "LayerNormalization epsilon); build it with eps=1e-3 for Keras's numbers.", UserWarning,
+                      stacklevel=3)
     slots = _weight_slots(model)
     weights = list(weights)
     if len(weights) != len(slots):
@@ -498,21 +622,20 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
                          f"got {len(weights)}")
     for (name, tensor, layout), given in zip(slots, weights):
         given = np.asarray(given)
-        if layout == "transpose" and given.ndim != 2:
-            raise ValueError(f"{name}: a Dense kernel must be 2-D (in, out), got shape {given.shape}")
-        w = given.T if layout == "transpose" else given
-        if tuple(w.shape) != tuple(tensor.shape):
-            want = tuple(tensor.shape[::-1]) if layout == "transpose" else tuple(tensor.shape)
-            raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}")
-        tensor.copy_(torch.as_tensor(np.ascontiguousarray(w), dtype=tensor.dtype))
+        want = _torch_shape(tensor, layout)
+        if tuple(given.shape) != want:
+            hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
+                if layout == "gru_bias" else ""
+            raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
+                             f"{hint}")
+        for t, a in zip(tensor if isinstance(tensor, tuple) else (tensor,), _to_torch(given, layout)):
+            t.copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=t.dtype))
+        if layout == "rnn_bias":
+            tensor[1].requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias: torch's second stays 0
     return model
 
 
 @torch.no_grad()
 def keras_weights(model: nn.Module) -> list[np.ndarray]:
     """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`)."""
-    out = []
-    for _, tensor, layout in _weight_slots(model):
-        a = tensor.detach().cpu().numpy()
-        out.append(a.T.copy() if layout == "transpose" else a.copy())
-    return out
+    return [_to_keras(tensor, layout) for _, tensor, layout in _weight_slots(model)]
