@@ -183,7 +183,7 @@ class EarlyStopping(MonitorCallback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
                 print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
-            self.model.load_state_dict(self.best_weights)
+            _set_weights(self.model, self.best_weights)
 
     def get_monitor_value(self, logs) -> Optional[float]:
         logs = logs or {}
@@ -305,9 +305,19 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
-def _weights(model: torch.nn.Module) -> dict:
-    """Keras's ``model.get_weights()``: every parameter and buffer, copied."""
+def _weights(model):
+    """Keras's ``model.get_weights()``: every parameter and buffer of a torch module, copied (a model object
+    with ``get_weights`` of its own is asked for them)."""
+    if not isinstance(model, torch.nn.Module) and hasattr(model, "get_weights"):
+        return model.get_weights()
     return copy.deepcopy(model.state_dict())
+
+
+def _set_weights(model, weights) -> None:
+    if not isinstance(model, torch.nn.Module) and hasattr(model, "set_weights"):
+        model.set_weights(weights)
+    else:
+        model.load_state_dict(weights)
 
 
 def _set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
