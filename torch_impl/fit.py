@@ -279,25 +279,17 @@ def _metric_specs(metrics: Sequence[str], weighted_metrics: Sequence[str]) -> li
     Keras's ``CompileMetrics.result`` names them: a repeated name gets ``_1``, ``_2``...; a weighted metric
     whose name is taken is logged as ``weighted_<name>`` (then ``weighted_<name>_1``...)."""
     counters: dict[str, int] = {}
-    specs = []
-    for name, kind in resolve_metrics(metrics):
-        if name in counters:
-            counters[name] += 1
-            name = f"{name}_{counters[name] - 1}"
-        else:
+
+    def unique(name: str) -> str:
+        if name not in counters:
             counters[name] = 1
-        specs.append((name, kind, False))
+            return name
+        counters[name] += 1
+        return f"{name}_{counters[name] - 1}"
+
+    specs = [(unique(name), kind, False) for name, kind in resolve_metrics(metrics)]
     for name, kind in resolve_metrics(weighted_metrics):
-        if name in counters:
-            name = f"weighted_{name}"
-            if name in counters:
-                counters[name] += 1
-                name = f"{name}_{counters[name] - 1}"
-            else:
-                counters[name] = 1
-        else:
-            counters[name] = 1
-        specs.append((name, kind, True))
+        specs.append((unique(f"weighted_{name}" if name in counters else name), kind, True))
     return specs
 
 
