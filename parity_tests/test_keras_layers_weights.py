@@ -210,3 +210,33 @@ def test_fit_warns_for_a_trained_second_rnn_bias():
            "load_keras_weights": warned(lambda n: load_keras_weights(n, keras_weights(n)))}
     print(f"warned: {got}")
     assert got == {"torch's default": True, "keras_init_": False, "load_keras_weights": False}
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.05}, {"global_clipnorm": 0.05}, {}], ids=["clipnorm", "global", "none"])
+def test_gru_bias_is_one_keras_variable_for_clipnorm(clip):
+    """Keras's GRU bias is ONE ``(2, 3 units)`` variable, clipped by its joint norm; torch holds it as
+    ``bias_ih`` and ``bias_hh``. ``load_keras_weights`` marks the pair and ``clipnorm`` clips them together
+    (each clipped alone, the bias step was up to sqrt(2) too long: 1.7e-2 off after one SGD step)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 5, 3)), rng.integers(0, 4, size=8)
+    with _precision("float64"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((5, 3)), layers.GRU(4)])
+        w0 = [w + 0.3 * rng.normal(size=w.shape) for w in model.get_weights()]
+        model.set_weights(w0)
+        model.compile(optimizer=keras.optimizers.SGD(1.0, **clip),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        net = _Last(torch.nn.GRU(3, 4, batch_first=True))
+        load_keras_weights(net, w0)
+        tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                 optimizer=optim.SGD(net.parameters(), learning_rate=1.0, **clip), batch_size=8, epochs=2,
+                 shuffle=False, verbose=0, metrics=())
+        gap = max(float(np.max(np.abs(a - b))) for a, b in zip(model.get_weights(), keras_weights(net)))
+    print(f"GRU, SGD {clip}: weights after 2 steps max |diff| {gap:.1e}")
+    assert gap <= 1e-14
+
+
+def test_keras_init_rejects_an_lstm_projection():
+    with pytest.raises(ValueError, match="proj_size"):
+        keras_init_(torch.nn.LSTM(3, 4, proj_size=2))

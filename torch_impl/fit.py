@@ -82,7 +82,7 @@ import torch.utils.data
 
 from torch_impl import losses as L
 from torch_impl.class_weight import class_weight_to_sample_weight
-from torch_impl.nn import ACTIVATIONS
+from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.reduction import squeeze_or_expand_to_same_rank
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "accuracy", "resolve_metrics"]
@@ -587,6 +587,7 @@ def fit(
     model.stop_training = False
     progress = _progress(verbose, steps * epochs, "fit")
     logs = None
+    occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
     try:
         for cb in callbacks:
             cb.on_train_begin()
@@ -644,6 +645,7 @@ def fit(
         for cb in callbacks:
             cb.on_train_end(logs)
     finally:
+        occurrences.remove()
         if progress is not None:
             progress.stop()
     return history

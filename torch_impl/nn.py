@@ -52,7 +52,7 @@ from torch.nn import functional as F
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "activation", "KerasSequential", "build_model",
-           "load_keras_weights", "keras_weights", "ACTIVATIONS"]
+           "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
 
 def _fans(weight: torch.Tensor) -> tuple[int, int]:
@@ -124,6 +124,10 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
         elif isinstance(m, nn.PReLU):
             m.weight.zero_()
         elif isinstance(m, _RNN_MODULES):
+            if getattr(m, "proj_size", 0):
+                raise ValueError("keras_init_: an LSTM with proj_size has no Keras counterpart (Keras's LSTM has "
+                                 "no projection)")
+            _mark_gru_biases(m)
             for pname, p in m.named_parameters(recurse=False):
                 if pname.startswith("weight_ih"):  # Keras's kernel (in, gates * units): glorot_uniform
                     glorot_uniform_(p, generator)
@@ -471,6 +475,86 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
     return model
 
 
+class keras_embedding_gradients:
+    """Keep every lookup's rows in the sparse gradients of ``model``'s ``nn.Embedding(sparse=True)`` tables,
+    as Keras on TensorFlow keeps them (``tf.IndexedSlices`` of several lookups are concatenated).
+
+    torch sums the sparse gradients of two lookups of one table in a forward pass (a siamese encoder, a
+    table shared by two inputs), which merges their rows: ``torch_impl.optim``'s Adam, RMSprop and
+    clipping then square or clip the merged rows, not Keras's occurrences. While installed, hooks record
+    each lookup's ids and output gradient and rebuild the table's gradient from them after torch has
+    accumulated it (appending to a gradient they built before, as repeated ``backward`` calls accumulate).
+    A table that also gets a dense gradient (used in a matmul, e.g. tied output weights) keeps torch's: Keras
+    densifies that sum too. :func:`torch_impl.fit.fit` installs it for the run; for your own loop::
+
+        with keras_embedding_gradients(model):
+            ...  # forward, backward, optimizer.step()
+
+    Tables with ``scale_grad_by_freq`` are left as torch computes them (Keras has no such option).
+    """
+
+    def __init__(self, model: nn.Module):
+        self._handles: list = []
+        self._pending: dict = {}  # id(weight) -> [(ids, rows)] of this backward
+        self._prior: dict = {}  # id(weight) -> (grad before this accumulation, incoming gradient is sparse)
+        self._ours: dict = {}  # id(weight) -> the gradient built last
+        for m in model.modules():
+            if not (isinstance(m, nn.Embedding) and m.sparse and not m.scale_grad_by_freq and m.weight.requires_grad):
+                continue
+            w = m.weight
+            if id(w) not in self._pending:
+                self._pending[id(w)] = []
+                self._handles.append(w.register_hook(lambda g, w=w: self._before_accumulation(w, g)))
+                self._handles.append(w.register_post_accumulate_grad_hook(self._after_accumulation))
+            self._handles.append(m.register_forward_hook(self._record))
+
+    def _record(self, module: nn.Embedding, inputs, output) -> None:
+        if not (torch.is_grad_enabled() and output.requires_grad):
+            return
+        ids, key, padding = inputs[0].reshape(-1), id(module.weight), module.padding_idx
+
+        def hook(grad: torch.Tensor) -> None:
+            rows = grad.detach().reshape(-1, grad.shape[-1])
+            if padding is not None:  # torch's sparse gradient leaves the padding row out
+                keep = ids != padding
+                self._pending[key].append((ids[keep], rows[keep]))
+            else:
+                self._pending[key].append((ids, rows))
+
+        output.register_hook(hook)
+
+    def _before_accumulation(self, w: torch.Tensor, grad: torch.Tensor) -> None:
+        prior = w.grad
+        if prior is not None and prior is self._ours.get(id(w)):  # copied: torch may accumulate into it in place
+            prior = (prior._indices()[0].clone(), prior._values().clone())
+        elif prior is not None:
+            prior = False  # a gradient these hooks did not build
+        self._prior[id(w)] = (prior, grad.is_sparse)
+
+    def _after_accumulation(self, w: torch.Tensor) -> None:
+        key = id(w)
+        pending, self._pending[key] = self._pending[key], []
+        prior, sparse = self._prior.pop(key, (None, False))
+        if prior is False or not (sparse and pending and w.grad is not None and w.grad.is_sparse):
+            return  # leave torch's gradient
+        if prior is not None:
+            pending.insert(0, prior)
+        ids = torch.cat([i.to(w.device) for i, _ in pending])
+        rows = torch.cat([r for _, r in pending]).to(w.grad.dtype)
+        w.grad = self._ours[key] = torch.sparse_coo_tensor(ids[None], rows, w.shape, check_invariants=False)
+
+    def remove(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def __enter__(self) -> "keras_embedding_gradients":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
 _RNN_MODULES = (nn.LSTM, nn.GRU, nn.RNN)
 _CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -480,6 +564,16 @@ def _gru_gates(a: np.ndarray, axis: int) -> np.ndarray:
     inverse)."""
     z, r, h = np.split(a, 3, axis=axis)
     return np.concatenate([r, z, h], axis=axis)
+
+
+def _mark_gru_biases(m: nn.Module) -> None:
+    """A GRU's ``bias_ih`` and ``bias_hh`` (per layer and direction) are ONE Keras variable, the ``(2, 3 units)``
+    bias: ``torch_impl.optim``'s ``clipnorm`` clips them by their joint norm, as Keras clips that variable."""
+    if isinstance(m, nn.GRU) and m.bias:
+        for name, p in m.named_parameters(recurse=False):
+            if name.startswith("bias_ih"):
+                key = (id(m), name[len("bias_ih"):])  # layer and direction
+                p._keras_variable = getattr(m, name.replace("bias_ih", "bias_hh"))._keras_variable = key
 
 
 def _rnn_slots(name: str, m: nn.Module) -> list:
@@ -593,9 +687,13 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
     GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
     would double every step of Keras's single bias; a multi-layer torch RNN is Keras's stack of layers, a
-    bidirectional one Keras's ``Bidirectional``). Keras's channels-last ``Flatten`` before a ``Dense`` orders the features
-    ``(H, W, C)``: a torch model flattening ``(C, H, W)`` must permute first (or flatten after
-    ``permute(0, 2, 3, 1)``).
+    bidirectional one Keras's ``Bidirectional``; a GRU's two biases are marked as Keras's one variable, so
+    ``clipnorm`` clips them by their joint norm). Keras's channels-last ``Flatten`` before a ``Dense`` orders
+    the features ``(H, W, C)``: a torch model flattening ``(C, H, W)`` must permute first (or flatten after
+    ``permute(0, 2, 3, 1)``). Matched by shape, not by meaning: a Keras ``GRU(reset_after=False,
+    use_bias=False)`` loads into ``nn.GRU(bias=False)`` and computes differently; Keras's
+    ``padding="same"`` with stride 2 pads one more on the right/bottom than ``padding=1`` does; torch-only
+    options (``padding_idx``, ``max_norm``, ``padding_mode``, RNN ``dropout``) have no Keras counterpart.
 
     The arrays are matched by position: declare the modules in the order of Keras's ``get_weights()`` (for a
     functional model with several branches that is Keras's layer order, not necessarily yours). Raises
@@ -632,6 +730,8 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
             t.copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=t.dtype))
         if layout == "rnn_bias":
             tensor[1].requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias: torch's second stays 0
+    for m in model.modules():
+        _mark_gru_biases(m)
     return model
 
 

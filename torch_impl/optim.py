@@ -424,12 +424,24 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Keras's ``_clip_gradients`` of a list of gradient tensors (values as ``fit`` computes them)."""
         return [g.value() for g in self._clip_grads([_Grad(g) for g in grads])]
 
-    def _clip_grads(self, grads: list) -> list:
+    def _clip_grads(self, grads: list, params: Optional[list] = None) -> list:
         if self.clipnorm:
+            # tf.clip_by_norm, per Keras variable: of row slices, of their values (per occurrence); torch
+            # parameters that are one Keras variable (a GRU's bias_ih and bias_hh: Keras's (2, 3 units) bias,
+            # marked by torch_impl.nn) share the norm of both
+            values = [g.values if isinstance(g, _Slices) else g.value() for g in grads]
+            squares = [_sum(v * v) for v in values]
+            joint: dict = {}
+            for i, p in enumerate(params or ()):
+                key = getattr(p, "_keras_variable", None)
+                if key is not None:
+                    joint.setdefault(key, []).append(i)
+            for members in joint.values():
+                total = _sum(torch.stack([squares[i] for i in members]))
+                for i in members:
+                    squares[i] = total
             out = []
-            for g in grads:  # tf.clip_by_norm, per tensor; of row slices: of their values, per occurrence
-                v = g.values if isinstance(g, _Slices) else g.value()
-                l2sum = _sum(v * v)
+            for g, v, l2sum in zip(grads, values, squares):
                 pos = l2sum > 0
                 l2norm = torch.where(pos, _sqrt(torch.where(pos, l2sum, torch.ones_like(l2sum))), l2sum)
                 clip = torch.tensor(self.clipnorm, dtype=v.dtype, device=v.device)
@@ -494,7 +506,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             if steps:  # the update: the mean of the accumulated gradients and this one, in fit a product
                 grads = [_Grad(g.value() + _buffer(self.state[p], "gradient_accumulator", p),
                                _reciprocal(steps, p.dtype, p.device)) for (p, _), g in zip(pairs, grads)]
-            grads = self._clip_grads(grads)
+            grads = self._clip_grads(grads, [p for p, _ in pairs])
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(self._rate(group), p.dtype)
                 wd = group["weight_decay"]
@@ -695,7 +707,15 @@ class RMSprop(KerasOptimizer):
         else:
             denominator = velocity + eps
         if slices is not None:  # lr g / sqrt(d) per occurrence, the root gathered at its row
-            increment = (slices.values * lr) / _sqrt(denominator).index_select(0, slices.indices)
+            root = _sqrt(denominator).index_select(0, slices.indices)
+            if group["centered"] and not bool(torch.all(root > 0)):
+                # Keras's sparse divide then takes a path that fails on repeated rows (InvalidArgumentError)
+                raise FloatingPointError(
+                    "centered RMSprop: v - avg^2 + epsilon is <= 0 or NaN for a row of this row-sparse (Embedding) "
+                    "gradient: with a token repeated in a batch, v sums the occurrences' squares while avg^2 "
+                    "squares their sum. Keras 3.15.1 on TensorFlow fails at this step too (InvalidArgumentError "
+                    "in its sparse divide); use centered=False or a dense gradient (nn.Embedding(sparse=False)).")
+            increment = (slices.values * lr) / root
             if group["momentum"] <= 0:
                 slices.scatter_sub(variable, increment)
                 return
