@@ -133,7 +133,8 @@ def _sqrt(x: torch.Tensor) -> torch.Tensor:
     float64 inputs); NumPy's is, and writes into the result tensor without a copy. Other devices: torch's."""
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad:
         out = torch.empty_like(x)
-        np.sqrt(x.numpy(), out=out.numpy())
+        with np.errstate(invalid="ignore"):  # NaN for a negative input, silently as TensorFlow's
+            np.sqrt(x.numpy(), out=out.numpy())
         return out
     return torch.sqrt(x)
 
