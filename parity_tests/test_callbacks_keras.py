@@ -57,7 +57,7 @@ def _run(keras_cbs, torch_cbs, opt=("adam", 0.05), epochs=25, data=None, metrics
 
 
 def _compare(kh, th, kw=None, tw=None, label=""):
-    assert sorted(kh) == sorted(th), (sorted(kh), sorted(th))
+    assert list(kh) == list(th), (list(kh), list(th))  # Keras's order too: sorted, callbacks' additions last
     worst = 0.0
     for k in kh:
         assert len(kh[k]) == len(th[k]), (k, len(kh[k]), len(th[k]))
@@ -209,3 +209,95 @@ def test_schedule_rate_is_not_settable_like_keras():
     opt2.learning_rate = 0.05
     print(f"settable rate: {opt2.learning_rate!r} (float32 floatx: {float(np.float32(0.05))!r})")
     assert opt2.learning_rate == float(np.float32(0.05))
+
+
+def test_plateau_compared_in_float32_like_keras():
+    """Keras's ``ops.less(value - min_delta, best)`` converts the Python floats to float32: a float64 loss that
+    improves by less than float32's resolution is no improvement (torch_impl compared in float64 and ran 3
+    more epochs / reduced no rate)."""
+    stop = (keras.callbacks.EarlyStopping(monitor="loss", patience=0), tcb.EarlyStopping(monitor="loss", patience=0))
+    kh, th, kw, tw = _run([stop[0]], [stop[1]], opt=("sgd", 1e-9), epochs=5)
+    _compare(kh, th, kw, tw, "EarlyStopping(loss, patience=0), SGD lr 1e-9")
+    assert len(kh["loss"]) == 2
+    kw_ = {"monitor": "loss", "patience": 0, "min_delta": 0, "factor": 0.5}
+    kh, th, kw, tw = _run([keras.callbacks.ReduceLROnPlateau(**kw_)], [tcb.ReduceLROnPlateau(**kw_)],
+                          opt=("sgd", 1e-9), epochs=5)
+    _compare(kh, th, kw, tw, "ReduceLROnPlateau(loss, patience=0), SGD lr 1e-9")
+    print(f"  learning_rate: {kh['learning_rate']}")
+    assert kh["learning_rate"][-1] < 1e-9
+
+
+def test_negative_rate_from_a_schedule_trains_like_keras():
+    """Keras assigns any rate a callback sets; a linear decay that goes below 0 keeps training."""
+    decay = lambda epoch, lr: 0.05 - 0.02 * epoch  # noqa: E731
+    kh, th, kw, tw = _run([keras.callbacks.LearningRateScheduler(decay)], [tcb.LearningRateScheduler(decay)],
+                          opt=("sgd", 0.05), epochs=5)
+    _compare(kh, th, kw, tw, "LearningRateScheduler to negative rates")
+    assert min(kh["learning_rate"]) < 0
+
+
+class _KerasRecorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __getattribute__(self, name):
+        attr = super().__getattribute__(name)
+        if name.startswith("on_") and callable(attr):
+            def record(*args, **kwargs):
+                logs = kwargs.get("logs", args[-1] if args and isinstance(args[-1], (dict, type(None))) else None)
+                index = [a for a in args if isinstance(a, int)]
+                self.calls.append((name, index[0] if index else None, dict(logs) if logs is not None else None))
+                return attr(*args, **kwargs)
+            return record
+        return attr
+
+
+class _TorchRecorder(tcb.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __getattribute__(self, name):
+        attr = super().__getattribute__(name)
+        if name.startswith("on_") and callable(attr):
+            def record(*args, **kwargs):
+                logs = kwargs.get("logs", args[-1] if args and isinstance(args[-1], (dict, type(None))) else None)
+                index = [a for a in args if isinstance(a, int)]
+                self.calls.append((name, index[0] if index else None, dict(logs) if logs is not None else None))
+                return attr(*args, **kwargs)
+            return record
+        return attr
+
+
+def test_every_hook_call_and_its_logs_like_keras():
+    """The sequence of hook calls Keras's ``fit`` makes (train and validation ``on_test_*`` hooks, the old
+    ``on_batch_*`` names routed from ``on_train_batch_*``), each with Keras's logs: ``{}`` where there are
+    none, running means in batch logs, the validation's own (unprefixed) logs, the epoch's sorted logs,
+    ``on_train_end`` with the last epoch's logs before callbacks added to them; and ``params``."""
+    k, t = _KerasRecorder(), _TorchRecorder()
+    rate = (keras.callbacks.ReduceLROnPlateau(patience=1), tcb.ReduceLROnPlateau(patience=1))
+    kh, th, _, _ = _run([rate[0], k], [rate[1], t], epochs=2)
+    kc = [c for c in k.calls if c[0] not in ("on_predict_begin", "on_predict_end")]
+    print(f"{len(kc)} hook calls in Keras, {len(t.calls)} in torch_impl; first {kc[:4]}; "
+          f"params Keras {k.params}, torch_impl {t.params}")
+    assert [(c[0], c[1]) for c in kc] == [(c[0], c[1]) for c in t.calls]
+    for a, b in zip(kc, t.calls):
+        assert (a[2] is None) == (b[2] is None) and list(a[2] or {}) == list(b[2] or {}), (a, b)
+        for key in a[2] or {}:
+            assert abs(a[2][key] - b[2][key]) <= 1e-12 * max(1.0, abs(a[2][key])), (a, b)
+    assert k.params == t.params
+
+
+def test_bare_metric_name_raises_like_keras():
+    x, y = _noisy_data(n=8)
+    model = keras.Sequential([keras.Input((5,)), layers.Dense(2)])
+    net = torch.nn.Linear(5, 2)
+    for arg in ("metrics", "weighted_metrics"):
+        with pytest.raises(ValueError, match=f"Expected `{arg}` argument to be a list") as k:
+            model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", **{arg: "accuracy"})
+            model.fit(x, y, epochs=1, verbose=0)
+        with pytest.raises(ValueError, match=f"Expected `{arg}` argument to be a list") as t:
+            tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                     optimizer=optim.SGD(net.parameters()), epochs=1, verbose=0, **{arg: "accuracy"})
+        print(f"{arg}='accuracy': Keras {str(k.value)[:60]!r}; torch_impl {str(t.value)[:60]!r}")

@@ -186,3 +186,21 @@ def test_weighted_metrics_bad_names_raise():
     with pytest.raises(ValueError, match="'auc' is not one"):
         tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                  optimizer=optim.SGD(net.parameters()), verbose=0, metrics=(), weighted_metrics=["auc"])
+
+
+def test_accuracy_of_nan_predictions_like_keras():
+    """TensorFlow's argmax never picks a NaN (torch's does): a diverged model's accuracies, as Keras's
+    metric functions compute them."""
+    nan, inf = float("nan"), float("inf")
+    pred = np.array([[0.1, nan, 0.3], [nan, nan, nan], [0.5, 0.2, nan], [nan, 0.1, -inf], [-inf, nan, -inf],
+                     [1.0, 2.0, 0.0], [inf, nan, 3.0]])
+    labels = np.array([2, 0, 0, 1, 0, 1, 0])
+    k_sparse = np.asarray(keras.metrics.sparse_categorical_accuracy(labels, pred)).reshape(-1)
+    k_cat = np.asarray(keras.metrics.categorical_accuracy(np.eye(3)[labels], pred)).reshape(-1)
+    t_sparse = tfit.accuracy(torch.as_tensor(labels), torch.as_tensor(pred), "sparse").numpy()
+    t_cat = tfit.accuracy(torch.as_tensor(np.eye(3)[labels]), torch.as_tensor(pred), "categorical").numpy()
+    print(f"sparse: Keras {k_sparse.tolist()} torch_impl {t_sparse.tolist()}; categorical: Keras {k_cat.tolist()} "
+          f"torch_impl {t_cat.tolist()}")
+    naive = (torch.as_tensor(pred).argmax(-1).numpy() == labels).astype(float)
+    print(f"torch's own argmax would give {naive.tolist()}")
+    assert np.array_equal(k_sparse, t_sparse) and np.array_equal(k_cat, t_cat) and not np.array_equal(naive, k_sparse)

@@ -47,8 +47,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["Callback", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
-           "TerminateOnNaN"]
+__all__ = ["Callback", "CallbackList", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau",
+           "LearningRateScheduler", "TerminateOnNaN"]
 
 
 class Callback:
@@ -59,6 +59,11 @@ class Callback:
     def __init__(self):
         self.model: Optional[torch.nn.Module] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
+        self.params: dict = {}
+
+    def set_params(self, params: dict) -> None:
+        """Keras's ``params``: ``{"verbose", "epochs", "steps"}`` of the ``fit`` call."""
+        self.params = params
 
     def set_model(self, model: torch.nn.Module) -> None:
         self.model = model
@@ -89,6 +94,86 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         pass
+
+    def on_test_begin(self, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_test_end(self, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_test_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_test_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        pass
+
+
+def _pythonify(logs: Optional[dict]) -> dict:
+    """Keras's ``pythonify_logs``: a new dict, keys sorted, values Python floats where they convert (``{}``
+    for no logs)."""
+    out = {}
+    for k, v in sorted((logs or {}).items()):
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            out[k] = v
+    return out
+
+
+class CallbackList:
+    """Keras's ``CallbackList``: calls a hook on every callback, in order, each call with one fresh dict of
+    logs sorted by key (what a callback adds to the epoch's logs, the history, which Keras runs last,
+    records too). Used by :func:`torch_impl.fit.fit`."""
+
+    def __init__(self, callbacks, model, optimizer, params: dict, metric_names: tuple = ()):
+        self.callbacks = list(callbacks or ())
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks take torch_impl.callbacks.Callback instances, got {type(cb).__name__}")
+            cb.set_model(model)
+            cb.set_optimizer(optimizer)
+            cb.set_params(dict(params))
+            if isinstance(cb, MonitorCallback):
+                cb.metric_names = metric_names  # Keras's auto mode looks the monitor up among the metric objects
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def _call(self, hook: str, *args, logs=None) -> dict:
+        logs = _pythonify(logs)
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args, logs)
+        return logs
+
+    def on_train_begin(self, logs=None):
+        return self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        return self._call("on_train_end", logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        return self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        return self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        return self._call("on_train_batch_begin", batch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        return self._call("on_train_batch_end", batch, logs=logs)
+
+    def on_test_begin(self, logs=None):
+        return self._call("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        return self._call("on_test_end", logs=logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        return self._call("on_test_batch_begin", batch, logs=logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        return self._call("on_test_batch_end", batch, logs=logs)
 
 
 _ACCURACY_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
@@ -129,9 +214,14 @@ class MonitorCallback(Callback):
             self.min_delta *= -1
 
     def _is_improvement(self, monitor_value: float, reference_value: Optional[float]) -> bool:
+        """Keras's ``monitor_op(value - min_delta, reference)``: the difference in Python floats, then both
+        compared as ``ops.less``/``ops.greater`` convert Python floats: in float32 (a float64 run's loss
+        that changes by less than float32's resolution is not an improvement)."""
         if reference_value is None:
             return True
-        return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
+        with np.errstate(over="ignore"):  # beyond float32's range: inf (Keras's conversion raises there)
+            a, b = np.float32(monitor_value - self.min_delta), np.float32(reference_value)
+        return bool(self.monitor_op(a, b))
 
 
 class EarlyStopping(MonitorCallback):

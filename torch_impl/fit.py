@@ -81,6 +81,7 @@ import torch
 import torch.utils.data
 
 from torch_impl import losses as L
+from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.reduction import squeeze_or_expand_to_same_rank
@@ -278,6 +279,10 @@ def _metric_specs(metrics: Sequence[str], weighted_metrics: Sequence[str]) -> li
     """``(history name, kind, weighted)`` per metric of ``compile(metrics=..., weighted_metrics=...)``, named as
     Keras's ``CompileMetrics.result`` names them: a repeated name gets ``_1``, ``_2``...; a weighted metric
     whose name is taken is logged as ``weighted_<name>`` (then ``weighted_<name>_1``...)."""
+    for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+        if isinstance(value, str):  # Keras's compile refuses a bare name too
+            raise ValueError(f"Expected `{arg}` argument to be a list, tuple, or dict. Received instead: "
+                             f"{arg}={value} of type {type(value)}")
     counters: dict[str, int] = {}
 
     def unique(name: str) -> str:
@@ -312,11 +317,21 @@ def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = N
     if binary:
         yt = y_true.reshape(y_prob.shape) if y_true.dim() < y_prob.dim() else y_true
         return (yt.to(y_prob.dtype) == (y_prob > 0.5).to(y_prob.dtype)).to(y_prob.dtype).mean(-1)
-    pred = y_prob.argmax(-1)
+    pred = _tf_argmax(y_prob)
     if sparse:
         yt = y_true.reshape(pred.shape) if y_true.dim() == y_prob.dim() else y_true
         return (yt.to(pred.dtype) == pred).to(y_prob.dtype)
-    return (y_true.argmax(-1) == pred).to(y_prob.dtype)
+    return (_tf_argmax(y_true) == pred).to(y_prob.dtype)
+
+
+def _tf_argmax(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``argmax`` over the last axis: the first entry greater than everything before it, starting
+    from the lowest finite value at index 0, so NaN never wins (torch's ``argmax`` takes a NaN as the
+    maximum; a diverged model's accuracy then differs from Keras's)."""
+    if not x.is_floating_point():
+        return x.argmax(-1)
+    lowest = torch.finfo(x.dtype).min
+    return torch.nan_to_num(x, nan=lowest, posinf=float("inf"), neginf=lowest).argmax(-1)
 
 
 def _mean_update(values: torch.Tensor, sample_weight: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -414,14 +429,20 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
     return _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size)
 
 
-def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size: int) -> dict:
-    """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch)."""
+def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size: int,
+                      callbacks: Optional[CallbackList] = None) -> dict:
+    """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
+    calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
     was_training = model.training
     model.eval()
     total = count = 0.0
     metric_state: dict = {}
+    if callbacks:
+        callbacks.on_test_begin()
     with torch.no_grad():
-        for start in range(0, xt.shape[0], batch_size):
+        for b, start in enumerate(range(0, xt.shape[0], batch_size)):
+            if callbacks:
+                callbacks.on_test_batch_begin(b)
             sl = slice(start, start + batch_size)
             z = model(xt[sl])
             w = None if sw is None else sw[sl]
@@ -430,8 +451,13 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batc
             count += z.shape[0]
             if metric_kinds:
                 _update_metrics(metric_state, metric_kinds, yt[sl], activation(z), loss_fn.class_axis, w)
+            if callbacks:
+                callbacks.on_test_batch_end(b, {"loss": total / count, **_metric_means(metric_state)})
     model.train(was_training)
-    return {"loss": total / count if count else 0.0, **_metric_means(metric_state)}
+    logs = {"loss": total / count if count else 0.0, **_metric_means(metric_state)}
+    if callbacks:
+        callbacks.on_test_end(logs)
+    return logs
 
 
 def _metric_means(state: dict) -> dict:
@@ -577,23 +603,16 @@ def fit(
     # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
     scale_loss = getattr(optimizer, "scale_loss", None)
     history = History()
-    callbacks = list(callbacks or ())
-    metric_names = tuple(name for name, _ in resolve_metrics(metrics) + resolve_metrics(weighted_metrics))
-    for cb in callbacks:
-        cb.set_model(model)
-        cb.set_optimizer(optimizer)
-        if hasattr(cb, "metric_names"):
-            cb.metric_names = metric_names  # Keras's auto mode looks the monitor up among the metric objects
+    callbacks = CallbackList(callbacks, model, optimizer, {"verbose": verbose, "epochs": epochs, "steps": steps},
+                             tuple(name for name, _ in resolve_metrics(metrics) + resolve_metrics(weighted_metrics)))
     model.stop_training = False
     progress = _progress(verbose, steps * epochs, "fit")
-    logs = None
+    train_logs = None
     occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
     try:
-        for cb in callbacks:
-            cb.on_train_begin()
+        callbacks.on_train_begin()
         for epoch in range(epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch)
+            callbacks.on_epoch_begin(epoch)
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
@@ -602,8 +621,7 @@ def fit(
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
                 wb = None if sw is None else sw[idx]
-                for cb in callbacks:
-                    cb.on_train_batch_begin(b)
+                callbacks.on_train_batch_begin(b)
                 optimizer.zero_grad(set_to_none=True)
                 z = model(xb)
                 value = loss_fn(yb, z, wb)
@@ -619,9 +637,7 @@ def fit(
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
                 if callbacks:  # Keras's batch logs: the epoch's running means
-                    running = {"loss": total / count, **_metric_means(metric_state)}
-                    for cb in callbacks:
-                        cb.on_train_batch_end(b, running)
+                    callbacks.on_train_batch_end(b, {"loss": total / count, **_metric_means(metric_state)})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
@@ -630,10 +646,12 @@ def fit(
             logs = {"loss": total / count if count else 0.0}
             logs.update(_metric_means(metric_state))
             if validation_data is not None:
-                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size)
+                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size,
+                                          callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
-            for cb in callbacks:  # before the history, which Keras runs last: a callback may add to the logs
-                cb.on_epoch_end(epoch, logs)
+            train_logs = logs
+            # the history after the callbacks, as Keras's History runs last: it records what they add
+            logs = callbacks.on_epoch_end(epoch, logs) if callbacks else dict(sorted(logs.items()))
             history.append(epoch, logs)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, dict(logs))
@@ -642,8 +660,7 @@ def fit(
         finalize = getattr(optimizer, "finalize_variable_values", None)
         if finalize is not None:  # Keras's fit ends with it: EMA weights, when the optimizer keeps them
             finalize()
-        for cb in callbacks:
-            cb.on_train_end(logs)
+        callbacks.on_train_end(train_logs)  # the last epoch's logs as fit made them
     finally:
         occurrences.remove()
         if progress is not None:

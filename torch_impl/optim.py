@@ -388,8 +388,9 @@ class KerasOptimizer(torch.optim.Optimizer):
                             "`learning_rate` constructor argument, hence its learning rate is not settable. If "
                             "you need the learning rate to be settable, you should instantiate the optimizer "
                             "with a float `learning_rate` argument.")
-        if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
-            raise ValueError(f"learning_rate must be a finite float >= 0, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise ValueError(f"learning_rate must be a number, got {value!r}")
+        # any number, as Keras assigns it (a decay schedule in a callback may go below 0)
         for group in self.param_groups:
             group["lr"] = float(value)
 
