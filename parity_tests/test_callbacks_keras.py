@@ -301,3 +301,30 @@ def test_bare_metric_name_raises_like_keras():
             tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                      optimizer=optim.SGD(net.parameters()), epochs=1, verbose=0, **{arg: "accuracy"})
         print(f"{arg}='accuracy': Keras {str(k.value)[:60]!r}; torch_impl {str(t.value)[:60]!r}")
+
+
+@pytest.mark.parametrize("freq", [2, [1, 4]], ids=["every-2nd", "list"])
+def test_initial_epoch_validation_freq_and_batch_size_like_keras(freq):
+    """``fit(initial_epoch=1, epochs=5, validation_freq=..., validation_batch_size=7)`` with a schedule on the
+    epoch index: the same epochs, validation only where Keras validates, the same figures."""
+    x, y = _noisy_data()
+    decay = lambda epoch, lr: 0.1 / (1 + epoch)  # noqa: E731
+    with _precision("float64"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((5,)), layers.Dense(16, activation="relu"), layers.Dense(2)])
+        w = model.get_weights()
+        model.compile(optimizer=keras.optimizers.SGD(0.1),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        k = model.fit(x, y, batch_size=16, epochs=5, initial_epoch=1, validation_split=0.25, validation_freq=freq,
+                      validation_batch_size=7, shuffle=False, verbose=0,
+                      callbacks=[keras.callbacks.LearningRateScheduler(decay)])
+        net = torch.nn.Sequential(_dense(w[0], w[1]), torch.nn.ReLU(), _dense(w[2], w[3]))
+        t = tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                     optimizer=optim.SGD(net.parameters(), learning_rate=0.1), batch_size=16, epochs=5,
+                     initial_epoch=1, validation_split=0.25, validation_freq=freq, validation_batch_size=7,
+                     shuffle=False, verbose=0, callbacks=[tcb.LearningRateScheduler(decay)])
+    print(f"validation_freq={freq}: epochs Keras {k.epoch} torch_impl {t.epoch}; val_loss Keras "
+          f"{np.round(k.history['val_loss'], 6).tolist()}")
+    assert k.epoch == t.epoch
+    _compare(k.history, t.history, label=f"initial_epoch=1, validation_freq={freq}")
+    assert len(k.history["val_loss"]) == (2 if freq == 2 else 1) and len(k.history["loss"]) == 4

@@ -191,7 +191,7 @@ class MonitorCallback(Callback):
         self.monitor, self.mode, self.best = monitor, mode, baseline
         self.min_delta = abs(min_delta)
         self.monitor_op = None
-        self.metric_names: tuple = ()  # the metric names fit logs (set by fit)
+        self.metric_names: tuple = ()  # the metric names fit logs (set by CallbackList)
 
     def _set_monitor_op(self) -> None:
         if self.mode == "min":

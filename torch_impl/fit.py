@@ -537,6 +537,9 @@ def fit(
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
     on_epoch_end: Optional[Callable[[int, dict], None]] = None,
     callbacks: Sequence = (),
+    initial_epoch: int = 0,
+    validation_freq: Union[int, Sequence[int]] = 1,
+    validation_batch_size: Optional[int] = None,
 ) -> History:
     """Train ``model`` the way ``keras.Model.fit`` would (see the module docstring).
 
@@ -555,10 +558,17 @@ def fit(
             ``ReduceLROnPlateau``, ``TerminateOnNaN``, your own ``Callback``), called
             where ``keras.Model.fit`` calls them; ``model.stop_training = True``
             stops training.
+        initial_epoch, validation_freq, validation_batch_size: as Keras's ``fit``: epochs run from
+            ``initial_epoch`` to ``epochs``; validation after every ``validation_freq``-th epoch (or the
+            1-based epochs listed); validation batches of ``validation_batch_size`` (default ``batch_size``).
     Returns:
         :class:`History`.
     """
     batch_size = _batch_size(batch_size)
+    validation_batch_size = batch_size if validation_batch_size is None else _batch_size(validation_batch_size)
+    if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
+        raise ValueError("Expected `validation_freq` to be a list or int. Received: "
+                         f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
     metric_kinds = _metric_specs(metrics, weighted_metrics)
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
@@ -606,12 +616,12 @@ def fit(
     callbacks = CallbackList(callbacks, model, optimizer, {"verbose": verbose, "epochs": epochs, "steps": steps},
                              tuple(name for name, _ in resolve_metrics(metrics) + resolve_metrics(weighted_metrics)))
     model.stop_training = False
-    progress = _progress(verbose, steps * epochs, "fit")
+    progress = _progress(verbose, steps * max(epochs - initial_epoch, 0), "fit")
     train_logs = None
     occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
     try:
         callbacks.on_train_begin()
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
@@ -645,9 +655,11 @@ def fit(
                     break
             logs = {"loss": total / count if count else 0.0}
             logs.update(_metric_means(metric_state))
-            if validation_data is not None:
-                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds, batch_size,
-                                          callbacks)
+            should_validate = ((epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
+                               else epoch + 1 in validation_freq)  # Keras's _should_eval, 1-based
+            if validation_data is not None and should_validate:
+                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds,
+                                          validation_batch_size, callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             train_logs = logs
             # the history after the callbacks, as Keras's History runs last: it records what they add
