@@ -236,10 +236,8 @@ def test_negative_rate_from_a_schedule_trains_like_keras():
     assert min(kh["learning_rate"]) < 0
 
 
-class _KerasRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
+class _Recording:
+    """Records every ``on_*`` hook call as (hook, batch or epoch, a copy of the logs)."""
 
     def __getattribute__(self, name):
         attr = super().__getattribute__(name)
@@ -247,27 +245,23 @@ class _KerasRecorder(keras.callbacks.Callback):
             def record(*args, **kwargs):
                 logs = kwargs.get("logs", args[-1] if args and isinstance(args[-1], (dict, type(None))) else None)
                 index = [a for a in args if isinstance(a, int)]
-                self.calls.append((name, index[0] if index else None, dict(logs) if logs is not None else None))
+                super(_Recording, self).__getattribute__("calls").append(
+                    (name, index[0] if index else None, dict(logs) if logs is not None else None))
                 return attr(*args, **kwargs)
             return record
         return attr
 
 
-class _TorchRecorder(tcb.Callback):
+class _KerasRecorder(_Recording, keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.calls = []
 
-    def __getattribute__(self, name):
-        attr = super().__getattribute__(name)
-        if name.startswith("on_") and callable(attr):
-            def record(*args, **kwargs):
-                logs = kwargs.get("logs", args[-1] if args and isinstance(args[-1], (dict, type(None))) else None)
-                index = [a for a in args if isinstance(a, int)]
-                self.calls.append((name, index[0] if index else None, dict(logs) if logs is not None else None))
-                return attr(*args, **kwargs)
-            return record
-        return attr
+
+class _TorchRecorder(_Recording, tcb.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
 
 
 def test_every_hook_call_and_its_logs_like_keras():
