@@ -279,10 +279,6 @@ def _metric_specs(metrics: Sequence[str], weighted_metrics: Sequence[str]) -> li
     """``(history name, kind, weighted)`` per metric of ``compile(metrics=..., weighted_metrics=...)``, named as
     Keras's ``CompileMetrics.result`` names them: a repeated name gets ``_1``, ``_2``...; a weighted metric
     whose name is taken is logged as ``weighted_<name>`` (then ``weighted_<name>_1``...)."""
-    for arg, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
-        if isinstance(value, str):  # Keras's compile refuses a bare name too
-            raise ValueError(f"Expected `{arg}` argument to be a list, tuple, or dict. Received instead: "
-                             f"{arg}={value} of type {type(value)}")
     counters: dict[str, int] = {}
 
     def unique(name: str) -> str:
