@@ -456,6 +456,18 @@ def test_sequence_tagging_padding_mask_like_keras(dt, reduction):
             assert _histogram(k_pred, 5) == _histogram(t_pred, 5)
 
 
+def _keras_mask_zero_tagger_run(tokens, tags):
+    """The tagger with ``Embedding(mask_zero=True)`` trained by Keras (masked loss and ``"accuracy"``): its
+    initial weights and history."""
+    keras.utils.set_random_seed(0)
+    model = _keras_tagger(mask_zero=True)
+    w = model.get_weights()
+    model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return w, model.fit(tokens, tags, batch_size=16, epochs=3, validation_split=0.25, shuffle=False,
+                        verbose=0).history
+
+
 def test_sequence_tagging_mask_zero_port():
     """``Embedding(mask_zero=True)`` carries the padding mask to the loss and the metrics. Keras's loss then
     weighs the valid timesteps ``total/valid``: the loss is ``mean_with_sample_weight`` with the mask as weight,
@@ -465,13 +477,7 @@ def test_sequence_tagging_mask_zero_port():
     Keras's masked figures, both of them (``test_weighted_metrics_keras.py``)."""
     tokens, tags, mask = _tagging_data()
     with _precision("float64"):
-        keras.utils.set_random_seed(0)
-        model = _keras_tagger(mask_zero=True)
-        w = model.get_weights()
-        model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-        kh = model.fit(tokens, tags, batch_size=16, epochs=3, validation_split=0.25, shuffle=False,
-                       verbose=0).history
+        w, kh = _keras_mask_zero_tagger_run(tokens, tags)
         net = _Tagger(w)
         vx, vy, vm = (torch.as_tensor(a[48:]) for a in (tokens, tags, mask))
         masked_val = []

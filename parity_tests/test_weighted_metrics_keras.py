@@ -18,7 +18,7 @@ keras = pytest.importorskip("keras")
 layers = keras.layers
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    _check_history, _dense, _keras_tagger, _precision, _rel, _Tagger, _tagging_data)
+    _check_history, _dense, _keras_mask_zero_tagger_run, _keras_tagger, _precision, _rel, _Tagger, _tagging_data)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 
@@ -133,13 +133,7 @@ def test_per_timestep_weights_and_the_mask_zero_port():
         print("per-timestep weights:")
         _check_history(th, kh, "float64")
 
-        keras.utils.set_random_seed(0)
-        model = _keras_tagger(mask_zero=True)
-        w = model.get_weights()
-        model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-        kh = model.fit(tokens, tags, batch_size=16, epochs=3, validation_split=0.25, shuffle=False,
-                       verbose=0).history
+        w, kh = _keras_mask_zero_tagger_run(tokens, tags)
         net = _Tagger(w)
         th = tfit.fit(net, tokens, tags, sample_weight=mask,
                       loss=losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),

@@ -176,9 +176,6 @@ class CallbackList:
         return self._call("on_test_batch_end", batch, logs=logs)
 
 
-_ACCURACY_NAMES = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy")
-
-
 class MonitorCallback(Callback):
     """Keras's ``MonitorCallback``: the direction of ``monitor`` and what counts as an improvement."""
 
@@ -202,7 +199,7 @@ class MonitorCallback(Callback):
             name = self.monitor.removeprefix("val_")
             if name == "loss":
                 self.monitor_op = np.less
-            if name in self.metric_names and name.lower() in _ACCURACY_NAMES:  # Keras: the metric's direction "up"
+            if name in self.metric_names:  # fit's metrics are accuracies: Keras's direction "up"
                 self.monitor_op = np.greater
             if self.monitor_op is None:
                 raise ValueError(

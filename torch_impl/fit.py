@@ -215,6 +215,11 @@ def _warn_activation_module(model: torch.nn.Module, loss) -> None:
             f"output_activation='{name}' (examples/softmax_output_models.py).", UserWarning, stacklevel=4)
 
 
+def _optimized(optimizer: torch.optim.Optimizer) -> set:
+    """The ids of the parameters ``optimizer`` steps."""
+    return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
 def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
     """Keras on TensorFlow gives an ``Embedding`` a row-sparse gradient (``tf.IndexedSlices``, one row per token
     occurrence), and Adam, AdamW, RMSprop and the clipping options step on it differently from the dense
@@ -225,7 +230,7 @@ def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimiz
         return  # accumulation densifies Keras's slices too
     if isinstance(optimizer, SGD) and not (optimizer.clipnorm or optimizer.global_clipnorm or optimizer.clipvalue):
         return  # linear in the gradient: the same step to rounding
-    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    params = _optimized(optimizer)
     dense = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Embedding) and not m.sparse
              and m.weight.requires_grad and id(m.weight) in params]
     if dense:
@@ -240,7 +245,7 @@ def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimiz
 def _warn_second_rnn_bias(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
     """Keras's LSTM and SimpleRNN have one bias; torch's ``bias_ih`` + ``bias_hh`` both trained take twice
     Keras's bias step (``load_keras_weights`` and ``keras_init_`` freeze ``bias_hh`` at 0)."""
-    params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    params = _optimized(optimizer)
     trained = [f"{name}.{pname}" for name, m in model.named_modules() if isinstance(m, (torch.nn.LSTM, torch.nn.RNN))
                for pname, p in m.named_parameters(recurse=False)
                if pname.startswith("bias_hh") and p.requires_grad and id(p) in params]
@@ -659,7 +664,7 @@ def fit(
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             train_logs = logs
             # the history after the callbacks, as Keras's History runs last: it records what they add
-            logs = callbacks.on_epoch_end(epoch, logs) if callbacks else dict(sorted(logs.items()))
+            logs = callbacks.on_epoch_end(epoch, logs)
             history.append(epoch, logs)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, dict(logs))

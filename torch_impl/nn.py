@@ -597,8 +597,8 @@ def _rnn_slots(name: str, m: nn.Module) -> list:
 
 
 def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
-    """(description, tensor, layout) in Keras's ``get_weights()`` order; the layouts are converted by
-    :func:`_to_torch` / :func:`_to_keras`."""
+    """(description, tensor, layout) in Keras's ``get_weights()`` order; :data:`_LAYOUTS` converts each
+    layout."""
     slots = []
     for name, m in model.named_modules():
         if isinstance(m, nn.Linear):
@@ -625,56 +625,94 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.beta", m.bias, "same"))
         elif isinstance(m, _RNN_MODULES):
             slots.extend(_rnn_slots(name, m))
-        elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)) or (
-                any(True for _ in m.parameters(recurse=False)) and not isinstance(m, BatchNormalization)):
+        elif any(True for _ in m.parameters(recurse=False)):  # ConvTranspose, PReLU, attention, your own...
             raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Embedding, BatchNormalization, "
                              f"LayerNormalization, LSTM, GRU and SimpleRNN layers; {name or '<root>'} is a "
                              f"{type(m).__name__}")
     return slots
 
 
-def _torch_shape(tensor, layout: str) -> tuple:
-    """The Keras-layout shape a slot takes."""
-    t = tensor[0] if isinstance(tensor, tuple) else tensor
-    shape = tuple(t.shape)
-    if layout in ("transpose", "gru_kernel"):
+class _Layout:
+    """How a Keras weight array maps to torch tensor(s), each rule of a layout in one place: the Keras shape of
+    a torch shape, Keras array -> torch arrays, torch arrays -> Keras array. This one: the same array."""
+
+    def keras_shape(self, shape: tuple) -> tuple:
+        return shape
+
+    def to_torch(self, a: np.ndarray) -> tuple:
+        return (a,)
+
+    def to_keras(self, arrays: list) -> np.ndarray:
+        return arrays[0].copy()
+
+
+class _Transposed(_Layout):
+    """Dense and RNN kernels: Keras ``(in, out)``, torch ``(out, in)``."""
+
+    def keras_shape(self, shape):
         return shape[::-1]
-    if layout == "conv":
+
+    def to_torch(self, a):
+        return (a.T,)
+
+    def to_keras(self, arrays):
+        return arrays[0].T.copy()
+
+
+class _GruKernel(_Transposed):
+    """GRU kernels: transposed, and Keras's gate blocks ``[z, r, h]`` as torch's ``[r, z, n]``."""
+
+    def to_torch(self, a):
+        return (_gru_gates(a, 1).T,)
+
+    def to_keras(self, arrays):
+        return _gru_gates(arrays[0].T, 1).copy()
+
+
+class _ConvKernel(_Layout):
+    """Keras ``(*kernel, in, out)``, torch ``(out, in, *kernel)``."""
+
+    def keras_shape(self, shape):
         return shape[2:] + (shape[1], shape[0])
-    if layout == "gru_bias":
-        return (2,) + shape
-    return shape
 
+    def to_torch(self, a):
+        return (np.transpose(a, (a.ndim - 1, a.ndim - 2) + tuple(range(a.ndim - 2))),)
 
-def _to_torch(given: np.ndarray, layout: str) -> tuple:
-    """Keras-layout array -> the torch tensor(s) of the slot, as arrays."""
-    if layout == "transpose":
-        return (given.T,)
-    if layout == "gru_kernel":
-        return (_gru_gates(given, 1).T,)
-    if layout == "conv":  # (*kernel, in, out) -> (out, in, *kernel)
-        return (np.transpose(given, (given.ndim - 1, given.ndim - 2) + tuple(range(given.ndim - 2))),)
-    if layout == "rnn_bias":  # Keras's one bias on the input side, torch's recurrent bias 0
-        return given, np.zeros_like(given)
-    if layout == "gru_bias":  # (2, 3u): input bias, recurrent bias (reset_after=True)
-        return _gru_gates(given[0], 0), _gru_gates(given[1], 0)
-    return (given,)
-
-
-def _to_keras(tensor, layout: str) -> np.ndarray:
-    arrays = [t.detach().cpu().numpy() for t in (tensor if isinstance(tensor, tuple) else (tensor,))]
-    a = arrays[0]
-    if layout == "transpose":
-        return a.T.copy()
-    if layout == "gru_kernel":
-        return _gru_gates(a.T, 1).copy()
-    if layout == "conv":
+    def to_keras(self, arrays):
+        a = arrays[0]
         return np.transpose(a, tuple(range(2, a.ndim)) + (1, 0)).copy()
-    if layout == "rnn_bias":
-        return a + arrays[1]
-    if layout == "gru_bias":
-        return np.stack([_gru_gates(a, 0), _gru_gates(arrays[1], 0)])
-    return a.copy()
+
+
+class _RnnBias(_Layout):
+    """LSTM/SimpleRNN: Keras's one bias is torch's ``bias_ih``, with ``bias_hh`` 0 (their sum back)."""
+
+    def to_torch(self, a):
+        return a, np.zeros_like(a)
+
+    def to_keras(self, arrays):
+        return arrays[0] + arrays[1]
+
+
+class _GruBias(_Layout):
+    """GRU (``reset_after=True``): Keras's ``(2, 3 units)`` bias, input then recurrent, gates reordered."""
+
+    def keras_shape(self, shape):
+        return (2,) + shape
+
+    def to_torch(self, a):
+        return _gru_gates(a[0], 0), _gru_gates(a[1], 0)
+
+    def to_keras(self, arrays):
+        return np.stack([_gru_gates(arrays[0], 0), _gru_gates(arrays[1], 0)])
+
+
+_LAYOUTS = {"same": _Layout(), "transpose": _Transposed(), "gru_kernel": _GruKernel(), "conv": _ConvKernel(),
+            "rnn_bias": _RnnBias(), "gru_bias": _GruBias()}
+
+
+def _tensors(tensor) -> tuple:
+    """A slot's torch tensor(s): a recurrent bias is two."""
+    return tensor if isinstance(tensor, tuple) else (tensor,)
 
 
 @torch.no_grad()
@@ -720,13 +758,14 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
                          f"got {len(weights)}")
     for (name, tensor, layout), given in zip(slots, weights):
         given = np.asarray(given)
-        want = _torch_shape(tensor, layout)
+        rules = _LAYOUTS[layout]
+        want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
         if tuple(given.shape) != want:
             hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
                 if layout == "gru_bias" else ""
             raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
                              f"{hint}")
-        for t, a in zip(tensor if isinstance(tensor, tuple) else (tensor,), _to_torch(given, layout)):
+        for t, a in zip(_tensors(tensor), rules.to_torch(given)):
             t.copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=t.dtype))
         if layout == "rnn_bias":
             tensor[1].requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias: torch's second stays 0
@@ -738,4 +777,5 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
 @torch.no_grad()
 def keras_weights(model: nn.Module) -> list[np.ndarray]:
     """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`)."""
-    return [_to_keras(tensor, layout) for _, tensor, layout in _weight_slots(model)]
+    return [_LAYOUTS[layout].to_keras([t.detach().cpu().numpy() for t in _tensors(tensor)])
+            for _, tensor, layout in _weight_slots(model)]

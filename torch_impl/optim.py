@@ -708,8 +708,8 @@ class RMSprop(KerasOptimizer):
             denominator = velocity + (eps - avg * avg)  # fit: Grappler's constant push-down
         else:
             denominator = velocity + eps
-        if slices is not None:  # lr g / sqrt(d) per occurrence, the root gathered at its row
-            root = _sqrt(denominator).index_select(0, slices.indices)
+        if slices is not None:  # lr g / sqrt(d) per occurrence, the root of its row (only those rows computed)
+            root = _sqrt(denominator.index_select(0, slices.indices))
             if group["centered"] and not bool(torch.all(root > 0)):
                 # Keras's sparse divide then takes a path that fails on repeated rows (InvalidArgumentError)
                 raise FloatingPointError(
