@@ -42,7 +42,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -125,7 +125,7 @@ class CallbackList:
     logs sorted by key (what a callback adds to the epoch's logs, the history, which Keras runs last,
     records too). Used by :func:`torch_impl.fit.fit`."""
 
-    def __init__(self, callbacks, model, optimizer, params: dict, metric_names: tuple = ()):
+    def __init__(self, callbacks, model, optimizer, params: dict, metric_directions: Callable[[], dict] = dict):
         self.callbacks = list(callbacks or ())
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
@@ -134,7 +134,8 @@ class CallbackList:
             cb.set_optimizer(optimizer)
             cb.set_params(dict(params))
             if isinstance(cb, MonitorCallback):
-                cb.metric_names = metric_names  # Keras's auto mode looks the monitor up among the metric objects
+                # Keras's auto mode looks the monitor up among the metric objects (built on the first batch)
+                cb.metric_directions = metric_directions
 
     def __bool__(self) -> bool:
         return bool(self.callbacks)
@@ -188,7 +189,8 @@ class MonitorCallback(Callback):
         self.monitor, self.mode, self.best = monitor, mode, baseline
         self.min_delta = abs(min_delta)
         self.monitor_op = None
-        self.metric_names: tuple = ()  # the metric names fit logs (set by CallbackList)
+        # () -> {metric object name: Keras's _direction "up"/"down"/None} (set by CallbackList)
+        self.metric_directions: Callable[[], dict] = dict
 
     def _set_monitor_op(self) -> None:
         if self.mode == "min":
@@ -199,8 +201,9 @@ class MonitorCallback(Callback):
             name = self.monitor.removeprefix("val_")
             if name == "loss":
                 self.monitor_op = np.less
-            if name in self.metric_names:  # fit's metrics are accuracies: Keras's direction "up"
-                self.monitor_op = np.greater
+            direction = self.metric_directions().get(name)
+            if direction is not None:
+                self.monitor_op = np.greater if direction == "up" else np.less
             if self.monitor_op is None:
                 raise ValueError(
                     f"{type(self).__name__} callback received monitor={self.monitor}, but Keras isn't able to "

@@ -81,6 +81,7 @@ import torch
 import torch.utils.data
 
 from torch_impl import losses as L
+from torch_impl import metrics as M
 from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
@@ -196,6 +197,7 @@ def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
         _warn_activation_module(model, loss)
     fn = compiled_loss(loss, act)
     fn.class_axis = _class_axis(loss)  # the metrics' class axis
+    fn.activation_name = act or "linear"
     return fn, ACTIVATIONS[act or "linear"]
 
 
@@ -257,115 +259,159 @@ def _warn_second_rnn_bias(model: torch.nn.Module, optimizer: torch.optim.Optimiz
 
 _ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
                "sparse_categorical_accuracy": "sparse"}
+_ACCURACY_FNS = {"binary": M.binary_accuracy, "categorical": M.categorical_accuracy,
+                 "sparse": M.sparse_categorical_accuracy}
+_ACCURACY_CLASSES = {"binary": M.BinaryAccuracy, "categorical": M.CategoricalAccuracy,
+                     "sparse": M.SparseCategoricalAccuracy}
 
 
-def resolve_metrics(metrics: Sequence[str]) -> list[tuple[str, Optional[str]]]:
-    """``(name, kind)`` per metric as Keras's ``compile(metrics=...)`` names them: ``"accuracy"``/``"acc"`` (any
-    case; kind ``None``: resolved from the shapes like Keras) or one of the explicit accuracies. Anything else
-    raises: ``fit`` computes only accuracies (add others in ``on_epoch_end``)."""
-    if isinstance(metrics, str):
-        metrics = [metrics]
+def _as_metric_list(metrics) -> list:
+    if metrics is None:
+        return []
+    if isinstance(metrics, (str, M.Metric)) or (callable(metrics) and not isinstance(metrics, (list, tuple))):
+        return [metrics]  # a bare name: Keras's compile raises; taken as a one-element list here
+    if isinstance(metrics, dict):
+        raise ValueError("metrics: torch_impl.fit trains one output; pass a list of metrics, not a dict")
+    return list(metrics)
+
+
+def _metric_name(identifier) -> str:
+    """The name Keras's ``get_metric`` gives: the string itself, a metric object's ``name``, a function's
+    ``__name__``."""
+    if isinstance(identifier, str):
+        return identifier
+    if isinstance(identifier, M.Metric):
+        return identifier.name
+    return getattr(identifier, "__name__", type(identifier).__name__)
+
+
+def _check_metric(identifier) -> None:
+    """Fails at the call, before training, for an identifier Keras's ``compile`` would not take."""
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        return
+    try:
+        M.get(identifier)
+    except ValueError as e:
+        raise ValueError(f"metrics: {e}") from None
+
+
+def resolve_metrics(metrics) -> list[tuple[str, object]]:
+    """``(name, identifier)`` per metric of ``compile(metrics=...)``: a name (``"accuracy"``/``"acc"``, any
+    case, resolved from the shapes like Keras; ``"AUC"``, ``"precision"``, ``"mse"``... as
+    :func:`torch_impl.metrics.get`), a :class:`torch_impl.metrics.Metric` or a function
+    ``fn(y_true, y_pred)`` of per-sample values (averaged as Keras's ``MeanMetricWrapper``). Anything else
+    raises ``ValueError``."""
     out = []
-    for m in metrics or ():
-        if not isinstance(m, str):
-            raise ValueError(f"metrics: torch_impl.fit takes metric names, got {m!r}; compute other metrics in "
-                             "on_epoch_end")
-        if m.lower() in ("accuracy", "acc"):
-            out.append((m, None))
-        elif m in _ACCURACIES:
-            out.append((m, _ACCURACIES[m]))
-        else:
-            raise ValueError(f"metrics: {m!r} is not one torch_impl.fit computes (it computes 'accuracy', 'acc', "
-                             f"{', '.join(repr(k) for k in _ACCURACIES)}); compute other metrics in on_epoch_end")
+    for m in _as_metric_list(metrics):
+        _check_metric(m)
+        out.append((_metric_name(m), m))
     return out
 
 
-def _metric_specs(metrics: Sequence[str], weighted_metrics: Sequence[str]) -> list[tuple[str, Optional[str], bool]]:
-    """``(history name, kind, weighted)`` per metric of ``compile(metrics=..., weighted_metrics=...)``, named as
-    Keras's ``CompileMetrics.result`` names them: a repeated name gets ``_1``, ``_2``...; a weighted metric
-    whose name is taken is logged as ``weighted_<name>`` (then ``weighted_<name>_1``...)."""
-    counters: dict[str, int] = {}
+class _CompiledMetrics:
+    """Keras's ``CompileMetrics`` for one output: ``metrics`` and ``weighted_metrics`` made into metric objects
+    on the first batch (``"accuracy"`` resolved from its shapes), logged under Keras's names (a repeated name
+    gets ``_1``, ``_2``...; a weighted metric whose name is taken is logged as ``weighted_<name>``), reset at each
+    epoch and before validation. The class axis of the loss is moved last first, so a channels-first output gets
+    the figures of the channels-last model Keras trains; the crossentropy metrics take the logits Keras finds
+    behind a sigmoid/softmax output."""
 
-    def unique(name: str) -> str:
-        if name not in counters:
-            counters[name] = 1
-            return name
-        counters[name] += 1
-        return f"{name}_{counters[name] - 1}"
+    def __init__(self, metrics, weighted_metrics, class_axis: int, activation: Optional[str]):
+        self._specs = [(n, m, False) for n, m in resolve_metrics(metrics)] + \
+                      [(n, m, True) for n, m in resolve_metrics(weighted_metrics)]
+        self.class_axis, self.activation = class_axis, activation or "linear"
+        self.entries: Optional[list] = None  # (log name, metric, weighted) once built
 
-    specs = [(unique(name), kind, False) for name, kind in resolve_metrics(metrics)]
-    for name, kind in resolve_metrics(weighted_metrics):
-        specs.append((unique(f"weighted_{name}" if name in counters else name), kind, True))
-    return specs
+    def __bool__(self) -> bool:
+        return bool(self._specs)
+
+    def _build(self, y_true: torch.Tensor, y_prob: torch.Tensor) -> None:
+        counters: dict[str, int] = {}
+
+        def unique(name: str) -> str:
+            if name not in counters:
+                counters[name] = 1
+                return name
+            counters[name] += 1
+            return f"{name}_{counters[name] - 1}"
+
+        entries = []
+        for weighted in (False, True):
+            for name, identifier, w in self._specs:
+                if w != weighted:
+                    continue
+                if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+                    metric = _ACCURACY_CLASSES[_accuracy_kind(y_true, y_prob)](name=name)
+                else:
+                    metric = M.get(identifier)
+                    if not isinstance(metric, M.Metric):
+                        metric = M.MeanMetricWrapper(metric, name=name)
+                    metric.name = name
+                log = unique(f"weighted_{name}" if weighted and name in counters else name)
+                entries.append((log, metric, weighted))
+        self.entries = entries
+
+    def directions(self) -> dict:
+        """Each metric object's name and Keras's ``_direction`` (``"up"``, ``"down"`` or ``None``), for the
+        callbacks' ``mode="auto"``."""
+        return {m.name: getattr(m, "_direction", None) for _, m, _ in self.entries or ()}
+
+    def reset(self) -> None:
+        for _, m, _ in self.entries or ():
+            m.reset_state()
+
+    def update(self, y_true: torch.Tensor, z: torch.Tensor, sample_weight) -> None:
+        z = z.detach()
+        if self.class_axis % z.dim() != z.dim() - 1:
+            if y_true.dim() == z.dim():
+                y_true = y_true.movedim(self.class_axis, -1)
+            z = z.movedim(self.class_axis, -1)
+        y_prob = ACTIVATIONS[self.activation](z)
+        if self.entries is None:
+            self._build(y_true, y_prob)
+        for _, metric, weighted in self.entries:
+            sw = sample_weight if weighted else None
+            if isinstance(metric, M._LossMetric) and self.activation in ("softmax", "sigmoid") \
+                    and metric._fn_kwargs.get("ignore_class") is None:
+                # Keras's crossentropy finds the logits on the activation's output (its metric function gets
+                # the output itself, uncast), whatever from_logits says
+                metric.update_values(metric._fn(y_true, z, **{**metric._fn_kwargs, "from_logits": True}), sw)
+            else:
+                metric.update_state(y_true, y_prob, sw)
+
+    def results(self) -> dict:
+        """The logs: each metric's result as a float (a list of floats for one per threshold or class)."""
+        out = {}
+        for log, metric, _ in self.entries or ():
+            r = metric.result().detach().cpu()
+            out[log] = float(r) if r.numel() == 1 else r.numpy().tolist()
+        return out
+
+
+def _accuracy_kind(y_true: torch.Tensor, y_prob: torch.Tensor) -> str:
+    """Keras's ``is_binary_or_sparse_categorical``: binary for a one-unit output, sparse for labels of lower
+    rank (or one label per sample against several units), categorical otherwise."""
+    if y_prob.shape[-1] == 1:
+        return "binary"
+    if y_true.dim() < y_prob.dim() or (y_true.shape[-1] == 1 and y_prob.shape[-1] > 1):
+        return "sparse"
+    return "categorical"
 
 
 def accuracy(y_true: torch.Tensor, y_prob: torch.Tensor, kind: Optional[str] = None, axis: int = -1) -> torch.Tensor:
-    """Per-sample 0/1 matches of Keras's ``"accuracy"`` for these shapes (``kind`` ``None``), or of its
-    ``"binary"``, ``"categorical"`` or ``"sparse"`` categorical accuracy.
+    """Keras's ``"accuracy"`` matches for these shapes (``kind`` ``None``), or its ``"binary"``,
+    ``"categorical"`` or ``"sparse"`` categorical accuracy (:mod:`torch_impl.metrics`' functions).
 
     ``axis`` is the class axis of ``y_prob`` (and of one-hot, or ``(N, 1, H, W)`` sparse, labels): Keras's
     metrics take the last; a channels-first output (``(N, C, H, W)`` with ``axis=1``, the loss's axis) gives
     the matches of the channels-last model Keras trains."""
-    if kind is not None and kind not in ("binary", "categorical", "sparse"):
+    if kind is not None and kind not in _ACCURACY_FNS:
         raise ValueError(f"accuracy kind must be None, 'binary', 'categorical' or 'sparse', got {kind!r}")
     if axis % y_prob.dim() != y_prob.dim() - 1 and kind != "binary":
         if y_true.dim() == y_prob.dim():
             y_true = y_true.movedim(axis, -1)
         y_prob = y_prob.movedim(axis, -1)
-    binary = y_prob.shape[-1] == 1 if kind is None else kind == "binary"
-    sparse = (y_true.dim() < y_prob.dim() or (y_true.shape[-1] == 1 and y_prob.shape[-1] > 1)) if kind is None \
-        else kind == "sparse"
-    if binary:
-        yt = y_true.reshape(y_prob.shape) if y_true.dim() < y_prob.dim() else y_true
-        return (yt.to(y_prob.dtype) == (y_prob > 0.5).to(y_prob.dtype)).to(y_prob.dtype).mean(-1)
-    pred = _tf_argmax(y_prob)
-    if sparse:
-        yt = y_true.reshape(pred.shape) if y_true.dim() == y_prob.dim() else y_true
-        return (yt.to(pred.dtype) == pred).to(y_prob.dtype)
-    return (_tf_argmax(y_true) == pred).to(y_prob.dtype)
-
-
-def _tf_argmax(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's ``argmax`` over the last axis: the first entry greater than everything before it, starting
-    from the lowest finite value at index 0, so NaN never wins (torch's ``argmax`` takes a NaN as the
-    maximum; a diverged model's accuracy then differs from Keras's)."""
-    if not x.is_floating_point():
-        return x.argmax(-1)
-    lowest = torch.finfo(x.dtype).min
-    return torch.nan_to_num(x, nan=lowest, posinf=float("inf"), neginf=lowest).argmax(-1)
-
-
-def _mean_update(values: torch.Tensor, sample_weight: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """What Keras's ``Mean.update_state(values, sample_weight)`` adds to its ``total`` and ``count``
-    (``reduce_to_samplewise_values``): the weight aligned to the values' rank by one trailing 1-dim, values
-    averaged over the axes the weight lacks, then weighted, both averaged per sample; unweighted, the
-    per-sample means and the number of samples."""
-    if sample_weight is None:
-        per_sample = values.mean(dim=tuple(range(1, values.dim()))) if values.dim() > 1 else values
-        return per_sample.sum(), torch.tensor(float(per_sample.numel()), dtype=values.dtype, device=values.device)
-    w = sample_weight.to(values.dtype)
-    values, w = squeeze_or_expand_to_same_rank(values, w)
-    if values.dim() > w.dim():
-        values = values.mean(dim=tuple(range(w.dim(), values.dim())))
-    w = torch.broadcast_to(w, values.shape)
-    values = values * w
-    if w.dim() > 1:
-        w = w.mean(dim=tuple(range(1, w.dim())))
-    if values.dim() > 1:
-        values = values.mean(dim=tuple(range(1, values.dim())))
-    return values.sum(), w.sum()
-
-
-def _update_metrics(state: dict, specs, y_true, y_prob, axis: int, sample_weight) -> None:
-    """Adds one batch to each metric's ``[total, count]`` (a weighted metric with the batch's sample weights:
-    Keras passes ``sample_weight``, class weights included, to ``weighted_metrics`` only)."""
-    for name, kind, weighted in specs:
-        total, count = _mean_update(accuracy(y_true, y_prob, kind, axis), sample_weight if weighted else None)
-        if name in state:
-            state[name][0] = state[name][0] + total
-            state[name][1] = state[name][1] + count
-        else:
-            state[name] = [total, count]
+    return _ACCURACY_FNS[kind or _accuracy_kind(y_true, y_prob)](y_true, y_prob)
 
 
 def _class_axis(loss) -> int:
@@ -422,22 +468,22 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode;
     ``weighted_metrics`` are weighted by ``sample_weight``."""
     batch_size = _batch_size(batch_size)
-    metric_kinds = _metric_specs(metrics, weighted_metrics)
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
-    loss_fn, activation = _compile(model, loss, output_activation)
-    return _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size)
+    loss_fn, _ = _compile(model, loss, output_activation)
+    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
+    return _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, batch_size)
 
 
-def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batch_size: int,
+def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, batch_size: int,
                       callbacks: Optional[CallbackList] = None) -> dict:
     """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
     calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
     was_training = model.training
     model.eval()
     total = count = 0.0
-    metric_state: dict = {}
+    compiled.reset()
     if callbacks:
         callbacks.on_test_begin()
     with torch.no_grad():
@@ -450,20 +496,15 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, activation, metric_kinds, batc
             v = loss_fn(yt[sl], z, w)
             total += float(v) * z.shape[0]
             count += z.shape[0]
-            if metric_kinds:
-                _update_metrics(metric_state, metric_kinds, yt[sl], activation(z), loss_fn.class_axis, w)
+            if compiled:
+                compiled.update(yt[sl], z, w)
             if callbacks:
-                callbacks.on_test_batch_end(b, {"loss": total / count, **_metric_means(metric_state)})
+                callbacks.on_test_batch_end(b, {"loss": total / count, **compiled.results()})
     model.train(was_training)
-    logs = {"loss": total / count if count else 0.0, **_metric_means(metric_state)}
+    logs = {"loss": total / count if count else 0.0, **compiled.results()}
     if callbacks:
         callbacks.on_test_end(logs)
     return logs
-
-
-def _metric_means(state: dict) -> dict:
-    """Each metric's ``total / count`` over the epoch (Keras's ``divide_no_nan``)."""
-    return {name: float(total / count) if float(count) != 0 else 0.0 for name, (total, count) in state.items()}
 
 
 def _batch_size(batch_size) -> int:
@@ -570,7 +611,7 @@ def fit(
     if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
-    metric_kinds = _metric_specs(metrics, weighted_metrics)
+    resolve_metrics(metrics), resolve_metrics(weighted_metrics)  # a bad identifier fails before training
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if class_weight is not None:
@@ -605,7 +646,8 @@ def fit(
     if class_weight is not None:
         sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-    loss_fn, activation = _compile(model, loss, output_activation)
+    loss_fn, _ = _compile(model, loss, output_activation)
+    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
     if validation_data is not None:  # converted once, not every epoch
         vx, vy = _as_tensor(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
         vsw = validation_data[2] if len(validation_data) > 2 else None
@@ -615,7 +657,7 @@ def fit(
     scale_loss = getattr(optimizer, "scale_loss", None)
     history = History()
     callbacks = CallbackList(callbacks, model, optimizer, {"verbose": verbose, "epochs": epochs, "steps": steps},
-                             tuple(name for name, _ in resolve_metrics(metrics) + resolve_metrics(weighted_metrics)))
+                             compiled.directions)
     model.stop_training = False
     progress = _progress(verbose, steps * max(epochs - initial_epoch, 0), "fit")
     train_logs = None
@@ -627,7 +669,7 @@ def fit(
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
-            metric_state: dict = {}
+            compiled.reset()
             for b in range(steps):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
@@ -642,25 +684,24 @@ def fit(
                 batch_loss = float(value.detach())
                 total += batch_loss * bs
                 count += bs
-                if metric_kinds:
+                if compiled:
                     with torch.no_grad():
-                        _update_metrics(metric_state, metric_kinds, yb, activation(z.detach()), loss_fn.class_axis, wb)
+                        compiled.update(yb, z, wb)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
                 if callbacks:  # Keras's batch logs: the epoch's running means
-                    callbacks.on_train_batch_end(b, {"loss": total / count, **_metric_means(metric_state)})
+                    callbacks.on_train_batch_end(b, {"loss": total / count, **compiled.results()})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
                                     logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
                 if model.stop_training:
                     break
             logs = {"loss": total / count if count else 0.0}
-            logs.update(_metric_means(metric_state))
+            logs.update(compiled.results())
             should_validate = ((epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
                                else epoch + 1 in validation_freq)  # Keras's _should_eval, 1-based
             if validation_data is not None and should_validate:
-                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, activation, metric_kinds,
-                                          validation_batch_size, callbacks)
+                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, validation_batch_size, callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             train_logs = logs
             # the history after the callbacks, as Keras's History runs last: it records what they add

@@ -1,0 +1,1043 @@
+"""Keras 3 metrics for torch tensors, with Keras's numbers.
+
+The metrics people log next to a crossentropy loss, as ``keras.metrics`` computes them on its TensorFlow
+backend (keras 3.15.1): accuracies (``Accuracy``, ``BinaryAccuracy``, ``CategoricalAccuracy``,
+``SparseCategoricalAccuracy``, ``TopKCategoricalAccuracy``, ``SparseTopKCategoricalAccuracy``), the
+confusion-matrix metrics of imbalanced data (``TruePositives``, ``FalsePositives``, ``TrueNegatives``,
+``FalseNegatives``, ``Precision``, ``Recall``, ``AUC``, ``F1Score``, ``FBetaScore``), the crossentropies as
+metrics (``BinaryCrossentropy``, ``CategoricalCrossentropy``, ``SparseCategoricalCrossentropy``) and
+``MeanSquaredError`` / ``MeanAbsoluteError``; ``Mean``, ``Sum`` and ``MeanMetricWrapper`` for your own.
+
+Each is a stateful object, as in Keras: ``update_state(y_true, y_pred, sample_weight=None)`` adds a batch,
+``result()`` gives the value so far (a 0-d tensor, or one per threshold / class), ``reset_state()`` starts
+over; calling it updates and returns the result. ``y_pred`` holds probabilities (what a Keras model with a
+sigmoid/softmax output hands its metrics). The state is kept in the metric's ``dtype`` (default ``floatx``,
+here ``torch.get_default_dtype()`` when the metric is made), as Keras keeps its variables, and follows the
+inputs' device.
+
+The rules that decide the figures, from Keras's source:
+
+* a prediction is positive when it is strictly greater than the threshold (default 0.5); ``y_true`` counts
+  as positive when non-zero; multi-dimensional inputs are flattened (``AUC(multi_label=True)`` keeps one
+  curve per label); ``top_k`` keeps each row's k largest (ties to the lower index) and ``class_id`` one column;
+* ``AUC`` uses ``num_thresholds`` (200) evenly spaced thresholds with ``-1e-7`` and ``1 + 1e-7`` at the
+  ends, puts each prediction in its bucket as Keras's memory-efficient update does, and sums the curve
+  with ``summation_method`` (``"interpolation"``: trapezoids for ROC, Davis & Goadrich's interpolation for
+  PR); ratios are divide-no-nan;
+* averaged metrics average per sample first (the pixels or time steps of one sample, then the samples),
+  weighted by ``sample_weight`` (Keras's ``Mean``);
+* ``TopK`` accuracies count a label as hit when fewer than k scores are strictly greater than its score, and
+  as a miss when any score of the row is not finite (TensorFlow's ``in_top_k``); argmax never picks a NaN
+  (TensorFlow's ``argmax``).
+
+:func:`get` resolves Keras's names (``"AUC"``, ``"auc"``, ``"precision"``, ``"Recall"``, ``"mse"``,
+``"binary_crossentropy"``...); :func:`torch_impl.fit.fit` takes names and metric objects in ``metrics=`` and
+``weighted_metrics=``, like ``model.compile``.
+
+Example:
+    >>> import torch
+    >>> from torch_impl import metrics
+    >>> y_true = torch.tensor([[0.], [1.], [1.], [0.]])
+    >>> y_pred = torch.tensor([[0.1], [0.8], [0.4], [0.6]])
+    >>> m = metrics.Precision()
+    >>> m.update_state(y_true, y_pred)
+    >>> float(m.result())
+    0.5
+    >>> round(float(metrics.AUC()(y_true, y_pred)), 4)
+    0.75
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from torch_impl import losses as L
+from torch_impl.reduction import squeeze_or_expand_to_same_rank
+
+__all__ = [
+    "Metric", "Mean", "Sum", "MeanMetricWrapper",
+    "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "MeanSquaredError", "MeanAbsoluteError",
+    "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC",
+    "FBetaScore", "F1Score",
+    "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
+    "mean_absolute_error", "get",
+]
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+NEG_INF = -1e10  # metrics_utils.NEG_INF: the score of the entries top_k filters out
+
+_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+           "float64": torch.float64}
+
+
+def _resolve_dtype(dtype) -> torch.dtype:
+    if dtype is None:
+        return torch.get_default_dtype()
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(f"dtype must be None, a floating torch dtype or one of {sorted(_DTYPES)}, got {dtype!r}")
+
+
+def _snake_case(name: str) -> str:
+    """Keras's ``to_snake_case`` (``"AUC"`` -> ``"auc"``, ``"FBetaScore"`` -> ``"f_beta_score"``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _tensor(x, dtype: Optional[torch.dtype] = None, device=None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x if dtype is None else x.to(dtype)
+    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+
+
+def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.where(b == 0, torch.zeros_like(a), a / torch.where(b == 0, torch.ones_like(b), b))
+
+
+def _argmax(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``argmax`` over the last axis: the first entry greater than everything before it, starting
+    from the lowest finite value, so NaN never wins (torch's ``argmax`` takes a NaN as the maximum)."""
+    if not x.is_floating_point():
+        return x.argmax(-1)
+    lowest = torch.finfo(x.dtype).min
+    return torch.nan_to_num(x, nan=lowest, posinf=float("inf"), neginf=lowest).argmax(-1)
+
+
+# --------------------------------------------------------------------------
+# base classes
+# --------------------------------------------------------------------------
+
+
+class Metric:
+    """Keras's ``Metric``: state variables in ``dtype``, ``update_state``, ``result``, ``reset_state``.
+
+    Subclasses make their variables with :meth:`add_variable` in ``__init__`` (or on the first update) and
+    implement ``update_state`` and ``result``.
+
+    Example:
+        >>> class Count(Metric):
+        ...     def __init__(self, name="count"):
+        ...         super().__init__(name=name)
+        ...         self.n = self.add_variable((), "n")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.n += y_pred.shape[0]
+        ...     def result(self):
+        ...         return self.n
+        >>> float(Count()(torch.zeros(3), torch.zeros(3)))
+        3.0
+    """
+
+    _direction: Optional[str] = None  # "up" / "down": what callbacks' mode="auto" maximises / minimises
+
+    def __init__(self, name: Optional[str] = None, dtype=None):
+        self.name = name if name is not None else _snake_case(type(self).__name__)
+        self.dtype = _resolve_dtype(dtype)
+        self._variables: list[str] = []
+
+    def add_variable(self, shape, name: str, dtype=None) -> torch.Tensor:
+        """A zero state tensor of ``shape`` kept as attribute ``name`` and zeroed by :meth:`reset_state`."""
+        value = torch.zeros(shape, dtype=self.dtype if dtype is None else _resolve_dtype(dtype))
+        setattr(self, name, value)
+        self._variables.append(name)
+        return value
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return [getattr(self, n) for n in self._variables]
+
+    def _on(self, device) -> None:
+        """Moves the state to the inputs' device."""
+        for n in self._variables:
+            v = getattr(self, n)
+            if v.device != device:
+                setattr(self, n, v.to(device))
+
+    def reset_state(self) -> None:
+        for n in self._variables:
+            setattr(self, n, torch.zeros_like(getattr(self, n)))
+
+    def update_state(self, *args, **kwargs) -> None:
+        raise NotImplementedError
+
+    def result(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs) -> torch.Tensor:
+        with torch.no_grad():
+            self.update_state(*args, **kwargs)
+            return self.result()
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": str(self.dtype).replace("torch.", "")}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Metric":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _samplewise(values: torch.Tensor, sample_weight, dtype: torch.dtype, reduce: Callable):
+    """Keras's ``reduce_to_samplewise_values``: values cast to ``dtype``; the weight aligned to the values' rank
+    by one trailing 1-dim, the values reduced over the axes the weight lacks, then weighted, and both reduced to
+    one figure per sample."""
+    values = values.to(dtype)
+    if sample_weight is not None:
+        sample_weight = _tensor(sample_weight, dtype, values.device).to(values.device)
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        if values.dim() > sample_weight.dim():
+            values = reduce(values, dim=tuple(range(sample_weight.dim(), values.dim())))
+        sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        values = values * sample_weight
+        if sample_weight.dim() > 1:
+            sample_weight = reduce(sample_weight, dim=tuple(range(1, sample_weight.dim())))
+    if values.dim() > 1:
+        values = reduce(values, dim=tuple(range(1, values.dim())))
+    return values, sample_weight
+
+
+class Sum(Metric):
+    """Keras's ``Sum``: the (weighted) sum of the values."""
+
+    def __init__(self, name: str = "sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_variable((), "total")
+
+    def update_state(self, values, sample_weight=None) -> None:
+        values = _tensor(values)
+        self._on(values.device)
+        values, _ = _samplewise(values, sample_weight, self.dtype, torch.sum)
+        self.total = self.total + values.sum()
+
+    def result(self) -> torch.Tensor:
+        return self.total.clone()
+
+
+class Mean(Metric):
+    """Keras's ``Mean``: the (weighted) mean of the values, per sample first.
+
+    Example:
+        >>> m = Mean()
+        >>> m.update_state(torch.tensor([1., 3.]), sample_weight=torch.tensor([1., 0.]))
+        >>> float(m.result())
+        1.0
+    """
+
+    def __init__(self, name: str = "mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_variable((), "total")
+        self.add_variable((), "count")
+
+    def update_state(self, values, sample_weight=None) -> None:
+        values = _tensor(values)
+        self._on(values.device)
+        values, sample_weight = _samplewise(values, sample_weight, self.dtype, torch.mean)
+        self.total = self.total + values.sum()
+        if sample_weight is not None:
+            n = sample_weight.sum()
+        else:
+            n = values.shape[0] if values.dim() >= 1 else 1
+        self.count = self.count + torch.as_tensor(n, dtype=self.dtype, device=self.count.device)
+
+    def result(self) -> torch.Tensor:
+        return _divide_no_nan(self.total, self.count)
+
+
+class MeanMetricWrapper(Mean):
+    """Keras's ``MeanMetricWrapper``: the mean of ``fn(y_true, y_pred, **kwargs)`` (one value per sample, or per
+    pixel / time step).
+
+    Example:
+        >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="abs_error")
+        >>> float(m(torch.tensor([1., 2.]), torch.tensor([1.5, 2.])))
+        0.25
+    """
+
+    def __init__(self, fn: Callable, name: Optional[str] = None, dtype=None, **kwargs):
+        super().__init__(name=name if name is not None else "mean_metric_wrapper", dtype=dtype)
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        if fn in _LOSS_FUNCTIONS:  # Keras: a wrapped loss is minimised
+            self._direction = "down"
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred)
+        y_true = _tensor(y_true, device=y_pred.device)
+        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+
+    def update_values(self, values: torch.Tensor, sample_weight=None) -> None:
+        """Adds per-sample values computed elsewhere (``fit`` computes the crossentropy metrics on the logits
+        Keras finds behind a sigmoid/softmax output)."""
+        Mean.update_state(self, values, sample_weight)
+
+
+# --------------------------------------------------------------------------
+# accuracies
+# --------------------------------------------------------------------------
+
+
+def _floatx(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.get_default_dtype())
+
+
+def accuracy(y_true, y_pred) -> torch.Tensor:
+    """``keras.metrics.Accuracy``'s values: 1 where ``y_true == y_pred`` (after aligning ranks)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return _floatx(y_true == y_pred)
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> torch.Tensor:
+    """1 where ``y_pred > threshold`` equals ``y_true`` (compared in ``y_true``'s dtype, as Keras: smoothed
+    labels such as 0.9 never match)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return _floatx(y_true == (y_pred > threshold).to(y_true.dtype))
+
+
+def categorical_accuracy(y_true, y_pred) -> torch.Tensor:
+    """1 where the argmax of ``y_true`` (one-hot) equals the argmax of ``y_pred``."""
+    y_pred = _tensor(y_pred)
+    y_true = _argmax(_tensor(y_true, device=y_pred.device)).to(y_pred.dtype)
+    shape, reshape = y_true.shape, False
+    if y_true.dim() == y_pred.dim():
+        y_true, reshape = y_true.squeeze(-1), True
+    matches = _floatx(y_true == _argmax(y_pred).to(y_true.dtype))
+    return matches.reshape(shape) if reshape else matches
+
+
+def sparse_categorical_accuracy(y_true, y_pred) -> torch.Tensor:
+    """1 where the integer label equals the argmax of ``y_pred`` (a trailing 1-dim of the labels squeezed)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    shape, reshape = y_true.shape, False
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true, reshape = y_true.squeeze(-1), True
+    matches = _floatx(y_true == _argmax(y_pred).to(y_true.dtype))
+    if reshape:
+        matches = matches.reshape(shape)
+    if matches.dim() > 1 and matches.shape[-1] == 1:
+        matches = matches.squeeze(-1)
+    return matches
+
+
+def _in_top_k(targets: torch.Tensor, predictions: torch.Tensor, k: int) -> torch.Tensor:
+    """TensorFlow's ``in_top_k``: fewer than ``k`` scores strictly greater than the target's (ties count as
+    in); False for a target out of range or any non-finite score in the row."""
+    n_classes = predictions.shape[-1]
+    valid = (targets >= 0) & (targets < n_classes)
+    target_score = predictions.gather(-1, torch.where(valid, targets, 0).long().unsqueeze(-1))
+    greater = (predictions > target_score).sum(-1)
+    finite = torch.isfinite(predictions).all(-1)
+    return valid & finite & (greater < k)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> torch.Tensor:
+    """1 where the one-hot label's class is among the ``k`` highest scores."""
+    y_pred = _tensor(y_pred)
+    y_true = _argmax(_tensor(y_true, device=y_pred.device).to(y_pred.dtype))
+    shape = y_true.shape
+    if y_pred.dim() > 2:
+        y_pred = y_pred.reshape(-1, y_pred.shape[-1])
+    matches = _floatx(_in_top_k(y_true.reshape(-1), y_pred, k))
+    return matches.reshape(shape) if len(shape) > 1 else matches
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5, from_sorted_ids: bool = False) -> torch.Tensor:
+    """1 where the integer label is among the ``k`` highest scores (``from_sorted_ids``: ``y_pred`` holds class
+    ids sorted by score, and the label must be among the first ``k``)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device)
+    y_true = y_true.to(y_pred.dtype) if from_sorted_ids else y_true.to(torch.int32)
+    shape = y_true.shape
+    if y_pred.dim() > 2:
+        y_pred = y_pred.reshape(-1, y_pred.shape[-1])
+    flat = y_true.reshape(-1) if y_true.dim() > 1 else y_true
+    if from_sorted_ids:
+        matches = (flat.unsqueeze(1) == y_pred[:, :k]).any(1)
+    else:
+        matches = _in_top_k(flat, y_pred, k)
+    matches = _floatx(matches)
+    return matches.reshape(shape) if len(shape) > 1 else matches
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often ``y_pred`` equals ``y_true`` (exact equality; the ``"accuracy"`` name in ``fit`` resolves to
+    the binary, categorical or sparse accuracy instead)."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often ``y_pred > threshold`` matches the binary label.
+
+    Example:
+        >>> float(BinaryAccuracy()(torch.tensor([[1.], [0.]]), torch.tensor([[0.7], [0.6]])))
+        0.5
+    """
+
+    _direction = "up"
+
+    def __init__(self, name: str = "binary_accuracy", dtype=None, threshold: float = 0.5):
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        self.threshold = threshold
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often the highest score is the one-hot label's class."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often the highest score is the integer label."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label's class is among the ``k`` highest scores."""
+
+    _direction = "up"
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype=None):
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=_check_k(k))
+        self.k = k
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the ``k`` highest scores."""
+
+    _direction = "up"
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy", dtype=None,
+                 from_sorted_ids: bool = False):
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=_check_k(k),
+                         from_sorted_ids=bool(from_sorted_ids))
+        self.k, self.from_sorted_ids = k, from_sorted_ids
+
+
+# --------------------------------------------------------------------------
+# crossentropies and errors as metrics
+# --------------------------------------------------------------------------
+
+
+class _LossMetric(MeanMetricWrapper):
+    """A mean of one of :mod:`torch_impl.losses`' functional forms (``fit`` evaluates it on the logits where
+    Keras finds them behind the output)."""
+
+    _direction = "down"
+
+
+class BinaryCrossentropy(_LossMetric):
+    """The mean binary crossentropy (``keras.metrics.BinaryCrossentropy``)."""
+
+    def __init__(self, name: str = "binary_crossentropy", dtype=None, from_logits: bool = False,
+                 label_smoothing: float = 0.0):
+        super().__init__(L.binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing)
+        self.from_logits, self.label_smoothing = from_logits, label_smoothing
+
+
+class CategoricalCrossentropy(_LossMetric):
+    """The mean categorical crossentropy (``keras.metrics.CategoricalCrossentropy``)."""
+
+    def __init__(self, name: str = "categorical_crossentropy", dtype=None, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1):
+        super().__init__(L.categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+
+
+class SparseCategoricalCrossentropy(_LossMetric):
+    """The mean sparse categorical crossentropy (``keras.metrics.SparseCategoricalCrossentropy``; an
+    ``ignore_class`` entry counts as a 0 in the mean, as in Keras's metric)."""
+
+    def __init__(self, name: str = "sparse_categorical_crossentropy", dtype=None, from_logits: bool = False,
+                 ignore_class: Optional[int] = None, axis: int = -1):
+        super().__init__(L.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+                         ignore_class=ignore_class, axis=axis)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+
+
+def mean_squared_error(y_true, y_pred) -> torch.Tensor:
+    """``mean(square(y_true - y_pred), axis=-1)`` after aligning ranks."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return (y_true - y_pred).square().mean(-1)
+
+
+def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
+    """``mean(abs(y_true - y_pred), axis=-1)`` after aligning ranks."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return (y_true - y_pred).abs().mean(-1)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """The mean of the squared errors (on probabilities, for a classifier: a Brier score)."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """The mean of the absolute errors."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+# --------------------------------------------------------------------------
+# confusion-matrix metrics
+# --------------------------------------------------------------------------
+
+
+def _thresholds(thresholds, default: float) -> list[float]:
+    """Keras's ``parse_init_thresholds``: a list, every value in ``[0, 1]``."""
+    if thresholds is None:
+        return [default]
+    values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) else [thresholds]
+    bad = [t for t in values if t is None or not (0 <= t <= 1)]
+    if bad:
+        raise ValueError(f"Threshold values must be in [0, 1]. Received: {bad}")
+    return [float(t) for t in values]
+
+
+def _evenly_distributed(thresholds) -> bool:
+    """Keras's ``is_evenly_distributed_thresholds``: 3 or more, equal to ``arange(n) / (n - 1)`` within 1e-7."""
+    n = len(thresholds)
+    if n < 3:
+        return False
+    even = np.arange(n, dtype=np.float32) / (n - 1)
+    return bool(np.allclose(thresholds, even, atol=EPSILON))
+
+
+def _filter_top_k(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``k`` largest of each row kept, the rest set to ``NEG_INF`` (TensorFlow's ``top_k``: ties to the
+    lower index)."""
+    idx = torch.sort(x, dim=-1, descending=True, stable=True).indices[..., :k]
+    mask = torch.zeros_like(x).scatter_(-1, idx, 1.0)
+    return x * mask + NEG_INF * (1 - mask)
+
+
+def _confusion_update(metric: Metric, names: dict, y_true, y_pred, thresholds: list, evenly: bool,
+                      top_k=None, class_id=None, sample_weight=None, multi_label=False, label_weights=None) -> None:
+    """Keras's ``update_confusion_matrix_variables``: adds the weighted counts of the conditions in ``names``
+    (``{"tp": attribute, ...}``) at every threshold to ``metric``'s variables."""
+    y_pred = _tensor(y_pred)
+    metric._on(y_pred.device)
+    dtype = metric.dtype
+    y_true = _tensor(y_true, device=y_pred.device).to(dtype)
+    y_pred = y_pred.to(dtype)
+    with_epsilon = evenly and (thresholds[0] < 0.0 or thresholds[-1] > 1.0)
+    thr = torch.tensor(np.asarray(thresholds, dtype=np.float64), dtype=dtype, device=y_pred.device)
+    y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
+    if y_true.shape != y_pred.shape:  # Keras fails inside TensorFlow here
+        raise ValueError(f"{type(metric).__name__}: y_true and y_pred must have the same shape (after a trailing "
+                         f"1-dim is squeezed), got {tuple(y_true.shape)} and {tuple(y_pred.shape)}; give one-hot "
+                         "or binary labels, not class ids")
+    if sample_weight is not None:
+        sample_weight = _tensor(sample_weight, dtype, y_pred.device).to(y_pred.device).unsqueeze(-1)
+        _, sample_weight = squeeze_or_expand_to_same_rank(y_true, sample_weight, expand_rank_1=False)
+    if top_k is not None:
+        y_pred = _filter_top_k(y_pred, top_k)
+    if class_id is not None:
+        if y_pred.dim() == 1:
+            raise ValueError("When class_id is provided, y_pred must be a 2D array with shape (num_samples, "
+                             f"num_classes), found shape: {tuple(y_pred.shape)}")
+        y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
+    if evenly:
+        counts = _bucketed_counts(y_true, y_pred, thr.shape[0], sample_weight, label_weights, multi_label,
+                                  with_epsilon)
+    else:
+        counts = _thresholded_counts(y_true, y_pred, thr, sample_weight, label_weights, multi_label)
+    for cond, attr in names.items():
+        setattr(metric, attr, getattr(metric, attr) + counts[cond])
+
+
+def _weights(y_pred: torch.Tensor, sample_weight, label_weights, multi_label: bool):
+    w = None
+    if sample_weight is not None:
+        w = torch.broadcast_to(sample_weight.to(y_pred.dtype), y_pred.shape)
+    if label_weights is not None:
+        lw = torch.broadcast_to(label_weights.to(y_pred.device).unsqueeze(0), y_pred.shape)
+        w = lw if w is None else w * lw
+    if w is not None and not multi_label:
+        w = w.reshape(-1)
+    return w
+
+
+def _bucketed_counts(y_true, y_pred, num_thresholds: int, sample_weight, label_weights, multi_label: bool,
+                     with_epsilon: bool) -> dict:
+    """Keras's memory-efficient update for evenly spaced thresholds: each prediction goes to bucket
+    ``ceil(p * (n - 1)) - 1`` (predictions clipped to [0, 1]; bucket -1 dropped, or moved to 0 when the end
+    thresholds carry the epsilon), and the counts at each threshold are the reversed cumulative sums."""
+    w = _weights(y_pred, sample_weight, label_weights, multi_label)
+    weights = torch.ones((), dtype=y_pred.dtype, device=y_pred.device) if w is None else w.to(y_true.dtype)
+    y_pred = y_pred.clamp(0.0, 1.0)
+    y_true = (y_true != 0).to(y_true.dtype)
+    if not multi_label:
+        y_true, y_pred = y_true.reshape(-1), y_pred.reshape(-1)
+    true_labels = y_true * weights
+    false_labels = (1.0 - y_true) * weights
+    buckets = torch.ceil(y_pred * (torch.tensor(num_thresholds, dtype=y_pred.dtype) - 1)) - 1
+    if with_epsilon:
+        buckets = torch.relu(buckets)
+    buckets = buckets.to(torch.int64)
+
+    def segment_sum(data: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        # TensorFlow's unsorted_segment_sum: entries with an id outside [0, n) are dropped
+        keep = (ids >= 0) & (ids < num_thresholds)
+        out = torch.zeros((num_thresholds,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
+        data = torch.broadcast_to(data, ids.shape)
+        if data.dim() == 1:
+            return out.index_add_(0, ids[keep], data[keep])
+        cols = []  # one segment sum per label (the multi-label case)
+        for j in range(data.shape[1]):
+            kj = keep[:, j]
+            cols.append(torch.zeros(num_thresholds, dtype=data.dtype, device=data.device)
+                        .index_add_(0, ids[kj, j], data[kj, j]))
+        return torch.stack(cols, 1)
+
+    tp = torch.flip(torch.cumsum(torch.flip(segment_sum(true_labels, buckets), [0]), 0), [0])
+    fp = torch.flip(torch.cumsum(torch.flip(segment_sum(false_labels, buckets), [0]), 0), [0])
+    true_labels = torch.broadcast_to(true_labels, y_pred.shape)
+    false_labels = torch.broadcast_to(false_labels, y_pred.shape)
+    total_true = true_labels.sum(0) if multi_label else true_labels.sum()
+    total_false = false_labels.sum(0) if multi_label else false_labels.sum()
+    return {"tp": tp, "fp": fp, "tn": total_false - fp, "fn": total_true - tp}
+
+
+def _thresholded_counts(y_true, y_pred, thr: torch.Tensor, sample_weight, label_weights, multi_label: bool) -> dict:
+    """Keras's general update: ``y_pred > threshold`` at every threshold, weighted counts of the four cases."""
+    w = _weights(y_pred, sample_weight, label_weights if not multi_label else None, multi_label)
+    if multi_label:
+        pred = y_pred.unsqueeze(0) > thr.reshape(-1, *([1] * y_pred.dim()))
+        label = (y_true != 0).unsqueeze(0)
+        dims = 1
+    else:
+        pred = y_pred.reshape(1, -1) > thr.reshape(-1, 1)
+        label = (y_true != 0).reshape(1, -1)
+        dims = 1
+
+    def count(mask: torch.Tensor) -> torch.Tensor:
+        if w is None:
+            return mask.to(y_pred.dtype).sum(dims)
+        return torch.where(mask, w.to(y_pred.dtype).unsqueeze(0), torch.zeros((), dtype=y_pred.dtype,
+                                                                              device=y_pred.device)).sum(dims)
+
+    return {"tp": count(label & pred), "fp": count(~label & pred), "tn": count(~label & ~pred),
+            "fn": count(label & ~pred)}
+
+
+class _ConfusionMatrixConditionCount(Metric):
+    _cond: str
+
+    def __init__(self, thresholds=None, name: Optional[str] = None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds = thresholds
+        self.thresholds = _thresholds(thresholds, 0.5)
+        self._evenly = _evenly_distributed(self.thresholds)
+        self.add_variable((len(self.thresholds),), "accumulator")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        _confusion_update(self, {self._cond: "accumulator"}, y_true, y_pred, self.thresholds, self._evenly,
+                          sample_weight=sample_weight)
+
+    def result(self) -> torch.Tensor:
+        return self.accumulator[0] if len(self.thresholds) == 1 else self.accumulator.clone()
+
+
+class TruePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positives predicted positive (``y_pred > threshold``, default 0.5)."""
+    _cond = "tp"
+
+
+class FalsePositives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negatives predicted positive."""
+    _cond = "fp"
+
+
+class TrueNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of negatives predicted negative."""
+    _cond = "tn"
+
+
+class FalseNegatives(_ConfusionMatrixConditionCount):
+    """The (weighted) number of positives predicted negative."""
+    _cond = "fn"
+
+
+class _PrecisionRecall(Metric):
+    _direction = "up"
+    _other: tuple[str, str]  # (condition, attribute) beside the true positives
+
+    def __init__(self, thresholds=None, top_k: Optional[int] = None, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.init_thresholds, self.top_k, self.class_id = thresholds, top_k, class_id
+        self.thresholds = _thresholds(thresholds, 0.5 if top_k is None else NEG_INF)
+        self._evenly = _evenly_distributed(self.thresholds)
+        self.add_variable((len(self.thresholds),), "true_positives")
+        self.add_variable((len(self.thresholds),), self._other[1])
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        _confusion_update(self, {"tp": "true_positives", self._other[0]: self._other[1]}, y_true, y_pred,
+                          self.thresholds, self._evenly, top_k=self.top_k, class_id=self.class_id,
+                          sample_weight=sample_weight)
+
+    def result(self) -> torch.Tensor:
+        tp = self.true_positives
+        out = _divide_no_nan(tp, tp + getattr(self, self._other[1]))
+        return out[0] if len(self.thresholds) == 1 else out
+
+
+class Precision(_PrecisionRecall):
+    """``tp / (tp + fp)`` (0 when nothing is predicted positive).
+
+    Example:
+        >>> float(Precision()(torch.tensor([0., 1., 1., 1.]), torch.tensor([1., 1., 0., 0.])))
+        0.5
+    """
+    _other = ("fp", "false_positives")
+
+
+class Recall(_PrecisionRecall):
+    """``tp / (tp + fn)`` (0 when there is no positive label).
+
+    Example:
+        >>> round(float(Recall()(torch.tensor([0., 1., 1., 1.]), torch.tensor([1., 0., 1., 1.]))), 4)
+        0.6667
+    """
+    _other = ("fn", "false_negatives")
+
+
+_CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
+_SUMMATIONS = ("interpolation", "majoring", "minoring")
+
+
+class AUC(Metric):
+    """Area under the ROC or PR curve, approximated on ``num_thresholds`` thresholds as Keras does.
+
+    Args:
+        num_thresholds: evenly spaced thresholds (more than 1), ignored when ``thresholds`` is given.
+        curve: ``"ROC"``, ``"PR"`` or ``"PRGAIN"``.
+        summation_method: ``"interpolation"``, ``"majoring"`` or ``"minoring"``.
+        thresholds: explicit thresholds in ``[0, 1]`` (``-1e-7`` and ``1 + 1e-7`` are added).
+        multi_label: one curve per label of a ``(N, L)`` output, their AUCs averaged (by ``label_weights``).
+        num_labels: the ``L`` of ``multi_label``, else taken from the first batch.
+        label_weights: per-label weights (of the counts, or of the average with ``multi_label``).
+        from_logits: apply a sigmoid to ``y_pred`` first.
+
+    Example:
+        >>> y_true, y_pred = torch.tensor([0., 0., 1., 1.]), torch.tensor([0., 0.5, 0.3, 0.9])
+        >>> round(float(AUC(num_thresholds=3)(y_true, y_pred)), 4)
+        0.75
+    """
+
+    _direction = "up"
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
+                 name: Optional[str] = None, dtype=None, thresholds=None, multi_label: bool = False,
+                 num_labels: Optional[int] = None, label_weights=None, from_logits: bool = False):
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(_thresholds(thresholds, 0.5))
+            self.num_thresholds = len(inner) + 2
+            self._evenly = _evenly_distributed(np.array([0.0] + inner + [1.0]))
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, (int, np.integer)) \
+                    or num_thresholds <= 1:
+                raise ValueError(f"Argument `num_thresholds` must be an integer > 1. Received: "
+                                 f"num_thresholds={num_thresholds}")
+            self.num_thresholds = int(num_thresholds)
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._evenly = True
+        self._thresholds = [0.0 - EPSILON] + inner + [1.0 + EPSILON]
+        key = str(curve).lower() if isinstance(curve, str) else None
+        if key not in _CURVES or curve not in (key, _CURVES[key]):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["PR", "ROC", "PRGAIN"]')
+        self.curve = _CURVES[key]
+        if summation_method not in _SUMMATIONS + tuple(s.capitalize() for s in _SUMMATIONS):
+            raise ValueError(f'Invalid AUC summation method value: "{summation_method}". Expected values are '
+                             '["interpolation", "majoring", "minoring"]')
+        self.summation_method = summation_method.lower()
+        super().__init__(name=name, dtype=dtype)
+        self.multi_label, self.num_labels = bool(multi_label), num_labels
+        self.label_weights = None if label_weights is None else _tensor(label_weights, self.dtype)
+        self.from_logits = bool(from_logits)
+        self._built = False
+        if self.multi_label:
+            if num_labels:
+                self._build((None, num_labels))
+        else:
+            if num_labels:
+                raise ValueError("`num_labels` is needed only when `multi_label` is True.")
+            self._build(None)
+
+    @property
+    def thresholds(self) -> list[float]:
+        return list(self._thresholds)
+
+    def _build(self, shape) -> None:
+        if self.multi_label:
+            if len(shape) != 2:
+                raise ValueError(f"`y_pred` must have rank 2 when `multi_label=True`. Found rank {len(shape)}. "
+                                 f"Full shape received for `y_pred`: {tuple(shape)}")
+            self._num_labels = shape[1]
+            var_shape = (self.num_thresholds, self._num_labels)
+        else:
+            var_shape = (self.num_thresholds,)
+        for n in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            if n not in self._variables:
+                self.add_variable(var_shape, n)
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred)
+        if not self._built:
+            self._build(tuple(y_pred.shape))
+        if self.from_logits:
+            y_pred = torch.sigmoid(y_pred)
+        _confusion_update(self, {"tp": "true_positives", "tn": "true_negatives", "fp": "false_positives",
+                                 "fn": "false_negatives"}, y_true, y_pred, self._thresholds, self._evenly,
+                          sample_weight=sample_weight, multi_label=self.multi_label,
+                          label_weights=None if self.multi_label else self.label_weights)
+
+    def _average(self, by_threshold: torch.Tensor) -> torch.Tensor:
+        if not self.multi_label:
+            return by_threshold.sum()
+        by_label = by_threshold.sum(0)
+        if self.label_weights is None:
+            return by_label.mean()
+        lw = self.label_weights.to(by_label.device)
+        return _divide_no_nan((by_label * lw).sum(), lw.sum())
+
+    def _interpolate_pr_auc(self) -> torch.Tensor:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        prec_slope = _divide_no_nan(dtp, torch.clamp(dp, min=0))
+        intercept = tp[1:] - prec_slope * p[1:]
+        safe_p_ratio = torch.where((p[:-1] > 0) & (p[1:] > 0), _divide_no_nan(p[:-1], torch.clamp(p[1:], min=0)),
+                                   torch.ones_like(p[1:]))
+        increment = _divide_no_nan(prec_slope * (dtp + intercept * torch.log(safe_p_ratio)),
+                                   torch.clamp(tp[1:] + fn[1:], min=0))
+        return self._average(increment)
+
+    def result(self) -> torch.Tensor:
+        if not self._built:
+            return torch.zeros((), dtype=self.dtype)
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolate_pr_auc()
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        elif self.curve == "PR":
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        else:  # PRGAIN
+            scale = _divide_no_nan(tp + fn, tn + fp)
+            recall_gain = 1.0 - scale * _divide_no_nan(fn, tp)
+            precision_gain = 1.0 - scale * _divide_no_nan(fp, tp)
+            recall_gain = torch.where(tp == 0, torch.zeros_like(tp), recall_gain)
+            precision_gain = torch.where(tp == 0, torch.ones_like(tp), precision_gain)
+            x, y = torch.clamp(recall_gain, min=0.0), precision_gain
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = torch.minimum(y[:-1], y[1:])
+        else:
+            heights = torch.maximum(y[:-1], y[1:])
+        return self._average((x[:-1] - x[1:]) * heights)
+
+    def reset_state(self) -> None:
+        if self._built:
+            super().reset_state()
+
+
+class FBetaScore(Metric):
+    """Keras's ``FBetaScore`` on ``(N, C)`` outputs: per-class F-beta (``average=None``), or ``"micro"``,
+    ``"macro"``, ``"weighted"``. Without ``threshold`` each row's highest score is the prediction.
+
+    Example:
+        >>> m = F1Score(threshold=0.5)
+        >>> m(torch.tensor([[1., 0.], [0., 1.]]), torch.tensor([[0.9, 0.2], [0.6, 0.7]]))
+        tensor([0.6667, 1.0000])
+    """
+
+    _direction = "up"
+
+    def __init__(self, average: Optional[str] = None, beta: float = 1.0, threshold: Optional[float] = None,
+                 name: str = "fbeta_score", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                             f"'weighted'}}. Received: average={average}")
+        if not isinstance(beta, float):
+            raise ValueError(f"Invalid `beta` argument value. It should be a Python float. Received: beta={beta} "
+                             f"of type '{type(beta)}'")
+        if beta <= 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError("Invalid `threshold` argument value. It should be a Python float. Received: "
+                                 f"threshold={threshold} of type '{type(threshold)}'")
+            if threshold > 1.0 or threshold <= 0.0:
+                raise ValueError("Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                                 f"Received: threshold={threshold}")
+        self.average, self.beta, self.threshold = average, beta, threshold
+        self.axis = None if average == "micro" else 0
+        self._built = False
+
+    def _build(self, y_true_shape, y_pred_shape) -> None:
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
+        shape = (y_pred_shape[-1],) if self.average != "micro" else ()
+        for n in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
+            self.add_variable(shape, n)
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred).to(self.dtype)
+        y_true = _tensor(y_true, device=y_pred.device).to(self.dtype)
+        if not self._built:
+            self._build(y_true.shape, y_pred.shape)
+        self._on(y_pred.device)
+        if self.threshold is None:
+            top = y_pred.max(-1, keepdim=True).values
+            y_pred = (y_pred >= top) & (y_pred.abs() > 1e-9)
+        else:
+            y_pred = y_pred > self.threshold
+        y_pred = y_pred.to(self.dtype)
+        if sample_weight is not None:
+            sample_weight = _tensor(sample_weight, self.dtype, y_pred.device).to(y_pred.device)
+
+        def weighted_sum(v: torch.Tensor) -> torch.Tensor:
+            if sample_weight is not None:
+                v = v * sample_weight.unsqueeze(1)
+            return v.sum() if self.axis is None else v.sum(self.axis)
+
+        self.true_positives = self.true_positives + weighted_sum(y_pred * y_true)
+        self.false_positives = self.false_positives + weighted_sum(y_pred * (1 - y_true))
+        self.false_negatives = self.false_negatives + weighted_sum((1 - y_pred) * y_true)
+        self.intermediate_weights = self.intermediate_weights + weighted_sum(y_true)
+
+    def result(self) -> torch.Tensor:
+        if not self._built:
+            return torch.zeros((), dtype=self.dtype)
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        precision = tp / (tp + fp + EPSILON)
+        recall = tp / (tp + fn + EPSILON)
+        beta2 = self.beta ** 2
+        f = precision * recall / (beta2 * precision + recall + EPSILON) * (1 + beta2)
+        if self.average == "weighted":
+            w = self.intermediate_weights / (self.intermediate_weights.sum() + EPSILON)
+            return (f * w).sum()
+        if self.average is not None:
+            return f.mean()
+        return f
+
+    def reset_state(self) -> None:
+        if self._built:
+            super().reset_state()
+
+
+class F1Score(FBetaScore):
+    """:class:`FBetaScore` with ``beta=1``: the harmonic mean of precision and recall."""
+
+    def __init__(self, average: Optional[str] = None, threshold: Optional[float] = None, name: str = "f1_score",
+                 dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+
+_LOSS_FUNCTIONS = (L.binary_crossentropy, L.categorical_crossentropy, L.sparse_categorical_crossentropy,
+                   L.binary_focal_crossentropy, L.categorical_focal_crossentropy, mean_squared_error,
+                   mean_absolute_error)
+
+# --------------------------------------------------------------------------
+# names
+# --------------------------------------------------------------------------
+
+
+_CLASSES = (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+            SparseTopKCategoricalAccuracy, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, TruePositives, FalsePositives,
+            TrueNegatives, FalseNegatives, Precision, Recall, AUC, FBetaScore, F1Score, Mean, Sum)
+_BY_NAME: dict[str, type] = {c.__name__: c for c in _CLASSES}
+_BY_NAME.update({_snake_case(c.__name__): c for c in _CLASSES})
+_BY_NAME.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
+                 "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError})
+# Keras metrics torch_impl does not compute, so a name of one fails with a clear message
+_KERAS_ONLY = ("RootMeanSquaredError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+               "CosineSimilarity", "LogCoshError", "R2Score", "PrecisionAtRecall", "RecallAtPrecision",
+               "SensitivityAtSpecificity", "SpecificityAtSensitivity", "ConcordanceCorrelation",
+               "PearsonCorrelation", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
+               "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "MeanMetricWrapper")
+_NOT_HERE = set(_KERAS_ONLY) | {_snake_case(n) for n in _KERAS_ONLY} | {"mape", "MAPE", "msle", "MSLE"}
+
+
+def get(identifier) -> Union[Metric, Callable]:
+    """A metric from an identifier, as ``keras.metrics.get``: a class or snake-case name (``"AUC"``,
+    ``"auc"``, ``"Precision"``, ``"binary_crossentropy"``) or alias (``"mse"``, ``"mae"``, ``"bce"``) gives an
+    instance with the default options; a class gives an instance; a metric or other callable is returned as
+    is. ``"accuracy"``/``"acc"`` is resolved from the shapes by ``fit``, as ``compile`` does.
+
+    Example:
+        >>> get("auc").name, get("Precision").thresholds
+        ('auc', [0.5])
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            if identifier in _NOT_HERE:
+                raise ValueError(f"Keras metric {identifier!r} is not implemented in torch_impl.metrics; compute "
+                                 "it in a callback or pass a MeanMetricWrapper of your function")
+            raise ValueError(f"Could not interpret metric identifier: {identifier}")
+        return cls()
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, Metric) or callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret metric identifier: {identifier}")
