@@ -43,6 +43,7 @@ from keras_impl.models import floatx  # noqa: E402
 from scenarios.loss_parity import compare  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
+from torch_impl import metrics as tmetrics  # noqa: E402
 from torch_impl.harness import loss_value_and_grad as torch_eval  # noqa: E402
 
 pytestmark = pytest.mark.keras
@@ -627,8 +628,8 @@ _CONFUSION = ("fn", "fp", "tn", "tp", "precision", "recall")
 def test_imbalanced_fraud_tutorial(dt, variant):
     """keras.io's fraud tutorial: Dense(256)x3 relu (its Dropout layers left out: their random masks differ per
     framework) and a sigmoid unit, ``class_weight={0: 1/count_0, 1: 1/count_1}``, Adam(1e-2), batch 2048,
-    confusion-matrix metrics and ``validation_data``. The port computes those metrics in ``on_epoch_end`` (fit
-    computes accuracies only) and matches Keras's ``val_*`` every epoch. Variant: no class weight,
+    confusion-matrix metrics and ``validation_data``. The port passes :mod:`torch_impl.metrics`' confusion-matrix
+    metrics to ``fit`` and matches every Keras key every epoch. Variant: no class weight,
     ``BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.9)``."""
     x, y, vx, vy = _fraud_data()
     counts = np.bincount(y[:, 0])
@@ -651,31 +652,21 @@ def test_imbalanced_fraud_tutorial(dt, variant):
                        shuffle=False, verbose=0).history
         net = torch.nn.Sequential(_dense(w[0], w[1]), torch.nn.ReLU(), _dense(w[2], w[3]), torch.nn.ReLU(),
                                   _dense(w[4], w[5]), torch.nn.ReLU(), _dense(w[6], w[7]))
-        vx_t, vy_t = torch.as_tensor(vx, dtype=tdt), torch.as_tensor(vy)
-        confusion = {f"val_{k}": [] for k in _CONFUSION}
-
-        def on_epoch_end(epoch, logs):  # the tutorial's metrics, computed by the port
-            with torch.no_grad():
-                pred = torch.sigmoid(net(vx_t)) > 0.5
-            t = vy_t.bool()
-            tp, fp = int((pred & t).sum()), int((pred & ~t).sum())
-            fn, tn = int((~pred & t).sum()), int((~pred & ~t).sum())
-            for k, v in dict(fn=fn, fp=fp, tn=tn, tp=tp, precision=tp / max(tp + fp, 1),
-                             recall=tp / max(tp + fn, 1)).items():
-                confusion[f"val_{k}"].append(v)
-
+        t_metrics = [tmetrics.FalseNegatives(name="fn"), tmetrics.FalsePositives(name="fp"),
+                     tmetrics.TrueNegatives(name="tn"), tmetrics.TruePositives(name="tp"),
+                     tmetrics.Precision(name="precision"), tmetrics.Recall(name="recall")]
         t_loss = losses.BinaryCrossentropy() if variant == "class_weight" else \
             losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.9)
         th = tfit.fit(net, x, y, loss=t_loss, optimizer=optim.Adam(net.parameters(), learning_rate=1e-2),
                       batch_size=2048, epochs=epochs, validation_data=(vx, vy), class_weight=class_weight,
-                      shuffle=False, verbose=0, metrics=(), output_activation="sigmoid",
-                      on_epoch_end=on_epoch_end).history
+                      shuffle=False, verbose=0, metrics=t_metrics, output_activation="sigmoid").history
     print(f"fraud tutorial, {variant}, {dt}:")
+    assert sorted(th) == sorted(kh)
     _check_history(th, kh, dt, keys=("loss", "val_loss"))
-    for k in confusion:
-        print(f"  {k}: Keras {np.round(kh[k], 4).tolist()} torch_impl {np.round(confusion[k], 4).tolist()}")
-        tol = 1e-6 if k in ("val_precision", "val_recall") else 0  # Keras's float32 metric variables
-        assert np.allclose(confusion[k], kh[k], rtol=tol, atol=0), k
+    for k in _CONFUSION:
+        for key in (k, f"val_{k}"):
+            print(f"  {key}: Keras {np.round(kh[key], 4).tolist()} torch_impl {np.round(th[key], 4).tolist()}")
+            assert np.allclose(th[key], kh[key], rtol=1e-12 if dt == "float64" else 1e-6, atol=0), key
     assert kh["val_tp"][-1] > 0  # the weighting makes the minority class predicted
 
 

@@ -13,23 +13,27 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * the epoch ``loss`` is the batch losses averaged with the batch sizes as
   weights (Keras's loss tracker ``Mean.update_state(loss, sample_weight=batch_size)``),
   each batch loss computed before that batch's update;
-* metrics as Keras's ``compile(metrics=[...])`` names them: ``"accuracy"`` (or
-  ``"acc"``, any case) resolves like Keras: binary (threshold 0.5) when the
-  output has one unit, sparse categorical when the labels have one value per
-  sample, categorical otherwise; ``"binary_accuracy"``,
-  ``"categorical_accuracy"`` and ``"sparse_categorical_accuracy"`` name one
-  kind; averaged as Keras's ``Mean`` does (per sample first: the pixels or
-  timesteps of ``(N, H, W, C)`` / ``(N, T, C)`` outputs, then over the
-  samples); logged under the name given. ``weighted_metrics`` takes the same
-  names and weighs them with ``sample_weight`` (class weights included, and
-  per-timestep weights such as a padding mask), as Keras's
-  ``compile(weighted_metrics=...)``; one also in ``metrics`` is logged as
-  ``weighted_<name>``. Keras's metrics also honour an
+* metrics as Keras's ``compile(metrics=[...], weighted_metrics=[...])`` takes
+  them (:mod:`torch_impl.metrics`): names (``"AUC"``, ``"precision"``,
+  ``"mse"``, ``"binary_crossentropy"``...), metric objects
+  (``metrics.Recall(name="rec")``) and functions of per-sample values;
+  ``"accuracy"`` (or ``"acc"``, any case) resolves from the first batch like
+  Keras: binary (threshold 0.5) when the output has one unit, sparse
+  categorical when the labels have one value per sample, categorical
+  otherwise. Metrics see the activated output (probabilities); the
+  crossentropy metrics take the logits behind a sigmoid/softmax output, as
+  Keras's do. Averaged metrics average as Keras's ``Mean`` does (per sample
+  first: the pixels or timesteps of ``(N, H, W, C)`` / ``(N, T, C)`` outputs,
+  then over the samples); logged under Keras's names (the string given, else
+  the object's ``name``; a repeated name gets ``_1``...). ``weighted_metrics``
+  are weighted with ``sample_weight`` (class weights included, and
+  per-timestep weights such as a padding mask), as Keras's; one also in
+  ``metrics`` is logged as ``weighted_<name>``. Keras's metrics also honour an
   ``Embedding(mask_zero=True)`` mask: port it as ``sample_weight=mask`` with
   ``weighted_metrics``. The class axis is the loss's ``axis``, so a
-  torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the accuracy
-  Keras computes for the channels-last model. Other names raise
-  ``ValueError`` (compute them in ``on_epoch_end``) rather than vanish;
+  torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the figures
+  Keras computes for the channels-last model. Unknown names raise
+  ``ValueError`` rather than vanish;
 * a model whose output layer is softmax or sigmoid trains on the logits behind
   it: Keras's crossentropy ops find the logits on the activation's output
   (``_keras_logits``) and use them whatever ``from_logits`` says. Build the
@@ -91,16 +95,17 @@ __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "a
 
 
 class History:
-    """Keras's ``History``: ``history`` maps metric names to per-epoch values."""
+    """Keras's ``History``: ``history`` maps metric names to per-epoch values (floats; a list of floats per
+    epoch for a metric with one value per threshold or class, e.g. ``TruePositives(thresholds=[0.3, 0.5])``)."""
 
     def __init__(self):
-        self.history: dict[str, list[float]] = {}
+        self.history: dict[str, list] = {}
         self.epoch: list[int] = []
 
     def append(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)
         for k, v in logs.items():
-            self.history.setdefault(k, []).append(float(v))
+            self.history.setdefault(k, []).append(list(map(float, v)) if isinstance(v, (list, tuple)) else float(v))
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
@@ -463,8 +468,8 @@ def _progress(verbose: int, total: int, desc: str):
 
 
 def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
-             metrics: Sequence[str] = ("accuracy",), output_activation: Optional[str] = None,
-             weighted_metrics: Sequence[str] = ()) -> dict:
+             metrics: Sequence = ("accuracy",), output_activation: Optional[str] = None,
+             weighted_metrics: Sequence = ()) -> dict:
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode;
     ``weighted_metrics`` are weighted by ``sample_weight``."""
     batch_size = _batch_size(batch_size)
@@ -572,8 +577,8 @@ def fit(
     sample_weight=None,
     validation_data: Optional[tuple] = None,
     validation_split: float = 0.0,
-    metrics: Sequence[str] = ("accuracy",),
-    weighted_metrics: Sequence[str] = (),
+    metrics: Sequence = ("accuracy",),
+    weighted_metrics: Sequence = (),
     output_activation: Optional[str] = None,
     verbose: int = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
@@ -593,6 +598,8 @@ def fit(
             ``compile(loss=...)`` takes it (:func:`as_loss`).
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`).
         generator: NumPy generator or seed for the per-epoch permutations.
+        metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
+            ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
         on_epoch_end: ``f(epoch, logs)`` after each epoch, with the epoch's
             figures (e.g. :meth:`torch_impl.diagnose.TrainingDoctor.on_epoch_end`).
