@@ -3,13 +3,17 @@
 Every metric class, in several configurations, is fed the same three batches on both sides (with and without
 sample weights, float64 and float32) and its ``result()`` compared after each batch. The batches hold the
 values that decide the counts: predictions exactly on a threshold or a bucket edge of AUC's 200 thresholds,
-0 and 1, values outside [0, 1] (AUC clips them, Precision does not), ties for argmax and top-k.
+0 and 1, values outside [0, 1] (AUC clips them, Precision does not), ties for argmax and top-k; regression
+targets with zeros (MAPE's epsilon, MSLE's clip), -1/1 hinge labels, and segmentation maps for the IoUs with
+class ids out of range, fractional ids, -0.0 / NaN / tied scores.
 Then whole training runs: ``torch_impl.fit`` with metric names and objects against ``keras.Model.fit``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 import zlib
 
 import numpy as np
@@ -31,6 +35,9 @@ TOL = {"float64": (1e-12, 1e-12), "float32": (1e-5, 1e-6)}  # rtol, atol
 # --------------------------------------------------------------------------------------------------------------
 # data: three batches per kind
 # --------------------------------------------------------------------------------------------------------------
+
+
+_SEGMENT_KINDS = ("segment", "segment_probs", "segment_onehot", "onehot_ids")
 
 
 def _batches(kind: str, seed: int, weighted: bool):
@@ -67,10 +74,46 @@ def _batches(kind: str, seed: int, weighted: bool):
             y = rng.integers(0, 3, (n, 1)).astype(np.float64)
             p = rng.integers(0, 3, (n, 1)).astype(np.float64)
             out.append((y, p))
+        elif kind in ("regression", "regression_3d"):
+            y = rng.normal(size=(n, 4) if kind == "regression" else (n, 5, 3)) * 2 + 0.5
+            p = y + rng.normal(size=y.shape) * 0.7
+            y.reshape(-1)[rng.choice(y.size, 3, replace=False)] = 0.0  # MAPE's epsilon, MSLE's clip
+            p.reshape(-1)[rng.choice(p.size, 2, replace=False)] = 1e-8
+            out.append((y, p))
+        elif kind == "counts":  # Poisson targets and positive rates
+            y = rng.poisson(2.0, (n, 3)).astype(np.float64)
+            p = np.exp(rng.normal(size=(n, 3)) * 0.5) * 2
+            p[0, 0] = 0.0
+            out.append((y, p))
+        elif kind == "pm1":  # hinge labels -1 / 1 and scores
+            y = rng.choice([-1.0, 1.0], (n, 3))
+            p = rng.normal(size=(n, 3))
+            p[:2] = np.round(p[:2])  # margins exactly 0 or 1
+            out.append((y, p))
+        elif kind in _SEGMENT_KINDS:  # 4 classes on 4x4 images
+            c = 4
+            ids = rng.integers(0, c, (n, 4, 4))
+            scores = rng.random((n, 4, 4, c))
+            scores[0, 0, 0] = [-0.0, 0.0, -0.0, 0.0]  # TensorFlow's argmax: -0.0 below 0.0
+            scores[0, 0, 1] = [0.3, np.nan, 0.5, 0.2]  # argmax never picks NaN
+            scores[0, 0, 2] = [0.1, 0.4, 0.4, 0.1]  # a tie: the lower index
+            pred_ids = rng.integers(0, c, (n, 4, 4)).astype(np.float64)
+            if kind == "segment":  # ids outside [0, 4), fractions (cast toward zero)
+                y = np.where(rng.random(ids.shape) < 0.1, rng.choice([-1, 4, 255], ids.shape), ids)
+                pred_ids.reshape(-1)[rng.choice(pred_ids.size, 8, replace=False)] = [-1, 4, -0.5, 2.5, 3.9, 0.7,
+                                                                                     -0.5, 1.5]
+                out.append((y, pred_ids))
+            elif kind == "segment_probs":
+                out.append((ids, scores))
+            else:
+                y = np.eye(c)[ids]
+                y[rng.random(ids.shape) < 0.05] = 0.0  # an all-zero label row: argmax 0
+                out.append((y, scores if kind == "segment_onehot" else pred_ids))
         else:
             raise ValueError(kind)
-    if weighted:
-        out = [(y, p, rng.choice([0.0, 0.5, 1.0, 2.5, 3.0], size=y.shape[0])) for y, p in out]
+    if weighted:  # one weight per sample (per pixel for the segmentation kinds, as Keras's IoU needs)
+        out = [(y, p, rng.choice([0.0, 0.5, 1.0, 2.5, 3.0], size=y.shape[:3] if kind in _SEGMENT_KINDS
+                                 else y.shape[0])) for y, p in out]
     else:
         out = [(y, p, None) for y, p in out]
     return out
@@ -129,6 +172,61 @@ CASES = [
     ("f1_micro_threshold", "F1Score", {"average": "micro", "threshold": 0.5}, "multilabel"),
     ("f1_macro", "F1Score", {"average": "macro"}, "onehot"),
     ("fbeta_weighted", "FBetaScore", {"average": "weighted", "beta": 2.0, "threshold": 0.3}, "multilabel"),
+    # at a fixed sensitivity / specificity / precision / recall
+    ("sens_at_spec", "SensitivityAtSpecificity", {"specificity": 0.5}, "binary"),
+    ("sens_at_spec_2_thresholds", "SensitivityAtSpecificity", {"specificity": 0.0, "num_thresholds": 2},
+     "multilabel"),
+    ("spec_at_sens_50_thresholds", "SpecificityAtSensitivity", {"sensitivity": 0.8, "num_thresholds": 50},
+     "multilabel"),
+    ("precision_at_recall_class_2", "PrecisionAtRecall", {"recall": 0.6, "class_id": 2}, "onehot"),
+    ("recall_at_precision", "RecallAtPrecision", {"precision": 0.4}, "binary"),
+    ("recall_at_precision_1_threshold", "RecallAtPrecision", {"precision": 0.4, "num_thresholds": 1},
+     "multilabel"),
+    # regression
+    ("rmse", "RootMeanSquaredError", {}, "regression"),
+    ("rmse_3d", "RootMeanSquaredError", {}, "regression_3d"),
+    ("mape", "MeanAbsolutePercentageError", {}, "regression"),
+    ("msle", "MeanSquaredLogarithmicError", {}, "regression"),
+    ("cosine", "CosineSimilarity", {}, "regression"),
+    ("cosine_axis_1", "CosineSimilarity", {"axis": 1}, "regression_3d"),
+    ("logcosh", "LogCoshError", {}, "regression"),
+    ("r2", "R2Score", {}, "regression"),
+    ("r2_variance_weighted", "R2Score", {"class_aggregation": "variance_weighted_average"}, "regression"),
+    ("r2_per_output", "R2Score", {"class_aggregation": None}, "regression"),
+    ("r2_adjusted", "R2Score", {"num_regressors": 3}, "regression"),
+    ("r2_adjusted_fallback_first", "R2Score", {"num_regressors": 150}, "regression"),
+    ("r2_single_output", "R2Score", {}, "binary"),
+    ("pearson", "PearsonCorrelation", {}, "regression"),
+    ("pearson_axis_1", "PearsonCorrelation", {"axis": 1}, "regression_3d"),
+    ("concordance", "ConcordanceCorrelation", {}, "regression"),
+    ("concordance_axis_1", "ConcordanceCorrelation", {"axis": 1}, "regression_3d"),
+    # hinge and probabilistic
+    ("hinge_01_labels", "Hinge", {}, "binary"),
+    ("hinge_pm1", "Hinge", {}, "pm1"),
+    ("squared_hinge_pm1", "SquaredHinge", {}, "pm1"),
+    ("squared_hinge_01_multilabel", "SquaredHinge", {}, "multilabel"),
+    ("categorical_hinge", "CategoricalHinge", {}, "onehot"),
+    ("categorical_hinge_logits", "CategoricalHinge", {}, "logits_onehot"),
+    ("kld", "KLDivergence", {}, "onehot"),
+    ("kld_clipped_multilabel", "KLDivergence", {}, "multilabel"),
+    ("poisson", "Poisson", {}, "counts"),
+    # intersection over union
+    ("iou_classes_0_2", "IoU", {"num_classes": 4, "target_class_ids": [0, 2]}, "segment"),
+    ("iou_class_3_float32_state", "IoU", {"num_classes": 4, "target_class_ids": [3], "dtype": "float32"},
+     "segment"),
+    ("iou_dense_true_and_pred", "IoU", {"num_classes": 4, "target_class_ids": [3, 1], "sparse_y_true": False,
+                                        "sparse_y_pred": False}, "segment_onehot"),
+    ("mean_iou", "MeanIoU", {"num_classes": 4}, "segment"),
+    ("mean_iou_ignore_class", "MeanIoU", {"num_classes": 4, "ignore_class": 2}, "segment"),
+    ("mean_iou_float64_state", "MeanIoU", {"num_classes": 4, "dtype": "float64"}, "segment"),
+    ("mean_iou_dense_pred", "MeanIoU", {"num_classes": 4, "sparse_y_pred": False}, "segment_probs"),
+    ("one_hot_iou", "OneHotIoU", {"num_classes": 4, "target_class_ids": [0, 3]}, "segment_onehot"),
+    ("one_hot_iou_ignore_class", "OneHotIoU", {"num_classes": 4, "target_class_ids": [1, 2], "ignore_class": 0},
+     "segment_onehot"),
+    ("one_hot_mean_iou", "OneHotMeanIoU", {"num_classes": 4}, "segment_onehot"),
+    ("one_hot_mean_iou_sparse_pred", "OneHotMeanIoU", {"num_classes": 4, "sparse_y_pred": True}, "onehot_ids"),
+    ("binary_iou", "BinaryIoU", {}, "binary"),
+    ("binary_iou_class_1_t03", "BinaryIoU", {"target_class_ids": [1], "threshold": 0.3}, "binary"),
 ]
 
 
@@ -144,21 +242,25 @@ def _run(cls_name: str, kwargs: dict, kind: str, dt: str, weighted: bool):
             # Keras gets them in float32, torch_impl in float64
             pk = p.astype("float32" if "TopK" in cls_name else dt)
             km.update_state(yk, pk, sample_weight=None if w is None else w.astype(dt))
-            k_res.append(np.asarray(km.result(), np.float64))
+            k_res.append(np.asarray(km.result()))
             yt = torch.as_tensor(yk)
             tm.update_state(yt, torch.as_tensor(p, dtype=tdt), None if w is None else torch.as_tensor(w, dtype=tdt))
             r = tm.result()
-            assert r.dtype == tdt, r.dtype
+            # floatx, as Keras (float32 for the IoUs, which Keras computes in float32 whatever floatx)
+            assert r.dtype == getattr(torch, k_res[-1].dtype.name) == (torch.float32 if "IoU" in cls_name else tdt)
             t_res.append(r.numpy().astype(np.float64))
     return k_res, t_res
 
 
+@pytest.mark.filterwarnings("ignore:You are passing weight as `float`:UserWarning")  # the IoUs, both sides
+@pytest.mark.filterwarnings("ignore:More independent predictors:UserWarning")  # R2Score's fall-back, both sides
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("dt", ["float64", "float32"])
 @pytest.mark.parametrize("case,cls_name,kwargs,kind", CASES, ids=[c[0] for c in CASES])
 def test_metric_matches_keras(case, cls_name, kwargs, kind, dt, weighted):
     k_res, t_res = _run(cls_name, kwargs, kind, dt, weighted)
     rtol, atol = TOL[dt]
+    k_res = [k.astype(np.float64) for k in k_res]
     err = max(float(np.max(np.abs(k - t))) for k, t in zip(k_res, t_res))
     print(f"{case} {dt} {'weighted' if weighted else 'unweighted'}: Keras {np.round(k_res[-1], 6).tolist()} "
           f"torch_impl {np.round(t_res[-1], 6).tolist()} max abs diff {err:.1e}")
@@ -207,15 +309,132 @@ def test_in_top_k_non_finite_and_out_of_range_like_tensorflow():
 def test_get_names_like_keras():
     """The names ``compile`` takes resolve to the same metric classes and default names."""
     for name in ("AUC", "auc", "precision", "Precision", "recall", "binary_crossentropy", "bce", "mse", "MAE",
-                 "true_positives", "FalseNegatives", "top_k_categorical_accuracy", "f1_score", "categorical_accuracy"):
+                 "true_positives", "FalseNegatives", "top_k_categorical_accuracy", "f1_score", "categorical_accuracy",
+                 "RootMeanSquaredError", "root_mean_squared_error", "mape", "MAPE", "msle", "MSLE", "r2_score",
+                 "log_cosh_error", "LogCoshError", "cosine_similarity", "hinge", "SquaredHinge", "categorical_hinge",
+                 "kl_divergence", "Poisson", "pearson_correlation", "ConcordanceCorrelation", "binary_io_u"):
         k, t = keras.metrics.get(name), metrics.get(name)
         print(f"{name}: Keras {type(k).__name__}({k.name!r}) torch_impl {type(t).__name__}({t.name!r})")
         # Keras uniquifies default names per process (auc, auc_1, ...); the name is the part before
         assert type(k).__name__ == type(t).__name__ and re.sub(r"_\d+$", "", k.name) == t.name
-    with pytest.raises(ValueError, match="not implemented in torch_impl"):
-        metrics.get("RootMeanSquaredError")
+    for name in ("IoU", "mean_io_u", "one_hot_mean_io_u", "sensitivity_at_specificity",
+                 "PrecisionAtRecall", "MeanMetricWrapper"):  # a required argument: both fail making it
+        with pytest.raises(TypeError):
+            keras.metrics.get(name)
+        with pytest.raises(TypeError):
+            metrics.get(name)
     with pytest.raises(ValueError, match="Could not interpret"):
         metrics.get("precison")
+
+
+def _required(cls_name: str) -> dict:
+    return {"IoU": {"num_classes": 3, "target_class_ids": [1]}, "MeanIoU": {"num_classes": 3},
+            "OneHotIoU": {"num_classes": 3, "target_class_ids": [1]}, "OneHotMeanIoU": {"num_classes": 3},
+            "SensitivityAtSpecificity": {"specificity": 0.5}, "SpecificityAtSensitivity": {"sensitivity": 0.5},
+            "PrecisionAtRecall": {"recall": 0.5}, "RecallAtPrecision": {"precision": 0.5}}.get(cls_name, {})
+
+
+def test_names_and_directions_like_keras():
+    """Every class: Keras's default name and ``_direction`` (what callbacks' ``mode="auto"`` follows)."""
+    for cls in metrics._CLASSES:
+        if cls is metrics.MeanMetricWrapper:  # needs its function: a wrapped loss is minimised, any other none
+            pairs = [(keras.metrics.MeanMetricWrapper(keras.losses.binary_crossentropy),
+                      cls(losses.binary_crossentropy)),
+                     (keras.metrics.MeanMetricWrapper(lambda t, p: p), cls(lambda t, p: p))]
+        else:
+            pairs = [(getattr(keras.metrics, cls.__name__)(**_required(cls.__name__)),
+                      cls(**_required(cls.__name__)))]
+        for k, t in pairs:
+            assert re.sub(r"_\d+$", "", k.name) == t.name, (cls.__name__, k.name, t.name)
+            assert getattr(k, "_direction", None) == t._direction, (cls.__name__, k._direction, t._direction)
+
+
+_FUNCTIONS = [  # (name, keras function, data kind, kwargs)
+    ("mean_absolute_percentage_error", "mean_absolute_percentage_error", "regression", {}),
+    ("mean_squared_logarithmic_error", "mean_squared_logarithmic_error", "regression", {}),
+    ("log_cosh", "log_cosh", "regression", {}),
+    ("cosine_similarity", None, "regression_3d", {"axis": 1}),
+    ("pearson_correlation", "pearson_correlation", "regression_3d", {"axis": -2}),
+    ("concordance_correlation", "concordance_correlation", "regression", {}),
+    ("hinge", "hinge", "pm1", {}),
+    ("hinge", "hinge", "binary", {}),
+    ("squared_hinge", "squared_hinge", "multilabel", {}),
+    ("categorical_hinge", "categorical_hinge", "logits_onehot", {}),
+    ("kl_divergence", "kl_divergence", "multilabel", {}),
+    ("poisson", "poisson", "counts", {}),
+]
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+def test_metric_functions_like_keras(dt):
+    """The functional forms against ``keras.metrics``' functions (``cosine_similarity`` against the one
+    ``keras.metrics.CosineSimilarity`` wraps: ``keras.losses.cosine_similarity`` is its negative), per sample,
+    with a rank mismatch as Keras aligns it (or broadcasts it, for the functions that do not align)."""
+    from keras.src.metrics.regression_metrics import cosine_similarity as k_cosine
+
+    rtol, atol = TOL[dt]
+    with _precision(dt) as tdt:
+        for name, k_name, kind, kwargs in _FUNCTIONS:
+            y, p, _ = _batches(kind, seed=7, weighted=False)[0]
+            pairs = [(y, p)]
+            if y.ndim == 2 and y.shape[1] == 1:  # (N,) labels against (N, 1) outputs
+                pairs.append((y[:, 0], p))
+            for yy, pp in pairs:
+                k_fn = k_cosine if k_name is None else getattr(keras.metrics, k_name)
+                k = np.asarray(k_fn(yy.astype(dt), pp.astype(dt), **kwargs))
+                t = getattr(metrics, name)(torch.as_tensor(yy.astype(dt)), torch.as_tensor(pp, dtype=tdt), **kwargs)
+                print(f"{name} {kind} {yy.shape} {pp.shape}: shape {k.shape}, max abs diff "
+                      f"{np.max(np.abs(k - t.numpy())):.1e}")
+                assert t.dtype == tdt and k.shape == tuple(t.shape)
+                np.testing.assert_allclose(t.numpy(), k, rtol=rtol, atol=atol)
+
+
+def test_iou_weights_threshold_and_axis_like_keras():
+    """Keras's IoU details: float weights are truncated (int64 matrix, with Keras's warning) unless ``dtype`` is
+    a float; ``BinaryIoU`` thresholds the predictions in float32 (0.49999999 counts as 0.5). Keras's
+    ``OneHotIoU``/``MeanIoU`` with a class axis other than -1 fail in ``result()`` (Keras sums the per-class IoUs
+    over ``axis``): torch_impl computes them, equal to Keras's on the channels-last data."""
+    tf = pytest.importorskip("tensorflow")
+    y, p, w = np.array([0, 1, 1, 2]), np.array([0, 1, 2, 2]), np.array([0.5, 1.5, 2.9, 1.0])
+    with _precision("float64"):
+        for dtype in (None, "float64"):
+            km = keras.metrics.MeanIoU(num_classes=3, dtype=dtype)
+            tm = metrics.MeanIoU(num_classes=3, dtype=dtype)
+            with pytest.warns(UserWarning, match="dtype is `int`") if dtype is None else _no_warning():
+                km.update_state(y, p, sample_weight=w)
+            with pytest.warns(UserWarning, match="dtype is `int`") if dtype is None else _no_warning():
+                tm.update_state(torch.as_tensor(y), torch.as_tensor(p), sample_weight=torch.as_tensor(w))
+            cm_k, cm_t = np.asarray(km.variables[0]), tm.total_cm.numpy()
+            print(f"dtype {dtype}: Keras matrix {cm_k.tolist()} torch_impl {cm_t.tolist()}")
+            assert cm_k.dtype.name == str(tm.total_cm.dtype).replace("torch.", "")
+            assert np.array_equal(cm_k, cm_t) and float(km.result()) == float(tm.result())
+        kb, tb = keras.metrics.BinaryIoU(), metrics.BinaryIoU()
+        yb, pb = np.array([1.0, 0.0, 1.0]), np.array([0.49999999, 0.3, 0.7])
+        k_iou, t_iou = float(kb(yb, pb)), float(tb(torch.as_tensor(yb), torch.as_tensor(pb)))
+        print(f"BinaryIoU with 0.49999999 predicted: Keras {k_iou} torch_impl {t_iou}")
+        assert k_iou == t_iou and t_iou > 0.99  # 1 / (1 + 1e-7) in float32: every prediction right
+
+        rng = np.random.default_rng(11)
+        labels = np.eye(3)[rng.integers(0, 3, (6, 5))]  # (N, H, C): channels last
+        scores = rng.random((6, 5, 3))
+        for cls, kwargs in (("OneHotMeanIoU", {}), ("OneHotIoU", {"target_class_ids": [0, 2]})):
+            k_last = getattr(keras.metrics, cls)(num_classes=3, **kwargs)
+            k_last.update_state(labels, scores)
+            k_first = getattr(keras.metrics, cls)(num_classes=3, axis=1, **kwargs)
+            k_first.update_state(labels.transpose(0, 2, 1), scores.transpose(0, 2, 1))
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                k_first.result()
+            t_first = getattr(metrics, cls)(num_classes=3, axis=1, **kwargs)
+            t_first.update_state(torch.as_tensor(labels.transpose(0, 2, 1)), torch.as_tensor(scores.transpose(0, 2, 1)))
+            print(f"{cls} axis=1: torch_impl {float(t_first.result())}, Keras channels-last {float(k_last.result())}")
+            assert float(t_first.result()) == float(k_last.result())
+
+
+@contextlib.contextmanager
+def _no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
 
 
 def test_bad_arguments_raise_like_keras():
@@ -223,7 +442,15 @@ def test_bad_arguments_raise_like_keras():
                         ("AUC", {"summation_method": "trapezoid"}), ("AUC", {"num_labels": 3}),
                         ("Precision", {"thresholds": [0.5, 1.5]}), ("Recall", {"thresholds": -0.1}),
                         ("F1Score", {"average": "mean"}), ("F1Score", {"threshold": 1}),
-                        ("FBetaScore", {"beta": 2})]:
+                        ("FBetaScore", {"beta": 2}),
+                        ("IoU", {"num_classes": 3, "target_class_ids": [0, 3]}),
+                        ("OneHotIoU", {"num_classes": 2, "target_class_ids": [2]}),
+                        ("BinaryIoU", {"target_class_ids": [1, 2]}),
+                        ("R2Score", {"class_aggregation": "median"}), ("R2Score", {"num_regressors": -1}),
+                        ("SensitivityAtSpecificity", {"specificity": 1.5}),
+                        ("SpecificityAtSensitivity", {"sensitivity": -0.1}),
+                        ("PrecisionAtRecall", {"recall": 0.5, "num_thresholds": 0}),
+                        ("RecallAtPrecision", {"precision": 2})]:
         with pytest.raises(ValueError):
             getattr(keras.metrics, cls)(**kwargs)
         with pytest.raises(ValueError):
@@ -257,8 +484,10 @@ def test_fit_binary_metrics_like_keras(dt):
 
         def chosen(mod):
             return ["AUC", "precision", mod.Recall(name="rec"), "binary_crossentropy", "mse", "accuracy",
-                    mod.AUC(curve="PR", name="pr_auc"), mod.TruePositives(thresholds=[0.3, 0.5], name="tp"), mod.TruePositives(name="tp_05"),
-                    mod.FalseNegatives(name="fn"), mod.BinaryAccuracy(threshold=0.3, name="acc_03")]
+                    mod.AUC(curve="PR", name="pr_auc"), mod.TruePositives(thresholds=[0.3, 0.5], name="tp"),
+                    mod.TruePositives(name="tp_05"), mod.FalseNegatives(name="fn"), mod.BinaryAccuracy(threshold=0.3, name="acc_03"),
+                    mod.BinaryIoU(name="iou"), mod.SensitivityAtSpecificity(0.8, name="sens_at_spec"), "hinge",
+                    mod.R2Score(name="r2")]
 
         def weighted(mod):
             return ["AUC", mod.Precision(name="precision")]
@@ -347,3 +576,19 @@ def test_fit_multiclass_metrics_like_keras(dt):
             print(f"{variant}: keys {sorted(kh)}, {len(kh['loss'])} epochs")
             assert sorted(th) == sorted(kh) and len(th["loss"]) == len(kh["loss"])
             _check_history(th, kh, dt)
+
+
+def test_argmax_of_negative_zero_and_nan_like_keras():
+    """Keras's ``ops.argmax`` takes ``-0.0`` below ``0.0`` (its flush-to-zero fix) and TensorFlow's never picks
+    a NaN: the categorical accuracies of such rows, against Keras's metric functions."""
+    nan = float("nan")
+    pred = np.array([[-0.0, 0.0, -1.0], [0.0, -0.0, -1.0], [-0.0, -0.0, -0.0], [nan, 0.2, 0.1], [-1.0, -0.0, nan]])
+    labels = np.array([1, 0, 2, 1, 1])
+    for dt in ("float32", "float64"):
+        with _precision(dt) as tdt:
+            k_sparse = np.asarray(keras.metrics.sparse_categorical_accuracy(labels, pred.astype(dt)))
+            k_cat = np.asarray(keras.metrics.categorical_accuracy(np.eye(3)[labels], pred.astype(dt)))
+            t_sparse = metrics.sparse_categorical_accuracy(torch.as_tensor(labels), torch.as_tensor(pred, dtype=tdt))
+            t_cat = metrics.categorical_accuracy(torch.as_tensor(np.eye(3)[labels]), torch.as_tensor(pred, dtype=tdt))
+        print(f"{dt}: Keras {k_sparse.tolist()} {k_cat.tolist()}, torch_impl {t_sparse.tolist()} {t_cat.tolist()}")
+        assert k_sparse.tolist() == t_sparse.tolist() and k_cat.tolist() == t_cat.tolist()

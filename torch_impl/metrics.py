@@ -1,19 +1,26 @@
 """Keras 3 metrics for torch tensors, with Keras's numbers.
 
-The metrics people log next to a crossentropy loss, as ``keras.metrics`` computes them on its TensorFlow
-backend (keras 3.15.1): accuracies (``Accuracy``, ``BinaryAccuracy``, ``CategoricalAccuracy``,
-``SparseCategoricalAccuracy``, ``TopKCategoricalAccuracy``, ``SparseTopKCategoricalAccuracy``), the
-confusion-matrix metrics of imbalanced data (``TruePositives``, ``FalsePositives``, ``TrueNegatives``,
-``FalseNegatives``, ``Precision``, ``Recall``, ``AUC``, ``F1Score``, ``FBetaScore``), the crossentropies as
-metrics (``BinaryCrossentropy``, ``CategoricalCrossentropy``, ``SparseCategoricalCrossentropy``) and
-``MeanSquaredError`` / ``MeanAbsoluteError``; ``Mean``, ``Sum`` and ``MeanMetricWrapper`` for your own.
+Every metric of ``keras.metrics``, as Keras computes it on its TensorFlow backend (keras 3.15.1): accuracies
+(``Accuracy``, ``BinaryAccuracy``, ``CategoricalAccuracy``, ``SparseCategoricalAccuracy``,
+``TopKCategoricalAccuracy``, ``SparseTopKCategoricalAccuracy``), the confusion-matrix metrics of imbalanced data
+(``TruePositives``, ``FalsePositives``, ``TrueNegatives``, ``FalseNegatives``, ``Precision``, ``Recall``,
+``AUC``, ``F1Score``, ``FBetaScore``, ``SensitivityAtSpecificity``, ``SpecificityAtSensitivity``,
+``PrecisionAtRecall``, ``RecallAtPrecision``), the crossentropies as metrics (``BinaryCrossentropy``,
+``CategoricalCrossentropy``, ``SparseCategoricalCrossentropy``), ``KLDivergence`` and ``Poisson``, the
+regression metrics (``MeanSquaredError``, ``MeanAbsoluteError``, ``RootMeanSquaredError``,
+``MeanAbsolutePercentageError``, ``MeanSquaredLogarithmicError``, ``CosineSimilarity``, ``LogCoshError``,
+``R2Score``, ``PearsonCorrelation``, ``ConcordanceCorrelation``), the hinges (``Hinge``, ``SquaredHinge``,
+``CategoricalHinge``) and the segmentation IoUs (``IoU``, ``BinaryIoU``, ``MeanIoU``, ``OneHotIoU``,
+``OneHotMeanIoU``); ``Mean``, ``Sum`` and ``MeanMetricWrapper`` for your own. The functions Keras exposes as
+metric functions (``hinge``, ``kl_divergence``, ``log_cosh``, ``pearson_correlation``...) give the per-sample
+values.
 
 Each is a stateful object, as in Keras: ``update_state(y_true, y_pred, sample_weight=None)`` adds a batch,
 ``result()`` gives the value so far (a 0-d tensor, or one per threshold / class), ``reset_state()`` starts
 over; calling it updates and returns the result. ``y_pred`` holds probabilities (what a Keras model with a
 sigmoid/softmax output hands its metrics). The state is kept in the metric's ``dtype`` (default ``floatx``,
-here ``torch.get_default_dtype()`` when the metric is made), as Keras keeps its variables, and follows the
-inputs' device.
+here ``torch.get_default_dtype()`` when the metric is made; int64 for the IoUs, as Keras's ``"int"``), as
+Keras keeps its variables, and follows the inputs' device.
 
 The rules that decide the figures, from Keras's source:
 
@@ -28,7 +35,12 @@ The rules that decide the figures, from Keras's source:
   weighted by ``sample_weight`` (Keras's ``Mean``);
 * ``TopK`` accuracies count a label as hit when fewer than k scores are strictly greater than its score, and
   as a miss when any score of the row is not finite (TensorFlow's ``in_top_k``); argmax never picks a NaN
-  (TensorFlow's ``argmax``).
+  (TensorFlow's ``argmax``);
+* the ``...AtSensitivity`` / ``...AtPrecision`` family buckets predictions on ``num_thresholds`` evenly spaced
+  thresholds from 0 to 1 (no epsilon ends: a prediction of 0 is never positive) and takes the best rate among
+  the thresholds that meet the constraint;
+* the IoUs accumulate a confusion matrix of class ids (integers by default: float sample weights are truncated,
+  as in Keras) and give a float32 result; the hinges take labels that are all 0/1 as -1/1.
 
 :func:`get` resolves Keras's names (``"AUC"``, ``"auc"``, ``"precision"``, ``"Recall"``, ``"mse"``,
 ``"binary_crossentropy"``...); :func:`torch_impl.fit.fit` takes names and metric objects in ``metrics=`` and
@@ -51,12 +63,14 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from torch_impl import losses as L
+from torch_impl._ops import tf_sum
 from torch_impl.reduction import squeeze_or_expand_to_same_rank
 
 __all__ = [
@@ -67,9 +81,15 @@ __all__ = [
     "MeanSquaredError", "MeanAbsoluteError",
     "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC",
     "FBetaScore", "F1Score",
+    "SensitivityAtSpecificity", "SpecificityAtSensitivity", "PrecisionAtRecall", "RecallAtPrecision",
+    "RootMeanSquaredError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "CosineSimilarity",
+    "LogCoshError", "R2Score", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
+    "PearsonCorrelation", "ConcordanceCorrelation", "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU",
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
-    "mean_absolute_error", "get",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+    "cosine_similarity", "log_cosh", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "poisson",
+    "pearson_correlation", "concordance_correlation", "get",
 ]
 
 EPSILON = 1e-7  # keras.backend.epsilon()
@@ -106,13 +126,19 @@ def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(b == 0, torch.zeros_like(a), a / torch.where(b == 0, torch.ones_like(b), b))
 
 
-def _argmax(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's ``argmax`` over the last axis: the first entry greater than everything before it, starting
-    from the lowest finite value, so NaN never wins (torch's ``argmax`` takes a NaN as the maximum)."""
+def _argmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras's ``ops.argmax`` on TensorFlow: half floats go to float32, ``-0.0`` counts as ``-tiny`` (below
+    ``0.0``; Keras's flush-to-zero fix), and TensorFlow's ``argmax`` takes the first entry greater than
+    everything before it, starting from the lowest finite value, so NaN never wins (torch's ``argmax`` takes a
+    NaN as the maximum)."""
+    x = x.movedim(axis, -1)
     if not x.is_floating_point():
         return x.argmax(-1)
-    lowest = torch.finfo(x.dtype).min
-    return torch.nan_to_num(x, nan=lowest, posinf=float("inf"), neginf=lowest).argmax(-1)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    info = torch.finfo(x.dtype)
+    x = torch.where((x == 0) & torch.signbit(x), torch.full((), -info.tiny, dtype=x.dtype, device=x.device), x)
+    return torch.nan_to_num(x, nan=info.min, posinf=float("inf"), neginf=info.min).argmax(-1)
 
 
 # --------------------------------------------------------------------------
@@ -990,9 +1016,719 @@ class F1Score(FBetaScore):
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
 
 
+# --------------------------------------------------------------------------
+# regression, hinge and probabilistic metrics
+# --------------------------------------------------------------------------
+
+
+_EPSILON_F32 = float(np.float32(EPSILON))  # ``convert_to_tensor(epsilon())`` without a dtype: float32
+_LOG2_F32 = float(np.float32(np.log(np.float32(2.0))))  # ``ops.log(2.0)``: computed in float32
+
+
+def _pair(y_true, y_pred, squeeze: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``y_pred`` as a tensor and ``y_true`` in its dtype and on its device (ranks aligned when ``squeeze``)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
+    if squeeze:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return y_true, y_pred
+
+
+def _softplus(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``softplus`` (no cut-off at 20 as in torch's)."""
+    return torch.clamp_min(x, 0) + torch.log1p(torch.exp(-x.abs()))
+
+
+def mean_absolute_percentage_error(y_true, y_pred) -> torch.Tensor:
+    """``100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)), axis=-1)`` after aligning ranks.
+
+    Example:
+        >>> mean_absolute_percentage_error(torch.tensor([[2., 4.]]), torch.tensor([[1., 5.]]))
+        tensor([37.5000])
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    diff = ((y_true - y_pred) / torch.clamp_min(y_true.abs(), EPSILON)).abs()
+    return 100.0 * diff.mean(-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred) -> torch.Tensor:
+    """``mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)`` after aligning ranks
+    (``eps`` is 1e-7 rounded to float32, as Keras makes it)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    first = torch.log(torch.clamp_min(y_pred, _EPSILON_F32) + 1.0)
+    second = torch.log(torch.clamp_min(y_true, _EPSILON_F32) + 1.0)
+    return (first - second).square().mean(-1)
+
+
+def _l2_normalize(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """Keras's ``ops.normalize(x, axis)``: ``x * min(rsqrt(sum(x**2)), 1 / epsilon)``."""
+    if x.dim() == 0:
+        x = x.unsqueeze(0)
+    inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True))
+    return x * torch.clamp_max(inv_norm, 1.0 / EPSILON)
+
+
+def cosine_similarity(y_true, y_pred, axis: int = -1) -> torch.Tensor:
+    """The cosine of the angle between ``y_true`` and ``y_pred`` along ``axis`` (``keras.metrics``'s sign: 1 for
+    the same direction; ``keras.losses.cosine_similarity`` is its negative).
+
+    Example:
+        >>> cosine_similarity(torch.tensor([[0., 1.], [1., 1.]]), torch.tensor([[1., 0.], [1., 1.]]))
+        tensor([0.0000, 1.0000])
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    return (_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis)).sum(axis)
+
+
+def log_cosh(y_true, y_pred) -> torch.Tensor:
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` after aligning ranks, as Keras computes it
+    (``x + softplus(-2x) - log(2)``, ``log(2)`` rounded to float32)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    return (x + _softplus(x * -2.0) - _LOG2_F32).mean(-1)
+
+
+def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
+    """Keras's ``convert_binary_labels_to_hinge``: labels all 0 or 1 (the whole batch) become -1 or 1."""
+    is_binary = ((y_true == 0) | (y_true == 1)).all()
+    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true, y_pred) -> torch.Tensor:
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``; labels that are all 0/1 are taken as -1/1 (no rank
+    alignment, as in Keras).
+
+    Example:
+        >>> hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
+        tensor([1.1000])
+    """
+    y_pred = _tensor(y_pred)
+    y_true = _hinge_labels(_tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype))
+    return torch.clamp_min(1.0 - y_true * y_pred, 0.0).mean(-1)
+
+
+def squared_hinge(y_true, y_pred) -> torch.Tensor:
+    """``mean(square(max(1 - y_true * y_pred, 0)), axis=-1)``; 0/1 labels taken as -1/1."""
+    y_pred = _tensor(y_pred)
+    y_true = _hinge_labels(_tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype))
+    return torch.clamp_min(1.0 - y_true * y_pred, 0.0).square().mean(-1)
+
+
+def categorical_hinge(y_true, y_pred) -> torch.Tensor:
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis (one-hot labels)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
+    pos = (y_true * y_pred).sum(-1)
+    neg = ((1.0 - y_true) * y_pred).amax(-1)
+    return torch.clamp_min(neg - pos + 1.0, 0.0)
+
+
+def kl_divergence(y_true, y_pred) -> torch.Tensor:
+    """``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[1e-7, 1]`` (no rank alignment).
+
+    Example:
+        >>> kl_divergence(torch.tensor([[0., 1.]]), torch.tensor([[0.4, 0.6]]))
+        tensor([0.5108])
+    """
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
+    y_true = y_true.clamp(EPSILON, 1.0)
+    y_pred = y_pred.clamp(EPSILON, 1.0)
+    return (y_true * torch.log(y_true / y_pred)).sum(-1)
+
+
+def poisson(y_true, y_pred) -> torch.Tensor:
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` (no rank alignment)."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
+    return (y_pred - y_true * torch.log(y_pred + EPSILON)).mean(-1)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """The mean of :func:`mean_absolute_percentage_error` (``"mape"``).
+
+    Example:
+        >>> float(MeanAbsolutePercentageError()(torch.tensor([[2., 4.]]), torch.tensor([[1., 5.]])))
+        37.5
+    """
+
+    _direction = "down"
+
+    def __init__(self, name: str = "mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
+
+
+class MeanSquaredLogarithmicError(MeanMetricWrapper):
+    """The mean of :func:`mean_squared_logarithmic_error` (``"msle"``)."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(Mean):
+    """The square root of the mean of the squared errors (averaged per sample first, as Keras's ``Mean``).
+
+    Example:
+        >>> float(RootMeanSquaredError()(torch.tensor([[0., 1.], [1., 1.]]), torch.tensor([[1., 1.], [1., 1.]])))
+        0.5
+    """
+
+    _direction = "down"
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred).to(self.dtype)
+        y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, self.dtype)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        super().update_state((y_pred - y_true).square(), sample_weight=sample_weight)
+
+    def result(self) -> torch.Tensor:
+        return torch.sqrt(super().result())
+
+
+class CosineSimilarity(MeanMetricWrapper):
+    """The mean of :func:`cosine_similarity` along ``axis``."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "cosine_similarity", dtype=None, axis: int = -1):
+        super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class LogCoshError(MeanMetricWrapper):
+    """The mean of :func:`log_cosh` (default name ``"logcosh"``, as in Keras)."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "logcosh", dtype=None):
+        super().__init__(log_cosh, name=name, dtype=dtype)
+
+
+class Hinge(MeanMetricWrapper):
+    """The mean of :func:`hinge`."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "hinge", dtype=None):
+        super().__init__(hinge, name=name, dtype=dtype)
+
+
+class SquaredHinge(MeanMetricWrapper):
+    """The mean of :func:`squared_hinge`."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "squared_hinge", dtype=None):
+        super().__init__(squared_hinge, name=name, dtype=dtype)
+
+
+class CategoricalHinge(MeanMetricWrapper):
+    """The mean of :func:`categorical_hinge`."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "categorical_hinge", dtype=None):
+        super().__init__(categorical_hinge, name=name, dtype=dtype)
+
+
+class KLDivergence(MeanMetricWrapper):
+    """The mean of :func:`kl_divergence`.
+
+    Example:
+        >>> round(float(KLDivergence()(torch.tensor([[0., 1.]]), torch.tensor([[0.4, 0.6]]))), 4)
+        0.5108
+    """
+
+    _direction = "down"
+
+    def __init__(self, name: str = "kl_divergence", dtype=None):
+        super().__init__(kl_divergence, name=name, dtype=dtype)
+
+
+class Poisson(MeanMetricWrapper):
+    """The mean of :func:`poisson`."""
+
+    _direction = "down"
+
+    def __init__(self, name: str = "poisson", dtype=None):
+        super().__init__(poisson, name=name, dtype=dtype)
+
+
+_R2_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+
+class R2Score(Metric):
+    """The coefficient of determination of ``(N, D)`` outputs, one score per output column aggregated by
+    ``class_aggregation`` (``"uniform_average"``, ``"variance_weighted_average"``, or ``None`` for the
+    per-column scores); ``num_regressors > 0`` gives the adjusted score, where ``n`` counts every value seen
+    (``N * D``, as Keras counts) and Keras's fall-back (with its warning) when ``n - 1 <= num_regressors``.
+
+    Example:
+        >>> y_true = torch.tensor([[1.], [4.], [3.]])
+        >>> y_pred = torch.tensor([[2.], [4.], [4.]])
+        >>> round(float(R2Score()(y_true, y_pred)), 4)
+        0.5714
+    """
+
+    _direction = "up"
+
+    def __init__(self, class_aggregation: Optional[str] = "uniform_average", num_regressors: int = 0,
+                 name: str = "r2_score", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if class_aggregation not in _R2_AGGREGATIONS:
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one of "
+                             f"{_R2_AGGREGATIONS}. Received: class_aggregation={class_aggregation}")
+        if num_regressors < 0:
+            raise ValueError("Invalid value for argument `num_regressors`. Expected a value >= 0. "
+                             f"Received: num_regressors={num_regressors}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self.add_variable((), "num_samples")
+        self._built = False
+
+    def _build(self, y_true_shape, y_pred_shape) -> None:
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError("R2Score expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
+        for n in ("squared_sum", "sum", "total_mse", "count"):
+            self.add_variable((y_pred_shape[-1],), n)
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred).to(self.dtype)
+        y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, self.dtype)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        if not self._built:
+            self._build(y_true.shape, y_pred.shape)
+        self._on(y_pred.device)
+        sw = _tensor(1.0 if sample_weight is None else sample_weight, self.dtype, y_pred.device).to(y_pred.device)
+        if sw.dim() == 1:
+            sw = sw.unsqueeze(1)
+        sw = torch.broadcast_to(sw, y_true.shape)
+        weighted = y_true * sw
+        self.sum = self.sum + weighted.sum(0)
+        self.squared_sum = self.squared_sum + (y_true * weighted).sum(0)
+        self.total_mse = self.total_mse + ((y_true - y_pred).square() * sw).sum(0)
+        self.count = self.count + sw.sum(0)
+        self.num_samples = self.num_samples + y_true.numel()
+
+    def result(self) -> torch.Tensor:
+        if not self._built:
+            return torch.zeros((), dtype=self.dtype)
+        mean = self.sum / self.count
+        total = self.squared_sum - self.sum * mean
+        raw = 1 - self.total_mse / total
+        raw = torch.where(torch.isinf(raw), torch.zeros_like(raw), raw)
+        if self.class_aggregation == "uniform_average":
+            r2 = raw.mean()
+        elif self.class_aggregation == "variance_weighted_average":
+            r2 = (total * raw).sum() / total.sum()
+        else:
+            r2 = raw
+        if self.num_regressors != 0:
+            n_samples = float(self.num_samples)
+            if self.num_regressors > n_samples - 1:
+                warnings.warn("More independent predictors than datapoints in adjusted R2 score. Falling back to "
+                              "standard R2 score.", stacklevel=2)
+            elif self.num_regressors == n_samples - 1:
+                warnings.warn("Division by zero in Adjusted R2 score. Falling back to standard R2 score.",
+                              stacklevel=2)
+            else:  # Keras takes n and p in float32
+                n = torch.tensor(n_samples, dtype=torch.float32)
+                p = torch.tensor(float(self.num_regressors), dtype=torch.float32)
+                num = (1.0 - r2) * (n - 1.0).to(r2.device, r2.dtype)
+                r2 = 1.0 - num / (n - p - 1.0).to(r2.device, r2.dtype)
+        return r2
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+# --------------------------------------------------------------------------
+# correlations
+# --------------------------------------------------------------------------
+
+
+def _reduce_std(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """``tf.math.reduce_std``: the square root of the mean squared deviation from the mean."""
+    return torch.sqrt((x - x.mean(axis, keepdim=True)).square().mean(axis, keepdim=True))
+
+
+def _reduce_var(x: torch.Tensor, axis: int) -> torch.Tensor:
+    return (x - x.mean(axis, keepdim=True)).square().mean(axis, keepdim=True)
+
+
+def pearson_correlation(y_true, y_pred, axis: int = -1) -> torch.Tensor:
+    """Pearson's correlation of ``y_true`` and ``y_pred`` along ``axis`` (population standard deviations).
+
+    Example:
+        >>> pearson_correlation(torch.tensor([[1., 2., 3.]]), torch.tensor([[2., 4., 7.]]))
+        tensor([0.9934])
+    """
+    y_true, y_pred = _pair(y_true, y_pred)
+    t = y_true - y_true.mean(axis, keepdim=True)
+    p = y_pred - y_pred.mean(axis, keepdim=True)
+    t = t / _reduce_std(t, axis)
+    p = p / _reduce_std(p, axis)
+    return (t * p).mean(axis)
+
+
+def concordance_correlation(y_true, y_pred, axis: int = -1) -> torch.Tensor:
+    """Lin's concordance correlation of ``y_true`` and ``y_pred`` along ``axis``, computed as Keras does
+    (``mean(2 * (y_true - mean_pred) * (y_pred - mean_pred) / (var_true + var_pred + (mean_true - mean_pred)**2
+    + 1e-7))``)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    true_mean = y_true.mean(axis, keepdim=True)
+    pred_mean = y_pred.mean(axis, keepdim=True)
+    true_var = _reduce_var(y_true - true_mean, axis)
+    pred_var = _reduce_var(y_pred - pred_mean, axis)
+    covar = (y_true - pred_mean) * (y_pred - pred_mean)
+    norm = true_var + pred_var + (true_mean - pred_mean).square()
+    return (2 * covar / (norm + EPSILON)).mean(axis)
+
+
+class PearsonCorrelation(MeanMetricWrapper):
+    """The mean of :func:`pearson_correlation` along ``axis`` (one value per sample for ``axis=-1``)."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "pearson_correlation", dtype=None, axis: int = -1):
+        super().__init__(pearson_correlation, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class ConcordanceCorrelation(MeanMetricWrapper):
+    """The mean of :func:`concordance_correlation` along ``axis``."""
+
+    _direction = "up"
+
+    def __init__(self, name: str = "concordance_correlation", dtype=None, axis: int = -1):
+        super().__init__(concordance_correlation, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+# --------------------------------------------------------------------------
+# sensitivity / specificity at a fixed value
+# --------------------------------------------------------------------------
+
+
+class _SensitivitySpecificity(Metric):
+    """Keras's ``SensitivitySpecificityBase``: the four counts at ``num_thresholds`` evenly spaced thresholds in
+    ``[0, 1]`` (bucketed; one threshold, 0.5, when ``num_thresholds=1``), and the best ``dependent`` rate among
+    the thresholds whose ``constrained`` rate is at least ``value``."""
+
+    _direction = "up"
+    _value_name: str
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        if value < 0 or value > 1:
+            raise ValueError(f"Argument `{self._value_name}` must be in the range [0, 1]. "
+                             f"Received: {self._value_name}={value}")
+        setattr(self, self._value_name, value)
+        self.num_thresholds = num_thresholds
+        super().__init__(name=name, dtype=dtype)
+        if num_thresholds <= 0:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 0. Received: "
+                             f"num_thresholds={num_thresholds}")
+        self.value, self.class_id = value, class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0] + inner + [1.0], True
+        for n in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            self.add_variable((len(self.thresholds),), n)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        _confusion_update(self, {"tp": "true_positives", "tn": "true_negatives", "fp": "false_positives",
+                                 "fn": "false_negatives"}, y_true, y_pred, self.thresholds, self._evenly,
+                          class_id=self.class_id, sample_weight=sample_weight)
+
+    def _rates(self) -> dict:
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        return {"sensitivity": _divide_no_nan(tp, tp + fn), "specificity": _divide_no_nan(tn, tn + fp),
+                "precision": _divide_no_nan(tp, tp + fp)}
+
+    def _find_max_under_constraint(self, constrained: torch.Tensor, dependent: torch.Tensor) -> torch.Tensor:
+        feasible = constrained >= torch.tensor(self.value, dtype=constrained.dtype, device=constrained.device)
+        zero = torch.zeros((), dtype=dependent.dtype, device=dependent.device)
+        return torch.maximum(torch.where(feasible, dependent, zero).max(), zero)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), self._value_name: self.value, "num_thresholds": self.num_thresholds,
+                "class_id": self.class_id}
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificity):
+    """The best sensitivity (recall) among the thresholds whose specificity is at least ``specificity``.
+
+    Example:
+        >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
+        >>> float(m(torch.tensor([0., 0., 1., 1.]), torch.tensor([0.2, 0.6, 0.4, 0.8])))
+        0.5
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+
+    def result(self) -> torch.Tensor:
+        r = self._rates()
+        return self._find_max_under_constraint(r["specificity"], r["sensitivity"])
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificity):
+    """The best specificity among the thresholds whose sensitivity (recall) is at least ``sensitivity``."""
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+
+    def result(self) -> torch.Tensor:
+        r = self._rates()
+        return self._find_max_under_constraint(r["sensitivity"], r["specificity"])
+
+
+class PrecisionAtRecall(_SensitivitySpecificity):
+    """The best precision among the thresholds whose recall is at least ``recall``."""
+
+    _value_name = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+
+    def result(self) -> torch.Tensor:
+        r = self._rates()
+        return self._find_max_under_constraint(r["sensitivity"], r["precision"])
+
+
+class RecallAtPrecision(_SensitivitySpecificity):
+    """The best recall among the thresholds whose precision is at least ``precision``."""
+
+    _value_name = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: Optional[int] = None,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
+
+    def result(self) -> torch.Tensor:
+        r = self._rates()
+        return self._find_max_under_constraint(r["precision"], r["sensitivity"])
+
+
+# --------------------------------------------------------------------------
+# intersection over union
+# --------------------------------------------------------------------------
+
+
+_INT_DTYPES = {"int": torch.int64, "int32": torch.int32, "int64": torch.int64}
+
+
+def _iou_dtype(dtype) -> torch.dtype:
+    """The IoU metrics' state dtype: Keras's default is ``"int"`` (int64), so float weights are truncated."""
+    if dtype is None:
+        return torch.int64
+    if isinstance(dtype, torch.dtype) and dtype in (torch.int32, torch.int64):
+        return dtype
+    if isinstance(dtype, str) and dtype in _INT_DTYPES:
+        return _INT_DTYPES[dtype]
+    return _resolve_dtype(dtype)
+
+
+class _IoUBase(Metric):
+    """Keras's ``_IoUBase``: a ``(num_classes, num_classes)`` confusion matrix (rows: true class, columns:
+    predicted class) of the (weighted) pixels, in ``dtype`` (default int64, as Keras's ``"int"``)."""
+
+    _direction = "up"
+
+    def __init__(self, num_classes: int, name: Optional[str] = None, dtype=None, ignore_class: Optional[int] = None,
+                 sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1):
+        super().__init__(name=name)
+        self.dtype = _iou_dtype(dtype)
+        self.num_classes, self.ignore_class = num_classes, ignore_class
+        self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
+        self.add_variable((num_classes, num_classes), "total_cm")
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred)
+        y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device)
+        self._on(y_pred.device)
+        if not self.sparse_y_true:
+            y_true = _argmax(y_true, self.axis)
+        if not self.sparse_y_pred:
+            y_pred = _argmax(y_pred, self.axis)
+        # a cast to an integer dtype truncates toward zero, as TensorFlow's
+        y_true = y_true.to(self.dtype).reshape(-1)
+        y_pred = y_pred.to(self.dtype).reshape(-1)
+        if sample_weight is None:
+            sw = torch.ones((), dtype=self.dtype, device=y_pred.device)
+        else:
+            if hasattr(sample_weight, "dtype") and "float" in str(sample_weight.dtype) \
+                    and not self.dtype.is_floating_point:
+                warnings.warn("You are passing weight as `float`, but dtype is `int`. This may result in an "
+                              "incorrect weight due to type casting Consider using integer weights.", stacklevel=2)
+            sw = _tensor(sample_weight, device=y_pred.device).to(y_pred.device).to(self.dtype)
+            if sw.dim() > 1:
+                sw = sw.reshape(-1)
+        sw = torch.broadcast_to(sw, y_true.shape)
+        n = self.num_classes
+        valid = (y_true >= 0) & (y_true < n) & (y_pred >= 0) & (y_pred < n)
+        if self.ignore_class is not None:
+            valid = valid & (y_true != torch.tensor(self.ignore_class).to(y_true.dtype))
+        zero = torch.zeros((), dtype=self.dtype, device=y_pred.device)
+        y_true = torch.where(valid, y_true, zero).to(torch.int64)
+        y_pred = torch.where(valid, y_pred, zero).to(torch.int64)
+        sw = torch.where(valid, sw, zero)
+        cm = torch.zeros(n * n, dtype=self.dtype, device=y_pred.device).index_add_(0, y_true * n + y_pred, sw)
+        self.total_cm = self.total_cm + cm.reshape(n, n)
+
+    def result(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_classes": self.num_classes, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class IoU(_IoUBase):
+    """Intersection over union, ``tp / (tp + fp + fn)`` per class from the accumulated confusion matrix,
+    averaged over ``target_class_ids`` (classes never seen, predicted nor true, left out of the average).
+
+    Labels and predictions are class ids (``sparse_y_true`` / ``sparse_y_pred``; else the argmax along
+    ``axis``), flattened; ids outside ``[0, num_classes)`` and ``ignore_class`` are not counted. The matrix is
+    in ``dtype``, by default int64 as in Keras, so float sample weights are truncated (with Keras's warning);
+    the result is float32, as Keras computes it.
+
+    Example:
+        >>> m = IoU(num_classes=2, target_class_ids=[0])
+        >>> round(float(m(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]))), 4)
+        0.3333
+    """
+
+    def __init__(self, num_classes: int, target_class_ids: Sequence[int], name: Optional[str] = None, dtype=None,
+                 ignore_class: Optional[int] = None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
+                 axis: int = -1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
+        if max(target_class_ids) >= num_classes:
+            raise ValueError(f"Target class id {max(target_class_ids)} is out of range, which is "
+                             f"[0, {num_classes}).")
+        self.target_class_ids = list(target_class_ids)
+
+    def result(self) -> torch.Tensor:
+        cm = self.total_cm
+        sum_over_row, sum_over_col, tp = cm.sum(0), cm.sum(1), torch.diagonal(cm)
+        denominator = sum_over_row + sum_over_col - tp
+        ids = torch.tensor(self.target_class_ids, dtype=torch.int64, device=cm.device)
+        tp, denominator = tp[ids].to(torch.float32), denominator[ids].to(torch.float32)
+        valid = denominator > 1e-9
+        num_valid = tf_sum(valid.to(torch.float32))
+        iou = torch.where(valid, tp / (denominator + EPSILON), torch.zeros((), dtype=torch.float32,
+                                                                            device=cm.device))
+        # Keras sums over ``axis`` here, which fails for an axis other than -1 / 0: the sum is over the classes
+        return tf_sum(iou) / (num_valid + EPSILON)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "target_class_ids": self.target_class_ids}
+
+
+class BinaryIoU(IoU):
+    """:class:`IoU` of a binary task: a prediction (taken in float32) is class 1 when ``>= threshold``.
+
+    Example:
+        >>> m = BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+        >>> round(float(m(torch.tensor([0, 1, 0, 1]), torch.tensor([0.1, 0.2, 0.4, 0.7]))), 4)
+        0.3333
+    """
+
+    def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5,
+                 name: Optional[str] = None, dtype=None):
+        super().__init__(num_classes=2, target_class_ids=target_class_ids, name=name, dtype=dtype)
+        self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_pred = _tensor(y_pred)
+        y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device).to(self.dtype)
+        y_pred = y_pred.to(torch.float32) >= torch.tensor(self.threshold, dtype=torch.float32)
+        super().update_state(y_true, y_pred.to(self.dtype), sample_weight)
+
+    def get_config(self) -> dict:
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold, "name": self.name,
+                "dtype": str(self.dtype).replace("torch.", "")}
+
+
+class MeanIoU(IoU):
+    """:class:`IoU` averaged over all ``num_classes`` classes.
+
+    Example:
+        >>> m = MeanIoU(num_classes=2)
+        >>> round(float(m(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]))), 4)
+        0.3333
+    """
+
+    def __init__(self, num_classes: int, name: Optional[str] = None, dtype=None, ignore_class: Optional[int] = None,
+                 sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1):
+        super().__init__(num_classes, list(range(num_classes)), name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+class OneHotIoU(IoU):
+    """:class:`IoU` of one-hot labels (``sparse_y_true=False``) and, by default, scores (argmax along ``axis``)."""
+
+    def __init__(self, num_classes: int, target_class_ids: Sequence[int], name: Optional[str] = None, dtype=None,
+                 ignore_class: Optional[int] = None, sparse_y_pred: bool = False, axis: int = -1):
+        super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """:class:`MeanIoU` of one-hot labels and, by default, scores."""
+
+    def __init__(self, num_classes: int, name: Optional[str] = None, dtype=None, ignore_class: Optional[int] = None,
+                 sparse_y_pred: bool = False, axis: int = -1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class, sparse_y_true=False,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
 _LOSS_FUNCTIONS = (L.binary_crossentropy, L.categorical_crossentropy, L.sparse_categorical_crossentropy,
                    L.binary_focal_crossentropy, L.categorical_focal_crossentropy, mean_squared_error,
-                   mean_absolute_error)
+                   mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error, log_cosh,
+                   hinge, squared_hinge, categorical_hinge, kl_divergence, poisson)
 
 # --------------------------------------------------------------------------
 # names
@@ -1002,25 +1738,26 @@ _LOSS_FUNCTIONS = (L.binary_crossentropy, L.categorical_crossentropy, L.sparse_c
 _CLASSES = (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
             SparseTopKCategoricalAccuracy, BinaryCrossentropy, CategoricalCrossentropy,
             SparseCategoricalCrossentropy, MeanSquaredError, MeanAbsoluteError, TruePositives, FalsePositives,
-            TrueNegatives, FalseNegatives, Precision, Recall, AUC, FBetaScore, F1Score, Mean, Sum)
+            TrueNegatives, FalseNegatives, Precision, Recall, AUC, FBetaScore, F1Score, Mean, Sum,
+            RootMeanSquaredError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CosineSimilarity,
+            LogCoshError, R2Score, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
+            SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
+            PearsonCorrelation, ConcordanceCorrelation, IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+            MeanMetricWrapper)
 _BY_NAME: dict[str, type] = {c.__name__: c for c in _CLASSES}
 _BY_NAME.update({_snake_case(c.__name__): c for c in _CLASSES})
 _BY_NAME.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
-                 "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError})
-# Keras metrics torch_impl does not compute, so a name of one fails with a clear message
-_KERAS_ONLY = ("RootMeanSquaredError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-               "CosineSimilarity", "LogCoshError", "R2Score", "PrecisionAtRecall", "RecallAtPrecision",
-               "SensitivityAtSpecificity", "SpecificityAtSensitivity", "ConcordanceCorrelation",
-               "PearsonCorrelation", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
-               "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "MeanMetricWrapper")
-_NOT_HERE = set(_KERAS_ONLY) | {_snake_case(n) for n in _KERAS_ONLY} | {"mape", "MAPE", "msle", "MSLE"}
+                 "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+                 "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                 "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError})
 
 
 def get(identifier) -> Union[Metric, Callable]:
     """A metric from an identifier, as ``keras.metrics.get``: a class or snake-case name (``"AUC"``,
-    ``"auc"``, ``"Precision"``, ``"binary_crossentropy"``) or alias (``"mse"``, ``"mae"``, ``"bce"``) gives an
-    instance with the default options; a class gives an instance; a metric or other callable is returned as
-    is. ``"accuracy"``/``"acc"`` is resolved from the shapes by ``fit``, as ``compile`` does.
+    ``"auc"``, ``"Precision"``, ``"binary_crossentropy"``, ``"r2_score"``) or alias (``"mse"``, ``"mae"``,
+    ``"bce"``, ``"mape"``, ``"msle"``) gives an instance with the default options (a class with a required
+    argument, such as ``IoU`` or ``MeanMetricWrapper``, fails as in Keras); a class gives an instance; a metric or other callable is
+    returned as is. ``"accuracy"``/``"acc"`` is resolved from the shapes by ``fit``, as ``compile`` does.
 
     Example:
         >>> get("auc").name, get("Precision").thresholds
@@ -1031,9 +1768,6 @@ def get(identifier) -> Union[Metric, Callable]:
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier)
         if cls is None:
-            if identifier in _NOT_HERE:
-                raise ValueError(f"Keras metric {identifier!r} is not implemented in torch_impl.metrics; compute "
-                                 "it in a callback or pass a MeanMetricWrapper of your function")
             raise ValueError(f"Could not interpret metric identifier: {identifier}")
         return cls()
     if inspect.isclass(identifier) and issubclass(identifier, Metric):

@@ -92,13 +92,13 @@ Example:
 from __future__ import annotations
 
 import math
-import platform
 import warnings
 from typing import Iterable, Optional
 
 import numpy as np
 import torch
 
+from torch_impl._ops import tf_sum
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop"]
@@ -137,51 +137,6 @@ def _sqrt(x: torch.Tensor) -> torch.Tensor:
             np.sqrt(x.numpy(), out=out.numpy())
         return out
     return torch.sqrt(x)
-
-
-# Eigen's packet width (elements) in TensorFlow's CPU kernels: AVX on x86-64, NEON on ARM
-_PACKET = ({torch.float32: 8, torch.float64: 4} if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86")
-           else {torch.float32: 4, torch.float64: 2})
-
-
-def _eigen_sum(a: np.ndarray, packet: int) -> np.generic:
-    """The sum of the 1-D array ``a`` in the order of Eigen's single-threaded full reduction
-    (``InnerMostDimReducer``): above ``1024 * packet`` elements the two packet-aligned halves separately; else
-    four packet accumulators over blocks of four packets, merged in order, the remaining whole packets added to
-    the first, the horizontal sum of that packet (halving) added to the sequential sum of the tail."""
-    n = a.shape[0]
-    if n > packet * 1024:
-        split = packet * -(-(-(-n // 2)) // packet)
-        return _eigen_sum(a[:split], packet) + _eigen_sum(a[split:], packet)
-    block = 4 * packet
-    n4, n1 = (n // block) * block, (n // packet) * packet
-    if n4:
-        # sequential per lane, in a's dtype: NumPy adds pairwise only along the contiguous axis, and here
-        # reduces across rows (checked equal to np.add.accumulate(...)[-1], 10x faster)
-        acc4 = np.add.reduce(a[:n4].reshape(-1, block), axis=0)
-        acc = acc4[:packet]
-        for i in range(1, 4):
-            acc = acc + acc4[i * packet:(i + 1) * packet]
-    else:
-        acc = np.zeros(packet, a.dtype)
-    for j in range(n4, n1, packet):
-        acc = acc + a[j:j + packet]
-    while acc.shape[0] > 1:
-        half = acc.shape[0] // 2
-        acc = acc[:half] + acc[half:]
-    tail = a.dtype.type(0)
-    for x in a[n1:]:
-        tail = tail + x
-    return tail + acc[0]
-
-
-def _sum(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's ``reduce_sum`` of all of ``x`` (a 0-d tensor): Eigen's order on the CPU, torch's elsewhere."""
-    if x.device.type != "cpu" or x.dtype not in _PACKET or x.requires_grad:
-        return x.sum()
-    a = np.ascontiguousarray(x.numpy()).reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN sums as TensorFlow's, without warnings
-        return torch.tensor(_eigen_sum(a, _PACKET[x.dtype]), dtype=x.dtype)
 
 
 def _buffer(state: dict, key: str, like: torch.Tensor) -> torch.Tensor:
@@ -432,14 +387,14 @@ class KerasOptimizer(torch.optim.Optimizer):
             # parameters that are one Keras variable (a GRU's bias_ih and bias_hh: Keras's (2, 3 units) bias,
             # marked by torch_impl.nn) share the norm of both
             values = [g.values if isinstance(g, _Slices) else g.value() for g in grads]
-            squares = [_sum(v * v) for v in values]
+            squares = [tf_sum(v * v) for v in values]
             joint: dict = {}
             for i, p in enumerate(params or ()):
                 key = getattr(p, "_keras_variable", None)
                 if key is not None:
                     joint.setdefault(key, []).append(i)
             for members in joint.values():
-                total = _sum(torch.stack([squares[i] for i in members]))
+                total = tf_sum(torch.stack([squares[i] for i in members]))
                 for i in members:
                     squares[i] = total
             out = []
@@ -452,11 +407,11 @@ class KerasOptimizer(torch.optim.Optimizer):
             return out
         if self.global_clipnorm:
             # ops.sum(ops.square(slices)) sums the densified squares; v * scale densifies the slices
-            squares = [_sum(g.dense(g.values * g.values)) if isinstance(g, _Slices) else _sum(g.value() * g.value())
+            squares = [tf_sum(g.dense(g.values * g.values)) if isinstance(g, _Slices) else tf_sum(g.value() * g.value())
                        for g in grads]
             values = [g.dense() if isinstance(g, _Slices) else g.value() for g in grads]
             wide = torch.float64 if any(v.dtype == torch.float64 for v in values) else torch.float32
-            norm = _sqrt(_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
+            norm = _sqrt(tf_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
             c = self.global_clipnorm
             scale_finite = c * torch.minimum(torch.reciprocal(norm), torch.tensor(1.0 / c, dtype=wide,
                                                                                   device=norm.device))
