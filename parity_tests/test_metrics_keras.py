@@ -49,7 +49,7 @@ def _batches(kind: str, seed: int, weighted: bool):
             width = 1 if kind == "binary" else 4
             y = (rng.random((n, width)) < 0.4).astype(np.float64)
             p = rng.random((n, width))
-            edges = np.concatenate([[0.0, 1.0, 0.5, 0.2, 0.8, 0.25, 0.75, 1.0 / 199, 100.0 / 199, 1e-7],
+            edges = np.concatenate([[0.0, 1.0, 0.5, 0.2, 0.8, 0.25, 0.75, 1.0 / 199, 100.0 / 199, 1e-7, 0.7, 0.3],
                                     rng.integers(0, 200, 6) / 199.0, [-0.1, 1.2]])
             flat = p.reshape(-1)
             flat[rng.choice(flat.size, edges.size, replace=False)] = edges
@@ -124,6 +124,7 @@ CASES = [
     ("accuracy", "Accuracy", {}, "exact"),
     ("binary_accuracy", "BinaryAccuracy", {}, "binary"),
     ("binary_accuracy_t03_multilabel", "BinaryAccuracy", {"threshold": 0.3}, "multilabel"),
+    ("binary_accuracy_t07", "BinaryAccuracy", {"threshold": 0.7}, "binary"),  # float32(0.7) < 0.7: on edge data
     ("categorical_accuracy", "CategoricalAccuracy", {}, "onehot"),
     ("sparse_categorical_accuracy", "SparseCategoricalAccuracy", {}, "sparse"),
     ("sparse_categorical_accuracy_n1", "SparseCategoricalAccuracy", {}, "sparse_n1"),
@@ -138,6 +139,7 @@ CASES = [
      "logits_onehot"),
     ("scce", "SparseCategoricalCrossentropy", {}, "sparse"),
     ("scce_logits", "SparseCategoricalCrossentropy", {"from_logits": True}, "logits_sparse"),
+    ("scce_ignore_class", "SparseCategoricalCrossentropy", {"ignore_class": 2}, "sparse"),  # weighted: masked
     ("mse", "MeanSquaredError", {}, "multilabel"),
     ("mae", "MeanAbsoluteError", {}, "binary"),
     ("tp", "TruePositives", {}, "binary"),
@@ -149,6 +151,9 @@ CASES = [
     ("precision_top_2", "Precision", {"top_k": 2}, "multilabel"),
     ("precision_class_1", "Precision", {"class_id": 1}, "onehot"),
     ("precision_top_2_class_3", "Precision", {"top_k": 2, "class_id": 3}, "multilabel"),
+    ("precision_top_2_threshold", "Precision", {"top_k": 2, "thresholds": 0.25}, "multilabel"),
+    ("precision_dtype_float16", "Precision", {"dtype": "float16"}, "binary"),  # counts in floatx, as Keras
+    ("fp_dtype_float16", "FalsePositives", {"dtype": "float16", "thresholds": [0.3, 0.7]}, "binary"),
     ("recall", "Recall", {}, "binary"),
     ("recall_even_thresholds", "Recall", {"thresholds": [0.0, 0.5, 1.0]}, "multilabel"),
     ("recall_top_1", "Recall", {"top_k": 1}, "onehot"),
@@ -168,6 +173,8 @@ CASES = [
     ("auc_multi_label_given_thresholds", "AUC", {"multi_label": True, "thresholds": [0.2, 0.7]}, "multilabel"),
     ("auc_label_weights_flat", "AUC", {"label_weights": [0.5, 1, 2, 1]}, "multilabel"),
     ("auc_from_logits", "AUC", {"from_logits": True}, "logits_onehot"),
+    ("auc_dtype_float16_pr", "AUC", {"dtype": "float16", "curve": "PR"}, "multilabel"),
+    ("auc_thresholds_outside_0_1", "AUC", {"thresholds": [-0.5, 0.3, 1.5]}, "binary"),  # Keras takes them
     ("f1", "F1Score", {}, "onehot"),
     ("f1_micro_threshold", "F1Score", {"average": "micro", "threshold": 0.5}, "multilabel"),
     ("f1_macro", "F1Score", {"average": "macro"}, "onehot"),
@@ -592,3 +599,80 @@ def test_argmax_of_negative_zero_and_nan_like_keras():
             t_cat = metrics.categorical_accuracy(torch.as_tensor(np.eye(3)[labels]), torch.as_tensor(pred, dtype=tdt))
         print(f"{dt}: Keras {k_sparse.tolist()} {k_cat.tolist()}, torch_impl {t_sparse.tolist()} {t_cat.tolist()}")
         assert k_sparse.tolist() == t_sparse.tolist() and k_cat.tolist() == t_cat.tolist()
+
+
+def test_audit_edge_behaviours_like_keras():
+    """Found by an audit against Keras: F-scores take (N,) weights only; bool one-hot labels; top-k beyond the
+    columns fails, NaN scores rank last in top-k; AUC's explicit thresholds are a list, not range-checked."""
+    tf = pytest.importorskip("tensorflow")
+    y, p = np.eye(3)[[0, 2]], np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
+    with _precision("float64"):
+        for side in (keras.metrics, metrics):
+            with pytest.raises(ValueError):
+                side.F1Score()(y, p, sample_weight=np.ones((2, 1))) if side is keras.metrics else \
+                    side.F1Score()(torch.as_tensor(y), torch.as_tensor(p), torch.ones(2, 1))
+        k = float(keras.metrics.CategoricalAccuracy()(y.astype(bool), p))
+        t = float(metrics.CategoricalAccuracy()(torch.as_tensor(y.astype(bool)), torch.as_tensor(p)))
+        assert k == t == 0.5
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            keras.metrics.Precision(top_k=4)(y, p)
+        with pytest.raises(ValueError, match="top_k=4"):
+            metrics.Precision(top_k=4)(torch.as_tensor(y), torch.as_tensor(p))
+        yn, pn = np.array([[0.0, 1.0, 0.0]]), np.array([[0.54, 0.27, np.nan]])
+        k = float(keras.metrics.Precision(top_k=2, thresholds=0.25)(yn, pn))
+        t = float(metrics.Precision(top_k=2, thresholds=0.25)(torch.as_tensor(yn), torch.as_tensor(pn)))
+        print(f"top-2 precision with a NaN score: Keras {k}, torch_impl {t}")
+        assert k == t == 0.5
+        for side in (keras.metrics, metrics):
+            with pytest.raises(TypeError):
+                side.AUC(thresholds=0.5)
+        # an empty rank-1 batch: the mean over an empty axis, NaN (it failed reshaping here)
+        k = np.asarray(keras.losses.binary_crossentropy(np.zeros(0), np.zeros(0)))
+        t = losses.binary_crossentropy(torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.float64))
+        assert k.shape == tuple(t.shape) == () and np.isnan(k) and torch.isnan(t)
+
+
+def test_losses_as_metrics_on_logits_like_keras():
+    """Loss functions and loss objects given as metrics (``metrics=[keras.losses.binary_crossentropy]``), on a
+    saturated sigmoid / softmax model: Keras's crossentropy takes the logits behind the output, as for the loss;
+    the names are the loss object's ``name`` and the function's name in snake case; EarlyStopping on a loss
+    object's metric minimises."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(64, 4))
+    labels = (x[:, 0] + 0.3 * rng.normal(size=64) > 0).astype(int)
+
+    def myAbsErr(y_true, y_pred):  # noqa: N802  (a camel-case name: Keras logs my_abs_err)
+        return abs(y_true - y_pred)
+
+    with _precision("float64"):
+        for act, units in (("sigmoid", 1), ("softmax", 2)):
+            y = labels[:, None].astype("float64") if units == 1 else np.eye(2)[labels]
+            keras.utils.set_random_seed(2)
+            km = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=act)])
+            km.set_weights([v * 40.0 for v in km.get_weights()])  # saturated: clipped probabilities differ
+            w = km.get_weights()
+            tm = torch.nn.Sequential(_dense(w[0], w[1]))
+            if units == 1:
+                kmet = [keras.losses.binary_crossentropy, keras.losses.BinaryCrossentropy(name="lb"),
+                        keras.losses.binary_focal_crossentropy, myAbsErr]
+                tmet = [losses.binary_crossentropy, losses.BinaryCrossentropy(name="lb"),
+                        losses.binary_focal_crossentropy, myAbsErr]
+                loss = "binary_crossentropy"
+            else:
+                kmet = [keras.losses.categorical_crossentropy, keras.losses.CategoricalCrossentropy(name="lb"),
+                        myAbsErr]
+                tmet = [losses.categorical_crossentropy, losses.CategoricalCrossentropy(name="lb"), myAbsErr]
+                loss = "categorical_crossentropy"
+            km.compile(optimizer=keras.optimizers.SGD(1e-3), loss=loss, metrics=kmet)
+            kcb = [keras.callbacks.EarlyStopping(monitor="val_lb", patience=1)]
+            kh = km.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, validation_split=0.25,
+                        callbacks=kcb).history
+            th = tfit.fit(tm, x, y, loss=loss, optimizer=optim.SGD(tm.parameters(), 1e-3), metrics=tmet,
+                          batch_size=16, epochs=3, shuffle=False, verbose=0, validation_split=0.25,
+                          output_activation=act, callbacks=[EarlyStopping(monitor="val_lb", patience=1)]).history
+            print(f"{act}: keys {sorted(kh)}")
+            assert sorted(th) == sorted(kh)
+            _check_history(th, kh, "float64")
+    # a metric class: its instance's default name (Keras's then gets a per-process suffix: auc_3)
+    assert tfit.resolve_metrics([metrics.AUC, lambda t, p: p])[0][0] == "auc"
+    assert tfit.resolve_metrics([lambda t, p: p])[0][0] == "lambda"

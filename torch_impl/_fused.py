@@ -22,6 +22,8 @@ The clip of ``tf.clip_by_value`` passes the gradient inside the closed interval
 
 from __future__ import annotations
 
+import math
+
 from typing import Union
 
 import torch
@@ -45,7 +47,8 @@ def _mask_clipped(d: torch.Tensor, clipped: torch.Tensor, raw: torch.Tensor) -> 
 
 
 def _rows(t: torch.Tensor, dim: int) -> torch.Tensor:
-    return t.movedim(dim, -1).reshape(-1, t.shape[dim])
+    moved = t.movedim(dim, -1)
+    return moved.reshape(math.prod(moved.shape[:-1]), moved.shape[-1])  # also for an empty reduced axis
 
 
 def _chunks(rows: int, cols: int, device: torch.device):

@@ -264,6 +264,9 @@ def _warn_second_rnn_bias(model: torch.nn.Module, optimizer: torch.optim.Optimiz
 
 _ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
                "sparse_categorical_accuracy": "sparse"}
+# the loss functions whose Keras op takes the logits behind a sigmoid/softmax output (_keras_logits)
+_LOGIT_FUNCTIONS = (L.binary_crossentropy, L.categorical_crossentropy, L.sparse_categorical_crossentropy,
+                    L.binary_focal_crossentropy)
 _ACCURACY_FNS = {"binary": M.binary_accuracy, "categorical": M.categorical_accuracy,
                  "sparse": M.sparse_categorical_accuracy}
 _ACCURACY_CLASSES = {"binary": M.BinaryAccuracy, "categorical": M.CategoricalAccuracy,
@@ -281,13 +284,16 @@ def _as_metric_list(metrics) -> list:
 
 
 def _metric_name(identifier) -> str:
-    """The name Keras's ``get_metric`` gives: the string itself, a metric object's ``name``, a function's
-    ``__name__``."""
+    """The name Keras's ``get_metric`` gives: the string itself; an object's ``name`` (a metric, a loss); a
+    metric class's default name; a function's ``__name__`` in snake case (a lambda: ``"lambda"``)."""
     if isinstance(identifier, str):
         return identifier
-    if isinstance(identifier, M.Metric):
-        return identifier.name
-    return getattr(identifier, "__name__", type(identifier).__name__)
+    if inspect.isclass(identifier) and issubclass(identifier, M.Metric):
+        return identifier().name
+    name = getattr(identifier, "name", None)
+    if isinstance(name, str):
+        return name
+    return M._snake_case(getattr(identifier, "__name__", type(identifier).__name__))
 
 
 def _check_metric(identifier) -> None:
@@ -376,13 +382,27 @@ class _CompiledMetrics:
             self._build(y_true, y_prob)
         for _, metric, weighted in self.entries:
             sw = sample_weight if weighted else None
-            if isinstance(metric, M._LossMetric) and self.activation in ("softmax", "sigmoid") \
-                    and metric._fn_kwargs.get("ignore_class") is None:
-                # Keras's crossentropy finds the logits on the activation's output (its metric function gets
-                # the output itself, uncast), whatever from_logits says
-                metric.update_values(metric._fn(y_true, z, **{**metric._fn_kwargs, "from_logits": True}), sw)
+            values = self._loss_values(metric, y_true, z)
+            if values is not None:
+                metric.update_values(values, sw)
             else:
                 metric.update_state(y_true, y_prob, sw)
+
+    def _loss_values(self, metric: M.Metric, y_true: torch.Tensor, z: torch.Tensor) -> Optional[torch.Tensor]:
+        """A metric wrapping a loss (a crossentropy metric, a loss function, a loss object) evaluated where
+        Keras's crossentropy finds the logits behind a sigmoid/softmax output, whatever ``from_logits`` says, by
+        the rule of :func:`compiled_loss`; ``None`` for any other metric (it gets the probabilities). The
+        functional forms keep Keras's own errors for labels of another rank, and ``ignore_class`` its mask."""
+        fn = getattr(metric, "_fn", None)
+        if isinstance(fn, L.Loss):  # Keras's MeanMetricWrapper(loss): one reduced value per batch
+            return compiled_loss(fn, self.activation)(y_true, z)
+        if fn not in _LOGIT_FUNCTIONS or self.activation not in ("softmax", "sigmoid"):
+            return None
+        kwargs = metric._fn_kwargs
+        if kwargs.get("ignore_class") is not None or \
+                (y_true.dim() != z.dim() and fn is not L.sparse_categorical_crossentropy):
+            return None
+        return compiled_loss(L.make(fn, reduction=None, **kwargs), self.activation)(y_true, z)
 
     def results(self) -> dict:
         """The logs: each metric's result as a float (a list of floats for one per threshold or class)."""

@@ -96,7 +96,7 @@ EPSILON = 1e-7  # keras.backend.epsilon()
 NEG_INF = -1e10  # metrics_utils.NEG_INF: the score of the entries top_k filters out
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
-           "float64": torch.float64}
+           "float64": torch.float64, "mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16}
 
 
 def _resolve_dtype(dtype) -> torch.dtype:
@@ -133,7 +133,7 @@ def _argmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     NaN as the maximum)."""
     x = x.movedim(axis, -1)
     if not x.is_floating_point():
-        return x.argmax(-1)
+        return (x.to(torch.uint8) if x.dtype == torch.bool else x).argmax(-1)
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
     info = torch.finfo(x.dtype)
@@ -173,8 +173,11 @@ class Metric:
         self._variables: list[str] = []
 
     def add_variable(self, shape, name: str, dtype=None) -> torch.Tensor:
-        """A zero state tensor of ``shape`` kept as attribute ``name`` and zeroed by :meth:`reset_state`."""
-        value = torch.zeros(shape, dtype=self.dtype if dtype is None else _resolve_dtype(dtype))
+        """A zero state tensor of ``shape`` kept as attribute ``name`` and zeroed by :meth:`reset_state`, in
+        ``dtype`` (default ``floatx``, as a Keras variable: the confusion-matrix metrics and AUC keep their
+        counts in ``floatx`` whatever the metric's ``dtype``; ``Mean``, ``Sum``, the F-scores and the IoUs
+        pass their own)."""
+        value = torch.zeros(shape, dtype=torch.get_default_dtype() if dtype is None else dtype)
         setattr(self, name, value)
         self._variables.append(name)
         return value
@@ -240,7 +243,7 @@ class Sum(Metric):
 
     def __init__(self, name: str = "sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.add_variable((), "total")
+        self.add_variable((), "total", self.dtype)
 
     def update_state(self, values, sample_weight=None) -> None:
         values = _tensor(values)
@@ -264,8 +267,8 @@ class Mean(Metric):
 
     def __init__(self, name: str = "mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.add_variable((), "total")
-        self.add_variable((), "count")
+        self.add_variable((), "total", self.dtype)
+        self.add_variable((), "count", self.dtype)
 
     def update_state(self, values, sample_weight=None) -> None:
         values = _tensor(values)
@@ -296,7 +299,7 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name if name is not None else "mean_metric_wrapper", dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
-        if fn in _LOSS_FUNCTIONS:  # Keras: a wrapped loss is minimised
+        if fn in _LOSS_FUNCTIONS or isinstance(fn, L.Loss):  # Keras: a wrapped loss is minimised
             self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -333,7 +336,10 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> torch.Tensor:
     y_pred = _tensor(y_pred)
     y_true = _tensor(y_true, device=y_pred.device)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return _floatx(y_true == (y_pred > threshold).to(y_true.dtype))
+    # Keras converts the threshold to a float32 tensor and compares in the promoted dtype
+    if y_pred.is_floating_point():
+        y_pred = y_pred.to(torch.promote_types(y_pred.dtype, torch.float32))
+    return _floatx(y_true == (y_pred > float(np.float32(threshold))).to(y_true.dtype))
 
 
 def categorical_accuracy(y_true, y_pred) -> torch.Tensor:
@@ -506,14 +512,27 @@ class CategoricalCrossentropy(_LossMetric):
 
 
 class SparseCategoricalCrossentropy(_LossMetric):
-    """The mean sparse categorical crossentropy (``keras.metrics.SparseCategoricalCrossentropy``; an
-    ``ignore_class`` entry counts as a 0 in the mean, as in Keras's metric)."""
+    """The mean sparse categorical crossentropy (``keras.metrics.SparseCategoricalCrossentropy``). With
+    ``ignore_class``, as in Keras: unweighted, an ignored entry counts as a 0 in the mean; with a
+    ``sample_weight``, the ignored entries' weights are zeroed (the loss's mask), so the mean runs over the
+    valid entries only."""
 
     def __init__(self, name: str = "sparse_categorical_crossentropy", dtype=None, from_logits: bool = False,
                  ignore_class: Optional[int] = None, axis: int = -1):
         super().__init__(L.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
                          ignore_class=ignore_class, axis=axis)
         self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if self.ignore_class is None or sample_weight is None:
+            return super().update_state(y_true, y_pred, sample_weight)
+        y_pred = _tensor(y_pred)
+        values, valid = L._sparse_categorical_crossentropy_masked(_tensor(y_true, device=y_pred.device), y_pred,
+                                                                  self.from_logits, self.ignore_class, self.axis)
+        # Keras's Mean applies the mask the loss attaches to its values to the sample weight
+        mask, sample_weight = squeeze_or_expand_to_same_rank(valid.to(self.dtype),
+                                                             _tensor(sample_weight, self.dtype, y_pred.device))
+        self.update_values(values, sample_weight * mask)
 
 
 def mean_squared_error(y_true, y_pred) -> torch.Tensor:
@@ -577,8 +596,11 @@ def _evenly_distributed(thresholds) -> bool:
 
 def _filter_top_k(x: torch.Tensor, k: int) -> torch.Tensor:
     """The ``k`` largest of each row kept, the rest set to ``NEG_INF`` (TensorFlow's ``top_k``: ties to the
-    lower index)."""
-    idx = torch.sort(x, dim=-1, descending=True, stable=True).indices[..., :k]
+    lower index, NaN below every number)."""
+    if k > x.shape[-1]:  # TensorFlow's TopKV2 raises
+        raise ValueError(f"top_k={k} is more than the {x.shape[-1]} scores per row")
+    key = torch.nan_to_num(x, nan=-float("inf"), posinf=float("inf"), neginf=-float("inf"))
+    idx = torch.sort(key, dim=-1, descending=True, stable=True).indices[..., :k]
     mask = torch.zeros_like(x).scatter_(-1, idx, 1.0)
     return x * mask + NEG_INF * (1 - mask)
 
@@ -589,7 +611,7 @@ def _confusion_update(metric: Metric, names: dict, y_true, y_pred, thresholds: l
     (``{"tp": attribute, ...}``) at every threshold to ``metric``'s variables."""
     y_pred = _tensor(y_pred)
     metric._on(y_pred.device)
-    dtype = metric.dtype
+    dtype = getattr(metric, next(iter(names.values()))).dtype  # Keras: the variables' dtype (floatx)
     y_true = _tensor(y_true, device=y_pred.device).to(dtype)
     y_pred = y_pred.to(dtype)
     with_epsilon = evenly and (thresholds[0] < 0.0 or thresholds[-1] > 1.0)
@@ -786,7 +808,7 @@ class AUC(Metric):
         num_thresholds: evenly spaced thresholds (more than 1), ignored when ``thresholds`` is given.
         curve: ``"ROC"``, ``"PR"`` or ``"PRGAIN"``.
         summation_method: ``"interpolation"``, ``"majoring"`` or ``"minoring"``.
-        thresholds: explicit thresholds in ``[0, 1]`` (``-1e-7`` and ``1 + 1e-7`` are added).
+        thresholds: explicit thresholds, a list (``-1e-7`` and ``1 + 1e-7`` are added).
         multi_label: one curve per label of a ``(N, L)`` output, their AUCs averaged (by ``label_weights``).
         num_labels: the ``L`` of ``multi_label``, else taken from the first batch.
         label_weights: per-label weights (of the counts, or of the average with ``multi_label``).
@@ -805,7 +827,9 @@ class AUC(Metric):
                  num_labels: Optional[int] = None, label_weights=None, from_logits: bool = False):
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
-            inner = sorted(_thresholds(thresholds, 0.5))
+            if not isinstance(thresholds, (list, tuple, np.ndarray)):  # Keras's sorted(thresholds) fails
+                raise TypeError(f"AUC: `thresholds` must be a list of thresholds, got {thresholds!r}")
+            inner = sorted(float(t) for t in thresholds)  # not range-checked, as in Keras
             self.num_thresholds = len(inner) + 2
             self._evenly = _evenly_distributed(np.array([0.0] + inner + [1.0]))
         else:
@@ -960,7 +984,7 @@ class FBetaScore(Metric):
                              f"shapes: y_pred.shape={tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
         shape = (y_pred_shape[-1],) if self.average != "micro" else ()
         for n in ("true_positives", "false_positives", "false_negatives", "intermediate_weights"):
-            self.add_variable(shape, n)
+            self.add_variable(shape, n, self.dtype)
         self._built = True
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -977,6 +1001,9 @@ class FBetaScore(Metric):
         y_pred = y_pred.to(self.dtype)
         if sample_weight is not None:
             sample_weight = _tensor(sample_weight, self.dtype, y_pred.device).to(y_pred.device)
+            if sample_weight.dim() != 1:  # Keras fails assigning the broadcast sums
+                raise ValueError(f"{type(self).__name__} takes one sample weight per row, shape (batch_size,); "
+                                 f"got shape {tuple(sample_weight.shape)}")
 
         def weighted_sum(v: torch.Tensor) -> torch.Tensor:
             if sample_weight is not None:
@@ -1567,7 +1594,7 @@ class _IoUBase(Metric):
         self.dtype = _iou_dtype(dtype)
         self.num_classes, self.ignore_class = num_classes, ignore_class
         self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
-        self.add_variable((num_classes, num_classes), "total_cm")
+        self.add_variable((num_classes, num_classes), "total_cm", self.dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_pred = _tensor(y_pred)
