@@ -53,7 +53,9 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
             act = layer.get("activation")
             manual = act == "manual_softmax"
             layers.append(keras.layers.Dense(int(layer["units"]), activation=None if manual else act,
-                                             use_bias=layer.get("use_bias", True), dtype=dtype))
+                                             use_bias=layer.get("use_bias", True), dtype=dtype,
+                                             kernel_regularizer=layer.get("kernel_regularizer"),
+                                             bias_regularizer=layer.get("bias_regularizer")))
             if manual:  # a hand-written softmax: its output carries no logits for the loss to find
                 layers.append(keras.layers.Lambda(_manual_softmax, dtype=dtype))
         elif kind == "batchnorm":

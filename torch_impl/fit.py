@@ -89,7 +89,7 @@ from torch_impl import metrics as M
 from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
-from torch_impl.reduction import squeeze_or_expand_to_same_rank
+from torch_impl.regularizers import add_regularization, clear_activity_losses
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "accuracy", "resolve_metrics"]
 
@@ -516,9 +516,10 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, ba
             if callbacks:
                 callbacks.on_test_batch_begin(b)
             sl = slice(start, start + batch_size)
+            clear_activity_losses(model)
             z = model(xt[sl])
             w = None if sw is None else sw[sl]
-            v = loss_fn(yt[sl], z, w)
+            v = add_regularization(model, loss_fn(yt[sl], z, w))
             total += float(v) * z.shape[0]
             count += z.shape[0]
             if compiled:
@@ -703,8 +704,9 @@ def fit(
                 wb = None if sw is None else sw[idx]
                 callbacks.on_train_batch_begin(b)
                 optimizer.zero_grad(set_to_none=True)
+                clear_activity_losses(model)  # Keras clears a model's added losses at each call
                 z = model(xb)
-                value = loss_fn(yb, z, wb)
+                value = add_regularization(model, loss_fn(yb, z, wb))  # Keras's compute_loss
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
                 bs = xb.shape[0]

@@ -50,6 +50,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_impl.regularizers import regularize
+
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "activation", "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
@@ -415,7 +417,8 @@ class KerasSequential(nn.Sequential):
         return ACTIVATIONS[self.output_activation](self(x))
 
 
-_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias"}, "batchnorm": {"type", "momentum", "epsilon"},
+_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer"},
+              "batchnorm": {"type", "momentum", "epsilon"},
               "activation": {"type", "activation"}}
 
 
@@ -433,7 +436,9 @@ def _check_spec_activation(act: Optional[str], hidden: bool, where: str) -> None
 def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) -> KerasSequential:
     """``torch.nn.Sequential`` from a framework-neutral layer spec (see the module docstring).
 
-    Layers: ``dense`` (``units``, ``activation``, ``use_bias``), ``batchnorm``
+    Layers: ``dense`` (``units``, ``activation``, ``use_bias``, ``kernel_regularizer``, ``bias_regularizer``
+    as Keras's layer arguments take them, e.g. ``"l2"`` or ``{"class_name": "L2", "config": {"l2": 1e-4}}``;
+    :mod:`torch_impl.regularizers`), ``batchnorm``
     (``momentum``, ``epsilon``), ``activation`` (``activation``); an activation is any Keras name in
     :data:`ACTIVATIONS`. Weights get Keras's defaults; load shared weights with :func:`load_keras_weights`.
     A key the layer does not take, or an unknown activation, raises ``ValueError`` naming the layer.
@@ -454,8 +459,9 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
         if extra:
             raise ValueError(f"{where}: unknown key(s) {extra}; a {kind} layer takes {sorted(_SPEC_KEYS[kind])}")
         if kind == "dense":
-            mods.append(nn.Linear(width, int(layer["units"]), bias=layer.get("use_bias", True), dtype=dtype,
-                                  device=device))
+            dense = nn.Linear(width, int(layer["units"]), bias=layer.get("use_bias", True), dtype=dtype, device=device)
+            mods.append(regularize(dense, kernel_regularizer=layer.get("kernel_regularizer"),
+                                   bias_regularizer=layer.get("bias_regularizer")))
             act = layer.get("activation")
             _check_spec_activation(act, i < len(layers) - 1, where)
             width = int(layer["units"])

@@ -1,0 +1,301 @@
+"""Keras's weight and activity regularizers for torch modules, added to the loss as ``keras.Model.fit`` adds
+them.
+
+A Keras layer made with ``kernel_regularizer=L2(1e-4)`` (or ``bias_regularizer``, ``activity_regularizer``)
+trains on ``loss + penalty``, and the ``loss`` it logs includes the penalty (so does ``val_loss``). A port
+that drops the penalty, or moves it into torch's ``weight_decay`` (Adam's is another update: the penalty's
+gradient goes through the moment estimates differently, and is not in the loss), trains and logs other
+numbers. Here:
+
+* :class:`L1`, :class:`L2`, :class:`L1L2`, :class:`OrthogonalRegularizer` compute Keras's penalties
+  (``l2 * sum(square(w))`` with the factor cast to ``w``'s dtype; the sum in TensorFlow's order on the CPU;
+  gradients as TensorFlow's);
+* :func:`regularize` attaches them to a module as Keras's layer arguments do: the kernel (``weight``, taken in
+  Keras's layout: a ``Linear`` weight transposed, a conv weight as ``(*k, in, out)``, which matters for
+  :class:`OrthogonalRegularizer`), the bias, and the module's output (``activity_regularizer``: the penalty of
+  each forward's output divided by its batch size, as Keras 3 does);
+* :func:`add_regularization` adds a model's penalties to a loss in Keras's order (the compiled loss, the
+  activity penalties in call order, the weight penalties in parameter order, summed as one
+  ``ops.sum``); :func:`torch_impl.fit.fit` and ``evaluate`` do it for you.
+
+Example:
+    >>> import torch
+    >>> from torch_impl import regularizers
+    >>> _ = torch.manual_seed(0)
+    >>> layer = regularizers.regularize(torch.nn.Linear(3, 2), kernel_regularizer=regularizers.L2(0.01))
+    >>> out = layer(torch.ones(4, 3))
+    >>> loss = out.square().mean()
+    >>> total = regularizers.add_regularization(layer, loss)
+    >>> bool(torch.isclose(total - loss, 0.01 * layer.weight.square().sum()))
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from torch_impl._ops import tf_sum
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_regularization",
+           "regularization_losses", "clear_activity_losses"]
+
+
+def _sum(x: torch.Tensor) -> torch.Tensor:
+    """``ops.sum`` of all of ``x``: the value in TensorFlow's summation order, the gradient of a sum."""
+    plain = x.sum()
+    exact = tf_sum(x.detach())
+    return exact + (plain - plain.detach()) if x.requires_grad else exact
+
+
+def _check_factor(value, name: str) -> float:
+    """Keras's ``validate_float_arg``: a finite, non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, (float, int)) or math.isinf(value) or math.isnan(value) \
+            or value < 0:
+        raise ValueError(f"Invalid value for argument {name}: expected a non-negative float.Received: "
+                         f"{name}={value}")
+    return float(value)
+
+
+class Regularizer:
+    """Keras's ``Regularizer``: ``reg(x)`` is the penalty of tensor ``x`` (0 here)."""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros((), dtype=x.dtype, device=x.device)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(f"{self} does not implement get_config()")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Regularizer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        except NotImplementedError:
+            args = ""
+        return f"{type(self).__name__}({args})"
+
+
+def _cast(factor: float, x: torch.Tensor) -> torch.Tensor:
+    """Keras's ``ops.cast(factor, x.dtype)``: the Python float becomes a float32 tensor first, so a float64
+    model's penalty carries the factor rounded to float32 (``L2(0.003)`` weighs ``0.0030000000260770321``)."""
+    return torch.tensor(factor, dtype=torch.float32).to(x.device, x.dtype)
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(abs(x)) + l2 * sum(square(x))`` (a zero factor's term left out, as Keras does).
+
+    Example:
+        >>> float(L1L2(l1=0.5, l2=0.25)(torch.tensor([1.0, -2.0])))
+        2.75
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1 = _check_factor(0.0 if l1 is None else l1, "l1")
+        self.l2 = _check_factor(0.0 if l2 is None else l2, "l2")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros((), dtype=x.dtype, device=x.device)
+        if self.l1 != 0.0:
+            out = out + _cast(self.l1, x) * _sum(x.abs())
+        if self.l2 != 0.0:
+            out = out + _cast(self.l2, x) * _sum(x.square())
+        return out
+
+    def get_config(self) -> dict:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(Regularizer):
+    """``l1 * sum(abs(x))`` (Keras's default ``l1=0.01``)."""
+
+    def __init__(self, l1: float = 0.01):
+        self.l1 = _check_factor(0.01 if l1 is None else l1, "l1")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _cast(self.l1, x) * _sum(x.abs())
+
+    def get_config(self) -> dict:
+        return {"l1": float(torch.tensor(self.l1, dtype=torch.float32))}
+
+
+class L2(Regularizer):
+    """``l2 * sum(square(x))`` (Keras's default ``l2=0.01``). Not torch's ``weight_decay``: the penalty is in the
+    loss, and its gradient ``2 * l2 * w`` goes through the optimizer like any other.
+
+    Example:
+        >>> float(L2(0.5)(torch.tensor([1.0, -2.0])))
+        2.5
+    """
+
+    def __init__(self, l2: float = 0.01):
+        self.l2 = _check_factor(0.01 if l2 is None else l2, "l2")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _cast(self.l2, x) * _sum(x.square())
+
+    def get_config(self) -> dict:
+        return {"l2": self.l2}
+
+
+class OrthogonalRegularizer(Regularizer):
+    """Keras's ``OrthogonalRegularizer``: ``factor * 0.5 * mean |<u_i, u_j>|`` over the pairs of L2-normalised
+    rows (``mode="rows"``) or columns of a rank-2 kernel in Keras's ``(in, out)`` layout. Computed for float64
+    kernels too, where Keras 3.15.1 fails (float32 factor times float64 sum)."""
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        _check_factor(factor, "factor")
+        self.factor = float(torch.tensor(factor, dtype=torch.float32))
+        if mode not in {"rows", "columns"}:
+            raise ValueError(f'Invalid value for argument `mode`. Expected one of {{"rows", "columns"}}. '
+                             f"Received: mode={mode}")
+        self.mode = mode
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        # (Keras 3.15.1 fails on a float64 kernel: its float32 factor tensor times the float64 sum)
+        if x.dim() != 2:
+            raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape={tuple(x.shape)}")
+        axis = 1 if self.mode == "rows" else 0
+        inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True)).clamp(max=1.0 / 1e-7)
+        u = x * inv_norm
+        product = u @ u.T if self.mode == "rows" else u.T @ u
+        size = product.shape[0]
+        off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+        num_pairs = size * (size - 1.0) / 2.0
+        return _cast(self.factor, x) * 0.5 * _sum(off_diagonal.abs()) / num_pairs
+
+    def get_config(self) -> dict:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+_BY_NAME = {"Regularizer": Regularizer, "L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer,
+            "regularizer": Regularizer, "l1": L1, "l2": L2, "l1l2": L1L2,  # Keras's snake case of "L1L2"
+            "orthogonal_regularizer": OrthogonalRegularizer}
+
+
+def get(identifier) -> Optional[Regularizer]:
+    """A regularizer from what a Keras layer argument takes: a name (``"l2"``, ``"L1L2"``, ``"l1l2"``), a dict
+    ``{"class_name": "L2", "config": {"l2": 0.001}}``, a class, an instance or a callable; ``None``.
+
+    Example:
+        >>> get("l2").l2, get({"class_name": "L1L2", "config": {"l1": 0.1}}).l1
+        (0.01, 0.1)
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+        return cls()
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+
+
+def _keras_layout(module: nn.Module):
+    """How ``module.weight`` reads in Keras's kernel layout."""
+    if isinstance(module, nn.Linear):
+        return lambda w: w.t()
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        return lambda w: w.permute(*range(2, w.dim()), 1, 0)
+    return lambda w: w
+
+
+def _activity_hook(module: nn.Module, inputs, output) -> None:
+    if isinstance(output, torch.Tensor):
+        loss = module._keras_activity_regularizer(output)
+        if output.dim() > 0:  # Keras 3 divides by the batch size (divide_no_nan)
+            batch = torch.tensor(output.shape[0], dtype=loss.dtype, device=loss.device)
+            loss = loss / batch if output.shape[0] else torch.zeros_like(loss)
+        module._keras_activity_losses.append(loss)
+
+
+def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None) -> nn.Module:
+    """Gives ``module`` Keras's ``kernel_regularizer``, ``bias_regularizer`` and ``activity_regularizer``
+    (anything :func:`get` takes); returns the module.
+
+    The kernel is ``module.weight`` (read in Keras's layout), the bias ``module.bias``; the activity penalty is
+    taken on each forward's output. For the output layer of a model that returns logits, Keras's output (and so
+    its activity penalty) is the activated one: attach an activity regularizer there to a module that returns
+    the activated output.
+
+    Example:
+        >>> layer = regularize(torch.nn.Linear(4, 2), kernel_regularizer="l2", bias_regularizer=L1(0.1))
+        >>> layer.weight._keras_regularizer, layer.bias._keras_regularizer
+        (L2(l2=0.01), L1(l1=0.10000000149011612))
+    """
+    for name, reg in (("weight", kernel_regularizer), ("bias", bias_regularizer)):
+        reg = get(reg)
+        if reg is None:
+            continue
+        param = getattr(module, name, None)
+        if not isinstance(param, nn.Parameter):
+            raise ValueError(f"{type(module).__name__} has no parameter `{name}` for its "
+                             f"{'kernel' if name == 'weight' else 'bias'}_regularizer")
+        param._keras_regularizer = reg
+        param._keras_layout = _keras_layout(module) if name == "weight" else (lambda w: w)
+    reg = get(activity_regularizer)
+    if reg is not None:
+        if getattr(module, "_keras_activity_handle", None) is not None:
+            module._keras_activity_handle.remove()
+        module._keras_activity_regularizer = reg
+        module._keras_activity_losses = []
+        module._keras_activity_handle = module.register_forward_hook(_activity_hook)
+    return module
+
+
+def regularization_losses(model: nn.Module) -> list[torch.Tensor]:
+    """The penalties Keras adds to ``model``'s loss (``model.losses``), in its order: the activity penalties of
+    the forwards since the last call (in call order), then each trainable parameter's weight penalty (in
+    parameter order, Keras's layer order). Reading them clears the activity penalties."""
+    out = []
+    for m in model.modules():
+        pending = getattr(m, "_keras_activity_losses", None)
+        if pending:
+            out.extend(pending)
+            pending.clear()
+    for p in model.parameters():
+        reg = getattr(p, "_keras_regularizer", None)
+        if reg is not None and p.requires_grad:
+            out.append(reg(p._keras_layout(p)))
+    return out
+
+
+def clear_activity_losses(model: nn.Module) -> None:
+    """Drops the activity penalties recorded so far (Keras clears them at each call of the model)."""
+    for m in model.modules():
+        pending = getattr(m, "_keras_activity_losses", None)
+        if pending:
+            pending.clear()
+
+
+def add_regularization(model: nn.Module, loss: torch.Tensor) -> torch.Tensor:
+    """Keras's ``compute_loss``: ``ops.sum([loss, *model.losses])`` (``loss`` as is when there is no
+    penalty), a penalty of another dtype cast to ``loss``'s.
+
+    Example:
+        >>> net = regularize(torch.nn.Linear(2, 1), bias_regularizer=L2(1.0))
+        >>> with torch.no_grad():
+        ...     _ = net.bias.fill_(3.0)
+        >>> float(add_regularization(net, torch.tensor(0.5)))
+        9.5
+    """
+    terms = regularization_losses(model)
+    if not terms:
+        return loss
+    stacked = torch.stack([loss] + [t.to(loss.dtype).reshape(()) for t in terms])
+    return _sum(stacked)
