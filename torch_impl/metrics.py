@@ -1459,7 +1459,8 @@ class _SensitivitySpecificity(Metric):
     the thresholds whose ``constrained`` rate is at least ``value``."""
 
     _direction = "up"
-    _value_name: str
+    _value_name: str  # the constrained rate, also the argument's name
+    _dependent: str  # the rate maximised
 
     def __init__(self, value: float, num_thresholds: int = 200, class_id: Optional[int] = None,
                  name: Optional[str] = None, dtype=None):
@@ -1486,10 +1487,11 @@ class _SensitivitySpecificity(Metric):
                                  "fn": "false_negatives"}, y_true, y_pred, self.thresholds, self._evenly,
                           class_id=self.class_id, sample_weight=sample_weight)
 
-    def _rates(self) -> dict:
+    def result(self) -> torch.Tensor:
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
-        return {"sensitivity": _divide_no_nan(tp, tp + fn), "specificity": _divide_no_nan(tn, tn + fp),
-                "precision": _divide_no_nan(tp, tp + fp)}
+        rates = {"sensitivity": _divide_no_nan(tp, tp + fn), "recall": _divide_no_nan(tp, tp + fn),
+                 "specificity": _divide_no_nan(tn, tn + fp), "precision": _divide_no_nan(tp, tp + fp)}
+        return self._find_max_under_constraint(rates[self._value_name], rates[self._dependent])
 
     def _find_max_under_constraint(self, constrained: torch.Tensor, dependent: torch.Tensor) -> torch.Tensor:
         feasible = constrained >= torch.tensor(self.value, dtype=constrained.dtype, device=constrained.device)
@@ -1511,56 +1513,44 @@ class SensitivityAtSpecificity(_SensitivitySpecificity):
     """
 
     _value_name = "specificity"
+    _dependent = "sensitivity"
 
     def __init__(self, specificity: float, num_thresholds: int = 200, class_id: Optional[int] = None,
                  name: Optional[str] = None, dtype=None):
         super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self) -> torch.Tensor:
-        r = self._rates()
-        return self._find_max_under_constraint(r["specificity"], r["sensitivity"])
 
 
 class SpecificityAtSensitivity(_SensitivitySpecificity):
     """The best specificity among the thresholds whose sensitivity (recall) is at least ``sensitivity``."""
 
     _value_name = "sensitivity"
+    _dependent = "specificity"
 
     def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: Optional[int] = None,
                  name: Optional[str] = None, dtype=None):
         super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self) -> torch.Tensor:
-        r = self._rates()
-        return self._find_max_under_constraint(r["sensitivity"], r["specificity"])
 
 
 class PrecisionAtRecall(_SensitivitySpecificity):
     """The best precision among the thresholds whose recall is at least ``recall``."""
 
     _value_name = "recall"
+    _dependent = "precision"
 
     def __init__(self, recall: float, num_thresholds: int = 200, class_id: Optional[int] = None,
                  name: Optional[str] = None, dtype=None):
         super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self) -> torch.Tensor:
-        r = self._rates()
-        return self._find_max_under_constraint(r["sensitivity"], r["precision"])
 
 
 class RecallAtPrecision(_SensitivitySpecificity):
     """The best recall among the thresholds whose precision is at least ``precision``."""
 
     _value_name = "precision"
+    _dependent = "recall"
 
     def __init__(self, precision: float, num_thresholds: int = 200, class_id: Optional[int] = None,
                  name: Optional[str] = None, dtype=None):
         super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
-
-    def result(self) -> torch.Tensor:
-        r = self._rates()
-        return self._find_max_under_constraint(r["precision"], r["sensitivity"])
 
 
 # --------------------------------------------------------------------------
