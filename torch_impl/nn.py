@@ -53,7 +53,7 @@ from torch.nn import functional as F
 from torch_impl.regularizers import regularize
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
-           "activation", "KerasSequential", "build_model",
+           "Dropout", "activation", "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
 
@@ -262,6 +262,194 @@ class Activation(nn.Module):
 
     def extra_repr(self) -> str:
         return str(self.name)
+
+
+# Philox4x32-10 (TensorFlow's random::PhiloxRandom) for Dropout: the multipliers and the per-round key bumps
+_PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
+_PHILOX_W0, _PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
+_U32 = 0xFFFFFFFF
+
+
+def _philox_scalar(ctr: tuple, key: tuple) -> tuple:
+    """One Philox4x32-10 block on Python ints (TensorFlow's key scrambling of a stateless seed)."""
+    c0, c1, c2, c3 = ctr
+    k0, k1 = key
+    for _ in range(10):
+        p0, p1 = _PHILOX_M0 * c0, _PHILOX_M1 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0, p1 & _U32, (p0 >> 32) ^ c3 ^ k1, p0 & _U32)
+        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
+    return c0, c1, c2, c3
+
+
+def _mulhilo(m: int, b: torch.Tensor) -> tuple:
+    """``(m * b) >> 32`` and ``(m * b) & 0xFFFFFFFF`` for uint32 ``m`` and an int64 tensor of uint32 ``b``, in
+    16-bit halves so that no int64 product overflows."""
+    p_lo, p_hi = b * (m & 0xFFFF), b * (m >> 16)  # < 2**48 each; m * b = p_hi * 2**16 + p_lo
+    return (p_hi + (p_lo >> 16)) >> 16, (p_lo + ((p_hi & 0xFFFF) << 16)) & _U32
+
+
+def _stateless_uniform(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``tf.random.stateless_uniform(shape, seed, dtype)`` on TensorFlow's CPU kernel, bit for bit.
+
+    ``StatelessRandomGetKeyCounter`` scrambles the int32 seed pair with one Philox block (key
+    ``0x02461E293EC8F720``, counter ``[seed0, 0, seed1, 0]``): the key is the block's first two words, the
+    counter ``[0, 0, w2, w3]``. ``StatelessRandomUniformV2`` (Philox) then fills the tensor in row-major order
+    from blocks at counter + g, g = 0, 1, ...: four float32/float16/bfloat16 values per block (the low 23/10/7
+    bits of each uint32 as a mantissa in [1, 2), minus 1) or two float64 values (20 bits of the first word and
+    the 32 of the second as a 52-bit mantissa, minus 1).
+    """
+    s0, s1 = (int(s) & _U32 for s in seed)
+    w = _philox_scalar((s0, 0, s1, 0), (0x3EC8F720, 0x02461E29))
+    key = (w[0], w[1])
+    n = math.prod(shape)
+    per = 2 if dtype == torch.float64 else 4
+    g = torch.arange((n + per - 1) // per, dtype=torch.int64, device=device)
+    c0, c1 = g & _U32, g >> 32
+    c2, c3 = torch.full_like(g, w[2]), torch.full_like(g, w[3])
+    k0, k1 = key
+    for _ in range(10):
+        hi0, lo0 = _mulhilo(_PHILOX_M0, c0)
+        hi1, lo1 = _mulhilo(_PHILOX_M1, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
+    words = torch.stack((c0, c1, c2, c3), dim=1)  # (blocks, 4)
+    if dtype == torch.float64:
+        bits = (1023 << 52) | ((words[:, 0::2] & 0xFFFFF) << 32) | words[:, 1::2]
+        u = bits.reshape(-1).view(torch.float64)
+    elif dtype == torch.float32:
+        u = ((words & 0x7FFFFF) | 0x3F800000).to(torch.int32).reshape(-1).view(torch.float32)
+    elif dtype == torch.float16:
+        u = ((words & 0x3FF) | 0x3C00).to(torch.int16).reshape(-1).view(torch.float16)
+    elif dtype == torch.bfloat16:
+        u = ((words & 0x7F) | 0x3F80).to(torch.int16).reshape(-1).view(torch.bfloat16)
+    else:
+        raise ValueError(f"Dropout needs a floating input (float16, bfloat16, float32, float64), got {dtype}")
+    return (u[:n] - torch.ones((), dtype=dtype, device=device)).reshape(tuple(shape))
+
+
+_SEED_MOD = 2**31 - 2  # keras.src.backend.tensorflow.random._cast_seed: floormod(seed, tf.int32.max - 1)
+
+
+class Dropout(nn.Module):
+    """Keras's ``Dropout(rate, noise_shape, seed)`` on the TensorFlow backend: the same masks for the same seed.
+
+    In training mode each call draws TensorFlow's ``tf.nn.experimental.stateless_dropout`` mask from the
+    seed pair of Keras's ``SeedGenerator``: ``state = [seed, counter]``, ``counter`` advancing by one per
+    training call, both reduced ``mod 2**31 - 2`` (Keras's ``_cast_seed``) and scrambled to a Philox key and
+    counter as ``StatelessRandomGetKeyCounter`` does. An element is kept where its uniform draw (in the
+    input's dtype) is ``>= rate`` and becomes ``x * (1 / (1 - rate))`` (the factor rounded to the input's
+    dtype), else ``0``: TensorFlow's ``where(u >= rate, x * scale, 0)``, values and gradients bit for bit.
+    ``noise_shape`` (``None`` entries take the input's size) draws a mask of that shape, broadcast to the input.
+    ``rate == 1`` gives zeros and ``rate == 0`` the input, neither advancing the counter (as Keras).
+    In eval mode the layer is the identity and the counter stays put, as Keras's ``training=False``
+    (``evaluate``/``predict``) leaves its seed state.
+
+    The stream is that of TensorFlow's CPU kernels (the kernels TensorFlow's GPU ops also use fill the
+    same blocks in the same order, but Keras compiles ``fit`` with XLA on a GPU, whose random bits differ).
+
+    ``seed=None`` draws the seed as Keras's ``make_default_seed`` does (``random.randint(1, 10**9)`` from
+    Python's ``random`` module): equal to Keras's only when Python's random state and the order of every
+    draw are the same on both sides; for parity give both layers the same integer seed.
+
+    ``state`` is the ``(seed, counter)`` pair (Keras's ``layer.seed_generator.state``); assign it, or
+    :meth:`reset`, to replay or continue a stream. It is a plain attribute (in no ``state_dict``), as Keras
+    keeps seed states out of ``model.weights``.
+
+    Example:
+        >>> import torch
+        >>> drop = Dropout(0.5, seed=1)
+        >>> x = torch.ones(2, 4)
+        >>> first = drop(x)  # keras.layers.Dropout(0.5, seed=1)(x, training=True), the first call
+        >>> first
+        tensor([[2., 0., 2., 0.],
+                [0., 0., 0., 2.]])
+        >>> drop.state  # the next training call draws with seed pair (1, 1)
+        (1, 1)
+        >>> drop.eval()(x).equal(x), drop.state  # eval mode: identity, the counter stays
+        (True, (1, 1))
+        >>> _ = drop.train().reset()  # back to state (1, 0): the first mask again
+        >>> drop(x).equal(first)
+        True
+    """
+
+    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
+                 seed: Optional[int] = None):
+        super().__init__()
+        if not 0 <= rate <= 1:
+            raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                             f"Received: rate={rate}")
+        self.rate = rate
+        self.seed = seed
+        self.noise_shape = self._validate_noise_shape(noise_shape)
+        if seed is None:
+            import random
+            seed = random.randint(1, int(1e9))  # keras.src.random.seed_generator.make_default_seed
+        if not isinstance(seed, int):
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
+        self._initial_seed, self._counter = int(seed), 0
+        self._seed_value = int(seed)
+
+    @staticmethod
+    def _validate_noise_shape(noise_shape):
+        if noise_shape is None:
+            return None
+        if isinstance(noise_shape, str):
+            raise ValueError("Invalid value received for argument `noise_shape`. Expected a tuple or list of "
+                             f"integers. Received: noise_shape={noise_shape}")
+        try:
+            noise_shape = tuple(noise_shape)
+        except TypeError:
+            raise ValueError("Invalid value received for argument `noise_shape`. Expected an iterable of integers "
+                             f"(e.g., a tuple or list). Received: noise_shape={noise_shape}") from None
+        for i, dim in enumerate(noise_shape):
+            if dim is not None:
+                if not isinstance(dim, int):
+                    raise ValueError("Invalid value received for argument `noise_shape`. Expected all elements to "
+                                     f"be integers or None. Received element at index {i}: {dim} "
+                                     f"(type: {type(dim).__name__})")
+                if dim <= 0:
+                    raise ValueError("Invalid value received for argument `noise_shape`. Expected all dimensions "
+                                     "to be positive integers or None. "
+                                     f"Received negative or zero value at index {i}: {dim}")
+        return noise_shape
+
+    @property
+    def state(self) -> tuple:
+        """``(seed, counter)``: Keras's ``seed_generator.state``; the next training call draws with it."""
+        return self._seed_value, self._counter
+
+    @state.setter
+    def state(self, value) -> None:
+        seed, counter = (int(v) for v in value)
+        self._seed_value, self._counter = seed, counter
+
+    def reset(self, seed: Optional[int] = None, counter: int = 0) -> "Dropout":
+        """Restart the stream: ``state = (seed or the layer's seed, counter)``; returns the layer."""
+        self.state = (self._initial_seed if seed is None else seed, counter)
+        return self
+
+    def extra_repr(self) -> str:
+        ns = "" if self.noise_shape is None else f", noise_shape={self.noise_shape}"
+        return f"rate={self.rate}{ns}, seed={self.seed}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        if self.rate == 1:
+            return torch.zeros_like(x)  # tf.zeros_like: no gradient reaches x, and no seed is drawn
+        if not x.is_floating_point():
+            raise ValueError(f"`x.dtype` must be a floating point tensor as `x` will be scaled. Received: {x.dtype}")
+        shape = tuple(x.shape)
+        if self.noise_shape is None:
+            noise_shape = shape
+        else:
+            noise_shape = tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        seed = (self._seed_value % _SEED_MOD, self._counter % _SEED_MOD)
+        self._counter += 1
+        u = _stateless_uniform(noise_shape, seed, x.dtype, x.device)
+        scale = torch.tensor(1 / (1 - self.rate), dtype=x.dtype, device=x.device)
+        keep = u >= torch.tensor(self.rate, dtype=x.dtype, device=x.device)
+        return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
 # Keras 3 activations as TensorFlow computes them (keras/src/backend/tensorflow/nn.py), where torch's own

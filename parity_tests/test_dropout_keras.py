@@ -1,0 +1,205 @@
+"""``torch_impl.nn.Dropout`` against ``keras.layers.Dropout`` (TensorFlow backend): the same masks, bit for bit.
+
+Keras's layer draws ``tf.nn.experimental.stateless_dropout`` masks from its ``SeedGenerator`` (``[seed, counter]``,
+the counter advancing once per training call); torch_impl's reimplements the stream (Philox4x32-10 with
+TensorFlow's seed scrambling and uniform conversions). The tests compare
+
+* the outputs (so the masks and the ``1 / (1 - rate)`` scaling) and the seed states over consecutive calls, for a
+  grid of shapes (odd sizes too), rates, seeds (beyond int32 and negative ones, reduced as Keras's ``_cast_seed``
+  does), dtypes and ``noise_shape``s; the input gradients; ``rate`` 0 and 1, eval mode and the rate checks;
+* a whole ``Model.fit`` with a Dropout layer (float64, Adam, validation data) against ``torch_impl.fit.fit`` on the
+  same weights: the loss histories agree within 1e-12 relative, and validation advances neither seed state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+import torch
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from keras_impl.models import floatx  # noqa: E402
+from torch_impl import fit as tfit  # noqa: E402
+from torch_impl import losses, optim  # noqa: E402
+from torch_impl.nn import Activation, Dropout  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+
+@contextlib.contextmanager
+def _precision(dt: str):
+    """Keras's floatx and dtype policy and torch's default dtype set to ``dt`` for the block."""
+    previous, policy = torch.get_default_dtype(), keras.config.dtype_policy()
+    with floatx(dt):
+        torch.set_default_dtype(getattr(torch, dt))
+        keras.config.set_dtype_policy(dt)
+        try:
+            yield getattr(torch, dt)
+        finally:
+            torch.set_default_dtype(previous)
+            keras.config.set_dtype_policy(policy)
+
+
+def _dense(kernel, bias) -> torch.nn.Linear:
+    """torch ``Linear`` holding a Keras ``Dense`` layer's weights (kernel ``(in, out)``)."""
+    k = torch.from_numpy(np.ascontiguousarray(kernel))
+    layer = torch.nn.Linear(*k.shape, dtype=k.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(k.T)
+        layer.bias.copy_(torch.from_numpy(bias))
+    return layer
+
+
+def _keras_state(layer) -> tuple:
+    return tuple(int(v) for v in np.asarray(layer.seed_generator.state.numpy()))
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+SHAPES = [((1,), None), ((5,), None), ((7, 3), None), ((13, 17), None), ((4, 3, 5), (None, 1, 5)),
+          ((4, 3, 5), (1, 3, None)), ((2, 9), (2, 1)), ((3, 2, 2, 3), (None, 1, 1, None))]
+RATES = [0.1, 0.3, 0.5, 0.77]
+SEEDS = [0, 7, 123456789, 2**31 + 5, -3]
+CALLS = 3
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_masks_bit_for_bit(dt):
+    rng = np.random.default_rng(0)
+    compared = 0
+    for shape, noise_shape in SHAPES:
+        for rate in RATES:
+            for seed in SEEDS:
+                k = keras.layers.Dropout(rate, noise_shape=noise_shape, seed=seed, dtype=dt)
+                t = Dropout(rate, noise_shape=noise_shape, seed=seed)
+                assert t.state == _keras_state(k)
+                for call in range(CALLS):
+                    x = rng.standard_normal(shape).astype(dt)
+                    a = np.asarray(k(x, training=True))
+                    b = t(torch.from_numpy(x)).numpy()
+                    where = f"{dt} shape={shape} noise_shape={noise_shape} rate={rate} seed={seed} call={call}"
+                    assert _same_bits(a, b), where
+                    assert t.state == _keras_state(k), where
+                    compared += 1
+    print(f"{dt}: {compared} dropout outputs over {CALLS} consecutive calls each, all equal bit for bit")
+    assert compared == len(SHAPES) * len(RATES) * len(SEEDS) * CALLS
+
+
+def test_input_gradients_bit_for_bit():
+    rng = np.random.default_rng(1)
+    for dt in ("float32", "float64"):
+        k = keras.layers.Dropout(0.4, seed=11, dtype=dt)
+        t = Dropout(0.4, seed=11)
+        for _ in range(2):
+            x, w = rng.standard_normal((6, 7)).astype(dt), rng.standard_normal((6, 7)).astype(dt)
+            xv = tf.Variable(x)
+            with tf.GradientTape() as tape:
+                out = tf.reduce_sum(k(xv, training=True) * w)
+            gk = tape.gradient(out, xv).numpy()
+            xt = torch.from_numpy(x).requires_grad_()
+            (t(xt) * torch.from_numpy(w)).sum().backward()
+            assert _same_bits(gk, xt.grad.numpy()), dt
+        print(f"{dt}: input gradients equal bit for bit over 2 calls")
+
+
+def test_edges_eval_and_validation():
+    x = np.arange(1, 13, dtype="float32").reshape(3, 4)
+    xt = torch.from_numpy(x)
+    # rate 0: the input; rate 1: zeros; neither draws a seed
+    for rate in (0.0, 1.0):
+        k, t = keras.layers.Dropout(rate, seed=3), Dropout(rate, seed=3)
+        a, b = np.asarray(k(x, training=True)), t(xt).numpy()
+        assert _same_bits(a, b), rate
+        assert t.state == (3, 0)
+        if rate:
+            assert _keras_state(k) == (3, 0)
+    # eval mode / training=False: the identity, the counter stays
+    k, t = keras.layers.Dropout(0.5, seed=3), Dropout(0.5, seed=3)
+    assert _same_bits(np.asarray(k(x, training=False)), t.eval()(xt).numpy())
+    assert t.state == _keras_state(k) == (3, 0)
+    t.train()
+    first = t(xt)
+    assert _same_bits(np.asarray(k(x, training=True)), first.numpy())
+    assert t.state == _keras_state(k) == (3, 1)
+    # state / reset replay the stream
+    t.reset()
+    assert t.state == (3, 0) and torch.equal(t(xt), first)
+    t.state = (3, 5)
+    k.seed_generator.state.assign([3, 5])
+    assert _same_bits(np.asarray(k(x, training=True)), t(xt).numpy())
+    # Keras's checks
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="rate"):
+            keras.layers.Dropout(bad)
+        with pytest.raises(ValueError, match="rate"):
+            Dropout(bad)
+    for bad in ("abc", (2, 0), (2, 1.5)):
+        with pytest.raises(ValueError, match="noise_shape"):
+            keras.layers.Dropout(0.5, noise_shape=bad)
+        with pytest.raises(ValueError, match="noise_shape"):
+            Dropout(0.5, noise_shape=bad)
+    with pytest.raises(ValueError, match="seed"):
+        Dropout(0.5, seed=1.5)
+    print("rate 0/1, eval mode, state/reset and the argument checks agree with Keras")
+
+
+def test_fit_with_dropout_float64():
+    rng = np.random.default_rng(5)
+    n, d, classes, batch, epochs = 203, 8, 3, 32, 6  # 7 steps per epoch, the last one of 11 rows
+    x = rng.standard_normal((n, d))
+    y = (x[:, 0] + x[:, 1] ** 2 + 0.5 * rng.standard_normal(n) > 0.8).astype("int64") + (x[:, 2] > 1)
+    xv = rng.standard_normal((40, d))
+    yv = (xv[:, 0] + xv[:, 1] ** 2 > 0.8).astype("int64") + (xv[:, 2] > 1)
+    with _precision("float64"):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(32, activation="relu"),
+                                  keras.layers.Dropout(0.3, seed=7), keras.layers.Dense(classes, activation="softmax")])
+        kernel1, bias1, kernel2, bias2 = model.get_weights()
+        drop = Dropout(0.3, seed=7)
+        net = torch.nn.Sequential(_dense(kernel1, bias1), Activation("relu"), drop, _dense(kernel2, bias2))
+        k_drop = model.layers[1]
+        assert _keras_state(k_drop) == drop.state == (7, 0)
+
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+        kh = model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, validation_data=(xv, yv),
+                       verbose=0).history
+        th = tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(),
+                      optimizer=optim.Adam(net.parameters(), learning_rate=0.01), batch_size=batch, epochs=epochs,
+                      shuffle=False, validation_data=(xv, yv), metrics=(), verbose=0,
+                      output_activation="softmax").history
+        steps = epochs * -(-n // batch)
+        # one draw per training step; the validation passes (training=False) draw none
+        assert _keras_state(k_drop) == drop.state == (7, steps), (_keras_state(k_drop), drop.state)
+        k_eval = model.evaluate(xv, yv, batch_size=batch, verbose=0)
+        t_eval = tfit.evaluate(net, xv, yv, loss=losses.SparseCategoricalCrossentropy(), batch_size=batch,
+                               metrics=(), output_activation="softmax")
+        assert _keras_state(k_drop) == drop.state == (7, steps)
+    worst = 0.0
+    for key in ("loss", "val_loss"):
+        for epoch, (a, b) in enumerate(zip(kh[key], th[key])):
+            rel = abs(a - b) / abs(a)
+            worst = max(worst, rel)
+            print(f"epoch {epoch + 1} {key}: Keras {a:.17g}  torch {b:.17g}  rel {rel:.1e}")
+        assert len(kh[key]) == len(th[key]) == epochs
+    t_eval_loss = float(t_eval["loss"])
+    rel_eval = abs(k_eval - t_eval_loss) / abs(k_eval)
+    print(f"evaluate after fit: Keras {k_eval:.17g}  torch {t_eval_loss:.17g}  rel {rel_eval:.1e}")
+    print(f"{steps} training steps, seed state (7, {steps}) on both sides; worst relative loss difference {worst:.1e}")
+    assert worst <= 1e-12
+    assert rel_eval <= 1e-12
+    # the masks matter: another seed gives another first epoch
+    with _precision("float64"):
+        other = torch.nn.Sequential(_dense(kernel1, bias1), Activation("relu"), Dropout(0.3, seed=8),
+                                    _dense(kernel2, bias2))
+        oh = tfit.fit(other, x, y, loss=losses.SparseCategoricalCrossentropy(),
+                      optimizer=optim.Adam(other.parameters(), learning_rate=0.01), batch_size=batch, epochs=1,
+                      shuffle=False, metrics=(), verbose=0, output_activation="softmax").history
+    print(f"negative control, seed 8: epoch 1 loss {oh['loss'][0]:.17g}")
+    assert abs(oh["loss"][0] - kh["loss"][0]) > 1e-6 * abs(kh["loss"][0])
