@@ -1,5 +1,6 @@
 """Keras's training callbacks for :func:`torch_impl.fit.fit`: ``EarlyStopping``, ``ReduceLROnPlateau``,
-``LearningRateScheduler``, ``TerminateOnNaN``, and the ``Callback`` base to write your own.
+``LearningRateScheduler``, ``TerminateOnNaN``, ``ModelCheckpoint``, ``CSVLogger``, ``LambdaCallback``, and the
+``Callback`` base to write your own.
 
 ``fit(..., callbacks=[...])`` calls them where ``keras.Model.fit`` (Keras 3.15.1, TensorFlow backend) does:
 ``on_train_begin``; per epoch ``on_epoch_begin``, per batch ``on_train_batch_begin`` /
@@ -18,7 +19,13 @@ metric objects, which are named ``accuracy``); ``min_delta`` counts against the 
 ``start_from_epoch``, and keeps the first monitored epoch's weights as the best until one improves;
 ``ReduceLROnPlateau`` reduces only while the rate exceeds ``float32(min_lr)``, to
 ``max(rate * factor, min_lr)`` stored in ``floatx``, then waits ``cooldown`` epochs. A missing monitor
-warns and is skipped.
+warns and is skipped. ``ModelCheckpoint`` saves when Keras's would (every epoch or every ``save_freq``
+batches, ``save_best_only`` on the same comparison, ``initial_value_threshold``), under Keras's formatted
+file names (``"ckpt-{epoch:02d}-{val_loss:.3f}.pt"``), with ``torch.save`` (the module, or its
+``state_dict`` with ``save_weights_only=True``); ``CSVLogger`` writes Keras's format byte for byte (the
+same logs give Keras's file: the sorted keys, ``NA`` for an epoch without validation, ``append``);
+``LambdaCallback`` calls functions with Keras's arguments. Batch hooks get their logs by keyword
+(``on_train_batch_end(batch, logs=logs)``), the others positionally, as Keras's ``CallbackList`` calls them.
 
 Example:
     >>> import numpy as np, torch
@@ -39,16 +46,22 @@ Example:
 
 from __future__ import annotations
 
+import collections.abc
 import copy
+import csv
 import math
+import os
+import re
 import warnings
 from typing import Callable, Optional
 
 import numpy as np
 import torch
 
+from torch_impl.nn import keras_embedding_gradients
+
 __all__ = ["Callback", "CallbackList", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau",
-           "LearningRateScheduler", "TerminateOnNaN"]
+           "LearningRateScheduler", "TerminateOnNaN", "ModelCheckpoint", "CSVLogger", "LambdaCallback"]
 
 
 class Callback:
@@ -143,7 +156,10 @@ class CallbackList:
     def _call(self, hook: str, *args, logs=None) -> dict:
         logs = _pythonify(logs)
         for cb in self.callbacks:
-            getattr(cb, hook)(*args, logs)
+            if args and hook.endswith(("batch_begin", "batch_end")):
+                getattr(cb, hook)(*args, logs=logs)  # Keras passes a batch hook's logs by keyword
+            else:
+                getattr(cb, hook)(*args, logs)
         return logs
 
     def on_train_begin(self, logs=None):
@@ -393,6 +409,296 @@ class TerminateOnNaN(Callback):
                                    "Terminating training immediately.")
             print(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True
+
+
+class ModelCheckpoint(MonitorCallback):
+    """Keras's ``ModelCheckpoint``: save the model at the end of every epoch (or every ``save_freq`` training
+    batches), or with ``save_best_only`` only when ``monitor`` improves on the best so far.
+
+    Args (Keras's): filepath (a ``str`` or ``PathLike``; ``str.format`` fields: ``epoch`` (1-based), on a batch
+    save ``batch`` (1-based, unless the logs hold a ``"batch"``) and any key of the logs, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.3f}.pt"``; missing parent folders are made), monitor ``"val_loss"``,
+    verbose 0 (1: Keras's messages), save_best_only ``False``, save_weights_only ``False``, mode ``"auto"``,
+    save_freq ``"epoch"`` or an ``int`` number of training batches (counted across epochs, the batch logs
+    then being the epoch's running means), initial_value_threshold ``None`` (the best to beat at first).
+
+    What is saved is torch's: ``torch.save(model.state_dict(), path)`` with ``save_weights_only=True`` (load
+    with ``model.load_state_dict(torch.load(path))``), else ``torch.save(model, path)``, the whole module
+    (``torch.load(path, weights_only=False)``; without the hooks ``fit`` puts on a sparse ``nn.Embedding`` for
+    the run). Any suffix is taken; Keras's formats ``.keras`` / ``.h5`` / ``.weights.h5`` raise ``ValueError``
+    (write ``.pt``). The optimizer's state is not saved (Keras's files hold it).
+
+    Keras's rules kept: an improvement is the :class:`MonitorCallback` comparison (``mode="auto"`` as
+    ``EarlyStopping``'s, in float32); the best is kept across ``fit`` calls (Keras resets it only in the
+    constructor); a monitor missing from the logs warns (``"Can save best model only with ... available."``)
+    and saves, as does one with several values (a per-threshold metric). One difference: Keras 3.15.1 resolves
+    ``mode`` at the first epoch's end, so its batch-level ``save_best_only`` fails (``TypeError``) on a
+    comparison before then; here the direction is resolved at that comparison.
+
+    Example:
+        >>> import os, shutil, tempfile
+        >>> import numpy as np, torch
+        >>> from torch_impl import fit, losses, optim
+        >>> rng = np.random.default_rng(2)
+        >>> x = rng.normal(size=(64, 4)); y = (x[:, 0] + rng.normal(size=64) > 0).astype(int)
+        >>> _ = torch.manual_seed(0); model = torch.nn.Linear(4, 2)
+        >>> tmp = tempfile.mkdtemp()
+        >>> ckpt = ModelCheckpoint(os.path.join(tmp, "ckpt", "{epoch:02d}-{val_loss:.3f}.pt"),
+        ...                        save_best_only=True, save_weights_only=True)
+        >>> hist = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        ...                optimizer=optim.SGD(model.parameters(), learning_rate=0.5), epochs=4, verbose=0,
+        ...                validation_split=0.25, shuffle=False, callbacks=[ckpt])
+        >>> [round(v, 3) for v in hist.history["val_loss"]], sorted(os.listdir(os.path.join(tmp, "ckpt")))
+        ([0.651, 0.602, 0.603, 0.616], ['01-0.651.pt', '02-0.602.pt'])
+        >>> best = torch.nn.Linear(4, 2); best.load_state_dict(torch.load(os.path.join(tmp, "ckpt", "02-0.602.pt")))
+        <All keys matched successfully>
+        >>> shutil.rmtree(tmp)
+    """
+
+    def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
+                 initial_value_threshold: Optional[float] = None):
+        super().__init__(monitor, mode, initial_value_threshold)
+        self.verbose = verbose
+        self.filepath = os.fspath(filepath) if isinstance(filepath, os.PathLike) else filepath
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq = save_freq
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = None
+        self._current_epoch = 0
+        if self.save_freq != "epoch" and not isinstance(self.save_freq, int):
+            raise ValueError(f"Unrecognized save_freq: {self.save_freq}. Expected save_freq are 'epoch' or integer "
+                             "values")
+        if str(self.filepath).endswith((".keras", ".h5")):
+            suggestion = re.sub(r"(\.weights)?\.(keras|h5)$", ".pt", str(self.filepath))
+            raise ValueError(
+                "ModelCheckpoint saves torch files (torch.save of the model, or of its state_dict with "
+                "save_weights_only=True), not Keras's .keras/.h5/.weights.h5 formats: give a filepath ending in "
+                f"`.pt` (e.g. {suggestion!r}). Received: filepath={self.filepath}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:  # Keras: once the metrics are built
+            self._set_monitor_op()
+        if self.save_freq == "epoch":
+            self._save_model(epoch=epoch, batch=None, logs=logs)
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        """Keras's count of the batches since the last save (a batch index not above the last one seen starts
+        a new epoch)."""
+        if self.save_freq == "epoch":
+            return False
+        if self._last_batch_seen is None or batch <= self._last_batch_seen:
+            add_batches = batch + 1
+        else:
+            add_batches = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add_batches
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def _should_save_model(self, epoch: int, batch: Optional[int], logs: Optional[dict], filepath: str) -> bool:
+        logs = logs or {}
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
+            return True
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            return True
+        if isinstance(current, (list, tuple)) or (isinstance(current, (np.ndarray, torch.Tensor)) and current.ndim > 0):
+            warnings.warn(f"Can save best model only when `monitor` is a scalar value. Received: "
+                          f"{np.asarray(current)}. Falling back to `save_best_only=False`.", stacklevel=3)
+            return True
+        if self.monitor_op is None:  # a batch save before the first epoch's end (Keras: TypeError)
+            self._set_monitor_op()
+        best_str = "None" if self.best is None else f"{self.best:.5f}"
+        if self._is_improvement(current, self.best):
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best_str} to {current:.5f}, saving model "
+                      f"to {filepath}")
+            self.best = current
+            return True
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best_str}")
+        return False
+
+    def _save_model(self, epoch: int, batch: Optional[int], logs: Optional[dict]) -> None:
+        filepath = self._get_file_path(epoch, batch, logs)
+        try:
+            if self._should_save_model(epoch, batch, logs, filepath):
+                if os.path.isdir(filepath):  # torch.save's RuntimeError, h5py's IsADirectoryError in Keras
+                    raise IsADirectoryError(filepath)
+                dirname = os.path.dirname(filepath)
+                if dirname and not os.path.exists(dirname):
+                    os.makedirs(dirname)
+                if self.save_weights_only:
+                    torch.save(self.model.state_dict(), filepath)
+                else:
+                    with keras_embedding_gradients.hooks_removed(self.model):
+                        torch.save(self.model, filepath)
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+        except IsADirectoryError:
+            raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing "
+                          f"directory: {filepath}")
+
+    def _get_file_path(self, epoch: int, batch: Optional[int], logs: Optional[dict]) -> str:
+        """``filepath`` with ``epoch + 1``, ``batch + 1`` (a batch save) and the logs filled in."""
+        logs = logs or {}
+        try:
+            if batch is None or "batch" in logs:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {e}')
+
+
+class CSVLogger(Callback):
+    """Keras's ``CSVLogger``: one row per epoch in ``filename``, Keras's bytes.
+
+    Args (Keras's): filename, separator ``","``, append ``False`` (``True``: add to an existing file, with no
+    second header when it has a first line). The header is ``epoch`` then the first epoch's log keys sorted
+    (with no ``val_`` key among them, the ``val_`` name of each is added: a ``validation_freq`` run logs its
+    validation under them later); each row the 0-based epoch and the values, as Python's ``csv`` writes them
+    (``str`` of the float, ``nan``, ``NA`` for a key the epoch did not log, ``"[a, b]"`` quoted for a value with
+    several, such as a per-threshold metric); lines end in ``\\r\\n`` (the ``csv`` module's ``excel`` dialect);
+    the file is flushed every epoch and closed at the end of training.
+
+    Example:
+        >>> import os, shutil, tempfile
+        >>> import numpy as np, torch
+        >>> from torch_impl import fit, losses, optim
+        >>> x = np.random.default_rng(0).normal(size=(32, 4)); y = (x[:, 0] > 0).astype(int)
+        >>> _ = torch.manual_seed(0); model = torch.nn.Linear(4, 2)
+        >>> tmp = tempfile.mkdtemp(); path = os.path.join(tmp, "log.csv")
+        >>> _ = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        ...             optimizer=optim.SGD(model.parameters(), learning_rate=0.1), epochs=2, verbose=0,
+        ...             shuffle=False, callbacks=[CSVLogger(path)])
+        >>> with open(path, newline="") as f:
+        ...     lines = f.read().split("\\r\\n")
+        >>> lines[0], lines[1].split(",")[0], lines[1].split(",")[-2:], len(lines)
+        ('epoch,accuracy,loss,val_accuracy,val_loss', '0', ['NA', 'NA'], 4)
+        >>> shutil.rmtree(tmp)
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        super().__init__()
+        self.sep = separator
+        self.filename = os.fspath(filename) if isinstance(filename, os.PathLike) else filename
+        self.append = append
+        self.writer = None
+        self.keys: Optional[list] = None
+        self.append_header = True
+        self.csv_file = None
+
+    def on_train_begin(self, logs=None):
+        if self.append:
+            if os.path.exists(self.filename):
+                with open(self.filename, "r") as f:
+                    self.append_header = not bool(len(f.readline()))
+            mode = "a"
+        else:
+            mode = "w"
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, mode)  # text mode, newline as Keras's file_utils.File opens it
+        self.writer = None
+        self.keys = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs.keys())
+            if self.keys and not any(key.startswith("val_") for key in self.keys):
+                self.keys.extend([f"val_{k}" for k in self.keys])
+        if not self.writer:
+            class CustomDialect(csv.excel):
+                delimiter = self.sep
+
+            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + (self.keys or []),
+                                         dialect=CustomDialect)
+            if self.append_header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None
+
+
+def _csv_value(value):
+    """Keras's ``handle_value``: a string as is; an iterable (not a 0-d array) as ``"[a, b]"`` of ``str`` of its
+    elements; anything else as is (``csv`` writes ``str`` of it). Keras's several-valued log is a NumPy array in
+    the metric's dtype: a list of floats is formatted as floatx (``torch.get_default_dtype()``) elements where
+    they are exactly that, so float32 values print as Keras's ``str(np.float32)`` does."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value
+    if isinstance(value, collections.abc.Iterable):
+        items = list(value)
+        if isinstance(value, (list, tuple)) and items and all(type(v) is float for v in items):
+            floatx = torch.empty(0).numpy().dtype
+            as_floatx = np.asarray(items, dtype=floatx)
+            if all(float(a) == v or (math.isnan(a) and math.isnan(v)) for a, v in zip(as_floatx, items)):
+                items = list(as_floatx)
+        return f'"[{", ".join(map(str, items))}]"'
+    return value
+
+
+class LambdaCallback(Callback):
+    """Keras's ``LambdaCallback``: a callback of functions. ``on_epoch_begin`` / ``on_epoch_end`` are called
+    as ``f(epoch, logs)``, ``on_train_begin`` / ``on_train_end`` as ``f(logs)``, ``on_train_batch_begin`` /
+    ``on_train_batch_end`` as ``f(batch, logs=logs)``; any other hook of :class:`Callback` by keyword
+    (``on_test_begin=f``, ``on_batch_end=f``...), as is any other name (stored as an attribute, as Keras).
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from torch_impl import fit, losses, optim
+        >>> x = np.random.default_rng(0).normal(size=(32, 4)); y = (x[:, 0] > 0).astype(int)
+        >>> model = torch.nn.Linear(4, 2); seen = []
+        >>> cb = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append((epoch, sorted(logs))),
+        ...                     on_train_batch_end=lambda batch, logs: seen.append(batch),
+        ...                     on_train_end=lambda logs: seen.append("end"))
+        >>> _ = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+        ...             optimizer=optim.SGD(model.parameters()), batch_size=16, epochs=2, verbose=0,
+        ...             callbacks=[cb])
+        >>> seen
+        [0, 1, (0, ['accuracy', 'loss']), 0, 1, (1, ['accuracy', 'loss']), 'end']
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        self.__dict__.update(kwargs)
+        if on_epoch_begin is not None:
+            self.on_epoch_begin = on_epoch_begin
+        if on_epoch_end is not None:
+            self.on_epoch_end = on_epoch_end
+        if on_train_begin is not None:
+            self.on_train_begin = on_train_begin
+        if on_train_end is not None:
+            self.on_train_end = on_train_end
+        if on_train_batch_begin is not None:
+            self.on_train_batch_begin = on_train_batch_begin
+        if on_train_batch_end is not None:
+            self.on_train_batch_end = on_train_batch_end
 
 
 def _weights(model):

@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from typing import Optional, Sequence
@@ -741,6 +742,27 @@ class keras_embedding_gradients:
         for h in self._handles:
             h.remove()
         self._handles = []
+
+    @staticmethod
+    @contextlib.contextmanager
+    def hooks_removed(model: nn.Module):
+        """``model`` without the forward hooks of any ``keras_embedding_gradients`` on it, put back (same order)
+        after: what saving the whole model needs (``torch.save`` cannot pickle them; a saved model holds none
+        of the run's machinery, as Keras's)."""
+        stripped = []
+        for m in model.modules() if isinstance(model, nn.Module) else ():
+            hooks = m._forward_hooks
+            ours = [k for k, h in hooks.items() if isinstance(getattr(h, "__self__", None), keras_embedding_gradients)]
+            if ours:
+                stripped.append((hooks, dict(hooks)))
+                for k in ours:
+                    del hooks[k]
+        try:
+            yield model
+        finally:
+            for hooks, original in stripped:
+                hooks.clear()
+                hooks.update(original)
 
     def __enter__(self) -> "keras_embedding_gradients":
         return self
