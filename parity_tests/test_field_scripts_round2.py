@@ -44,6 +44,7 @@ from scenarios.loss_parity import compare  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl import metrics as tmetrics  # noqa: E402
+from torch_impl.nn import Dropout  # noqa: E402
 from torch_impl.harness import loss_value_and_grad as torch_eval  # noqa: E402
 
 pytestmark = pytest.mark.keras
@@ -626,8 +627,8 @@ _CONFUSION = ("fn", "fp", "tn", "tp", "precision", "recall")
                                         pytest.param("float64", "focal", marks=pytest.mark.slow),
                                         pytest.param("float32", "class_weight", marks=pytest.mark.slow)])
 def test_imbalanced_fraud_tutorial(dt, variant):
-    """keras.io's fraud tutorial: Dense(256)x3 relu (its Dropout layers left out: their random masks differ per
-    framework) and a sigmoid unit, ``class_weight={0: 1/count_0, 1: 1/count_1}``, Adam(1e-2), batch 2048,
+    """keras.io's fraud tutorial: Dense(256) relu, Dense(256) relu, Dropout(0.3), Dense(256) relu, Dropout(0.3)
+    (seeded: :class:`torch_impl.nn.Dropout` draws Keras's masks for the same seed) and a sigmoid unit, ``class_weight={0: 1/count_0, 1: 1/count_1}``, Adam(1e-2), batch 2048,
     confusion-matrix metrics and ``validation_data``. The port passes :mod:`torch_impl.metrics`' confusion-matrix
     metrics to ``fit`` and matches every Keras key every epoch. Variant: no class weight,
     ``BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.9)``."""
@@ -639,7 +640,8 @@ def test_imbalanced_fraud_tutorial(dt, variant):
     with _precision(dt) as tdt:
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input(shape=x.shape[1:]), layers.Dense(256, activation="relu"),
-                                  layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                                  layers.Dense(256, activation="relu"), layers.Dropout(0.3, seed=11),
+                                  layers.Dense(256, activation="relu"), layers.Dropout(0.3, seed=12),
                                   layers.Dense(1, activation="sigmoid")])
         w = model.get_weights()
         metrics = [keras.metrics.FalseNegatives(name="fn"), keras.metrics.FalsePositives(name="fp"),
@@ -651,7 +653,8 @@ def test_imbalanced_fraud_tutorial(dt, variant):
         kh = model.fit(x, y, batch_size=2048, epochs=epochs, validation_data=(vx, vy), class_weight=class_weight,
                        shuffle=False, verbose=0).history
         net = torch.nn.Sequential(_dense(w[0], w[1]), torch.nn.ReLU(), _dense(w[2], w[3]), torch.nn.ReLU(),
-                                  _dense(w[4], w[5]), torch.nn.ReLU(), _dense(w[6], w[7]))
+                                  Dropout(0.3, seed=11), _dense(w[4], w[5]), torch.nn.ReLU(), Dropout(0.3, seed=12),
+                                  _dense(w[6], w[7]))
         t_metrics = [tmetrics.FalseNegatives(name="fn"), tmetrics.FalsePositives(name="fp"),
                      tmetrics.TrueNegatives(name="tn"), tmetrics.TruePositives(name="tp"),
                      tmetrics.Precision(name="precision"), tmetrics.Recall(name="recall")]
@@ -667,7 +670,7 @@ def test_imbalanced_fraud_tutorial(dt, variant):
         for key in (k, f"val_{k}"):
             print(f"  {key}: Keras {np.round(kh[key], 4).tolist()} torch_impl {np.round(th[key], 4).tolist()}")
             assert np.allclose(th[key], kh[key], rtol=1e-12 if dt == "float64" else 1e-6, atol=0), key
-    assert kh["val_tp"][-1] > 0  # the weighting makes the minority class predicted
+    assert max(kh["val_tp"]) > 0  # the weighting makes the minority class predicted (in some epoch)
 
 
 # --------------------------------------------------------------------------------------------------------------
