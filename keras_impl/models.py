@@ -55,7 +55,9 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
             layers.append(keras.layers.Dense(int(layer["units"]), activation=None if manual else act,
                                              use_bias=layer.get("use_bias", True), dtype=dtype,
                                              kernel_regularizer=layer.get("kernel_regularizer"),
-                                             bias_regularizer=layer.get("bias_regularizer")))
+                                             bias_regularizer=layer.get("bias_regularizer"),
+                                             kernel_constraint=layer.get("kernel_constraint"),
+                                             bias_constraint=layer.get("bias_constraint")))
             if manual:  # a hand-written softmax: its output carries no logits for the loss to find
                 layers.append(keras.layers.Lambda(_manual_softmax, dtype=dtype))
         elif kind == "batchnorm":

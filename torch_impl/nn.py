@@ -51,6 +51,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
@@ -606,7 +607,8 @@ class KerasSequential(nn.Sequential):
         return ACTIVATIONS[self.output_activation](self(x))
 
 
-_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer"},
+_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",
+                        "kernel_constraint", "bias_constraint"},
               "batchnorm": {"type", "momentum", "epsilon"},
               "activation": {"type", "activation"}}
 
@@ -627,7 +629,8 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
 
     Layers: ``dense`` (``units``, ``activation``, ``use_bias``, ``kernel_regularizer``, ``bias_regularizer``
     as Keras's layer arguments take them, e.g. ``"l2"`` or ``{"class_name": "L2", "config": {"l2": 1e-4}}``;
-    :mod:`torch_impl.regularizers`), ``batchnorm``
+    :mod:`torch_impl.regularizers`; ``kernel_constraint``, ``bias_constraint``: :mod:`torch_impl.constraints`),
+    ``batchnorm``
     (``momentum``, ``epsilon``), ``activation`` (``activation``); an activation is any Keras name in
     :data:`ACTIVATIONS`. Weights get Keras's defaults; load shared weights with :func:`load_keras_weights`.
     A key the layer does not take, or an unknown activation, raises ``ValueError`` naming the layer.
@@ -649,8 +652,10 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
             raise ValueError(f"{where}: unknown key(s) {extra}; a {kind} layer takes {sorted(_SPEC_KEYS[kind])}")
         if kind == "dense":
             dense = nn.Linear(width, int(layer["units"]), bias=layer.get("use_bias", True), dtype=dtype, device=device)
-            mods.append(regularize(dense, kernel_regularizer=layer.get("kernel_regularizer"),
-                                   bias_regularizer=layer.get("bias_regularizer")))
+            regularize(dense, kernel_regularizer=layer.get("kernel_regularizer"),
+                       bias_regularizer=layer.get("bias_regularizer"))
+            mods.append(constrain(dense, kernel_constraint=layer.get("kernel_constraint"),
+                                  bias_constraint=layer.get("bias_constraint")))
             act = layer.get("activation")
             _check_spec_activation(act, i < len(layers) - 1, where)
             width = int(layer["units"])

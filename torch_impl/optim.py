@@ -98,7 +98,8 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from torch_impl._ops import tf_sum
+from torch_impl._ops import tf_sqrt, tf_sum
+from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop"]
@@ -125,18 +126,6 @@ def _cast(value: float, dtype: torch.dtype) -> float:
 def _reciprocal(value: float, dtype: torch.dtype, device) -> torch.Tensor:
     """``1 / value`` rounded in ``dtype``: Grappler folds ``x / constant`` into ``x * (1 / constant)``."""
     return torch.reciprocal(torch.tensor(value, dtype=dtype, device=device))
-
-
-def _sqrt(x: torch.Tensor) -> torch.Tensor:
-    """The correctly rounded square root, as TensorFlow's ``Sqrt`` on the CPU computes it. torch's CPU ``sqrt``
-    is not correctly rounded (torch 2.13 on an AVX-512 CPU: an ulp off on about 15% of float32 and 1% of
-    float64 inputs); NumPy's is, and writes into the result tensor without a copy. Other devices: torch's."""
-    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and not x.requires_grad:
-        out = torch.empty_like(x)
-        with np.errstate(invalid="ignore"):  # NaN for a negative input, silently as TensorFlow's
-            np.sqrt(x.numpy(), out=out.numpy())
-        return out
-    return torch.sqrt(x)
 
 
 def _buffer(state: dict, key: str, like: torch.Tensor) -> torch.Tensor:
@@ -400,7 +389,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             out = []
             for g, v, l2sum in zip(grads, values, squares):
                 pos = l2sum > 0
-                l2norm = torch.where(pos, _sqrt(torch.where(pos, l2sum, torch.ones_like(l2sum))), l2sum)
+                l2norm = torch.where(pos, tf_sqrt(torch.where(pos, l2sum, torch.ones_like(l2sum))), l2sum)
                 clip = torch.tensor(self.clipnorm, dtype=v.dtype, device=v.device)
                 clipped = (v * clip) / torch.maximum(l2norm, clip)
                 out.append(_Slices(g.indices, clipped, g.shape) if isinstance(g, _Slices) else _Grad(clipped))
@@ -411,7 +400,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                        for g in grads]
             values = [g.dense() if isinstance(g, _Slices) else g.value() for g in grads]
             wide = torch.float64 if any(v.dtype == torch.float64 for v in values) else torch.float32
-            norm = _sqrt(tf_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
+            norm = tf_sqrt(tf_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
             c = self.global_clipnorm
             scale_finite = c * torch.minimum(torch.reciprocal(norm), torch.tensor(1.0 / c, dtype=wide,
                                                                                   device=norm.device))
@@ -483,6 +472,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                         acc.zero_()
         if self.use_ema:
             self._update_moving_averages()
+        apply_constraints(p for p, _ in pairs)  # Keras: after the update, on the variables that had a gradient
         for group in self.param_groups:
             group["iterations"] += 1
         return loss
@@ -546,7 +536,7 @@ class Adam(KerasOptimizer):
         beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
         beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
         lr_t = torch.tensor(lr, dtype=dt)
-        alpha = (lr_t * _sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
+        alpha = (lr_t * tf_sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
         if isinstance(gradient, _Slices):  # ops.square squares each occurrence; subtract densifies
             gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
@@ -560,9 +550,9 @@ class Adam(KerasOptimizer):
             v = v_hat
         eps = _scalar(group["epsilon"], dt)
         if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
-            variable.sub_((m * alpha).mul_(torch.reciprocal(_sqrt(v))))
+            variable.sub_((m * alpha).mul_(torch.reciprocal(tf_sqrt(v))))
         else:
-            variable.sub_((m * alpha).div_(_sqrt(v).add_(eps)))
+            variable.sub_((m * alpha).div_(tf_sqrt(v).add_(eps)))
 
 
 class AdamW(Adam):
@@ -664,7 +654,7 @@ class RMSprop(KerasOptimizer):
         else:
             denominator = velocity + eps
         if slices is not None:  # lr g / sqrt(d) per occurrence, the root of its row (only those rows computed)
-            root = _sqrt(denominator.index_select(0, slices.indices))
+            root = tf_sqrt(denominator.index_select(0, slices.indices))
             if group["centered"] and not bool(torch.all(root > 0)):
                 # Keras's sparse divide then takes a path that fails on repeated rows (InvalidArgumentError)
                 raise FloatingPointError(
@@ -678,7 +668,7 @@ class RMSprop(KerasOptimizer):
                 return
             increment = slices.dense(increment)
         else:
-            increment = (gradient * lr) * torch.reciprocal(_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
+            increment = (gradient * lr) * torch.reciprocal(tf_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
         if group["momentum"] > 0:
             mom = _buffer(state, "momentum", variable)
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)

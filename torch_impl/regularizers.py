@@ -205,13 +205,17 @@ def get(identifier) -> Optional[Regularizer]:
     raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
 
 
-def _keras_layout(module: nn.Module):
-    """How ``module.weight`` reads in Keras's kernel layout."""
+def kernel_layout(module: nn.Module) -> tuple:
+    """``(to_keras, from_keras)``: how ``module.weight`` reads in Keras's kernel layout and back (a ``Linear``
+    weight transposed, a conv weight ``(out, in, *k)`` as ``(*k, in, out)``; any other as is)."""
     if isinstance(module, nn.Linear):
-        return lambda w: w.t()
+        return (lambda w: w.t()), (lambda k: k.t())
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        return lambda w: w.permute(*range(2, w.dim()), 1, 0)
-    return lambda w: w
+        n = module.weight.dim()
+        to = (*range(2, n), 1, 0)
+        back = tuple(to.index(i) for i in range(n))
+        return (lambda w: w.permute(*to)), (lambda k: k.permute(*back))
+    return (lambda w: w), (lambda k: k)
 
 
 def _activity_hook(module: nn.Module, inputs, output) -> None:
@@ -247,7 +251,7 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
             raise ValueError(f"{type(module).__name__} has no parameter `{name}` for its "
                              f"{'kernel' if name == 'weight' else 'bias'}_regularizer")
         param._keras_regularizer = reg
-        param._keras_layout = _keras_layout(module) if name == "weight" else (lambda w: w)
+        param._keras_layout = kernel_layout(module)[0] if name == "weight" else (lambda w: w)
     reg = get(activity_regularizer)
     if reg is not None:
         if getattr(module, "_keras_activity_handle", None) is not None:

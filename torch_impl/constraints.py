@@ -1,0 +1,176 @@
+"""Keras's weight constraints for torch modules, applied after each optimizer step as Keras's optimizer does.
+
+A Keras layer made with ``kernel_constraint=MaxNorm(3)`` (the classic companion of Dropout) has its kernel
+projected after every update: ``w * clip(norm, 0, 3) / (1e-7 + norm)``, norms over ``axis`` of the kernel in
+Keras's layout (``axis=0``: per output unit). :func:`constrain` attaches :class:`MaxNorm`, :class:`NonNeg`,
+:class:`UnitNorm` or :class:`MinMaxNorm` to a module's kernel (``weight``, read in Keras's layout) and bias;
+:mod:`torch_impl.optim`'s optimizers apply them after each step (also the accumulate-only steps of
+``gradient_accumulation_steps``, and after the moving averages of ``use_ema``, as Keras's ``apply`` does) to
+the parameters that got a gradient. Norms use TensorFlow's correctly rounded square root.
+
+Example:
+    >>> import torch
+    >>> from torch_impl import constraints, optim
+    >>> layer = constraints.constrain(torch.nn.Linear(3, 2), kernel_constraint=constraints.MaxNorm(1.0))
+    >>> opt = optim.SGD(layer.parameters(), learning_rate=10.0)
+    >>> layer(torch.ones(4, 3)).sum().backward(); opt.step()
+    >>> bool((layer.weight.norm(dim=1) <= 1.0).all())  # each unit's incoming weights: norm at most 1
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from torch_impl._ops import tf_sqrt
+from torch_impl.regularizers import kernel_layout
+
+__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "constrain", "apply_constraints"]
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+def _norms(w: torch.Tensor, axis) -> torch.Tensor:
+    return tf_sqrt(w.square().sum(dim=axis, keepdim=True))
+
+
+class Constraint:
+    """Keras's ``Constraint``: ``c(w)`` is the projected weight (``w`` itself here)."""
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return w
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Constraint":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+class MaxNorm(Constraint):
+    """Norms over ``axis`` capped at ``max_value``: ``w * clip(norm, 0, max_value) / (1e-7 + norm)``.
+
+    Example:
+        >>> MaxNorm(1.0)(torch.tensor([[3.0], [4.0]]))  # the column's norm 5 -> 1
+        tensor([[0.6000],
+                [0.8000]])
+    """
+
+    def __init__(self, max_value: float = 2, axis=0):
+        self.max_value, self.axis = max_value, axis
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        norms = _norms(w, self.axis)
+        desired = norms.clamp(0, self.max_value)
+        return w * (desired / (EPSILON + norms))
+
+    def get_config(self) -> dict:
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Negative weights set to 0."""
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return torch.maximum(w, torch.zeros((), dtype=w.dtype, device=w.device))
+
+
+class UnitNorm(Constraint):
+    """Norms over ``axis`` made 1: ``w / (1e-7 + norm)``."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return w / (EPSILON + _norms(w, self.axis))
+
+    def get_config(self) -> dict:
+        return {"axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Norms over ``axis`` moved into ``[min_value, max_value]`` at ``rate`` (1: all the way)."""
+
+    def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0, axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        norms = _norms(w, self.axis)
+        desired = self.rate * norms.clamp(self.min_value, self.max_value) + (1 - self.rate) * norms
+        return w * (desired / (EPSILON + norms))
+
+    def get_config(self) -> dict:
+        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate, "axis": self.axis}
+
+
+_BY_NAME = {"Constraint": Constraint, "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm,
+            "MinMaxNorm": MinMaxNorm, "constraint": Constraint, "max_norm": MaxNorm, "non_neg": NonNeg,
+            "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm}
+
+
+def get(identifier) -> Optional[Constraint]:
+    """A constraint from what a Keras layer argument takes: a name (``"max_norm"``, ``"NonNeg"``), a dict
+    ``{"class_name": "MaxNorm", "config": {"max_value": 3}}``, a class, an instance or a callable; ``None``.
+
+    Example:
+        >>> get("max_norm"), get({"class_name": "MaxNorm", "config": {"max_value": 3}})
+        (MaxNorm(max_value=2, axis=0), MaxNorm(max_value=3, axis=0))
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+        return cls()
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+
+
+def constrain(module: nn.Module, kernel_constraint=None, bias_constraint=None) -> nn.Module:
+    """Gives ``module`` Keras's ``kernel_constraint`` (on ``module.weight``, in Keras's layout) and
+    ``bias_constraint`` (anything :func:`get` takes); returns the module. :mod:`torch_impl.optim`'s optimizers
+    apply them after each step.
+
+    Example:
+        >>> layer = constrain(torch.nn.Linear(4, 2), kernel_constraint="non_neg")
+        >>> layer.weight._keras_constraint
+        NonNeg()
+    """
+    for name, c in (("weight", kernel_constraint), ("bias", bias_constraint)):
+        c = get(c)
+        if c is None:
+            continue
+        param = getattr(module, name, None)
+        if not isinstance(param, nn.Parameter):
+            raise ValueError(f"{type(module).__name__} has no parameter `{name}` for its "
+                             f"{'kernel' if name == 'weight' else 'bias'}_constraint")
+        param._keras_constraint = c
+        identity = (lambda w: w), (lambda k: k)
+        param._keras_to_layout, param._keras_from_layout = kernel_layout(module) if name == "weight" else identity
+    return module
+
+
+@torch.no_grad()
+def apply_constraints(params) -> None:
+    """Projects each parameter that has a constraint (Keras's ``variable.assign(variable.constraint(variable))``
+    after an update); what the optimizers call after each step."""
+    for p in params:
+        c = getattr(p, "_keras_constraint", None)
+        if c is not None:
+            p.copy_(p._keras_from_layout(c(p._keras_to_layout(p))))
