@@ -44,7 +44,7 @@ def floatx(dtype: str) -> Iterator[None]:
 
 
 def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtype: Optional[str] = None):
-    """A ``keras.Sequential`` from the layer spec (dense, batchnorm, activation)."""
+    """A ``keras.Sequential`` from the layer spec (dense, batchnorm, activation, dropout)."""
     dtype = dtype or keras.config.floatx()
     layers = [keras.Input(shape=(int(spec["input_dim"]),), dtype=dtype)]
     for layer in spec["layers"]:
@@ -65,8 +65,10 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
                                                           epsilon=layer.get("epsilon", 1e-3), dtype=dtype))
         elif kind == "activation":
             layers.append(keras.layers.Activation(layer["activation"], dtype=dtype))
+        elif kind == "dropout":
+            layers.append(keras.layers.Dropout(layer["rate"], seed=layer["seed"], dtype=dtype))
         else:
-            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation)")
+            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation, dropout)")
     model = keras.Sequential(layers)
     if weights is not None:
         expected = [w.shape for w in model.get_weights()]

@@ -203,3 +203,32 @@ def test_fit_with_dropout_float64():
                       shuffle=False, metrics=(), verbose=0, output_activation="softmax").history
     print(f"negative control, seed 8: epoch 1 loss {oh['loss'][0]:.17g}")
     assert abs(oh["loss"][0] - kh["loss"][0]) > 1e-6 * abs(kh["loss"][0])
+
+
+def test_spec_models_with_dropout_train_like_keras():
+    """A ``dropout`` layer in a model spec (``rate``, ``seed``) on both sides: the same masks, the same run; a
+    spec without its seed is refused (each side would draw its own)."""
+    from keras_impl.models import build_model as keras_build
+    from parity_tests.test_field_scripts_round2 import _check_history, _precision
+    from torch_impl.nn import build_model, load_keras_weights
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(150, 5))
+    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(150, 3)), 1)
+    spec = {"input_dim": 5, "layers": [{"type": "dense", "units": 24, "activation": "relu"},
+                                       {"type": "dropout", "rate": 0.4, "seed": 3},
+                                       {"type": "dense", "units": 3, "activation": "softmax"}]}
+    with _precision("float64"):
+        km = keras_build(spec)
+        w = km.get_weights()
+        km.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy", metrics=[])
+        kh = km.fit(x, y, batch_size=32, epochs=4, shuffle=False, verbose=0, validation_split=0.2).history
+        tm = build_model(spec)
+        load_keras_weights(tm, w)
+        th = tfit.fit(tm, x, y, loss="sparse_categorical_crossentropy", optimizer=optim.Adam(tm.parameters(), 0.02),
+                      batch_size=32, epochs=4, shuffle=False, verbose=0, metrics=(), validation_split=0.2).history
+    print("spec model with dropout:")
+    _check_history(th, kh, "float64")
+    with pytest.raises(ValueError, match="'rate' and 'seed'"):
+        build_model({"input_dim": 5, "layers": [{"type": "dropout", "rate": 0.4},
+                                                {"type": "dense", "units": 3}]})

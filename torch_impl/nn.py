@@ -609,7 +609,7 @@ class KerasSequential(nn.Sequential):
 
 _SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",
                         "kernel_constraint", "bias_constraint"},
-              "batchnorm": {"type", "momentum", "epsilon"},
+              "batchnorm": {"type", "momentum", "epsilon"}, "dropout": {"type", "rate", "seed"},
               "activation": {"type", "activation"}}
 
 
@@ -630,7 +630,7 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
     Layers: ``dense`` (``units``, ``activation``, ``use_bias``, ``kernel_regularizer``, ``bias_regularizer``
     as Keras's layer arguments take them, e.g. ``"l2"`` or ``{"class_name": "L2", "config": {"l2": 1e-4}}``;
     :mod:`torch_impl.regularizers`; ``kernel_constraint``, ``bias_constraint``: :mod:`torch_impl.constraints`),
-    ``batchnorm``
+    ``dropout`` (``rate``, ``seed``: :class:`Dropout`, Keras's masks), ``batchnorm``
     (``momentum``, ``epsilon``), ``activation`` (``activation``); an activation is any Keras name in
     :data:`ACTIVATIONS`. Weights get Keras's defaults; load shared weights with :func:`load_keras_weights`.
     A key the layer does not take, or an unknown activation, raises ``ValueError`` naming the layer.
@@ -646,7 +646,7 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
         kind = layer.get("type")
         where = f"model spec layer {i} ({kind})"
         if kind not in _SPEC_KEYS:
-            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation)")
+            raise ValueError(f"unknown layer type {kind!r} in model spec (dense, batchnorm, activation, dropout)")
         extra = sorted(set(layer) - _SPEC_KEYS[kind])
         if extra:
             raise ValueError(f"{where}: unknown key(s) {extra}; a {kind} layer takes {sorted(_SPEC_KEYS[kind])}")
@@ -661,6 +661,10 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
             width = int(layer["units"])
             if i < len(layers) - 1 and act not in (None, "linear"):
                 mods.append(Activation(act))
+        elif kind == "dropout":
+            if "rate" not in layer or "seed" not in layer:
+                raise ValueError(f"{where}: needs 'rate' and 'seed' (the same seed gives Keras's masks)")
+            mods.append(Dropout(layer["rate"], seed=layer["seed"]))
         elif kind == "batchnorm":
             mods.append(BatchNormalization(width, momentum=layer.get("momentum", 0.99),
                                            epsilon=layer.get("epsilon", 1e-3), dtype=dtype, device=device))
