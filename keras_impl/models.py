@@ -43,12 +43,22 @@ def floatx(dtype: str) -> Iterator[None]:
         keras.config.set_floatx(previous)
 
 
+_SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",
+                        "kernel_constraint", "bias_constraint"},
+              "batchnorm": {"type", "momentum", "epsilon"}, "dropout": {"type", "rate", "seed"},
+              "activation": {"type", "activation"}}
+
+
 def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtype: Optional[str] = None):
     """A ``keras.Sequential`` from the layer spec (dense, batchnorm, activation, dropout)."""
     dtype = dtype or keras.config.floatx()
     layers = [keras.Input(shape=(int(spec["input_dim"]),), dtype=dtype)]
     for layer in spec["layers"]:
         kind = layer.get("type")
+        extra = sorted(set(layer) - _SPEC_KEYS.get(kind, set(layer)))
+        if extra:  # as torch_impl.nn.build_model: a key neither side builds must not vanish on one
+            raise ValueError(f"model spec layer ({kind}): unknown key(s) {extra}; a {kind} layer takes "
+                             f"{sorted(_SPEC_KEYS[kind])}")
         if kind == "dense":
             act = layer.get("activation")
             manual = act == "manual_softmax"

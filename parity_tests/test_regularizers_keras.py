@@ -155,3 +155,16 @@ def test_spec_models_with_regularizers_and_the_weight_decay_trap():
     gap = _rel(ph["loss"], kh["loss"])
     print(f"  torch Adam(weight_decay=0.02) instead: loss {np.round(ph['loss'], 6).tolist()} (rel {gap:.1e})")
     assert gap > 1e-2
+
+
+def test_activity_regularizer_needs_a_tensor_output_and_specs_refuse_unknown_keys():
+    """Found by an audit: an activity regularizer on ``nn.LSTM`` (a tuple output) used to add nothing, silently
+    (Keras's LSTM layer adds its penalty); it now says which module to regularize. A spec key neither side
+    builds (``activity_regularizer``) fails on both sides instead of vanishing on the Keras one."""
+    lstm = regularizers.regularize(torch.nn.LSTM(6, 4, batch_first=True), activity_regularizer="l2")
+    with pytest.raises(ValueError, match="not a tensor"):
+        lstm(torch.randn(5, 3, 6))
+    spec = {"input_dim": 4, "layers": [{"type": "dense", "units": 3, "activity_regularizer": "l2"}]}
+    for build in (build_model, keras_build):
+        with pytest.raises(ValueError, match="unknown key"):
+            build(spec)

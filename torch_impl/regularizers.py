@@ -219,12 +219,16 @@ def kernel_layout(module: nn.Module) -> tuple:
 
 
 def _activity_hook(module: nn.Module, inputs, output) -> None:
-    if isinstance(output, torch.Tensor):
-        loss = module._keras_activity_regularizer(output)
-        if output.dim() > 0:  # Keras 3 divides by the batch size (divide_no_nan)
-            batch = torch.tensor(output.shape[0], dtype=loss.dtype, device=loss.device)
-            loss = loss / batch if output.shape[0] else torch.zeros_like(loss)
-        module._keras_activity_losses.append(loss)
+    if not isinstance(output, torch.Tensor):  # e.g. nn.LSTM's (output, (h, c)): which tensor is Keras's output?
+        raise ValueError(f"activity_regularizer on {type(module).__name__}, whose forward returns a "
+                         f"{type(output).__name__}, not a tensor: regularize a module that returns the tensor the "
+                         "Keras layer outputs (for an RNN: the sequence, or the last step without "
+                         "return_sequences)")
+    loss = module._keras_activity_regularizer(output)
+    if output.dim() > 0:  # Keras 3 divides by the batch size (divide_no_nan)
+        batch = torch.tensor(output.shape[0], dtype=loss.dtype, device=loss.device)
+        loss = loss / batch if output.shape[0] else torch.zeros_like(loss)
+    module._keras_activity_losses.append(loss)
 
 
 def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None,
