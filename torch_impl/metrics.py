@@ -122,6 +122,19 @@ def _tensor(x, dtype: Optional[torch.dtype] = None, device=None) -> torch.Tensor
     return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
 
 
+def _pair(y_true, y_pred, squeeze: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``y_pred`` as a tensor and ``y_true`` in its dtype and on its device (ranks aligned when ``squeeze``).
+    Integer predictions (``[[1, 0], ...]``, as Keras's own tests pass them) compute in float32, as Keras's
+    ``ops.mean`` of an integer tensor does."""
+    y_pred = _tensor(y_pred)
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.to(torch.float32)
+    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
+    if squeeze:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    return y_true, y_pred
+
+
 def _divide_no_nan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.where(b == 0, torch.zeros_like(a), a / torch.where(b == 0, torch.ones_like(b), b))
 
@@ -537,17 +550,13 @@ class SparseCategoricalCrossentropy(_LossMetric):
 
 def mean_squared_error(y_true, y_pred) -> torch.Tensor:
     """``mean(square(y_true - y_pred), axis=-1)`` after aligning ranks."""
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    y_true, y_pred = _pair(y_true, y_pred)
     return (y_true - y_pred).square().mean(-1)
 
 
 def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
     """``mean(abs(y_true - y_pred), axis=-1)`` after aligning ranks."""
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.dtype)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    y_true, y_pred = _pair(y_true, y_pred)
     return (y_true - y_pred).abs().mean(-1)
 
 
@@ -1050,15 +1059,6 @@ class F1Score(FBetaScore):
 
 _EPSILON_F32 = float(np.float32(EPSILON))  # ``convert_to_tensor(epsilon())`` without a dtype: float32
 _LOG2_F32 = float(np.float32(np.log(np.float32(2.0))))  # ``ops.log(2.0)``: computed in float32
-
-
-def _pair(y_true, y_pred, squeeze: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """``y_pred`` as a tensor and ``y_true`` in its dtype and on its device (ranks aligned when ``squeeze``)."""
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
-    if squeeze:
-        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return y_true, y_pred
 
 
 def _softplus(x: torch.Tensor) -> torch.Tensor:
