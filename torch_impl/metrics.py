@@ -96,17 +96,21 @@ EPSILON = 1e-7  # keras.backend.epsilon()
 NEG_INF = -1e10  # metrics_utils.NEG_INF: the score of the entries top_k filters out
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
-           "float64": torch.float64, "mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16}
+           "float64": torch.float64, "mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16,
+           "int8": torch.int8, "uint8": torch.uint8, "int16": torch.int16, "int32": torch.int32,
+           "int64": torch.int64}
 
 
 def _resolve_dtype(dtype) -> torch.dtype:
+    """A metric's ``dtype`` as Keras takes it: ``None`` (``floatx``), a name (``"float32"``, ``"int32"``, a
+    ``"mixed_*"`` policy: its compute dtype) or a torch dtype."""
     if dtype is None:
         return torch.get_default_dtype()
-    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+    if isinstance(dtype, torch.dtype) and dtype in _DTYPES.values():
         return dtype
     if isinstance(dtype, str) and dtype in _DTYPES:
         return _DTYPES[dtype]
-    raise ValueError(f"dtype must be None, a floating torch dtype or one of {sorted(_DTYPES)}, got {dtype!r}")
+    raise ValueError(f"dtype must be None, a torch dtype or one of {sorted(_DTYPES)}, got {dtype!r}")
 
 
 def _snake_case(name: str) -> str:
