@@ -324,6 +324,13 @@ class MeanMetricWrapper(Mean):
         y_true = _tensor(y_true, device=y_pred.device)
         super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
+    def get_config(self) -> dict:
+        """Keras's: the wrapper's ``fn`` (the callable itself here) and its options; a named subclass
+        (``BinaryAccuracy``, ``TopKCategoricalAccuracy``, the crossentropies...) gives its own arguments."""
+        if type(self) is MeanMetricWrapper:
+            return {**super().get_config(), "fn": self._fn, **self._fn_kwargs}
+        return {**super().get_config(), **self._fn_kwargs}
+
     def update_values(self, values: torch.Tensor, sample_weight=None) -> None:
         """Adds per-sample values computed elsewhere (``fit`` computes the crossentropy metrics on the logits
         Keras finds behind a sigmoid/softmax output)."""
@@ -494,6 +501,12 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=_check_k(k),
                          from_sorted_ids=bool(from_sorted_ids))
         self.k, self.from_sorted_ids = k, from_sorted_ids
+
+    def get_config(self) -> dict:
+        config = {**Metric.get_config(self), "k": self.k}
+        if self.from_sorted_ids:  # as Keras: only when set
+            config["from_sorted_ids"] = True
+        return config
 
 
 # --------------------------------------------------------------------------
@@ -745,6 +758,9 @@ class _ConfusionMatrixConditionCount(Metric):
     def result(self) -> torch.Tensor:
         return self.accumulator[0] if len(self.thresholds) == 1 else self.accumulator.clone()
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
 
 class TruePositives(_ConfusionMatrixConditionCount):
     """The (weighted) number of positives predicted positive (``y_pred > threshold``, default 0.5)."""
@@ -788,6 +804,10 @@ class _PrecisionRecall(Metric):
         tp = self.true_positives
         out = _divide_no_nan(tp, tp + getattr(self, self._other[1]))
         return out[0] if len(self.thresholds) == 1 else out
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
 
 
 class Precision(_PrecisionRecall):
@@ -956,6 +976,16 @@ class AUC(Metric):
         if self._built:
             super().reset_state()
 
+    def get_config(self) -> dict:
+        lw = self.label_weights
+        config = {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
+                  "summation_method": self.summation_method, "multi_label": self.multi_label,
+                  "num_labels": self.num_labels, "label_weights": None if lw is None else lw.tolist(),
+                  "from_logits": self.from_logits}
+        if self._init_from_thresholds:  # the given thresholds, without the two added ends
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
 
 class FBetaScore(Metric):
     """Keras's ``FBetaScore`` on ``(N, C)`` outputs: per-class F-beta (``average=None``), or ``"micro"``,
@@ -1047,6 +1077,9 @@ class FBetaScore(Metric):
         if self._built:
             super().reset_state()
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "average": self.average, "beta": self.beta, "threshold": self.threshold}
+
 
 class F1Score(FBetaScore):
     """:class:`FBetaScore` with ``beta=1``: the harmonic mean of precision and recall."""
@@ -1054,6 +1087,11 @@ class F1Score(FBetaScore):
     def __init__(self, average: Optional[str] = None, threshold: Optional[float] = None, name: str = "f1_score",
                  dtype=None):
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["beta"]
+        return config
 
 
 # --------------------------------------------------------------------------
