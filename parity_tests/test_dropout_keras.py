@@ -13,7 +13,6 @@ TensorFlow's seed scrambling and uniform conversions). The tests compare
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -22,26 +21,12 @@ import torch
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from keras_impl.models import floatx  # noqa: E402
+from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl.nn import Activation, Dropout  # noqa: E402
 
 pytestmark = pytest.mark.keras
-
-
-@contextlib.contextmanager
-def _precision(dt: str):
-    """Keras's floatx and dtype policy and torch's default dtype set to ``dt`` for the block."""
-    previous, policy = torch.get_default_dtype(), keras.config.dtype_policy()
-    with floatx(dt):
-        torch.set_default_dtype(getattr(torch, dt))
-        keras.config.set_dtype_policy(dt)
-        try:
-            yield getattr(torch, dt)
-        finally:
-            torch.set_default_dtype(previous)
-            keras.config.set_dtype_policy(policy)
 
 
 def _dense(kernel, bias) -> torch.nn.Linear:

@@ -44,29 +44,12 @@ import numpy as np
 import pytest
 import torch
 
+from parity_tests.test_keras_reference_metrics import _np, all_close, almost_equal  # noqa: F401
 from torch_impl import metrics
 
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-
-
-def all_close(name: str, got, expected, atol: float = 1e-6, rtol: float = 1e-6) -> None:
-    """Keras's ``assertAllClose`` (defaults ``atol=rtol=1e-6``)."""
-    got = _np(got)
-    print(f"{name}: got={got} expected={np.asarray(expected)} (atol={atol}, rtol={rtol})")
-    np.testing.assert_allclose(got, expected, atol=atol, rtol=rtol)
-
-
-def almost_equal(name: str, got, expected, decimal: int = 3) -> None:
-    """Keras's ``assertAlmostEqual``: ``|got - expected| < 1.5 * 10**-decimal``."""
-    got = _np(got)
-    print(f"{name}: got={got} expected={expected} (decimal={decimal})")
-    np.testing.assert_almost_equal(got, expected, decimal=decimal)
 
 
 def dtype_name(obj) -> str:

@@ -25,6 +25,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from torch_impl._identifiers import keras_get
 from torch_impl._ops import tf_sqrt
 from torch_impl.regularizers import kernel_layout
 
@@ -123,23 +124,7 @@ def get(identifier) -> Optional[Constraint]:
         >>> get("max_norm"), get({"class_name": "MaxNorm", "config": {"max_value": 3}})
         (MaxNorm(max_value=2, axis=0), MaxNorm(max_value=3, axis=0))
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Could not interpret constraint identifier: {identifier}")
-        return cls.from_config(identifier.get("config") or {})
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Could not interpret constraint identifier: {identifier}")
-        return cls()
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+    return keras_get(identifier, _BY_NAME, "constraint")
 
 
 def constrain(module: nn.Module, kernel_constraint=None, bias_constraint=None) -> nn.Module:

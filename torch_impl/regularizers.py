@@ -38,6 +38,7 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
+from torch_impl._identifiers import keras_get
 from torch_impl._ops import tf_sum
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_regularization",
@@ -186,23 +187,7 @@ def get(identifier) -> Optional[Regularizer]:
         >>> get("l2").l2, get({"class_name": "L1L2", "config": {"l1": 0.1}}).l1
         (0.01, 0.1)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
-        return cls.from_config(identifier.get("config") or {})
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
-        return cls()
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+    return keras_get(identifier, _BY_NAME, "regularizer")
 
 
 def kernel_layout(module: nn.Module) -> tuple:
