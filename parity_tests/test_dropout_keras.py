@@ -217,3 +217,23 @@ def test_spec_models_with_dropout_train_like_keras():
     with pytest.raises(ValueError, match="'rate' and 'seed'"):
         build_model({"input_dim": 5, "layers": [{"type": "dropout", "rate": 0.4},
                                                 {"type": "dense", "units": 3}]})
+
+
+def test_predict_like_keras():
+    """``torch_impl.fit.predict``: Keras's ``predict`` (evaluation mode: Dropout off, the output activation on,
+    batched), and it leaves Dropout's seed counter where it was, as Keras's."""
+    from parity_tests.test_field_scripts_round2 import _dense, _precision
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(70, 5))
+    with _precision("float64"):
+        km = keras.Sequential([keras.Input((5,)), keras.layers.Dense(16, activation="relu"),
+                               keras.layers.Dropout(0.5, seed=4), keras.layers.Dense(3, activation="softmax")])
+        w = km.get_weights()
+        drop = Dropout(0.5, seed=4)
+        tm = torch.nn.Sequential(_dense(w[0], w[1]), torch.nn.ReLU(), drop, _dense(w[2], w[3]))
+        kp = km.predict(x, batch_size=16, verbose=0)
+        tp = tfit.predict(tm, x, batch_size=16, output_activation="softmax")
+    err = float(np.max(np.abs(tp - kp)))
+    print(f"predict: shape {tp.shape}, max abs diff {err:.1e}; dropout state {drop.state}")
+    assert tp.shape == kp.shape and err <= 1e-15 and drop.state == (4, 0) and tm.training

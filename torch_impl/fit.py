@@ -91,7 +91,8 @@ from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.regularizers import add_regularization, clear_activity_losses
 
-__all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "accuracy", "resolve_metrics"]
+__all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
+           "resolve_metrics"]
 
 
 class History:
@@ -485,6 +486,33 @@ def _progress(verbose: int, total: int, desc: str):
     p.start()
     p.add_task(desc, total=total, logs="")
     return p
+
+
+def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activation: Optional[str] = None) -> np.ndarray:
+    """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
+    statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
+    ``model.output_activation``, else none), as a NumPy array.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> net = torch.nn.Linear(3, 2)
+        >>> predict(net, np.zeros((5, 3)), output_activation="softmax").sum(axis=1).round(6).tolist()
+        [1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    batch_size = _batch_size(batch_size)
+    dtype, device = _param_info(model)
+    xt = _as_tensor(x, dtype, device)
+    act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+    activation = ACTIVATIONS[act or "linear"]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outs = [activation(model(xt[i:i + batch_size])) for i in range(0, xt.shape[0], batch_size)]
+    finally:
+        model.train(was_training)
+    clear_activity_losses(model)  # predict adds no loss
+    return torch.cat(outs).cpu().numpy() if outs else np.zeros((0,))
 
 
 def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
