@@ -43,3 +43,55 @@ def test_half_inputs_on_cuda_compute_in_float32():
     assert x.grad.dtype == torch.bfloat16
     ref = losses.SparseCategoricalCrossentropy(from_logits=True)(y.cpu(), x.detach().cpu().float())
     np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-5)
+
+
+def _dropout_outputs(device: str) -> list:
+    from torch_impl.nn import Dropout
+
+    outs = []
+    for dtype in (torch.float32, torch.float64, torch.float16):
+        drop = Dropout(0.3, seed=5)
+        x = torch.ones(7, 13, dtype=dtype, device=device)
+        outs += [drop(x).cpu() for _ in range(3)]
+    return outs
+
+
+def test_dropout_masks_on_cuda_equal_the_cpu_masks():
+    """``torch_impl.nn.Dropout``'s Philox stream is integer torch ops on the input's device: the masks on CUDA are
+    the CPU's (which test_dropout_keras.py pins to Keras's bit for bit)."""
+    cpu, gpu = _dropout_outputs("cpu"), _dropout_outputs("cuda")
+    print(f"{len(cpu)} dropout outputs compared")
+    assert all(torch.equal(a, b) for a, b in zip(cpu, gpu))
+
+
+def _metric_results(device: str) -> dict:
+    from torch_impl import metrics
+
+    rng = np.random.default_rng(0)
+    y = torch.as_tensor((rng.random((200, 4)) < 0.3).astype("float32"), device=device)
+    p = torch.as_tensor(rng.random((200, 4)).astype("float32"), device=device)
+    w = torch.as_tensor(rng.random(200).astype("float32"), device=device)
+    labels = torch.as_tensor(rng.integers(0, 4, 200), device=device)
+    made = {"auc": metrics.AUC(), "auc_multi": metrics.AUC(multi_label=True, curve="PR"),
+            "precision": metrics.Precision(thresholds=[0.2, 0.5]), "recall_top2": metrics.Recall(top_k=2),
+            "f1": metrics.F1Score(average="macro", threshold=0.5), "mean_iou": metrics.MeanIoU(num_classes=4),
+            "top2": metrics.SparseTopKCategoricalAccuracy(k=2), "sens": metrics.SensitivityAtSpecificity(0.5)}
+    out = {}
+    for name, m in made.items():
+        if name == "mean_iou":  # integer state: no float weights (Keras truncates them)
+            m.update_state(labels, p.argmax(-1))
+        elif name == "top2":
+            m.update_state(labels, p, w)
+        else:
+            m.update_state(y, p, w)
+        out[name] = m.result().detach().cpu().double().numpy()
+    return out
+
+
+def test_metrics_on_cuda_equal_the_cpu_results():
+    """``torch_impl.metrics`` on CUDA tensors: the CPU's results (pinned to Keras by test_metrics_keras.py) within
+    float32 rounding (the sums may add in another order)."""
+    cpu, gpu = _metric_results("cpu"), _metric_results("cuda")
+    for name in cpu:
+        print(f"{name}: cpu {np.round(cpu[name], 6).tolist()} cuda {np.round(gpu[name], 6).tolist()}")
+        np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-5, atol=1e-6)
