@@ -534,23 +534,21 @@ class ModelCheckpoint(MonitorCallback):
 
     def _save_model(self, epoch: int, batch: Optional[int], logs: Optional[dict]) -> None:
         filepath = self._get_file_path(epoch, batch, logs)
-        try:
-            if self._should_save_model(epoch, batch, logs, filepath):
-                if os.path.isdir(filepath):  # torch.save's RuntimeError, h5py's IsADirectoryError in Keras
-                    raise IsADirectoryError(filepath)
-                dirname = os.path.dirname(filepath)
-                if dirname and not os.path.exists(dirname):
-                    os.makedirs(dirname)
-                if self.save_weights_only:
-                    torch.save(self.model.state_dict(), filepath)
-                else:
-                    with keras_embedding_gradients.hooks_removed(self.model):
-                        torch.save(self.model, filepath)
-                if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
-        except IsADirectoryError:
+        if not self._should_save_model(epoch, batch, logs, filepath):
+            return
+        if os.path.isdir(filepath):  # Keras turns h5py's IsADirectoryError into this
             raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath used is an existing "
                           f"directory: {filepath}")
+        dirname = os.path.dirname(filepath)
+        if dirname:
+            os.makedirs(dirname, exist_ok=True)
+        if self.save_weights_only:
+            torch.save(self.model.state_dict(), filepath)
+        else:
+            with keras_embedding_gradients.hooks_removed(self.model):
+                torch.save(self.model, filepath)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _get_file_path(self, epoch: int, batch: Optional[int], logs: Optional[dict]) -> str:
         """``filepath`` with ``epoch + 1``, ``batch + 1`` (a batch save) and the logs filled in."""

@@ -25,9 +25,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from torch_impl._identifiers import keras_get
+from torch_impl._layer_args import attach, keras_get
 from torch_impl._ops import tf_sqrt
-from torch_impl.regularizers import kernel_layout
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "constrain", "apply_constraints"]
 
@@ -137,17 +136,7 @@ def constrain(module: nn.Module, kernel_constraint=None, bias_constraint=None) -
         >>> layer.weight._keras_constraint
         NonNeg()
     """
-    for name, c in (("weight", kernel_constraint), ("bias", bias_constraint)):
-        c = get(c)
-        if c is None:
-            continue
-        param = getattr(module, name, None)
-        if not isinstance(param, nn.Parameter):
-            raise ValueError(f"{type(module).__name__} has no parameter `{name}` for its "
-                             f"{'kernel' if name == 'weight' else 'bias'}_constraint")
-        param._keras_constraint = c
-        identity = (lambda w: w), (lambda k: k)
-        param._keras_to_layout, param._keras_from_layout = kernel_layout(module) if name == "weight" else identity
+    attach(module, "_keras_constraint", "constraint", get(kernel_constraint), get(bias_constraint))
     return module
 
 
@@ -158,4 +147,4 @@ def apply_constraints(params) -> None:
     for p in params:
         c = getattr(p, "_keras_constraint", None)
         if c is not None:
-            p.copy_(p._keras_from_layout(c(p._keras_to_layout(p))))
+            p.copy_(p._keras_from_layout(c(p._keras_layout(p))))

@@ -89,7 +89,7 @@ from torch_impl import metrics as M
 from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
-from torch_impl.regularizers import add_regularization, clear_activity_losses
+from torch_impl.regularizers import Penalties
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
            "resolve_metrics"]
@@ -196,7 +196,8 @@ def as_loss(loss) -> L.Loss:
 
 
 def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
-    """(:func:`compiled_loss`, the activation Keras applies) for ``model``."""
+    """:func:`compiled_loss` for ``model``, knowing the metrics' class axis and the activation Keras applies
+    (``class_axis``, ``activation_name``)."""
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     loss = as_loss(loss)
     if act is None:
@@ -204,7 +205,7 @@ def _compile(model: torch.nn.Module, loss, output_activation: Optional[str]):
     fn = compiled_loss(loss, act)
     fn.class_axis = _class_axis(loss)  # the metrics' class axis
     fn.activation_name = act or "linear"
-    return fn, ACTIVATIONS[act or "linear"]
+    return fn
 
 
 def _warn_activation_module(model: torch.nn.Module, loss) -> None:
@@ -263,8 +264,6 @@ def _warn_second_rnn_bias(model: torch.nn.Module, optimizer: torch.optim.Optimiz
                       "(or call .requires_grad_(False) on it).", UserWarning, stacklevel=3)
 
 
-_ACCURACIES = {"binary_accuracy": "binary", "categorical_accuracy": "categorical",
-               "sparse_categorical_accuracy": "sparse"}
 # the loss functions whose Keras op takes the logits behind a sigmoid/softmax output (_keras_logits)
 _LOGIT_FUNCTIONS = (L.binary_crossentropy, L.categorical_crossentropy, L.sparse_categorical_crossentropy,
                     L.binary_focal_crossentropy)
@@ -348,19 +347,16 @@ class _CompiledMetrics:
             return f"{name}_{counters[name] - 1}"
 
         entries = []
-        for weighted in (False, True):
-            for name, identifier, w in self._specs:
-                if w != weighted:
-                    continue
-                if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
-                    metric = _ACCURACY_CLASSES[_accuracy_kind(y_true, y_prob)](name=name)
-                else:
-                    metric = M.get(identifier)
-                    if not isinstance(metric, M.Metric):
-                        metric = M.MeanMetricWrapper(metric, name=name)
-                    metric.name = name
-                log = unique(f"weighted_{name}" if weighted and name in counters else name)
-                entries.append((log, metric, weighted))
+        for name, identifier, weighted in self._specs:  # metrics first, then weighted_metrics
+            if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+                metric = _ACCURACY_CLASSES[_accuracy_kind(y_true, y_prob)](name=name)
+            else:
+                metric = M.get(identifier)
+                if not isinstance(metric, M.Metric):
+                    metric = M.MeanMetricWrapper(metric, name=name)
+                metric.name = name
+            log = unique(f"weighted_{name}" if weighted and name in counters else name)
+            entries.append((log, metric, weighted))
         self.entries = entries
 
     def directions(self) -> dict:
@@ -511,7 +507,7 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activatio
             outs = [activation(model(xt[i:i + batch_size])) for i in range(0, xt.shape[0], batch_size)]
     finally:
         model.train(was_training)
-    clear_activity_losses(model)  # predict adds no loss
+    Penalties(model).clear()  # predict adds no loss
     return torch.cat(outs).cpu().numpy() if outs else np.zeros((0,))
 
 
@@ -524,12 +520,12 @@ def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable]
     dtype, device = _param_info(model)
     xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
-    loss_fn, _ = _compile(model, loss, output_activation)
+    loss_fn = _compile(model, loss, output_activation)
     compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
-    return _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, batch_size)
+    return _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size)
 
 
-def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, batch_size: int,
+def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, penalties: Penalties, batch_size: int,
                       callbacks: Optional[CallbackList] = None) -> dict:
     """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
     calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
@@ -544,10 +540,10 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, ba
             if callbacks:
                 callbacks.on_test_batch_begin(b)
             sl = slice(start, start + batch_size)
-            clear_activity_losses(model)
+            penalties.clear()
             z = model(xt[sl])
             w = None if sw is None else sw[sl]
-            v = add_regularization(model, loss_fn(yt[sl], z, w))
+            v = penalties.add(loss_fn(yt[sl], z, w))
             total += float(v) * z.shape[0]
             count += z.shape[0]
             if compiled:
@@ -667,7 +663,9 @@ def fit(
     if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
-    resolve_metrics(metrics), resolve_metrics(weighted_metrics)  # a bad identifier fails before training
+    loss_fn = _compile(model, loss, output_activation)
+    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
+    penalties = Penalties(model)  # the regularizers, found once
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if class_weight is not None:
@@ -702,8 +700,6 @@ def fit(
     if class_weight is not None:
         sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-    loss_fn, _ = _compile(model, loss, output_activation)
-    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
     if validation_data is not None:  # converted once, not every epoch
         vx, vy = _as_tensor(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
         vsw = validation_data[2] if len(validation_data) > 2 else None
@@ -732,9 +728,9 @@ def fit(
                 wb = None if sw is None else sw[idx]
                 callbacks.on_train_batch_begin(b)
                 optimizer.zero_grad(set_to_none=True)
-                clear_activity_losses(model)  # Keras clears a model's added losses at each call
+                penalties.clear()  # Keras clears a model's added losses at each call
                 z = model(xb)
-                value = add_regularization(model, loss_fn(yb, z, wb))  # Keras's compute_loss
+                value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
                 bs = xb.shape[0]
@@ -758,7 +754,8 @@ def fit(
             should_validate = ((epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
                                else epoch + 1 in validation_freq)  # Keras's _should_eval, 1-based
             if validation_data is not None and should_validate:
-                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, validation_batch_size, callbacks)
+                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, penalties, validation_batch_size,
+                                          callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             train_logs = logs
             # the history after the callbacks, as Keras's History runs last: it records what they add

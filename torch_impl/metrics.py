@@ -514,14 +514,7 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 # --------------------------------------------------------------------------
 
 
-class _LossMetric(MeanMetricWrapper):
-    """A mean of one of :mod:`torch_impl.losses`' functional forms (``fit`` evaluates it on the logits where
-    Keras finds them behind the output)."""
-
-    _direction = "down"
-
-
-class BinaryCrossentropy(_LossMetric):
+class BinaryCrossentropy(MeanMetricWrapper):
     """The mean binary crossentropy (``keras.metrics.BinaryCrossentropy``)."""
 
     def __init__(self, name: str = "binary_crossentropy", dtype=None, from_logits: bool = False,
@@ -531,7 +524,7 @@ class BinaryCrossentropy(_LossMetric):
         self.from_logits, self.label_smoothing = from_logits, label_smoothing
 
 
-class CategoricalCrossentropy(_LossMetric):
+class CategoricalCrossentropy(MeanMetricWrapper):
     """The mean categorical crossentropy (``keras.metrics.CategoricalCrossentropy``)."""
 
     def __init__(self, name: str = "categorical_crossentropy", dtype=None, from_logits: bool = False,
@@ -541,7 +534,7 @@ class CategoricalCrossentropy(_LossMetric):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
 
 
-class SparseCategoricalCrossentropy(_LossMetric):
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """The mean sparse categorical crossentropy (``keras.metrics.SparseCategoricalCrossentropy``). With
     ``ignore_class``, as in Keras: unweighted, an ignored entry counts as a 0 in the mean; with a
     ``sample_weight``, the ignored entries' weights are zeroed (the loss's mask), so the mean runs over the
@@ -661,7 +654,7 @@ def _confusion_update(metric: Metric, names: dict, y_true, y_pred, thresholds: l
         counts = _bucketed_counts(y_true, y_pred, thr.shape[0], sample_weight, label_weights, multi_label,
                                   with_epsilon)
     else:
-        counts = _thresholded_counts(y_true, y_pred, thr, sample_weight, label_weights, multi_label)
+        counts = _thresholded_counts(y_true, y_pred, thr, sample_weight, label_weights, multi_label, names)
     for cond, attr in names.items():
         setattr(metric, attr, getattr(metric, attr) + counts[cond])
 
@@ -697,18 +690,15 @@ def _bucketed_counts(y_true, y_pred, num_thresholds: int, sample_weight, label_w
     buckets = buckets.to(torch.int64)
 
     def segment_sum(data: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        # TensorFlow's unsorted_segment_sum: entries with an id outside [0, n) are dropped
-        keep = (ids >= 0) & (ids < num_thresholds)
-        out = torch.zeros((num_thresholds,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
+        """TensorFlow's ``unsorted_segment_sum`` per label column (entries with an id outside ``[0, n)``
+        dropped), in the entries' order: ``(n,)``, or ``(n, labels)`` for ``(N, labels)`` ids."""
         data = torch.broadcast_to(data, ids.shape)
-        if data.dim() == 1:
-            return out.index_add_(0, ids[keep], data[keep])
-        cols = []  # one segment sum per label (the multi-label case)
-        for j in range(data.shape[1]):
-            kj = keep[:, j]
-            cols.append(torch.zeros(num_thresholds, dtype=data.dtype, device=data.device)
-                        .index_add_(0, ids[kj, j], data[kj, j]))
-        return torch.stack(cols, 1)
+        keep = (ids >= 0) & (ids < num_thresholds)
+        labels = ids.shape[1] if ids.dim() == 2 else 1
+        slots = ids + torch.arange(labels, device=ids.device) * num_thresholds if ids.dim() == 2 else ids
+        out = torch.zeros(labels * num_thresholds, dtype=data.dtype, device=data.device)
+        out.index_add_(0, slots[keep], data[keep])
+        return out.reshape(labels, num_thresholds).T if ids.dim() == 2 else out
 
     tp = torch.flip(torch.cumsum(torch.flip(segment_sum(true_labels, buckets), [0]), 0), [0])
     fp = torch.flip(torch.cumsum(torch.flip(segment_sum(false_labels, buckets), [0]), 0), [0])
@@ -719,26 +709,27 @@ def _bucketed_counts(y_true, y_pred, num_thresholds: int, sample_weight, label_w
     return {"tp": tp, "fp": fp, "tn": total_false - fp, "fn": total_true - tp}
 
 
-def _thresholded_counts(y_true, y_pred, thr: torch.Tensor, sample_weight, label_weights, multi_label: bool) -> dict:
-    """Keras's general update: ``y_pred > threshold`` at every threshold, weighted counts of the four cases."""
+def _thresholded_counts(y_true, y_pred, thr: torch.Tensor, sample_weight, label_weights, multi_label: bool,
+                        wanted) -> dict:
+    """Keras's general update: ``y_pred > threshold`` at every threshold (first axis), the weighted counts of
+    the ``wanted`` cases (``"tp"``, ``"fp"``, ``"tn"``, ``"fn"``)."""
     w = _weights(y_pred, sample_weight, label_weights if not multi_label else None, multi_label)
     if multi_label:
         pred = y_pred.unsqueeze(0) > thr.reshape(-1, *([1] * y_pred.dim()))
         label = (y_true != 0).unsqueeze(0)
-        dims = 1
     else:
         pred = y_pred.reshape(1, -1) > thr.reshape(-1, 1)
         label = (y_true != 0).reshape(1, -1)
-        dims = 1
+    zero = torch.zeros((), dtype=y_pred.dtype, device=y_pred.device)
+    cases = {"tp": lambda: label & pred, "fp": lambda: ~label & pred, "tn": lambda: ~label & ~pred,
+             "fn": lambda: label & ~pred}
 
     def count(mask: torch.Tensor) -> torch.Tensor:
         if w is None:
-            return mask.to(y_pred.dtype).sum(dims)
-        return torch.where(mask, w.to(y_pred.dtype).unsqueeze(0), torch.zeros((), dtype=y_pred.dtype,
-                                                                              device=y_pred.device)).sum(dims)
+            return mask.to(y_pred.dtype).sum(1)
+        return torch.where(mask, w.to(y_pred.dtype).unsqueeze(0), zero).sum(1)
 
-    return {"tp": count(label & pred), "fp": count(~label & pred), "tn": count(~label & ~pred),
-            "fn": count(label & ~pred)}
+    return {cond: count(cases[cond]()) for cond in wanted}
 
 
 class _ConfusionMatrixConditionCount(Metric):

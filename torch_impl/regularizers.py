@@ -38,11 +38,11 @@ from typing import Optional
 import torch
 from torch import nn
 
-from torch_impl._identifiers import keras_get
+from torch_impl._layer_args import attach, keras_get
 from torch_impl._ops import tf_sum
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_regularization",
-           "regularization_losses", "clear_activity_losses"]
+           "regularization_losses", "clear_activity_losses", "Penalties"]
 
 
 def _sum(x: torch.Tensor) -> torch.Tensor:
@@ -190,19 +190,6 @@ def get(identifier) -> Optional[Regularizer]:
     return keras_get(identifier, _BY_NAME, "regularizer")
 
 
-def kernel_layout(module: nn.Module) -> tuple:
-    """``(to_keras, from_keras)``: how ``module.weight`` reads in Keras's kernel layout and back (a ``Linear``
-    weight transposed, a conv weight ``(out, in, *k)`` as ``(*k, in, out)``; any other as is)."""
-    if isinstance(module, nn.Linear):
-        return (lambda w: w.t()), (lambda k: k.t())
-    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-        n = module.weight.dim()
-        to = (*range(2, n), 1, 0)
-        back = tuple(to.index(i) for i in range(n))
-        return (lambda w: w.permute(*to)), (lambda k: k.permute(*back))
-    return (lambda w: w), (lambda k: k)
-
-
 def _activity_hook(module: nn.Module, inputs, output) -> None:
     if not isinstance(output, torch.Tensor):  # e.g. nn.LSTM's (output, (h, c)): which tensor is Keras's output?
         raise ValueError(f"activity_regularizer on {type(module).__name__}, whose forward returns a "
@@ -231,16 +218,7 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
         >>> layer.weight._keras_regularizer, layer.bias._keras_regularizer
         (L2(l2=0.01), L1(l1=0.10000000149011612))
     """
-    for name, reg in (("weight", kernel_regularizer), ("bias", bias_regularizer)):
-        reg = get(reg)
-        if reg is None:
-            continue
-        param = getattr(module, name, None)
-        if not isinstance(param, nn.Parameter):
-            raise ValueError(f"{type(module).__name__} has no parameter `{name}` for its "
-                             f"{'kernel' if name == 'weight' else 'bias'}_regularizer")
-        param._keras_regularizer = reg
-        param._keras_layout = kernel_layout(module)[0] if name == "weight" else (lambda w: w)
+    attach(module, "_keras_regularizer", "regularizer", get(kernel_regularizer), get(bias_regularizer))
     reg = get(activity_regularizer)
     if reg is not None:
         if getattr(module, "_keras_activity_handle", None) is not None:
@@ -251,34 +229,65 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
     return module
 
 
+class Penalties:
+    """What Keras's ``compute_loss`` adds to ``model``'s loss, found once: the modules with an activity
+    regularizer and the parameters with a weight regularizer (``fit`` and ``evaluate`` make one per run, so no
+    batch walks the model).
+
+    Example:
+        >>> net = regularize(torch.nn.Linear(2, 1), bias_regularizer=L2(1.0))
+        >>> with torch.no_grad():
+        ...     _ = net.bias.fill_(3.0)
+        >>> penalties = Penalties(net)
+        >>> bool(penalties), float(penalties.add(torch.tensor(0.5)))
+        (True, 9.5)
+    """
+
+    def __init__(self, model: nn.Module):
+        self._activity = [m for m in model.modules() if hasattr(m, "_keras_activity_losses")]
+        self._weights = [p for p in model.parameters() if getattr(p, "_keras_regularizer", None) is not None]
+
+    def __bool__(self) -> bool:
+        return bool(self._activity or self._weights)
+
+    def clear(self) -> None:
+        """Drops the activity penalties recorded so far (Keras clears them at each call of the model)."""
+        for m in self._activity:
+            m._keras_activity_losses.clear()
+
+    def losses(self) -> list[torch.Tensor]:
+        """``model.losses`` in Keras's order: the activity penalties of the forwards since the last call (in call
+        order), then each trainable parameter's weight penalty (in parameter order, Keras's layer order).
+        Reading them clears the activity penalties."""
+        out = []
+        for m in self._activity:
+            out.extend(m._keras_activity_losses)
+            m._keras_activity_losses.clear()
+        out.extend(p._keras_regularizer(p._keras_layout(p)) for p in self._weights if p.requires_grad)
+        return out
+
+    def add(self, loss: torch.Tensor) -> torch.Tensor:
+        """Keras's ``compute_loss``: ``ops.sum([loss, *model.losses])`` (``loss`` as is when there is no
+        penalty), a penalty of another dtype cast to ``loss``'s."""
+        terms = self.losses()
+        if not terms:
+            return loss
+        return _sum(torch.stack([loss] + [t.to(loss.dtype).reshape(()) for t in terms]))
+
+
 def regularization_losses(model: nn.Module) -> list[torch.Tensor]:
-    """The penalties Keras adds to ``model``'s loss (``model.losses``), in its order: the activity penalties of
-    the forwards since the last call (in call order), then each trainable parameter's weight penalty (in
-    parameter order, Keras's layer order). Reading them clears the activity penalties."""
-    out = []
-    for m in model.modules():
-        pending = getattr(m, "_keras_activity_losses", None)
-        if pending:
-            out.extend(pending)
-            pending.clear()
-    for p in model.parameters():
-        reg = getattr(p, "_keras_regularizer", None)
-        if reg is not None and p.requires_grad:
-            out.append(reg(p._keras_layout(p)))
-    return out
+    """:meth:`Penalties.losses` of ``model``."""
+    return Penalties(model).losses()
 
 
 def clear_activity_losses(model: nn.Module) -> None:
-    """Drops the activity penalties recorded so far (Keras clears them at each call of the model)."""
-    for m in model.modules():
-        pending = getattr(m, "_keras_activity_losses", None)
-        if pending:
-            pending.clear()
+    """:meth:`Penalties.clear` of ``model``."""
+    Penalties(model).clear()
 
 
 def add_regularization(model: nn.Module, loss: torch.Tensor) -> torch.Tensor:
-    """Keras's ``compute_loss``: ``ops.sum([loss, *model.losses])`` (``loss`` as is when there is no
-    penalty), a penalty of another dtype cast to ``loss``'s.
+    """Keras's ``compute_loss`` for your own loop (:meth:`Penalties.add`; keep a :class:`Penalties` when you
+    call it every batch).
 
     Example:
         >>> net = regularize(torch.nn.Linear(2, 1), bias_regularizer=L2(1.0))
@@ -287,8 +296,4 @@ def add_regularization(model: nn.Module, loss: torch.Tensor) -> torch.Tensor:
         >>> float(add_regularization(net, torch.tensor(0.5)))
         9.5
     """
-    terms = regularization_losses(model)
-    if not terms:
-        return loss
-    stacked = torch.stack([loss] + [t.to(loss.dtype).reshape(()) for t in terms])
-    return _sum(stacked)
+    return Penalties(model).add(loss)
