@@ -1,6 +1,6 @@
 """Keras-side losses: the community focal loss and name-based construction.
 
-The five Keras crossentropy losses are Keras's own (``keras.losses``); this
+Every Keras loss is Keras's own (``keras.losses``); this
 module adds the classic community binary focal loss exactly as it circulates
 (``focal_loss(gamma=2., alpha=.25)``, the pt_1/pt_0 form, clip 1e-7, summed) and
 :func:`make_loss`, which builds a Keras loss from the same name and options the
@@ -30,6 +30,23 @@ LOSS_CLASSES = {
     "binary_crossentropy": keras.losses.BinaryCrossentropy,
     "binary_focal_crossentropy": keras.losses.BinaryFocalCrossentropy,
     "categorical_focal_crossentropy": keras.losses.CategoricalFocalCrossentropy,
+    "mean_squared_error": keras.losses.MeanSquaredError,
+    "mean_absolute_error": keras.losses.MeanAbsoluteError,
+    "mean_absolute_percentage_error": keras.losses.MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": keras.losses.MeanSquaredLogarithmicError,
+    "cosine_similarity": keras.losses.CosineSimilarity,
+    "huber": keras.losses.Huber,
+    "log_cosh": keras.losses.LogCosh,
+    "hinge": keras.losses.Hinge,
+    "squared_hinge": keras.losses.SquaredHinge,
+    "categorical_hinge": keras.losses.CategoricalHinge,
+    "kl_divergence": keras.losses.KLDivergence,
+    "poisson": keras.losses.Poisson,
+    "dice": keras.losses.Dice,
+    "tversky": keras.losses.Tversky,
+    "circle": keras.losses.Circle,
+    "categorical_generalized_cross_entropy": keras.losses.CategoricalGeneralizedCrossEntropy,
+    "ctc": keras.losses.CTC,
 }
 
 

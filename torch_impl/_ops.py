@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import platform
 
 import numpy as np
@@ -216,6 +217,32 @@ class _TfPow(torch.autograd.Function):
 def tf_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
     """``tf.pow(x, exponent)`` for a Python-number exponent, with TF's gradient."""
     return _TfPow.apply(x, float(exponent))
+
+
+class _TfSoftplus(torch.autograd.Function):
+    generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
+
+    @staticmethod
+    def forward(x):
+        # Eigen's softplus: x above -threshold, exp(x) below threshold, log1p(exp(x)) between, with
+        # threshold = log(machine epsilon) + 2 (about -13.9 in float32, -34.0 in float64)
+        threshold = math.log(torch.finfo(x.dtype).eps) + 2.0
+        return torch.where(x > -threshold, x, torch.where(x < threshold, torch.exp(x), torch.log1p(torch.exp(x))))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (1 + torch.exp(-x))  # TensorFlow's SoftplusGrad
+
+
+def tf_softplus(x: torch.Tensor) -> torch.Tensor:
+    """``tf.math.softplus``: TensorFlow's cut-offs and its gradient ``sigmoid(x)`` (0.5 at 0, where the
+    ``max(x, 0) + log1p(exp(-|x|))`` form differentiates to 1)."""
+    return _TfSoftplus.apply(x)
 
 
 def sparse_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,14 @@ __all__ = [
     "binary_focal_crossentropy",
     "categorical_focal_crossentropy",
     "focal_loss",
+    # the rest of keras.losses
+    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+    "CosineSimilarity", "Huber", "LogCosh", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
+    "Dice", "Tversky", "Circle", "CategoricalGeneralizedCrossEntropy", "CTC",
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh", "hinge", "squared_hinge",
+    "categorical_hinge", "kl_divergence", "poisson", "dice", "tversky", "circle",
+    "categorical_generalized_cross_entropy", "ctc", "l2_normalize",
     "get",
     "make",
     "set_label_check",
@@ -180,6 +188,38 @@ def _check_gamma(gamma) -> float:
     if not g >= 0.0:  # also rejects NaN
         raise ValueError(f"`gamma` must be >= 0. Received: gamma={gamma!r}")
     return g
+
+
+def _check_nonnegative(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not v >= 0.0:  # also rejects NaN
+        raise ValueError(f"`{name}` must be a float >= 0. Received: {name}={value!r}")
+    return v
+
+
+def _check_q(q) -> float:
+    try:
+        v = float(q)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not 0 < v < 1:
+        raise ValueError(f"q must be in the interval (0, 1). Received: q={q!r}")
+    return v
+
+
+def _check_axes(axis):
+    """An ``axis`` argument of a reduction over several axes (Dice, Tversky): None, an int or a tuple of ints."""
+    if axis is None:
+        return None
+    if isinstance(axis, numbers.Integral) and not isinstance(axis, bool):
+        return int(axis)
+    if isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                                               for a in axis):
+        return tuple(int(a) for a in axis)
+    raise ValueError(f"`axis` must be None, an int or a tuple of ints. Received: axis={axis!r}")
 
 
 def _check_alpha_scalar(alpha) -> float:
@@ -373,7 +413,7 @@ def set_label_check(cuda_sync: bool) -> None:
 
 
 def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore_class,
-                   check_range: bool = True) -> torch.Tensor:
+                   check_range: bool = True, loss: str = "sparse_categorical_crossentropy") -> torch.Tensor:
     """Squeeze, check shape, integrality and range of sparse labels; return int64.
 
     ``check_range=False`` when a fused kernel checks the range itself.
@@ -393,7 +433,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
                 "(y_true.argmax(axis)) to SparseCategoricalCrossentropy."
             )
         raise ValueError(
-            "sparse_categorical_crossentropy: `y_true` must have the shape of `y_pred` "
+            f"{loss}: `y_true` must have the shape of `y_pred` "
             f"without the class axis {axis}, i.e. {tuple(expected)}. Received: "
             f"y_true.shape={tuple(y_true.shape)}, y_pred.shape={tuple(y_pred.shape)}.{hint}"
         )
@@ -402,7 +442,7 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
     if y_true.is_floating_point():
         if not _ops.values_hidden(y_true) and y_true.numel() and bool((y_true != torch.trunc(y_true)).any()):
             raise ValueError(
-                "sparse_categorical_crossentropy: `y_true` holds non-integer values; "
+                f"{loss}: `y_true` holds non-integer values; "
                 "it must hold integer class ids. Probability or one-hot targets go to "
                 "CategoricalCrossentropy."
             )
@@ -416,11 +456,11 @@ def _sparse_labels(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int, ignore
             bad &= y_true != ignore_class
         if y_true.is_cuda and not _SYNC_LABEL_CHECK["cuda"]:
             # no device sync: a bad label stops the device with this message
-            torch._assert_async(~bad.any(), f"sparse_categorical_crossentropy: a label is outside [0, {num_classes})")
+            torch._assert_async(~bad.any(), f"{loss}: a label is outside [0, {num_classes})")
         elif bool(bad.any()):
             first = int(y_true[bad][0])
             raise ValueError(
-                f"sparse_categorical_crossentropy: label {first} is outside the valid "
+                f"{loss}: label {first} is outside the valid "
                 f"range [0, {num_classes}) of y_pred's class axis"
                 + ("" if ignore_class is None else f" (and is not ignore_class={ignore_class})")
                 + "."
@@ -691,6 +731,386 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tenso
     focal_loss_fixed.gamma = gamma
     focal_loss_fixed.alpha = alpha
     return focal_loss_fixed
+
+
+# --------------------------------------------------------------------------
+# the rest of keras.losses: regression, hinge, probabilistic, segmentation, similarity, sequence
+# --------------------------------------------------------------------------
+
+# Keras makes these two constants without a dtype, so float32 whatever floatx says (keras 3.15.1):
+_EPSILON_F32 = float(torch.tensor(_ops.EPSILON, dtype=torch.float32))  # convert_to_tensor(backend.epsilon())
+_LOG2_F32 = float(torch.log(torch.tensor(2.0, dtype=torch.float32)))  # ops.log(2.0)
+
+
+def _float_pair(y_true: TensorLike, y_pred: TensorLike, align: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``y_pred`` as a float tensor (integers -> float32 as Keras's ``ops.mean``; halves -> float32, as every
+    loss here computes them) and ``y_true`` in its dtype and on its device; ranks aligned by one trailing 1-dim
+    when ``align`` (the functions Keras aligns itself)."""
+    y_pred = _as_tensor(y_pred)
+    if y_pred.is_complex():
+        raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
+    if not y_pred.is_floating_point() or y_pred.dtype in _HALF:
+        y_pred = y_pred.to(torch.float32)
+    y_true = _as_tensor(y_true, y_pred.device).to(y_pred.dtype)
+    return squeeze_or_expand_to_same_rank(y_true, y_pred) if align else (y_true, y_pred)
+
+
+def _constant(value: float, like: torch.Tensor) -> torch.Tensor:
+    """``ops.convert_to_tensor(value, dtype=like.dtype)``: the value rounded to the inputs' dtype."""
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
+
+
+@_ops.without_autocast
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(square(y_true - y_pred), axis=-1)`` after aligning ranks, as ``keras.losses.mean_squared_error``.
+
+    Example:
+        >>> import torch
+        >>> mean_squared_error(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
+        tensor([0.5000, 0.5000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return (y_true - y_pred).square().mean(-1)
+
+
+@_ops.without_autocast
+def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(abs(y_true - y_pred), axis=-1)`` after aligning ranks, as ``keras.losses.mean_absolute_error``.
+
+    Example:
+        >>> import torch
+        >>> mean_absolute_error(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
+        tensor([0.5000, 0.5000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return (y_true - y_pred).abs().mean(-1)
+
+
+@_ops.without_autocast
+def mean_absolute_percentage_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)), axis=-1)`` after aligning ranks.
+
+    Example:
+        >>> import torch
+        >>> mean_absolute_percentage_error(torch.tensor([[2., 4.]]), torch.tensor([[1., 5.]]))
+        tensor([37.5000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    diff = ((y_true - y_pred) / torch.clamp_min(y_true.abs(), _ops.EPSILON)).abs()
+    return 100.0 * diff.mean(-1)
+
+
+@_ops.without_autocast
+def mean_squared_logarithmic_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)`` after aligning ranks
+    (``eps`` is 1e-7 rounded to float32, as Keras makes it).
+
+    Example:
+        >>> import torch
+        >>> mean_squared_logarithmic_error(torch.tensor([[0., 1.]]), torch.tensor([[1., 1.]]))
+        tensor([0.2402])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    first = torch.log(torch.clamp_min(y_pred, _EPSILON_F32) + 1.0)
+    second = torch.log(torch.clamp_min(y_true, _EPSILON_F32) + 1.0)
+    return (first - second).square().mean(-1)
+
+
+def l2_normalize(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """Keras's ``ops.normalize(x, axis)``: ``x * min(rsqrt(sum(x**2, axis)), 1 / 1e-7)`` (a 0-d ``x`` becomes
+    rank 1); a zero vector stays zero."""
+    if x.dim() == 0:
+        x = x.unsqueeze(0)
+    inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True))
+    return x * torch.clamp_max(inv_norm, 1.0 / _ops.EPSILON)
+
+
+@_ops.without_autocast
+def cosine_similarity(y_true: TensorLike, y_pred: TensorLike, axis: int = -1) -> torch.Tensor:
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``, as ``keras.losses.cosine_similarity``: -1
+    for the same direction, 0 for orthogonal vectors (or a zero vector), 1 for opposite ones.
+
+    Example:
+        >>> import torch
+        >>> cosine_similarity(torch.tensor([[0., 1.], [1., 1.]]), torch.tensor([[1., 0.], [1., 1.]]))
+        tensor([-0.0000, -1.0000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return -(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)).sum(axis)
+
+
+@_ops.without_autocast
+def huber(y_true: TensorLike, y_pred: TensorLike, delta: float = 1.0) -> torch.Tensor:
+    """Huber loss averaged over the last axis, as ``keras.losses.huber``: ``0.5 * e**2`` where ``|e| <= delta``,
+    ``delta * |e| - 0.5 * delta**2`` beyond (``e = y_pred - y_true``; ``delta`` in the inputs' dtype).
+
+    Example:
+        >>> import torch
+        >>> huber(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 3.0]]))
+        tensor([0.1800, 1.2900])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    delta = _constant(_check_nonnegative(delta, "delta"), y_pred)
+    error = y_pred - y_true
+    abs_error = error.abs()
+    return torch.where(abs_error <= delta, 0.5 * error.square(), delta * abs_error - 0.5 * delta.square()).mean(-1)
+
+
+@_ops.without_autocast
+def log_cosh(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` after aligning ranks, as Keras computes it:
+    ``x + softplus(-2x) - log(2)`` with TensorFlow's softplus, ``log(2)`` rounded to float32.
+
+    Example:
+        >>> import torch
+        >>> log_cosh(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [0., 0.]]))
+        tensor([0.2169, 0.0000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    x = y_pred - y_true
+    return (x + _ops.tf_softplus(x * -2.0) - _LOG2_F32).mean(-1)
+
+
+def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
+    """Keras's ``convert_binary_labels_to_hinge``: labels that are all 0 or 1 (the whole batch) become -1 or 1;
+    any other labels (already -1/1) are used as given."""
+    is_binary = ((y_true == 0) | (y_true == 1)).all()
+    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
+
+
+@_ops.without_autocast
+def hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``, as ``keras.losses.hinge``; labels that are all 0/1 are
+    taken as -1/1. No rank alignment here, as in Keras (the :class:`Hinge` class aligns).
+
+    Example:
+        >>> import torch
+        >>> hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
+        tensor([1.1000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    return torch.clamp_min(1.0 - _hinge_labels(y_true) * y_pred, 0.0).mean(-1)
+
+
+@_ops.without_autocast
+def squared_hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(square(max(1 - y_true * y_pred, 0)), axis=-1)``, as ``keras.losses.squared_hinge``; 0/1 labels
+    taken as -1/1.
+
+    Example:
+        >>> import torch
+        >>> squared_hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
+        tensor([1.4600])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    return torch.clamp_min(1.0 - _hinge_labels(y_true) * y_pred, 0.0).square().mean(-1)
+
+
+@_ops.without_autocast
+def categorical_hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis (one-hot labels), as
+    ``keras.losses.categorical_hinge``.
+
+    Example:
+        >>> import torch
+        >>> categorical_hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
+        tensor([1.2000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    pos = (y_true * y_pred).sum(-1)
+    neg = ((1.0 - y_true) * y_pred).amax(-1)  # amax: ties share the gradient, as TensorFlow's reduce_max
+    return torch.clamp_min(neg - pos + 1.0, 0.0)
+
+
+@_ops.without_autocast
+def kl_divergence(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[1e-7, 1]``, as
+    ``keras.losses.kl_divergence`` (no rank alignment here; :class:`KLDivergence` aligns).
+
+    Example:
+        >>> import torch
+        >>> kl_divergence(torch.tensor([[0., 1.]]), torch.tensor([[0.4, 0.6]]))
+        tensor([0.5108])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true = y_true.clamp(_ops.EPSILON, 1.0)
+    y_pred = y_pred.clamp(_ops.EPSILON, 1.0)
+    return (y_true * torch.log(y_true / y_pred)).sum(-1)
+
+
+@_ops.without_autocast
+def poisson(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``, as ``keras.losses.poisson`` (``y_pred`` a
+    rate, e.g. behind an exponential or softplus output; no rank alignment here).
+
+    Example:
+        >>> import torch
+        >>> poisson(torch.tensor([[0., 1.]]), torch.tensor([[1., 1.]]))
+        tensor([1.0000])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    return (y_pred - y_true * torch.log(y_pred + _ops.EPSILON)).mean(-1)
+
+
+def _reduce_axes(x: torch.Tensor, axis):
+    """``ops.sum``'s ``axis``: ``None`` (every axis), an int or a tuple/list of ints."""
+    if axis is None:
+        return tuple(range(x.dim()))
+    if isinstance(axis, numbers.Integral):
+        return (int(axis),)
+    if isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis):
+        return tuple(int(a) for a in axis)
+    raise ValueError(f"`axis` must be None, an int or a tuple of ints. Received: axis={axis!r}")
+
+
+@_ops.without_autocast
+def dice(y_true: TensorLike, y_pred: TensorLike, axis=None) -> torch.Tensor:
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + 1e-7)`` over ``axis``, as
+    ``keras.losses.dice``: ``axis=None`` gives one value for the whole batch; ``axis=(1, 2, 3)`` one per
+    image of a ``(N, H, W, C)`` mask.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[[[1.], [1.]], [[0.], [0.]]], [[[1.], [1.]], [[0.], [0.]]]])
+        >>> y_pred = torch.tensor([[[[0.], [1.]], [[0.], [1.]]], [[[0.4], [0.]], [[0.], [0.9]]]])
+        >>> dice(y_true, y_pred, axis=(1, 2, 3))
+        tensor([0.5000, 0.7576])
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    dims = _reduce_axes(y_pred, axis)
+    intersection = (y_true * y_pred).sum(dims)
+    return 1 - 2.0 * intersection / (y_true.sum(dims) + y_pred.sum(dims) + _ops.EPSILON)
+
+
+@_ops.without_autocast
+def tversky(y_true: TensorLike, y_pred: TensorLike, alpha: float = 0.5, beta: float = 0.5, axis=None) -> torch.Tensor:
+    """``1 - TP / (TP + alpha * FP + beta * FN + 1e-7)`` with soft counts over ``axis``, as
+    ``keras.losses.tversky``. As in Keras, ``alpha`` weighs ``sum((1 - y_pred) * y_true)`` and ``beta``
+    ``sum(y_pred * (1 - y_true))``; ``alpha = beta = 0.5`` is the Dice loss.
+
+    Example:
+        >>> import torch
+        >>> tversky(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]), alpha=0.7, beta=0.3)
+        tensor(0.4413)
+    """
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    dims = _reduce_axes(y_pred, axis)
+    intersection = (y_true * y_pred).sum(dims)
+    fp = ((1 - y_pred) * y_true).sum(dims)
+    fn = (y_pred * (1 - y_true)).sum(dims)
+    return 1 - intersection / (intersection + fp * alpha + fn * beta + _ops.EPSILON)
+
+
+def _int_labels(labels: torch.Tensor, loss: str) -> torch.Tensor:
+    """Integer class ids from ``labels`` (``ops.cast(labels, "int32")``), refusing fractional values Keras would
+    truncate."""
+    if labels.is_complex():
+        raise ValueError(f"{loss}: labels must be integers, got dtype {labels.dtype}")
+    if labels.is_floating_point():
+        if not _ops.values_hidden(labels) and labels.numel() and bool((labels != torch.trunc(labels)).any()):
+            raise ValueError(f"{loss}: `y_true` holds non-integer values; it must hold integer class ids.")
+    return labels.to(torch.int64)
+
+
+@_ops.without_autocast
+def circle(y_true: TensorLike, y_pred: TensorLike, ref_labels: Optional[TensorLike] = None,
+           ref_embeddings: Optional[TensorLike] = None, remove_diagonal: bool = True, gamma: float = 80.0,
+           margin: float = 0.4) -> torch.Tensor:
+    """Circle loss (Sun et al., 2020) of unit-norm embeddings ``y_pred`` ``(N, D)`` with class ids ``y_true``
+    ``(N,)``, as ``keras.losses.circle``: one value per query; the queries with no pair that scores (value 0)
+    are marked in ``_keras_mask`` and left out of the mean by :class:`Circle`.
+
+    Pairs are the rows of ``ref_embeddings`` (default: the batch itself) with labels ``ref_labels``; with
+    ``remove_diagonal`` a query is not its own positive.
+
+    Example:
+        >>> import torch
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1., 0.], [0.8, 0.6], [0., 1.]]), dim=1)
+        >>> circle(torch.tensor([0, 0, 1]), emb)
+        tensor([1.8698e-10, 6.4017e+00, 0.0000e+00])
+    """
+    y_pred = _as_tensor(y_pred)
+    if not y_pred.is_floating_point() or y_pred.dtype in _HALF:
+        y_pred = y_pred.to(torch.float32)
+    labels = _int_labels(_as_tensor(y_true, y_pred.device), "circle")
+    ref = y_pred if ref_embeddings is None else _as_tensor(ref_embeddings, y_pred.device).to(y_pred.dtype)
+    ref_labels = labels if ref_labels is None else _int_labels(_as_tensor(ref_labels, y_pred.device), "circle")
+    if y_pred.dim() != 2 or ref.dim() != 2:
+        raise ValueError(f"circle: embeddings must be (batch, dim); got y_pred {tuple(y_pred.shape)}, "
+                         f"ref_embeddings {tuple(ref.shape)}")
+    distances = torch.clamp_min(1 - y_pred @ ref.T, 0.0)
+    query = labels.reshape(-1, 1) if labels.dim() == 1 else labels
+    key = ref_labels.reshape(-1, 1) if ref_labels.dim() == 1 else ref_labels
+    positive = query == key.T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~torch.eye(query.numel(), key.numel(), dtype=torch.bool, device=y_pred.device)
+    pos_weights = torch.clamp_min((margin + distances) * positive.to(distances.dtype), 0.0)
+    neg_weights = torch.clamp_min((1 + margin - distances) * negative.to(distances.dtype), 0.0)
+    pos_wdists = -1 * gamma * pos_weights * (margin - distances)
+    neg_wdists = gamma * neg_weights * ((1 - margin) - distances)
+    minus_inf = torch.tensor(float("-inf"), dtype=distances.dtype, device=distances.device)
+    p_loss = torch.logsumexp(torch.where(positive, pos_wdists, minus_inf), dim=1)
+    n_loss = torch.logsumexp(torch.where(negative, neg_wdists, minus_inf), dim=1)
+    values = _ops.tf_softplus(p_loss + n_loss)
+    values._keras_mask = values > 0
+    return values
+
+
+@_ops.without_autocast
+def categorical_generalized_cross_entropy(y_true: TensorLike, y_pred: TensorLike, q: float) -> torch.Tensor:
+    """Generalized crossentropy (Zhang & Sabuncu, 2018) of integer labels ``y_true`` ``(N,)`` and
+    probabilities ``y_pred`` ``(N, C)``: ``(1 - p**q) / q`` with ``p`` the true class's probability, as
+    ``keras.losses.categorical_generalized_cross_entropy``. Labels of shape ``(N, 1)`` are squeezed and a
+    label outside ``[0, C)`` raises (Keras broadcasts the first to ``(N, N)`` and scores the second as
+    ``p = 0``).
+
+    Example:
+        >>> import torch
+        >>> categorical_generalized_cross_entropy(torch.tensor([0, 1]), torch.tensor([[0.7, 0.3], [0.2, 0.8]]), 0.5)
+        tensor([0.3267, 0.2111])
+    """
+    q = _check_q(q)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    labels = _sparse_labels(y_true, y_pred, y_pred.dim() - 1, None, loss="categorical_generalized_cross_entropy")
+    one_hot = F.one_hot(labels, y_pred.shape[-1]).to(y_pred.dtype)
+    p = (y_pred * one_hot).sum(-1)
+    return (1 - _ops.tf_pow(p, q)) / q
+
+
+@_ops.without_autocast
+def ctc(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
+    """Connectionist temporal classification loss per sequence, as ``keras.losses.ctc``.
+
+    ``y_true`` ``(N, S)`` holds label ids padded with 0, which is also the blank class; ``y_pred`` ``(N, T, C)``
+    holds logits over ``T`` steps (all of them used). Computed by ``torch.nn.functional.ctc_loss`` on the log
+    softmax in float32, as Keras computes it on TensorFlow (float64 inputs too; the result comes back in their
+    dtype). An impossible alignment (more labels than steps allow) gives ``inf``, where Keras's TensorFlow CTC
+    gives a large finite value (its paths start from ``log(1e-307)``, about -707, not ``-inf``).
+
+    Example:
+        >>> import torch
+        >>> ctc(torch.tensor([[1, 2]]), torch.zeros(1, 3, 3))
+        tensor([1.6864])
+    """
+    y_pred = _as_tensor(y_pred)
+    y_true = _as_tensor(y_true, y_pred.device)
+    if y_true.dim() != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in "
+                         f"integer format. Received: y_true.shape={tuple(y_true.shape)}")
+    if y_pred.dim() != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, "
+                         f"num_classes)`. Received: y_pred.shape={tuple(y_pred.shape)}")
+    labels = _int_labels(y_true, "ctc")
+    num_classes = y_pred.shape[-1]
+    if labels.numel() and not _ops.values_hidden(labels) and bool(((labels < 0) | (labels >= num_classes)).any()):
+        raise ValueError(f"ctc: a label is outside [0, {num_classes}) (0 is the blank and the padding)")
+    result_dtype = y_pred.dtype if y_pred.dtype == torch.float64 else torch.float32
+    log_probs = torch.log_softmax(y_pred.to(torch.float32), dim=-1).transpose(0, 1)  # (T, N, C)
+    steps = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.int64, device=y_pred.device)
+    label_lengths = (labels != 0).sum(-1)
+    values = F.ctc_loss(log_probs, labels, steps, label_lengths, blank=0, reduction="none", zero_infinity=False)
+    return values.to(result_dtype)
 
 
 # --------------------------------------------------------------------------
@@ -1089,22 +1509,368 @@ class CategoricalFocalCrossentropy(_Wrapped):
                     label_smoothing=self.label_smoothing, axis=self.axis)
 
 
+# the rest of keras.losses: Keras's LossFunctionWrapper subclasses (ranks aligned, then the function)
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """Mean of squared errors, Keras's ``keras.losses.MeanSquaredError`` (``"mse"``).
+
+    Unlike ``torch.nn.MSELoss``, the per-sample loss averages over the last axis first and the reduction then
+    divides the weighted sum by the number of samples; ``y_true`` ``(N,)`` against ``y_pred`` ``(N, 1)`` is
+    aligned, never broadcast to ``(N, N)``.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[0., 1.], [0., 0.]])
+        >>> y_pred = torch.tensor([[1., 1.], [1., 0.]])
+        >>> MeanSquaredError()(y_true, y_pred)
+        tensor(0.5000)
+        >>> MeanSquaredError()(y_true, y_pred, sample_weight=torch.tensor([0.7, 0.3]))
+        tensor(0.2500)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "mean_squared_error",
+                 dtype=None):
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """Mean of absolute errors, Keras's ``keras.losses.MeanAbsoluteError`` (``"mae"``).
+
+    Example:
+        >>> import torch
+        >>> MeanAbsoluteError()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
+        tensor(0.5000)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "mean_absolute_error",
+                 dtype=None):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """Mean absolute percentage error, Keras's ``keras.losses.MeanAbsolutePercentageError`` (``"mape"``):
+    ``100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7))``.
+
+    Example:
+        >>> import torch
+        >>> MeanAbsolutePercentageError()(torch.tensor([[1., 1.], [1., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
+        tensor(0.)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """Mean squared logarithmic error, Keras's ``keras.losses.MeanSquaredLogarithmicError`` (``"msle"``).
+
+    Example:
+        >>> import torch
+        >>> MeanSquaredLogarithmicError()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
+        tensor(0.2402)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "mean_squared_logarithmic_error", dtype=None):
+        super().__init__(mean_squared_logarithmic_error, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity along ``axis``, Keras's ``keras.losses.CosineSimilarity`` (minimising it
+    aligns the vectors; a zero vector scores 0).
+
+    ``get_config`` includes ``axis`` (Keras 3.15.1 leaves it out, so its round trip resets it to -1).
+
+    Example:
+        >>> import torch
+        >>> CosineSimilarity()(torch.tensor([[0., 1.], [1., 1.]]), torch.tensor([[1., 0.], [1., 1.]]))
+        tensor(-0.5000)
+    """
+
+    def __init__(self, axis: int = -1, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "cosine_similarity", dtype=None):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=_check_axis(axis))
+        self.axis = self._fn_kwargs["axis"]
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "axis": self.axis}
+
+
+class Huber(LossFunctionWrapper):
+    """Huber loss, Keras's ``keras.losses.Huber`` (``0.5 * e**2`` inside ``delta``, linear beyond; averaged
+    over the last axis). ``torch.nn.HuberLoss`` gives the same element values but averages over every element.
+
+    ``get_config`` includes ``delta`` (Keras 3.15.1 leaves it out, so its round trip resets it to 1.0).
+
+    Example:
+        >>> import torch
+        >>> Huber()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 3.0]]))
+        tensor(0.7350)
+    """
+
+    def __init__(self, delta: float = 1.0, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "huber_loss", dtype=None):
+        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=_check_nonnegative(delta, "delta"))
+        self.delta = self._fn_kwargs["delta"]
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "delta": self.delta}
+
+
+class LogCosh(LossFunctionWrapper):
+    """Mean of ``log(cosh(y_pred - y_true))``, Keras's ``keras.losses.LogCosh``.
+
+    Example:
+        >>> import torch
+        >>> LogCosh()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [0., 0.]]))
+        tensor(0.1084)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "log_cosh", dtype=None):
+        super().__init__(log_cosh, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class Hinge(LossFunctionWrapper):
+    """Hinge loss, Keras's ``keras.losses.Hinge``: labels -1/1 (labels that are all 0/1 are converted).
+
+    Example:
+        >>> import torch
+        >>> Hinge()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 0.6]]))
+        tensor(1.3000)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "hinge", dtype=None):
+        super().__init__(hinge, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    """Squared hinge loss, Keras's ``keras.losses.SquaredHinge`` (labels as :class:`Hinge`).
+
+    Example:
+        >>> import torch
+        >>> SquaredHinge()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 0.6]]))
+        tensor(1.8600)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "squared_hinge", dtype=None):
+        super().__init__(squared_hinge, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    """Categorical hinge loss of one-hot labels, Keras's ``keras.losses.CategoricalHinge``.
+
+    Example:
+        >>> import torch
+        >>> CategoricalHinge()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 0.6]]))
+        tensor(1.4000)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_hinge",
+                 dtype=None):
+        super().__init__(categorical_hinge, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))``, Keras's ``keras.losses.KLDivergence``
+    (both clipped to ``[1e-7, 1]``; ``y_pred`` holds probabilities, unlike ``torch.nn.KLDivLoss``'s
+    log-probabilities).
+
+    Example:
+        >>> import torch
+        >>> KLDivergence()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 0.6]]))
+        tensor(0.4581)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "kl_divergence", dtype=None):
+        super().__init__(kl_divergence, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class Poisson(LossFunctionWrapper):
+    """Poisson loss ``mean(y_pred - y_true * log(y_pred + 1e-7))``, Keras's ``keras.losses.Poisson``
+    (``y_pred`` a rate; ``torch.nn.PoissonNLLLoss(log_input=False)`` adds its epsilon inside the log too but
+    averages over every element).
+
+    Example:
+        >>> import torch
+        >>> Poisson()(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [0., 0.]]))
+        tensor(0.5000)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "poisson", dtype=None):
+        super().__init__(poisson, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
+class Dice(LossFunctionWrapper):
+    """Dice loss, Keras's ``keras.losses.Dice``: ``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred))``
+    over ``axis`` (``None``: the whole batch, one value that the sample weights then scale).
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([[[[1.], [1.]], [[0.], [0.]]], [[[1.], [1.]], [[0.], [0.]]]])
+        >>> y_pred = torch.tensor([[[[0.], [1.]], [[0.], [1.]]], [[[0.4], [0.]], [[0.], [0.9]]]])
+        >>> Dice()(y_true, y_pred)
+        tensor(0.6164)
+        >>> Dice(axis=(1, 2, 3), reduction=None)(y_true, y_pred)
+        tensor([0.5000, 0.7576])
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "dice", axis=None,
+                 dtype=None):
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=_check_axes(axis))
+        self.axis = self._fn_kwargs["axis"]
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "axis": self.axis}
+
+
+class Tversky(LossFunctionWrapper):
+    """Tversky loss, Keras's ``keras.losses.Tversky`` (see :func:`tversky` for which count each coefficient
+    weighs; ``alpha = beta = 0.5`` is :class:`Dice`).
+
+    Example:
+        >>> import torch
+        >>> Tversky(alpha=0.7, beta=0.3)(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]))
+        tensor(0.4413)
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "tversky", axis=None, dtype=None):
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=float(alpha), beta=float(beta),
+                         axis=_check_axes(axis))
+        self.alpha, self.beta, self.axis = (self._fn_kwargs[k] for k in ("alpha", "beta", "axis"))
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "alpha": self.alpha, "beta": self.beta, "axis": self.axis}
+
+
+class Circle(LossFunctionWrapper):
+    """Circle loss for metric learning, Keras's ``keras.losses.Circle``: ``y_true`` class ids ``(N,)``,
+    ``y_pred`` unit-norm embeddings ``(N, D)``; the mean runs over the queries with a non-zero loss, as
+    Keras's (its function marks the others).
+
+    Example:
+        >>> import torch
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1., 0.], [0.8, 0.6], [0., 1.]]), dim=1)
+        >>> Circle()(torch.tensor([0, 0, 1]), emb)
+        tensor(3.2008)
+    """
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: Optional[str] = "sum_over_batch_size", name: str = "circle", dtype=None):
+        super().__init__(circle, reduction=reduction, name=name, dtype=dtype, gamma=float(gamma),
+                         margin=float(margin), remove_diagonal=bool(remove_diagonal))
+        self.gamma, self.margin, self.remove_diagonal = (self._fn_kwargs[k] for k in ("gamma", "margin",
+                                                                                       "remove_diagonal"))
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "gamma": self.gamma, "margin": self.margin,
+                "remove_diagonal": self.remove_diagonal}
+
+
+class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
+    """Generalized crossentropy, robust to noisy labels, Keras's
+    ``keras.losses.CategoricalGeneralizedCrossEntropy``: integer labels, probabilities, ``(1 - p**q) / q``
+    with ``q`` in ``(0, 1)``.
+
+    Example:
+        >>> import torch
+        >>> y_true = torch.tensor([0, 1, 0, 1])
+        >>> y_pred = torch.tensor([[0.7, 0.3], [0.2, 0.8], [0.6, 0.4], [0.4, 0.6]])
+        >>> CategoricalGeneralizedCrossEntropy()(y_true, y_pred)
+        tensor(0.3599)
+    """
+
+    def __init__(self, q: float = 0.5, reduction: Optional[str] = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype=None):
+        super().__init__(categorical_generalized_cross_entropy, reduction=reduction, name=name, dtype=dtype,
+                         q=_check_q(q))
+        self.q = self._fn_kwargs["q"]
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), "q": self.q}
+
+
+class CTC(LossFunctionWrapper):
+    """Connectionist temporal classification loss, Keras's ``keras.losses.CTC`` (see :func:`ctc`: labels
+    ``(N, S)`` padded with the blank 0, logits ``(N, T, C)``).
+
+    Example:
+        >>> import torch
+        >>> CTC()(torch.tensor([[1, 2], [1, 0]]), torch.zeros(2, 3, 3))
+        tensor(1.5952)
+    """
+
+    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "ctc", dtype=None):
+        super().__init__(ctc, reduction=reduction, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return Loss.get_config(self)
+
+
 _BY_NAME = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "binary_crossentropy": BinaryCrossentropy,
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "mean_squared_error": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "cosine_similarity": CosineSimilarity,
+    "huber": Huber,
+    "log_cosh": LogCosh,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "kl_divergence": KLDivergence,
+    "poisson": Poisson,
+    "dice": Dice,
+    "tversky": Tversky,
+    "circle": Circle,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
+    "ctc": CTC,
 }
-_ALIASES = {"bce": "binary_crossentropy", "BCE": "binary_crossentropy"}  # keras.losses.get's aliases
+# keras.losses.get's aliases
+_ALIASES = {"bce": "binary_crossentropy", "BCE": "binary_crossentropy", "mse": "mean_squared_error",
+            "MSE": "mean_squared_error", "mae": "mean_absolute_error", "MAE": "mean_absolute_error",
+            "mape": "mean_absolute_percentage_error", "MAPE": "mean_absolute_percentage_error",
+            "msle": "mean_squared_logarithmic_error", "MSLE": "mean_squared_logarithmic_error",
+            "kld": "kl_divergence", "KLD": "kl_divergence"}
 _CLASSES = {cls.__name__: cls for cls in _BY_NAME.values()}
-_FUNCTIONS = {
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy,
-    "binary_focal_crossentropy": binary_focal_crossentropy,
-    "categorical_focal_crossentropy": categorical_focal_crossentropy,
-}
+_FUNCTIONS = {name: globals()[name] for name in _BY_NAME}  # the functional form of each name
 
 
 def make(name, **options) -> Loss:

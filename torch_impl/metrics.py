@@ -71,6 +71,18 @@ import torch
 
 from torch_impl import losses as L
 from torch_impl._ops import tf_sum
+from torch_impl.losses import (  # Keras's metric functions are its loss functions
+    categorical_hinge,
+    hinge,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
+)
 from torch_impl.reduction import squeeze_or_expand_to_same_rank
 
 __all__ = [
@@ -556,18 +568,6 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         mask, sample_weight = squeeze_or_expand_to_same_rank(valid.to(self.dtype),
                                                              _tensor(sample_weight, self.dtype, y_pred.device))
         self.update_values(values, sample_weight * mask)
-
-
-def mean_squared_error(y_true, y_pred) -> torch.Tensor:
-    """``mean(square(y_true - y_pred), axis=-1)`` after aligning ranks."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return (y_true - y_pred).square().mean(-1)
-
-
-def mean_absolute_error(y_true, y_pred) -> torch.Tensor:
-    """``mean(abs(y_true - y_pred), axis=-1)`` after aligning ranks."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return (y_true - y_pred).abs().mean(-1)
 
 
 class MeanSquaredError(MeanMetricWrapper):
@@ -1090,42 +1090,6 @@ class F1Score(FBetaScore):
 # --------------------------------------------------------------------------
 
 
-_EPSILON_F32 = float(np.float32(EPSILON))  # ``convert_to_tensor(epsilon())`` without a dtype: float32
-_LOG2_F32 = float(np.float32(np.log(np.float32(2.0))))  # ``ops.log(2.0)``: computed in float32
-
-
-def _softplus(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's ``softplus`` (no cut-off at 20 as in torch's)."""
-    return torch.clamp_min(x, 0) + torch.log1p(torch.exp(-x.abs()))
-
-
-def mean_absolute_percentage_error(y_true, y_pred) -> torch.Tensor:
-    """``100 * mean(abs((y_true - y_pred) / max(abs(y_true), 1e-7)), axis=-1)`` after aligning ranks.
-
-    Example:
-        >>> mean_absolute_percentage_error(torch.tensor([[2., 4.]]), torch.tensor([[1., 5.]]))
-        tensor([37.5000])
-    """
-    y_true, y_pred = _pair(y_true, y_pred)
-    diff = ((y_true - y_pred) / torch.clamp_min(y_true.abs(), EPSILON)).abs()
-    return 100.0 * diff.mean(-1)
-
-
-def mean_squared_logarithmic_error(y_true, y_pred) -> torch.Tensor:
-    """``mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)`` after aligning ranks
-    (``eps`` is 1e-7 rounded to float32, as Keras makes it)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    first = torch.log(torch.clamp_min(y_pred, _EPSILON_F32) + 1.0)
-    second = torch.log(torch.clamp_min(y_true, _EPSILON_F32) + 1.0)
-    return (first - second).square().mean(-1)
-
-
-def _l2_normalize(x: torch.Tensor, axis: int) -> torch.Tensor:
-    """Keras's ``ops.normalize(x, axis)``: ``x * min(rsqrt(sum(x**2)), 1 / epsilon)``."""
-    if x.dim() == 0:
-        x = x.unsqueeze(0)
-    inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True))
-    return x * torch.clamp_max(inv_norm, 1.0 / EPSILON)
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1) -> torch.Tensor:
@@ -1137,71 +1101,7 @@ def cosine_similarity(y_true, y_pred, axis: int = -1) -> torch.Tensor:
         tensor([0.0000, 1.0000])
     """
     y_true, y_pred = _pair(y_true, y_pred)
-    return (_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis)).sum(axis)
-
-
-def log_cosh(y_true, y_pred) -> torch.Tensor:
-    """``mean(log(cosh(y_pred - y_true)), axis=-1)`` after aligning ranks, as Keras computes it
-    (``x + softplus(-2x) - log(2)``, ``log(2)`` rounded to float32)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    x = y_pred - y_true
-    return (x + _softplus(x * -2.0) - _LOG2_F32).mean(-1)
-
-
-def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
-    """Keras's ``convert_binary_labels_to_hinge``: labels all 0 or 1 (the whole batch) become -1 or 1."""
-    is_binary = ((y_true == 0) | (y_true == 1)).all()
-    return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
-
-
-def hinge(y_true, y_pred) -> torch.Tensor:
-    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``; labels that are all 0/1 are taken as -1/1 (no rank
-    alignment, as in Keras).
-
-    Example:
-        >>> hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
-        tensor([1.1000])
-    """
-    y_pred = _tensor(y_pred)
-    y_true = _hinge_labels(_tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype))
-    return torch.clamp_min(1.0 - y_true * y_pred, 0.0).mean(-1)
-
-
-def squared_hinge(y_true, y_pred) -> torch.Tensor:
-    """``mean(square(max(1 - y_true * y_pred, 0)), axis=-1)``; 0/1 labels taken as -1/1."""
-    y_pred = _tensor(y_pred)
-    y_true = _hinge_labels(_tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype))
-    return torch.clamp_min(1.0 - y_true * y_pred, 0.0).square().mean(-1)
-
-
-def categorical_hinge(y_true, y_pred) -> torch.Tensor:
-    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` over the last axis (one-hot labels)."""
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
-    pos = (y_true * y_pred).sum(-1)
-    neg = ((1.0 - y_true) * y_pred).amax(-1)
-    return torch.clamp_min(neg - pos + 1.0, 0.0)
-
-
-def kl_divergence(y_true, y_pred) -> torch.Tensor:
-    """``sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[1e-7, 1]`` (no rank alignment).
-
-    Example:
-        >>> kl_divergence(torch.tensor([[0., 1.]]), torch.tensor([[0.4, 0.6]]))
-        tensor([0.5108])
-    """
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
-    y_true = y_true.clamp(EPSILON, 1.0)
-    y_pred = y_pred.clamp(EPSILON, 1.0)
-    return (y_true * torch.log(y_true / y_pred)).sum(-1)
-
-
-def poisson(y_true, y_pred) -> torch.Tensor:
-    """``mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)`` (no rank alignment)."""
-    y_pred = _tensor(y_pred)
-    y_true = _tensor(y_true, device=y_pred.device).to(y_pred.device, y_pred.dtype)
-    return (y_pred - y_true * torch.log(y_pred + EPSILON)).mean(-1)
+    return (L.l2_normalize(y_true, axis) * L.l2_normalize(y_pred, axis)).sum(axis)
 
 
 class MeanAbsolutePercentageError(MeanMetricWrapper):
