@@ -181,8 +181,8 @@ def test_make_by_keras_name_class_name_and_alias():
         got = L.make(name, from_logits=True)
         print(name, "->", got)
         assert type(got) is cls and got.from_logits is True
-    with pytest.raises(ValueError, match="Unknown loss 'mse'"):
-        L.make("mse")
+    with pytest.raises(ValueError, match="Unknown loss 'msee'"):
+        L.make("msee")
 
 
 def test_get_follows_keras_losses_get():
@@ -215,7 +215,7 @@ def test_get_follows_keras_losses_get():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     inst = L.BinaryCrossentropy()
     assert L.get(inst) is inst and L.get(None) is None and isinstance(L.get(L.BinaryCrossentropy), L.BinaryCrossentropy)
-    with pytest.raises(ValueError, match="Unknown loss 'mse'"):
-        L.get("mse")
+    with pytest.raises(ValueError, match="Unknown loss 'msee'"):
+        L.get("msee")
     with pytest.raises(ValueError, match="Could not interpret"):
         L.get(3)

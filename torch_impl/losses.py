@@ -1,4 +1,5 @@
-"""Keras 3 crossentropy losses, re-implemented natively in PyTorch.
+"""Keras 3 losses, re-implemented natively in PyTorch: the crossentropy family (with fused CUDA kernels) and the
+rest of ``keras.losses`` (regression, hinge, KL/Poisson, Dice/Tversky, Circle, generalized crossentropy, CTC).
 
 Every loss comes twice, as in Keras: an unreduced functional form
 (``categorical_crossentropy(y_true, y_pred, ...)`` returns one loss per sample)
