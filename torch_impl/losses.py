@@ -1074,7 +1074,7 @@ def categorical_generalized_cross_entropy(y_true: TensorLike, y_pred: TensorLike
     q = _check_q(q)
     y_true, y_pred = _float_pair(y_true, y_pred, align=False)
     labels = _sparse_labels(y_true, y_pred, y_pred.dim() - 1, None, loss="categorical_generalized_cross_entropy")
-    one_hot = F.one_hot(labels, y_pred.shape[-1]).to(y_pred.dtype)
+    one_hot = (labels.unsqueeze(-1) == torch.arange(y_pred.shape[-1], device=y_pred.device)).to(y_pred.dtype)
     p = (y_pred * one_hot).sum(-1)
     return (1 - _ops.tf_pow(p, q)) / q
 
