@@ -51,6 +51,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_impl import _ops
 from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 
@@ -474,9 +475,9 @@ def _relu6(x: torch.Tensor) -> torch.Tensor:
 
 
 def _softplus(x: torch.Tensor) -> torch.Tensor:
-    # tf.math.softplus: x above -log(eps) - 2 (34.04 in float64, 13.94 in float32), log1p(exp(x)) below
-    # (torch's default threshold, 20, returns x from 20: 1.6e-9 off Keras at x = 20.25)
-    return F.softplus(x, beta=1.0, threshold=-math.log(torch.finfo(x.dtype).eps) - 2.0)
+    # tf.math.softplus: x above -log(eps) - 2 (34.04 in float64, 13.94 in float32; torch's default threshold,
+    # 20, returns x from 20: 1.6e-9 off Keras at x = 20.25), exp(x) below log(eps) + 2, log1p(exp(x)) between
+    return _ops.tf_softplus(x)
 
 
 def _elu(x: torch.Tensor) -> torch.Tensor:
