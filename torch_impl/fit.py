@@ -134,6 +134,8 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
 
     def on_output(y, z, sw=None):
         out = activation(z)
+        if act in ("softmax", "sigmoid") and out.dtype == keras_loss_dtype(loss):
+            out._keras_logits = z  # as Keras's activation: a crossentropy inside a custom loss finds them
         return loss(y, out.to(keras_loss_dtype(loss)), sw)
 
     if act in ("softmax", "sigmoid"):
@@ -375,6 +377,8 @@ class _CompiledMetrics:
                 y_true = y_true.movedim(self.class_axis, -1)
             z = z.movedim(self.class_axis, -1)
         y_prob = ACTIVATIONS[self.activation](z)
+        if self.activation in ("softmax", "sigmoid"):
+            y_prob._keras_logits = z  # a crossentropy inside a custom metric function finds them, as in Keras
         if self.entries is None:
             self._build(y_true, y_prob)
         for _, metric, weighted in self.entries:

@@ -344,6 +344,21 @@ def _is_compiling() -> bool:
 # --------------------------------------------------------------------------
 
 
+def _keras_logits(y_pred, from_logits: bool, fn_name: str):
+    """Keras's ``_get_logits``: a prediction that carries ``_keras_logits`` (the logits behind a sigmoid/softmax
+    output; :func:`torch_impl.fit.fit` attaches them as Keras's activations do) hands its crossentropy those
+    logits, whatever ``from_logits`` says; so a custom loss ``fn(y_true, y_pred)`` that calls these functions
+    inside ``fit`` computes what it computes inside ``model.fit``. Plain tensors are untouched."""
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is None:
+        return y_pred, from_logits
+    if from_logits:
+        warnings.warn(f"`{fn_name}` received `from_logits=True`, but the `output` argument was produced by a "
+                      "sigmoid or softmax activation and thus does not represent logits. Was this intended?",
+                      UserWarning, stacklevel=3)
+    return logits, True
+
+
 @_ops.without_autocast
 def categorical_crossentropy(
     y_true: TensorLike,
@@ -376,6 +391,7 @@ def categorical_crossentropy(
     """
     axis = _check_axis(axis)
     label_smoothing = _check_label_smoothing(label_smoothing)
+    y_pred, from_logits = _keras_logits(y_pred, bool(from_logits), "categorical_crossentropy")
     kernel = bool(from_logits) and _kernels_for(y_pred)
     y_true, y_pred = _prepare(y_true, y_pred, keep_half=kernel)
     return _categorical_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
@@ -500,6 +516,8 @@ def sparse_categorical_crossentropy(
         ...     torch.tensor([[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]))
         tensor([0.0513, 2.3026])
     """
+    if ignore_class is None:  # Keras masks y_pred first with ignore_class: a new tensor, no logits behind it
+        y_pred, from_logits = _keras_logits(y_pred, bool(from_logits), "sparse_categorical_crossentropy")
     return _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits, ignore_class, axis)[0]
 
 
@@ -561,6 +579,7 @@ def binary_crossentropy(
     """
     axis = _check_axis(axis)
     label_smoothing = _check_label_smoothing(label_smoothing)
+    y_pred, from_logits = _keras_logits(y_pred, bool(from_logits), "binary_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_crossentropy(y_true, y_pred, bool(from_logits), label_smoothing, axis)
 
@@ -611,6 +630,8 @@ def binary_focal_crossentropy(
     label_smoothing = _check_label_smoothing(label_smoothing)
     gamma = _check_gamma(gamma)
     alpha = _check_binary_alpha(alpha, apply_class_balancing)
+    if not from_logits:  # Keras: the crossentropy term from the logits behind a sigmoid output, the factor from it
+        y_pred, from_logits = _keras_logits(y_pred, False, "binary_focal_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_focal_crossentropy(
         y_true, y_pred, bool(apply_class_balancing), alpha, gamma, bool(from_logits), label_smoothing, axis
@@ -1143,7 +1164,12 @@ class Loss(nn.Module):
         super().__init__()
         self.reduction = standardize_reduction(reduction)
         self.name = name or _snake_case(type(self).__name__)
-        self.dtype = _resolve_dtype(dtype)
+        self._dtype = _resolve_dtype(dtype)
+
+    @property
+    def dtype(self) -> Optional[torch.dtype]:
+        """The compute dtype given at construction (read-only, as Keras's ``Loss.dtype``)."""
+        return self._dtype
 
     #: the built-in crossentropies convert their inputs inside ``call`` (labels stay integers, half inputs may
     #: stay half for the kernels); any other loss gets them converted first, as Keras's ``Loss.__call__`` does
