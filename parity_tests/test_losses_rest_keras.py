@@ -426,3 +426,51 @@ def test_fit_like_keras(loss, metrics, activation, target, dt):
     print(f"fit(loss={loss!r}, metrics={metrics}), {dt}:")
     assert set(th) == set(kh), (sorted(th), sorted(kh))
     _check_history(th, kh, dt)
+
+
+def test_custom_bce_dice_loss_finds_the_logits_like_keras():
+    """A custom ``bce + dice`` loss (the segmentation recipe) on a saturating sigmoid output: Keras's
+    ``binary_crossentropy`` inside it takes the logits behind the output (``_keras_logits``), so saturated
+    entries keep their gradient; ``fit`` hands the same logits to ``losses.binary_crossentropy`` inside the
+    torch function. The same function on a copy of the output (no logits behind it) trains on the clipped
+    probabilities and leaves Keras's history."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(96, 8)) * 25.0  # large inputs: logits beyond the clip (|z| > 16) in the first epochs
+    y = (x[:, :6] + rng.normal(size=(96, 6)) > 0).astype(float)
+    spec = {"input_dim": 8, "layers": [{"type": "dense", "units": 16, "activation": "relu"},
+                                        {"type": "dense", "units": 6, "activation": "sigmoid"}]}
+
+    def keras_loss(y_true, y_pred):
+        return keras.losses.binary_crossentropy(y_true, y_pred) + keras.losses.dice(y_true, y_pred, axis=1)
+
+    def torch_loss(y_true, y_pred):
+        return losses.binary_crossentropy(y_true, y_pred) + losses.dice(y_true, y_pred, axis=1)
+
+    def torch_loss_on_a_copy(y_true, y_pred):
+        return torch_loss(y_true, y_pred.clone())
+
+    with _precision("float64"):
+        keras.utils.set_random_seed(2)
+        km = keras_build(spec)
+        w = km.get_weights()
+        km.compile(optimizer=keras.optimizers.Adam(0.05), loss=keras_loss, metrics=[keras_loss])
+        kh = km.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0).history
+        runs = {}
+        for name, fn in (("logits", torch_loss), ("copy", torch_loss_on_a_copy)):
+            tm = build_model(spec)
+            load_keras_weights(tm, w)
+            with torch.no_grad():
+                saturated = int((tm(torch.from_numpy(x)).abs() > 16).sum())
+            runs[name] = tfit.fit(tm, x, y, loss=fn, optimizer=optim.Adam(tm.parameters(), 0.05), batch_size=16,
+                                  epochs=4, shuffle=False, verbose=0, metrics=[fn]).history
+    th = runs["logits"]
+    print(f"custom bce + dice, {saturated} of {y.size} logits beyond the clip at the start:")
+    print(f"  Keras keys {sorted(kh)}, torch_impl keys {sorted(th)}")
+    for k_key, t_key in (("loss", "loss"), ("keras_loss", "torch_loss")):
+        r = float(np.max(np.abs(np.subtract(th[t_key], kh[k_key])) / np.abs(kh[k_key])))
+        print(f"  {k_key}: Keras {np.round(kh[k_key], 6).tolist()} torch_impl {np.round(th[t_key], 6).tolist()} "
+              f"max rel {r:.1e}")
+        assert r <= 1e-8
+    gap = float(np.max(np.abs(np.subtract(runs["copy"]["loss"], kh["loss"])) / np.abs(kh["loss"])))
+    print(f"  the same loss on a copy of the output (clipped probabilities): max rel {gap:.1e}")
+    assert saturated > 0 and gap > 1e-4
