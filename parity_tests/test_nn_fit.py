@@ -170,8 +170,9 @@ def test_fit_takes_a_loss_as_keras_compile_does():
     print(histories)
     assert histories["name"] == histories["class"] == histories["functional"]
     np.testing.assert_allclose(histories["own function"], histories["class"], rtol=1e-12)  # no clipping reached
+    assert isinstance(tfit.as_loss("mse"), losses.MeanSquaredError)  # the rest of keras.losses by name too
     with pytest.raises(ValueError, match="Unknown loss"):
-        tfit.as_loss("mse")
+        tfit.as_loss("mean_squared_errors")
     with pytest.raises(ValueError, match="loss must be"):
         tfit.as_loss(3)
 
