@@ -94,11 +94,12 @@ def _manual_softmax(x):
     return e / keras.ops.sum(e, axis=-1, keepdims=True)
 
 
-_OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+               "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion"}
 
 
 def make_optimizer(name: str, **config):
-    """``keras.optimizers.<Adam|SGD|RMSprop>(**config)`` by lower-case name."""
+    """``keras.optimizers.<Adam|SGD|RMSprop|...>(**config)`` by lower-case name."""
     try:
         return getattr(keras.optimizers, _OPTIMIZERS[name.lower()])(**config)
     except KeyError:

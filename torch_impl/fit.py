@@ -244,6 +244,14 @@ def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimiz
     params = _optimized(optimizer)
     dense = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Embedding) and not m.sparse
              and m.weight.requires_grad and id(m.weight) in params]
+    if dense and not optimizer._row_slices:
+        warnings.warn(
+            f"torch_impl.fit: Keras on TensorFlow gives an Embedding one gradient row per token occurrence "
+            f"(IndexedSlices), and its {type(optimizer).__name__} steps on those rows differently from the dense "
+            f"gradient of nn.Embedding {', '.join(repr(n) for n in dense)} wherever a token repeats in a batch; "
+            "torch_impl reproduces that row-sparse step for Adam, AdamW, RMSprop and SGD only.",
+            UserWarning, stacklevel=3)
+        return
     if dense:
         warnings.warn(
             f"torch_impl.fit: nn.Embedding {', '.join(repr(n) for n in dense)} has a dense gradient; Keras on "

@@ -1,4 +1,5 @@
-"""Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD`` and ``RMSprop`` as ``torch.optim.Optimizer``s.
+"""Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
+``Nadam`` and ``Lion`` as ``torch.optim.Optimizer``s.
 
 Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
 ``model.fit``, operation for operation and in the parameter's dtype: loss-scale
@@ -102,7 +103,7 @@ from torch_impl._ops import tf_sqrt, tf_sum
 from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
-__all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop"]
+__all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -428,6 +429,12 @@ class KerasOptimizer(torch.optim.Optimizer):
         pairs = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         if not pairs:  # Keras raises ("No gradients provided for any variable.") and counts no step
             return loss
+        if not self._row_slices and any(p.grad.is_sparse for p, _ in pairs):
+            raise RuntimeError(
+                f"torch_impl.optim.{type(self).__name__} takes dense gradients: Keras on TensorFlow steps an "
+                "Embedding's row slices (tf.IndexedSlices) with this optimizer in a way not reproduced here. Use "
+                "nn.Embedding(..., sparse=False) (Keras's step then differs where a token repeats in a batch), or "
+                "Adam, AdamW, RMSprop or SGD, which follow Keras's row-sparse step.")
         grads = [_Slices.of(p.grad, p) if p.grad.is_sparse else _Grad(p.grad.to(p.dtype)) for p, _ in pairs]
         if self.loss_scale_factor is not None and any(isinstance(g, _Slices) for g in grads):
             raise _ArgumentError(
@@ -453,6 +460,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 grads = [_Grad(g.value() + _buffer(self.state[p], "gradient_accumulator", p),
                                _reciprocal(steps, p.dtype, p.device)) for (p, _), g in zip(pairs, grads)]
             grads = self._clip_grads(grads, [p for p, _ in pairs])
+            self._before_updates(pairs)
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(self._rate(group), p.dtype)
                 wd = group["weight_decay"]
@@ -478,6 +486,10 @@ class KerasOptimizer(torch.optim.Optimizer):
         return loss
 
     _takes_factored_gradient = False  # SGD takes the _Grad (its ``g * lr`` is re-associated in fit)
+    _row_slices = True  # follows Keras's step on an Embedding's row-sparse gradient (tf.IndexedSlices)
+
+    def _before_updates(self, pairs: list) -> None:
+        """Keras's ``_backend_update_step`` before the per-variable updates (Nadam's momentum product)."""
 
     def _update_moving_averages(self) -> None:
         """Keras's ``_update_model_variables_moving_average``, then the periodic overwrite; every trainable
@@ -675,3 +687,225 @@ class RMSprop(KerasOptimizer):
             variable.sub_(mom)
         else:
             variable.sub_(increment)
+
+
+def _t(value: float, dtype: torch.dtype) -> torch.Tensor:
+    """A 0-d tensor: scalar arithmetic rounded in ``dtype`` at every operation, as Keras's scalar ops."""
+    return torch.tensor(value, dtype=dtype)
+
+
+def _check_epsilon(epsilon) -> None:
+    if isinstance(epsilon, bool) or not (isinstance(epsilon, (int, float)) and epsilon >= 0 and math.isfinite(epsilon)):
+        raise ValueError(f"`epsilon` must be a finite number >= 0. Received: epsilon={epsilon!r}")
+
+
+def _check_unit(value, name: str, closed_low: bool = True, closed_high: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (value >= 0 if closed_low else value > 0) and (value <= 1 if closed_high else value < 1)
+    if not ok:
+        low, high = "[" if closed_low else "(", "]" if closed_high else ")"
+        raise ValueError(f"`{name}` must be in {low}0, 1{high}. Received: {name}={value!r}")
+
+
+class Adagrad(KerasOptimizer):
+    """Keras's ``Adagrad`` (defaults: learning_rate 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
+
+    ``a += g^2``; ``w -= lr g / sqrt(a + eps)``, computed as ``fit`` does (``lr g * (1 / sqrt(a + eps))``). The
+    accumulator starts at ``initial_accumulator_value`` (carrying float32 rounding, as Keras's ``Constant``
+    initializer casts it); ``torch.optim.Adagrad`` starts at 0 with eps 1e-10 outside the root, and its default
+    rate is 0.01.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Adagrad([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.9155, -1.9155])
+    """
+
+    _keras_name = "adagrad"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **kwargs):
+        if isinstance(initial_accumulator_value, bool) or not (isinstance(initial_accumulator_value, (int, float))
+                                                               and initial_accumulator_value >= 0
+                                                               and math.isfinite(initial_accumulator_value)):
+            raise ValueError("`initial_accumulator_value` must be a finite number >= 0. Received: "
+                             f"initial_accumulator_value={initial_accumulator_value!r}")
+        _check_epsilon(epsilon)
+        super().__init__(params, dict(initial_accumulator_value=initial_accumulator_value, epsilon=epsilon),
+                         learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        if "accumulator" not in state:
+            state["accumulator"] = torch.full_like(variable, _cast(group["initial_accumulator_value"], dt))
+        accumulator = state["accumulator"]
+        accumulator.add_(gradient * gradient)
+        root = tf_sqrt(accumulator + _scalar(group["epsilon"], dt))
+        variable.sub_((gradient * lr) * torch.reciprocal(root))  # fit: x / sqrt(y) -> x * rsqrt(y)
+
+
+class Adadelta(KerasOptimizer):
+    """Keras's ``Adadelta`` (defaults: learning_rate 0.001, rho 0.95, epsilon 1e-7).
+
+    ``a = rho a + (1 - rho) g^2``; ``d = -sqrt(s + eps) g / sqrt(a + eps)``; ``s = rho s + (1 - rho) d^2``;
+    ``w += lr d``. ``torch.optim.Adadelta`` has the same rule with rate 1.0 and eps 1e-6 by default: a port that
+    keeps torch's defaults takes steps 1000 times Keras's.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Adadelta([w], learning_rate=1.0)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.9986, -1.9986])
+    """
+
+    _keras_name = "adadelta"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7, **kwargs):
+        _check_unit(rho, "rho", closed_high=True)
+        _check_epsilon(epsilon)
+        super().__init__(params, dict(rho=rho, epsilon=epsilon), learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        rho, one_minus_rho = _scalar(group["rho"], dt), _scalar(1 - group["rho"], dt)
+        eps = _scalar(group["epsilon"], dt)
+        grad_acc = _buffer(state, "accumulated_grad", variable)
+        delta_acc = _buffer(state, "accumulated_delta_var", variable)
+        grad_acc.copy_(grad_acc * rho + (gradient * gradient) * one_minus_rho)
+        # fit: x / sqrt(y) -> x * rsqrt(y)
+        delta = -((tf_sqrt(delta_acc + eps) * gradient) * torch.reciprocal(tf_sqrt(grad_acc + eps)))
+        delta_acc.copy_(delta_acc * rho + (delta * delta) * one_minus_rho)
+        variable.add_(delta * lr)
+
+
+class Adamax(KerasOptimizer):
+    """Keras's ``Adamax`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
+
+    ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``; ``w -= lr m / ((1 - beta_1^t)(u + eps))``
+    (``torch.optim.Adamax`` adds eps inside the max instead and its default rate is 0.002).
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Adamax([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.9000, -1.9000])
+    """
+
+    _keras_name = "adamax"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        _check_unit(beta_1, "beta_1")
+        _check_unit(beta_2, "beta_2")
+        _check_epsilon(epsilon)
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        local_step = _t(float(self.iterations + 1), dt)
+        beta_1_power = torch.pow(_t(_cast(group["beta_1"], dt), dt), local_step)
+        m, u = _buffer(state, "momentum", variable), _buffer(state, "norm", variable)
+        m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
+        u.copy_(torch.maximum(u * _scalar(group["beta_2"], dt), gradient.abs()))
+        variable.sub_((m * lr) / ((1 - beta_1_power) * (u + _scalar(group["epsilon"], dt))))
+
+
+class Nadam(KerasOptimizer):
+    """Keras's ``Nadam`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7): Adam with
+    Nesterov momentum and Dozat's momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96^t)``, whose running product
+    Keras keeps in one variable of the first parameter's dtype. ``torch.optim.Nadam`` uses
+    ``momentum_decay=0.004`` (``0.96 ** (t * 0.004)``), eps 1e-8 and rate 0.002 by default.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Nadam([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.8937, -1.8937])
+    """
+
+    _keras_name = "nadam"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        _check_unit(beta_1, "beta_1")
+        _check_unit(beta_2, "beta_2")
+        _check_epsilon(epsilon)
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), learning_rate, **kwargs)
+
+    def _before_updates(self, pairs):
+        params = self._all_params()
+        dt = params[0].dtype if params else self._floatx
+        product = self.state.get("u_product")
+        if product is None:
+            product = _t(1.0, dt)
+        step = _t(float(self.iterations + 1), dt)
+        beta_1 = self.param_groups[0]["beta_1"]
+        self.state["u_product"] = product * beta_1 * (1.0 - 0.5 * torch.pow(_t(0.96, dt), step))
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        local_step, next_step = _t(float(self.iterations + 1), dt), _t(float(self.iterations + 2), dt)
+        decay = _t(_cast(0.96, dt), dt)
+        beta_1, beta_2 = _t(_cast(group["beta_1"], dt), dt), _t(_cast(group["beta_2"], dt), dt)
+        u_t = beta_1 * (1.0 - 0.5 * torch.pow(decay, local_step))
+        u_t_1 = beta_1 * (1.0 - 0.5 * torch.pow(decay, next_step))
+        u_product_t = self.state["u_product"].to(dt)
+        u_product_t_1 = u_product_t * u_t_1
+        beta_2_power = torch.pow(beta_2, local_step)
+        m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
+        m.add_((gradient - m) * (1 - beta_1))
+        v.add_((gradient * gradient - v) * (1 - beta_2))
+        m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * gradient) / (1 - u_product_t)
+        v_hat = v / (1 - beta_2_power)
+        eps = _scalar(group["epsilon"], dt)
+        if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
+            variable.sub_((m_hat * lr) * torch.reciprocal(tf_sqrt(v_hat)))
+        else:
+            variable.sub_((m_hat * lr) / (tf_sqrt(v_hat) + eps))
+
+
+class Lion(KerasOptimizer):
+    """Keras's ``Lion`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.99): ``w -= lr sign(beta_1 m +
+    (1 - beta_1) g)``; ``m = beta_2 m + (1 - beta_2) g``.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Lion([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.9000, -1.9000])
+    """
+
+    _keras_name = "lion"
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.99, **kwargs):
+        if isinstance(beta_1, bool) or not (isinstance(beta_1, (int, float)) and 0 < beta_1 <= 1):
+            raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer degenerates "
+                             f"to SignSGD. Received: beta_1={beta_1}.")
+        _check_unit(beta_2, "beta_2", closed_high=True)
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2), learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        beta_1, beta_2 = _t(_cast(group["beta_1"], dt), dt), _t(_cast(group["beta_2"], dt), dt)
+        m = _buffer(state, "momentum", variable)
+        if isinstance(gradient, _Slices):  # the products per occurrence, densified by the sums
+            g1, g2 = gradient.dense(gradient.values * (1.0 - beta_1)), gradient.dense(gradient.values * (1.0 - beta_2))
+        else:
+            g1, g2 = gradient * (1.0 - beta_1), gradient * (1.0 - beta_2)
+        variable.sub_(torch.sign(m * beta_1 + g1) * lr)
+        m.copy_(m * beta_2 + g2)

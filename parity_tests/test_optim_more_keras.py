@@ -1,0 +1,196 @@
+"""Keras's Adagrad, Adadelta, Adamax, Nadam and Lion: every step against Keras 3.15.1's ``apply_gradients``
+inside a ``tf.function`` (what ``model.fit`` runs), on the harness of ``test_optim_fuzz_keras.py``.
+
+The standard is that file's: float64 bit for bit; float32 bit for bit except where ``fit`` runs TensorFlow's
+approximate vectorized ``Rsqrt`` (Adagrad's and Adadelta's ``x / sqrt(y)``, rewritten by Grappler as
+``x * rsqrt(y)``), there within 1e-6 of each tensor's largest entry. Then a ``fit`` with each against
+``model.fit``, the hand port with torch's optimizer of the same name, and the argument checks.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from keras_impl.models import build_model as keras_build  # noqa: E402
+from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
+from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check  # noqa: E402
+from torch_impl import fit as tfit  # noqa: E402
+from torch_impl import optim  # noqa: E402
+from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+NEW = ("adagrad", "adadelta", "adamax", "nadam", "lion")
+
+FIXED = [
+    ("adagrad", {}), ("adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.3, "epsilon": 1e-4}),
+    ("adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.0}),
+    ("adadelta", {}), ("adadelta", {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6}),
+    ("adamax", {}), ("adamax", {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.95, "epsilon": 1e-3}),
+    ("nadam", {}), ("nadam", {"learning_rate": 0.01, "beta_1": 0.85, "beta_2": 0.99}),
+    ("lion", {}), ("lion", {"learning_rate": 0.01, "beta_1": 0.95, "beta_2": 0.98}),
+    # the shared machinery: decay, clipping, accumulation, loss scale, EMA, schedules
+    ("adagrad", {"learning_rate": 0.05, "weight_decay": 0.01, "clipnorm": 0.5}),
+    ("adadelta", {"learning_rate": 1.0, "global_clipnorm": 0.3}),
+    ("adamax", {"learning_rate": 0.01, "use_ema": True, "ema_overwrite_frequency": 2}),
+    ("nadam", {"learning_rate": 0.01, "gradient_accumulation_steps": 2}),
+    ("nadam", {"learning_rate": 0.01, "loss_scale_factor": 8.0, "clipvalue": 0.2}),
+    ("lion", {"learning_rate": ("CosineDecay", {"initial_learning_rate": 0.01, "decay_steps": 10})}),
+    ("adamax", {"learning_rate": ("ExponentialDecay", {"initial_learning_rate": 0.02, "decay_steps": 3,
+                                                        "decay_rate": 0.9}), "weight_decay": 0.05}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,cfg", FIXED, ids=[f"{n}-{i}" for i, (n, _) in enumerate(FIXED)])
+def test_steps_match_fit(name, cfg, dtype):
+    rng = np.random.default_rng(zlib.crc32(f"{name}{cfg}{dtype}".encode()))
+    w0 = [rng.normal(size=s).astype(dtype) for s in SHAPES]
+    check("more", name, cfg, w0, _grads(rng, SHAPES, 10, dtype), dtype)
+
+
+def _random_case(seed: int):
+    r = np.random.default_rng(seed)
+    name = NEW[r.integers(len(NEW))]
+    dtype = "float64" if r.random() < 0.6 else "float32"
+    cfg: dict = {}
+    u = r.random()
+    if u < 0.15:
+        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
+        cfg["learning_rate"] = (sched, make(r))
+    elif u > 0.3:
+        cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 1.0, 10 ** r.uniform(-4, 0)]))
+    if name in ("adamax", "nadam", "lion") and r.random() < 0.5:
+        cfg["beta_1"] = float(r.choice([0.5, 0.8, 0.95, 0.99]))
+    if name in ("adamax", "nadam", "lion") and r.random() < 0.5:
+        cfg["beta_2"] = float(r.choice([0.5, 0.9, 0.99, 0.9999]))
+    if name != "lion" and r.random() < 0.4:
+        cfg["epsilon"] = float(r.choice([1e-8, 1e-3, 1.0, 0.0]))
+    if name == "adadelta" and r.random() < 0.5:
+        cfg["rho"] = float(r.choice([0.0, 0.5, 0.9, 0.99]))
+    if name == "adagrad" and r.random() < 0.5:
+        cfg["initial_accumulator_value"] = float(r.choice([0.0, 0.01, 1.0]))
+    if r.random() < 0.25:
+        cfg["weight_decay"] = float(r.choice([0.01, 0.1, 0.5]))
+    clip = r.random()
+    if clip < 0.15:
+        cfg["clipnorm"] = float(r.choice([0.1, 1.0]))
+    elif clip < 0.3:
+        cfg["global_clipnorm"] = float(r.choice([0.1, 1.0]))
+    elif clip < 0.4:
+        cfg["clipvalue"] = float(r.choice([0.05, 0.5]))
+    if r.random() < 0.2:
+        cfg["gradient_accumulation_steps"] = int(r.integers(2, 4))
+    if r.random() < 0.15:
+        cfg["loss_scale_factor"] = float(r.choice([3.0, 64.0]))
+    if r.random() < 0.2:
+        cfg.update(use_ema=True, ema_momentum=float(r.choice([0.5, 0.9, 0.99])),
+                   ema_overwrite_frequency=int(r.integers(1, 4)) if r.random() < 0.5 else None)
+    scale = float(r.choice([1.0, 1e-3, 1e3]))
+    steps = int(r.integers(3, 13))
+    return name, cfg, dtype, scale, steps
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_configurations_match_fit(seed):
+    """40 seeded configurations of the five optimizers with the shared options (schedules, decay, the three
+    clippings, accumulation, loss scale, EMA), gradients of three magnitudes, 3 to 12 steps."""
+    name, cfg, dtype, scale, steps = _random_case(seed)
+    rng = np.random.default_rng(1000 + seed)
+    w0 = [rng.normal(size=s).astype(dtype) for s in SHAPES]
+    check(f"random {seed}", name, cfg, w0, _grads(rng, SHAPES, steps, dtype, scale), dtype, eager=False)
+
+
+def test_lion_row_sparse_gradients_match_fit():
+    """Lion takes an Embedding's row slices (repeated rows, Keras's ``tf.IndexedSlices``) as Keras does: its
+    products per occurrence, then the sum; the other four take dense gradients and say so."""
+    rng = np.random.default_rng(4)
+    w0 = [rng.normal(size=(6, 3)), rng.normal(size=(4,))]
+    grads = [[(np.array([1, 4, 1, 1]), rng.normal(size=(4, 3))), rng.normal(size=(4,))] for _ in range(5)]
+    check("sparse", "lion", {"learning_rate": 0.01, "beta_1": 0.7}, w0, grads, "float64", eager=False)
+    p = torch.nn.Parameter(torch.zeros(5, 2))
+    p.grad = torch.sparse_coo_tensor(torch.tensor([[0, 0]]), torch.ones(2, 2), (5, 2))
+    for cls in (optim.Adagrad, optim.Adadelta, optim.Adamax, optim.Nadam):
+        with pytest.raises(RuntimeError, match="dense gradients"):
+            cls([p]).step()
+    print("Adagrad, Adadelta, Adamax, Nadam refuse a row-sparse gradient (RuntimeError naming the fix)")
+
+
+# (name, Keras arguments, torch's optimizer of the same name, its arguments, whether it logs another history)
+FIT_CASES = [("adagrad", {"learning_rate": 0.05}, torch.optim.Adagrad, {"lr": 0.05}, True),
+             ("adadelta", {"learning_rate": 1.0}, torch.optim.Adadelta, {"lr": 1.0}, True),
+             ("adamax", {"learning_rate": 0.01}, torch.optim.Adamax, {"lr": 0.01}, False),
+             ("nadam", {"learning_rate": 0.01}, torch.optim.NAdam, {"lr": 0.01}, True),
+             ("lion", {"learning_rate": 0.003}, None, None, None)]
+
+
+@pytest.mark.parametrize("name,cfg,torch_cls,torch_cfg,differs", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_fit_like_keras_and_the_torch_optimizer_of_the_same_name(name, cfg, torch_cls, torch_cfg, differs):
+    """``fit`` with the optimizer against ``model.fit`` (float64, every history key, every epoch); the same
+    run with torch's optimizer of the same name and rate: Adagrad (accumulator from 0, eps 1e-10 outside the
+    root), Adadelta (eps 1e-6) and NAdam (``momentum_decay`` 0.004, eps 1e-8) log another history; Adamax (eps
+    inside the max, 1e-8) stays within 1e-6 here."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(160, 6))
+    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(160, 3)), 1)
+    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "tanh"},
+                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    with _precision("float64"):
+        keras.utils.set_random_seed(1)
+        km = keras_build(spec)
+        w = km.get_weights()
+        km.compile(optimizer=getattr(keras.optimizers, _class(name))(**cfg), loss="sparse_categorical_crossentropy",
+                   metrics=["accuracy"])
+        kh = km.fit(x, y, batch_size=32, epochs=4, shuffle=False, verbose=0, validation_split=0.25).history
+        runs = {}
+        for side, make in (("torch_impl", lambda ps: getattr(optim, _class(name))(ps, **cfg)),
+                           ("torch.optim", (lambda ps: torch_cls(ps, **torch_cfg)) if torch_cls else None)):
+            if make is None:
+                continue
+            tm = build_model(spec)
+            load_keras_weights(tm, w)
+            runs[side] = tfit.fit(tm, x, y, loss="sparse_categorical_crossentropy", optimizer=make(tm.parameters()),
+                                  batch_size=32, epochs=4, shuffle=False, verbose=0, validation_split=0.25,
+                                  metrics=["accuracy"]).history
+    print(f"fit with {_class(name)}({cfg}), float64:")
+    _check_history(runs["torch_impl"], kh, "float64")
+    if "torch.optim" in runs:
+        gap = float(np.max(np.abs(np.subtract(runs["torch.optim"]["loss"], kh["loss"])) / np.abs(kh["loss"])))
+        print(f"  torch.optim.{torch_cls.__name__}({torch_cfg}): loss "
+              f"{np.round(runs['torch.optim']['loss'], 6).tolist()} (max rel {gap:.1e} from Keras)")
+        assert gap > 1e-4 if differs else gap < 1e-6
+
+
+def _class(name: str) -> str:
+    return {"adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion"}[name]
+
+
+def test_arguments_and_configs():
+    """Keras's checks (Lion's ``beta_1`` in (0, 1]) and the stricter ones (rates in [0, 1), a finite epsilon
+    >= 0, a finite initial accumulator >= 0: Keras accepts nonsense there); Keras's default names."""
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="beta_1"):
+            keras.optimizers.Lion(beta_1=bad)
+        with pytest.raises(ValueError, match="beta_1"):
+            optim.Lion(p, beta_1=bad)
+    for cls, kwargs in ((optim.Adagrad, {"initial_accumulator_value": -0.1}), (optim.Adagrad, {"epsilon": -1.0}),
+                        (optim.Adadelta, {"rho": 1.5}), (optim.Adamax, {"beta_1": 1.0}),
+                        (optim.Nadam, {"beta_2": -0.1}), (optim.Nadam, {"epsilon": float("nan")})):
+        keras_cls = getattr(keras.optimizers, cls.__name__)
+        keras_cls(**kwargs)  # Keras accepts it
+        with pytest.raises(ValueError):
+            cls(p, **kwargs)
+    for name in NEW:
+        k = getattr(keras.optimizers, _class(name))()
+        t = getattr(optim, _class(name))(p)
+        assert t.name == re.sub(r"_\d+$", "", k.name) and float(np.float32(t.learning_rate)) == float(np.float32(k.learning_rate)), name
+    print("Lion's beta_1 check as Keras; stricter checks raise; names and default rates as Keras's")
