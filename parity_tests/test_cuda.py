@@ -95,3 +95,31 @@ def test_metrics_on_cuda_equal_the_cpu_results():
     for name in cpu:
         print(f"{name}: cpu {np.round(cpu[name], 6).tolist()} cuda {np.round(gpu[name], 6).tolist()}")
         np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_rest_of_keras_losses_on_cuda_equal_the_cpu(dtype):
+    """The rest of ``keras.losses`` (MSE ... CTC) on CUDA tensors, every reduction and weight shape: the CPU's
+    values and gradients (pinned to Keras by test_losses_rest_keras.py) within the dtype's standard."""
+    import zlib
+
+    from scenarios.rest_loss_cases import CASES, REDUCTIONS, WEIGHT_KINDS, case_id, weights
+
+    compared = 0
+    for case in CASES:
+        name, config, make, extra = case
+        rng = np.random.default_rng(zlib.crc32(case_id(case).encode()))
+        y_true, y_pred = make(rng)
+        tol = "float32" if name == "ctc" else dtype  # torch's CTC kernels differ between CPU and CUDA
+        for reduction in REDUCTIONS:
+            for kind in WEIGHT_KINDS:
+                sw = weights(kind, rng, len(y_pred), extra)
+                if kind == "per_element" and sw is None:
+                    continue
+                cfg = dict(config, reduction=reduction)
+                cpu = loss_value_and_grad(name, cfg, y_true, y_pred, sw, dtype=dtype, device="cpu")
+                gpu = loss_value_and_grad(name, cfg, y_true, y_pred, sw, dtype=dtype, device="cuda")
+                rec = compare(gpu, cpu, tol)
+                assert rec["passed"], (case_id(case), cfg, kind, rec["reason"])
+                compared += 1
+    print(f"{dtype}: {compared} cases of the rest of keras.losses equal on CUDA and CPU")
