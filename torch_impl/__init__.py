@@ -1,5 +1,6 @@
 """Keras-faithful losses for PyTorch (the Keras 3 crossentropy family, class
-weighting and focal losses), with Keras's exact numerics.
+weighting and focal losses, and the rest of ``keras.losses``), with Keras's
+exact numerics.
 
 Example:
     >>> import torch
@@ -12,13 +13,30 @@ Example:
 from torch_impl import class_weight, losses, reduction
 from torch_impl.class_weight import class_weight_to_sample_weight, compute_class_weight
 from torch_impl.losses import (
+    CTC,
     BinaryCrossentropy,
     BinaryFocalCrossentropy,
     CategoricalCrossentropy,
     CategoricalFocalCrossentropy,
+    CategoricalGeneralizedCrossEntropy,
+    CategoricalHinge,
+    Circle,
+    CosineSimilarity,
+    Dice,
+    Hinge,
+    Huber,
+    KLDivergence,
+    LogCosh,
     Loss,
     LossFunctionWrapper,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
     SparseCategoricalCrossentropy,
+    SquaredHinge,
+    Tversky,
     binary_crossentropy,
     binary_focal_crossentropy,
     categorical_crossentropy,
@@ -46,4 +64,21 @@ __all__ = [
     "binary_focal_crossentropy",
     "categorical_focal_crossentropy",
     "focal_loss",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "CosineSimilarity",
+    "Huber",
+    "LogCosh",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "KLDivergence",
+    "Poisson",
+    "Dice",
+    "Tversky",
+    "Circle",
+    "CategoricalGeneralizedCrossEntropy",
+    "CTC",
 ]
