@@ -52,6 +52,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from torch_impl import _ops
+from torch_impl._tf_random import SEED_MOD as _SEED_MOD
+from torch_impl._tf_random import stateless_uniform
 from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 
@@ -86,8 +88,18 @@ _NORM_MODULES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
 @torch.no_grad()
-def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, strict: bool = True) -> nn.Module:
+def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, strict: bool = True,
+                seed: Optional[int] = None) -> nn.Module:
     """Keras's default initialisation for every layer inside ``module``.
+
+    With ``seed``: Keras's own initial values, those of the same layers built in the same order after
+    ``keras.utils.set_random_seed(seed)`` (Keras draws one seed per random initializer from Python's
+    ``random`` as each layer is made: a Dense/Conv kernel, an Embedding, an LSTM/GRU/SimpleRNN layer's kernel,
+    recurrent kernel and dropout seed generator, a Dropout without seed). Uniform draws (kernels, embeddings)
+    equal Keras's bit for bit; the orthogonal recurrent kernels within float rounding of the QR
+    (:mod:`torch_impl.initializers`). A :class:`Dropout` made without ``seed`` takes its seed from the same
+    sequence (then its masks are those of Keras's unseeded Dropout too); one made with a seed, like Keras's,
+    draws none. The model must hold only the layers :func:`load_keras_weights` knows.
 
     * ``Linear``, ``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``: ``glorot_uniform`` kernel, zero bias (Keras's
       ``Dense``, ``Conv*D`` and ``Conv*DTranspose``);
@@ -144,7 +156,64 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
                         p[m.hidden_size:2 * m.hidden_size] = 1.0
                     if pname.startswith("bias_hh") and not isinstance(m, nn.GRU):
                         p.requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias (GRU's has two)
+    if seed is not None:
+        _keras_seeded_init(module, seed)
     return module
+
+
+def _keras_seeded_init(module: nn.Module, seed: int) -> None:
+    """Keras's seeded draws for :func:`keras_init_` (``seed=``), in its layer-construction order."""
+    import random
+
+    from torch_impl import initializers
+
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"keras_init_: seed must be an integer, got {seed!r}")
+    draws = random.Random(seed)  # keras.utils.set_random_seed(seed) seeds Python's random with it
+
+    def draw() -> int:
+        return draws.randint(1, int(1e9))  # keras.src.random.seed_generator.make_default_seed
+
+    slots = {desc: tensor for desc, tensor, _ in _weight_slots(module)}
+    values = {}
+    for name, m in module.named_modules():
+        if isinstance(m, (nn.Linear,) + _CONV_MODULES):
+            values[f"{name}.kernel"] = initializers.GlorotUniform(seed=draw())
+        elif isinstance(m, nn.Embedding):
+            values[f"{name}.embeddings"] = initializers.RandomUniform(seed=draw())
+        elif isinstance(m, _RNN_MODULES):
+            # per Keras layer: LSTMCell/GRUCell draw the kernel, the recurrent kernel, then their dropout
+            # SeedGenerator; SimpleRNNCell the SeedGenerator first
+            # (a Bidirectional layer first makes the wrapped layer, then a forward and a backward copy of it)
+            simple = not isinstance(m, (nn.LSTM, nn.GRU))
+            for desc, _, _ in _rnn_slots(name, m):
+                if desc.endswith(".kernel") and not desc.endswith("recurrent_kernel"):
+                    if m.bidirectional and ".backward_" not in desc:
+                        for _ in range(3):
+                            draw()  # the wrapped layer's own draws, unused
+                    if simple:
+                        draw()
+                    values[desc] = initializers.GlorotUniform(seed=draw())
+                elif desc.endswith(".recurrent_kernel"):
+                    values[desc] = initializers.Orthogonal(seed=draw())
+                    if not simple:
+                        draw()
+        elif isinstance(m, Dropout):
+            if m.seed is None:  # made without a seed: Keras's unseeded Dropout draws its generator's seed
+                m.state = (draw(), 0)
+                m._initial_seed = m._seed_value
+        elif isinstance(m, nn.Dropout):
+            draw()  # Keras's unseeded Dropout draws one (torch's own Dropout cannot take Keras's masks)
+    weights = keras_weights(module)
+    for i, (desc, tensor, _) in enumerate(_weight_slots(module)):
+        if desc in values:
+            weights[i] = values[desc](weights[i].shape, dtype=_keras_value_dtype(tensor)).cpu().numpy()
+    load_keras_weights(module, weights)
+
+
+def _keras_value_dtype(tensor) -> torch.dtype:
+    t = tensor[0] if isinstance(tensor, tuple) else tensor
+    return t.dtype
 
 
 _HALF = (torch.float16, torch.bfloat16)
@@ -267,70 +336,6 @@ class Activation(nn.Module):
         return str(self.name)
 
 
-# Philox4x32-10 (TensorFlow's random::PhiloxRandom) for Dropout: the multipliers and the per-round key bumps
-_PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
-_PHILOX_W0, _PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
-_U32 = 0xFFFFFFFF
-
-
-def _philox_scalar(ctr: tuple, key: tuple) -> tuple:
-    """One Philox4x32-10 block on Python ints (TensorFlow's key scrambling of a stateless seed)."""
-    c0, c1, c2, c3 = ctr
-    k0, k1 = key
-    for _ in range(10):
-        p0, p1 = _PHILOX_M0 * c0, _PHILOX_M1 * c2
-        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0, p1 & _U32, (p0 >> 32) ^ c3 ^ k1, p0 & _U32)
-        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
-    return c0, c1, c2, c3
-
-
-def _mulhilo(m: int, b: torch.Tensor) -> tuple:
-    """``(m * b) >> 32`` and ``(m * b) & 0xFFFFFFFF`` for uint32 ``m`` and an int64 tensor of uint32 ``b``, in
-    16-bit halves so that no int64 product overflows."""
-    p_lo, p_hi = b * (m & 0xFFFF), b * (m >> 16)  # < 2**48 each; m * b = p_hi * 2**16 + p_lo
-    return (p_hi + (p_lo >> 16)) >> 16, (p_lo + ((p_hi & 0xFFFF) << 16)) & _U32
-
-
-def _stateless_uniform(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
-    """``tf.random.stateless_uniform(shape, seed, dtype)`` on TensorFlow's CPU kernel, bit for bit.
-
-    ``StatelessRandomGetKeyCounter`` scrambles the int32 seed pair with one Philox block (key
-    ``0x02461E293EC8F720``, counter ``[seed0, 0, seed1, 0]``): the key is the block's first two words, the
-    counter ``[0, 0, w2, w3]``. ``StatelessRandomUniformV2`` (Philox) then fills the tensor in row-major order
-    from blocks at counter + g, g = 0, 1, ...: four float32/float16/bfloat16 values per block (the low 23/10/7
-    bits of each uint32 as a mantissa in [1, 2), minus 1) or two float64 values (20 bits of the first word and
-    the 32 of the second as a 52-bit mantissa, minus 1).
-    """
-    s0, s1 = (int(s) & _U32 for s in seed)
-    w = _philox_scalar((s0, 0, s1, 0), (0x3EC8F720, 0x02461E29))
-    key = (w[0], w[1])
-    n = math.prod(shape)
-    per = 2 if dtype == torch.float64 else 4
-    g = torch.arange((n + per - 1) // per, dtype=torch.int64, device=device)
-    c0, c1 = g & _U32, g >> 32
-    c2, c3 = torch.full_like(g, w[2]), torch.full_like(g, w[3])
-    k0, k1 = key
-    for _ in range(10):
-        hi0, lo0 = _mulhilo(_PHILOX_M0, c0)
-        hi1, lo1 = _mulhilo(_PHILOX_M1, c2)
-        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
-    words = torch.stack((c0, c1, c2, c3), dim=1)  # (blocks, 4)
-    if dtype == torch.float64:
-        bits = (1023 << 52) | ((words[:, 0::2] & 0xFFFFF) << 32) | words[:, 1::2]
-        u = bits.reshape(-1).view(torch.float64)
-    elif dtype == torch.float32:
-        u = ((words & 0x7FFFFF) | 0x3F800000).to(torch.int32).reshape(-1).view(torch.float32)
-    elif dtype == torch.float16:
-        u = ((words & 0x3FF) | 0x3C00).to(torch.int16).reshape(-1).view(torch.float16)
-    elif dtype == torch.bfloat16:
-        u = ((words & 0x7F) | 0x3F80).to(torch.int16).reshape(-1).view(torch.bfloat16)
-    else:
-        raise ValueError(f"Dropout needs a floating input (float16, bfloat16, float32, float64), got {dtype}")
-    return (u[:n] - torch.ones((), dtype=dtype, device=device)).reshape(tuple(shape))
-
-
-_SEED_MOD = 2**31 - 2  # keras.src.backend.tensorflow.random._cast_seed: floormod(seed, tf.int32.max - 1)
 
 
 class Dropout(nn.Module):
@@ -449,7 +454,7 @@ class Dropout(nn.Module):
             noise_shape = tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         seed = (self._seed_value % _SEED_MOD, self._counter % _SEED_MOD)
         self._counter += 1
-        u = _stateless_uniform(noise_shape, seed, x.dtype, x.device)
+        u = stateless_uniform(noise_shape, seed, x.dtype, x.device)
         scale = torch.tensor(1 / (1 - self.rate), dtype=x.dtype, device=x.device)
         keep = u >= torch.tensor(self.rate, dtype=x.dtype, device=x.device)
         return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))

@@ -1,0 +1,170 @@
+"""TensorFlow's stateless random numbers on its CPU kernels, bit for bit, in torch.
+
+Keras on TensorFlow draws Dropout masks and initial weights with ``tf.random.stateless_uniform``,
+``stateless_normal`` and ``stateless_truncated_normal`` from a seed pair. ``StatelessRandomGetKeyCounter``
+scrambles the int32 pair with one Philox4x32-10 block (key ``0x02461E293EC8F720``, counter
+``[seed0, 0, seed1, 0]``): the Philox key is the block's first two words, the counter ``[0, 0, w2, w3]``. The
+``...V2`` kernels then fill the tensor in row-major order, one "group" of values per Philox block at counter
+``+ g`` (uniform, normal), or, for the truncated normal, each group from its own stream of blocks starting at
+counter ``+ g * skip`` (``skip`` = 256 blocks for float32, 128 for float64: TensorFlow reserves 256 samples per
+output value).
+
+* uniform: four float32/float16/bfloat16 values per block (the low 23/10/7 bits of each word as a mantissa in
+  ``[1, 2)``, minus 1), or two float64 values (20 bits of the first word and the 32 of the second);
+* normal: Box-Muller, ``u1 = max(uniform, 1e-7)``, ``v = 2 pi uniform``, ``sqrt(-2 log u1) * (sin v, cos v)``:
+  four float32 values per block from two word pairs (half types: the float32 values rounded), two float64
+  values from the four words;
+* truncated normal: the same Box-Muller pairs from the group's stream, keeping the values with ``|x| < 2`` in
+  order until the group (four float32 or two float64 values) is full.
+
+The transcendental functions are evaluated in float64 and rounded (TensorFlow calls glibc's ``logf`` and
+``sincosf``, which round correctly in all but rare cases: a float32 normal may differ by an ulp there).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+
+# Philox4x32-10 (TensorFlow's random::PhiloxRandom): the multipliers and the per-round key bumps
+_PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
+_PHILOX_W0, _PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
+_U32 = 0xFFFFFFFF
+SEED_MOD = 2**31 - 2  # keras.src.backend.tensorflow.random._cast_seed: floormod(seed, tf.int32.max - 1)
+_TRUNCATED_SKIP = {torch.float64: 128}  # blocks reserved per truncated-normal group; 256 for the 4-value types
+
+
+def _philox_scalar(ctr: tuple, key: tuple) -> tuple:
+    """One Philox4x32-10 block on Python ints (TensorFlow's key scrambling of a stateless seed)."""
+    c0, c1, c2, c3 = ctr
+    k0, k1 = key
+    for _ in range(10):
+        p0, p1 = _PHILOX_M0 * c0, _PHILOX_M1 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0, p1 & _U32, (p0 >> 32) ^ c3 ^ k1, p0 & _U32)
+        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
+    return c0, c1, c2, c3
+
+
+def _mulhilo(m: int, b: torch.Tensor) -> tuple:
+    """``(m * b) >> 32`` and ``(m * b) & 0xFFFFFFFF`` for uint32 ``m`` and an int64 tensor of uint32 ``b``, in
+    16-bit halves so that no int64 product overflows."""
+    p_lo, p_hi = b * (m & 0xFFFF), b * (m >> 16)  # < 2**48 each; m * b = p_hi * 2**16 + p_lo
+    return (p_hi + (p_lo >> 16)) >> 16, (p_lo + ((p_hi & 0xFFFF) << 16)) & _U32
+
+
+def _key_counter(seed: tuple) -> tuple:
+    s0, s1 = (int(s) & _U32 for s in seed)
+    w = _philox_scalar((s0, 0, s1, 0), (0x3EC8F720, 0x02461E29))
+    return (w[0], w[1]), (w[2], w[3])
+
+
+def _blocks(seed: tuple, offsets: torch.Tensor) -> torch.Tensor:
+    """The Philox blocks at counter ``+ offsets`` (an int64 tensor of any shape): ``offsets.shape + (4,)`` uint32
+    words in int64."""
+    (k0, k1), (w2, w3) = _key_counter(seed)
+    c0, c1 = offsets & _U32, offsets >> 32
+    c2, c3 = torch.full_like(offsets, w2), torch.full_like(offsets, w3)
+    for _ in range(10):
+        hi0, lo0 = _mulhilo(_PHILOX_M0, c0)
+        hi1, lo1 = _mulhilo(_PHILOX_M1, c2)
+        c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        k0, k1 = (k0 + _PHILOX_W0) & _U32, (k1 + _PHILOX_W1) & _U32
+    return torch.stack((c0, c1, c2, c3), dim=-1)
+
+
+def _unit_float32(words: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``Uint32ToFloat``: ``[1, 2)`` from the low 23 bits, minus 1 (float32)."""
+    return ((words & 0x7FFFFF) | 0x3F800000).to(torch.int32).view(torch.float32) - 1.0
+
+
+def _unit_float64(hi: torch.Tensor, lo: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``Uint64ToDouble``: 20 bits of ``hi`` and 32 of ``lo`` as the mantissa, minus 1."""
+    return ((1023 << 52) | ((hi & 0xFFFFF) << 32) | lo).view(torch.float64) - 1.0
+
+
+def stateless_uniform(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``tf.random.stateless_uniform(shape, seed, dtype)`` in ``[0, 1)``, bit for bit."""
+    n = math.prod(shape)
+    per = 2 if dtype == torch.float64 else 4
+    words = _blocks(seed, torch.arange((n + per - 1) // per, dtype=torch.int64, device=device))
+    if dtype == torch.float64:
+        u = _unit_float64(words[:, 0::2], words[:, 1::2]).reshape(-1)
+        return u[:n].reshape(tuple(shape))
+    if dtype == torch.float32:
+        u = ((words & 0x7FFFFF) | 0x3F800000).to(torch.int32).reshape(-1).view(torch.float32)
+    elif dtype == torch.float16:
+        u = ((words & 0x3FF) | 0x3C00).to(torch.int16).reshape(-1).view(torch.float16)
+    elif dtype == torch.bfloat16:
+        u = ((words & 0x7F) | 0x3F80).to(torch.int16).reshape(-1).view(torch.bfloat16)
+    else:
+        raise ValueError(f"stateless_uniform needs a floating dtype (float16, bfloat16, float32, float64), got {dtype}")
+    return (u[:n] - torch.ones((), dtype=dtype, device=device)).reshape(tuple(shape))
+
+
+def _box_muller_float32(x0: torch.Tensor, x1: torch.Tensor) -> tuple:
+    """TensorFlow's ``BoxMullerFloat``: float32 pairs from two words each (float64 math, rounded per step)."""
+    u1 = torch.clamp_min(_unit_float32(x0), np.float32(1e-7)).double()
+    v1 = (2 * math.pi * _unit_float32(x1).double()).float().double()  # 2.0f * M_PI: a double product, rounded
+    u2 = torch.sqrt(-2.0 * torch.log(u1).float().double()).float()
+    return (torch.sin(v1).float() * u2), (torch.cos(v1).float() * u2)
+
+
+def _box_muller_float64(x0, x1, x2, x3) -> tuple:
+    """TensorFlow's ``BoxMullerDouble``: a float64 pair from four words."""
+    u1 = torch.clamp_min(_unit_float64(x0, x1), 1e-7)
+    v1 = 2 * math.pi * _unit_float64(x2, x3)
+    u2 = torch.sqrt(-2.0 * torch.log(u1))
+    return torch.sin(v1) * u2, torch.cos(v1) * u2
+
+
+def _standard_normal(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The normals of each block of ``words`` (``(..., 4)``), in order: ``(..., 4)`` float32 or ``(..., 2)``
+    float64."""
+    if dtype == torch.float64:
+        return torch.stack(_box_muller_float64(*words.unbind(-1)), dim=-1)
+    a0, a1 = _box_muller_float32(words[..., 0], words[..., 1])
+    b0, b1 = _box_muller_float32(words[..., 2], words[..., 3])
+    return torch.stack((a0, a1, b0, b1), dim=-1)
+
+
+def _check_float(dtype: torch.dtype, what: str) -> None:
+    if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        raise ValueError(f"{what} needs a floating dtype (float16, bfloat16, float32, float64), got {dtype}")
+
+
+def stateless_normal(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``tf.random.stateless_normal(shape, seed, dtype)`` (mean 0, stddev 1); half types are the float32 values
+    rounded."""
+    _check_float(dtype, "stateless_normal")
+    n = math.prod(shape)
+    base = torch.float64 if dtype == torch.float64 else torch.float32
+    per = 2 if base == torch.float64 else 4
+    words = _blocks(seed, torch.arange((n + per - 1) // per, dtype=torch.int64, device=device))
+    return _standard_normal(words, base).reshape(-1)[:n].to(dtype).reshape(tuple(shape))
+
+
+def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``tf.random.stateless_truncated_normal(shape, seed, dtype)`` (mean 0, stddev 1, ``|x| < 2``); half types
+    are the float32 values rounded."""
+    _check_float(dtype, "stateless_truncated_normal")
+    n = math.prod(shape)
+    base = torch.float64 if dtype == torch.float64 else torch.float32
+    group = 2 if base == torch.float64 else 4
+    skip = _TRUNCATED_SKIP.get(base, 256)
+    groups = (n + group - 1) // group
+    blocks = 4  # a group's first blocks: 8 (float32) or 4 (float64) candidates per block pair, ~95% kept
+    while True:
+        offsets = torch.arange(groups, dtype=torch.int64, device=device)[:, None] * skip + torch.arange(
+            blocks, dtype=torch.int64, device=device)
+        values = _standard_normal(_blocks(seed, offsets), base).reshape(groups, -1)  # the stream's order
+        kept = values.abs() < 2.0
+        rank = kept.cumsum(1)
+        if groups == 0 or bool((rank[:, -1] >= group).all()):
+            break
+        blocks *= 2  # a group short of values (rare): read further into its stream
+    take = kept & (rank <= group)
+    out = values[take].reshape(groups, group)
+    return out.reshape(-1)[:n].to(dtype).reshape(tuple(shape))
