@@ -44,7 +44,7 @@ def floatx(dtype: str) -> Iterator[None]:
 
 
 _SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",
-                        "kernel_constraint", "bias_constraint"},
+                        "kernel_constraint", "bias_constraint", "kernel_initializer", "bias_initializer"},
               "batchnorm": {"type", "momentum", "epsilon"}, "dropout": {"type", "rate", "seed"},
               "activation": {"type", "activation"}}
 
@@ -67,7 +67,9 @@ def build_model(spec: dict, weights: Optional[Sequence[np.ndarray]] = None, dtyp
                                              kernel_regularizer=layer.get("kernel_regularizer"),
                                              bias_regularizer=layer.get("bias_regularizer"),
                                              kernel_constraint=layer.get("kernel_constraint"),
-                                             bias_constraint=layer.get("bias_constraint")))
+                                             bias_constraint=layer.get("bias_constraint"),
+                                             kernel_initializer=layer.get("kernel_initializer", "glorot_uniform"),
+                                             bias_initializer=layer.get("bias_initializer", "zeros")))
             if manual:  # a hand-written softmax: its output carries no logits for the loss to find
                 layers.append(keras.layers.Lambda(_manual_softmax, dtype=dtype))
         elif kind == "batchnorm":

@@ -33,13 +33,15 @@ import random
 from typing import Optional, Sequence
 
 import torch
+from torch import nn
 
 from torch_impl import _tf_random
+from torch_impl._layer_args import attach
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "Identity", "RandomUniform", "RandomNormal", "TruncatedNormal",
     "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-    "Orthogonal", "compute_fans", "get",
+    "Orthogonal", "compute_fans", "get", "initialize",
 ]
 
 _TRUNCATED_STDDEV = 0.87962566103423978  # stddev of the standard normal truncated at +-2
@@ -379,3 +381,34 @@ def get(identifier) -> Optional[Initializer]:
             raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. Known: {sorted(_BY_NAME)}")
         return cls()
     raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+
+
+@torch.no_grad()
+def initialize(module: nn.Module, kernel_initializer=None, bias_initializer=None) -> nn.Module:
+    """Gives ``module`` Keras's ``kernel_initializer`` / ``bias_initializer`` (anything :func:`get` takes) and
+    sets its kernel (``module.weight``, in Keras's layout: a ``Linear``'s ``(in, out)``, a conv's
+    ``(*kernel, in, out)``; an ``Embedding``'s table is Keras's ``embeddings``) and bias now; returns the module.
+
+    A name or an unseeded initializer draws its seed now, as Keras's layer does when it is made.
+    :func:`torch_impl.nn.keras_init_` keeps these initializers (and sets the rest to Keras's defaults); with
+    ``seed=`` it replays Keras's draws: one per random initializer, the kernel's before the bias's.
+
+    Example:
+        >>> layer = initialize(torch.nn.Linear(4, 2), kernel_initializer=HeUniform(seed=3), bias_initializer="ones")
+        >>> layer.bias.tolist()
+        [1.0, 1.0]
+    """
+    kernel, bias = get(kernel_initializer), get(bias_initializer)
+    attach(module, "_keras_initializer", "initializer", kernel, bias)
+    for name, init in (("weight", kernel), ("bias", bias)):
+        if init is not None:
+            _fill(getattr(module, name), init)
+    return module
+
+
+def _fill(param: torch.Tensor, init: Initializer) -> None:
+    """``param`` set to ``init``'s values, drawn in Keras's layout (the parameter's ``_keras_layout``)."""
+    to_keras = getattr(param, "_keras_layout", lambda w: w)
+    from_keras = getattr(param, "_keras_from_layout", lambda k: k)
+    shape = tuple(to_keras(param.detach()).shape)
+    param.copy_(from_keras(init(shape, dtype=param.dtype, device=param.device)))

@@ -122,11 +122,19 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
         raise ValueError(f"keras_init_: no Keras default initialiser known for {'; '.join(unknown)}; they hold "
                          "parameters of their own. Initialise them yourself, or pass strict=False to leave them "
                          "at torch's initialisation.")
+    from torch_impl.initializers import _fill
+
     for m in module.modules():
         if isinstance(m, _KERNEL_MODULES):
-            glorot_uniform_(m.weight, generator)
+            if hasattr(m.weight, "_keras_initializer"):  # given by torch_impl.initializers.initialize
+                _fill(m.weight, m.weight._keras_initializer)
+            else:
+                glorot_uniform_(m.weight, generator)
             if m.bias is not None:
-                m.bias.zero_()
+                if hasattr(m.bias, "_keras_initializer"):
+                    _fill(m.bias, m.bias._keras_initializer)
+                else:
+                    m.bias.zero_()
         elif isinstance(m, (BatchNormalization,) + _NORM_MODULES):
             if getattr(m, "weight", None) is not None:  # gamma (scale=False / affine=False: none)
                 m.weight.fill_(1.0)
@@ -137,7 +145,10 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
             if getattr(m, "running_var", None) is not None:
                 m.running_var.fill_(1.0)
         elif isinstance(m, nn.Embedding):
-            m.weight.uniform_(-0.05, 0.05, generator=generator)
+            if hasattr(m.weight, "_keras_initializer"):
+                _fill(m.weight, m.weight._keras_initializer)
+            else:
+                m.weight.uniform_(-0.05, 0.05, generator=generator)
         elif isinstance(m, nn.PReLU):
             m.weight.zero_()
         elif isinstance(m, _RNN_MODULES):
@@ -174,13 +185,26 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
     def draw() -> int:
         return draws.randint(1, int(1e9))  # keras.src.random.seed_generator.make_default_seed
 
-    slots = {desc: tensor for desc, tensor, _ in _weight_slots(module)}
+    def replayed(param, default):
+        """The parameter's initializer as Keras's layer makes it: an unseeded random one (or the default, when
+        ``initialize`` gave none) takes the next seed; a seeded or constant one draws none."""
+        init = getattr(param, "_keras_initializer", None) if param is not None else None
+        if init is None:
+            return None if default is None else default(seed=draw())
+        if isinstance(init, initializers._Random) and init._init_seed is None:
+            init = type(init).from_config({**init.get_config(), "seed": draw()})
+            param._keras_initializer = init  # later calls give these values, as the layer's own initializer
+        return init
+
     values = {}
     for name, m in module.named_modules():
         if isinstance(m, (nn.Linear,) + _CONV_MODULES):
-            values[f"{name}.kernel"] = initializers.GlorotUniform(seed=draw())
+            values[f"{name}.kernel"] = replayed(m.weight, initializers.GlorotUniform)
+            bias = replayed(m.bias, None)
+            if bias is not None:
+                values[f"{name}.bias"] = bias
         elif isinstance(m, nn.Embedding):
-            values[f"{name}.embeddings"] = initializers.RandomUniform(seed=draw())
+            values[f"{name}.embeddings"] = replayed(m.weight, initializers.RandomUniform)
         elif isinstance(m, _RNN_MODULES):
             # per Keras layer: LSTMCell/GRUCell draw the kernel, the recurrent kernel, then their dropout
             # SeedGenerator; SimpleRNNCell the SeedGenerator first
@@ -614,7 +638,7 @@ class KerasSequential(nn.Sequential):
 
 
 _SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",
-                        "kernel_constraint", "bias_constraint"},
+                        "kernel_constraint", "bias_constraint", "kernel_initializer", "bias_initializer"},
               "batchnorm": {"type", "momentum", "epsilon"}, "dropout": {"type", "rate", "seed"},
               "activation": {"type", "activation"}}
 
@@ -633,8 +657,8 @@ def _check_spec_activation(act: Optional[str], hidden: bool, where: str) -> None
 def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) -> KerasSequential:
     """``torch.nn.Sequential`` from a framework-neutral layer spec (see the module docstring).
 
-    Layers: ``dense`` (``units``, ``activation``, ``use_bias``, ``kernel_regularizer``, ``bias_regularizer``
-    as Keras's layer arguments take them, e.g. ``"l2"`` or ``{"class_name": "L2", "config": {"l2": 1e-4}}``;
+    Layers: ``dense`` (``units``, ``activation``, ``use_bias``, ``kernel_initializer``, ``bias_initializer``:
+    :mod:`torch_impl.initializers`; ``kernel_regularizer``, ``bias_regularizer`` as Keras's layer arguments take them, e.g. ``"l2"`` or ``{"class_name": "L2", "config": {"l2": 1e-4}}``;
     :mod:`torch_impl.regularizers`; ``kernel_constraint``, ``bias_constraint``: :mod:`torch_impl.constraints`),
     ``dropout`` (``rate``, ``seed``: :class:`Dropout`, Keras's masks), ``batchnorm``
     (``momentum``, ``epsilon``), ``activation`` (``activation``); an activation is any Keras name in
@@ -660,6 +684,11 @@ def build_model(spec: dict, dtype: Optional[torch.dtype] = None, device=None) ->
             dense = nn.Linear(width, int(layer["units"]), bias=layer.get("use_bias", True), dtype=dtype, device=device)
             regularize(dense, kernel_regularizer=layer.get("kernel_regularizer"),
                        bias_regularizer=layer.get("bias_regularizer"))
+            if layer.get("kernel_initializer") is not None or layer.get("bias_initializer") is not None:
+                from torch_impl.initializers import initialize
+
+                initialize(dense, kernel_initializer=layer.get("kernel_initializer"),
+                           bias_initializer=layer.get("bias_initializer"))
             mods.append(constrain(dense, kernel_constraint=layer.get("kernel_constraint"),
                                   bias_constraint=layer.get("bias_constraint")))
             act = layer.get("activation")
