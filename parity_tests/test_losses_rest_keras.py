@@ -305,3 +305,104 @@ def test_custom_bce_dice_loss_finds_the_logits_like_keras():
     gap = float(np.max(np.abs(np.subtract(runs["copy"]["loss"], kh["loss"])) / np.abs(kh["loss"])))
     print(f"  the same loss on a copy of the output (clipped probabilities): max rel {gap:.1e}")
     assert saturated > 0 and gap > 1e-4
+
+
+# --------------------------------------------------------------------------------------------------------------
+# what a read-only audit against Keras found (fixed): each case against Keras again
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _keras_value_grad(fn, y_true, y_pred, **kw):
+    x = tf.Variable(y_pred)
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(fn(y_true, x, **kw))
+    return float(value), tape.gradient(value, x).numpy()
+
+
+def _torch_value_grad(fn, y_true, y_pred, **kw):
+    x = torch.tensor(y_pred, requires_grad=True)
+    value = fn(torch.tensor(y_true), x, **kw).sum()
+    value.backward()
+    return float(value), x.grad.numpy()
+
+
+AUDIT_CASES = [
+    # a zero y_pred vector: TensorFlow's RsqrtGrad is 0 where its incoming gradient is 0 (torch's: NaN)
+    ("cosine_similarity", {}, [[1., 2., 3.], [0.5, -1., 2.]], [[0.3, -0.2, 0.9], [0., 0., 0.]]),
+    ("cosine_similarity", {"axis": None}, [[1., 2., 3.], [0.5, -1., 2.]], [[0.3, -0.2, 0.9], [0.1, 0., 2.]]),
+    ("cosine_similarity", {"axis": (0, 1)}, [[1., 2., 3.], [0.5, -1., 2.]], [[0.3, -0.2, 0.9], [0.1, 0., 2.]]),
+    # NaN: TensorFlow's Abs gradient is sign(x) = NaN there (torch's: 0)
+    ("mean_absolute_error", {}, [[1., np.nan], [0.5, 2.]], [[0.2, 0.3], [0.1, 0.4]]),
+    ("mean_absolute_percentage_error", {}, [[1., 2.], [0.5, 2.]], [[0.2, np.nan], [0.1, 0.4]]),
+    # axis=None sums every operand over all of its own axes (they broadcast)
+    ("dice", {}, [[1.], [0.], [1.]], [0.9, 0.2, 0.6]),
+    ("tversky", {"alpha": 0.3, "beta": 0.7}, [[1.], [0.], [1.]], [0.9, 0.2, 0.6]),
+    ("dice", {}, np.eye(4, 5), [0.1, 0.5, 0.9, 0.3, 0.2]),
+]
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("name,kw,y_true,y_pred", AUDIT_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(AUDIT_CASES)])
+def test_audit_cases_like_keras(name, kw, y_true, y_pred, dt):
+    y_true, y_pred = np.asarray(y_true, dt), np.asarray(y_pred, dt)
+    with _precision(dt):
+        kv, kg = _keras_value_grad(getattr(keras.losses, name), y_true, y_pred, **kw)
+    tv, tg = _torch_value_grad(getattr(losses, name), y_true, y_pred, **kw)
+    rtol = 1e-12 if dt == "float64" else 1e-5
+    print(f"{name}{kw} {dt}: Keras {kv:.8g} grad {np.round(kg, 5).tolist()} | torch_impl {tv:.8g} grad "
+          f"{np.round(tg, 5).tolist()}")
+    np.testing.assert_allclose(tv, kv, rtol=rtol, equal_nan=True)
+    np.testing.assert_allclose(tg, kg, rtol=rtol, atol=1e-6 if dt == "float32" else 0, equal_nan=True)
+
+
+def test_audit_fit_on_zero_rows_and_nan_labels_like_keras():
+    """``fit(loss="cosine_similarity")`` with all-zero input rows (no bias: zero outputs) trains as Keras's, finite;
+    ``fit(loss="mae")`` with a NaN label goes NaN as Keras's does."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 4))
+    x[::5] = 0.0
+    y = rng.normal(size=(40, 3))
+    spec = {"input_dim": 4, "layers": [{"type": "dense", "units": 3, "activation": "linear", "use_bias": False}]}
+    histories = {}
+    for loss, labels in (("cosine_similarity", y), ("mae", np.where(np.arange(120).reshape(40, 3) == 7, np.nan, y))):
+        with _precision("float64"):
+            keras.utils.set_random_seed(1)
+            km = keras_build(spec)
+            w = km.get_weights()
+            km.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+            kh = km.fit(x, labels, batch_size=8, epochs=3, shuffle=False, verbose=0).history
+            tm = build_model(spec)
+            load_keras_weights(tm, w)
+            th = tfit.fit(tm, x, labels, loss=loss, optimizer=optim.SGD(tm.parameters(), 0.1), batch_size=8,
+                          epochs=3, shuffle=False, verbose=0).history
+        histories[loss] = (kh["loss"], th["loss"])
+        print(f"{loss}: Keras {kh['loss']} torch_impl {th['loss']}")
+        np.testing.assert_allclose(th["loss"], kh["loss"], rtol=1e-12, equal_nan=True)
+    assert np.all(np.isfinite(histories["cosine_similarity"][1])) and np.all(np.isnan(histories["mae"][1]))
+
+
+def test_audit_errors_and_serialized_functions():
+    """Shapes that do not broadcast, scalar pairs for the losses that average over the last axis, axes out of
+    range, mismatched Circle/CTC inputs and non-numeric coefficients raise ValueError (Keras raises too, with
+    TensorFlow's errors); ``losses.get`` takes ``keras.losses.serialize`` of a function."""
+    bad = [
+        lambda: losses.MeanSquaredError()(torch.ones(4, 3), torch.ones(4, 5)),
+        lambda: losses.huber(torch.ones(4, 3), torch.ones(5, 3)),
+        lambda: losses.hinge(torch.ones(4, 3, 2), torch.ones(4, 3)),
+        lambda: losses.mean_absolute_error(torch.tensor(1.0), torch.tensor(2.0)),
+        lambda: losses.poisson(torch.tensor(1.0), torch.tensor(2.0)),
+        lambda: losses.cosine_similarity(torch.ones(2, 3), torch.ones(2, 3), axis=2),
+        lambda: losses.dice(torch.ones(2, 3), torch.ones(2, 3), axis=(1, 1)),
+        lambda: losses.tversky(torch.ones(2, 3), torch.ones(2, 3), axis=4),
+        lambda: losses.Tversky(alpha=None),
+        lambda: losses.circle(torch.tensor([0, 1, 1]), torch.eye(2)),
+        lambda: losses.ctc(torch.ones(3, 2), torch.zeros(2, 4, 3)),
+    ]
+    for make in bad:
+        with pytest.raises(ValueError):
+            make()
+    for fn in (keras.losses.mean_squared_error, keras.losses.huber, keras.losses.kl_divergence):
+        serialized = keras.losses.serialize(fn)
+        assert losses.get(serialized) is getattr(losses, fn.__name__)
+    assert losses.Dice(axis=[1, 2]).get_config()["axis"] == keras.losses.Dice(axis=[1, 2]).get_config()["axis"]
+    print(f"{len(bad)} bad calls raise ValueError; serialized Keras loss functions resolve")

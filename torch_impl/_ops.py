@@ -219,6 +219,53 @@ def tf_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return _TfPow.apply(x, float(exponent))
 
 
+class _TfRsqrt(torch.autograd.Function):
+    generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
+
+    @staticmethod
+    def forward(x):
+        return torch.rsqrt(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        # TensorFlow's RsqrtGrad: 0 where the incoming gradient is 0 (also at y = inf: a zero vector's norm)
+        return torch.where(grad == 0, torch.zeros_like(grad), -0.5 * (grad * y) * (y * y))
+
+
+def tf_rsqrt(x: torch.Tensor) -> torch.Tensor:
+    """``tf.math.rsqrt`` with TensorFlow's gradient, which is 0 wherever the incoming gradient is 0 (torch's is
+    ``0 * inf = NaN`` at ``x = 0``, e.g. normalising a zero vector behind a clamp)."""
+    return _TfRsqrt.apply(x)
+
+
+class _TfAbs(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return torch.abs(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        sign = torch.where(torch.isnan(x), x, torch.sign(x))  # TensorFlow's sign(NaN) is NaN (torch's is 0)
+        return grad * sign
+
+
+def tf_abs(x: torch.Tensor) -> torch.Tensor:
+    """``tf.abs`` with TensorFlow's gradient ``grad * sign(x)``: NaN at a NaN input (torch's is 0 there)."""
+    return _TfAbs.apply(x)
+
+
 class _TfSoftplus(torch.autograd.Function):
     generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
 

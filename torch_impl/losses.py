@@ -211,6 +211,12 @@ def _check_q(q) -> float:
     return v
 
 
+def _check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
+        raise ValueError(f"`{name}` must be a number. Received: {name}={value!r}")
+    return float(value)
+
+
 def _check_axes(axis):
     """An ``axis`` argument of a reduction over several axes (Dice, Tversky): None, an int or a tuple of ints."""
     if axis is None:
@@ -764,17 +770,32 @@ _EPSILON_F32 = float(torch.tensor(_ops.EPSILON, dtype=torch.float32))  # convert
 _LOG2_F32 = float(torch.log(torch.tensor(2.0, dtype=torch.float32)))  # ops.log(2.0)
 
 
-def _float_pair(y_true: TensorLike, y_pred: TensorLike, align: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def _float_pair(y_true: TensorLike, y_pred: TensorLike, align: bool = True, loss: Optional[str] = None,
+                broadcast: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``y_pred`` as a float tensor (integers -> float32 as Keras's ``ops.mean``; halves -> float32, as every
     loss here computes them) and ``y_true`` in its dtype and on its device; ranks aligned by one trailing 1-dim
-    when ``align`` (the functions Keras aligns itself)."""
+    when ``align`` (the functions Keras aligns itself). Shapes that do not broadcast raise ``ValueError`` (Keras:
+    ``InvalidArgumentError``), and so does a scalar pair for a ``loss`` that averages over the last axis (Keras:
+    "Invalid reduction dimension -1")."""
     y_pred = _as_tensor(y_pred)
     if y_pred.is_complex():
         raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
     if not y_pred.is_floating_point() or y_pred.dtype in _HALF:
         y_pred = y_pred.to(torch.float32)
     y_true = _as_tensor(y_true, y_pred.device).to(y_pred.dtype)
-    return squeeze_or_expand_to_same_rank(y_true, y_pred) if align else (y_true, y_pred)
+    if align:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    if not broadcast:  # labels and probabilities (generalized crossentropy): checked by the loss
+        return y_true, y_pred
+    try:
+        shape = torch.broadcast_shapes(y_true.shape, y_pred.shape)
+    except RuntimeError:
+        raise ValueError(f"{loss or 'loss'}: incompatible shapes: y_true.shape={tuple(y_true.shape)}, "
+                         f"y_pred.shape={tuple(y_pred.shape)}") from None
+    if loss is not None and len(shape) == 0:
+        raise ValueError(f"{loss}: y_true and y_pred are scalars; the loss averages over their last axis, so they "
+                         "need at least rank 1 (Keras: Invalid reduction dimension -1)")
+    return y_true, y_pred
 
 
 def _constant(value: float, like: torch.Tensor) -> torch.Tensor:
@@ -791,7 +812,7 @@ def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> mean_squared_error(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
         tensor([0.5000, 0.5000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="mean_squared_error")
     return (y_true - y_pred).square().mean(-1)
 
 
@@ -804,8 +825,8 @@ def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> mean_absolute_error(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [1., 0.]]))
         tensor([0.5000, 0.5000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
-    return (y_true - y_pred).abs().mean(-1)
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="mean_absolute_error")
+    return _ops.tf_abs(y_true - y_pred).mean(-1)
 
 
 @_ops.without_autocast
@@ -817,8 +838,8 @@ def mean_absolute_percentage_error(y_true: TensorLike, y_pred: TensorLike) -> to
         >>> mean_absolute_percentage_error(torch.tensor([[2., 4.]]), torch.tensor([[1., 5.]]))
         tensor([37.5000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
-    diff = ((y_true - y_pred) / torch.clamp_min(y_true.abs(), _ops.EPSILON)).abs()
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="mean_absolute_percentage_error")
+    diff = _ops.tf_abs((y_true - y_pred) / torch.clamp_min(_ops.tf_abs(y_true), _ops.EPSILON))
     return 100.0 * diff.mean(-1)
 
 
@@ -832,18 +853,19 @@ def mean_squared_logarithmic_error(y_true: TensorLike, y_pred: TensorLike) -> to
         >>> mean_squared_logarithmic_error(torch.tensor([[0., 1.]]), torch.tensor([[1., 1.]]))
         tensor([0.2402])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="mean_squared_logarithmic_error")
     first = torch.log(torch.clamp_min(y_pred, _EPSILON_F32) + 1.0)
     second = torch.log(torch.clamp_min(y_true, _EPSILON_F32) + 1.0)
     return (first - second).square().mean(-1)
 
 
-def l2_normalize(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+def l2_normalize(x: torch.Tensor, axis=-1) -> torch.Tensor:
     """Keras's ``ops.normalize(x, axis)``: ``x * min(rsqrt(sum(x**2, axis)), 1 / 1e-7)`` (a 0-d ``x`` becomes
     rank 1); a zero vector stays zero."""
     if x.dim() == 0:
         x = x.unsqueeze(0)
-    inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True))
+    axis = tuple(range(x.dim())) if axis is None else axis
+    inv_norm = _ops.tf_rsqrt(x.square().sum(axis, keepdim=True))
     return x * torch.clamp_max(inv_norm, 1.0 / _ops.EPSILON)
 
 
@@ -858,7 +880,13 @@ def cosine_similarity(y_true: TensorLike, y_pred: TensorLike, axis: int = -1) ->
         tensor([-0.0000, -1.0000])
     """
     y_true, y_pred = _float_pair(y_true, y_pred)
-    return -(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)).sum(axis)
+    axis = _check_axes(axis)
+    ranks = max(y_true.dim(), y_pred.dim(), 1)
+    for a in (() if axis is None else (axis,) if isinstance(axis, int) else axis):
+        if not -ranks <= a < ranks:
+            raise ValueError(f"cosine_similarity: axis={a} is out of range for inputs of rank {ranks}")
+    product = l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)
+    return -(product.sum() if axis is None else product.sum(axis))
 
 
 @_ops.without_autocast
@@ -871,10 +899,10 @@ def huber(y_true: TensorLike, y_pred: TensorLike, delta: float = 1.0) -> torch.T
         >>> huber(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[0.6, 0.4], [0.4, 3.0]]))
         tensor([0.1800, 1.2900])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="huber")
     delta = _constant(_check_nonnegative(delta, "delta"), y_pred)
     error = y_pred - y_true
-    abs_error = error.abs()
+    abs_error = _ops.tf_abs(error)
     return torch.where(abs_error <= delta, 0.5 * error.square(), delta * abs_error - 0.5 * delta.square()).mean(-1)
 
 
@@ -888,7 +916,7 @@ def log_cosh(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> log_cosh(torch.tensor([[0., 1.], [0., 0.]]), torch.tensor([[1., 1.], [0., 0.]]))
         tensor([0.2169, 0.0000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, loss="log_cosh")
     x = y_pred - y_true
     return (x + _ops.tf_softplus(x * -2.0) - _LOG2_F32).mean(-1)
 
@@ -910,7 +938,7 @@ def hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
         tensor([1.1000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss="hinge")
     return torch.clamp_min(1.0 - _hinge_labels(y_true) * y_pred, 0.0).mean(-1)
 
 
@@ -924,7 +952,7 @@ def squared_hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> squared_hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
         tensor([1.4600])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss="squared_hinge")
     return torch.clamp_min(1.0 - _hinge_labels(y_true) * y_pred, 0.0).square().mean(-1)
 
 
@@ -938,7 +966,7 @@ def categorical_hinge(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> categorical_hinge(torch.tensor([[0., 1.]]), torch.tensor([[0.6, 0.4]]))
         tensor([1.2000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss="categorical_hinge")
     pos = (y_true * y_pred).sum(-1)
     neg = ((1.0 - y_true) * y_pred).amax(-1)  # amax: ties share the gradient, as TensorFlow's reduce_max
     return torch.clamp_min(neg - pos + 1.0, 0.0)
@@ -954,7 +982,7 @@ def kl_divergence(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> kl_divergence(torch.tensor([[0., 1.]]), torch.tensor([[0.4, 0.6]]))
         tensor([0.5108])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss="kl_divergence")
     y_true = y_true.clamp(_ops.EPSILON, 1.0)
     y_pred = y_pred.clamp(_ops.EPSILON, 1.0)
     return (y_true * torch.log(y_true / y_pred)).sum(-1)
@@ -970,19 +998,20 @@ def poisson(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
         >>> poisson(torch.tensor([[0., 1.]]), torch.tensor([[1., 1.]]))
         tensor([1.0000])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss="poisson")
     return (y_pred - y_true * torch.log(y_pred + _ops.EPSILON)).mean(-1)
 
 
-def _reduce_axes(x: torch.Tensor, axis):
-    """``ops.sum``'s ``axis``: ``None`` (every axis), an int or a tuple/list of ints."""
-    if axis is None:
-        return tuple(range(x.dim()))
-    if isinstance(axis, numbers.Integral):
-        return (int(axis),)
-    if isinstance(axis, (tuple, list)) and all(isinstance(a, numbers.Integral) for a in axis):
-        return tuple(int(a) for a in axis)
-    raise ValueError(f"`axis` must be None, an int or a tuple of ints. Received: axis={axis!r}")
+def _sum(x: torch.Tensor, axis, loss: str) -> torch.Tensor:
+    """``ops.sum(x, axis)``: ``None`` sums every element of ``x`` (each operand over its own axes); an axis out
+    of ``x``'s range, or one given twice, raises ``ValueError``."""
+    axes = _check_axes(axis)
+    if axes is None:
+        return x.sum()
+    axes = (axes,) if isinstance(axes, int) else axes
+    if any(not -x.dim() <= a < x.dim() for a in axes) or len({a % max(x.dim(), 1) for a in axes}) != len(axes):
+        raise ValueError(f"{loss}: axis={axis!r} is out of range or repeated for a tensor of rank {x.dim()}")
+    return x.sum(axes)
 
 
 @_ops.without_autocast
@@ -998,10 +1027,9 @@ def dice(y_true: TensorLike, y_pred: TensorLike, axis=None) -> torch.Tensor:
         >>> dice(y_true, y_pred, axis=(1, 2, 3))
         tensor([0.5000, 0.7576])
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
-    dims = _reduce_axes(y_pred, axis)
-    intersection = (y_true * y_pred).sum(dims)
-    return 1 - 2.0 * intersection / (y_true.sum(dims) + y_pred.sum(dims) + _ops.EPSILON)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss=None)
+    intersection = _sum(y_true * y_pred, axis, "dice")
+    return 1 - 2.0 * intersection / (_sum(y_true, axis, "dice") + _sum(y_pred, axis, "dice") + _ops.EPSILON)
 
 
 @_ops.without_autocast
@@ -1015,11 +1043,11 @@ def tversky(y_true: TensorLike, y_pred: TensorLike, alpha: float = 0.5, beta: fl
         >>> tversky(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]), alpha=0.7, beta=0.3)
         tensor(0.4413)
     """
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
-    dims = _reduce_axes(y_pred, axis)
-    intersection = (y_true * y_pred).sum(dims)
-    fp = ((1 - y_pred) * y_true).sum(dims)
-    fn = (y_pred * (1 - y_true)).sum(dims)
+    alpha, beta = _check_real(alpha, "alpha"), _check_real(beta, "beta")
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss=None)
+    intersection = _sum(y_true * y_pred, axis, "tversky")
+    fp = _sum((1 - y_pred) * y_true, axis, "tversky")
+    fn = _sum(y_pred * (1 - y_true), axis, "tversky")
     return 1 - intersection / (intersection + fp * alpha + fn * beta + _ops.EPSILON)
 
 
@@ -1060,6 +1088,10 @@ def circle(y_true: TensorLike, y_pred: TensorLike, ref_labels: Optional[TensorLi
     if y_pred.dim() != 2 or ref.dim() != 2:
         raise ValueError(f"circle: embeddings must be (batch, dim); got y_pred {tuple(y_pred.shape)}, "
                          f"ref_embeddings {tuple(ref.shape)}")
+    if y_pred.shape[1] != ref.shape[1] or labels.numel() != y_pred.shape[0] or ref_labels.numel() != ref.shape[0]:
+        raise ValueError(f"circle: {labels.numel()} labels for {y_pred.shape[0]} embeddings of size "
+                         f"{y_pred.shape[1]}, {ref_labels.numel()} reference labels for {ref.shape[0]} reference "
+                         f"embeddings of size {ref.shape[1]}: the counts and the sizes must agree")
     distances = torch.clamp_min(1 - y_pred @ ref.T, 0.0)
     query = labels.reshape(-1, 1) if labels.dim() == 1 else labels
     key = ref_labels.reshape(-1, 1) if ref_labels.dim() == 1 else ref_labels
@@ -1093,7 +1125,7 @@ def categorical_generalized_cross_entropy(y_true: TensorLike, y_pred: TensorLike
         tensor([0.3267, 0.2111])
     """
     q = _check_q(q)
-    y_true, y_pred = _float_pair(y_true, y_pred, align=False)
+    y_true, y_pred = _float_pair(y_true, y_pred, align=False, broadcast=False)
     labels = _sparse_labels(y_true, y_pred, y_pred.dim() - 1, None, loss="categorical_generalized_cross_entropy")
     one_hot = (labels.unsqueeze(-1) == torch.arange(y_pred.shape[-1], device=y_pred.device)).to(y_pred.dtype)
     p = (y_pred * one_hot).sum(-1)
@@ -1107,7 +1139,9 @@ def ctc(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
     ``y_true`` ``(N, S)`` holds label ids padded with 0, which is also the blank class; ``y_pred`` ``(N, T, C)``
     holds logits over ``T`` steps (all of them used). Computed by ``torch.nn.functional.ctc_loss`` on the log
     softmax in float32, as Keras computes it on TensorFlow (float64 inputs too; the result comes back in their
-    dtype). An impossible alignment (more labels than steps allow) gives ``inf``, where Keras's TensorFlow CTC
+    dtype). Keras counts a row's non-zero labels and reads that many from its start, so a 0 inside a row
+    (``[1, 0, 2]``) makes the blank a target: the values agree with Keras's, the gradients of the blank class
+    do not (pad at the end). An impossible alignment (more labels than steps allow) gives ``inf``, where Keras's TensorFlow CTC
     gives a large finite value (its paths start from ``log(1e-307)``, about -707, not ``-inf``).
 
     Example:
@@ -1123,10 +1157,14 @@ def ctc(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
     if y_pred.dim() != 3:
         raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, "
                          f"num_classes)`. Received: y_pred.shape={tuple(y_pred.shape)}")
+    if y_true.shape[0] != y_pred.shape[0]:
+        raise ValueError(f"ctc: {y_true.shape[0]} label sequences for a batch of {y_pred.shape[0]} logit sequences")
     labels = _int_labels(y_true, "ctc")
     num_classes = y_pred.shape[-1]
-    if labels.numel() and not _ops.values_hidden(labels) and bool(((labels < 0) | (labels >= num_classes)).any()):
-        raise ValueError(f"ctc: a label is outside [0, {num_classes}) (0 is the blank and the padding)")
+    if labels.numel() and not _ops.values_hidden(labels):
+        if bool(((labels < 0) | (labels >= num_classes)).any()):
+            raise ValueError(f"ctc: a label is outside [0, {num_classes}) (0 is the blank and the padding)")
+
     result_dtype = y_pred.dtype if y_pred.dtype == torch.float64 else torch.float32
     log_probs = torch.log_softmax(y_pred.to(torch.float32), dim=-1).transpose(0, 1)  # (T, N, C)
     steps = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.int64, device=y_pred.device)
@@ -1630,7 +1668,8 @@ class CosineSimilarity(LossFunctionWrapper):
 
     def __init__(self, axis: int = -1, reduction: Optional[str] = "sum_over_batch_size",
                  name: str = "cosine_similarity", dtype=None):
-        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=_check_axis(axis))
+        _check_axes(axis)
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
         self.axis = self._fn_kwargs["axis"]
 
     def get_config(self) -> dict:
@@ -1775,7 +1814,8 @@ class Dice(LossFunctionWrapper):
 
     def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: str = "dice", axis=None,
                  dtype=None):
-        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=_check_axes(axis))
+        _check_axes(axis)
+        super().__init__(dice, reduction=reduction, name=name, dtype=dtype, axis=axis)
         self.axis = self._fn_kwargs["axis"]
 
     def get_config(self) -> dict:
@@ -1794,8 +1834,9 @@ class Tversky(LossFunctionWrapper):
 
     def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: Optional[str] = "sum_over_batch_size",
                  name: str = "tversky", axis=None, dtype=None):
-        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=float(alpha), beta=float(beta),
-                         axis=_check_axes(axis))
+        _check_axes(axis)
+        super().__init__(tversky, reduction=reduction, name=name, dtype=dtype, alpha=_check_real(alpha, "alpha"),
+                         beta=_check_real(beta, "beta"), axis=axis)
         self.alpha, self.beta, self.axis = (self._fn_kwargs[k] for k in ("alpha", "beta", "axis"))
 
     def get_config(self) -> dict:
@@ -1947,6 +1988,11 @@ def get(identifier):
         if set(identifier) - {"class_name", "config", "module", "registered_name"}:
             raise ValueError(f"Could not interpret loss identifier {identifier!r}: expected "
                              "{'class_name': ..., 'config': {...}}")
+        if identifier.get("class_name") == "function":  # keras.losses.serialize(keras.losses.huber)
+            fn = _FUNCTIONS.get(_ALIASES.get(identifier.get("config"), identifier.get("config")))
+            if fn is None:
+                raise ValueError(f"Unknown loss function {identifier.get('config')!r}. Known: {sorted(_FUNCTIONS)}")
+            return fn
         cls = _CLASSES.get(identifier.get("class_name"))
         if cls is None:
             raise ValueError(f"Unknown loss class {identifier.get('class_name')!r}. Known: {sorted(_CLASSES)}")

@@ -38,6 +38,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from torch_impl import _ops
 from torch_impl._layer_args import attach, keras_get
 from torch_impl._ops import tf_sum
 
@@ -162,7 +163,7 @@ class OrthogonalRegularizer(Regularizer):
         if x.dim() != 2:
             raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: inputs.shape={tuple(x.shape)}")
         axis = 1 if self.mode == "rows" else 0
-        inv_norm = torch.rsqrt(x.square().sum(axis, keepdim=True)).clamp(max=1.0 / 1e-7)
+        inv_norm = _ops.tf_rsqrt(x.square().sum(axis, keepdim=True)).clamp(max=1.0 / 1e-7)
         u = x * inv_norm
         product = u @ u.T if self.mode == "rows" else u.T @ u
         size = product.shape[0]
