@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from torch_impl import _tf_random
-from torch_impl._layer_args import attach
+from torch_impl._layer_args import attach, keras_get
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "Identity", "RandomUniform", "RandomNormal", "TruncatedNormal",
@@ -361,26 +361,15 @@ _ALIASES = {"uniform": "random_uniform", "normal": "random_normal", "one": "ones
             "IdentityInitializer": "identity", "OrthogonalInitializer": "orthogonal"}
 
 
+_IDENTIFIERS = {**_BY_NAME, **_CLASSES, **{alias: _BY_NAME[name] for alias, name in _ALIASES.items()}}
+
+
 def get(identifier) -> Optional[Initializer]:
     """An initializer from Keras's names (``"glorot_uniform"``, ``"he_normal"``, ``"GlorotUniform"``...), a
-    ``{"class_name", "config"}`` dict, a class or an instance (returned as is); ``None`` gives ``None``. A name
-    makes a new instance, so an unseeded one draws its seed now, as Keras's ``initializers.get`` does."""
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown initializer class {identifier.get('class_name')!r}. Known: {sorted(_CLASSES)}")
-        return cls.from_config(identifier.get("config") or {})
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if isinstance(identifier, str):
-        name = _ALIASES.get(identifier, identifier)
-        cls = _BY_NAME.get(name) or _CLASSES.get(name)
-        if cls is None:
-            raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return cls()
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    ``{"class_name", "config"}`` dict, a class or an instance (returned as is, as is any callable); ``None`` gives
+    ``None``. A name makes a new instance, so an unseeded one draws its seed now, as Keras's
+    ``initializers.get`` does."""
+    return keras_get(identifier, _IDENTIFIERS, "initializer")
 
 
 @torch.no_grad()

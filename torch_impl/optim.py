@@ -707,6 +707,14 @@ def _check_unit(value, name: str, closed_low: bool = True, closed_high: bool = F
         raise ValueError(f"`{name}` must be in {low}0, 1{high}. Received: {name}={value!r}")
 
 
+def _moments(beta_1, beta_2, epsilon) -> dict:
+    """The checked hyper-parameters of an optimizer with two moment decays and an epsilon (Adamax, Nadam)."""
+    _check_unit(beta_1, "beta_1")
+    _check_unit(beta_2, "beta_2")
+    _check_epsilon(epsilon)
+    return dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+
+
 class Adagrad(KerasOptimizer):
     """Keras's ``Adagrad`` (defaults: learning_rate 0.001, initial_accumulator_value 0.1, epsilon 1e-7).
 
@@ -805,10 +813,7 @@ class Adamax(KerasOptimizer):
 
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
-        _check_unit(beta_1, "beta_1")
-        _check_unit(beta_2, "beta_2")
-        _check_epsilon(epsilon)
-        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), learning_rate, **kwargs)
+        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
@@ -840,10 +845,7 @@ class Nadam(KerasOptimizer):
 
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
-        _check_unit(beta_1, "beta_1")
-        _check_unit(beta_2, "beta_2")
-        _check_epsilon(epsilon)
-        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), learning_rate, **kwargs)
+        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
 
     def _before_updates(self, pairs):
         params = self._all_params()
