@@ -268,3 +268,45 @@ def test_spec_models_with_initializers_and_a_seed():
     diffs = [float(np.max(np.abs(k - t))) for k, t in zip(km.get_weights(), tnn.keras_weights(tm))]
     print(f"spec with initializers after seed 8: largest difference per weight {diffs}")
     assert max(diffs) == 0.0
+
+
+def test_audit_cases_like_keras():
+    """What a read-only audit against Keras found (fixed), each against Keras again: zero-size truncated-normal
+    draws; Orthogonal in float16; a rate-0 Dropout draws no seed; SpatialDropout (torch's ``Dropout1d``...)
+    draws one; a transposed convolution's kernel in Keras's layout; bfloat16 models; an unsupported layer
+    raises before anything changes; seeds outside ``set_random_seed``'s range raise."""
+    assert I.HeNormal(seed=1)((0, 4)).shape == (0, 4)
+    assert tuple(keras.initializers.HeNormal(seed=1)((0, 4)).shape) == (0, 4)
+    k = np.asarray(keras.initializers.Orthogonal(seed=3)((5, 3), dtype="float16"), np.float64)
+    t = I.Orthogonal(seed=3)((5, 3), dtype=torch.float16).double().numpy()
+    assert np.abs(k - t).max() <= 2e-3, np.abs(k - t).max()  # half rounding of two QR implementations
+    for seed in (5, 77):
+        keras.utils.set_random_seed(seed)
+        km = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5), keras.layers.Dropout(0.0),
+                               keras.layers.Dense(2)])
+        tm = torch.nn.Sequential(torch.nn.Linear(4, 5), tnn.Dropout(0.0), torch.nn.Linear(5, 2))
+        tnn.keras_init_(tm, seed=seed)
+        assert _max_diff(km, tm) == 0.0
+        keras.utils.set_random_seed(seed)
+        km = keras.Sequential([keras.Input((6, 3)), keras.layers.Conv1D(4, 2), keras.layers.SpatialDropout1D(0.2),
+                               keras.layers.Conv1D(2, 2)])
+        tm = torch.nn.Sequential(torch.nn.Conv1d(3, 4, 2), torch.nn.Dropout1d(0.2), torch.nn.Conv1d(4, 2, 2))
+        tnn.keras_init_(tm, seed=seed)
+        assert _max_diff(km, tm) == 0.0
+    conv_t = I.initialize(torch.nn.ConvTranspose2d(2, 3, (4, 5)), kernel_initializer=I.GlorotUniform(seed=4))
+    k = np.asarray(keras.initializers.GlorotUniform(seed=4)((4, 5, 3, 2)))
+    assert np.array_equal(conv_t.weight.detach().permute(2, 3, 1, 0).numpy(), k)
+    keras.utils.set_random_seed(1)
+    km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="bfloat16")])
+    tm = tnn.keras_init_(torch.nn.Sequential(torch.nn.Linear(3, 2)).to(torch.bfloat16), seed=1)
+    assert _max_diff(km, tm) == 0.0
+    untouched = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.PReLU())
+    before = [p.detach().clone() for p in untouched.parameters()]
+    with pytest.raises(ValueError, match="keras_init_"):
+        tnn.keras_init_(untouched, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(before, untouched.parameters()))
+    for bad in (-3, 2**32, 1.5):
+        with pytest.raises(ValueError, match="seed"):
+            tnn.keras_init_(torch.nn.Linear(2, 2), seed=bad)
+    print("zero-size, float16 Orthogonal, rate-0 Dropout, SpatialDropout1D, Conv2DTranspose, bfloat16, "
+          "raise-before-change and seed range: as Keras")

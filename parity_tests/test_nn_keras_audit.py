@@ -531,8 +531,8 @@ def test_spec_and_weight_errors_name_the_layer():
     with pytest.raises(ValueError, match="layer 1 \\(batchnorm\\): unknown key\\(s\\) \\['center'\\]"):
         build_model({"input_dim": 3, "layers": [{"type": "dense", "units": 4}, {"type": "batchnorm", "center": False},
                                                 {"type": "dense", "units": 2}]})
-    with pytest.raises(ValueError, match="layer 0 \\(dense\\): unknown key\\(s\\) \\['kernel_initializer'\\]"):
-        build_model({"input_dim": 3, "layers": [{"type": "dense", "units": 2, "kernel_initializer": "he_normal"}]})
+    with pytest.raises(ValueError, match="layer 0 \\(dense\\): unknown key\\(s\\) \\['kernel_initialiser'\\]"):
+        build_model({"input_dim": 3, "layers": [{"type": "dense", "units": 2, "kernel_initialiser": "he_normal"}]})
     with pytest.raises(ValueError, match="layer 0 \\(dense\\): Unknown activation 'softmaxx'"):  # the output layer
         build_model({"input_dim": 3, "layers": [{"type": "dense", "units": 2, "activation": "softmaxx"}]})
     # Keras's glu halves the features while its layers report them unchanged: only usable on the output

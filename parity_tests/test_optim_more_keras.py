@@ -194,3 +194,32 @@ def test_arguments_and_configs():
         t = getattr(optim, _class(name))(p)
         assert t.name == re.sub(r"_\d+$", "", k.name) and float(np.float32(t.learning_rate)) == float(np.float32(k.learning_rate)), name
     print("Lion's beta_1 check as Keras; stricter checks raise; names and default rates as Keras's")
+
+
+def test_audit_cases_match_fit():
+    """What a read-only audit against Keras found (fixed): Lion's sign of a NaN update is NaN (the weight goes
+    NaN as Keras's, not frozen); Nadam keeps one momentum product per parameter group (each group one Keras
+    optimizer, with its own ``beta_1``); ``exclude_from_weight_decay`` replaces its list at each call."""
+    w0 = [np.array([1.0, 2.0]), np.array([3.0])]
+    grads = [[np.array([np.nan, 0.5]), np.array([0.3])], [np.array([0.2, np.inf]), np.array([-0.6])]]
+    for cfg in ({"learning_rate": 0.01}, {"learning_rate": 0.01, "clipnorm": 1.0}):
+        check("audit-nan", "lion", cfg, w0, grads, "float64", eager=False)
+    a, b = torch.nn.Parameter(torch.tensor([1.0, -1.0], dtype=torch.float64)), \
+        torch.nn.Parameter(torch.tensor([3.0], dtype=torch.float64))
+    opt = optim.Nadam([{"params": [a]}, {"params": [b], "lr": 0.05, "beta_1": 0.5}], learning_rate=0.01)
+    kb = keras.Variable(np.array([3.0]), dtype="float64")
+    kopt = keras.optimizers.Nadam(0.05, beta_1=0.5)
+    for g in (0.3, -0.6, 0.2):
+        a.grad, b.grad = torch.tensor([g, g], dtype=torch.float64), torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        kopt.apply([tf.constant([g], dtype="float64")], [kb])
+    print(f"Nadam second group (beta_1 0.5): Keras {kb.numpy().tolist()} torch_impl {b.detach().tolist()}")
+    assert b.detach().tolist() == kb.numpy().tolist()
+    p, q = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = optim.SGD([p, q], learning_rate=0.1, weight_decay=0.5)
+    opt.exclude_from_weight_decay([p])
+    opt.exclude_from_weight_decay([q])  # Keras: replaces the first list, so p is decayed again
+    p.grad, q.grad = torch.zeros(2), torch.zeros(2)
+    opt.step()
+    assert p.detach().tolist() == [pytest.approx(0.95)] * 2 and q.detach().tolist() == [1.0, 1.0]
+    print("Lion NaN updates and Nadam per-group products as Keras; exclude_from_weight_decay replaces its list")

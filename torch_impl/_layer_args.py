@@ -41,10 +41,13 @@ _IDENTITY = (lambda w: w), (lambda k: k)
 
 def kernel_layout(module: nn.Module) -> tuple:
     """``(to_keras, from_keras)``: how ``module.weight`` reads in Keras's kernel layout and back (a ``Linear``
-    weight transposed, a conv weight ``(out, in, *k)`` as ``(*k, in, out)``; any other as is)."""
+    weight transposed, a conv weight ``(out, in, *k)`` as ``(*k, in, out)``, a transposed conv's ``(in, out, *k)``
+    as ``(*k, out, in)``; any other as is)."""
     if isinstance(module, nn.Linear):
         return (lambda w: w.t()), (lambda k: k.t())
-    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+    # a transposed convolution's (in, out, *k) reads as Keras's (*k, out, in) with the same permutation
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d,
+                           nn.ConvTranspose3d)):
         n = module.weight.dim()
         to = (*range(2, n), 1, 0)
         back = tuple(to.index(i) for i in range(n))

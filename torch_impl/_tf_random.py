@@ -155,6 +155,8 @@ def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.d
     group = 2 if base == torch.float64 else 4
     skip = _TRUNCATED_SKIP.get(base, 256)
     groups = (n + group - 1) // group
+    if n == 0:
+        return torch.empty(tuple(shape), dtype=dtype, device=device)
     blocks = 4  # a group's first blocks: 8 (float32) or 4 (float64) candidates per block pair, ~95% kept
     while True:
         offsets = torch.arange(groups, dtype=torch.int64, device=device)[:, None] * skip + torch.arange(

@@ -2,8 +2,8 @@
 
 ``keras.initializers`` draws its random values with TensorFlow's stateless random ops from a seed pair
 ``[seed, 0]`` (an integer ``seed``), or from a seed that ``random.randint(1, 10**9)`` of Python's global
-``random`` module picks when the initializer is made (``seed=None``: so after ``keras.utils.set_random_seed``,
-or :func:`torch_impl.utils.set_random_seed` here, the initializers made in the same order get the same seeds).
+``random`` module picks when the initializer is made (``seed=None``: so after ``keras.utils.set_random_seed(s)``, or ``random.seed(s)`` here, the initializers made
+in the same order get the same seeds).
 :mod:`torch_impl._tf_random` reproduces those ops: uniform draws bit for bit; normal and truncated normal draws
 within an ulp (about 1% of the values differ in the last bit: TensorFlow's Box-Muller calls glibc's ``logf`` and
 ``sincosf``, evaluated here in float64 and rounded); ``Orthogonal``'s QR factorization adds float rounding.
@@ -339,7 +339,14 @@ class Orthogonal(_Random):
             raise ValueError(f"The tensor to initialize must be at least two-dimensional. Received: shape={shape} "
                              f"of rank {len(shape)}.")
         rows, cols = math.prod(shape[:-1]), shape[-1]
+        if dt == torch.bfloat16:
+            raise ValueError("Orthogonal: TensorFlow's QR has no bfloat16 kernel, so Keras cannot make this weight "
+                             "either; initialise it in float32 and cast")
         a = _tf_random.stateless_normal((max(rows, cols), min(rows, cols)), self._pair(), dt, device)
+        if dt == torch.float16:  # torch has no half QR: factor the half draw in float32, round the result
+            q, r = torch.linalg.qr(a.float())
+            q = (q * torch.sign(torch.diagonal(r))).to(dt)
+            return self.gain * (q.T if rows < cols else q).reshape(shape)
         q, r = torch.linalg.qr(a)
         q = q * torch.sign(torch.diagonal(r))
         if rows < cols:

@@ -114,6 +114,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     has no Keras default known here: ``ValueError`` naming it, or, with ``strict=False``, it keeps torch's
     initialisation (a skip that is asked for, not a silent one).
     """
+    if seed is not None:
+        _check_seeded(module, seed)
     unknown = [f"{name or '<root>'!r} ({type(m).__name__}: "
                f"{', '.join(n for n, _ in m.named_parameters(recurse=False))})"
                for name, m in module.named_modules()
@@ -172,14 +174,24 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     return module
 
 
+def _check_seeded(module: nn.Module, seed) -> None:
+    """``keras_init_(seed=)``'s checks, before anything is changed: an integer seed Keras's ``set_random_seed``
+    takes, and only the layers whose weights :func:`load_keras_weights` maps."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"keras_init_: seed must be an integer in [0, 2**32 - 1], as keras.utils.set_random_seed "
+                         f"takes; got {seed!r}")
+    try:
+        _weight_slots(module)
+    except ValueError as e:
+        raise ValueError(f"keras_init_(seed=...): {e}") from None
+
+
 def _keras_seeded_init(module: nn.Module, seed: int) -> None:
     """Keras's seeded draws for :func:`keras_init_` (``seed=``), in its layer-construction order."""
     import random
 
     from torch_impl import initializers
 
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"keras_init_: seed must be an integer, got {seed!r}")
     draws = random.Random(seed)  # keras.utils.set_random_seed(seed) seeds Python's random with it
 
     def draw() -> int:
@@ -223,15 +235,17 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                     if not simple:
                         draw()
         elif isinstance(m, Dropout):
-            if m.seed is None:  # made without a seed: Keras's unseeded Dropout draws its generator's seed
+            if m.seed is None and m.rate > 0:  # Keras's unseeded Dropout draws its generator's seed (none at 0)
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
-        elif isinstance(m, nn.Dropout):
-            draw()  # Keras's unseeded Dropout draws one (torch's own Dropout cannot take Keras's masks)
+        elif isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
+            # Keras's Dropout, SpatialDropout1D/2D/3D, AlphaDropout draw one each (torch's own cannot take
+            # Keras's masks; GaussianDropout/GaussianNoise draw too and have no torch counterpart)
+            draw()
     weights = keras_weights(module)
     for i, (desc, tensor, _) in enumerate(_weight_slots(module)):
         if desc in values:
-            weights[i] = values[desc](weights[i].shape, dtype=_keras_value_dtype(tensor)).cpu().numpy()
+            weights[i] = _numpy(values[desc](weights[i].shape, dtype=_keras_value_dtype(tensor)))
     load_keras_weights(module, weights)
 
 
@@ -415,7 +429,8 @@ class Dropout(nn.Module):
         self.noise_shape = self._validate_noise_shape(noise_shape)
         if seed is None:
             import random
-            seed = random.randint(1, int(1e9))  # keras.src.random.seed_generator.make_default_seed
+            # keras.src.random.seed_generator.make_default_seed; Keras makes no generator for rate 0
+            seed = random.randint(1, int(1e9)) if rate > 0 else 0
         if not isinstance(seed, int):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
         self._initial_seed, self._counter = int(seed), 0
@@ -1035,7 +1050,14 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
 
 
 @torch.no_grad()
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor as a NumPy array; bfloat16 (which NumPy lacks) as float32, exactly."""
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+
+
 def keras_weights(model: nn.Module) -> list[np.ndarray]:
-    """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`)."""
-    return [_LAYOUTS[layout].to_keras([t.detach().cpu().numpy() for t in _tensors(tensor)])
+    """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`; bfloat16
+    weights come as float32 arrays, exactly)."""
+    return [_LAYOUTS[layout].to_keras([_numpy(t) for t in _tensors(tensor)])
             for _, tensor, layout in _weight_slots(model)]

@@ -510,15 +510,18 @@ class KerasOptimizer(torch.optim.Optimizer):
         raise NotImplementedError
 
     def exclude_from_weight_decay(self, var_list: Iterable[torch.Tensor]) -> None:
-        """Keras's ``exclude_from_weight_decay(var_list=...)``: for THIS optimizer only.
+        """Keras's ``exclude_from_weight_decay(var_list=...)``: for THIS optimizer only; each call replaces the
+        list of the one before, as in Keras.
 
         (Keras's ``var_names=`` has no counterpart: torch tensors carry no
         names; pass ``[p for n, p in model.named_parameters() if ...]``.)
         """
+        excluded = set()
         for p in var_list:
             if not isinstance(p, torch.Tensor):
                 raise ValueError(f"exclude_from_weight_decay takes tensors, got {type(p).__name__}")
-            self._no_weight_decay.add(id(p))
+            excluded.add(id(p))
+        self._no_weight_decay = excluded  # Keras replaces the set at each call
 
 
 class Adam(KerasOptimizer):
@@ -848,14 +851,19 @@ class Nadam(KerasOptimizer):
         super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
 
     def _before_updates(self, pairs):
-        params = self._all_params()
-        dt = params[0].dtype if params else self._floatx
-        product = self.state.get("u_product")
-        if product is None:
-            product = _t(1.0, dt)
-        step = _t(float(self.iterations + 1), dt)
-        beta_1 = self.param_groups[0]["beta_1"]
-        self.state["u_product"] = product * beta_1 * (1.0 - 0.5 * torch.pow(_t(0.96, dt), step))
+        # one product per parameter group (each group is one Keras optimizer: its beta_1, the dtype of its first
+        # variable); kept in the state under the group's index, so state_dict carries it
+        for index, group in enumerate(self.param_groups):
+            dt = group["params"][0].dtype if group["params"] else self._floatx
+            key = f"u_product_{index}"
+            product = self.state.get(key)
+            if product is None:
+                product = _t(1.0, dt)
+            step = _t(float(self.iterations + 1), dt)
+            self.state[key] = product * group["beta_1"] * (1.0 - 0.5 * torch.pow(_t(0.96, dt), step))
+
+    def _group_index(self, group: dict) -> int:
+        return next(i for i, g in enumerate(self.param_groups) if g is group)
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
@@ -864,7 +872,7 @@ class Nadam(KerasOptimizer):
         beta_1, beta_2 = _t(_cast(group["beta_1"], dt), dt), _t(_cast(group["beta_2"], dt), dt)
         u_t = beta_1 * (1.0 - 0.5 * torch.pow(decay, local_step))
         u_t_1 = beta_1 * (1.0 - 0.5 * torch.pow(decay, next_step))
-        u_product_t = self.state["u_product"].to(dt)
+        u_product_t = self.state[f"u_product_{self._group_index(group)}"].to(dt)
         u_product_t_1 = u_product_t * u_t_1
         beta_2_power = torch.pow(beta_2, local_step)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
@@ -909,5 +917,6 @@ class Lion(KerasOptimizer):
             g1, g2 = gradient.dense(gradient.values * (1.0 - beta_1)), gradient.dense(gradient.values * (1.0 - beta_2))
         else:
             g1, g2 = gradient * (1.0 - beta_1), gradient * (1.0 - beta_2)
-        variable.sub_(torch.sign(m * beta_1 + g1) * lr)
+        update = m * beta_1 + g1
+        variable.sub_(torch.where(torch.isnan(update), update, torch.sign(update)) * lr)  # TF's sign(NaN) is NaN
         m.copy_(m * beta_2 + g2)
