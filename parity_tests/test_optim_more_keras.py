@@ -1,9 +1,14 @@
-"""Keras's Adagrad, Adadelta, Adamax, Nadam and Lion: every step against Keras 3.15.1's ``apply_gradients``
+"""Keras's Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb and Ftrl: every step against Keras 3.15.1's ``apply_gradients``
 inside a ``tf.function`` (what ``model.fit`` runs), on the harness of ``test_optim_fuzz_keras.py``.
 
 The standard is that file's: float64 bit for bit; float32 bit for bit except where ``fit`` runs TensorFlow's
 approximate vectorized ``Rsqrt`` (Adagrad's and Adadelta's ``x / sqrt(y)``, rewritten by Grappler as
-``x * rsqrt(y)``), there within 1e-6 of each tensor's largest entry. Then a ``fit`` with each against
+``x * rsqrt(y)``; Nadam's and Lamb's with ``epsilon=0``), there within 1e-6 of each tensor's largest entry.
+Ftrl with a ``learning_rate_power`` other than -0.5, -1 or 0 runs TensorFlow's vectorized ``pow`` (Eigen's own
+algorithm): an ulp apart on some entries, held to 1e-12 (float64) / 5e-5 (float32: 1.1e-5 measured, the
+division by a small ``quadratic`` amplifies an ulp) of the largest entry. Ftrl's ``beta / (2 lr)`` under an
+Exponential/Cosine schedule: ``fit`` merges the schedule's last product into it (as for the weight decay, see
+``test_optim_fuzz_keras.schedule_in_product``): an ulp apart, held to 1e-15 of the largest entry. Then a ``fit`` with each against
 ``model.fit``, the hand port with torch's optimizer of the same name, and the argument checks.
 """
 
@@ -28,7 +33,7 @@ from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
-NEW = ("adagrad", "adadelta", "adamax", "nadam", "lion")
+NEW = ("adagrad", "adadelta", "adamax", "nadam", "lion", "lamb", "ftrl")
 
 FIXED = [
     ("adagrad", {}), ("adagrad", {"learning_rate": 0.05, "initial_accumulator_value": 0.3, "epsilon": 1e-4}),
@@ -46,6 +51,13 @@ FIXED = [
     ("lion", {"learning_rate": ("CosineDecay", {"initial_learning_rate": 0.01, "decay_steps": 10})}),
     ("adamax", {"learning_rate": ("ExponentialDecay", {"initial_learning_rate": 0.02, "decay_steps": 3,
                                                         "decay_rate": 0.9}), "weight_decay": 0.05}),
+    ("lamb", {}), ("lamb", {"learning_rate": 0.02, "beta_1": 0.8, "weight_decay": 0.01}),
+    ("lamb", {"learning_rate": 0.01, "epsilon": 0.0}), ("lamb", {"learning_rate": 0.01, "global_clipnorm": 0.5}),
+    ("ftrl", {}), ("ftrl", {"learning_rate": 0.05, "l1_regularization_strength": 0.01,
+                            "l2_regularization_strength": 0.1}),
+    ("ftrl", {"learning_rate": 0.05, "beta": 0.2, "l2_shrinkage_regularization_strength": 0.05}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": 0.0, "initial_accumulator_value": 0.0}),
+    ("ftrl", {"learning_rate": 0.05, "learning_rate_power": -1.0, "clipvalue": 0.3}),
 ]
 
 
@@ -68,16 +80,26 @@ def _random_case(seed: int):
         cfg["learning_rate"] = (sched, make(r))
     elif u > 0.3:
         cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 1.0, 10 ** r.uniform(-4, 0)]))
-    if name in ("adamax", "nadam", "lion") and r.random() < 0.5:
+    if name in ("adamax", "nadam", "lion", "lamb") and r.random() < 0.5:
         cfg["beta_1"] = float(r.choice([0.5, 0.8, 0.95, 0.99]))
-    if name in ("adamax", "nadam", "lion") and r.random() < 0.5:
+    if name in ("adamax", "nadam", "lion", "lamb") and r.random() < 0.5:
         cfg["beta_2"] = float(r.choice([0.5, 0.9, 0.99, 0.9999]))
-    if name != "lion" and r.random() < 0.4:
+    if name not in ("lion", "ftrl") and r.random() < 0.4:
         cfg["epsilon"] = float(r.choice([1e-8, 1e-3, 1.0, 0.0]))
     if name == "adadelta" and r.random() < 0.5:
         cfg["rho"] = float(r.choice([0.0, 0.5, 0.9, 0.99]))
-    if name == "adagrad" and r.random() < 0.5:
+    if name in ("adagrad", "ftrl") and r.random() < 0.5:
         cfg["initial_accumulator_value"] = float(r.choice([0.0, 0.01, 1.0]))
+    if name == "ftrl":
+        if r.random() < 0.5:
+            cfg["learning_rate_power"] = float(r.choice([-0.5, -1.0, 0.0]))  # others: TensorFlow's Eigen pow
+        for key in ("l1_regularization_strength", "l2_regularization_strength",
+                    "l2_shrinkage_regularization_strength", "beta"):
+            if r.random() < 0.3:
+                cfg[key] = float(r.choice([0.01, 0.1]))
+        lr = cfg.get("learning_rate")
+        if isinstance(lr, tuple) and lr[0] in ("ExponentialDecay", "CosineDecay", "CosineDecayRestarts"):
+            cfg.pop("beta", None)  # fit merges the schedule's last product into beta / (2 lr): see below
     if r.random() < 0.25:
         cfg["weight_decay"] = float(r.choice([0.01, 0.1, 0.5]))
     clip = r.random()
@@ -129,7 +151,9 @@ FIT_CASES = [("adagrad", {"learning_rate": 0.05}, torch.optim.Adagrad, {"lr": 0.
              ("adadelta", {"learning_rate": 1.0}, torch.optim.Adadelta, {"lr": 1.0}, True),
              ("adamax", {"learning_rate": 0.01}, torch.optim.Adamax, {"lr": 0.01}, False),
              ("nadam", {"learning_rate": 0.01}, torch.optim.NAdam, {"lr": 0.01}, True),
-             ("lion", {"learning_rate": 0.003}, None, None, None)]
+             ("lion", {"learning_rate": 0.003}, None, None, None),
+             ("lamb", {"learning_rate": 0.01}, None, None, None),
+             ("ftrl", {"learning_rate": 0.1, "l2_regularization_strength": 0.01}, None, None, None)]
 
 
 @pytest.mark.parametrize("name,cfg,torch_cls,torch_cfg,differs", FIT_CASES, ids=[c[0] for c in FIT_CASES])
@@ -170,7 +194,8 @@ def test_fit_like_keras_and_the_torch_optimizer_of_the_same_name(name, cfg, torc
 
 
 def _class(name: str) -> str:
-    return {"adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion"}[name]
+    return {"adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion",
+            "lamb": "Lamb", "ftrl": "Ftrl"}[name]
 
 
 def test_arguments_and_configs():
@@ -182,6 +207,12 @@ def test_arguments_and_configs():
             keras.optimizers.Lion(beta_1=bad)
         with pytest.raises(ValueError, match="beta_1"):
             optim.Lion(p, beta_1=bad)
+    for kwargs in ({"initial_accumulator_value": -0.1}, {"learning_rate_power": 0.5},
+                   {"l1_regularization_strength": -1.0}, {"l2_shrinkage_regularization_strength": -0.1}):
+        with pytest.raises(ValueError, match="needs to be"):
+            keras.optimizers.Ftrl(**kwargs)
+        with pytest.raises(ValueError, match="needs to be"):
+            optim.Ftrl(p, **kwargs)
     for cls, kwargs in ((optim.Adagrad, {"initial_accumulator_value": -0.1}), (optim.Adagrad, {"epsilon": -1.0}),
                         (optim.Adadelta, {"rho": 1.5}), (optim.Adamax, {"beta_1": 1.0}),
                         (optim.Nadam, {"beta_2": -0.1}), (optim.Nadam, {"epsilon": float("nan")})):
@@ -223,3 +254,38 @@ def test_audit_cases_match_fit():
     opt.step()
     assert p.detach().tolist() == [pytest.approx(0.95)] * 2 and q.detach().tolist() == [1.0, 1.0]
     print("Lion NaN updates and Nadam per-group products as Keras; exclude_from_weight_decay replaces its list")
+
+
+
+@pytest.mark.parametrize("dt,tol", [("float64", 1e-12), ("float32", 5e-5)])
+def test_ftrl_other_powers_within_pow_rounding(dt, tol):
+    from parity_tests.test_optim_fuzz_keras import compare, keras_run, torch_run
+
+    rng = np.random.default_rng(12)
+    w0 = [rng.normal(size=s).astype(dt) for s in SHAPES]
+    grads = _grads(rng, SHAPES, 8, dt)
+    worst = 0.0
+    for power in (-0.3, -0.7, -0.25):
+        cfg = {"learning_rate": 0.05, "learning_rate_power": power, "beta": 0.1}
+        ref, _ = keras_run("ftrl", cfg, w0, grads, dt)
+        ours, _ = torch_run("ftrl", cfg, w0, grads, dt)
+        worst = max(worst, compare(ours, ref)[2])
+    print(f"Ftrl, learning_rate_power -0.3/-0.7/-0.25, {dt}: within {worst:.1e} of each tensor's largest entry")
+    assert worst <= tol
+
+
+
+def test_ftrl_beta_under_a_product_schedule_within_an_ulp():
+    from parity_tests.test_optim_fuzz_keras import compare, keras_run, torch_run
+
+    rng = np.random.default_rng(156)
+    w0 = [rng.normal(size=s) for s in SHAPES]
+    cfg = {"learning_rate": ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.96}),
+           "beta": 0.1, "l2_regularization_strength": 0.01}
+    ref, _ = keras_run("ftrl", cfg, w0, _grads(rng, SHAPES, 6, "float64"), "float64")
+    rng = np.random.default_rng(156)
+    w0 = [rng.normal(size=s) for s in SHAPES]
+    ours, _ = torch_run("ftrl", cfg, w0, _grads(rng, SHAPES, 6, "float64"), "float64")
+    ndiff, rel, nrel = compare(ours, ref)
+    print(f"Ftrl beta under ExponentialDecay, float64: {ndiff} entries an ulp apart, within {nrel:.1e} of the largest")
+    assert nrel <= 1e-15

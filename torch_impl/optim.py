@@ -1,5 +1,5 @@
 """Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
-``Nadam`` and ``Lion`` as ``torch.optim.Optimizer``s.
+``Nadam``, ``Lion``, ``Lamb`` and ``Ftrl`` as ``torch.optim.Optimizer``s.
 
 Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
 ``model.fit``, operation for operation and in the parameter's dtype: loss-scale
@@ -103,7 +103,8 @@ from torch_impl._ops import tf_sqrt, tf_sum
 from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
-__all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion"]
+__all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
+           "Lamb", "Ftrl"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -920,3 +921,111 @@ class Lion(KerasOptimizer):
         update = m * beta_1 + g1
         variable.sub_(torch.where(torch.isnan(update), update, torch.sign(update)) * lr)  # TF's sign(NaN) is NaN
         m.copy_(m * beta_2 + g2)
+
+
+class Lamb(KerasOptimizer):
+    """Keras's ``Lamb`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7): Adam's
+    bias-corrected update ``u = m_hat / (sqrt(v_hat) + eps)`` scaled per parameter by the trust ratio
+    ``||w|| / ||u||`` (1 where either norm is 0); the norms sum in TensorFlow's order.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Lamb([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.8419, -1.8419])
+    """
+
+    _keras_name = "lamb"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        local_step = _t(float(self.iterations + 1), dt)
+        beta_1_power = torch.pow(_t(_cast(group["beta_1"], dt), dt), local_step)
+        beta_2_power = torch.pow(_t(_cast(group["beta_2"], dt), dt), local_step)
+        m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
+        m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
+        v.add_((gradient * gradient - v) * _scalar(1 - group["beta_2"], dt))
+        m_hat, v_root = m / (1.0 - beta_1_power), tf_sqrt(v / (1.0 - beta_2_power))
+        eps = _scalar(group["epsilon"], dt)
+        # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
+        update = m_hat * torch.reciprocal(v_root) if eps == 0 else m_hat / (v_root + eps)
+        w_norm = tf_sqrt(tf_sum(variable * variable))
+        g_norm = tf_sqrt(tf_sum(update * update))
+        one = torch.ones((), dtype=dt)
+        ratio = torch.where(w_norm > 0, torch.where(g_norm > 0, w_norm / g_norm, one), one)
+        variable.sub_(ratio * lr * update)
+
+
+class Ftrl(KerasOptimizer):
+    """Keras's ``Ftrl`` (defaults: learning_rate 0.001, learning_rate_power -0.5, initial_accumulator_value
+    0.1, l1/l2/l2-shrinkage regularization 0, beta 0): follow-the-regularized-leader with per-coordinate rates,
+    as ``fit`` computes it (Grappler turns ``pow(a, 0.5)`` into ``sqrt(a)``). A ``learning_rate_power`` other
+    than -0.5, -1 or 0 goes through TensorFlow's vectorized ``pow`` (Eigen's own algorithm), which differs from
+    torch's by an ulp on some entries. No torch counterpart.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Ftrl([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.3810, -0.8464])
+    """
+
+    _keras_name = "ftrl"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0, l2_shrinkage_regularization_strength: float = 0.0,
+                 beta: float = 0.0, **kwargs):
+        for name, value, sign in (("initial_accumulator_value", initial_accumulator_value, 1),
+                                  ("learning_rate_power", learning_rate_power, -1),
+                                  ("l1_regularization_strength", l1_regularization_strength, 1),
+                                  ("l2_regularization_strength", l2_regularization_strength, 1),
+                                  ("l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength, 1),
+                                  ("beta", beta, 0)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value * sign < 0:
+                need = {1: "positive or zero", -1: "negative or zero", 0: "a finite number"}[sign]
+                raise ValueError(f"`{name}` needs to be {need}. Received: {name}={value!r}.")
+        super().__init__(params, dict(learning_rate_power=learning_rate_power,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      l1_regularization_strength=l1_regularization_strength,
+                                      l2_regularization_strength=l2_regularization_strength,
+                                      l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength,
+                                      beta=beta), learning_rate, **kwargs)
+
+    @staticmethod
+    def _power(x: torch.Tensor, exponent: float) -> torch.Tensor:
+        """``ops.power(x, exponent)`` as ``fit`` runs it: Grappler's ``pow(x, 0.5)`` is ``sqrt(x)``, and
+        ``pow(x, 1)`` is ``x``."""
+        if exponent == 0.5:
+            return tf_sqrt(x)
+        if exponent == 1.0:
+            return x
+        return torch.pow(x, exponent)  # TensorFlow's vectorized pow is Eigen's own: an ulp apart here and there
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        if "accumulator" not in state:
+            state["accumulator"] = torch.full_like(variable, _cast(group["initial_accumulator_value"], dt))
+        accum, linear = state["accumulator"], _buffer(state, "linear", variable)
+        power = -group["learning_rate_power"]
+        lr_t = _t(lr, dt)
+        l2_reg = _scalar(group["l2_regularization_strength"], dt) + group["beta"] / (2.0 * lr_t)
+        grad = gradient + (2 * group["l2_shrinkage_regularization_strength"]) * variable
+        new_accum = accum + gradient * gradient
+        new_power = self._power(new_accum, power)
+        linear.add_(grad - ((new_power - self._power(accum, power)) / lr_t) * variable)
+        quadratic = new_power / lr_t + 2 * l2_reg
+        l1 = group["l1_regularization_strength"]
+        variable.copy_((torch.clamp(linear, -l1, l1) - linear) / quadratic)
+        accum.copy_(new_accum)
