@@ -104,7 +104,7 @@ from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl"]
+           "Lamb", "Ftrl", "LossScaleOptimizer"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -1029,3 +1029,121 @@ class Ftrl(KerasOptimizer):
         l1 = group["l1_regularization_strength"]
         variable.copy_((torch.clamp(linear, -l1, l1) - linear) / quadratic)
         accum.copy_(new_accum)
+
+
+class LossScaleOptimizer:
+    """Keras's ``LossScaleOptimizer(inner_optimizer, initial_scale=2**15, dynamic_growth_steps=2000)``: dynamic
+    loss scaling around a torch_impl optimizer, as Keras's ``mixed_float16`` training wraps its optimizer.
+
+    :meth:`scale_loss` multiplies the loss by the current scale (``torch_impl.fit`` calls it before
+    ``backward``, as Keras's trainer does). :meth:`step` checks every gradient: all finite, it divides them by the
+    scale and steps the inner optimizer, then doubles the scale after ``dynamic_growth_steps`` finite steps in a
+    row; any ``inf``/``NaN``, it skips the step (the inner optimizer's ``iterations`` does not advance) and
+    halves the scale. The scale is a float32 value, as Keras's variable. ``torch.amp.GradScaler`` differs: it
+    starts at 2**16, and ``growth_interval`` counts from its last backoff in another way.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = LossScaleOptimizer(SGD([w], learning_rate=0.1), initial_scale=8.0, dynamic_growth_steps=2)
+        >>> opt.scale_loss(torch.tensor(1.5))
+        tensor(12.)
+        >>> w.grad = torch.tensor([float("inf"), 8.0]); opt.step(); opt.scale, opt.iterations
+        (4.0, 0)
+        >>> w.grad = torch.tensor([4.0, 4.0]); opt.step(); w.detach(), opt.iterations
+        (tensor([ 0.9000, -2.1000]), 1)
+    """
+
+    _BASE_DEFAULTS = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
+                      "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                      "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+    def __init__(self, inner_optimizer: KerasOptimizer, initial_scale: float = 2.0**15,
+                 dynamic_growth_steps: int = 2000, name: Optional[str] = None, **kwargs):
+        if not kwargs.pop("dynamic", True):
+            raise ValueError("LossScaleOptimizer no longer supports `dynamic=False`. Instead, simply set "
+                             "`loss_scale_factor` directly on the `inner_optimizer`.")
+        for arg, default in self._BASE_DEFAULTS.items():
+            if arg in kwargs and kwargs.pop(arg) != default:
+                raise ValueError(f"LossScaleOptimizer does not support `{arg}`. Instead, set `{arg}` on the "
+                                 "`inner_optimizer`.")
+        if kwargs:
+            raise ValueError(f"LossScaleOptimizer does not support arguments: `{'`, `'.join(kwargs)}`.")
+        if not isinstance(inner_optimizer, KerasOptimizer):
+            raise ValueError("LossScaleOptimizer wraps a torch_impl.optim optimizer (Keras's inner optimizer), got "
+                             f"{type(inner_optimizer).__name__}")
+        if isinstance(dynamic_growth_steps, bool) or not isinstance(dynamic_growth_steps, int) \
+                or dynamic_growth_steps < 1:
+            raise ValueError(f"`dynamic_growth_steps` must be an integer >= 1. Received: {dynamic_growth_steps!r}")
+        self.inner_optimizer = inner_optimizer
+        self.initial_scale, self.dynamic_growth_steps = initial_scale, dynamic_growth_steps
+        self.name = name or "loss_scale_optimizer"
+        inner_optimizer.loss_scale_factor = None  # as Keras: the dynamic scale replaces it
+        self._scale = torch.tensor(initial_scale, dtype=torch.float32)
+        self.step_counter = 0
+
+    @property
+    def scale(self) -> float:
+        """The current loss scale (Keras's ``dynamic_scale``)."""
+        return float(self._scale)
+
+    @property
+    def param_groups(self) -> list:
+        return self.inner_optimizer.param_groups
+
+    @property
+    def state(self):
+        return self.inner_optimizer.state
+
+    @property
+    def iterations(self) -> int:
+        return self.inner_optimizer.iterations
+
+    @property
+    def learning_rate(self) -> float:
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self.inner_optimizer.learning_rate = value
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss * scale``."""
+        return loss * self._scale.to(loss.device, loss.dtype if loss.is_floating_point() else torch.float32)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.inner_optimizer.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+        finite = all(bool(torch.isfinite(p.grad.coalesce().values() if p.grad.is_sparse else p.grad).all())
+                     for p in params)
+        if not finite:  # skip the step, halve the scale
+            self.step_counter = 0
+            self._scale = self._scale * 0.5
+            return loss
+        for p in params:
+            p.grad = p.grad / self._scale.to(p.grad.device, p.grad.dtype)
+        self.inner_optimizer.step()
+        if self.step_counter == self.dynamic_growth_steps - 1:
+            self.step_counter = 0
+            self._scale = self._scale * 2.0
+        else:
+            self.step_counter += 1
+        return loss
+
+    def finalize_variable_values(self, var_list=None) -> None:
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def state_dict(self) -> dict:
+        return {"inner": self.inner_optimizer.state_dict(), "scale": self.scale, "step_counter": self.step_counter}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.inner_optimizer.load_state_dict(state["inner"])
+        self._scale = torch.tensor(state["scale"], dtype=torch.float32)
+        self.step_counter = int(state["step_counter"])
