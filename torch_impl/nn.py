@@ -58,6 +58,7 @@ from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
+           "Normalization",
            "Dropout", "activation", "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
@@ -357,6 +358,125 @@ class BatchNorm2d(BatchNormalization):
         if x.dim() != 4:
             raise ValueError(f"BatchNorm2d expects (N, C, H, W) input, got shape {tuple(x.shape)}")
         return super().forward(x)
+
+
+class Normalization(nn.Module):
+    """Keras's ``keras.layers.Normalization(axis=-1, mean=None, variance=None, invert=False)``: ``(x - mean) /
+    max(sqrt(variance), 1e-7)`` (``invert``: ``mean + x * max(...)``), with :meth:`adapt` computing the
+    statistics as Keras's does.
+
+    ``axis`` names the axes that keep their own statistics (default the last: one mean per feature); the others
+    are reduced. :meth:`adapt` takes the whole data as Keras's ``adapt``: a NumPy array with NumPy's
+    ``mean``/``var`` (Keras's own path for arrays, so the same numbers); a tensor or an iterable of batches
+    with Keras's batch-by-batch update of the mean and variance. The statistics are held in the layer's dtype
+    (``torch.get_default_dtype()`` when made, Keras's float32 weights under the default floatx), as Keras
+    rounds them into its weights.
+
+    Example:
+        >>> import numpy as np
+        >>> norm = Normalization()
+        >>> norm.adapt(np.array([[1., 10.], [3., 30.]]))
+        >>> norm(torch.tensor([[2., 20.]]))
+        tensor([[0., 0.]])
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, dtype=None):
+        super().__init__()
+        if axis is None:
+            axis = ()
+        elif isinstance(axis, int):
+            axis = (axis,)
+        else:
+            axis = tuple(int(a) for a in axis)
+        self.axis, self.invert = axis, bool(invert)
+        self.dtype = dtype or torch.get_default_dtype()
+        if (mean is None) != (variance is None):
+            raise ValueError("When setting values directly, both `mean` and `variance` must be set. Received: "
+                             f"mean={mean} and variance={variance}")
+        if mean is not None:
+            if np.shape(mean) != np.shape(variance):
+                raise ValueError("When setting values directly, `mean` and `variance` must have the same shape. "
+                                 f"Received: mean shape {np.shape(mean)} and variance shape {np.shape(variance)}")
+            if len(np.shape(mean)) > len(self.axis):
+                raise ValueError(f"The rank of `mean` must be less than or equal to the number of axes "
+                                 f"({len(self.axis)}). Received: mean shape {np.shape(mean)} for axis {self.axis}")
+        self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
+        self.register_buffer("mean", None)
+        self.register_buffer("variance", None)
+
+    def _axes(self, ndim: int) -> tuple:
+        if any(a < -ndim or a >= ndim for a in self.axis):
+            raise ValueError("All `axis` values must be in the range [-ndim, ndim). Received inputs with "
+                             f"ndim={ndim}, while axis={self.axis}")
+        keep = tuple(sorted(a % ndim for a in self.axis))
+        return keep, tuple(d for d in range(ndim) if d not in keep)
+
+    def _set(self, mean: np.ndarray, variance: np.ndarray, shape: tuple, keep: tuple) -> None:
+        broadcast = [shape[d] if d in keep else 1 for d in range(len(shape))]
+        expanded = [1] * len(shape)
+        for i in range(1, np.ndim(mean) + 1):
+            expanded[keep[-i]] = np.shape(mean)[-i]
+        as_t = lambda a: torch.as_tensor(np.broadcast_to(np.reshape(a, expanded), broadcast).copy(),
+                                         dtype=self.dtype)  # noqa: E731
+        self.mean, self.variance = as_t(mean), as_t(variance)
+
+    def adapt(self, data) -> None:
+        """Keras's ``adapt``: the mean and variance of ``data`` over the reduced axes."""
+        if isinstance(data, np.ndarray) or isinstance(data, torch.Tensor):
+            array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
+            keep, reduce = self._axes(array.ndim)
+            if isinstance(data, np.ndarray):  # Keras's path for arrays: NumPy itself
+                mean, var = np.mean(array, axis=reduce), np.var(array, axis=reduce)
+            else:
+                t = data.to(self.dtype)
+                mean = t.mean(dim=reduce).cpu().numpy() if reduce else t.cpu().numpy()
+                var = t.var(dim=reduce, unbiased=False).cpu().numpy() if reduce else np.zeros_like(mean)
+            shape = array.shape
+        else:
+            batches = iter(data)
+            total_mean = total_var = None
+            count = 0
+            shape = None
+            for batch in batches:
+                batch = batch[0] if isinstance(batch, (tuple, list)) else batch
+                b = torch.as_tensor(np.asarray(batch) if not isinstance(batch, torch.Tensor) else batch,
+                                    dtype=self.dtype)
+                keep, reduce = self._axes(b.dim())
+                if shape is not None and any(b.shape[d] != shape[d] for d in keep):
+                    raise ValueError(f"adapt() yielded a batch with incompatible shape. Expected {shape}, got "
+                                     f"{tuple(b.shape)}.")
+                shape = tuple(b.shape)
+                batch_mean = b.mean(dim=reduce) if reduce else b
+                batch_var = b.var(dim=reduce, unbiased=False) if reduce else torch.zeros_like(b)
+                batch_count = math.prod(b.shape[d] for d in reduce) if reduce else 1
+                count += batch_count
+                weight = float(batch_count) / count
+                existing = 1.0 - weight
+                if total_mean is None:
+                    total_mean, total_var = torch.zeros_like(batch_mean), torch.zeros_like(batch_var)
+                new_mean = total_mean * existing + batch_mean * weight
+                total_var = (total_var + (total_mean - new_mean) ** 2) * existing + \
+                    (batch_var + (batch_mean - new_mean) ** 2) * weight
+                total_mean = new_mean
+            if total_mean is None:
+                raise ValueError("adapt() received an empty iterable (no batches).")
+            mean, var = total_mean.numpy(), total_var.numpy()
+            keep, _ = self._axes(len(shape))
+        self._set(mean, var, shape, keep)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mean is None:
+            if self._given is None:
+                raise ValueError("Normalization: call adapt(data) first, or give `mean` and `variance`")
+            keep, _ = self._axes(x.dim())
+            self._set(*self._given, tuple(x.shape), keep)
+        x = x.to(self.mean.dtype)
+        mean, variance = self.mean.to(x.device), self.variance.to(x.device)
+        scale = torch.clamp_min(_ops.tf_sqrt(variance), _ops.EPSILON)
+        return mean + x * scale if self.invert else (x - mean) / scale
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, invert={self.invert}"
 
 
 class Activation(nn.Module):
