@@ -422,6 +422,8 @@ class Normalization(nn.Module):
 
     def adapt(self, data) -> None:
         """Keras's ``adapt``: the mean and variance of ``data`` over the reduced axes."""
+        if not isinstance(data, (np.ndarray, torch.Tensor, list, tuple)) and hasattr(data, "__array__"):
+            data = np.asarray(data)  # a pandas DataFrame (iterating one would give its column names)
         if isinstance(data, np.ndarray) or isinstance(data, torch.Tensor):
             array = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else data
             keep, reduce = self._axes(array.ndim)
