@@ -21,6 +21,7 @@ import torch  # noqa: E402
 
 from torch_impl import callbacks, fit, losses, optim  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -38,17 +39,10 @@ history = fit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logi
 print(f"torch_impl: stopped after epoch {stop.stopped_epoch + 1}, weights of epoch {stop.best_epoch + 1} restored; "
       f"learning rates {np.round(history.history['learning_rate'], 6).tolist()}")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     model = keras.Sequential([keras.Input((5,)), layers.Dense(64, activation="relu"), layers.Dense(2)])
     model.set_weights(start)

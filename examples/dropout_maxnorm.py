@@ -23,6 +23,7 @@ import torch  # noqa: E402
 
 from torch_impl import constraints, fit, optim  # noqa: E402
 from torch_impl.nn import Dropout, keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(3)
@@ -54,17 +55,10 @@ plain = ported(torch.nn.Dropout(0.5))
 print(f"torch_impl Dropout + MaxNorm: loss {np.round(ours['loss'], 5).tolist()}")
 print(f"torch.nn.Dropout + MaxNorm:   loss {np.round(plain['loss'], 5).tolist()}")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     kmodel = keras.Sequential([keras.Input((8,)),
                                layers.Dense(64, activation="relu", kernel_constraint=keras.constraints.MaxNorm(3)),

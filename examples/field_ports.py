@@ -24,6 +24,7 @@ import torch  # noqa: E402
 
 from torch_impl import fit, losses, optim  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -51,13 +52,10 @@ hist = fit.fit(net, x, y, loss=loss, optimizer=optim.Adam(net.parameters(), lear
                sample_weight=pixel_weights, batch_size=8, epochs=3, validation_split=0.25, shuffle=False, verbose=0)
 print("torch_impl:", {k: np.round(v, 6).tolist() for k, v in hist.history.items()})
 
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     inputs = keras.Input((8, 8, 3))
     h = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)

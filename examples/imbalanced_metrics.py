@@ -22,6 +22,7 @@ import torch  # noqa: E402
 
 from torch_impl import fit, losses, metrics, optim  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -55,17 +56,10 @@ for run, cw in runs.items():
           f"val_pr_auc {h['val_pr_auc'][-1]:.3f}  val_precision {h['val_precision'][-1]:.3f}  "
           f"val_recall {h['val_recall'][-1]:.3f}")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     gap = 0.0
     for run, cw in runs.items():

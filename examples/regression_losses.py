@@ -22,6 +22,7 @@ import torch  # noqa: E402
 
 from torch_impl import fit, losses, optim  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -69,17 +70,10 @@ with warnings.catch_warnings():
 print(f"KL(p || q): losses.KLDivergence {float(losses.KLDivergence()(p, q)):.6f}, "
       f"nn.KLDivLoss() on log q {torch_kl:.6f} (divided by 3 classes)")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     kmodel = keras.Sequential([keras.Input((5,)), layers.Dense(16, activation="relu"), layers.Dense(1)])
     kmodel.set_weights(start)

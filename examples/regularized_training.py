@@ -23,6 +23,7 @@ import torch  # noqa: E402
 from torch_impl import fit, optim  # noqa: E402
 from torch_impl import regularizers as R  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -52,17 +53,10 @@ trap = fit.fit(trap_model, x, y, loss="sparse_categorical_crossentropy", output_
 print(f"torch_impl regularizers:   loss {np.round(ported['loss'], 5).tolist()}")
 print(f"torch Adam(weight_decay):  loss {np.round(trap['loss'], 5).tolist()}")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     kmodel = keras.Sequential([keras.Input((6,)),
                                layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2),

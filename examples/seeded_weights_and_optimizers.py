@@ -23,6 +23,7 @@ import torch  # noqa: E402
 from torch_impl import fit, optim  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
 from torch_impl.initializers import initialize  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -45,17 +46,10 @@ for name, make in (("optim.Adagrad (Keras's)", lambda ps: optim.Adagrad(ps, lear
                          metrics=()).history["loss"]
     print(f"{name:26s} loss {np.round(runs[name], 5).tolist()}")
 
-try:
-    import triton  # noqa: F401  (load before TensorFlow: both bundle LLVM)
-except ImportError:
-    pass
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     keras.utils.set_random_seed(21)
     kmodel = keras.Sequential([keras.Input((5,)), layers.Dense(16, activation="relu", kernel_initializer="he_uniform"),

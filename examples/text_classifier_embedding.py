@@ -23,6 +23,7 @@ import torch  # noqa: E402
 
 from torch_impl import fit, optim  # noqa: E402
 from torch_impl.nn import keras_init_  # noqa: E402
+from _keras_optional import keras_or_none  # noqa: E402  (examples/_keras_optional.py)
 
 torch.set_default_dtype(torch.float64)  # Keras's floatx for this run: float64
 rng = np.random.default_rng(0)
@@ -54,13 +55,10 @@ for sparse in (True, False):
                                     epochs=4, validation_split=0.25, shuffle=False, verbose=0).history
     print(f"torch_impl, nn.Embedding(sparse={sparse}):", {k: np.round(v, 6).tolist() for k, v in histories[sparse].items()})
 
-try:
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
+keras = keras_or_none()  # Keras on TensorFlow, if installed
+if keras is not None:
     from keras import layers
-except ImportError:
-    print("(install keras to compare with Keras)")
-else:
+
     keras.config.set_floatx("float64")
     model = keras.Sequential([keras.Input((12,), dtype="int32"), layers.Embedding(50, 16),
                               layers.GlobalAveragePooling1D(), layers.Dense(16, activation="relu"),

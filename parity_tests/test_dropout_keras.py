@@ -21,22 +21,12 @@ import torch
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
+from parity_tests.test_field_scripts_round2 import _dense, _precision  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl.nn import Activation, Dropout  # noqa: E402
 
 pytestmark = pytest.mark.keras
-
-
-def _dense(kernel, bias) -> torch.nn.Linear:
-    """torch ``Linear`` holding a Keras ``Dense`` layer's weights (kernel ``(in, out)``)."""
-    k = torch.from_numpy(np.ascontiguousarray(kernel))
-    layer = torch.nn.Linear(*k.shape, dtype=k.dtype)
-    with torch.no_grad():
-        layer.weight.copy_(k.T)
-        layer.bias.copy_(torch.from_numpy(bias))
-    return layer
 
 
 def _keras_state(layer) -> tuple:
@@ -222,7 +212,6 @@ def test_spec_models_with_dropout_train_like_keras():
 def test_predict_like_keras():
     """``torch_impl.fit.predict``: Keras's ``predict`` (evaluation mode: Dropout off, the output activation on,
     batched), and it leaves Dropout's seed counter where it was, as Keras's."""
-    from parity_tests.test_field_scripts_round2 import _dense, _precision
 
     rng = np.random.default_rng(11)
     x = rng.normal(size=(70, 5))

@@ -510,6 +510,12 @@ class KerasOptimizer(torch.optim.Optimizer):
     def update_step(self, gradient: torch.Tensor, variable: torch.Tensor, lr: float, group: dict, state: dict):
         raise NotImplementedError
 
+    def _decay_power(self, group: dict, key: str, dt: torch.dtype) -> torch.Tensor:
+        """Keras's ``ops.power(ops.cast(self.<key>, dtype), iterations + 1)``: the bias correction's ``beta^t``
+        (``beta`` through ``tf.cast``: float32 rounding even in float64)."""
+        step = torch.tensor(float(self.iterations + 1), dtype=dt)
+        return torch.pow(torch.tensor(_cast(group[key], dt), dtype=dt), step)
+
     def exclude_from_weight_decay(self, var_list: Iterable[torch.Tensor]) -> None:
         """Keras's ``exclude_from_weight_decay(var_list=...)``: for THIS optimizer only; each call replaces the
         list of the one before, as in Keras.
@@ -548,9 +554,7 @@ class Adam(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        local_step = torch.tensor(float(self.iterations + 1), dtype=dt)
-        beta_1_power = torch.pow(torch.tensor(_cast(group["beta_1"], dt), dtype=dt), local_step)
-        beta_2_power = torch.pow(torch.tensor(_cast(group["beta_2"], dt), dtype=dt), local_step)
+        beta_1_power, beta_2_power = self._decay_power(group, "beta_1", dt), self._decay_power(group, "beta_2", dt)
         lr_t = torch.tensor(lr, dtype=dt)
         alpha = (lr_t * tf_sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
@@ -821,8 +825,7 @@ class Adamax(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        local_step = _t(float(self.iterations + 1), dt)
-        beta_1_power = torch.pow(_t(_cast(group["beta_1"], dt), dt), local_step)
+        beta_1_power = self._decay_power(group, "beta_1", dt)
         m, u = _buffer(state, "momentum", variable), _buffer(state, "norm", variable)
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
         u.copy_(torch.maximum(u * _scalar(group["beta_2"], dt), gradient.abs()))
@@ -946,9 +949,7 @@ class Lamb(KerasOptimizer):
 
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
-        local_step = _t(float(self.iterations + 1), dt)
-        beta_1_power = torch.pow(_t(_cast(group["beta_1"], dt), dt), local_step)
-        beta_2_power = torch.pow(_t(_cast(group["beta_2"], dt), dt), local_step)
+        beta_1_power, beta_2_power = self._decay_power(group, "beta_1", dt), self._decay_power(group, "beta_2", dt)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
         v.add_((gradient * gradient - v) * _scalar(1 - group["beta_2"], dt))
@@ -1121,8 +1122,9 @@ class LossScaleOptimizer:
             with torch.enable_grad():
                 loss = closure()
         params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
-        finite = all(bool(torch.isfinite(p.grad.coalesce().values() if p.grad.is_sparse else p.grad).all())
-                     for p in params)
+        # Keras's check_finite: one verdict for all the gradients (one host sync, not one per parameter)
+        finite = bool(torch.stack([torch.isfinite(p.grad.coalesce().values() if p.grad.is_sparse else p.grad).all()
+                                   for p in params]).all()) if params else True
         if not finite:  # skip the step, halve the scale
             self.step_counter = 0
             self._scale = self._scale * 0.5
