@@ -98,7 +98,7 @@ def _manual_softmax(x):
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb",
-               "ftrl": "Ftrl"}
+               "ftrl": "Ftrl", "adafactor": "Adafactor"}
 
 
 def make_optimizer(name: str, **config):

@@ -42,10 +42,12 @@ from torch_impl import optim, schedules  # noqa: E402
 pytestmark = pytest.mark.keras
 
 KERAS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-         "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl"}
+         "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl",
+         "adafactor": "Adafactor"}
 TORCH = {name: getattr(optim, cls) for name, cls in KERAS.items()}
 DEFAULT_LR = {"adam": 0.001, "adamw": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001,
-              "adamax": 0.001, "nadam": 0.001, "lion": 0.001, "lamb": 0.001, "ftrl": 0.001}
+              "adamax": 0.001, "nadam": 0.001, "lion": 0.001, "lamb": 0.001, "ftrl": 0.001,
+              "adafactor": 0.001}
 
 
 # ------------------------------------------------------------------------------------------------ runners
@@ -195,7 +197,7 @@ def compare(ours, ref):
 
 def uses_rsqrt(name, cfg) -> bool:
     """float32 steps that run TensorFlow's approximate vectorized Rsqrt under ``fit``."""
-    return name in ("rmsprop", "adagrad", "adadelta") or (name in ("adam", "adamw", "nadam", "lamb")
+    return name in ("rmsprop", "adagrad", "adadelta", "adafactor") or (name in ("adam", "adamw", "nadam", "lamb")
                                                           and cfg.get("epsilon", 1e-7) == 0)
 
 

@@ -27,6 +27,7 @@ import contextlib
 import functools
 import math
 import platform
+from typing import Optional
 
 import numpy as np
 import torch
@@ -308,45 +309,108 @@ _PACKET = ({torch.float32: 8, torch.float64: 4} if platform.machine().lower() in
            else {torch.float32: 4, torch.float64: 2})
 
 
-def _eigen_sum(a: np.ndarray, packet: int) -> np.generic:
-    """The sum of the 1-D array ``a`` in the order of Eigen's single-threaded full reduction
-    (``InnerMostDimReducer``): above ``1024 * packet`` elements the two packet-aligned halves separately; else
-    four packet accumulators over blocks of four packets, merged in order, the remaining whole packets added to
-    the first, the horizontal sum of that packet (halving) added to the sequential sum of the tail."""
-    n = a.shape[0]
+def _eigen_sum(a: np.ndarray, packet: int) -> np.ndarray:
+    """The sums of the rows of the 2-D array ``a`` (along its last axis), each in the order of Eigen's
+    single-threaded inner-most reduction (``InnerMostDimReducer``, TensorFlow's full reductions and its
+    reductions of the last axis): above ``1024 * packet`` elements the two packet-aligned halves separately;
+    else four packet accumulators over blocks of four packets, merged in order, the remaining whole packets
+    added to the first, the horizontal sum of that packet (halving) added to the sequential sum of the tail.
+    All rows at once (they have one length, so one order)."""
+    rows, n = a.shape
     if n > packet * 1024:
         split = packet * -(-(-(-n // 2)) // packet)
-        return _eigen_sum(a[:split], packet) + _eigen_sum(a[split:], packet)
+        return _eigen_sum(a[:, :split], packet) + _eigen_sum(a[:, split:], packet)
     block = 4 * packet
     n4, n1 = (n // block) * block, (n // packet) * packet
     if n4:
         # sequential per lane, in a's dtype: NumPy adds pairwise only along the contiguous axis, and here
-        # reduces across rows (checked equal to np.add.accumulate(...)[-1], 10x faster)
-        acc4 = np.add.reduce(a[:n4].reshape(-1, block), axis=0)
-        acc = acc4[:packet]
+        # reduces across the blocks (checked equal to np.add.accumulate(...)[..., -1, :], 10x faster)
+        acc4 = np.add.reduce(a[:, :n4].reshape(rows, -1, block), axis=1)
+        acc = acc4[:, :packet]
         for i in range(1, 4):
-            acc = acc + acc4[i * packet:(i + 1) * packet]
+            acc = acc + acc4[:, i * packet:(i + 1) * packet]
     else:
-        acc = np.zeros(packet, a.dtype)
+        acc = np.zeros((rows, packet), a.dtype)
     for j in range(n4, n1, packet):
-        acc = acc + a[j:j + packet]
-    while acc.shape[0] > 1:
-        half = acc.shape[0] // 2
-        acc = acc[:half] + acc[half:]
-    tail = a.dtype.type(0)
-    for x in a[n1:]:
-        tail = tail + x
-    return tail + acc[0]
+        acc = acc + a[:, j:j + packet]
+    while acc.shape[1] > 1:
+        half = acc.shape[1] // 2
+        acc = acc[:, :half] + acc[:, half:]
+    tail = np.zeros(rows, a.dtype)
+    for j in range(n1, n):
+        tail = tail + a[:, j]
+    return tail + acc[:, 0]
+
+
+def _eigen_ready(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype in _PACKET and not x.requires_grad
 
 
 def tf_sum(x: torch.Tensor) -> torch.Tensor:
     """TensorFlow's ``reduce_sum`` of all of ``x`` (a 0-d tensor): Eigen's order on the CPU, so float sums round
     as TensorFlow's do (the optimizers' clip norms, the IoU metrics' class sums); torch's sum elsewhere."""
-    if x.device.type != "cpu" or x.dtype not in _PACKET or x.requires_grad:
+    if not _eigen_ready(x):
         return x.sum()
-    a = np.ascontiguousarray(x.numpy()).reshape(-1)
+    a = np.ascontiguousarray(x.numpy()).reshape(1, -1)
     with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN sums as TensorFlow's, without warnings
-        return torch.tensor(_eigen_sum(a, _PACKET[x.dtype]), dtype=x.dtype)
+        return torch.tensor(_eigen_sum(a, _PACKET[x.dtype])[0], dtype=x.dtype)
+
+
+def _eigen_preserving_sum(a: np.ndarray, packet: int) -> np.ndarray:
+    """The sums over the middle axis of the 3-D array ``a`` (kept, reduced, kept) in the order of Eigen's
+    reduction that preserves the inner-most axis: the outputs go in packets at multiples of ``packet`` of the
+    flat output index; a packet inside one row of the kept inner axis sums in four interleaved accumulators
+    (rows ``j % 4``) when at least 16 rows are reduced, merged in order, then the remaining rows in turn
+    (``InnerMostDimPreserver``); every other output sums sequentially."""
+    b, r, c = a.shape
+    out = np.add.reduce(a, axis=1)  # sequential along the reduced axis
+    if r < 16:
+        return out
+    u = (r // 4) * 4
+    flat = out.reshape(-1)
+    for k0 in range(0, b * c - packet + 1, packet):
+        j = k0 % c
+        if j + packet > c:  # the packet crosses a row of the kept inner axis: coefficient by coefficient
+            continue
+        col = a[k0 // c, :, j:j + packet]
+        acc = [np.add.reduce(col[i:u:4], axis=0) for i in range(4)]
+        total = ((acc[0] + acc[1]) + acc[2]) + acc[3]
+        for row in col[u:]:
+            total = total + row
+        flat[k0:k0 + packet] = total
+    return out
+
+
+def _tf_sum_axis(a: np.ndarray, axis: int, packet: int) -> np.ndarray:
+    """TensorFlow's ``reduce_sum`` of ``a`` along ``axis`` (keepdims False): TensorFlow drops the axes of size 1
+    and merges neighbours into at most (kept, reduced, kept), then Eigen reduces in the orders above."""
+    shape = a.shape[:axis] + a.shape[axis + 1:]
+    outer, n, inner = int(np.prod(a.shape[:axis])), a.shape[axis], int(np.prod(a.shape[axis + 1:]))
+    if n == 1 or a.size == 0:
+        return np.add.reduce(a, axis=axis)
+    if inner == 1:  # an inner-most reduction per row (a full one if nothing is kept)
+        return _eigen_sum(np.ascontiguousarray(a).reshape(outer, n), packet).reshape(shape)
+    return _eigen_preserving_sum(np.ascontiguousarray(a).reshape(outer, n, inner), packet).reshape(shape)
+
+
+def tf_mean(x: torch.Tensor, axis: Optional[int] = None, keepdims: bool = False) -> torch.Tensor:
+    """TensorFlow's ``reduce_mean`` of all of ``x`` or along one axis: the sum in Eigen's order on the CPU
+    divided by the count (TensorFlow's ``MeanReducer``), as :func:`tf_sum`; exact for sums up to about 100k
+    elements (above which TensorFlow splits a full sum over its threads). torch's mean elsewhere."""
+    if not _eigen_ready(x):
+        return x.mean() if axis is None else x.mean(axis, keepdim=keepdims)
+    a = x.numpy()
+    packet = _PACKET[x.dtype]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if axis is None:
+            out = _eigen_sum(np.ascontiguousarray(a).reshape(1, -1), packet)[0] / a.dtype.type(a.size)
+            out = np.asarray(out).reshape((1,) * a.ndim if keepdims else ())
+        else:
+            axis = axis % a.ndim
+            out = _tf_sum_axis(a, axis, packet) / a.dtype.type(a.shape[axis])
+            if keepdims:
+                out = np.expand_dims(out, axis)
+    return torch.from_numpy(np.array(out, dtype=a.dtype, order="C"))
 
 
 def tf_sqrt(x: torch.Tensor) -> torch.Tensor:

@@ -1546,7 +1546,7 @@ class CategoricalFocalCrossentropy(_Wrapped):
     def _reduced_kernel(self, x2, y2, r):
         from torch_impl.kernels import ops
 
-        alpha = self.alpha
+        alpha = self._alpha
         if isinstance(alpha, torch.Tensor):
             if alpha.numel() != x2.shape[-1]:
                 raise ValueError(
@@ -1561,16 +1561,27 @@ class CategoricalFocalCrossentropy(_Wrapped):
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_focal_crossentropy",
                  dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
-        self.alpha = _check_alpha_categorical(alpha)
-        # get_config gives a list back as given (the tensor holds it rounded to float32, as Keras computes)
-        self._alpha_given = [float(v) for v in alpha] if isinstance(alpha, (list, tuple)) else None
+        self.alpha = alpha
         self.gamma = _check_gamma(gamma)
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing)
         self.axis = _check_axis(axis)
 
+    @property
+    def alpha(self):
+        """``alpha`` as given (a float, or the per-class list, array or tensor), as Keras keeps it; the loss
+        computes with it checked (a list rounded to float32, as Keras's ``convert_to_tensor``)."""
+        return self._alpha_as_given
+
+    @alpha.setter
+    def alpha(self, value) -> None:
+        self._alpha = _check_alpha_categorical(value)
+        self._alpha_as_given = self._alpha if isinstance(self._alpha, float) else value
+        # get_config gives a list back as given (the tensor holds it rounded to float32, as Keras computes)
+        self._alpha_given = [float(v) for v in value] if isinstance(value, (list, tuple)) else None
+
     def _kwargs(self):
-        return dict(alpha=self.alpha, gamma=self.gamma, from_logits=self.from_logits,
+        return dict(alpha=self._alpha, gamma=self.gamma, from_logits=self.from_logits,
                     label_smoothing=self.label_smoothing, axis=self.axis)
 
 

@@ -1,5 +1,5 @@
 """Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
-``Nadam``, ``Lion``, ``Lamb`` and ``Ftrl`` as ``torch.optim.Optimizer``s.
+``Nadam``, ``Lion``, ``Lamb``, ``Ftrl`` and ``Adafactor`` as ``torch.optim.Optimizer``s.
 
 Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
 ``model.fit``, operation for operation and in the parameter's dtype: loss-scale
@@ -99,12 +99,12 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from torch_impl._ops import tf_sqrt, tf_sum
+from torch_impl._ops import tf_mean, tf_sqrt, tf_sum
 from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl", "LossScaleOptimizer"]
+           "Lamb", "Ftrl", "Adafactor", "LossScaleOptimizer"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -1030,6 +1030,81 @@ class Ftrl(KerasOptimizer):
         l1 = group["l1_regularization_strength"]
         variable.copy_((torch.clamp(linear, -l1, l1) - linear) / quadratic)
         accum.copy_(new_accum)
+
+
+class Adafactor(KerasOptimizer):
+    """Keras's ``Adafactor`` (defaults: learning_rate 0.001, beta_2_decay -0.8, epsilon_1 1e-30, epsilon_2 1e-3,
+    clip_threshold 1.0, relative_step True): the second moment of a parameter of rank >= 2 kept factored, as a
+    mean over its last axis ``r`` and over its second-to-last axis ``c``, ``v = (r / mean(r)) c``; of a lower
+    rank in full. With ``beta = 1 - t^beta_2_decay`` and ``g2 = g^2 + epsilon_1``: ``r = beta r + (1 - beta)
+    mean(g2, -1)``, likewise ``c``; ``u = g / sqrt(v)``, clipped to an RMS of ``clip_threshold``; ``w -= max(
+    epsilon_2, rms(w)) min(lr, 1 / sqrt(t)) u``. The means and RMSs sum in TensorFlow's order
+    (:func:`torch_impl._ops.tf_mean`).
+
+    As in Keras 3.15.1, the step size is ``min(lr, 1 / sqrt(t))`` whatever ``relative_step`` says (Keras takes
+    that minimum twice when it is True, once when it is False). ``torch.optim.Adafactor`` (torch >= 2.5) runs
+    the same algorithm with its own reduction orders and epsilons (it clamps by the dtype's machine epsilon
+    where Keras adds ``epsilon_1``) and a default rate of 0.01: close to Keras (a ``fit`` of
+    ``parity_tests/test_optim_adafactor_keras.py``: 5.7e-12 in float64), not bit for bit, and without Keras's
+    EMA, gradient clipping, accumulation and loss-scale options.
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = Adafactor([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.8419, -1.8419])
+    """
+
+    _keras_name = "adafactor"
+    _row_slices = False
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_2_decay: float = -0.8, epsilon_1: float = 1e-30,
+                 epsilon_2: float = 1e-3, clip_threshold: float = 1.0, relative_step: bool = True, **kwargs):
+        for name, value, positive in (("beta_2_decay", beta_2_decay, False), ("epsilon_1", epsilon_1, False),
+                                      ("epsilon_2", epsilon_2, False), ("clip_threshold", clip_threshold, True)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or (name != "beta_2_decay" and not (value > 0 if positive else value >= 0)):
+                need = "a finite number" if name == "beta_2_decay" else \
+                    ("a finite number > 0" if positive else "a finite number >= 0")
+                raise ValueError(f"`{name}` must be {need}. Received: {name}={value!r}.")
+        super().__init__(params, dict(beta_2_decay=beta_2_decay, epsilon_1=epsilon_1, epsilon_2=epsilon_2,
+                                      clip_threshold=clip_threshold, relative_step=bool(relative_step)),
+                         learning_rate, **kwargs)
+
+    @staticmethod
+    def _rms(x: torch.Tensor) -> torch.Tensor:
+        return tf_sqrt(tf_mean(x * x))
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        step = _t(float(self.iterations + 1), dt)
+        inverse_root = 1.0 / tf_sqrt(step)
+        rho = torch.minimum(_t(lr, dt), inverse_root)  # Keras: lr = min(lr, 1/sqrt(t)) first, a no-op here
+        alpha = torch.maximum(_t(_cast(group["epsilon_2"], dt), dt), self._rms(variable)) * rho
+        square = gradient * gradient + _scalar(group["epsilon_1"], dt)
+        decay = group["beta_2_decay"]
+        # fit: Grappler's pow(t, -0.5) is rsqrt(t), pow(t, 0.5) sqrt(t)
+        power = 1.0 / tf_sqrt(step) if decay == -0.5 else tf_sqrt(step) if decay == 0.5 else \
+            torch.pow(step, _t(decay, dt))
+        beta = 1.0 - power
+        if variable.dim() >= 2:
+            r, c = state.get("r"), state.get("c")
+            if r is None:
+                r = state["r"] = variable.new_zeros(variable.shape[:-1])
+                c = state["c"] = variable.new_zeros(variable.shape[:-2] + variable.shape[-1:])
+            r.copy_(beta * r + (1.0 - beta) * tf_mean(square, -1))
+            c.copy_(beta * c + (1.0 - beta) * tf_mean(square, -2))
+            v = (r / tf_mean(r, -1, keepdims=True)).unsqueeze(-1) * c.unsqueeze(-2)
+            state["velocity"] = v
+        else:
+            v = _buffer(state, "velocity", variable)
+            v.copy_(beta * v + (1.0 - beta) * square)
+        update = gradient * torch.reciprocal(tf_sqrt(v))  # fit: x / sqrt(y) -> x * rsqrt(y)
+        clip = self._rms(update) * _reciprocal(group["clip_threshold"], dt, update.device)  # fit: x / c -> x * (1/c)
+        update = update / torch.maximum(torch.ones((), dtype=dt), clip)
+        variable.sub_(alpha * update)
 
 
 class LossScaleOptimizer:
