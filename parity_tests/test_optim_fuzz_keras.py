@@ -43,11 +43,11 @@ pytestmark = pytest.mark.keras
 
 KERAS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
          "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl",
-         "adafactor": "Adafactor"}
+         "adafactor": "Adafactor", "muon": "Muon"}
 TORCH = {name: getattr(optim, cls) for name, cls in KERAS.items()}
 DEFAULT_LR = {"adam": 0.001, "adamw": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001,
               "adamax": 0.001, "nadam": 0.001, "lion": 0.001, "lamb": 0.001, "ftrl": 0.001,
-              "adafactor": 0.001}
+              "adafactor": 0.001, "muon": 0.001}
 
 
 # ------------------------------------------------------------------------------------------------ runners

@@ -1,5 +1,5 @@
 """Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
-``Nadam``, ``Lion``, ``Lamb``, ``Ftrl`` and ``Adafactor`` as ``torch.optim.Optimizer``s.
+``Nadam``, ``Lion``, ``Lamb``, ``Ftrl``, ``Adafactor`` and ``Muon`` as ``torch.optim.Optimizer``s.
 
 Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
 ``model.fit``, operation for operation and in the parameter's dtype: loss-scale
@@ -93,6 +93,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Iterable, Optional
 
@@ -104,7 +105,7 @@ from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl", "Adafactor", "LossScaleOptimizer"]
+           "Lamb", "Ftrl", "Adafactor", "Muon", "LossScaleOptimizer"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -435,7 +436,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 f"torch_impl.optim.{type(self).__name__} takes dense gradients: Keras on TensorFlow steps an "
                 "Embedding's row slices (tf.IndexedSlices) with this optimizer in a way not reproduced here. Use "
                 "nn.Embedding(..., sparse=False) (Keras's step then differs where a token repeats in a batch), or "
-                "Adam, AdamW, RMSprop or SGD, which follow Keras's row-sparse step.")
+                "Adam, AdamW, RMSprop, SGD, Lion or Muon, which follow Keras's row-sparse step.")
         grads = [_Slices.of(p.grad, p) if p.grad.is_sparse else _Grad(p.grad.to(p.dtype)) for p, _ in pairs]
         if self.loss_scale_factor is not None and any(isinstance(g, _Slices) for g in grads):
             raise _ArgumentError(
@@ -464,7 +465,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             self._before_updates(pairs)
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(self._rate(group), p.dtype)
-                wd = group["weight_decay"]
+                wd = self._weight_decay_of(p, group)
                 if wd is not None and id(p) not in self._no_weight_decay:
                     wd = _cast(wd, p.dtype)
                     if _scalars_first(p, self._constant_rate):
@@ -488,6 +489,10 @@ class KerasOptimizer(torch.optim.Optimizer):
 
     _takes_factored_gradient = False  # SGD takes the _Grad (its ``g * lr`` is re-associated in fit)
     _row_slices = True  # follows Keras's step on an Embedding's row-sparse gradient (tf.IndexedSlices)
+
+    def _weight_decay_of(self, p: torch.Tensor, group: dict) -> Optional[float]:
+        """The decoupled weight decay of ``p`` (Keras's ``_apply_weight_decay``: the optimizer's)."""
+        return group["weight_decay"]
 
     def _before_updates(self, pairs: list) -> None:
         """Keras's ``_backend_update_step`` before the per-variable updates (Nadam's momentum product)."""
@@ -1105,6 +1110,139 @@ class Adafactor(KerasOptimizer):
         clip = self._rms(update) * _reciprocal(group["clip_threshold"], dt, update.device)  # fit: x / c -> x * (1/c)
         update = update / torch.maximum(torch.ones((), dtype=dt), clip)
         variable.sub_(alpha * update)
+
+
+class Muon(KerasOptimizer):
+    """Keras's ``Muon`` (defaults: learning_rate 0.001, momentum 0.95, nesterov, 5 Newton-Schulz steps with
+    ``(a, b, c) = (3.4445, -4.7750, 2.0315)``, ``rms_rate`` 0.2, weight_decay 0.004; AdamW with adam_beta_1 0.9,
+    adam_beta_2 0.999, epsilon 1e-7, adam_weight_decay 0.004, adam_lr_ratio 1).
+
+    A 2-D parameter takes Muon's step: ``m += g + (momentum - 1) m``; ``u = g + momentum m`` (or ``m`` without
+    ``nesterov``); ``u`` orthogonalised by ``ns_steps`` quintic Newton-Schulz iterations of ``u / (||u||_F +
+    1e-7)`` (on ``u^T`` when it has more rows than columns); ``w -= lr u sqrt(max(rows, cols)) rms_rate``
+    (``rms_rate=None``: without the factor). Every other parameter takes Keras's Adam step at ``lr *
+    adam_lr_ratio`` with ``adam_weight_decay``: those not 2-D, and, as Keras decides by a variable's path,
+    those whose name contains ``"embedding"`` (any case; with ``exclude_embeddings``) or matches a regular
+    expression of ``exclude_layers``. Names come from the parameters given with their names
+    (``Muon(model.named_parameters())``; torch >= 2.6 keeps them in ``param_groups``): name a torch
+    ``nn.Embedding`` module with "embedding" in it (Keras's ``Embedding`` layer path has it), or list it in
+    ``exclude_layers``. ``exclude_layers`` without names raises ``ValueError``. An ``nn.Embedding(sparse=True)``
+    gradient (Keras's row slices) takes Keras's row-sparse AdamW step, as :class:`Adam`'s. The weight decay is decoupled as
+    in Keras: ``w -= w * wd * lr`` with the full rate, ``adam_weight_decay`` for the Adam parameters.
+
+    The norm sums in TensorFlow's order; the Newton-Schulz matrix products are torch's (TensorFlow multiplies in
+    its own order): within about 1e-15 (float64) / 1e-6 (float32) of the largest entry per step, not bit for
+    bit (``parity_tests/test_optim_muon_keras.py``). ``torch.optim.Muon`` (torch >= 2.9) takes 2-D parameters
+    only and by default another step (weight decay 0.1, the rate scaled by ``sqrt(max(1, rows / cols))``:
+    2.7e-2 of the largest entry off Keras after 6 steps); with ``weight_decay=0`` and
+    ``adjust_lr_fn="match_rms_adamw"`` it is Keras's step to bfloat16 rounding (its Newton-Schulz iterations
+    run in bfloat16: 2.9e-4 off).
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([[1.0, -2.0], [0.5, 0.0]]))
+        >>> opt = Muon([w], learning_rate=0.1, weight_decay=None)
+        >>> w.grad = torch.tensor([[0.5, -0.5], [0.0, 1.0]]); opt.step()
+        >>> w.detach()
+        tensor([[ 0.9693, -1.9939],
+                [ 0.5083, -0.0418]])
+    """
+
+    _keras_name = "muon"
+
+    def __init__(self, params, learning_rate: float = 0.001, adam_beta_1: float = 0.9, adam_beta_2: float = 0.999,
+                 adam_weight_decay: Optional[float] = 0.004, epsilon: float = 1e-7,
+                 weight_decay: Optional[float] = 0.004, exclude_layers: Optional[list] = None,
+                 exclude_embeddings: bool = True, muon_a: float = 3.4445, muon_b: float = -4.7750,
+                 muon_c: float = 2.0315, adam_lr_ratio: float = 1, momentum: float = 0.95, ns_steps: int = 5,
+                 nesterov: bool = True, rms_rate: Optional[float] = 0.2, **kwargs):
+        _check_unit(adam_beta_1, "adam_beta_1")
+        _check_unit(adam_beta_2, "adam_beta_2")
+        _check_epsilon(epsilon)
+        _check_unit(momentum, "momentum", closed_high=True)
+        if isinstance(ns_steps, bool) or not isinstance(ns_steps, int) or ns_steps < 0:
+            raise ValueError(f"`ns_steps` must be an integer >= 0. Received: ns_steps={ns_steps!r}")
+        for name, value in (("muon_a", muon_a), ("muon_b", muon_b), ("muon_c", muon_c),
+                            ("adam_lr_ratio", adam_lr_ratio), ("rms_rate", rms_rate),
+                            ("adam_weight_decay", adam_weight_decay)):
+            if value is None and name in ("rms_rate", "adam_weight_decay"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+                    (name in ("adam_lr_ratio", "rms_rate", "adam_weight_decay") and value < 0):
+                raise ValueError(f"`{name}` must be a finite number{' >= 0' if name[0] in 'ar' else ''}. "
+                                 f"Received: {name}={value!r}")
+        layers = list(exclude_layers or [])
+        if not all(isinstance(k, str) for k in layers):
+            raise ValueError(f"`exclude_layers` must be a list of strings (regular expressions). Received: "
+                             f"{exclude_layers!r}")
+        super().__init__(params, dict(adam_beta_1=adam_beta_1, adam_beta_2=adam_beta_2, epsilon=epsilon,
+                                      adam_weight_decay=adam_weight_decay, muon_a=muon_a, muon_b=muon_b,
+                                      muon_c=muon_c, adam_lr_ratio=adam_lr_ratio, momentum=momentum,
+                                      ns_steps=ns_steps, nesterov=bool(nesterov), rms_rate=rms_rate),
+                         learning_rate, weight_decay=weight_decay, **kwargs)
+        self.exclude_layers, self.exclude_embeddings = layers, bool(exclude_embeddings)
+        self._names: dict[int, str] = {}
+        for group in self.param_groups:
+            for p, name in zip(group["params"], group.get("param_names") or ()):
+                self._names[id(p)] = name
+        if layers and not self._names:
+            raise ValueError("`exclude_layers` matches parameter names, and these parameters have none: pass "
+                             "`model.named_parameters()` (torch >= 2.6 keeps the names).")
+
+    def uses_adam(self, p: torch.Tensor) -> bool:
+        """Whether ``p`` takes the Adam step (Keras's ``_should_use_adamw``)."""
+        if p.dim() != 2:
+            return True
+        name = self._names.get(id(p), "")
+        if self.exclude_embeddings and "embedding" in name.lower():
+            return True
+        return any(re.search(keyword, name) for keyword in self.exclude_layers)
+
+    def _weight_decay_of(self, p, group):
+        if id(p) in self._no_weight_decay:
+            return None
+        return group["adam_weight_decay"] if self.uses_adam(p) else group["weight_decay"]
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        m = _buffer(state, "momentum", variable)
+        if self.uses_adam(variable):
+            rate = self._rate(group)
+            ratio = group["adam_lr_ratio"]
+            if ratio != 1:  # Keras: the floatx rate times the ratio, in floatx (a float32 product by default)
+                floatx = group.get("floatx", self._floatx)
+                rate = float(torch.tensor(rate, dtype=floatx) * torch.tensor(ratio, dtype=floatx))
+            adam = dict(beta_1=group["adam_beta_1"], beta_2=group["adam_beta_2"], epsilon=group["epsilon"],
+                        amsgrad=False)
+            Adam.update_step(self, gradient, variable, _scalar(rate, dt), adam, state)
+            return
+        if isinstance(gradient, _Slices):  # an Embedding kept on Muon's step: ops.add densifies the rows
+            gradient = gradient.dense()
+        momentum = group["momentum"]
+        m.add_(gradient + m * _scalar(momentum - 1, dt))
+        g = gradient + _scalar(momentum, dt) * m if group["nesterov"] else m
+        update = self._newton_schulz(g, group)
+        x = lr * update
+        if group["rms_rate"] is not None:
+            # Keras: sqrt of the int32 max(rows, cols) in floatx, then cast to the parameter's dtype
+            floatx = group.get("floatx", self._floatx)
+            root = torch.sqrt(torch.tensor(float(max(x.shape[0], x.shape[1])), dtype=floatx)).to(dt)
+            x = x * root * _scalar(group["rms_rate"], dt)
+        variable.sub_(x)
+
+    @staticmethod
+    def _newton_schulz(x: torch.Tensor, group: dict) -> torch.Tensor:
+        """Keras's ``zeropower_via_newtonschulz5``."""
+        dt = x.dtype
+        a, b, c = (_scalar(group[k], dt) for k in ("muon_a", "muon_b", "muon_c"))
+        tall = x.shape[-2] > x.shape[-1]
+        if tall:
+            x = x.transpose(-2, -1)
+        x = x / (tf_sqrt(tf_sum(x * x)) + _scalar(1e-7, dt))
+        for _ in range(group["ns_steps"]):
+            gram = x @ x.transpose(-2, -1)
+            x = a * x + (b * gram + (c * gram) @ gram) @ x
+        return x.transpose(-2, -1) if tall else x
 
 
 class LossScaleOptimizer:
