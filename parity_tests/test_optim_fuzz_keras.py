@@ -43,11 +43,11 @@ pytestmark = pytest.mark.keras
 
 KERAS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
          "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl",
-         "adafactor": "Adafactor", "muon": "Muon"}
+         "adafactor": "Adafactor", "muon": "Muon", "schedule_free_adamw": "ScheduleFreeAdamW"}
 TORCH = {name: getattr(optim, cls) for name, cls in KERAS.items()}
 DEFAULT_LR = {"adam": 0.001, "adamw": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001,
               "adamax": 0.001, "nadam": 0.001, "lion": 0.001, "lamb": 0.001, "ftrl": 0.001,
-              "adafactor": 0.001, "muon": 0.001}
+              "adafactor": 0.001, "muon": 0.001, "schedule_free_adamw": 0.0025}
 
 
 # ------------------------------------------------------------------------------------------------ runners
@@ -197,7 +197,8 @@ def compare(ours, ref):
 
 def uses_rsqrt(name, cfg) -> bool:
     """float32 steps that run TensorFlow's approximate vectorized Rsqrt under ``fit``."""
-    return name in ("rmsprop", "adagrad", "adadelta", "adafactor") or (name in ("adam", "adamw", "nadam", "lamb")
+    return name in ("rmsprop", "adagrad", "adadelta", "adafactor") or (name in ("adam", "adamw", "nadam", "lamb",
+                                                                                "schedule_free_adamw")
                                                           and cfg.get("epsilon", 1e-7) == 0)
 
 

@@ -1,5 +1,5 @@
 """Keras-faithful optimizers: ``Adam``, ``AdamW``, ``SGD``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
-``Nadam``, ``Lion``, ``Lamb``, ``Ftrl``, ``Adafactor`` and ``Muon`` as ``torch.optim.Optimizer``s.
+``Nadam``, ``Lion``, ``Lamb``, ``Ftrl``, ``Adafactor``, ``Muon`` and ``ScheduleFreeAdamW`` as ``torch.optim.Optimizer``s.
 
 Each ``step`` computes what Keras 3's ``optimizer.apply`` computes inside
 ``model.fit``, operation for operation and in the parameter's dtype: loss-scale
@@ -105,7 +105,7 @@ from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl", "Adafactor", "Muon", "LossScaleOptimizer"]
+           "Lamb", "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -1110,6 +1110,84 @@ class Adafactor(KerasOptimizer):
         clip = self._rms(update) * _reciprocal(group["clip_threshold"], dt, update.device)  # fit: x / c -> x * (1/c)
         update = update / torch.maximum(torch.ones((), dtype=dt), clip)
         variable.sub_(alpha * update)
+
+
+class ScheduleFreeAdamW(KerasOptimizer):
+    """Keras's ``ScheduleFreeAdamW`` (defaults: learning_rate 0.0025, beta_1 0.9, beta_2 0.999, epsilon 1e-8,
+    warmup_steps 0; Defazio et al., 2024): the weights are ``y = (1 - beta_1) z + beta_1 x``, where ``z`` (Keras's
+    ``momentum``, starting at the weights) takes the Adam-preconditioned step ``z -= lr g / (sqrt(v / (1 -
+    beta_2^t)) + eps)`` and ``x``, the average of the ``z``s, is recovered from the weights as ``(y - (1 -
+    beta_1) z) / beta_1``; the rate ramps up linearly over ``warmup_steps``. As in Keras, the weights stay the
+    interpolation ``y`` (Keras has no switch to ``x`` for evaluation; ``x`` is ``(w - (1 - beta_1) z) /
+    beta_1``), and ``beta_1``, ``beta_2`` and ``epsilon`` carry float32 rounding (``ops.cast``). Keras 3.15.1
+    recovers ``x`` with the ``z`` of after the step (its ``momentum_old`` is the variable, read after the
+    update), where the paper uses the ``z`` of before; followed here. Keras's ``model.fit`` on TensorFlow
+    builds the optimizer where its copy of the weights into the momentum never runs: ``z`` starts at 0, and
+    the first step sets every weight to about ``+-lr`` (the model restarts from near zero) unless the
+    optimizer was built first (``optimizer.build(model.trainable_variables)`` before ``fit``, or a custom
+    loop); torch_impl starts from the weights, as Keras's optimizer built that way does (README, "Where we
+    deliberately differ").
+    ``torch.optim`` has no schedule-free optimizer (the ``schedulefree`` package's ``AdamWScheduleFree``
+    differs: ``train()``/``eval()`` swap the weights, a warmup-weighted average, its own decay).
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+        >>> opt = ScheduleFreeAdamW([w], learning_rate=0.1)
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()
+        tensor([ 0.9900, -1.9900])
+    """
+
+    _keras_name = "schedule_free_adam_w"
+    _row_slices = False
+
+    def _before_updates(self, pairs: list) -> None:
+        """Keras's ``build`` at the first ``apply`` (before the weight decay): every parameter's momentum starts
+        as a copy of its weights then."""
+        for p in self._all_params():
+            if "momentum" not in self.state[p]:
+                self.state[p]["momentum"] = p.detach().clone()
+
+    def __init__(self, params, learning_rate: float = 0.0025, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, warmup_steps: int = 0, **kwargs):
+        if isinstance(beta_1, bool) or not (isinstance(beta_1, (int, float)) and 0 < beta_1 <= 1):
+            raise ValueError(f"`beta_1` must be in (0, 1] (the weights are divided by it). Received: "
+                             f"beta_1={beta_1!r}")
+        _check_unit(beta_2, "beta_2")
+        _check_epsilon(epsilon)
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ValueError(f"`warmup_steps` must be an integer >= 0. Received: warmup_steps={warmup_steps!r}")
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, warmup_steps=warmup_steps),
+                         learning_rate, **kwargs)
+
+    def update_step(self, gradient, variable, lr, group, state):
+        dt = variable.dtype
+        step = _t(float(self.iterations + 1), dt)
+        beta_1, beta_2 = _t(_cast(group["beta_1"], dt), dt), _t(_cast(group["beta_2"], dt), dt)
+        eps = _cast(group["epsilon"], dt)
+        lr_t = _t(lr, dt)
+        if group["warmup_steps"] > 0:  # fit: step / warmup_steps -> step * (1 / warmup_steps)
+            lr_t = lr_t * torch.minimum(step * _reciprocal(group["warmup_steps"], dt, "cpu"), _t(1.0, dt))
+        z, v = state["momentum"], _buffer(state, "velocity", variable)
+        correction = 1.0 - torch.pow(beta_2, step)
+        v.add_((gradient * gradient - v) * (1.0 - beta_2))
+        if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
+            z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
+        else:
+            z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
+        weight = 1.0 / step
+        one_minus_beta_1 = 1.0 - beta_1
+        # Keras's momentum_old is the momentum variable itself (read after its update), so x is recovered with
+        # the new z; fit divides by the constant beta_1 as a product with its reciprocal
+        # x_old = (variable - one_minus_beta_1 * z) * torch.reciprocal(beta_1), and in fit Grappler multiplies
+        # the two scalars of (1 - weight) * (d * r) first (MinimizeBroadcasts), unless d is 0-d too
+        d, r = variable - one_minus_beta_1 * z, torch.reciprocal(beta_1)
+        if _scalars_first(variable, False):
+            x_new = ((1.0 - weight) * r) * d + weight * z
+        else:
+            x_new = (1.0 - weight) * (d * r) + weight * z
+        variable.copy_(one_minus_beta_1 * z + beta_1 * x_new)
 
 
 class Muon(KerasOptimizer):
