@@ -98,7 +98,8 @@ def _manual_softmax(x):
 
 _OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb",
-               "ftrl": "Ftrl", "adafactor": "Adafactor", "muon": "Muon", "schedule_free_adamw": "ScheduleFreeAdamW"}
+               "ftrl": "Ftrl", "adafactor": "Adafactor", "muon": "Muon",
+               "schedule_free_adamw": "ScheduleFreeAdamW"}
 
 
 def make_optimizer(name: str, **config):
