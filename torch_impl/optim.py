@@ -1135,8 +1135,11 @@ class ScheduleFreeAdamW(KerasOptimizer):
         >>> w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
         >>> opt = ScheduleFreeAdamW([w], learning_rate=0.1)
         >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
+        >>> w.detach()  # at the first step the weights are the momentum's: 1 - 0.1 * 0.5 / |0.5|
+        tensor([ 0.9000, -1.9000])
+        >>> w.grad = torch.tensor([0.5, -0.5]); opt.step()
         >>> w.detach()
-        tensor([ 0.9900, -1.9900])
+        tensor([ 0.8500, -1.8500])
     """
 
     _keras_name = "schedule_free_adam_w"
@@ -1222,8 +1225,8 @@ class Muon(KerasOptimizer):
         >>> opt = Muon([w], learning_rate=0.1, weight_decay=None)
         >>> w.grad = torch.tensor([[0.5, -0.5], [0.0, 1.0]]); opt.step()
         >>> w.detach()
-        tensor([[ 0.9693, -1.9939],
-                [ 0.5083, -0.0418]])
+        tensor([[ 0.9726, -1.9951],
+                [ 0.4887, -0.0210]])
     """
 
     _keras_name = "muon"
