@@ -2,7 +2,7 @@
 
 Keras:
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss=SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    metrics=["accuracy"])
     model.fit(x, y, batch_size=16, epochs=40, validation_split=0.25, callbacks=[
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=4, restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)])
@@ -35,7 +35,8 @@ stop = callbacks.EarlyStopping(monitor="val_loss", patience=4, restore_best_weig
 history = fit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                   optimizer=optim.Adam(net.parameters(), learning_rate=0.05), batch_size=16, epochs=40,
                   validation_split=0.25, shuffle=False, verbose=0,
-                  callbacks=[stop, callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)])
+                  callbacks=[stop, callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)],
+                  metrics=["accuracy"])
 print(f"torch_impl: stopped after epoch {stop.stopped_epoch + 1}, weights of epoch {stop.best_epoch + 1} restored; "
       f"learning rates {np.round(history.history['learning_rate'], 6).tolist()}")
 

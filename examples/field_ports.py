@@ -49,7 +49,8 @@ keras_start = [np.transpose(t.detach().numpy(), (2, 3, 1, 0)).copy() if t.dim() 
                for t in (net.c1.weight, net.c1.bias, net.c2.weight, net.c2.bias)]  # Keras's kernel layout
 loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255, axis=1)
 hist = fit.fit(net, x, y, loss=loss, optimizer=optim.Adam(net.parameters(), learning_rate=0.01),
-               sample_weight=pixel_weights, batch_size=8, epochs=3, validation_split=0.25, shuffle=False, verbose=0)
+               sample_weight=pixel_weights, batch_size=8, epochs=3, validation_split=0.25, shuffle=False, verbose=0,
+               metrics=["accuracy"])
 print("torch_impl:", {k: np.round(v, 6).tolist() for k, v in hist.history.items()})
 
 keras = keras_or_none()  # Keras on TensorFlow, if installed

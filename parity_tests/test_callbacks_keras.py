@@ -118,7 +118,8 @@ def test_both_callbacks_together_and_a_torch_optimizer():
     with _precision("float64"):
         h = tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True), optimizer=sgd,
                      epochs=12, validation_split=0.25, verbose=0, generator=0,
-                     callbacks=[tcb.ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.0)]).history
+                     callbacks=[tcb.ReduceLROnPlateau(factor=0.5, patience=1, min_delta=0.0)],
+                     metrics=["accuracy"]).history
     print(f"torch.optim.SGD: learning_rate {h['learning_rate']}")
     assert h["learning_rate"][0] == 0.5 and min(h["learning_rate"]) < 0.5 and sgd.param_groups[0]["lr"] < 0.5
 
@@ -319,7 +320,7 @@ def test_initial_epoch_validation_freq_and_batch_size_like_keras(freq):
         t = tfit.fit(net, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                      optimizer=optim.SGD(net.parameters(), learning_rate=0.1), batch_size=16, epochs=5,
                      initial_epoch=1, validation_split=0.25, validation_freq=freq, validation_batch_size=7,
-                     shuffle=False, verbose=0, callbacks=[tcb.LearningRateScheduler(decay)])
+                     shuffle=False, verbose=0, callbacks=[tcb.LearningRateScheduler(decay)], metrics=["accuracy"])
     print(f"validation_freq={freq}: epochs Keras {k.epoch} torch_impl {t.epoch}; val_loss Keras "
           f"{np.round(k.history['val_loss'], 6).tolist()}")
     assert k.epoch == t.epoch

@@ -97,11 +97,11 @@ def test_dropout_and_maxnorm_recipe_like_keras(dt):
         out = constraints.constrain(_dense(w[2], w[3]), bias_constraint="non_neg")
         tm = torch.nn.Sequential(hidden, torch.nn.ReLU(), Dropout(0.5, seed=21), out)
         km.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])
+        metrics=["accuracy"])
         kh = km.fit(x, y, batch_size=32, epochs=6, shuffle=False, verbose=0, validation_split=0.25).history
         th = tfit.fit(tm, x, y, loss="sparse_categorical_crossentropy", output_activation="softmax",
                       optimizer=optim.SGD(tm.parameters(), 0.5, momentum=0.9), batch_size=32, epochs=6,
-                      shuffle=False, verbose=0, validation_split=0.25).history
+                      shuffle=False, verbose=0, validation_split=0.25, metrics=["accuracy"]).history
     print(f"Dropout + MaxNorm, {dt}:")
     _check_history(th, kh, dt)
     kw = km.get_weights()

@@ -329,7 +329,7 @@ def test_segmentation_softmax_output_with_ignore_class_like_keras():
         kh = model.fit(x, y_in, batch_size=8, epochs=3, shuffle=False, verbose=0).history
         th = tfit.fit(net, x, y_in, loss=losses.SparseCategoricalCrossentropy(ignore_class=0),
                       optimizer=optim.Adam(net.parameters(), learning_rate=0.05), batch_size=8, epochs=3,
-                      shuffle=False, verbose=0, output_activation="softmax").history
+                      shuffle=False, verbose=0, output_activation="softmax", metrics=["accuracy"]).history
     print("softmax output, ignore_class=0, fit:")
     _check_history(th, kh, "float64")
 
@@ -447,7 +447,7 @@ def test_sequence_tagging_padding_mask_like_keras(dt, reduction):
         th = tfit.fit(net, tokens, tags, sample_weight=mask,
                       loss=losses.SparseCategoricalCrossentropy(from_logits=True, reduction=reduction),
                       optimizer=optim.SGD(net.parameters(), learning_rate=0.5, momentum=0.9), batch_size=16,
-                      epochs=3, validation_split=0.25, shuffle=False, verbose=0).history
+                      epochs=3, validation_split=0.25, shuffle=False, verbose=0, metrics=["accuracy"]).history
         print(f"tagging, {reduction}, {dt}:")
         _check_history(th, kh, dt)
         if dt == "float32":
@@ -492,7 +492,8 @@ def test_sequence_tagging_mask_zero_port():
         th = tfit.fit(net, tokens, tags, sample_weight=mask,
                       loss=losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
                       optimizer=optim.SGD(net.parameters(), learning_rate=0.5, momentum=0.9), batch_size=16,
-                      epochs=3, validation_split=0.25, shuffle=False, verbose=0, on_epoch_end=on_epoch_end).history
+                      epochs=3, validation_split=0.25, shuffle=False, verbose=0, on_epoch_end=on_epoch_end,
+                      metrics=["accuracy"]).history
     print("tagging with mask_zero=True against sample_weight=mask + mean_with_sample_weight:")
     _check_history(th, kh, "float64", keys=("loss", "val_loss"))
     print(f"  val_accuracy: Keras (masked) {np.round(kh['val_accuracy'], 6).tolist()}, torch_impl masked in "
@@ -573,7 +574,8 @@ def test_per_timestep_sigmoid_like_keras(labels):
             loss = "binary_crossentropy" if act == "sigmoid" else losses.BinaryCrossentropy(from_logits=True)
             runs[act] = tfit.fit(net, x, y_in, loss=loss, optimizer=optim.Adam(net.parameters(), learning_rate=0.05),
                                  batch_size=8, epochs=3, shuffle=False, verbose=0,
-                                 output_activation="sigmoid" if act == "sigmoid" else "linear").history
+                                 output_activation="sigmoid" if act == "sigmoid" else "linear",
+                                 metrics=["accuracy"]).history
     print(f"per-timestep sigmoid, labels {labels}:")
     _check_history(runs["sigmoid"], kh, "float64")
     gap = _rel(runs["logits"]["loss"], kh["loss"])
@@ -714,7 +716,7 @@ def test_label_smoothed_cnn_evaluate_like_keras(dt):
                                   layers.Dense(10, activation="softmax")])
         w = model.get_weights()
         model.compile(loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1), optimizer="adam",
-                      metrics=["accuracy"])
+        metrics=["accuracy"])
         kh = model.fit(x_train, y_train, batch_size=32, epochs=3, validation_split=0.1, shuffle=False,
                        verbose=0).history
         k_score = model.evaluate(x_test, y_test, verbose=0)
@@ -722,9 +724,11 @@ def test_label_smoothed_cnn_evaluate_like_keras(dt):
         net = _SmallCNN(w)
         loss = losses.CategoricalCrossentropy(label_smoothing=0.1)
         th = tfit.fit(net, x_train, y_train, loss=loss, optimizer=optim.Adam(net.parameters()), batch_size=32,
-                      epochs=3, validation_split=0.1, shuffle=False, verbose=0, output_activation="softmax").history
-        t_score = tfit.evaluate(net, x_test, y_test, loss=loss, output_activation="softmax")
-        t_weighted = tfit.evaluate(net, x_test, y_test, loss=loss, sample_weight=sw_test, output_activation="softmax")
+                      epochs=3, validation_split=0.1, shuffle=False, verbose=0, output_activation="softmax",
+                      metrics=["accuracy"]).history
+        t_score = tfit.evaluate(net, x_test, y_test, loss=loss, output_activation="softmax", metrics=["accuracy"])
+        t_weighted = tfit.evaluate(net, x_test, y_test, loss=loss, sample_weight=sw_test, output_activation="softmax",
+                                   metrics=["accuracy"])
         with torch.no_grad():
             t_pred = net(torch.as_tensor(x_test, dtype=tdt)).argmax(-1).numpy()
         k_pred = np.asarray(model(x_test)).argmax(-1)

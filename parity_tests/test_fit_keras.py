@@ -71,7 +71,7 @@ def test_sample_weight_with_validation_split_like_keras():
                     verbose=0).history
         th = tfit.fit(tm, x, y, loss="sparse_categorical_crossentropy", sample_weight=sw, validation_split=0.2,
                       optimizer=optim.Adam(tm.parameters(), learning_rate=0.01), batch_size=8, epochs=3,
-                      shuffle=False, verbose=0).history
+                      shuffle=False, verbose=0, metrics=["accuracy"]).history
     for k in ("loss", "val_loss", "accuracy", "val_accuracy"):
         print(f"{k}: torch_impl {th[k]}, Keras {kh[k]}, max rel {_rel(th[k], kh[k]):.1e}")
         assert _rel(th[k], kh[k]) <= 1e-8, k
@@ -119,7 +119,7 @@ def test_unknown_metric_names_raise():
                      optimizer=optim.SGD(model.parameters()), verbose=0)
     with pytest.raises(ValueError, match="batch_size"):
         tfit.fit(model, x, y, loss="sparse_categorical_crossentropy", batch_size=0,
-                 optimizer=optim.SGD(model.parameters()), verbose=0)
+                 optimizer=optim.SGD(model.parameters()), verbose=0, metrics=["accuracy"])
     assert tfit.evaluate(model, x, y, loss="sparse_categorical_crossentropy", metrics=())  # no metric: loss only
 
 

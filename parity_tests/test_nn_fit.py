@@ -104,13 +104,14 @@ def test_fit_contract():
     opt = optim.Adam(model.parameters())
     loss = losses.SparseCategoricalCrossentropy()
     with pytest.raises(ValueError, match="class_weight"):
-        tfit.fit(model, x, y, loss=loss, optimizer=opt, class_weight={0: 1}, sample_weight=np.ones(40), verbose=0)
+        tfit.fit(model, x, y, loss=loss, optimizer=opt, class_weight={0: 1}, sample_weight=np.ones(40), verbose=0,
+                 metrics=["accuracy"])
     with pytest.raises(ValueError, match="batch_size"):
-        tfit.fit(model, x, y, loss=loss, optimizer=opt, batch_size=0, verbose=0)
+        tfit.fit(model, x, y, loss=loss, optimizer=opt, batch_size=0, verbose=0, metrics=["accuracy"])
     with pytest.raises(ValueError, match="cardinality"):
-        tfit.fit(model, x, y[:-1], loss=loss, optimizer=opt, verbose=0)
+        tfit.fit(model, x, y[:-1], loss=loss, optimizer=opt, verbose=0, metrics=["accuracy"])
     hist = tfit.fit(model, x, y, loss=loss, optimizer=opt, batch_size=16, epochs=2, validation_split=0.25,
-                    generator=1, verbose=0)
+                    generator=1, verbose=0, metrics=["accuracy"])
     assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"} and hist.epoch == [0, 1]
 
 
@@ -121,7 +122,8 @@ def test_epoch_loss_is_batch_size_weighted():
     seen = []
     opt = optim.SGD(model.parameters(), learning_rate=0.0)  # no update: every batch sees the same model
     hist = tfit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(), optimizer=opt, batch_size=4,
-                    epochs=1, shuffle=False, verbose=0, on_batch_end=lambda e, b, logs: seen.append(logs["loss"]))
+                    epochs=1, shuffle=False, verbose=0, on_batch_end=lambda e, b, logs: seen.append(logs["loss"]),
+                    metrics=["accuracy"])
     expected = (4 * seen[0] + 4 * seen[1] + 2 * seen[2]) / 10
     assert len(seen) == 3 and abs(hist.history["loss"][0] - expected) < 1e-6
 
@@ -163,7 +165,7 @@ def test_fit_takes_a_loss_as_keras_compile_does():
             torch.manual_seed(0)
             model = build_model(spec, dtype=torch.float64)
             h = tfit.fit(model, x, y, loss=loss, optimizer=optim.Adam(model.parameters(), learning_rate=0.01),
-                         epochs=3, verbose=0, generator=1)
+                         epochs=3, verbose=0, generator=1, metrics=["accuracy"])
             histories[label] = h.history["loss"]
     finally:
         torch.set_default_dtype(torch.float32)

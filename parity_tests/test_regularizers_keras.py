@@ -105,13 +105,14 @@ def test_fit_with_kernel_bias_and_activity_regularizers_like_keras(dt):
         out = regularizers.regularize(_dense(w[2], w[3]), kernel_regularizer=regularizers.L1L2(1e-3, 1e-2))
         tm = torch.nn.Sequential(block, out)
         km.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy",
-                   metrics=["accuracy"])
+        metrics=["accuracy"])
         kh = km.fit(x, y, batch_size=32, epochs=5, shuffle=False, verbose=0, validation_split=0.25).history
         th = tfit.fit(tm, x, y, loss=losses.SparseCategoricalCrossentropy(), output_activation="softmax",
                       optimizer=optim.Adam(tm.parameters(), 0.02), batch_size=32, epochs=5, shuffle=False,
-                      verbose=0, validation_split=0.25).history
+                      verbose=0, validation_split=0.25, metrics=["accuracy"]).history
         ke = km.evaluate(x, y, verbose=0, return_dict=True)
-        te = tfit.evaluate(tm, x, y, loss=losses.SparseCategoricalCrossentropy(), output_activation="softmax")
+        te = tfit.evaluate(tm, x, y, loss=losses.SparseCategoricalCrossentropy(), output_activation="softmax",
+                           metrics=["accuracy"])
     print(f"regularized fit, {dt}:")
     _check_history(th, kh, dt)
     kw = km.get_weights()

@@ -79,7 +79,7 @@ def run_torch(run: TrainingRun, verbose: int = 0, on_batch_end=None, sink: Optio
             grad_norms = [n for _, n in layer_gradient_norms(model, run.x, run.y, loss, sw)]
         hist = tfit.fit(model, run.x, run.y, loss=loss, optimizer=opt, batch_size=run.batch_size, epochs=run.epochs,
                         shuffle=run.shuffle, generator=run.seed, class_weight=run.class_weight, verbose=verbose,
-                        on_batch_end=on_batch_end, validation_data=run.validation,
+                        on_batch_end=on_batch_end, validation_data=run.validation, metrics=["accuracy"],
                         on_epoch_end=None if doctor is None else doctor.on_epoch_end)
         model.eval()
         with torch.no_grad():

@@ -581,7 +581,7 @@ class CSVLogger(Callback):
         >>> tmp = tempfile.mkdtemp(); path = os.path.join(tmp, "log.csv")
         >>> _ = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
         ...             optimizer=optim.SGD(model.parameters(), learning_rate=0.1), epochs=2, verbose=0,
-        ...             shuffle=False, callbacks=[CSVLogger(path)])
+        ...             shuffle=False, callbacks=[CSVLogger(path)], metrics=["accuracy"])
         >>> with open(path, newline="") as f:
         ...     lines = f.read().split("\\r\\n")
         >>> lines[0], lines[1].split(",")[0], lines[1].split(",")[-2:], len(lines)
@@ -676,7 +676,7 @@ class LambdaCallback(Callback):
         ...                     on_train_end=lambda logs: seen.append("end"))
         >>> _ = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
         ...             optimizer=optim.SGD(model.parameters()), batch_size=16, epochs=2, verbose=0,
-        ...             callbacks=[cb])
+        ...             callbacks=[cb], metrics=["accuracy"])
         >>> seen
         [0, 1, (0, ['accuracy', 'loss']), 0, 1, (1, ['accuracy', 'loss']), 'end']
     """

@@ -14,7 +14,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   weights (Keras's loss tracker ``Mean.update_state(loss, sample_weight=batch_size)``),
   each batch loss computed before that batch's update;
 * metrics as Keras's ``compile(metrics=[...], weighted_metrics=[...])`` takes
-  them (:mod:`torch_impl.metrics`): names (``"AUC"``, ``"precision"``,
+  them (none by default: the loss alone is logged, as with Keras's
+  ``compile(metrics=None)``; each metric object is reset when ``fit`` or
+  ``evaluate`` starts, and at each epoch) (:mod:`torch_impl.metrics`): names (``"AUC"``, ``"precision"``,
   ``"mse"``, ``"binary_crossentropy"``...), metric objects
   (``metrics.Recall(name="rec")``) and functions of per-sample values;
   ``"accuracy"`` (or ``"acc"``, any case) resolves from the first batch like
@@ -66,7 +68,7 @@ Example:
     >>> x = np.random.default_rng(0).normal(size=(64, 4)); y = (x[:, 0] > 0).astype(int)
     >>> hist = fit.fit(model, x, y, loss=losses.SparseCategoricalCrossentropy(),
     ...                optimizer=optim.Adam(model.parameters(), learning_rate=0.05),
-    ...                batch_size=16, epochs=3, generator=0, verbose=0)
+    ...                batch_size=16, epochs=3, generator=0, verbose=0, metrics=["accuracy"])
     >>> sorted(hist.history), len(hist.history["loss"])
     (['accuracy', 'loss'], 3)
 """
@@ -366,6 +368,7 @@ class _CompiledMetrics:
                     metric = M.MeanMetricWrapper(metric, name=name)
                 metric.name = name
             log = unique(f"weighted_{name}" if weighted and name in counters else name)
+            metric.reset_state()  # Keras's fit and evaluate reset every metric first (a user's object too)
             entries.append((log, metric, weighted))
         self.entries = entries
 
@@ -476,6 +479,43 @@ def _as_tensor(a, dtype, device) -> torch.Tensor:
     return t.to(dtype).to(device)
 
 
+class _Inputs:
+    """The inputs of a multi-input model, as Keras's ``fit`` takes them: a list or tuple of arrays (the model is
+    called with them in order, ``model(x1, x2)``) or a dict of arrays (called with them as keyword arguments,
+    ``model(numeric=..., categorical=...)``, Keras's named ``Input`` layers). Sliced together, as one array."""
+
+    def __init__(self, parts, keys: Optional[list]):
+        self.parts, self.keys = parts, keys
+        n = {int(p.shape[0]) if p.dim() else None for p in parts}
+        if len(n) != 1 or None in n:
+            sizes = ", ".join(f"{k}: {tuple(p.shape)}" for k, p in zip(keys or range(len(parts)), parts))
+            raise ValueError(f"Data cardinality is ambiguous: the inputs have different numbers of samples ({sizes}).")
+        self.shape = (n.pop(),)
+
+    def __getitem__(self, idx) -> "_Inputs":
+        return _Inputs([p[idx] for p in self.parts], self.keys)
+
+    def __call__(self, model: torch.nn.Module) -> torch.Tensor:
+        return model(**dict(zip(self.keys, self.parts))) if self.keys is not None else model(*self.parts)
+
+
+def _as_inputs(x, dtype, device):
+    """``x`` as one tensor, or as :class:`_Inputs` for a dict of arrays or a list/tuple of arrays or tensors (a
+    list of plain rows, or of numbers, stays one array)."""
+    if isinstance(x, _Inputs):  # fit's validation split of them
+        return x
+    if isinstance(x, dict):
+        return _Inputs([_as_tensor(v, dtype, device) for v in x.values()], [str(k) for k in x])
+    if isinstance(x, (list, tuple)) and x and all(isinstance(p, (np.ndarray, torch.Tensor)) and p.ndim >= 1
+                                                  for p in x):
+        return _Inputs([_as_tensor(p, dtype, device) for p in x], None)
+    return _as_tensor(x, dtype, device)
+
+
+def _call(model: torch.nn.Module, x) -> torch.Tensor:
+    return x(model) if isinstance(x, _Inputs) else model(x)
+
+
 def _labels(y, dtype, device) -> torch.Tensor:
     _check_arrays(y, "y")
     t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
@@ -509,14 +549,14 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activatio
     """
     batch_size = _batch_size(batch_size)
     dtype, device = _param_info(model)
-    xt = _as_tensor(x, dtype, device)
+    xt = _as_inputs(x, dtype, device)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     activation = ACTIVATIONS[act or "linear"]
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            outs = [activation(model(xt[i:i + batch_size])) for i in range(0, xt.shape[0], batch_size)]
+            outs = [activation(_call(model, xt[i:i + batch_size])) for i in range(0, xt.shape[0], batch_size)]
     finally:
         model.train(was_training)
     Penalties(model).clear()  # predict adds no loss
@@ -524,13 +564,13 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activatio
 
 
 def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
-             metrics: Sequence = ("accuracy",), output_activation: Optional[str] = None,
+             metrics: Sequence = (), output_activation: Optional[str] = None,
              weighted_metrics: Sequence = ()) -> dict:
     """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode;
     ``weighted_metrics`` are weighted by ``sample_weight``."""
     batch_size = _batch_size(batch_size)
     dtype, device = _param_info(model)
-    xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
+    xt, yt = _as_inputs(x, dtype, device), _labels(y, dtype, device)
     sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
     loss_fn = _compile(model, loss, output_activation)
     compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
@@ -553,7 +593,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, pe
                 callbacks.on_test_batch_begin(b)
             sl = slice(start, start + batch_size)
             penalties.clear()
-            z = model(xt[sl])
+            z = _call(model, xt[sl])
             w = None if sw is None else sw[sl]
             v = penalties.add(loss_fn(yt[sl], z, w))
             total += float(v) * z.shape[0]
@@ -606,6 +646,19 @@ def _check_single_output(x, y) -> None:
                          "models (for several outputs write the loop with class_weight_to_sample_weight per output).")
 
 
+def _optimizer(optimizer, model: torch.nn.Module):
+    """``fit``'s optimizer: a name or a serialized Keras optimizer made on the model's named parameters (Keras's
+    ``compile(optimizer="adam")``), or an optimizer with ``step`` and ``zero_grad``."""
+    if isinstance(optimizer, (str, dict)):
+        from torch_impl import optim  # fit needs no optim otherwise
+
+        return optim.get(optimizer, model.named_parameters())
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"fit: `optimizer` must be a torch optimizer (e.g. torch_impl.optim.Adam(model.parameters())), "
+                        f"an optimizer name such as 'adam', or a serialized Keras optimizer; got {optimizer!r}")
+    return optimizer
+
+
 def _class_weight_labels(y, split: Optional[int]):
     """The labels Keras derives the class ids from: ``y`` as given (not ``yt``, which is cast to the model's
     dtype: float64 0.5000000001 would round to class 0 as float32 0.5, class 1 in Keras), only the training part
@@ -625,7 +678,7 @@ def fit(
     y,
     *,
     loss: Union[L.Loss, str, Callable],
-    optimizer: torch.optim.Optimizer,
+    optimizer: Union[torch.optim.Optimizer, str, dict],
     batch_size: int = 32,
     epochs: int = 1,
     shuffle: bool = True,
@@ -634,7 +687,7 @@ def fit(
     sample_weight=None,
     validation_data: Optional[tuple] = None,
     validation_split: float = 0.0,
-    metrics: Sequence = ("accuracy",),
+    metrics: Sequence = (),
     weighted_metrics: Sequence = (),
     output_activation: Optional[str] = None,
     verbose: int = 1,
@@ -650,10 +703,14 @@ def fit(
     Args:
         model: returns logits; ``output_activation`` (default
             ``model.output_activation``) is the activation Keras applies.
-        x, y: arrays or tensors (labels: integer ids, one-hot, or binary).
+        x, y: arrays or tensors (labels: integer ids, one-hot, or binary); ``x`` of a multi-input model as
+            Keras's: a list of arrays (``model(x1, x2)``) or a dict of arrays (``model(**x)``: keyword
+            arguments named as Keras's ``Input`` layers).
         loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
             ``compile(loss=...)`` takes it (:func:`as_loss`).
-        optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`).
+        optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
+            ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
+            optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
         generator: NumPy generator or seed for the per-epoch permutations.
         metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
             ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
@@ -675,6 +732,7 @@ def fit(
     if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
+    optimizer = _optimizer(optimizer, model)
     loss_fn = _compile(model, loss, output_activation)
     compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
     penalties = Penalties(model)  # the regularizers, found once
@@ -686,7 +744,7 @@ def fit(
     _warn_dtype(dtype, loss)
     _warn_dense_embedding(model, optimizer)
     _warn_second_rnn_bias(model, optimizer)
-    xt, yt = _as_tensor(x, dtype, device), _labels(y, dtype, device)
+    xt, yt = _as_inputs(x, dtype, device), _labels(y, dtype, device)
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
     sw = None
@@ -713,7 +771,7 @@ def fit(
         sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
     if validation_data is not None:  # converted once, not every epoch
-        vx, vy = _as_tensor(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
+        vx, vy = _as_inputs(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
         vsw = validation_data[2] if len(validation_data) > 2 else None
         vsw = None if vsw is None else _as_tensor(vsw, dtype, device)
     steps = math.ceil(n / batch_size)
@@ -729,11 +787,11 @@ def fit(
     try:
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
+            compiled.reset()  # Keras: reset_metrics(), then on_epoch_begin
             callbacks.on_epoch_begin(epoch)
             model.train()
             order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
             total = count = 0.0
-            compiled.reset()
             for b in range(steps):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
@@ -741,11 +799,11 @@ def fit(
                 callbacks.on_train_batch_begin(b)
                 optimizer.zero_grad(set_to_none=True)
                 penalties.clear()  # Keras clears a model's added losses at each call
-                z = model(xb)
+                z = _call(model, xb)
                 value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
-                bs = xb.shape[0]
+                bs = yb.shape[0]
                 batch_loss = float(value.detach())
                 total += batch_loss * bs
                 count += bs

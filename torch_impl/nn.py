@@ -401,6 +401,7 @@ class Normalization(nn.Module):
                 raise ValueError(f"The rank of `mean` must be less than or equal to the number of axes "
                                  f"({len(self.axis)}). Received: mean shape {np.shape(mean)} for axis {self.axis}")
         self._given = None if mean is None else (np.asarray(mean), np.asarray(variance))
+        self._loaded = None  # Keras's adapted statistics from load_keras_weights, broadcast at the next call
         self.register_buffer("mean", None)
         self.register_buffer("variance", None)
 
@@ -465,13 +466,16 @@ class Normalization(nn.Module):
             mean, var = total_mean.numpy(), total_var.numpy()
             keep, _ = self._axes(len(shape))
         self._set(mean, var, shape, keep)
+        self._loaded = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mean is None:
-            if self._given is None:
-                raise ValueError("Normalization: call adapt(data) first, or give `mean` and `variance`")
+            stats = self._given if self._given is not None else self._loaded
+            if stats is None:
+                raise ValueError("Normalization: call adapt(data) first, give `mean` and `variance`, or load "
+                                 "Keras's adapted layer's weights (load_keras_weights)")
             keep, _ = self._axes(x.dim())
-            self._set(*self._given, tuple(x.shape), keep)
+            self._set(*stats, tuple(x.shape), keep)
         x = x.to(self.mean.dtype)
         mean, variance = self.mean.to(x.device), self.variance.to(x.device)
         scale = torch.clamp_min(_ops.tf_sqrt(variance), _ops.EPSILON)
@@ -953,7 +957,9 @@ class keras_embedding_gradients:
 
 
 _RNN_MODULES = (nn.LSTM, nn.GRU, nn.RNN)
-_CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# Keras's Conv*D kernel (*k, in, out) and Conv*DTranspose kernel (*k, out, in) read as torch's (out, in, *k) and
+# (in, out, *k) with the same permutation
+_CONV_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
 
 def _gru_gates(a: np.ndarray, axis: int) -> np.ndarray:
@@ -1022,8 +1028,11 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.beta", m.bias, "same"))
         elif isinstance(m, _RNN_MODULES):
             slots.extend(_rnn_slots(name, m))
-        elif any(True for _ in m.parameters(recurse=False)):  # ConvTranspose, PReLU, attention, your own...
-            raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Embedding, BatchNormalization, "
+        elif isinstance(m, Normalization) and m._given is None:  # Keras's adapted statistics: 3 weights
+            slots.extend((f"{name}.{stat}", m, f"norm_{stat}") for stat in ("mean", "variance", "count"))
+        elif any(True for _ in m.parameters(recurse=False)):  # PReLU, attention, your own...
+            raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Conv1D/2D/3DTranspose, Embedding, "
+                             "BatchNormalization, "
                              f"LayerNormalization, LSTM, GRU and SimpleRNN layers; {name or '<root>'} is a "
                              f"{type(m).__name__}")
     return slots
@@ -1105,6 +1114,37 @@ class _GruBias(_Layout):
 
 _LAYOUTS = {"same": _Layout(), "transpose": _Transposed(), "gru_kernel": _GruKernel(), "conv": _ConvKernel(),
             "rnn_bias": _RnnBias(), "gru_bias": _GruBias()}
+_NORM_STATS = ("norm_mean", "norm_variance", "norm_count")  # a Normalization's slots: the module itself
+
+
+def _normalization_keras(m: "Normalization", layout: str) -> Optional[np.ndarray]:
+    """A Normalization's Keras weight: its mean or variance over the kept axes (``None`` before ``adapt``, when
+    its shape is unknown), or the count (Keras's ``adapt`` of an array leaves it 0; it is not used)."""
+    if layout == "norm_count":
+        return np.array(0, dtype=np.int64)
+    if m.mean is None:  # loaded and not called since: as loaded, in the layer's dtype
+        if m._loaded is None:
+            return None
+        return _numpy(torch.as_tensor(m._loaded[0 if layout == "norm_mean" else 1], dtype=m.dtype))
+    stat = m.mean if layout == "norm_mean" else m.variance
+    keep, _ = m._axes(stat.dim())
+    return _numpy(stat).reshape(tuple(stat.shape[d] for d in keep))
+
+
+def _load_normalization(m: "Normalization", layout: str, given: np.ndarray, name: str) -> None:
+    """Keras's adapted mean/variance into ``m``: broadcast at its next call, as given statistics are."""
+    if layout == "norm_count":
+        if given.ndim != 0:
+            raise ValueError(f"{name}: expected a scalar count (Keras's Normalization), got shape {given.shape}")
+        return
+    if layout == "norm_mean":
+        m._pending_mean = given
+        return
+    if given.shape != m._pending_mean.shape:
+        raise ValueError(f"{name}: a variance of shape {given.shape} for a mean of shape {m._pending_mean.shape}")
+    m._loaded = (m._pending_mean, given)
+    m.mean = m.variance = None
+    del m._pending_mean
 
 
 def _tensors(tensor) -> tuple:
@@ -1143,17 +1183,24 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
                       "BatchNorm: it normalises and updates its running statistics unlike Keras (momentum 0.1 of "
                       "the new batch, unbiased variance, eps 1e-5); use torch_impl.nn.BatchNormalization for "
                       "Keras's training run.", UserWarning, stacklevel=3)
-    layer_norms = [name for name, m in model.named_modules() if isinstance(m, nn.LayerNorm) and m.eps != 1e-3]
+    # torch's default eps (1e-5) is the sign of a port that kept it; another value was chosen (1e-6 ports
+    # LayerNormalization(epsilon=1e-6), the transformer recipes')
+    layer_norms = [name or "<root>" for name, m in model.named_modules() if isinstance(m, nn.LayerNorm)
+                   and m.eps == 1e-5]
     if layer_norms:
-        warnings.warn(f"load_keras_weights: LayerNorm {', '.join(layer_norms)} has eps != 1e-3 (Keras's "
-                      "LayerNormalization epsilon); build it with eps=1e-3 for Keras's numbers.", UserWarning,
-                      stacklevel=3)
+        warnings.warn(f"load_keras_weights: LayerNorm {', '.join(layer_norms)} has torch's default eps=1e-5; Keras's "
+                      "LayerNormalization epsilon is 1e-3 unless given: build it with the Keras layer's epsilon "
+                      "for Keras's numbers.", UserWarning, stacklevel=3)
     slots = _weight_slots(model)
     weights = list(weights)
     if len(weights) != len(slots):
         raise ValueError(f"expected {len(slots)} weight arrays for this model ({', '.join(s[0] for s in slots)}), "
                          f"got {len(weights)}")
     for (name, tensor, layout), given in zip(slots, weights):
+        if layout in _NORM_STATS:
+            if given is not None:
+                _load_normalization(tensor, layout, np.asarray(given), name)
+            continue
         given = np.asarray(given)
         rules = _LAYOUTS[layout]
         want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
@@ -1181,5 +1228,6 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 def keras_weights(model: nn.Module) -> list[np.ndarray]:
     """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`; bfloat16
     weights come as float32 arrays, exactly)."""
-    return [_LAYOUTS[layout].to_keras([_numpy(t) for t in _tensors(tensor)])
+    return [_normalization_keras(tensor, layout) if layout in _NORM_STATS else
+            _LAYOUTS[layout].to_keras([_numpy(t) for t in _tensors(tensor)])
             for _, tensor, layout in _weight_slots(model)]

@@ -105,7 +105,7 @@ from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer"]
+           "Lamb", "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "get"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -1324,6 +1324,49 @@ class Muon(KerasOptimizer):
             gram = x @ x.transpose(-2, -1)
             x = a * x + (b * gram + (c * gram) @ gram) @ x
         return x.transpose(-2, -1) if tall else x
+
+
+_BY_NAME = {cls.__name__.lower(): cls for cls in (Adam, AdamW, SGD, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion,
+                                                 Lamb, Ftrl, Adafactor, Muon, ScheduleFreeAdamW)}
+
+
+def get(identifier, params) -> torch.optim.Optimizer:
+    """Keras's ``keras.optimizers.get`` for ``params``: a name as ``compile(optimizer=...)`` takes it (the class
+    name in any case: ``"adam"``, ``"RMSprop"``, ``"schedulefreeadamw"``; ``"lamb"`` too, which Keras's registry
+    lacks) gives that optimizer with Keras's defaults; a serialized one (``keras.optimizers.serialize(opt)``:
+    ``{"class_name": "Adam", "config": {...}}``, a schedule in its config included) gives it with that
+    config; a torch optimizer is returned as is. ``params`` as for any torch optimizer (pass
+    ``model.named_parameters()`` for :class:`Muon`'s name rules).
+
+    Example:
+        >>> import torch
+        >>> opt = get("adam", torch.nn.Linear(2, 1).parameters())
+        >>> type(opt).__name__, opt.learning_rate == torch.tensor(0.001).item()
+        ('Adam', True)
+    """
+    if isinstance(identifier, torch.optim.Optimizer) or isinstance(identifier, LossScaleOptimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError(f"Could not interpret optimizer identifier: {identifier!r} (known: "
+                             f"{', '.join(sorted(_BY_NAME))})")
+        return cls(params)
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        if cls is None:
+            raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+        config = dict(identifier.get("config") or {})
+        rate = config.get("learning_rate")
+        if isinstance(rate, dict):  # a serialized schedule
+            from torch_impl import schedules
+
+            config["learning_rate"] = schedules.get(rate)
+        if config.get("name") is not None:
+            config["name"] = re.sub(r"_\d+$", "", config["name"])  # Keras's unique-name suffix
+        return cls(params, **config)
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r} (a name such as 'adam', a "
+                     "serialized Keras optimizer, or a torch optimizer)")
 
 
 class LossScaleOptimizer:

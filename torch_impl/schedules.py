@@ -49,7 +49,7 @@ from typing import Optional, Sequence
 import torch
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
-           "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts"]
+           "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "get"]
 
 
 def _t(value, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
@@ -329,3 +329,22 @@ class CosineDecayRestarts(LearningRateSchedule):
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
                 "t_mul": self._t_mul, "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
+def get(identifier) -> LearningRateSchedule:
+    """A schedule from Keras's serialized form (``keras.optimizers.schedules.serialize(s)``: ``{"class_name":
+    "ExponentialDecay", "config": {...}}``), or a schedule (returned as is).
+
+    Example:
+        >>> get({"class_name": "ExponentialDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 10,
+        ...                                                   "decay_rate": 0.5}})
+        ExponentialDecay(initial_learning_rate=0.1, decay_steps=10, decay_rate=0.5, staircase=False)
+    """
+    if isinstance(identifier, LearningRateSchedule):
+        return identifier
+    classes = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
+                                       CosineDecay, CosineDecayRestarts)}
+    if isinstance(identifier, dict) and identifier.get("class_name") in classes:
+        return classes[identifier["class_name"]].from_config(dict(identifier.get("config") or {}))
+    raise ValueError(f"Could not interpret learning rate schedule: {identifier!r} (a serialized Keras schedule of "
+                     f"{', '.join(sorted(classes))}, or a schedule)")
