@@ -100,7 +100,10 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     equal Keras's bit for bit; the orthogonal recurrent kernels within float rounding of the QR
     (:mod:`torch_impl.initializers`). A :class:`Dropout` made without ``seed`` takes its seed from the same
     sequence (then its masks are those of Keras's unseeded Dropout too); one made with a seed, like Keras's,
-    draws none. The model must hold only the layers :func:`load_keras_weights` knows.
+    draws none. The model must hold only the layers :func:`load_keras_weights` knows. The order is that of
+    construction, not of the calls: in ``Dense(32)(Dropout(0.1)(h))`` Python makes the Dense first, so declare
+    the torch modules in that order (or seed the Keras Dropout); the same modules in another order get other
+    values, and nothing can tell.
 
     * ``Linear``, ``Conv{1,2,3}d``, ``ConvTranspose{1,2,3}d``: ``glorot_uniform`` kernel, zero bias (Keras's
       ``Dense``, ``Conv*D`` and ``Conv*DTranspose``);

@@ -105,7 +105,8 @@ from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
 __all__ = ["KerasOptimizer", "Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
-           "Lamb", "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "get"]
+           "Lamb", "Ftrl", "Adafactor", "Muon", "ScheduleFreeAdamW", "LossScaleOptimizer", "MultiOptimizer",
+           "get"]
 
 
 class _ArgumentError(ValueError, TypeError):
@@ -1486,3 +1487,110 @@ class LossScaleOptimizer:
         self.inner_optimizer.load_state_dict(state["inner"])
         self._scale = torch.tensor(state["scale"], dtype=torch.float32)
         self.step_counter = int(state["step_counter"])
+
+
+class MultiOptimizer:
+    """Keras's ``MultiOptimizer``: each parameter stepped by one of several optimizers, e.g. an encoder by Adam and
+    the rest by SGD. Build each optimizer on its own parameters (Keras's ``OptimizerMap`` or selector function
+    chose them by variable path; here the parameter groups say it); ``step`` lets each optimizer apply its own
+    parameters' gradients, with its own clipping, decay, schedule and step count, in the order given, and counts
+    one step of its own (Keras's ``iterations``). ``loss_scale_factor`` (default ``None``) replaces those of the
+    optimizers, as Keras's does, and :meth:`scale_loss` uses it. As in Keras, it has no ``learning_rate``
+    (``AttributeError``: a ``ReduceLROnPlateau`` cannot set it; set each optimizer's); a parameter in two
+    optimizers raises ``ValueError`` (Keras maps each variable to one). ``fit`` takes it as any optimizer.
+
+    Example:
+        >>> import torch
+        >>> encoder, head = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)
+        >>> opt = MultiOptimizer([Adam(encoder.parameters(), learning_rate=1e-3),
+        ...                       SGD(head.parameters(), learning_rate=0.1)])
+        >>> [type(o).__name__ for o in opt.optimizers], opt.iterations
+        (['Adam', 'SGD'], 0)
+    """
+
+    def __init__(self, optimizers, loss_scale_factor: Optional[float] = None, name: Optional[str] = None):
+        self.optimizers = list(optimizers)
+        if not self.optimizers:
+            raise ValueError("MultiOptimizer needs at least one optimizer")
+        seen: set = set()
+        for opt in self.optimizers:
+            if isinstance(opt, (MultiOptimizer, LossScaleOptimizer)):
+                raise ValueError(f"{type(opt).__name__} cannot be used inside an MultiOptimizer.")
+            if not isinstance(opt, torch.optim.Optimizer):
+                raise ValueError(f"MultiOptimizer takes torch optimizers, got {type(opt).__name__}")
+            ids = {id(p) for group in opt.param_groups for p in group["params"]}
+            if ids & seen:
+                raise ValueError("A parameter is in two of the MultiOptimizer's optimizers (Keras maps each variable "
+                                 "to one optimizer).")
+            seen |= ids
+        if loss_scale_factor is not None and not (loss_scale_factor > 0 and math.isfinite(loss_scale_factor)):
+            raise ValueError("`loss_scale_factor` must be a finite number > 0 or None. Received: "
+                             f"loss_scale_factor={loss_scale_factor!r}")
+        self.loss_scale_factor = loss_scale_factor
+        for opt in self.optimizers:  # Keras: it overrides the sub-optimizers' own
+            if isinstance(opt, KerasOptimizer):
+                opt.loss_scale_factor = loss_scale_factor
+        self.name = name or "multi_optimizer"
+        self.iterations = 0
+
+    @property
+    def param_groups(self) -> list:
+        return [group for opt in self.optimizers for group in opt.param_groups]
+
+    @property
+    def state(self) -> dict:
+        merged: dict = {}
+        for opt in self.optimizers:
+            merged.update(opt.state)
+        return merged
+
+    @property
+    def learning_rate(self):
+        raise AttributeError("Learning rate cannot be accessed on a MultiOptimizer. Access the learning rate on the "
+                             "individual sub-optimizers instead.")
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        raise AttributeError("Learning rate cannot be set on a MultiOptimizer. Set the learning rate on the "
+                             "individual sub-optimizers instead.")
+
+    def scale_loss(self, loss: torch.Tensor) -> torch.Tensor:
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if not any(p.grad is not None for group in self.param_groups for p in group["params"]):
+            return loss  # Keras: no gradient, nothing applied
+        for opt in self.optimizers:
+            if any(p.grad is not None for group in opt.param_groups for p in group["params"]):
+                opt.step()
+        self.iterations += 1
+        return loss
+
+    def finalize_variable_values(self, var_list=None) -> None:
+        """Each optimizer's, on its own parameters (of ``var_list`` when given), as Keras's."""
+        wanted = None if var_list is None else {id(p) for p in var_list}
+        for opt in self.optimizers:
+            finalize = getattr(opt, "finalize_variable_values", None)
+            if finalize is None:
+                continue
+            own = [p for group in opt.param_groups for p in group["params"]]
+            finalize(own if wanted is None else [p for p in own if id(p) in wanted])
+
+    def state_dict(self) -> dict:
+        return {"optimizers": [opt.state_dict() for opt in self.optimizers], "iterations": self.iterations}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise ValueError(f"state_dict of {len(state['optimizers'])} optimizers for {len(self.optimizers)}")
+        for opt, s in zip(self.optimizers, state["optimizers"]):
+            opt.load_state_dict(s)
+        self.iterations = state["iterations"]
+
