@@ -1006,8 +1006,14 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
     """(description, tensor, layout) in Keras's ``get_weights()`` order; :data:`_LAYOUTS` converts each
     layout."""
     slots = []
+    inside_attention: list[str] = []  # an attention module's out_proj is its own, not a Dense
     for name, m in model.named_modules():
-        if isinstance(m, nn.Linear):
+        if any(name.startswith(prefix + ".") if prefix else name for prefix in inside_attention):
+            continue
+        if isinstance(m, nn.MultiheadAttention):
+            inside_attention.append(name)
+            slots.extend(_attention_slots(name, m))
+        elif isinstance(m, nn.Linear):
             slots.append((f"{name}.kernel", m.weight, "transpose"))
             if m.bias is not None:
                 slots.append((f"{name}.bias", m.bias, "same"))
@@ -1115,6 +1121,74 @@ class _GruBias(_Layout):
         return np.stack([_gru_gates(arrays[0], 0), _gru_gates(arrays[1], 0)])
 
 
+class _HeadsKernel(_Layout):
+    """Keras's ``MultiHeadAttention`` query/key/value kernel ``(E, heads, head_dim)``: torch's ``(heads *
+    head_dim, E)`` rows of the in-projection."""
+
+    def __init__(self, heads: int):
+        self.heads = heads
+
+    def keras_shape(self, shape):
+        return (shape[1], self.heads, shape[0] // self.heads)
+
+    def to_torch(self, a):
+        return (a.reshape(a.shape[0], -1).T,)
+
+    def to_keras(self, arrays):
+        w = arrays[0]
+        return w.T.reshape(w.shape[1], self.heads, -1).copy()
+
+
+class _HeadsBias(_HeadsKernel):
+    """Its biases ``(heads, head_dim)``: torch's ``(heads * head_dim,)``."""
+
+    def keras_shape(self, shape):
+        return (self.heads, shape[0] // self.heads)
+
+    def to_torch(self, a):
+        return (a.reshape(-1),)
+
+    def to_keras(self, arrays):
+        return arrays[0].reshape(self.heads, -1).copy()
+
+
+class _HeadsOutput(_HeadsKernel):
+    """Its output kernel ``(heads, head_dim, E)``: torch's ``out_proj.weight`` ``(E, heads * head_dim)``."""
+
+    def keras_shape(self, shape):
+        return (self.heads, shape[1] // self.heads, shape[0])
+
+    def to_torch(self, a):
+        return (a.reshape(-1, a.shape[-1]).T,)
+
+    def to_keras(self, arrays):
+        w = arrays[0]
+        return w.T.reshape(self.heads, -1, w.shape[0]).copy()
+
+
+def _attention_slots(name: str, m: nn.MultiheadAttention) -> list:
+    """Keras's ``MultiHeadAttention(num_heads, key_dim=E // num_heads)`` weights, in its order: query, key, value
+    kernels and biases, then the output kernel and bias."""
+    if m.bias_k is not None or m.add_zero_attn:
+        raise ValueError(f"load_keras_weights: {name or '<root>'} (MultiheadAttention) has add_bias_kv or "
+                         "add_zero_attn, which Keras's MultiHeadAttention has not")
+    e, heads = m.embed_dim, m.num_heads
+    if m._qkv_same_embed_dim:
+        kernels = [m.in_proj_weight[i * e:(i + 1) * e] for i in range(3)]
+    else:
+        kernels = [m.q_proj_weight, m.k_proj_weight, m.v_proj_weight]
+    biases = None if m.in_proj_bias is None else [m.in_proj_bias[i * e:(i + 1) * e] for i in range(3)]
+    slots = []
+    for i, part in enumerate(("query", "key", "value")):
+        slots.append((f"{name}.{part}.kernel", kernels[i], _HeadsKernel(heads)))
+        if biases is not None:
+            slots.append((f"{name}.{part}.bias", biases[i], _HeadsBias(heads)))
+    slots.append((f"{name}.attention_output.kernel", m.out_proj.weight, _HeadsOutput(heads)))
+    if m.out_proj.bias is not None:
+        slots.append((f"{name}.attention_output.bias", m.out_proj.bias, "same"))
+    return slots
+
+
 _LAYOUTS = {"same": _Layout(), "transpose": _Transposed(), "gru_kernel": _GruKernel(), "conv": _ConvKernel(),
             "rnn_bias": _RnnBias(), "gru_bias": _GruBias()}
 _NORM_STATS = ("norm_mean", "norm_variance", "norm_count")  # a Normalization's slots: the module itself
@@ -1150,6 +1224,11 @@ def _load_normalization(m: "Normalization", layout: str, given: np.ndarray, name
     del m._pending_mean
 
 
+def _rules(layout) -> _Layout:
+    """A slot's layout: a name of :data:`_LAYOUTS`, or a layout made for its module (attention heads)."""
+    return layout if isinstance(layout, _Layout) else _LAYOUTS[layout]
+
+
 def _tensors(tensor) -> tuple:
     """A slot's torch tensor(s): a recurrent bias is two."""
     return tensor if isinstance(tensor, tuple) else (tensor,)
@@ -1160,7 +1239,10 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     """Load Keras-layout arrays (``keras_model.get_weights()``) into ``model``, in module order.
 
     Layers: ``Linear`` (Dense: kernel ``(in, out)``, bias), ``Conv1d/2d/3d`` (kernel ``(*k, in, out)``),
-    ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean and variance), ``LayerNorm``
+    ``ConvTranspose1d/2d/3d`` (kernel ``(*k, out, in)``), ``MultiheadAttention`` (Keras's
+    ``MultiHeadAttention(num_heads, key_dim=E // num_heads)``: query/key/value kernels ``(E, heads, head_dim)``
+    and biases ``(heads, head_dim)``, output kernel ``(heads, head_dim, E)``), :class:`Normalization` (an adapted
+    layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean and variance), ``LayerNorm``
     (gamma, beta), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's ``reset_after=True``, gates
     ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
     GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
@@ -1205,7 +1287,7 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
                 _load_normalization(tensor, layout, np.asarray(given), name)
             continue
         given = np.asarray(given)
-        rules = _LAYOUTS[layout]
+        rules = _rules(layout)
         want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
         if tuple(given.shape) != want:
             hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
@@ -1232,5 +1314,4 @@ def keras_weights(model: nn.Module) -> list[np.ndarray]:
     """The model's weights as Keras-layout NumPy arrays (the inverse of :func:`load_keras_weights`; bfloat16
     weights come as float32 arrays, exactly)."""
     return [_normalization_keras(tensor, layout) if layout in _NORM_STATS else
-            _LAYOUTS[layout].to_keras([_numpy(t) for t in _tensors(tensor)])
-            for _, tensor, layout in _weight_slots(model)]
+            _rules(layout).to_keras([_numpy(t) for t in _tensors(tensor)]) for _, tensor, layout in _weight_slots(model)]
