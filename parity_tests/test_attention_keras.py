@@ -18,7 +18,7 @@ tf = pytest.importorskip("tensorflow")
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
-from torch_impl.nn import keras_weights, load_keras_weights  # noqa: E402
+from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -93,3 +93,34 @@ def test_attention_weight_errors():
     with pytest.raises(ValueError, match="query.kernel: expected an array of shape"):
         load_keras_weights(torch.nn.MultiheadAttention(8, 2), layer.get_weights())
     print("add_bias_kv refused; key_dim * num_heads != embed_dim is a shape error naming the slot")
+
+
+class _SeededBlock(torch.nn.Module):
+    def __init__(self, dropout: float, kdim: int):
+        super().__init__()
+        self.inp = torch.nn.Linear(5, 8)
+        self.attention = torch.nn.MultiheadAttention(8, 2, batch_first=True, dropout=dropout, kdim=kdim, vdim=kdim)
+        self.head = torch.nn.Linear(8, 3)
+
+
+@pytest.mark.parametrize("dropout,kdim", [(0.0, 8), (0.0, 5), (0.1, 8), (0.1, 5)])
+def test_keras_init_seed_gives_keras_attention_weights(dropout, kdim):
+    """``keras_init_(seed=s)`` replays Keras's draws for ``MultiHeadAttention``: one for its initializer when
+    made, one per projection when built (query, key, value, then, after its attention Dropout's when
+    ``dropout`` > 0, the output), each kernel Glorot-uniform over its ``EinsumDense`` fans: bit for bit, and
+    the Dense after it too; unseeded, the same distribution."""
+    with _precision("float64"):
+        keras.utils.set_random_seed(7)
+        inp = keras.Input((6, 5))
+        h = keras.layers.Dense(8)(inp)
+        h = keras.layers.MultiHeadAttention(2, 4, dropout=dropout)(h, inp if kdim == 5 else h)
+        km = keras.Model(inp, keras.layers.Dense(3)(h))
+        net = keras_init_(_SeededBlock(dropout, kdim), seed=7)
+        same = [np.array_equal(a, b) for a, b in zip(keras_weights(net), km.get_weights(), strict=True)]
+        fresh = keras_weights(keras_init_(_SeededBlock(dropout, kdim)))
+    limits = [float(np.abs(w).max()) for w in fresh[2:9:2]]
+    bounds = [np.sqrt(6 / ((8 if i == 0 else kdim) + 8)) for i in range(3)] + [np.sqrt(6 / 16)]
+    print(f"keras_init_(seed=7), dropout={dropout}, kdim={kdim}: {sum(same)}/{len(same)} arrays equal to Keras's; "
+          f"unseeded kernel maxima {np.round(limits, 3).tolist()} within Glorot bounds {np.round(bounds, 3).tolist()}")
+    assert all(same)
+    assert all(0.7 * b < m <= b for m, b in zip(limits, bounds))

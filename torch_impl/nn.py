@@ -110,6 +110,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     * :class:`BatchNormalization`, torch's ``BatchNorm``/``InstanceNorm``, ``LayerNorm``, ``GroupNorm``: gamma
       1, beta 0, moving mean 0, moving variance 1;
     * ``Embedding``: ``U(-0.05, 0.05)`` (Keras's ``"uniform"``); ``PReLU``: alpha 0 (Keras's ``"zeros"``);
+    * ``MultiheadAttention``: Keras's ``MultiHeadAttention``: ``glorot_uniform`` kernels over its
+      ``EinsumDense`` fans (query/key/value: the input width and ``heads * head_dim``), zero biases;
     * ``LSTM``, ``GRU``, ``RNN``: Keras's ``LSTM``/``GRU``/``SimpleRNN``: ``glorot_uniform`` kernels,
       ``orthogonal`` recurrent kernels, zero biases, LSTM's forget-gate bias 1 (``unit_forget_bias``);
       LSTM's and RNN's ``bias_hh`` stays 0 and stops requiring a gradient (Keras's layer has one bias).
@@ -130,8 +132,13 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
                          "at torch's initialisation.")
     from torch_impl.initializers import _fill
 
+    attention_parts = {id(a.out_proj) for a in module.modules() if isinstance(a, nn.MultiheadAttention)}
     for m in module.modules():
-        if isinstance(m, _KERNEL_MODULES):
+        if id(m) in attention_parts:
+            continue  # an attention's output projection: its Keras kernel is (heads, head_dim, E), below
+        if isinstance(m, nn.MultiheadAttention):
+            _keras_attention_init_(m, generator)
+        elif isinstance(m, _KERNEL_MODULES):
             if hasattr(m.weight, "_keras_initializer"):  # given by torch_impl.initializers.initialize
                 _fill(m.weight, m.weight._keras_initializer)
             else:
@@ -213,8 +220,22 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
         return init
 
     values = {}
+    attention_parts = {id(a.out_proj) for a in module.modules() if isinstance(a, nn.MultiheadAttention)}
     for name, m in module.named_modules():
-        if isinstance(m, (nn.Linear,) + _CONV_MODULES):
+        if id(m) in attention_parts:
+            continue
+        if isinstance(m, nn.MultiheadAttention):
+            # Keras's layer draws for its own kernel initializer when made, then each of its four projections
+            # clones that initializer (a draw each) when built: query, key, value, output
+            # (between the value and the output projection it makes its attention Dropout: unseeded, one draw)
+            draw()
+            for part in ("query", "key", "value", "attention_output"):
+                if part == "attention_output" and m.dropout > 0:
+                    draw()
+                axes = ([0, 1], [2]) if part == "attention_output" else ([0], [1, 2])  # EinsumDense's fans
+                values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
+                                                                             output_axes=axes[1])
+        elif isinstance(m, (nn.Linear,) + _CONV_MODULES):
             values[f"{name}.kernel"] = replayed(m.weight, initializers.GlorotUniform)
             bias = replayed(m.bias, None)
             if bias is not None:
@@ -347,7 +368,27 @@ class BatchNormalization(nn.Module):
 
 #: the modules keras_init_ knows a Keras default for
 _KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization, nn.LSTM, nn.GRU,
-                                                     nn.RNN)
+                                                     nn.RNN, nn.MultiheadAttention)
+
+
+@torch.no_grad()
+def _keras_attention_init_(m: nn.MultiheadAttention, generator: Optional[torch.Generator]) -> None:
+    """Keras's ``MultiHeadAttention`` defaults: each kernel ``glorot_uniform`` with the fans its ``EinsumDense``
+    gives (query/key/value ``(in, heads, head_dim)``: fan in ``in``, fan out ``heads * head_dim``; output
+    ``(heads, head_dim, E)``: ``heads * head_dim`` and ``E``), zero biases."""
+    if m.bias_k is not None or m.add_zero_attn:
+        raise ValueError("keras_init_: MultiheadAttention with add_bias_kv or add_zero_attn has no Keras "
+                         "counterpart")
+    for desc, tensor, layout in _attention_slots("", m):
+        if desc.endswith(".bias"):
+            tensor.zero_()
+            continue
+        shape = _rules(layout).keras_shape(tuple(tensor.shape))
+        fan_in, fan_out = (shape[0] * shape[1], shape[2]) if isinstance(layout, _HeadsOutput) else \
+            (shape[0], shape[1] * shape[2])
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        values = torch.empty(shape, dtype=tensor.dtype).uniform_(-limit, limit, generator=generator)
+        tensor.copy_(torch.as_tensor(_rules(layout).to_torch(values.numpy())[0], dtype=tensor.dtype))
 
 
 class BatchNorm1d(BatchNormalization):
