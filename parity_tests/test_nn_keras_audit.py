@@ -271,13 +271,14 @@ def test_keras_init_other_layers_and_unknown_modules():
     assert bool((model[3].weight == 1).all()) and bool((model[4].bias == 0).all())
     assert float(model[4].weight.detach().abs().max()) <= math.sqrt(6 / ((8 + 4) * 3))
 
-    mha = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.MultiheadAttention(4, 2))
-    before = [p.detach().clone() for p in mha.parameters()]
-    with pytest.raises(ValueError, match=r"'1' \(MultiheadAttention: in_proj_weight"):  # before: silently torch's
-        keras_init_(mha)
-    assert all(torch.equal(a, b) for a, b in zip(before, mha.parameters()))  # nothing changed on the error
-    keras_init_(mha, strict=False)
-    assert bool((mha[0].bias == 0).all()) and torch.equal(before[2], mha[1].in_proj_weight)
+    # (MultiheadAttention has Keras's defaults since: test_attention_keras.py)
+    other = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Bilinear(4, 4, 2))
+    before = [p.detach().clone() for p in other.parameters()]
+    with pytest.raises(ValueError, match=r"'1' \(Bilinear: weight"):  # before: silently torch's
+        keras_init_(other)
+    assert all(torch.equal(a, b) for a, b in zip(before, other.parameters()))  # nothing changed on the error
+    keras_init_(other, strict=False)
+    assert bool((other[0].bias == 0).all()) and torch.equal(before[2], other[1].weight)
 
     # Keras's LSTM/GRU/SimpleRNN defaults: glorot_uniform kernel, orthogonal recurrent kernel, zero bias,
     # LSTM's forget gate bias 1 (unit_forget_bias)
