@@ -541,22 +541,29 @@ def test_class_weight_none_means_no_weights():
 
 
 def test_compute_class_weight_sklearn_calling_convention():
+    """Our call gives the dict ``fit(class_weight=...)`` takes; scikit-learn's call gives scikit-learn's array,
+    so that the field's ``dict(enumerate(compute_class_weight("balanced", classes=..., y=...)))`` means the same
+    with this import (a dict there gave ``{0: 0, 1: 1, 2: 2}``); an array given to ``fit`` says how to make the
+    dict."""
     y = np.array([0] * 9 + [1] * 3 + [2] * 2)
     classes = np.array([0, 1, 2])
     ref = sk_compute_class_weight("balanced", classes=classes, y=y)
     ours = compute_class_weight(y)
+    assert ours == compute_class_weight(y, "balanced", classes) == {0: ref[0], 1: ref[1], 2: ref[2]}
     for got in (compute_class_weight("balanced", classes=classes, y=y),
                 compute_class_weight(class_weight="balanced", classes=classes, y=y),
                 compute_class_weight("balanced", y=y), compute_class_weight(y=y),
-                compute_class_weight(y, "balanced", classes), compute_class_weight("balanced", classes=classes,
-                                                                                   y=np.eye(3)[y])):
-        print("compute_class_weight:", got, "scikit-learn:", ref.tolist())
-        assert got == ours == {0: ref[0], 1: ref[1], 2: ref[2]}
-    assert compute_class_weight(None, classes=classes, y=y) == {0: 1.0, 1: 1.0, 2: 1.0}
-    assert compute_class_weight({np.int64(1): 4.0}, classes=classes, y=y) == {0: 1.0, 1: 4.0, 2: 1.0}
+                compute_class_weight("balanced", classes=classes, y=np.eye(3)[y])):
+        print("compute_class_weight (scikit-learn's call):", got, "scikit-learn:", ref)
+        assert isinstance(got, np.ndarray) and got.dtype == ref.dtype and np.array_equal(got, ref)
+    assert dict(enumerate(compute_class_weight("balanced", classes=classes, y=y))) == ours
+    assert compute_class_weight(None, classes=classes, y=y).tolist() == [1.0, 1.0, 1.0]
+    assert compute_class_weight({np.int64(1): 4.0}, classes=classes, y=y).tolist() == [1.0, 4.0, 1.0]
     sw = np.linspace(0.5, 2.0, len(y))
     ref_sw = sk_compute_class_weight("balanced", classes=classes, y=y, sample_weight=sw)
-    assert list(compute_class_weight("balanced", classes=classes, y=y, sample_weight=sw).values()) == ref_sw.tolist()
+    assert compute_class_weight("balanced", classes=classes, y=y, sample_weight=sw).tolist() == ref_sw.tolist()
+    with pytest.raises(ValueError, match=r"dict\(zip\(classes, weights\)\)"):
+        class_weight_to_sample_weight(y, compute_class_weight("balanced", classes=classes, y=y))
     with pytest.raises(TypeError, match="missing the labels"):
         compute_class_weight("balanced", classes=classes)
     with pytest.raises(TypeError, match="y given twice"):
@@ -581,8 +588,9 @@ def test_compute_class_weight_balanced_fuzz_against_sklearn():
         y_in = y if form == 0 else (torch.as_tensor(y)[:, None] if form == 1 else np.eye(c)[y - lo])
         if form == 2:  # one-hot: the ids are the column indices
             classes, ref = classes - lo, sk_compute_class_weight("balanced", classes=classes - lo, y=y - lo)
-        got = compute_class_weight("balanced", classes=classes, y=y_in)
+        got = compute_class_weight(y_in, "balanced", classes)
         assert list(got) == [int(k) for k in classes]
+        assert np.array_equal(compute_class_weight("balanced", classes=classes, y=y_in), ref)
         err = _rel(list(got.values()), ref)
         worst = max(worst, err)
         assert err == 0.0, (case, got, ref)
@@ -604,6 +612,7 @@ def test_compute_class_weight_classes_not_in_y():
     with pytest.raises(ValueError, match=r"y has class ids \[1\]"):
         compute_class_weight({0: 2.0}, classes=[0], y=y)
     # a dict may name classes absent from y (scikit-learn's rule): their weights are returned as given
-    assert compute_class_weight({2: 3.0}, classes=[0, 1, 2], y=y) == {0: 1.0, 1: 1.0, 2: 3.0}
+    assert compute_class_weight(y, {2: 3.0}, [0, 1, 2]) == {0: 1.0, 1: 1.0, 2: 3.0}
+    assert compute_class_weight({2: 3.0}, classes=[0, 1, 2], y=y).tolist() == [1.0, 1.0, 3.0]
     with pytest.raises(ValueError, match="integer class ids"):
         compute_class_weight("balanced", classes=[0.5, 1], y=y)

@@ -142,9 +142,12 @@ def normalize_class_weight(class_weight: Mapping) -> dict[int, float]:
         {0: 1.0, 1: 4.0}
     """
     if not hasattr(class_weight, "items") or not hasattr(class_weight, "get"):
+        hint = (" (scikit-learn's compute_class_weight('balanced', classes=classes, y=y) returns the weights in "
+                "the order of `classes`: pass dict(zip(classes, weights)))") \
+            if isinstance(class_weight, (np.ndarray, list, tuple)) else ""
         raise ValueError(
             "`class_weight` must be a dict mapping integer class ids to weights. "
-            f"Received: {class_weight!r} of type {type(class_weight).__name__}."
+            f"Received: {class_weight!r} of type {type(class_weight).__name__}.{hint}"
         )
     out: dict[int, float] = {}
     origin: dict[int, object] = {}
@@ -216,16 +219,21 @@ def compute_class_weight(
     *,
     y: ArrayLike = _NOT_GIVEN,  # type: ignore[assignment]
     sample_weight: Optional[ArrayLike] = None,
-) -> dict[int, float]:
-    """Class weights as a ``{class_id: weight}`` dict, by scikit-learn's rule.
+) -> Union[dict[int, float], np.ndarray]:
+    """Class weights by scikit-learn's rule, as a ``{class_id: weight}`` dict (ours) or, called as scikit-learn's
+    function, as its array.
 
     ``"balanced"`` gives ``n_samples / (n_classes * count(class))`` (scikit-learn's
     ``compute_class_weight``); labels may be integer, ``(N, 1)`` or one-hot
-    (:func:`labels_to_class_ids`). Two calling conventions give the same dict:
+    (:func:`labels_to_class_ids`). Two calling conventions:
 
-    * ours: ``compute_class_weight(y, class_weight="balanced", classes=None)``;
-    * scikit-learn's: ``compute_class_weight("balanced", classes=classes, y=y)``
-      (a str, dict or ``None`` first, ``y`` by keyword; ``classes`` may be left out).
+    * ours: ``compute_class_weight(y, class_weight="balanced", classes=None)`` gives the dict that
+      ``fit(class_weight=...)`` takes;
+    * scikit-learn's: ``compute_class_weight("balanced", classes=classes, y=y)`` (a str, dict or ``None``
+      first, ``y`` by keyword; ``classes`` may be left out: the ids in ``y``) gives what scikit-learn's gives, a
+      float64 array in the order of ``classes``, so that code written for it (``dict(enumerate(weights))``,
+      ``dict(zip(classes, weights))``) means the same with this import (a dict there would silently give
+      ``{0: 0, 1: 1}``).
 
     Args:
         y: the training labels (first argument, or keyword ``y=``).
@@ -239,12 +247,13 @@ def compute_class_weight(
     Example:
         >>> compute_class_weight([0] * 900 + [1] * 100)
         {0: 0.5555555555555556, 1: 5.0}
-        >>> compute_class_weight("balanced", classes=[0, 1], y=[0] * 900 + [1] * 100)  # scikit-learn's order
-        {0: 0.5555555555555556, 1: 5.0}
+        >>> compute_class_weight("balanced", classes=[0, 1], y=[0] * 900 + [1] * 100)  # scikit-learn's call
+        array([0.55555556, 5.        ])
     """
     from sklearn.utils.class_weight import compute_class_weight as _sk_compute
 
     first_is_weight = y_or_class_weight is None or isinstance(y_or_class_weight, (str, Mapping))
+    sklearn_call = y is not _NOT_GIVEN  # y by keyword: scikit-learn's convention, and its return type
     if y is not _NOT_GIVEN:  # y by keyword: the first argument, if any, is the class weight (scikit-learn's order)
         if y_or_class_weight is not _NOT_GIVEN:
             if not first_is_weight:
@@ -290,4 +299,6 @@ def compute_class_weight(
         class_weight = normalize_class_weight(class_weight)
     kw = {} if sample_weight is None else {"sample_weight": _to_numpy(sample_weight)}
     weights = _sk_compute(class_weight, classes=cls, y=ids, **kw)
+    if sklearn_call:
+        return np.asarray(weights, dtype=np.float64)
     return {int(c): float(w) for c, w in zip(cls, weights)}
