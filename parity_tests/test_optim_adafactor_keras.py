@@ -23,7 +23,7 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check  # noqa: E402
+from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check, random_shared_options  # noqa: E402,E501
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl._ops import tf_mean  # noqa: E402
@@ -98,21 +98,7 @@ def _random_case(seed: int):
         if r.random() < 0.4:
             cfg[key] = choices[r.integers(len(choices))]
             cfg[key] = bool(cfg[key]) if key == "relative_step" else float(cfg[key])
-    if r.random() < 0.25:
-        cfg["weight_decay"] = float(r.choice([0.01, 0.1]))
-    clip = r.random()
-    if clip < 0.15:
-        cfg["clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.3:
-        cfg["global_clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.4:
-        cfg["clipvalue"] = float(r.choice([0.05, 0.5]))
-    if r.random() < 0.2:
-        cfg["gradient_accumulation_steps"] = int(r.integers(2, 4))
-    if r.random() < 0.15:
-        cfg["loss_scale_factor"] = float(r.choice([3.0, 64.0]))
-    if r.random() < 0.15:
-        cfg.update(use_ema=True, ema_momentum=float(r.choice([0.5, 0.9])))
+    random_shared_options(r, cfg)
     return cfg, dtype, float(r.choice([1.0, 1e-3, 1e3])), int(r.integers(3, 13))
 
 

@@ -255,6 +255,31 @@ def check(label, name, cfg, w0, grads, fx, eager=True, resume_at=None):
     return ndiff, rel, nrel
 
 
+def random_shared_options(r, cfg: dict, decays=(0.01, 0.1), ema_p: float = 0.15, ema_momenta=(0.5, 0.9),
+                          ema_frequency: bool = False, decay: bool = True, loss_scale: bool = True,
+                          ema: bool = True) -> dict:
+    """Draws the options every Keras optimizer shares into ``cfg`` (the random cases of the optimizer test
+    files): weight decay, one of the three clippings, gradient accumulation, loss scale, EMA."""
+    if decay and r.random() < 0.25:
+        cfg["weight_decay"] = float(r.choice(list(decays)))
+    clip = r.random()
+    if clip < 0.15:
+        cfg["clipnorm"] = float(r.choice([0.1, 1.0]))
+    elif clip < 0.3:
+        cfg["global_clipnorm"] = float(r.choice([0.1, 1.0]))
+    elif clip < 0.4:
+        cfg["clipvalue"] = float(r.choice([0.05, 0.5]))
+    if r.random() < 0.2:
+        cfg["gradient_accumulation_steps"] = int(r.integers(2, 4))
+    if loss_scale and r.random() < 0.15:
+        cfg["loss_scale_factor"] = float(r.choice([3.0, 64.0]))
+    if ema and r.random() < ema_p:
+        cfg.update(use_ema=True, ema_momentum=float(r.choice(list(ema_momenta))))
+        if ema_frequency:
+            cfg["ema_overwrite_frequency"] = int(r.integers(1, 4)) if r.random() < 0.5 else None
+    return cfg
+
+
 def _grads(rng, shapes, steps, dtype, scale=1.0):
     return [[(rng.normal(size=s) * scale).astype(dtype) for s in shapes] for _ in range(steps)]
 

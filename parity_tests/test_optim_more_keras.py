@@ -26,7 +26,7 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check  # noqa: E402
+from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check, random_shared_options  # noqa: E402,E501
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
@@ -100,22 +100,8 @@ def _random_case(seed: int):
         lr = cfg.get("learning_rate")
         if isinstance(lr, tuple) and lr[0] in ("ExponentialDecay", "CosineDecay", "CosineDecayRestarts"):
             cfg.pop("beta", None)  # fit merges the schedule's last product into beta / (2 lr): see below
-    if r.random() < 0.25:
-        cfg["weight_decay"] = float(r.choice([0.01, 0.1, 0.5]))
-    clip = r.random()
-    if clip < 0.15:
-        cfg["clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.3:
-        cfg["global_clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.4:
-        cfg["clipvalue"] = float(r.choice([0.05, 0.5]))
-    if r.random() < 0.2:
-        cfg["gradient_accumulation_steps"] = int(r.integers(2, 4))
-    if r.random() < 0.15:
-        cfg["loss_scale_factor"] = float(r.choice([3.0, 64.0]))
-    if r.random() < 0.2:
-        cfg.update(use_ema=True, ema_momentum=float(r.choice([0.5, 0.9, 0.99])),
-                   ema_overwrite_frequency=int(r.integers(1, 4)) if r.random() < 0.5 else None)
+    random_shared_options(r, cfg, decays=(0.01, 0.1, 0.5), ema_p=0.2, ema_momenta=(0.5, 0.9, 0.99),
+                          ema_frequency=True)
     scale = float(r.choice([1.0, 1e-3, 1e3]))
     steps = int(r.integers(3, 13))
     return name, cfg, dtype, scale, steps

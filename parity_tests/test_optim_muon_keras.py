@@ -22,7 +22,7 @@ tf = pytest.importorskip("tensorflow")
 
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
 from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _Floatx, _grads, compare, keras_run,  # noqa: E402
-                                                torch_run)
+                                                random_shared_options, torch_run)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 
@@ -101,15 +101,7 @@ def _random_case(seed: int):
                          ("weight_decay", [None, 0.1]), ("adam_weight_decay", [None, 0.05])):
         if r.random() < 0.3:
             cfg[key] = choices[r.integers(len(choices))]
-    clip = r.random()
-    if clip < 0.15:
-        cfg["clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.3:
-        cfg["global_clipnorm"] = float(r.choice([0.1, 1.0]))
-    elif clip < 0.4:
-        cfg["clipvalue"] = float(r.choice([0.05, 0.5]))
-    if r.random() < 0.2:
-        cfg["gradient_accumulation_steps"] = int(r.integers(2, 4))
+    random_shared_options(r, cfg, decay=False, loss_scale=False, ema=False)  # its decays are drawn above
     if not _keras_can(cfg, dtype):
         dtype = "float32"
     return cfg, dtype, float(r.choice([1.0, 1e-3, 1e3])), int(r.integers(3, 11))
