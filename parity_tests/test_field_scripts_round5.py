@@ -36,8 +36,8 @@ float32 within 5.3e-7 (the timeseries script's training figures 5.7e-6, its ``va
 12 epochs).
 
 The tests at the end pin what porting these scripts found torch_impl missing or different from Keras, as strict
-xfails naming the cause: ``Nadam`` on an ``Embedding`` (as Adagrad, Adadelta, Adamax, Lamb, Ftrl, Adafactor and
-ScheduleFreeAdamW, torch_impl has no row-sparse step for it);
+xfails naming the cause (``Nadam`` on an ``Embedding`` had no row-sparse step: fixed, as for Adamax, Adagrad, Lamb,
+Ftrl and ScheduleFreeAdamW);
 ``nn.PReLU`` rejected by ``load_keras_weights``/``keras_weights``/``keras_init_(seed=...)``; no ``LeakyReLU``
 layer (Keras's slope is a float32 attribute: ``torch.nn.LeakyReLU(0.3)`` is off in float64); no
 ``GaussianNoise`` layer with Keras's noise.
@@ -359,15 +359,7 @@ class _CharGru(torch.nn.Module):
         return self.fc(self.gru(self.emb(tokens.long()))[0])
 
 
-_NADAM = pytest.mark.xfail(strict=True, reason=(
-    "torch_impl.optim.Nadam has no row-sparse step: Keras on TensorFlow hands Nadam the Embedding's gradient as "
-    "tf.IndexedSlices and ops.square squares each token occurrence before the slices are summed (v gains "
-    "sum(g_i^2), not (sum g_i)^2), as for Adam; torch_impl reproduces that for Adam, AdamW, RMSprop, SGD, Lion and "
-    "Muon only (Nadam rejects sparse=True, the dense port trains another model). See "
-    "test_nadam_steps_an_embedding_like_keras"))
-
-
-@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", pytest.param("nadam", marks=_NADAM)])
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "nadam"])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_char_gru_next_token_like_keras(dt, optimizer):
     """Every timestep's next-token loss from the logits, the padding weighted out by ``sample_weight`` (its
@@ -375,14 +367,13 @@ def test_char_gru_next_token_like_keras(dt, optimizer):
     (the masked accuracy). The optimizer by name, Keras's defaults."""
     x, y, sw = _names()
     sw = sw.astype(dt)
-    nadam = optimizer == "nadam"
     with _precision(dt):
         keras.utils.set_random_seed(4)
         inp = keras.Input((None,), dtype="int32")
         h = layers.Embedding(20, 8)(inp)
         h = layers.GRU(16, return_sequences=True)(h)
         model = keras.Model(inp, layers.Dense(20)(h))
-        net = keras_init_(_CharGru(sparse=not nadam), seed=4)
+        net = keras_init_(_CharGru(sparse=True), seed=4)
         _same_initial_weights(net, model, dt)
         model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       weighted_metrics=["accuracy"])
@@ -390,7 +381,7 @@ def test_char_gru_next_token_like_keras(dt, optimizer):
                        verbose=0).history
         k_logits = model.predict(x[128:], verbose=0)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore" if nadam else "error")  # the dense Embedding port warns
+            warnings.simplefilter("error")  # the sparse Embedding port does not warn
             th = tfit.fit(net, x, y, sample_weight=sw, optimizer=optimizer,
                           loss=losses.SparseCategoricalCrossentropy(from_logits=True), weighted_metrics=["accuracy"],
                           batch_size=32, epochs=4, validation_split=0.2, shuffle=False, verbose=0).history
@@ -407,14 +398,11 @@ def test_char_gru_next_token_like_keras(dt, optimizer):
     assert k_hist == t_hist
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "torch_impl.optim.Nadam has no row-sparse step (KerasOptimizer.step raises 'takes dense gradients' for a "
-    "sparse nn.Embedding gradient); Keras's Nadam squares each occurrence's gradient row"))
 def test_nadam_steps_an_embedding_like_keras():
-    """The minimal reproduction of the ``"nadam"`` xfail above: one Nadam step of a 4-row ``Embedding`` on the
-    tokens ``[1, 1, 2]`` (row 1 twice). Keras's row 1 is the per-occurrence formula's, row 2 (one occurrence)
-    equals the dense step. torch_impl's Nadam raises on the row-sparse gradient and takes the dense gradient's
-    step (row 1: Keras [0.1162, -0.1010], dense [0.0722, -0.0570])."""
+    """Found by this port (fixed: Nadam, Adamax, Adagrad, Lamb, Ftrl and ScheduleFreeAdamW take row slices now):
+    one Nadam step of a 4-row ``Embedding`` on the tokens ``[1, 1, 2]`` (row 1 twice). Keras's row 1 is the
+    per-occurrence formula's, row 2 (one occurrence) equals the dense step; the dense gradient's step is another
+    (row 1: Keras [0.1162, -0.1010], dense [0.0722, -0.0570]), ``nn.Embedding(sparse=True)``'s Keras's."""
     tokens = np.array([[1, 1, 2]])
     with _precision("float64"):
         keras.utils.set_random_seed(0)
@@ -437,7 +425,7 @@ def test_nadam_steps_an_embedding_like_keras():
         opt = optim.Nadam(sparse.parameters(), learning_rate=0.1)
         out = sparse(torch.as_tensor(tokens))
         (out * out * torch.arange(1, 3, dtype=torch.float64)).sum().backward()
-        opt.step()  # RuntimeError today
+        opt.step()
         s_rows = sparse.weight.detach().numpy()
     assert _rel(s_rows, k_rows) <= 1e-15
 

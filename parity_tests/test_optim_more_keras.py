@@ -117,19 +117,35 @@ def test_random_configurations_match_fit(seed):
     check(f"random {seed}", name, cfg, w0, _grads(rng, SHAPES, steps, dtype, scale), dtype, eager=False)
 
 
-def test_lion_row_sparse_gradients_match_fit():
-    """Lion takes an Embedding's row slices (repeated rows, Keras's ``tf.IndexedSlices``) as Keras does: its
-    products per occurrence, then the sum; the other four take dense gradients and say so."""
-    rng = np.random.default_rng(4)
-    w0 = [rng.normal(size=(6, 3)), rng.normal(size=(4,))]
-    grads = [[(np.array([1, 4, 1, 1]), rng.normal(size=(4, 3))), rng.normal(size=(4,))] for _ in range(5)]
-    check("sparse", "lion", {"learning_rate": 0.01, "beta_1": 0.7}, w0, grads, "float64", eager=False)
+ROW_SLICE_CASES = [("lion", {"learning_rate": 0.01, "beta_1": 0.7}), ("nadam", {"learning_rate": 0.01}),
+                   ("nadam", {"learning_rate": 0.05, "beta_1": 0.7, "clipnorm": 0.5}), ("adamax", {"learning_rate": 0.01}),
+                   ("adamax", {"learning_rate": 0.05, "clipvalue": 0.3, "weight_decay": 0.1}),
+                   ("adagrad", {"learning_rate": 0.05}), ("adagrad", {"learning_rate": 0.1, "global_clipnorm": 0.5}),
+                   ("lamb", {"learning_rate": 0.01}), ("ftrl", {"learning_rate": 0.05, "l2_regularization_strength": 0.1}),
+                   ("schedule_free_adamw", {"learning_rate": 0.02}),
+                   ("schedule_free_adamw", {"learning_rate": 0.02, "beta_1": 0.8, "warmup_steps": 2})]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,cfg", ROW_SLICE_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(ROW_SLICE_CASES)])
+def test_row_sparse_gradients_match_fit(name, cfg, dtype):
+    """An Embedding's row slices (repeated rows, Keras's ``tf.IndexedSlices``; ``nn.Embedding(sparse=True)``'s
+    gradient) stepped as Keras does: the squares, absolute values and scalar products per occurrence, then their
+    sum; Adagrad's and ScheduleFreeAdamW's per-occurrence steps scattered in turn. Bit for bit in both dtypes."""
+    rng = np.random.default_rng(zlib.crc32(f"slices{name}{cfg}{dtype}".encode()))
+    w0 = [rng.normal(size=(6, 3)).astype(dtype), rng.normal(size=(4,)).astype(dtype)]
+    grads = [[(np.array([1, 4, 1, 1]), rng.normal(size=(4, 3)).astype(dtype)), rng.normal(size=(4,)).astype(dtype)]
+             for _ in range(5)]
+    check("sparse", name, cfg, w0, grads, dtype, eager=False)
+
+
+def test_adadelta_and_adafactor_refuse_row_slices():
     p = torch.nn.Parameter(torch.zeros(5, 2))
-    p.grad = torch.sparse_coo_tensor(torch.tensor([[0, 0]]), torch.ones(2, 2), (5, 2))
-    for cls in (optim.Adagrad, optim.Adadelta, optim.Adamax, optim.Nadam):
+    p.grad = torch.sparse_coo_tensor(torch.tensor([[0, 0]]), torch.ones(2, 2), (5, 2), check_invariants=True)
+    for cls in (optim.Adadelta, optim.Adafactor):
         with pytest.raises(RuntimeError, match="dense gradients"):
             cls([p]).step()
-    print("Adagrad, Adadelta, Adamax, Nadam refuse a row-sparse gradient (RuntimeError naming the fix)")
+    print("Adadelta and Adafactor refuse a row-sparse gradient (RuntimeError naming the fix)")
 
 
 # (name, Keras arguments, torch's optimizer of the same name, its arguments, whether it logs another history)

@@ -437,7 +437,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 f"torch_impl.optim.{type(self).__name__} takes dense gradients: Keras on TensorFlow steps an "
                 "Embedding's row slices (tf.IndexedSlices) with this optimizer in a way not reproduced here. Use "
                 "nn.Embedding(..., sparse=False) (Keras's step then differs where a token repeats in a batch), or "
-                "Adam, AdamW, RMSprop, SGD, Lion or Muon, which follow Keras's row-sparse step.")
+                "an optimizer that follows Keras's row-sparse step (all but Adadelta and Adafactor).")
         grads = [_Slices.of(p.grad, p) if p.grad.is_sparse else _Grad(p.grad.to(p.dtype)) for p, _ in pairs]
         if self.loss_scale_factor is not None and any(isinstance(g, _Slices) for g in grads):
             raise _ArgumentError(
@@ -747,7 +747,6 @@ class Adagrad(KerasOptimizer):
     """
 
     _keras_name = "adagrad"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, **kwargs):
@@ -765,6 +764,14 @@ class Adagrad(KerasOptimizer):
         if "accumulator" not in state:
             state["accumulator"] = torch.full_like(variable, _cast(group["initial_accumulator_value"], dt))
         accumulator = state["accumulator"]
+        if isinstance(gradient, _Slices):
+            # Keras on row slices: each occurrence's square scattered into the accumulator in turn, each
+            # occurrence's lr g divided by its row's root and scattered out of the weights in turn
+            rows = gradient
+            accumulator.index_add_(0, rows.indices, rows.values * rows.values)
+            root = tf_sqrt(accumulator + _scalar(group["epsilon"], dt))
+            rows.scatter_sub(variable, (rows.values * lr) / root[rows.indices])
+            return
         accumulator.add_(gradient * gradient)
         root = tf_sqrt(accumulator + _scalar(group["epsilon"], dt))
         variable.sub_((gradient * lr) * torch.reciprocal(root))  # fit: x / sqrt(y) -> x * rsqrt(y)
@@ -823,7 +830,6 @@ class Adamax(KerasOptimizer):
     """
 
     _keras_name = "adamax"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
@@ -833,8 +839,12 @@ class Adamax(KerasOptimizer):
         dt = variable.dtype
         beta_1_power = self._decay_power(group, "beta_1", dt)
         m, u = _buffer(state, "momentum", variable), _buffer(state, "norm", variable)
+        if isinstance(gradient, _Slices):  # Keras on row slices: |g| per occurrence, then their sum
+            gradient, magnitude = gradient.dense(), gradient.dense(gradient.values.abs())
+        else:
+            magnitude = gradient.abs()
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
-        u.copy_(torch.maximum(u * _scalar(group["beta_2"], dt), gradient.abs()))
+        u.copy_(torch.maximum(u * _scalar(group["beta_2"], dt), magnitude))
         variable.sub_((m * lr) / ((1 - beta_1_power) * (u + _scalar(group["epsilon"], dt))))
 
 
@@ -854,7 +864,6 @@ class Nadam(KerasOptimizer):
     """
 
     _keras_name = "nadam"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
@@ -886,9 +895,15 @@ class Nadam(KerasOptimizer):
         u_product_t_1 = u_product_t * u_t_1
         beta_2_power = torch.pow(beta_2, local_step)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
+        if isinstance(gradient, _Slices):  # Keras on row slices: squares and the scalar products per occurrence
+            rows = gradient
+            gradient, square = rows.dense(), rows.dense(rows.values * rows.values)
+            current = rows.dense(((1 - u_t) * rows.values) / (1 - u_product_t))
+        else:
+            square, current = gradient * gradient, ((1 - u_t) * gradient) / (1 - u_product_t)
         m.add_((gradient - m) * (1 - beta_1))
-        v.add_((gradient * gradient - v) * (1 - beta_2))
-        m_hat = (u_t_1 * m) / (1 - u_product_t_1) + ((1 - u_t) * gradient) / (1 - u_product_t)
+        v.add_((square - v) * (1 - beta_2))
+        m_hat = (u_t_1 * m) / (1 - u_product_t_1) + current
         v_hat = v / (1 - beta_2_power)
         eps = _scalar(group["epsilon"], dt)
         if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
@@ -947,7 +962,6 @@ class Lamb(KerasOptimizer):
     """
 
     _keras_name = "lamb"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
@@ -957,8 +971,12 @@ class Lamb(KerasOptimizer):
         dt = variable.dtype
         beta_1_power, beta_2_power = self._decay_power(group, "beta_1", dt), self._decay_power(group, "beta_2", dt)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
+        if isinstance(gradient, _Slices):  # Keras on row slices: the squares per occurrence, then their sum
+            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
+        else:
+            square = gradient * gradient
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
-        v.add_((gradient * gradient - v) * _scalar(1 - group["beta_2"], dt))
+        v.add_((square - v) * _scalar(1 - group["beta_2"], dt))
         m_hat, v_root = m / (1.0 - beta_1_power), tf_sqrt(v / (1.0 - beta_2_power))
         eps = _scalar(group["epsilon"], dt)
         # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
@@ -987,7 +1005,6 @@ class Ftrl(KerasOptimizer):
     """
 
     _keras_name = "ftrl"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, learning_rate_power: float = -0.5,
                  initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
@@ -1028,8 +1045,12 @@ class Ftrl(KerasOptimizer):
         power = -group["learning_rate_power"]
         lr_t = _t(lr, dt)
         l2_reg = _scalar(group["l2_regularization_strength"], dt) + group["beta"] / (2.0 * lr_t)
+        if isinstance(gradient, _Slices):  # Keras on row slices: the squares per occurrence, then their sum
+            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
+        else:
+            square = gradient * gradient
         grad = gradient + (2 * group["l2_shrinkage_regularization_strength"]) * variable
-        new_accum = accum + gradient * gradient
+        new_accum = accum + square
         new_power = self._power(new_accum, power)
         linear.add_(grad - ((new_power - self._power(accum, power)) / lr_t) * variable)
         quadratic = new_power / lr_t + 2 * l2_reg
@@ -1144,7 +1165,6 @@ class ScheduleFreeAdamW(KerasOptimizer):
     """
 
     _keras_name = "schedule_free_adam_w"
-    _row_slices = False
 
     def _before_updates(self, pairs: list) -> None:
         """Keras's ``build`` at the first ``apply`` (before the weight decay): every parameter's momentum starts
@@ -1175,11 +1195,19 @@ class ScheduleFreeAdamW(KerasOptimizer):
             lr_t = lr_t * torch.minimum(step * _reciprocal(group["warmup_steps"], dt, "cpu"), _t(1.0, dt))
         z, v = state["momentum"], _buffer(state, "velocity", variable)
         correction = 1.0 - torch.pow(beta_2, step)
-        v.add_((gradient * gradient - v) * (1.0 - beta_2))
-        if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
-            z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
+        if isinstance(gradient, _Slices):
+            # Keras on row slices: the squares per occurrence (then their sum), each occurrence's lr g divided by
+            # its row's denominator and scattered out of the momentum in turn
+            rows = gradient
+            v.add_((rows.dense(rows.values * rows.values) - v) * (1.0 - beta_2))
+            denominator = tf_sqrt(v / correction) + eps
+            rows.scatter_sub(z, (lr_t * rows.values) / denominator[rows.indices])
         else:
-            z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
+            v.add_((gradient * gradient - v) * (1.0 - beta_2))
+            if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
+                z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
+            else:
+                z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
         weight = 1.0 / step
         one_minus_beta_1 = 1.0 - beta_1
         # Keras's momentum_old is the momentum variable itself (read after its update), so x is recovered with
