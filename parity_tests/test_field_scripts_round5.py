@@ -35,12 +35,12 @@ every epoch, float32 within 1e-3 with the same predicted-class histogram. Measur
 float32 within 5.3e-7 (the timeseries script's training figures 5.7e-6, its ``val_loss`` 3.1e-5 over the first
 12 epochs).
 
-The tests at the end pin what porting these scripts found torch_impl missing or different from Keras, as strict
-xfails naming the cause (``Nadam`` on an ``Embedding`` had no row-sparse step: fixed, as for Adamax, Adagrad, Lamb,
-Ftrl and ScheduleFreeAdamW);
-``nn.PReLU`` rejected by ``load_keras_weights``/``keras_weights``/``keras_init_(seed=...)``; no ``LeakyReLU``
-layer (Keras's slope is a float32 attribute: ``torch.nn.LeakyReLU(0.3)`` is off in float64); no
-``GaussianNoise`` layer with Keras's noise.
+The tests at the end pin what porting these scripts found torch_impl missing or different from Keras, each fixed:
+``Nadam`` on an ``Embedding`` had no row-sparse step (now also Adamax, Adagrad, Lamb, Ftrl and
+ScheduleFreeAdamW); ``nn.PReLU`` was rejected by ``load_keras_weights``/``keras_weights``/``keras_init_(seed=...)``;
+there was no ``LeakyReLU`` layer (Keras's slope is a float32 attribute: ``torch.nn.LeakyReLU(0.3)`` is off in
+float64) and no ``GaussianNoise`` layer with Keras's noise (``torch_impl.nn.LeakyReLU``, ``ELU``,
+``GaussianNoise`` now).
 """
 
 from __future__ import annotations
@@ -636,29 +636,29 @@ def test_siamese_contrastive_like_keras(dt):
 # --------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "torch_impl.nn: load_keras_weights, keras_weights and keras_init_(seed=...) reject torch.nn.PReLU ('supports "
-    "Dense, Conv..., 1 is a PReLU'), though keras_init_ without a seed knows it (alpha 0, Keras's 'zeros') and "
-    "Keras's PReLU draws no seed: a model with a PReLU cannot start from Keras's weights without loading by hand"))
 def test_prelu_loads_keras_weights():
+    """Found by this port (fixed): load_keras_weights, keras_weights and keras_init_(seed=...) rejected
+    torch.nn.PReLU, though Keras's PReLU draws no seed and its alpha is torch's weight; with ``shared_axes``
+    Keras's ``(1, C)`` alpha loads too."""
     with _precision("float64"):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((4,)), layers.Dense(3), layers.PReLU(), layers.Dense(1)])
         model.layers[1].set_weights([np.array([0.1, 0.2, 0.3])])
         x = np.random.default_rng(0).normal(size=(5, 4))
         make = lambda: torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.PReLU(3), torch.nn.Linear(3, 1))  # noqa
-        seeded = keras_init_(make(), seed=0)  # raises today
+        seeded = keras_init_(make(), seed=0)
         assert all(np.array_equal(a, b) for a, b in zip(keras_weights(seeded), [
             *model.get_weights()[:2], np.zeros(3), *model.get_weights()[3:]]))
         net = load_keras_weights(make(), model.get_weights())
         assert _rel(net(torch.as_tensor(x)).detach().numpy(), np.asarray(model(x))) <= 1e-15
+        shared = keras.Sequential([keras.Input((6, 3)), layers.PReLU(shared_axes=[1])])
+        shared.layers[0].set_weights([np.array([[0.1, 0.2, 0.3]])])
+        seq = np.random.default_rng(1).normal(size=(2, 6, 3))
+        channels_first = load_keras_weights(torch.nn.PReLU(3), shared.get_weights())
+        out = channels_first(torch.as_tensor(seq).transpose(1, 2)).transpose(1, 2).detach().numpy()
+        assert _rel(out, np.asarray(shared(seq))) <= 1e-15
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "torch_impl.nn has no LeakyReLU(negative_slope) layer (Activation('leaky_relu') is fixed at 0.2). Keras's "
-    "LeakyReLU (default 0.3) runs tf.nn.leaky_relu, whose alpha is a float32 attribute: the slope is float32(0.3) "
-    "= 0.30000001192092896 in a float64 model, so the natural port torch.nn.LeakyReLU(0.3) is 4e-8 off on every "
-    "negative input (a float64 history 4e-9 off, predictions 1.7e-8)"))
 def test_leaky_relu_layer_like_keras():
     x = np.linspace(-3, 3, 13)
     with _precision("float64"):
@@ -667,21 +667,53 @@ def test_leaky_relu_layer_like_keras():
         print(f"LeakyReLU() at -3: Keras {k_out[0]!r}, torch.nn.LeakyReLU(0.3) {torch_out[0]!r}; "
               f"max rel {_rel(torch_out, k_out):.1e}")
         assert _rel(torch_out, k_out) > 1e-8
-        ours = tnn.LeakyReLU()(torch.as_tensor(x)).numpy()  # AttributeError today
+        ours = tnn.LeakyReLU()(torch.as_tensor(x)).numpy()
     assert np.array_equal(ours, k_out)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "torch_impl.nn has no GaussianNoise(stddev, seed) layer: Keras's adds backend.random.normal noise from its "
-    "SeedGenerator in training (TensorFlow's stateless normal, the stream torch_impl's initializers already "
-    "replay, torch_impl._tf_random.stateless_normal); an unseeded GaussianNoise also draws its seed from Python's "
-    "random at construction, which keras_init_(seed=...) cannot count without a module standing for it, so every "
-    "later layer's initial weights shift as well"))
-def test_gaussian_noise_layer_like_keras():
-    x = np.zeros((4, 6))
-    with _precision("float64"):
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+def test_gaussian_noise_layer_like_keras(dt):
+    """``tnn.GaussianNoise(stddev, seed)``: Keras's noise call after call (TensorFlow's stateless normal: within
+    an ulp on a few draws), the identity in eval mode; an unseeded one counted by ``keras_init_(seed=...)``, so
+    the Dense after it starts from Keras's weights."""
+    x = np.random.default_rng(2).normal(size=(40, 6)).astype(dt)
+    with _precision(dt):
         k_layer = layers.GaussianNoise(0.1, seed=3)
-        k_out = [np.asarray(k_layer(x, training=True)) for _ in range(2)]
-        ours = tnn.GaussianNoise(0.1, seed=3)  # AttributeError today
-        t_out = [ours(torch.as_tensor(x)).numpy() for _ in range(2)]
-    assert all(_rel(a, b) <= 1e-15 for a, b in zip(t_out, k_out))
+        k_out = [np.asarray(k_layer(x, training=True)) for _ in range(3)]
+        ours = tnn.GaussianNoise(0.1, seed=3)
+        t_out = [ours(torch.as_tensor(x)).numpy() for _ in range(3)]
+        assert torch.equal(ours.eval()(torch.as_tensor(x)), torch.as_tensor(x)) and ours.state == (3, 3)
+        keras.utils.set_random_seed(9)
+        km = keras.Sequential([keras.Input((6,)), layers.GaussianNoise(0.2), layers.Dense(3)])
+        net = keras_init_(torch.nn.Sequential(tnn.GaussianNoise(0.2), torch.nn.Linear(6, 3)), seed=9)
+        same = all(np.array_equal(a, b) for a, b in zip(keras_weights(net), km.get_weights(), strict=True))
+        k_noisy = np.asarray(km.layers[0](x, training=True))
+        t_noisy = net[0](torch.as_tensor(x)).numpy()
+    diff = max(float(np.max(np.abs(a - b))) for a, b in zip(t_out, k_out))
+    noisy = float(np.max(np.abs(t_noisy - k_noisy)))
+    print(f"GaussianNoise(0.1, seed=3), {dt}: 3 calls on inputs up to {np.abs(x).max():.1f}, max abs diff "
+          f"{diff:.1e}; unseeded after keras_init_(seed=9): Dense weights equal {same}, noise max abs diff {noisy:.1e}")
+    tol = 1e-15 if dt == "float64" else 5e-7  # an ulp or two of the sums
+    assert diff <= tol and same and noisy <= tol
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5, 2.0])
+def test_elu_layer_like_keras(alpha):
+    """``tnn.ELU(alpha)``: Keras's ``ELU`` layer (TensorFlow's ``exp(x) - 1``, ``alpha`` applied where ``x <= 0``),
+    values and input gradients bit for bit in float64; ``torch.nn.ELU`` (``expm1``) is printed for comparison."""
+    x = np.linspace(-4, 2, 25)
+    with _precision("float64"):
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            k_out = layers.ELU(alpha=alpha)(xt)
+            k_loss = tf.reduce_sum(k_out * tf.range(25, dtype=tf.float64))
+        k_grad = tape.gradient(k_loss, xt).numpy()
+        t_in = torch.tensor(x, requires_grad=True)
+        t_out = tnn.ELU(alpha)(t_in)
+        (t_out * torch.arange(25, dtype=torch.float64)).sum().backward()
+        plain = torch.nn.ELU(alpha)(torch.tensor(x)).numpy()
+    print(f"ELU(alpha={alpha}): values equal {np.array_equal(t_out.detach().numpy(), k_out.numpy())}, gradients "
+          f"equal {np.array_equal(t_in.grad.numpy(), k_grad)}; torch.nn.ELU max abs diff "
+          f"{np.abs(plain - k_out.numpy()).max():.1e}")
+    assert np.array_equal(t_out.detach().numpy(), k_out.numpy()) and np.array_equal(t_in.grad.numpy(), k_grad)

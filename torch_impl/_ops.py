@@ -220,6 +220,30 @@ def tf_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return _TfPow.apply(x, float(exponent))
 
 
+class _TfElu(torch.autograd.Function):
+    generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
+
+    @staticmethod
+    def forward(x):
+        return torch.where(x < 0, torch.exp(torch.clamp_max(x, 0.0)) - 1.0, x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return torch.where(y < 0, grad * (y + 1.0), grad)
+
+
+def tf_elu(x: torch.Tensor) -> torch.Tensor:
+    """``tf.nn.elu``: ``exp(x) - 1`` below 0 (not ``expm1``), ``x`` elsewhere, with TensorFlow's ``EluGrad``:
+    ``g (y + 1)`` where the output ``y < 0`` (not ``g exp(x)``, an ulp apart), ``g`` elsewhere (a NaN input
+    passes it through)."""
+    return _TfElu.apply(x)
+
+
 class _TfRsqrt(torch.autograd.Function):
     generate_vmap_rule = True  # with the forward/setup_context split: torch.func can run it
 

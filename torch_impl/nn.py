@@ -59,7 +59,7 @@ from torch_impl.regularizers import regularize
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
-           "Dropout", "activation", "KerasSequential", "build_model",
+           "Dropout", "GaussianNoise", "LeakyReLU", "ELU", "activation", "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
 
@@ -261,6 +261,10 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                         draw()
         elif isinstance(m, Dropout):
             if m.seed is None and m.rate > 0:  # Keras's unseeded Dropout draws its generator's seed (none at 0)
+                m.state = (draw(), 0)
+                m._initial_seed = m._seed_value
+        elif isinstance(m, GaussianNoise):
+            if m.seed is None and m.stddev > 0:  # so does an unseeded GaussianNoise (none at stddev 0)
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
         elif isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
@@ -546,7 +550,44 @@ class Activation(nn.Module):
 
 
 
-class Dropout(nn.Module):
+class _SeedGenerator:
+    """Keras's ``SeedGenerator`` of a random layer: ``state = (seed, counter)``, the seed drawn from Python's
+    ``random`` when none is given (Keras's ``make_default_seed``; ``draws=False``: none drawn, as Keras makes no
+    generator), the counter advancing by one per draw."""
+
+    def _init_seed(self, seed: Optional[int], draws: bool) -> None:
+        if seed is None:
+            import random
+            seed = random.randint(1, int(1e9)) if draws else 0  # keras.src.random.seed_generator.make_default_seed
+        if not isinstance(seed, int):
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
+        self._initial_seed, self._counter = int(seed), 0
+        self._seed_value = int(seed)
+
+    @property
+    def state(self) -> tuple:
+        """``(seed, counter)``: Keras's ``seed_generator.state``; the next training call draws with it."""
+        return self._seed_value, self._counter
+
+    @state.setter
+    def state(self, value) -> None:
+        seed, counter = (int(v) for v in value)
+        self._seed_value, self._counter = seed, counter
+
+    def reset(self, seed: Optional[int] = None, counter: int = 0):
+        """Restart the stream: ``state = (seed or the layer's seed, counter)``; returns the layer."""
+        self.state = (self._initial_seed if seed is None else seed, counter)
+        return self
+
+    def _next_seed(self) -> tuple:
+        """The seed pair of this draw (Keras's ``_cast_seed``: both reduced ``mod 2**31 - 2``); the counter
+        advances."""
+        seed = (self._seed_value % _SEED_MOD, self._counter % _SEED_MOD)
+        self._counter += 1
+        return seed
+
+
+class Dropout(_SeedGenerator, nn.Module):
     """Keras's ``Dropout(rate, noise_shape, seed)`` on the TensorFlow backend: the same masks for the same seed.
 
     In training mode each call draws TensorFlow's ``tf.nn.experimental.stateless_dropout`` mask from the
@@ -597,14 +638,7 @@ class Dropout(nn.Module):
         self.rate = rate
         self.seed = seed
         self.noise_shape = self._validate_noise_shape(noise_shape)
-        if seed is None:
-            import random
-            # keras.src.random.seed_generator.make_default_seed; Keras makes no generator for rate 0
-            seed = random.randint(1, int(1e9)) if rate > 0 else 0
-        if not isinstance(seed, int):
-            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        self._initial_seed, self._counter = int(seed), 0
-        self._seed_value = int(seed)
+        self._init_seed(seed, draws=rate > 0)  # Keras makes no generator for rate 0
 
     @staticmethod
     def _validate_noise_shape(noise_shape):
@@ -630,21 +664,6 @@ class Dropout(nn.Module):
                                      f"Received negative or zero value at index {i}: {dim}")
         return noise_shape
 
-    @property
-    def state(self) -> tuple:
-        """``(seed, counter)``: Keras's ``seed_generator.state``; the next training call draws with it."""
-        return self._seed_value, self._counter
-
-    @state.setter
-    def state(self, value) -> None:
-        seed, counter = (int(v) for v in value)
-        self._seed_value, self._counter = seed, counter
-
-    def reset(self, seed: Optional[int] = None, counter: int = 0) -> "Dropout":
-        """Restart the stream: ``state = (seed or the layer's seed, counter)``; returns the layer."""
-        self.state = (self._initial_seed if seed is None else seed, counter)
-        return self
-
     def extra_repr(self) -> str:
         ns = "" if self.noise_shape is None else f", noise_shape={self.noise_shape}"
         return f"rate={self.rate}{ns}, seed={self.seed}"
@@ -661,12 +680,94 @@ class Dropout(nn.Module):
             noise_shape = shape
         else:
             noise_shape = tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        seed = (self._seed_value % _SEED_MOD, self._counter % _SEED_MOD)
-        self._counter += 1
-        u = stateless_uniform(noise_shape, seed, x.dtype, x.device)
+        u = stateless_uniform(noise_shape, self._next_seed(), x.dtype, x.device)
         scale = torch.tensor(1 / (1 - self.rate), dtype=x.dtype, device=x.device)
         keep = u >= torch.tensor(self.rate, dtype=x.dtype, device=x.device)
         return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+class GaussianNoise(_SeedGenerator, nn.Module):
+    """Keras's ``GaussianNoise(stddev, seed)`` on the TensorFlow backend: in training mode ``x + noise`` with
+    ``noise = stddev * z``, ``z`` TensorFlow's ``stateless_normal`` from the layer's ``SeedGenerator`` (the
+    stream of :class:`Dropout`; an unseeded layer with ``stddev > 0`` draws its seed from Python's ``random``,
+    which :func:`keras_init_` ``(seed=...)`` replays); the identity in eval mode and for ``stddev == 0``.
+    TensorFlow's normal goes through glibc's ``logf``/``sincosf``: within an ulp of ``z`` on about 1% of the
+    draws (:mod:`torch_impl.initializers`).
+
+    Example:
+        >>> noise = GaussianNoise(0.1, seed=3)
+        >>> noise(torch.zeros(2, 2)).abs().max().item() < 1.0, noise.state
+        (True, (3, 1))
+    """
+
+    def __init__(self, stddev: float, seed: Optional[int] = None):
+        super().__init__()
+        if not (isinstance(stddev, (int, float)) and not isinstance(stddev, bool) and 0 <= stddev
+                and math.isfinite(stddev)):
+            raise ValueError("Invalid value received for argument `stddev`. Expected a float value between 0 and "
+                             f"inf. Received: stddev={stddev}")
+        self.stddev, self.seed = float(stddev), seed
+        self._init_seed(seed, draws=stddev > 0)  # Keras makes the generator only for stddev > 0
+
+    def extra_repr(self) -> str:
+        return f"stddev={self.stddev}, seed={self.seed}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.stddev == 0:
+            return x
+        from torch_impl._tf_random import stateless_normal
+
+        z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
+        # tf.random.stateless_normal: z * stddev + mean, the mean 0.0
+        return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
+
+
+class LeakyReLU(nn.Module):
+    """Keras's ``LeakyReLU(negative_slope=0.3)``: ``tf.nn.leaky_relu``, whose slope is a float32 attribute, so a
+    float64 model computes with ``float32(0.3)`` (``torch.nn.LeakyReLU(0.3)`` is 4e-8 off on every negative
+    input there); the gradient ``negative_slope`` at 0, as TensorFlow's.
+
+    Example:
+        >>> LeakyReLU()(torch.tensor([-3.0], dtype=torch.float64)).item()
+        -0.9000000357627869
+    """
+
+    def __init__(self, negative_slope: float = 0.3):
+        super().__init__()
+        if negative_slope is None or isinstance(negative_slope, bool) or not negative_slope >= 0:
+            raise ValueError("The negative_slope value of a Leaky ReLU layer cannot be None or negative, "
+                             f"Expected a float. Received: negative_slope={negative_slope}")
+        self.negative_slope = float(negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x, float(np.float32(self.negative_slope)))
+
+
+class ELU(nn.Module):
+    """Keras's ``ELU(alpha=1.0)``: TensorFlow's ``elu`` (``exp(x) - 1`` below 0, not torch's ``expm1``), scaled by
+    ``alpha`` where ``x <= 0`` when ``alpha != 1``, with TensorFlow's gradient ``g (y + 1)`` below 0 (``torch.nn.ELU``
+    computes ``expm1`` and differentiates ``exp``: an ulp apart here and there).
+
+    Example:
+        >>> ELU(alpha=0.5)(torch.tensor([-1.0, 2.0])).tolist()
+        [-0.31606027483940125, 2.0]
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        res = _elu(x)
+        if self.alpha == 1:
+            return res
+        return torch.where(x > 0, res, torch.tensor(self.alpha, dtype=res.dtype, device=res.device) * res)
 
 
 # Keras 3 activations as TensorFlow computes them (keras/src/backend/tensorflow/nn.py), where torch's own
@@ -695,8 +796,7 @@ def _softplus(x: torch.Tensor) -> torch.Tensor:
 
 
 def _elu(x: torch.Tensor) -> torch.Tensor:
-    # TensorFlow: exp(x) - 1 below 0 (not expm1); a NaN input passes the gradient through
-    return torch.where(x < 0, torch.exp(torch.clamp_max(x, 0.0)) - 1.0, x)
+    return _ops.tf_elu(x)  # exp(x) - 1 below 0 (not expm1), TensorFlow's EluGrad g * (y + 1)
 
 
 def _selu(x: torch.Tensor) -> torch.Tensor:
@@ -1078,6 +1178,8 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.beta", m.bias, "same"))
         elif isinstance(m, _RNN_MODULES):
             slots.extend(_rnn_slots(name, m))
+        elif isinstance(m, nn.PReLU):  # Keras's alpha: one per feature (or (1, ..., C) with shared axes)
+            slots.append((f"{name}.alpha", m.weight, _PReluAlpha()))
         elif isinstance(m, Normalization) and m._given is None:  # Keras's adapted statistics: 3 weights
             slots.extend((f"{name}.{stat}", m, f"norm_{stat}") for stat in ("mean", "variance", "count"))
         elif any(True for _ in m.parameters(recurse=False)):  # PReLU, attention, your own...
@@ -1207,6 +1309,17 @@ class _HeadsOutput(_HeadsKernel):
         return w.T.reshape(self.heads, -1, w.shape[0]).copy()
 
 
+class _PReluAlpha(_Layout):
+    """Keras's ``PReLU`` alpha ``(C,)``, or ``(1, ..., 1, C)`` when its ``shared_axes`` share all but the channels:
+    torch's ``PReLU(C)`` weight (torch applies it along dim 1, the channels of a channels-first tensor)."""
+
+    def fits(self, given: tuple, want: tuple) -> bool:
+        return given[-1:] == want and all(d == 1 for d in given[:-1])
+
+    def to_torch(self, a):
+        return (a.reshape(-1),)
+
+
 def _attention_slots(name: str, m: nn.MultiheadAttention) -> list:
     """Keras's ``MultiHeadAttention(num_heads, key_dim=E // num_heads)`` weights, in its order: query, key, value
     kernels and biases, then the output kernel and bias."""
@@ -1330,7 +1443,7 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
         given = np.asarray(given)
         rules = _rules(layout)
         want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
-        if tuple(given.shape) != want:
+        if tuple(given.shape) != want and not (isinstance(rules, _PReluAlpha) and rules.fits(given.shape, want)):
             hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
                 if layout == "gru_bias" else ""
             raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
