@@ -8,7 +8,7 @@ import torch
 
 keras = pytest.importorskip("keras")
 
-from torch_impl.utils import to_categorical  # noqa: E402
+from torch_impl.utils import pad_sequences, to_categorical  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -34,3 +34,45 @@ def test_tensor_labels_and_what_keras_gets_wrong():
     for bad in ([-1], [1.5], [3]):
         with pytest.raises(ValueError):
             to_categorical(bad, 3)
+
+
+def test_pad_sequences_like_keras():
+    """``pad_sequences`` against ``keras.utils.pad_sequences`` on 400 random calls (lists or arrays of token
+    ids, empty sequences, ``maxlen`` 0-7 or none, both paddings and truncations, values, dtypes): the same
+    arrays (dtype and shape included), or the same exception class; item shapes and strings too."""
+    rng = np.random.default_rng(0)
+    same = errors = 0
+    for _ in range(400):
+        seqs = [list(rng.integers(1, 9, size=int(rng.integers(0, 7)))) for _ in range(int(rng.integers(1, 6)))]
+        if rng.random() < 0.2:
+            seqs = [np.asarray(s) for s in seqs]
+        kw = {}
+        if rng.random() < 0.6:
+            kw["maxlen"] = int(rng.integers(0, 8))
+        for key, choices in (("padding", ["pre", "post"]), ("truncating", ["pre", "post"]),
+                             ("value", [-1.0, 0.5, 7.0]), ("dtype", ["float32", "int64", "float64"])):
+            if rng.random() < 0.4:
+                kw[key] = choices[int(rng.integers(len(choices)))]
+        try:
+            ref, ref_error = keras.utils.pad_sequences(seqs, **kw), None
+        except Exception as e:  # noqa: BLE001 - the class is compared
+            ref, ref_error = None, type(e)
+        try:
+            ours, our_error = pad_sequences(seqs, **kw), None
+        except Exception as e:  # noqa: BLE001
+            ours, our_error = None, type(e)
+        assert our_error is ref_error, (kw, seqs, ref_error, our_error)
+        if ref_error is None:
+            assert ours.dtype == ref.dtype and np.array_equal(ours, ref), (kw, seqs)
+            same += 1
+        else:
+            errors += 1
+    items = [np.ones((2, 3)), np.zeros((4, 3))]
+    assert np.array_equal(pad_sequences(items, maxlen=3), keras.utils.pad_sequences(items, maxlen=3))
+    words = [["a", "b"], ["c"]]
+    assert np.array_equal(pad_sequences(words, dtype=object, value="<pad>"),
+                          keras.utils.pad_sequences(words, dtype=object, value="<pad>"))
+    for bad in ({"padding": "middle"}, {"value": "x"}):
+        with pytest.raises(ValueError):
+            pad_sequences([[1, 2]], **bad)
+    print(f"pad_sequences: {same} arrays equal to Keras's, {errors} calls raising the same exception class")

@@ -1,4 +1,4 @@
-"""Keras's label utility for ported scripts: ``to_categorical``.
+"""Keras's utilities for ported scripts: ``to_categorical`` and ``pad_sequences``.
 
 Example:
     >>> from torch_impl.utils import to_categorical
@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "pad_sequences"]
 
 
 def to_categorical(x, num_classes: Optional[int] = None):
@@ -49,4 +49,58 @@ def to_categorical(x, num_classes: Optional[int] = None):
     out = out.reshape(tuple(shape) + (num_classes,))
     if is_tensor:
         return torch.as_tensor(out, dtype=torch.get_default_dtype(), device=x.device)
+    return out
+
+
+def pad_sequences(sequences, maxlen: Optional[int] = None, dtype="int32", padding: str = "pre",
+                  truncating: str = "pre", value=0.0) -> np.ndarray:
+    """Keras's ``keras.utils.pad_sequences``: a list of ``num_samples`` sequences as a ``(num_samples, maxlen,
+    *item_shape)`` NumPy array of ``dtype``, shorter sequences padded with ``value`` and longer ones truncated,
+    at the front (``"pre"``, the default for both, as Keras) or the back (``"post"``); ``maxlen`` defaults to
+    the longest sequence. Keras's errors for a non-iterable, items of another shape, an unknown ``padding`` or
+    ``truncating`` and a string ``value`` with a non-string ``dtype``.
+
+    With the default front padding a recurrent model reads the padding first: ``torch.nn.utils.rnn``'s packed
+    sequences (``pack_padded_sequence``) expect the tokens at the front, so shift them (or pad with
+    ``padding="post"``) when porting Keras's ``mask_zero=True``.
+
+    Example:
+        >>> pad_sequences([[1], [2, 3], [4, 5, 6]], maxlen=2).tolist()
+        [[0, 1], [2, 3], [5, 6]]
+        >>> pad_sequences([[1], [2, 3]], padding="post", value=-1).tolist()
+        [[1, -1], [2, 3]]
+    """
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    lengths, item_shape, seen = [], (), False
+    for seq in sequences:
+        try:
+            lengths.append(len(seq))
+        except TypeError as e:
+            raise ValueError(f"`sequences` must be a list of iterables. Found non-iterable: {seq}") from e
+        if not seen and len(seq):
+            item_shape, seen = np.asarray(seq).shape[1:], True
+    if maxlen is None:
+        maxlen = int(np.max(lengths))
+    stringy = np.issubdtype(dtype, np.str_) or np.issubdtype(dtype, np.bytes_)
+    if isinstance(value, str) and dtype is not object and not stringy:
+        raise ValueError(f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
+                         "You should set `dtype=object` for variable length strings.")
+    if padding not in ("pre", "post"):
+        raise ValueError(f'Padding type "{padding}" not understood')
+    if truncating not in ("pre", "post"):
+        raise ValueError(f'Truncating type "{truncating}" not understood')
+    out = np.full((len(sequences), maxlen) + tuple(item_shape), value, dtype=dtype)
+    for i, seq in enumerate(sequences):
+        if not len(seq):
+            continue  # an empty sequence: all padding
+        kept = seq[-maxlen:] if truncating == "pre" else seq[:maxlen]  # Keras's slices (maxlen 0 keeps all)
+        kept = np.asarray(kept, dtype=dtype)
+        if kept.shape[1:] != tuple(item_shape):
+            raise ValueError(f"Shape of sample {kept.shape[1:]} of sequence at position {i} is different from "
+                             f"expected shape {item_shape}")
+        if padding == "post":
+            out[i, :len(kept)] = kept
+        else:
+            out[i, -len(kept):] = kept
     return out
