@@ -300,7 +300,7 @@ def test_audit_cases_like_keras():
     km = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, dtype="bfloat16")])
     tm = tnn.keras_init_(torch.nn.Sequential(torch.nn.Linear(3, 2)).to(torch.bfloat16), seed=1)
     assert _max_diff(km, tm) == 0.0
-    untouched = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.PReLU())
+    untouched = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Bilinear(2, 2, 1))
     before = [p.detach().clone() for p in untouched.parameters()]
     with pytest.raises(ValueError, match="keras_init_"):
         tnn.keras_init_(untouched, seed=1)

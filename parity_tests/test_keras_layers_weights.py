@@ -106,7 +106,7 @@ def test_embedding_weights_and_errors():
     with pytest.raises(ValueError, match="reset_after=False"):
         load_keras_weights(torch.nn.GRU(2, 4), gru.get_weights())
     with pytest.raises(ValueError, match="supports Dense, Conv1D"):
-        load_keras_weights(torch.nn.PReLU(3), [np.zeros(3)])
+        load_keras_weights(torch.nn.Bilinear(2, 2, 1), [np.zeros((1, 2, 2)), np.zeros(1)])
     with pytest.raises(ValueError, match="proj_size"):
         load_keras_weights(torch.nn.LSTM(2, 4, proj_size=2), [])
     with pytest.warns(UserWarning, match="default eps=1e-5"):
@@ -114,7 +114,7 @@ def test_embedding_weights_and_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a chosen eps (LayerNormalization(epsilon=1e-6) ported) does not warn
         load_keras_weights(torch.nn.LayerNorm(3, eps=1e-6), [np.ones(3), np.zeros(3)])
-    print("Embedding equal; GRU(reset_after=False), PReLU and LSTM(proj_size) raise; LayerNorm's torch default "
+    print("Embedding equal; GRU(reset_after=False), Bilinear and LSTM(proj_size) raise; LayerNorm's torch default "
           "eps warns, a chosen one does not")
 
 
