@@ -251,7 +251,7 @@ def _warn_dense_embedding(model: torch.nn.Module, optimizer: torch.optim.Optimiz
             f"torch_impl.fit: Keras on TensorFlow gives an Embedding one gradient row per token occurrence "
             f"(IndexedSlices), and its {type(optimizer).__name__} steps on those rows differently from the dense "
             f"gradient of nn.Embedding {', '.join(repr(n) for n in dense)} wherever a token repeats in a batch; "
-            "torch_impl reproduces that row-sparse step for every optimizer but Adadelta and Adafactor.",
+            "torch_impl reproduces that row-sparse step for every optimizer but Adafactor.",
             UserWarning, stacklevel=3)
         return
     if dense:

@@ -437,7 +437,7 @@ class KerasOptimizer(torch.optim.Optimizer):
                 f"torch_impl.optim.{type(self).__name__} takes dense gradients: Keras on TensorFlow steps an "
                 "Embedding's row slices (tf.IndexedSlices) with this optimizer in a way not reproduced here. Use "
                 "nn.Embedding(..., sparse=False) (Keras's step then differs where a token repeats in a batch), or "
-                "an optimizer that follows Keras's row-sparse step (all but Adadelta and Adafactor).")
+                "an optimizer that follows Keras's row-sparse step (all but Adafactor).")
         grads = [_Slices.of(p.grad, p) if p.grad.is_sparse else _Grad(p.grad.to(p.dtype)) for p, _ in pairs]
         if self.loss_scale_factor is not None and any(isinstance(g, _Slices) for g in grads):
             raise _ArgumentError(
@@ -794,7 +794,6 @@ class Adadelta(KerasOptimizer):
     """
 
     _keras_name = "adadelta"
-    _row_slices = False
 
     def __init__(self, params, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7, **kwargs):
         _check_unit(rho, "rho", closed_high=True)
@@ -807,6 +806,15 @@ class Adadelta(KerasOptimizer):
         eps = _scalar(group["epsilon"], dt)
         grad_acc = _buffer(state, "accumulated_grad", variable)
         delta_acc = _buffer(state, "accumulated_delta_var", variable)
+        if isinstance(gradient, _Slices):
+            # Keras on row slices: the products per occurrence (their sums densify the accumulators), the
+            # occurrence's root ratios from its row, each occurrence's step scattered into the weights in turn
+            rows = gradient
+            grad_acc.copy_(grad_acc * rho + rows.dense((rows.values * rows.values) * one_minus_rho))
+            delta = -((tf_sqrt(delta_acc + eps)[rows.indices] * rows.values) / tf_sqrt(grad_acc + eps)[rows.indices])
+            delta_acc.copy_(delta_acc * rho + rows.dense((delta * delta) * one_minus_rho))
+            variable.index_add_(0, rows.indices, delta * lr)
+            return
         grad_acc.copy_(grad_acc * rho + (gradient * gradient) * one_minus_rho)
         # fit: x / sqrt(y) -> x * rsqrt(y)
         delta = -((tf_sqrt(delta_acc + eps) * gradient) * torch.reciprocal(tf_sqrt(grad_acc + eps)))
