@@ -23,7 +23,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check, random_shared_options  # noqa: E402,E501
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
+                                                random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl._ops import tf_mean  # noqa: E402
@@ -86,12 +87,7 @@ def _random_case(seed: int):
     r = np.random.default_rng(seed)
     dtype = "float64" if r.random() < 0.6 else "float32"
     cfg: dict = {}
-    u = r.random()
-    if u < 0.2:
-        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
-        cfg["learning_rate"] = (sched, make(r))
-    elif u > 0.3:
-        cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 1.0, 10 ** r.uniform(-4, 0)]))
+    random_rate(r, cfg, rates=(1e-3, 1e-2, 0.1, 1.0), exponents=(-4, 0))
     for key, choices in (("beta_2_decay", [-0.5, -0.8, -0.3, -1.0, -2.0]), ("epsilon_1", [1e-30, 1e-8, 1e-3]),
                          ("epsilon_2", [1e-3, 0.0, 0.1]), ("clip_threshold", [1.0, 0.5, 3.0]),
                          ("relative_step", [True, False])):

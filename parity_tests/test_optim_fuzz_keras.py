@@ -255,6 +255,18 @@ def check(label, name, cfg, w0, grads, fx, eager=True, resume_at=None):
     return ndiff, rel, nrel
 
 
+def random_rate(r, cfg: dict, p_schedule: float = 0.2, rates=(1e-3, 1e-2, 0.1), exponents=(-4, -1)) -> dict:
+    """Draws the learning rate of a random case into ``cfg``: a schedule (``(name, kwargs)``, with probability
+    ``p_schedule``), Keras's default (up to 0.3), else one of ``rates`` or ``10 ** uniform(*exponents)``."""
+    u = r.random()
+    if u < p_schedule:
+        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
+        cfg["learning_rate"] = (sched, make(r))
+    elif u > 0.3:
+        cfg["learning_rate"] = float(r.choice(list(rates) + [10 ** r.uniform(*exponents)]))
+    return cfg
+
+
 def random_shared_options(r, cfg: dict, decays=(0.01, 0.1), ema_p: float = 0.15, ema_momenta=(0.5, 0.9),
                           ema_frequency: bool = False, decay: bool = True, loss_scale: bool = True,
                           ema: bool = True) -> dict:

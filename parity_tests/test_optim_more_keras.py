@@ -26,7 +26,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check, random_shared_options  # noqa: E402,E501
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
+                                                random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
@@ -74,12 +75,7 @@ def _random_case(seed: int):
     name = NEW[r.integers(len(NEW))]
     dtype = "float64" if r.random() < 0.6 else "float32"
     cfg: dict = {}
-    u = r.random()
-    if u < 0.15:
-        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
-        cfg["learning_rate"] = (sched, make(r))
-    elif u > 0.3:
-        cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 1.0, 10 ** r.uniform(-4, 0)]))
+    random_rate(r, cfg, p_schedule=0.15, rates=(1e-3, 1e-2, 0.1, 1.0), exponents=(-4, 0))
     if name in ("adamax", "nadam", "lion", "lamb") and r.random() < 0.5:
         cfg["beta_1"] = float(r.choice([0.5, 0.8, 0.95, 0.99]))
     if name in ("adamax", "nadam", "lion", "lamb") and r.random() < 0.5:

@@ -22,7 +22,7 @@ tf = pytest.importorskip("tensorflow")
 
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
 from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _Floatx, _grads, compare, keras_run,  # noqa: E402
-                                                random_shared_options, torch_run)
+                                                random_rate, random_shared_options, torch_run)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 
@@ -90,12 +90,7 @@ def _random_case(seed: int):
     r = np.random.default_rng(seed)
     dtype = "float64" if r.random() < 0.6 else "float32"
     cfg: dict = {}
-    u = r.random()
-    if u < 0.2:
-        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
-        cfg["learning_rate"] = (sched, make(r))
-    elif u > 0.3:
-        cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 10 ** r.uniform(-4, -1)]))
+    random_rate(r, cfg)
     for key, choices in (("momentum", [0.9, 0.5, 0.99]), ("nesterov", [False]), ("ns_steps", [1, 3, 6]),
                          ("rms_rate", [None, 0.5]), ("adam_lr_ratio", [0.1, 2.0]), ("adam_beta_1", [0.5, 0.95]),
                          ("weight_decay", [None, 0.1]), ("adam_weight_decay", [None, 0.05])):

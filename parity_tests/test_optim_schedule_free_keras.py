@@ -22,7 +22,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import SCHEDULES, SHAPES, _grads, check, random_shared_options  # noqa: E402,E501
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
+                                                random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
@@ -52,12 +53,7 @@ def _random_case(seed: int):
     r = np.random.default_rng(seed)
     dtype = "float64" if r.random() < 0.6 else "float32"
     cfg: dict = {}
-    u = r.random()
-    if u < 0.2:
-        sched, make = SCHEDULES[r.integers(len(SCHEDULES))]
-        cfg["learning_rate"] = (sched, make(r))
-    elif u > 0.3:
-        cfg["learning_rate"] = float(r.choice([1e-3, 1e-2, 0.1, 10 ** r.uniform(-4, -1)]))
+    random_rate(r, cfg)
     for key, choices in (("beta_1", [0.5, 0.95, 1.0]), ("beta_2", [0.9, 0.99]), ("epsilon", [1e-7, 1e-3, 0.0]),
                          ("warmup_steps", [1, 3, 20])):
         if r.random() < 0.35:
