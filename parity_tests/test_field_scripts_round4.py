@@ -689,3 +689,42 @@ def test_fit_takes_an_optimizer_name(make):
         tfit.fit(net, x, y, loss="binary_crossentropy", optimizer="adamm", epochs=1, verbose=0)
     with pytest.raises(TypeError, match="must be a torch optimizer"):
         tfit.fit(net, x, y, loss="binary_crossentropy", optimizer=0.01, epochs=1, verbose=0)
+
+
+def test_optimizer_get_serialized_loss_scale_and_names():
+    """Found by an audit: ``optim.get`` takes a serialized ``LossScaleOptimizer`` (its inner optimizer, scale and
+    growth steps) and keeps the serialized name as Keras's ``deserialize`` does (``adam_1_2`` stays)."""
+    from torch_impl import optim as topt
+
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    k_opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01), initial_scale=64.0,
+                                                dynamic_growth_steps=5)
+    opt = topt.get(keras.optimizers.serialize(k_opt), p)
+    assert isinstance(opt, topt.LossScaleOptimizer) and isinstance(opt.inner_optimizer, topt.Adam)
+    assert opt.scale == 64.0 and opt.dynamic_growth_steps == 5
+    named = keras.optimizers.serialize(keras.optimizers.Adam(name="adam_1_2"))
+    assert topt.get(named, p).name == keras.optimizers.deserialize(named).name == "adam_1_2"
+    print("optim.get: serialized LossScaleOptimizer(Adam) rebuilt; names kept as Keras's deserialize keeps them")
+
+
+def test_integer_tensor_inputs_are_kept():
+    """Found by an audit: ``fit``/``evaluate``/``predict`` cast every input to the model's dtype, so token ids for
+    an ``nn.Embedding`` failed (and a float32 cast rounds ids above 2**24). A torch integer tensor is kept now,
+    as Keras keeps an ``Input(dtype="int32")``; NumPy arrays are still cast (Keras's default float ``Input``)."""
+
+    class Mixed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = torch.nn.Embedding(5, 2), torch.nn.Linear(4, 1)
+
+        def forward(self, tokens, features):
+            return self.out(torch.cat([self.emb(tokens), features], -1))
+
+    rng = np.random.default_rng(0)
+    tokens, feats, y = torch.as_tensor(rng.integers(0, 5, 16)), rng.normal(size=(16, 2)), rng.normal(size=(16, 1))
+    net = Mixed().double()
+    h = tfit.fit(net, [tokens, feats], y, loss="mse", optimizer="sgd", epochs=1, verbose=0, validation_split=0.25)
+    assert len(h.history["val_loss"]) == 1
+    assert tfit.predict(net, [tokens, feats]).shape == (16, 1)
+    assert "loss" in tfit.evaluate(net, {"tokens": tokens, "features": feats}, y, loss="mse")
+    print("fit/evaluate/predict keep a torch integer tensor input (token ids), list and dict forms")

@@ -474,7 +474,11 @@ def _check_arrays(a, name: str) -> None:
 
 
 def _as_tensor(a, dtype, device) -> torch.Tensor:
+    """An input as the model takes it: arrays cast to the model's dtype (Keras's ``Input`` is float by default);
+    a torch integer tensor kept (token ids for an ``nn.Embedding``, Keras's ``Input(dtype="int32")``)."""
     _check_arrays(a, "x")
+    if isinstance(a, torch.Tensor) and not (a.is_floating_point() or a.is_complex()):
+        return a.to(device)
     t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
     return t.to(dtype).to(device)
 
@@ -705,7 +709,9 @@ def fit(
             ``model.output_activation``) is the activation Keras applies.
         x, y: arrays or tensors (labels: integer ids, one-hot, or binary); ``x`` of a multi-input model as
             Keras's: a list of arrays (``model(x1, x2)``) or a dict of arrays (``model(**x)``: keyword
-            arguments named as Keras's ``Input`` layers).
+            arguments named as Keras's ``Input`` layers). Arrays are cast to the model's dtype (Keras's default
+            float ``Input``); give token ids for an ``nn.Embedding`` as a torch integer tensor, which is kept
+            (Keras's ``Input(dtype="int32")``; a float32 cast would also round ids above 2**24).
         loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
             ``compile(loss=...)`` takes it (:func:`as_loss`).
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's

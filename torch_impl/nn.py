@@ -1395,7 +1395,9 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     Layers: ``Linear`` (Dense: kernel ``(in, out)``, bias), ``Conv1d/2d/3d`` (kernel ``(*k, in, out)``),
     ``ConvTranspose1d/2d/3d`` (kernel ``(*k, out, in)``), ``MultiheadAttention`` (Keras's
     ``MultiHeadAttention(num_heads, key_dim=E // num_heads)``: query/key/value kernels ``(E, heads, head_dim)``
-    and biases ``(heads, head_dim)``, output kernel ``(heads, head_dim, E)``), :class:`Normalization` (an adapted
+    and biases ``(heads, head_dim)``, output kernel ``(heads, head_dim, E)``; Keras scales the queries by
+    ``float32(1 / sqrt(key_dim))`` even in float64, torch exactly: equal for a ``key_dim`` that is a power of 4,
+    about 2e-8 apart in float64 otherwise), :class:`Normalization` (an adapted
     layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean and variance), ``LayerNorm``
     (gamma, beta), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's ``reset_after=True``, gates
     ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,

@@ -1371,8 +1371,8 @@ def get(identifier, params) -> torch.optim.Optimizer:
     """Keras's ``keras.optimizers.get`` for ``params``: a name as ``compile(optimizer=...)`` takes it (the class
     name in any case: ``"adam"``, ``"RMSprop"``, ``"schedulefreeadamw"``; ``"lamb"`` too, which Keras's registry
     lacks) gives that optimizer with Keras's defaults; a serialized one (``keras.optimizers.serialize(opt)``:
-    ``{"class_name": "Adam", "config": {...}}``, a schedule in its config included) gives it with that
-    config; a torch optimizer is returned as is. ``params`` as for any torch optimizer (pass
+    ``{"class_name": "Adam", "config": {...}}``, a schedule in its config included; a ``LossScaleOptimizer``
+    with its inner one) gives it with that config; a torch optimizer is returned as is. ``params`` as for any torch optimizer (pass
     ``model.named_parameters()`` for :class:`Muon`'s name rules).
 
     Example:
@@ -1389,6 +1389,10 @@ def get(identifier, params) -> torch.optim.Optimizer:
             raise ValueError(f"Could not interpret optimizer identifier: {identifier!r} (known: "
                              f"{', '.join(sorted(_BY_NAME))})")
         return cls(params)
+    if isinstance(identifier, dict) and str(identifier.get("class_name", "")).lower() == "lossscaleoptimizer":
+        config = dict(identifier.get("config") or {})
+        inner = get(config.pop("inner_optimizer"), params)
+        return LossScaleOptimizer(inner, **config)
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = _BY_NAME.get(str(identifier["class_name"]).lower())
         if cls is None:
@@ -1399,9 +1403,7 @@ def get(identifier, params) -> torch.optim.Optimizer:
             from torch_impl import schedules
 
             config["learning_rate"] = schedules.get(rate)
-        if config.get("name") is not None:
-            config["name"] = re.sub(r"_\d+$", "", config["name"])  # Keras's unique-name suffix
-        return cls(params, **config)
+        return cls(params, **config)  # the name as serialized, as Keras's deserialize keeps it
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r} (a name such as 'adam', a "
                      "serialized Keras optimizer, or a torch optimizer)")
 
