@@ -23,8 +23,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
-                                                random_shared_options)
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, dense_classifier_case,  # noqa: E402
+                                                random_rate, random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl._ops import tf_mean  # noqa: E402
@@ -114,11 +114,7 @@ def test_fit_with_adafactor_like_keras_and_unlike_torch_optim_adafactor(dt):
     key and epoch; the same run with ``torch.optim.Adafactor`` at the same rate (torch >= 2.5; Keras's
     algorithm with torch's reduction orders and ``epsilon_1`` = the dtype's machine epsilon squared) is close:
     within 1e-6 of Keras, not bit for bit."""
-    rng = np.random.default_rng(9)
-    x = rng.normal(size=(160, 6))
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(160, 3)), 1)
-    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "tanh"},
-                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    x, y, spec = dense_classifier_case(9, 160)
     cfg = {"learning_rate": 0.05}
     with _precision(dt):
         keras.utils.set_random_seed(1)

@@ -255,6 +255,19 @@ def check(label, name, cfg, w0, grads, fx, eager=True, resume_at=None):
     return ndiff, rel, nrel
 
 
+def dense_classifier_case(seed: int, n: int, activation: str = "tanh", scale: float = 1.0, dtype=None):
+    """``(x, y, spec)``: the optimizer tests' ``fit`` case: ``n`` samples of 6 normal features (cast to ``dtype``,
+    times ``scale``), labelled by the largest of the first three plus noise; ``Dense(12, activation) ->
+    Dense(3, softmax)``."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    x = (x if dtype is None else x.astype(dtype)) * scale
+    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(n, 3)), 1)
+    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": activation},
+                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    return x, y, spec
+
+
 def random_rate(r, cfg: dict, p_schedule: float = 0.2, rates=(1e-3, 1e-2, 0.1), exponents=(-4, -1)) -> dict:
     """Draws the learning rate of a random case into ``cfg``: a schedule (``(name, kwargs)``, with probability
     ``p_schedule``), Keras's default (up to 0.3), else one of ``rates`` or ``10 ** uniform(*exponents)``."""

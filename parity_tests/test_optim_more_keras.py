@@ -26,8 +26,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
-                                                random_shared_options)
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, dense_classifier_case,  # noqa: E402
+                                                random_rate, random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
@@ -161,11 +161,7 @@ def test_fit_like_keras_and_the_torch_optimizer_of_the_same_name(name, cfg, torc
     run with torch's optimizer of the same name and rate: Adagrad (accumulator from 0, eps 1e-10 outside the
     root), Adadelta (eps 1e-6) and NAdam (``momentum_decay`` 0.004, eps 1e-8) log another history; Adamax (eps
     inside the max, 1e-8) stays within 1e-6 here."""
-    rng = np.random.default_rng(8)
-    x = rng.normal(size=(160, 6))
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(160, 3)), 1)
-    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "tanh"},
-                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    x, y, spec = dense_classifier_case(8, 160)
     with _precision("float64"):
         keras.utils.set_random_seed(1)
         km = keras_build(spec)
@@ -331,11 +327,7 @@ def test_loss_scale_optimizer_in_fit_like_keras():
     scale doubles every 4 finite steps until the float32 scale overflows to inf (Keras's does too); from then on
     every scaled gradient is NaN and every step is skipped (inf halved stays inf), on both sides; the same
     history and the same 12 steps taken of 18."""
-    rng = np.random.default_rng(6)
-    x = rng.normal(size=(96, 6)).astype("float32") * 3
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(96, 3)), 1)
-    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "tanh"},
-                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    x, y, spec = dense_classifier_case(6, 96, scale=3, dtype="float32")
     with _precision("float32"):
         keras.utils.set_random_seed(2)
         km = keras_build(spec)

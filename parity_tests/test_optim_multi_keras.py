@@ -17,25 +17,20 @@ from keras.src.optimizers.multi_optimizer import OptimizerMap  # noqa: E402
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
+from parity_tests.test_optim_fuzz_keras import dense_classifier_case  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim, schedules  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
-SPEC = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "tanh"},
-                                    {"type": "dense", "units": 3, "activation": "softmax"}]}
-
-
 @pytest.mark.parametrize("dt", ["float64", "float32"])
 @pytest.mark.parametrize("scale", [None, 4.0])
 def test_fit_with_multi_optimizer_like_keras(dt, scale):
-    rng = np.random.default_rng(12)
-    x = rng.normal(size=(160, 6))
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(160, 3)), 1)
+    x, y, spec = dense_classifier_case(12, 160)
     with _precision(dt):
         keras.utils.set_random_seed(1)
-        km = keras_build(SPEC)
+        km = keras_build(spec)
         w = km.get_weights()
         hidden_path = km.layers[0].kernel.path.rsplit("/", 1)[0]
         k_adam = keras.optimizers.Adam(0.01, global_clipnorm=0.5, use_ema=True, ema_overwrite_frequency=3)
@@ -45,7 +40,7 @@ def test_fit_with_multi_optimizer_like_keras(dt, scale):
         km.compile(optimizer=k_opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         kh = km.fit(x, y, batch_size=32, epochs=4, shuffle=False, verbose=0, validation_split=0.25).history
         k_iters = [int(k_opt.iterations), int(k_adam.iterations), int(k_sgd.iterations)]
-        tm = build_model(SPEC)
+        tm = build_model(spec)
         load_keras_weights(tm, w)
         hidden, head = [m for m in tm.modules() if isinstance(m, torch.nn.Linear)]
         t_adam = optim.Adam(hidden.parameters(), 0.01, global_clipnorm=0.5, use_ema=True, ema_overwrite_frequency=3)

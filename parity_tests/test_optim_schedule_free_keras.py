@@ -22,8 +22,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
-from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, random_rate,  # noqa: E402
-                                                random_shared_options)
+from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, dense_classifier_case,  # noqa: E402
+                                                random_rate, random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
@@ -76,11 +76,7 @@ def test_schedule_free_random_configurations_match_fit(seed):
 def test_fit_with_schedule_free_adamw_like_keras(dt):
     """``fit`` with ScheduleFreeAdamW (warm-up, weight decay) against ``model.fit`` with the optimizer built
     before it: every history key, every epoch."""
-    rng = np.random.default_rng(10)
-    x = rng.normal(size=(160, 6))
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(160, 3)), 1)
-    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "relu"},
-                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    x, y, spec = dense_classifier_case(10, 160, "relu")
     cfg = {"learning_rate": 0.01, "warmup_steps": 5, "weight_decay": 0.01}
     with _precision(dt):
         keras.utils.set_random_seed(1)
@@ -120,11 +116,7 @@ def test_keras_fit_without_a_built_optimizer_restarts_from_zero():
     """A documented difference (Keras 3.15.1's bug): ``model.fit`` with an unbuilt ScheduleFreeAdamW builds it
     where the copy of the weights into its momentum never runs, so the momentum starts at 0 and the first step
     sets every weight to about ``+-lr``; torch_impl (like Keras's optimizer built eagerly) keeps the weights."""
-    rng = np.random.default_rng(10)
-    x = rng.normal(size=(32, 6))
-    y = np.argmax(x[:, :3] + 0.5 * rng.normal(size=(32, 3)), 1)
-    spec = {"input_dim": 6, "layers": [{"type": "dense", "units": 12, "activation": "relu"},
-                                        {"type": "dense", "units": 3, "activation": "softmax"}]}
+    x, y, spec = dense_classifier_case(10, 32, "relu")
     with _precision("float64"):
         keras.utils.set_random_seed(1)
         km = keras_build(spec)

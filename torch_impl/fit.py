@@ -499,9 +499,6 @@ class _Inputs:
     def __getitem__(self, idx) -> "_Inputs":
         return _Inputs([p[idx] for p in self.parts], self.keys)
 
-    def __call__(self, model: torch.nn.Module) -> torch.Tensor:
-        return model(**dict(zip(self.keys, self.parts))) if self.keys is not None else model(*self.parts)
-
 
 def _as_inputs(x, dtype, device):
     """``x`` as one tensor, or as :class:`_Inputs` for a dict of arrays or a list/tuple of arrays or tensors (a
@@ -517,7 +514,10 @@ def _as_inputs(x, dtype, device):
 
 
 def _call(model: torch.nn.Module, x) -> torch.Tensor:
-    return x(model) if isinstance(x, _Inputs) else model(x)
+    """``model`` on one input tensor or on :class:`_Inputs` (in order, or by keyword for a dict)."""
+    if not isinstance(x, _Inputs):
+        return model(x)
+    return model(**dict(zip(x.keys, x.parts))) if x.keys is not None else model(*x.parts)
 
 
 def _labels(y, dtype, device) -> torch.Tensor:

@@ -1303,8 +1303,9 @@ class _Wrapped(Loss):
     def get_config(self) -> dict:
         cfg = {**super().get_config(), **self._kwargs()}
         if isinstance(cfg.get("alpha"), torch.Tensor):
-            given = getattr(self, "_alpha_given", None)
-            cfg["alpha"] = given if given is not None else cfg["alpha"].tolist()
+            # a list as given (the tensor holds it rounded to float32, as Keras computes), else the values
+            given = getattr(self, "_alpha_as_given", None)
+            cfg["alpha"] = [float(v) for v in given] if isinstance(given, (list, tuple)) else cfg["alpha"].tolist()
         return cfg
 
     def _kernel_path(self) -> bool:
@@ -1577,8 +1578,6 @@ class CategoricalFocalCrossentropy(_Wrapped):
     def alpha(self, value) -> None:
         self._alpha = _check_alpha_categorical(value)
         self._alpha_as_given = self._alpha if isinstance(self._alpha, float) else value
-        # get_config gives a list back as given (the tensor holds it rounded to float32, as Keras computes)
-        self._alpha_given = [float(v) for v in value] if isinstance(value, (list, tuple)) else None
 
     def _kwargs(self):
         return dict(alpha=self._alpha, gamma=self.gamma, from_logits=self.from_logits,

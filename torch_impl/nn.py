@@ -53,7 +53,7 @@ from torch.nn import functional as F
 
 from torch_impl import _ops
 from torch_impl._tf_random import SEED_MOD as _SEED_MOD
-from torch_impl._tf_random import stateless_uniform
+from torch_impl._tf_random import stateless_normal, stateless_uniform
 from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 
@@ -132,7 +132,7 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
                          "at torch's initialisation.")
     from torch_impl.initializers import _fill
 
-    attention_parts = {id(a.out_proj) for a in module.modules() if isinstance(a, nn.MultiheadAttention)}
+    attention_parts = _attention_outputs(module)
     for m in module.modules():
         if id(m) in attention_parts:
             continue  # an attention's output projection: its Keras kernel is (heads, head_dim, E), below
@@ -220,7 +220,7 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
         return init
 
     values = {}
-    attention_parts = {id(a.out_proj) for a in module.modules() if isinstance(a, nn.MultiheadAttention)}
+    attention_parts = _attention_outputs(module)
     for name, m in module.named_modules():
         if id(m) in attention_parts:
             continue
@@ -715,8 +715,6 @@ class GaussianNoise(_SeedGenerator, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.stddev == 0:
             return x
-        from torch_impl._tf_random import stateless_normal
-
         z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
         # tf.random.stateless_normal: z * stddev + mean, the mean 0.0
         return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
@@ -1147,12 +1145,11 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
     """(description, tensor, layout) in Keras's ``get_weights()`` order; :data:`_LAYOUTS` converts each
     layout."""
     slots = []
-    inside_attention: list[str] = []  # an attention module's out_proj is its own, not a Dense
+    attention_parts = _attention_outputs(model)
     for name, m in model.named_modules():
-        if any(name.startswith(prefix + ".") if prefix else name for prefix in inside_attention):
+        if id(m) in attention_parts:
             continue
         if isinstance(m, nn.MultiheadAttention):
-            inside_attention.append(name)
             slots.extend(_attention_slots(name, m))
         elif isinstance(m, nn.Linear):
             slots.append((f"{name}.kernel", m.weight, "transpose"))
@@ -1318,6 +1315,12 @@ class _PReluAlpha(_Layout):
 
     def to_torch(self, a):
         return (a.reshape(-1),)
+
+
+def _attention_outputs(module: nn.Module) -> set:
+    """The ids of the attention modules' output projections: a ``Linear`` that is part of Keras's
+    ``MultiHeadAttention`` (its output kernel ``(heads, head_dim, E)``), not a Dense of its own."""
+    return {id(a.out_proj) for a in module.modules() if isinstance(a, nn.MultiheadAttention)}
 
 
 def _attention_slots(name: str, m: nn.MultiheadAttention) -> list:

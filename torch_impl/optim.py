@@ -198,6 +198,14 @@ class _Slices:
         variable.index_add_(0, self.indices, -values)
 
 
+def _summed_and_squared(gradient) -> tuple:
+    """``(g, g^2)`` as Keras's ops see a gradient: for row slices the occurrences summed (``ops.subtract`` with a
+    dense tensor densifies) and the squares summed (``ops.square`` squares each occurrence first)."""
+    if isinstance(gradient, _Slices):
+        return gradient.dense(), gradient.dense(gradient.values * gradient.values)
+    return gradient, gradient * gradient
+
+
 def _scalars_first(t: torch.Tensor, constant_rate: bool) -> bool:
     """Whether ``fit`` computes ``t * a * b`` (``a``, ``b`` scalars) as ``t * (a * b)``: Grappler's
     MinimizeBroadcasts multiplies the two scalars first unless ``t`` is 0-d too (one shape: nothing is
@@ -564,10 +572,7 @@ class Adam(KerasOptimizer):
         lr_t = torch.tensor(lr, dtype=dt)
         alpha = (lr_t * tf_sqrt(1 - beta_2_power) / (1 - beta_1_power)).item()
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
-        if isinstance(gradient, _Slices):  # ops.square squares each occurrence; subtract densifies
-            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
-        else:
-            square = gradient * gradient
+        gradient, square = _summed_and_squared(gradient)
         m.add_((gradient - m).mul_(_scalar(1 - group["beta_1"], dt)))
         v.add_((square - v).mul_(_scalar(1 - group["beta_2"], dt)))
         if group["amsgrad"]:
@@ -721,12 +726,15 @@ def _check_unit(value, name: str, closed_low: bool = True, closed_high: bool = F
         raise ValueError(f"`{name}` must be in {low}0, 1{high}. Received: {name}={value!r}")
 
 
-def _moments(beta_1, beta_2, epsilon) -> dict:
-    """The checked hyper-parameters of an optimizer with two moment decays and an epsilon (Adamax, Nadam)."""
-    _check_unit(beta_1, "beta_1")
-    _check_unit(beta_2, "beta_2")
-    _check_epsilon(epsilon)
-    return dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+class _MomentOptimizer(KerasOptimizer):
+    """An optimizer with two moment decays and an epsilon, Keras's defaults and checks (Adamax, Nadam, Lamb)."""
+
+    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        _check_unit(beta_1, "beta_1")
+        _check_unit(beta_2, "beta_2")
+        _check_epsilon(epsilon)
+        super().__init__(params, dict(beta_1=beta_1, beta_2=beta_2, epsilon=epsilon), learning_rate, **kwargs)
 
 
 class Adagrad(KerasOptimizer):
@@ -822,7 +830,7 @@ class Adadelta(KerasOptimizer):
         variable.add_(delta * lr)
 
 
-class Adamax(KerasOptimizer):
+class Adamax(_MomentOptimizer):
     """Keras's ``Adamax`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7).
 
     ``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 u, |g|)``; ``w -= lr m / ((1 - beta_1^t)(u + eps))``
@@ -839,10 +847,6 @@ class Adamax(KerasOptimizer):
 
     _keras_name = "adamax"
 
-    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs):
-        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
-
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
         beta_1_power = self._decay_power(group, "beta_1", dt)
@@ -856,7 +860,7 @@ class Adamax(KerasOptimizer):
         variable.sub_((m * lr) / ((1 - beta_1_power) * (u + _scalar(group["epsilon"], dt))))
 
 
-class Nadam(KerasOptimizer):
+class Nadam(_MomentOptimizer):
     """Keras's ``Nadam`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7): Adam with
     Nesterov momentum and Dozat's momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96^t)``, whose running product
     Keras keeps in one variable of the first parameter's dtype. ``torch.optim.Nadam`` uses
@@ -872,10 +876,6 @@ class Nadam(KerasOptimizer):
     """
 
     _keras_name = "nadam"
-
-    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs):
-        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
 
     def _before_updates(self, pairs):
         # one product per parameter group (each group is one Keras optimizer: its beta_1, the dtype of its first
@@ -903,12 +903,11 @@ class Nadam(KerasOptimizer):
         u_product_t_1 = u_product_t * u_t_1
         beta_2_power = torch.pow(beta_2, local_step)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
-        if isinstance(gradient, _Slices):  # Keras on row slices: squares and the scalar products per occurrence
-            rows = gradient
-            gradient, square = rows.dense(), rows.dense(rows.values * rows.values)
-            current = rows.dense(((1 - u_t) * rows.values) / (1 - u_product_t))
+        if isinstance(gradient, _Slices):  # Keras on row slices: the scalar products per occurrence
+            current = gradient.dense(((1 - u_t) * gradient.values) / (1 - u_product_t))
         else:
-            square, current = gradient * gradient, ((1 - u_t) * gradient) / (1 - u_product_t)
+            current = ((1 - u_t) * gradient) / (1 - u_product_t)
+        gradient, square = _summed_and_squared(gradient)
         m.add_((gradient - m) * (1 - beta_1))
         v.add_((square - v) * (1 - beta_2))
         m_hat = (u_t_1 * m) / (1 - u_product_t_1) + current
@@ -955,7 +954,7 @@ class Lion(KerasOptimizer):
         m.copy_(m * beta_2 + g2)
 
 
-class Lamb(KerasOptimizer):
+class Lamb(_MomentOptimizer):
     """Keras's ``Lamb`` (defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7): Adam's
     bias-corrected update ``u = m_hat / (sqrt(v_hat) + eps)`` scaled per parameter by the trust ratio
     ``||w|| / ||u||`` (1 where either norm is 0); the norms sum in TensorFlow's order.
@@ -971,18 +970,11 @@ class Lamb(KerasOptimizer):
 
     _keras_name = "lamb"
 
-    def __init__(self, params, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs):
-        super().__init__(params, _moments(beta_1, beta_2, epsilon), learning_rate, **kwargs)
-
     def update_step(self, gradient, variable, lr, group, state):
         dt = variable.dtype
         beta_1_power, beta_2_power = self._decay_power(group, "beta_1", dt), self._decay_power(group, "beta_2", dt)
         m, v = _buffer(state, "momentum", variable), _buffer(state, "velocity", variable)
-        if isinstance(gradient, _Slices):  # Keras on row slices: the squares per occurrence, then their sum
-            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
-        else:
-            square = gradient * gradient
+        gradient, square = _summed_and_squared(gradient)
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
         v.add_((square - v) * _scalar(1 - group["beta_2"], dt))
         m_hat, v_root = m / (1.0 - beta_1_power), tf_sqrt(v / (1.0 - beta_2_power))
@@ -1053,10 +1045,7 @@ class Ftrl(KerasOptimizer):
         power = -group["learning_rate_power"]
         lr_t = _t(lr, dt)
         l2_reg = _scalar(group["l2_regularization_strength"], dt) + group["beta"] / (2.0 * lr_t)
-        if isinstance(gradient, _Slices):  # Keras on row slices: the squares per occurrence, then their sum
-            gradient, square = gradient.dense(), gradient.dense(gradient.values * gradient.values)
-        else:
-            square = gradient * gradient
+        gradient, square = _summed_and_squared(gradient)
         grad = gradient + (2 * group["l2_shrinkage_regularization_strength"]) * variable
         new_accum = accum + square
         new_power = self._power(new_accum, power)
@@ -1132,7 +1121,6 @@ class Adafactor(KerasOptimizer):
             r.copy_(beta * r + (1.0 - beta) * tf_mean(square, -1))
             c.copy_(beta * c + (1.0 - beta) * tf_mean(square, -2))
             v = (r / tf_mean(r, -1, keepdims=True)).unsqueeze(-1) * c.unsqueeze(-2)
-            state["velocity"] = v
         else:
             v = _buffer(state, "velocity", variable)
             v.copy_(beta * v + (1.0 - beta) * square)
@@ -1203,19 +1191,16 @@ class ScheduleFreeAdamW(KerasOptimizer):
             lr_t = lr_t * torch.minimum(step * _reciprocal(group["warmup_steps"], dt, "cpu"), _t(1.0, dt))
         z, v = state["momentum"], _buffer(state, "velocity", variable)
         correction = 1.0 - torch.pow(beta_2, step)
+        v.add_((_summed_and_squared(gradient)[1] - v) * (1.0 - beta_2))
         if isinstance(gradient, _Slices):
-            # Keras on row slices: the squares per occurrence (then their sum), each occurrence's lr g divided by
-            # its row's denominator and scattered out of the momentum in turn
-            rows = gradient
-            v.add_((rows.dense(rows.values * rows.values) - v) * (1.0 - beta_2))
+            # Keras on row slices: each occurrence's lr g divided by its row's denominator and scattered out of the
+            # momentum in turn
             denominator = tf_sqrt(v / correction) + eps
-            rows.scatter_sub(z, (lr_t * rows.values) / denominator[rows.indices])
+            gradient.scatter_sub(z, (lr_t * gradient.values) / denominator[gradient.indices])
+        elif eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
+            z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
         else:
-            v.add_((gradient * gradient - v) * (1.0 - beta_2))
-            if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
-                z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
-            else:
-                z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
+            z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
         weight = 1.0 / step
         one_minus_beta_1 = 1.0 - beta_1
         # Keras's momentum_old is the momentum variable itself (read after its update), so x is recovered with
@@ -1293,19 +1278,23 @@ class Muon(KerasOptimizer):
         if not all(isinstance(k, str) for k in layers):
             raise ValueError(f"`exclude_layers` must be a list of strings (regular expressions). Received: "
                              f"{exclude_layers!r}")
+        self._names: dict[int, str] = {}  # filled as the groups are added (add_param_group)
         super().__init__(params, dict(adam_beta_1=adam_beta_1, adam_beta_2=adam_beta_2, epsilon=epsilon,
                                       adam_weight_decay=adam_weight_decay, muon_a=muon_a, muon_b=muon_b,
                                       muon_c=muon_c, adam_lr_ratio=adam_lr_ratio, momentum=momentum,
                                       ns_steps=ns_steps, nesterov=bool(nesterov), rms_rate=rms_rate),
                          learning_rate, weight_decay=weight_decay, **kwargs)
         self.exclude_layers, self.exclude_embeddings = layers, bool(exclude_embeddings)
-        self._names: dict[int, str] = {}
-        for group in self.param_groups:
-            for p, name in zip(group["params"], group.get("param_names") or ()):
-                self._names[id(p)] = name
         if layers and not self._names:
             raise ValueError("`exclude_layers` matches parameter names, and these parameters have none: pass "
                              "`model.named_parameters()` (torch >= 2.6 keeps the names).")
+
+    def add_param_group(self, param_group: dict) -> None:
+        """As torch's; the names of its parameters (given as ``named_parameters()``) kept for Keras's path
+        rules, also for a group added later."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        self._names.update((id(p), name) for p, name in zip(group["params"], group.get("param_names") or ()))
 
     def uses_adam(self, p: torch.Tensor) -> bool:
         """Whether ``p`` takes the Adam step (Keras's ``_should_use_adamw``)."""
