@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TORCH_MODULES = ["torch_impl", "torch_impl.losses", "torch_impl.reduction", "torch_impl.class_weight",
                  "torch_impl.harness", "torch_impl.optim", "torch_impl.schedules", "torch_impl.nn", "torch_impl.fit",
-                 "torch_impl.callbacks", "torch_impl.metrics", "torch_impl.regularizers",
+                 "torch_impl.callbacks", "torch_impl.metrics", "torch_impl.regularizers", "torch_impl.rnn",
                  "torch_impl.constraints", "torch_impl.utils",
                  "torch_impl.kernels",
                  "torch_impl.diagnose", "torch_impl.distributed", "scenarios.loss_cases", "scenarios.loss_parity", "scenarios.training",

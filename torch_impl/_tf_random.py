@@ -17,6 +17,9 @@ output value).
 * truncated normal: the same Box-Muller pairs from the group's stream, keeping the values with ``|x| < 2`` in
   order until the group (four float32 or two float64 values) is full.
 
+:class:`SeedGenerator` is Keras's per-layer ``SeedGenerator`` (the ``(seed, counter)`` pair those draws take) and
+:func:`dropout_mask` Keras's ``backend.random.dropout`` of ones, the mask of its recurrent layers.
+
 The transcendental functions are evaluated in float64 and rounded (TensorFlow calls glibc's ``logf`` and
 ``sincosf``, which round correctly in all but rare cases: a float32 normal may differ by an ulp there).
 """
@@ -24,7 +27,7 @@ The transcendental functions are evaluated in float64 and rounded (TensorFlow ca
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -170,3 +173,55 @@ def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.d
     take = kept & (rank <= group)
     out = values[take].reshape(groups, group)
     return out.reshape(-1)[:n].to(dtype).reshape(tuple(shape))
+
+
+class SeedGenerator:
+    """Keras's ``SeedGenerator`` of a random layer: ``state = (seed, counter)``, the seed drawn from Python's
+    ``random`` when none is given (Keras's ``make_default_seed``; ``draws=False``: none drawn, as Keras makes no
+    generator), the counter advancing by one per draw."""
+
+    def _init_seed(self, seed: Optional[int], draws: bool) -> None:
+        if seed is None:
+            import random
+            seed = random.randint(1, int(1e9)) if draws else 0  # keras.src.random.seed_generator.make_default_seed
+        if not isinstance(seed, int):
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
+        self._initial_seed, self._counter = int(seed), 0
+        self._seed_value = int(seed)
+
+    @property
+    def state(self) -> tuple:
+        """``(seed, counter)``: Keras's ``seed_generator.state``; the next training call draws with it."""
+        return self._seed_value, self._counter
+
+    @state.setter
+    def state(self, value) -> None:
+        seed, counter = (int(v) for v in value)
+        self._seed_value, self._counter = seed, counter
+
+    def reset(self, seed: Optional[int] = None, counter: int = 0):
+        """Restart the stream: ``state = (seed or the layer's seed, counter)``; returns the layer."""
+        self.state = (self._initial_seed if seed is None else seed, counter)
+        return self
+
+    def _next_seed(self) -> tuple:
+        """The seed pair of this draw (Keras's ``_cast_seed``: both reduced ``mod 2**31 - 2``); the counter
+        advances."""
+        seed = (self._seed_value % SEED_MOD, self._counter % SEED_MOD)
+        self._counter += 1
+        return seed
+
+
+def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype: torch.dtype,
+                 device=None) -> torch.Tensor:
+    """Keras's ``backend.random.dropout(ones(shape), rate, seed=stream)`` on TensorFlow: ``1 / (1 - rate)``
+    (rounded to ``dtype``) where ``tf.nn.experimental.stateless_dropout``'s uniform draw is ``>= rate``, else 0;
+    one draw of ``stream``. ``rate`` 0 gives ones and 1 zeros, neither drawing (as Keras's)."""
+    if rate == 0:
+        return torch.ones(tuple(shape), dtype=dtype, device=device)
+    if rate == 1:
+        return torch.zeros(tuple(shape), dtype=dtype, device=device)
+    u = stateless_uniform(shape, stream._next_seed(), dtype, device)
+    scale = torch.tensor(1 / (1 - rate), dtype=dtype, device=device)
+    return torch.where(u >= torch.tensor(rate, dtype=dtype, device=device), scale,
+                       torch.zeros((), dtype=dtype, device=device))

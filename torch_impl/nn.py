@@ -20,6 +20,8 @@ weights in Keras layout, and models built from a framework-neutral spec.
   LSTM, GRU, SimpleRNN, stacked and bidirectional) into a torch model, with a
   clear error on any count or shape mismatch; :func:`keras_weights` is the
   reverse.
+* :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN` (from :mod:`torch_impl.rnn`) are torch's recurrent layers
+  with Keras's ``dropout``/``recurrent_dropout`` and their masks.
 * :func:`build_model` builds ``torch.nn.Sequential`` from the layer spec that
   ``keras_impl.models.build_model`` also reads, e.g.
   ``{"input_dim": 4, "layers": [{"type": "dense", "units": 8, "activation": "relu"},
@@ -52,14 +54,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from torch_impl import _ops
-from torch_impl._tf_random import SEED_MOD as _SEED_MOD
+from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
 from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
+from torch_impl.rnn import GRU, LSTM, SimpleRNN
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
-           "Dropout", "GaussianNoise", "LeakyReLU", "ELU", "activation", "KerasSequential", "build_model",
+           "Dropout", "GaussianNoise", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU", "activation",
+           "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
 
@@ -112,7 +116,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     * ``Embedding``: ``U(-0.05, 0.05)`` (Keras's ``"uniform"``); ``PReLU``: alpha 0 (Keras's ``"zeros"``);
     * ``MultiheadAttention``: Keras's ``MultiHeadAttention``: ``glorot_uniform`` kernels over its
       ``EinsumDense`` fans (query/key/value: the input width and ``heads * head_dim``), zero biases;
-    * ``LSTM``, ``GRU``, ``RNN``: Keras's ``LSTM``/``GRU``/``SimpleRNN``: ``glorot_uniform`` kernels,
+    * ``LSTM``, ``GRU``, ``RNN`` (and :mod:`torch_impl.rnn`'s, whose dropout streams ``seed=`` seeds as Keras's
+      cells' generators): Keras's ``LSTM``/``GRU``/``SimpleRNN``: ``glorot_uniform`` kernels,
       ``orthogonal`` recurrent kernels, zero biases, LSTM's forget-gate bias 1 (``unit_forget_bias``);
       LSTM's and RNN's ``bias_hh`` stays 0 and stops requiring a gradient (Keras's layer has one bias).
 
@@ -246,19 +251,36 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
             # per Keras layer: LSTMCell/GRUCell draw the kernel, the recurrent kernel, then their dropout
             # SeedGenerator; SimpleRNNCell the SeedGenerator first
             # (a Bidirectional layer first makes the wrapped layer, then a forward and a backward copy of it)
+            # (torch_impl.rnn's layers keep that generator's seed: the masks of their Keras dropout; a seeded one,
+            # like Keras's, draws none)
+            # Keras's SimpleRNN config drops its `seed`: a Bidirectional's copies of a seeded one draw seeds anew
             simple = not isinstance(m, (nn.LSTM, nn.GRU))
+            streams = getattr(m, "streams", None)
+            seeded = getattr(m, "seed", None) is not None
+            copies_seeded = seeded and not (simple and m.bidirectional)
+
+            def generator(k: int) -> None:
+                if copies_seeded:
+                    return
+                value = draw()
+                if streams is not None:
+                    streams[k].state = (value, 0)
+                    streams[k]._initial_seed = value
+
+            k = 0  # the layer and direction: torch_impl.rnn's streams[k]
             for desc, _, _ in _rnn_slots(name, m):
                 if desc.endswith(".kernel") and not desc.endswith("recurrent_kernel"):
                     if m.bidirectional and ".backward_" not in desc:
-                        for _ in range(3):
+                        for _ in range(3 - seeded):
                             draw()  # the wrapped layer's own draws, unused
                     if simple:
-                        draw()
+                        generator(k)
                     values[desc] = initializers.GlorotUniform(seed=draw())
                 elif desc.endswith(".recurrent_kernel"):
                     values[desc] = initializers.Orthogonal(seed=draw())
                     if not simple:
-                        draw()
+                        generator(k)
+                    k += 1
         elif isinstance(m, Dropout):
             if m.seed is None and m.rate > 0:  # Keras's unseeded Dropout draws its generator's seed (none at 0)
                 m.state = (draw(), 0)
@@ -548,43 +570,6 @@ class Activation(nn.Module):
         return str(self.name)
 
 
-
-
-class _SeedGenerator:
-    """Keras's ``SeedGenerator`` of a random layer: ``state = (seed, counter)``, the seed drawn from Python's
-    ``random`` when none is given (Keras's ``make_default_seed``; ``draws=False``: none drawn, as Keras makes no
-    generator), the counter advancing by one per draw."""
-
-    def _init_seed(self, seed: Optional[int], draws: bool) -> None:
-        if seed is None:
-            import random
-            seed = random.randint(1, int(1e9)) if draws else 0  # keras.src.random.seed_generator.make_default_seed
-        if not isinstance(seed, int):
-            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        self._initial_seed, self._counter = int(seed), 0
-        self._seed_value = int(seed)
-
-    @property
-    def state(self) -> tuple:
-        """``(seed, counter)``: Keras's ``seed_generator.state``; the next training call draws with it."""
-        return self._seed_value, self._counter
-
-    @state.setter
-    def state(self, value) -> None:
-        seed, counter = (int(v) for v in value)
-        self._seed_value, self._counter = seed, counter
-
-    def reset(self, seed: Optional[int] = None, counter: int = 0):
-        """Restart the stream: ``state = (seed or the layer's seed, counter)``; returns the layer."""
-        self.state = (self._initial_seed if seed is None else seed, counter)
-        return self
-
-    def _next_seed(self) -> tuple:
-        """The seed pair of this draw (Keras's ``_cast_seed``: both reduced ``mod 2**31 - 2``); the counter
-        advances."""
-        seed = (self._seed_value % _SEED_MOD, self._counter % _SEED_MOD)
-        self._counter += 1
-        return seed
 
 
 class Dropout(_SeedGenerator, nn.Module):
@@ -1412,7 +1397,9 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     ``permute(0, 2, 3, 1)``). Matched by shape, not by meaning: a Keras ``GRU(reset_after=False,
     use_bias=False)`` loads into ``nn.GRU(bias=False)`` and computes differently; Keras's
     ``padding="same"`` with stride 2 pads one more on the right/bottom than ``padding=1`` does; torch-only
-    options (``padding_idx``, ``max_norm``, ``padding_mode``, RNN ``dropout``) have no Keras counterpart.
+    options (``padding_idx``, ``max_norm``, ``padding_mode``, ``torch.nn.LSTM``'s between-layer ``dropout``)
+    have no Keras counterpart; Keras's ``LSTM``/``GRU``/``SimpleRNN`` ``dropout`` and ``recurrent_dropout`` are
+    :class:`LSTM`/:class:`GRU`/:class:`SimpleRNN`'s (:mod:`torch_impl.rnn`).
 
     The arrays are matched by position: declare the modules in the order of Keras's ``get_weights()`` (for a
     functional model with several branches that is Keras's layer order, not necessarily yours). Raises
