@@ -67,7 +67,13 @@ def _key_counter(seed: tuple) -> tuple:
 def _blocks(seed: tuple, offsets: torch.Tensor) -> torch.Tensor:
     """The Philox blocks at counter ``+ offsets`` (an int64 tensor of any shape): ``offsets.shape + (4,)`` uint32
     words in int64."""
-    (k0, k1), (w2, w3) = _key_counter(seed)
+    key, (w2, w3) = _key_counter(seed)
+    return _philox_blocks(key, w2, w3, offsets)
+
+
+def _philox_blocks(key: tuple, w2: int, w3: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Philox4x32-10 blocks for ``key`` at counters ``[offsets (64 bits), w2, w3]``."""
+    k0, k1 = key
     c0, c1 = offsets & _U32, offsets >> 32
     c2, c3 = torch.full_like(offsets, w2), torch.full_like(offsets, w3)
     for _ in range(10):
@@ -225,3 +231,36 @@ def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype
     scale = torch.tensor(1 / (1 - rate), dtype=dtype, device=device)
     return torch.where(u >= torch.tensor(rate, dtype=dtype, device=device), scale,
                        torch.zeros((), dtype=dtype, device=device))
+
+
+_MAXINT32 = 2**31 - 1
+
+
+def keras_shuffle_order(n: int, seed: int) -> np.ndarray:
+    """The order in which Keras 3 on TensorFlow feeds ``n`` samples to ``model.fit(shuffle=True)`` after
+    ``keras.utils.set_random_seed(seed)`` (or ``tf.random.set_seed(seed)``).
+
+    Keras's ``ArrayDataAdapter`` shuffles the indices with ``tf.random.shuffle`` inside a ``tf.data`` function;
+    with a global seed its op seeds are ``(seed mod 2**31-1, 0)`` (``random_seed.get_seed``: a fresh function
+    graph counts ops from 0; ``(0, 0)`` becomes ``(0, 2**31-1)``), and each epoch runs a fresh kernel, so every
+    epoch, and every ``fit`` call, sees this same order. ``RandomShuffle``'s kernel: a stateful Philox4x32-10
+    stream with key ``seed`` and counter ``[0, 0, seed2]``, one 32-bit word per swap: for ``i`` in ``0..n-2``
+    swap ``i`` with ``i + word_i % (n - i)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer (keras.utils.set_random_seed's), got {seed!r}")
+    seed1, seed2 = int(seed) % _MAXINT32, 0
+    if (seed1, seed2) == (0, 0):
+        seed2 = _MAXINT32
+    order = np.arange(n)
+    if n <= 1:
+        return order
+    samples = n - 1
+    words = _philox_blocks((seed1 & _U32, seed1 >> 32), seed2 & _U32, seed2 >> 32,
+                           torch.arange((samples + 3) // 4, dtype=torch.int64)).reshape(-1)[:samples].numpy()
+    for i, w in enumerate(words.tolist()):
+        j = i + w % (n - i)
+        order[i], order[j] = order[j], order[i]
+    return order

@@ -1,0 +1,60 @@
+"""Keras's ``fit(shuffle=True)`` order, replayed: ``torch_impl.utils.keras_shuffle_order`` and ``fit(seed=...)``.
+
+Keras 3.15.1 on TensorFlow 2.21 shuffles array inputs with ``tf.random.shuffle`` inside a ``tf.data`` function
+seeded by the global seed alone (``keras.utils.set_random_seed``): the order is TensorFlow's ``RandomShuffle``
+kernel with op seeds ``(seed, 0)``, and it is the same in every epoch. The orders are compared with the ones
+Keras's own epoch iterator yields, and whole ``fit`` runs with ``shuffle=True`` on both sides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from keras.src.backend.tensorflow.trainer import TFEpochIterator  # noqa: E402
+
+from torch_impl.utils import keras_shuffle_order  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+
+def _keras_orders(n: int, seed: int, batch_size: int, epochs: int) -> list[list[int]]:
+    """The sample indices each epoch of Keras's fit iterator yields, in order."""
+    keras.utils.set_random_seed(seed)
+    it = TFEpochIterator(x=np.arange(n).astype("float64"), batch_size=batch_size, shuffle=True,
+                         distribute_strategy=tf.distribute.get_strategy())
+    orders = []
+    for _ in range(epochs):
+        order = []
+        for item in it.enumerate_epoch():
+            for batch in item[-1]:
+                order += np.asarray(batch[0] if isinstance(batch, tuple) else batch).astype(int).ravel().tolist()
+        orders.append(order)
+    return orders
+
+
+CASES = [(2, 0), (3, 1), (10, 1), (10, 2), (7, 0), (33, 5), (100, 42), (257, 2**31 - 2), (1000, 2**31 - 1),
+         (1001, 2**32 - 1), (4096, 123456789), (50000, 3)]
+
+
+@pytest.mark.parametrize("n,seed", CASES)
+def test_order_is_keras_fit_order(n, seed):
+    keras_order = _keras_orders(n, seed, batch_size=max(1, n // 3), epochs=2)
+    ours = keras_shuffle_order(n, seed).tolist()
+    print(f"n={n} seed={seed}: first indices Keras {keras_order[0][:6]}, ours {ours[:6]}")
+    assert keras_order[0] == ours
+    assert keras_order[1] == keras_order[0]  # Keras 3.15.1: the same order in every epoch
+    assert sorted(ours) == list(range(n))
+
+
+def test_order_edge_cases():
+    assert keras_shuffle_order(0, 1).tolist() == [] and keras_shuffle_order(1, 1).tolist() == [0]
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="n must"):
+            keras_shuffle_order(bad, 1)
+    with pytest.raises(ValueError, match="seed"):
+        keras_shuffle_order(5, 1.5)
