@@ -105,7 +105,10 @@ def test_per_class_alpha_length():
     with pytest.raises(ValueError, match="3 values but y_pred has 4 classes"):
         losses.CategoricalFocalCrossentropy(alpha=[0.1, 0.2, 0.3])(torch.eye(4), torch.softmax(torch.randn(4, 4), -1))
     with pytest.raises(ValueError, match="alpha"):
-        losses.CategoricalFocalCrossentropy(alpha=[[0.1, 0.2]])
+        losses.CategoricalFocalCrossentropy(alpha=[[0.1, 0.2], [0.3, 0.4]])
+    # a (1, C) alpha broadcasts over the rows as Keras's multiply does: its length is checked at the call
+    with pytest.raises(ValueError, match="2 values but y_pred has 4 classes"):
+        losses.CategoricalFocalCrossentropy(alpha=[[0.1, 0.2]])(torch.eye(4), torch.softmax(torch.randn(4, 4), -1))
 
 
 @pytest.mark.parametrize("axis", [True, 1.0, "1", None])

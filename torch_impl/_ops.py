@@ -317,14 +317,39 @@ def tf_softplus(x: torch.Tensor) -> torch.Tensor:
     return _TfSoftplus.apply(x)
 
 
+class _SparseXent(torch.autograd.Function):
+    """F.cross_entropy's value with TensorFlow's gradient ``(softmax(z) - one_hot(y)) * g``: torch's backward
+    ``g softmax(z) - g one_hot(y)`` gives NaN at the label where ``g`` is infinite (an infinite sample weight),
+    TensorFlow's ``-inf``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(logits, labels):
+        return F.cross_entropy(logits, labels, reduction="none")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, labels = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        at = labels.unsqueeze(-1)
+        minus_one = torch.full_like(at, -1, dtype=logits.dtype)
+        return torch.softmax(logits, -1).scatter_add(-1, at, minus_one) * grad.unsqueeze(-1), None
+
+
 def sparse_xent(labels: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """``tf.nn.sparse_softmax_cross_entropy_with_logits`` over the last axis.
 
-    ``labels`` has ``logits``'s shape without the last axis. The gradient is
-    ``softmax(z) - one_hot(y)``, exactly PyTorch's cross-entropy gradient.
+    ``labels`` has ``logits``'s shape without the last axis. The gradient is TensorFlow's
+    ``(softmax(z) - one_hot(y)) * g``.
     """
     c = logits.shape[-1]
-    flat = F.cross_entropy(logits.reshape(-1, c), labels.reshape(-1), reduction="none")
+    flat = _SparseXent.apply(logits.reshape(-1, c), labels.reshape(-1))
     return flat.reshape(labels.shape)
 
 

@@ -275,6 +275,10 @@ def compute_class_weight(
         raise ValueError("compute_class_weight: class_weight must be 'balanced', a dict or None, got "
                          f"{class_weight!r} of type {type(class_weight).__name__}")
 
+    if sklearn_call and _to_numpy(y).dtype.kind in "OSU" and classes is not None:
+        # string (or object) labels, as scikit-learn takes them: its computation as it is (no class ids here)
+        kw = {} if sample_weight is None else {"sample_weight": _to_numpy(sample_weight)}
+        return _sk_compute(class_weight, classes=_to_numpy(classes).reshape(-1), y=_to_numpy(y).reshape(-1), **kw)
     ids = labels_to_class_ids(y)
     present = np.unique(ids)
     if classes is None:

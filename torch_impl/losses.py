@@ -172,6 +172,13 @@ def _canonical_axis(axis: int, rank: int, name: str = "y_pred") -> int:
     return axis % rank
 
 
+class _Smoothing(float):
+    """A label smoothing given as a NumPy float32/float16 scalar: Keras's ``1.0 - label_smoothing`` is then
+    NumPy scalar arithmetic in that type (rounded), kept here as ``complement``."""
+
+    complement: float
+
+
 def _check_label_smoothing(label_smoothing) -> float:
     if label_smoothing is None:  # Keras tests `if label_smoothing:`
         return 0.0
@@ -181,7 +188,16 @@ def _check_label_smoothing(label_smoothing) -> float:
         s = math.nan  # not a number: rejected below
     if not 0.0 <= s <= 1.0:
         raise ValueError(f"`label_smoothing` must be a float in [0, 1]. Received: label_smoothing={label_smoothing!r}")
+    if not isinstance(label_smoothing, torch.Tensor) and str(getattr(label_smoothing, "dtype", "")) in (
+            "float32", "float16"):  # a NumPy scalar
+        s = _Smoothing(s)
+        s.complement = float(1.0 - label_smoothing)
     return s
+
+
+def _complement(label_smoothing: float) -> float:
+    """Keras's ``1.0 - label_smoothing`` (in float32 for a NumPy float32 smoothing, as NumPy computes it)."""
+    return getattr(label_smoothing, "complement", 1.0 - label_smoothing)
 
 
 def _check_gamma(gamma) -> float:
@@ -283,6 +299,8 @@ def _check_alpha_categorical(alpha):
         t = t.to(torch.get_default_dtype())
     if t.dim() == 0:
         return _check_alpha_scalar(t.item())
+    if t.dim() > 1 and all(d == 1 for d in t.shape[:-1]):
+        t = t.reshape(-1)  # (1, C) broadcasts over the rows as (C,), as Keras's multiply does
     if t.dim() != 1 or t.numel() == 0:
         raise ValueError(f"`alpha` must be a float or a 1-D sequence of per-class floats. Received shape {tuple(t.shape)}")
     if not _is_compiling() and bool(torch.isnan(t).any()):
@@ -338,7 +356,7 @@ def _smooth_categorical(y_true: torch.Tensor, label_smoothing: float, axis: int)
     if not label_smoothing or y_true.numel() == 0:
         return y_true
     num_classes = y_true.shape[axis]
-    return y_true * (1.0 - label_smoothing) + (label_smoothing / num_classes)
+    return y_true * _complement(label_smoothing) + (label_smoothing / num_classes)
 
 
 def _is_compiling() -> bool:
@@ -601,7 +619,7 @@ def _binary_crossentropy(y_true, y_pred, from_logits, label_smoothing, axis):
         return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
     y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        y_true = y_true * _complement(label_smoothing) + 0.5 * label_smoothing
     # from logits: max(x,0) - x*y + log1p(exp(-|x|)); from probabilities: clip,
     # then -(y log p + (1-y) log(1-p)); mean over the axis
     return _fused.binary_crossentropy(y_true, y_pred, from_logits, axis)
@@ -655,7 +673,7 @@ def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gam
         return rows.reshape(y_pred.shape[:axis] + y_pred.shape[axis + 1:])
     y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
     if label_smoothing:
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        y_true = y_true * _complement(label_smoothing) + 0.5 * label_smoothing
     # (weight *) (1 - p_t)**gamma * bce; with from_logits bce is the logits formula
     return _fused.binary_focal(y_true, y_pred, gamma, alpha, apply_class_balancing, from_logits, axis)
 
@@ -696,6 +714,8 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
     _warn_single_class(y_pred, axis, "categorical_focal_crossentropy")
     if isinstance(alpha, torch.Tensor):
         num_classes = y_pred.shape[axis]
+        if alpha.numel() == 1 and num_classes != 1:
+            alpha = alpha.reshape(1).expand(num_classes)  # one value broadcast to every class, as Keras's
         if alpha.numel() != num_classes:
             raise ValueError(
                 f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
@@ -1185,11 +1205,11 @@ class Loss(nn.Module):
     ``y_pred`` as tensors of the compute dtype and returns the unreduced losses
     (a tensor), or ``(losses, mask)`` with a boolean mask of valid entries.
 
-    Args:
-        reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
-            ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+    Args (Keras's order: ``Loss(name, reduction, dtype)``, so ``super().__init__("my_loss")`` names it):
         name: a name, as in Keras; by default the class name in snake case
             (``"categorical_crossentropy"``), Keras's default names.
+        reduction: ``"sum_over_batch_size"`` (default), ``"sum"``, ``"mean"``,
+            ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
         dtype: compute dtype. ``None`` (default) computes in ``y_pred``'s dtype,
             with float16/bfloat16 promoted to float32. (Keras's ``None`` means
             ``keras.config.floatx()``, normally float32, even for float64 inputs;
@@ -1198,8 +1218,8 @@ class Loss(nn.Module):
             Keras does; the arithmetic in between runs in float32.
     """
 
-    def __init__(self, reduction: Optional[str] = "sum_over_batch_size", name: Optional[str] = None, dtype=None):
-        super().__init__()
+    def __init__(self, name: Optional[str] = None, reduction: Optional[str] = "sum_over_batch_size", dtype=None):
+        super().__init__()  # Keras's argument order: Loss(name, reduction, dtype)
         self.reduction = standardize_reduction(reduction)
         self.name = name or _snake_case(type(self).__name__)
         self._dtype = _resolve_dtype(dtype)
