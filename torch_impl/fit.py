@@ -8,7 +8,7 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * ``class_weight`` becomes the per-sample weight by Keras's rule
   (:mod:`torch_impl.class_weight`), from the training labels as given (float
   labels cast to ``floatx`` first only with ``validation_split``, as Keras's
-  split does), for a single output only; ``val_loss`` is not class-weighted;
+  split does), for a single output only (Keras's error for several); ``val_loss`` is not class-weighted;
   ``sample_weight`` and ``class_weight`` are mutually exclusive, as in Keras;
 * the epoch ``loss`` is the batch losses averaged with the batch sizes as
   weights (Keras's loss tracker ``Mean.update_state(loss, sample_weight=batch_size)``),
@@ -57,7 +57,25 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * validation at the end of each epoch in evaluation mode (``val_loss``,
   ``val_accuracy``), ``validation_split`` taken from the end of the data (and
   of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
-* ``batch_size=None`` means 32.
+* ``batch_size=None`` means 32;
+* several outputs, as Keras's ``compile``/``fit`` for ``keras.Model(inp, [out_a, out_b])`` or a dict of outputs
+  (:class:`_MultiOutput`): the model returns a list/tuple or a dict of logits; ``y`` (and ``sample_weight``,
+  ``validation_data``) holds one array per output, as a list or a dict keyed by output name (one
+  ``sample_weight`` array weighs every output). The outputs' names are a dict's keys, or ``output_names=``
+  (else the model's ``output_names`` attribute): Keras's output layers' names, which name the logs. ``loss`` is
+  one loss (for every output), a list or a dict (``None``: no loss on that output); ``loss_weights`` a list or
+  dict (one weight with one loss); ``metrics`` / ``weighted_metrics`` a list with one entry per output (a metric
+  or a list) or a dict (Keras 3 takes a list of exactly one metric per output as one per output, and refuses a
+  list of another length); ``output_activation`` one, a list or a dict. Lists follow the outputs' order: a dict
+  of outputs is in sorted key order, as Keras flattens it. The logs are Keras's: ``loss`` (``sum(w_i *
+  loss_i)`` plus the regularization penalties once, each batch weighted by its size), ``<name>_loss`` (each
+  output's unweighted loss when more than one has a loss, averaged over the batches *without* their sizes, as
+  Keras's tracker, which sees no batch size in its traced step, does: with a partial last batch they do not add
+  up to ``loss``), ``<name>_<metric>`` (``<name>_weighted_<metric>`` for a weighted metric whose name is
+  taken), and their ``val_`` forms. Outputs without names (no dict, no ``output_names``: Keras's subclassed
+  model) log ``<loss name>_loss`` (one key for two outputs of the same loss: the last one's) and unprefixed
+  metrics. ``predict`` returns a list or a dict of arrays; ``evaluate`` the dict of Keras's
+  ``return_dict=True``; ``class_weight`` raises Keras's error.
 
 Example:
     >>> import numpy as np, torch
@@ -291,7 +309,8 @@ def _as_metric_list(metrics) -> list:
     if isinstance(metrics, (str, M.Metric)) or (callable(metrics) and not isinstance(metrics, (list, tuple))):
         return [metrics]  # a bare name: Keras's compile raises; taken as a one-element list here
     if isinstance(metrics, dict):
-        raise ValueError("metrics: torch_impl.fit trains one output; pass a list of metrics, not a dict")
+        raise ValueError("metrics: y is one array (one output): pass a list of metrics; a dict keys metrics by "
+                         "output name, for a model of several outputs")
     return list(metrics)
 
 
@@ -339,25 +358,20 @@ class _CompiledMetrics:
     the figures of the channels-last model Keras trains; the crossentropy metrics take the logits Keras finds
     behind a sigmoid/softmax output."""
 
-    def __init__(self, metrics, weighted_metrics, class_axis: int, activation: Optional[str]):
+    def __init__(self, metrics, weighted_metrics, class_axis: int, activation: Optional[str],
+                 prefix: Optional[str] = None, names_itself: bool = True):
         self._specs = [(n, m, False) for n, m in resolve_metrics(metrics)] + \
                       [(n, m, True) for n, m in resolve_metrics(weighted_metrics)]
         self.class_axis, self.activation = class_axis, activation or "linear"
-        self.entries: Optional[list] = None  # (log name, metric, weighted) once built
+        # an output's name, which prefixes its logs (several outputs); a multi-output model names its outputs'
+        # metrics together (_name_entries), after every output has built its own
+        self.prefix, self._names_itself = prefix, names_itself
+        self.entries: Optional[list] = None  # [log name, metric, weighted] once built
 
     def __bool__(self) -> bool:
         return bool(self._specs)
 
     def _build(self, y_true: torch.Tensor, y_prob: torch.Tensor) -> None:
-        counters: dict[str, int] = {}
-
-        def unique(name: str) -> str:
-            if name not in counters:
-                counters[name] = 1
-                return name
-            counters[name] += 1
-            return f"{name}_{counters[name] - 1}"
-
         entries = []
         for name, identifier, weighted in self._specs:  # metrics first, then weighted_metrics
             if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
@@ -367,10 +381,11 @@ class _CompiledMetrics:
                 if not isinstance(metric, M.Metric):
                     metric = M.MeanMetricWrapper(metric, name=name)
                 metric.name = name
-            log = unique(f"weighted_{name}" if weighted and name in counters else name)
             metric.reset_state()  # Keras's fit and evaluate reset every metric first (a user's object too)
-            entries.append((log, metric, weighted))
+            entries.append([None, metric, weighted])
         self.entries = entries
+        if self._names_itself:
+            _name_entries([self])
 
     def directions(self) -> dict:
         """Each metric object's name and Keras's ``_direction`` (``"up"``, ``"down"`` or ``None``), for the
@@ -423,6 +438,32 @@ class _CompiledMetrics:
             r = metric.result().detach().cpu()
             out[log] = float(r) if r.numel() == 1 else r.numpy().tolist()
         return out
+
+
+def _name_entries(outputs: Sequence[_CompiledMetrics]) -> None:
+    """Keras's ``CompileMetrics.result`` names: every output's ``metrics``, then every output's
+    ``weighted_metrics``, each as ``<output name>_<metric name>`` (the metric name alone for one output, or for
+    outputs without names); a repeated name gets ``_1``, ``_2``...; a weighted metric whose name is taken becomes
+    ``<output name>_weighted_<metric name>``."""
+    counters: dict[str, int] = {}
+
+    def unique(name: str) -> str:
+        if name not in counters:
+            counters[name] = 1
+            return name
+        counters[name] += 1
+        return f"{name}_{counters[name] - 1}"
+
+    for weighted_pass in (False, True):
+        for out in outputs:
+            prefix = f"{out.prefix}_" if out.prefix else ""
+            for entry in out.entries or ():
+                if entry[2] != weighted_pass:
+                    continue
+                name = prefix + entry[1].name
+                if weighted_pass and name in counters:
+                    name = f"{prefix}weighted_{entry[1].name}"
+                entry[0] = unique(name)
 
 
 def _accuracy_kind(y_true: torch.Tensor, y_prob: torch.Tensor) -> str:
@@ -528,6 +569,321 @@ def _labels(y, dtype, device) -> torch.Tensor:
     return t.to(device)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# several outputs: Keras's CompileLoss and CompileMetrics for a model that returns a list/tuple or a dict of outputs
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class _PerOutput:
+    """One array per output (labels, or sample weights: ``None`` for an unweighted output), in the outputs' order,
+    sliced together as one array."""
+
+    def __init__(self, parts: list, what: str):
+        self.parts, self.what = parts, what
+        n = {int(p.shape[0]) if p.dim() else None for p in parts if p is not None}
+        if len(n) != 1 or None in n:
+            sizes = ", ".join(str(tuple(p.shape)) for p in parts if p is not None)
+            raise ValueError(f"Data cardinality is ambiguous: the {what} have different numbers of samples ({sizes}).")
+        self.shape = (n.pop(),)
+
+    def __getitem__(self, idx) -> "_PerOutput":
+        return _PerOutput([None if p is None else p[idx] for p in self.parts], self.what)
+
+
+def _arrays_per_output(v) -> bool:
+    """A list or tuple of arrays/tensors (not a list of plain rows or numbers, which is one array)."""
+    return isinstance(v, (list, tuple)) and len(v) > 0 and all(
+        isinstance(t, (np.ndarray, torch.Tensor)) and t.ndim >= 1 for t in v)
+
+
+def _n_samples(x) -> Optional[int]:
+    """The number of samples of ``x`` as given (one array, a list or a dict of arrays), ``None`` if unknown."""
+    try:
+        if isinstance(x, dict):
+            x = next(iter(x.values()))
+        elif _arrays_per_output(x):
+            x = x[0]
+        return int(x.shape[0]) if hasattr(x, "shape") else len(x)
+    except (TypeError, IndexError, StopIteration):
+        return None
+
+
+def _output_names(model: torch.nn.Module, output_names) -> Optional[list]:
+    """The names given (``output_names=``, else the model's ``output_names`` attribute), as strings."""
+    names = output_names if output_names is not None else getattr(model, "output_names", None)
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+        raise ValueError(f"output_names must be a list of the outputs' names, got {names!r}")
+    names = [str(n) for n in names]
+    if len(set(names)) != len(names):
+        raise ValueError(f"output_names must be distinct, got {names}")
+    return names
+
+
+def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bool]]:
+    """``(names, keyed)`` when ``y`` holds one array per output (a dict, or a list/tuple of arrays), else ``None``
+    (one output: ``fit`` as before). ``names`` are the outputs' names in the outputs' order: ``output_names=`` (or
+    the model's ``output_names``: Keras's output layers' names), else the sorted keys of a dict ``y`` (Keras
+    flattens a dict of outputs in sorted key order; ``keyed``: the model returns a dict), else ``None`` per
+    output (Keras's subclassed model: its per-output losses are named after the losses, its metrics unprefixed).
+    A list of arrays is one array per output when each has a row per sample and the list is not as long as
+    ``x`` (then it could be one array given row by row), or when several output names or a list/dict of losses
+    say so."""
+    names = _output_names(model, output_names)
+    if isinstance(y, dict):
+        if names is None:
+            return sorted(str(k) for k in y), True
+    elif _arrays_per_output(y):
+        n = _n_samples(x)
+        hint = (names is not None and len(names) > 1) or isinstance(loss, (list, tuple, dict))
+        if not (hint or (n is not None and len(y) != n and all(t.shape[0] == n for t in y))):
+            return None
+        if names is None:
+            return [None] * len(y), False
+    else:
+        if names is not None and len(names) > 1:
+            raise ValueError(f"The model has {len(names)} outputs ({names}): give y as a list with one array per "
+                             "output or a dict keyed by output name.")
+        return None
+    return names, False
+
+
+def _by_output(value, names: list, what: str) -> list:
+    """``value`` as one entry per output: a list/tuple by position (as long as the outputs), a dict by output name
+    (unknown keys raise; a missing output gets ``None``)."""
+    if isinstance(value, dict):
+        if any(n is None for n in names):
+            raise ValueError(f"`{what}` is a dict, but the outputs have no names: return a dict of outputs, or name "
+                             "them with output_names=[...] (Keras's output layers' names).")
+        unknown = [k for k in value if str(k) not in names]
+        if unknown:
+            raise ValueError(f"`{what}` names outputs {unknown} the model does not have; its outputs: {names}.")
+        by_name = {str(k): v for k, v in value.items()}
+        return [by_name.get(n) for n in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"`{what}` has {len(value)} entries for a model of {len(names)} outputs"
+                             f"{' ' + str(names) if names[0] is not None else ''}: give one per output (or a dict "
+                             "keyed by output name).")
+        return list(value)
+    raise TypeError(f"`{what}` for a model of {len(names)} outputs must be a list or a dict, got {value!r}")
+
+
+def _loss_log_name(identifier, loss: L.Loss) -> str:
+    """Keras's ``get_loss`` name, which names an unnamed output's loss: a function's name given as a string
+    (``"mse"``) is kept; a loss object's or class's name; a function's name in snake case."""
+    if isinstance(identifier, str):
+        return loss.name if identifier in L._CLASSES else identifier
+    if isinstance(identifier, L.Loss):
+        return identifier.name
+    return M._snake_case(getattr(identifier, "__name__", type(identifier).__name__))
+
+
+class _MultiOutput:
+    """``compile(loss, loss_weights, metrics, weighted_metrics)`` of a model with several outputs, as Keras's
+    ``CompileLoss`` and ``CompileMetrics`` (``keras/src/trainers/compile_utils.py``): both the loss ``fit`` trains
+    on and its metrics object.
+
+    The loss is ``sum(loss_weight_i * loss_i)`` over the outputs that have one (each output's loss cast to
+    ``floatx``, by the single-output rule of :func:`compiled_loss` with its own ``output_activation``); ``fit``
+    adds the regularization penalties once, to the sum. With more than one loss, each output's unweighted loss is
+    logged as ``<name>_loss``: the plain mean of its batch values (Keras's tracker gets ``sample_weight=None``
+    from the unknown batch size of its traced step, so a partial last batch counts as much as a full one, while
+    ``loss`` weighs each batch by its size)."""
+
+    def __init__(self, model, names: list, keyed: bool, loss, loss_weights, metrics, weighted_metrics,
+                 output_activation):
+        self.names, self.keyed = names, keyed
+        n = len(names)
+        several = isinstance(loss, (list, tuple, dict))
+        idents = _by_output(loss, names, "loss") if several else [loss] * n
+        if isinstance(loss, dict) and not keyed:
+            missing = [k for k, v in zip(names, idents) if v is None and k not in loss]
+            if missing:  # Keras fills in a dict of losses by the output layers' names, all of them
+                raise ValueError(f"Expected keys {names} in loss dict, but found loss.keys()={list(loss)}")
+        if all(i is None for i in idents):
+            raise ValueError("No loss to compute: every output's loss is None.")
+        acts = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+        acts = _by_output(acts, names, "output_activation") if isinstance(acts, (list, tuple, dict)) else [acts] * n
+        for a in acts:
+            if a is not None and a not in ACTIVATIONS:
+                raise ValueError(f"output_activation: unknown activation {a!r}; known: {sorted(ACTIVATIONS)}")
+        self.losses = [None if i is None else as_loss(i) for i in idents]
+        self.loss_fns = [None if l is None else compiled_loss(l, a) for l, a in zip(self.losses, acts)]
+        self.weights = self._weights(loss, loss_weights, several)
+        with_loss = [i for i in range(n) if self.losses[i] is not None]
+        # Keras sums a dict of losses on a dict of outputs in the dict's order, otherwise in the outputs' order
+        self.order = [names.index(str(k)) for k, v in loss.items() if v is not None] \
+            if isinstance(loss, dict) and keyed else with_loss
+        self.loss_logs = {}
+        if len(with_loss) > 1:  # Keras's per-output loss trackers
+            self.loss_logs = {i: f"{names[i] if names[i] is not None else _loss_log_name(idents[i], self.losses[i])}"
+                                 f"_loss" for i in with_loss}
+        self._sums = {i: 0.0 for i in self.loss_logs}
+        self._counts = {i: 0 for i in self.loss_logs}
+        per_metrics = self._metrics(metrics, "metrics")
+        per_weighted = self._metrics(weighted_metrics, "weighted_metrics")
+        self.metrics = [_CompiledMetrics(m, w, _class_axis(l) if l is not None else -1, a,
+                                         prefix=name if n > 1 else None, names_itself=False)
+                        for m, w, l, a, name in zip(per_metrics, per_weighted, self.losses, acts, names)]
+        self._named = False
+
+    def _weights(self, loss, loss_weights, several: bool) -> list:
+        """Each output's loss weight (``None``: not multiplied), as Keras pairs ``loss_weights`` with the losses."""
+        n = len(self.names)
+        if loss_weights is None:
+            return [None] * n
+        n_losses = len(loss) if several else 1
+        if not several:  # one loss for every output: Keras takes one weight for all of them, nothing else
+            flat = list(loss_weights.values()) if isinstance(loss_weights, dict) else \
+                list(loss_weights) if isinstance(loss_weights, (list, tuple)) else [loss_weights]
+            if len(flat) != 1:
+                raise ValueError(f"`loss_weights` must match the number of losses, got 1 losses and {len(flat)} "
+                                 "weights. (Keras: one loss for every output takes one weight; give the loss once "
+                                 "per output to weight the outputs apart.)")
+            return [float(flat[0])] * n
+        if isinstance(loss_weights, dict):
+            weights = _by_output(loss_weights, self.names, "loss_weights")
+            if isinstance(loss, (list, tuple)):
+                keras_pairs = [loss_weights[k] for k in sorted(loss_weights)]
+                if len(keras_pairs) == n and keras_pairs != weights:
+                    warnings.warn(
+                        "torch_impl.fit: `loss_weights` is a dict and `loss` a list: Keras 3.15.1 pairs the dict's "
+                        f"values in sorted key order with the losses in order ({keras_pairs}), not by output name as "
+                        f"here ({weights}). Give both as lists, or both as dicts, for the same run on both sides.",
+                        UserWarning, stacklevel=4)
+        elif isinstance(loss_weights, (list, tuple)):
+            with_loss = [i for i in range(n) if self.losses[i] is not None]
+            if len(loss_weights) == n:
+                weights = list(loss_weights)
+            elif len(loss_weights) == len(with_loss):  # a dict of losses for some outputs: paired in order
+                weights = [None] * n
+                for i, w in zip(with_loss, loss_weights):
+                    weights[i] = w
+            else:
+                raise ValueError(f"`loss_weights` must match the number of losses, got {n_losses} losses and "
+                                 f"{len(loss_weights)} weights.")
+        else:
+            raise ValueError(f"`loss_weights` must match the number of losses, got {n_losses} losses and 1 weights.")
+        missing = [self.names[i] if self.names[i] is not None else i for i in range(n)
+                   if self.losses[i] is not None and weights[i] is None]
+        if missing:
+            raise ValueError(f"`loss_weights` must match the number of losses: no weight for outputs {missing}.")
+        return [None if w is None else float(w) for w in weights]
+
+    def _metrics(self, metrics, what: str) -> list:
+        """``compile(metrics=...)`` of several outputs, as Keras takes it: a list with one entry per output (a
+        metric, a list of metrics, or ``None``) or a dict keyed by output name."""
+        n = len(self.names)
+        if metrics is None or (isinstance(metrics, (list, tuple, dict)) and not metrics):
+            return [None] * n
+        if not isinstance(metrics, (list, tuple, dict)):
+            raise ValueError(f"Expected `{what}` argument to be a list, tuple, or dict. Received instead: "
+                             f"{what}={metrics} of type {type(metrics)}")
+        if isinstance(metrics, (list, tuple)) and len(metrics) != n:
+            raise ValueError(
+                f"`{what}` has {len(metrics)} entries for a model of {n} outputs: give one entry per output (a "
+                f"metric or a list of metrics, e.g. {what}=[['accuracy'], ['mae']]) or a dict keyed by output "
+                "name. Keras 3 does not apply one list of metrics to every output (and takes a list of exactly "
+                "one metric per output as one per output).")
+        return _by_output(metrics, self.names, what)
+
+    # ------------------------------------------------------------------ data
+    def _parts(self, value, what: str, convert, shared: bool) -> Optional[_PerOutput]:
+        if value is None or isinstance(value, _PerOutput):
+            return value
+        if isinstance(value, dict) or _arrays_per_output(value):
+            if isinstance(value, dict) and self.names[0] is None:
+                raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
+                                 "the outputs with output_names=[...].")
+            parts = _by_output(value, self.names, what)
+            if what == "y" and any(p is None for p in parts):
+                missing = [nm for nm, p in zip(self.names, parts) if p is None]
+                raise ValueError(f"y has no labels for outputs {missing}; the model's outputs: {self.names}.")
+        elif shared:  # one sample_weight array: Keras weighs every output's loss and weighted metrics with it
+            parts = [value] * len(self.names)
+        else:
+            raise ValueError(f"The model has {len(self.names)} outputs: give {what} as a list with one array per "
+                             "output or a dict keyed by output name.")
+        if all(p is None for p in parts):
+            return None
+        return _PerOutput([None if p is None else convert(p) for p in parts], what)
+
+    def labels(self, y, dtype, device) -> _PerOutput:
+        return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+
+    def sample_weights(self, sw, convert) -> Optional[_PerOutput]:
+        return self._parts(sw, "sample_weight", convert, shared=True)
+
+    def flat(self, z) -> list:
+        """The model's outputs in the outputs' order."""
+        n = len(self.names)
+        if isinstance(z, dict):
+            if self.names[0] is None or set(map(str, z)) != set(self.names):
+                raise ValueError(f"The model returns the outputs {list(z)}, but y and the compile arguments name "
+                                 f"{self.names if self.names[0] is not None else str(n) + ' unnamed outputs'}: "
+                                 "give y as a dict keyed by the model's output names.")
+            by_name = {str(k): v for k, v in z.items()}
+            return [by_name[k] for k in self.names]
+        if isinstance(z, (list, tuple)) and len(z) == n:
+            return list(z)
+        if isinstance(z, torch.Tensor) and n == 1:
+            return [z]
+        got = f"{len(z)} outputs" if isinstance(z, (list, tuple)) else "one output (a tensor)"
+        raise ValueError(f"The model returns {got}, and y has {n} per-output arrays.")
+
+    # ------------------------------------------------------------------ loss
+    def __call__(self, y: _PerOutput, z, sw: Optional[_PerOutput] = None) -> torch.Tensor:
+        outs = self.flat(z)
+        floatx = torch.get_default_dtype()
+        total = 0
+        for i in self.order:
+            value = self.loss_fns[i](y.parts[i], outs[i], None if sw is None else sw.parts[i]).to(floatx)
+            if i in self._sums:
+                self._sums[i] += float(value.detach())
+                self._counts[i] += 1
+            if self.weights[i] is not None:
+                value = value * self.weights[i]
+            total = total + value
+        return total
+
+    # ------------------------------------------------------------------ metrics
+    def __bool__(self) -> bool:
+        return any(self.metrics)
+
+    def update(self, y: _PerOutput, z, sw: Optional[_PerOutput]) -> None:
+        outs = self.flat(z)
+        for i, compiled in enumerate(self.metrics):
+            if compiled:
+                compiled.update(y.parts[i], outs[i], None if sw is None else sw.parts[i])
+        if not self._named:
+            _name_entries(self.metrics)
+            self._named = True
+
+    def reset(self) -> None:
+        for compiled in self.metrics:
+            compiled.reset()
+        for i in self._sums:
+            self._sums[i], self._counts[i] = 0.0, 0
+
+    def results(self) -> dict:
+        """The metrics' logs, then each output's loss (Keras's ``get_metrics_result`` order)."""
+        out = {}
+        for compiled in self.metrics:
+            out.update(compiled.results())
+        for i, log in self.loss_logs.items():
+            out[log] = self._sums[i] / self._counts[i] if self._counts[i] else 0.0
+        return out
+
+    def directions(self) -> dict:
+        out = {}
+        for compiled in self.metrics:
+            out.update(compiled.directions())
+        return out
+
+
+
 def _progress(verbose: int, total: int, desc: str):
     if not verbose:
         return None
@@ -540,10 +896,16 @@ def _progress(verbose: int, total: int, desc: str):
     return p
 
 
-def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activation: Optional[str] = None) -> np.ndarray:
+def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
+            output_activation: Union[None, str, Sequence, dict] = None,
+            output_names: Optional[Sequence[str]] = None):
     """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
     statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
     ``model.output_activation``, else none), as a NumPy array.
+
+    A model of several outputs gives a list of arrays (it returns a list or tuple) or a dict of arrays (it returns a
+    dict), as Keras's; ``output_activation`` is then one activation for every output, a list (one per output) or a
+    dict keyed by output name (the dict's keys, else ``output_names`` / ``model.output_names``).
 
     Example:
         >>> import numpy as np, torch
@@ -555,33 +917,66 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32, output_activatio
     dtype, device = _param_info(model)
     xt = _as_inputs(x, dtype, device)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    activation = ACTIVATIONS[act or "linear"]
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            outs = [activation(_call(model, xt[i:i + batch_size])) for i in range(0, xt.shape[0], batch_size)]
+            outs = [_call(model, xt[i:i + batch_size]) for i in range(0, xt.shape[0], batch_size)]
     finally:
         model.train(was_training)
     Penalties(model).clear()  # predict adds no loss
-    return torch.cat(outs).cpu().numpy() if outs else np.zeros((0,))
+    if not outs:
+        return np.zeros((0,))
+    first = outs[0]
+    if isinstance(first, torch.Tensor):
+        activation = ACTIVATIONS[act or "linear"]
+        return torch.cat([activation(z) for z in outs]).cpu().numpy()
+    if isinstance(first, dict):
+        keys = list(first)
+        names = _output_names(model, output_names) or sorted(str(k) for k in keys)  # Keras's flat order
+        if set(names) != {str(k) for k in keys}:
+            raise ValueError(f"output_names {names} are not the keys of the model's outputs {keys}")
+        order = [next(k for k in keys if str(k) == nm) for nm in names]
+    elif isinstance(first, (list, tuple)):
+        order = list(range(len(first)))
+        names = _output_names(model, output_names) or [None] * len(order)
+        if len(names) != len(order):
+            raise ValueError(f"output_names has {len(names)} names for the model's {len(order)} outputs")
+    else:
+        raise TypeError(f"predict: the model returned a {type(first).__name__}, not a tensor, a list/tuple or a "
+                        "dict of tensors")
+    acts = _by_output(act, names, "output_activation") if isinstance(act, (list, tuple, dict)) else [act] * len(order)
+    arrays = [torch.cat([ACTIVATIONS[a or "linear"](z[k]) for z in outs]).cpu().numpy() for k, a in zip(order, acts)]
+    if isinstance(first, dict):
+        by_key = dict(zip(order, arrays))
+        return {k: by_key[k] for k in keys}  # in the model's order, as Keras's predict
+    return arrays
 
 
-def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable], batch_size: int = 32, sample_weight=None,
-             metrics: Sequence = (), output_activation: Optional[str] = None,
-             weighted_metrics: Sequence = ()) -> dict:
-    """Keras's ``evaluate``: loss (batch-size-weighted mean of batch losses) and metrics, in eval mode;
-    ``weighted_metrics`` are weighted by ``sample_weight``."""
+def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable, Sequence, dict], batch_size: int = 32,
+             sample_weight=None, metrics: Sequence = (), output_activation: Union[None, str, Sequence, dict] = None,
+             weighted_metrics: Sequence = (), loss_weights: Union[None, float, Sequence[float], dict] = None,
+             output_names: Optional[Sequence[str]] = None) -> dict:
+    """Keras's ``evaluate(..., return_dict=True)``: loss (batch-size-weighted mean of batch losses) and metrics,
+    in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
+    ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
+    ``output_activation`` are given as :func:`fit` takes them; the dict then has Keras's keys (``<name>_loss``,
+    ``<name>_<metric>``)."""
     batch_size = _batch_size(batch_size)
     dtype, device = _param_info(model)
-    xt, yt = _as_inputs(x, dtype, device), _labels(y, dtype, device)
-    sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
-    loss_fn = _compile(model, loss, output_activation)
-    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
+    loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
+                                            output_activation, output_names)
+    xt = _as_inputs(x, dtype, device)
+    if multi is None:
+        yt = _labels(y, dtype, device)
+        sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
+    else:
+        yt = multi.labels(y, dtype, device)
+        sw = multi.sample_weights(sample_weight, lambda a: _as_tensor(a, dtype, device))
     return _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size)
 
 
-def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, penalties: Penalties, batch_size: int,
+def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties, batch_size: int,
                       callbacks: Optional[CallbackList] = None) -> dict:
     """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
     calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
@@ -598,12 +993,12 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled: _CompiledMetrics, pe
             sl = slice(start, start + batch_size)
             penalties.clear()
             z = _call(model, xt[sl])
-            w = None if sw is None else sw[sl]
-            v = penalties.add(loss_fn(yt[sl], z, w))
-            total += float(v) * z.shape[0]
-            count += z.shape[0]
+            yb, w = yt[sl], None if sw is None else sw[sl]
+            v = penalties.add(loss_fn(yb, z, w))
+            total += float(v) * yb.shape[0]
+            count += yb.shape[0]
             if compiled:
-                compiled.update(yt[sl], z, w)
+                compiled.update(yb, z, w)
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": total / count, **compiled.results()})
     model.train(was_training)
@@ -634,22 +1029,6 @@ def _warn_dtype(model_dtype: torch.dtype, loss) -> None:
             f"torch.set_default_dtype({model_dtype}) first.", UserWarning, stacklevel=3)
 
 
-def _check_single_output(x, y) -> None:
-    """Keras's ``class_weight`` check: one output, so ``y`` is one array, not a dict or a list of per-output
-    arrays (a list of per-sample rows, as long as ``x``, is one array)."""
-    nested = isinstance(y, dict)
-    if isinstance(y, (list, tuple)) and y and all(isinstance(t, (np.ndarray, torch.Tensor)) and t.ndim for t in y):
-        try:
-            n = len(x)
-        except TypeError:
-            n = None
-        nested = n is not None and len(y) != n and all(t.shape[0] == n for t in y)
-    if nested:
-        raise ValueError("`class_weight` is only supported for Models with a single output. Received y as a "
-                         f"{type(y).__name__} of {len(y)} per-output arrays; torch_impl.fit trains single-output "
-                         "models (for several outputs write the loop with class_weight_to_sample_weight per output).")
-
-
 def _optimizer(optimizer, model: torch.nn.Module):
     """``fit``'s optimizer: a name or a serialized Keras optimizer made on the model's named parameters (Keras's
     ``compile(optimizer="adam")``), or an optimizer with ``step`` and ``zero_grad``."""
@@ -661,6 +1040,44 @@ def _optimizer(optimizer, model: torch.nn.Module):
         raise TypeError(f"fit: `optimizer` must be a torch optimizer (e.g. torch_impl.optim.Adam(model.parameters())), "
                         f"an optimizer name such as 'adam', or a serialized Keras optimizer; got {optimizer!r}")
     return optimizer
+
+
+def _train_weights(sample_weight, device) -> torch.Tensor:
+    """``fit``'s ``sample_weight`` as a tensor (its dtype kept)."""
+    return torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
+                           device=device)
+
+
+def _weighted(loss_fn, loss_weights):
+    """One output's loss times ``loss_weights`` (a number, or a list/dict of one), as Keras's compiled loss
+    multiplies it."""
+    if loss_weights is None:
+        return loss_fn
+    flat = list(loss_weights.values()) if isinstance(loss_weights, dict) else \
+        list(loss_weights) if isinstance(loss_weights, (list, tuple)) else [loss_weights]
+    if len(flat) != 1:
+        raise ValueError(f"`loss_weights` must match the number of losses, got 1 losses and {len(flat)} weights.")
+    weight = float(flat[0])
+
+    def weighted(y, z, sw=None):
+        return loss_fn(y, z, sw) * weight
+
+    weighted.class_axis, weighted.activation_name = loss_fn.class_axis, loss_fn.activation_name
+    return weighted
+
+
+def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, output_activation, output_names):
+    """``(loss_fn, compiled metrics, multi)``: for one output the compiled loss and :class:`_CompiledMetrics`
+    (``multi`` ``None``); for several outputs (``y`` one array per output) one :class:`_MultiOutput` as all three."""
+    several = _several_outputs(model, x, y, loss, output_names)
+    if several is None:
+        if isinstance(loss, (list, tuple, dict)):
+            raise ValueError(f"`loss` is a {type(loss).__name__} of per-output losses, but y is one array: give y as "
+                             "a list with one array per output, or a dict keyed by output name.")
+        loss_fn = _weighted(_compile(model, loss, output_activation), loss_weights)
+        return loss_fn, _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name), None
+    multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation)
+    return multi, multi, multi
 
 
 def _class_weight_labels(y, split: Optional[int]):
@@ -693,7 +1110,9 @@ def fit(
     validation_split: float = 0.0,
     metrics: Sequence = (),
     weighted_metrics: Sequence = (),
-    output_activation: Optional[str] = None,
+    output_activation: Union[None, str, Sequence, dict] = None,
+    loss_weights: Union[None, float, Sequence[float], dict] = None,
+    output_names: Optional[Sequence[str]] = None,
     verbose: int = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
     on_epoch_end: Optional[Callable[[int, dict], None]] = None,
@@ -705,9 +1124,11 @@ def fit(
     """Train ``model`` the way ``keras.Model.fit`` would (see the module docstring).
 
     Args:
-        model: returns logits; ``output_activation`` (default
-            ``model.output_activation``) is the activation Keras applies.
-        x, y: arrays or tensors (labels: integer ids, one-hot, or binary); ``x`` of a multi-input model as
+        model: returns logits (a list/tuple or a dict of them for several outputs); ``output_activation``
+            (default ``model.output_activation``) is the activation Keras applies (one per output: a list or a
+            dict keyed by output name; one name applies to every output).
+        x, y: arrays or tensors (labels: integer ids, one-hot, or binary; for several outputs a list or a dict of
+            them, one per output); ``x`` of a multi-input model as
             Keras's: a list of arrays (``model(x1, x2)``) or a dict of arrays (``model(**x)``: keyword
             arguments named as Keras's ``Input`` layers). Arrays are cast to the model's dtype (Keras's default
             float ``Input``); give token ids for an ``nn.Embedding`` as a torch integer tensor, which is kept
@@ -730,6 +1151,12 @@ def fit(
         initial_epoch, validation_freq, validation_batch_size: as Keras's ``fit``: epochs run from
             ``initial_epoch`` to ``epochs``; validation after every ``validation_freq``-th epoch (or the
             1-based epochs listed); validation batches of ``validation_batch_size`` (default ``batch_size``).
+        loss_weights: as ``compile``'s: a number for one output (or one loss for every output); a list or a dict
+            keyed by output name for several.
+        output_names: the names of a model's list/tuple outputs (Keras's output layers' names), which name the
+            per-output logs and key the dicts of ``loss``, ``metrics``, ``y``...; default
+            ``model.output_names``. A model returning a dict is named by its keys. See "several outputs" in the
+            module docstring.
     Returns:
         :class:`History`.
     """
@@ -739,26 +1166,30 @@ def fit(
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
     optimizer = _optimizer(optimizer, model)
-    loss_fn = _compile(model, loss, output_activation)
-    compiled = _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name)
+    loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
+                                            output_activation, output_names)
     penalties = Penalties(model)  # the regularizers, found once
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-    if class_weight is not None:
-        _check_single_output(x, y)
+    if class_weight is not None and multi is not None:
+        raise ValueError("`class_weight` is only supported for Models with a single output. (Keras refuses it too: "
+                         "give each output's class weights as its sample_weight, "
+                         "class_weight_to_sample_weight(y_i, class_weight_i).)")
     dtype, device = _param_info(model)
-    _warn_dtype(dtype, loss)
+    _warn_dtype(dtype, loss if multi is None else next(l for l in multi.losses if l is not None))
     _warn_dense_embedding(model, optimizer)
     _warn_second_rnn_bias(model, optimizer)
-    xt, yt = _as_inputs(x, dtype, device), _labels(y, dtype, device)
+    xt = _as_inputs(x, dtype, device)
+    yt = _labels(y, dtype, device) if multi is None else multi.labels(y, dtype, device)
     if xt.shape[0] != yt.shape[0]:
         raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
     sw = None
     if sample_weight is not None:
-        sw = torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
-                             device=device)
-        if sw.dim() == 0 or sw.shape[0] != xt.shape[0]:
-            raise ValueError(f"sample_weight has {sw.shape[0] if sw.dim() else 'no'} entries for {xt.shape[0]} "
+        sw = _train_weights(sample_weight, device) if multi is None else \
+            multi.sample_weights(sample_weight, lambda a: _train_weights(a, device))
+        n_sw = sw.shape[0] if isinstance(sw, _PerOutput) or sw.dim() else None
+        if n_sw != xt.shape[0]:
+            raise ValueError(f"sample_weight has {n_sw if n_sw is not None else 'no'} entries for {xt.shape[0]} "
                              "samples (x)")
     split = None
     if validation_split and validation_data is None:
@@ -777,9 +1208,13 @@ def fit(
         sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
     if validation_data is not None:  # converted once, not every epoch
-        vx, vy = _as_inputs(validation_data[0], dtype, device), _labels(validation_data[1], dtype, device)
+        vx = _as_inputs(validation_data[0], dtype, device)
+        vy = _labels(validation_data[1], dtype, device) if multi is None else \
+            multi.labels(validation_data[1], dtype, device)
         vsw = validation_data[2] if len(validation_data) > 2 else None
-        vsw = None if vsw is None else _as_tensor(vsw, dtype, device)
+        if vsw is not None:
+            vsw = _as_tensor(vsw, dtype, device) if multi is None else \
+                multi.sample_weights(vsw, lambda a: _as_tensor(a, dtype, device))
     steps = math.ceil(n / batch_size)
     # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
     scale_loss = getattr(optimizer, "scale_loss", None)

@@ -1,0 +1,376 @@
+"""Keras models of several outputs, trained by Keras 3.15.1 and by ``torch_impl.fit`` as a user would port them.
+
+The Keras scripts: ``keras.Model(inp, [out_a, out_b])`` or ``keras.Model(inp, {"a": ..., "b": ...})``,
+``compile(loss=[...] / {...} / one loss, loss_weights=..., metrics=[[...], [...]] / {...})``, ``fit(x, [ya, yb])``
+or ``fit(x, {"a": ya, ...})`` with per-output ``sample_weight``, ``validation_split`` / ``validation_data``,
+``EarlyStopping`` on a per-output validation loss, ``evaluate(return_dict=True)`` and ``predict``. The ports: a torch
+model returning a list (named with ``output_names=``, Keras's output layers' names) or a dict of logits, with
+``output_activation`` per output.
+
+1. a two-head classifier/regressor (softmax + sparse crossentropy, linear + mse), an L2-regularized shared layer,
+   ``loss_weights=[1.0, 0.2]``, per-output metrics and weighted metrics, ``validation_split`` (float64, float32);
+2. dict outputs, ``loss`` / ``loss_weights`` / metrics as dicts, ``sample_weight`` as a dict, ``validation_data``
+   with per-output sample weights, ``EarlyStopping(monitor="val_a_loss", mode="min", restore_best_weights=True)``;
+3. one loss for two outputs, named outputs and unnamed ones (Keras's subclassed model: the per-output loss is
+   named after the loss, ``mse_loss``, once for both outputs, and the metrics carry no output name);
+4. ``evaluate`` (Keras's ``return_dict=True``) and ``predict`` (a list, a dict);
+5. the per-output losses' batch means (unweighted, below), checked against the batch values themselves;
+6. the errors: losses and outputs that do not match, unknown names, ``class_weight`` with several outputs.
+
+Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
+regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
+unweighted loss of one output averaged over the batches *unweighted* (its tracker's ``sample_weight`` is the
+batch dimension of the traced step, unknown, so ``None``): with a partial last batch the logged per-output losses
+do not add up to ``loss``. Metrics are logged as ``<name>_<metric>`` (``<name>_weighted_<metric>`` for a weighted
+metric whose name is taken).
+
+Standards (DESIGN.md): float64 histories within 1e-8 relative every epoch, float32 within 1e-3; the same history
+keys. Measured: float64 histories within 4.2e-16 every epoch, float32 within 1.8e-7, ``evaluate`` within
+2.6e-16 and predictions within 8.9e-16 (float64).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from keras import layers  # noqa: E402
+
+from parity_tests.test_field_scripts_round2 import F32, F64, _check_history, _precision, _rel  # noqa: E402
+from torch_impl import callbacks as tcb  # noqa: E402
+from torch_impl import fit as tfit  # noqa: E402
+from torch_impl import optim  # noqa: E402
+from torch_impl.nn import load_keras_weights  # noqa: E402
+from torch_impl.regularizers import L2, regularize  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _data(n: int, seed: int):
+    """Six features; a 3-class label from two of them (with label noise) and a noisy regression target."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    ya = (x[:, 0] + 0.8 * rng.normal(size=n) > 0).astype(np.int64) + (x[:, 1] > 1)
+    yb = 2 * x[:, 2:3] - x[:, 3:4] + rng.normal(size=(n, 1))
+    return x, ya, yb
+
+
+class _TwoHead(torch.nn.Module):
+    """Shared ``Dense(16, relu, kernel_regularizer=L2(0.01))``, a 3-class head (logits) and a regression head, in
+    Keras's layer order; returns ``[logits, regression]`` (or a dict keyed ``"a"``, ``"b"``)."""
+
+    def __init__(self, as_dict: bool = False, l2: float = 0.0):
+        super().__init__()
+        self.shared = torch.nn.Linear(6, 16)
+        if l2:
+            regularize(self.shared, kernel_regularizer=L2(l2))
+        self.a, self.b = torch.nn.Linear(16, 3), torch.nn.Linear(16, 1)
+        self.as_dict = as_dict
+
+    def forward(self, x):
+        h = torch.relu(self.shared(x))
+        return {"a": self.a(h), "b": self.b(h)} if self.as_dict else [self.a(h), self.b(h)]
+
+
+def _keras_two_head(names=("cls", "reg"), as_dict: bool = False, l2: float = 0.0):
+    inp = keras.Input((6,))
+    h = layers.Dense(16, activation="relu", kernel_regularizer=keras.regularizers.L2(l2) if l2 else None)(inp)
+    a = layers.Dense(3, activation="softmax", name=names[0])(h)
+    b = layers.Dense(1, name=names[1])(h)
+    return keras.Model(inp, {names[0]: a, names[1]: b} if as_dict else [a, b])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 1. two heads, list outputs
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_two_head_list_outputs_like_keras(dt):
+    """90 samples, ``validation_split=0.2``: 72 to train in batches of 16 (the last one of 8, so the per-output
+    losses are Keras's unweighted batch means), 18 to validate (a batch of 16 and one of 2)."""
+    x, ya, yb = _data(90, seed=0)
+    x, yb = x.astype(dt), yb.astype(dt)
+    compile_args = dict(loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.2],
+                        metrics=[["accuracy"], ["mae", "mse"]], weighted_metrics=[["accuracy"], []])
+    with _precision(dt):
+        keras.utils.set_random_seed(0)
+        model = _keras_two_head(l2=0.01)
+        net = load_keras_weights(_TwoHead(l2=0.01), model.get_weights())
+        model.compile(optimizer=keras.optimizers.Adam(0.01), **compile_args)
+        kh = model.fit(x, [ya, yb], batch_size=16, epochs=6, validation_split=0.2, shuffle=False, verbose=0).history
+        th = tfit.fit(net, x, [ya, yb], optimizer=optim.Adam(net.parameters(), learning_rate=0.01),
+                      output_names=["cls", "reg"], output_activation=["softmax", None], batch_size=16, epochs=6,
+                      validation_split=0.2, shuffle=False, verbose=0, **compile_args).history
+    print(f"two heads, list outputs, {dt}: keys {sorted(kh)}")
+    assert sorted(th) == sorted(kh) == sorted(
+        ["loss", "cls_loss", "reg_loss", "cls_accuracy", "cls_weighted_accuracy", "reg_mae", "reg_mse"]
+        + ["val_loss", "val_cls_loss", "val_reg_loss", "val_cls_accuracy", "val_cls_weighted_accuracy",
+           "val_reg_mae", "val_reg_mse"])
+    _check_history(th, kh, dt)
+    gap = kh["loss"][0] - (kh["cls_loss"][0] + 0.2 * kh["reg_loss"][0])
+    print(f"  epoch 1: loss - (cls_loss + 0.2 reg_loss) = {gap:.3e} (the L2 penalty, and the per-output losses' "
+          "unweighted batch means)")
+
+
+def test_per_output_losses_are_unweighted_batch_means_like_keras():
+    """Keras's ``<name>_loss`` trackers get ``sample_weight=y_pred.shape[0]``, which is ``None`` inside the traced
+    train step (the batch dimension is unknown): each batch counts once, a partial last batch as much as a full one,
+    while ``loss`` weighs the batches by their sizes. Without training (SGD at rate 0) and without penalties, 40
+    samples in batches of 16, 16 and 8: ``loss`` is the weighted sum over all samples and ``cls_loss`` the mean of the
+    three batch values, on both sides."""
+    x, ya, yb = _data(40, seed=10)
+    with _precision("float64"):
+        keras.utils.set_random_seed(11)
+        model = _keras_two_head()
+        net = load_keras_weights(_TwoHead(), model.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(0.0), loss=["sparse_categorical_crossentropy", "mse"])
+        kh = model.fit(x, [ya, yb], batch_size=16, epochs=1, shuffle=False, verbose=0).history
+        th = tfit.fit(net, x, [ya, yb], optimizer=optim.SGD(net.parameters(), learning_rate=0.0),
+                      loss=["sparse_categorical_crossentropy", "mse"], output_names=["cls", "reg"],
+                      output_activation=["softmax", None], batch_size=16, epochs=1, shuffle=False, verbose=0).history
+        probs = model.predict(x, verbose=0)[0]
+    per_sample = -np.log(probs[np.arange(40), ya])
+    batches = [per_sample[i:i + 16].mean() for i in range(0, 40, 16)]
+    print(f"cls_loss: Keras {kh['cls_loss'][0]:.12f}, torch_impl {th['cls_loss'][0]:.12f}; mean of the batch values "
+          f"{np.mean(batches):.12f}, of the samples {per_sample.mean():.12f}")
+    assert kh["cls_loss"][0] == pytest.approx(np.mean(batches), rel=1e-12)
+    assert abs(np.mean(batches) - per_sample.mean()) > 1e-4
+    _check_history(th, kh, "float64")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 2. dict outputs, per-output sample weights, EarlyStopping on a per-output validation loss
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_dict_outputs_sample_weights_and_early_stopping_like_keras():
+    x, ya, yb = _data(60, seed=1)
+    xv, yav, ybv = _data(30, seed=2)
+    rng = np.random.default_rng(3)
+    sw = {"a": rng.uniform(0.2, 1.5, 60), "b": rng.uniform(0.5, 1.0, 60)}
+    val_sw = {"a": rng.uniform(0.2, 1.5, 30), "b": np.ones(30)}
+    compile_args = dict(loss={"a": "sparse_categorical_crossentropy", "b": "mse"}, loss_weights={"a": 1.0, "b": 0.3},
+                        metrics={"b": ["mae"]}, weighted_metrics={"a": ["accuracy"], "b": ["mse"]})
+    epochs = 40
+    with _precision("float64"):
+        keras.utils.set_random_seed(2)
+        model = _keras_two_head(names=("a", "b"), as_dict=True)
+        net = load_keras_weights(_TwoHead(as_dict=True), model.get_weights())
+        model.compile(optimizer=keras.optimizers.Adam(0.05), **compile_args)
+        kh = model.fit(x, {"a": ya, "b": yb}, sample_weight=sw, batch_size=16, epochs=epochs, shuffle=False,
+                       validation_data=(xv, {"a": yav, "b": ybv}, val_sw), verbose=0,
+                       callbacks=[keras.callbacks.EarlyStopping(monitor="val_a_loss", mode="min", patience=2,
+                                                                restore_best_weights=True)]).history
+        th = tfit.fit(net, x, {"a": ya, "b": yb}, sample_weight=sw,
+                      optimizer=optim.Adam(net.parameters(), learning_rate=0.05),
+                      output_activation={"a": "softmax"}, batch_size=16, epochs=epochs, shuffle=False,
+                      validation_data=(xv, {"a": yav, "b": ybv}, val_sw), verbose=0,
+                      callbacks=[tcb.EarlyStopping(monitor="val_a_loss", mode="min", patience=2,
+                                                   restore_best_weights=True)], **compile_args).history
+        k_pred = model.predict(xv, verbose=0)
+        t_pred = tfit.predict(net, xv, output_activation={"a": "softmax"})
+    print(f"dict outputs: EarlyStopping on val_a_loss stopped Keras after {len(kh['loss'])} of {epochs} epochs, "
+          f"torch_impl after {len(th['loss'])}; keys {sorted(kh)}")
+    assert len(th["loss"]) == len(kh["loss"]) < epochs
+    assert sorted(th) == sorted(kh)
+    assert {"a_loss", "b_loss", "a_accuracy", "b_mae", "b_mse", "val_a_loss", "val_b_mse"} <= set(kh)
+    _check_history(th, kh, "float64")
+    assert isinstance(t_pred, dict) and list(t_pred) == list(k_pred)
+    worst = max(float(np.max(np.abs(t_pred[k] - k_pred[k]))) for k in k_pred)
+    print(f"  predictions of the restored best weights within {worst:.1e}")
+    assert worst <= 1e-12
+
+
+def test_early_stopping_auto_mode_on_an_output_loss_raises_like_keras():
+    """Keras's ``mode="auto"`` looks the monitored name up among the metric objects, whose names carry no output
+    name: ``val_a_loss`` (and ``val_a_accuracy``) is found nowhere, and both sides ask for ``mode``."""
+    x, ya, yb = _data(20, seed=4)
+    data = dict(x=x, y={"a": ya, "b": yb}, validation_data=(x, {"a": ya, "b": yb}), epochs=1, verbose=0)
+    loss = {"a": "sparse_categorical_crossentropy", "b": "mse"}
+    with _precision("float64"):
+        model = _keras_two_head(names=("a", "b"), as_dict=True)
+        model.compile(optimizer="sgd", loss=loss)
+        with pytest.raises(ValueError, match="isn't able to automatically determine") as k_err:
+            model.fit(callbacks=[keras.callbacks.EarlyStopping(monitor="val_a_loss")], **data)
+        net = _TwoHead(as_dict=True)
+        with pytest.raises(ValueError, match="isn't able to automatically determine") as t_err:
+            tfit.fit(net, optimizer="sgd", loss=loss, callbacks=[tcb.EarlyStopping(monitor="val_a_loss")], **data)
+    print(f"Keras: {str(k_err.value)[:90]}...\ntorch_impl: {str(t_err.value)[:90]}...")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 3. one loss for two outputs
+# --------------------------------------------------------------------------------------------------------------
+
+
+class _TwoRegressions(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.shared, self.o1, self.o2 = torch.nn.Linear(6, 16), torch.nn.Linear(16, 1), torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.shared(x))
+        return self.o1(h), self.o2(h)
+
+
+class _KerasTwoRegressions(keras.Model):
+    """The same model subclassed: Keras knows no output names."""
+
+    def __init__(self):
+        super().__init__(name="two_regressions")
+        self.shared, self.o1, self.o2 = layers.Dense(16, activation="tanh"), layers.Dense(1), layers.Dense(1)
+
+    def call(self, x):
+        h = self.shared(x)
+        return [self.o1(h), self.o2(h)]
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["functional", "subclassed"])
+def test_one_loss_for_two_outputs_like_keras(named):
+    """``loss="mse"`` for both outputs, ``metrics=[["mae"], ["mae"]]``. Named outputs log ``o1_loss``, ``o2_loss``,
+    ``o1_mae``, ``o2_mae``. Without names (a subclassed Keras model; a torch model without ``output_names``) Keras
+    names each output's loss after the loss, so both are ``mse_loss`` and the log keeps the second output's, and
+    the metrics are ``mae`` and ``mae_1``."""
+    x, _, _ = _data(50, seed=5)
+    y1, y2 = x[:, :1] - x[:, 1:2], np.sin(x[:, 2:3])
+    with _precision("float64"):
+        keras.utils.set_random_seed(4)
+        if named:
+            inp = keras.Input((6,))
+            h = layers.Dense(16, activation="tanh")(inp)
+            model = keras.Model(inp, [layers.Dense(1, name="o1")(h), layers.Dense(1, name="o2")(h)])
+        else:
+            model = _KerasTwoRegressions()
+            model(x[:1])
+        net = load_keras_weights(_TwoRegressions(), model.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=[["mae"], ["mae"]])
+        kh = model.fit(x, [y1, y2], batch_size=16, epochs=4, shuffle=False, verbose=0).history
+        th = tfit.fit(net, x, [y1, y2], optimizer=optim.SGD(net.parameters(), learning_rate=0.05), loss="mse",
+                      metrics=[["mae"], ["mae"]], output_names=["o1", "o2"] if named else None, batch_size=16,
+                      epochs=4, shuffle=False, verbose=0).history
+    print(f"one loss for two outputs ({'named' if named else 'unnamed'}): keys {sorted(kh)}")
+    assert sorted(th) == sorted(kh) == (["loss", "o1_loss", "o1_mae", "o2_loss", "o2_mae"] if named
+                                        else ["loss", "mae", "mae_1", "mse_loss"])
+    _check_history(th, kh, "float64")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 4. evaluate and predict
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_evaluate_and_predict_several_outputs_like_keras():
+    """Untrained two-head model, 70 samples in batches of 32 (a partial last batch), per-output sample weights as a
+    list; ``evaluate`` as Keras's ``return_dict=True``; ``predict`` a list of arrays, one per output."""
+    x, ya, yb = _data(70, seed=6)
+    rng = np.random.default_rng(7)
+    sw = [rng.uniform(0.1, 2.0, 70), rng.uniform(0.5, 1.0, 70)]
+    compile_args = dict(loss=["sparse_categorical_crossentropy", "mae"], loss_weights=[0.5, 2.0],
+                        metrics=[["accuracy", "sparse_categorical_crossentropy"], ["mse"]],
+                        weighted_metrics=[["accuracy"], ["mse"]])
+    with _precision("float64"):
+        keras.utils.set_random_seed(8)
+        model = _keras_two_head(l2=0.05)
+        net = load_keras_weights(_TwoHead(l2=0.05), model.get_weights())
+        model.compile(optimizer="adam", **compile_args)
+        k_eval = model.evaluate(x, [ya, yb], sample_weight=sw, batch_size=32, return_dict=True, verbose=0)
+        t_eval = tfit.evaluate(net, x, [ya, yb], sample_weight=sw, batch_size=32, output_names=["cls", "reg"],
+                               output_activation=["softmax", None], **compile_args)
+        k_pred = model.predict(x, verbose=0)
+        t_pred = tfit.predict(net, x, output_activation=["softmax", None])
+    print(f"evaluate: Keras {k_eval}\n  torch_impl {t_eval}")
+    assert sorted(t_eval) == sorted(k_eval)
+    assert "cls_weighted_accuracy" in k_eval and "reg_weighted_mse" in k_eval
+    worst = max(_rel(t_eval[k], k_eval[k]) for k in k_eval)
+    print(f"  max rel {worst:.1e}")
+    assert worst <= F64
+    assert isinstance(t_pred, list) and len(t_pred) == 2
+    err = [float(np.max(np.abs(t - k))) for t, k in zip(t_pred, k_pred)]
+    print(f"predict: a list of {[p.shape for p in t_pred]}, within {max(err):.1e}")
+    assert max(err) <= 1e-13
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 5. errors
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _fit_two_head(**kwargs):
+    x, ya, yb = _data(12, seed=9)
+    args = dict(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"], epochs=1, verbose=0,
+                output_names=["cls", "reg"])
+    args.update(kwargs)
+    y = args.pop("y", [ya, yb])
+    return tfit.fit(_TwoHead(as_dict=args.pop("as_dict", False)), x, y, **args)
+
+
+def test_losses_that_do_not_match_the_outputs_raise():
+    x, ya, yb = _data(12, seed=9)
+    for loss in (["sparse_categorical_crossentropy", "mse", "mse"], ["sparse_categorical_crossentropy"]):
+        with pytest.raises(ValueError, match=rf"`loss` has {len(loss)} entries for a model of 2 outputs"):
+            _fit_two_head(loss=loss)
+    with pytest.raises(ValueError, match="The model returns 2 outputs, and y has 3 per-output arrays"):
+        _fit_two_head(y=[ya, yb, yb], loss="mse", output_names=None)
+    with pytest.raises(ValueError, match="`loss_weights` must match the number of losses, got 2 losses and 3"):
+        _fit_two_head(loss_weights=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="`metrics` has 1 entries for a model of 2 outputs"):
+        _fit_two_head(metrics=["accuracy"])
+    with pytest.raises(ValueError, match="y is one array"):
+        tfit.fit(_TwoHead(), x, ya, optimizer="sgd", loss=["mse", "mse"], verbose=0)
+
+
+def test_unknown_output_names_raise():
+    x, ya, yb = _data(12, seed=9)
+    with pytest.raises(ValueError, match=r"`loss` names outputs \['zz'\] the model does not have; its outputs: "
+                                         r"\['cls', 'reg'\]"):
+        _fit_two_head(loss={"cls": "sparse_categorical_crossentropy", "zz": "mse"})
+    with pytest.raises(ValueError, match=r"Expected keys \['cls', 'reg'\] in loss dict"):  # Keras's message
+        _fit_two_head(loss={"cls": "sparse_categorical_crossentropy"})
+    with pytest.raises(ValueError, match=r"`metrics` names outputs \['zz'\]"):
+        _fit_two_head(metrics={"zz": ["mae"]})
+    with pytest.raises(ValueError, match=r"`y` names outputs \['zz'\]"):
+        _fit_two_head(y={"cls": ya, "zz": yb})
+    with pytest.raises(ValueError, match=r"The model returns the outputs \['a', 'b'\]"):
+        _fit_two_head(as_dict=True)  # named cls/reg, returns a/b
+    with pytest.raises(ValueError, match="the outputs have no names"):
+        _fit_two_head(output_names=None, metrics={"cls": ["accuracy"]})
+
+
+def test_one_loss_with_a_weight_per_output_raises_like_keras():
+    msg = "`loss_weights` must match the number of losses, got 1 losses and 2 weights."
+    x, ya, yb = _data(12, seed=9)
+    with _precision("float64"):
+        model = _keras_two_head()
+        model.compile(optimizer="sgd", loss="mse", loss_weights=[1.0, 0.5])
+        with pytest.raises(ValueError, match=msg):
+            model.fit(x, [ya.reshape(-1, 1).astype(float), yb], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=msg):
+        _fit_two_head(loss="mse", loss_weights=[1.0, 0.5])
+
+
+def test_class_weight_with_several_outputs_raises_like_keras():
+    msg = "`class_weight` is only supported for Models with a single output."
+    x, ya, yb = _data(12, seed=9)
+    with _precision("float64"):
+        model = _keras_two_head()
+        model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"])
+        with pytest.raises(ValueError, match=msg):
+            model.fit(x, [ya, yb], class_weight={0: 1.0, 1: 2.0, 2: 1.0}, epochs=1, verbose=0)
+    for y in ([ya, yb], {"cls": ya, "reg": yb}):
+        with pytest.raises(ValueError, match=msg):
+            _fit_two_head(y=y, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
