@@ -3,8 +3,14 @@
 What it reproduces from ``keras.Model.fit`` (Keras 3):
 
 * batching: ``ceil(N / batch_size)`` batches per epoch, the last one partial;
-  ``shuffle=True`` draws one permutation per epoch from ``generator`` (a NumPy
-  generator or seed), so the batch order can be shared with a Keras run;
+  ``shuffle=True`` with ``seed=`` (the Keras script's ``keras.utils.set_random_seed(seed)``) feeds the
+  samples in Keras's own order (:func:`torch_impl.utils.keras_shuffle_order`: TensorFlow's ``RandomShuffle``;
+  Keras 3.15.1 repeats it every epoch); without ``seed``, one NumPy permutation per epoch from ``generator`` (a
+  NumPy generator or seed), an order to share with a Keras run by hand;
+* an optimizer given by name or config (``optimizer="adam"``) is made on the first ``fit`` and kept on the
+  model: later ``fit`` calls with the same name continue it (its moments and step count), as Keras's
+  ``compile(optimizer="adam")`` once and ``fit`` many times does; pass an optimizer object for a fresh one
+  (what a second ``compile`` gives);
 * ``class_weight`` becomes the per-sample weight by Keras's rule
   (:mod:`torch_impl.class_weight`), from the training labels as given (float
   labels cast to ``floatx`` first only with ``validation_split``, as Keras's
@@ -98,6 +104,7 @@ import copy
 import inspect
 import math
 import warnings
+import weakref
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -110,6 +117,7 @@ from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.regularizers import Penalties
+from torch_impl.utils import keras_shuffle_order
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
            "resolve_metrics"]
@@ -720,8 +728,7 @@ class _MultiOutput:
         if len(with_loss) > 1:  # Keras's per-output loss trackers
             self.loss_logs = {i: f"{names[i] if names[i] is not None else _loss_log_name(idents[i], self.losses[i])}"
                                  f"_loss" for i in with_loss}
-        self._sums = {i: 0.0 for i in self.loss_logs}
-        self._counts = {i: 0 for i in self.loss_logs}
+        self._trackers = {i: _LossTracker(weighted=False) for i in self.loss_logs}
         per_metrics = self._metrics(metrics, "metrics")
         per_weighted = self._metrics(weighted_metrics, "weighted_metrics")
         self.metrics = [_CompiledMetrics(m, w, _class_axis(l) if l is not None else -1, a,
@@ -840,9 +847,8 @@ class _MultiOutput:
         total = 0
         for i in self.order:
             value = self.loss_fns[i](y.parts[i], outs[i], None if sw is None else sw.parts[i]).to(floatx)
-            if i in self._sums:
-                self._sums[i] += float(value.detach())
-                self._counts[i] += 1
+            if i in self._trackers:
+                self._trackers[i].update(value)
             if self.weights[i] is not None:
                 value = value * self.weights[i]
             total = total + value
@@ -864,8 +870,7 @@ class _MultiOutput:
     def reset(self) -> None:
         for compiled in self.metrics:
             compiled.reset()
-        for i in self._sums:
-            self._sums[i], self._counts[i] = 0.0, 0
+        self._trackers = {i: _LossTracker(weighted=False) for i in self.loss_logs}
 
     def results(self) -> dict:
         """The metrics' logs, then each output's loss (Keras's ``get_metrics_result`` order)."""
@@ -873,7 +878,7 @@ class _MultiOutput:
         for compiled in self.metrics:
             out.update(compiled.results())
         for i, log in self.loss_logs.items():
-            out[log] = self._sums[i] / self._counts[i] if self._counts[i] else 0.0
+            out[log] = self._trackers[i].result()
         return out
 
     def directions(self) -> dict:
@@ -882,6 +887,25 @@ class _MultiOutput:
             out.update(compiled.directions())
         return out
 
+
+
+class _LossTracker:
+    """Keras's loss tracker: a ``Mean`` in floatx (torch's default dtype) updated with each batch's loss and
+    ``sample_weight=batch_size`` (``weighted=False``: the plain mean of the batch values, as the per-output loss
+    trackers of a model with several outputs, which see no batch size). ``result()`` is 0.0 before any update."""
+
+    def __init__(self, weighted: bool = True):
+        self.mean, self.weighted = M.Mean(name="loss"), weighted
+
+    def update(self, value: torch.Tensor, n: Optional[int] = None) -> None:
+        value = value.detach()
+        if self.weighted:
+            self.mean.update_state(value, sample_weight=torch.tensor(float(n), device=value.device))
+        else:
+            self.mean.update_state(value)
+
+    def result(self) -> float:
+        return float(self.mean.result())
 
 
 def _progress(verbose: int, total: int, desc: str):
@@ -982,7 +1006,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
     calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
     was_training = model.training
     model.eval()
-    total = count = 0.0
+    tracker = _LossTracker()
     compiled.reset()
     if callbacks:
         callbacks.on_test_begin()
@@ -995,14 +1019,13 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             z = _call(model, xt[sl])
             yb, w = yt[sl], None if sw is None else sw[sl]
             v = penalties.add(loss_fn(yb, z, w))
-            total += float(v) * yb.shape[0]
-            count += yb.shape[0]
+            tracker.update(v, yb.shape[0])
             if compiled:
                 compiled.update(yb, z, w)
             if callbacks:
-                callbacks.on_test_batch_end(b, {"loss": total / count, **compiled.results()})
+                callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
     model.train(was_training)
-    logs = {"loss": total / count if count else 0.0, **compiled.results()}
+    logs = {"loss": tracker.result(), **compiled.results()}
     if callbacks:
         callbacks.on_test_end(logs)
     return logs
@@ -1029,17 +1052,37 @@ def _warn_dtype(model_dtype: torch.dtype, loss) -> None:
             f"torch.set_default_dtype({model_dtype}) first.", UserWarning, stacklevel=3)
 
 
+#: the optimizer fit made from a name or config, per model (out of the model: its checkpoints stay as they were)
+_NAMED_OPTIMIZERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _optimizer(optimizer, model: torch.nn.Module):
     """``fit``'s optimizer: a name or a serialized Keras optimizer made on the model's named parameters (Keras's
     ``compile(optimizer="adam")``), or an optimizer with ``step`` and ``zero_grad``."""
     if isinstance(optimizer, (str, dict)):
         from torch_impl import optim  # fit needs no optim otherwise
 
-        return optim.get(optimizer, model.named_parameters())
+        # Keras's compile makes it once and every fit continues it: kept on the model for the same identifier
+        # and the same parameters
+        key = (repr(optimizer) if isinstance(optimizer, str) else _config_key(optimizer),
+               tuple(id(p) for p in model.parameters()))
+        made = _NAMED_OPTIMIZERS.get(model)
+        if made is not None and made[0] == key:
+            return made[1]
+        opt = optim.get(optimizer, model.named_parameters())
+        _NAMED_OPTIMIZERS[model] = (key, opt)
+        return opt
     if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
         raise TypeError(f"fit: `optimizer` must be a torch optimizer (e.g. torch_impl.optim.Adam(model.parameters())), "
                         f"an optimizer name such as 'adam', or a serialized Keras optimizer; got {optimizer!r}")
     return optimizer
+
+
+def _config_key(config: dict) -> str:
+    """A serialized optimizer as a comparable string."""
+    import json
+
+    return json.dumps(config, sort_keys=True, default=repr)
 
 
 def _train_weights(sample_weight, device) -> torch.Tensor:
@@ -1104,6 +1147,7 @@ def fit(
     epochs: int = 1,
     shuffle: bool = True,
     generator: Union[None, int, np.random.Generator] = None,
+    seed: Optional[int] = None,
     class_weight: Optional[dict] = None,
     sample_weight=None,
     validation_data: Optional[tuple] = None,
@@ -1139,6 +1183,8 @@ def fit(
             ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
             optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
         generator: NumPy generator or seed for the per-epoch permutations.
+        seed: the Keras run's ``keras.utils.set_random_seed(seed)``: ``shuffle=True`` then takes Keras's order
+            (the same every epoch, as Keras 3.15.1's); not with ``generator``.
         metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
             ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
@@ -1206,6 +1252,10 @@ def fit(
     n = xt.shape[0]
     if class_weight is not None:
         sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
+    if seed is not None:
+        if generator is not None:
+            raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), not both")
+        keras_order = torch.as_tensor(keras_shuffle_order(n, seed), device=device)
     rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
     if validation_data is not None:  # converted once, not every epoch
         vx = _as_inputs(validation_data[0], dtype, device)
@@ -1231,8 +1281,13 @@ def fit(
             compiled.reset()  # Keras: reset_metrics(), then on_epoch_begin
             callbacks.on_epoch_begin(epoch)
             model.train()
-            order = torch.as_tensor(rng.permutation(n) if shuffle else np.arange(n), device=device)
-            total = count = 0.0
+            if not shuffle:
+                order = torch.arange(n, device=device)
+            elif seed is not None:
+                order = keras_order
+            else:
+                order = torch.as_tensor(rng.permutation(n), device=device)
+            tracker = _LossTracker()
             for b in range(steps):
                 idx = order[b * batch_size:(b + 1) * batch_size]
                 xb, yb = xt[idx], yt[idx]
@@ -1244,23 +1299,21 @@ def fit(
                 value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
                 (scale_loss(value) if scale_loss is not None else value).backward()
                 optimizer.step()
-                bs = yb.shape[0]
                 batch_loss = float(value.detach())
-                total += batch_loss * bs
-                count += bs
+                tracker.update(value, yb.shape[0])
                 if compiled:
                     with torch.no_grad():
                         compiled.update(yb, z, wb)
                 if on_batch_end is not None:
                     on_batch_end(epoch, b, {"loss": batch_loss})
                 if callbacks:  # Keras's batch logs: the epoch's running means
-                    callbacks.on_train_batch_end(b, {"loss": total / count, **compiled.results()})
+                    callbacks.on_train_batch_end(b, {"loss": tracker.result(), **compiled.results()})
                 if progress is not None:
                     progress.update(progress.task_ids[0], advance=1,
-                                    logs=f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
+                                    logs=f"epoch {epoch + 1}/{epochs} loss {tracker.result():.4f}")
                 if model.stop_training:
                     break
-            logs = {"loss": total / count if count else 0.0}
+            logs = {"loss": tracker.result()}
             logs.update(compiled.results())
             should_validate = ((epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
                                else epoch + 1 in validation_freq)  # Keras's _should_eval, 1-based
