@@ -64,19 +64,9 @@ from torch_impl import metrics as tmetrics  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
 from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa: E402
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
 DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """These models are tiny: with two OpenMP threads on a 2-core machine that is busy, torch's float64 conv and
-    mean kernels spend ~50x their work in thread hand-offs (measured 5 ms against 0.09 ms per conv1d call)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _tol(dt: str) -> float:

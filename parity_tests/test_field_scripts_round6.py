@@ -88,18 +88,9 @@ from torch_impl import metrics as tmetrics  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
 from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa: E402
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
 DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a busy 2-core machine: one OpenMP thread (see round 5)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _tol(dt: str) -> float:

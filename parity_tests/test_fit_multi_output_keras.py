@@ -47,17 +47,9 @@ from torch_impl import optim  # noqa: E402
 from torch_impl.nn import load_keras_weights  # noqa: E402
 from torch_impl.regularizers import L2, regularize  # noqa: E402
 
-pytestmark = pytest.mark.keras
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
 DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _data(n: int, seed: int):

@@ -87,6 +87,13 @@ class _KerasDropoutRNN:
 
     _gates = 1
 
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 recurrent_dropout: float = 0.0, seed: Optional[int] = None, device=None, dtype=None, **torch_kw):
+        super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+                         bidirectional=bidirectional, device=device, dtype=dtype, **torch_kw)
+        self._init_keras(dropout, recurrent_dropout, seed)
+
     def _init_keras(self, dropout, recurrent_dropout, seed: Optional[int]) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed!r}")
@@ -238,13 +245,6 @@ class LSTM(_KerasDropoutRNN, nn.LSTM):
 
     _gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 recurrent_dropout: float = 0.0, seed: Optional[int] = None, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
-                         bidirectional=bidirectional, device=device, dtype=dtype)
-        self._init_keras(dropout, recurrent_dropout, seed)
-
     def _cell(self, x, h, c, weights, in_masks, rec_masks):
         w_ih, w_hh, b_ih, b_hh = weights
         if self._per_gate:  # Keras's implementation=1: each gate its own masked input and state
@@ -268,13 +268,6 @@ class GRU(_KerasDropoutRNN, nn.GRU):
     h`` in that order (torch stores them ``r, z, n``)."""
 
     _gates = 3
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 recurrent_dropout: float = 0.0, seed: Optional[int] = None, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
-                         bidirectional=bidirectional, device=device, dtype=dtype)
-        self._init_keras(dropout, recurrent_dropout, seed)
 
     def _cell(self, x, h, c, weights, in_masks, rec_masks):
         w_ih, w_hh, b_ih, b_hh = weights
@@ -309,9 +302,9 @@ class SimpleRNN(_KerasDropoutRNN, nn.RNN):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  *, recurrent_dropout: float = 0.0, seed: Optional[int] = None, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity=nonlinearity, bias=bias,
-                         batch_first=batch_first, bidirectional=bidirectional, device=device, dtype=dtype)
-        self._init_keras(dropout, recurrent_dropout, seed)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         recurrent_dropout=recurrent_dropout, seed=seed, device=device, dtype=dtype,
+                         nonlinearity=nonlinearity)
 
     @property
     def _per_gate(self) -> bool:
