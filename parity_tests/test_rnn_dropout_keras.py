@@ -319,3 +319,36 @@ def test_imdb_lstm_recipe_fit_like_keras(kind, dt):
     assert net.rnn.streams[0].state == state_k
     _check_history(th, kh, dt)
     assert _worst(t_pred, k_pred) <= (1e-12 if dt == "float64" else 1e-4)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("layout", ["batch_first", "time_first", "unbatched", "packed"])
+def test_python_loop_is_torch_module_without_masks(kind, layout):
+    """The stepping loop against torch's own kernels on every input form torch takes (initial states, two
+    layers, both directions): a rate of 1 (Keras applies no mask; warned) runs the loop with no mask."""
+    _, t_cls = KINDS[kind]
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match="clips"):
+        net = t_cls(3, 4, num_layers=2, batch_first=layout == "batch_first", bidirectional=True, dropout=1.0).double()
+    plain = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple": torch.nn.RNN}[kind](
+        3, 4, num_layers=2, batch_first=layout == "batch_first", bidirectional=True).double()
+    plain.load_state_dict(net.state_dict())
+    x = torch.randn(5, 6, 3, dtype=torch.float64)
+    h0 = torch.randn(4, 5, 4, dtype=torch.float64)
+    hx = (h0, torch.randn(4, 5, 4, dtype=torch.float64)) if kind == "lstm" else h0
+    if layout == "unbatched":
+        x, hx = x[0], tuple(t[:, 0] for t in hx) if kind == "lstm" else hx[:, 0]
+    elif layout == "packed":
+        x = torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor([6, 2, 4, 6, 1]), batch_first=True,
+                                                    enforce_sorted=False)
+    elif layout == "time_first":
+        x = x.transpose(0, 1)
+    ours, theirs = net(x, hx), plain(x, hx)
+    flat = lambda out: [out[0].data if layout == "packed" else out[0]] + list(  # noqa: E731
+        out[1] if isinstance(out[1], tuple) else (out[1],))
+    worst = max(float((a - b).abs().max()) for a, b in zip(flat(ours), flat(theirs)))
+    if layout == "packed":
+        assert torch.equal(ours[0].batch_sizes, theirs[0].batch_sizes)
+        assert torch.equal(ours[0].sorted_indices, theirs[0].sorted_indices)
+    print(f"{kind} {layout}: the loop against torch's kernels, {worst:.1e}")
+    assert worst <= 1e-14
