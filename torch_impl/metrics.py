@@ -1530,6 +1530,14 @@ class _IoUBase(Metric):
         # a cast to an integer dtype truncates toward zero, as TensorFlow's
         y_true = y_true.to(self.dtype).reshape(-1)
         y_pred = y_pred.to(self.dtype).reshape(-1)
+        if y_true.numel() != y_pred.numel() and 1 not in (y_true.numel(), y_pred.numel()):
+            # Keras fails here too (its LogicalAnd of the two bounds masks: "Dimensions must be equal");
+            # the usual cause is a softmax output given to the default sparse_y_pred=True
+            hint = (" y_pred holds class scores (e.g. a softmax output): pass sparse_y_pred=False to take their "
+                    f"argmax along axis={self.axis}, as Keras's IoU metrics require."
+                    if self.sparse_y_pred and y_true.numel() and y_pred.numel() % y_true.numel() == 0 else "")
+            raise ValueError(f"{type(self).__name__}: y_true has {y_true.numel()} class ids and y_pred "
+                             f"{y_pred.numel()} once flattened; they must be one per pixel/sample.{hint}")
         if sample_weight is None:
             sw = torch.ones((), dtype=self.dtype, device=y_pred.device)
         else:

@@ -78,11 +78,13 @@ def _fans(weight: torch.Tensor) -> tuple[int, int]:
 
 
 @torch.no_grad()
-def glorot_uniform_(weight: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+def glorot_uniform_(weight: torch.Tensor, generator: Optional[torch.Generator] = None,
+                    fans: Optional[tuple] = None) -> torch.Tensor:
     """Keras's ``glorot_uniform`` on a torch-layout weight ``(out, in, *kernel)``: ``U(-l, l)``,
     ``l = sqrt(6 / (fan_in + fan_out))`` (the limit needs only the sum of the fans, so a transposed
-    convolution's ``(in, out, *kernel)`` gives Keras's limit too)."""
-    fan_in, fan_out = _fans(weight)
+    convolution's ``(in, out, *kernel)`` gives Keras's limit too); ``fans`` overrides them (a depthwise kernel's
+    are Keras's ``(*kernel, C, m)``'s)."""
+    fan_in, fan_out = _fans(weight) if fans is None else fans
     limit = math.sqrt(6.0 / (fan_in + fan_out))
     return weight.uniform_(-limit, limit, generator=generator)
 
@@ -147,7 +149,7 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
             if hasattr(m.weight, "_keras_initializer"):  # given by torch_impl.initializers.initialize
                 _fill(m.weight, m.weight._keras_initializer)
             else:
-                glorot_uniform_(m.weight, generator)
+                glorot_uniform_(m.weight, generator, _depthwise_fans(m) if _is_depthwise(m) else None)
             if m.bias is not None:
                 if hasattr(m.bias, "_keras_initializer"):
                     _fill(m.bias, m.bias._keras_initializer)
@@ -1148,7 +1150,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
             slots.append((f"{name}.moving_mean", m.running_mean, "same"))
             slots.append((f"{name}.moving_variance", m.running_var, "same"))
         elif isinstance(m, _CONV_MODULES):
-            slots.append((f"{name}.kernel", m.weight, "conv"))
+            slots.append((f"{name}.kernel", m.weight, _DepthwiseKernel(m.groups) if _is_depthwise(m) else "conv"))
             if m.bias is not None:
                 slots.append((f"{name}.bias", m.bias, "same"))
         elif isinstance(m, nn.Embedding):
@@ -1221,6 +1223,40 @@ class _ConvKernel(_Layout):
     def to_keras(self, arrays):
         a = arrays[0]
         return np.transpose(a, tuple(range(2, a.ndim)) + (1, 0)).copy()
+
+
+def _depthwise_fans(m: nn.Module) -> tuple:
+    """Keras's fans of a depthwise kernel ``(*kernel, C, m)``: ``(k C, k m)``."""
+    k = math.prod(m.weight.shape[2:])
+    return k * m.groups, k * (m.out_channels // m.groups)
+
+
+def _is_depthwise(m: nn.Module) -> bool:
+    """A convolution with one group per input channel (``groups == in_channels > 1``): Keras's
+    ``DepthwiseConv1D/2D`` (or a ``SeparableConv``'s depthwise half), ``depth_multiplier = out / in``."""
+    return isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and m.groups > 1 and m.groups == m.in_channels
+
+
+class _DepthwiseKernel(_ConvKernel):
+    """Keras's depthwise kernel ``(*kernel, C, m)``, torch's ``(C m, 1, *kernel)`` (output channel ``c m + j``,
+    Keras's too): the grouped ``Conv`` layout ``(*kernel, 1, C m)`` holds the same numbers in the same order, so
+    that shape (Keras's ``Conv2D(groups=C)``) loads as well."""
+
+    def __init__(self, groups: int):
+        self.groups = groups
+
+    def keras_shape(self, shape):
+        return shape[2:] + (self.groups, shape[0] // self.groups)
+
+    def fits(self, given: tuple, want: tuple) -> bool:
+        return tuple(given) == want[:-2] + (1, want[-2] * want[-1])
+
+    def to_torch(self, a):
+        return super().to_torch(a.reshape(a.shape[:-2] + (1, a.shape[-2] * a.shape[-1])))
+
+    def to_keras(self, arrays):
+        a = super().to_keras(arrays)
+        return a.reshape(a.shape[:-2] + (self.groups, a.shape[-1] // self.groups))
 
 
 class _RnnBias(_Layout):
@@ -1435,7 +1471,7 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
         given = np.asarray(given)
         rules = _rules(layout)
         want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
-        if tuple(given.shape) != want and not (isinstance(rules, _PReluAlpha) and rules.fits(given.shape, want)):
+        if tuple(given.shape) != want and not (hasattr(rules, "fits") and rules.fits(given.shape, want)):
             hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
                 if layout == "gru_bias" else ""
             raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
