@@ -103,6 +103,7 @@ import collections.abc
 import copy
 import inspect
 import math
+import time
 import warnings
 import weakref
 from typing import Callable, Optional, Sequence, Union
@@ -909,7 +910,8 @@ class _LossTracker:
 
 
 def _progress(verbose: int, total: int, desc: str):
-    if not verbose:
+    """``verbose=1``: a progress bar over the run (``verbose=2`` prints a line per epoch instead, as Keras)."""
+    if verbose != 1:
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -945,12 +947,12 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
     model.eval()
     try:
         with torch.no_grad():
-            outs = [_call(model, xt[i:i + batch_size]) for i in range(0, xt.shape[0], batch_size)]
+            # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
+            # fails there with an UnboundLocalError)
+            outs = [_call(model, xt[i:i + batch_size]) for i in range(0, max(xt.shape[0], 1), batch_size)]
     finally:
         model.train(was_training)
     Penalties(model).clear()  # predict adds no loss
-    if not outs:
-        return np.zeros((0,))
     first = outs[0]
     if isinstance(first, torch.Tensor):
         activation = ACTIVATIONS[act or "linear"]
@@ -1278,6 +1280,7 @@ def fit(
     try:
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
+            started = time.perf_counter()
             compiled.reset()  # Keras: reset_metrics(), then on_epoch_begin
             callbacks.on_epoch_begin(epoch)
             model.train()
@@ -1325,6 +1328,11 @@ def fit(
             # the history after the callbacks, as Keras's History runs last: it records what they add
             logs = callbacks.on_epoch_end(epoch, logs)
             history.append(epoch, logs)
+            if verbose == 2:  # Keras's one line per epoch
+                took = time.perf_counter() - started
+                print(f"Epoch {epoch + 1}/{epochs}\n{steps}/{steps} - {took:.0f}s - {1000 * took / max(steps, 1):.0f}ms/step"
+                      + "".join(f" - {k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float))),
+                      flush=True)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, dict(logs))
             if model.stop_training:

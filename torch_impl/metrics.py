@@ -1427,7 +1427,12 @@ class _SensitivitySpecificity(Metric):
         return self._find_max_under_constraint(rates[self._value_name], rates[self._dependent])
 
     def _find_max_under_constraint(self, constrained: torch.Tensor, dependent: torch.Tensor) -> torch.Tensor:
-        feasible = constrained >= torch.tensor(self.value, dtype=constrained.dtype, device=constrained.device)
+        # Keras's ops.greater_equal converts a Python number to a float32 tensor first: in float64 the constraint
+        # is float32(value) (a rate of exactly 3/5 falls below float32(0.6)); a NumPy scalar keeps its dtype
+        value = self.value
+        if isinstance(value, (int, float)) and not isinstance(value, np.generic):
+            value = float(np.float32(value))
+        feasible = constrained >= torch.tensor(value, dtype=constrained.dtype, device=constrained.device)
         zero = torch.zeros((), dtype=dependent.dtype, device=dependent.device)
         return torch.maximum(torch.where(feasible, dependent, zero).max(), zero)
 

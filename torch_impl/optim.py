@@ -224,7 +224,8 @@ class KerasOptimizer(torch.optim.Optimizer):
             the step count, as Keras does) or a callable taking no argument.
         weight_decay: decoupled decay ``w -= w * weight_decay * lr`` before the update.
         clipnorm: clip each gradient to this L2 norm.
-        global_clipnorm: clip all gradients together to this global L2 norm.
+        global_clipnorm: clip all gradients together to this global L2 norm (those of each parameter group: a
+            group is one Keras optimizer).
         clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
         use_ema, ema_momentum, ema_overwrite_frequency: Keras's moving average of
             the weights: after each step ``average = m * average + (1 - m) * w``
@@ -311,8 +312,25 @@ class KerasOptimizer(torch.optim.Optimizer):
         self._constant_rate = self._lr_schedule is not None and not isinstance(self._lr_schedule,
                                                                                LearningRateSchedule)
 
+    #: options of the whole optimizer (Keras's optimizer attributes), which a parameter group cannot set
+    _OPTIMIZER_WIDE = ("clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+                       "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name")
+
     def add_param_group(self, param_group: dict) -> None:
-        """As torch's; a group added later joins Keras's single step count (not 0)."""
+        """As torch's, with Keras's name ``learning_rate`` taken for ``lr``; a group added later joins Keras's
+        single step count (not 0). The optimizer-wide options (clipping, EMA, loss scaling, accumulation) cannot
+        be set per group: ``ValueError`` (one optimizer per setting, or :class:`MultiOptimizer`)."""
+        if isinstance(param_group, dict):
+            wide = [k for k in self._OPTIMIZER_WIDE if k in param_group]
+            if wide:
+                raise ValueError(f"{type(self).__name__}: {wide} apply to the whole optimizer (Keras's optimizer "
+                                 "attributes), not to a parameter group; make one optimizer per setting (e.g. "
+                                 "with torch_impl.optim.MultiOptimizer).")
+            if "learning_rate" in param_group:
+                if "lr" in param_group:
+                    raise ValueError("a parameter group gives both `learning_rate` and `lr`: give one")
+                param_group = dict(param_group)
+                param_group["lr"] = param_group.pop("learning_rate")
         count = self.param_groups[0]["iterations"] if self.param_groups else 0
         super().add_param_group(param_group)
         self.param_groups[-1]["iterations"] = count
@@ -332,7 +350,8 @@ class KerasOptimizer(torch.optim.Optimizer):
     def learning_rate(self) -> float:
         """Keras's ``optimizer.learning_rate``: the rate the next step will use, as its floatx variable holds it
         (a schedule evaluated at the step count so far; ``param_groups[0]["lr"]`` holds the rate of the last
-        step taken). Settable as in Keras (every group's rate; not with a schedule)."""
+        step taken). Settable as in Keras (every group's rate; groups of different rates are scaled by new / old;
+        not with a schedule)."""
         if self._lr_schedule is not None and self.param_groups:
             return self._scheduled_rate(self._steps)
         return self._rate(self.param_groups[0]) if self.param_groups else float("nan")
@@ -346,9 +365,18 @@ class KerasOptimizer(torch.optim.Optimizer):
                             "with a float `learning_rate` argument.")
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise ValueError(f"learning_rate must be a number, got {value!r}")
-        # any number, as Keras assigns it (a decay schedule in a callback may go below 0)
-        for group in self.param_groups:
-            group["lr"] = float(value)
+        # any number, as Keras assigns it (a decay schedule in a callback may go below 0); groups with rates of
+        # their own (each one Keras optimizer) are scaled by new / old, keeping their ratios (ReduceLROnPlateau's
+        # factor, a LearningRateScheduler's step)
+        rates = [group["lr"] for group in self.param_groups]
+        old = rates[0] if rates else 0.0
+        if len(set(rates)) > 1 and old != 0:
+            for group in self.param_groups:
+                group["lr"] = float(value) * (group["lr"] / old)
+            self.param_groups[0]["lr"] = float(value)
+        else:
+            for group in self.param_groups:
+                group["lr"] = float(value)
 
     @property
     def _steps(self) -> int:
@@ -424,6 +452,19 @@ class KerasOptimizer(torch.optim.Optimizer):
                     for g in grads]
         return grads
 
+    def _clip_by_group(self, grads: list, pairs: list) -> list:
+        """Keras's clipping, each parameter group as one Keras optimizer: ``global_clipnorm`` takes the norm of
+        a group's gradients (``clipnorm``/``clipvalue`` act per variable anyway)."""
+        if not (self.global_clipnorm and len(self.param_groups) > 1):
+            return self._clip_grads(grads, [p for p, _ in pairs])
+        out = list(grads)
+        for group in self.param_groups:
+            idx = [i for i, (_, g) in enumerate(pairs) if g is group]
+            if idx:
+                for i, clipped in zip(idx, self._clip_grads([grads[i] for i in idx], [pairs[i][0] for i in idx])):
+                    out[i] = clipped
+        return out
+
     def _rate(self, group: dict) -> float:
         """The group's learning rate as Keras holds it: a schedule's value, else the floatx variable's (the floatx
         is kept in the group, so that a state_dict carries it)."""
@@ -470,7 +511,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             if steps:  # the update: the mean of the accumulated gradients and this one, in fit a product
                 grads = [_Grad(g.value() + _buffer(self.state[p], "gradient_accumulator", p),
                                _reciprocal(steps, p.dtype, p.device)) for (p, _), g in zip(pairs, grads)]
-            grads = self._clip_grads(grads, [p for p, _ in pairs])
+            grads = self._clip_by_group(grads, pairs)
             self._before_updates(pairs)
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(self._rate(group), p.dtype)
