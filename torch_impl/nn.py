@@ -62,7 +62,8 @@ from torch_impl.rnn import GRU, LSTM, SimpleRNN
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
-           "Dropout", "GaussianNoise", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU", "activation",
+           "Dropout", "GaussianNoise", "RandomFlip", "Rescaling", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
+           "activation",
            "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
@@ -285,6 +286,10 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                     k += 1
         elif isinstance(m, Dropout):
             if m.seed is None and m.rate > 0:  # Keras's unseeded Dropout draws its generator's seed (none at 0)
+                m.state = (draw(), 0)
+                m._initial_seed = m._seed_value
+        elif isinstance(m, RandomFlip):
+            if m.seed is None:  # Keras's layer makes SeedGenerator(None): one draw
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
         elif isinstance(m, GaussianNoise):
@@ -705,6 +710,96 @@ class GaussianNoise(_SeedGenerator, nn.Module):
         z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
         # tf.random.stateless_normal: z * stddev + mean, the mean 0.0
         return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
+
+
+class RandomFlip(_SeedGenerator, nn.Module):
+    """Keras's ``RandomFlip(mode, seed)`` on the TensorFlow backend: in training mode each image of the batch is
+    flipped where its draw of ``uniform((N, 1, 1, 1))`` (floatx: torch's default dtype; TensorFlow's stateless
+    uniform from the layer's ``SeedGenerator``, as :class:`Dropout`'s) is ``<= 0.5``; ``"horizontal_and_vertical"``
+    flips both axes of the same images (one draw). Eval mode is the identity and draws nothing, as Keras's
+    ``training=False``. Images are torch's ``(N, C, H, W)`` (``data_format="channels_first"``, the default here)
+    or Keras's ``(N, H, W, C)`` (``"channels_last"``); an unbatched image is one draw of ``(1, 1, 1)``. An
+    unseeded layer draws its seed from Python's ``random`` when made (Keras's ``SeedGenerator(None)``), which
+    :func:`keras_init_` ``(seed=...)`` replays.
+
+    Example:
+        >>> flip = RandomFlip("horizontal", seed=3)
+        >>> flip(torch.arange(4.0).reshape(1, 1, 1, 4)).flatten().tolist(), flip.state
+        ([3.0, 2.0, 1.0, 0.0], (3, 1))
+    """
+
+    _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+    def __init__(self, mode: str = "horizontal_and_vertical", seed: Optional[int] = None,
+                 data_format: str = "channels_first"):
+        super().__init__()
+        if mode not in self._MODES:
+            raise ValueError(f"RandomFlip layer {mode!r} expects `mode` to be one of {', '.join(self._MODES)}")
+        if data_format not in ("channels_first", "channels_last"):
+            raise ValueError(f"data_format must be 'channels_first' or 'channels_last', got {data_format!r}")
+        self.mode, self.seed, self.data_format = mode, seed, data_format
+        self._init_seed(seed, draws=True)  # Keras's layer always makes its generator
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, seed={self.seed}, data_format={self.data_format!r}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        if x.dim() not in (3, 4):
+            raise ValueError(f"RandomFlip takes images (N, C, H, W) or one image (C, H, W); got {x.dim()}-D")
+        unbatched = x.dim() == 3
+        images = x.unsqueeze(0) if unbatched else x
+        draws = stateless_uniform((images.shape[0], 1, 1, 1), self._next_seed(), torch.get_default_dtype(),
+                                  x.device)
+        flips = draws <= 0.5
+        width, height = (-1, -2) if self.data_format == "channels_first" else (-2, -3)
+        out = images
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            out = torch.where(flips, out.flip(width), out)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            out = torch.where(flips, out.flip(height), out)
+        return out.squeeze(0) if unbatched else out
+
+
+class Rescaling(nn.Module):
+    """Keras's ``Rescaling(scale, offset=0.0)``: ``x * scale + offset`` in the input's float dtype, with a Python
+    ``scale``/``offset`` rounded to float32 first as Keras's ``backend.cast`` of a Python float does (a float64
+    model's ``Rescaling(1 / 255)`` multiplies by ``float32(1 / 255)``: ``x * (1 / 255)`` is 1.4e-10 off its
+    history). A sequence of per-channel scales applies along ``axis`` (1: torch's channels; -1 for
+    channels-last tensors). Integer inputs become torch's default dtype.
+
+    Example:
+        >>> Rescaling(1.0 / 255)(torch.tensor([255.0], dtype=torch.float64)).item()
+        1.0000000591389835
+    """
+
+    def __init__(self, scale, offset=0.0, axis: int = 1):
+        super().__init__()
+        self.scale, self.offset, self.axis = scale, offset, axis
+
+    @staticmethod
+    def _keras_cast(value, dtype, device) -> torch.Tensor:
+        if isinstance(value, torch.Tensor):
+            return value.to(dtype=dtype, device=device)
+        arr = np.asarray(value)
+        if not isinstance(value, (np.ndarray, np.generic)) and arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)  # tf.cast of a Python float (or a list of them): a float32 tensor first
+        return torch.as_tensor(arr, device=device).to(dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+        scale = self._keras_cast(self.scale, dtype, x.device)
+        offset = self._keras_cast(self.offset, dtype, x.device)
+        if scale.dim() == 1:
+            shape = [1] * x.dim()
+            shape[self.axis] = -1
+            scale = scale.reshape(shape)
+        if offset.dim() == 1:
+            shape = [1] * x.dim()
+            shape[self.axis] = -1
+            offset = offset.reshape(shape)
+        return x.to(dtype) * scale + offset
 
 
 class LeakyReLU(nn.Module):
