@@ -337,8 +337,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="lossparity", description="Keras-faithful PyTorch losses, and the proof.")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parity", help="loss values and gradients vs Keras on TensorFlow")
-    p.add_argument("--grid", choices=["default", "full"], default="default")
-    p.add_argument("--out", default="out/parity")
+    p.add_argument("--grid", choices=["default", "full"], default="default",
+                   help="default: the 246 cases of make demo; full: every combination (minutes)")
+    p.add_argument("--out", default="out/parity", help="where the Markdown and JSON tables go (default out/parity)")
     p.set_defaults(func=cmd_parity)
     b = sub.add_parser("bench", help="loss throughput across implementations and frameworks")
     b.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -358,9 +359,10 @@ def main(argv=None) -> int:
     b.set_defaults(func=cmd_bench)
     sub.add_parser("list", help="the failure-mode scenarios").set_defaults(func=cmd_list)
     r = sub.add_parser("run", help="one scenario in one or both frameworks")
-    r.add_argument("name")
-    r.add_argument("--framework", choices=["keras", "torch", "both"], default="both")
-    r.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    r.add_argument("name", help="a scenario (lossparity list)")
+    r.add_argument("--framework", choices=["keras", "torch", "both"], default="both",
+                   help="run it in Keras, PyTorch, or both and compare (default both)")
+    r.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="floatx of the run")
     r.set_defaults(func=cmd_run)
     for name, help_, out in (("report", "the whole catalogue in both frameworks: HTML, Markdown, PNG, JSON",
                               "out/report"),

@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -96,6 +97,12 @@ def labels_to_class_ids(y: ArrayLike) -> np.ndarray:
             raise ValueError(f"class_weight: the labels contain NaN or inf ({_where(bad)} of y of shape {shape}); "
                              "class ids cannot be derived from them (Keras would cast them to an arbitrary int32 id).")
     if y_np.ndim > 1:  # Keras: argmax over the last axis, or squeeze a trailing 1
+        if y_np.shape[-1] != 1 and y_np.size and (y_np.min() < 0 or y_np.max() > 1):
+            warnings.warn(f"class_weight: labels of shape {shape} are read as one-hot rows (Keras's rule: the "
+                          "argmax over the last axis), but they hold values outside [0, 1], as class ids per "
+                          "timestep would; each sample gets the weight of its row's largest entry's position. For "
+                          "sequence labels pass per-element weights as sample_weight instead.", UserWarning,
+                          stacklevel=3)
         y_np = np.argmax(y_np, axis=-1) if y_np.shape[-1] != 1 else np.squeeze(y_np, axis=-1)
         if y_np.ndim > 1:
             if int(np.prod(y_np.shape[1:])) != 1:

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional, Union
 
 import torch
@@ -97,6 +98,21 @@ def _broadcast_mul(a: torch.Tensor, b: torch.Tensor, message: str) -> torch.Tens
     except RuntimeError:
         raise ValueError(message + " " + _WEIGHT_HINT) from None
     return a * b
+
+
+def _warn_if_weights_enlarge(values: torch.Tensor, sample_weight: torch.Tensor) -> None:
+    """Keras multiplies the losses by a weight of more elements without a word (a ``(N, D)`` weight on the ``(N,)``
+    losses of a crossentropy averaged over its last axis, with ``N == D``, gives ``(N, N)``); the same numbers
+    here, with a warning."""
+    try:
+        shape = torch.broadcast_shapes(values.shape, sample_weight.shape)
+    except RuntimeError:
+        return  # _broadcast_mul raises
+    if math.prod(shape) > values.numel():
+        warnings.warn(f"sample_weight of shape {tuple(sample_weight.shape)} broadcasts the losses of shape "
+                      f"{tuple(values.shape)} to {tuple(shape)} (Keras does the same, silently). For one weight per "
+                      "element of a loss averaged over its last axis (binary crossentropy), give the loss "
+                      "y[..., None] and p[..., None] so that it keeps that axis.", UserWarning, stacklevel=4)
 
 
 def _divide_no_nan(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -190,6 +206,7 @@ def reduce_weighted_values(
     sample_weight = apply_mask(sample_weight, mask, dtype=dtype, reduction=reduction)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        _warn_if_weights_enlarge(values, sample_weight)
         values = _broadcast_mul(
             values, sample_weight,
             f"sample_weight of shape {tuple(sample_weight.shape)} cannot be applied to losses of "
