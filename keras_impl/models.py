@@ -34,13 +34,21 @@ __all__ = ["build_model", "make_optimizer", "fit", "floatx"]
 
 @contextlib.contextmanager
 def floatx(dtype: str) -> Iterator[None]:
-    """``keras.config.set_floatx(dtype)`` for the block, restored afterwards."""
+    """``keras.config.set_floatx(dtype)`` and the matching global dtype policy for the block (what a script that
+    sets floatx first gets), both restored afterwards as they were stored: Keras pins a policy from the floatx of
+    the moment the first layer is made (``keras.config.dtype_policy()`` stores it), which would outlive the
+    block or ignore its floatx."""
+    from keras.src.backend.common import global_state
+
     previous = keras.config.floatx()
+    policy = global_state.get_global_attribute("dtype_policy")
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
         keras.config.set_floatx(previous)
+        global_state.set_global_attribute("dtype_policy", policy)
 
 
 _SPEC_KEYS = {"dense": {"type", "units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer",

@@ -61,15 +61,14 @@ F64, F32 = 1e-8, 1e-3  # history standards, relative
 def _precision(dt: str):
     """Keras's floatx and torch's default dtype (torch_impl's floatx) set to ``dt`` for the block. Keras's layer
     dtype policy too: Keras derives it from floatx once per process and keeps it (a script sets floatx first)."""
-    previous, policy = torch.get_default_dtype(), keras.config.dtype_policy()
-    with floatx(dt):
+    previous = torch.get_default_dtype()
+    with floatx(dt):  # restores the global policy as it was stored too (None: derived from floatx)
         torch.set_default_dtype(getattr(torch, dt))
         keras.config.set_dtype_policy(dt)
         try:
             yield getattr(torch, dt)
         finally:
             torch.set_default_dtype(previous)
-            keras.config.set_dtype_policy(policy)
 
 
 def _rel(a, b) -> float:

@@ -165,14 +165,18 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
         out = activation(z)
         if act in ("softmax", "sigmoid") and out.dtype == keras_loss_dtype(loss):
             out._keras_logits = z  # as Keras's activation: a crossentropy inside a custom loss finds them
+            out._keras_activation = act  # (binary focal behind a softmax takes its factor from the output)
         return loss(y, out.to(keras_loss_dtype(loss)), sw)
 
     if act in ("softmax", "sigmoid"):
+        if getattr(loss, "from_logits", False) and isinstance(loss, _LOGIT_LOSSES + (L.BinaryFocalCrossentropy,)):
+            warnings.warn(f"`{type(loss).__name__}` received `from_logits=True`, but the model's output is produced "
+                          f"by a {act} activation (output_activation={act!r}) and thus does not represent logits: "
+                          "Keras warns the same and trains on the logits behind it. Was this intended?",
+                          UserWarning, stacklevel=3)
         focal = isinstance(loss, L.BinaryFocalCrossentropy) and not loss.from_logits
-        if focal and act == "softmax":
-            raise ValueError(
-                "BinaryFocalCrossentropy on a softmax output: Keras takes the crossentropy term from the softmax's "
-                "logits and the focal factor from its probabilities; torch_impl does not reproduce that mix.")
+        if focal and act == "softmax":  # Keras's mix: the sigmoid crossentropy of the logits, the factor from p
+            return on_output
         if focal or isinstance(loss, _LOGIT_LOSSES):
             on_logits = copy.copy(loss)
             on_logits.from_logits = True

@@ -359,6 +359,23 @@ def _smooth_categorical(y_true: torch.Tensor, label_smoothing: float, axis: int)
     return y_true * _complement(label_smoothing) + (label_smoothing / num_classes)
 
 
+def _binary_focal_behind_softmax(y_true, p, logits, apply_class_balancing, alpha, gamma, label_smoothing, axis):
+    """Keras's binary focal crossentropy on a softmax output (a custom loss, or the class, on a two-unit softmax
+    inside ``fit``): its ``binary_crossentropy`` finds the softmax's logits and takes the *sigmoid* crossentropy of
+    them, while the focal factor ``(1 - p_t)**gamma`` comes from the softmax probabilities ``p`` themselves."""
+    p = p.float() if p.dtype in _HALF else p
+    z = logits.to(p.dtype)
+    y = y_true.to(p.dtype)
+    if label_smoothing:
+        y = y * _complement(label_smoothing) + 0.5 * label_smoothing
+    bce = _ops.sigmoid_xent(y, z)
+    p_t = y * p + (1 - y) * (1 - p)
+    focal = _ops.tf_pow(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y * alpha + (1 - y) * (1 - alpha)) * focal
+    return focal.mean(axis)
+
+
 def _is_compiling() -> bool:
     return torch.compiler.is_compiling()
 
@@ -654,7 +671,9 @@ def binary_focal_crossentropy(
     label_smoothing = _check_label_smoothing(label_smoothing)
     gamma = _check_gamma(gamma)
     alpha = _check_binary_alpha(alpha, apply_class_balancing)
-    if not from_logits:  # Keras: the crossentropy term from the logits behind a sigmoid output, the factor from it
+    if not from_logits and getattr(y_pred, "_keras_activation", None) != "softmax":
+        # Keras: the crossentropy term from the logits behind a sigmoid output, the factor from it (equal to the
+        # sigmoid of those logits); behind a softmax output the factor needs the probabilities (below)
         y_pred, from_logits = _keras_logits(y_pred, False, "binary_focal_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred, keep_half=_kernels_for(y_pred))
     return _binary_focal_crossentropy(
@@ -665,6 +684,10 @@ def binary_focal_crossentropy(
 def _binary_focal_crossentropy(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits, label_smoothing, axis):
     _same_shape_or_raise(y_true, y_pred, "binary_focal_crossentropy")
     axis = _canonical_axis(axis, y_pred.dim())
+    logits = getattr(y_pred, "_keras_logits", None)
+    if logits is not None and not from_logits and getattr(y_pred, "_keras_activation", None) == "softmax":
+        return _binary_focal_behind_softmax(y_true, y_pred, logits, apply_class_balancing, alpha, gamma,
+                                            label_smoothing, axis)
     if _kernels_for(y_pred):
         from torch_impl.kernels import ops
 
@@ -1336,6 +1359,8 @@ class _Wrapped(Loss):
         """The reduced loss from one fused kernel, or None (then the generic path runs)."""
         if not (self.reduction in _REDUCING and self.dtype is None and self._kernel_path() and _kernels_for(y_pred)):
             return None
+        if getattr(y_pred, "_keras_activation", None) == "softmax" and isinstance(self, BinaryFocalCrossentropy):
+            return None  # Keras's mix behind a softmax output (_binary_focal_behind_softmax): the eager path
         y_true, y_pred = _prepare(y_true, y_pred, keep_half=True)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         _same_shape_or_raise(y_true, y_pred, type(self).__name__, None if self._binary else self.axis)

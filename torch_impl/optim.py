@@ -224,8 +224,9 @@ class KerasOptimizer(torch.optim.Optimizer):
             the step count, as Keras does) or a callable taking no argument.
         weight_decay: decoupled decay ``w -= w * weight_decay * lr`` before the update.
         clipnorm: clip each gradient to this L2 norm.
-        global_clipnorm: clip all gradients together to this global L2 norm (those of each parameter group: a
-            group is one Keras optimizer).
+        global_clipnorm: clip all gradients together to this global L2 norm (over every parameter group, as
+            one Keras optimizer whose variables differ in weight decay, e.g. ``exclude_from_weight_decay``; for
+            a norm per group use one optimizer per group, or :class:`MultiOptimizer`).
         clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
         use_ema, ema_momentum, ema_overwrite_frequency: Keras's moving average of
             the weights: after each step ``average = m * average + (1 - m) * w``
@@ -452,19 +453,6 @@ class KerasOptimizer(torch.optim.Optimizer):
                     for g in grads]
         return grads
 
-    def _clip_by_group(self, grads: list, pairs: list) -> list:
-        """Keras's clipping, each parameter group as one Keras optimizer: ``global_clipnorm`` takes the norm of
-        a group's gradients (``clipnorm``/``clipvalue`` act per variable anyway)."""
-        if not (self.global_clipnorm and len(self.param_groups) > 1):
-            return self._clip_grads(grads, [p for p, _ in pairs])
-        out = list(grads)
-        for group in self.param_groups:
-            idx = [i for i, (_, g) in enumerate(pairs) if g is group]
-            if idx:
-                for i, clipped in zip(idx, self._clip_grads([grads[i] for i in idx], [pairs[i][0] for i in idx])):
-                    out[i] = clipped
-        return out
-
     def _rate(self, group: dict) -> float:
         """The group's learning rate as Keras holds it: a schedule's value, else the floatx variable's (the floatx
         is kept in the group, so that a state_dict carries it)."""
@@ -511,7 +499,7 @@ class KerasOptimizer(torch.optim.Optimizer):
             if steps:  # the update: the mean of the accumulated gradients and this one, in fit a product
                 grads = [_Grad(g.value() + _buffer(self.state[p], "gradient_accumulator", p),
                                _reciprocal(steps, p.dtype, p.device)) for (p, _), g in zip(pairs, grads)]
-            grads = self._clip_by_group(grads, pairs)
+            grads = self._clip_grads(grads, [p for p, _ in pairs])
             self._before_updates(pairs)
             for (p, group), g in zip(pairs, grads):
                 lr = _scalar(self._rate(group), p.dtype)

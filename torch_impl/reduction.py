@@ -108,7 +108,11 @@ def _warn_if_weights_enlarge(values: torch.Tensor, sample_weight: torch.Tensor) 
         shape = torch.broadcast_shapes(values.shape, sample_weight.shape)
     except RuntimeError:
         return  # _broadcast_mul raises
-    if math.prod(shape) > values.numel():
+    if math.prod(shape) > values.numel() and values.dim() == 0:
+        warnings.warn("a loss function returned one number for the batch, so sample_weight (or class_weight) of "
+                      f"shape {tuple(sample_weight.shape)} only rescales it by the weights' mean (Keras does the "
+                      "same): return one loss per sample to weigh the samples.", UserWarning, stacklevel=4)
+    elif math.prod(shape) > values.numel():
         warnings.warn(f"sample_weight of shape {tuple(sample_weight.shape)} broadcasts the losses of shape "
                       f"{tuple(values.shape)} to {tuple(shape)} (Keras does the same, silently). For one weight per "
                       "element of a loss averaged over its last axis (binary crossentropy), give the loss "
