@@ -135,8 +135,14 @@ def test_softmax_output_trains_on_logits():
     fn = tfit.compiled_loss(losses.CategoricalCrossentropy(), "softmax")
     (g,) = torch.autograd.grad(fn(y, z), z)
     assert float(g.abs().max()) > 0.5  # the logits path: no clipping dead zone
-    with pytest.raises(ValueError, match="softmax"):
-        tfit.compiled_loss(losses.BinaryFocalCrossentropy(), "softmax")
+    # binary focal behind a softmax: Keras's mix, the sigmoid crossentropy of the logits times the factor from
+    # the softmax probabilities (test_field_scripts_round8.py checks it against Keras)
+    focal = tfit.compiled_loss(losses.BinaryFocalCrossentropy(gamma=2.0), "softmax")
+    p, zz = torch.softmax(z.detach(), -1), z.detach()
+    bce = torch.clamp(zz, min=0) - zz * y + torch.log1p(torch.exp(-zz.abs()))
+    p_t = y * p + (1 - y) * (1 - p)
+    expected = ((1 - p_t) ** 2 * bce).mean()
+    assert torch.allclose(focal(y, z).detach(), expected, rtol=1e-6)
 
 
 def test_keras_init_batchnorm_without_center_or_scale():

@@ -150,7 +150,9 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     For a softmax/sigmoid output, Keras's categorical, sparse categorical and
     binary crossentropy use the activation's logits (``from_logits`` or not);
     binary focal crossentropy with ``from_logits=False`` uses them for its
-    crossentropy term (and the sigmoid for the focal factor). Anything else
+    crossentropy term (a sigmoid crossentropy of them, also behind a softmax)
+    and the activated output for the focal factor. ``from_logits=True`` on such an
+    output warns, as Keras does, and trains on the logits. Anything else
     sees the activated output. Keras finds the logits only on the activation's
     own output tensor, so they are lost (and the loss runs on the activated
     output, as its ``from_logits`` says) where Keras's loss makes a new tensor
