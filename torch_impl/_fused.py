@@ -218,6 +218,16 @@ def _balance_weight(y, alpha):
     return (y * alpha).add_(torch.rsub(y, 1.0).mul_(1 - alpha))  # y*alpha + (1-y)*(1-alpha)
 
 
+def focal_mean(y, p, bce, gamma, alpha, balance, dim):
+    """Keras's binary focal crossentropy from its parts, op for op: ``(1 - p_t)**gamma * bce`` with ``p_t = y p +
+    (1 - y)(1 - p)``, weighted by ``y alpha + (1 - y)(1 - alpha)`` with class balancing, averaged over ``dim``."""
+    p_t = y * p + (1 - y) * (1 - p)
+    focal = tf_pow(1.0 - p_t, gamma) * bce
+    if balance:
+        focal = (y * alpha + (1 - y) * (1 - alpha)) * focal
+    return focal.mean(dim)
+
+
 class _BinaryFocal(_Impl):
     @staticmethod
     def reference(x, y, dim, gamma, alpha, balance, from_logits):
@@ -227,11 +237,7 @@ class _BinaryFocal(_Impl):
         else:
             bce = _bce_probs_elementwise(x, y)
             p = x
-        p_t = y * p + (1 - y) * (1 - p)
-        focal = tf_pow(1.0 - p_t, gamma) * bce
-        if balance:
-            focal = (y * alpha + (1 - y) * (1 - alpha)) * focal
-        return focal.mean(dim)
+        return focal_mean(y, p, bce, gamma, alpha, balance, dim)
 
     @staticmethod
     def forward(x, y, gamma, alpha, balance, from_logits):

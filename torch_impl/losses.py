@@ -368,12 +368,7 @@ def _binary_focal_behind_softmax(y_true, p, logits, apply_class_balancing, alpha
     y = y_true.to(p.dtype)
     if label_smoothing:
         y = y * _complement(label_smoothing) + 0.5 * label_smoothing
-    bce = _ops.sigmoid_xent(y, z)
-    p_t = y * p + (1 - y) * (1 - p)
-    focal = _ops.tf_pow(1.0 - p_t, gamma) * bce
-    if apply_class_balancing:
-        focal = (y * alpha + (1 - y) * (1 - alpha)) * focal
-    return focal.mean(axis)
+    return _fused.focal_mean(y, p, _ops.sigmoid_xent(y, z), gamma, alpha, apply_class_balancing, axis)
 
 
 def _is_compiling() -> bool:

@@ -787,19 +787,18 @@ class Rescaling(nn.Module):
             arr = arr.astype(np.float32)  # tf.cast of a Python float (or a list of them): a float32 tensor first
         return torch.as_tensor(arr, device=device).to(dtype)
 
+    def _along_axis(self, value, x: torch.Tensor, dtype) -> torch.Tensor:
+        """``value`` Keras-cast to ``dtype``, a per-channel sequence shaped to apply along ``axis``."""
+        t = self._keras_cast(value, dtype, x.device)
+        if t.dim() == 1:
+            shape = [1] * x.dim()
+            shape[self.axis] = -1
+            t = t.reshape(shape)
+        return t
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
-        scale = self._keras_cast(self.scale, dtype, x.device)
-        offset = self._keras_cast(self.offset, dtype, x.device)
-        if scale.dim() == 1:
-            shape = [1] * x.dim()
-            shape[self.axis] = -1
-            scale = scale.reshape(shape)
-        if offset.dim() == 1:
-            shape = [1] * x.dim()
-            shape[self.axis] = -1
-            offset = offset.reshape(shape)
-        return x.to(dtype) * scale + offset
+        return x.to(dtype) * self._along_axis(self.scale, x, dtype) + self._along_axis(self.offset, x, dtype)
 
 
 class LeakyReLU(nn.Module):
