@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -27,6 +28,25 @@ def test_one_hot_labels_to_sparse_say_use_categorical():
     with pytest.raises(ValueError, match="CategoricalCrossentropy") as e:
         losses.SparseCategoricalCrossentropy()(y_true, torch.softmax(torch.randn(4, 3), -1))
     assert "(4, 3)" in str(e.value) and "one-hot" in str(e.value)
+
+
+@pytest.mark.parametrize("make", [losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy,
+                                  losses.BinaryCrossentropy, losses.BinaryFocalCrossentropy,
+                                  losses.CategoricalFocalCrossentropy])
+def test_torch_argument_order_warns_that_the_arguments_look_swapped(make):
+    """``loss(logits, labels)``, torch's order, gives integer predictions: a warning that points at the user's
+    line (Keras casts and computes, so do we, where the shapes allow it)."""
+    logits, labels = torch.randn(4, 3), torch.tensor([0, 2, 1, 1])
+    for target in (labels, torch.nn.functional.one_hot(labels, 3)):
+        with pytest.warns(UserWarning, match="look swapped") as record:
+            try:
+                make(from_logits=True)(logits, target)
+            except ValueError:
+                pass  # the shapes cannot be read the other way round
+        assert all(w.filename == __file__ for w in record if "look swapped" in str(w.message))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # integer targets and predictions (Keras's own tests) do not warn
+        losses.binary_crossentropy(torch.tensor([[0, 1]]), torch.tensor([[1, 0]]))
 
 
 def test_binary_shape_mismatch_names_both_shapes():

@@ -22,10 +22,10 @@ from torch_impl.utils import keras_shuffle_order  # noqa: E402
 pytestmark = pytest.mark.keras
 
 
-def _keras_orders(n: int, seed: int, batch_size: int, epochs: int) -> list[list[int]]:
+def _keras_orders(n: int, seed: int, batch_size: int, epochs: int, shuffle=True) -> list[list[int]]:
     """The sample indices each epoch of Keras's fit iterator yields, in order."""
     keras.utils.set_random_seed(seed)
-    it = TFEpochIterator(x=np.arange(n).astype("float64"), batch_size=batch_size, shuffle=True,
+    it = TFEpochIterator(x=np.arange(n).astype("float64"), batch_size=batch_size, shuffle=shuffle,
                          distribute_strategy=tf.distribute.get_strategy())
     orders = []
     for _ in range(epochs):
@@ -51,6 +51,25 @@ def test_order_is_keras_fit_order(n, seed):
     assert sorted(ours) == list(range(n))
 
 
+BATCH_CASES = [(10, 1, 4), (20, 3, 5), (33, 5, 8), (100, 42, 32), (7, 0, 3), (64, 9, 16), (50, 2, 1), (97, 7, 96),
+               (1000, 2**31 - 1, 33), (5000, 11, 2000)]
+
+
+@pytest.mark.parametrize("n,seed,batch_size", BATCH_CASES)
+def test_batch_order_is_keras_fit_order(n, seed, batch_size):
+    """``fit(shuffle="batch")``: the batches in order, TensorFlow's shuffle inside each, one stream per epoch."""
+    keras_order = _keras_orders(n, seed, batch_size, epochs=2, shuffle="batch")
+    ours = keras_shuffle_order(n, seed, shuffle="batch", batch_size=batch_size).tolist()
+    print(f"n={n} seed={seed} batch_size={batch_size}: second batch Keras {keras_order[0][batch_size:][:6]}, "
+          f"ours {ours[batch_size:][:6]}")
+    assert keras_order[0] == ours
+    assert keras_order[1] == keras_order[0]  # the same in every epoch, as shuffle=True
+    for start in range(0, n, batch_size):  # each batch holds its own slice of the samples
+        assert sorted(ours[start:start + batch_size]) == list(range(start, min(n, start + batch_size)))
+    if n >= 20 and batch_size > 4:
+        assert ours != list(range(n))
+
+
 def test_order_edge_cases():
     assert keras_shuffle_order(0, 1).tolist() == [] and keras_shuffle_order(1, 1).tolist() == [0]
     for bad in (-1, 2.5, True):
@@ -58,6 +77,11 @@ def test_order_edge_cases():
             keras_shuffle_order(bad, 1)
     with pytest.raises(ValueError, match="seed"):
         keras_shuffle_order(5, 1.5)
+    for bad in (None, 0, 2.0):
+        with pytest.raises(ValueError, match="batch_size"):
+            keras_shuffle_order(5, 1, shuffle="batch", batch_size=bad)
+    with pytest.raises(ValueError, match="shuffle"):
+        keras_shuffle_order(5, 1, shuffle="rows")
 
 
 @pytest.mark.parametrize("validation_split", [0.0, 0.25])

@@ -236,31 +236,57 @@ def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype
 _MAXINT32 = 2**31 - 1
 
 
-def keras_shuffle_order(n: int, seed: int) -> np.ndarray:
+def _shuffle_op_seeds(seed: int) -> tuple[int, int]:
+    """``tf.random.shuffle``'s op seeds in a fresh ``tf.data`` function under the global seed ``seed``."""
+    seed1, seed2 = int(seed) % _MAXINT32, 0
+    return (seed1, _MAXINT32) if (seed1, seed2) == (0, 0) else (seed1, seed2)
+
+
+def _random_shuffle(order: np.ndarray, seeds: tuple[int, int], block: int) -> int:
+    """TensorFlow's ``RandomShuffle`` kernel on ``order`` in place, its Philox stream at 128-bit block ``block``;
+    returns the next call's block (the kernel reserves ``len(order) - 1`` 32-bit words, rounded up to blocks)."""
+    samples = len(order) - 1
+    if samples <= 0:
+        return block
+    seed1, seed2 = seeds
+    blocks = (samples + 3) // 4
+    words = _philox_blocks((seed1 & _U32, seed1 >> 32), seed2 & _U32, seed2 >> 32,
+                           torch.arange(block, block + blocks, dtype=torch.int64)).reshape(-1)[:samples].numpy()
+    for i, w in enumerate(words.tolist()):
+        j = i + w % (samples + 1 - i)
+        order[i], order[j] = order[j], order[i]
+    return block + blocks
+
+
+def keras_shuffle_order(n: int, seed: int, shuffle=True, batch_size=None) -> np.ndarray:
     """The order in which Keras 3 on TensorFlow feeds ``n`` samples to ``model.fit(shuffle=True)`` after
-    ``keras.utils.set_random_seed(seed)`` (or ``tf.random.set_seed(seed)``).
+    ``keras.utils.set_random_seed(seed)`` (or ``tf.random.set_seed(seed)``); with ``shuffle="batch"``, the order
+    of ``fit(shuffle="batch", batch_size=batch_size)``.
 
     Keras's ``ArrayDataAdapter`` shuffles the indices with ``tf.random.shuffle`` inside a ``tf.data`` function;
     with a global seed its op seeds are ``(seed mod 2**31-1, 0)`` (``random_seed.get_seed``: a fresh function
     graph counts ops from 0; ``(0, 0)`` becomes ``(0, 2**31-1)``), and each epoch runs a fresh kernel, so every
     epoch, and every ``fit`` call, sees this same order. ``RandomShuffle``'s kernel: a stateful Philox4x32-10
-    stream with key ``seed`` and counter ``[0, 0, seed2]``, one 32-bit word per swap: for ``i`` in ``0..n-2``
-    swap ``i`` with ``i + word_i % (n - i)``.
+    stream with key ``seed`` and counter ``[block, 0, seed2]``, one 32-bit word per swap: for ``i`` in
+    ``0..n-2`` swap ``i`` with ``i + word_i % (n - i)``. ``shuffle="batch"`` keeps the batches in order and runs
+    that kernel on each batch's indices in turn (``indices_dataset.map(tf.random.shuffle)``): one stream, each
+    call reserving its ``size - 1`` words rounded up to whole 128-bit blocks (all measured against Keras's
+    epoch iterator).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an integer (keras.utils.set_random_seed's), got {seed!r}")
-    seed1, seed2 = int(seed) % _MAXINT32, 0
-    if (seed1, seed2) == (0, 0):
-        seed2 = _MAXINT32
-    order = np.arange(n)
-    if n <= 1:
+    if shuffle not in (True, "batch"):
+        raise ValueError(f'shuffle must be True or "batch", got {shuffle!r}')
+    seeds, order = _shuffle_op_seeds(seed), np.arange(n)
+    if shuffle is True:
+        _random_shuffle(order, seeds, 0)
         return order
-    samples = n - 1
-    words = _philox_blocks((seed1 & _U32, seed1 >> 32), seed2 & _U32, seed2 >> 32,
-                           torch.arange((samples + 3) // 4, dtype=torch.int64)).reshape(-1)[:samples].numpy()
-    for i, w in enumerate(words.tolist()):
-        j = i + w % (n - i)
-        order[i], order[j] = order[j], order[i]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f'shuffle="batch" needs the positive integer batch_size, got {batch_size!r}')
+    block = 0
+    for start in range(0, n, int(batch_size)):
+        view = order[start:start + int(batch_size)]  # a view: shuffled in place
+        block = _random_shuffle(view, seeds, block)
     return order

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
+import sys
 import warnings
 from typing import Callable, Optional, Sequence, Union
 
@@ -129,6 +131,7 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     y_pred = _as_tensor(y_pred)
     if y_pred.is_complex():
         raise ValueError(f"y_pred must be real, got dtype {y_pred.dtype}")
+    pred_is_integer = not y_pred.is_floating_point()
     cdt = _compute_dtype(y_pred, dtype)
     # An explicit half dtype (Keras: the loss computes in it) rounds the inputs to
     # it; the arithmetic runs in float32 and Loss.forward rounds the result back.
@@ -138,11 +141,32 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     if not kernel_half:
         y_pred = (y_pred if round_to is None else y_pred.to(round_to)).to(cdt)
     y_true = _as_tensor(y_true, y_pred.device)
+    if pred_is_integer and y_true.is_floating_point():
+        _warn_swapped(y_true, y_pred)
     # the kernels read any float target (but float64) and compute in float32: no copy for them
     kernel_reads_y = kernel_half and y_true.is_floating_point() and y_true.dtype != torch.float64
     if not (labels_are_indices or kernel_reads_y):
         y_true = (y_true if round_to is None else y_true.to(round_to)).to(cdt)
     return y_true, y_pred
+
+
+_SWAPPED = (" The arguments look swapped: torch_impl losses take Keras's order, loss(y_true, y_pred), where "
+            "torch's F.cross_entropy / nn.CrossEntropyLoss take (input, target).")
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside torch_impl and torch's module machinery."""
+    inside = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.abspath(torch.__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_swapped(y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
+    warnings.warn(f"y_pred has an integer dtype and y_true the float dtype {y_true.dtype}: "
+                  f"predictions are never integers.{_SWAPPED} Keras casts them and computes; so does torch_impl.",
+                  stacklevel=_user_stacklevel())
 
 
 def _kernels_for(y_pred) -> bool:

@@ -107,7 +107,7 @@ def pad_sequences(sequences, maxlen: Optional[int] = None, dtype="int32", paddin
     return out
 
 
-def keras_shuffle_order(n: int, seed: int) -> np.ndarray:
+def keras_shuffle_order(n: int, seed: int, shuffle=True, batch_size: Optional[int] = None) -> np.ndarray:
     """The sample order of Keras's ``model.fit(x, y, shuffle=True)`` (Keras 3 on TensorFlow, array inputs) after
     ``keras.utils.set_random_seed(seed)``, bit for bit: ``x[order]`` in batches of ``batch_size`` is what each
     epoch's training steps see (``n`` is the number of training samples, after a ``validation_split``).
@@ -117,10 +117,16 @@ def keras_shuffle_order(n: int, seed: int) -> np.ndarray:
     2.21; measured). ``torch_impl.fit.fit(..., seed=seed)`` uses it. Without a global seed Keras's order is
     random and cannot be replayed.
 
+    ``shuffle="batch"`` (with the fit's ``batch_size``) gives the order of ``fit(shuffle="batch")``: the batches
+    stay in order and TensorFlow shuffles the indices inside each one, from one stream across the epoch's
+    batches; again the same in every epoch.
+
     Example:
         >>> keras_shuffle_order(10, seed=1)  # keras.utils.set_random_seed(1); model.fit(x[:10], y[:10])
         array([2, 4, 0, 8, 9, 1, 5, 6, 3, 7])
+        >>> keras_shuffle_order(10, seed=1, shuffle="batch", batch_size=4)  # fit(..., shuffle="batch")
+        array([0, 1, 2, 3, 7, 6, 4, 5, 8, 9])
     """
     from torch_impl._tf_random import keras_shuffle_order as order
 
-    return order(n, seed)
+    return order(n, seed, shuffle, batch_size)
