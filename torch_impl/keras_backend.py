@@ -1,0 +1,1288 @@
+"""Keras's legacy backend (``from tensorflow.keras import backend as K``) in PyTorch, with TensorFlow's numbers.
+
+Custom losses and metrics written for Keras 2 call the legacy backend: ``K.clip``, ``K.binary_crossentropy``,
+``K.mean``, ``K.switch``... In Keras 3 (3.15.1) that name resolves to ``keras/src/legacy/backend.py``: thin
+wrappers around TensorFlow ops. Replacing each ``K.x`` by the torch function of the same name silently changes
+the numbers, for example:
+
+* ``K.binary_crossentropy`` clips to ``[1e-7, 1 - 1e-7]`` *and* adds ``1e-7`` inside both logs (so it is not
+  ``keras.losses.binary_crossentropy``, nor torch's ``binary_cross_entropy``, which caps the log at -100: a sure
+  wrong prediction costs 15.42 in Keras, 100 in torch); it never looks for the logits behind a sigmoid.
+* ``K.categorical_crossentropy`` divides by the sum over ``axis`` first and clips (of a ``K.softmax`` output too:
+  16.12 at most, where ``keras.losses.categorical_crossentropy`` takes the softmax's logits and gives e.g. 102);
+  the sparse one casts the labels to int (``1.9`` is class 1) and clips before its log.
+* ``K.std`` / ``K.var`` are the population ones (``torch.std`` divides by ``N - 1``); ``K.mean`` of integers is an
+  integer (truncated), of booleans a floatx.
+* ``K.clip(x, lo, hi)`` with ``lo > hi`` gives ``lo`` (``torch.clamp`` gives ``hi``); ``None`` bounds are
+  infinite; the gradient passes at the bounds.
+* ``K.maximum`` / ``K.minimum`` give the whole gradient of a tie to the *first* argument (``torch.maximum``
+  splits it in halves, ``torch.relu`` gives none): a triplet loss ``K.maximum(d_pos - d_neg + margin, 0.)``
+  exactly at its margin trains differently.
+* ``K.sqrt`` clamps negatives to 0 and its gradient is 0 wherever the incoming one is 0 (torch: NaN at 0);
+  ``K.cumprod``'s gradient is 0 at a zero entry (TensorFlow's ``div_no_nan``); ``K.abs`` and ``K.sign`` keep a NaN.
+* ``K.argmax`` skips NaN (torch returns the NaN's index); ``K.one_hot`` gives float32 rows of zeros for ids out of
+  range (``F.one_hot`` gives int64 and raises); ``K.l2_normalize`` normalises over *all* axes by default
+  (``F.normalize`` over ``dim=1``), as ``x * rsqrt(max(sum(x**2), 1e-12))``; ``K.hard_sigmoid`` is
+  ``clip(0.2 x + 0.5, 0, 1)`` (``F.hardsigmoid`` is ``x / 6 + 0.5``); ``K.relu(x, alpha=0.1)`` uses
+  ``float32(0.1)`` even in float64 (1.5e-8 relative off ``0.1 x``).
+* Reductions over ``axis=[]`` reduce nothing (torch's ``sum(dim=[])`` reduces everything); ``K.max`` of an empty
+  axis is ``-inf``; ``K.switch`` with a lower-rank condition appends axes to the condition (numpy broadcasting
+  would prepend them).
+* Python constants take the tensor's dtype (``K.epsilon()`` is exactly ``1e-7`` in a float64 model), but
+  ``K.cast_to_floatx(0.1)`` and ``K.constant`` are floatx (float32) values.
+
+This module is a torch port of those functions: same arguments, same values, and TensorFlow's gradients (ties,
+bounds, zeros, NaN), in float32 and float64, checked against ``tf.keras.backend`` by
+``parity_tests/test_keras_backend_keras.py``. A loss written with ``K`` ports by changing its import only::
+
+    from tensorflow.keras import backend as K     # Keras
+    from torch_impl import keras_backend as K     # PyTorch: the same loss, the same numbers
+
+What stays torch: Python operators on tensors (``+``, ``*``, ``/``, ``**``, slicing) are torch's, which compute
+what TensorFlow's do, to rounding. Where Keras raises on mixed dtypes (a float32 label times a float64
+prediction) torch promotes. Not ported: the layers' ops (conv, pooling, rnn, ``bias_add``), the random functions
+(TensorFlow's generators), ``ctc_*``, ``gradients`` and the variable updates. ``floatx`` is
+``torch.get_default_dtype()`` (``set_floatx`` sets it); ``epsilon`` is this module's own setting (1e-7). The
+constants a loss makes (``K.variable(weights)``, ``K.constant``, ``K.ones``...) live on torch's default device:
+for a model on a GPU make them under ``with torch.device("cuda"):`` (TensorFlow places them itself).
+
+Keras 2 functions that Keras 3's legacy backend dropped are here with Keras 2's definition: ``logsumexp``
+(``tf.reduce_logsumexp``). Augmented assignments in a field loss (``y_pred /= K.sum(y_pred, -1, True)``) rebind a
+name in TensorFlow but write in place in torch: on a model output autograd then raises (rewrite as
+``y_pred = y_pred / ...``).
+
+Example (a Keras 2 focal loss, ported by its import; float64: 1e-7 is exact):
+    >>> import torch
+    >>> from torch_impl import keras_backend as K
+    >>> def focal(y_true, y_pred, gamma=2.0, alpha=0.25):
+    ...     y_pred = K.clip(y_pred, K.epsilon(), 1.0 - K.epsilon())
+    ...     p_t = K.switch(K.equal(y_true, 1), y_pred, 1 - y_pred)
+    ...     return K.mean(-alpha * K.pow(1.0 - p_t, gamma) * K.log(p_t), axis=-1)
+    >>> y = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    >>> p = torch.tensor([[1.0, 0.25]], dtype=torch.float64, requires_grad=True)
+    >>> loss = focal(y, p)
+    >>> loss.backward()
+    >>> print(f"{loss.item():.8f}", p.grad.tolist())   # p = 1 sits at the clip: no gradient there
+    0.00224752 [[0.0, 0.02839679619490297]]
+    >>> K.binary_crossentropy(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))  # not torch's 100
+    tensor([15.4249, 15.3332])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from torch_impl import _ops
+
+__all__ = [
+    # configuration
+    "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format", "set_image_data_format",
+    # tensors and their attributes
+    "cast", "cast_to_floatx", "constant", "variable", "zeros", "ones", "eye", "zeros_like", "ones_like", "arange",
+    "shape", "int_shape", "ndim", "dtype", "count_params", "get_value", "batch_get_value", "eval", "set_value",
+    "batch_set_value", "is_sparse", "to_dense", "name_scope",
+    # element-wise math
+    "abs", "sign", "round", "square", "sqrt", "exp", "log", "pow", "sin", "cos", "tanh", "sigmoid", "hard_sigmoid",
+    "softplus", "softsign", "relu", "elu", "softmax", "clip", "maximum", "minimum",
+    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "switch",
+    # reductions
+    "sum", "mean", "max", "min", "prod", "std", "var", "any", "all", "argmax", "argmin", "logsumexp", "cumsum",
+    "cumprod", "l2_normalize", "in_top_k",
+    # shapes
+    "flatten", "batch_flatten", "reshape", "expand_dims", "squeeze", "concatenate", "stack", "permute_dimensions",
+    "transpose", "tile", "repeat", "repeat_elements", "reverse", "gather", "one_hot", "dot", "batch_dot",
+    "stop_gradient", "map_fn", "foldl", "foldr",
+    # losses
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "binary_focal_crossentropy", "categorical_focal_crossentropy",
+]
+
+_py_abs, _py_all, _py_any, _py_max, _py_min, _py_round, _py_sum, _py_pow = abs, all, any, max, min, round, sum, pow
+
+TensorLike = Union[torch.Tensor, np.ndarray, float, int, bool, Sequence]
+
+# --------------------------------------------------------------------------------------------------------------
+# configuration: epsilon (this module's), floatx (torch's default dtype), image data format
+# --------------------------------------------------------------------------------------------------------------
+
+_config = {"epsilon": _ops.EPSILON, "image_data_format": "channels_last"}
+
+
+def epsilon() -> float:
+    """``K.epsilon()``: the fuzz factor, a Python float (1e-7 unless :func:`set_epsilon` changed it)."""
+    return _config["epsilon"]
+
+
+def set_epsilon(value: float) -> None:
+    """``K.set_epsilon(value)``: the value :func:`epsilon` returns (the crossentropies here read it per call)."""
+    _config["epsilon"] = float(value)
+
+
+def floatx() -> str:
+    """``K.floatx()``: here the name of ``torch.get_default_dtype()`` (``'float32'`` unless set)."""
+    return str(torch.get_default_dtype()).replace("torch.", "")
+
+
+def set_floatx(value: str) -> None:
+    """``K.set_floatx(value)``: ``torch.set_default_dtype`` (``'float16'``, ``'bfloat16'``, ``'float32'``,
+    ``'float64'``)."""
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(f"Unknown floatx type: {value!r}; expected 'float16', 'bfloat16', 'float32' or 'float64'")
+    torch.set_default_dtype(getattr(torch, value))
+
+
+def image_data_format() -> str:
+    """``K.image_data_format()``: ``'channels_last'`` unless set."""
+    return _config["image_data_format"]
+
+
+def set_image_data_format(data_format: str) -> None:
+    """``K.set_image_data_format(data_format)``."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"Unknown data_format: {data_format!r}")
+    _config["image_data_format"] = data_format
+
+
+# --------------------------------------------------------------------------------------------------------------
+# conversions (TensorFlow's rules)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _torch_dtype(dt) -> Optional[torch.dtype]:
+    """A dtype given as Keras takes it: a name (``'float32'``), a NumPy or torch dtype, Python ``float``/``bool``
+    (TensorFlow: float32, bool) or ``None``."""
+    if dt is None or isinstance(dt, torch.dtype):
+        return dt
+    if dt is float:
+        return torch.float32
+    if dt is bool:
+        return torch.bool
+    name = dt if isinstance(dt, str) else np.dtype(dt).name
+    resolved = getattr(torch, name, None) if name != "float" else None
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"Unknown dtype {dt!r}")
+    return resolved
+
+
+def _t(x: TensorLike) -> torch.Tensor:
+    """``tf.convert_to_tensor(x)``: tensors as they are; NumPy arrays keep their dtype; Python floats (and lists
+    of them) become float32 and Python ints int32, as TensorFlow converts them (not floatx)."""
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (np.ndarray, np.generic)):
+        return torch.as_tensor(np.asarray(x))
+    if isinstance(x, (list, tuple)) and x and _py_all(isinstance(v, torch.Tensor) for v in x):
+        return torch.stack(list(x))
+    a = np.asarray(x)
+    if a.dtype == np.float64:
+        a = a.astype(np.float32)
+    elif a.dtype == np.int64:
+        a = a.astype(np.int32)
+    return torch.as_tensor(a)
+
+
+def _like(value, ref: torch.Tensor) -> torch.Tensor:
+    """A Python number (or array) converted to ``ref``'s dtype and device, as TensorFlow converts the other operand
+    of a binary op; a tensor as it is."""
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.as_tensor(np.asarray(value), dtype=ref.dtype, device=ref.device)
+
+
+def _pair(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both operands of a binary op as tensors: a Python number takes the other one's dtype; two tensors of
+    different floating dtypes compute in the wider one (TensorFlow raises)."""
+    if not isinstance(x, torch.Tensor) and not isinstance(y, torch.Tensor):
+        x = _t(x)
+    if not isinstance(x, torch.Tensor):
+        x = _like(x, y)
+    if not isinstance(y, torch.Tensor):
+        y = _like(y, x)
+    if x.dtype != y.dtype:
+        common = torch.promote_types(x.dtype, y.dtype)
+        x, y = x.to(common), y.to(common)
+    return x, y
+
+
+def _bounds(dt: torch.dtype, eps: float) -> tuple[float, float]:
+    """``epsilon_ = convert_to_tensor(eps, dt)`` and ``1 - epsilon_``, both computed in ``dt`` (Python floats that
+    hold exactly those values)."""
+    e = torch.tensor(eps, dtype=dt)
+    return float(e), float(1.0 - e)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# TensorFlow gradients torch does not give
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _unbroadcast(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    return grad if grad.shape == shape else grad.sum_to_size(shape)
+
+
+class _TfMaxMin(torch.autograd.Function):
+    """``tf.maximum`` / ``tf.minimum``: NaN propagates; the gradient of a tie goes to ``x`` whole
+    (``x >= y`` / ``x <= y``), the rest to ``y`` (also where a NaN makes the comparison false). The value of a tie
+    is ``y``'s, as TensorFlow's vectorised CPU kernel returns it: ``maximum(-0., 0.)`` is ``+0.`` (its scalar
+    tail, the last ``n % 8`` float32 elements, returns ``x``'s ``-0.``), which decides ``K.sqrt``'s ``+inf``
+    gradient at ``-0.``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, y, take_max):
+        return torch.where(x == y, y, torch.maximum(x, y) if take_max else torch.minimum(x, y))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, y, take_max = inputs
+        ctx.take_max = take_max
+        ctx.save_for_backward(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        mask = (x >= y) if ctx.take_max else (x <= y)
+        zeros = torch.zeros_like(grad)
+        gx = _unbroadcast(torch.where(mask, grad, zeros), x.shape) if ctx.needs_input_grad[0] else None
+        gy = _unbroadcast(torch.where(mask, zeros, grad), y.shape) if ctx.needs_input_grad[1] else None
+        return gx, gy, None
+
+
+class _TfPowTensor(torch.autograd.Function):
+    """``tf.pow(x, y)`` with a tensor exponent: ``dx = g y x**(y-1)``, ``dy = g z log(x)`` where ``x > 0``, else 0."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, y):
+        return torch.pow(x, y)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0], inputs[1], output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, z = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = _unbroadcast(grad * y * torch.pow(x, y - 1), x.shape)
+        if ctx.needs_input_grad[1]:
+            mask = x > 0
+            log_x = torch.where(mask, torch.log(torch.where(mask, x, torch.ones_like(x))), torch.zeros_like(x))
+            gy = _unbroadcast(grad * z * log_x, y.shape)
+        return gx, gy
+
+
+class _TfSqrt(torch.autograd.Function):
+    """``tf.sqrt``: correctly rounded on the CPU (``_ops.tf_sqrt``), gradient ``0.5 g / y`` and 0 where ``g == 0``
+    (torch: ``0 / 0 = NaN`` at ``x = 0``)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return _ops.tf_sqrt(x.detach())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return torch.where(grad == 0, torch.zeros_like(grad), (0.5 * grad) / y)
+
+
+class _TfCumprod(torch.autograd.Function):
+    """``tf.math.cumprod``: TensorFlow's gradient ``div_no_nan(reverse_cumsum(cumprod(x) * g), x)``, 0 at a zero
+    entry (torch's is the true derivative there)."""
+
+    @staticmethod
+    def forward(x, axis):
+        return torch.cumprod(x, axis)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.axis = inputs[1]
+        ctx.save_for_backward(inputs[0], output)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, prod = ctx.saved_tensors
+        out = torch.flip(torch.cumsum(torch.flip(prod * grad, (ctx.axis,)), ctx.axis), (ctx.axis,))
+        zero = x == 0
+        return torch.where(zero, torch.zeros_like(out), out / torch.where(zero, torch.ones_like(x), x)), None
+
+
+class _TfSoftsign(torch.autograd.Function):
+    """``tf.math.softsign``: ``x / (|x| + 1)``, gradient ``g / (|x| + 1)**2`` (TensorFlow's ``SoftsignGrad``)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x / (torch.abs(x) + 1)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / torch.square(torch.abs(x) + 1)
+
+
+def _maximum(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return _TfMaxMin.apply(x, y, True)
+
+
+def _minimum(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return _TfMaxMin.apply(x, y, False)
+
+
+def _clip_by_value(x: torch.Tensor, lo, hi) -> torch.Tensor:
+    """``tf.clip_by_value``: ``maximum(minimum(x, hi), lo)``. With Python bounds ``lo <= hi`` that is
+    ``torch.clamp`` (gradient inside the closed interval, 0 at NaN); otherwise the composition (``lo`` wins when
+    ``lo > hi``; tensor bounds get their share of the gradient)."""
+    if not isinstance(lo, torch.Tensor) and not isinstance(hi, torch.Tensor) and x.is_floating_point():
+        lo_c, hi_c = (float(torch.tensor(v, dtype=x.dtype)) for v in (lo, hi))
+        if lo_c <= hi_c:
+            out = torch.clamp(x, lo_c, hi_c)
+            # a -0. tied with a 0. bound becomes +0. (the tie's value is y's, see _TfMaxMin; a Python -0. bound is
+            # +0. too in TensorFlow, whose eager constant cache does not tell -0. from 0.); an addition keeps the
+            # gradient
+            return out + 0.0 if lo_c == 0 or hi_c == 0 else out
+    return _maximum(*_pair(_minimum(*_pair(x, hi)), lo))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# tensors and their attributes
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _floatx_dtype() -> torch.dtype:
+    return torch.get_default_dtype()
+
+
+def cast(x: TensorLike, dtype) -> torch.Tensor:
+    """``K.cast(x, dtype)``: ``tf.cast`` (floats to integers truncate toward zero; the gradient passes between
+    floating dtypes)."""
+    return _t(x).to(_torch_dtype(dtype))
+
+
+def cast_to_floatx(x: TensorLike) -> torch.Tensor:
+    """``K.cast_to_floatx(x)``: ``x`` in floatx. Keras returns a NumPy array for a non-tensor; here a tensor, so
+    that torch arithmetic is not handed to NumPy (a float32 ``0.1`` in a float64 model is
+    ``0.10000000149011612`` in both)."""
+    if isinstance(x, torch.Tensor):
+        return x.to(_floatx_dtype())
+    return torch.as_tensor(np.asarray(x, dtype=str(_floatx_dtype()).replace("torch.", "")),
+                           device=torch.get_default_device())
+
+
+def constant(value, dtype=None, shape=None, name=None) -> torch.Tensor:
+    """``K.constant(value, dtype=floatx, shape=None)``: a scalar fills ``shape``, else it is a reshape. On torch's
+    default device (``torch.set_default_device``), as :func:`variable`, :func:`zeros`, :func:`ones`..."""
+    dt = _torch_dtype(dtype) or _floatx_dtype()
+    t = torch.as_tensor(np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value), dtype=dt,
+                        device=torch.get_default_device())
+    if shape is not None:
+        shape = tuple(shape) if not isinstance(shape, int) else (shape,)
+        t = t.reshape(()).expand(shape).clone() if t.numel() == 1 else t.reshape(shape)
+    return t
+
+
+def variable(value, dtype=None, name=None, constraint=None) -> torch.Tensor:
+    """``K.variable(value, dtype=floatx)``: a tensor holding a copy of ``value`` (no gradient: a loss's constant
+    such as class weights; :func:`set_value` changes it in place)."""
+    return constant(value, dtype=dtype).clone()
+
+
+def zeros(shape, dtype=None, name=None) -> torch.Tensor:
+    """``K.zeros(shape, dtype=floatx)``."""
+    return torch.zeros(shape, dtype=_torch_dtype(dtype) or _floatx_dtype())
+
+
+def ones(shape, dtype=None, name=None) -> torch.Tensor:
+    """``K.ones(shape, dtype=floatx)``."""
+    return torch.ones(shape, dtype=_torch_dtype(dtype) or _floatx_dtype())
+
+
+def eye(size, dtype=None, name=None) -> torch.Tensor:
+    """``K.eye(size, dtype=floatx)``."""
+    return torch.eye(size, dtype=_torch_dtype(dtype) or _floatx_dtype())
+
+
+def zeros_like(x: TensorLike, dtype=None, name=None) -> torch.Tensor:
+    """``K.zeros_like(x, dtype=None)``."""
+    x = _t(x)
+    return torch.zeros_like(x, dtype=_torch_dtype(dtype) or x.dtype)
+
+
+def ones_like(x: TensorLike, dtype=None, name=None) -> torch.Tensor:
+    """``K.ones_like(x, dtype=None)``."""
+    x = _t(x)
+    return torch.ones_like(x, dtype=_torch_dtype(dtype) or x.dtype)
+
+
+def arange(start, stop=None, step=1, dtype="int32") -> torch.Tensor:
+    """``K.arange(start, stop=None, step=1, dtype='int32')``: one argument is the stop (a negative one gives an
+    empty range)."""
+    if stop is None:
+        start, stop = 0, _py_max(start, 0)
+    return torch.arange(start, stop, step).to(_torch_dtype(dtype))
+
+
+def shape(x: TensorLike) -> torch.Tensor:
+    """``K.shape(x)``: the shape as an int32 tensor."""
+    return torch.tensor(tuple(_t(x).shape), dtype=torch.int32)
+
+
+def int_shape(x) -> tuple:
+    """``K.int_shape(x)``: the shape as a tuple of ints."""
+    return tuple(int(d) for d in x.shape)
+
+
+def ndim(x: TensorLike) -> int:
+    """``K.ndim(x)``: the rank."""
+    return _t(x).dim()
+
+
+def dtype(x: TensorLike) -> str:
+    """``K.dtype(x)``: the dtype's name, e.g. ``'float32'``."""
+    return str(_t(x).dtype).replace("torch.", "")
+
+
+def count_params(x: TensorLike) -> int:
+    """``K.count_params(x)``: the number of elements."""
+    return int(math.prod(_t(x).shape))
+
+
+def get_value(x):
+    """``K.get_value(x)``: a NumPy array (a non-tensor as it is)."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+
+
+eval = get_value  # noqa: A001 - Keras's name
+
+
+def batch_get_value(tensors) -> list:
+    """``K.batch_get_value(tensors)``."""
+    return [get_value(x) for x in tensors]
+
+
+def set_value(x: torch.Tensor, value) -> None:
+    """``K.set_value(x, value)``: ``value`` (cast to ``x``'s dtype) written into ``x`` in place."""
+    with torch.no_grad():
+        x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype, device=x.device).expand_as(x))
+
+
+def batch_set_value(tuples) -> None:
+    """``K.batch_set_value([(x, value), ...])``."""
+    for x, value in tuples:
+        set_value(x, value)
+
+
+def is_sparse(tensor) -> bool:
+    """``K.is_sparse(tensor)``: a torch sparse tensor."""
+    return isinstance(tensor, torch.Tensor) and tensor.is_sparse
+
+
+def to_dense(tensor):
+    """``K.to_dense(tensor)``."""
+    return tensor.to_dense() if is_sparse(tensor) else tensor
+
+
+def name_scope(name: str):
+    """``K.name_scope(name)``: a context that does nothing here."""
+    return contextlib.nullcontext()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# element-wise math
+# --------------------------------------------------------------------------------------------------------------
+
+
+def abs(x: TensorLike) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.abs``: gradient ``g * sign(x)`` (0 at 0, NaN at NaN)."""
+    x = _t(x)
+    return _ops.tf_abs(x) if x.is_floating_point() else torch.abs(x)
+
+
+def sign(x: TensorLike) -> torch.Tensor:
+    """``K.sign``: ``sign(NaN)`` is NaN (torch's is 0); no gradient (zeros)."""
+    x = _t(x)
+    s = torch.sign(x)
+    return torch.where(torch.isnan(x), x.detach(), s) if x.is_floating_point() else s
+
+
+def round(x: TensorLike) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.round``: half to even (``round(0.5) = 0``, ``round(1.5) = 2``); no gradient (zeros)."""
+    return torch.round(_t(x))
+
+
+def square(x: TensorLike) -> torch.Tensor:
+    """``K.square``."""
+    return torch.square(_t(x))
+
+
+def sqrt(x: TensorLike) -> torch.Tensor:
+    """``K.sqrt``: ``sqrt(maximum(x, 0))``: 0 for a negative ``x`` (torch: NaN) with gradient 0 there; at ``x = 0``
+    the gradient is ``inf`` (the tie of ``maximum`` goes to ``x``), or 0 where the incoming gradient is 0."""
+    x = _t(x)
+    return _TfSqrt.apply(_maximum(x, torch.zeros((), dtype=x.dtype, device=x.device)))
+
+
+def exp(x: TensorLike) -> torch.Tensor:
+    """``K.exp``."""
+    return torch.exp(_t(x))
+
+
+def log(x: TensorLike) -> torch.Tensor:
+    """``K.log``: no clip (``log(0) = -inf``, gradient ``inf``)."""
+    return torch.log(_t(x))
+
+
+def pow(x: TensorLike, a) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.pow(x, a)``: ``tf.pow``. Gradient ``g a x**(a-1)`` without torch's special case at ``a = 0`` (NaN at
+    ``x = 0``); a tensor exponent gets ``g z log(x)`` where ``x > 0``, else 0."""
+    x = _t(x)
+    if isinstance(a, torch.Tensor):
+        x, a = _pair(x, a)
+        return _TfPowTensor.apply(x, a) if x.is_floating_point() else torch.pow(x, a)
+    return _ops.tf_pow(x, a) if x.is_floating_point() else torch.pow(x, a)
+
+
+def sin(x: TensorLike) -> torch.Tensor:
+    """``K.sin``."""
+    return torch.sin(_t(x))
+
+
+def cos(x: TensorLike) -> torch.Tensor:
+    """``K.cos``."""
+    return torch.cos(_t(x))
+
+
+def tanh(x: TensorLike) -> torch.Tensor:
+    """``K.tanh``."""
+    return torch.tanh(_t(x))
+
+
+def sigmoid(x: TensorLike) -> torch.Tensor:
+    """``K.sigmoid``: ``tf.sigmoid`` (no ``_keras_logits``: Keras's legacy sigmoid does not attach them)."""
+    return torch.sigmoid(_t(x))
+
+
+def hard_sigmoid(x: TensorLike) -> torch.Tensor:
+    """``K.hard_sigmoid``: ``clip(0.2 x + 0.5, 0, 1)``, gradient 0.2 up to and including the bounds
+    (``F.hardsigmoid`` is ``x / 6 + 0.5``)."""
+    x = _t(x)
+    return torch.clamp(x * 0.2 + 0.5, 0.0, 1.0)
+
+
+def softplus(x: TensorLike) -> torch.Tensor:
+    """``K.softplus``: TensorFlow's cut-offs and gradient ``sigmoid(x)``."""
+    return _ops.tf_softplus(_t(x))
+
+
+def softsign(x: TensorLike) -> torch.Tensor:
+    """``K.softsign``: ``x / (|x| + 1)``."""
+    return _TfSoftsign.apply(_t(x))
+
+
+def relu(x: TensorLike, alpha: float = 0.0, max_value=None, threshold: float = 0.0) -> torch.Tensor:
+    """``K.relu(x, alpha=0., max_value=None, threshold=0.)``, Keras's branches: leaky (``alpha`` alone: gradient
+    ``alpha`` at 0, and ``alpha`` rounded to float32 even in float64, TensorFlow's attribute); ``max_value == 6``
+    is ``relu6`` (gradient 0 at 6), any other ``max_value`` a clip (gradient 1 at ``max_value``); ``threshold``
+    keeps ``x > threshold``."""
+    x = _t(x)
+    dt = x.dtype
+    if alpha != 0.0:
+        if max_value is None and threshold == 0:  # TensorFlow's LeakyRelu holds alpha as a float32 attribute
+            return F.leaky_relu(x, float(np.float32(alpha)))
+        negative_part = torch.relu(-x + threshold) if threshold != 0 else torch.relu(-x)
+    else:
+        negative_part = 1
+    clip_max = max_value is not None
+    if threshold != 0:
+        x = x * (x > threshold).to(dt)
+    elif max_value is not None and max_value == 6:
+        x = F.relu6(x)
+        clip_max = False
+    else:
+        x = torch.relu(x)
+    if clip_max:
+        x = _clip_by_value(x, _like(0, x), _like(max_value, x))
+    if alpha != 0.0:
+        x = x - _like(alpha, x) * negative_part
+    return x
+
+
+def elu(x: TensorLike, alpha: float = 1.0) -> torch.Tensor:
+    """``K.elu(x, alpha=1.)``: ``tf.nn.elu``, times ``alpha`` where ``x <= 0``."""
+    x = _t(x)
+    res = _ops.tf_elu(x)
+    if alpha == 1:
+        return res
+    return torch.where(x > 0, res, alpha * res)
+
+
+def softmax(x: TensorLike, axis=-1) -> torch.Tensor:
+    """``K.softmax(x, axis=-1)``: a tuple of axes normalises over them together; a 1-D ``x`` raises. The output
+    carries its logits (``_keras_logits``), as Keras's does, so a ``torch_impl.losses`` crossentropy of it uses
+    them."""
+    x = _t(x)
+    if x.dim() <= 1:
+        raise ValueError(f"Cannot apply softmax to a tensor that is 1D. Received input: {x}")
+    if isinstance(axis, int):
+        out = torch.softmax(x, axis)
+    else:
+        numerator = torch.exp(x - max(x, axis=axis, keepdims=True))
+        out = numerator / sum(numerator, axis=axis, keepdims=True)
+    out._keras_logits = x
+    return out
+
+
+def clip(x: TensorLike, min_value, max_value) -> torch.Tensor:
+    """``K.clip(x, min_value, max_value)``: ``None`` bounds are infinite; Python bounds with ``max < min`` become
+    ``max = min`` (so the result is ``min_value``; ``torch.clamp`` gives ``max_value``); the gradient passes on the
+    closed interval (at the bounds too) and is 0 at NaN, which stays NaN."""
+    x = _t(x)
+    if isinstance(min_value, (int, float)) and isinstance(max_value, (int, float)) and max_value < min_value:
+        max_value = min_value
+    if min_value is None:
+        min_value = -np.inf
+    if max_value is None:
+        max_value = np.inf
+    return _clip_by_value(x, min_value, max_value)
+
+
+def maximum(x: TensorLike, y: TensorLike) -> torch.Tensor:
+    """``K.maximum(x, y)``: NaN propagates; a tie's gradient goes to ``x`` whole (``torch.maximum`` halves it)."""
+    return _maximum(*_pair(x, y))
+
+
+def minimum(x: TensorLike, y: TensorLike) -> torch.Tensor:
+    """``K.minimum(x, y)``: NaN propagates; a tie's gradient goes to ``x`` whole."""
+    return _minimum(*_pair(x, y))
+
+
+def equal(x, y) -> torch.Tensor:
+    """``K.equal``."""
+    return torch.eq(*_pair(x, y))
+
+
+def not_equal(x, y) -> torch.Tensor:
+    """``K.not_equal``."""
+    return torch.ne(*_pair(x, y))
+
+
+def greater(x, y) -> torch.Tensor:
+    """``K.greater``."""
+    return torch.gt(*_pair(x, y))
+
+
+def greater_equal(x, y) -> torch.Tensor:
+    """``K.greater_equal``."""
+    return torch.ge(*_pair(x, y))
+
+
+def less(x, y) -> torch.Tensor:
+    """``K.less``."""
+    return torch.lt(*_pair(x, y))
+
+
+def less_equal(x, y) -> torch.Tensor:
+    """``K.less_equal``."""
+    return torch.le(*_pair(x, y))
+
+
+def switch(condition, then_expression, else_expression):
+    """``K.switch(condition, then, else)``: a scalar condition picks a branch (callables: only the one taken is
+    called); otherwise ``where``, and a condition of rank >= 2 but below the branches' gets trailing axes
+    (``(N, T)`` against ``(N, T, C)`` selects per ``(n, t)``). A rank-1 condition broadcasts as NumPy does (against
+    the *last* axis), as Keras 3's does (Keras 2 picked rows)."""
+    cond = _t(condition)
+    if cond.dtype != torch.bool:
+        cond = cond.to(torch.bool)
+    if cond.dim() == 0:
+        branch = then_expression if bool(cond) else else_expression
+        branch = branch() if callable(branch) else branch
+        return branch if isinstance(branch, torch.Tensor) else _t(branch)
+    then_expression = then_expression() if callable(then_expression) else then_expression
+    else_expression = else_expression() if callable(else_expression) else else_expression
+    expr_ndim = then_expression.dim() if isinstance(then_expression, torch.Tensor) else np.ndim(then_expression)
+    if cond.dim() > expr_ndim:
+        raise ValueError("Rank of `condition` should be less than or equal to rank of `then_expression` and "
+                         f"`else_expression`. ndim(condition)={cond.dim()}, ndim(then_expression)={expr_ndim}")
+    if cond.dim() > 1:
+        cond = cond.reshape(tuple(cond.shape) + (1,) * (expr_ndim - cond.dim()))
+    then_t, else_t = then_expression, else_expression
+    if not isinstance(then_t, torch.Tensor) or not isinstance(else_t, torch.Tensor):
+        then_t, else_t = _pair(then_t, else_t)
+    elif then_t.dtype != else_t.dtype:
+        then_t, else_t = _pair(then_t, else_t)
+    return torch.where(cond, then_t, else_t)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# reductions
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _dims(x: torch.Tensor, axis) -> tuple:
+    """``axis`` (``None``, an int, a list or tuple) as sorted non-negative dims; ``None`` is every axis, ``[]``
+    none. Out of range raises, as TensorFlow's ``InvalidArgumentError``."""
+    n = x.dim()
+    if axis is None:
+        return tuple(range(n))
+    if isinstance(axis, torch.Tensor):
+        axis = axis.tolist()
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    for a in axes:
+        if not -_py_max(n, 1) <= int(a) < _py_max(n, 1):
+            raise ValueError(f"Invalid reduction dimension {a} for input with {n} dimensions.")
+    return tuple(sorted({int(a) % _py_max(n, 1) for a in axes})) if n else ()
+
+
+def _no_bool(x: torch.Tensor, name: str) -> torch.Tensor:
+    """TensorFlow has no boolean sum, product or extreme (``InvalidArgumentError``); torch's would be silent."""
+    if x.dtype == torch.bool:
+        raise TypeError(f"K.{name} does not take booleans (Keras raises InvalidArgumentError); cast them first, "
+                        "e.g. K.cast(x, K.floatx())")
+    return x
+
+
+def _reduced_shape(x: torch.Tensor, dims: tuple, keepdims: bool) -> tuple:
+    return tuple(1 if i in dims else s for i, s in enumerate(x.shape) if keepdims or i not in dims)
+
+
+def sum(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.sum(x, axis=None, keepdims=False)``: integers stay in their dtype (torch widens int32 to int64);
+    ``axis=[]`` reduces nothing."""
+    x = _no_bool(_t(x), "sum")
+    dims = _dims(x, axis)
+    if not dims:
+        return x
+    return torch.sum(x, dims, keepdim=keepdims, dtype=None if x.is_floating_point() else x.dtype)
+
+
+def mean(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
+    """``K.mean(x, axis=None, keepdims=False)``: booleans are cast to floatx first; integers give the truncated
+    integer mean (``mean([-1, -2, -2]) = -1``); an empty axis gives NaN."""
+    x = _t(x)
+    if x.dtype == torch.bool:
+        x = x.to(_floatx_dtype())
+    dims = _dims(x, axis)
+    if not dims:
+        return x
+    if x.is_floating_point() or x.is_complex():
+        return torch.mean(x, dims, keepdim=keepdims)
+    count = math.prod(x.shape[d] for d in dims)
+    return torch.div(torch.sum(x, dims, keepdim=keepdims, dtype=x.dtype), count, rounding_mode="trunc")
+
+
+def _extreme(x: TensorLike, axis, keepdims: bool, largest: bool) -> torch.Tensor:
+    x = _no_bool(_t(x), "max" if largest else "min")
+    dims = _dims(x, axis)
+    if not dims:
+        return x
+    if _py_any(x.shape[d] == 0 for d in dims):  # TensorFlow: the reduction's identity, -inf / +inf (or the dtype's)
+        if x.is_floating_point():
+            fill = -math.inf if largest else math.inf
+        else:
+            info = torch.iinfo(x.dtype)
+            fill = info.min if largest else info.max
+        return torch.full(_reduced_shape(x, dims, keepdims), fill, dtype=x.dtype, device=x.device)
+    return (torch.amax if largest else torch.amin)(x, dims, keepdim=keepdims)
+
+
+def max(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.max``: ties share the gradient equally (as ``torch.amax``); NaN propagates; an empty axis gives
+    ``-inf``."""
+    return _extreme(x, axis, keepdims, True)
+
+
+def min(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.min``: ties share the gradient equally; NaN propagates; an empty axis gives ``inf``."""
+    return _extreme(x, axis, keepdims, False)
+
+
+def prod(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
+    """``K.prod(x, axis=None, keepdims=False)``."""
+    x = _no_bool(_t(x), "prod")
+    dims = _dims(x, axis)
+    if not dims:
+        return x
+    out = x
+    keep_int = None if x.is_floating_point() else x.dtype
+    for d in sorted(dims, reverse=True):
+        out = torch.prod(out, d, keepdim=keepdims, dtype=keep_int)
+    return out
+
+
+def var(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
+    """``K.var``: the population variance ``mean(square(x - mean(x)))`` (``torch.var`` divides by ``N - 1``);
+    booleans are cast to floatx, integers raise ``TypeError``."""
+    x = _t(x)
+    if x.dtype == torch.bool:
+        x = x.to(_floatx_dtype())
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(f"Input must be either real or complex. Received integer type {x.dtype}.")
+    means = mean(x, axis=axis, keepdims=True)
+    return mean(torch.square(x - means), axis=axis, keepdims=keepdims)
+
+
+def std(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
+    """``K.std``: ``sqrt(var(x))`` with the population variance; its gradient is NaN where the variance is 0."""
+    return _TfSqrt.apply(var(x, axis=axis, keepdims=keepdims))
+
+
+def any(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.any``: ``x`` cast to bool, then reduced."""
+    x = _t(x).to(torch.bool)
+    dims = _dims(x, axis)
+    return torch.any(x, dim=dims, keepdim=keepdims) if dims else x
+
+
+def all(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # noqa: A001 - Keras's name
+    """``K.all``: ``x`` cast to bool, then reduced."""
+    x = _t(x).to(torch.bool)
+    dims = _dims(x, axis)
+    return torch.all(x, dim=dims, keepdim=keepdims) if dims else x
+
+
+def argmax(x: TensorLike, axis: int = -1) -> torch.Tensor:
+    """``K.argmax``: int64, the first of ties; NaN never wins (torch's argmax returns a NaN's index)."""
+    x = _t(x)
+    if x.is_floating_point():
+        x = torch.where(torch.isnan(x), torch.full_like(x, -math.inf), x)
+    return torch.argmax(x, dim=axis)
+
+
+def argmin(x: TensorLike, axis: int = -1) -> torch.Tensor:
+    """``K.argmin``: int64, the first of ties; NaN never wins."""
+    x = _t(x)
+    if x.is_floating_point():
+        x = torch.where(torch.isnan(x), torch.full_like(x, math.inf), x)
+    return torch.argmin(x, dim=axis)
+
+
+def logsumexp(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
+    """Keras 2's ``K.logsumexp`` (dropped from Keras 3's legacy backend): ``tf.reduce_logsumexp``, i.e.
+    ``log(sum(exp(x - m))) + m`` with ``m`` the (finite, else 0) max, held constant for the gradient."""
+    x = _t(x)
+    raw_max = max(x, axis=axis, keepdims=True)
+    my_max = torch.where(torch.isfinite(raw_max), raw_max, torch.zeros_like(raw_max)).detach()
+    result = torch.log(sum(torch.exp(x - my_max), axis=axis, keepdims=keepdims))
+    if not keepdims:
+        my_max = my_max.reshape(result.shape)
+    return result + my_max
+
+
+def cumsum(x: TensorLike, axis: int = 0) -> torch.Tensor:
+    """``K.cumsum(x, axis=0)``."""
+    x = _no_bool(_t(x), "cumsum")
+    return torch.cumsum(x, axis, dtype=None if x.is_floating_point() else x.dtype)
+
+
+def cumprod(x: TensorLike, axis: int = 0) -> torch.Tensor:
+    """``K.cumprod(x, axis=0)``: TensorFlow's gradient, 0 at the zero entries (``div_no_nan``)."""
+    x = _no_bool(_t(x), "cumprod")
+    if not x.is_floating_point():
+        return torch.cumprod(x, axis, dtype=x.dtype)
+    return _TfCumprod.apply(x, axis % _py_max(x.dim(), 1))
+
+
+def l2_normalize(x: TensorLike, axis=None) -> torch.Tensor:
+    """``K.l2_normalize(x, axis=None)``: ``x * rsqrt(maximum(sum(x**2, axis), 1e-12))`` over *every* axis by
+    default (``F.normalize`` uses ``dim=1`` and ``x / max(norm, eps)``); a zero vector stays 0."""
+    x = _t(x)
+    square_sum = sum(torch.square(x), axis=axis, keepdims=True)
+    x_inv_norm = _ops.tf_rsqrt(_maximum(*_pair(square_sum, 1e-12)))
+    return x * x_inv_norm
+
+
+def in_top_k(predictions: TensorLike, targets: TensorLike, k: int) -> torch.Tensor:
+    """``K.in_top_k(predictions, targets, k)``: whether fewer than ``k`` classes score strictly higher than the
+    target (ties count in); ``False`` for a row with a non-finite score or a target out of range."""
+    pred, tgt = _t(predictions), _t(targets).long()
+    c = pred.shape[1]
+    valid = (tgt >= 0) & (tgt < c)
+    tp = pred.gather(1, tgt.clamp(0, c - 1).unsqueeze(1))
+    higher = (pred > tp).sum(1)
+    return valid & torch.isfinite(pred).all(1) & (higher < k)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# shapes
+# --------------------------------------------------------------------------------------------------------------
+
+
+def flatten(x: TensorLike) -> torch.Tensor:
+    """``K.flatten``: ``reshape(x, [-1])``."""
+    return _t(x).reshape(-1)
+
+
+def batch_flatten(x: TensorLike) -> torch.Tensor:
+    """``K.batch_flatten``: ``(N, ...)`` to ``(N, prod(...))`` (``(N,)`` becomes ``(N, 1)``)."""
+    x = _t(x)
+    return x.reshape(-1, math.prod(x.shape[1:]))
+
+
+def reshape(x: TensorLike, shape) -> torch.Tensor:
+    """``K.reshape``."""
+    return _t(x).reshape(tuple(int(s) for s in shape))
+
+
+def expand_dims(x: TensorLike, axis: int = -1) -> torch.Tensor:
+    """``K.expand_dims(x, axis=-1)``."""
+    return _t(x).unsqueeze(axis)
+
+
+def squeeze(x: TensorLike, axis: int) -> torch.Tensor:
+    """``K.squeeze(x, axis)``: raises if that axis is not 1 (``torch.squeeze`` silently does nothing)."""
+    x = _t(x)
+    if x.shape[axis] != 1:
+        raise ValueError(f"Can not squeeze dim[{axis}], expected a dimension of 1, got {x.shape[axis]}")
+    return x.squeeze(axis)
+
+
+def concatenate(tensors, axis: int = -1) -> torch.Tensor:
+    """``K.concatenate(tensors, axis=-1)``."""
+    return torch.cat([_t(t) for t in tensors], dim=axis)
+
+
+def stack(x, axis: int = 0) -> torch.Tensor:
+    """``K.stack(x, axis=0)``."""
+    return torch.stack([_t(t) for t in x], dim=axis)
+
+
+def permute_dimensions(x: TensorLike, pattern) -> torch.Tensor:
+    """``K.permute_dimensions(x, pattern)``."""
+    return _t(x).permute(*pattern)
+
+
+def transpose(x: TensorLike) -> torch.Tensor:
+    """``K.transpose``: every axis reversed (``tf.transpose``)."""
+    x = _t(x)
+    return x.permute(*reversed(range(x.dim())))
+
+
+def tile(x: TensorLike, n) -> torch.Tensor:
+    """``K.tile(x, n)``: one multiple per axis (an int for a 1-D ``x``)."""
+    x = _t(x)
+    n = [n] if isinstance(n, int) else [int(v) for v in n]
+    if len(n) != x.dim():
+        raise ValueError(f"Expected multiples argument to be a vector of length {x.dim()} but got length {len(n)}")
+    return x.repeat(*n)
+
+
+def repeat(x: TensorLike, n: int) -> torch.Tensor:
+    """``K.repeat(x, n)``: ``(N, D)`` to ``(N, n, D)``."""
+    x = _t(x)
+    if x.dim() != 2:
+        raise ValueError(f"Expected input `x` to have rank 2. Received: rank(x)={x.dim()}")
+    return x.unsqueeze(1).repeat(1, n, 1)
+
+
+def repeat_elements(x: TensorLike, rep: int, axis: int) -> torch.Tensor:
+    """``K.repeat_elements(x, rep, axis)``: each slice repeated ``rep`` times (``np.repeat``)."""
+    return torch.repeat_interleave(_t(x), rep, dim=axis)
+
+
+def reverse(x: TensorLike, axes) -> torch.Tensor:
+    """``K.reverse(x, axes)``."""
+    return torch.flip(_t(x), [axes] if isinstance(axes, int) else list(axes))
+
+
+def gather(reference: TensorLike, indices: TensorLike) -> torch.Tensor:
+    """``K.gather(reference, indices)``: rows of ``reference`` (axis 0); out of range raises."""
+    reference = _t(reference)
+    idx = _t(indices).long()
+    n = reference.shape[0]
+    if idx.numel() and not _ops.values_hidden(idx) and bool(((idx < 0) | (idx >= n)).any()):
+        raise IndexError(f"indices {idx.reshape(-1).tolist()[:5]}... are not in [0, {n})")
+    return reference[idx]
+
+
+def one_hot(indices: TensorLike, num_classes: int) -> torch.Tensor:
+    """``K.one_hot(indices, num_classes)``: float32 (whatever floatx), a row of zeros for an id out of
+    ``[0, num_classes)`` (``F.one_hot`` returns int64 and raises); float ids raise ``TypeError``."""
+    indices = _t(indices)
+    if indices.is_floating_point():
+        raise TypeError(f"one_hot takes integer indices, got {indices.dtype}")
+    classes = torch.arange(num_classes, device=indices.device)
+    return (indices.long().unsqueeze(-1) == classes).to(torch.float32)
+
+
+def dot(x: TensorLike, y: TensorLike) -> torch.Tensor:
+    """``K.dot(x, y)``: ``matmul`` for 2-D inputs; above 2-D, ``x``'s last axis against ``y``'s second to last
+    (``(2, 3, 4) . (5, 4, 6)`` is ``(2, 3, 5, 6)``, Theano's dot)."""
+    x, y = _pair(x, y)
+    if x.dim() > 2 or y.dim() > 2:
+        x_shape, y_shape = tuple(x.shape), tuple(y.shape)
+        perm = list(range(y.dim()))
+        perm = [perm.pop(-2)] + perm
+        xt = x.reshape(-1, x_shape[-1])
+        yt = y.permute(*perm).reshape(y_shape[-2], -1)
+        return torch.matmul(xt, yt).reshape(x_shape[:-1] + y_shape[:-2] + y_shape[-1:])
+    if x.dim() < 2 or y.dim() < 2:
+        raise ValueError(f"In[0] and In[1] must be at least 2-D for dot, got shapes {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+    return torch.matmul(x, y)
+
+
+def batch_dot(x: TensorLike, y: TensorLike, axes=None) -> torch.Tensor:
+    """``K.batch_dot(x, y, axes=None)``: per-sample dot products, Keras's axis rules (``axes=1`` on two ``(N, D)``
+    gives ``(N, 1)``)."""
+    x, y = _pair(x, y)
+    x_ndim, y_ndim = x.dim(), y.dim()
+    if x_ndim < 2 or y_ndim < 2:
+        raise ValueError(f"Cannot do batch_dot on inputs with rank < 2. Received inputs with shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}.")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"Cannot do batch_dot on inputs with different batch sizes. Received inputs with shapes "
+                         f"{tuple(x.shape)} and {tuple(y.shape)}.")
+    if isinstance(axes, int):
+        axes = [axes, axes]
+    if axes is None:
+        axes = [x_ndim - 1, y_ndim - 1] if y_ndim == 2 else [x_ndim - 1, y_ndim - 2]
+    if _py_any(isinstance(a, (list, tuple)) for a in axes):
+        raise ValueError(f"Multiple target dimensions are not supported. Expected: None, int, (int, int), "
+                         f"Provided: {axes}")
+    axes = list(axes)
+    if axes[0] < 0:
+        axes[0] += x_ndim
+    if axes[1] < 0:
+        axes[1] += y_ndim
+    if 0 in axes:
+        raise ValueError("Cannot perform batch_dot over axis 0. If your inputs are not batched, add a dummy batch "
+                         "dimension to your inputs using K.expand_dims(x, 0)")
+    a0, a1 = axes
+    if x.shape[a0] != y.shape[a1]:
+        raise ValueError(f"Cannot do batch_dot on inputs with shapes {tuple(x.shape)} and {tuple(y.shape)} with "
+                         f"axes={axes}. x.shape[{a0}] != y.shape[{a1}] ({x.shape[a0]} != {y.shape[a1]}).")
+    orig_x_ndim, orig_y_ndim = x_ndim, y_ndim
+    if x_ndim == 2:
+        x = x.unsqueeze(1)
+        a0 += 1
+        x_ndim += 1
+    if y_ndim == 2:
+        y = y.unsqueeze(2)
+        y_ndim += 1
+    if a0 != x_ndim - 1:
+        pattern = list(range(x_ndim))
+        for i in range(a0, x_ndim - 1):
+            pattern[i] = pattern[i + 1]
+        pattern[-1] = a0
+        x = x.permute(*pattern)
+    if a1 != 1:
+        pattern = list(range(y_ndim))
+        for i in range(a1, 1, -1):
+            pattern[i] = pattern[i - 1]
+        pattern[1] = a1
+        y = y.permute(*pattern)
+    x_mid_dims = y_trail_dims = None
+    if x_ndim > 3:
+        x_mid_dims = tuple(x.shape[1:-1])
+        x = x.reshape(x.shape[0], -1, x.shape[-1])
+    if y_ndim > 3:
+        y_trail_dims = tuple(y.shape[2:])
+        y = y.reshape(y.shape[0], y.shape[1], -1)
+    result = torch.matmul(x, y)
+    out_shape = tuple(result.shape)
+    if x_mid_dims is not None:
+        out_shape = out_shape[:1] + x_mid_dims + out_shape[-1:]
+    if y_trail_dims is not None:
+        out_shape = out_shape[:-1] + y_trail_dims
+    result = result.reshape(out_shape)
+    if orig_x_ndim == 2:
+        result = result.squeeze(1)
+    elif orig_y_ndim == 2:
+        result = result.squeeze(-1)
+    return result
+
+
+def stop_gradient(variables):
+    """``K.stop_gradient``: ``detach``; a list or tuple gives a list (Keras: a ``map``)."""
+    if isinstance(variables, (list, tuple)):
+        return [_t(v).detach() for v in variables]
+    return _t(variables).detach()
+
+
+def map_fn(fn: Callable, elems, name=None, dtype=None) -> Any:
+    """``K.map_fn(fn, elems)``: ``fn`` on each slice along axis 0, the results stacked."""
+    if isinstance(elems, (list, tuple)):
+        out = [fn(tuple(e)) for e in zip(*[_t(t).unbind(0) for t in elems])]
+    else:
+        out = [fn(e) for e in _t(elems).unbind(0)]
+    return torch.stack([_t(o) for o in out])
+
+
+def foldl(fn: Callable, elems, initializer=None, name=None):
+    """``K.foldl(fn, elems, initializer=None)``: left fold along axis 0."""
+    items = list(_t(elems).unbind(0))
+    acc = items.pop(0) if initializer is None else initializer
+    for e in items:
+        acc = fn(acc, e)
+    return acc
+
+
+def foldr(fn: Callable, elems, initializer=None, name=None):
+    """``K.foldr(fn, elems, initializer=None)``: right fold along axis 0."""
+    items = list(_t(elems).unbind(0))
+    acc = items.pop() if initializer is None else initializer
+    for e in reversed(items):
+        acc = fn(acc, e)
+    return acc
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the legacy crossentropies (not keras.losses': no logits behind a sigmoid/softmax, epsilon inside the BCE logs)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _same_dtype(target: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+    """Labels in the predictions' floating dtype (TensorFlow raises on a mismatch; torch computes)."""
+    return target if target.dtype == output.dtype else target.to(output.dtype)
+
+
+def binary_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False) -> torch.Tensor:
+    """``K.binary_crossentropy(target, output, from_logits=False)``, element-wise (no mean over an axis).
+
+    From probabilities: clip to ``[eps, 1 - eps]`` (in ``output``'s dtype), then
+    ``-(target * log(output + eps) + (1 - target) * log(1 - output + eps))``: a sure wrong prediction costs
+    ``-log(2e-7) = 15.42`` (float32: 15.33 for a wrong 1, ``1 - eps`` rounds to ``1 - 1.19e-7``). The shapes
+    broadcast ((N,) against (N, 1) gives (N, N), as in Keras). Never the logits behind a sigmoid. From logits:
+    ``tf.nn.sigmoid_cross_entropy_with_logits`` (equal shapes).
+    """
+    target, output = _t(target), _t(output)
+    if not output.is_floating_point():
+        output = output.to(torch.float32)
+    if from_logits:
+        if target.shape != output.shape:
+            raise ValueError(f"`logits` and `labels` must have the same shape, received ({tuple(output.shape)} vs "
+                             f"{tuple(target.shape)}).")
+        return _ops.sigmoid_xent(_same_dtype(target, output), output)
+    eps = epsilon()
+    lo, hi = _bounds(output.dtype, eps)
+    output = torch.clamp(output, lo, hi)
+    bce = target * torch.log(output + eps)
+    bce = bce + (1 - target) * torch.log(1 - output + eps)
+    return -bce
+
+
+def _check_same_shape(target: torch.Tensor, output: torch.Tensor) -> None:
+    if target.shape != output.shape:
+        raise ValueError(f"Shapes {tuple(target.shape)} and {tuple(output.shape)} are incompatible")
+
+
+def categorical_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False,
+                             axis: int = -1) -> torch.Tensor:
+    """``K.categorical_crossentropy(target, output, from_logits=False, axis=-1)``: ``output`` divided by its sum
+    over ``axis``, clipped to ``[eps, 1 - eps]``, ``-sum(target * log(output), axis)``; from logits, the softmax
+    crossentropy with TensorFlow's gradient ``softmax - target``. Equal shapes only. Never the logits behind a
+    softmax (``keras.losses.categorical_crossentropy`` uses them)."""
+    target, output = _t(target), _t(output)
+    _check_same_shape(target, output)
+    target = _same_dtype(target, output)
+    if from_logits:
+        return _ops.softmax_xent(target, output, axis)
+    output = output / torch.sum(output, axis, keepdim=True)
+    lo, hi = _bounds(output.dtype, epsilon())
+    output = torch.clamp(output, lo, hi)
+    return -torch.sum(target * torch.log(output), axis)
+
+
+def sparse_categorical_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False,
+                                    axis: int = -1, ignore_class: Optional[int] = None) -> torch.Tensor:
+    """``K.sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, ignore_class=None)``.
+
+    The labels are cast to int64 (truncated: 1.9 is class 1); probabilities are clipped and logged; the class
+    axis moves last; labels whose rank is not ``output``'s minus one are flattened (a rank-2 output gives ``(N,)``,
+    a higher one the output's shape without the class axis). ``ignore_class``: those entries are 0 and the result
+    carries the valid mask as ``_keras_mask``. A label out of ``[0, C)`` raises ``ValueError`` (TensorFlow's CPU
+    kernel raises ``InvalidArgumentError``).
+    """
+    target, output = _t(target), _t(output)
+    target = target.to(torch.int64)
+    if not output.is_floating_point():
+        output = output.to(torch.float32)
+    if not from_logits:
+        lo, hi = _bounds(output.dtype, epsilon())
+        output = torch.log(torch.clamp(output, lo, hi))
+    rank = output.dim()
+    axis %= rank
+    if axis != rank - 1:
+        output = output.permute(*range(axis), *range(axis + 1, rank), axis)
+    output_shape = tuple(output.shape)
+    update_shape = target.dim() != rank - 1
+    if update_shape:
+        target = target.reshape(-1)
+        output = output.reshape(-1, output_shape[-1])
+    valid = None
+    if ignore_class is not None:
+        valid = target != int(ignore_class)
+        target, output = target[valid], output[valid]
+    c = output_shape[-1]
+    if target.numel() and not _ops.values_hidden(target):
+        bad = (target < 0) | (target >= c)
+        if bool(bad.any()):
+            raise ValueError(f"Received a label value of {int(target[bad].reshape(-1)[0])} which is outside the "
+                             f"valid range of [0, {c}).")
+    res = _ops.sparse_xent(target, output)
+    if valid is not None:
+        res_shape = output_shape[:-1]
+        valid = valid.reshape(res_shape)
+        full = torch.zeros(res_shape, dtype=res.dtype, device=res.device)
+        full = full.masked_scatter(valid, res)
+        full._keras_mask = valid
+        return full
+    if update_shape and rank >= 3:
+        res = res.reshape(output_shape[:-1])
+    return res
+
+
+def binary_focal_crossentropy(target: TensorLike, output: TensorLike, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False) -> torch.Tensor:
+    """``K.binary_focal_crossentropy``: ``(1 - p_t)**gamma`` (``p_t`` from the unclipped ``output``, or its
+    sigmoid) times this module's :func:`binary_crossentropy` (epsilon in the logs), element-wise; with
+    ``apply_class_balancing`` times ``target * alpha + (1 - target) * (1 - alpha)``."""
+    target, output = _t(target), _t(output)
+    sigmoidal = torch.sigmoid(output) if from_logits else output
+    p_t = target * sigmoidal + (1 - target) * (1 - sigmoidal)
+    focal_factor = _ops.tf_pow(1.0 - p_t, gamma)
+    bce = binary_crossentropy(target, output, from_logits=from_logits)
+    focal_bce = focal_factor * bce
+    if apply_class_balancing:
+        weight = target * alpha + (1 - target) * (1 - alpha)
+        focal_bce = weight * focal_bce
+    return focal_bce
+
+
+def categorical_focal_crossentropy(target: TensorLike, output: TensorLike, alpha=0.25, gamma: float = 2.0,
+                                   from_logits: bool = False, axis: int = -1) -> torch.Tensor:
+    """``K.categorical_focal_crossentropy``: softmax if ``from_logits``, divide by the sum, clip, then
+    ``sum(alpha * (1 - p)**gamma * -target * log(p), axis)`` (``alpha`` a number or one per class)."""
+    target, output = _t(target), _t(output)
+    _check_same_shape(target, output)
+    target = _same_dtype(target, output)
+    if from_logits:
+        output = torch.softmax(output, axis)
+    output = output / torch.sum(output, axis, keepdim=True)
+    lo, hi = _bounds(output.dtype, epsilon())
+    output = torch.clamp(output, lo, hi)
+    cce = -target * torch.log(output)
+    modulating_factor = _ops.tf_pow(1.0 - output, gamma)
+    weighting_factor = modulating_factor * _like(alpha, output)
+    return torch.sum(weighting_factor * cce, axis)
