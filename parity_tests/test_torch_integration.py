@@ -119,31 +119,35 @@ def test_moving_average_skips_frozen_parameters():
     assert "average" not in opt.state[model[0].weight]
 
 
-def test_fit_given_a_dataloader_says_what_it_takes():
+def test_fit_given_a_dataset_or_a_dataloader():
+    """A torch Dataset gives samples, not batches: fit says to wrap it in a DataLoader, which it takes as Keras's fit
+    does (parity_tests/test_fit_iterables_keras.py)."""
     data = torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randint(0, 3, (8,)))
     model = torch.nn.Linear(4, 3)
-    for x in (data, torch.utils.data.DataLoader(data, batch_size=4)):
-        with pytest.raises(ValueError, match="array or tensor"):
-            tfit.fit(model, x, None, loss="sparse_categorical_crossentropy", optimizer=optim.SGD(model.parameters()),
-                     verbose=0)
+    with pytest.raises(ValueError, match="Wrap it in a torch.utils.data.DataLoader"):
+        tfit.fit(model, data, None, loss="sparse_categorical_crossentropy", optimizer=optim.SGD(model.parameters()),
+                 verbose=0)
+    h = tfit.fit(model, torch.utils.data.DataLoader(data, batch_size=4), loss="sparse_categorical_crossentropy",
+                 optimizer=optim.SGD(model.parameters()), verbose=0, shuffle=False, output_activation="softmax")
+    assert len(h.history["loss"]) == 1
     h = tfit.fit(model, np.asarray(data.tensors[0]), data.tensors[1], loss="sparse_categorical_crossentropy",
                  optimizer=optim.SGD(model.parameters()), verbose=0, output_activation="softmax")
     assert len(h.history["loss"]) == 1
 
 
-def test_fit_given_a_generator_or_a_split_leaving_no_data_raises_like_keras():
+def test_fit_given_a_generator_and_y_or_a_split_leaving_no_data_raises_like_keras():
     model = torch.nn.Linear(4, 3)
     x, y = np.random.default_rng(0).normal(size=(8, 4)), np.arange(8) % 3
     kw = dict(loss="sparse_categorical_crossentropy", optimizer=optim.SGD(model.parameters()), verbose=0)
-    for gen in ((xi for xi in x), iter(list(x))):
-        with pytest.raises(ValueError, match="array or tensor.*generator"):
+    for gen in ((xi for xi in x), iter(list(x))):  # Keras's error: the targets belong in the batches
+        with pytest.raises(ValueError, match="`y` should not be passed. Instead, the targets should be included"):
             tfit.fit(model, gen, y, **kw)
     # Keras's train_validation_split: floor(N * (1 - split)) must leave both parts non-empty
     for n, split in ((1, 0.5), (8, 1e-17), (8, 0.99)):
         with pytest.raises(ValueError, match=f"Training data contains {n} samples, which is not sufficient"):
             tfit.fit(model, x[:n], y[:n], validation_split=split, **kw)
     h = tfit.fit(model, x, y, validation_split=0.25, **kw)
-    print("generator, iterator and 3 empty splits raise; split 0.25 of 8 trains:", h.history.keys())
+    print("generator and iterator with y and 3 empty splits raise; split 0.25 of 8 trains:", h.history.keys())
     assert {"loss", "val_loss"} <= set(h.history) and len(h.history["val_loss"]) == 1
 
 

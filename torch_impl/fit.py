@@ -64,6 +64,25 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   ``val_accuracy``), ``validation_split`` taken from the end of the data (and
   of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
 * ``batch_size=None`` means 32;
+* data given as batches, as Keras 3's ``fit`` takes it: ``x`` a Python generator (or any other iterator), a
+  ``torch.utils.data.DataLoader`` (or any other re-iterable object), or a ``keras.utils.PyDataset`` (told by duck
+  typing: ``__getitem__`` giving batch ``i`` and ``__len__``, optionally ``on_epoch_begin``/``on_epoch_end``; no
+  Keras needed), each batch ``(x, y)`` or ``(x, y, sample_weight)`` (``x``, ``y`` lists or dicts for several inputs
+  or outputs), with ``steps_per_epoch``, ``validation_data`` / ``validation_steps`` of the same kinds,
+  ``evaluate(steps=)`` and ``predict(steps=)``, by Keras's rules on TensorFlow (``EpochIterator``, the data
+  adapters; measured in ``parity_tests/test_fit_iterables_keras.py``): without ``steps_per_epoch`` a generator is
+  read to its end in the first epoch, and every later epoch gets the two batches Keras read ahead for its
+  ``tf.data`` signature (``Your input ran out of data`` warned each time); with it a generator, a DataLoader or a
+  PyDataset is continued across epochs, a new pass starting only when one is used up (an epoch may end early); a
+  step whose input runs out still advances the optimizer's step count, the dropout seeds and the per-batch means
+  (as Keras's compiled step does); a DataLoader is read once more before training (its ``shuffle=True`` orders are
+  Keras's); a PyDataset is shuffled with Python's ``random`` when ``shuffle=True`` (fit's default) and its
+  ``on_epoch_end`` is called once first and after each pass; ``class_weight`` weighs each PyDataset batch (Keras
+  refuses it for a generator or a DataLoader); ``y``, ``sample_weight`` and ``validation_split`` raise Keras's
+  errors, ``batch_size`` is ignored, ``shuffle=True`` warns that it is ignored. Each batch is checked against the
+  first two (structure, rank, the non-batch dimensions they agree on). Not reproduced: tf.data's read-ahead, whose
+  dropped batches make Keras's figures timing-dependent when a generator validates with ``validation_steps``
+  (``fit`` warns), and ``steps_per_epoch`` with arrays (raises);
 * several outputs, as Keras's ``compile``/``fit`` for ``keras.Model(inp, [out_a, out_b])`` or a dict of outputs
   (:class:`_MultiOutput`): the model returns a list/tuple or a dict of logits; ``y`` (and ``sample_weight``,
   ``validation_data``) holds one array per output, as a list or a dict keyed by output name (one
@@ -102,8 +121,12 @@ from __future__ import annotations
 import collections.abc
 import copy
 import inspect
+import itertools
 import math
+import numbers
+import random
 import time
+import types
 import warnings
 import weakref
 from typing import Callable, Optional, Sequence, Union
@@ -519,14 +542,13 @@ def _param_info(model: torch.nn.Module) -> tuple[torch.dtype, torch.device]:
 
 
 def _check_arrays(a, name: str) -> None:
-    if inspect.isgenerator(a) or isinstance(a, collections.abc.Iterator):
-        raise ValueError(f"fit/evaluate take `{name}` as an array or tensor (Keras's fit on NumPy arrays), got a "
-                         f"{type(a).__name__}. For a generator write the loop with the torch_impl losses and "
-                         "optimizers (see examples/keras_training_in_torch.py), or stack its data into arrays.")
-    if isinstance(a, (torch.utils.data.DataLoader, torch.utils.data.Dataset)):
-        raise ValueError(f"fit/evaluate take `{name}` as an array or tensor (Keras's fit on NumPy arrays), got a "
-                         f"{type(a).__name__}. For a DataLoader write the loop with the torch_impl losses and "
-                         "optimizers (see examples/keras_training_in_torch.py), or stack its data into arrays.")
+    """An array part of the data must be an array: a generator, an iterator, a DataLoader or a Dataset here (as
+    ``y``, or inside a batch) raises with what fit takes instead."""
+    if inspect.isgenerator(a) or isinstance(a, collections.abc.Iterator) or \
+            isinstance(a, (torch.utils.data.DataLoader, torch.utils.data.Dataset)):
+        raise ValueError(f"fit/evaluate take `{name}` as an array or tensor here, got a {type(a).__name__}. Data "
+                         "given as batches goes in `x` alone, as Keras's fit takes it: a generator, an iterator or a "
+                         "torch DataLoader yielding (x, y) or (x, y, sample_weight) batches, or a PyDataset.")
 
 
 def _as_tensor(a, dtype, device) -> torch.Tensor:
@@ -930,7 +952,7 @@ def _progress(verbose: int, total: int, desc: str):
 
 def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
             output_activation: Union[None, str, Sequence, dict] = None,
-            output_names: Optional[Sequence[str]] = None):
+            output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None):
     """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
     statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
     ``model.output_activation``, else none), as a NumPy array.
@@ -939,6 +961,11 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
     dict), as Keras's; ``output_activation`` is then one activation for every output, a list (one per output) or a
     dict keyed by output name (the dict's keys, else ``output_names`` / ``model.output_names``).
 
+    ``x`` may give the inputs as batches, as :func:`fit` takes them: a generator of ``(x,)``, ``(x, y)`` or ``(x, y,
+    sample_weight)`` tuples (Keras refuses a generator of bare arrays; any other iterator may yield them), a
+    DataLoader, a PyDataset (whose ``__getitem__`` may give the bare array); only ``x`` is used. ``steps`` then reads
+    that many batches (default: the whole pass).
+
     Example:
         >>> import numpy as np, torch
         >>> net = torch.nn.Linear(3, 2)
@@ -946,16 +973,32 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
         [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     batch_size = _batch_size(batch_size)
+    steps = _steps(steps, "steps")
     dtype, device = _param_info(model)
-    xt = _as_inputs(x, dtype, device)
+    kind = _data_kind(x)
+    if kind is None:
+        if steps is not None:
+            raise ValueError("predict takes `steps` with data given as batches (a generator, a torch DataLoader, a "
+                             "PyDataset, an iterator); for arrays leave it out, or slice them.")
+        xt = _as_inputs(x, dtype, device)
+    else:
+        adapter = _data_adapter(x, kind)  # Keras's predict: no shuffle, no reset
+        batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
+        epoch_iterator = _EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
-            # fails there with an UnboundLocalError)
-            outs = [_call(model, xt[i:i + batch_size]) for i in range(0, max(xt.shape[0], 1), batch_size)]
+            if kind is None:
+                # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
+                # fails there with an UnboundLocalError)
+                outs = [_call(model, xt[i:i + batch_size]) for i in range(0, max(xt.shape[0], 1), batch_size)]
+            else:
+                outs = []
+                with epoch_iterator.catch_stop_iteration():
+                    for b, iterator in epoch_iterator:
+                        outs.append(_call(model, batches.convert(next(iterator), b)))
     finally:
         model.train(was_training)
     Penalties(model).clear()  # predict adds no loss
@@ -985,17 +1028,47 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
     return arrays
 
 
-def evaluate(model: torch.nn.Module, x, y, *, loss: Union[L.Loss, str, Callable, Sequence, dict], batch_size: int = 32,
-             sample_weight=None, metrics: Sequence = (), output_activation: Union[None, str, Sequence, dict] = None,
-             weighted_metrics: Sequence = (), loss_weights: Union[None, float, Sequence[float], dict] = None,
-             output_names: Optional[Sequence[str]] = None) -> dict:
+def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Callable, Sequence, dict],
+             batch_size: int = 32, sample_weight=None, metrics: Sequence = (),
+             output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
+             loss_weights: Union[None, float, Sequence[float], dict] = None,
+             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None) -> dict:
     """Keras's ``evaluate(..., return_dict=True)``: loss (batch-size-weighted mean of batch losses) and metrics,
     in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
     ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
     ``output_activation`` are given as :func:`fit` takes them; the dict then has Keras's keys (``<name>_loss``,
-    ``<name>_<metric>``)."""
+    ``<name>_<metric>``).
+
+    ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
+    PyDataset, as :func:`fit` takes them); ``steps`` then reads that many batches (default: the whole pass; a
+    generator read to its end warns ``Your input ran out of data``, as Keras does).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Linear(3, 2)
+        >>> batches = ((torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)) for _ in range(5))
+        >>> logs = evaluate(net, batches, loss="sparse_categorical_crossentropy", steps=2)
+        >>> sorted(logs)
+        ['loss']
+    """
     batch_size = _batch_size(batch_size)
+    steps = _steps(steps, "steps")
     dtype, device = _param_info(model)
+    kind = _data_kind(x)
+    if kind is not None:  # data given as batches: Keras's data adapters
+        adapter = _data_adapter(x, kind, y=y, sample_weight=sample_weight)
+        x, y, _ = _unpack(adapter.first_batch, kind)
+        if y is None:
+            raise ValueError(f"The {kind}'s batches hold no targets ({_summary(adapter.first_batch)}): evaluate "
+                             "takes batches (x, y) or (x, y, sample_weight).")
+        loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
+                                                output_activation, output_names)
+        return _evaluate_iterator(model, _EpochIterator(adapter, steps),
+                                  _Batches(adapter, multi, dtype, device, train=False), loss_fn, compiled,
+                                  Penalties(model))
+    if steps is not None:
+        raise ValueError("evaluate takes `steps` with data given as batches (a generator, a torch DataLoader, a "
+                         "PyDataset, an iterator); for arrays leave it out, or slice them.")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
     xt = _as_inputs(x, dtype, device)
@@ -1144,10 +1217,600 @@ def _class_weight_labels(y, split: Optional[int]):
     return torch.as_tensor(labels).to(torch.get_default_dtype()) if floating else labels
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# data given as batches: Keras's data adapters (trainers/data_adapters/) and EpochIterator, as on TensorFlow
+# ----------------------------------------------------------------------------------------------------------------
+
+#: Keras's ``NUM_BATCHES_FOR_TENSOR_SPEC``: the batches its TensorFlow backend reads first for the dataset's signature
+_PEEKED = 2
+
+
+def _is_pydataset(x) -> bool:
+    """A ``keras.utils.PyDataset`` or an object shaped like one (``__getitem__`` giving batches, and ``__len__``
+    or ``num_batches``), told by duck typing: torch_impl never imports Keras."""
+    if any(c.__name__ == "PyDataset" and "keras" in str(c.__module__) for c in type(x).__mro__):
+        return True
+    return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
+
+
+def _data_kind(x) -> Optional[str]:
+    """How ``fit`` reads ``x``: ``None`` for arrays (and lists/tuples/dicts of them), else Keras's name of the
+    data type (``"generator"``, ``"torch DataLoader"``, ``"PyDataset"``) or torch_impl's (``"Python iterator"``:
+    any other one-shot iterator; ``"Python iterable"``: any other re-iterable object, read again each epoch as a
+    DataLoader is)."""
+    if x is None or isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, str, bytes, numbers.Number, _Inputs)):
+        return None
+    if hasattr(x, "__array__") or hasattr(x, "shape"):
+        return None  # array-likes (a pandas frame, a TensorFlow tensor): converted as arrays
+    if isinstance(x, types.GeneratorType):
+        return "generator"
+    if isinstance(x, torch.utils.data.DataLoader):
+        return "torch DataLoader"
+    if isinstance(x, torch.utils.data.Dataset):
+        raise ValueError(
+            f"Unrecognized data type: x is a torch {type(x).__name__}, which gives one sample per index, not "
+            "batches (Keras's fit refuses it too). Wrap it in a torch.utils.data.DataLoader(dataset, "
+            "batch_size=...), which fit takes as Keras does.")
+    if _is_pydataset(x):
+        return "PyDataset"
+    if isinstance(x, collections.abc.Iterator):
+        return "Python iterator"
+    if isinstance(x, collections.abc.Iterable):
+        return "Python iterable"
+    return None
+
+
+def _unsupported_arg(arg_name: str, arg_description: str, kind: str):
+    """Keras's ``raise_unsupported_arg``."""
+    raise ValueError(f"When providing `x` as a {kind}, `{arg_name}` should not be passed. Instead, "
+                     f"{arg_description} should be included as part of the {kind}.")
+
+
+def _summary(value, limit: int = 200) -> str:
+    """A batch for an error message: its arrays' shapes, not their values."""
+    def walk(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k!r}: {walk(w)}" for k, w in v.items()) + "}"
+        if isinstance(v, (list, tuple)) and not _plain_values(v):
+            inner = ", ".join(walk(w) for w in v)
+            return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
+        shape = getattr(v, "shape", None)
+        if shape is not None:
+            return f"{type(v).__name__}(shape={tuple(shape)})"
+        return repr(v)[:60]
+    s = walk(value)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _plain_values(v) -> bool:
+    """A list/tuple of plain numbers (one array given as rows), not a structure of arrays."""
+    return isinstance(v, (list, tuple)) and len(v) > 0 and not any(
+        isinstance(w, (list, tuple, dict)) or hasattr(w, "shape") for w in v)
+
+
+def _leaves(value, path: str):
+    """``(path, shape)`` of each array of a batch (tuples, lists and dicts walked, as Keras's ``tree.flatten``; a
+    list of plain numbers is one array); ``None`` entries skipped."""
+    if value is None:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}[{k!r}]")
+        return
+    if isinstance(value, (list, tuple)) and not _plain_values(value):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{path}[{i}]")
+        return
+    shape = getattr(value, "shape", None)
+    yield path, tuple(int(d) for d in (shape if shape is not None else np.shape(value)))
+
+
+class _BatchSpec:
+    """The signature Keras's TensorFlow backend gives the ``tf.data`` pipeline of batches: the structure and every
+    array's rank from the first two batches, each dimension fixed where those agree (the batch dimension free); a
+    later batch that does not fit raises (Keras: ``Generator yielded an element of shape (4, 3) where an element of
+    shape (None, 2) was expected``)."""
+
+    def __init__(self, batches: list, kind: str):
+        self.kind = kind
+        first = list(_leaves(batches[0], "batch"))
+        for b in batches[1:]:
+            other = list(_leaves(b, "batch"))
+            if [p for p, _ in other] != [p for p, _ in first]:
+                raise ValueError(f"The {kind}'s first two batches differ in structure: {_summary(batches[0])} and "
+                                 f"{_summary(b)}; every batch must hold the same arrays.")
+            for (path, s0), (_, s1) in zip(first, other):
+                if len(s0) != len(s1):
+                    raise ValueError(
+                        "When passing a dataset to a Keras model, the corresponding arrays in each batch must have the "
+                        f"same rank. Received: {path} of shape {s0} in batch 0 and of shape {s1} in batch 1.")
+        for path, shape in first:
+            if len(shape) < 1:
+                raise ValueError("When passing a dataset to a Keras model, the arrays must be at least rank 1. "
+                                 f"Received: {path} of rank 0 (a scalar) in batch 0.")
+        self.paths = [p for p, _ in first]
+        self.shapes = []
+        for i, (path, s0) in enumerate(first):
+            dims = [s0] + [list(_leaves(b, "batch"))[i][1] for b in batches[1:]]
+            self.shapes.append((None,) + tuple(d[0] if len(set(d)) == 1 else None for d in zip(*[s[1:] for s in dims])))
+
+    def check(self, batch, step: int) -> None:
+        leaves = list(_leaves(batch, "batch"))
+        if [p for p, _ in leaves] != self.paths:
+            raise ValueError(f"Batch {step} of the {self.kind} is {_summary(batch)}, but the first batches hold the "
+                             f"arrays {self.paths}: every batch must have the same structure.")
+        for (path, shape), spec in zip(leaves, self.shapes):
+            if len(shape) != len(spec) or any(s is not None and s != d for s, d in zip(spec, shape)):
+                dims = ", ".join("None" if s is None else str(s) for s in spec)
+                spec_s = f"({dims}{',' if len(spec) == 1 else ''})"
+                raise ValueError(
+                    f"Batch {step} of the {self.kind} holds {path} of shape {shape} where an array of shape {spec_s} "
+                    "was expected: as Keras on TensorFlow, the first two batches fix every dimension but the "
+                    "batch's (a dimension they disagree on may vary).")
+
+
+class _GeneratorAdapter:
+    """Keras's ``GeneratorDataAdapter`` for a Python generator (and here any other one-shot iterator): the first
+    two batches are read at once (for the ``tf.data`` signature) and *replayed* at the start of every new pass,
+    ``itertools.chain(first_two, generator)``; so a generator that ran out gives those two batches again, then
+    nothing. ``num_batches`` unknown."""
+
+    num_batches = None
+
+    def __init__(self, gen, kind: str):
+        self.kind = kind
+        self.gen = gen
+        self.first = list(itertools.islice(gen, _PEEKED))
+        if not self.first:
+            noun = kind.split()[-1]
+            raise ValueError(f"When passing a Python {noun} to a Keras model, the {noun} must yield at least one "
+                             f"batch. Received an empty {noun}.")
+        if kind == "generator" and not isinstance(self.first[0], tuple):
+            raise ValueError("When passing a Python generator to a Keras model, the generator must return a tuple, "
+                             "either (input,) or (inputs, targets) or (inputs, targets, sample_weights). "
+                             f"Received: {_summary(self.first[0])}")
+        self.spec = _BatchSpec(self.first, kind)
+        self.first_batch = self.first[0]
+
+    def get_iterator(self):
+        return itertools.chain(self.first, self.gen)
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class _LoaderAdapter:
+    """Keras's ``TorchDataLoaderAdapter`` (and here any other re-iterable object): read anew each pass;
+    ``num_batches`` is ``len(loader)`` when its dataset has a length. On TensorFlow Keras first reads two batches
+    of a fresh pass for the ``tf.data`` signature: done here too, as that pass draws from torch's global RNG (a
+    ``shuffle=True`` loader's order, the worker seeds), so the epochs then see Keras's orders."""
+
+    def __init__(self, loader, kind: str):
+        self.kind, self.loader = kind, loader
+        if isinstance(loader, torch.utils.data.DataLoader):
+            self.num_batches = len(loader) if hasattr(loader.dataset, "__len__") else None
+        else:
+            try:
+                self.num_batches = len(loader)
+            except TypeError:
+                self.num_batches = None
+        first = [self.standardize(b) for b in itertools.islice(loader, _PEEKED)]
+        if not first:
+            raise ValueError(f"The {kind} gave no batch: it must yield at least one batch.")
+        self.spec = _BatchSpec(first, kind)
+        self.first_batch = first[0]
+
+    @staticmethod
+    def standardize(batch):
+        # Keras: ``tuple(batch)`` of the collated list (x, y[, sample_weight]); a lone array is the input
+        return tuple(batch) if isinstance(batch, (list, tuple)) else (batch,)
+
+    def get_iterator(self):
+        # a generator: the loader's pass (and its RNG draws) starts at the first batch read, as in Keras, where a
+        # pass made at an epoch's end and replaced unread at the next epoch's start draws nothing
+        for batch in self.loader:
+            yield self.standardize(batch)
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+class _PyDatasetAdapter:
+    """Keras's ``PyDatasetAdapter``: batch ``i`` is ``dataset[i]``; a pass reads indices ``0..num_batches-1``,
+    shuffled with Python's ``random.shuffle`` (the global ``random`` module, which ``keras.utils.set_random_seed``
+    seeds) when ``shuffle``; ``num_batches=None``: endless. ``class_weight`` becomes each batch's sample weight.
+    Its ``on_epoch_begin`` / ``on_epoch_end`` are called where Keras calls them (``on_epoch_end`` also once when
+    ``fit`` or ``evaluate`` starts). On TensorFlow Keras reads batches 0 and 1 first, for the ``tf.data``
+    signature: done here too (a dataset that counts its reads sees Keras's). The batches are read in this
+    thread, whatever ``workers`` says."""
+
+    kind = "PyDataset"
+
+    def __init__(self, dataset, class_weight=None, shuffle: bool = False):
+        self.dataset, self.class_weight, self.shuffle = dataset, class_weight, shuffle
+        try:
+            n = dataset.num_batches if hasattr(type(dataset), "num_batches") or hasattr(dataset, "num_batches") \
+                else len(dataset)
+        except NotImplementedError:
+            n = None
+        self.num_batches = None if n is None else int(n)
+        count = _PEEKED if self.num_batches is None else min(_PEEKED, self.num_batches)
+        first = [self.standardize(dataset[i]) for i in range(count)]
+        if not first:
+            raise ValueError("The PyDataset has length 0")
+        self.spec = _BatchSpec(first, "PyDataset")
+        self.first_batch = first[0]
+
+    def standardize(self, batch):
+        """Keras's ``_standardize_batch``."""
+        if isinstance(batch, dict):
+            return batch
+        if isinstance(batch, np.ndarray):
+            batch = (batch,)
+        if isinstance(batch, list):
+            batch = tuple(batch)
+        if not isinstance(batch, tuple) or len(batch) not in (1, 2, 3):
+            raise ValueError("PyDataset.__getitem__() must return a tuple or a dict. If a tuple, it must be ordered "
+                             "either (input,) or (inputs, targets) or (inputs, targets, sample_weights). "
+                             f"Received: {_summary(batch, 100)} of type {type(batch)}")
+        if self.class_weight is not None:
+            if len(batch) == 3:
+                raise ValueError("You cannot specify `class_weight` and `sample_weight` at the same time.")
+            if len(batch) == 2:
+                if isinstance(batch[1], dict) or _arrays_per_output(batch[1]):
+                    raise ValueError("`class_weight` is only supported for Models with a single output: the "
+                                     "PyDataset's batches hold one label array per output. (Give each output's class "
+                                     "weights as its sample_weight, class_weight_to_sample_weight(y_i, "
+                                     "class_weight_i), in the batches.)")
+                batch = batch + (class_weight_to_sample_weight(batch[1], self.class_weight),)
+        return batch
+
+    def get_iterator(self):
+        if self.num_batches is None:
+            return (self.standardize(self.dataset[i]) for i in itertools.count())
+        return self._finite()
+
+    def _finite(self):
+        indices = range(self.num_batches)
+        if self.shuffle:
+            indices = list(indices)
+            random.shuffle(indices)
+        for i in indices:
+            yield self.standardize(self.dataset[i])
+
+    def on_epoch_begin(self) -> None:
+        hook = getattr(self.dataset, "on_epoch_begin", None)
+        if callable(hook):
+            hook()
+
+    def on_epoch_end(self) -> None:
+        hook = getattr(self.dataset, "on_epoch_end", None)
+        if callable(hook):
+            hook()
+
+
+def _data_adapter(x, kind: str, y=None, sample_weight=None, class_weight=None, shuffle: bool = False):
+    """Keras's ``get_data_adapter`` for data given as batches: its errors for ``y`` / ``sample_weight`` /
+    ``class_weight`` given beside them, its warning for ``shuffle=True`` it ignores."""
+    if y is not None:
+        _unsupported_arg("y", "the targets", kind)
+    if sample_weight is not None:
+        _unsupported_arg("sample_weights", "the sample weights", kind)
+    if kind == "PyDataset":
+        adapter = _PyDatasetAdapter(x, class_weight=class_weight, shuffle=shuffle)
+        if adapter.num_batches is None and shuffle:
+            warnings.warn("`shuffle=True` was passed, but will be ignored since the data `x` was provided as an "
+                          "infinite PyDataset. The PyDataset is expected to already be shuffled.", UserWarning,
+                          stacklevel=3)
+        return adapter
+    if class_weight is not None:
+        if kind == "torch DataLoader":
+            raise ValueError("Argument `class_weight` is not supported for torch DataLoader inputs. You can modify "
+                             "your `__getitem__ ` method to return input tensor, label and class_weight. "
+                             f"Alternatively, use a custom training loop. Received: class_weight={class_weight}")
+        raise ValueError(f"Argument `class_weight` is not supported for {'Python ' * (kind == 'generator')}{kind} "
+                         "inputs. Received: "
+                         f"class_weight={class_weight}")
+    if shuffle:  # Keras's warnings (fit's default shuffle=True gives it)
+        noun = kind.split()[-1]
+        what = "yield already-shuffled data" if kind in ("generator", "Python iterator") else "already be shuffled"
+        warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was provided as a {kind}. "
+                      f"The {noun} is expected to {what}.", UserWarning, stacklevel=3)
+    if kind in ("generator", "Python iterator"):
+        return _GeneratorAdapter(x, kind)
+    return _LoaderAdapter(x, kind)
+
+
+class _EpochIterator:
+    """Keras's ``EpochIterator`` (``keras/src/trainers/epoch_iterator.py``, one step per execution), which decides
+    which batches each epoch reads:
+
+    * without ``steps``: a pass over the data per epoch. A generator has no length, so its first epoch reads it to
+      the end and warns ``Your input ran out of data``; every later pass gets the two batches Keras read first
+      (``_GeneratorAdapter``), and warns again;
+    * with ``steps``: ``steps`` batches per epoch from a pass that is *continued* across epochs (a DataLoader or a
+      PyDataset too: a new pass starts only when one is used up, so with ``steps`` not dividing ``len(loader)`` an
+      epoch ends early, with the warning); a pass that ends early ends the epoch, with the warning.
+
+    ``fit`` iterates ``for step, iterator in epoch_iterator`` inside ``catch_stop_iteration()`` and takes one batch
+    per step with ``next(iterator)``."""
+
+    def __init__(self, adapter, steps: Optional[int] = None):
+        self.data_adapter = adapter
+        self.steps_per_epoch = steps
+        self._current_iterator = None
+        self._steps_seen = 0
+        self._num_batches = adapter.num_batches
+
+    @staticmethod
+    def _interrupted_warning() -> None:
+        warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or generator "
+                      "can generate at least `steps_per_epoch * epochs` batches. You may need to use the "
+                      "`.repeat()` function when building your dataset.", UserWarning, stacklevel=4)
+
+    def reset(self) -> None:
+        self._current_iterator = None
+        self._num_batches = self.data_adapter.num_batches
+        self._steps_seen = 0
+        self.data_adapter.on_epoch_end()
+
+    def __iter__(self):
+        self.data_adapter.on_epoch_begin()
+        steps_per_epoch = self.steps_per_epoch or self._num_batches or -1
+        if steps_per_epoch > 0:
+            if self._current_iterator is None or self.steps_per_epoch is None:
+                self._current_iterator = iter(self.data_adapter.get_iterator())
+                self._steps_seen = 0
+            for step in range(steps_per_epoch):
+                if self._num_batches and self._steps_seen >= self._num_batches:
+                    if self.steps_per_epoch:
+                        self._interrupted_warning()
+                    break
+                self._steps_seen += 1
+                yield step, self._current_iterator
+            if self._num_batches and self._steps_seen >= self._num_batches:
+                self._current_iterator = iter(self.data_adapter.get_iterator())
+                self._steps_seen = 0
+        else:
+            iterator = iter(self.data_adapter.get_iterator())
+            step = -1
+            while True:
+                step += 1
+                self._steps_seen = step + 1
+                yield step, iterator
+        self.data_adapter.on_epoch_end()
+
+    def catch_stop_iteration(self) -> "_CatchStopIteration":
+        return _CatchStopIteration(self)
+
+    def _ran_out(self) -> None:
+        if self._num_batches is None:
+            self._num_batches = self._steps_seen
+        self._interrupted_warning()
+        self._current_iterator = None
+        self.data_adapter.on_epoch_end()
+
+    @property
+    def num_batches(self) -> Optional[int]:
+        return self.steps_per_epoch or self._num_batches
+
+
+class _CatchStopIteration:
+    """Keras's ``EpochIterator.catch_stop_iteration``: an input that runs out ends the epoch (with the warning)."""
+
+    def __init__(self, epoch_iterator: _EpochIterator):
+        self.epoch_iterator = epoch_iterator
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, value, tb) -> bool:
+        if typ is not None and issubclass(typ, StopIteration):
+            self.epoch_iterator._ran_out()
+            return True
+        return False
+
+
+def _seed_streams(model: torch.nn.Module) -> list:
+    """The model's Keras seed generators (``Dropout``, ``GaussianNoise``, the RNN layers' dropout ``streams``...)."""
+    from torch_impl._tf_random import SeedGenerator
+
+    found, seen = [], set()
+    for m in model.modules():
+        for s in [m] + list(getattr(m, "streams", None) or ()):
+            if isinstance(s, SeedGenerator) and id(s) not in seen:
+                seen.add(id(s))
+                found.append(s)
+    return found
+
+
+class _PhantomStep:
+    """What Keras on TensorFlow does at a training step whose input runs out (``next`` raises): its compiled train
+    function starts, and the ops that need no data run before the missing batch stops it. Measured with Keras
+    3.15.1 (graph mode, the default): the optimizer's step count advances (``iterations``: Adam's bias correction
+    of the next steps), so does every seed generator the step draws from (a ``Dropout``'s), and every ``Mean`` that
+    counts one per batch (its count: a per-output ``<name>_loss``, a loss object given as a metric, a metric function
+    returning one value per batch) while its total stays: that epoch's figure is its sum over one batch more. Here:
+    the ``iterations`` of a :class:`torch_impl.optim.KerasOptimizer`, each seed stream by its draws in the last step
+    taken, and the count of each metric whose last step counted exactly one for a batch of several samples
+    (unweighted)."""
+
+    def __init__(self, model: torch.nn.Module, optimizer, compiled):
+        from torch_impl.optim import KerasOptimizer  # fit needs no optim otherwise
+
+        self.optimizer = optimizer if isinstance(optimizer, KerasOptimizer) else None
+        self.compiled = compiled
+        self.streams = _seed_streams(model)
+        self.draws = [0] * len(self.streams)
+        self.per_batch: set = set()  # the metrics counting one per batch
+        self._seeds, self._counts = None, None
+
+    def _means(self) -> list:
+        """``(key, Mean, weighted)`` of the compiled metrics and per-output loss trackers (made anew at each epoch)."""
+        out = []
+        if isinstance(self.compiled, _MultiOutput):
+            out += [(("loss", i), t.mean, False) for i, t in self.compiled._trackers.items()]
+            groups = self.compiled.metrics
+        else:
+            groups = [self.compiled]
+        for j, c in enumerate(groups):
+            out += [(("metric", j, k), e[1], e[2]) for k, e in enumerate(c.entries or ())]
+        return [(key, m, w) for key, m, w in out if isinstance(m, M.Mean)]
+
+    def before_step(self) -> None:
+        if self.streams:
+            self._seeds = [s.state[1] for s in self.streams]
+        self._counts = {key: m.count for key, m, _ in self._means()}
+
+    def after_step(self, rows: int, weighted: bool) -> None:
+        if self.streams:
+            self.draws = [s.state[1] - c for s, c in zip(self.streams, self._seeds)]
+        if rows > 1:  # (one sample: a count of one says nothing)
+            self.per_batch = {key for key, m, w in self._means() if key in self._counts and not (w and weighted)
+                              and float(m.count - self._counts[key]) == 1.0}
+
+    def __call__(self) -> None:
+        if self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                group["iterations"] += 1
+        for s, d in zip(self.streams, self.draws):
+            s.state = (s.state[0], s.state[1] + d)
+        for key, m, _ in self._means():
+            if key in self.per_batch:
+                m.count = m.count + 1
+
+
+def _unpack(batch, kind: str) -> tuple:
+    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)`` (a list taken as a tuple)."""
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    if not isinstance(batch, tuple):
+        return batch, None, None
+    if len(batch) in (1, 2, 3):
+        return tuple(batch) + (None,) * (3 - len(batch))
+    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: "
+                     f"{_summary(batch)} (a {len(batch)}-tuple, from the {kind})")
+
+
+def _batch_rows(value) -> Optional[int]:
+    """The number of samples of a batch's ``x`` (its first array, as Keras's loss tracker takes it)."""
+    for _, shape in _leaves(value, ""):
+        return shape[0] if shape else None
+    return None
+
+
+class _Batches:
+    """Converts each batch of an adapter as ``fit`` / ``evaluate`` use it: checked against the first batches'
+    signature, unpacked, each part converted as the arrays of ``fit`` would be."""
+
+    def __init__(self, adapter, multi, dtype, device, train: bool, need_y: bool = True):
+        self.adapter, self.multi, self.dtype, self.device = adapter, multi, dtype, device
+        self.train, self.need_y = train, need_y
+
+    def first(self) -> tuple:
+        """The first batch's ``(x, y, sample_weight)`` as given (for ``compile``'s choices)."""
+        return _unpack(self.adapter.first_batch, self.adapter.kind)
+
+    def convert(self, batch, step: int):
+        kind = self.adapter.kind
+        self.adapter.spec.check(batch, step)
+        x, y, sw = _unpack(batch, kind)
+        if not self.need_y:
+            return _as_inputs(x, self.dtype, self.device)
+        if y is None:
+            raise ValueError(f"Batch {step} of the {kind} holds no targets ({_summary(batch)}): to train or evaluate, "
+                             "give batches (x, y) or (x, y, sample_weight).")
+        sizes = {n for n in (_batch_rows(x), _batch_rows(y), _batch_rows(sw)) if n is not None}
+        if len(sizes) > 1:
+            raise ValueError(f"Data cardinality is ambiguous: batch {step} of the {kind} holds "
+                             f"x {_summary(x)}, y {_summary(y)}" + (f", sample_weight {_summary(sw)}" if sw is not None
+                                                                   else "") +
+                             ": make sure all arrays of a batch contain the same number of samples.")
+        xb = _as_inputs(x, self.dtype, self.device)
+        if self.multi is None:
+            yb = _labels(y, self.dtype, self.device)
+        else:
+            yb = self.multi.labels(y, self.dtype, self.device)
+        wb = None
+        if sw is not None:
+            if self.train:
+                convert = lambda a: _train_weights(a, self.device)  # noqa: E731
+            else:
+                convert = lambda a: _as_tensor(a, self.dtype, self.device)  # noqa: E731
+            wb = convert(sw) if self.multi is None else self.multi.sample_weights(sw, convert)
+        return xb, yb, wb, xb.shape[0]
+
+
+def _steps(value, name: str) -> Optional[int]:
+    """``steps_per_epoch`` / ``validation_steps`` / ``steps``: ``None`` (or 0, which Keras takes as ``None``) or a
+    positive integer."""
+    if value is None or (not isinstance(value, bool) and isinstance(value, numbers.Integral) and value == 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"`{name}` must be a positive integer or None, got {value!r}")
+    return int(value)
+
+
+def _validation_kind(validation_data) -> tuple:
+    """``(kind, (x, y, sample_weight))`` of ``fit``'s ``validation_data`` given as batches (itself, or as the
+    first entry of a tuple, as Keras unpacks it); ``(None, None)`` for arrays."""
+    if validation_data is None:
+        return None, None
+    kind = _data_kind(validation_data)
+    if kind is not None:
+        return kind, (validation_data, None, None)
+    if isinstance(validation_data, (tuple, list)) and validation_data:
+        kind = _data_kind(validation_data[0])
+        if kind is not None:
+            return kind, _unpack(tuple(validation_data), "validation_data")
+    return None, None
+
+
+def _evaluate_iterator(model, epoch_iterator: _EpochIterator, batches: _Batches, loss_fn, compiled,
+                       penalties: Penalties, callbacks: Optional[CallbackList] = None) -> dict:
+    """Keras's ``evaluate`` on an :class:`_EpochIterator` (what ``fit`` validates on, its cached validation
+    iterator, when ``validation_data`` is given as batches): ``reset()`` first (a PyDataset's ``on_epoch_end``;
+    a new pass), then ``steps`` batches or the whole pass."""
+    was_training = model.training
+    model.eval()
+    epoch_iterator.reset()
+    tracker = _LossTracker()
+    compiled.reset()
+    if callbacks:
+        callbacks.on_test_begin()
+    try:
+        with torch.no_grad(), epoch_iterator.catch_stop_iteration():
+            for b, iterator in epoch_iterator:
+                if callbacks:
+                    callbacks.on_test_batch_begin(b)
+                xb, yb, w, rows = batches.convert(next(iterator), b)
+                penalties.clear()
+                z = _call(model, xb)
+                v = penalties.add(loss_fn(yb, z, w))
+                tracker.update(v, rows)
+                if compiled:
+                    compiled.update(yb, z, w)
+                if callbacks:
+                    callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
+    finally:
+        model.train(was_training)
+    logs = {"loss": tracker.result(), **compiled.results()}
+    if callbacks:
+        callbacks.on_test_end(logs)
+    return logs
+
+
 def fit(
     model: torch.nn.Module,
     x,
-    y,
+    y=None,
     *,
     loss: Union[L.Loss, str, Callable],
     optimizer: Union[torch.optim.Optimizer, str, dict],
@@ -1172,6 +1835,8 @@ def fit(
     initial_epoch: int = 0,
     validation_freq: Union[int, Sequence[int]] = 1,
     validation_batch_size: Optional[int] = None,
+    steps_per_epoch: Optional[int] = None,
+    validation_steps: Optional[int] = None,
 ) -> History:
     """Train ``model`` the way ``keras.Model.fit`` would (see the module docstring).
 
@@ -1185,6 +1850,10 @@ def fit(
             arguments named as Keras's ``Input`` layers). Arrays are cast to the model's dtype (Keras's default
             float ``Input``); give token ids for an ``nn.Embedding`` as a torch integer tensor, which is kept
             (Keras's ``Input(dtype="int32")``; a float32 cast would also round ids above 2**24).
+            Or ``x`` alone (``y=None``) gives the data as batches ``(x, y)`` / ``(x, y, sample_weight)``: a
+            generator or iterator, a ``DataLoader`` or other iterable, a PyDataset-like object (module docstring);
+            ``batch_size`` is then ignored, ``shuffle`` only shuffles a PyDataset's batch order (with Python's
+            ``random``), and ``y``, ``sample_weight``, ``validation_split``, ``seed``, ``generator`` raise.
         loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
             ``compile(loss=...)`` takes it (:func:`as_loss`).
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
@@ -1205,6 +1874,12 @@ def fit(
         initial_epoch, validation_freq, validation_batch_size: as Keras's ``fit``: epochs run from
             ``initial_epoch`` to ``epochs``; validation after every ``validation_freq``-th epoch (or the
             1-based epochs listed); validation batches of ``validation_batch_size`` (default ``batch_size``).
+        validation_data: ``(x, y)`` or ``(x, y, sample_weight)`` arrays, or batches as ``x`` takes them (a
+            generator, a DataLoader, a PyDataset), read as Keras reads them: a new pass at each validation, a
+            generator's two first batches replayed once it ran out.
+        steps_per_epoch, validation_steps: with data given as batches, the batches per epoch / per validation (as
+            Keras's: the training pass is continued across epochs; a validation restarts its input). ``None``:
+            a whole pass.
         loss_weights: as ``compile``'s: a number for one output (or one loss for every output); a list or a dict
             keyed by output name for several.
         output_names: the names of a model's list/tuple outputs (Keras's output layers' names), which name the
@@ -1219,7 +1894,33 @@ def fit(
     if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
+    steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")
+    validation_steps = _steps(validation_steps, "validation_steps")
+    kind = _data_kind(x)
+    if kind is None and steps_per_epoch is not None:
+        raise ValueError("fit takes `steps_per_epoch` with data given as batches (a generator, a torch DataLoader, a "
+                         "PyDataset, an iterator); for arrays give `batch_size` (Keras's steps_per_epoch on arrays "
+                         "sets the batch size to ceil(N / steps_per_epoch) and carries a shuffled pass over epochs, "
+                         "which torch_impl does not reproduce).")
+    val_kind, val_parts = _validation_kind(validation_data)
+    if val_kind is None and validation_data is not None and validation_steps is not None:
+        raise ValueError("fit takes `validation_steps` with validation data given as batches (a generator, a torch "
+                         "DataLoader, a PyDataset, an iterator); for arrays leave it out (every batch is evaluated).")
     optimizer = _optimizer(optimizer, model)
+    adapter = None
+    if kind is not None:  # data given as batches: Keras's data adapters
+        if validation_split and validation_data is None:  # Keras's train_validation_split
+            raise ValueError("Argument `validation_split` is only supported for tensors or NumPy arrays."
+                             f"Found incompatible type in the input: [{type(x)}]")
+        if seed is not None or generator is not None:
+            raise ValueError(f"fit: `seed` and `generator` order the samples of arrays; a {kind} gives its batches in "
+                             "its own order (a PyDataset's is shuffled with Python's `random` module, which "
+                             "keras.utils.set_random_seed seeds: call random.seed(...) for it).")
+        adapter = _data_adapter(x, kind, y=y, sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle)
+        x, y, _ = _unpack(adapter.first_batch, kind)  # compile's choices from the first batch, as Keras builds
+        if y is None:
+            raise ValueError(f"The {kind}'s batches hold no targets ({_summary(adapter.first_batch)}): fit trains on "
+                             "batches (x, y) or (x, y, sample_weight).")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
     penalties = Penalties(model)  # the regularizers, found once
@@ -1233,39 +1934,50 @@ def fit(
     _warn_dtype(dtype, loss if multi is None else next(l for l in multi.losses if l is not None))
     _warn_dense_embedding(model, optimizer)
     _warn_second_rnn_bias(model, optimizer)
-    xt = _as_inputs(x, dtype, device)
-    yt = _labels(y, dtype, device) if multi is None else multi.labels(y, dtype, device)
-    if xt.shape[0] != yt.shape[0]:
-        raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
-    sw = None
-    if sample_weight is not None:
-        sw = _train_weights(sample_weight, device) if multi is None else \
-            multi.sample_weights(sample_weight, lambda a: _train_weights(a, device))
-        n_sw = sw.shape[0] if isinstance(sw, _PerOutput) or sw.dim() else None
-        if n_sw != xt.shape[0]:
-            raise ValueError(f"sample_weight has {n_sw if n_sw is not None else 'no'} entries for {xt.shape[0]} "
-                             "samples (x)")
-    split = None
-    if validation_split and validation_data is None:
-        if not 0 < validation_split < 1:
-            raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
-        split = int(math.floor(xt.shape[0] * (1.0 - validation_split)))
-        if split == 0 or split == xt.shape[0]:  # Keras's train_validation_split raises the same
-            raise ValueError(f"Training data contains {xt.shape[0]} samples, which is not sufficient to split it "
-                             f"into a validation and training set as specified by `validation_split={validation_split}`. "
-                             "Either provide more data, or a different value for the `validation_split` argument.")
-        validation_data = (xt[split:], yt[split:]) + ((sw[split:],) if sw is not None else ())
-        xt, yt = xt[:split], yt[:split]
-        sw = sw[:split] if sw is not None else None
-    n = xt.shape[0]
-    if class_weight is not None:
-        sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
-    if seed is not None:
-        if generator is not None:
-            raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), not both")
-        keras_order = torch.as_tensor(keras_shuffle_order(n, seed), device=device)
-    rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-    if validation_data is not None:  # converted once, not every epoch
+    if adapter is not None:
+        train_batches = _Batches(adapter, multi, dtype, device, train=True)
+        epoch_iterator = _EpochIterator(adapter, steps_per_epoch)
+        epoch_iterator.reset()  # Keras's fit starts so: a PyDataset's on_epoch_end is called once first
+        steps = epoch_iterator.num_batches
+        phantom = _PhantomStep(model, optimizer, compiled)
+    else:
+        xt = _as_inputs(x, dtype, device)
+        yt = _labels(y, dtype, device) if multi is None else multi.labels(y, dtype, device)
+        if xt.shape[0] != yt.shape[0]:
+            raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
+        sw = None
+        if sample_weight is not None:
+            sw = _train_weights(sample_weight, device) if multi is None else \
+                multi.sample_weights(sample_weight, lambda a: _train_weights(a, device))
+            n_sw = sw.shape[0] if isinstance(sw, _PerOutput) or sw.dim() else None
+            if n_sw != xt.shape[0]:
+                raise ValueError(f"sample_weight has {n_sw if n_sw is not None else 'no'} entries for {xt.shape[0]} "
+                                 "samples (x)")
+        split = None
+        if validation_split and validation_data is None:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}")
+            split = int(math.floor(xt.shape[0] * (1.0 - validation_split)))
+            if split == 0 or split == xt.shape[0]:  # Keras's train_validation_split raises the same
+                raise ValueError(f"Training data contains {xt.shape[0]} samples, which is not sufficient to split it "
+                                 "into a validation and training set as specified by "
+                                 f"`validation_split={validation_split}`. "
+                                 "Either provide more data, or a different value for the `validation_split` argument.")
+            validation_data = (xt[split:], yt[split:]) + ((sw[split:],) if sw is not None else ())
+            xt, yt = xt[:split], yt[:split]
+            sw = sw[:split] if sw is not None else None
+        n = xt.shape[0]
+        if class_weight is not None:
+            sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
+        if seed is not None:
+            if generator is not None:
+                raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), "
+                                 "not both")
+            keras_order = torch.as_tensor(keras_shuffle_order(n, seed), device=device)
+        rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
+        steps = math.ceil(n / batch_size)
+    val_iterator = None  # Keras's cached validation EpochIterator, made at the first validation
+    if validation_data is not None and val_kind is None:  # converted once, not every epoch
         vx = _as_inputs(validation_data[0], dtype, device)
         vy = _labels(validation_data[1], dtype, device) if multi is None else \
             multi.labels(validation_data[1], dtype, device)
@@ -1273,16 +1985,49 @@ def fit(
         if vsw is not None:
             vsw = _as_tensor(vsw, dtype, device) if multi is None else \
                 multi.sample_weights(vsw, lambda a: _as_tensor(a, dtype, device))
-    steps = math.ceil(n / batch_size)
+    elif val_kind is not None:
+        if val_parts[1] is not None:  # Keras raises these at the first validation; here before training
+            _unsupported_arg("y", "the targets", val_kind)
+        if val_parts[2] is not None:
+            _unsupported_arg("sample_weights", "the sample weights", val_kind)
+        if val_kind in ("generator", "Python iterator") and validation_steps is not None:
+            warnings.warn(
+                f"torch_impl.fit: validation_data is a {val_kind} with validation_steps: Keras on TensorFlow "
+                "restarts the validation input at each validation, replaying its first two batches and then "
+                "continuing it; tf.data's prefetch drops the batches it had read ahead (a timing-dependent number, "
+                "typically one per validation), so Keras's val_ figures from the second validation on vary from run "
+                "to run. torch_impl drops none. For figures both sides agree on, validate on a PyDataset, a "
+                "DataLoader or arrays.", UserWarning, stacklevel=2)
     # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
     scale_loss = getattr(optimizer, "scale_loss", None)
     history = History()
     callbacks = CallbackList(callbacks, model, optimizer, {"verbose": verbose, "epochs": epochs, "steps": steps},
                              compiled.directions)
     model.stop_training = False
-    progress = _progress(verbose, steps * max(epochs - initial_epoch, 0), "fit")
+    progress = _progress(verbose, steps * max(epochs - initial_epoch, 0) if steps else None, "fit")
     train_logs = None
     occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
+
+    def train_step(epoch: int, b: int, xb, yb, wb, n: int, tracker: _LossTracker) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        penalties.clear()  # Keras clears a model's added losses at each call
+        z = _call(model, xb)
+        value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
+        (scale_loss(value) if scale_loss is not None else value).backward()
+        optimizer.step()
+        batch_loss = float(value.detach())
+        tracker.update(value, n)
+        if compiled:
+            with torch.no_grad():
+                compiled.update(yb, z, wb)
+        if on_batch_end is not None:
+            on_batch_end(epoch, b, {"loss": batch_loss})
+        if callbacks:  # Keras's batch logs: the epoch's running means
+            callbacks.on_train_batch_end(b, {"loss": tracker.result(), **compiled.results()})
+        if progress is not None:
+            progress.update(progress.task_ids[0], advance=1,
+                            logs=f"epoch {epoch + 1}/{epochs} loss {tracker.result():.4f}")
+
     try:
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
@@ -1290,45 +2035,55 @@ def fit(
             compiled.reset()  # Keras: reset_metrics(), then on_epoch_begin
             callbacks.on_epoch_begin(epoch)
             model.train()
-            if not shuffle:
-                order = torch.arange(n, device=device)
-            elif seed is not None:
-                order = keras_order
-            else:
-                order = torch.as_tensor(rng.permutation(n), device=device)
             tracker = _LossTracker()
-            for b in range(steps):
-                idx = order[b * batch_size:(b + 1) * batch_size]
-                xb, yb = xt[idx], yt[idx]
-                wb = None if sw is None else sw[idx]
-                callbacks.on_train_batch_begin(b)
-                optimizer.zero_grad(set_to_none=True)
-                penalties.clear()  # Keras clears a model's added losses at each call
-                z = _call(model, xb)
-                value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
-                (scale_loss(value) if scale_loss is not None else value).backward()
-                optimizer.step()
-                batch_loss = float(value.detach())
-                tracker.update(value, yb.shape[0])
-                if compiled:
-                    with torch.no_grad():
-                        compiled.update(yb, z, wb)
-                if on_batch_end is not None:
-                    on_batch_end(epoch, b, {"loss": batch_loss})
-                if callbacks:  # Keras's batch logs: the epoch's running means
-                    callbacks.on_train_batch_end(b, {"loss": tracker.result(), **compiled.results()})
-                if progress is not None:
-                    progress.update(progress.task_ids[0], advance=1,
-                                    logs=f"epoch {epoch + 1}/{epochs} loss {tracker.result():.4f}")
-                if model.stop_training:
-                    break
+            done = 0  # the epoch's batches
+            if adapter is None:
+                if not shuffle:
+                    order = torch.arange(n, device=device)
+                elif seed is not None:
+                    order = keras_order
+                else:
+                    order = torch.as_tensor(rng.permutation(n), device=device)
+                for b in range(steps):
+                    idx = order[b * batch_size:(b + 1) * batch_size]
+                    xb, yb = xt[idx], yt[idx]
+                    wb = None if sw is None else sw[idx]
+                    callbacks.on_train_batch_begin(b)
+                    train_step(epoch, b, xb, yb, wb, yb.shape[0], tracker)
+                    done += 1
+                    if model.stop_training:
+                        break
+            else:
+                with epoch_iterator.catch_stop_iteration():  # an input that runs out ends the epoch
+                    for b, iterator in epoch_iterator:
+                        callbacks.on_train_batch_begin(b)  # Keras: before the batch is read
+                        try:
+                            batch = next(iterator)
+                        except StopIteration:
+                            phantom()  # Keras's train function started on the missing batch
+                            raise
+                        xb, yb, wb, rows = train_batches.convert(batch, b)
+                        phantom.before_step()
+                        train_step(epoch, b, xb, yb, wb, rows, tracker)
+                        phantom.after_step(rows, wb is not None)
+                        done += 1
+                        if model.stop_training:
+                            break
             logs = {"loss": tracker.result()}
             logs.update(compiled.results())
             should_validate = ((epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int)
                                else epoch + 1 in validation_freq)  # Keras's _should_eval, 1-based
             if validation_data is not None and should_validate:
-                vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, penalties, validation_batch_size,
-                                          callbacks)
+                if val_kind is None:
+                    vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, penalties,
+                                              validation_batch_size, callbacks)
+                else:
+                    if val_iterator is None:  # Keras's fit makes (and caches) it here, at the first validation
+                        val_adapter = _data_adapter(val_parts[0], val_kind)
+                        val_iterator = _EpochIterator(val_adapter, validation_steps)
+                        val_batches = _Batches(val_adapter, multi, dtype, device, train=False)
+                    vlogs = _evaluate_iterator(model, val_iterator, val_batches, loss_fn, compiled, penalties,
+                                               callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})
             train_logs = logs
             # the history after the callbacks, as Keras's History runs last: it records what they add
@@ -1336,7 +2091,9 @@ def fit(
             history.append(epoch, logs)
             if verbose == 2:  # Keras's one line per epoch
                 took = time.perf_counter() - started
-                print(f"Epoch {epoch + 1}/{epochs}\n{steps}/{steps} - {took:.0f}s - {1000 * took / max(steps, 1):.0f}ms/step"
+                shown = steps if adapter is None else done
+                print(f"Epoch {epoch + 1}/{epochs}\n{shown}/{shown} - {took:.0f}s - "
+                      f"{1000 * took / max(shown, 1):.0f}ms/step"
                       + "".join(f" - {k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float))),
                       flush=True)
             if on_epoch_end is not None:
