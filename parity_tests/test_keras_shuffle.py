@@ -118,6 +118,41 @@ def test_fit_with_keras_shuffle_like_keras(validation_split):
     assert _rel(other["loss"], kh["loss"]) > 1e-6
 
 
+def test_fit_with_keras_batch_shuffle_like_keras():
+    """``model.fit(shuffle="batch")`` after ``keras.utils.set_random_seed(7)``, with a partial last batch and a
+    seeded Dropout, whose mask rows go to whichever samples sit at those positions of the batch: so the order
+    inside each batch shows. ``fit(shuffle="batch", seed=7)`` is Keras's history within the float64 standard;
+    a NumPy within-batch shuffle is not, nor is a whole-set shuffle."""
+    from parity_tests.test_field_scripts_round2 import _check_history, _precision, _rel
+    from torch_impl import fit as tfit
+    from torch_impl import nn as tnn
+    from torch_impl.nn import keras_init_
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(90, 4))
+    y = (x[:, 0] + x[:, 1] > 0).astype("float64")
+    with _precision("float64"):
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="tanh"),
+                                  keras.layers.Dropout(0.5, seed=3), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        kh = model.fit(x, y, batch_size=32, epochs=3, shuffle="batch", verbose=0).history
+        runs = {}
+        for name, extra in [("seed", dict(shuffle="batch", seed=7)), ("numpy", dict(shuffle="batch", generator=0)),
+                            ("whole", dict(shuffle=True, generator=0))]:
+            net = keras_init_(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), tnn.Dropout(0.5, seed=3),
+                                                  torch.nn.Linear(6, 1)), seed=7)
+            runs[name] = tfit.fit(net, x, y, optimizer="adam", loss="binary_crossentropy", output_activation="sigmoid", batch_size=32,
+                epochs=3, verbose=0, **extra).history
+    figures = {k: _rel(v["loss"], kh["loss"]) for k, v in runs.items()}
+    print(f'shuffle="batch": Keras loss {np.round(kh["loss"], 8).tolist()}; max rel: fit(seed=7) '
+          f'{figures["seed"]:.1e}, NumPy within-batch {figures["numpy"]:.1e}, whole-set shuffle {figures["whole"]:.1e}')
+    _check_history(runs["seed"], kh, "float64")
+    assert figures["numpy"] > 1e-6 and figures["whole"] > 1e-6
+    with pytest.raises(ValueError, match="shuffle"):
+        tfit.fit(net, x, y, optimizer="adam", loss="mse", shuffle="batches", verbose=0)
+
+
 def test_fit_seed_and_generator_are_exclusive():
     from torch_impl import fit as tfit
 

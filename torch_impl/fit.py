@@ -121,12 +121,9 @@ from __future__ import annotations
 import collections.abc
 import copy
 import inspect
-import itertools
 import math
 import numbers
-import random
 import time
-import types
 import warnings
 import weakref
 from typing import Callable, Optional, Sequence, Union
@@ -139,6 +136,8 @@ from torch_impl import losses as L
 from torch_impl import metrics as M
 from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
+from torch_impl.data_adapters import (EpochIterator, arrays_per_output, batch_rows, data_adapter, data_kind, summary,
+                                      unpack, unsupported_arg)
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.regularizers import Penalties
 from torch_impl.utils import keras_shuffle_order
@@ -627,18 +626,12 @@ class _PerOutput:
         return _PerOutput([None if p is None else p[idx] for p in self.parts], self.what)
 
 
-def _arrays_per_output(v) -> bool:
-    """A list or tuple of arrays/tensors (not a list of plain rows or numbers, which is one array)."""
-    return isinstance(v, (list, tuple)) and len(v) > 0 and all(
-        isinstance(t, (np.ndarray, torch.Tensor)) and t.ndim >= 1 for t in v)
-
-
 def _n_samples(x) -> Optional[int]:
     """The number of samples of ``x`` as given (one array, a list or a dict of arrays), ``None`` if unknown."""
     try:
         if isinstance(x, dict):
             x = next(iter(x.values()))
-        elif _arrays_per_output(x):
+        elif arrays_per_output(x):
             x = x[0]
         return int(x.shape[0]) if hasattr(x, "shape") else len(x)
     except (TypeError, IndexError, StopIteration):
@@ -671,7 +664,7 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     if isinstance(y, dict):
         if names is None:
             return sorted(str(k) for k in y), True
-    elif _arrays_per_output(y):
+    elif arrays_per_output(y):
         n = _n_samples(x)
         hint = (names is not None and len(names) > 1) or isinstance(loss, (list, tuple, dict))
         if not (hint or (n is not None and len(y) != n and all(t.shape[0] == n for t in y))):
@@ -829,7 +822,7 @@ class _MultiOutput:
     def _parts(self, value, what: str, convert, shared: bool) -> Optional[_PerOutput]:
         if value is None or isinstance(value, _PerOutput):
             return value
-        if isinstance(value, dict) or _arrays_per_output(value):
+        if isinstance(value, dict) or arrays_per_output(value):
             if isinstance(value, dict) and self.names[0] is None:
                 raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
                                  "the outputs with output_names=[...].")
@@ -982,9 +975,9 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
                              "PyDataset, an iterator); for arrays leave it out, or slice them.")
         xt = _as_inputs(x, dtype, device)
     else:
-        adapter = _data_adapter(x, kind)  # Keras's predict: no shuffle, no reset
+        adapter = data_adapter(x, kind)  # Keras's predict: no shuffle, no reset
         batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
-        epoch_iterator = _EpochIterator(adapter, steps)
+        epoch_iterator = EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     was_training = model.training
     model.eval()
@@ -1056,14 +1049,14 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     dtype, device = _param_info(model)
     kind = _data_kind(x)
     if kind is not None:  # data given as batches: Keras's data adapters
-        adapter = _data_adapter(x, kind, y=y, sample_weight=sample_weight)
-        x, y, _ = _unpack(adapter.first_batch, kind)
+        adapter = data_adapter(x, kind, y=y, sample_weight=sample_weight)
+        x, y, _ = unpack(adapter.first_batch, kind)
         if y is None:
-            raise ValueError(f"The {kind}'s batches hold no targets ({_summary(adapter.first_batch)}): evaluate "
+            raise ValueError(f"The {kind}'s batches hold no targets ({summary(adapter.first_batch)}): evaluate "
                              "takes batches (x, y) or (x, y, sample_weight).")
         loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                                 output_activation, output_names)
-        return _evaluate_iterator(model, _EpochIterator(adapter, steps),
+        return _evaluate_iterator(model, EpochIterator(adapter, steps),
                                   _Batches(adapter, multi, dtype, device, train=False), loss_fn, compiled,
                                   Penalties(model))
     if steps is not None:
@@ -1217,404 +1210,14 @@ def _class_weight_labels(y, split: Optional[int]):
     return torch.as_tensor(labels).to(torch.get_default_dtype()) if floating else labels
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# data given as batches: Keras's data adapters (trainers/data_adapters/) and EpochIterator, as on TensorFlow
-# ----------------------------------------------------------------------------------------------------------------
-
-#: Keras's ``NUM_BATCHES_FOR_TENSOR_SPEC``: the batches its TensorFlow backend reads first for the dataset's signature
-_PEEKED = 2
-
-
-def _is_pydataset(x) -> bool:
-    """A ``keras.utils.PyDataset`` or an object shaped like one (``__getitem__`` giving batches, and ``__len__``
-    or ``num_batches``), told by duck typing: torch_impl never imports Keras."""
-    if any(c.__name__ == "PyDataset" and "keras" in str(c.__module__) for c in type(x).__mro__):
-        return True
-    return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
-
-
 def _data_kind(x) -> Optional[str]:
-    """How ``fit`` reads ``x``: ``None`` for arrays (and lists/tuples/dicts of them), else Keras's name of the
-    data type (``"generator"``, ``"torch DataLoader"``, ``"PyDataset"``) or torch_impl's (``"Python iterator"``:
-    any other one-shot iterator; ``"Python iterable"``: any other re-iterable object, read again each epoch as a
-    DataLoader is)."""
-    if x is None or isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, str, bytes, numbers.Number, _Inputs)):
-        return None
-    if hasattr(x, "__array__") or hasattr(x, "shape"):
-        return None  # array-likes (a pandas frame, a TensorFlow tensor): converted as arrays
-    if isinstance(x, types.GeneratorType):
-        return "generator"
-    if isinstance(x, torch.utils.data.DataLoader):
-        return "torch DataLoader"
-    if isinstance(x, torch.utils.data.Dataset):
-        raise ValueError(
-            f"Unrecognized data type: x is a torch {type(x).__name__}, which gives one sample per index, not "
-            "batches (Keras's fit refuses it too). Wrap it in a torch.utils.data.DataLoader(dataset, "
-            "batch_size=...), which fit takes as Keras does.")
-    if _is_pydataset(x):
-        return "PyDataset"
-    if isinstance(x, collections.abc.Iterator):
-        return "Python iterator"
-    if isinstance(x, collections.abc.Iterable):
-        return "Python iterable"
-    return None
+    """:func:`torch_impl.data_adapters.data_kind`; fit's own split of several inputs (:class:`_Inputs`) is arrays."""
+    return None if isinstance(x, _Inputs) else data_kind(x)
 
 
-def _unsupported_arg(arg_name: str, arg_description: str, kind: str):
-    """Keras's ``raise_unsupported_arg``."""
-    raise ValueError(f"When providing `x` as a {kind}, `{arg_name}` should not be passed. Instead, "
-                     f"{arg_description} should be included as part of the {kind}.")
-
-
-def _summary(value, limit: int = 200) -> str:
-    """A batch for an error message: its arrays' shapes, not their values."""
-    def walk(v):
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k!r}: {walk(w)}" for k, w in v.items()) + "}"
-        if isinstance(v, (list, tuple)) and not _plain_values(v):
-            inner = ", ".join(walk(w) for w in v)
-            return f"({inner}{',' if len(v) == 1 else ''})" if isinstance(v, tuple) else f"[{inner}]"
-        shape = getattr(v, "shape", None)
-        if shape is not None:
-            return f"{type(v).__name__}(shape={tuple(shape)})"
-        return repr(v)[:60]
-    s = walk(value)
-    return s if len(s) <= limit else s[:limit] + "..."
-
-
-def _plain_values(v) -> bool:
-    """A list/tuple of plain numbers (one array given as rows), not a structure of arrays."""
-    return isinstance(v, (list, tuple)) and len(v) > 0 and not any(
-        isinstance(w, (list, tuple, dict)) or hasattr(w, "shape") for w in v)
-
-
-def _leaves(value, path: str):
-    """``(path, shape)`` of each array of a batch (tuples, lists and dicts walked, as Keras's ``tree.flatten``; a
-    list of plain numbers is one array); ``None`` entries skipped."""
-    if value is None:
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}[{k!r}]")
-        return
-    if isinstance(value, (list, tuple)) and not _plain_values(value):
-        for i, v in enumerate(value):
-            yield from _leaves(v, f"{path}[{i}]")
-        return
-    shape = getattr(value, "shape", None)
-    yield path, tuple(int(d) for d in (shape if shape is not None else np.shape(value)))
-
-
-class _BatchSpec:
-    """The signature Keras's TensorFlow backend gives the ``tf.data`` pipeline of batches: the structure and every
-    array's rank from the first two batches, each dimension fixed where those agree (the batch dimension free); a
-    later batch that does not fit raises (Keras: ``Generator yielded an element of shape (4, 3) where an element of
-    shape (None, 2) was expected``)."""
-
-    def __init__(self, batches: list, kind: str):
-        self.kind = kind
-        first = list(_leaves(batches[0], "batch"))
-        for b in batches[1:]:
-            other = list(_leaves(b, "batch"))
-            if [p for p, _ in other] != [p for p, _ in first]:
-                raise ValueError(f"The {kind}'s first two batches differ in structure: {_summary(batches[0])} and "
-                                 f"{_summary(b)}; every batch must hold the same arrays.")
-            for (path, s0), (_, s1) in zip(first, other):
-                if len(s0) != len(s1):
-                    raise ValueError(
-                        "When passing a dataset to a Keras model, the corresponding arrays in each batch must have the "
-                        f"same rank. Received: {path} of shape {s0} in batch 0 and of shape {s1} in batch 1.")
-        for path, shape in first:
-            if len(shape) < 1:
-                raise ValueError("When passing a dataset to a Keras model, the arrays must be at least rank 1. "
-                                 f"Received: {path} of rank 0 (a scalar) in batch 0.")
-        self.paths = [p for p, _ in first]
-        self.shapes = []
-        for i, (path, s0) in enumerate(first):
-            dims = [s0] + [list(_leaves(b, "batch"))[i][1] for b in batches[1:]]
-            self.shapes.append((None,) + tuple(d[0] if len(set(d)) == 1 else None for d in zip(*[s[1:] for s in dims])))
-
-    def check(self, batch, step: int) -> None:
-        leaves = list(_leaves(batch, "batch"))
-        if [p for p, _ in leaves] != self.paths:
-            raise ValueError(f"Batch {step} of the {self.kind} is {_summary(batch)}, but the first batches hold the "
-                             f"arrays {self.paths}: every batch must have the same structure.")
-        for (path, shape), spec in zip(leaves, self.shapes):
-            if len(shape) != len(spec) or any(s is not None and s != d for s, d in zip(spec, shape)):
-                dims = ", ".join("None" if s is None else str(s) for s in spec)
-                spec_s = f"({dims}{',' if len(spec) == 1 else ''})"
-                raise ValueError(
-                    f"Batch {step} of the {self.kind} holds {path} of shape {shape} where an array of shape {spec_s} "
-                    "was expected: as Keras on TensorFlow, the first two batches fix every dimension but the "
-                    "batch's (a dimension they disagree on may vary).")
-
-
-class _GeneratorAdapter:
-    """Keras's ``GeneratorDataAdapter`` for a Python generator (and here any other one-shot iterator): the first
-    two batches are read at once (for the ``tf.data`` signature) and *replayed* at the start of every new pass,
-    ``itertools.chain(first_two, generator)``; so a generator that ran out gives those two batches again, then
-    nothing. ``num_batches`` unknown."""
-
-    num_batches = None
-
-    def __init__(self, gen, kind: str):
-        self.kind = kind
-        self.gen = gen
-        self.first = list(itertools.islice(gen, _PEEKED))
-        if not self.first:
-            noun = kind.split()[-1]
-            raise ValueError(f"When passing a Python {noun} to a Keras model, the {noun} must yield at least one "
-                             f"batch. Received an empty {noun}.")
-        if kind == "generator" and not isinstance(self.first[0], tuple):
-            raise ValueError("When passing a Python generator to a Keras model, the generator must return a tuple, "
-                             "either (input,) or (inputs, targets) or (inputs, targets, sample_weights). "
-                             f"Received: {_summary(self.first[0])}")
-        self.spec = _BatchSpec(self.first, kind)
-        self.first_batch = self.first[0]
-
-    def get_iterator(self):
-        return itertools.chain(self.first, self.gen)
-
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
-
-
-class _LoaderAdapter:
-    """Keras's ``TorchDataLoaderAdapter`` (and here any other re-iterable object): read anew each pass;
-    ``num_batches`` is ``len(loader)`` when its dataset has a length. On TensorFlow Keras first reads two batches
-    of a fresh pass for the ``tf.data`` signature: done here too, as that pass draws from torch's global RNG (a
-    ``shuffle=True`` loader's order, the worker seeds), so the epochs then see Keras's orders."""
-
-    def __init__(self, loader, kind: str):
-        self.kind, self.loader = kind, loader
-        if isinstance(loader, torch.utils.data.DataLoader):
-            self.num_batches = len(loader) if hasattr(loader.dataset, "__len__") else None
-        else:
-            try:
-                self.num_batches = len(loader)
-            except TypeError:
-                self.num_batches = None
-        first = [self.standardize(b) for b in itertools.islice(loader, _PEEKED)]
-        if not first:
-            raise ValueError(f"The {kind} gave no batch: it must yield at least one batch.")
-        self.spec = _BatchSpec(first, kind)
-        self.first_batch = first[0]
-
-    @staticmethod
-    def standardize(batch):
-        # Keras: ``tuple(batch)`` of the collated list (x, y[, sample_weight]); a lone array is the input
-        return tuple(batch) if isinstance(batch, (list, tuple)) else (batch,)
-
-    def get_iterator(self):
-        # a generator: the loader's pass (and its RNG draws) starts at the first batch read, as in Keras, where a
-        # pass made at an epoch's end and replaced unread at the next epoch's start draws nothing
-        for batch in self.loader:
-            yield self.standardize(batch)
-
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
-
-
-class _PyDatasetAdapter:
-    """Keras's ``PyDatasetAdapter``: batch ``i`` is ``dataset[i]``; a pass reads indices ``0..num_batches-1``,
-    shuffled with Python's ``random.shuffle`` (the global ``random`` module, which ``keras.utils.set_random_seed``
-    seeds) when ``shuffle``; ``num_batches=None``: endless. ``class_weight`` becomes each batch's sample weight.
-    Its ``on_epoch_begin`` / ``on_epoch_end`` are called where Keras calls them (``on_epoch_end`` also once when
-    ``fit`` or ``evaluate`` starts). On TensorFlow Keras reads batches 0 and 1 first, for the ``tf.data``
-    signature: done here too (a dataset that counts its reads sees Keras's). The batches are read in this
-    thread, whatever ``workers`` says."""
-
-    kind = "PyDataset"
-
-    def __init__(self, dataset, class_weight=None, shuffle: bool = False):
-        self.dataset, self.class_weight, self.shuffle = dataset, class_weight, shuffle
-        try:
-            n = dataset.num_batches if hasattr(type(dataset), "num_batches") or hasattr(dataset, "num_batches") \
-                else len(dataset)
-        except NotImplementedError:
-            n = None
-        self.num_batches = None if n is None else int(n)
-        count = _PEEKED if self.num_batches is None else min(_PEEKED, self.num_batches)
-        first = [self.standardize(dataset[i]) for i in range(count)]
-        if not first:
-            raise ValueError("The PyDataset has length 0")
-        self.spec = _BatchSpec(first, "PyDataset")
-        self.first_batch = first[0]
-
-    def standardize(self, batch):
-        """Keras's ``_standardize_batch``."""
-        if isinstance(batch, dict):
-            return batch
-        if isinstance(batch, np.ndarray):
-            batch = (batch,)
-        if isinstance(batch, list):
-            batch = tuple(batch)
-        if not isinstance(batch, tuple) or len(batch) not in (1, 2, 3):
-            raise ValueError("PyDataset.__getitem__() must return a tuple or a dict. If a tuple, it must be ordered "
-                             "either (input,) or (inputs, targets) or (inputs, targets, sample_weights). "
-                             f"Received: {_summary(batch, 100)} of type {type(batch)}")
-        if self.class_weight is not None:
-            if len(batch) == 3:
-                raise ValueError("You cannot specify `class_weight` and `sample_weight` at the same time.")
-            if len(batch) == 2:
-                if isinstance(batch[1], dict) or _arrays_per_output(batch[1]):
-                    raise ValueError("`class_weight` is only supported for Models with a single output: the "
-                                     "PyDataset's batches hold one label array per output. (Give each output's class "
-                                     "weights as its sample_weight, class_weight_to_sample_weight(y_i, "
-                                     "class_weight_i), in the batches.)")
-                batch = batch + (class_weight_to_sample_weight(batch[1], self.class_weight),)
-        return batch
-
-    def get_iterator(self):
-        if self.num_batches is None:
-            return (self.standardize(self.dataset[i]) for i in itertools.count())
-        return self._finite()
-
-    def _finite(self):
-        indices = range(self.num_batches)
-        if self.shuffle:
-            indices = list(indices)
-            random.shuffle(indices)
-        for i in indices:
-            yield self.standardize(self.dataset[i])
-
-    def on_epoch_begin(self) -> None:
-        hook = getattr(self.dataset, "on_epoch_begin", None)
-        if callable(hook):
-            hook()
-
-    def on_epoch_end(self) -> None:
-        hook = getattr(self.dataset, "on_epoch_end", None)
-        if callable(hook):
-            hook()
-
-
-def _data_adapter(x, kind: str, y=None, sample_weight=None, class_weight=None, shuffle: bool = False):
-    """Keras's ``get_data_adapter`` for data given as batches: its errors for ``y`` / ``sample_weight`` /
-    ``class_weight`` given beside them, its warning for ``shuffle=True`` it ignores."""
-    if y is not None:
-        _unsupported_arg("y", "the targets", kind)
-    if sample_weight is not None:
-        _unsupported_arg("sample_weights", "the sample weights", kind)
-    if kind == "PyDataset":
-        adapter = _PyDatasetAdapter(x, class_weight=class_weight, shuffle=shuffle)
-        if adapter.num_batches is None and shuffle:
-            warnings.warn("`shuffle=True` was passed, but will be ignored since the data `x` was provided as an "
-                          "infinite PyDataset. The PyDataset is expected to already be shuffled.", UserWarning,
-                          stacklevel=3)
-        return adapter
-    if class_weight is not None:
-        if kind == "torch DataLoader":
-            raise ValueError("Argument `class_weight` is not supported for torch DataLoader inputs. You can modify "
-                             "your `__getitem__ ` method to return input tensor, label and class_weight. "
-                             f"Alternatively, use a custom training loop. Received: class_weight={class_weight}")
-        raise ValueError(f"Argument `class_weight` is not supported for {'Python ' * (kind == 'generator')}{kind} "
-                         "inputs. Received: "
-                         f"class_weight={class_weight}")
-    if shuffle:  # Keras's warnings (fit's default shuffle=True gives it)
-        noun = kind.split()[-1]
-        what = "yield already-shuffled data" if kind in ("generator", "Python iterator") else "already be shuffled"
-        warnings.warn(f"`shuffle=True` was passed, but will be ignored since the data `x` was provided as a {kind}. "
-                      f"The {noun} is expected to {what}.", UserWarning, stacklevel=3)
-    if kind in ("generator", "Python iterator"):
-        return _GeneratorAdapter(x, kind)
-    return _LoaderAdapter(x, kind)
-
-
-class _EpochIterator:
-    """Keras's ``EpochIterator`` (``keras/src/trainers/epoch_iterator.py``, one step per execution), which decides
-    which batches each epoch reads:
-
-    * without ``steps``: a pass over the data per epoch. A generator has no length, so its first epoch reads it to
-      the end and warns ``Your input ran out of data``; every later pass gets the two batches Keras read first
-      (``_GeneratorAdapter``), and warns again;
-    * with ``steps``: ``steps`` batches per epoch from a pass that is *continued* across epochs (a DataLoader or a
-      PyDataset too: a new pass starts only when one is used up, so with ``steps`` not dividing ``len(loader)`` an
-      epoch ends early, with the warning); a pass that ends early ends the epoch, with the warning.
-
-    ``fit`` iterates ``for step, iterator in epoch_iterator`` inside ``catch_stop_iteration()`` and takes one batch
-    per step with ``next(iterator)``."""
-
-    def __init__(self, adapter, steps: Optional[int] = None):
-        self.data_adapter = adapter
-        self.steps_per_epoch = steps
-        self._current_iterator = None
-        self._steps_seen = 0
-        self._num_batches = adapter.num_batches
-
-    @staticmethod
-    def _interrupted_warning() -> None:
-        warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or generator "
-                      "can generate at least `steps_per_epoch * epochs` batches. You may need to use the "
-                      "`.repeat()` function when building your dataset.", UserWarning, stacklevel=4)
-
-    def reset(self) -> None:
-        self._current_iterator = None
-        self._num_batches = self.data_adapter.num_batches
-        self._steps_seen = 0
-        self.data_adapter.on_epoch_end()
-
-    def __iter__(self):
-        self.data_adapter.on_epoch_begin()
-        steps_per_epoch = self.steps_per_epoch or self._num_batches or -1
-        if steps_per_epoch > 0:
-            if self._current_iterator is None or self.steps_per_epoch is None:
-                self._current_iterator = iter(self.data_adapter.get_iterator())
-                self._steps_seen = 0
-            for step in range(steps_per_epoch):
-                if self._num_batches and self._steps_seen >= self._num_batches:
-                    if self.steps_per_epoch:
-                        self._interrupted_warning()
-                    break
-                self._steps_seen += 1
-                yield step, self._current_iterator
-            if self._num_batches and self._steps_seen >= self._num_batches:
-                self._current_iterator = iter(self.data_adapter.get_iterator())
-                self._steps_seen = 0
-        else:
-            iterator = iter(self.data_adapter.get_iterator())
-            step = -1
-            while True:
-                step += 1
-                self._steps_seen = step + 1
-                yield step, iterator
-        self.data_adapter.on_epoch_end()
-
-    def catch_stop_iteration(self) -> "_CatchStopIteration":
-        return _CatchStopIteration(self)
-
-    def _ran_out(self) -> None:
-        if self._num_batches is None:
-            self._num_batches = self._steps_seen
-        self._interrupted_warning()
-        self._current_iterator = None
-        self.data_adapter.on_epoch_end()
-
-    @property
-    def num_batches(self) -> Optional[int]:
-        return self.steps_per_epoch or self._num_batches
-
-
-class _CatchStopIteration:
-    """Keras's ``EpochIterator.catch_stop_iteration``: an input that runs out ends the epoch (with the warning)."""
-
-    def __init__(self, epoch_iterator: _EpochIterator):
-        self.epoch_iterator = epoch_iterator
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, typ, value, tb) -> bool:
-        if typ is not None and issubclass(typ, StopIteration):
-            self.epoch_iterator._ran_out()
-            return True
-        return False
+# ----------------------------------------------------------------------------------------------------------------
+# training on batches (see torch_impl.data_adapters)
+# ----------------------------------------------------------------------------------------------------------------
 
 
 def _seed_streams(model: torch.nn.Module) -> list:
@@ -1686,26 +1289,6 @@ class _PhantomStep:
                 m.count = m.count + 1
 
 
-def _unpack(batch, kind: str) -> tuple:
-    """Keras's ``unpack_x_y_sample_weight``: ``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)`` or
-    ``(x, y, sample_weight)`` (a list taken as a tuple)."""
-    if isinstance(batch, list):
-        batch = tuple(batch)
-    if not isinstance(batch, tuple):
-        return batch, None, None
-    if len(batch) in (1, 2, 3):
-        return tuple(batch) + (None,) * (3 - len(batch))
-    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, found: "
-                     f"{_summary(batch)} (a {len(batch)}-tuple, from the {kind})")
-
-
-def _batch_rows(value) -> Optional[int]:
-    """The number of samples of a batch's ``x`` (its first array, as Keras's loss tracker takes it)."""
-    for _, shape in _leaves(value, ""):
-        return shape[0] if shape else None
-    return None
-
-
 class _Batches:
     """Converts each batch of an adapter as ``fit`` / ``evaluate`` use it: checked against the first batches'
     signature, unpacked, each part converted as the arrays of ``fit`` would be."""
@@ -1716,21 +1299,21 @@ class _Batches:
 
     def first(self) -> tuple:
         """The first batch's ``(x, y, sample_weight)`` as given (for ``compile``'s choices)."""
-        return _unpack(self.adapter.first_batch, self.adapter.kind)
+        return unpack(self.adapter.first_batch, self.adapter.kind)
 
     def convert(self, batch, step: int):
         kind = self.adapter.kind
         self.adapter.spec.check(batch, step)
-        x, y, sw = _unpack(batch, kind)
+        x, y, sw = unpack(batch, kind)
         if not self.need_y:
             return _as_inputs(x, self.dtype, self.device)
         if y is None:
-            raise ValueError(f"Batch {step} of the {kind} holds no targets ({_summary(batch)}): to train or evaluate, "
+            raise ValueError(f"Batch {step} of the {kind} holds no targets ({summary(batch)}): to train or evaluate, "
                              "give batches (x, y) or (x, y, sample_weight).")
-        sizes = {n for n in (_batch_rows(x), _batch_rows(y), _batch_rows(sw)) if n is not None}
+        sizes = {n for n in (batch_rows(x), batch_rows(y), batch_rows(sw)) if n is not None}
         if len(sizes) > 1:
             raise ValueError(f"Data cardinality is ambiguous: batch {step} of the {kind} holds "
-                             f"x {_summary(x)}, y {_summary(y)}" + (f", sample_weight {_summary(sw)}" if sw is not None
+                             f"x {summary(x)}, y {summary(y)}" + (f", sample_weight {summary(sw)}" if sw is not None
                                                                    else "") +
                              ": make sure all arrays of a batch contain the same number of samples.")
         xb = _as_inputs(x, self.dtype, self.device)
@@ -1769,13 +1352,13 @@ def _validation_kind(validation_data) -> tuple:
     if isinstance(validation_data, (tuple, list)) and validation_data:
         kind = _data_kind(validation_data[0])
         if kind is not None:
-            return kind, _unpack(tuple(validation_data), "validation_data")
+            return kind, unpack(tuple(validation_data), "validation_data")
     return None, None
 
 
-def _evaluate_iterator(model, epoch_iterator: _EpochIterator, batches: _Batches, loss_fn, compiled,
+def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, loss_fn, compiled,
                        penalties: Penalties, callbacks: Optional[CallbackList] = None) -> dict:
-    """Keras's ``evaluate`` on an :class:`_EpochIterator` (what ``fit`` validates on, its cached validation
+    """Keras's ``evaluate`` on an :class:`EpochIterator` (what ``fit`` validates on, its cached validation
     iterator, when ``validation_data`` is given as batches): ``reset()`` first (a PyDataset's ``on_epoch_end``;
     a new pass), then ``steps`` batches or the whole pass."""
     was_training = model.training
@@ -1816,7 +1399,7 @@ def fit(
     optimizer: Union[torch.optim.Optimizer, str, dict],
     batch_size: int = 32,
     epochs: int = 1,
-    shuffle: bool = True,
+    shuffle: Union[bool, str] = True,
     generator: Union[None, int, np.random.Generator] = None,
     seed: Optional[int] = None,
     class_weight: Optional[dict] = None,
@@ -1859,9 +1442,11 @@ def fit(
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
             ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
             optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
+        shuffle: as Keras's: ``True`` shuffles the samples each epoch, ``"batch"`` keeps the batches in order and
+            shuffles the samples inside each (as Keras's ``shuffle="batch"``), ``False`` keeps the order.
         generator: NumPy generator or seed for the per-epoch permutations.
-        seed: the Keras run's ``keras.utils.set_random_seed(seed)``: ``shuffle=True`` then takes Keras's order
-            (the same every epoch, as Keras 3.15.1's); not with ``generator``.
+        seed: the Keras run's ``keras.utils.set_random_seed(seed)``: ``shuffle=True`` (or ``"batch"``) then takes
+            Keras's order (the same every epoch, as Keras 3.15.1's); not with ``generator``.
         metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
             ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
@@ -1891,6 +1476,9 @@ def fit(
     """
     batch_size = _batch_size(batch_size)
     validation_batch_size = batch_size if validation_batch_size is None else _batch_size(validation_batch_size)
+    if not (isinstance(shuffle, (bool, np.bool_, int)) or shuffle == "batch"):
+        raise ValueError(f'fit: `shuffle` must be True, False or "batch" (Keras\'s), got {shuffle!r}')
+    shuffle = shuffle if shuffle == "batch" else bool(shuffle)
     if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
@@ -1916,10 +1504,10 @@ def fit(
             raise ValueError(f"fit: `seed` and `generator` order the samples of arrays; a {kind} gives its batches in "
                              "its own order (a PyDataset's is shuffled with Python's `random` module, which "
                              "keras.utils.set_random_seed seeds: call random.seed(...) for it).")
-        adapter = _data_adapter(x, kind, y=y, sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle)
-        x, y, _ = _unpack(adapter.first_batch, kind)  # compile's choices from the first batch, as Keras builds
+        adapter = data_adapter(x, kind, y=y, sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle)
+        x, y, _ = unpack(adapter.first_batch, kind)  # compile's choices from the first batch, as Keras builds
         if y is None:
-            raise ValueError(f"The {kind}'s batches hold no targets ({_summary(adapter.first_batch)}): fit trains on "
+            raise ValueError(f"The {kind}'s batches hold no targets ({summary(adapter.first_batch)}): fit trains on "
                              "batches (x, y) or (x, y, sample_weight).")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
@@ -1936,7 +1524,7 @@ def fit(
     _warn_second_rnn_bias(model, optimizer)
     if adapter is not None:
         train_batches = _Batches(adapter, multi, dtype, device, train=True)
-        epoch_iterator = _EpochIterator(adapter, steps_per_epoch)
+        epoch_iterator = EpochIterator(adapter, steps_per_epoch)
         epoch_iterator.reset()  # Keras's fit starts so: a PyDataset's on_epoch_end is called once first
         steps = epoch_iterator.num_batches
         phantom = _PhantomStep(model, optimizer, compiled)
@@ -1973,7 +1561,7 @@ def fit(
             if generator is not None:
                 raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), "
                                  "not both")
-            keras_order = torch.as_tensor(keras_shuffle_order(n, seed), device=device)
+            keras_order = torch.as_tensor(keras_shuffle_order(n, seed, shuffle, batch_size), device=device)
         rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
         steps = math.ceil(n / batch_size)
     val_iterator = None  # Keras's cached validation EpochIterator, made at the first validation
@@ -1987,9 +1575,9 @@ def fit(
                 multi.sample_weights(vsw, lambda a: _as_tensor(a, dtype, device))
     elif val_kind is not None:
         if val_parts[1] is not None:  # Keras raises these at the first validation; here before training
-            _unsupported_arg("y", "the targets", val_kind)
+            unsupported_arg("y", "the targets", val_kind)
         if val_parts[2] is not None:
-            _unsupported_arg("sample_weights", "the sample weights", val_kind)
+            unsupported_arg("sample_weights", "the sample weights", val_kind)
         if val_kind in ("generator", "Python iterator") and validation_steps is not None:
             warnings.warn(
                 f"torch_impl.fit: validation_data is a {val_kind} with validation_steps: Keras on TensorFlow "
@@ -2042,6 +1630,10 @@ def fit(
                     order = torch.arange(n, device=device)
                 elif seed is not None:
                     order = keras_order
+                elif shuffle == "batch":  # the batches in order, the samples shuffled inside each (Keras's)
+                    order = torch.as_tensor(np.concatenate([start + rng.permutation(min(batch_size, n - start))
+                                                            for start in range(0, n, batch_size)] or [[]]),
+                                            dtype=torch.int64, device=device)
                 else:
                     order = torch.as_tensor(rng.permutation(n), device=device)
                 for b in range(steps):
@@ -2079,8 +1671,8 @@ def fit(
                                               validation_batch_size, callbacks)
                 else:
                     if val_iterator is None:  # Keras's fit makes (and caches) it here, at the first validation
-                        val_adapter = _data_adapter(val_parts[0], val_kind)
-                        val_iterator = _EpochIterator(val_adapter, validation_steps)
+                        val_adapter = data_adapter(val_parts[0], val_kind)
+                        val_iterator = EpochIterator(val_adapter, validation_steps)
                         val_batches = _Batches(val_adapter, multi, dtype, device, train=False)
                     vlogs = _evaluate_iterator(model, val_iterator, val_batches, loss_fn, compiled, penalties,
                                                callbacks)
