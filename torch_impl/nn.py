@@ -288,7 +288,7 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
             if m.seed is None and m.rate > 0:  # Keras's unseeded Dropout draws its generator's seed (none at 0)
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
-        elif isinstance(m, RandomFlip):
+        elif isinstance(m, (RandomFlip, _KerasImageLayer)):
             if m.seed is None:  # Keras's layer makes SeedGenerator(None): one draw
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
@@ -760,6 +760,10 @@ class RandomFlip(_SeedGenerator, nn.Module):
         if self.mode in ("vertical", "horizontal_and_vertical"):
             out = torch.where(flips, out.flip(height), out)
         return out.squeeze(0) if unbatched else out
+
+
+from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation,  # noqa: E402
+                              RandomZoom, _KerasImageLayer)  # Keras's other image augmentation layers
 
 
 class Rescaling(nn.Module):
