@@ -183,3 +183,23 @@ def test_torch_func_vjp_jacrev_and_hessian(name, kw):
     torch.testing.assert_close(by_vjp, ga.detach(), rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(by_jacrev, ga.detach(), rtol=1e-12, atol=1e-15)
     torch.testing.assert_close(hessian, h_auto, rtol=1e-12, atol=1e-15)
+
+
+def test_fit_takes_read_only_numpy_views_without_a_warning():
+    """A sliding-window view (read-only, as field time-series scripts make) trains as the same array copied;
+    Keras takes it silently, so torch's non-writable-array warning must not reach the user."""
+    import warnings
+
+    x = np.lib.stride_tricks.sliding_window_view(np.arange(40, dtype="float32") / 40, 5)
+    assert not x.flags.writeable
+    runs = []
+    for data in (x, x.copy()):
+        torch.manual_seed(0)
+        net = torch.nn.Linear(5, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            h = tfit.fit(net, data, data[:, :1], sample_weight=np.broadcast_to(np.float32(1), (len(data),)), loss="mse", optimizer="sgd",
+                         epochs=2, shuffle=False, verbose=0)
+        runs.append(h.history["loss"])
+    print(f"read-only view: loss {runs[0]}, copy {runs[1]}")
+    assert runs[0] == runs[1]

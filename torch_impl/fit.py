@@ -550,13 +550,20 @@ def _check_arrays(a, name: str) -> None:
                          "torch DataLoader yielding (x, y) or (x, y, sample_weight) batches, or a PyDataset.")
 
 
+def _from_numpy(a) -> torch.Tensor:
+    """``a`` (an array-like) as a tensor; a read-only array (a NumPy view such as ``sliding_window_view``, which
+    Keras takes silently) is copied, as torch warns on it otherwise."""
+    arr = np.asarray(a)
+    return torch.as_tensor(arr if arr.flags.writeable else arr.copy())
+
+
 def _as_tensor(a, dtype, device) -> torch.Tensor:
     """An input as the model takes it: arrays cast to the model's dtype (Keras's ``Input`` is float by default);
     a torch integer tensor kept (token ids for an ``nn.Embedding``, Keras's ``Input(dtype="int32")``)."""
     _check_arrays(a, "x")
     if isinstance(a, torch.Tensor) and not (a.is_floating_point() or a.is_complex()):
         return a.to(device)
-    t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+    t = _from_numpy(a) if not isinstance(a, torch.Tensor) else a
     return t.to(dtype).to(device)
 
 
@@ -599,7 +606,7 @@ def _call(model: torch.nn.Module, x) -> torch.Tensor:
 
 def _labels(y, dtype, device) -> torch.Tensor:
     _check_arrays(y, "y")
-    t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    t = y if isinstance(y, torch.Tensor) else _from_numpy(y)
     if t.is_floating_point() or t.dtype == torch.bool:
         t = t.to(dtype)
     return t.to(device)
@@ -1161,8 +1168,7 @@ def _config_key(config: dict) -> str:
 
 def _train_weights(sample_weight, device) -> torch.Tensor:
     """``fit``'s ``sample_weight`` as a tensor (its dtype kept)."""
-    return torch.as_tensor(np.asarray(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight,
-                           device=device)
+    return (_from_numpy(sample_weight) if not isinstance(sample_weight, torch.Tensor) else sample_weight).to(device)
 
 
 def _weighted(loss_fn, loss_weights):

@@ -56,6 +56,7 @@ from torch.nn import functional as F
 from torch_impl import _ops
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
+from torch_impl.attention import MultiHeadAttention
 from torch_impl.constraints import constrain
 from torch_impl.regularizers import regularize
 from torch_impl.rnn import GRU, LSTM, SimpleRNN
@@ -63,6 +64,8 @@ from torch_impl.rnn import GRU, LSTM, SimpleRNN
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
            "Dropout", "GaussianNoise", "RandomFlip", "Rescaling", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
+           "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
+           "RandomBrightness",
            "activation",
            "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
@@ -146,6 +149,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
             continue  # an attention's output projection: its Keras kernel is (heads, head_dim, E), below
         if isinstance(m, nn.MultiheadAttention):
             _keras_attention_init_(m, generator)
+        elif isinstance(m, MultiHeadAttention):
+            m.reset_parameters(generator)
         elif isinstance(m, _KERNEL_MODULES):
             if hasattr(m.weight, "_keras_initializer"):  # given by torch_impl.initializers.initialize
                 _fill(m.weight, m.weight._keras_initializer)
@@ -241,6 +246,14 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                 if part == "attention_output" and m.dropout > 0:
                     draw()
                 axes = ([0, 1], [2]) if part == "attention_output" else ([0], [1, 2])  # EinsumDense's fans
+                values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
+                                                                             output_axes=axes[1])
+        elif isinstance(m, MultiHeadAttention):  # the same draws; its Dropout's seed is the module's stream
+            draw()
+            for part, (_, _, axes) in zip(("query", "key", "value", "attention_output"), m.PARTS):
+                if part == "attention_output" and m.seed is None and m.dropout > 0:
+                    m.state = (draw(), 0)
+                    m._initial_seed = m._seed_value
                 values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
                                                                              output_axes=axes[1])
         elif isinstance(m, (nn.Linear,) + _CONV_MODULES):
@@ -401,7 +414,7 @@ class BatchNormalization(nn.Module):
 
 #: the modules keras_init_ knows a Keras default for
 _KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization, nn.LSTM, nn.GRU,
-                                                     nn.RNN, nn.MultiheadAttention)
+                                                     nn.RNN, nn.MultiheadAttention, MultiHeadAttention)
 
 
 @torch.no_grad()
@@ -1236,6 +1249,11 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
             continue
         if isinstance(m, nn.MultiheadAttention):
             slots.extend(_attention_slots(name, m))
+        elif isinstance(m, MultiHeadAttention):  # its weights are held in Keras's layout
+            for part, (kernel, bias, _) in zip(("query", "key", "value", "attention_output"), m.PARTS):
+                slots.append((f"{name}.{part}.kernel", getattr(m, kernel), "same"))
+                if getattr(m, bias) is not None:
+                    slots.append((f"{name}.{part}.bias", getattr(m, bias), "same"))
         elif isinstance(m, nn.Linear):
             slots.append((f"{name}.kernel", m.weight, "transpose"))
             if m.bias is not None:
@@ -1519,8 +1537,10 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     ``MultiHeadAttention(num_heads, key_dim=E // num_heads)``: query/key/value kernels ``(E, heads, head_dim)``
     and biases ``(heads, head_dim)``, output kernel ``(heads, head_dim, E)``; Keras scales the queries by
     ``float32(1 / sqrt(key_dim))`` even in float64, torch exactly: equal for a ``key_dim`` that is a power of 4,
-    about 2e-8 apart in float64 otherwise), :class:`Normalization` (an adapted
-    layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean and variance), ``LayerNorm``
+    about 2e-8 apart in float64 otherwise; any other ``key_dim``, ``value_dim`` or ``output_shape``: Keras's layer
+    itself, :class:`MultiHeadAttention`, whose weights are Keras's arrays as they are), :class:`Normalization` (an
+    adapted layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean
+    and variance), ``LayerNorm``
     (gamma, beta), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's ``reset_after=True``, gates
     ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
     GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
