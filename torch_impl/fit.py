@@ -1366,12 +1366,14 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
                        penalties: Penalties, callbacks: Optional[CallbackList] = None) -> dict:
     """Keras's ``evaluate`` on an :class:`EpochIterator` (what ``fit`` validates on, its cached validation
     iterator, when ``validation_data`` is given as batches): ``reset()`` first (a PyDataset's ``on_epoch_end``;
-    a new pass), then ``steps`` batches or the whole pass."""
+    a new pass), then ``steps`` batches or the whole pass. A step whose input runs out counts as in training
+    (:class:`_PhantomStep`: Keras's test function starts on the missing batch), without an optimizer."""
     was_training = model.training
     model.eval()
     epoch_iterator.reset()
     tracker = _LossTracker()
     compiled.reset()
+    phantom = _PhantomStep(model, None, compiled)
     if callbacks:
         callbacks.on_test_begin()
     try:
@@ -1379,13 +1381,20 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
             for b, iterator in epoch_iterator:
                 if callbacks:
                     callbacks.on_test_batch_begin(b)
-                xb, yb, w, rows = batches.convert(next(iterator), b)
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    phantom()  # Keras's test function started on the missing batch
+                    raise
+                xb, yb, w, rows = batches.convert(batch, b)
+                phantom.before_step()
                 penalties.clear()
                 z = _call(model, xb)
                 v = penalties.add(loss_fn(yb, z, w))
                 tracker.update(v, rows)
                 if compiled:
                     compiled.update(yb, z, w)
+                phantom.after_step(rows, w is not None)
                 if callbacks:
                     callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
     finally:
@@ -1567,7 +1576,8 @@ def fit(
             if generator is not None:
                 raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), "
                                  "not both")
-            keras_order = torch.as_tensor(keras_shuffle_order(n, seed, shuffle, batch_size), device=device)
+            if shuffle:  # shuffle=False keeps the order, seed or not (as Keras's)
+                keras_order = torch.as_tensor(keras_shuffle_order(n, seed, shuffle, batch_size), device=device)
         rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
         steps = math.ceil(n / batch_size)
     val_iterator = None  # Keras's cached validation EpochIterator, made at the first validation

@@ -36,7 +36,7 @@ unseeded layer draws its seed from Python's ``random`` when made (Keras's ``Seed
 :func:`torch_impl.nn.keras_init_` ``(seed=...)`` replays. Images are torch's ``(N, C, H, W)``
 (``data_format="channels_first"``, the default here) or Keras's ``(N, H, W, C)`` (``"channels_last"``); either
 gives the numbers of Keras's default channels-last layer on the same images. Integer images become torch's default
-dtype (Keras casts to its compute dtype); Keras's own numbers need images in torch's default dtype (its floatx),
+dtype (Keras casts to its compute dtype), except in ``RandomBrightness``, which keeps them integer as Keras's does; Keras's own numbers need images in torch's default dtype (its floatx),
 which is also the dtype of the random draws. The gradient through the resampling is torch's (the exact adjoint of
 the interpolation), not TensorFlow's. Keras augments whenever ``training`` is not False: ``model(x)`` draws,
 ``model.predict`` does not; here ``module.train()``/``module.eval()`` decide.
@@ -651,7 +651,7 @@ def _tf_mean(x: torch.Tensor, axis: int) -> torch.Tensor:
 class RandomBrightness(_KerasImageLayer):
     """Keras's ``RandomBrightness(factor, value_range=(0, 255), seed=None)`` on the TensorFlow backend: each image
     plus ``uniform(factor) * (max - min)`` (one floatx ``(N, 1, 1, 1)`` draw, cast to the image dtype), clipped to
-    ``value_range``.
+    ``value_range``. Integer images stay integer, as Keras's (the delta truncated toward zero).
 
     ``factor``: a number ``f`` in ``[-1, 1]`` (``[-|f|, |f|]``) or ``(low, high)``; ``value_range`` is sorted.
 
@@ -674,6 +674,12 @@ class RandomBrightness(_KerasImageLayer):
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}, value_range={self.value_range}, seed={self.seed}"
+
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer images stay integer (Keras: its delta is cast to the image dtype, truncated, then added and
+        clipped; in eval mode they pass unchanged)."""
+        images = super()._images(x)
+        return images if x.is_floating_point() else x
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         floatx = torch.get_default_dtype()

@@ -778,7 +778,8 @@ def sum(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # no
 
 def mean(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
     """``K.mean(x, axis=None, keepdims=False)``: booleans are cast to floatx first; integers give the truncated
-    integer mean (``mean([-1, -2, -2]) = -1``); an empty axis gives NaN."""
+    integer mean (``mean([-1, -2, -2]) = -1``), summed without wrapping (uint8 ``[255, 255, 1]`` gives 170, as
+    TensorFlow's); an empty axis gives NaN."""
     x = _t(x)
     if x.dtype == torch.bool:
         x = x.to(_floatx_dtype())
@@ -788,7 +789,8 @@ def mean(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:
     if x.is_floating_point() or x.is_complex():
         return torch.mean(x, dims, keepdim=keepdims)
     count = math.prod(x.shape[d] for d in dims)
-    return torch.div(torch.sum(x, dims, keepdim=keepdims, dtype=x.dtype), count, rounding_mode="trunc")
+    total = torch.sum(x, dims, keepdim=keepdims, dtype=torch.int64)  # TensorFlow's mean does not wrap the sum
+    return torch.div(total, count, rounding_mode="trunc").to(x.dtype)
 
 
 def _extreme(x: TensorLike, axis, keepdims: bool, largest: bool) -> torch.Tensor:
@@ -862,16 +864,21 @@ def all(x: TensorLike, axis=None, keepdims: bool = False) -> torch.Tensor:  # no
 
 
 def argmax(x: TensorLike, axis: int = -1) -> torch.Tensor:
-    """``K.argmax``: int64, the first of ties; NaN never wins (torch's argmax returns a NaN's index)."""
+    """``K.argmax``: int64, the first of ties; NaN never wins (torch's argmax returns a NaN's index); booleans
+    as 0/1."""
     x = _t(x)
+    if x.dtype == torch.bool:
+        x = x.to(torch.uint8)
     if x.is_floating_point():
         x = torch.where(torch.isnan(x), torch.full_like(x, -math.inf), x)
     return torch.argmax(x, dim=axis)
 
 
 def argmin(x: TensorLike, axis: int = -1) -> torch.Tensor:
-    """``K.argmin``: int64, the first of ties; NaN never wins."""
+    """``K.argmin``: int64, the first of ties; NaN never wins; booleans as 0/1."""
     x = _t(x)
+    if x.dtype == torch.bool:
+        x = x.to(torch.uint8)
     if x.is_floating_point():
         x = torch.where(torch.isnan(x), torch.full_like(x, math.inf), x)
     return torch.argmin(x, dim=axis)
