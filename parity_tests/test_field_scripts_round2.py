@@ -76,6 +76,21 @@ def _rel(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
 
 
+#: the later rounds' dtypes: float32 runs are `slow`
+DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
+
+
+def _tol(dt: str) -> float:
+    return F64 if dt == "float64" else F32
+
+
+def _normwise(a, b) -> float:
+    """max |a - b| / max |b|: for logits and weights, whose entries near 0 make the element-wise figure
+    meaningless."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
 def _check_history(th: dict, kh: dict, dt: str, keys=None) -> None:
     """Every key of Keras's history, every epoch, within the standard of ``dt``."""
     tol = F64 if dt == "float64" else F32

@@ -80,7 +80,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras import layers  # noqa: E402
 
-from parity_tests.test_field_scripts_round2 import F32, F64, _check_history, _histogram, _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import (  # noqa: E402
+    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel, _tol)
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
@@ -89,17 +90,6 @@ from torch_impl import nn as tnn  # noqa: E402
 from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
-
-def _tol(dt: str) -> float:
-    return F64 if dt == "float64" else F32
-
-
-def _normwise(a, b) -> float:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
 def _same_initial_weights(net: torch.nn.Module, model, dt: str) -> float:

@@ -104,7 +104,8 @@ tf = pytest.importorskip("tensorflow")
 
 from keras import layers  # noqa: E402
 
-from parity_tests.test_field_scripts_round2 import F32, F64, _check_history, _histogram, _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import (  # noqa: E402
+    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel, _tol)
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim, schedules  # noqa: E402
@@ -116,8 +117,6 @@ from torch_impl.utils import to_categorical  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
-DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
@@ -126,17 +125,6 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def _tol(dt: str) -> float:
-    return F64 if dt == "float64" else F32
-
-
-def _normwise(a, b) -> float:
-    """max |a - b| / max |b|: for logits and weights, whose entries near 0 make the element-wise figure
-    meaningless."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
 def _same_initial_weights(net: torch.nn.Module, model, dt: str) -> float:
