@@ -366,3 +366,59 @@ def test_class_weight_with_several_outputs_raises_like_keras():
     for y in ([ya, yb], {"cls": ya, "reg": yb}):
         with pytest.raises(ValueError, match=msg):
             _fit_two_head(y=y, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 7. evaluate(return_dict=False): Keras's default return, in Keras's order
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_evaluate_list_return_in_keras_order():
+    """``loss, acc = model.evaluate(x, y)``: Keras returns a list ordered by ``model.metrics_names`` (the compiled
+    metrics by their own names, metrics before weighted metrics, the per-output losses), then the other keys sorted,
+    and the loss alone as a float. Three compiles: two heads with per-output metrics, one output with a weighted
+    metric whose logged name is taken (Keras's list then repeats the unweighted value), the loss alone."""
+    x, ya, yb = _data(40, seed=3)
+    cases = [
+        (dict(loss=["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], ["mae", "mse"]],
+              weighted_metrics=[["accuracy"], []]), True),
+        (dict(loss="sparse_categorical_crossentropy", metrics=["accuracy", "sparse_categorical_crossentropy"],
+              weighted_metrics=["accuracy"]), False),
+        (dict(loss="sparse_categorical_crossentropy"), False),
+    ]
+    with _precision("float64"):
+        for compile_args, two in cases:
+            keras.utils.set_random_seed(1)
+            if two:
+                model = _keras_two_head()
+                net = load_keras_weights(_TwoHead(), model.get_weights())
+                y, kw = [ya, yb], dict(output_names=["cls", "reg"], output_activation=["softmax", None])
+            else:
+                model = keras.Sequential([keras.Input((6,)), layers.Dense(3, activation="softmax")])
+                net = load_keras_weights(torch.nn.Linear(6, 3), model.get_weights())
+                y, kw = ya, dict(output_activation="softmax")
+            model.compile(optimizer="adam", **compile_args)
+            k_list = model.evaluate(x, y, batch_size=16, verbose=0)
+            t_list = tfit.evaluate(net, x, y, batch_size=16, return_dict=False, **kw, **compile_args)
+            k_dict = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+            print(f"  {sorted(k_dict)}: Keras {np.round(k_list, 6).tolist()}, ours {np.round(t_list, 6).tolist()}")
+            assert type(t_list) is type(k_list)
+            assert np.shape(t_list) == np.shape(k_list)
+            assert _rel(t_list, k_list) < 1e-12
+    with pytest.raises(ValueError, match="verbose"):
+        tfit.evaluate(net, x, y, loss="mse", verbose=3)
+
+
+def test_evaluate_and_predict_verbose_like_keras(capsys):
+    """``verbose=`` as Keras's scripts pass it: 0 prints nothing, 2 one line of logs."""
+    net = torch.nn.Linear(6, 3).double()
+    x, ya, _ = _data(20, seed=4)
+    tfit.evaluate(net, x, ya, loss="sparse_categorical_crossentropy", output_activation="softmax", verbose=0)
+    tfit.predict(net, x, verbose=0)
+    assert capsys.readouterr().out == ""
+    logs = tfit.evaluate(net, x, ya, loss="sparse_categorical_crossentropy", output_activation="softmax",
+                         batch_size=8, verbose=2)
+    out = capsys.readouterr().out
+    print(out)
+    assert out.strip() == f"3/3 - loss: {logs['loss']:.4f}"
+    assert tfit.predict(net, x, verbose="auto").shape == (20, 3)

@@ -952,7 +952,8 @@ def _progress(verbose: int, total: int, desc: str):
 
 def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
             output_activation: Union[None, str, Sequence, dict] = None,
-            output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None):
+            output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
+            verbose: Union[int, str] = 0):
     """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
     statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
     ``model.output_activation``, else none), as a NumPy array.
@@ -965,6 +966,10 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
     sample_weight)`` tuples (Keras refuses a generator of bare arrays; any other iterator may yield them), a
     DataLoader, a PyDataset (whose ``__getitem__`` may give the bare array); only ``x`` is used. ``steps`` then reads
     that many batches (default: the whole pass).
+
+    ``verbose``: Keras's argument, so that ``predict(x, verbose=0)`` ports as written: ``1`` (or ``"auto"``) shows
+    a progress bar over the batches, ``2`` one line at the end, ``0`` (the default here; Keras's is ``"auto"``)
+    nothing.
 
     Example:
         >>> import numpy as np, torch
@@ -986,21 +991,28 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
         batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
         epoch_iterator = EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+    verbose = _verbosity(verbose)
+    total = (math.ceil(xt.shape[0] / batch_size) if kind is None else epoch_iterator.num_batches)
+    progress = _progress(verbose, total, "predict")
     was_training = model.training
     model.eval()
+    outs = []
     try:
         with torch.no_grad():
             if kind is None:
                 # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
                 # fails there with an UnboundLocalError)
-                outs = [_call(model, xt[i:i + batch_size]) for i in range(0, max(xt.shape[0], 1), batch_size)]
+                for i in range(0, max(xt.shape[0], 1), batch_size):
+                    outs.append(_call(model, xt[i:i + batch_size]))
+                    _advance(progress)
             else:
-                outs = []
                 with epoch_iterator.catch_stop_iteration():
                     for b, iterator in epoch_iterator:
                         outs.append(_call(model, batches.convert(next(iterator), b)))
+                        _advance(progress)
     finally:
         model.train(was_training)
+        _finish(progress, verbose, len(outs), {})
     Penalties(model).clear()  # predict adds no loss
     first = outs[0]
     if isinstance(first, torch.Tensor):
@@ -1032,7 +1044,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
              batch_size: int = 32, sample_weight=None, metrics: Sequence = (),
              output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
              loss_weights: Union[None, float, Sequence[float], dict] = None,
-             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None) -> dict:
+             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
+             verbose: Union[int, str] = 0, return_dict: bool = True):
     """Keras's ``evaluate(..., return_dict=True)``: loss (batch-size-weighted mean of batch losses) and metrics,
     in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
     ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
@@ -1042,6 +1055,13 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
     PyDataset, as :func:`fit` takes them); ``steps`` then reads that many batches (default: the whole pass; a
     generator read to its end warns ``Your input ran out of data``, as Keras does).
+
+    ``return_dict=False`` gives Keras's default return instead: the loss alone as a float when nothing else is
+    logged, else a list in Keras's order (``model.metrics_names``: ``loss``, the compiled metrics' own names, the
+    per-output losses, then the remaining keys sorted; a weighted metric logged as ``weighted_<name>`` thus
+    repeats ``<name>``'s value, as Keras 3.15.1's list does), so ``loss, acc = model.evaluate(x, y)`` ports as
+    ``loss, acc = evaluate(..., return_dict=False)``. ``verbose``: as :func:`predict`'s (``0`` here by default;
+    ``2`` prints Keras's one line of logs).
 
     Example:
         >>> import torch
@@ -1063,9 +1083,12 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
                              "takes batches (x, y) or (x, y, sample_weight).")
         loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                                 output_activation, output_names)
-        return _evaluate_iterator(model, EpochIterator(adapter, steps),
-                                  _Batches(adapter, multi, dtype, device, train=False), loss_fn, compiled,
-                                  Penalties(model))
+        epoch_iterator = EpochIterator(adapter, steps)
+        progress = _progress(_verbosity(verbose), epoch_iterator.num_batches, "evaluate")
+        logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False),
+                                  loss_fn, compiled, Penalties(model), progress=progress)
+        _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
+        return logs if return_dict else _keras_results_list(logs, compiled)
     if steps is not None:
         raise ValueError("evaluate takes `steps` with data given as batches (a generator, a torch DataLoader, a "
                          "PyDataset, an iterator); for arrays leave it out, or slice them.")
@@ -1078,11 +1101,54 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     else:
         yt = multi.labels(y, dtype, device)
         sw = multi.sample_weights(sample_weight, lambda a: _as_tensor(a, dtype, device))
-    return _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size)
+    steps = math.ceil(xt.shape[0] / batch_size)
+    progress = _progress(_verbosity(verbose), steps, "evaluate")
+    logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, progress=progress)
+    _finish(progress, _verbosity(verbose), steps, logs)
+    return logs if return_dict else _keras_results_list(logs, compiled)
+
+
+def _keras_results_list(logs: dict, compiled):
+    """Keras's ``evaluate(return_dict=False)``: ``_flatten_metrics_in_order`` over ``model.metrics`` (the loss
+    tracker, the compiled metrics by their own names, metrics before weighted metrics, then the per-output loss
+    trackers), then the other keys sorted; one value alone as itself."""
+    groups = compiled.metrics if isinstance(compiled, _MultiOutput) else [compiled]
+    names = ["loss"]
+    for weighted in (False, True):
+        names += [m.name for g in groups for _, m, w in (g.entries or ()) if w == weighted]
+    if isinstance(compiled, _MultiOutput):
+        names += [compiled.loss_logs[i] for i in compiled.order if i in compiled.loss_logs]
+    results = [logs[n] for n in names if n in logs]
+    results += [logs[k] for k in sorted(logs) if k not in names]
+    return results[0] if len(results) == 1 else results
+
+
+def _verbosity(verbose) -> int:
+    """Keras's ``verbose``: ``"auto"`` is 1."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose not in (0, 1, 2):
+        raise ValueError(f'verbose must be 0, 1, 2 or "auto", got {verbose!r}')
+    return verbose
+
+
+def _advance(progress) -> None:
+    if progress is not None:
+        progress.update(progress.task_ids[0], advance=1)
+
+
+def _finish(progress, verbose: int, steps, logs: dict) -> None:
+    """Close ``predict``/``evaluate``'s progress bar with the logs, or print Keras's ``verbose=2`` line."""
+    text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, float))
+    if progress is not None:
+        progress.update(progress.task_ids[0], logs=text)
+        progress.stop()
+    elif verbose == 2:
+        print(f"{steps}/{steps} - {text}" if text else f"{steps}/{steps}")
 
 
 def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties, batch_size: int,
-                      callbacks: Optional[CallbackList] = None) -> dict:
+                      callbacks: Optional[CallbackList] = None, progress=None) -> dict:
     """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
     calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
     was_training = model.training
@@ -1105,6 +1171,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
                 compiled.update(yb, z, w)
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
+            _advance(progress)
     model.train(was_training)
     logs = {"loss": tracker.result(), **compiled.results()}
     if callbacks:
@@ -1363,7 +1430,7 @@ def _validation_kind(validation_data) -> tuple:
 
 
 def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, loss_fn, compiled,
-                       penalties: Penalties, callbacks: Optional[CallbackList] = None) -> dict:
+                       penalties: Penalties, callbacks: Optional[CallbackList] = None, progress=None) -> dict:
     """Keras's ``evaluate`` on an :class:`EpochIterator` (what ``fit`` validates on, its cached validation
     iterator, when ``validation_data`` is given as batches): ``reset()`` first (a PyDataset's ``on_epoch_end``;
     a new pass), then ``steps`` batches or the whole pass. A step whose input runs out counts as in training
@@ -1397,6 +1464,7 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
                 phantom.after_step(rows, w is not None)
                 if callbacks:
                     callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
+                _advance(progress)
     finally:
         model.train(was_training)
     logs = {"loss": tracker.result(), **compiled.results()}
