@@ -81,8 +81,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   refuses it for a generator or a DataLoader); ``y``, ``sample_weight`` and ``validation_split`` raise Keras's
   errors, ``batch_size`` is ignored, ``shuffle=True`` warns that it is ignored. Each batch is checked against the
   first two (structure, rank, the non-batch dimensions they agree on). Not reproduced: tf.data's read-ahead, whose
-  dropped batches make Keras's figures timing-dependent when a generator validates with ``validation_steps``
-  (``fit`` warns), and ``steps_per_epoch`` with arrays (raises);
+  dropped batches make Keras's figures timing-dependent when a generator validates with ``validation_steps`` over
+  two (``fit`` warns; up to two, every validation reads the two replayed batches, in both), and
+  ``steps_per_epoch`` with arrays (raises);
 * several outputs, as Keras's ``compile``/``fit`` for ``keras.Model(inp, [out_a, out_b])`` or a dict of outputs
   (:class:`_MultiOutput`): the model returns a list/tuple or a dict of logits; ``y`` (and ``sample_weight``,
   ``validation_data``) holds one array per output, as a list or a dict keyed by output name (one
@@ -136,8 +137,8 @@ from torch_impl import losses as L
 from torch_impl import metrics as M
 from torch_impl.callbacks import CallbackList
 from torch_impl.class_weight import class_weight_to_sample_weight
-from torch_impl.data_adapters import (EpochIterator, arrays_per_output, batch_rows, data_adapter, data_kind, summary,
-                                      unpack, unsupported_arg)
+from torch_impl.data_adapters import (PEEKED, EpochIterator, arrays_per_output, batch_rows, data_adapter, data_kind,
+                                      summary, unpack, unsupported_arg)
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.regularizers import Penalties
 from torch_impl.utils import keras_shuffle_order
@@ -1662,13 +1663,14 @@ def fit(
             unsupported_arg("y", "the targets", val_kind)
         if val_parts[2] is not None:
             unsupported_arg("sample_weights", "the sample weights", val_kind)
-        if val_kind in ("generator", "Python iterator") and validation_steps is not None:
+        if val_kind in ("generator", "Python iterator") and validation_steps is not None \
+                and validation_steps > PEEKED:  # up to PEEKED steps, every validation reads the replayed batches
             warnings.warn(
-                f"torch_impl.fit: validation_data is a {val_kind} with validation_steps: Keras on TensorFlow "
-                "restarts the validation input at each validation, replaying its first two batches and then "
-                "continuing it; tf.data's prefetch drops the batches it had read ahead (a timing-dependent number, "
-                "typically one per validation), so Keras's val_ figures from the second validation on vary from run "
-                "to run. torch_impl drops none. For figures both sides agree on, validate on a PyDataset, a "
+                f"torch_impl.fit: validation_data is a {val_kind} with validation_steps={validation_steps}: Keras on "
+                "TensorFlow restarts the validation input at each validation, replaying its first two batches and "
+                "then continuing it; tf.data's prefetch drops the batches it had read ahead (a timing-dependent "
+                "number, typically one per validation), so Keras's val_ figures from the second validation on vary "
+                "from run to run. torch_impl drops none. For figures both sides agree on, validate on a PyDataset, a "
                 "DataLoader or arrays.", UserWarning, stacklevel=2)
     # Keras's train_step differentiates optimizer.scale_loss(loss) and reports the loss itself
     scale_loss = getattr(optimizer, "scale_loss", None)

@@ -258,7 +258,14 @@ def _samplewise(values: torch.Tensor, sample_weight, dtype: torch.dtype, reduce:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         if values.dim() > sample_weight.dim():
             values = reduce(values, dim=tuple(range(sample_weight.dim(), values.dim())))
-        sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        try:
+            sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        except RuntimeError:  # Keras's broadcast_to fails too (ValueError inside fit)
+            raise ValueError(
+                f"sample_weight of shape {tuple(sample_weight.shape)} cannot be broadcast to the metric's values of "
+                f"shape {tuple(values.shape)}; Keras raises too. A metric function that returns one number per batch "
+                "(a dice coefficient or an f1 score written with K.sum) cannot be weighted: give it in `metrics`, "
+                "not `weighted_metrics`.") from None
         values = values * sample_weight
         if sample_weight.dim() > 1:
             sample_weight = reduce(sample_weight, dim=tuple(range(1, sample_weight.dim())))
