@@ -121,7 +121,8 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers  # noqa: E402
 from tensorflow.keras import backend as KK  # noqa: E402  (the scripts' ``K``; Keras 3's legacy backend)
 
-from parity_tests.test_field_scripts_round2 import F32, F64, _check_history, _histogram, _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import (  # noqa: E402
+    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel)
 from parity_tests.test_field_scripts_round7 import SeparableConv2d, _same_pad2d  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
@@ -131,18 +132,6 @@ from torch_impl import nn as tnn  # noqa: E402
 from torch_impl.nn import keras_init_, keras_weights  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
-
-
-def _tol(dt: str) -> float:
-    return F64 if dt == "float64" else F32
-
-
-def _normwise(a, b) -> float:
-    """max |a - b| / max |b| (logits and weights, whose entries near 0 make the element-wise figure meaningless)."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
 def _same_initial_weights(net: torch.nn.Module, model, dt: str) -> float:
