@@ -39,7 +39,17 @@ def test_keras_docstring_examples(name):
     assert res.failed == 0
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_")))
+#: examples of 9 s or more whose figures other parity tests already check: run by `make test-all` (`slow`), so that
+#: `make test` stays well under its 15 minutes on 2 cores; the quick ones, the catalogue and the newest run by default
+SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "training_doctor.py",
+                 "keras_training_in_torch.py", "lstm_dropout_port.py", "transformer_text_port.py",
+                 "regularized_training.py", "dropout_maxnorm.py", "callbacks_early_stopping.py", "field_ports.py",
+                 "regression_losses.py", "seeded_weights_and_optimizers.py"}
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("script", [pytest.param(s, marks=pytest.mark.slow) if s in SLOW_EXAMPLES else s
+                                    for s in EXAMPLES])
 def test_example_scripts_run(script):
     r = subprocess.run([sys.executable, str(ROOT / "examples" / script)], capture_output=True, text=True,
                        timeout=600, cwd=ROOT)
