@@ -336,6 +336,7 @@ class _CifarNet(torch.nn.Module):
         return self.out(self.drop2(x))
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 @pytest.mark.parametrize("dt", DTYPES)
 def test_cifar_augmentation_batchnorm_reduce_lr_like_keras(dt):
     """``compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])``,
@@ -1158,6 +1159,7 @@ def _print_pets(dt, kh, th, preds, init, weights):
     return r, rb, kc, tc
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 def test_oxford_pets_unet_sequence_like_keras(tmp_path):
     """``model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")``, ``callbacks =
     [keras.callbacks.ModelCheckpoint("oxford_segmentation.keras", save_best_only=True)]``, ``model.fit(train_gen,

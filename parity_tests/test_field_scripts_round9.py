@@ -395,6 +395,7 @@ class _TsTransformer(torch.nn.Module):
         return self.out(self.mlp(self.blocks(x).mean(-1)))
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 @pytest.mark.parametrize("dt", DTYPES)
 def test_timeseries_transformer_like_keras(dt):
     """``model.fit(x_train, y_train, validation_split=0.2, epochs=150, batch_size=64, callbacks=[EarlyStopping(
@@ -799,6 +800,7 @@ def _auto_mpg(n=392, seed=0):
     return features[order[:314]], mpg[order[:314]], features[order[314:]], mpg[order[314:]]
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 @pytest.mark.parametrize("dt", DTYPES)
 def test_fuel_efficiency_regression_like_keras(dt):
     """The horsepower model (``fit(train_features['Horsepower'], train_labels, epochs=100, validation_split=0.2)``,
@@ -890,6 +892,7 @@ class _Forecaster(torch.nn.Module):
         return self.d3(F.relu(self.d2(F.relu(self.d1(h))))) * 400
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 @pytest.mark.parametrize("dt", DTYPES)
 def test_time_series_forecasting_lr_finder_like_keras(dt):
     """The course's learning-rate finder: ``model.fit(train_set, epochs=100, callbacks=[lr_schedule])`` (12
@@ -939,6 +942,7 @@ def _higgs(n=1200, features=28, seed=0):
     return x, y
 
 
+@pytest.mark.slow  # heavy: run by make test-all
 @pytest.mark.parametrize("dt", DTYPES)
 def test_overfit_underfit_combined_model_like_keras(dt):
     """``compile_and_fit(combined_model, "regularizers/combined")``: ``Adam(InverseTimeDecay(0.001,
