@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.keras
+@pytest.mark.slow  # 50 s: the whole quick benchmark (make test-all)
 def test_bench_cpu_quick(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TRITON_INTERPRET", None)

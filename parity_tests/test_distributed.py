@@ -317,7 +317,7 @@ def _run_world(world: int, tmp_path: Path) -> tuple[list, list, float, float]:
     return cases, ranks, wall, max(r["seconds"] for r in ranks)
 
 
-@pytest.mark.parametrize("world", [2, 3])
+@pytest.mark.parametrize("world", [2, pytest.param(3, marks=pytest.mark.slow)])  # three ranks: 30 s (test-all)
 def test_global_batch_parity_with_one_process(world, tmp_path):
     cases, ranks, wall, work = _run_world(world, tmp_path)
     print(f"\nworld size {world}: {len(cases)} configurations, spawn + run {wall:.1f} s (work {work:.1f} s)")

@@ -685,6 +685,7 @@ def _anomalous_data_indices(anomalies, n_values):
     return anomalous_data_indices
 
 
+@pytest.mark.slow  # 30 s (make test-all)
 @pytest.mark.parametrize("dt", DTYPES)
 def test_timeseries_anomaly_autoencoder_like_keras(dt):
     """``fit(x_train, x_train, epochs=50, batch_size=128, validation_split=0.1, callbacks=[EarlyStopping(
