@@ -1,4 +1,4 @@
-"""Keras's legacy backend (``from tensorflow.keras import backend as K``) in PyTorch, with TensorFlow's numbers.
+"""Keras's legacy backend (``K``, the module ``tensorflow.keras.backend``) in PyTorch, with TensorFlow's numbers.
 
 Custom losses and metrics written for Keras 2 call the legacy backend: ``K.clip``, ``K.binary_crossentropy``,
 ``K.mean``, ``K.switch``... In Keras 3 (3.15.1) that name resolves to ``keras/src/legacy/backend.py``: thin
@@ -35,8 +35,7 @@ This module is a torch port of those functions: same arguments, same values, and
 bounds, zeros, NaN), in float32 and float64, checked against ``tf.keras.backend`` by
 ``parity_tests/test_keras_backend_keras.py``. A loss written with ``K`` ports by changing its import only::
 
-    from tensorflow.keras import backend as K     # Keras
-    from torch_impl import keras_backend as K     # PyTorch: the same loss, the same numbers
+    from torch_impl import keras_backend as K     # was K = tensorflow.keras.backend: the same loss, the same numbers
 
 What stays torch: Python operators on tensors (``+``, ``*``, ``/``, ``**``, slicing) are torch's, which compute
 what TensorFlow's do, to rounding. Where Keras raises on mixed dtypes (a float32 label times a float64
