@@ -1109,6 +1109,16 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     return logs if return_dict else _keras_results_list(logs, compiled)
 
 
+def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalties, tracker: "_LossTracker") -> None:
+    """Keras's ``test_step`` on one batch: the loss (with the regularization penalties) into ``tracker``, weighted
+    by the batch's ``rows``, and the compiled metrics."""
+    penalties.clear()
+    z = _call(model, xb)
+    tracker.update(penalties.add(loss_fn(yb, z, w)), rows)
+    if compiled:
+        compiled.update(yb, z, w)
+
+
 def _keras_results_list(logs: dict, compiled):
     """Keras's ``evaluate(return_dict=False)``: ``_flatten_metrics_in_order`` over ``model.metrics`` (the loss
     tracker, the compiled metrics by their own names, metrics before weighted metrics, then the per-output loss
@@ -1163,13 +1173,8 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             if callbacks:
                 callbacks.on_test_batch_begin(b)
             sl = slice(start, start + batch_size)
-            penalties.clear()
-            z = _call(model, xt[sl])
             yb, w = yt[sl], None if sw is None else sw[sl]
-            v = penalties.add(loss_fn(yb, z, w))
-            tracker.update(v, yb.shape[0])
-            if compiled:
-                compiled.update(yb, z, w)
+            _test_step(model, xt[sl], yb, w, yb.shape[0], loss_fn, compiled, penalties, tracker)
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
             _advance(progress)
@@ -1352,6 +1357,15 @@ class _PhantomStep:
             self.per_batch = {key for key, m, w in self._means() if key in self._counts and not (w and weighted)
                               and float(m.count - self._counts[key]) == 1.0}
 
+    def next_batch(self, iterator):
+        """``next(iterator)``; where the input runs out, the step still runs its data-free part (``self()``)
+        before the ``StopIteration`` ends the epoch."""
+        try:
+            return next(iterator)
+        except StopIteration:
+            self()
+            raise
+
     def __call__(self) -> None:
         if self.optimizer is not None:
             for group in self.optimizer.param_groups:
@@ -1449,19 +1463,9 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
             for b, iterator in epoch_iterator:
                 if callbacks:
                     callbacks.on_test_batch_begin(b)
-                try:
-                    batch = next(iterator)
-                except StopIteration:
-                    phantom()  # Keras's test function started on the missing batch
-                    raise
-                xb, yb, w, rows = batches.convert(batch, b)
+                xb, yb, w, rows = batches.convert(phantom.next_batch(iterator), b)  # Keras's test function too
                 phantom.before_step()
-                penalties.clear()
-                z = _call(model, xb)
-                v = penalties.add(loss_fn(yb, z, w))
-                tracker.update(v, rows)
-                if compiled:
-                    compiled.update(yb, z, w)
+                _test_step(model, xb, yb, w, rows, loss_fn, compiled, penalties, tracker)
                 phantom.after_step(rows, w is not None)
                 if callbacks:
                     callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
@@ -1735,12 +1739,8 @@ def fit(
                 with epoch_iterator.catch_stop_iteration():  # an input that runs out ends the epoch
                     for b, iterator in epoch_iterator:
                         callbacks.on_train_batch_begin(b)  # Keras: before the batch is read
-                        try:
-                            batch = next(iterator)
-                        except StopIteration:
-                            phantom()  # Keras's train function started on the missing batch
-                            raise
-                        xb, yb, wb, rows = train_batches.convert(batch, b)
+                        # Keras's train function starts on a missing batch too (phantom.next_batch)
+                        xb, yb, wb, rows = train_batches.convert(phantom.next_batch(iterator), b)
                         phantom.before_step()
                         train_step(epoch, b, xb, yb, wb, rows, tracker)
                         phantom.after_step(rows, wb is not None)

@@ -341,6 +341,9 @@ class _KerasImageLayer(_SeedGenerator, nn.Module):
     Keras's), the layout, Keras's rank check; subclasses draw and transform in :meth:`_augment`."""
 
     data_format = "channels_first"
+    #: integer images stay integer (RandomBrightness: Keras casts its delta to the image dtype); otherwise they
+    #: become torch's default dtype, as Keras casts them to its compute dtype
+    keeps_integers = False
 
     def _init_layer(self, seed: Optional[int], data_format: str) -> None:
         self.seed = seed
@@ -351,7 +354,7 @@ class _KerasImageLayer(_SeedGenerator, nn.Module):
         if x.dim() not in (3, 4):
             raise ValueError("Expected image tensor to have rank 3 (single image) or 4 (batch of images). "
                              f"Received: data.shape={tuple(x.shape)}")
-        return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+        return x if x.is_floating_point() or self.keeps_integers else x.to(torch.get_default_dtype())
 
     def _height_width(self, x4: torch.Tensor) -> tuple:
         return (x4.shape[1], x4.shape[2]) if self.data_format == "channels_last" else (x4.shape[2], x4.shape[3])
@@ -383,6 +386,17 @@ class _AffineLayer(_KerasImageLayer):
     def _affine_repr(self) -> str:
         return (f"fill_mode={self.fill_mode!r}, interpolation={self.interpolation!r}, seed={self.seed}, "
                 f"fill_value={self.fill_value}, data_format={self.data_format!r}")
+
+    def _init_height_width(self, height_factor, width_factor, zoom: bool) -> None:
+        """``RandomZoom``/``RandomTranslation``'s two factors as ``(lower, upper)`` (a zoom's lowest bound is open,
+        and its ``width_factor`` may be None: the height's zoom then applies to both)."""
+        self.height_factor, self.width_factor = height_factor, width_factor
+        self.height_lower, self.height_upper = _range_factor(height_factor, "height_factor", self._MESSAGE, zoom)
+        if width_factor is not None or not zoom:
+            self.width_lower, self.width_upper = _range_factor(width_factor, "width_factor", self._MESSAGE, zoom)
+
+    def _height_width_repr(self) -> str:
+        return f"height_factor={self.height_factor}, width_factor={self.width_factor}, " + self._affine_repr()
 
     def _resample(self, images: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
         return affine_transform(images, transform.to(images.device), self.interpolation, self.fill_mode,
@@ -492,15 +506,12 @@ class RandomZoom(_AffineLayer):
     def __init__(self, height_factor, width_factor=None, fill_mode: str = "reflect", interpolation: str = "bilinear",
                  seed: Optional[int] = None, fill_value: float = 0.0, data_format: str = "channels_first"):
         super().__init__()
-        self.height_factor, self.width_factor = height_factor, width_factor
-        self.height_lower, self.height_upper = _range_factor(height_factor, "height_factor", self._MESSAGE, True)
-        if width_factor is not None:
-            self.width_lower, self.width_upper = _range_factor(width_factor, "width_factor", self._MESSAGE, True)
+        self._init_height_width(height_factor, width_factor, zoom=True)
         self._init_affine(fill_mode, interpolation, fill_value)
         self._init_layer(seed, data_format)
 
     def extra_repr(self) -> str:
-        return f"height_factor={self.height_factor}, width_factor={self.width_factor}, " + self._affine_repr()
+        return self._height_width_repr()
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         floatx = torch.get_default_dtype()
@@ -540,14 +551,12 @@ class RandomTranslation(_AffineLayer):
     def __init__(self, height_factor, width_factor, fill_mode: str = "reflect", interpolation: str = "bilinear",
                  seed: Optional[int] = None, fill_value: float = 0.0, data_format: str = "channels_first"):
         super().__init__()
-        self.height_factor, self.width_factor = height_factor, width_factor
-        self.height_lower, self.height_upper = _range_factor(height_factor, "height_factor", self._MESSAGE, False)
-        self.width_lower, self.width_upper = _range_factor(width_factor, "width_factor", self._MESSAGE, False)
+        self._init_height_width(height_factor, width_factor, zoom=False)
         self._init_affine(fill_mode, interpolation, fill_value)
         self._init_layer(seed, data_format)
 
     def extra_repr(self) -> str:
-        return f"height_factor={self.height_factor}, width_factor={self.width_factor}, " + self._affine_repr()
+        return self._height_width_repr()
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         floatx = torch.get_default_dtype()
@@ -662,6 +671,7 @@ class RandomBrightness(_KerasImageLayer):
     """
 
     _VALUE_RANGE_MESSAGE = "The `value_range` argument should be a list of two numbers. "
+    keeps_integers = True  # Keras: the delta cast to the image dtype (truncated), added and clipped
 
     def __init__(self, factor, value_range=(0, 255), seed: Optional[int] = None,
                  data_format: str = "channels_first"):
@@ -674,12 +684,6 @@ class RandomBrightness(_KerasImageLayer):
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}, value_range={self.value_range}, seed={self.seed}"
-
-    def _images(self, x: torch.Tensor) -> torch.Tensor:
-        """Integer images stay integer (Keras: its delta is cast to the image dtype, truncated, then added and
-        clipped; in eval mode they pass unchanged)."""
-        images = super()._images(x)
-        return images if x.is_floating_point() else x
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         floatx = torch.get_default_dtype()

@@ -58,6 +58,8 @@ from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
 from torch_impl.attention import MultiHeadAttention
 from torch_impl.constraints import constrain
+from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation, RandomZoom,
+                              _KerasImageLayer)
 from torch_impl.regularizers import regularize
 from torch_impl.rnn import GRU, LSTM, SimpleRNN
 
@@ -237,23 +239,18 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
     for name, m in module.named_modules():
         if id(m) in attention_parts:
             continue
-        if isinstance(m, nn.MultiheadAttention):
+        if isinstance(m, (nn.MultiheadAttention, MultiHeadAttention)):
             # Keras's layer draws for its own kernel initializer when made, then each of its four projections
-            # clones that initializer (a draw each) when built: query, key, value, output
-            # (between the value and the output projection it makes its attention Dropout: unseeded, one draw)
+            # clones that initializer (a draw each) when built: query, key, value, output (between the value and
+            # the output projection it makes its attention Dropout: unseeded, one draw, which seeds
+            # MultiHeadAttention's own stream; torch's module has no seed and drops other units)
             draw()
-            for part in ("query", "key", "value", "attention_output"):
-                if part == "attention_output" and m.dropout > 0:
-                    draw()
-                axes = ([0, 1], [2]) if part == "attention_output" else ([0], [1, 2])  # EinsumDense's fans
-                values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
-                                                                             output_axes=axes[1])
-        elif isinstance(m, MultiHeadAttention):  # the same draws; its Dropout's seed is the module's stream
-            draw()
-            for part, (_, _, axes) in zip(("query", "key", "value", "attention_output"), m.PARTS):
-                if part == "attention_output" and m.seed is None and m.dropout > 0:
-                    m.state = (draw(), 0)
-                    m._initial_seed = m._seed_value
+            for part, (_, _, axes) in zip(("query", "key", "value", "attention_output"), MultiHeadAttention.PARTS):
+                if part == "attention_output" and m.dropout > 0 and getattr(m, "seed", None) is None:
+                    dropout_seed = draw()
+                    if isinstance(m, MultiHeadAttention):
+                        m.state = (dropout_seed, 0)
+                        m._initial_seed = m._seed_value
                 values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
                                                                              output_axes=axes[1])
         elif isinstance(m, (nn.Linear,) + _CONV_MODULES):
@@ -773,10 +770,6 @@ class RandomFlip(_SeedGenerator, nn.Module):
         if self.mode in ("vertical", "horizontal_and_vertical"):
             out = torch.where(flips, out.flip(height), out)
         return out.squeeze(0) if unbatched else out
-
-
-from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation,  # noqa: E402
-                              RandomZoom, _KerasImageLayer)  # Keras's other image augmentation layers
 
 
 class Rescaling(nn.Module):
