@@ -44,7 +44,7 @@ def test_keras_docstring_examples(name):
 SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "training_doctor.py",
                  "keras_training_in_torch.py", "lstm_dropout_port.py", "transformer_text_port.py",
                  "regularized_training.py", "dropout_maxnorm.py", "callbacks_early_stopping.py", "field_ports.py",
-                 "regression_losses.py", "seeded_weights_and_optimizers.py"}
+                 "regression_losses.py", "seeded_weights_and_optimizers.py", "ctc_ocr_port.py"}
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 

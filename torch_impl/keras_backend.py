@@ -39,8 +39,16 @@ bounds, zeros, NaN), in float32 and float64, checked against ``tf.keras.backend`
 
 What stays torch: Python operators on tensors (``+``, ``*``, ``/``, ``**``, slicing) are torch's, which compute
 what TensorFlow's do, to rounding. Where Keras raises on mixed dtypes (a float32 label times a float64
-prediction) torch promotes. Not ported: the layers' ops (conv, pooling, rnn, ``bias_add``), the random functions
-(TensorFlow's generators), ``ctc_*``, ``gradients`` and the variable updates. ``floatx`` is
+prediction) torch promotes.
+
+The layers' ops take TensorFlow's layouts (channels last unless ``data_format='channels_first'``, kernels
+``(*k, in, out)``) and its ``'same'`` padding (the odd pad at the end, with strides too): ``conv1d`` (also
+``'causal'``), ``conv2d``, ``conv3d``, ``depthwise_conv2d``, ``separable_conv2d``, ``conv2d_transpose``, ``pool2d``,
+``pool3d``, ``bias_add``, ``batch_normalization``, the paddings and ``resize_images``/``resize_volumes``. The CTC
+functions of Keras 2's OCR and speech scripts are here: ``ctc_batch_cost`` (the blank is the LAST class; exact in
+float64, where TensorFlow's kernel is float32 inside), ``ctc_decode`` (greedy, and TensorFlow's beam search step
+for step) and ``ctc_label_dense_to_sparse``. Not ported: ``rnn``, the random functions (TensorFlow's generators),
+``dropout``, ``gradients`` and the variable updates. ``floatx`` is
 ``torch.get_default_dtype()`` (``set_floatx`` sets it); ``epsilon`` is this module's own setting (1e-7). The
 constants a loss makes (``K.variable(weights)``, ``K.constant``, ``K.ones``...) live on torch's default device:
 for a model on a GPU make them under ``with torch.device("cuda"):`` (TensorFlow places them itself).
@@ -97,6 +105,12 @@ __all__ = [
     "flatten", "batch_flatten", "reshape", "expand_dims", "squeeze", "concatenate", "stack", "permute_dimensions",
     "transpose", "tile", "repeat", "repeat_elements", "reverse", "gather", "one_hot", "dot", "batch_dot",
     "stop_gradient", "map_fn", "foldl", "foldr",
+    # the layers' ops
+    "conv1d", "conv2d", "conv3d", "depthwise_conv2d", "separable_conv2d", "conv2d_transpose", "pool2d", "pool3d",
+    "bias_add", "batch_normalization", "temporal_padding", "spatial_2d_padding", "spatial_3d_padding",
+    "resize_images", "resize_volumes",
+    # CTC
+    "ctc_label_dense_to_sparse", "ctc_batch_cost", "ctc_decode",
     # losses
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_focal_crossentropy", "categorical_focal_crossentropy",
@@ -1292,3 +1306,467 @@ def categorical_focal_crossentropy(target: TensorLike, output: TensorLike, alpha
     modulating_factor = _ops.tf_pow(1.0 - output, gamma)
     weighting_factor = modulating_factor * _like(alpha, output)
     return torch.sum(weighting_factor * cce, axis)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the layers' ops: convolutions, pooling, padding, resizing, bias and batch normalisation (TensorFlow's layouts)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _data_format(data_format: Optional[str]) -> str:
+    data_format = image_data_format() if data_format is None else data_format
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"Unknown data_format: {data_format}")
+    return data_format
+
+
+def _padding_mode(padding: str) -> str:
+    if padding not in ("same", "valid"):
+        raise ValueError(f"Invalid padding: {padding}")
+    return padding
+
+
+def _tuple(value, nd: int, name: str) -> tuple:
+    if isinstance(value, int):
+        return (value,) * nd
+    value = tuple(int(v) for v in value)
+    if len(value) != nd:
+        raise ValueError(f"`{name}` must be a tuple of {nd} integers. Received: {name}={value}")
+    return value
+
+
+def _same_pads(sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+               dilation: Sequence[int]) -> list:
+    """TensorFlow's ``SAME`` padding per spatial axis: ``ceil(n / s)`` outputs, the odd pad at the end."""
+    pads = []
+    for n, k, s, d in zip(sizes, kernel, strides, dilation):
+        k_eff = (k - 1) * d + 1
+        total = _py_max((-(-n // s) - 1) * s + k_eff - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def _torch_pad(pads: list) -> list:
+    """Per-axis ``(before, after)`` pairs (first spatial axis first) as ``F.pad``'s list (last axis first)."""
+    out: list = []
+    for before, after in reversed(pads):
+        out += [before, after]
+    return out
+
+
+def _to_channels_first(x: torch.Tensor, data_format: str) -> torch.Tensor:
+    return x if data_format == "channels_first" else x.movedim(-1, 1)
+
+
+def _from_channels_first(x: torch.Tensor, data_format: str) -> torch.Tensor:
+    return x if data_format == "channels_first" else x.movedim(1, -1)
+
+
+def _float_pair(x: TensorLike, kernel: TensorLike) -> tuple[torch.Tensor, torch.Tensor]:
+    x, kernel = _pair(_t(x), _t(kernel))
+    if not x.is_floating_point():
+        raise TypeError(f"The convolutions take floating inputs; got {x.dtype}")
+    return x, kernel
+
+
+def _conv(x: TensorLike, kernel: TensorLike, strides, padding: str, data_format, dilation_rate, nd: int,
+          groups_from_kernel: bool = False) -> torch.Tensor:
+    """``tf.nn.convolution`` on a ``channels_last`` or ``channels_first`` input with a TensorFlow kernel
+    ``(*spatial, in, out)`` (depthwise: ``(*spatial, in, multiplier)``, out channel ``c * multiplier + m``)."""
+    data_format = _data_format(data_format)
+    padding = _padding_mode(padding)
+    x, kernel = _float_pair(x, kernel)
+    if x.dim() != nd + 2 or kernel.dim() != nd + 2:
+        raise ValueError(f"Expected a rank-{nd + 2} input and kernel, got {tuple(x.shape)} and {tuple(kernel.shape)}")
+    strides = _tuple(strides, nd, "strides")
+    dilation = _tuple(dilation_rate, nd, "dilation_rate")
+    xc = _to_channels_first(x, data_format)
+    channels = xc.shape[1]
+    if groups_from_kernel:  # depthwise: (*k, in, mult) -> (in * mult, 1, *k)
+        if kernel.shape[nd] != channels:
+            raise ValueError(f"The depthwise kernel's input channels ({kernel.shape[nd]}) differ from the input's "
+                             f"({channels})")
+        weight = kernel.reshape(*kernel.shape[:nd], 1, -1).permute(nd + 1, nd, *range(nd))
+        groups = channels
+    else:
+        if kernel.shape[nd] != channels:
+            raise ValueError(f"The kernel's input channels ({kernel.shape[nd]}) differ from the input's "
+                             f"({channels})")
+        weight = kernel.permute(nd + 1, nd, *range(nd))
+        groups = 1
+    if padding == "same":
+        pads = _same_pads(xc.shape[2:], kernel.shape[:nd], strides, dilation)
+        xc = F.pad(xc, _torch_pad(pads))
+    conv = (F.conv1d, F.conv2d, F.conv3d)[nd - 1]
+    out = conv(xc, weight.contiguous(), stride=strides, dilation=dilation, groups=groups)
+    return _from_channels_first(out, data_format)
+
+
+def conv1d(x: TensorLike, kernel: TensorLike, strides: int = 1, padding: str = "valid", data_format=None,
+           dilation_rate: int = 1) -> torch.Tensor:
+    """``K.conv1d``: kernel ``(width, in, out)``; ``padding`` ``'valid'``, ``'same'`` (TensorFlow's: the odd pad
+    at the end) or ``'causal'`` (``dilation_rate * (width - 1)`` zeros in front)."""
+    data_format = _data_format(data_format)
+    kernel = _t(kernel)
+    if padding == "causal":
+        left = int(dilation_rate) * (kernel.shape[0] - 1)
+        x = _t(x)
+        x = F.pad(x, [left, 0]) if data_format == "channels_first" else F.pad(x, [0, 0, left, 0])
+        padding = "valid"
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 1)
+
+
+def conv2d(x: TensorLike, kernel: TensorLike, strides=(1, 1), padding: str = "valid", data_format=None,
+           dilation_rate=(1, 1)) -> torch.Tensor:
+    """``K.conv2d``: kernel ``(kh, kw, in, out)``, NHWC unless ``data_format='channels_first'``; TensorFlow's
+    ``'same'`` padding (the odd pad at the bottom/right, also with strides)."""
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 2)
+
+
+def conv3d(x: TensorLike, kernel: TensorLike, strides=(1, 1, 1), padding: str = "valid", data_format=None,
+           dilation_rate=(1, 1, 1)) -> torch.Tensor:
+    """``K.conv3d``: kernel ``(kd, kh, kw, in, out)``, NDHWC unless ``data_format='channels_first'``."""
+    return _conv(x, kernel, strides, padding, data_format, dilation_rate, 3)
+
+
+def depthwise_conv2d(x: TensorLike, depthwise_kernel: TensorLike, strides=(1, 1), padding: str = "valid",
+                     data_format=None, dilation_rate=(1, 1)) -> torch.Tensor:
+    """``K.depthwise_conv2d``: kernel ``(kh, kw, in, multiplier)``; output channel ``c * multiplier + m``."""
+    return _conv(x, depthwise_kernel, strides, padding, data_format, dilation_rate, 2, groups_from_kernel=True)
+
+
+def separable_conv2d(x: TensorLike, depthwise_kernel: TensorLike, pointwise_kernel: TensorLike, strides=(1, 1),
+                     padding: str = "valid", data_format=None, dilation_rate=(1, 1)) -> torch.Tensor:
+    """``K.separable_conv2d``: the depthwise convolution (strides, padding and dilation there), then the ``1 x 1``
+    pointwise kernel ``(1, 1, in * multiplier, out)``."""
+    if len(_tuple(strides, 2, "strides")) != 2:
+        raise ValueError("`strides` must be a tuple of 2 integers.")
+    depthwise = depthwise_conv2d(x, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv2d(depthwise, pointwise_kernel, (1, 1), "valid", data_format)
+
+
+def conv2d_transpose(x: TensorLike, kernel: TensorLike, output_shape, strides=(1, 1), padding: str = "valid",
+                     data_format=None, dilation_rate=(1, 1)) -> torch.Tensor:
+    """``K.conv2d_transpose``: the gradient of a TensorFlow convolution; kernel ``(kh, kw, out, in)``,
+    ``output_shape`` the full output shape in ``data_format`` (its batch entry may be ``None``).
+
+    As in Keras, a ``dilation_rate`` other than ``(1, 1)`` runs TensorFlow's ``atrous_conv2d_transpose``, which has
+    no strides: ``strides`` are then ignored (both dilations must be equal).
+    """
+    data_format = _data_format(data_format)
+    padding = _padding_mode(padding)
+    x, kernel = _float_pair(x, kernel)
+    strides = _tuple(strides, 2, "strides")
+    dilation = _tuple(dilation_rate, 2, "dilation_rate")
+    if dilation != (1, 1):
+        if dilation[0] != dilation[1]:
+            raise ValueError("Expected the 2 dimensions of the `dilation_rate` argument to be equal to each other. "
+                             f"Received: dilation_rate={dilation}")
+        strides = (1, 1)
+    xc = _to_channels_first(x, data_format)
+    output_shape = tuple(output_shape)
+    out_sizes = output_shape[2:4] if data_format == "channels_first" else output_shape[1:3]
+    out_channels = output_shape[1] if data_format == "channels_first" else output_shape[3]
+    if kernel.shape[3] != xc.shape[1] or kernel.shape[2] != out_channels:
+        raise ValueError(f"conv2d_transpose: kernel {tuple(kernel.shape)} does not map {xc.shape[1]} input channels "
+                         f"to {out_channels} output channels (kernel layout (kh, kw, out, in))")
+    weight = kernel.permute(3, 2, 0, 1).contiguous()  # (in, out, kh, kw)
+    full = F.conv_transpose2d(xc, weight, stride=strides, dilation=dilation)
+    crops = []
+    for axis, (n_in, n_out, k, s, d) in enumerate(zip(xc.shape[2:], out_sizes, kernel.shape[:2], strides,
+                                                       dilation)):
+        k_eff = (k - 1) * d + 1
+        expected = -(-n_out // s) if padding == "same" else (n_out - k_eff) // s + 1
+        if n_out < 0 or expected != n_in:
+            raise ValueError(f"conv2d_transpose: output_shape {output_shape} does not match the input's spatial size "
+                             f"{tuple(xc.shape[2:])} with padding={padding!r} and strides={strides}")
+        before = _py_max((n_in - 1) * s + k_eff - n_out, 0) // 2 if padding == "same" else 0
+        crops.append((before, n_out))
+    short = [_py_max(before + n - full.shape[2 + i], 0) for i, (before, n) in enumerate(crops)]
+    if _py_any(short):
+        full = F.pad(full, [0, short[1], 0, short[0]])
+    out = full[:, :, crops[0][0]: crops[0][0] + crops[0][1], crops[1][0]: crops[1][0] + crops[1][1]]
+    return _from_channels_first(out, data_format)
+
+
+def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mode: str, nd: int) -> torch.Tensor:
+    data_format = _data_format(data_format)
+    padding = _padding_mode(padding)
+    pool_size = _tuple(pool_size, nd, "pool_size")
+    strides = _tuple(strides, nd, "strides")
+    if pool_mode not in ("max", "avg"):
+        raise ValueError(f"Invalid pooling mode: {pool_mode}")
+    x = _t(x)
+    xc = _to_channels_first(x, data_format)
+    pads = _same_pads(xc.shape[2:], pool_size, strides, (1,) * nd) if padding == "same" else [(0, 0)] * nd
+    if pool_mode == "max":
+        if _py_any(p != (0, 0) for p in pads):
+            xc = F.pad(xc, _torch_pad(pads), value=-math.inf)
+        out = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1](xc, pool_size, strides)
+    else:  # TensorFlow's average leaves the padding out of the count
+        avg = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[nd - 1]
+        if _py_any(p != (0, 0) for p in pads):
+            total = avg(F.pad(xc, _torch_pad(pads)), pool_size, strides, divisor_override=1)
+            ones = torch.ones((1, 1, *xc.shape[2:]), dtype=xc.dtype, device=xc.device)
+            count = avg(F.pad(ones, _torch_pad(pads)), pool_size, strides, divisor_override=1)
+            out = total / count
+        else:
+            out = avg(xc, pool_size, strides)
+    return _from_channels_first(out, data_format)
+
+
+def pool2d(x: TensorLike, pool_size, strides=(1, 1), padding: str = "valid", data_format=None,
+           pool_mode: str = "max") -> torch.Tensor:
+    """``K.pool2d``: max or average pooling with TensorFlow's ``'same'`` padding (the padding never wins a max
+    and is left out of an average's count)."""
+    if len(pool_size) != 2:
+        raise ValueError("`pool_size` must be a tuple of 2 integers.")
+    if len(strides) != 2:
+        raise ValueError("`strides` must be a tuple of 2 integers.")
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 2)
+
+
+def pool3d(x: TensorLike, pool_size, strides=(1, 1, 1), padding: str = "valid", data_format=None,
+           pool_mode: str = "max") -> torch.Tensor:
+    """``K.pool3d``: :func:`pool2d` over three spatial axes."""
+    return _pool(x, pool_size, strides, padding, data_format, pool_mode, 3)
+
+
+def bias_add(x: TensorLike, bias: TensorLike, data_format=None) -> torch.Tensor:
+    """``K.bias_add``: a 1-D bias along the channel axis (the last, or axis 1 for ``'channels_first'``), or a bias
+    of rank ``ndim(x) - 1`` (channels last in it) for rank-3 to rank-5 inputs."""
+    data_format = _data_format(data_format)
+    x, bias = _pair(_t(x), _t(bias))
+    if bias.dim() != 1 and bias.dim() != x.dim() - 1:
+        raise ValueError(f"Unexpected bias dimensions {bias.dim()}. Expected it to be 1 or {x.dim() - 1} dimensions")
+    if bias.dim() == 1:
+        axis = 1 if data_format == "channels_first" else x.dim() - 1
+        if x.dim() < 2 or x.shape[axis] != bias.shape[0]:
+            raise ValueError(f"Must provide as many biases as the channel dimension of the input tensor: bias "
+                             f"{tuple(bias.shape)}, input {tuple(x.shape)} ({data_format})")
+        shape = [1] * x.dim()
+        shape[axis] = bias.shape[0]
+        return x + bias.reshape(shape)
+    if x.dim() in (3, 4, 5):
+        if data_format == "channels_first":
+            return x + bias.permute(bias.dim() - 1, *range(bias.dim() - 1)).unsqueeze(0)
+        return x + bias.unsqueeze(0)
+    raise ValueError(f"bias_add: a rank-{bias.dim()} bias needs a rank-3 to rank-5 input, got rank {x.dim()}")
+
+
+def batch_normalization(x: TensorLike, mean: TensorLike, var: TensorLike, beta, gamma, axis: int = -1,
+                        epsilon: float = 1e-3) -> torch.Tensor:  # noqa: A002 - Keras's name
+    """``K.batch_normalization`` (``tf.nn.batch_normalization``, ``axis`` unused as in Keras):
+    ``inv = rsqrt(var + epsilon) * gamma``, ``x * inv + (beta - mean * inv)`` in that order."""
+    x = _t(x)
+    mean, var = _like(mean, x), _like(var, x)
+    inv = torch.rsqrt(var + epsilon)
+    if gamma is not None:
+        inv = inv * _like(gamma, x)
+    shift = _like(beta, x) - mean * inv if beta is not None else -mean * inv
+    return x * inv.to(x.dtype) + shift.to(x.dtype)
+
+
+def temporal_padding(x: TensorLike, padding=(1, 1)) -> torch.Tensor:
+    """``K.temporal_padding``: zeros before and after the middle axis of ``(N, T, C)``."""
+    if len(padding) != 2:
+        raise ValueError(f"Expected `padding` to be a tuple of 2 integers. Received: padding={padding}")
+    return F.pad(_t(x), [0, 0, int(padding[0]), int(padding[1])])
+
+
+def _spatial_padding(x: TensorLike, padding, data_format, nd: int) -> torch.Tensor:
+    if len(padding) != nd or _py_any(len(p) != 2 for p in padding):
+        word = {2: "2", 3: "3"}[nd]
+        raise ValueError(f"Expected `padding` to be a tuple of {word} tuples of 2 integers. Received: "
+                         f"padding={padding}")
+    data_format = _data_format(data_format)
+    pads = [(int(a), int(b)) for a, b in padding]
+    x = _t(x)
+    if data_format == "channels_first":
+        return F.pad(x, _torch_pad(pads))
+    return F.pad(x, [0, 0] + _torch_pad(pads))
+
+
+def spatial_2d_padding(x: TensorLike, padding=((1, 1), (1, 1)), data_format=None) -> torch.Tensor:
+    """``K.spatial_2d_padding``: zeros around the two spatial axes."""
+    return _spatial_padding(x, padding, data_format, 2)
+
+
+def spatial_3d_padding(x: TensorLike, padding=((1, 1), (1, 1), (1, 1)), data_format=None) -> torch.Tensor:
+    """``K.spatial_3d_padding``: zeros around the three spatial axes."""
+    return _spatial_padding(x, padding, data_format, 3)
+
+
+def resize_images(x: TensorLike, height_factor: int, width_factor: int, data_format: str,
+                  interpolation: str = "nearest") -> torch.Tensor:
+    """``K.resize_images`` by integer factors: ``'nearest'`` repeats pixels (the dtype kept); ``'bilinear'`` is
+    ``tf.image.resize``'s half-pixel bilinear, in float32 as TensorFlow returns it. TensorFlow's other methods
+    (``'area'``, ``'bicubic'``, ``'gaussian'``, ``'lanczos3'``, ``'lanczos5'``, ``'mitchellcubic'``) are not
+    ported and raise ``NotImplementedError``."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"Invalid `data_format` argument: {data_format}")
+    known = ("area", "bicubic", "bilinear", "gaussian", "lanczos3", "lanczos5", "mitchellcubic", "nearest")
+    if interpolation not in known:
+        names = '"' + '", "'.join(known) + '"'
+        raise ValueError(f'`interpolation` argument should be one of: {names}. Received: "{interpolation}".')
+    x = _t(x)
+    xc = _to_channels_first(x, data_format)
+    if interpolation == "nearest":
+        out = xc.repeat_interleave(int(height_factor), dim=2).repeat_interleave(int(width_factor), dim=3)
+    elif interpolation == "bilinear":
+        size = (xc.shape[2] * int(height_factor), xc.shape[3] * int(width_factor))
+        out = F.interpolate(xc.to(torch.float32), size=size, mode="bilinear", align_corners=False)
+    else:
+        raise NotImplementedError(f"resize_images: interpolation={interpolation!r} is not ported (use 'nearest' "
+                                  "or 'bilinear')")
+    return _from_channels_first(out, data_format)
+
+
+def resize_volumes(x: TensorLike, depth_factor: int, height_factor: int, width_factor: int,
+                   data_format: str) -> torch.Tensor:
+    """``K.resize_volumes``: each voxel repeated along the three spatial axes."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"Invalid data_format: {data_format}")
+    first = 2 if data_format == "channels_first" else 1
+    out = _t(x)
+    for offset, factor in enumerate((depth_factor, height_factor, width_factor)):
+        out = out.repeat_interleave(int(factor), dim=first + offset)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# CTC: the loss of Keras 2's OCR and speech models, and its decoders (the blank is the LAST class)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def ctc_label_dense_to_sparse(labels: TensorLike, label_lengths: TensorLike) -> torch.Tensor:
+    """``K.ctc_label_dense_to_sparse``: the first ``label_lengths[n]`` labels of each row as a sparse COO tensor
+    of ``labels``' shape (indices ``[row, position]`` in row order)."""
+    labels, lengths = _t(labels), _t(label_lengths).reshape(-1).to(torch.int64)
+    if labels.dim() != 2 or lengths.shape[0] != labels.shape[0]:
+        raise ValueError(f"ctc_label_dense_to_sparse: labels (N, S) and N lengths expected, got "
+                         f"{tuple(labels.shape)} and {tuple(lengths.shape)}")
+    positions = torch.arange(labels.shape[1], device=labels.device)
+    mask = positions.unsqueeze(0) < lengths.to(labels.device).unsqueeze(1)
+    indices = mask.nonzero().t()
+    return torch.sparse_coo_tensor(indices, labels[mask], tuple(labels.shape), check_invariants=True,
+                                   is_coalesced=True)
+
+
+def _lengths(value: TensorLike, n: int, name: str) -> torch.Tensor:
+    t = _t(value)
+    if t.dim() != 2 or t.shape != (n, 1):
+        raise ValueError(f"ctc_batch_cost: `{name}` must have shape (batch_size, 1) = ({n}, 1), got "
+                         f"{tuple(t.shape)}")
+    return t.reshape(-1).to(torch.int64)  # tf.cast to int32 truncates a float length
+
+
+def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorLike,
+                   label_length: TensorLike) -> torch.Tensor:
+    """``K.ctc_batch_cost(y_true, y_pred, input_length, label_length)``: the CTC loss of each row, shape ``(N, 1)``.
+
+    ``y_pred`` ``(N, T, C)`` holds softmax probabilities whose LAST class is the blank; ``y_true`` ``(N, S)`` the
+    labels (the first ``label_length[n]`` of each row are read, the rest ignored); ``input_length`` and
+    ``label_length`` are ``(N, 1)``. As TensorFlow computes it: ``log(y_pred + epsilon)``, renormalised by a log
+    softmax over the classes (TensorFlow's CTC treats its inputs as logits), then the CTC negative log likelihood
+    over the first ``input_length[n]`` steps, in ``y_pred``'s dtype; the gradient is TensorFlow's (zero after a
+    row's ``input_length``). A labelling whose repeats need more steps than ``input_length`` costs ``inf``, as in
+    TensorFlow. TensorFlow's errors are ``ValueError`` here: a label length of 0 or over ``input_length``, an
+    ``input_length`` over ``T``, a label outside ``[0, C - 1)`` (TensorFlow rejects the blank and negative labels;
+    it does not check labels over ``C - 1``).
+
+    Example (two steps, classes ``{0, 1, blank}``, the label ``[1]``):
+        >>> import torch
+        >>> from torch_impl import keras_backend as K
+        >>> p = torch.tensor([[[0.2, 0.6, 0.2], [0.1, 0.3, 0.6]]], dtype=torch.float64)
+        >>> K.ctc_batch_cost(torch.tensor([[1]]), p, torch.tensor([[2]]), torch.tensor([[1]]))
+        tensor([[0.5108]], dtype=torch.float64)
+    """
+    y_pred = _t(y_pred)
+    if y_pred.dim() != 3:
+        raise ValueError(f"ctc_batch_cost: y_pred must be (batch_size, steps, classes), got {tuple(y_pred.shape)}")
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.to(torch.float32)
+    n, steps, classes = y_pred.shape
+    labels = _t(y_true)
+    if labels.dim() != 2 or labels.shape[0] != n:
+        raise ValueError(f"ctc_batch_cost: y_true must be (batch_size, max_label_length) = ({n}, S), got "
+                         f"{tuple(labels.shape)}")
+    labels = labels.to(torch.int64).to(y_pred.device)
+    inputs = _lengths(input_length, n, "input_length").to(y_pred.device)
+    targets = _lengths(label_length, n, "label_length").to(y_pred.device)
+    if not _ops.values_hidden(inputs):
+        for row in range(n):
+            length, used = int(inputs[row]), int(targets[row])
+            if length > steps or length < 0:
+                raise ValueError(f"ctc_batch_cost: input_length {length} of row {row} is outside [0, {steps}]")
+            if used <= 0:
+                raise ValueError(f"ctc_batch_cost: label length is zero in row {row} (TensorFlow: \"Labels length "
+                                 "is zero\")")
+            if used > labels.shape[1]:
+                raise ValueError(f"ctc_batch_cost: label_length {used} of row {row} is longer than y_true's "
+                                 f"{labels.shape[1]} columns")
+            if used > length:
+                raise ValueError(f"ctc_batch_cost: not enough time for the target in row {row} (required: {used}, "
+                                 f"available: {length})")
+            bad = (labels[row, :used] < 0) | (labels[row, :used] >= classes - 1)
+            if bool(bad.any()):
+                raise ValueError(f"ctc_batch_cost: row {row} has the label {int(labels[row, :used][bad][0])}, "
+                                 f"outside [0, {classes - 1}) (class {classes - 1} is the blank)")
+    log_inputs = torch.log(y_pred + epsilon())
+    log_probs = torch.log_softmax(log_inputs, dim=-1).transpose(0, 1)  # (T, N, C)
+    safe_labels = torch.where(torch.arange(labels.shape[1], device=labels.device) < targets.unsqueeze(1),
+                              labels, torch.zeros_like(labels))
+    loss = F.ctc_loss(log_probs, safe_labels, inputs, targets, blank=classes - 1, reduction="none",
+                      zero_infinity=False)
+    return loss.to(y_pred.dtype).unsqueeze(1)
+
+
+def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True, beam_width: int = 100,
+               top_paths: int = 1) -> tuple[list, torch.Tensor]:
+    """``K.ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1)``.
+
+    ``y_pred`` ``(N, T, C)`` softmax probabilities (blank last), ``input_length`` ``(N,)``. Decodes
+    ``log(y_pred + epsilon)`` as TensorFlow does and returns ``([decoded], log_prob)``: ``decoded`` holds ``(N, T)``
+    int64 tensors, each row's labels then ``-1``; ``greedy``: one path (first maximum per step, repeats merged,
+    blanks dropped) and ``log_prob`` ``(N, 1)`` = minus the sum of the step maxima (TensorFlow's sign); beam search:
+    TensorFlow's algorithm (``torch_impl._ctc_decode``), ``top_paths`` paths and their log probabilities
+    ``(N, top_paths)``; a path drops a label equal to the one before it (TensorFlow v1's ``merge_repeated``).
+    Runs on the CPU in Python (no gradient, as TensorFlow's decoders have none).
+
+    Example:
+        >>> import torch
+        >>> from torch_impl import keras_backend as K
+        >>> p = torch.tensor([[[0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.7, 0.2, 0.1]]])
+        >>> decoded, log_prob = K.ctc_decode(p, torch.tensor([3]))
+        >>> decoded[0]
+        tensor([[ 1,  0, -1]])
+    """
+    from torch_impl import _ctc_decode
+
+    y_pred = _t(y_pred)
+    if y_pred.dim() != 3:
+        raise ValueError(f"ctc_decode: y_pred must be (batch_size, steps, classes), got {tuple(y_pred.shape)}")
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.to(torch.float32)
+    n, steps, _ = y_pred.shape
+    lengths = _t(input_length)
+    if lengths.dim() != 1 or lengths.shape[0] != n:
+        raise ValueError(f"ctc_decode: input_length must be a vector of {n} lengths, got {tuple(lengths.shape)}")
+    lengths = lengths.to(torch.int64).tolist()
+    if _py_any(length < 0 or length > steps for length in lengths):
+        raise ValueError(f"ctc_decode: an input_length is outside [0, {steps}]: {lengths}")
+    scores = torch.log(y_pred.detach() + epsilon()).cpu().numpy()
+    if greedy:
+        paths, log_prob = _ctc_decode.greedy_decode(scores, lengths)
+        all_paths = [paths]
+    else:
+        all_paths, log_prob = _ctc_decode.beam_search_decode(scores, lengths, int(beam_width), int(top_paths))
+    decoded = []
+    for paths in all_paths:
+        dense = torch.full((n, steps), -1, dtype=torch.int64)
+        for row, seq in enumerate(paths):
+            if seq:
+                dense[row, : len(seq)] = torch.tensor(seq, dtype=torch.int64)
+        decoded.append(dense.to(y_pred.device))
+    return decoded, torch.as_tensor(log_prob).to(y_pred.device)
