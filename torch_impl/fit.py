@@ -708,6 +708,20 @@ def _by_output(value, names: list, what: str) -> list:
     raise TypeError(f"`{what}` for a model of {len(names)} outputs must be a list or a dict, got {value!r}")
 
 
+def _structure(value) -> Optional[tuple]:
+    """``("dict", keys)`` / ``("list", length)`` of a per-output container; ``None`` for an array (or ``None``)."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted(map(str, value))))
+    if isinstance(value, (list, tuple)):
+        return ("list", len(value))
+    return None
+
+
+def _describe_structure(structure: tuple) -> str:
+    kind, what = structure
+    return f"a dict of {list(what)}" if kind == "dict" else f"a list of {what}"
+
+
 def _loss_log_name(identifier, loss: L.Loss) -> str:
     """Keras's ``get_loss`` name, which names an unnamed output's loss: a function's name given as a string
     (``"mse"``) is kept; a loss object's or class's name; a function's name in snake case."""
@@ -848,9 +862,17 @@ class _MultiOutput:
         return _PerOutput([None if p is None else convert(p) for p in parts], what)
 
     def labels(self, y, dtype, device) -> _PerOutput:
+        self._y_structure = _structure(y)  # what the next sample_weights must match, as Keras's data adapter
         return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
 
     def sample_weights(self, sw, convert) -> Optional[_PerOutput]:
+        # Keras's array adapter: a nested sample_weight must have y's structure (a dict for a dict, a list as long
+        # as y's), else ValueError; one array weighs every output
+        theirs, ours = getattr(self, "_y_structure", None), _structure(sw)
+        if theirs is not None and ours is not None and theirs != ours:
+            raise ValueError("You should provide one `sample_weight` array per output in `y`. The two structures did "
+                             f"not match: y is {_describe_structure(theirs)}, sample_weight "
+                             f"{_describe_structure(ours)} (Keras raises the same ValueError).")
         return self._parts(sw, "sample_weight", convert, shared=True)
 
     def flat(self, z) -> list:

@@ -32,6 +32,7 @@ import numbers
 import random
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -121,17 +122,33 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """``value`` everywhere, through ``ops.cast`` as Keras makes it (a Python float carries float32 rounding
-    in a float64 weight)."""
+    """``value`` everywhere, through ``ops.cast`` as Keras makes it (a Python float, or a list of them, carries
+    float32 rounding in a float64 weight; a NumPy value keeps its own precision: TensorFlow's tensor of
+    ``np.log([pos / neg])`` is float64). A NumPy array or a list broadcasts against the shape, as Keras's
+    ``ops.cast(value) * ops.ones(shape)``.
 
-    def __init__(self, value: float = 0.0):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    Example:
+        >>> Constant(np.log([0.05]))((1,), dtype=torch.float64).item() == float(np.log(0.05))
+        True
+    """
+
+    def __init__(self, value=0.0):
+        if isinstance(value, (np.ndarray, np.generic, list, tuple)):
+            if np.asarray(value).dtype.kind not in "fiu":
+                raise ValueError(f"Constant takes a number or an array of numbers, got value={value!r}")
+        elif isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"Constant takes a number, got value={value!r}")
         self.value = value
 
     def __call__(self, shape, dtype=None, device=None):
         dt = _dtype(dtype)
-        return _cast_f32(float(self.value), dt, device) * torch.ones(_shape(shape), dtype=dt, device=device)
+        ones = torch.ones(_shape(shape), dtype=dt, device=device)
+        if isinstance(self.value, (np.ndarray, np.generic)):  # TensorFlow keeps a NumPy value's dtype
+            return torch.as_tensor(np.asarray(self.value)).to(dt).to(device) * ones
+        if isinstance(self.value, (list, tuple)):  # a Python list: float32 (int32) first, as TensorFlow's
+            first = torch.float32 if np.asarray(self.value).dtype.kind == "f" else torch.int32
+            return torch.tensor(self.value, dtype=first).to(dt).to(device) * ones
+        return _cast_f32(float(self.value), dt, device) * ones
 
     def get_config(self):
         return {"value": self.value}

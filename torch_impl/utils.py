@@ -1,5 +1,6 @@
-"""Keras's utilities for ported scripts: ``to_categorical``, ``pad_sequences``, and ``keras_shuffle_order``
-(the order ``model.fit(shuffle=True)`` feeds the samples in after ``keras.utils.set_random_seed``).
+"""Keras's utilities for ported scripts: ``to_categorical``, ``pad_sequences``, ``timeseries_dataset_from_array``
+(Keras's sliding windows as re-iterable batches), and ``keras_shuffle_order`` (the order
+``model.fit(shuffle=True)`` feeds the samples in after ``keras.utils.set_random_seed``).
 
 Example:
     >>> from torch_impl.utils import to_categorical
@@ -16,7 +17,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["to_categorical", "pad_sequences", "keras_shuffle_order"]
+__all__ = ["to_categorical", "pad_sequences", "keras_shuffle_order", "timeseries_dataset_from_array"]
 
 
 def to_categorical(x, num_classes: Optional[int] = None):
@@ -130,3 +131,85 @@ def keras_shuffle_order(n: int, seed: int, shuffle=True, batch_size: Optional[in
     from torch_impl._tf_random import keras_shuffle_order as order
 
     return order(n, seed, shuffle, batch_size)
+
+
+class TimeseriesDataset:
+    """The batches of :func:`timeseries_dataset_from_array`: iterable again at each epoch, as the
+    ``tf.data.Dataset`` it stands for (``for inputs, targets in dataset``, ``len(dataset)`` batches; ``fit`` and
+    ``evaluate`` take it as ``x``). Each batch is ``(windows, targets)`` (or the windows alone), NumPy arrays in
+    the dtypes of ``data`` and ``targets``."""
+
+    def __init__(self, data: np.ndarray, targets: Optional[np.ndarray], positions: np.ndarray,
+                 sequence_length: int, sampling_rate: int, batch_size: Optional[int]):
+        self._data, self._targets, self._positions = data, targets, positions
+        self._offsets = np.arange(sequence_length) * sampling_rate
+        self._batch_size = batch_size
+
+    def __len__(self) -> int:
+        if self._batch_size is None:
+            return len(self._positions)
+        return -(-len(self._positions) // self._batch_size)
+
+    def __iter__(self):
+        size = self._batch_size or 1
+        for start in range(0, len(self._positions), size):
+            pos = self._positions[start:start + size]
+            windows = self._data[pos[:, None] + self._offsets]
+            targets = None if self._targets is None else self._targets[pos]
+            if self._batch_size is None:  # unbatched: one window at a time
+                windows, targets = windows[0], None if targets is None else targets[0]
+            yield windows if targets is None else (windows, targets)
+
+
+def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_stride: int = 1,
+                                  sampling_rate: int = 1, batch_size: Optional[int] = 128, shuffle: bool = False,
+                                  seed: Optional[int] = None, start_index: Optional[int] = None,
+                                  end_index: Optional[int] = None) -> TimeseriesDataset:
+    """Keras's ``keras.utils.timeseries_dataset_from_array`` (``keras.preprocessing.``'s too): sliding windows
+    of ``sequence_length`` steps, ``sampling_rate`` apart, starting every ``sequence_stride`` steps of
+    ``data[start_index:end_index]``; the target of the window starting at ``i`` is ``targets[start_index + i]``
+    (Keras's rule: ``targets`` sliced as ``data``); the same windows, targets, batches and order as Keras's
+    dataset, and Keras's ``ValueError`` for the same arguments. ``shuffle=True`` raises ``NotImplementedError``:
+    Keras shuffles the start positions with NumPy, then the windows again in a TensorFlow shuffle buffer, whose
+    order is TensorFlow's own (use ``shuffle=False`` and let ``fit`` shuffle, or feed Keras's batches).
+
+    Example:
+        >>> ds = timeseries_dataset_from_array(np.arange(10), np.arange(10) * 10, sequence_length=3, batch_size=4)
+        >>> [(x.tolist(), y.tolist()) for x, y in ds][0]
+        ([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], [0, 10, 20, 30])
+    """
+    data = np.asarray(data)
+    if start_index:
+        if start_index < 0:
+            raise ValueError(f"`start_index` must be 0 or greater. Received: start_index={start_index}")
+        if start_index >= len(data):
+            raise ValueError("`start_index` must be lower than the length of the data. Received: "
+                             f"start_index={start_index}, for data of length {len(data)}")
+    if end_index:
+        if start_index and end_index <= start_index:
+            raise ValueError("`end_index` must be higher than `start_index`. Received: "
+                             f"start_index={start_index}, and end_index={end_index} ")
+        if end_index >= len(data):
+            raise ValueError("`end_index` must be lower than the length of the data. Received: "
+                             f"end_index={end_index}, for data of length {len(data)}")
+        if end_index <= 0:
+            raise ValueError(f"`end_index` must be higher than 0. Received: end_index={end_index}")
+    for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
+        if value <= 0:
+            raise ValueError(f"`{name}` must be higher than 0. Received: {name}={value}")
+        if value >= len(data):
+            raise ValueError(f"`{name}` must be lower than the length of the data. Received: {name}={value}, "
+                             f"for data of length {len(data)}")
+    if shuffle:
+        raise NotImplementedError(
+            "timeseries_dataset_from_array(shuffle=True): Keras shuffles the windows in a TensorFlow shuffle buffer "
+            "(buffer_size=batch_size * 8), an order not replayed here; pass shuffle=False")
+    start_index = start_index or 0
+    end_index = len(data) if end_index is None else end_index
+    num_seqs = end_index - start_index - (sequence_length - 1) * sampling_rate
+    if targets is not None:
+        targets = np.asarray(targets)
+        num_seqs = min(num_seqs, len(targets))
+    positions = np.arange(0, max(num_seqs, 0), sequence_stride)
+    return TimeseriesDataset(data[start_index:end_index], None if targets is None else
+                             targets[start_index:end_index], positions, sequence_length, sampling_rate, batch_size)
