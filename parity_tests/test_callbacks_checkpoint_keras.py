@@ -676,9 +676,8 @@ def _lambda_case():
 
 def test_lambda_callback_keras_reference():
     """``lambda_callback_test``: the epoch and train hooks, the batch hooks, a hook given by keyword
-    (``on_test_begin``, run by ``fit``'s validation here: torch_impl's ``evaluate`` takes no callbacks), no
-    arguments, and any other keyword stored as an attribute. (``test_lambda_callback_during_prediction`` has no
-    counterpart: torch_impl has no ``predict`` with callbacks.)"""
+    (``on_test_begin``, run by ``fit``'s validation), no arguments, any other keyword stored as an attribute, and
+    ``test_lambda_callback_during_prediction`` (``on_predict_begin`` given to ``predict``'s callbacks)."""
     fit, log = _lambda_case(), []
     fit([tcb.LambdaCallback(on_train_begin=lambda logs: log.append("on_train_begin"),
                             on_epoch_begin=lambda epoch, logs: log.append("on_epoch_begin"),
@@ -697,6 +696,13 @@ def test_lambda_callback_keras_reference():
         pass
 
     assert tcb.LambdaCallback(custom_method=custom_callback).custom_method is custom_callback
+
+    predicted = []
+    model = torch.nn.Linear(2, 1)
+    tfit.predict(model, np.random.default_rng(1).normal(size=(16, 2)), batch_size=4, verbose=0,
+                 callbacks=[tcb.LambdaCallback(on_predict_begin=lambda logs: predicted.append("on_predict_begin"))])
+    print(f"predict: {predicted}")
+    assert predicted == ["on_predict_begin"]
 
 
 class _Bag(torch.nn.Module):

@@ -10,6 +10,12 @@
 after the batch or epoch where a callback set ``self.model.stop_training = True``; then the optimizer's
 ``finalize_variable_values`` and ``on_train_end`` (``EarlyStopping`` restores the best weights there).
 A callback sees ``self.model`` (the torch module) and ``self.optimizer`` (Keras's ``self.model.optimizer``).
+``evaluate(..., callbacks=[...])`` and ``fit``'s validation call ``on_test_begin``, per batch
+``on_test_batch_begin`` / ``on_test_batch_end`` (the running loss and metrics) and ``on_test_end`` (the
+results); ``predict(..., callbacks=[...])`` calls ``on_predict_begin``, per batch ``on_predict_batch_begin`` /
+``on_predict_batch_end`` (logs ``{"outputs": ...}``: the batch's activated outputs, a NumPy array, as
+Keras's; a list of tensors for a list of outputs, a dict's outputs as keys of their own) and
+``on_predict_end``. ``params`` is then ``{"verbose", "epochs": 1, "steps"}``.
 
 The Keras rules kept (from ``keras/src/callbacks``): ``mode="auto"`` minimises a monitor named ``loss`` /
 ``val_loss``, maximises an accuracy that ``fit`` logs under that name (``val_`` removed), and raises
@@ -66,8 +72,11 @@ __all__ = ["Callback", "CallbackList", "MonitorCallback", "EarlyStopping", "Redu
 
 class Callback:
     """Keras's ``keras.callbacks.Callback``: override the hooks you need. ``fit`` sets ``self.model`` and
-    ``self.optimizer`` before ``on_train_begin``. ``on_batch_end`` is the older name of
-    ``on_train_batch_end`` (Keras's base class routes one to the other)."""
+    ``self.optimizer`` before ``on_train_begin`` (``evaluate`` and ``predict`` set ``self.model``).
+    ``on_batch_end`` is the older name of ``on_train_batch_end`` (Keras's base class routes one to the other).
+    The ``on_test_*`` hooks run in ``evaluate`` and in ``fit``'s validation, the ``on_predict_*`` hooks in
+    ``predict``; ``self.model.stop_evaluating = True`` / ``self.model.stop_predicting = True`` in a batch hook
+    ends the run after that batch, as Keras's."""
 
     def __init__(self):
         self.model: Optional[torch.nn.Module] = None
@@ -75,7 +84,8 @@ class Callback:
         self.params: dict = {}
 
     def set_params(self, params: dict) -> None:
-        """Keras's ``params``: ``{"verbose", "epochs", "steps"}`` of the ``fit`` call."""
+        """Keras's ``params``: ``{"verbose", "epochs", "steps"}`` of the ``fit`` call (of ``evaluate`` /
+        ``predict``: ``epochs`` 1, ``steps`` the number of batches, ``None`` when unknown)."""
         self.params = params
 
     def set_model(self, model: torch.nn.Module) -> None:
@@ -120,23 +130,44 @@ class Callback:
     def on_test_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
         pass
 
+    def on_predict_begin(self, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_predict_end(self, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_predict_batch_begin(self, batch: int, logs: Optional[dict] = None) -> None:
+        pass
+
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        pass
+
 
 def _pythonify(logs: Optional[dict]) -> dict:
-    """Keras's ``pythonify_logs``: a new dict, keys sorted, values Python floats where they convert (``{}``
-    for no logs)."""
+    """Keras's ``pythonify_logs``: a new dict, keys sorted, a nested dict's entries merged in, values Python
+    floats where they convert (``{}`` for no logs). A torch tensor becomes a NumPy array first, and stays one
+    where ``float`` fails (``predict``'s batch ``"outputs"``, as Keras's backend tensors do)."""
     out = {}
     for k, v in sorted((logs or {}).items()):
+        if isinstance(v, dict):
+            out.update(_pythonify(v))
+            continue
         try:
-            out[k] = float(v)
+            if isinstance(v, torch.Tensor):
+                v = v.detach().cpu()
+                v = (v.float() if v.dtype == torch.bfloat16 else v).numpy()
+            v = float(v)
         except (TypeError, ValueError):
-            out[k] = v
+            pass
+        out[k] = v
     return out
 
 
 class CallbackList:
     """Keras's ``CallbackList``: calls a hook on every callback, in order, each call with one fresh dict of
     logs sorted by key (what a callback adds to the epoch's logs, the history, which Keras runs last,
-    records too). Used by :func:`torch_impl.fit.fit`."""
+    records too). Used by :func:`torch_impl.fit.fit`, :func:`~torch_impl.fit.evaluate` and
+    :func:`~torch_impl.fit.predict` (which pass no optimizer: a callback keeps the one it had)."""
 
     def __init__(self, callbacks, model, optimizer, params: dict, metric_directions: Callable[[], dict] = dict):
         self.callbacks = list(callbacks or ())
@@ -144,7 +175,8 @@ class CallbackList:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks take torch_impl.callbacks.Callback instances, got {type(cb).__name__}")
             cb.set_model(model)
-            cb.set_optimizer(optimizer)
+            if optimizer is not None:
+                cb.set_optimizer(optimizer)
             cb.set_params(dict(params))
             if isinstance(cb, MonitorCallback):
                 # Keras's auto mode looks the monitor up among the metric objects (built on the first batch)
@@ -191,6 +223,18 @@ class CallbackList:
 
     def on_test_batch_end(self, batch, logs=None):
         return self._call("on_test_batch_end", batch, logs=logs)
+
+    def on_predict_begin(self, logs=None):
+        return self._call("on_predict_begin", logs=logs)
+
+    def on_predict_end(self, logs=None):
+        return self._call("on_predict_end", logs=logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        return self._call("on_predict_batch_begin", batch, logs=logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        return self._call("on_predict_batch_end", batch, logs=logs)
 
 
 class MonitorCallback(Callback):

@@ -976,7 +976,7 @@ def _progress(verbose: int, total: int, desc: str):
 def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
             output_activation: Union[None, str, Sequence, dict] = None,
             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
-            verbose: Union[int, str] = 0):
+            verbose: Union[int, str] = 0, callbacks: Sequence = ()):
     """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
     statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
     ``model.output_activation``, else none), as a NumPy array.
@@ -993,6 +993,13 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
     ``verbose``: Keras's argument, so that ``predict(x, verbose=0)`` ports as written: ``1`` (or ``"auto"``) shows
     a progress bar over the batches, ``2`` one line at the end, ``0`` (the default here; Keras's is ``"auto"``)
     nothing.
+
+    ``callbacks``: :mod:`torch_impl.callbacks`, called as Keras's ``predict`` calls them: ``on_predict_begin``,
+    per batch ``on_predict_batch_begin(batch)`` and ``on_predict_batch_end(batch, {"outputs": ...})`` with the
+    batch's activated outputs (a NumPy array, as Keras's; a model of several outputs: a list of tensors, or a
+    dict's outputs as keys of the logs, as Keras's log flattening gives them), ``on_predict_end``; ``params``
+    ``{"verbose": verbose, "epochs": 1, "steps": batches}``; ``self.model.stop_predicting = True`` ends the
+    run after that batch (the outputs so far are returned).
 
     Example:
         >>> import numpy as np, torch
@@ -1014,33 +1021,68 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
         batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
         epoch_iterator = EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    verbose = _verbosity(verbose)
+    shown = _verbosity(verbose)
     total = (math.ceil(xt.shape[0] / batch_size) if kind is None else epoch_iterator.num_batches)
-    progress = _progress(verbose, total, "predict")
+    progress = _progress(shown, total, "predict")
+    callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": total})
     was_training = model.training
     model.eval()
-    outs = []
+    outs = []  # each batch's outputs after the output activation (Keras's batch outputs)
+    activate = None
+
+    def step(b: int, xb) -> bool:
+        """One batch; whether a callback stopped the run."""
+        nonlocal activate
+        z = _call(model, xb)
+        if activate is None:
+            activate = _output_activations(model, z, act, output_names)
+        outs.append(activate(z))
+        _advance(progress)
+        if callbacks:
+            callbacks.on_predict_batch_end(b, {"outputs": outs[-1]})
+            return model.stop_predicting
+        return False
+
     try:
+        if callbacks:
+            model.stop_predicting = False  # Keras's: a batch hook may set it to end the run
+            callbacks.on_predict_begin()
         with torch.no_grad():
             if kind is None:
                 # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
                 # fails there with an UnboundLocalError)
-                for i in range(0, max(xt.shape[0], 1), batch_size):
-                    outs.append(_call(model, xt[i:i + batch_size]))
-                    _advance(progress)
+                for b, i in enumerate(range(0, max(xt.shape[0], 1), batch_size)):
+                    if callbacks:
+                        callbacks.on_predict_batch_begin(b)
+                    if step(b, xt[i:i + batch_size]):
+                        break
             else:
                 with epoch_iterator.catch_stop_iteration():
                     for b, iterator in epoch_iterator:
-                        outs.append(_call(model, batches.convert(next(iterator), b)))
-                        _advance(progress)
+                        if callbacks:
+                            callbacks.on_predict_batch_begin(b)  # Keras: before the batch is read
+                        if step(b, batches.convert(next(iterator), b)):
+                            break
+        if callbacks:
+            callbacks.on_predict_end()
     finally:
         model.train(was_training)
-        _finish(progress, verbose, len(outs), {})
+        _finish(progress, shown, len(outs), {})
     Penalties(model).clear()  # predict adds no loss
     first = outs[0]
     if isinstance(first, torch.Tensor):
-        activation = ACTIVATIONS[act or "linear"]
-        return torch.cat([activation(z) for z in outs]).cpu().numpy()
+        return torch.cat(outs).cpu().numpy()
+    if isinstance(first, dict):
+        return {k: torch.cat([o[k] for o in outs]).cpu().numpy() for k in first}  # the model's order, as Keras's
+    return [torch.cat([o[i] for o in outs]).cpu().numpy() for i in range(len(first))]
+
+
+def _output_activations(model, first, act, output_names) -> Callable:
+    """``predict``'s output activation, from the first batch's outputs: a function of a batch's outputs giving
+    them activated, in the model's structure (a tensor; a list for a list or tuple; a dict in the model's key
+    order)."""
+    if isinstance(first, torch.Tensor):
+        return ACTIVATIONS[act or "linear"]
     if isinstance(first, dict):
         keys = list(first)
         names = _output_names(model, output_names) or sorted(str(k) for k in keys)  # Keras's flat order
@@ -1056,11 +1098,10 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
         raise TypeError(f"predict: the model returned a {type(first).__name__}, not a tensor, a list/tuple or a "
                         "dict of tensors")
     acts = _by_output(act, names, "output_activation") if isinstance(act, (list, tuple, dict)) else [act] * len(order)
-    arrays = [torch.cat([ACTIVATIONS[a or "linear"](z[k]) for z in outs]).cpu().numpy() for k, a in zip(order, acts)]
+    by_output = {k: ACTIVATIONS[a or "linear"] for k, a in zip(order, acts)}
     if isinstance(first, dict):
-        by_key = dict(zip(order, arrays))
-        return {k: by_key[k] for k in keys}  # in the model's order, as Keras's predict
-    return arrays
+        return lambda z: {k: by_output[k](z[k]) for k in keys}
+    return lambda z: [by_output[i](z[i]) for i in order]
 
 
 def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Callable, Sequence, dict],
@@ -1068,7 +1109,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
              output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
              loss_weights: Union[None, float, Sequence[float], dict] = None,
              output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
-             verbose: Union[int, str] = 0, return_dict: bool = True):
+             verbose: Union[int, str] = 0, return_dict: bool = True, callbacks: Sequence = ()):
     """Keras's ``evaluate(..., return_dict=True)``: loss (batch-size-weighted mean of batch losses) and metrics,
     in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
     ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
@@ -1085,6 +1126,12 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     repeats ``<name>``'s value, as Keras 3.15.1's list does), so ``loss, acc = model.evaluate(x, y)`` ports as
     ``loss, acc = evaluate(..., return_dict=False)``. ``verbose``: as :func:`predict`'s (``0`` here by default;
     ``2`` prints Keras's one line of logs).
+
+    ``callbacks``: :mod:`torch_impl.callbacks` (your own :class:`~torch_impl.callbacks.Callback`), called as
+    Keras's ``evaluate`` calls them: ``on_test_begin``, per batch ``on_test_batch_begin(batch)`` and
+    ``on_test_batch_end(batch, logs)`` with the running loss and metrics, ``on_test_end(logs)`` with the results;
+    ``params`` ``{"verbose": verbose, "epochs": 1, "steps": batches}``; ``self.model.stop_evaluating = True``
+    ends the evaluation after that batch (the results so far are returned).
 
     Example:
         >>> import torch
@@ -1108,8 +1155,10 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
                                                 output_activation, output_names)
         epoch_iterator = EpochIterator(adapter, steps)
         progress = _progress(_verbosity(verbose), epoch_iterator.num_batches, "evaluate")
+        callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1,
+                                                          "steps": epoch_iterator.num_batches}, compiled.directions)
         logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False),
-                                  loss_fn, compiled, Penalties(model), progress=progress)
+                                  loss_fn, compiled, Penalties(model), callbacks, progress=progress)
         _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
         return logs if return_dict else _keras_results_list(logs, compiled)
     if steps is not None:
@@ -1126,7 +1175,10 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
         sw = multi.sample_weights(sample_weight, lambda a: _as_tensor(a, dtype, device))
     steps = math.ceil(xt.shape[0] / batch_size)
     progress = _progress(_verbosity(verbose), steps, "evaluate")
-    logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, progress=progress)
+    callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": steps},
+                             compiled.directions)
+    logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, callbacks,
+                             progress=progress)
     _finish(progress, _verbosity(verbose), steps, logs)
     return logs if return_dict else _keras_results_list(logs, compiled)
 
@@ -1189,6 +1241,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
     tracker = _LossTracker()
     compiled.reset()
     if callbacks:
+        model.stop_evaluating = False  # Keras's: a batch hook may set it to end the evaluation
         callbacks.on_test_begin()
     with torch.no_grad():
         for b, start in enumerate(range(0, xt.shape[0], batch_size)):
@@ -1200,6 +1253,8 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
             _advance(progress)
+            if callbacks and model.stop_evaluating:
+                break
     model.train(was_training)
     logs = {"loss": tracker.result(), **compiled.results()}
     if callbacks:
@@ -1479,6 +1534,7 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
     compiled.reset()
     phantom = _PhantomStep(model, None, compiled)
     if callbacks:
+        model.stop_evaluating = False
         callbacks.on_test_begin()
     try:
         with torch.no_grad(), epoch_iterator.catch_stop_iteration():
@@ -1492,6 +1548,8 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
                 if callbacks:
                     callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
                 _advance(progress)
+                if callbacks and model.stop_evaluating:
+                    break
     finally:
         model.train(was_training)
     logs = {"loss": tracker.result(), **compiled.results()}

@@ -71,6 +71,8 @@ __all__ = [
     "categorical_generalized_cross_entropy", "ctc", "l2_normalize",
     "get",
     "make",
+    "serialize",
+    "deserialize",
     "set_label_check",
 ]
 
@@ -315,10 +317,14 @@ def _check_alpha_categorical(alpha):
     if isinstance(alpha, torch.Tensor) and alpha.requires_grad:
         raise ValueError("`alpha` is a constant of the loss (Keras's is): it gets no gradient. Pass "
                          "alpha.detach().")
-    if isinstance(alpha, (list, tuple)):
-        t = torch.tensor(alpha, dtype=torch.float32)
-    else:
-        t = torch.as_tensor(alpha)
+    try:
+        if isinstance(alpha, (list, tuple)):
+            t = torch.tensor(alpha, dtype=torch.float32)
+        else:
+            t = torch.as_tensor(alpha)
+    except (TypeError, ValueError, RuntimeError) as e:  # Keras's convert_to_tensor raises ValueError
+        raise ValueError(f"Attempt to convert a value ({alpha!r}) with an unsupported type ({type(alpha)}) to a "
+                         "Tensor: `alpha` must be a float or a 1-D sequence of per-class floats.") from e
     if not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if t.dim() == 0:
@@ -1339,8 +1345,14 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config: dict) -> "LossFunctionWrapper":
-        """From ``get_config``; ``fn`` given by name must be one of this module's functional losses."""
+        """From ``get_config``; ``fn`` given by name must be one of this module's functional losses. Keras's config
+        (``fn`` serialized as ``keras.losses.serialize`` writes a function) is deserialized as Keras's
+        ``from_config`` does, a custom function found in ``deserialize``'s ``custom_objects``."""
         config = dict(config)
+        if isinstance(config.get("fn"), dict):  # Keras's from_config: deserialize_keras_object(config)
+            from torch_impl import _serialization
+
+            config = _serialization.deserialize_keras_object(config, _keras_namespace())
         if isinstance(config.get("fn"), str):
             fn = _FUNCTIONS.get(config["fn"])
             if fn is None:
@@ -2044,7 +2056,10 @@ def get(identifier):
     * a class name (``"CategoricalCrossentropy"``): an instance with the
       default options;
     * a dict ``{"class_name": ..., "config": {...}}`` (Keras's serialized
-      form): that class built from the config;
+      form, as ``keras.losses.serialize`` or :func:`serialize` writes it): what
+      :func:`deserialize` makes of it, a class made into an instance; a dict it
+      cannot resolve raises ``ValueError`` ("Could not interpret loss
+      identifier"), as Keras's;
     * a :class:`Loss` class: an instance; a :class:`Loss` instance or any
       callable: returned as is; ``None``: ``None``.
 
@@ -2058,19 +2073,11 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, dict):
-        if set(identifier) - {"class_name", "config", "module", "registered_name"}:
-            raise ValueError(f"Could not interpret loss identifier {identifier!r}: expected "
-                             "{'class_name': ..., 'config': {...}}")
-        if identifier.get("class_name") == "function":  # keras.losses.serialize(keras.losses.huber)
-            fn = _FUNCTIONS.get(_ALIASES.get(identifier.get("config"), identifier.get("config")))
-            if fn is None:
-                raise ValueError(f"Unknown loss function {identifier.get('config')!r}. Known: {sorted(_FUNCTIONS)}")
-            return fn
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown loss class {identifier.get('class_name')!r}. Known: {sorted(_CLASSES)}")
-        return cls.from_config(identifier.get("config") or {})
+    if isinstance(identifier, dict):  # Keras's get: deserialize, then a class is instantiated
+        obj = deserialize(identifier)
+        if callable(obj):
+            return obj() if isinstance(obj, type) else obj
+        raise ValueError(f"Could not interpret loss identifier: {identifier}")
     if isinstance(identifier, str):
         name = _ALIASES.get(identifier, identifier)
         if name in _FUNCTIONS:
@@ -2081,3 +2088,111 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+# ---------------------------------------------------------------------------------- serialize / deserialize
+
+#: functions Keras exports first as ``keras.metrics.<name>`` (their canonical API name; the rest are
+#: ``keras.losses.<name>``): ``keras.losses.deserialize`` looks an alias up in that module
+_KERAS_METRICS_FUNCTIONS = frozenset({
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "hinge", "kl_divergence", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_error", "mean_squared_logarithmic_error", "poisson", "sparse_categorical_crossentropy",
+    "squared_hinge"})
+#: keras.losses.ALL_OBJECTS_DICT: what keras.losses.deserialize resolves by name (Keras 3.15.1 leaves
+#: CategoricalGeneralizedCrossEntropy and its function out, so their names come back unresolved, as there)
+_KERAS_ALL_OBJECTS = {
+    "Loss": Loss, "LossFunctionWrapper": LossFunctionWrapper,
+    **{n: c for n, c in _CLASSES.items() if c is not CategoricalGeneralizedCrossEntropy},
+    **{n: f for n, f in _FUNCTIONS.items() if f is not categorical_generalized_cross_entropy},
+    **{alias: _FUNCTIONS[target] for alias, target in _ALIASES.items()},
+}
+_NAMESPACE = None
+
+
+def _keras_namespace():
+    """This module's objects under their Keras API names (see :mod:`torch_impl._serialization`)."""
+    global _NAMESPACE
+    if _NAMESPACE is None:
+        from torch_impl._serialization import KerasNamespace
+
+        canonical = {Loss: "keras.Loss", **{c: f"keras.losses.{n}" for n, c in _CLASSES.items()},
+                     **{f: f"keras.{'metrics' if n in _KERAS_METRICS_FUNCTIONS else 'losses'}.{n}"
+                        for n, f in _FUNCTIONS.items()}}
+        in_module = {"Loss": Loss, **_CLASSES, **_FUNCTIONS}
+        _NAMESPACE = KerasNamespace(
+            symbols={name: obj for obj, name in canonical.items()}, canonical=canonical,
+            modules={"keras": {"Loss": Loss}, "keras.losses": in_module, "keras.src.losses.loss": {"Loss": Loss},
+                     "keras.metrics": {n: _FUNCTIONS[n] for n in _KERAS_METRICS_FUNCTIONS},
+                     "keras.src.losses.losses": {**in_module, "LossFunctionWrapper": LossFunctionWrapper}},
+            private={LossFunctionWrapper: "keras.src.losses.losses"})
+    return _NAMESPACE
+
+
+def _keras_config(loss) -> dict:
+    """``get_config`` as Keras's serializer sees it: a wrapper's ``fn`` as the function (serialized as Keras
+    writes functions), a categorical focal ``alpha`` array or tensor as given."""
+    config = loss.get_config()
+    if isinstance(loss, LossFunctionWrapper) and isinstance(config.get("fn"), str) \
+            and config["fn"] == getattr(loss.fn, "__name__", None):
+        config["fn"] = loss.fn
+    if isinstance(loss, CategoricalFocalCrossentropy) and not isinstance(loss.alpha, (float, list, tuple)):
+        config["alpha"] = loss.alpha
+    return config
+
+
+def serialize(loss):
+    """Keras's ``keras.losses.serialize``: the dict Keras writes for a loss, a loss function or anything Keras's
+    serializer takes.
+
+    * a built-in class: ``{"module": "keras.losses", "class_name": "CategoricalCrossentropy", "config":
+      get_config(), "registered_name": None}``, as Keras's (the config has Keras's keys, and ``axis`` for
+      ``SparseCategoricalCrossentropy`` / ``CosineSimilarity`` and ``delta`` for ``Huber``, which Keras 3.15.1
+      drops; Keras reads them back);
+    * :class:`LossFunctionWrapper`: Keras's ``{"module": "keras.src.losses.losses", "class_name":
+      "LossFunctionWrapper", ..., "registered_name": "LossFunctionWrapper"}`` with ``fn`` serialized;
+    * a function (one of this module's or yours): ``{"module": "builtins", "class_name": "function", "config":
+      its name, "registered_name": "function"}``; a ``lambda``: Keras's ``"__lambda__"`` (marshalled code, with
+      Keras's warning);
+    * your :class:`Loss` subclass: its module (``None`` for ``__main__``), class name, config and
+      ``registered_name`` the class name, as Keras writes a custom class;
+    * ``None``, strings and numbers as they are; NumPy arrays and torch tensors in a config as Keras's
+      ``"__numpy__"`` / ``"__tensor__"``.
+
+    Keras's ``keras.losses.deserialize`` and :func:`deserialize` read the dict back.
+
+    Example:
+        >>> serialize(BinaryCrossentropy(from_logits=True))["config"]["from_logits"]
+        True
+        >>> serialize(huber)
+        {'module': 'builtins', 'class_name': 'function', 'config': 'huber', 'registered_name': 'function'}
+    """
+    from torch_impl._serialization import serialize_keras_object
+
+    return serialize_keras_object(loss, _keras_namespace(),
+                                  lambda obj: _keras_config(obj) if isinstance(obj, Loss) else obj.get_config())
+
+
+def deserialize(name, custom_objects: Optional[dict] = None):
+    """Keras's ``keras.losses.deserialize``: a loss instance or function from its serialized form.
+
+    Takes what ``keras.losses.serialize`` (or :func:`serialize`) writes, a short ``{"class_name": ...,
+    "config": {...}}``, and names: a class name gives an instance with the defaults, a function name the
+    function. ``custom_objects`` maps names to your classes and functions (a custom class's dict needs it).
+    Keras's rules, quirks included: a name it does not know comes back unchanged (``deserialize("foo")`` is
+    ``"foo"``, a dict of an unknown class gives its class name; :func:`get` raises ``ValueError`` there), the
+    aliases ``"mse"``, ``"bce"``... raise ``ValueError`` (``keras.losses.get`` takes them), a custom class's dict
+    without ``custom_objects`` raises ``TypeError``, and ``CategoricalGeneralizedCrossEntropy`` (missing from
+    Keras 3.15.1's table) comes back as its name.
+
+    Example:
+        >>> deserialize({"module": "keras.losses", "class_name": "CategoricalCrossentropy",
+        ...              "config": {"from_logits": True, "label_smoothing": 0.1}, "registered_name": None})
+        CategoricalCrossentropy(reduction='sum_over_batch_size', from_logits=True, label_smoothing=0.1, axis=-1)
+        >>> deserialize("huber") is huber
+        True
+    """
+    from torch_impl._serialization import deserialize_keras_object
+
+    return deserialize_keras_object(name, _keras_namespace(), custom_objects=custom_objects,
+                                    module_objects=_KERAS_ALL_OBJECTS)
