@@ -101,7 +101,7 @@ __all__ = [
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "mean_squared_error",
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
     "cosine_similarity", "log_cosh", "hinge", "squared_hinge", "categorical_hinge", "kl_divergence", "poisson",
-    "pearson_correlation", "concordance_correlation", "get",
+    "pearson_correlation", "concordance_correlation", "get", "serialize", "deserialize",
 ]
 
 EPSILON = 1e-7  # keras.backend.epsilon()
@@ -1040,13 +1040,20 @@ class FBetaScore(Metric):
         else:
             y_pred = y_pred > self.threshold
         y_pred = y_pred.to(self.dtype)
+        crossed = False  # Keras's (N, 1) or (N, C) weights with average="micro": see weighted_sum
         if sample_weight is not None:
             sample_weight = _tensor(sample_weight, self.dtype, y_pred.device).to(y_pred.device)
-            if sample_weight.dim() != 1:  # Keras fails assigning the broadcast sums
+            crossed = (self.axis is None and sample_weight.dim() == 2 and y_pred.dim() == 2
+                       and sample_weight.shape[0] == y_pred.shape[0] and sample_weight.shape[1] in (1, y_pred.shape[1]))
+            if sample_weight.dim() != 1 and not crossed:  # Keras fails assigning the broadcast sums
                 raise ValueError(f"{type(self).__name__} takes one sample weight per row, shape (batch_size,); "
                                  f"got shape {tuple(sample_weight.shape)}")
 
         def weighted_sum(v: torch.Tensor) -> torch.Tensor:
+            if crossed:
+                # Keras multiplies (N, C) values by expand_dims(w, 1), (N, 1, k): a (N, N, C) product, summed
+                # whole for average="micro"; its sum is sum_c (sum_i w[i, c]) (sum_j v[j, c]), without the product
+                return (sample_weight.sum(0) * v.sum(0)).sum()
             if sample_weight is not None:
                 v = v * sample_weight.unsqueeze(1)
             return v.sum() if self.axis is None else v.sum(self.axis)
@@ -1237,6 +1244,8 @@ class R2Score(Metric):
     ``class_aggregation`` (``"uniform_average"``, ``"variance_weighted_average"``, or ``None`` for the
     per-column scores); ``num_regressors > 0`` gives the adjusted score, where ``n`` counts every value seen
     (``N * D``, as Keras counts) and Keras's fall-back (with its warning) when ``n - 1 <= num_regressors``.
+    As Keras's, the state is ``floatx`` whatever ``dtype`` says (the inputs are cast to ``dtype``, the sums
+    kept in ``floatx``): ``R2Score(dtype="float64")`` gives a float32 result under the default floatx.
 
     Example:
         >>> y_true = torch.tensor([[1.], [4.], [3.]])
@@ -1280,15 +1289,18 @@ class R2Score(Metric):
             sw = sw.unsqueeze(1)
         sw = torch.broadcast_to(sw, y_true.shape)
         weighted = y_true * sw
-        self.sum = self.sum + weighted.sum(0)
-        self.squared_sum = self.squared_sum + (y_true * weighted).sum(0)
-        self.total_mse = self.total_mse + ((y_true - y_pred).square() * sw).sum(0)
-        self.count = self.count + sw.sum(0)
+        # Keras's state variables are floatx (its add_variable calls name no dtype): each sum is added in the
+        # wider dtype and assigned back in the state's
+        state = self.sum.dtype
+        self.sum = (self.sum + weighted.sum(0)).to(state)
+        self.squared_sum = (self.squared_sum + (y_true * weighted).sum(0)).to(state)
+        self.total_mse = (self.total_mse + ((y_true - y_pred).square() * sw).sum(0)).to(state)
+        self.count = (self.count + sw.sum(0)).to(state)
         self.num_samples = self.num_samples + y_true.numel()
 
     def result(self) -> torch.Tensor:
         if not self._built:
-            return torch.zeros((), dtype=self.dtype)
+            return torch.zeros((), dtype=torch.get_default_dtype())
         mean = self.sum / self.count
         total = self.squared_sum - self.sum * mean
         raw = 1 - self.total_mse / total
@@ -1735,6 +1747,11 @@ def get(identifier) -> Union[Metric, Callable]:
     """
     if identifier is None:
         return None
+    if isinstance(identifier, dict):  # Keras's get: deserialize, then a class is instantiated
+        obj = deserialize(identifier)
+        if callable(obj):
+            return obj() if inspect.isclass(obj) else obj
+        raise ValueError(f"Could not interpret metric identifier: {identifier}")
     if isinstance(identifier, str):
         cls = _BY_NAME.get(identifier)
         if cls is None:
@@ -1745,3 +1762,62 @@ def get(identifier) -> Union[Metric, Callable]:
     if isinstance(identifier, Metric) or callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret metric identifier: {identifier}")
+
+
+# ---------------------------------------------------------------------------------- serialize / deserialize
+
+#: keras.metrics.ALL_OBJECTS_DICT: the classes by name and snake-case name, and the aliases
+_KERAS_ALL_OBJECTS = {**{c.__name__: c for c in _CLASSES}, **{_snake_case(c.__name__): c for c in _CLASSES},
+                      "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
+                      "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+                      "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                      "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError}
+#: the functions Keras exports as keras.metrics.<name>
+_KERAS_FUNCTIONS = ("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+                    "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "pearson_correlation",
+                    "concordance_correlation")
+_NAMESPACE = None
+
+
+def _keras_namespace():
+    """This module's objects under their Keras API names (see :mod:`torch_impl._serialization`)."""
+    global _NAMESPACE
+    if _NAMESPACE is None:
+        from torch_impl._serialization import KerasNamespace
+
+        functions = {n: globals()[n] for n in _KERAS_FUNCTIONS}
+        canonical = {**{c: f"keras.metrics.{c.__name__}" for c in (Metric, *_CLASSES)},
+                     **{f: f"keras.metrics.{n}" for n, f in functions.items()}}
+        _NAMESPACE = KerasNamespace(symbols={name: obj for obj, name in canonical.items()}, canonical=canonical,
+                                    modules={"keras.metrics": {**{c.__name__: c for c in (Metric, *_CLASSES)},
+                                                               **functions}})
+    return _NAMESPACE
+
+
+def serialize(metric):
+    """Keras's ``keras.metrics.serialize``: ``{"module": "keras.metrics", "class_name": "AUC", "config":
+    get_config(), "registered_name": None}`` for a built-in metric, Keras's function and custom-class forms
+    otherwise (as :func:`torch_impl.losses.serialize`).
+
+    Example:
+        >>> serialize(AUC(curve="PR"))["config"]["curve"]
+        'PR'
+    """
+    from torch_impl._serialization import serialize_keras_object
+
+    return serialize_keras_object(metric, _keras_namespace())
+
+
+def deserialize(config, custom_objects: Optional[dict] = None):
+    """Keras's ``keras.metrics.deserialize``: a metric from the dict ``keras.metrics.serialize`` (or
+    :func:`serialize`) writes, a short ``{"class_name": ..., "config": {...}}``, or a class name; Keras's rules
+    (an unknown name comes back unchanged; :func:`get` raises there).
+
+    Example:
+        >>> deserialize({"class_name": "Precision", "config": {"thresholds": [0.2, 0.4]}}).thresholds
+        [0.2, 0.4]
+    """
+    from torch_impl._serialization import deserialize_keras_object
+
+    return deserialize_keras_object(config, _keras_namespace(), custom_objects=custom_objects,
+                                    module_objects=_KERAS_ALL_OBJECTS)
