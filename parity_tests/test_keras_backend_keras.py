@@ -127,49 +127,64 @@ def _cotangent(shape, dt: str, seed: int = 7) -> np.ndarray:
     return c
 
 
-def _keras_side(fn, arrays, grad_idx, dt):
+def _flat(out) -> list:
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _keras_side(fn, module, arrays, grad_idx):
     ins = [tf.Variable(a) if i in grad_idx else tf.constant(a) for i, a in enumerate(arrays)]
     with tf.GradientTape() as tape:
-        out = fn(KK, *ins)
-        floating = isinstance(out, tf.Tensor) and out.dtype.is_floating
-        s = tf.reduce_sum(out * _cotangent(out.shape, out.dtype.name)) if floating and grad_idx else None
+        outs = _flat(fn(module, *ins))
+        terms = [tf.reduce_sum(o * _cotangent(o.shape, o.dtype.name, seed=7 + k)) for k, o in enumerate(outs)
+                 if isinstance(o, tf.Tensor) and o.dtype.is_floating]
+        s = tf.add_n(terms) if terms and grad_idx else None
     grads = []
     if s is not None:
         gs = tape.gradient(s, [ins[i] for i in grad_idx])
         grads = [np.zeros(arrays[i].shape, arrays[i].dtype) if g is None else tf.convert_to_tensor(g).numpy()
                  for i, g in zip(grad_idx, gs)]
-    return out, grads
+    return outs, grads
 
 
-def _torch_side(fn, arrays, grad_idx, dt):
+def _torch_side(fn, module, arrays, grad_idx):
     ins = [torch.tensor(a, requires_grad=i in grad_idx) for i, a in enumerate(arrays)]
-    out = fn(TK, *ins)
+    outs = _flat(fn(module, *ins))
     grads = []
-    if isinstance(out, torch.Tensor) and out.is_floating_point() and grad_idx:
-        if out.requires_grad:
-            (out * torch.from_numpy(_cotangent(tuple(out.shape), str(out.dtype)[6:]))).sum().backward()
-        grads = [np.zeros(a.shape, a.dtype) if ins[i].grad is None else ins[i].grad.numpy()
-                 for i, a in ((i, arrays[i]) for i in grad_idx)]
-    return out, grads
+    terms = [(o * torch.from_numpy(_cotangent(tuple(o.shape), str(o.dtype)[6:], seed=7 + k))).sum()
+             for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.is_floating_point()]
+    if terms and grad_idx:
+        s = sum(terms)
+        if s.requires_grad:
+            s.backward()
+        grads = [np.zeros(arrays[i].shape, arrays[i].dtype) if ins[i].grad is None else ins[i].grad.numpy()
+                 for i in grad_idx]
+    return outs, grads
 
 
-def compare(name: str, fn, arrays, grad_idx=(0,), dt: str = "float64", zero_set: bool = True) -> tuple[float, float]:
-    """Run ``fn(K, *inputs)`` with Keras's K and ours; assert the value (dtype too) and the gradients; print and
-    return the largest relative errors."""
+def compare(name: str, fn, arrays, grad_idx=(0,), dt: str = "float64", zero_set: bool = True,
+            modules=None) -> tuple[float, float]:
+    """Run ``fn(K, *inputs)`` with Keras's module and ours (``modules``: the pair, Keras's legacy ``K`` and
+    ``torch_impl.keras_backend`` by default); assert each output's value (dtype too) and the gradients of
+    ``sum(out * c)``; print and return the largest relative errors."""
+    keras_module, torch_module = modules if modules is not None else (KK, TK)
     (vr, va), (gr, ga) = TOL[dt]
-    k_out, k_grads = _keras_side(fn, arrays, grad_idx, dt)
-    t_out, t_grads = _torch_side(fn, arrays, grad_idx, dt)
-    k_val = k_out.numpy() if hasattr(k_out, "numpy") else np.asarray(k_out)
-    t_val = t_out.detach().numpy() if isinstance(t_out, torch.Tensor) else np.asarray(t_out)
-    assert str(t_val.dtype) == str(k_val.dtype), f"{name}: dtype {t_val.dtype} vs Keras {k_val.dtype}"
-    v_err, why = _err(t_val, k_val, vr, va)
-    assert not why, f"{name} {dt} value: {why}\nours {t_val}\nKeras {k_val}"
+    k_outs, k_grads = _keras_side(fn, keras_module, arrays, grad_idx)
+    t_outs, t_grads = _torch_side(fn, torch_module, arrays, grad_idx)
+    assert len(k_outs) == len(t_outs), f"{name}: {len(t_outs)} outputs, Keras {len(k_outs)}"
+    v_err = 0.0
+    for k_out, t_out in zip(k_outs, t_outs):
+        k_val = k_out.numpy() if hasattr(k_out, "numpy") else np.asarray(k_out)
+        t_val = t_out.detach().numpy() if isinstance(t_out, torch.Tensor) else np.asarray(t_out)
+        assert str(t_val.dtype) == str(k_val.dtype), f"{name}: dtype {t_val.dtype} vs Keras {k_val.dtype}"
+        e, why = _err(t_val, k_val, vr, va)
+        assert not why, f"{name} {dt} value: {why}\nours {t_val}\nKeras {k_val}"
+        v_err = max(v_err, e)
     g_err = 0.0
     for i, (tg, kg) in enumerate(zip(t_grads, k_grads)):
         e, why = _err(tg, kg, gr, ga, zero_set=zero_set)
         assert not why, f"{name} {dt} gradient of input {grad_idx[i]}: {why}\nours {tg}\nKeras {kg}"
         g_err = max(g_err, e)
-    print(f"{name:48s} {dt}  value {v_err:.1e}  grad {g_err:.1e}")
+    print(f"{name:52s} {dt}  value {v_err:.1e}  grad {g_err:.1e}")
     return v_err, g_err
 
 
@@ -876,7 +891,7 @@ def _naive_vs_ours(name: str, dt: str = "float64"):
     """(naive port's value rel. error, its gradient rel. error, ours, ours) against Keras."""
     y, p = _field_data(name, dt)
     with _precision(dt):
-        k_out, (k_grad,) = _keras_side(lambda K, a, b: field_losses(K)[name](a, b), [y, p], (1,), dt)
+        (k_out,), (k_grad,) = _keras_side(lambda K, a, b: field_losses(K)[name](a, b), KK, [y, p], (1,))
         figures = []
         for K in (NAIVE, TK):
             fn = field_losses(K)[name]

@@ -69,7 +69,9 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
-from parity_tests.test_keras_backend_keras import TOL, _cotangent, _err  # noqa: E402
+from parity_tests.test_keras_backend_keras import (  # noqa: E402
+    _cotangent, _err, _flat, _keras_side as _keras_side_of, _nan, _onehot, _p, _ties, _torch_side as _torch_side_of,
+    _x, _y, compare as _compare)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import keras_ops as TO  # noqa: E402
 from torch_impl import losses as tlosses  # noqa: E402
@@ -86,62 +88,18 @@ DTYPES = ["float64", pytest.param("float32", marks=pytest.mark.slow)]
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _flat(out) -> list:
-    return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def _keras_side(fn, arrays, grad_idx):
-    ins = [tf.Variable(a) if i in grad_idx else tf.constant(a) for i, a in enumerate(arrays)]
-    with tf.GradientTape() as tape:
-        outs = _flat(fn(KO, *ins))
-        terms = [tf.reduce_sum(o * _cotangent(o.shape, o.dtype.name, seed=7 + k)) for k, o in enumerate(outs)
-                 if isinstance(o, tf.Tensor) and o.dtype.is_floating]
-        s = tf.add_n(terms) if terms and grad_idx else None
-    grads = []
-    if s is not None:
-        gs = tape.gradient(s, [ins[i] for i in grad_idx])
-        grads = [np.zeros(arrays[i].shape, arrays[i].dtype) if g is None else tf.convert_to_tensor(g).numpy()
-                 for i, g in zip(grad_idx, gs)]
-    return outs, grads
-
-
-def _torch_side(fn, arrays, grad_idx):
-    ins = [torch.tensor(a, requires_grad=i in grad_idx) for i, a in enumerate(arrays)]
-    outs = _flat(fn(TO, *ins))
-    grads = []
-    terms = [(o * torch.from_numpy(_cotangent(tuple(o.shape), str(o.dtype)[6:], seed=7 + k))).sum()
-             for k, o in enumerate(outs) if isinstance(o, torch.Tensor) and o.is_floating_point()]
-    if terms and grad_idx:
-        s = sum(terms)
-        if s.requires_grad:
-            s.backward()
-        grads = [np.zeros(arrays[i].shape, arrays[i].dtype) if ins[i].grad is None else ins[i].grad.numpy()
-                 for i in grad_idx]
-    return outs, grads
-
-
 def compare(name: str, fn, arrays, grad_idx=(0,), dt: str = "float64", zero_set: bool = True):
     """``fn(ops, *inputs)`` with ``keras.ops`` and ``torch_impl.keras_ops``: each output's dtype and value, the
     gradients of ``sum(out * c)``; prints and returns the largest relative errors."""
-    (vr, va), (gr, ga) = TOL[dt]
-    k_outs, k_grads = _keras_side(fn, arrays, grad_idx)
-    t_outs, t_grads = _torch_side(fn, arrays, grad_idx)
-    assert len(k_outs) == len(t_outs), f"{name}: {len(t_outs)} outputs, Keras {len(k_outs)}"
-    v_err = 0.0
-    for k_out, t_out in zip(k_outs, t_outs):
-        k_val = k_out.numpy() if hasattr(k_out, "numpy") else np.asarray(k_out)
-        t_val = t_out.detach().numpy() if isinstance(t_out, torch.Tensor) else np.asarray(t_out)
-        assert str(t_val.dtype) == str(k_val.dtype), f"{name}: dtype {t_val.dtype} vs Keras {k_val.dtype}"
-        e, why = _err(t_val, k_val, vr, va)
-        assert not why, f"{name} {dt} value: {why}\nours {t_val}\nKeras {k_val}"
-        v_err = max(v_err, e)
-    g_err = 0.0
-    for i, (tg, kg) in enumerate(zip(t_grads, k_grads)):
-        e, why = _err(tg, kg, gr, ga, zero_set=zero_set)
-        assert not why, f"{name} {dt} gradient of input {grad_idx[i]}: {why}\nours {tg}\nKeras {kg}"
-        g_err = max(g_err, e)
-    print(f"{name:52s} {dt}  value {v_err:.1e}  grad {g_err:.1e}")
-    return v_err, g_err
+    return _compare(name, fn, arrays, grad_idx, dt, zero_set, modules=(KO, TO))
+
+
+def _keras_side(fn, arrays, grad_idx):
+    return _keras_side_of(fn, KO, arrays, grad_idx)
+
+
+def _torch_side(fn, arrays, grad_idx):
+    return _torch_side_of(fn, TO, arrays, grad_idx)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -151,41 +109,16 @@ def compare(name: str, fn, arrays, grad_idx=(0,), dt: str = "float64", zero_set:
 nan, inf = np.nan, np.inf
 
 
-def _x(dt, shape=(3, 8), seed=0):
-    """Normal values with edges in the first row: 0, -0, +-1, +-2.5, 6, 1e-7."""
-    x = np.random.default_rng(seed).normal(size=shape)
-    flat = x.reshape(-1)
-    edges = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 6.0, 1e-7]
-    flat[:len(edges)] = edges[:flat.size]
-    return x.astype(dt)
 
 
-def _p(dt, shape=(4, 6), seed=1):
-    """Probabilities with 0, 1, eps, 1 - eps, 0.5 and 1e-9 in the first row."""
-    p = np.random.default_rng(seed).uniform(0.01, 0.99, size=shape).astype(dt)
-    eps = np.asarray(1e-7, dt)
-    edges = [0.0, 1.0, eps, np.asarray(1, dt) - eps, 0.5, 1e-9]
-    p.reshape(-1)[:len(edges)] = edges[:p.size]
-    return p
 
 
-def _y(shape=(4, 6), seed=2, dt="float64"):
-    return (np.random.default_rng(seed).uniform(size=shape) < 0.5).astype(dt)
 
 
-def _ties(dt):
-    x = _x(dt)
-    y = np.random.default_rng(3).normal(size=x.shape).astype(dt)
-    y[:, ::2] = x[:, ::2]
-    return [x, y]
 
 
-def _nan(dt):
-    return np.array([nan, 0.0, -1.0, 2.0, -0.0, inf, -inf, 3.0], dt)
 
 
-def _onehot(n, c, seed=4, dt="float64"):
-    return np.eye(c, dtype=dt)[np.random.default_rng(seed).integers(0, c, n)]
 
 
 def _i32(*v):

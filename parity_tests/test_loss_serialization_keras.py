@@ -39,6 +39,7 @@ resolves; ``get("Loss")`` raises where Keras makes the abstract base).
 from __future__ import annotations
 
 import json
+import re
 import types
 import warnings
 
@@ -216,9 +217,16 @@ def _outcome(f):
     return ("value", r)
 
 
+def _unnumbered(key: str, value):
+    """Keras numbers a default name by how many objects of that name the process made before (``loss_1``): a
+    name compared without that suffix."""
+    return re.sub(r"_\d+$", "", value) if key == "name" and isinstance(value, str) else value
+
+
 def _same(k, t) -> bool:
     if k[0] == "instance" and t[0] == "instance":  # Keras's keys, Keras's values (torch_impl may keep more)
-        return k[1] == t[1] and all(t[2].get(key) == v for key, v in k[2].items() if key != "fn")
+        return k[1] == t[1] and all(_unnumbered(key, t[2].get(key)) == _unnumbered(key, v)
+                                    for key, v in k[2].items() if key != "fn")
     if k[0] == "list" and t[0] == "list":
         return len(k[1]) == len(t[1]) and all(_same(a, b) for a, b in zip(k[1], t[1]))
     return k == t
