@@ -14,8 +14,10 @@ Keras quirks pinned here (the figures are Keras's):
   refuses strides); an average pool leaves the padding out of its count; a max pool never picks the padding.
 * ``K.conv2d_transpose`` with a ``dilation_rate`` ignores ``strides`` (TensorFlow's ``atrous_conv2d_transpose``).
 * ``K.ctc_batch_cost``: the blank is the LAST class; ``log(y_pred + 1e-7)`` is renormalised (TensorFlow's CTC takes
-  logits); a repeat that needs more steps than ``input_length`` costs ``inf``; a zero label length, a label longer
-  than the input or the blank as a label raise.
+  logits); a label ``>= C - 1`` (the blank, or a padding value such as 99) ends the row's labelling
+  (``[1, 2, 99, 99]`` costs what ``[1, 2]`` costs); a repeat that needs more steps than ``input_length`` costs
+  ``inf``; a zero label length, a label length over the input's (padding counted), a negative label or a label
+  after a null one raise.
 * ``K.ctc_decode``: greedy scores are minus the sum of the step maxima of ``log(y_pred + 1e-7)`` (positive);
   beam-search scores are log probabilities of the labelling (negative); decoded rows are padded with ``-1`` to the
   number of steps.
@@ -309,7 +311,7 @@ def test_ctc_batch_cost_impossible_repeat_is_inf_and_errors():
     print(f"repeat without room: Keras {ref.ravel()}, ours {ours.numpy().ravel()}")
     assert np.isinf(ref).all() and torch.isinf(ours).all()
     pt = torch.tensor(p)
-    for y, il, ll, match in [([[4, 1]], 2, 2, "blank"), ([[1, -1]], 2, 2, "outside"), ([[1, 2]], 3, 2, "input_length"),
+    for y, il, ll, match in [([[4, 1]], 2, 2, "after a null"), ([[1, -1]], 2, 2, "negative"), ([[1, 2]], 3, 2, "input_length"),
                              ([[1, 2]], 1, 2, "not enough time"), ([[1, 2]], 2, 0, "zero")]:
         with pytest.raises(tf.errors.InvalidArgumentError):
             KK.ctc_batch_cost(tf.constant(y), tf.constant(p), tf.constant([[il]]), tf.constant([[ll]]))
@@ -386,3 +388,43 @@ def test_ctc_beam_search_fuzz_like_keras():
         worst = max(worst, float(np.max(np.abs(tl.numpy() - kl.numpy()) / np.maximum(np.abs(kl.numpy()), 1e-30))))
     print(f"ctc beam search fuzz: 200 batches, paths equal, log_prob rel {worst:.1e}")
     assert worst < 5e-6
+
+
+def test_ctc_batch_cost_null_labels_end_the_labelling_like_keras():
+    """TensorFlow's CTC reads a row's labels up to its first label ``>= C - 1`` (the blank, or keras.io's
+    handwriting padding value 99): ``[1, 2, 99, 99]``, ``[1, 2, 7, 7]`` and ``[1, 2]`` cost the same; the label
+    length (padding counted) must still fit ``input_length``. A row of null labels only (an empty labelling) is a
+    deliberate difference: TensorFlow's kernel then reads outside its path table (17.593 here), ours costs the
+    all-blank path (-sum of the blank's log probabilities: 18.946)."""
+    p = tf.nn.softmax(np.random.default_rng(0).normal(size=(1, 10, 8))).numpy()
+    rows = [([[1, 2, 99, 99]], 10, 4), ([[1, 2, 7, 7]], 10, 4), ([[1, 2]], 10, 2), ([[3, 3, 120]], 10, 3)]
+    worst = 0.0
+    for y, il, ll in rows:
+        pv, pt = tf.Variable(p), torch.tensor(p, requires_grad=True)
+        with tf.GradientTape() as tape:
+            ref = KK.ctc_batch_cost(tf.constant(y), pv, tf.constant([[il]]), tf.constant([[ll]]))
+            total = tf.reduce_sum(ref)
+        ref_grad = tape.gradient(total, pv).numpy()
+        ours = TK.ctc_batch_cost(torch.tensor(y), pt, torch.tensor([[il]]), torch.tensor([[ll]]))
+        ours.sum().backward()
+        worst = max(worst, abs(ours.item() - float(ref[0, 0])) / float(ref[0, 0]),
+                    float(np.max(np.abs(pt.grad.numpy() - ref_grad))))
+    print(f"null labels: {len(rows)} rows like Keras within {worst:.1e} (values and gradients; TensorFlow's float32 "
+          "inside)")
+    assert worst < 1e-6
+    empty = TK.ctc_batch_cost(torch.tensor([[99, 99]]), torch.tensor(p), torch.tensor([[10]]), torch.tensor([[2]]))
+    blank_path = -torch.log_softmax(torch.log(torch.tensor(p) + 1e-7), -1)[0, :, 7].sum()
+    keras_empty = float(KK.ctc_batch_cost(tf.constant([[99, 99]]), tf.constant(p), tf.constant([[10]]),
+                                          tf.constant([[2]]))[0, 0])
+    print(f"an all-null row: ours {empty.item():.6f} (the all-blank path {blank_path.item():.6f}), Keras "
+          f"{keras_empty:.6f}")
+    assert abs(empty.item() - blank_path.item()) < 1e-12
+    p2 = p[:, :2]
+    for y in ([[1, 99, 99]], [[1, 99, 2]]):
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            KK.ctc_batch_cost(tf.constant(y), tf.constant(p2 if y[0][2] == 99 else p), tf.constant([[2 if y[0][2] == 99
+                              else 10]]), tf.constant([[3]]))
+    with pytest.raises(ValueError, match="not enough time"):
+        TK.ctc_batch_cost(torch.tensor([[1, 99, 99]]), torch.tensor(p2), torch.tensor([[2]]), torch.tensor([[3]]))
+    with pytest.raises(ValueError, match="after a null"):
+        TK.ctc_batch_cost(torch.tensor([[1, 99, 2]]), torch.tensor(p), torch.tensor([[10]]), torch.tensor([[3]]))

@@ -1670,10 +1670,11 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
     ``label_length`` are ``(N, 1)``. As TensorFlow computes it: ``log(y_pred + epsilon)``, renormalised by a log
     softmax over the classes (TensorFlow's CTC treats its inputs as logits), then the CTC negative log likelihood
     over the first ``input_length[n]`` steps, in ``y_pred``'s dtype; the gradient is TensorFlow's (zero after a
-    row's ``input_length``). A labelling whose repeats need more steps than ``input_length`` costs ``inf``, as in
-    TensorFlow. TensorFlow's errors are ``ValueError`` here: a label length of 0 or over ``input_length``, an
-    ``input_length`` over ``T``, a label outside ``[0, C - 1)`` (TensorFlow rejects the blank and negative labels;
-    it does not check labels over ``C - 1``).
+    row's ``input_length``). As TensorFlow's, a label ``>= C - 1`` (the blank, or a padding value over it, as
+    keras.io's handwriting script's ``99``) ends the row's labelling: ``[1, 2, 99, 99]`` costs what ``[1, 2]``
+    costs. A labelling whose repeats need more steps than ``input_length`` costs ``inf``, as in TensorFlow.
+    TensorFlow's errors are ``ValueError`` here: a label length of 0 or over ``input_length`` (padding included),
+    an ``input_length`` over ``T``, a negative label, a label after a null one.
 
     Example (two steps, classes ``{0, 1, blank}``, the label ``[1]``):
         >>> import torch
@@ -1709,15 +1710,26 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
             if used > length:
                 raise ValueError(f"ctc_batch_cost: not enough time for the target in row {row} (required: {used}, "
                                  f"available: {length})")
-            bad = (labels[row, :used] < 0) | (labels[row, :used] >= classes - 1)
-            if bool(bad.any()):
-                raise ValueError(f"ctc_batch_cost: row {row} has the label {int(labels[row, :used][bad][0])}, "
-                                 f"outside [0, {classes - 1}) (class {classes - 1} is the blank)")
+            row_labels = labels[row, :used]
+            if bool((row_labels < 0).any()):
+                raise ValueError(f"ctc_batch_cost: row {row} has a negative label ({row_labels.tolist()}); "
+                                 "TensorFlow: \"All labels must be nonnegative integers\"")
+            null = row_labels >= classes - 1
+            if bool(null.any()) and not bool(null[int(null.nonzero()[0, 0]):].all()):
+                raise ValueError(f"ctc_batch_cost: row {row} has a label after a null one (index >= "
+                                 f"{classes - 1}, the blank): {row_labels.tolist()}; TensorFlow: \"Saw a non-null "
+                                 "label (index >= num_classes - 1) following a null label\"")
+    # TensorFlow's labelling of a row: its first label_length labels up to the first null one (>= C - 1, the blank
+    # or a padding value over it: keras.io's handwriting script pads with 99), which ends it
+    positions = torch.arange(labels.shape[1], device=labels.device)
+    read = positions < targets.unsqueeze(1)
+    ends = read & (labels >= classes - 1)
+    first_null = torch.where(ends, positions, torch.full_like(positions, labels.shape[1])).min(1).values
+    effective = torch.minimum(targets, first_null)
+    safe_labels = torch.where(positions < effective.unsqueeze(1), labels, torch.zeros_like(labels))
     log_inputs = torch.log(y_pred + epsilon())
     log_probs = torch.log_softmax(log_inputs, dim=-1).transpose(0, 1)  # (T, N, C)
-    safe_labels = torch.where(torch.arange(labels.shape[1], device=labels.device) < targets.unsqueeze(1),
-                              labels, torch.zeros_like(labels))
-    loss = F.ctc_loss(log_probs, safe_labels, inputs, targets, blank=classes - 1, reduction="none",
+    loss = F.ctc_loss(log_probs, safe_labels, inputs, effective, blank=classes - 1, reduction="none",
                       zero_infinity=False)
     return loss.to(y_pred.dtype).unsqueeze(1)
 

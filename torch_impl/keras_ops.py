@@ -98,7 +98,8 @@ __all__ = [
     "clip", "maximum", "minimum", "where", "mean", "sum", "prod", "max", "amax", "min", "amin", "std", "var", "any",
     "all", "argmax", "argmin", "cumsum", "cumprod", "logsumexp", "sort", "argsort", "top_k", "norm", "moments",
     "normalize", "matmul", "dot", "einsum", "tensordot", "transpose", "reshape", "expand_dims", "squeeze",
-    "concatenate", "stack", "split", "tile", "repeat", "pad", "take", "take_along_axis", "one_hot", "multi_hot",
+    "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "pad", "take", "take_along_axis",
+    "one_hot", "multi_hot",
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
     "logical_not", "isnan", "isinf", "isfinite", "nan_to_num", "cast", "convert_to_tensor", "shape", "zeros",
     "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "linspace", "eye", "stop_gradient", "erf",
@@ -894,6 +895,11 @@ def reshape(x, newshape) -> torch.Tensor:
     """``ops.reshape(x, newshape)``."""
     newshape = (newshape,) if isinstance(newshape, int) else tuple(int(s) for s in newshape)
     return _t(x).reshape(newshape)
+
+
+def broadcast_to(x, shape) -> torch.Tensor:
+    """``ops.broadcast_to(x, shape)``: NumPy's broadcasting rules, the dtype kept (a copy, not a view)."""
+    return _t(x).broadcast_to(_shape_arg(shape)).clone()
 
 
 def expand_dims(x, axis) -> torch.Tensor:
