@@ -151,7 +151,22 @@ class Constant(Initializer):
         return _cast_f32(float(self.value), dt, device) * ones
 
     def get_config(self):
-        return {"value": self.value}
+        """Keras's config: a NumPy array as Keras serializes it (``{"class_name": "__numpy__", "config": {"value":
+        [...], "dtype": ...}}``, JSON-ready), a NumPy scalar as its Python value."""
+        value = self.value
+        if isinstance(value, np.ndarray) and value.ndim > 0:
+            value = {"class_name": "__numpy__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+        elif isinstance(value, (np.ndarray, np.generic)):
+            value = value.item()
+        return {"value": value}
+
+    @classmethod
+    def from_config(cls, config):
+        """Reads Keras's config, a serialized NumPy value included."""
+        value = config["value"]
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            value = np.array(value["config"]["value"], dtype=value["config"]["dtype"])
+        return cls(value)
 
 
 class Identity(Initializer):

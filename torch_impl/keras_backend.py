@@ -1672,7 +1672,9 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
     over the first ``input_length[n]`` steps, in ``y_pred``'s dtype; the gradient is TensorFlow's (zero after a
     row's ``input_length``). As TensorFlow's, a label ``>= C - 1`` (the blank, or a padding value over it, as
     keras.io's handwriting script's ``99``) ends the row's labelling: ``[1, 2, 99, 99]`` costs what ``[1, 2]``
-    costs. A labelling whose repeats need more steps than ``input_length`` costs ``inf``, as in TensorFlow.
+    costs. A labelling whose repeats need more steps than ``input_length`` costs ``inf``, as in TensorFlow, with
+    TensorFlow's finite gradient there (the softmax of the inputs: masking the ``inf`` out of a loss leaves the
+    other rows' gradients intact, where torch's ``F.ctc_loss`` gives NaN).
     TensorFlow's errors are ``ValueError`` here: a label length of 0 or over ``input_length`` (padding included),
     an ``input_length`` over ``T``, a negative label, a label after a null one.
 
@@ -1729,8 +1731,16 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
     safe_labels = torch.where(positions < effective.unsqueeze(1), labels, torch.zeros_like(labels))
     log_inputs = torch.log(y_pred + epsilon())
     log_probs = torch.log_softmax(log_inputs, dim=-1).transpose(0, 1)  # (T, N, C)
+    # a row whose labelling (with a blank between repeats) needs more steps than it has costs inf; TensorFlow's
+    # gradient there is the softmax of its inputs (no path to subtract), finite, not torch's NaN
+    repeats = ((labels[:, 1:] == labels[:, :-1]) & (positions[1:] < effective.unsqueeze(1))).sum(1)
+    impossible = effective + repeats > inputs
     loss = F.ctc_loss(log_probs, safe_labels, inputs, effective, blank=classes - 1, reduction="none",
-                      zero_infinity=False)
+                      zero_infinity=True)
+    if bool(impossible.any()):
+        within = (positions.new_tensor(range(steps)).unsqueeze(0) < inputs.unsqueeze(1)).unsqueeze(-1)
+        mass = torch.where(within, torch.logsumexp(log_inputs, -1, keepdim=True), 0).sum((1, 2))
+        loss = torch.where(impossible, (mass - mass.detach()) + math.inf, loss)
     return loss.to(y_pred.dtype).unsqueeze(1)
 
 

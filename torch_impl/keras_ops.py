@@ -481,6 +481,12 @@ def clip(x, x_min, x_max) -> torch.Tensor:
         x = x.to(torch.int32)
     if x_min is None or x_max is None:
         raise ValueError("ops.clip needs both bounds (TensorFlow's clip_by_value does not take None)")
+    if not x.is_floating_point():  # TensorFlow converts the bounds to x's integer dtype: a float one raises
+        for bound in (x_min, x_max):
+            if isinstance(bound, float) or (isinstance(bound, (torch.Tensor, np.ndarray, np.generic))
+                                            and np.dtype(str(bound.dtype).replace("torch.", "")).kind == "f"):
+                raise TypeError(f"Cannot convert {bound} to EagerTensor of dtype {_dname(x)} (ops.clip of an "
+                                "integer tensor takes integer bounds, as TensorFlow's clip_by_value)")
     return _K._clip_by_value(x, x_min, x_max)
 
 
@@ -501,7 +507,8 @@ def minimum(x1, x2) -> torch.Tensor:
 
 def where(condition, x1=None, x2=None):
     """``ops.where(condition, x1=None, x2=None)``: the condition cast to bool; the branches promoted as
-    :func:`add`'s operands; with neither branch the indices of the nonzero entries (a tuple of int64 tensors)."""
+    :func:`add`'s operands; with neither branch the indices of the nonzero entries (a tuple of int32 tensors,
+    as Keras's)."""
     cond = _t(condition).to(torch.bool)
     if x1 is not None and x2 is not None:
         a, b = _binary(x1, x2)
@@ -509,7 +516,7 @@ def where(condition, x1=None, x2=None):
             cond = cond.to(a.device)
         return torch.where(cond, a, b)
     if x1 is None and x2 is None:
-        return tuple(torch.nonzero(cond, as_tuple=True))
+        return tuple(i.to(torch.int32) for i in torch.nonzero(cond, as_tuple=True))
     raise ValueError("`x1` and `x2` either both should be `None` or both should have non-None value.")
 
 
@@ -1076,6 +1083,10 @@ def multi_hot(inputs, num_classes: Optional[int] = None, axis: int = -1, dtype=N
 def _compare(op, x1, x2) -> torch.Tensor:
     a, b = _t(x1), _t(x2)  # Python scalars converted first: a float is a float32
     dt = _tdt(result_type(_dname(a), _dname(b)))
+    if dt == torch.bool and op not in (torch.eq, torch.ne):  # TensorFlow has no ordering kernel for booleans
+        name = {torch.gt: "greater", torch.ge: "greater_equal", torch.lt: "less", torch.le: "less_equal"}[op]
+        raise TypeError(f"ops.{name} of two boolean tensors: TensorFlow's Greater/Less kernels take no bool "
+                        "(Keras raises InvalidArgumentError)")
     return op(*_same_device(a.to(dt), b.to(dt)))
 
 
