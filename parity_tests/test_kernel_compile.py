@@ -30,6 +30,7 @@ def _toolchain() -> bool:
     return (bin_dir / "ptxas").exists() and (bin_dir / "cuobjdump").exists()
 
 
+@pytest.mark.slow  # 30 s: every launch compiled for sm_90 (make test-all); the interpreter tests check the kernels
 @pytest.mark.skipif(not _toolchain(), reason="Triton's NVIDIA toolchain (ptxas, cuobjdump) is not installed")
 def test_kernels_compile_for_sm90_without_spills():
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
