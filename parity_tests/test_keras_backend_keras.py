@@ -1008,9 +1008,8 @@ def test_three_adam_steps_like_model_fit(name, dt):
 # --------------------------------------------------------------------------------------------------------------
 
 
-def test_module_imports_without_tensorflow():
-    """``torch_impl.keras_backend`` never imports TensorFlow or Keras (run in a fresh interpreter that refuses
-    them)."""
+def run_without_tensorflow(statements: str) -> str:
+    """``statements`` run in a fresh interpreter that refuses to import TensorFlow or Keras; their stdout."""
     import subprocess
     import sys
     import textwrap
@@ -1025,13 +1024,21 @@ def test_module_imports_without_tensorflow():
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
         sys.path.insert(0, {str(root)!r})
+    """) + textwrap.dedent(statements)
+    r = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+def test_module_imports_without_tensorflow():
+    """``torch_impl.keras_backend`` never imports TensorFlow or Keras (run in a fresh interpreter that refuses
+    them)."""
+    out = run_without_tensorflow("""
         import torch
         from torch_impl import keras_backend as K
         print(float(K.binary_crossentropy(torch.tensor([1.0]), torch.tensor([0.0]))[0]))
     """)
-    r = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert abs(float(r.stdout.split()[-1]) - 15.4249) < 1e-4
+    assert abs(float(out.split()[-1]) - 15.4249) < 1e-4
 
 
 @pytest.mark.cuda

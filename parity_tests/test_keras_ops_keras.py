@@ -71,7 +71,7 @@ tf = pytest.importorskip("tensorflow")
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from parity_tests.test_keras_backend_keras import (  # noqa: E402
     _cotangent, _err, _flat, _keras_side as _keras_side_of, _nan, _onehot, _p, _ties, _torch_side as _torch_side_of,
-    _x, _y, compare as _compare)
+    _x, _y, compare as _compare, run_without_tensorflow)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import keras_ops as TO  # noqa: E402
 from torch_impl import losses as tlosses  # noqa: E402
@@ -881,27 +881,12 @@ def test_three_adam_steps_like_model_fit(name, dt):
 
 def test_module_imports_without_tensorflow():
     """``torch_impl.keras_ops`` never imports TensorFlow or Keras (a fresh interpreter that refuses them)."""
-    import subprocess
-    import sys
-    import textwrap
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    src = textwrap.dedent(f"""
-        import sys, importlib.abc
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-                    raise ImportError("blocked: " + name)
-        sys.meta_path.insert(0, Block())
-        sys.path.insert(0, {str(root)!r})
+    out = run_without_tensorflow("""
         import torch
         from torch_impl import keras_ops as ops
         print(float(ops.binary_crossentropy(torch.tensor([1.0]), torch.tensor([0.0]))[0]))
     """)
-    r = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert abs(float(r.stdout.split()[-1]) - 16.1181) < 1e-4
+    assert abs(float(out.split()[-1]) - 16.1181) < 1e-4
 
 
 @pytest.mark.cuda
