@@ -1,7 +1,8 @@
 """``torch_impl.keras_ops`` against Keras 3.15.1's ``keras.ops`` on TensorFlow 2.21 (the ``from keras import ops`` of
 Keras 3 custom losses and metrics).
 
-1. Every function (128, keras.ops's signatures), one case per edge (ties, clip bounds, 0, -0, NaN, inf, empty,
+1. Every function (149, keras.ops's signatures; the 21 of ``flip`` to ``bincount`` in
+   test_keras_ops_more_keras.py), one case per edge (ties, clip bounds, 0, -0, NaN, inf, empty,
    ``axis=None``/tuples/keepdims, integer, bool and Python-scalar inputs): value (dtype and shape included) and the
    gradient of ``sum(out * c)`` for a cotangent ``c`` with exact zeros (``tf.GradientTape`` against
    ``torch.autograd``), float64 and float32. Standards: float64 values 1e-12 and gradients 1e-10 relative, float32

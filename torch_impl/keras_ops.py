@@ -50,9 +50,9 @@ What stays torch: Python operators on tensors (``+``, ``*``, ``/``, slicing) are
 promotion (in Keras they call ``ops.add``... on Keras tensors, but in a loss ``y_true`` and ``y_pred`` are
 TensorFlow tensors, whose operators are TensorFlow's: they raise on mixed dtypes where torch promotes). Not
 ported: the image, linalg (but ``norm``), FFT, random and attention ops, ``ctc_decode``, the rest of
-``keras.ops.numpy`` (``flip``, ``diag``, ``cumulative`` set ops...), sparse tensors. ``ctc_loss`` is here (blank
-``mask_index=0``, computed in float32 as TensorFlow does). ``floatx`` is ``torch.get_default_dtype()``;
-``epsilon`` is ``torch_impl.keras_backend.epsilon()`` (1e-7).
+``keras.ops.numpy`` (``median``, ``quantile``, set ops...), sparse tensors.
+``ctc_loss`` is here (blank ``mask_index=0``, computed in float32 as TensorFlow does). ``floatx`` is
+``torch.get_default_dtype()``; ``epsilon`` is ``torch_impl.keras_backend.epsilon()`` (1e-7).
 
 Example (keras.io's siamese contrastive loss, ported by its import):
     >>> import torch
@@ -104,7 +104,9 @@ __all__ = [
     "logical_not", "isnan", "isinf", "isfinite", "nan_to_num", "cast", "convert_to_tensor", "shape", "zeros",
     "ones", "zeros_like", "ones_like", "full", "full_like", "arange", "linspace", "eye", "stop_gradient", "erf",
     "segment_sum", "tanh", "sin", "cos", "sinh", "cosh", "size", "ndim", "count_nonzero", "floor_divide", "mod",
-    "logaddexp",
+    "logaddexp", "flip", "roll", "tril", "triu", "diag", "diagonal", "trace", "outer", "isclose", "hypot",
+    "arctan2", "arcsin", "arccos", "arctan", "tan", "exp2", "reciprocal", "average",
+    "searchsorted", "digitize", "bincount",
     # nn
     "relu", "relu6", "sigmoid", "softplus", "softsign", "silu", "swish", "log_sigmoid", "leaky_relu",
     "hard_sigmoid", "hard_silu", "hard_swish", "elu", "selu", "gelu", "softmax", "log_softmax",
@@ -1636,3 +1638,240 @@ def ctc_loss(target, output, target_length, output_length, mask_index: int = 0) 
     values = F.ctc_loss(log_probs, target, _t(output_length).to(torch.int64), _t(target_length).to(torch.int64),
                         blank=int(mask_index) % c, reduction="none", zero_infinity=False)
     return values.to(res_dt)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# more of keras.ops.numpy (TensorFlow backend's dtype rules and gradients)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def flip(x, axis=None) -> torch.Tensor:
+    """``ops.flip(x, axis=None)``: every axis when ``axis`` is None (``tf.reverse``)."""
+    x = _t(x)
+    dims = tuple(range(x.dim())) if axis is None else tuple(
+        a % _py_max(x.dim(), 1) for a in ((axis,) if isinstance(axis, int) else axis))
+    return torch.flip(x, dims) if dims else x
+
+
+def roll(x, shift, axis=None) -> torch.Tensor:
+    """``ops.roll(x, shift, axis=None)``: over the flattened tensor when ``axis`` is None, shape kept."""
+    x = _t(x)
+    if axis is None:
+        return torch.roll(x.reshape(-1), shift, 0).reshape(x.shape)
+    return torch.roll(x, shift, axis)
+
+
+def tril(x, k=0) -> torch.Tensor:
+    """``ops.tril(x, k=0)``: the last two axes (``tf.linalg.band_part`` / a mask), zeros above diagonal ``k``."""
+    return torch.tril(_t(x), int(k))
+
+
+def triu(x, k=0) -> torch.Tensor:
+    """``ops.triu(x, k=0)``: the last two axes, zeros below diagonal ``k``."""
+    return torch.triu(_t(x), int(k))
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1) -> torch.Tensor:
+    """``ops.diagonal(x, offset=0, axis1=0, axis2=1)``: the other axes first, the diagonal last; an offset
+    beyond the matrix raises (Keras's TensorFlow backend: InvalidArgumentError; NumPy: an empty diagonal)."""
+    x = _t(x)
+    rows, cols = x.shape[axis1], x.shape[axis2]
+    if offset != 0 and (offset <= -rows or offset >= cols):
+        raise ValueError(f"ops.diagonal: offset {offset} is out of range for a {rows} x {cols} matrix (Keras's "
+                         "TensorFlow backend raises InvalidArgumentError)")
+    return torch.diagonal(x, int(offset), axis1, axis2)
+
+
+def diag(x, k=0) -> torch.Tensor:
+    """``ops.diag(x, k=0)``: a 1-D ``x`` becomes a square matrix of size ``len(x) + |k|`` with ``x`` on diagonal
+    ``k``; a 2-D ``x`` gives its diagonal ``k`` (:func:`diagonal`); other ranks raise."""
+    x = _t(x)
+    if x.dim() == 1:
+        return torch.diag(x, int(k))
+    if x.dim() == 2:
+        return diagonal(x, offset=k)
+    raise ValueError(f"`x` must be 1d or 2d. Received: x.shape={tuple(x.shape)}")
+
+
+def trace(x, offset=0, axis1=0, axis2=1) -> torch.Tensor:
+    """``ops.trace(x, offset=0, axis1=0, axis2=1)``: the sum of diagonal ``offset``; bool/int8/int16 sum to int32,
+    uint8/uint16 to uint32 (other dtypes kept). Keras masks with its ``ops.eye(N, M, k=offset)``, which is not
+    ``N x M`` for ``N != M`` and ``offset != 0``: then it raises (``trace(ones((3, 8)), 1)``), as here."""
+    x = _t(x)
+    name = _dname(x)
+    name = "int32" if name in ("bool", "int8", "int16") else "uint32" if name in ("uint8", "uint16") else name
+    x = x.to(_tdt(name))
+    n, m = x.shape[axis1], x.shape[axis2]
+    mask = eye(n, m, k=offset, dtype="bool")  # Keras masks with its eye, whose quirk makes N != M, k != 0 raise
+    if tuple(mask.shape) != (n, m):
+        raise ValueError(f"ops.trace(offset={offset}) of a {n} x {m} matrix: Keras's TensorFlow backend raises "
+                         f"(its ops.eye({n}, {m}, k={offset}) is {tuple(mask.shape)})")
+    x = torch.movedim(x, (axis1, axis2), (-2, -1))
+    if name == "uint32":  # torch's sum does not take uint32: int64 then back (exact for small sums)
+        x = x.to(torch.int64)
+    out = torch.where(mask.to(x.device), x, torch.zeros_like(x)).sum((-2, -1), dtype=x.dtype)
+    return out.to(torch.uint32) if name == "uint32" else out
+
+
+def outer(x1, x2) -> torch.Tensor:
+    """``ops.outer(x1, x2)``: both flattened, ``result_type`` of their dtypes (Python scalars: int32/float32
+    tensors first)."""
+    a, b = _t(x1), _t(x2)
+    dt = _tdt(result_type(_dname(a), _dname(b)))
+    a, b = _same_device(a.to(dt), b.to(dt))
+    return a.reshape(-1, 1) * b.reshape(-1)  # booleans: a logical and, as Keras's
+
+
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False) -> torch.Tensor:
+    """``ops.isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False)``: ``|x1 - x2| <= atol + rtol * |x2|`` in the
+    promoted float dtype (so ``inf`` is *not* close to ``inf``: Keras's TensorFlow backend, unlike NumPy);
+    equality for integers and booleans."""
+    a, b = _t(x1), _t(x2)
+    dt = _tdt(result_type(_dname(a), _dname(b)))
+    a, b = _same_device(a.to(dt), b.to(dt))
+    if not dt.is_floating_point:
+        return a == b
+    a, b = a.detach(), b.detach()
+    out = torch.abs(a - b) <= (atol + rtol * torch.abs(b))
+    if equal_nan:
+        out = out | (torch.isnan(a) & torch.isnan(b))
+    return out
+
+
+def hypot(x1, x2) -> torch.Tensor:
+    """``ops.hypot(x1, x2)``: ``max(|x1|, |x2|) * sqrt(1 + divide_no_nan(min, max)**2)`` (TensorFlow's composition
+    and its gradients: a tie of ``|x1| = |x2|`` gives ``maximum``'s part to ``x1``); int8..int32/uint become floatx,
+    int64 float64."""
+    a, b = _t(x1), _t(x2)
+    dt = result_type(_dname(a), _dname(b))
+    dt = floatx() if dt in ("int8", "int16", "int32", "uint8", "uint16", "uint32") else \
+        "float64" if dt == "int64" else dt
+    a, b = _same_device(a.to(_tdt(dt)), b.to(_tdt(dt)))
+    aa, ab = absolute(a), absolute(b)
+    mx, mn = maximum(aa, ab), minimum(aa, ab)
+    ratio = divide_no_nan(mn, mx)
+    return mx * sqrt(1.0 + square(ratio))
+
+
+def arctan2(x1, x2) -> torch.Tensor:
+    """``ops.arctan2(x1, x2)``: in ``result_type(x1, x2, float)``."""
+    a, b = _t(x1), _t(x2)
+    dt = _tdt(result_type(_dname(a), _dname(b), float))
+    return torch.atan2(*_same_device(a.to(dt), b.to(dt)))
+
+
+def arcsin(x) -> torch.Tensor:
+    """``ops.arcsin(x)``: integers become floats (int64: floatx)."""
+    return torch.asin(_float_of(_t(x)))
+
+
+def arccos(x) -> torch.Tensor:
+    """``ops.arccos(x)``."""
+    return torch.acos(_float_of(_t(x)))
+
+
+def arctan(x) -> torch.Tensor:
+    """``ops.arctan(x)``."""
+    return torch.atan(_float_of(_t(x)))
+
+
+def tan(x) -> torch.Tensor:
+    """``ops.tan(x)``."""
+    return torch.tan(_float_of(_t(x)))
+
+
+def exp2(x) -> torch.Tensor:
+    """``ops.exp2(x)``: ``pow(2, x)``; integers and booleans become floatx."""
+    x = _to_floatx_if_int(_t(x))
+    return torch.pow(torch.tensor(2.0, dtype=x.dtype, device=x.device), x)
+
+
+def reciprocal(x) -> torch.Tensor:
+    """``ops.reciprocal(x)``: ``tf.math.reciprocal`` (``1 / x``; ``1 / 0`` is inf), in ``x``'s dtype."""
+    x = _t(x)
+    if not x.is_floating_point():
+        raise TypeError(f"ops.reciprocal of {_dname(x)}: cast to a float first")
+    return torch.reciprocal(x)
+
+
+def average(x, axis=None, weights=None) -> torch.Tensor:
+    """``ops.average(x, axis=None, weights=None)``: in ``result_type(x, weights, float)``; with weights of ``x``'s
+    rank ``sum(x * w, axis) / sum(w, axis)``, with 1-D weights along ``axis`` ``tensordot(x, w) / sum(w)`` (no
+    check of a zero weight sum: NaN or inf, as Keras's)."""
+    x = _t(x)
+    if weights is None:
+        x = x.to(_tdt(result_type(_dname(x), float)))
+        return torch.mean(x) if axis is None else torch.mean(x, _dims(x, axis))
+    w = _t(weights)
+    dt = _tdt(result_type(_dname(x), _dname(w), float))
+    x, w = _same_device(x.to(dt), w.to(dt))
+    if axis is None:
+        return torch.sum(x * w) / torch.sum(w)
+    if x.dim() == w.dim():
+        dims = _dims(x, axis)
+        return torch.sum(x * w, dims) / torch.sum(w, dims)
+    return torch.tensordot(x, w, dims=([axis], [0])) / torch.sum(w)
+
+
+def searchsorted(sorted_sequence, values, side="left") -> torch.Tensor:
+    """``ops.searchsorted(sorted_sequence, values, side="left")``: a 1-D sequence and 1-D values of its dtype only
+    (Keras raises otherwise: no broadcasting of N-D values, unlike NumPy); int32 indices. A NaN value goes to 0
+    with ``side="left"`` (``std::lower_bound``; torch and NumPy: the end) and to the end with ``"right"``."""
+    s, v = _t(sorted_sequence), _t(values)
+    if s.dim() != 1:
+        raise ValueError("`searchsorted` only supports 1-D sorted sequences. Received: "
+                         f"sorted_sequence.shape={tuple(s.shape)}")
+    if v.dim() != 1:
+        raise ValueError(f"ops.searchsorted: values of shape {tuple(v.shape)} with a 1-D sequence (TensorFlow raises "
+                         "InvalidArgumentError: the ranks must be equal)")
+    if s.dtype != v.dtype:
+        raise TypeError(f"ops.searchsorted: {_dname(s)} sequence and {_dname(v)} values (TensorFlow raises)")
+    s, v = _same_device(s, v)
+    out = torch.searchsorted(s, v, side=side, out_int32=True)
+    if side == "left" and v.is_floating_point():  # TensorFlow's lower_bound puts NaN first (torch: last)
+        out = torch.where(torch.isnan(v), torch.zeros_like(out), out)
+    return out
+
+
+def digitize(x, bins) -> torch.Tensor:
+    """``ops.digitize(x, bins)``: ``tf.raw_ops.Bucketize``: int32 ``i`` with ``bins[i-1] <= x < bins[i]``; the bins
+    are float32 (an attribute ``list(float)``), so in float64 ``digitize(0.1, [0.1])`` is 0 (``float32(0.1)`` is
+    above 0.1; NumPy: 1), and integers are compared as float32."""
+    x = _t(x)
+    b = torch.tensor([float(v) for v in bins], dtype=torch.float32, device=x.device)
+    if x.dtype == torch.float64:
+        b = b.to(torch.float64)
+    else:
+        x = x.to(torch.float32)  # float16 is cast to float32 by Keras; C++ compares an integer with a float as float
+    return torch.bucketize(x.detach(), b, out_int32=True, right=True)
+
+
+def bincount(x, weights=None, minlength=0, sparse=False) -> torch.Tensor:
+    """``ops.bincount(x, weights=None, minlength=0, sparse=False)``: ``tf.math.bincount(axis=-1)``: a 2-D ``x``
+    counts each row, all rows of length ``max(max(x) + 1, minlength)``; int32 counts, or with weights
+    ``result_type(x, weights)`` of ``x``'s dtype before its cast to int32 (float64 ``x`` with float32 weights:
+    float64), summed in int32/float32 for smaller weight dtypes, as Keras; negative values
+    raise (TensorFlow: InvalidArgumentError). No gradient; ``sparse=True`` is not ported."""
+    if sparse:
+        raise NotImplementedError("ops.bincount(sparse=True): sparse tensors are not ported")
+    x = _t(x)
+    if x.dim() not in (1, 2):
+        raise ValueError(f"ops.bincount: x must be 1-D or 2-D, got shape {tuple(x.shape)}")
+    x_name = _dname(x)  # Keras's result dtype uses x's dtype before its cast to int32 (float64 x: float64)
+    if x.dtype not in (torch.int32, torch.int64):
+        x = x.to(torch.int32)
+    if x.numel() and int(x.min()) < 0:
+        raise ValueError("ops.bincount: negative values (TensorFlow raises InvalidArgumentError)")
+    length = _py_max(int(x.max()) + 1 if x.numel() else 0, int(minlength))
+    if weights is None:
+        dt, w = torch.int32, torch.ones(x.shape, dtype=torch.int32, device=x.device)
+    else:
+        w = _t(weights)
+        dt = _tdt(result_type(x_name, _dname(w)))
+        if w.dtype not in (torch.int32, torch.int64, torch.float32, torch.float64):
+            w = w.to(torch.int32 if "int" in _dname(w) else torch.float32)  # bool, float16: float32
+        w = w.to(x.device).detach()
+    lead = x.shape[:-1]
+    out = torch.zeros(*lead, length, dtype=w.dtype, device=x.device)
+    out = out.scatter_add(-1, x.long(), w.expand(x.shape))
+    return out.to(dt)
