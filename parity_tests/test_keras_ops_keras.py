@@ -421,21 +421,26 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
-def test_functions_like_keras(dt):
-    """Every case of CASES (one test per dtype, to keep the suite's overhead low): value, dtype, gradients."""
+def run_cases(cases, dt: str) -> None:
+    """``compare`` every ``(name, fn, inputs, grad_idx)`` case in ``dt``; all run, the failures are listed together."""
     worst, failures = [0.0, 0.0], []
     with _precision(dt), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, fn, inputs, grad_idx in CASES:
+        for name, fn, inputs, grad_idx in cases:
             try:
                 v, g = compare(name, fn, inputs(dt), grad_idx, dt)
             except Exception as e:  # noqa: BLE001 - every case runs; the failures are listed together
                 failures.append(f"{name}: {type(e).__name__}: {str(e)[:600]}")
                 continue
             worst = [max(worst[0], v), max(worst[1], g)]
-    print(f"{len(CASES)} cases, {dt}: worst value {worst[0]:.1e}, worst gradient {worst[1]:.1e}")
+    print(f"{len(cases)} cases, {dt}: worst value {worst[0]:.1e}, worst gradient {worst[1]:.1e}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
+def test_functions_like_keras(dt):
+    """Every case of CASES (one test per dtype, to keep the suite's overhead low): value, dtype, gradients."""
+    run_cases(CASES, dt)
 
 
 def _ctc_inputs(dt):

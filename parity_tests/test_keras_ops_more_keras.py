@@ -46,7 +46,7 @@ import torch  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from parity_tests.test_keras_backend_keras import _ties, _x  # noqa: E402
-from parity_tests.test_keras_ops_keras import KO, TO, _dtype_check, compare  # noqa: E402
+from parity_tests.test_keras_ops_keras import KO, TO, _dtype_check, run_cases  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -158,18 +158,7 @@ CASES = [
 @pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_more_functions_like_keras(dt):
     """Every case of CASES: value, dtype, gradients."""
-    worst, failures = [0.0, 0.0], []
-    with _precision(dt), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, fn, inputs, grad_idx in CASES:
-            try:
-                v, g = compare(name, fn, inputs(dt), grad_idx, dt)
-            except Exception as e:  # noqa: BLE001 - every case runs; the failures are listed together
-                failures.append(f"{name}: {type(e).__name__}: {str(e)[:600]}")
-                continue
-            worst = [max(worst[0], v), max(worst[1], g)]
-    print(f"{len(CASES)} cases, {dt}: worst value {worst[0]:.1e}, worst gradient {worst[1]:.1e}")
-    assert not failures, "\n".join(failures)
+    run_cases(CASES, dt)
 
 
 _TENSOR_DTYPES = ["bool", "int8", "uint8", "int32", "int64", "float16", "float32", "float64"]

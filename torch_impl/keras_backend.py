@@ -1661,6 +1661,33 @@ def _lengths(value: TensorLike, n: int, name: str) -> torch.Tensor:
     return t.reshape(-1).to(torch.int64)  # tf.cast to int32 truncates a float length
 
 
+def _raise_ctc_input_error(labels: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, steps: int,
+                       classes: int) -> None:
+    """TensorFlow's error (as ``ValueError``) for the first invalid row of a CTC batch."""
+    for row in range(labels.shape[0]):
+        length, used = int(inputs[row]), int(targets[row])
+        if length > steps or length < 0:
+            raise ValueError(f"ctc_batch_cost: input_length {length} of row {row} is outside [0, {steps}]")
+        if used <= 0:
+            raise ValueError(f"ctc_batch_cost: label length is zero in row {row} (TensorFlow: \"Labels length "
+                             "is zero\")")
+        if used > labels.shape[1]:
+            raise ValueError(f"ctc_batch_cost: label_length {used} of row {row} is longer than y_true's "
+                             f"{labels.shape[1]} columns")
+        if used > length:
+            raise ValueError(f"ctc_batch_cost: not enough time for the target in row {row} (required: {used}, "
+                             f"available: {length})")
+        row_labels = labels[row, :used]
+        if bool((row_labels < 0).any()):
+            raise ValueError(f"ctc_batch_cost: row {row} has a negative label ({row_labels.tolist()}); "
+                             "TensorFlow: \"All labels must be nonnegative integers\"")
+        null = row_labels >= classes - 1
+        if bool(null.any()) and not bool(null[int(null.nonzero()[0, 0]):].all()):
+            raise ValueError(f"ctc_batch_cost: row {row} has a label after a null one (index >= "
+                             f"{classes - 1}, the blank): {row_labels.tolist()}; TensorFlow: \"Saw a non-null "
+                             "label (index >= num_classes - 1) following a null label\"")
+
+
 def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorLike,
                    label_length: TensorLike) -> torch.Tensor:
     """``K.ctc_batch_cost(y_true, y_pred, input_length, label_length)``: the CTC loss of each row, shape ``(N, 1)``.
@@ -1698,34 +1725,17 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
     labels = labels.to(torch.int64).to(y_pred.device)
     inputs = _lengths(input_length, n, "input_length").to(y_pred.device)
     targets = _lengths(label_length, n, "label_length").to(y_pred.device)
-    if not _ops.values_hidden(inputs):
-        for row in range(n):
-            length, used = int(inputs[row]), int(targets[row])
-            if length > steps or length < 0:
-                raise ValueError(f"ctc_batch_cost: input_length {length} of row {row} is outside [0, {steps}]")
-            if used <= 0:
-                raise ValueError(f"ctc_batch_cost: label length is zero in row {row} (TensorFlow: \"Labels length "
-                                 "is zero\")")
-            if used > labels.shape[1]:
-                raise ValueError(f"ctc_batch_cost: label_length {used} of row {row} is longer than y_true's "
-                                 f"{labels.shape[1]} columns")
-            if used > length:
-                raise ValueError(f"ctc_batch_cost: not enough time for the target in row {row} (required: {used}, "
-                                 f"available: {length})")
-            row_labels = labels[row, :used]
-            if bool((row_labels < 0).any()):
-                raise ValueError(f"ctc_batch_cost: row {row} has a negative label ({row_labels.tolist()}); "
-                                 "TensorFlow: \"All labels must be nonnegative integers\"")
-            null = row_labels >= classes - 1
-            if bool(null.any()) and not bool(null[int(null.nonzero()[0, 0]):].all()):
-                raise ValueError(f"ctc_batch_cost: row {row} has a label after a null one (index >= "
-                                 f"{classes - 1}, the blank): {row_labels.tolist()}; TensorFlow: \"Saw a non-null "
-                                 "label (index >= num_classes - 1) following a null label\"")
     # TensorFlow's labelling of a row: its first label_length labels up to the first null one (>= C - 1, the blank
     # or a padding value over it: keras.io's handwriting script pads with 99), which ends it
     positions = torch.arange(labels.shape[1], device=labels.device)
     read = positions < targets.unsqueeze(1)
     ends = read & (labels >= classes - 1)
+    if not _ops.values_hidden(inputs):
+        after_null = read & ~ends & ((ends.cumsum(1) - ends.long()) > 0)
+        invalid = ((inputs > steps) | (inputs < 0) | (targets <= 0) | (targets > labels.shape[1]) | (targets > inputs)
+                   | (read & (labels < 0)).any(1) | after_null.any(1))
+        if bool(invalid.any()):  # one check on the batch; the first bad row's error, as TensorFlow words it
+            _raise_ctc_input_error(labels, inputs, targets, steps, classes)
     first_null = torch.where(ends, positions, torch.full_like(positions, labels.shape[1])).min(1).values
     effective = torch.minimum(targets, first_null)
     safe_labels = torch.where(positions < effective.unsqueeze(1), labels, torch.zeros_like(labels))
@@ -1738,7 +1748,7 @@ def ctc_batch_cost(y_true: TensorLike, y_pred: TensorLike, input_length: TensorL
     loss = F.ctc_loss(log_probs, safe_labels, inputs, effective, blank=classes - 1, reduction="none",
                       zero_infinity=True)
     if bool(impossible.any()):
-        within = (positions.new_tensor(range(steps)).unsqueeze(0) < inputs.unsqueeze(1)).unsqueeze(-1)
+        within = (torch.arange(steps, device=inputs.device).unsqueeze(0) < inputs.unsqueeze(1)).unsqueeze(-1)
         mass = torch.where(within, torch.logsumexp(log_inputs, -1, keepdim=True), 0).sum((1, 2))
         loss = torch.where(impossible, (mass - mass.detach()) + math.inf, loss)
     return loss.to(y_pred.dtype).unsqueeze(1)

@@ -486,7 +486,7 @@ def clip(x, x_min, x_max) -> torch.Tensor:
     if not x.is_floating_point():  # TensorFlow converts the bounds to x's integer dtype: a float one raises
         for bound in (x_min, x_max):
             if isinstance(bound, float) or (isinstance(bound, (torch.Tensor, np.ndarray, np.generic))
-                                            and np.dtype(str(bound.dtype).replace("torch.", "")).kind == "f"):
+                                            and _t(bound).is_floating_point()):
                 raise TypeError(f"Cannot convert {bound} to EagerTensor of dtype {_dname(x)} (ops.clip of an "
                                 "integer tensor takes integer bounds, as TensorFlow's clip_by_value)")
     return _K._clip_by_value(x, x_min, x_max)
