@@ -1875,3 +1875,31 @@ def bincount(x, weights=None, minlength=0, sparse=False) -> torch.Tensor:
     out = torch.zeros(*lead, length, dtype=w.dtype, device=x.device)
     out = out.scatter_add(-1, x.long(), w.expand(x.shape))
     return out.to(dt)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The rest of keras.ops, one module per family. Each defines its ``__all__`` first, then imports this module as
+# ``_ko`` and uses its helpers at call time, so either module may be imported first; names resolve here through
+# PEP 562's module ``__getattr__`` (and are cached in this module on first use).
+# --------------------------------------------------------------------------------------------------------------
+
+import importlib as _importlib  # noqa: E402
+
+_FAMILY_MODULES = ("torch_impl._keras_ops_linalg", "torch_impl._keras_ops_fft_math", "torch_impl._keras_ops_nn_image",
+                   "torch_impl._keras_ops_numpy_more")
+for _family in _FAMILY_MODULES:
+    __all__ += list(getattr(_importlib.import_module(_family), "__all__", ()))
+
+
+def __getattr__(name: str):
+    for family in _FAMILY_MODULES:
+        mod = _importlib.import_module(family)
+        if name in getattr(mod, "__all__", ()):
+            value = getattr(mod, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module 'torch_impl.keras_ops' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
