@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TORCH_MODULES = ["torch_impl", "torch_impl.losses", "torch_impl.reduction", "torch_impl.class_weight",
                  "torch_impl.harness", "torch_impl.optim", "torch_impl.schedules", "torch_impl.nn", "torch_impl.fit",
                  "torch_impl.callbacks", "torch_impl.metrics", "torch_impl.regularizers", "torch_impl.rnn",
-                 "torch_impl.constraints", "torch_impl.utils", "torch_impl.image", "torch_impl.attention", "torch_impl.keras_backend", "torch_impl.keras_ops", "torch_impl.data_adapters",
+                 "torch_impl.constraints", "torch_impl.utils", "torch_impl.image", "torch_impl.attention", "torch_impl.keras_backend", "torch_impl.keras_ops", "torch_impl.keras_random", "torch_impl.data_adapters",
                  "torch_impl.kernels",
                  "torch_impl.diagnose", "torch_impl.distributed", "scenarios.loss_cases", "scenarios.loss_parity", "scenarios.training",
                  "scenarios.data", "scenarios.catalogue", "scenarios.checks", "scenarios.plots", "scenarios.doctor"]
