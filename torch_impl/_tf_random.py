@@ -27,7 +27,7 @@ The transcendental functions are evaluated in float64 and rounded (TensorFlow ca
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ import torch
 _PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
 _PHILOX_W0, _PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
 _U32 = 0xFFFFFFFF
+_MAXINT32 = 2**31 - 1
 SEED_MOD = 2**31 - 2  # keras.src.backend.tensorflow.random._cast_seed: floormod(seed, tf.int32.max - 1)
 _TRUNCATED_SKIP = {torch.float64: 128}  # blocks reserved per truncated-normal group; 256 for the 4-value types
 
@@ -64,9 +65,20 @@ def _key_counter(seed: tuple) -> tuple:
     return (w[0], w[1]), (w[2], w[3])
 
 
-def _blocks(seed: tuple, offsets: torch.Tensor) -> torch.Tensor:
-    """The Philox blocks at counter ``+ offsets`` (an int64 tensor of any shape): ``offsets.shape + (4,)`` uint32
-    words in int64."""
+class PhiloxStream(NamedTuple):
+    """A Philox generator at a position: its key, counter words 2-3 and the counter's low 64 bits (``base``): what
+    a stateful TensorFlow kernel hands its fill (a stateless draw is the stream of its seed pair at ``base`` 0)."""
+    key: tuple
+    w2: int
+    w3: int
+    base: int = 0
+
+
+def _blocks(seed, offsets: torch.Tensor) -> torch.Tensor:
+    """The Philox blocks at counter ``+ offsets`` (an int64 tensor of any shape) of a seed pair's stream or of a
+    :class:`PhiloxStream`: ``offsets.shape + (4,)`` uint32 words in int64."""
+    if isinstance(seed, PhiloxStream):
+        return _philox_blocks(seed.key, seed.w2, seed.w3, offsets + seed.base)
     key, (w2, w3) = _key_counter(seed)
     return _philox_blocks(key, w2, w3, offsets)
 
@@ -181,6 +193,53 @@ def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.d
     return out.reshape(-1)[:n].to(dtype).reshape(tuple(shape))
 
 
+# --------------------------------------------------------------------------------------------------------------
+# TensorFlow's stateful random kernels (tf.random.normal/uniform/truncated_normal with a seed, tf.nn.dropout with a
+# seed: what Keras 2's K.random_* call)
+# --------------------------------------------------------------------------------------------------------------
+
+DEFAULT_GRAPH_SEED = 87654321  # tensorflow/python/framework/random_seed.py
+
+
+class _StatefulKernels:
+    """TensorFlow's eager kernel cache for the stateful random ops: one Philox generator per ``(op, dtype, seed,
+    seed2)``, created at ``PhiloxRandom(seed, seed2)`` (key ``(seed, 0)``, counter ``[0, 0, seed2, 0]``) and
+    advanced ``256 * n`` blocks per call of ``n`` values (``GuardedPhiloxRandom::ReserveRandomOutputs``);
+    ``tf.random.set_seed`` empties the cache."""
+
+    def __init__(self) -> None:
+        self.global_seed: Optional[int] = None
+        self.offsets: dict = {}
+
+
+_KERNELS = _StatefulKernels()
+
+
+def set_global_seed(seed: Optional[int]) -> None:
+    """``tf.random.set_seed(seed)``: the global seed of the stateful ops; every cached generator starts over."""
+    _KERNELS.global_seed = None if seed is None else int(seed)
+    _KERNELS.offsets.clear()
+
+
+def op_seeds(op_seed: int) -> tuple[int, int]:
+    """``random_seed.get_seed(op_seed)`` in eager mode, for an explicit op seed: ``(global seed or
+    DEFAULT_GRAPH_SEED, op_seed)``, each ``mod 2**31 - 1``; ``(0, 0)`` becomes ``(0, 2**31 - 1)``."""
+    g = DEFAULT_GRAPH_SEED if _KERNELS.global_seed is None else _KERNELS.global_seed % _MAXINT32
+    seeds = (g, int(op_seed) % _MAXINT32)
+    return (0, _MAXINT32) if seeds == (0, 0) else seeds
+
+
+def stateful_stream(op: str, dtype: torch.dtype, op_seed: int, n: int) -> PhiloxStream:
+    """The stream the next call of TensorFlow's stateful ``op`` (``"RandomUniform"``, ``"RandomStandardNormal"``,
+    ``"TruncatedNormal"``...) with ``seed=op_seed`` draws ``n`` values of ``dtype`` from; the cached generator
+    advances past them."""
+    s1, s2 = op_seeds(op_seed)
+    k = (op, dtype, s1, s2)
+    base = _KERNELS.offsets.get(k, 0)
+    _KERNELS.offsets[k] = base + 256 * int(n)
+    return PhiloxStream((s1 & _U32, (s1 >> 32) & _U32), s2 & _U32, (s2 >> 32) & _U32, base)
+
+
 class SeedGenerator:
     """Keras's ``SeedGenerator`` of a random layer: ``state = (seed, counter)``, the seed drawn from Python's
     ``random`` when none is given (Keras's ``make_default_seed``; ``draws=False``: none drawn, as Keras makes no
@@ -233,7 +292,6 @@ def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype
                        torch.zeros((), dtype=dtype, device=device))
 
 
-_MAXINT32 = 2**31 - 1
 
 
 def _shuffle_op_seeds(seed: int) -> tuple[int, int]:

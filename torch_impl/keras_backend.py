@@ -47,8 +47,11 @@ The layers' ops take TensorFlow's layouts (channels last unless ``data_format='c
 ``pool3d``, ``bias_add``, ``batch_normalization``, the paddings and ``resize_images``/``resize_volumes``. The CTC
 functions of Keras 2's OCR and speech scripts are here: ``ctc_batch_cost`` (the blank is the LAST class; exact in
 float64, where TensorFlow's kernel is float32 inside), ``ctc_decode`` (greedy, and TensorFlow's beam search step
-for step) and ``ctc_label_dense_to_sparse``. Not ported: ``rnn``, the random functions (TensorFlow's generators),
-``dropout``, ``gradients`` and the variable updates. ``floatx`` is
+for step) and ``ctc_label_dense_to_sparse``. The random draws (``random_normal``, ``random_uniform``,
+``truncated_normal``, ``random_bernoulli``, the ``random_*_variable`` and ``dropout``) are TensorFlow's stateful
+kernels: one generator per op, dtype and seed, moving on with each call until
+``torch_impl.keras_random.set_random_seed`` (Keras's ``set_random_seed``) starts them over. Not ported: ``rnn``,
+``gradients`` and the variable updates. ``floatx`` is
 ``torch.get_default_dtype()`` (``set_floatx`` sets it); ``epsilon`` is this module's own setting (1e-7). The
 constants a loss makes (``K.variable(weights)``, ``K.constant``, ``K.ones``...) live on torch's default device:
 for a model on a GPU make them under ``with torch.device("cuda"):`` (TensorFlow places them itself).
@@ -85,7 +88,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from torch_impl import _ops
+from torch_impl import _ops, _tf_random
 
 __all__ = [
     # configuration
@@ -111,6 +114,9 @@ __all__ = [
     "resize_images", "resize_volumes",
     # CTC
     "ctc_label_dense_to_sparse", "ctc_batch_cost", "ctc_decode",
+    # random draws (TensorFlow's stateful kernels)
+    "random_normal", "random_uniform", "truncated_normal", "random_bernoulli", "random_normal_variable",
+    "random_uniform_variable", "dropout",
     # losses
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_focal_crossentropy", "categorical_focal_crossentropy",
@@ -1802,3 +1808,147 @@ def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True
                 dense[row, : len(seq)] = torch.tensor(seq, dtype=torch.int64)
         decoded.append(dense.to(y_pred.device))
     return decoded, torch.as_tensor(log_prob).to(y_pred.device)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Random draws: TensorFlow's *stateful* kernels (tf.random.normal/uniform/truncated_normal, tf.nn.dropout with a
+# seed), as Keras 2's K.random_* call them
+# --------------------------------------------------------------------------------------------------------------
+
+def _op_seed(seed, high) -> int:
+    """Keras's legacy rule: no seed draws one from NumPy's global generator (``np.random.randint(high)``)."""
+    if seed is None:
+        return int(np.random.randint(high))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    return int(seed)
+
+
+def _random_shape(shape) -> tuple:
+    if isinstance(shape, torch.Tensor):
+        shape = shape.tolist()
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    out = tuple(int(s.item()) if isinstance(s, torch.Tensor) else int(s) for s in shape)
+    for s in out:
+        if s < 0:
+            raise ValueError(f"Dimension {s} must be >= 0 (TensorFlow raises InvalidArgumentError)")
+    return out
+
+
+def _random_float_dtype(dtype) -> torch.dtype:
+    dt = _torch_dtype(dtype) or _floatx_dtype()
+    if not dt.is_floating_point:
+        raise ValueError(f"this draw needs a floating dtype, got {dtype}")
+    return dt
+
+
+def _stateful_values(op: str, shape: tuple, dt: torch.dtype, op_seed: int) -> torch.Tensor:
+    n = math.prod(shape)
+    stream = _tf_random.stateful_stream(op, dt, op_seed, n)
+    if op == "RandomStandardNormal":
+        return _tf_random.stateless_normal(shape, stream, dt)
+    if op == "TruncatedNormal":
+        return _tf_random.stateless_truncated_normal(shape, stream, dt)
+    return _tf_random.stateless_uniform(shape, stream, dt)
+
+
+def _scalar(value, dt: torch.dtype) -> torch.Tensor:
+    """``ops.convert_to_tensor(value, dtype)`` of a mean, stddev or bound."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dt)
+    return torch.as_tensor(np.asarray(value), dtype=dt)
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> torch.Tensor:
+    """``K.random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None)``: TensorFlow's stateful
+    ``tf.random.normal``, ``z * stddev + mean``, bit for bit but for an ulp on ~1% of the values (glibc's
+    ``logf``/``sincosf``).
+
+    As in TensorFlow's eager mode, each ``(op, dtype, seed)`` keeps its generator: two calls with ``seed=1`` give
+    different values, until :func:`torch_impl.keras_random.set_random_seed` (``keras.utils.set_random_seed``,
+    which calls ``tf.random.set_seed``) starts them over; the global seed (``87654321`` when none is set) is the
+    generator's key. ``seed=None`` takes ``np.random.randint(10e6)``, as Keras does.
+
+    Example (Keras 2's VAE: ``epsilon = K.random_normal(shape=(batch, latent_dim), mean=0., stddev=1.0)``):
+        >>> from torch_impl import keras_random
+        >>> keras_random.set_random_seed(1234)
+        >>> random_normal((3,), seed=1)       # tf.random.set_seed(1234); K.random_normal((3,), seed=1)
+        tensor([-0.3236,  1.8577,  0.3956])
+        >>> random_normal((3,), seed=1)       # the same op and seed: the generator has moved on
+        tensor([ 0.3767, -0.1155, -0.2529])
+    """
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    z = _stateful_values("RandomStandardNormal", shape, dt, _op_seed(seed, 10e6))
+    return z * _scalar(stddev, dt) + _scalar(mean, dt)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> torch.Tensor:
+    """``K.truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None)``: TensorFlow's stateful
+    ``tf.random.truncated_normal`` (``|z| < 2``), ``z * stddev + mean``; generators as :func:`random_normal`."""
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    z = _stateful_values("TruncatedNormal", shape, dt, _op_seed(seed, 10e6))
+    return z * _scalar(stddev, dt) + _scalar(mean, dt)
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None) -> torch.Tensor:
+    """``K.random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None)``: TensorFlow's stateful
+    ``tf.random.uniform``, ``u * (maxval - minval) + minval`` (``u`` alone for the integer bounds 0 and 1), bit for
+    bit; generators as :func:`random_normal`."""
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    u = _stateful_values("RandomUniform", shape, dt, _op_seed(seed, 10e6))
+    raw_zero = isinstance(minval, int) and not isinstance(minval, bool) and minval == 0
+    raw_one = isinstance(maxval, int) and not isinstance(maxval, bool) and maxval == 1
+    if raw_zero and raw_one:
+        return u
+    lo, hi = _scalar(minval, dt), _scalar(maxval, dt)
+    return u * hi if raw_zero else u * (hi - lo) + lo
+
+
+def random_bernoulli(shape, p=0.0, dtype=None, seed=None) -> torch.Tensor:
+    """``K.random_bernoulli(shape, p=0.0, dtype=None, seed=None)``: ``1`` where TensorFlow's stateful uniform draw
+    is ``<= p``, else ``0``, in ``dtype`` (floatx)."""
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    u = _stateful_values("RandomUniform", shape, dt, _op_seed(seed, 10e6))
+    return (u <= _scalar(p, dt)).to(dt)
+
+
+def random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None) -> torch.Tensor:
+    """``K.random_normal_variable(shape, mean, scale, dtype=None, name=None, seed=None)``: the values of
+    ``tf.compat.v1.random_normal_initializer(mean, scale, seed)(shape)`` (the stateful normal; ``seed=None`` takes
+    ``np.random.randint(10e8)``), as a tensor like :func:`variable`'s."""
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    z = _stateful_values("RandomStandardNormal", shape, dt, _op_seed(seed, 10e8))
+    return z * _scalar(scale, dt) + _scalar(mean, dt)
+
+
+def random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None) -> torch.Tensor:
+    """``K.random_uniform_variable(shape, low, high, dtype=None, name=None, seed=None)``: the values of
+    ``tf.compat.v1.random_uniform_initializer(low, high, seed)(shape)`` (``seed=None``: ``np.random.randint(10e8)``),
+    as a tensor like :func:`variable`'s."""
+    dt, shape = _random_float_dtype(dtype), _random_shape(shape)
+    u = _stateful_values("RandomUniform", shape, dt, _op_seed(seed, 10e8))
+    return u * (_scalar(high, dt) - _scalar(low, dt)) + _scalar(low, dt)
+
+
+def dropout(x: TensorLike, level: float, noise_shape=None, seed=None) -> torch.Tensor:
+    """``K.dropout(x, level, noise_shape=None, seed=None)``: ``tf.nn.dropout(x, rate=level, noise_shape, seed)``:
+    ``where(u >= level, x * (1 / (1 - level)), 0)`` with ``u`` TensorFlow's stateful uniform in ``x``'s dtype over
+    ``noise_shape`` (``None`` entries take ``x``'s size); ``level`` 0 returns ``x`` (no draw). ``seed=None`` takes
+    ``np.random.randint(10e6)``. The gradient flows through the kept entries, scaled."""
+    x = _t(x)
+    op_seed = _op_seed(seed, 10e6)
+    if not x.is_floating_point():
+        raise ValueError(f"`x.dtype` must be a floating point tensor as `x` will be scaled. Received: "
+                         f"x_dtype={str(x.dtype).replace('torch.', '')}")
+    level = float(level)
+    if not 0 <= level < 1:
+        raise ValueError(f"`rate` must be a scalar tensor or a float in the range [0, 1). Received: rate={level}")
+    if level == 0:
+        return x
+    shape = tuple(x.shape) if noise_shape is None else tuple(
+        x.shape[i] if s is None else int(s) for i, s in enumerate(noise_shape))
+    u = _stateful_values("RandomUniform", shape, x.dtype, op_seed)
+    scaled = x * torch.tensor(1 / (1 - level), dtype=x.dtype, device=x.device)
+    keep = (u >= torch.tensor(level, dtype=x.dtype)).to(x.device)
+    return torch.where(keep, scaled, torch.zeros((), dtype=x.dtype, device=x.device))

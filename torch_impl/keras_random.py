@@ -122,14 +122,17 @@ _GLOBAL: dict = {"generator": None}
 
 
 def set_random_seed(seed: int) -> None:
-    """Keras's ``keras.utils.set_random_seed(seed)``: seeds Python's ``random``, NumPy and torch, and resets the
-    global generator that ``seed=None`` draws use (remade on next use with a seed from Python's ``random``)."""
+    """Keras's ``keras.utils.set_random_seed(seed)``: seeds Python's ``random``, NumPy and torch, resets the
+    global generator that ``seed=None`` draws use (remade on next use with a seed from Python's ``random``) and,
+    as its ``tf.random.set_seed``, sets the global seed of ``keras_backend``'s stateful draws (``K.random_normal``...)
+    and starts their generators over."""
     if not isinstance(seed, int):
         raise ValueError(f"Expected `seed` argument to be an integer. Received: seed={seed} (of type {type(seed)})")
     _py_random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     _GLOBAL["generator"] = None
+    _tf_random.set_global_seed(seed)
 
 
 def draw_seed(seed: Union[int, SeedGenerator, None]) -> tuple:
