@@ -50,8 +50,8 @@ float64, where TensorFlow's kernel is float32 inside), ``ctc_decode`` (greedy, a
 for step) and ``ctc_label_dense_to_sparse``. The random draws (``random_normal``, ``random_uniform``,
 ``truncated_normal``, ``random_bernoulli``, the ``random_*_variable`` and ``dropout``) are TensorFlow's stateful
 kernels: one generator per op, dtype and seed, moving on with each call until
-``torch_impl.keras_random.set_random_seed`` (Keras's ``set_random_seed``) starts them over. Not ported: ``rnn``,
-``gradients`` and the variable updates. ``floatx`` is
+``torch_impl.keras_random.set_random_seed`` (Keras's ``set_random_seed``) starts them over. ``rnn`` is Keras 2's
+loop over time of a custom cell, with its masking rules. Not ported: ``gradients`` and the variable updates. ``floatx`` is
 ``torch.get_default_dtype()`` (``set_floatx`` sets it); ``epsilon`` is this module's own setting (1e-7). The
 constants a loss makes (``K.variable(weights)``, ``K.constant``, ``K.ones``...) live on torch's default device:
 for a model on a GPU make them under ``with torch.device("cuda"):`` (TensorFlow places them itself).
@@ -117,6 +117,8 @@ __all__ = [
     # random draws (TensorFlow's stateful kernels)
     "random_normal", "random_uniform", "truncated_normal", "random_bernoulli", "random_normal_variable",
     "random_uniform_variable", "dropout",
+    # the recurrent loop
+    "rnn",
     # losses
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_focal_crossentropy", "categorical_focal_crossentropy",
@@ -1952,3 +1954,139 @@ def dropout(x: TensorLike, level: float, noise_shape=None, seed=None) -> torch.T
     scaled = x * torch.tensor(1 / (1 - level), dtype=x.dtype, device=x.device)
     keep = (u >= torch.tensor(level, dtype=x.dtype)).to(x.device)
     return torch.where(keep, scaled, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# K.rnn: Keras 2's loop over time of a custom cell
+# --------------------------------------------------------------------------------------------------------------
+
+def _flat(x) -> tuple:
+    return tuple(x) if isinstance(x, (list, tuple)) else (x,)
+
+
+def _pack(like, flat: Sequence[torch.Tensor]):
+    if isinstance(like, (list, tuple)):
+        return type(like)(flat)
+    return flat[0]
+
+
+def _where_rows(mask_t: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``tf.where`` of a per-sample condition (``(B,)`` or ``(B, 1)``) over ``a``/``b`` of any rank ``>= 1``."""
+    m = mask_t.reshape(mask_t.shape[0], *([1] * (a.dim() - 1)))
+    return torch.where(m, a, b)
+
+
+def rnn(step_function: Callable, inputs, initial_states, go_backwards: bool = False, mask=None, constants=None,
+        unroll: bool = False, input_length=None, time_major: bool = False, zero_output_for_mask: bool = False,
+        return_all_outputs: bool = True):
+    """``K.rnn(step_function, inputs, initial_states, ...)``: Keras 2's loop over the time axis of a custom cell,
+    ``(last_output, outputs, new_states)``.
+
+    ``step_function(input_t, states + constants) -> (output_t, new_states)`` is called per step on ``inputs`` of
+    shape ``(batch, time, ...)`` (``(time, batch, ...)`` with ``time_major``; a list or tuple of such tensors is
+    handed over as one), in reverse with ``go_backwards``. Keras's masking: where ``mask`` (``(batch, time)``) is
+    False, the states keep their previous values and the output repeats the previous step's (zeros before the
+    first step, or zeros throughout with ``zero_output_for_mask``); an ``input_length`` tensor (``(batch,)``) masks
+    the steps at and past each sample's length when there is no mask (TensorFlow's while-loop; ``unroll=True``
+    ignores it). As Keras's eager loop, the cell is called once more first, on the first step and the initial
+    states, to learn the output's shape (a cell that draws random numbers draws once more there too; not with
+    ``unroll=True``). ``return_all_outputs=False`` returns the last output only, with a time axis of 1.
+    Keras's unrolled loop (``unroll=True``) is kept as it is: with ``zero_output_for_mask`` it zeroes the masked
+    outputs after the loop with the mask in its original time order (with ``go_backwards``, the mirrored steps);
+    it raises for a cell of several outputs, and with a mask, ``zero_output_for_mask`` and
+    ``return_all_outputs=False`` (both raise here too).
+
+    Example (a SimpleRNN cell):
+        >>> W, U = torch.full((2, 3), 0.1), torch.eye(3) * 0.5
+        >>> def step(x_t, states):
+        ...     h = torch.tanh(x_t @ W + states[0] @ U)
+        ...     return h, [h]
+        >>> x = torch.ones(1, 4, 2)
+        >>> last, outputs, states = rnn(step, x, [torch.zeros(1, 3)], mask=torch.tensor([[1, 1, 1, 0]]))
+        >>> outputs.shape, torch.equal(outputs[:, 3], outputs[:, 2])   # the masked step repeats the last output
+        (torch.Size([1, 4, 3]), True)
+    """
+    flat_inputs = tuple(_t(x) for x in _flat(inputs))
+    for x in flat_inputs:
+        if x.dim() < 3:
+            raise ValueError(f"Shape must be at least rank 3 but is rank {x.dim()}")
+    if not time_major:
+        flat_inputs = tuple(x.transpose(0, 1) for x in flat_inputs)
+    steps = flat_inputs[0].shape[0]
+    states = tuple(_flat(initial_states))
+    constants = tuple(constants or ())
+    if go_backwards:
+        flat_inputs = tuple(x.flip(0) for x in flat_inputs)
+    if mask is not None:
+        mask = _t(mask)
+        mask = mask if mask.dtype == torch.bool else mask.to(torch.bool)
+        if mask.dim() == 2:
+            mask = mask.unsqueeze(-1)
+        if not time_major:
+            mask = mask.transpose(0, 1)
+        if go_backwards:
+            mask = mask.flip(0)
+
+    if unroll and mask is not None and zero_output_for_mask and not return_all_outputs:
+        # Keras's unrolled loop zeroes the masked outputs with the whole (time, batch) mask after the loop, which
+        # broadcasts the single kept output back to every step; TensorFlow's set_shape then raises
+        raise ValueError("Tensor's shape is not compatible with supplied shape: K.rnn(unroll=True, mask=...,"
+                         " zero_output_for_mask=True, return_all_outputs=False) fails in Keras")
+
+    def masking(t: int):
+        if mask is not None:
+            return mask[t]
+        if input_length is not None and not unroll and isinstance(input_length, torch.Tensor):
+            if go_backwards:
+                rev = input_length.max() - 1 - input_length
+                return rev < t
+            return input_length > t
+        return None
+
+    def input_at(t: int):
+        return _pack(inputs, [x[t] for x in flat_inputs])
+
+    if not unroll:
+        if steps == 0:
+            raise ValueError("K.rnn needs at least one time step")
+        first, _ = step_function(input_at(0), states + constants)
+        prev = tuple(torch.zeros_like(o) for o in _flat(first))
+    else:
+        prev = None
+    # Keras's unrolled loop carries the previous output under the mask even with zero_output_for_mask, and zeroes
+    # the masked outputs after the loop with the mask in its original time order (so with go_backwards it zeroes
+    # the mirrored steps); TensorFlow's while-loop zeroes them in the loop
+    zero_in_loop = zero_output_for_mask and not unroll
+    written = []
+    for t in range(steps):
+        output, new_states = step_function(input_at(t), states + constants)
+        if unroll and isinstance(output, (list, tuple)):
+            raise ValueError("Tensor's shape is not compatible with supplied shape: K.rnn(unroll=True) with a cell "
+                             "of several outputs fails in Keras (it stacks the outputs' tuples)")
+        flat_out, flat_new = _flat(output), tuple(_flat(new_states))
+        m = masking(t)
+        if m is not None:
+            if prev is None:
+                prev = tuple(torch.zeros_like(o) for o in flat_out)
+            fill = tuple(torch.zeros_like(o) for o in flat_out) if zero_in_loop else prev
+            flat_out = tuple(_where_rows(m, o, f) for o, f in zip(flat_out, fill))
+            flat_new = tuple(_where_rows(m, s, ps) for s, ps in zip(flat_new, states))
+        prev = flat_out
+        states = flat_new
+        if return_all_outputs:
+            written.append(flat_out)
+        else:
+            written = [flat_out]
+    stacked = tuple(torch.stack([w[i] for w in written]) for i in range(len(written[0])))
+    last = tuple(o[-1] for o in stacked)
+    if unroll and mask is not None and zero_output_for_mask:
+        original = mask.flip(0) if go_backwards else mask  # (time, batch, 1), the caller's time order
+        last = tuple(_where_rows(mask[-1], o, torch.zeros_like(o)) for o in last)
+        stacked = tuple(torch.where(original.reshape(*original.shape[:2], *([1] * (o.dim() - 2))), o,
+                                    torch.zeros_like(o)) for o in stacked)
+    like = output
+    outputs = _pack(like, stacked)
+    last_output = _pack(like, last)
+    if not time_major:
+        outputs = _pack(like, [o.transpose(0, 1) for o in _flat(outputs)])
+    return last_output, outputs, tuple(states)
