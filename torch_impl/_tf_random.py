@@ -193,6 +193,91 @@ def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.d
     return out.reshape(-1)[:n].to(dtype).reshape(tuple(shape))
 
 
+def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``StatelessRandomGammaV3``'s draws (unit scale) for ``alpha`` (its shape a suffix of ``shape``), rounded to
+    ``dtype``: TensorFlow's CPU kernel step for step. Output ``i`` (ordered alpha-major: ``alpha_idx *
+    samples_per_alpha + sample_idx``) reads its own Philox stream from counter ``+ 256 i``; ``alpha == 1`` is
+    ``-log1p(-u)`` of the first block's second float64 uniform; otherwise Marsaglia-Tsang with ``d = alpha - 1/3``
+    (``+ 2/3`` below 1, then times ``b ** (1 / alpha)``), normals and uniforms taken from two-value float64 buffers
+    last value first, each refilled from the stream's next block."""
+    shape = tuple(int(s) for s in shape)
+    n = math.prod(shape)
+    alpha = alpha.detach().to(torch.float64).reshape(-1).to(device)
+    num_alphas = alpha.numel()
+    if n == 0:
+        return torch.empty(shape, dtype=dtype, device=device)
+    if num_alphas == 0:
+        raise ValueError(f"Input alpha should have non-zero element count, got: {num_alphas}")
+    per_alpha = n // num_alphas
+    pos = torch.arange(n, dtype=torch.int64, device=device)
+    a_idx = pos % num_alphas
+    output_idx = a_idx * per_alpha + pos // num_alphas
+    base = output_idx * 256
+    a = alpha[a_idx]
+    res = torch.zeros(n, dtype=torch.float64, device=device)
+
+    one = a == 1.0
+    if bool(one.any()):
+        w = _blocks(seed, base[one])
+        u = _unit_float64(w[:, 2], w[:, 3])
+        res[one] = -torch.log1p(-u)
+
+    rest = torch.nonzero(~one).reshape(-1)
+    if rest.numel():
+        ar = a[rest]
+        below = ar < 1
+        d = ar + torch.where(below, torch.tensor(2.0 / 3, dtype=torch.float64),
+                             torch.tensor(-1.0 / 3, dtype=torch.float64))
+        c = 1.0 / 3 / torch.sqrt(d)
+        m = rest.numel()
+        blk = torch.zeros(m, dtype=torch.int64, device=device)
+        nbuf = torch.zeros(m, 2, dtype=torch.float64, device=device)
+        ubuf = torch.zeros(m, 2, dtype=torch.float64, device=device)
+        nrem = torch.zeros(m, dtype=torch.int64, device=device)
+        urem = torch.zeros(m, dtype=torch.int64, device=device)
+        out = torch.zeros(m, dtype=torch.float64, device=device)
+        active = torch.ones(m, dtype=torch.bool, device=device)
+        rows = base[rest]
+
+        def take(buf, rem, who, normal: bool):
+            refill = who & (rem == 0)
+            if bool(refill.any()):
+                w = _blocks(seed, rows[refill] + blk[refill])
+                if normal:
+                    f0, f1 = _box_muller_float64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
+                else:
+                    f0, f1 = _unit_float64(w[:, 0], w[:, 1]), _unit_float64(w[:, 2], w[:, 3])
+                buf[refill] = torch.stack((f0, f1), dim=1)
+                rem[refill] = 2
+                blk[refill] += 1
+            value = buf.gather(1, (rem - 1).clamp_min(0)[:, None]).reshape(-1)
+            rem[who] -= 1
+            return value
+
+        for _ in range(10000):
+            if not bool(active.any()):
+                break
+            x = take(nbuf, nrem, active, True)
+            v = 1 + c * x
+            trying = active & (v > 0)
+            v3 = v * v * v
+            u = take(ubuf, urem, trying, False)
+            with np.errstate(all="ignore"):
+                accept = trying & ((u < 1 - 0.0331 * (x * x) * (x * x))
+                                   | (torch.log(u) < 0.5 * x * x + d * (1 - v3 + torch.log(v3))))
+            value = d * v3
+            small = accept & below
+            if bool(small.any()):
+                b = take(ubuf, urem, small, False)
+                value = torch.where(small, value * torch.pow(b, 1 / ar), value)
+            out = torch.where(accept, value, out)
+            active = active & ~accept
+        else:
+            raise RuntimeError("stateless_gamma: rejection sampling did not finish")
+        res[rest] = out
+    return res.to(dtype).reshape(shape)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # TensorFlow's stateful random kernels (tf.random.normal/uniform/truncated_normal with a seed, tf.nn.dropout with a
 # seed: what Keras 2's K.random_* call)

@@ -20,8 +20,8 @@ Keras's ``draw_seed`` makes:
 
 Both numbers are reduced ``mod 2**31 - 2`` (Keras's ``_cast_seed``).
 
-``uniform``, ``randint``, ``dropout`` and ``shuffle`` are equal to Keras's bit for bit. ``normal`` and
-``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and one ulp off on the rest:
+``uniform``, ``randint``, ``dropout``, ``shuffle`` and float32 ``gamma``/``beta`` are equal to Keras's bit for
+bit (float64 ``gamma`` to an ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and one ulp off on the rest:
 TensorFlow's Box-Muller calls the C library's ``logf``/``sincosf`` (``log``/``sincos``), which are not correctly
 rounded (and differ between CPUs with and without FMA); here they are evaluated in float64 and rounded.
 
@@ -34,9 +34,13 @@ The values:
   (other integer dtypes drawn as int64 and cast);
 * ``dropout``: ``where(u >= rate, x / (1 - rate), 0)`` with ``u`` uniform in ``x``'s dtype over ``noise_shape``
   (``None`` entries take ``x``'s size); ``rate`` 0 returns ``x`` and 1 zeros, drawing nothing;
-* ``shuffle``: ``x`` gathered along ``axis`` by the argsort of a float32 uniform draw.
+* ``shuffle``: ``x`` gathered along ``axis`` by the argsort of a float32 uniform draw;
+* ``gamma``: TensorFlow's ``stateless_gamma`` kernel step for step (Marsaglia-Tsang rejection on float64
+  normals and uniforms, each value from its own stream); ``beta``: ``X / (X + Y)`` of two gamma draws, the second
+  with the seed pair plus 12, as Keras does.
 
-Not ported: ``categorical``, ``gamma``, ``binomial``, ``beta`` (TensorFlow's rejection samplers).
+Not ported: ``categorical`` (TensorFlow's multinomial kernel interleaves its stream by thread shard) and
+``binomial``.
 
 Example (keras.io's VAE ``Sampling`` layer, ported):
     >>> import torch
@@ -63,8 +67,8 @@ import torch
 from torch_impl import _tf_random
 from torch_impl._tf_random import SEED_MOD
 
-__all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle",
-           "set_random_seed", "draw_seed"]
+__all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
+           "beta", "set_random_seed", "draw_seed"]
 
 _FLOATS = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 _INTS = {"int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "uint8": torch.uint8,
@@ -254,6 +258,49 @@ def randint(shape: Sequence[int], minval, maxval, dtype="int32", seed=None, devi
             full = [(int(h) << 32 | int(w)) % span for h, w in zip(hi_w.tolist(), lo_w.tolist())]
             values = torch.tensor([lo + v for v in full], dtype=torch.int64, device=device)
     return values.to(torch.int64).reshape(shape).to(_INTS[name])
+
+
+def _gamma_draw(shape: tuple, pair: tuple, alpha, dt: torch.dtype, device) -> torch.Tensor:
+    """``tf.random.stateless_gamma(shape, seed=pair, alpha, dtype=dt)``: the kernel's draws, at least float ``tiny``."""
+    a = _convert(alpha, dt, device)
+    g = _tf_random.stateless_gamma(shape, pair, a, dt, device)
+    return torch.maximum(g, torch.tensor(torch.finfo(dt).tiny, dtype=dt, device=device))
+
+
+def _work_dtype(dt: torch.dtype) -> torch.dtype:
+    return torch.float32 if dt == torch.bfloat16 else dt  # TensorFlow's gamma has no bfloat16 kernel: Keras's float32
+
+
+def gamma(shape: Sequence[int], alpha, dtype=None, seed=None, device=None) -> torch.Tensor:
+    """``keras.random.gamma(shape, alpha, dtype=None, seed=None)``: TensorFlow's ``stateless_gamma`` (unit scale;
+    Marsaglia-Tsang rejection on float64 normals and uniforms, each value from its own Philox stream), at least
+    the dtype's ``tiny``. ``alpha`` (a number, or a tensor whose shape ends ``shape``) is rounded to ``dtype`` first.
+
+    Example (keras.io's MixUp: ``sample_beta_distribution`` from two gamma draws):
+        >>> g1 = gamma((3,), alpha=0.2, dtype="float32", seed=1)
+        >>> g2 = gamma((3,), alpha=0.2, dtype="float32", seed=2)
+        >>> lam = g1 / (g1 + g2)      # the mixing weights Keras draws with the same seeds
+        >>> bool(((lam >= 0) & (lam <= 1)).all())
+        True
+    """
+    dt, shape = _float_dtype(dtype), _shape(shape)
+    work = _work_dtype(dt)
+    return _gamma_draw(shape, draw_seed(seed), alpha, work, device).to(dt)
+
+
+def beta(shape: Sequence[int], alpha, beta, dtype=None, seed=None, device=None) -> torch.Tensor:
+    """``keras.random.beta(shape, alpha, beta, dtype=None, seed=None)``: ``X / (X + Y)`` of two gamma draws, ``X``
+    with the seed pair drawn and ``alpha``, ``Y`` with that pair plus 12 (both numbers, as Keras does) and
+    ``beta``; both parameters broadcast to ``shape`` first."""
+    dt, shape = _float_dtype(dtype), _shape(shape)
+    work = _work_dtype(dt)
+    s1 = draw_seed(seed)
+    s2 = (s1[0] + 12, s1[1] + 12)
+    a = torch.broadcast_to(_convert(alpha, work, device), shape)
+    b = torch.broadcast_to(_convert(beta, work, device), shape)
+    ga = _gamma_draw(shape, s1, a, work, device).to(dt)
+    gb = _gamma_draw(shape, s2, b, work, device).to(dt)
+    return ga / (ga + gb)
 
 
 def dropout(inputs: torch.Tensor, rate: float, noise_shape=None, seed=None) -> torch.Tensor:
