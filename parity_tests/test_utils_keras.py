@@ -8,6 +8,7 @@ import torch
 
 keras = pytest.importorskip("keras")
 
+from torch_impl import utils  # noqa: E402
 from torch_impl.utils import pad_sequences, to_categorical  # noqa: E402
 
 pytestmark = pytest.mark.keras
@@ -76,3 +77,41 @@ def test_pad_sequences_like_keras():
         with pytest.raises(ValueError):
             pad_sequences([[1, 2]], **bad)
     print(f"pad_sequences: {same} arrays equal to Keras's, {errors} calls raising the same exception class")
+
+
+def test_normalize_like_keras():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 4))
+    x[2] = 0.0
+    worst = 0.0
+    for axis, order in [(-1, 2), (0, 2), (1, 1), (-1, 3), (0, 1)]:
+        for arr in (x, x.astype("float32")):
+            if axis == 0:  # Keras's `axis = axis or -1` turns axis 0 into -1 for NumPy input: (5,4) / (4,1) raises
+                with pytest.raises(ValueError, match="broadcast"):
+                    keras.utils.normalize(arr, axis=axis, order=order)
+                with pytest.raises(ValueError, match="broadcast"):
+                    utils.normalize(arr, axis=axis, order=order)
+                continue
+            ours, theirs = utils.normalize(arr, axis=axis, order=order), keras.utils.normalize(arr, axis=axis,
+                                                                                                order=order)
+            assert isinstance(ours, np.ndarray) and ours.dtype == theirs.dtype
+            np.testing.assert_array_equal(ours, theirs)
+        t_ours = utils.normalize(torch.tensor(x), axis=axis, order=order).numpy()
+        t_theirs = np.asarray(keras.utils.normalize(keras.ops.convert_to_tensor(x), axis=axis, order=order))
+        worst = max(worst, float(np.abs(t_ours - t_theirs).max()))
+    print(f"utils.normalize: NumPy equal, tensors within {worst:.1e}")
+    assert worst <= 1e-15
+
+
+def test_pack_and_unpack_like_keras():
+    x, y, w = np.ones((2, 1)), np.zeros((2, 1)), np.ones(2)
+    for data in (x, (x,), (x, y), [x, y], (x, y, w)):
+        ours, theirs = utils.unpack_x_y_sample_weight(data), keras.utils.unpack_x_y_sample_weight(data)
+        assert len(ours) == 3 and all((a is None) == (b is None) for a, b in zip(ours, theirs))
+    for args in ((x,), ([x, x],), (x, y), (x, y, w)):
+        ours, theirs = utils.pack_x_y_sample_weight(*args), keras.utils.pack_x_y_sample_weight(*args)
+        assert type(ours) is type(theirs) and (len(ours) == len(theirs) if isinstance(ours, tuple) else True)
+    with pytest.raises(ValueError, match="Data is expected to be in format"):
+        keras.utils.unpack_x_y_sample_weight((x, y, w, w))
+    with pytest.raises(ValueError, match="Data is expected to be in format"):
+        utils.unpack_x_y_sample_weight((x, y, w, w))

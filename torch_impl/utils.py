@@ -1,5 +1,7 @@
-"""Keras's utilities for ported scripts: ``to_categorical``, ``pad_sequences``, ``timeseries_dataset_from_array``
-(Keras's sliding windows as re-iterable batches), and ``keras_shuffle_order`` (the order
+"""Keras's utilities for ported scripts: ``to_categorical``, ``normalize``, ``pad_sequences``,
+``timeseries_dataset_from_array`` (Keras's sliding windows as re-iterable batches), ``pack_x_y_sample_weight`` /
+``unpack_x_y_sample_weight`` (a custom ``train_step``'s data), ``set_random_seed`` (Keras's, for the draws of
+:mod:`torch_impl.keras_random` and ``keras_backend``) and ``keras_shuffle_order`` (the order
 ``model.fit(shuffle=True)`` feeds the samples in after ``keras.utils.set_random_seed``).
 
 Example:
@@ -17,7 +19,58 @@ from typing import Optional
 import numpy as np
 import torch
 
-__all__ = ["to_categorical", "pad_sequences", "keras_shuffle_order", "timeseries_dataset_from_array"]
+__all__ = ["to_categorical", "normalize", "pad_sequences", "keras_shuffle_order", "timeseries_dataset_from_array",
+           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "set_random_seed"]
+
+
+def set_random_seed(seed: int) -> None:
+    """``keras.utils.set_random_seed(seed)``: :func:`torch_impl.keras_random.set_random_seed` (Python's
+    ``random``, NumPy, torch, Keras's global generator and TensorFlow's global seed of the stateful draws)."""
+    from torch_impl import keras_random
+    keras_random.set_random_seed(seed)
+
+
+def normalize(x, axis: int = -1, order: int = 2):
+    """``keras.utils.normalize(x, axis=-1, order=2)``: a NumPy array is divided by its ``np.linalg.norm`` along
+    ``axis`` (a zero norm counts as 1) and stays NumPy; a tensor goes through ``keras.ops.normalize`` (``x *
+    min(rsqrt(sum(x**2)), 1e7)`` for order 2), as Keras's does. Keras's quirk is kept: for NumPy input it expands
+    the norm back at ``axis or -1``, so ``axis=0`` of a 2-D array raises (a broadcast error).
+
+    Example:
+        >>> normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+        array([[0.6, 0.8],
+               [0. , 0. ]])
+    """
+    if isinstance(x, np.ndarray):
+        norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+        norm[norm == 0] = 1
+        axis = axis or -1
+        return x / np.expand_dims(norm, axis)
+    from torch_impl import keras_ops
+    return keras_ops.normalize(x, axis=axis, order=order)
+
+
+def unpack_x_y_sample_weight(data):
+    """``keras.utils.unpack_x_y_sample_weight(data)``: ``(x, y, sample_weight)`` from ``x``, ``(x,)``, ``(x, y)``
+    or ``(x, y, sample_weight)`` (a list counts as a tuple), ``None`` for what is missing."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return (data, None, None)
+    if len(data) in (1, 2, 3):
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
+                     f"found: {data}")
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """``keras.utils.pack_x_y_sample_weight(x, y=None, sample_weight=None)``: ``x`` alone (``(x,)`` if ``x`` is a
+    list or tuple), ``(x, y)`` or ``(x, y, sample_weight)``."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
 
 
 def to_categorical(x, num_classes: Optional[int] = None):
