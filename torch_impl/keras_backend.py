@@ -51,7 +51,8 @@ for step) and ``ctc_label_dense_to_sparse``. The random draws (``random_normal``
 ``truncated_normal``, ``random_bernoulli``, the ``random_*_variable`` and ``dropout``) are TensorFlow's stateful
 kernels: one generator per op, dtype and seed, moving on with each call until
 ``torch_impl.keras_random.set_random_seed`` (Keras's ``set_random_seed``) starts them over. ``rnn`` is Keras 2's
-loop over time of a custom cell, with its masking rules. Not ported: ``gradients`` and the variable updates. ``floatx`` is
+loop over time of a custom cell, with its masking rules; ``gradients`` is ``tf.gradients`` (differentiable, for
+gradient penalties) and ``update``/``update_add``/``update_sub``/``moving_average_update`` write in place. ``floatx`` is
 ``torch.get_default_dtype()`` (``set_floatx`` sets it); ``epsilon`` is this module's own setting (1e-7). The
 constants a loss makes (``K.variable(weights)``, ``K.constant``, ``K.ones``...) live on torch's default device:
 for a model on a GPU make them under ``with torch.device("cuda"):`` (TensorFlow places them itself).
@@ -117,8 +118,8 @@ __all__ = [
     # random draws (TensorFlow's stateful kernels)
     "random_normal", "random_uniform", "truncated_normal", "random_bernoulli", "random_normal_variable",
     "random_uniform_variable", "dropout",
-    # the recurrent loop
-    "rnn",
+    # the recurrent loop, gradients, variable updates
+    "rnn", "gradients", "update", "update_add", "update_sub", "moving_average_update",
     # losses
     "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_focal_crossentropy", "categorical_focal_crossentropy",
@@ -2090,3 +2091,76 @@ def rnn(step_function: Callable, inputs, initial_states, go_backwards: bool = Fa
     if not time_major:
         outputs = _pack(like, [o.transpose(0, 1) for o in _flat(outputs)])
     return last_output, outputs, tuple(states)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Gradients and variable updates
+# --------------------------------------------------------------------------------------------------------------
+
+def gradients(loss: torch.Tensor, variables) -> list:
+    """``K.gradients(loss, variables)``: ``tf.gradients``, the gradient of ``sum(loss)`` with respect to each
+    variable (``None`` for one the loss does not depend on), kept differentiable (``create_graph=True``), so a
+    penalty on it trains: Keras 2's WGAN-GP ``gradients = K.gradients(y_pred, averaged_samples)[0]``.
+
+    Keras runs it inside its traced training step (``tf.gradients`` raises in eager mode); here it works anywhere
+    autograd recorded ``loss`` from the variables (tensors with ``requires_grad``).
+
+    Example:
+        >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+        >>> g = gradients(x ** 3, [x])[0]
+        >>> g, torch.autograd.grad(g.sum(), x)[0]     # 3 x**2, and its own gradient 6 x
+        (tensor([ 3., 12.], grad_fn=<MulBackward0>), tensor([ 6., 12.]))
+    """
+    single = isinstance(variables, torch.Tensor)
+    xs = [variables] if single else list(variables)
+    loss = _t(loss)
+    if not loss.requires_grad:
+        return [None] * len(xs)
+    total = loss.sum() if loss.dim() else loss
+    wanted = [i for i, v in enumerate(xs) if isinstance(v, torch.Tensor) and v.requires_grad]
+    grads = torch.autograd.grad(total, [xs[i] for i in wanted], create_graph=True, allow_unused=True)
+    out: list = [None] * len(xs)
+    for i, g in zip(wanted, grads):
+        out[i] = g
+    return out
+
+
+def update(x: torch.Tensor, new_x) -> torch.Tensor:
+    """``K.update(x, new_x)``: ``x.assign(new_x)``, in place; returns ``x``."""
+    with torch.no_grad():
+        x.copy_(_t(new_x).to(x.dtype))
+    return x
+
+
+def update_add(x: torch.Tensor, increment) -> torch.Tensor:
+    """``K.update_add(x, increment)``: ``x.assign_add(increment)``, in place; returns ``x``."""
+    with torch.no_grad():
+        x.add_(_t(increment).to(x.dtype))
+    return x
+
+
+def update_sub(x: torch.Tensor, decrement) -> torch.Tensor:
+    """``K.update_sub(x, decrement)``: ``x.assign_sub(decrement)``, in place; returns ``x``."""
+    with torch.no_grad():
+        x.sub_(_t(decrement).to(x.dtype))
+    return x
+
+
+def _tf_cast(value, dtype: torch.dtype) -> torch.Tensor:
+    """``tf.cast(value, dtype)``: a Python float becomes a float32 tensor first."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype)
+    if isinstance(value, float):
+        return torch.tensor(np.float32(value)).to(dtype)
+    return torch.as_tensor(np.asarray(value)).to(dtype)
+
+
+def moving_average_update(x: torch.Tensor, value, momentum) -> torch.Tensor:
+    """``K.moving_average_update(x, value, momentum)``: ``x -= (x - value) * (1 - momentum)`` in place, with
+    ``momentum`` and ``value`` ``tf.cast`` to ``x``'s dtype (a Python float through float32 first: ``0.99`` is
+    ``0.9900000095367432`` in a float64 ``x``); returns ``x``."""
+    m = _tf_cast(momentum, x.dtype)
+    v = _tf_cast(value, x.dtype)
+    with torch.no_grad():
+        x.sub_((x - v) * (1 - m))
+    return x
