@@ -255,3 +255,26 @@ def test_gamma_and_beta(dt):
             total += a.size
     print(f"gamma/beta {dt}: {equal}/{total} equal, worst relative {worst:.1e}")
     assert worst <= 1e-15
+
+
+def test_categorical_including_tensorflows_thread_blocks():
+    """Small batches read one stream; large ones are split over TensorFlow's thread pool (Eigen's parallelFor
+    blocks, each reading from its own offset): matched for this machine's thread count."""
+    rng = np.random.default_rng(0)
+    n = 0
+    for rows, classes, samples in [(1, 10, 5), (4, 7, 3), (32, 10, 1), (64, 50, 8), (256, 100, 4), (37, 200, 17),
+                                   (2000, 10, 1)]:
+        logits = (rng.normal(size=(rows, classes)) * 2).astype("float32")
+        logits[0, 0] = -np.inf  # a masked class is never drawn
+        for seed in (1, 5):
+            for dt in ("int32", "int64"):
+                _equal(R.categorical(torch.tensor(logits), samples, dtype=dt, seed=seed),
+                       keras.random.categorical(logits, samples, dtype=dt, seed=seed), f"{rows}x{classes} {seed}")
+                n += 1
+    g_k, g_o = keras.random.SeedGenerator(9), R.SeedGenerator(9)
+    for _ in range(3):
+        _equal(R.categorical(torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64), 4, seed=g_o),
+               keras.random.categorical(np.array([[0.5, -1.0, 2.0]]), 4, seed=g_k), "generator")
+    with pytest.raises(ValueError, match="2-D"):
+        R.categorical(torch.zeros(3), 2, seed=1)
+    print(f"categorical: {n + 3} draws equal (up to 2000 rows, {R._tf_threads()} TensorFlow threads)")

@@ -1647,7 +1647,9 @@ def fit(
     if not (isinstance(shuffle, (bool, np.bool_, int)) or shuffle == "batch"):
         raise ValueError(f'fit: `shuffle` must be True, False or "batch" (Keras\'s), got {shuffle!r}')
     shuffle = shuffle if shuffle == "batch" else bool(shuffle)
-    if isinstance(validation_freq, bool) or not isinstance(validation_freq, (int, list, tuple)):
+    if (validation_data is not None or validation_split) and not isinstance(validation_freq, (int, list)):
+        # Keras's _should_eval: an int (True counts as 1) or a list, checked when there is validation data (Keras
+        # raises at the first epoch's end, after training it; here before training)
         raise ValueError("Expected `validation_freq` to be a list or int. Received: "
                          f"validation_freq={validation_freq} of the type {type(validation_freq)}.")
     steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")

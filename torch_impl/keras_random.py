@@ -39,8 +39,10 @@ The values:
   normals and uniforms, each value from its own stream); ``beta``: ``X / (X + Y)`` of two gamma draws, the second
   with the seed pair plus 12, as Keras does.
 
-Not ported: ``categorical`` (TensorFlow's multinomial kernel interleaves its stream by thread shard) and
-``binomial``.
+* ``categorical``: TensorFlow's multinomial kernel, its rows split over TensorFlow's thread pool as Eigen's
+  ``parallelFor`` splits them (each block reads the stream from its own offset), for a given thread count.
+
+Not ported: ``binomial``.
 
 Example (keras.io's VAE ``Sampling`` layer, ported):
     >>> import torch
@@ -58,6 +60,8 @@ Example (keras.io's VAE ``Sampling`` layer, ported):
 
 from __future__ import annotations
 
+import math
+import os
 import random as _py_random
 from typing import Optional, Sequence, Union
 
@@ -68,7 +72,7 @@ from torch_impl import _tf_random
 from torch_impl._tf_random import SEED_MOD
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
-           "beta", "set_random_seed", "draw_seed"]
+           "beta", "categorical", "set_random_seed", "draw_seed"]
 
 _FLOATS = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 _INTS = {"int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "uint8": torch.uint8,
@@ -301,6 +305,98 @@ def beta(shape: Sequence[int], alpha, beta, dtype=None, seed=None, device=None) 
     ga = _gamma_draw(shape, s1, a, work, device).to(dt)
     gb = _gamma_draw(shape, s2, b, work, device).to(dt)
     return ga / (ga + gb)
+
+
+def _divup(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def _eigen_parallel_for_blocks(n: int, cost: int, threads: int) -> list:
+    """The row blocks Eigen's ``ThreadPoolDevice::parallelFor`` (TensorFlow's ``Shard``) cuts ``n`` rows of
+    ``cost`` cycles each into on ``threads`` threads: its cost model (100000 startup and per-thread cycles, 40000 per
+    task), its block size with at most 4x oversharding and the efficiency search, then its recursive halving."""
+    wanted = int((n * cost - 100000) / 100000 + 0.9)
+    if n == 1 or threads == 1 or min(threads, max(1, wanted)) == 1:
+        return [(0, n)]
+    block_size = int(min(n, max(_divup(n, 4 * threads), 1.0 / (cost / 40000))))
+    max_block_size = min(n, 2 * block_size)
+    block_count = _divup(n, block_size)
+    best = block_count / (_divup(block_count, threads) * threads)
+    prev = block_count
+    while best < 1.0 and prev > 1:
+        coarser = _divup(n, prev - 1)
+        if coarser > max_block_size:
+            break
+        count = _divup(n, coarser)
+        prev = count
+        efficiency = count / (_divup(count, threads) * threads)
+        if efficiency + 0.01 >= best:
+            block_size, block_count = coarser, count
+            best = max(best, efficiency)
+    blocks = []
+    stack = [(0, n)]
+    while stack:
+        first, last = stack.pop()
+        while last - first > block_size:
+            mid = first + _divup((last - first) // 2, block_size) * block_size
+            stack.append((mid, last))
+            last = mid
+        blocks.append((first, last))
+    return sorted(blocks)
+
+
+def _tf_threads() -> int:
+    """TensorFlow's default intra-op thread count: the CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def categorical(logits, num_samples: int, dtype="int32", seed=None, num_threads: Optional[int] = None):
+    """``keras.random.categorical(logits, num_samples, dtype="int32", seed=None)``: TensorFlow's
+    ``stateless_categorical`` (its multinomial CPU kernel): per row, the running sum of ``exp(logit - max)`` over the
+    finite logits in float64, and per sample the first class whose running sum exceeds ``u * total`` with ``u`` a
+    float64 uniform from two Philox words.
+
+    TensorFlow splits the rows over its thread pool when the work is large (about ``rows * 50 * (num_samples *
+    log2(C) + C) > 110000`` cycles), and each block of rows reads the stream from its own offset, so the draws
+    depend on the thread count: ``num_threads`` is TensorFlow's intra-op thread count (default: the CPUs this
+    process may run on, TensorFlow's default). Small batches (text generation's single row) do not depend on it.
+
+    Example:
+        >>> categorical(torch.tensor([[0.0, 2.0, -1.0]]), 5, seed=1)     # keras.random.categorical(..., seed=1)
+        tensor([[0, 1, 0, 1, 1]], dtype=torch.int32)
+    """
+    lg = logits.detach() if isinstance(logits, torch.Tensor) else torch.as_tensor(np.asarray(logits))
+    if lg.dim() != 2:
+        raise ValueError(f"`logits` should be a 2-D tensor with shape [batch_size, num_classes]. Received: "
+                         f"logits={tuple(lg.shape)}")
+    name = str(dtype).replace("torch.", "")
+    if name not in _INTS:
+        raise ValueError(f"categorical: dtype must be an integer dtype, got {dtype}")
+    pair = draw_seed(seed)
+    rows, classes = lg.shape
+    num_samples = int(num_samples)
+    x = lg.to(torch.float64)
+    u = torch.empty(rows, num_samples, dtype=torch.float64, device=x.device)
+    if rows and num_samples:
+        cost = int(50 * (num_samples * math.log(classes) / math.log(2) + classes)) if classes else 50 * num_samples
+        for r0, r1 in _eigen_parallel_for_blocks(rows, cost, num_threads or _tf_threads()):
+            n_words = (r1 - r0) * num_samples * 2
+            first = r0 * (num_samples + 3) // 4  # the block's Skip, in 128-bit units
+            words = _tf_random._blocks(pair, first + torch.arange((n_words + 3) // 4, dtype=torch.int64,
+                                                                  device=x.device)).reshape(-1)[:n_words]
+            u[r0:r1] = _tf_random._unit_float64(words[0::2], words[1::2]).reshape(r1 - r0, num_samples)
+    finite = torch.isfinite(x)
+    lowest = float(torch.finfo(lg.dtype).min) if lg.is_floating_point() else float(np.finfo(np.float64).min)
+    peak = torch.where(finite, x, torch.tensor(lowest, dtype=torch.float64, device=x.device)).amax(1, keepdim=True) \
+        if classes else torch.zeros(rows, 1, dtype=torch.float64, device=x.device)
+    e = torch.where(finite, torch.exp(x - peak), torch.zeros((), dtype=torch.float64, device=x.device))
+    cdf = torch.cumsum(e, 1)
+    total = cdf[:, -1:] if classes else torch.zeros(rows, 1, dtype=torch.float64, device=x.device)
+    out = torch.searchsorted(cdf.contiguous(), (u * total).contiguous(), right=True)
+    return out.to(_INTS[name])
 
 
 def dropout(inputs: torch.Tensor, rate: float, noise_shape=None, seed=None) -> torch.Tensor:
