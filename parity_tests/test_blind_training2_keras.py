@@ -45,7 +45,7 @@ from parity_tests.test_field_scripts_round2 import (  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import class_weight as tcw  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
-from torch_impl import losses, optim, schedules  # noqa: E402
+from torch_impl import optim, schedules  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -186,6 +186,7 @@ def _compare_steps(k, t, dt, label):
     fin = max(_normwise(a, b) for a, b in zip(tfin, kfin))
     lr = _rel(tlrs, klrs)
     moved = max(_normwise(a, b) for a, b in zip(kfin, kws[0]))  # the run is not a no-op
+    assert moved > 0, f"{label}: the weights never moved"
     print(f"{label} {dt}: weights normwise {worst:.1e}, finalized {fin:.1e}, lr rel {lr:.1e}; "
           f"iterations Keras {kits} torch_impl {tits}; lr Keras {np.round(klrs, 6).tolist()}")
     assert tits == kits
@@ -560,7 +561,7 @@ def test_early_stopping_reduce_lr_checkpoint_csv_like_keras(dt, tmp_path):
     d = max(_normwise(b.numpy().T, a) for a, b in zip(km2.get_weights(), best.values()))
     print(f"  last checkpoint's weights normwise {d:.1e}")
     assert d <= (1e-12 if dt == "float64" else 1e-4)
-    (kraw, krows), (traw, trows) = _read_csv(tmp_path / "k.csv"), _read_csv(tmp_path / "t.csv")
+    (_, krows), (_, trows) = _read_csv(tmp_path / "k.csv"), _read_csv(tmp_path / "t.csv")
     w = _csv_cells_close(krows, trows, dt)
     print(f"  CSV header {krows[0]}, {len(krows) - 1} rows, cells rel {w:.1e}")
 

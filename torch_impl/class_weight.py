@@ -97,7 +97,8 @@ def labels_to_class_ids(y: ArrayLike) -> np.ndarray:
             raise ValueError(f"class_weight: the labels contain NaN or inf ({_where(bad)} of y of shape {shape}); "
                              "class ids cannot be derived from them (Keras would cast them to an arbitrary int32 id).")
     if y_np.ndim > 1:  # Keras: argmax over the last axis, or squeeze a trailing 1
-        if y_np.shape[-1] != 1 and y_np.size and (y_np.min() < 0 or y_np.max() > 1):
+        one_id = int(np.prod(y_np.shape[1:-1])) == 1  # else the ValueError below, not this reading
+        if y_np.shape[-1] != 1 and y_np.size and one_id and (y_np.min() < 0 or y_np.max() > 1):
             warnings.warn(f"class_weight: labels of shape {shape} are read as one-hot rows (Keras's rule: the "
                           "argmax over the last axis), but they hold values outside [0, 1], as class ids per "
                           "timestep would; each sample gets the weight of its row's largest entry's position. For "
