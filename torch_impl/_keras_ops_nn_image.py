@@ -1,9 +1,1354 @@
-"""Part of :mod:`torch_impl.keras_ops` (import the functions from there)."""
+"""Part of :mod:`torch_impl.keras_ops` (import the functions from there): keras.ops's remaining nn functions and
+``keras.ops.image``'s, with the TensorFlow backend's values, gradients and dtypes (Keras 3.15.1).
+
+Functions: the activations ``celu``, ``glu``, ``hard_shrink``, ``hard_tanh``, ``soft_shrink``, ``tanh_shrink``,
+``threshold``, ``sparse_plus``, ``sparse_sigmoid``, ``sparsemax``, ``squareplus``; ``psnr``;
+``rms_normalization``, ``layer_normalization``, ``batch_normalization``; ``in_top_k``; ``segment_max``,
+``segment_min``, ``segment_prod``; ``conv``, ``depthwise_conv``, ``separable_conv``, ``conv_transpose``,
+``max_pool``, ``average_pool``, ``adaptive_average_pool``, ``adaptive_max_pool``, ``depth_to_space``,
+``space_to_depth``; ``dot_product_attention``; and the namespace ``image`` (as ``keras.ops.image``:
+``ops.image.ssim``, ``resize``, ``rgb_to_grayscale``, ``rgb_to_hsv``, ``hsv_to_rgb``, ``gaussian_blur``,
+``sobel_edges``, ``crop_images``, ``pad_images``, ``extract_patches``, ``extract_patches_3d``).
+
+Quirks of Keras's TensorFlow backend kept here (torch's functions differ):
+
+* ``ops.sparsemax``'s threshold is ``(sum of the cumulative sums over the support - 1) / k``, not
+  ``(cumsum_k - 1) / k``: where the support has two or more entries the output does not sum to 1
+  (``sparsemax([0.5, 0.4, -1])`` is ``[0.3, 0.2, 0]``; the paper's: ``[0.55, 0.45, 0]``).
+* ``ops.in_top_k(targets, predictions, k)`` takes float32 predictions only (float64 raises, as TensorFlow's
+  ``InTopKV2``); ties count in (fewer than ``k`` scores strictly above the target's); a row with a non-finite
+  score is ``False``.
+* ``ops.segment_max``/``segment_min`` (unsorted) give an empty segment the dtype's lowest/highest finite value
+  (``-3.4028235e38`` in float32, not ``-inf``); with ``sorted=True`` an empty segment is 0. The gradient of a tie
+  is split evenly between the tied entries. ``segment_prod``'s gradient at a zero entry is the product of the
+  others (0 where a segment has two zeros). ``num_segments`` defaults to ``max(segment_ids) + 1``.
+* ``ops.celu``'s gradient at 0 is 2 (``tf.maximum``/``tf.minimum`` both give a tie to ``x``; torch's: 1).
+  ``ops.hard_tanh`` passes the gradient at +-1; ``hard_shrink``/``soft_shrink`` have gradient 0 at
+  ``+-threshold``.
+* ``ops.rms_normalization``/``layer_normalization`` compute in at least float32 and cast the result back to the
+  input's dtype (an int32 input gives int32); their ``epsilon`` is 1e-7 (torch: 1e-5 / machine epsilon);
+  ``layer_normalization``'s variance has no gradient through its mean (``tf.nn.moments``);
+  ``batch_normalization``'s ``epsilon`` is 1e-3.
+* ``ops.dot_product_attention``'s scale (default ``1 / sqrt(H)``) is a float32 number even in float64; masked
+  logits are ``-0.7 * 3.38953e38`` (a fully masked row is uniform, not NaN).
+* ``ops.image.resize`` (bilinear) computes in float32 whatever the input dtype, as TensorFlow's kernel (float64
+  images: float32-precision values, and Keras's ``saturate_cast`` back: ``inf`` becomes +-3.4028235e38),
+  half-pixel centres; ``ops.image.ssim`` returns the input's dtype (uint8
+  images: a truncated uint8); ``gaussian_blur`` scrambles a non-square kernel (Keras's reshape of the outer
+  product) and reads ``data_format=None`` as channels_last; ``hsv_to_rgb`` has no gradient (TensorFlow registers
+  none); ``rgb_to_hsv`` has TensorFlow's piecewise gradient.
+* ``ops.max_pool``/``adaptive_max_pool``: a NaN never wins a window (TensorFlow's CPU kernel folds
+  ``acc = x if x > acc`` from the lowest finite float: a window of NaN and -inf gives ``-3.4028235e38`` in
+  float32, ``-1.797e308`` in float64), while the gradient goes to the window's first entry unless a later one is
+  strictly greater (a NaN first entry keeps it), as ``MaxPoolGrad``; ``torch``'s pools propagate NaN.
+  ``segment_max``/``segment_min`` fold in data order: a NaN replaces the running value and is replaced by the next
+  entry (``segment_max([nan, 1])`` is 1, ``segment_max([2, nan])`` NaN).
+* ``ops.psnr`` of integer images takes an integer (truncated) mean of the squared error.
+* The activations raise on integer and boolean inputs (TensorFlow: TypeError / InvalidArgumentError);
+  ``conv``/``conv_transpose``/``max_pool``/``adaptive_max_pool`` take int32 (pools: any integer) as TensorFlow
+  does (computed here through float64: exact below 2**53).
+
+Where TensorFlow's CPU kernels raise and its GPU kernels compute (2-D ``conv`` with ``channels_first``,
+``conv_transpose`` with ``dilation_rate > 1``, float64 3-D pools), this module computes (checked against Keras's
+transposed channels_last call, as the adjoint of ``conv``, and in float32).
+
+Known difference (pinned by a strict xfail): ``sparsemax`` of a row holding NaN (TensorFlow's sort leaves the NaN
+at an implementation-defined place; torch sorts it first).
+
+Not ported (NotImplementedError): ``ops.image.resize`` with ``antialias=True`` or the ``'bicubic'``,
+``'lanczos3'``, ``'lanczos5'`` and ``'area'`` kernels; not here at all: ``ops.image``'s ``affine_transform``,
+``map_coordinates``, ``perspective_transform``, ``elastic_transform``, ``scale_and_translate`` (the
+``torch_impl.image`` layers hold TensorFlow's affine transform), ``ctc_decode``.
+"""
 
 from __future__ import annotations
 
-__all__: list = []
+__all__: list = [
+    "celu", "glu", "hard_shrink", "hard_tanh", "soft_shrink", "tanh_shrink", "threshold", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "psnr", "rms_normalization", "layer_normalization",
+    "batch_normalization", "in_top_k", "segment_max", "segment_min", "segment_prod", "conv", "depthwise_conv",
+    "separable_conv", "conv_transpose", "max_pool", "average_pool", "adaptive_average_pool", "adaptive_max_pool",
+    "depth_to_space", "space_to_depth", "dot_product_attention", "image",
+]
 
+import math  # noqa: E402
+import types  # noqa: E402
+
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
+from torch_impl import keras_backend as _K  # noqa: E402
 from torch_impl import keras_ops as _ko  # noqa: E402,F401
+
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _floating(x, name: str) -> torch.Tensor:
+    """A tensor of a floating dtype; integers and booleans raise, as in TensorFlow (which has no integer kernel for
+    these ops or cannot convert their float constants)."""
+    x = _ko._t(x)
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"ops.{name} takes floating inputs (TensorFlow raises on {_ko._dname(x)}); cast them "
+                        "first, e.g. ops.cast(x, 'float32')")
+    return x
+
+
+def _c(value, ref: torch.Tensor) -> torch.Tensor:
+    """A Python number as a 0-d tensor of ``ref``'s dtype (TensorFlow converts a Python operand to the tensor's
+    dtype)."""
+    return torch.as_tensor(value, dtype=ref.dtype, device=ref.device)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# activations
+# --------------------------------------------------------------------------------------------------------------
+
+
+def celu(x, alpha=1.0) -> torch.Tensor:
+    """``ops.celu(x, alpha=1.0)``: ``maximum(x, 0) + alpha * expm1(minimum(x, 0) / alpha)``; gradient 2 at 0
+    (TensorFlow's max/min give a tie to ``x`` both times; ``F.celu``: 1)."""
+    x = _floating(x, "celu")
+    zero = _c(0.0, x)
+    return _K._maximum(x, zero) + alpha * torch.expm1(_K._minimum(x, zero) / alpha)
+
+
+def glu(x, axis=-1) -> torch.Tensor:
+    """``ops.glu(x, axis=-1)``: ``a * sigmoid(b)`` of the two halves along ``axis``; an odd size raises
+    ValueError."""
+    x = _ko._t(x)
+    if x.shape[axis] % 2 != 0:
+        raise ValueError(f"axis size must be divisible by 2. Received: x.shape={tuple(x.shape)} with axis={axis}")
+    x = _floating(x, "glu")
+    a, b = torch.chunk(x, 2, dim=axis)
+    return a * torch.sigmoid(b)
+
+
+def hard_tanh(x) -> torch.Tensor:
+    """``ops.hard_tanh(x)``: ``clip_by_value(x, -1, 1)``: the gradient passes at +-1 (``F.hardtanh``: 0)."""
+    x = _floating(x, "hard_tanh")
+    return _K._clip_by_value(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5) -> torch.Tensor:
+    """``ops.hard_shrink(x, threshold=0.5)``: ``x`` where ``|x| > threshold``, else 0 (gradient 0 at the
+    threshold)."""
+    x = _floating(x, "hard_shrink")
+    return torch.where(torch.abs(x) > _c(threshold, x), x, torch.zeros_like(x))
+
+
+def soft_shrink(x, threshold=0.5) -> torch.Tensor:
+    """``ops.soft_shrink(x, threshold=0.5)``: ``x -+ threshold`` beyond ``+-threshold``, else 0."""
+    x = _floating(x, "soft_shrink")
+    t = _c(threshold, x)
+    return torch.where(x > t, x - t, torch.where(x < -t, x + t, torch.zeros_like(x)))
+
+
+def tanh_shrink(x) -> torch.Tensor:
+    """``ops.tanh_shrink(x)``: ``x - tanh(x)``."""
+    x = _floating(x, "tanh_shrink")
+    return x - torch.tanh(x)
+
+
+def threshold(x, threshold, default_value) -> torch.Tensor:  # noqa: F811 - Keras's argument name
+    """``ops.threshold(x, threshold, default_value)``: ``x`` where ``x > threshold``, else ``default_value`` (in
+    ``x``'s dtype); integer ``x`` works with integer numbers (TensorFlow cannot convert a float to an int)."""
+    x = _ko._t(x)
+    if x.dtype == torch.bool:
+        raise TypeError("ops.threshold does not take booleans (TensorFlow raises)")
+    if not x.is_floating_point():
+        for v in (threshold, default_value):
+            if isinstance(v, float) or (isinstance(v, torch.Tensor) and v.is_floating_point()):
+                raise TypeError(f"ops.threshold: cannot convert {v!r} to {_ko._dname(x)} (TensorFlow raises "
+                                "TypeError)")
+    t = threshold if isinstance(threshold, torch.Tensor) else _c(threshold, x)
+    d = default_value if isinstance(default_value, torch.Tensor) else _c(default_value, x)
+    return torch.where(x > t, x, d)
+
+
+def sparse_plus(x) -> torch.Tensor:
+    """``ops.sparse_plus(x)``: 0 for ``x <= -1``, ``(x + 1)**2 / 4`` for ``-1 < x < 1``, ``x`` from 1."""
+    x = _floating(x, "sparse_plus")
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * torch.square(x + 1), x))
+
+
+def sparse_sigmoid(x) -> torch.Tensor:
+    """``ops.sparse_sigmoid(x)``: 0 for ``x <= -1``, 1 for ``x >= 1``, ``(x + 1) / 2`` between (gradient 0 at
+    +-1)."""
+    x = _floating(x, "sparse_sigmoid")
+    return torch.where(x <= -1, _c(0.0, x), torch.where(x >= 1, _c(1.0, x), 0.5 * (x + 1)))
+
+
+def sparsemax(x, axis=-1) -> torch.Tensor:
+    """``ops.sparsemax(x, axis=-1)``: Keras's TensorFlow formula, whose threshold sums the cumulative sums over the
+    support (``tau = (sum_{j <= k} cumsum_j - 1) / k``): the output does not sum to 1 once the support has two
+    entries (the paper's ``tau`` is ``(cumsum_k - 1) / k``)."""
+    x = _floating(x, "sparsemax")
+    srt = torch.sort(x, dim=axis, descending=True).values
+    cums = torch.cumsum(srt, dim=axis)
+    n = x.shape[axis]
+    r_shape = [1] * x.dim()
+    r_shape[axis] = -1
+    r = torch.arange(1, n + 1, dtype=x.dtype, device=x.device).reshape(r_shape)
+    support = srt - (cums - 1) / r > 0
+    cums_safe = torch.where(support, cums, _c(0.0, x))
+    k = torch.sum(support.to(x.dtype), dim=axis, keepdim=True)
+    tau = (torch.sum(cums_safe, dim=axis, keepdim=True) - 1) / k
+    return _K._maximum(x - tau, _c(0.0, x))
+
+
+def squareplus(x, b=4) -> torch.Tensor:
+    """``ops.squareplus(x, b=4)``: ``(x + sqrt(x**2 + b)) / 2``."""
+    x = _floating(x, "squareplus")
+    b = _ko._t(b, x.dtype) if not isinstance(b, torch.Tensor) else b.to(x.dtype)
+    return (x + torch.sqrt(torch.square(x) + b)) / 2
+
+
+# --------------------------------------------------------------------------------------------------------------
+# psnr and the normalizations
+# --------------------------------------------------------------------------------------------------------------
+
+
+def psnr(x1, x2, max_val) -> torch.Tensor:
+    """``ops.psnr(x1, x2, max_val)``: ``20 log10(max_val) - 10 log10(mean((x1 - x2)**2))`` over every entry, with
+    TensorFlow's ``log(x) / log(10)``; ``max_val`` in ``x2``'s dtype; the shapes must be equal (ValueError).
+    Integer images: an integer (truncated) mean, then float32 (int64: floatx), as Keras."""
+    x1, x2 = _ko._t(x1), _ko._t(x2)
+    if x1.shape != x2.shape:
+        raise ValueError(f"Input shapes {tuple(x1.shape)} and {tuple(x2.shape)} must match for PSNR calculation. ")
+    if x1.dtype != x2.dtype:
+        raise TypeError(f"ops.psnr: x1 is {_ko._dname(x1)}, x2 {_ko._dname(x2)} (TensorFlow raises "
+                        "InvalidArgumentError on the subtraction)")
+    if x1.dtype == torch.bool:
+        raise TypeError("ops.psnr does not take booleans (TensorFlow raises)")
+    mv = _ko._t(max_val, x2.dtype) if not isinstance(max_val, torch.Tensor) else max_val.to(x2.dtype)
+    sq = torch.square(x1 - x2)
+    if x1.is_floating_point():
+        mse = torch.mean(sq)
+    else:
+        mse = torch.div(torch.sum(sq, dtype=sq.dtype), max(sq.numel(), 1), rounding_mode="trunc")
+    return 20 * _ko.log10(mv) - 10 * _ko.log10(mse)
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    return _ko._tdt(_ko.result_type(_ko._dname(x), "float32"))
+
+
+def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> torch.Tensor:
+    """``ops.rms_normalization(x, scale=None, axis=-1, epsilon=None)``: ``x * rsqrt(mean(x**2) + epsilon) * scale``
+    computed in at least float32 and cast back to ``x``'s dtype; ``epsilon`` defaults to 1e-7 (``F.rms_norm``'s
+    default is the dtype's machine epsilon)."""
+    eps = _K.epsilon() if epsilon is None else epsilon
+    x = _ko._t(x)
+    original = x.dtype
+    x = x.to(_compute_dtype(x))
+    if scale is not None:
+        scale = _ko._t(scale).to(x.dtype)
+    if isinstance(axis, (tuple, list)):
+        axis = sorted(axis)
+    if x.dim() == 0:
+        x = x.unsqueeze(0)
+    dims = _ko._dims(x, axis)
+    rrms = torch.rsqrt(torch.mean(torch.square(x), dims, keepdim=True) + eps)
+    out = x * rrms
+    if scale is not None:
+        out = out * scale
+    return out.to(original)
+
+
+def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs) -> torch.Tensor:
+    """``ops.layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None)``: ``x * inv + (beta - mean *
+    inv)`` with ``inv = rsqrt(var + eps) * gamma`` (``tf.nn.moments``: no gradient through the mean inside the
+    variance), computed in at least float32 and cast back; ``epsilon`` defaults to 1e-7 (``F.layer_norm``: 1e-5).
+    The deprecated ``rms_scaling=True`` is ``x * rsqrt(var + eps) * gamma``, as Keras."""
+    rms_scaling = kwargs.pop("rms_scaling", False)
+    if kwargs:
+        raise TypeError(f"ops.layer_normalization got unexpected keyword arguments {sorted(kwargs)}")
+    eps = _K.epsilon() if epsilon is None else epsilon
+    x = _ko._t(x)
+    original = x.dtype
+    x = x.to(_compute_dtype(x))
+    if gamma is not None:
+        gamma = _ko._t(gamma).to(x.dtype)
+    if beta is not None:
+        beta = _ko._t(beta).to(x.dtype)
+    nd = x.dim()
+    axes = sorted([axis] if isinstance(axis, int) else list(axis))
+    shape = [1] * nd
+    for d in axes:
+        shape[d] = x.shape[d]
+
+    def bc(v):
+        return v.reshape(shape) if v is not None and v.dim() != nd else v
+
+    if rms_scaling:
+        inv = torch.rsqrt(_ko.var(x, axis=tuple(axes), keepdims=True) + eps)
+        out = x * inv
+        if gamma is not None:
+            out = out * bc(gamma)
+        return out.to(original)
+    mean, variance = _ko.moments(x, axes=tuple(axes), keepdims=True)
+    gamma, beta = bc(gamma), bc(beta)
+    inv = torch.rsqrt(variance + eps)
+    if gamma is not None:
+        inv = inv * gamma
+    res = -mean * inv
+    if beta is not None:
+        res = res + beta
+    return (x * inv + res).to(original)
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3) -> torch.Tensor:
+    """``ops.batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3)``:
+    ``tf.nn.batch_normalization``: ``x * inv + (offset - mean * inv)``, ``inv = rsqrt(variance + epsilon) *
+    scale`` (the statistics along ``axis`` of ``x``); floating inputs only."""
+    x = _floating(x, "batch_normalization")
+    mean, variance = _ko._t(mean), _ko._t(variance)
+    offset = None if offset is None else _ko._t(offset)
+    scale = None if scale is None else _ko._t(scale)
+    if axis != -1:
+        shape = [1] * x.dim()
+        shape[axis] = mean.shape[0]
+        mean, variance = mean.reshape(shape), variance.reshape(shape)
+        offset = None if offset is None else offset.reshape(shape)
+        scale = None if scale is None else scale.reshape(shape)
+    inv = torch.rsqrt(variance + epsilon)
+    if scale is not None:
+        inv = inv * scale
+    shift = offset - mean * inv if offset is not None else -mean * inv
+    return x * inv.to(x.dtype) + shift.to(x.dtype)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# in_top_k and the segment reductions
+# --------------------------------------------------------------------------------------------------------------
+
+
+def in_top_k(targets, predictions, k) -> torch.Tensor:
+    """``ops.in_top_k(targets, predictions, k)``: ``tf.math.in_top_k``: whether fewer than ``k`` classes score
+    strictly above the target (ties count in); ``False`` for a row with a non-finite score or an id out of range.
+    ``predictions`` must be float32 and ``targets`` int32/int64 (TensorFlow raises otherwise: float64 scores
+    too)."""
+    targets, predictions = _ko._t(targets), _ko._t(predictions)
+    if predictions.dtype != torch.float32:
+        raise TypeError(f"ops.in_top_k: predictions must be float32, got {_ko._dname(predictions)} (TensorFlow's "
+                        "InTopKV2 raises InvalidArgumentError)")
+    if targets.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"ops.in_top_k: targets must be int32 or int64, got {_ko._dname(targets)} (TensorFlow "
+                        "raises InvalidArgumentError)")
+    if predictions.dim() != 2 or targets.dim() != 1 or targets.shape[0] != predictions.shape[0]:
+        raise ValueError(f"ops.in_top_k: predictions must be 2-D (batch, classes) and targets 1-D of the same batch; "
+                         f"got {tuple(predictions.shape)} and {tuple(targets.shape)}")
+    return _K.in_top_k(predictions, targets, int(k))
+
+
+def _segment_prep(data, segment_ids, num_segments, sorted_, name):
+    data, ids = _ko._t(data), _ko._t(segment_ids)
+    if ids.dim() > 1:
+        raise ValueError(f"Argument `segment_ids` should be an 1-D vector, got shape: {ids.dim()}. Consider either "
+                         "flatten input with segment_ids.reshape((-1)) and data.reshape((-1, ) + "
+                         "data.shape[len(segment_ids.shape):]) or vectorize with vmap.")
+    if ids.shape[0] != data.shape[0]:
+        raise ValueError(f"Argument `segment_ids` and `data` should have same leading dimension. Got "
+                         f"{tuple(ids.shape)} v.s. {tuple(data.shape)}.")
+    if sorted_ and num_segments is not None:
+        raise ValueError("Argument `num_segments` cannot be set when sorted is True when using the tensorflow "
+                         f"backend.Received: num_segments={num_segments}, sorted={sorted_}.")
+    if data.dtype == torch.bool:
+        raise TypeError(f"ops.{name} does not take booleans (TensorFlow raises)")
+    ids = ids.to(torch.int64).to(data.device)
+    if sorted_:
+        if ids.numel() and (bool((ids[1:] < ids[:-1]).any()) or int(ids.min()) < 0):
+            raise ValueError(f"ops.{name}(sorted=True): segment ids must be sorted and non-negative (TensorFlow "
+                             "raises InvalidArgumentError)")
+        n = int(ids.max()) + 1 if ids.numel() else 0
+    else:
+        n = int(num_segments) if num_segments is not None else (int(ids.max()) + 1 if ids.numel() else 0)
+        if ids.numel() and int(ids.max()) >= n:
+            raise ValueError(f"segment_ids {int(ids.max())} is out of range [0, {n}) (TensorFlow raises "
+                             "InvalidArgumentError)")
+    return data, ids, n
+
+
+def _empty_value(dtype: torch.dtype, reduce: str, sorted_: bool):
+    if reduce == "prod":
+        return 1
+    if sorted_:
+        return 0
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+class _SegmentReduce(torch.autograd.Function):
+    """Segment max/min/prod over axis 0 with TensorFlow's gradients (``_UnsortedSegmentMinOrMaxGrad``: a tie
+    splits the gradient evenly; ``_UnsortedSegmentProdGrad``: at a zero entry the product of the others, 0 where a
+    segment holds two zeros). Negative ids are dropped."""
+
+    @staticmethod
+    def forward(ctx, data, ids, n, reduce, fill):
+        keep = ids >= 0
+        idx = ids.clamp_min(0)
+        out = torch.full((n, *data.shape[1:]), fill, dtype=data.dtype, device=data.device)
+        index = idx[keep].reshape(-1, *[1] * (data.dim() - 1)).expand(-1, *data.shape[1:])
+        if reduce != "prod" and data.is_floating_point() and bool(torch.isnan(data[keep]).any()):
+            out = _SegmentReduce._nan_fold(data[keep], index, out, reduce)
+        elif index.numel():
+            out = out.scatter_reduce(0, index, data[keep], reduce, include_self=False)
+        ctx.reduce, ctx.n = reduce, n
+        ctx.save_for_backward(data, ids, out)
+        return out
+
+    @staticmethod
+    def _nan_fold(data, index, out, reduce):
+        """TensorFlow's segment max/min kernels fold ``out = out if out > x else x`` in data order: a NaN replaces
+        the running value and is replaced by the next entry, so a segment is the max (min) of the entries after its
+        last NaN, or NaN if a NaN comes last."""
+        pos = torch.arange(data.shape[0], device=data.device).reshape(-1, *[1] * (data.dim() - 1)).expand(data.shape)
+        minus = torch.full(out.shape, -1, dtype=torch.long, device=data.device)
+        last_nan = minus.scatter_reduce(0, index, torch.where(torch.isnan(data), pos, -1), "amax", include_self=True)
+        last = minus.scatter_reduce(0, index, pos, "amax", include_self=True)
+        after = pos > last_nan.gather(0, index)
+        info = torch.finfo(data.dtype)
+        neutral = torch.full_like(out, info.min if reduce == "amax" else info.max)
+        folded = neutral.scatter_reduce(0, index, torch.where(after, data, neutral.gather(0, index)), reduce,
+                                        include_self=True)
+        folded = torch.where(last >= 0, folded, out)  # an empty segment keeps its value (sorted: 0)
+        return torch.where((last_nan == last) & (last >= 0), torch.full_like(out, math.nan), folded)
+
+    @staticmethod
+    def backward(ctx, grad):
+        data, ids, out = ctx.saved_tensors
+        keep = (ids >= 0).reshape(-1, *[1] * (data.dim() - 1))
+        idx = ids.clamp_min(0)
+        n = ctx.n
+
+        def seg_sum(v):
+            z = torch.zeros((n, *v.shape[1:]), dtype=v.dtype, device=v.device)
+            k = ids >= 0
+            return z.index_add(0, idx[k], v[k])
+
+        g_at = grad[idx]
+        if ctx.reduce in ("amax", "amin"):
+            sel = (data == out[idx]) & keep
+            count = seg_sum(sel.to(grad.dtype))
+            return torch.where(sel, (grad / count)[idx], torch.zeros_like(g_at)), None, None, None, None
+        is_zero = data == 0
+        num_zeros = seg_sum(is_zero.to(torch.int32))
+        grad = torch.where(num_zeros > 1, torch.zeros_like(grad), grad)
+        nz = torch.where(is_zero, torch.ones_like(data), data)
+        nz_prod = _SegmentReduce.forward(_Ctx(), nz, ids, n, "prod", 1)
+        partial = torch.where(is_zero, nz_prod[idx], out[idx] / data)
+        g_at = torch.where(keep, grad[idx], torch.zeros_like(g_at))
+        return g_at * partial, None, None, None, None
+
+
+class _Ctx:
+    def save_for_backward(self, *a):
+        pass
+
+
+def _segment(data, segment_ids, num_segments, sorted_, reduce, name):
+    data, ids, n = _segment_prep(data, segment_ids, num_segments, sorted_, name)
+    return _SegmentReduce.apply(data, ids, n, reduce, _empty_value(data.dtype, reduce, sorted_))
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False) -> torch.Tensor:  # noqa: A002 - Keras's name
+    """``ops.segment_max(data, segment_ids, num_segments=None, sorted=False)``: the maximum of the rows of ``data``
+    per id; an empty segment is the dtype's lowest finite value (``sorted=True``: 0); ``num_segments`` defaults to
+    ``max(segment_ids) + 1``; a tie splits the gradient evenly."""
+    return _segment(data, segment_ids, num_segments, sorted, "amax", "segment_max")
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False) -> torch.Tensor:  # noqa: A002 - Keras's name
+    """``ops.segment_min(...)``: as :func:`segment_max`, the minimum (empty: the dtype's largest finite value;
+    ``sorted=True``: 0)."""
+    return _segment(data, segment_ids, num_segments, sorted, "amin", "segment_min")
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False) -> torch.Tensor:  # noqa: A002 - Keras's name
+    """``ops.segment_prod(...)``: the product per id (empty: 1); gradient at a zero entry the product of the
+    others, 0 where a segment has two zeros (TensorFlow's)."""
+    return _segment(data, segment_ids, num_segments, sorted, "prod", "segment_prod")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# convolutions and pooling (TensorFlow's 'same' padding: the odd pad at the end)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _conv_nd(x: torch.Tensor, kernel: torch.Tensor, strides, padding: str, data_format, dilation_rate,
+             depthwise: bool) -> torch.Tensor:
+    data_format = _K._data_format(data_format)
+    padding = _K._padding_mode(str(padding).lower())
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3) or kernel.dim() != nd + 2:
+        raise ValueError(f"Expected a rank 3 to 5 input and a kernel of the same rank, got {tuple(x.shape)} and "
+                         f"{tuple(kernel.shape)}")
+    if x.dtype != kernel.dtype:
+        raise TypeError(f"The input ({_ko._dname(x)}) and the kernel ({_ko._dname(kernel)}) must have one dtype "
+                        "(TensorFlow raises)")
+    if x.dtype not in _FLOATS and not (x.dtype == torch.int32 and not depthwise):
+        raise TypeError(f"The convolutions take floating (or int32) inputs; got {_ko._dname(x)}")
+    if x.dtype == torch.int32:  # TensorFlow's int32 Conv: computed here in float64, exact below 2**53
+        return _conv_nd(x.double(), kernel.double(), strides, padding, data_format, dilation_rate, depthwise).to(
+            torch.int32)
+    strides = _K._tuple(strides, nd, "strides")
+    dilation = _K._tuple(dilation_rate, nd, "dilation_rate")
+    xc = _K._to_channels_first(x, data_format)
+    channels = xc.shape[1]
+    if depthwise:  # (*k, in, mult) -> (in * mult, 1, *k)
+        if kernel.shape[nd] != channels:
+            raise ValueError(f"The depthwise kernel's input channels ({kernel.shape[nd]}) differ from the input's "
+                             f"({channels})")
+        weight, groups = kernel.reshape(*kernel.shape[:nd], 1, -1).permute(nd + 1, nd, *range(nd)), channels
+    else:
+        k_in = kernel.shape[nd]
+        if channels % k_in != 0:
+            raise ValueError(f"The number of input channels ({channels}) must be a multiple of the kernel's input "
+                             f"channels ({k_in})")
+        weight, groups = kernel.permute(nd + 1, nd, *range(nd)), channels // k_in
+    if padding == "same":
+        xc = F.pad(xc, _K._torch_pad(_K._same_pads(xc.shape[2:], kernel.shape[:nd], strides, dilation)))
+    for n, k, d in zip(xc.shape[2:], kernel.shape[:nd], dilation):
+        if n < (k - 1) * d + 1 and x.numel():
+            raise ValueError("The convolution operation resulted in an empty output. This can happen if the input is "
+                             "too small for the given kernel size, strides, dilation rate, and padding mode.")
+    out = (F.conv1d, F.conv2d, F.conv3d)[nd - 1](xc, weight.contiguous(), stride=strides, dilation=dilation,
+                                                 groups=groups)
+    return _K._from_channels_first(out, data_format)
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1) -> torch.Tensor:
+    """``ops.conv(inputs, kernel, strides=1, padding='valid', data_format=None, dilation_rate=1)``: 1-3 spatial
+    axes, kernel ``(*spatial, in / groups, out)`` (fewer kernel input channels than the input's: a grouped
+    convolution); TensorFlow's ``'same'`` padding (the odd pad at the end, also with strides)."""
+    return _conv_nd(_ko._t(inputs), _ko._t(kernel), strides, padding, data_format, dilation_rate, False)
+
+
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1) -> torch.Tensor:
+    """``ops.depthwise_conv(...)``: kernel ``(*spatial, in, multiplier)``, output channel ``c * multiplier + m``
+    (1 or 2 spatial axes)."""
+    x = _ko._t(inputs)
+    if x.dim() not in (3, 4):
+        raise ValueError(f"ops.depthwise_conv takes a rank 3 or 4 input, got {tuple(x.shape)}")
+    return _conv_nd(x, _ko._t(kernel), strides, padding, data_format, dilation_rate, True)
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1) -> torch.Tensor:
+    """``ops.separable_conv(...)``: the depthwise convolution (strides, padding, dilation), then the pointwise
+    ``1 x 1`` kernel ``(*1, in * multiplier, out)``."""
+    dw = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return _conv_nd(dw, _ko._t(pointwise_kernel), 1, "valid", data_format, 1, False)
+
+
+class _TfMaxWindows(torch.autograd.Function):
+    """TensorFlow's CPU ``MaxPool`` over given windows of the flattened spatial axes (``idx``, ``(O, K)``, the
+    window's entries in row-major order; ``valid`` False for padding): the value folds ``acc = x if x > acc`` from
+    the dtype's lowest finite value (a NaN never wins; a window of NaN and -inf gives the lowest finite value), and
+    ``MaxPoolGrad`` sends the gradient to the window's first entry unless a later one is strictly greater (a NaN
+    first entry keeps it)."""
+
+    @staticmethod
+    def forward(ctx, xc, idx, valid, out_shape):
+        n, c = xc.shape[:2]
+        xf = xc.reshape(n, c, -1)
+        vals = xf[:, :, idx]  # (N, C, O, K)
+        lowest = torch.finfo(xc.dtype).min
+        ok = valid & ~torch.isnan(vals)
+        out = torch.where(ok, vals, torch.full_like(vals, lowest)).amax(-1).clamp_min(lowest)
+        first = valid.to(torch.int8).argmax(-1)  # (O,)
+        v_first = vals.gather(-1, first.expand(n, c, -1).unsqueeze(-1)).squeeze(-1)
+        key = torch.where(ok, vals, torch.full_like(vals, -math.inf))
+        best = key.argmax(-1)  # first occurrence of the maximum
+        chosen = torch.where(torch.isnan(v_first) | (key.amax(-1) == -math.inf), first.expand(n, c, -1), best)
+        ctx.save_for_backward(torch.gather(idx.expand(n, c, *idx.shape), -1, chosen.unsqueeze(-1)).squeeze(-1))
+        ctx.in_shape = xc.shape
+        return out.reshape(n, c, *out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (pos,) = ctx.saved_tensors
+        n, c = ctx.in_shape[:2]
+        g = torch.zeros(n, c, math.prod(ctx.in_shape[2:]), dtype=grad.dtype, device=grad.device)
+        g.scatter_add_(-1, pos, grad.reshape(n, c, -1))
+        return g.reshape(ctx.in_shape), None, None, None
+
+
+def _windows(axes: list, sizes) -> tuple:
+    """Per-axis ``(idx (o, k), valid (o, k))`` windows into spatial axes of ``sizes``: the flattened ``(O, K)``
+    indices (outputs and window entries both row-major) and validity."""
+    strides = [math.prod(sizes[i + 1:]) for i in range(len(sizes))]
+    nd = len(axes)
+    flat, ok = 0, True
+    for i, ((idx, val), st) in enumerate(zip(axes, strides)):
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = idx.shape
+        flat = flat + (idx.clamp(0, sizes[i] - 1) * st).reshape(shape)
+        ok = ok & val.reshape(shape)
+    o = math.prod(a[0].shape[0] for a in axes)
+    return flat.reshape(o, -1), ok.reshape(o, -1)
+
+
+def _tf_max_pool(xc: torch.Tensor, pool: tuple, strides: tuple, padding: str) -> torch.Tensor:
+    sizes = tuple(xc.shape[2:])
+    pads = _K._same_pads(sizes, pool, strides, (1,) * len(pool)) if padding == "same" else [(0, 0)] * len(pool)
+    axes = []
+    for n, k, s_, (before, _) in zip(sizes, pool, strides, pads):
+        o = -(-n // s_) if padding == "same" else (n - k) // s_ + 1
+        idx = torch.arange(o).reshape(-1, 1) * s_ - before + torch.arange(k).reshape(1, -1)
+        axes.append((idx, (idx >= 0) & (idx < n)))
+    out_shape = tuple(a[0].shape[0] for a in axes)
+    idx, valid = _windows(axes, sizes)
+    return _TfMaxWindows.apply(xc, idx.to(xc.device), valid.to(xc.device), out_shape)
+
+
+def _pool(inputs, pool_size, strides, padding, data_format, mode):
+    x = _ko._t(inputs)
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"Pooling takes a rank 3 to 5 input, got {tuple(x.shape)}")
+    if mode == "avg" and x.dtype not in _FLOATS:
+        raise TypeError(f"ops.average_pool takes floating inputs; got {_ko._dname(x)} (TensorFlow raises)")
+    strides = pool_size if strides is None else strides
+    padding = str(padding).lower()
+    if mode == "max" and x.dtype not in _FLOATS:
+        if x.dtype == torch.bool:
+            raise TypeError("ops.max_pool does not take booleans (TensorFlow raises)")
+        # TensorFlow max-pools integers; torch has no integer kernel: through float64 (exact below 2**53)
+        return _K._pool(x.double(), pool_size, strides, padding, data_format, mode, nd).to(x.dtype)
+    if mode == "max":
+        data_format = _K._data_format(data_format)
+        _K._padding_mode(padding)
+        xc = _K._to_channels_first(x, data_format)
+        out = _tf_max_pool(xc, _K._tuple(pool_size, nd, "pool_size"), _K._tuple(strides, nd, "strides"), padding)
+        return _K._from_channels_first(out, data_format)
+    return _K._pool(x, pool_size, strides, padding, data_format, mode, nd)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None) -> torch.Tensor:
+    """``ops.max_pool(inputs, pool_size, strides=None, padding='valid', data_format=None)``: ``strides`` default to
+    ``pool_size``; TensorFlow's ``'same'`` padding never wins a max."""
+    return _pool(inputs, pool_size, strides, padding, data_format, "max")
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None) -> torch.Tensor:
+    """``ops.average_pool(...)``: TensorFlow's ``'same'`` padding is left out of each window's count
+    (``F.avg_pool2d``'s ``count_include_pad=True`` default counts it)."""
+    return _pool(inputs, pool_size, strides, padding, data_format, "avg")
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1) -> torch.Tensor:
+    """``ops.conv_transpose(inputs, kernel, strides=1, padding='valid', output_padding=None, data_format=None,
+    dilation_rate=1)``: the gradient of a TensorFlow convolution, kernel ``(*spatial, out, in)``; the output size
+    per axis is Keras's: ``'valid'``: ``(n - 1) s + k + (output_padding or max(k, s) - k)``, ``'same'``: ``n s``
+    (with ``output_padding``: ``(n - 1) s + k % 2 + output_padding``), with ``k`` the dilated kernel size;
+    TensorFlow's ``'same'`` crop (the odd row at the end)."""
+    data_format = _K._data_format(data_format)
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding}")
+    x, kernel = _ko._t(inputs), _ko._t(kernel)
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3) or kernel.dim() != nd + 2:
+        raise ValueError(f"Expected a rank 3 to 5 input and a kernel of the same rank, got {tuple(x.shape)} and "
+                         f"{tuple(kernel.shape)}")
+    channels = x.shape[-1] if data_format == "channels_last" else x.shape[1]
+    if channels != kernel.shape[-1]:
+        raise ValueError("The number of input channels must match the kernel's input channels. Received: input "
+                         f"channels={channels}, kernel input channels={kernel.shape[-1]}, "
+                         f"data_format='{data_format}'.")
+    if x.dtype != kernel.dtype or x.dtype not in (*_FLOATS, torch.int32):
+        raise TypeError(f"ops.conv_transpose takes floating (or int32) inputs of one dtype; got {_ko._dname(x)} "
+                        f"and {_ko._dname(kernel)}")
+    if x.dtype == torch.int32:  # TensorFlow's int32 kernel: computed here in float64, exact below 2**53
+        return conv_transpose(x.double(), kernel.double(), strides, padding, output_padding, data_format,
+                              dilation_rate).to(torch.int32)
+    strides = _K._tuple(strides, nd, "strides")
+    dilation = _K._tuple(dilation_rate, nd, "dilation_rate")
+    out_pad = (None,) * nd if output_padding is None else _K._tuple(output_padding, nd, "output_padding")
+    xc = _K._to_channels_first(x, data_format)
+    sizes, crops = [], []
+    for n_in, k, s, d, op in zip(xc.shape[2:], kernel.shape[:nd], strides, dilation, out_pad):
+        k_eff = (k - 1) * d + 1
+        if padding == "valid":
+            n_out = (n_in - 1) * s + k_eff + (max(k_eff, s) - k_eff if op is None else op)
+            expected = (n_out - k_eff) // s + 1
+        else:
+            n_out = n_in * s if op is None else (n_in - 1) * s + k_eff % 2 + op
+            expected = -(-n_out // s)
+        if expected != n_in or n_out <= 0:
+            raise ValueError(f"ops.conv_transpose: an output of size {n_out} does not convolve back to {n_in} "
+                             f"(TensorFlow raises InvalidArgumentError)")
+        before = max((n_in - 1) * s + k_eff - n_out, 0) // 2 if padding == "same" else 0
+        sizes.append(n_out)
+        crops.append(before)
+    weight = kernel.permute(nd + 1, nd, *range(nd)).contiguous()  # (in, out, *k)
+    full = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1](xc, weight, stride=strides,
+                                                                               dilation=dilation)
+    short = [max(b + n - full.shape[2 + i], 0) for i, (b, n) in enumerate(zip(crops, sizes))]
+    if any(short):
+        full = F.pad(full, [v for sh in reversed(short) for v in (0, sh)])
+    out = full[(slice(None), slice(None), *[slice(b, b + n) for b, n in zip(crops, sizes)])]
+    return _K._from_channels_first(out, data_format)
+
+
+def _adaptive(inputs, output_size, data_format, mode):
+    data_format = _K._data_format(data_format)
+    x = _ko._t(inputs)
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"adaptive_{mode}_pool supports 1D, 2D, or 3D inputs only.")
+    size = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+    if mode == "max" and x.dtype not in _FLOATS:
+        if x.dtype == torch.bool:
+            raise TypeError("ops.adaptive_max_pool does not take booleans (TensorFlow raises)")
+        # TensorFlow max-pools integers; torch has no integer kernel: through float64 (exact below 2**53)
+        return _adaptive(x.double(), output_size, data_format, mode).to(x.dtype)
+    xc = _K._to_channels_first(x, data_format)
+    for n, o in zip(xc.shape[2:], size):
+        # Keras's windows: start floor(i n / o), end ceil((i + 1) n / o) (in float32); torch's are the same, in
+        # integers: equal while the float32 products are exact
+        if n * o >= 2 ** 24:
+            raise NotImplementedError("adaptive pooling of sizes whose product reaches 2**24 is not ported")
+    if mode == "average":
+        fn = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[nd - 1]
+        return _K._from_channels_first(fn(xc, size), data_format)
+    # TensorFlow: a max pool along each axis in turn (Keras's "two-pool gather"), each with MaxPool's NaN rule
+    out = xc
+    for axis, o in enumerate(size):
+        sizes = tuple(out.shape[2:])
+        n = sizes[axis]
+        start = torch.floor(torch.arange(o, dtype=torch.float32) * n / o).long().clamp_max(n - 1)
+        end = torch.ceil(torch.arange(1, o + 1, dtype=torch.float32) * n / o).long().clamp_max(n)
+        small = -(-n // o)
+        length = torch.where(end - start == small + 1, small + 1, small)
+        k = torch.arange(small + 1).reshape(1, -1)
+        idx = start.reshape(-1, 1) + k
+        axes = [(torch.arange(m).reshape(-1, 1), torch.ones(m, 1, dtype=torch.bool)) for m in sizes]
+        axes[axis] = (idx, (k < length.reshape(-1, 1)) & (idx < n))
+        flat, valid = _windows(axes, sizes)
+        out_shape = tuple(a[0].shape[0] for a in axes)
+        out = _TfMaxWindows.apply(out, flat.to(xc.device), valid.to(xc.device), out_shape)
+    return _K._from_channels_first(out, data_format)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None) -> torch.Tensor:
+    """``ops.adaptive_average_pool(inputs, output_size, data_format=None)``: window ``i`` of ``n`` entries into
+    ``o`` spans ``[floor(i n / o), ceil((i + 1) n / o))`` (torch's windows)."""
+    return _adaptive(inputs, output_size, data_format, "average")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None) -> torch.Tensor:
+    """``ops.adaptive_max_pool(inputs, output_size, data_format=None)``: the windows of
+    :func:`adaptive_average_pool`."""
+    return _adaptive(inputs, output_size, data_format, "max")
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+                          flash_attention=None, attn_logits_soft_cap=None) -> torch.Tensor:
+    """``ops.dot_product_attention(query, key, value, bias=None, mask=None, scale=None, is_causal=False,
+    flash_attention=None, attn_logits_soft_cap=None)``: inputs ``(B, T, N, H)``; ``softmax(q k^T * scale + bias)``
+    with masked logits set to ``-0.7 * 3.38953e38`` (a fully masked row is uniform, not NaN), the softmax in at
+    least float32. ``scale`` defaults to ``1 / sqrt(H)`` computed in float32, and any ``scale`` is rounded to
+    float32 (``tf.cast`` of a Python float) even in float64; ``mask`` is True where a query may attend; grouped
+    key/value heads are repeated. ``flash_attention=True`` and a soft cap raise (TensorFlow backend)."""
+    if attn_logits_soft_cap is not None:
+        raise ValueError("attn_logits_soft_cap is only supported for JAX on TPU. Set attn_logits_soft_cap=None when "
+                         "not using JAX on TPU.")
+    if flash_attention:
+        raise ValueError("Flash attention is not supported in tensorflow backend.")
+    q, k, v = _ko._t(query), _ko._t(key), _ko._t(value)
+    if q.dim() != 4:
+        raise ValueError(f"`dot_product_attention` only supports 4D inputs. Received: query.shape={tuple(q.shape)}, "
+                         f"key.shape={tuple(k.shape)}, value.shape={tuple(v.shape)}.")
+    dt = _ko._tdt(_ko.result_type(_ko._dname(q), _ko._dname(k), _ko._dname(v)))
+    if dt in (torch.int8, torch.uint8, torch.int16, torch.uint16):
+        raise TypeError(f"ops.dot_product_attention: TensorFlow has no {dt} einsum (it raises NotFoundError)")
+    q, k, v = q.to(dt), k.to(dt), v.to(dt)
+    nq, nk = q.shape[2], k.shape[2]
+    if nq > nk > 1:
+        k, v = k.repeat_interleave(nq // nk, dim=2), v.repeat_interleave(nq // nk, dim=2)
+    if bias is not None:
+        bias = _ko._t(bias).to(dt)
+    if scale is None:
+        scale = 1.0 / torch.sqrt(torch.tensor(float(k.shape[-1]), dtype=torch.float32))
+    scale = torch.as_tensor(scale).to(torch.float32) if not isinstance(scale, torch.Tensor) else scale
+    logits_dt = _ko._tdt(_ko.result_type(_ko._dname(q), "float32"))
+    logits = torch.einsum("btnh,bsnh->bnts", q, k).to(logits_dt)
+    logits = logits * scale.to(logits_dt).to(logits.device)
+    if bias is not None:
+        logits = logits + bias.to(logits_dt)
+    if mask is not None or is_causal:
+        keep = torch.ones(logits.shape, dtype=torch.bool, device=logits.device)
+        if mask is not None:
+            keep = keep & _ko._t(mask).to(torch.bool).to(logits.device)
+        if is_causal:
+            t, s_ = logits.shape[2], logits.shape[3]
+            keep = keep & torch.ones(t, s_, dtype=torch.bool, device=logits.device).tril()
+        neg = torch.tensor(65500.0 * -0.7 if logits.dtype == torch.float16 else 3.38953e38 * -0.7,
+                           dtype=torch.float64).to(logits.dtype)
+        logits = torch.where(keep, logits, neg.to(logits.device))
+    probs_dt = _ko._tdt(_ko.result_type(_ko._dname(logits), "float32"))
+    probs = torch.softmax(logits.to(probs_dt), dim=-1).to(k.dtype)
+    return torch.einsum("bnts,bsnh->btnh", probs, v)
+
+
+def _block(block_size) -> int:
+    b = int(block_size)
+    if b < 2:
+        raise ValueError(f"Value for attr 'block_size' of {b} must be at least minimum 2 (TensorFlow raises)")
+    return b
+
+
+def depth_to_space(x, block_size, data_format="channels_last") -> torch.Tensor:
+    """``ops.depth_to_space(x, block_size, data_format='channels_last')``: ``tf.nn.depth_to_space``: channel
+    ``(i * b + j) * C' + c`` goes to offset ``(i, j)`` of the block (``F.pixel_shuffle`` orders ``(c, i, j)``)."""
+    x = _ko._t(x)
+    b = _block(block_size)
+    if x.dim() != 4:
+        raise ValueError(f"ops.depth_to_space takes a rank 4 input, got {tuple(x.shape)}")
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    n, h, w, c = x.shape
+    if c % (b * b):
+        raise ValueError(f"Dimension size must be evenly divisible by {b * b} but is {c}")
+    y = x.reshape(n, h, w, b, b, c // (b * b)).permute(0, 1, 3, 2, 4, 5).reshape(n, h * b, w * b, c // (b * b))
+    return y.permute(0, 3, 1, 2) if data_format == "channels_first" else y
+
+
+def space_to_depth(x, block_size, data_format="channels_last") -> torch.Tensor:
+    """``ops.space_to_depth(x, block_size, data_format='channels_last')``: the inverse of :func:`depth_to_space`
+    (``tf.nn.space_to_depth``'s channel order)."""
+    x = _ko._t(x)
+    b = _block(block_size)
+    if x.dim() != 4:
+        raise ValueError(f"ops.space_to_depth takes a rank 4 input, got {tuple(x.shape)}")
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    n, h, w, c = x.shape
+    if h % b or w % b:
+        raise ValueError(f"Image width {w} and height {h} should be divisible by block_size: {b}")
+    y = x.reshape(n, h // b, b, w // b, b, c).permute(0, 1, 3, 2, 4, 5).reshape(n, h // b, w // b, b * b * c)
+    return y.permute(0, 3, 1, 2) if data_format == "channels_first" else y
+
+
+# --------------------------------------------------------------------------------------------------------------
+# keras.ops.image
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _image_data_format(data_format) -> str:
+    return _K._data_format(data_format)
+
+
+def _gaussian_kernel(size: int, sigma: float, dtype: torch.dtype, device) -> torch.Tensor:
+    x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2.0
+    g = torch.exp(-(x * x) / (2.0 * sigma ** 2))
+    g = g / torch.sum(g)
+    return torch.outer(g, g)
+
+
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+         data_format=None) -> torch.Tensor:
+    """``ops.image.ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03,
+    data_format=None)``: Keras's SSIM (a normalised ``filter_size``-square Gaussian window, ``'valid'``
+    convolutions, ``sigma = E[xy] - mu mu``, the mean over the map, then over the channels): one value per image
+    (a scalar for a 3-D input), in ``image1``'s dtype (integer images: truncated)."""
+    data_format = _image_data_format(data_format)
+    image1, image2 = _ko._t(image1), _ko._t(image2)
+    original = image1.dtype
+    compute = _ko._tdt(_ko.result_type(_ko._dname(image1), float))
+    image1, image2 = image1.to(compute), image2.to(compute)
+    for i, im in enumerate((image1, image2), 1):
+        if im.dim() not in (3, 4):
+            raise ValueError(f"Invalid image{i} rank: expected rank 3 (single image) or rank 4 (batch of images). "
+                             f"Received input with shape: image{i}.shape={tuple(im.shape)}")
+    unbatched = image1.dim() == 3
+    if unbatched:
+        image1, image2 = image1.unsqueeze(0), image2.unsqueeze(0)
+    if data_format == "channels_last":
+        image1, image2 = image1.movedim(-1, 1), image2.movedim(-1, 1)
+    b, c, h, w = image1.shape
+    if h < filter_size or w < filter_size:
+        raise ValueError("The convolution operation resulted in an empty output. This can happen if the input is "
+                         "too small for the given kernel size, strides, dilation rate, and padding mode.")
+    kernel = _gaussian_kernel(int(filter_size), filter_sigma, compute, image1.device).reshape(
+        1, 1, filter_size, filter_size)
+    c1 = (k1 * max_val) ** 2
+    c2 = (k2 * max_val) ** 2
+    a = image1.reshape(-1, 1, h, w)
+    bb = image2.reshape(-1, 1, h, w)
+
+    def filt(v):
+        return F.conv2d(v, kernel)
+
+    mu1, mu2 = filt(a), filt(bb)
+    mu1_sq, mu2_sq, mu1_mu2 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s1 = filt(a * a) - mu1_sq
+    s2 = filt(bb * bb) - mu2_sq
+    s12 = filt(a * bb) - mu1_mu2
+    num = (2.0 * mu1_mu2 + c1) * (2.0 * s12 + c2)
+    den = (mu1_sq + mu2_sq + c1) * (s1 + s2 + c2)
+    val = torch.mean(num / den, dim=(1, 2, 3)).reshape(b, c).mean(-1)
+    if unbatched:
+        val = val.squeeze(0)
+    return val.to(original)
+
+
+def rgb_to_grayscale(images, data_format=None) -> torch.Tensor:
+    """``ops.image.rgb_to_grayscale(images, data_format=None)``: ``0.2989 R + 0.5870 G + 0.1140 B`` (the weights in
+    the compute dtype), in the input's dtype (integers: truncated); one channel: the input as it is."""
+    data_format = _image_data_format(data_format)
+    images = _ko._t(images)
+    axis = -1 if data_format == "channels_last" else -3
+    if images.dim() not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received "
+                         f"input with shape: images.shape={tuple(images.shape)}")
+    if images.shape[axis] not in (1, 3):
+        raise ValueError("Invalid channel size: expected 3 (RGB) or 1 (Grayscale). Received input with shape: "
+                         f"images.shape={tuple(images.shape)}")
+    if images.shape[axis] == 1:
+        return images
+    original = images.dtype
+    x = images.to(_ko._tdt(_ko.result_type(_ko._dname(images), float)))
+    wts = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float64).to(x.dtype).to(x.device)
+    y = torch.tensordot(x.movedim(axis, -1), wts, dims=([-1], [0]))
+    return y.unsqueeze(axis).to(original)
+
+
+def _f32(v) -> torch.Tensor:
+    return torch.tensor(v, dtype=torch.float32)
+
+
+def _bilinear_axis(n_in: int, n_out: int):
+    """TensorFlow's ``compute_interpolation_weights`` (half-pixel centres), in float32: lower and upper source
+    indices and the lerp of each output index."""
+    scale = _f32(n_in) / _f32(n_out)
+    pos = (torch.arange(n_out, dtype=torch.float32) + 0.5) * scale - 0.5
+    fl = torch.floor(pos)
+    lower = fl.long().clamp_min(0)
+    upper = torch.ceil(pos).long().clamp_max(n_in - 1)
+    return lower, upper, pos - fl
+
+
+class _TfResizeBilinear(torch.autograd.Function):
+    """``ResizeBilinear(half_pixel_centers=True)`` on NHWC: the input read as float32, ``top + (bottom - top) *
+    y_lerp`` of the row lerps, a float32 output; ``ResizeBilinearGrad``: ``T(g * (1 - y_lerp) * (1 - x_lerp))``...
+    in float32, accumulated in the input's dtype (float for half types)."""
+
+    @staticmethod
+    def forward(ctx, x, out_h, out_w):
+        n, h, w, c = x.shape
+        ylo, yhi, yl = (t.to(x.device) for t in _bilinear_axis(h, out_h))
+        xlo, xhi, xl = (t.to(x.device) for t in _bilinear_axis(w, out_w))
+        ctx.save_for_backward(ylo, yhi, yl, xlo, xhi, xl)
+        ctx.in_shape, ctx.in_dtype = (n, h, w, c), x.dtype
+        x32 = x.to(torch.float32)
+        if (out_h, out_w) == (h, w):
+            return x32.clone()
+        top_rows, bottom_rows = x32[:, ylo], x32[:, yhi]
+        tl, tr = top_rows[:, :, xlo], top_rows[:, :, xhi]
+        bl, br = bottom_rows[:, :, xlo], bottom_rows[:, :, xhi]
+        xl_, yl_ = xl.reshape(1, 1, -1, 1), yl.reshape(1, -1, 1, 1)
+        top = tl + (tr - tl) * xl_
+        bottom = bl + (br - bl) * xl_
+        return top + (bottom - top) * yl_
+
+    @staticmethod
+    def backward(ctx, g):
+        ylo, yhi, yl, xlo, xhi, xl = ctx.saved_tensors
+        n, h, w, c = ctx.in_shape
+        acc_dt = torch.float32 if ctx.in_dtype in (torch.float16, torch.bfloat16) else ctx.in_dtype
+        g = g.to(torch.float32)
+        iy, ix = (1.0 - yl).reshape(1, -1, 1, 1), (1.0 - xl).reshape(1, 1, -1, 1)
+        yl_, xl_ = yl.reshape(1, -1, 1, 1), xl.reshape(1, 1, -1, 1)
+        out = torch.zeros(n, h * w, c, dtype=acc_dt, device=g.device)
+        oh, ow = g.shape[1], g.shape[2]
+        for ys, wy in ((ylo, iy), (yhi, yl_)):
+            for xs, wx in ((xlo, ix), (xhi, xl_)):
+                term = (g * wy * wx).to(acc_dt).reshape(n, oh * ow, c)
+                flat = (ys.reshape(-1, 1) * w + xs.reshape(1, -1)).reshape(-1)
+                out.index_add_(1, flat, term)
+        return out.reshape(n, h, w, c).to(ctx.in_dtype), None, None
+
+
+def _nearest_axis(n_in: int, n_out: int) -> torch.Tensor:
+    """``ResizeNearestNeighbor(half_pixel_centers=True)``: ``max(min(floor((i + 0.5) * scale), n - 1), 0)`` in
+    float32."""
+    scale = _f32(n_in) / _f32(n_out)
+    return torch.floor((torch.arange(n_out, dtype=torch.float32) + 0.5) * scale).long().clamp(0, n_in - 1)
+
+
+def _saturate_cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``keras.ops.saturate_cast``: clip to the range both dtypes hold (as ``x``'s dtype, nudged toward 0 where
+    rounding overshoots), then cast: a float32 ``inf`` cast to float64 becomes ``3.4028234663852886e38``."""
+
+    def bounds(dt):
+        info = torch.finfo(dt) if dt.is_floating_point else torch.iinfo(dt)
+        return float(info.min), float(info.max)
+
+    (in_min, in_max), (out_min, out_max) = bounds(x.dtype), bounds(dtype)
+    zero = torch.zeros((), dtype=x.dtype)
+    lo = torch.tensor(max(in_min, out_min), dtype=x.dtype)
+    if float(lo) < out_min:
+        lo = torch.nextafter(lo, zero)
+    hi = torch.tensor(min(in_max, out_max), dtype=x.dtype)
+    if float(hi) > out_max:
+        hi = torch.nextafter(hi, zero)
+    return _K._clip_by_value(x, float(lo), float(hi)).to(dtype)
+
+
+_RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
+
+
+def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspect_ratio=False,
+           pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, data_format=None) -> torch.Tensor:
+    """``ops.image.resize(images, size, interpolation='bilinear', antialias=False, crop_to_aspect_ratio=False,
+    pad_to_aspect_ratio=False, fill_mode='constant', fill_value=0.0, data_format=None)``: TensorFlow's
+    half-pixel ``'bilinear'`` (computed in float32 whatever the input's dtype, as TensorFlow's kernel, then cast
+    back: float64 images give float32-precision values; integers are rounded half to even and saturated) and
+    ``'nearest'`` (``floor((i + 0.5) * in / out)``, in the input's dtype); Keras's centred crop/pad to the aspect
+    ratio (its float32 arithmetic; the pad is ``int((pad - n) / 2)`` on both sides). Not ported:
+    ``antialias=True``, ``'bicubic'``, ``'lanczos3'``, ``'lanczos5'``, ``'area'`` (NotImplementedError)."""
+    data_format = _image_data_format(data_format)
+    if interpolation not in _RESIZE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{set(_RESIZE_INTERPOLATIONS)}. Received: interpolation={interpolation}")
+    if len(size) != 2:
+        raise ValueError(f"Expected `size` to be a tuple of 2 integers. Received: size={size}")
+    if size[0] <= 0 or size[1] <= 0:
+        raise ValueError(f"`size` must have positive height and width. Received: size={size}")
+    images = _ko._t(images)
+    if images.dim() not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received "
+                         f"input with shape: images.shape={tuple(images.shape)}")
+    if pad_to_aspect_ratio and crop_to_aspect_ratio:
+        raise ValueError("Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`.")
+    if fill_mode != "constant":
+        raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: "
+                         f"fill_mode={fill_mode}")
+    if antialias or interpolation not in ("bilinear", "nearest"):
+        raise NotImplementedError(f"ops.image.resize(interpolation={interpolation!r}, antialias={antialias}) is not "
+                                  "ported (TensorFlow's scale_and_translate / bicubic kernels): only 'bilinear' and "
+                                  "'nearest' without antialias")
+    if images.dtype == torch.bool:
+        raise TypeError("ops.image.resize does not take booleans (TensorFlow raises)")
+    out_h, out_w = int(size[0]), int(size[1])
+    unbatched = images.dim() == 3
+    x = images.unsqueeze(0) if unbatched else images
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    h, w = x.shape[1], x.shape[2]
+
+    def f32_int(v):  # tf.cast(float32 value, 'int32'): truncation
+        return int(torch.trunc(v).item())
+
+    if crop_to_aspect_ratio:
+        ch = max(min(h, f32_int(_f32(w * out_h) / _f32(out_w))), 1)
+        cw = max(min(w, f32_int(_f32(h * out_w) / _f32(out_h))), 1)
+        hs, ws = f32_int(_f32(h - ch) / 2), f32_int(_f32(w - cw) / 2)
+        x = x[:, hs:hs + ch, ws:ws + cw]
+    elif pad_to_aspect_ratio:
+        ph = max(h, f32_int(_f32(w * out_h) / _f32(out_w)))
+        pw = max(w, f32_int(_f32(h * out_w) / _f32(out_h)))
+        hs, ws = f32_int(_f32(ph - h) / 2), f32_int(_f32(pw - w) / 2)
+        if hs > 0:
+            block = torch.ones(x.shape[0], hs, w, x.shape[3], dtype=x.dtype, device=x.device) * _c(fill_value, x)
+            x = torch.cat([block, x, block], dim=1)
+        if ws > 0:
+            block = torch.ones(x.shape[0], h, ws, x.shape[3], dtype=x.dtype, device=x.device) * _c(fill_value, x)
+            x = torch.cat([block, x, block], dim=2)
+    if interpolation == "nearest":
+        yi = _nearest_axis(x.shape[1], out_h).to(x.device)
+        xi = _nearest_axis(x.shape[2], out_w).to(x.device)
+        out = x[:, yi][:, :, xi]
+    else:
+        out = _TfResizeBilinear.apply(x, out_h, out_w)
+        if out.dtype != images.dtype:
+            if not images.dtype.is_floating_point:
+                out = torch.round(out)
+            out = _saturate_cast(out, images.dtype)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out.squeeze(0) if unbatched else out
+
+
+def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None) -> torch.Tensor:
+    """``ops.image.gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None)``: a depthwise
+    ``'same'`` convolution (zero padding) with Keras's TensorFlow kernel: ``exp(-0.5 (x / sigma)**2)`` normalised,
+    in the images' dtype. Keras quirks kept: the kernel is ``outer(k(size[1], sigma[1]), k(size[0], sigma[0]))``
+    read as a ``size[0] x size[1]`` array (a non-square ``kernel_size`` scrambles it), and ``data_format=None``
+    means channels_last whatever ``image_data_format()`` says."""
+    images = _floating(images, "image.gaussian_blur")
+    if images.dim() not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received "
+                         f"input with shape: images.shape={tuple(images.shape)}")
+    dt = images.dtype
+    ks = torch.as_tensor(np.asarray(kernel_size, dtype=np.float64)).to(dt)
+    sg = torch.as_tensor(np.asarray(sigma, dtype=np.float64)).to(dt)
+
+    def k1d(size, sig):
+        x = torch.arange(int(size), dtype=dt) - (size - 1) / 2
+        k = torch.exp(-0.5 * (x / sig) ** 2)
+        return k / torch.sum(k)
+
+    kh, kw = int(kernel_size[0]), int(kernel_size[1])
+    kernel = torch.outer(k1d(ks[1], sg[1]), k1d(ks[0], sg[0])).reshape(kh, kw).to(images.device)
+    unbatched = images.dim() == 3
+    x = images.unsqueeze(0) if unbatched else images
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    c = x.shape[-1]
+    out = _conv_nd(x, kernel.reshape(kh, kw, 1, 1).expand(kh, kw, c, 1).contiguous(), 1, "same", "channels_last", 1,
+                   True)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out.squeeze(0) if unbatched else out
+
+
+def sobel_edges(images, data_format=None) -> torch.Tensor:
+    """``ops.image.sobel_edges(images, data_format=None)``: ``tf.image.sobel_edges``: reflect padding, the
+    ``[[-1, -2, -1], [0, 0, 0], [1, 2, 1]]`` kernel and its transpose; output ``(..., channels, 2)`` with the
+    vertical (dy) then the horizontal (dx) response. Batched (4-D) images."""
+    data_format = _image_data_format(data_format)
+    x = _ko._t(images)
+    if x.dim() != 4:
+        raise ValueError(f"ops.image.sobel_edges takes a 4-D batch of images, got shape {tuple(x.shape)}")
+    if x.dtype == torch.bool:
+        raise TypeError("ops.image.sobel_edges does not take booleans (TensorFlow raises)")
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    n, h, w, c = x.shape
+    k = torch.tensor([[[-1, -2, -1], [0, 0, 0], [1, 2, 1]], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]],
+                     dtype=torch.float64).permute(1, 2, 0).to(x.dtype).to(x.device)  # (3, 3, 2)
+    kernel = k.reshape(3, 3, 1, 2).expand(3, 3, c, 2).contiguous()
+    xc = F.pad(x.permute(0, 3, 1, 2), [1, 1, 1, 1], mode="reflect").permute(0, 2, 3, 1)
+    out = _conv_nd(xc, kernel, 1, "valid", "channels_last", 1, True).reshape(n, h, w, c, 2)
+    return out.permute(0, 3, 1, 2, 4) if data_format == "channels_first" else out
+
+
+def _spatial_hw(images: torch.Tensor, data_format: str):
+    return (images.shape[-3], images.shape[-2]) if data_format == "channels_last" else (images.shape[-2],
+                                                                                          images.shape[-1])
+
+
+def _check_three(a, b, t, names):
+    if [a, b, t].count(None) != 1:
+        raise ValueError(f"Must specify exactly two of {names[0]}, {names[1]}, {names[2]}. Received: {names[0]}={a}, "
+                         f"{names[1]}={b}, {names[2]}={t}")
+    for v, nm in zip((a, b, t), names):
+        if v is not None and v < 0:
+            raise ValueError(f"{nm} must be >= 0. Received: {nm}={v}")
+
+
+def _rank_3_or_4(images: torch.Tensor):
+    if images.dim() not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received: "
+                         f"images.shape={tuple(images.shape)}")
+
+
+def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None, right_cropping=None,
+                target_height=None, target_width=None, data_format=None) -> torch.Tensor:
+    """``ops.image.crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None,
+    right_cropping=None, target_height=None, target_width=None, data_format=None)``: exactly two of each triple;
+    a slice."""
+    data_format = _image_data_format(data_format)
+    images = _ko._t(images)
+    _rank_3_or_4(images)
+    _check_three(top_cropping, bottom_cropping, target_height, ("top_cropping", "bottom_cropping", "target_height"))
+    _check_three(left_cropping, right_cropping, target_width, ("left_cropping", "right_cropping", "target_width"))
+    h, w = _spatial_hw(images, data_format)
+    top = h - target_height - bottom_cropping if top_cropping is None else top_cropping
+    th = h - bottom_cropping - top if target_height is None else target_height
+    left = w - target_width - right_cropping if left_cropping is None else left_cropping
+    tw = w - right_cropping - left if target_width is None else target_width
+    for v, nm in ((top, "top_cropping"), (th, "target_height"), (left, "left_cropping"), (tw, "target_width")):
+        if v < 0:
+            raise ValueError(f"{nm} must be >= 0. Received: {nm}={v}")
+    if top + th > h or left + tw > w:
+        raise ValueError(f"ops.image.crop_images: the crop ({top}:{top + th}, {left}:{left + tw}) exceeds the "
+                         f"images' {h} x {w} (TensorFlow's slice raises)")
+    if data_format == "channels_last":
+        return images[..., top:top + th, left:left + tw, :]
+    return images[..., top:top + th, left:left + tw]
+
+
+def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None,
+               target_height=None, target_width=None, data_format=None) -> torch.Tensor:
+    """``ops.image.pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None,
+    target_height=None, target_width=None, data_format=None)``: exactly two of each triple; zero padding."""
+    data_format = _image_data_format(data_format)
+    images = _ko._t(images)
+    _rank_3_or_4(images)
+    _check_three(top_padding, bottom_padding, target_height, ("top_padding", "bottom_padding", "target_height"))
+    _check_three(left_padding, right_padding, target_width, ("left_padding", "right_padding", "target_width"))
+    h, w = _spatial_hw(images, data_format)
+    top = target_height - bottom_padding - h if top_padding is None else top_padding
+    bottom = target_height - top - h if bottom_padding is None else bottom_padding
+    left = target_width - right_padding - w if left_padding is None else left_padding
+    right = target_width - left - w if right_padding is None else right_padding
+    for v, nm in ((top, "top_padding"), (left, "left_padding"), (right, "right_padding"),
+                  (bottom, "bottom_padding")):
+        if v < 0:
+            raise ValueError(f"{nm} must be >= 0. Received: {nm}={v}")
+    pads = [0, 0, left, right, top, bottom] if data_format == "channels_last" else [left, right, top, bottom]
+    return F.pad(images, pads)
+
+
+def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None) -> torch.Tensor:
+    """``ops.image.extract_patches(images, size, strides=None, dilation_rate=1, padding='valid', data_format=None)``:
+    Keras's convolution with an identity kernel: each output vector is a patch in ``(row, column, channel)`` order;
+    ``strides`` default to ``size``; a 3-tuple ``size`` takes volumes."""
+    if not isinstance(size, int):
+        if not isinstance(size, (tuple, list)):
+            raise TypeError(f"Invalid `size` argument. Expected an int or a tuple. Received: size={size} of type "
+                            f"{type(size).__name__}")
+        if len(size) not in (2, 3):
+            raise ValueError(f"Invalid `size` argument. Expected a tuple of length 2 or 3. Received: size={size} with "
+                             f"length {len(size)}")
+    data_format = _image_data_format(data_format)
+    x = _ko._t(images)
+    nd = 3 if (not isinstance(size, int) and len(size) == 3) else 2
+    patch = (size,) * nd if isinstance(size, int) else tuple(size)
+    if nd == 2 and not strides:
+        strides = size
+    if nd == 3 and strides is None:
+        strides = size
+    if nd == 3 and not isinstance(strides, int) and len(strides) != 3:
+        raise ValueError(f"Invalid `strides` argument. Got: {strides}")
+    c = x.shape[-1] if data_format == "channels_last" else x.shape[-nd - 1]
+    out_dim = math.prod(patch) * c
+    kernel = torch.eye(out_dim, dtype=x.dtype, device=x.device).reshape(*patch, c, out_dim)
+    unbatched = x.dim() == nd + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    out = _conv_nd(x, kernel, strides, padding, data_format, dilation_rate, False)
+    return out.squeeze(0) if unbatched else out
+
+
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None) -> torch.Tensor:
+    """``ops.image.extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding='valid',
+    data_format=None)``: :func:`extract_patches` of volumes (an int ``size`` is a cube)."""
+    if isinstance(size, int):
+        size = (size, size, size)
+    elif len(size) != 3:
+        raise TypeError(f"Invalid `size` argument. Expected an int or a tuple of length 3. Received: size={size}")
+    return extract_patches(volumes, tuple(size), strides, dilation_rate, padding, data_format)
+
+
+def _tf_rgb_to_hsv_values(x: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``RGBToHSV`` kernel on (..., 3): ``h = norm * (g - b)`` (red the max), ``norm * (b - r) + 2/6``
+    (green), ``norm * (r - g) + 4/6``, ``norm = (1 / range) * (1 / 6)``, 0 where ``range == 0``, ``+1`` where
+    negative; ``s = range / v`` (0 where ``v <= 0``)."""
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    v = torch.amax(x, dim=-1)
+    rng = v - torch.amin(x, dim=-1)
+    zero = torch.zeros_like(v)
+    s = torch.where(v > 0, rng / v, zero)
+    norm = (1 / rng) * (_c(1.0, x) / _c(6.0, x))
+    h = torch.where(r == v, norm * (g - b), torch.where(g == v, norm * (b - r) + _c(2.0, x) / _c(6.0, x),
+                                                        norm * (r - g) + _c(4.0, x) / _c(6.0, x)))
+    h = torch.where(rng > 0, h, zero)
+    h = torch.where(h < 0, h + 1, h)
+    return torch.stack([h, s, v], dim=-1)
+
+
+def _recip(v: torch.Tensor) -> torch.Tensor:  # div_no_nan(1, v)
+    return torch.where(v == 0, torch.zeros_like(v), 1 / torch.where(v == 0, torch.ones_like(v), v))
+
+
+class _TfRgbToHsv(torch.autograd.Function):
+    """``tf.image.rgb_to_hsv`` with TensorFlow's registered gradient (``_RGBToHSVGrad``, its piecewise formula
+    term by term, ties broken R > G > B)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = _tf_rgb_to_hsv_values(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        r, g, b = x[..., 0], x[..., 1], x[..., 2]
+        sat, val = out[..., 1], out[..., 2]
+        dt = x.dtype
+
+        def f(m):
+            return m.to(dt)
+
+        rb, gb, bb = f((r >= b) & (r >= g)), f((g > r) & (g >= b)), f((b > r) & (b > g))
+        rs, gs, bs = f((r < b) & (r < g)), f((g <= r) & (g < b)), f((b <= r) & (b <= g))
+        rp, gp, bp = f(r > 0), f(g > 0), f(b > 0)
+        ds_dr = rp * (rb * (gs * g + bs * b) * _recip(torch.square(r)) + rs * -1 * _recip((gb * g) + (bb * b)))
+        ds_dg = gp * (gb * (rs * r + bs * b) * _recip(torch.square(g)) + gs * -1 * _recip((rb * r) + (bb * b)))
+        ds_db = bp * (bb * (gs * g + rs * r) * _recip(torch.square(b)) + bs * -1 * _recip((gb * g) + (rb * r)))
+        rs2, rv2 = _recip(torch.square(sat)), _recip(torch.square(val))
+        sq = torch.square
+        dh_dr = (60 * (rp * rb * -1 * (g - b) * rs2 * rv2) + 60 * (gp * gb * rs * (b - g) * _recip(sq(r - g)))
+                 + 60 * (gp * gb * bs * -1 * _recip(g - b)) + 60 * (bp * bb * rs * (b - g) * _recip(sq(b - r)))
+                 + 60 * (bp * bb * gs * _recip(b - g))) / 360
+        dh_dg = (60 * (gp * gb * -1 * (b - r) * rs2 * rv2) + 60 * (rp * rb * gs * (r - b) * _recip(sq(r - g)))
+                 + 60 * (rp * rb * bs * _recip(r - b)) + 60 * (bp * bb * gs * (r - b) * _recip(sq(b - g)))
+                 + 60 * (bp * bb * rs * -1 * _recip(b - r))) / 360
+        dh_db = (60 * (bp * bb * -1 * (r - g) * rs2 * rv2) + 60 * (rp * rb * bs * (g - r) * _recip(sq(r - b)))
+                 + 60 * (rp * rb * gs * -1 * _recip(r - g)) + 60 * (gp * gb * bs * (g - r) * _recip(sq(g - b)))
+                 + 60 * (gp * gb * rs * _recip(g - r))) / 360
+        gh, gsat, gv = grad[..., 0], grad[..., 1], grad[..., 2]
+        dv = torch.stack([gv * rb, gv * gb, gv * bb], dim=-1)
+        ds = torch.stack([gsat * ds_dr, gsat * ds_dg, gsat * ds_db], dim=-1)
+        dh = torch.stack([gh * dh_dr, gh * dh_dg, gh * dh_db], dim=-1)
+        return (dv + ds) + dh
+
+
+def _hsv_prep(images, data_format, name):
+    data_format = _image_data_format(data_format)
+    x = _ko._t(images)
+    if x.dim() not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received "
+                         f"input with shape: images.shape={tuple(x.shape)}")
+    if x.dtype not in _FLOATS:
+        raise ValueError(f"Invalid images dtype: expected float dtype. Received: images.dtype={_ko._dname(x)}")
+    if data_format == "channels_first":
+        x = x.movedim(-3, -1)
+    return x, data_format
+
+
+def rgb_to_hsv(images, data_format=None) -> torch.Tensor:
+    """``ops.image.rgb_to_hsv(images, data_format=None)``: TensorFlow's ``RGBToHSV`` kernel (hue in [0, 1)) and its
+    registered gradient (a piecewise formula, ties broken R > G > B; 0 through ``div_no_nan`` where a difference is
+    0); float images only (ValueError)."""
+    x, data_format = _hsv_prep(images, data_format, "rgb_to_hsv")
+    out = _TfRgbToHsv.apply(x)
+    return out.movedim(-1, -3) if data_format == "channels_first" else out
+
+
+def hsv_to_rgb(images, data_format=None) -> torch.Tensor:
+    """``ops.image.hsv_to_rgb(images, data_format=None)``: TensorFlow's ``HSVToRGB`` kernel
+    (``(1 - s + s * clip(|6h - 3| - 1, 0, 1)) * v``...). TensorFlow registers no gradient for it: the output is
+    detached here (no gradient flows, as in Keras), float images only (ValueError)."""
+    x, data_format = _hsv_prep(images, data_format, "hsv_to_rgb")
+    x = x.detach()
+    h, s, v = x[..., 0], x[..., 1], x[..., 2]
+    dh = h * 6
+
+    def cl(t):
+        return t.clamp_min(0).clamp_max(1)
+
+    dr = cl(torch.abs(dh - 3) - 1)
+    dg = cl(-torch.abs(dh - 2) + 2)
+    db = cl(-torch.abs(dh - 4) + 2)
+    one_s = -s + 1
+    out = torch.stack([(one_s + s * dr) * v, (one_s + s * dg) * v, (one_s + s * db) * v], dim=-1)
+    return out.movedim(-1, -3) if data_format == "channels_first" else out
+
+
+image = types.SimpleNamespace(
+    ssim=ssim, rgb_to_grayscale=rgb_to_grayscale, resize=resize, gaussian_blur=gaussian_blur, sobel_edges=sobel_edges,
+    crop_images=crop_images, pad_images=pad_images, extract_patches=extract_patches,
+    extract_patches_3d=extract_patches_3d, rgb_to_hsv=rgb_to_hsv, hsv_to_rgb=hsv_to_rgb)
+image.__doc__ = ("``keras.ops.image``'s ported functions: " + ", ".join(
+    f"``{n}``" for n in vars(image) if not n.startswith("_")) + ".")
