@@ -242,7 +242,10 @@ def convert_to_tensor(x: TensorLike, dtype=None, sparse=None, ragged=None) -> to
         if name == "bool" or "int" in name:
             return _K._t(x).to(_tdt(name))
         return torch.as_tensor(np.asarray(x, dtype=np.float64 if "float" in name else None)).to(_tdt(name))
-    t = _K._t(x)
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.name == "bfloat16":  # ml_dtypes' (torch can't read it)
+        t = torch.as_tensor(np.asarray(x, np.float32)).to(torch.bfloat16)  # exact
+    else:
+        t = _K._t(x)
     return t if dtype is None else t.to(_tdt(dtype))
 
 
@@ -810,11 +813,17 @@ def moments(x, axes, keepdims: bool = False, synchronized: bool = False):
     """``ops.moments(x, axes, keepdims=False)``: ``tf.nn.moments``: ``(mean, variance)`` with the variance
     ``mean(square(x - stop_gradient(mean)))`` (no gradient through the mean inside it)."""
     x = _t(x)
+    half = x.dtype if x.dtype in (torch.float16, torch.bfloat16) else None
+    if half is not None:  # Keras: computed in float32, clipped to float16's range (bfloat16 too), cast back
+        x = x.float()
     dims = _dims(x, axes)
     m = torch.mean(x, dims, keepdim=True)
     v = torch.mean(torch.square(x - m.detach()), dims, keepdim=True)
     if not keepdims:
         m, v = m.squeeze(dims) if dims else m, v.squeeze(dims) if dims else v
+    if half is not None:
+        f16 = float(torch.finfo(torch.float16).max)
+        m, v = torch.clamp(m, -f16, f16).to(half), torch.clamp(v, -f16, f16).to(half)
     return m, v
 
 
@@ -881,9 +890,11 @@ def tensordot(x1, x2, axes=2) -> torch.Tensor:
 
 
 def einsum(subscripts: str, *operands, **kwargs) -> torch.Tensor:
-    """``ops.einsum(subscripts, *operands)``: in the operands' promoted dtype."""
+    """``ops.einsum(subscripts, *operands)``: in the operands' promoted dtype (int8 operands only: int32)."""
     ts = [_t(o) for o in operands]
     dt = _tdt(result_type(*[_dname(t) for t in ts]))
+    if {_dname(t) for t in ts} == {"int8"}:  # Keras: int8 operands give int32 (as JAX)
+        dt = torch.int32
     compute = dt if dt.is_floating_point else torch.float64 if dt == torch.int64 else torch.float32
     return torch.einsum(subscripts, *[t.to(compute) for t in ts]).to(dt)
 
@@ -893,6 +904,9 @@ def transpose(x, axes=None) -> torch.Tensor:
     x = _t(x)
     if not axes:
         return x.permute(*reversed(range(x.dim())))
+    for a in axes:  # Keras's canonicalize_axis: an axis out of range raises (no wrap-around)
+        if not -x.dim() <= a < x.dim():
+            raise ValueError(f"axis {a} is out of bounds for an array with dimension {x.dim()}.")
     axes = tuple(a % x.dim() for a in axes)
     if len(set(axes)) != len(axes):
         raise ValueError("`axes` must be a valid permutation of the input dimensions (no duplicates). Received: "
@@ -903,6 +917,11 @@ def transpose(x, axes=None) -> torch.Tensor:
 def reshape(x, newshape) -> torch.Tensor:
     """``ops.reshape(x, newshape)``."""
     newshape = (newshape,) if isinstance(newshape, int) else tuple(int(s) for s in newshape)
+    if _py_any(s < -1 for s in newshape) or newshape.count(-1) > 1:  # Keras's validate_reshape_shape
+        raise ValueError(f"Each dimension in `newshape` must be a non-negative integer, or `-1` for a single "
+                         f"unknown dimension. Received: newshape={newshape}." if _py_any(s < -1 for s in newshape)
+                         else f"There must be at most one unknown dimension (-1) in `newshape`. Received: "
+                         f"newshape={newshape}.")
     return _t(x).reshape(newshape)
 
 
@@ -962,7 +981,8 @@ def split(x, indices_or_sections, axis: int = 0) -> list:
         if size % indices_or_sections:
             raise ValueError(f"array split does not result in an equal division: {size} into "
                              f"{indices_or_sections} sections")
-        return list(torch.split(x, size // indices_or_sections, dim=axis))
+        # tensor_split: a zero-size axis still gives n (empty) sections, as Keras; torch.split gives one
+        return list(torch.tensor_split(x, indices_or_sections, dim=axis))
     idx = [0] + [int(i) for i in indices_or_sections] + [size]
     return list(torch.split(x, [b - a for a, b in zip(idx[:-1], idx[1:])], dim=axis))
 
@@ -1238,25 +1258,37 @@ def arange(start, stop=None, step=None, dtype=None) -> torch.Tensor:
     return torch.arange(*vals).to(dt)
 
 
+def _tf_linspace(a: torch.Tensor, b: torch.Tensor, num: int) -> torch.Tensor:
+    """``tf.linspace(a, b, num)`` along a new first axis: ``a``, then ``a + delta * k`` for ``k = 1..num-2`` with
+    ``delta = (b - a) / max(num - 1, 1)``, then ``b`` itself (the first ``num`` of these)."""
+    delta = (b - a) / _py_max(num - 1, 1)
+    k = torch.arange(1, _py_max(num - 1, 1), dtype=a.dtype).reshape((-1,) + (1,) * a.dim())
+    inner = a.unsqueeze(0) + delta.unsqueeze(0) * k
+    return torch.cat([a.unsqueeze(0), inner, b.unsqueeze(0)], 0)[:num]
+
+
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False, dtype=None, axis: int = 0):
     """``ops.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)``: floats by default;
     integer dtypes floor."""
     if num < 0:
         raise ValueError(f"`num` must be a non-negative integer. Received: num={num}")
     if dtype is None:
-        dtype = result_type(_dname(start), _dname(stop), float)
+        # Keras: getattr(x, "dtype", type(x)), so a NumPy array start/stop counts with its own dtype
+        dtype = result_type(*(getattr(v, "dtype", type(v)) for v in (start, stop)), float)
     dtype = _dtype_name(dtype)
-    cdt = _tdt(dtype) if "float" in dtype else _tdt(floatx())
-    a, b = _t(start, cdt), _t(stop, cdt)
+    # integers: converted to the dtype first, then TensorFlow's int / int (float64) does the arithmetic
+    cdt = _tdt(dtype) if "float" in dtype else torch.float64
+    a, b = _t(start, _tdt(dtype)).to(cdt), _t(stop, _tdt(dtype)).to(cdt)
+    a, b = torch.broadcast_tensors(a, b)
     step = torch.tensor(float("nan"), dtype=cdt)
-    div = num - 1 if endpoint else num
-    if div > 0:
-        step = (b - a) / div
-    steps = torch.arange(num, dtype=cdt)
-    shape_ = (num,) + (1,) * a.dim()
-    out = a + steps.reshape(shape_) * step if num > 1 else a.unsqueeze(0).expand((num,) + tuple(a.shape))
-    if endpoint and num > 1:
-        out = torch.cat([out[:-1], b.unsqueeze(0)], 0)
+    if endpoint:
+        out = _tf_linspace(a, b, num)
+        if num > 1:
+            step = (b - a) / (num - 1)
+    else:  # Keras: tf.linspace(start, stop - step, num) with step = (stop - start) / num
+        if num > 0:
+            step = (b - a) / num
+        out = _tf_linspace(a, b - step, num) if num > 1 else _tf_linspace(a, b, num)
     out = torch.movedim(out, 0, axis)
     if "int" in dtype:
         out = torch.floor(out)
@@ -1675,6 +1707,8 @@ def diagonal(x, offset=0, axis1=0, axis2=1) -> torch.Tensor:
     """``ops.diagonal(x, offset=0, axis1=0, axis2=1)``: the other axes first, the diagonal last; an offset
     beyond the matrix raises (Keras's TensorFlow backend: InvalidArgumentError; NumPy: an empty diagonal)."""
     x = _t(x)
+    if axis1 % _py_max(x.dim(), 1) == axis2 % _py_max(x.dim(), 1):  # Keras's check (ops/numpy.py)
+        raise ValueError(f"`axis1` and `axis2` cannot be the same. Received: axis1={axis1}, axis2={axis2}")
     rows, cols = x.shape[axis1], x.shape[axis2]
     if offset != 0 and (offset <= -rows or offset >= cols):
         raise ValueError(f"ops.diagonal: offset {offset} is out of range for a {rows} x {cols} matrix (Keras's "
@@ -1801,7 +1835,10 @@ def average(x, axis=None, weights=None) -> torch.Tensor:
     x = _t(x)
     if weights is None:
         x = x.to(_tdt(result_type(_dname(x), float)))
-        return torch.mean(x) if axis is None else torch.mean(x, _dims(x, axis))
+        if axis is None:
+            return torch.mean(x)
+        dims = _dims(x, axis)  # axis=() reduces nothing (tf.reduce_mean); torch's dim=() would reduce all
+        return torch.mean(x, dims) if dims else x
     w = _t(weights)
     dt = _tdt(result_type(_dname(x), _dname(w), float))
     x, w = _same_device(x.to(dt), w.to(dt))
@@ -1809,7 +1846,7 @@ def average(x, axis=None, weights=None) -> torch.Tensor:
         return torch.sum(x * w) / torch.sum(w)
     if x.dim() == w.dim():
         dims = _dims(x, axis)
-        return torch.sum(x * w, dims) / torch.sum(w, dims)
+        return torch.sum(x * w, dims) / torch.sum(w, dims) if dims else (x * w) / w
     return torch.tensordot(x, w, dims=([axis], [0])) / torch.sum(w)
 
 
