@@ -740,3 +740,43 @@ def test_cuda_like_cpu():
         cpu, gpu = fn(x), fn(x.cuda())
         for a, b in zip(cpu if isinstance(cpu, tuple) else (cpu,), gpu if isinstance(gpu, tuple) else (gpu,)):
             assert b.device.type == "cuda" and torch.equal(a, b.cpu()), name
+
+
+def test_correlate_like_keras():
+    rng = np.random.default_rng(5)
+    worst = 0.0
+    for n, m in [(5, 3), (6, 2), (4, 4), (7, 1), (3, 5)]:
+        a, b = rng.normal(size=n), rng.normal(size=m)
+        for mode in ("valid", "same", "full"):
+            if mode == "valid" and m > n:
+                for mod, conv in ((KO, lambda v: v), (TO, torch.tensor)):
+                    with pytest.raises(Exception):
+                        mod.correlate(conv(a), conv(b), mode=mode)
+                continue
+            k = np.asarray(KO.correlate(a, b, mode=mode))
+            t = TO.correlate(torch.tensor(a), torch.tensor(b), mode=mode).numpy()
+            assert k.dtype == t.dtype and k.shape == t.shape, (n, m, mode)
+            worst = max(worst, float(np.abs(k - t).max() / np.abs(k).max()))
+    for dts in [("int32", "int32"), ("int64", "int32"), ("float16", "float16"), ("int8", "float32")]:
+        a, b = np.arange(1, 6).astype(dts[0]), np.array([1, 0, 2]).astype(dts[1])
+        assert str(np.asarray(KO.correlate(a, b)).dtype) == str(TO.correlate(torch.tensor(a), torch.tensor(b)).dtype
+                                                               ).replace("torch.", "")
+    with pytest.raises(ValueError, match="Invalid mode"):
+        TO.correlate(torch.ones(3), torch.ones(2), mode="bad")
+    print(f"correlate: 14 cases within {worst:.1e}, dtypes equal")
+    assert worst <= 1e-14
+
+
+def test_sub_namespaces_like_keras():
+    """``ops.linalg.x``, ``ops.nn.x``, ``ops.numpy.x``: Keras's names, the same functions as ``ops.x``."""
+    for ns in ("linalg", "nn", "numpy"):
+        names = [n for n in dir(getattr(KO, ns)) if not n.startswith("_")]
+        ours = dir(getattr(TO, ns))
+        missing = sorted(set(names) - set(ours))
+        assert missing in ([], ["jvp"], ["ctc_decode"]), (ns, missing)
+        for n in names:
+            if n not in missing:
+                assert getattr(getattr(TO, ns), n) is getattr(TO, n), (ns, n)
+        with pytest.raises(AttributeError):
+            getattr(getattr(TO, ns), "no_such_op")
+    print("keras_ops.linalg / nn / numpy: every Keras name but jvp and ctc_decode")

@@ -56,7 +56,7 @@ __all__: list = [
     "slice_update", "scatter", "scatter_update", "get_item", "select", "copy", "identity", "empty", "empty_like",
     "is_tensor", "dtype", "convert_to_numpy", "view", "argpartition", "rearrange", "fold", "unfold",
     "cond", "switch", "scan", "map", "fori_loop", "while_loop", "associative_scan", "vectorized_map", "vectorize",
-    "custom_gradient",
+    "custom_gradient", "correlate",
 ]
 
 import builtins as _builtins  # noqa: E402
@@ -1262,3 +1262,38 @@ def custom_gradient(f):
             return box["type"](outs)
         return outs[0]
     return wrapped
+
+
+def correlate(x1, x2, mode: str = "valid") -> torch.Tensor:
+    """``ops.correlate(x1, x2, mode="valid")``: the cross-correlation of two 1-D tensors, ``out[k] = sum_j x1[k +
+    j] x2[j]`` (TensorFlow's ``conv1d`` with ``x2`` as the filter; ``"full"`` pads ``x1`` by ``len(x2) - 1`` on both
+    sides, ``"same"`` takes the middle ``max(n, m)`` of the full one, so for an even filter it sits one place off
+    NumPy's). The dtype: int64 gives float64, float16/bfloat16/float64 stay, the rest float32."""
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"Invalid mode: '{mode}'. Mode must be one of: 'full', 'same', 'valid'.")
+    a, b = _ko._t(x1), _ko._t(x2)
+    name = _ko.result_type(_ko._dname(a), _ko._dname(b))
+    name = "float64" if name == "int64" else name if name in ("bfloat16", "float16", "float64") else "float32"
+    dt = _ko._tdt(name)
+    work = torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
+    a, b = a.to(work), b.to(work)
+    if a.dim() != 1 or b.dim() != 1:
+        raise ValueError(f"ops.correlate takes 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    n, m = a.shape[0], b.shape[0]
+
+    def full() -> torch.Tensor:
+        pad = _builtins.max(m - 1, 0)
+        return torch.nn.functional.conv1d(torch.nn.functional.pad(a, (pad, pad))[None, None], b[None, None])[0, 0]
+
+    if mode == "full":
+        out = full()
+    elif mode == "same":
+        out_len = _builtins.max(n, m)
+        start = (n + m - 1 - out_len) // 2
+        out = full()[start:start + out_len]
+    else:
+        if m > n:
+            raise ValueError(f"ops.correlate(mode='valid'): the second input ({m}) is longer than the first ({n}) "
+                             "(TensorFlow's conv1d raises InvalidArgumentError)")
+        out = torch.nn.functional.conv1d(a[None, None], b[None, None])[0, 0]
+    return out.to(dt)

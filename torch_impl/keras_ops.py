@@ -48,9 +48,17 @@ the logits whatever ``from_logits`` says (no clipping: a saturated wrong softmax
 
 What stays torch: Python operators on tensors (``+``, ``*``, ``/``, slicing) are torch's, with torch's type
 promotion (in Keras they call ``ops.add``... on Keras tensors, but in a loss ``y_true`` and ``y_pred`` are
-TensorFlow tensors, whose operators are TensorFlow's: they raise on mixed dtypes where torch promotes). Not
-ported: the image, linalg (but ``norm``), FFT, random and attention ops, ``ctc_decode``, the rest of
-``keras.ops.numpy`` (``median``, ``quantile``, set ops...), sparse tensors.
+TensorFlow tensors, whose operators are TensorFlow's: they raise on mixed dtypes where torch promotes).
+
+The rest of ``keras.ops`` lives in four family modules, imported from here (``ops.det``, ``ops.stft``,
+``ops.image.ssim``...; their docstrings list each family's quirks): linear algebra and statistics
+(``_keras_ops_linalg``: ``cholesky``... ``svd``, ``median``, ``quantile``, the ``nan`` reductions, ``cdist``),
+FFT/signal and the remaining element-wise math (``_keras_ops_fft_math``), the remaining nn ops and ``ops.image``
+(``_keras_ops_nn_image``), the array ops and control flow (``_keras_ops_numpy_more``). ``ops.linalg``, ``ops.nn``
+and ``ops.numpy`` are here as Keras's sub-namespaces. Of keras.ops 3.15.1's 337 functions, 335 are here; not ported: ``jvp``,
+``ctc_decode`` (see ``K.ctc_decode``), ``ops.image``'s ``affine_transform``, ``map_coordinates``,
+``perspective_transform``, ``elastic_transform`` and ``scale_and_translate``, and sparse tensors; random draws are
+:mod:`torch_impl.keras_random`.
 ``ctc_loss`` is here (blank ``mask_index=0``, computed in float32 as TensorFlow does). ``floatx`` is
 ``torch.get_default_dtype()``; ``epsilon`` is ``torch_impl.keras_backend.epsilon()`` (1e-7).
 
@@ -1926,6 +1934,52 @@ _FAMILY_MODULES = ("torch_impl._keras_ops_linalg", "torch_impl._keras_ops_fft_ma
                    "torch_impl._keras_ops_numpy_more")
 for _family in _FAMILY_MODULES:
     __all__ += list(getattr(_importlib.import_module(_family), "__all__", ()))
+
+
+class _Namespace:
+    """A ``keras.ops`` sub-namespace (``ops.linalg``, ``ops.nn``, ``ops.numpy``): its names, this module's
+    functions."""
+
+    def __init__(self, name: str, names: str):
+        self._name, self._names = name, tuple(names.split())
+
+    def __getattr__(self, attr: str):
+        if attr in self._names:
+            return getattr(__import__("torch_impl.keras_ops", fromlist=["_"]), attr)
+        raise AttributeError(f"keras_ops.{self._name} has no attribute {attr!r} (keras.ops.{self._name} in Keras "
+                             "3.15.1 has none either, or it is not ported)")
+
+    def __dir__(self):
+        return list(self._names)
+
+
+linalg = _Namespace("linalg", "cholesky cholesky_inverse det eig eigh inv lstsq lu_factor matrix_rank norm pinv qr "
+                              "solve solve_triangular svd")
+nn = _Namespace("nn", "adaptive_average_pool adaptive_max_pool average_pool batch_normalization binary_crossentropy "
+                      "categorical_crossentropy celu conv conv_transpose ctc_loss depth_to_space depthwise_conv "
+                      "dot_product_attention elu fold gelu glu hard_shrink hard_sigmoid hard_silu hard_swish "
+                      "hard_tanh layer_normalization leaky_relu log_sigmoid log_softmax max_pool moments multi_hot "
+                      "normalize one_hot polar psnr relu relu6 rms_normalization selu separable_conv sigmoid silu "
+                      "soft_shrink softmax softplus softsign space_to_depth sparse_categorical_crossentropy "
+                      "sparse_plus sparse_sigmoid sparsemax squareplus swish tanh_shrink threshold unfold")
+numpy = _Namespace("numpy", " ".join(
+    "abs absolute add all allclose amax amin angle any append arange arccos arccosh arcsin arcsinh arctan arctan2 "
+    "arctanh argmax argmin argpartition argsort array array_split average bartlett bincount bitwise_and "
+    "bitwise_invert bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor blackman broadcast_to "
+    "cbrt ceil clip concatenate conj conjugate copy corrcoef correlate cos cosh count_nonzero cross cumprod cumsum "
+    "deg2rad diag diagflat diagonal diff digitize divide divide_no_nan dot dsplit dstack einsum empty empty_like "
+    "equal exp exp2 expand_dims expm1 eye fabs flip fliplr flipud floor floor_divide fmax fmin fmod full full_like "
+    "gcd geomspace get_item greater greater_equal hamming hanning heaviside histogram hsplit hstack hypot i0 "
+    "identity imag inner isclose isfinite isin isinf isnan isneginf isposinf isreal kaiser kron lcm ldexp "
+    "left_shift less less_equal linspace log log10 log1p log2 logaddexp logaddexp2 logical_and logical_not "
+    "logical_or logical_xor logspace matmul max maximum mean median meshgrid min minimum mod moveaxis multiply "
+    "nan_to_num nanargmax nanargmin nancumprod nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod "
+    "nanquantile nanstd nansum nanvar ndim negative nextafter nonzero not_equal ones ones_like outer pad percentile "
+    "power prod ptp quantile rad2deg ravel real reciprocal repeat reshape right_shift roll rot90 round searchsorted "
+    "select sign signbit sin sinc sinh size slogdet sort split sqrt square squeeze stack std subtract sum swapaxes "
+    "take take_along_axis tan tanh tensordot tile trace transpose trapezoid tri tril triu true_divide trunc unique "
+    "unravel_index vander var vdot vectorize view vsplit vstack where zeros zeros_like".split()))
+__all__ += ["linalg", "nn", "numpy"]
 
 
 def __getattr__(name: str):
