@@ -10,6 +10,8 @@ Measured (this file, ``python -m pytest -q -s parity_tests/test_keras_random_ker
 | SeedGenerator, global (None)  | 6 draws each, the state after                 | equal draws, equal state                  |
 | normal, truncated_normal      | float32/float64, 5 shapes, 6 seeds            | one ulp of the draw; 98.8% / 99.2% equal  |
 | gamma, beta                   | 5 alphas, per-column alphas, 2 betas, 4 dtypes| equal; float64 within 5.1e-16 (87% equal) |
+| binomial                      | BTRS and inversion, p > 0.5, edges, broadcast | equal (80 draws, 4 dtypes)                |
+| categorical                   | up to 2000 rows (TensorFlow's thread blocks)  | equal                                     |
 | errors                        | 9 inputs Keras rejects                        | the same exception type and message       |
 
 The normal draws are one ulp off where TensorFlow's Box-Muller calls glibc's ``logf``/``sincosf`` (not correctly
@@ -278,3 +280,23 @@ def test_categorical_including_tensorflows_thread_blocks():
     with pytest.raises(ValueError, match="2-D"):
         R.categorical(torch.zeros(3), 2, seed=1)
     print(f"categorical: {n + 3} draws equal (up to 2000 rows, {R._tf_threads()} TensorFlow threads)")
+
+
+def test_binomial():
+    """Both of TensorFlow's algorithms (BTRS where ``count * p >= 10``, inversion below), ``p > 0.5`` mirrored, the
+    edge counts and probabilities, broadcast parameters, every float dtype."""
+    n = 0
+    cases = [(10.0, 0.3), (100.0, 0.4), (50.0, 0.9), (5.0, 0.95), (0.0, 0.5), (7.0, 0.0), (7.0, 1.0), (1000.0, 0.5),
+             (np.array([10.0, 20.0], dtype="float32"), np.array([0.8], dtype="float32")),
+             (np.array([[30.0], [4.0]], dtype="float32"), np.array([0.1, 0.6, 0.99], dtype="float32"))]
+    for counts, probs in cases:
+        bshape = np.broadcast_shapes(np.shape(counts), np.shape(probs))
+        for dt in ("float32", "float64", "float16", "bfloat16"):
+            for seed in (1, 23):
+                kw_o = dict(counts=torch.tensor(counts) if isinstance(counts, np.ndarray) else counts,
+                            probabilities=torch.tensor(probs) if isinstance(probs, np.ndarray) else probs)
+                _equal(R.binomial((12,) + bshape, dtype=dt, seed=seed, **kw_o),
+                       keras.random.binomial((12,) + bshape, counts=counts, probabilities=probs, dtype=dt, seed=seed),
+                       f"binomial {counts} {probs} {dt}")
+                n += 1
+    print(f"binomial: {n} draws equal bit for bit")

@@ -278,6 +278,134 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
     return res.to(dtype).reshape(shape)
 
 
+_STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                  0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                  0.00925546218271273, 0.00833056343336287)
+
+
+def _stirling_tail(k: torch.Tensor) -> torch.Tensor:
+    table = torch.tensor(_STIRLING_TAIL, dtype=torch.float64, device=k.device)
+    kp1sq = (k + 1) * (k + 1)
+    big = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    return torch.where(k <= 9, table[k.clamp(0, 9).long()], big)
+
+
+class _UniformBuffers:
+    """Per-output float64 uniform buffers (two per Philox block, read last first) on per-output streams."""
+
+    def __init__(self, seed, rows: torch.Tensor):
+        m = rows.numel()
+        self.seed, self.rows = seed, rows
+        self.blk = torch.zeros(m, dtype=torch.int64, device=rows.device)
+        self.buf = torch.zeros(m, 2, dtype=torch.float64, device=rows.device)
+        self.rem = torch.zeros(m, dtype=torch.int64, device=rows.device)
+
+    def take(self, who: torch.Tensor) -> torch.Tensor:
+        refill = who & (self.rem == 0)
+        if bool(refill.any()):
+            w = _blocks(self.seed, self.rows[refill] + self.blk[refill])
+            self.buf[refill] = torch.stack((_unit_float64(w[:, 0], w[:, 1]), _unit_float64(w[:, 2], w[:, 3])), 1)
+            self.rem[refill] = 2
+            self.blk[refill] += 1
+        value = self.buf.gather(1, (self.rem - 1).clamp_min(0)[:, None]).reshape(-1)
+        self.rem[who] -= 1
+        return value
+
+
+def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
+    u_buf = _UniformBuffers(seed, rows)
+    geom_sum = torch.zeros_like(count)
+    num = torch.zeros_like(count)
+    active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
+    denominator = torch.log1p(-prob)
+    while bool(active.any()):
+        u = u_buf.take(active)
+        geom = torch.ceil(torch.log(u) / denominator)
+        geom_sum = torch.where(active, geom_sum + geom, geom_sum)
+        done = active & (geom_sum > count)
+        num = torch.where(active & ~done, num + 1, num)
+        active = active & ~done
+    return num
+
+
+def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
+    stddev = torch.sqrt(count * prob * (1 - prob))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * prob
+    c = count * prob + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = prob / (1 - prob)
+    alpha = (2.83 + 5.1 / b) * stddev
+    m = torch.floor((count + 1) * prob)
+    u_buf = _UniformBuffers(seed, rows)
+    out = torch.zeros_like(count)
+    active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
+    for _ in range(100000):
+        if not bool(active.any()):
+            break
+        u = u_buf.take(active) - 0.5
+        v = u_buf.take(active)
+        us = 0.5 - torch.abs(u)
+        k = torch.floor((2 * a / us + b) * u + c)
+        accept = active & (us >= 0.07) & (v <= v_r)
+        sensible = active & ~accept & (k >= 0) & (k <= count)
+        with np.errstate(all="ignore"):
+            lv = torch.log(v * alpha / (a / (us * us) + b))
+            upper = ((m + 0.5) * torch.log((m + 1) / (r * (count - m + 1)))
+                     + (count + 1) * torch.log((count - m + 1) / (count - k + 1))
+                     + (k + 0.5) * torch.log(r * (count - k + 1) / (k + 1))
+                     + _stirling_tail(m) + _stirling_tail(count - m)
+                     - _stirling_tail(k.clamp_min(0)) - _stirling_tail((count - k).clamp_min(0)))
+        accept = accept | (sensible & (lv <= upper))
+        out = torch.where(accept, k, out)
+        active = active & ~accept
+    else:
+        raise RuntimeError("stateless_binomial: rejection sampling did not finish")
+    return out
+
+
+def stateless_binomial(shape: Sequence[int], seed, counts: torch.Tensor, probs: torch.Tensor,
+                       dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``StatelessRandomBinomial``'s CPU kernel step for step: per output (alpha-major order, as the gamma's), with
+    ``count`` and ``prob`` in their own dtype for the branch tests (``count * prob >= 10`` in it): 0 for ``count <= 0``
+    or ``prob <= 0``, ``count`` for ``prob >= 1``; else, with ``p = min(prob, 1 - prob)`` (the count minus the draw
+    above 0.5), Hormann's BTRS from the stream at counter ``+ 256 i`` when ``count * p >= 10``, binomial inversion
+    (geometric sums) from counter ``+ 42 i`` below; NaN for a NaN probability."""
+    shape = tuple(int(s) for s in shape)
+    n = math.prod(shape)
+    counts, probs = torch.broadcast_tensors(counts.detach().to(device), probs.detach().to(device))
+    t_dtype = probs.dtype
+    counts_f, probs_f = counts.reshape(-1), probs.reshape(-1)
+    num_batches = counts_f.numel()
+    if n == 0:
+        return torch.empty(shape, dtype=dtype, device=device)
+    per_batch = n // num_batches
+    pos = torch.arange(n, dtype=torch.int64, device=device)
+    b_idx = pos % num_batches
+    output_idx = b_idx * per_batch + pos // num_batches
+    count_t, prob_t = counts_f[b_idx], probs_f[b_idx]
+    dcount = count_t.to(torch.float64)
+    res = torch.zeros(n, dtype=torch.float64, device=device)
+    one, half, ten = (torch.tensor(v, dtype=t_dtype, device=device) for v in (1.0, 0.5, 10.0))
+    zero_case = (dcount <= 0) | (prob_t <= 0)
+    full_case = ~zero_case & (prob_t >= one)
+    low = ~zero_case & ~full_case & (prob_t <= half)
+    high = ~zero_case & ~full_case & (prob_t > half)
+    nan_case = ~(zero_case | full_case | low | high)
+    res[full_case] = dcount[full_case]
+    res[nan_case] = float("nan")
+    q_t = one - prob_t
+    for side, p_t in ((low, prob_t), (high, q_t)):
+        big = side & (count_t * p_t >= ten)
+        small = side & ~(count_t * p_t >= ten)
+        dp = p_t.to(torch.float64)
+        for sel, fn, skip in ((big, _binomial_btrs, 256), (small, _binomial_inversion, 42)):
+            if bool(sel.any()):
+                draw = fn(seed, output_idx[sel] * skip, dcount[sel], dp[sel])
+                res[sel] = dcount[sel] - draw if side is high else draw
+    return res.to(dtype).reshape(shape)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # TensorFlow's stateful random kernels (tf.random.normal/uniform/truncated_normal with a seed, tf.nn.dropout with a
 # seed: what Keras 2's K.random_* call)

@@ -20,8 +20,8 @@ Keras's ``draw_seed`` makes:
 
 Both numbers are reduced ``mod 2**31 - 2`` (Keras's ``_cast_seed``).
 
-``uniform``, ``randint``, ``dropout``, ``shuffle`` and float32 ``gamma``/``beta`` are equal to Keras's bit for
-bit (float64 ``gamma`` to an ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and one ulp off on the rest:
+``uniform``, ``randint``, ``dropout``, ``shuffle``, ``binomial``, ``categorical`` and float32 ``gamma``/``beta`` are
+equal to Keras's bit for bit (float64 ``gamma`` to an ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and one ulp off on the rest:
 TensorFlow's Box-Muller calls the C library's ``logf``/``sincosf`` (``log``/``sincos``), which are not correctly
 rounded (and differ between CPUs with and without FMA); here they are evaluated in float64 and rounded.
 
@@ -39,10 +39,12 @@ The values:
   normals and uniforms, each value from its own stream); ``beta``: ``X / (X + Y)`` of two gamma draws, the second
   with the seed pair plus 12, as Keras does.
 
+* ``binomial``: TensorFlow's ``stateless_binomial`` kernel step for step (BTRS rejection or binomial inversion per
+  output, each from its own stream);
 * ``categorical``: TensorFlow's multinomial kernel, its rows split over TensorFlow's thread pool as Eigen's
   ``parallelFor`` splits them (each block reads the stream from its own offset), for a given thread count.
 
-Not ported: ``binomial``.
+Every function of ``keras.random`` is here.
 
 Example (keras.io's VAE ``Sampling`` layer, ported):
     >>> import torch
@@ -72,7 +74,7 @@ from torch_impl import _tf_random
 from torch_impl._tf_random import SEED_MOD
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
-           "beta", "categorical", "set_random_seed", "draw_seed"]
+           "beta", "binomial", "categorical", "set_random_seed", "draw_seed"]
 
 _FLOATS = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 _INTS = {"int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "uint8": torch.uint8,
@@ -305,6 +307,32 @@ def beta(shape: Sequence[int], alpha, beta, dtype=None, seed=None, device=None) 
     ga = _gamma_draw(shape, s1, a, work, device).to(dt)
     gb = _gamma_draw(shape, s2, b, work, device).to(dt)
     return ga / (ga + gb)
+
+
+def _hinted(value, hint: torch.dtype, device) -> torch.Tensor:
+    """``tf.convert_to_tensor(value, dtype_hint=hint)``: a tensor or array keeps its dtype, Python numbers take
+    ``hint``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        return torch.as_tensor(np.asarray(value)).to(device)
+    return torch.as_tensor(np.asarray(value), dtype=hint, device=device)
+
+
+def binomial(shape: Sequence[int], counts, probabilities, dtype=None, seed=None, device=None) -> torch.Tensor:
+    """``keras.random.binomial(shape, counts, probabilities, dtype=None, seed=None)``: TensorFlow's
+    ``stateless_binomial`` kernel step for step (per output its own Philox stream: Hormann's BTRS rejection where
+    ``count * p >= 10``, binomial inversion below, ``p = min(prob, 1 - prob)``; the branch tests in the
+    probabilities' dtype, float32 for Python numbers), in ``dtype`` (floatx)."""
+    dt, shape = _float_dtype(dtype), _shape(shape)
+    work = _work_dtype(dt)
+    pair = draw_seed(seed)
+    probs = _hinted(probabilities, torch.float32, device)
+    counts_t = _hinted(counts, probs.dtype, device)
+    if counts_t.dtype != probs.dtype:
+        raise TypeError(f"counts ({counts_t.dtype}) and probabilities ({probs.dtype}) must have the same dtype, as "
+                        "TensorFlow's StatelessRandomBinomial requires")
+    return _tf_random.stateless_binomial(shape, pair, counts_t, probs, work, device).to(dt)
 
 
 def _divup(a: int, b: int) -> int:
