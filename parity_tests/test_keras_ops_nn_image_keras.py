@@ -581,3 +581,53 @@ def test_sparsemax_nan_row_like_keras():
     k, t = KO.sparsemax(tf.constant(x)).numpy(), TO.sparsemax(torch.tensor(x)).numpy()
     print("Keras", k, "ours", t)
     np.testing.assert_array_equal(t, k)
+
+
+def test_ctc_decode_like_keras():
+    """``ops.ctc_decode``: greedy and beam search, the blank at ``mask_index`` (moved last and back, as Keras
+    does), ``merge_repeated``, ``top_paths``; Keras's "fewer leaves than requested" error."""
+    rng = np.random.default_rng(0)
+    compared = raised = 0
+    worst = 0.0
+    for _ in range(30):
+        n, t, c = (int(v) for v in (rng.integers(1, 4), rng.integers(1, 8), rng.integers(2, 6)))
+        x = (rng.normal(size=(n, t, c)) * 2).astype("float32")
+        lens = rng.integers(0, t + 1, size=n).astype("int32")
+        for kw in [dict(), dict(merge_repeated=False), dict(mask_index=c - 1), dict(mask_index=2 % c),
+                   dict(strategy="beam_search", beam_width=4, top_paths=2),
+                   dict(strategy="beam_search", mask_index=1 % c, beam_width=8),
+                   dict(strategy="beam_search", mask_index=None, beam_width=3, top_paths=3)]:
+            try:
+                kd, ks = KO.ctc_decode(x, lens, **kw)
+            except Exception as e:  # TensorFlow: "Less leaves in the beam search than requested."
+                assert "Less leaves" in str(e), e
+                with pytest.raises(ValueError, match="Less leaves"):
+                    TO.ctc_decode(torch.tensor(x), torch.tensor(lens), **kw)
+                raised += 1
+                continue
+            od, os_ = TO.ctc_decode(torch.tensor(x), torch.tensor(lens), **kw)
+            kd, ks = np.asarray(kd), np.asarray(ks)
+            assert kd.dtype == od.numpy().dtype and ks.dtype == os_.numpy().dtype, kw
+            np.testing.assert_array_equal(od.numpy(), kd, err_msg=str(kw))
+            if ks.size:
+                worst = max(worst, float(np.abs(os_.numpy() - ks).max() / max(np.abs(ks).max(), 1e-30)))
+            compared += 1
+    print(f"ctc_decode: {compared} decodings equal (scores within {worst:.1e}), {raised} raise in both")
+    assert worst <= 1e-6
+
+
+def test_jvp_like_keras():
+    import tensorflow as tf
+    a, b = np.array([1.0, 2.0, -0.5]), np.array([0.5, 1.0, 3.0])
+    ta, tb = np.array([1.0, 0.0, 2.0]), np.array([0.5, -1.0, 1.0])
+    ko, kt = KO.jvp(lambda u, v: u * tf.sin(v) + u ** 2, (tf.constant(a), tf.constant(b)),
+                    (tf.constant(ta), tf.constant(tb)))
+    oo, ot = TO.jvp(lambda u, v: u * torch.sin(v) + u ** 2, (torch.tensor(a), torch.tensor(b)),
+                    (torch.tensor(ta, dtype=torch.float32), torch.tensor(tb)))  # the tangent cast to float64
+    np.testing.assert_allclose(oo.numpy(), np.asarray(ko), rtol=1e-15)
+    np.testing.assert_allclose(ot.numpy(), np.asarray(kt), rtol=1e-15)
+    _, kt2, kaux = KO.jvp(lambda u: (tf.exp(u), tf.reduce_sum(u)), (tf.constant(a),), (tf.constant(ta),),
+                          has_aux=True)
+    _, ot2, oaux = TO.jvp(lambda u: (torch.exp(u), u.sum()), (torch.tensor(a),), (torch.tensor(ta),), has_aux=True)
+    np.testing.assert_allclose(ot2.numpy(), np.asarray(kt2), rtol=1e-15)
+    assert float(oaux) == float(kaux)

@@ -68,7 +68,7 @@ __all__: list = [
     "sparse_sigmoid", "sparsemax", "squareplus", "psnr", "rms_normalization", "layer_normalization",
     "batch_normalization", "in_top_k", "segment_max", "segment_min", "segment_prod", "conv", "depthwise_conv",
     "separable_conv", "conv_transpose", "max_pool", "average_pool", "adaptive_average_pool", "adaptive_max_pool",
-    "depth_to_space", "space_to_depth", "dot_product_attention", "image",
+    "depth_to_space", "space_to_depth", "dot_product_attention", "image", "ctc_decode", "jvp",
 ]
 
 import math  # noqa: E402
@@ -1352,3 +1352,63 @@ image = types.SimpleNamespace(
     extract_patches_3d=extract_patches_3d, rgb_to_hsv=rgb_to_hsv, hsv_to_rgb=hsv_to_rgb)
 image.__doc__ = ("``keras.ops.image``'s ported functions: " + ", ".join(
     f"``{n}``" for n in vars(image) if not n.startswith("_")) + ".")
+
+
+def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: int = 100, top_paths: int = 1,
+               merge_repeated: bool = True, mask_index: int = 0):
+    """``ops.ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
+    merge_repeated=True, mask_index=0)``: TensorFlow's CTC decoders on ``inputs`` ``(N, T, C)`` (logits, the blank
+    at ``mask_index``; Keras moves that column last, decodes, and shifts the labels back). Returns ``(decoded,
+    scores)``: ``decoded`` int32 ``(top_paths, N, T)`` padded with -1; ``scores`` ``(N, 1)`` (greedy: minus the sum
+    of each step's maximum) or ``(N, top_paths)`` (beam search: the paths' log probabilities). The beam search runs
+    TensorFlow's algorithm step for step (``torch_impl._ctc_decode``) and does not merge repeats (Keras passes no
+    ``merge_repeated`` to it); exactly tied beams may come out in another order than TensorFlow's."""
+    from torch_impl import _ctc_decode
+    x = _ko._t(inputs)
+    if x.dim() != 3:
+        raise ValueError(f"ctc_decode: inputs must be (batch, steps, classes), got shape {tuple(x.shape)}")
+    dt = _ko._tdt(_ko.result_type(_ko._dname(x), "float32"))
+    x = x.detach().to(dt)
+    n, steps, classes = x.shape
+    lengths = _ko._t(sequence_lengths).to(torch.int64).reshape(-1).tolist()
+    if len(lengths) != n or _builtins_any(v < 0 or v > steps for v in lengths):
+        raise ValueError(f"ctc_decode: sequence_lengths must hold {n} lengths in [0, {steps}], got {lengths}")
+    if strategy not in ("greedy", "beam_search"):
+        raise ValueError(f"Invalid strategy {strategy}. Supported values are 'greedy' and 'beam_search'.")
+    blank = None if mask_index is None else int(mask_index) % classes
+    if blank is not None:
+        x = torch.cat([x[..., :blank], x[..., blank + 1:], x[..., blank:blank + 1]], -1)
+    scores = x.cpu().numpy()
+    if strategy == "greedy":
+        paths, score = _ctc_decode.greedy_decode(scores, lengths, merge_repeated=merge_repeated)
+        all_paths = [paths]
+    else:
+        all_paths, score = _ctc_decode.beam_search_decode(scores, lengths, int(beam_width), int(top_paths),
+                                                          merge_repeated=False)
+    decoded = torch.full((len(all_paths), n, steps), -1, dtype=torch.int32)
+    for j, paths in enumerate(all_paths):
+        for row, seq in enumerate(paths):
+            if seq:
+                decoded[j, row, :len(seq)] = torch.tensor(seq, dtype=torch.int32)
+    if blank is not None:
+        decoded = torch.where(decoded >= blank, decoded + 1, decoded)
+    return decoded.to(x.device), torch.as_tensor(score).to(x.device)
+
+
+def _builtins_any(values) -> bool:
+    for v in values:
+        if v:
+            return True
+    return False
+
+
+def jvp(fun, primals, tangents, has_aux: bool = False):
+    """``ops.jvp(fun, primals, tangents, has_aux=False)``: the forward-mode product ``(fun(*primals), J @ tangents)``
+    (``torch.func.jvp``), the tangents cast to their primals' dtypes as Keras does; with ``has_aux`` ``fun`` returns
+    ``(output, aux)`` and the result is ``(output, tangent_out, aux)``."""
+    primals = tuple(_ko._t(p) for p in primals)
+    tangents = tuple(_ko._t(t).to(p.dtype) for t, p in zip(tangents, primals))
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    out = torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
+    return out

@@ -55,10 +55,9 @@ The rest of ``keras.ops`` lives in four family modules, imported from here (``op
 (``_keras_ops_linalg``: ``cholesky``... ``svd``, ``median``, ``quantile``, the ``nan`` reductions, ``cdist``),
 FFT/signal and the remaining element-wise math (``_keras_ops_fft_math``), the remaining nn ops and ``ops.image``
 (``_keras_ops_nn_image``), the array ops and control flow (``_keras_ops_numpy_more``). ``ops.linalg``, ``ops.nn``
-and ``ops.numpy`` are here as Keras's sub-namespaces. Of keras.ops 3.15.1's 337 functions, 335 are here; not ported: ``jvp``,
-``ctc_decode`` (see ``K.ctc_decode``), ``ops.image``'s ``affine_transform``, ``map_coordinates``,
-``perspective_transform``, ``elastic_transform`` and ``scale_and_translate``, and sparse tensors; random draws are
-:mod:`torch_impl.keras_random`.
+and ``ops.numpy`` are here as Keras's sub-namespaces. Every one of keras.ops 3.15.1's 337 functions is here; not
+ported: ``ops.image``'s ``affine_transform``, ``map_coordinates``, ``perspective_transform``, ``elastic_transform``
+and ``scale_and_translate``, and sparse tensors; random draws are :mod:`torch_impl.keras_random`.
 ``ctc_loss`` is here (blank ``mask_index=0``, computed in float32 as TensorFlow does). ``floatx`` is
 ``torch.get_default_dtype()``; ``epsilon`` is ``torch_impl.keras_backend.epsilon()`` (1e-7).
 
@@ -1953,10 +1952,10 @@ class _Namespace:
         return list(self._names)
 
 
-linalg = _Namespace("linalg", "cholesky cholesky_inverse det eig eigh inv lstsq lu_factor matrix_rank norm pinv qr "
-                              "solve solve_triangular svd")
+linalg = _Namespace("linalg", "cholesky cholesky_inverse det eig eigh inv jvp lstsq lu_factor matrix_rank norm pinv "
+                              "qr solve solve_triangular svd")
 nn = _Namespace("nn", "adaptive_average_pool adaptive_max_pool average_pool batch_normalization binary_crossentropy "
-                      "categorical_crossentropy celu conv conv_transpose ctc_loss depth_to_space depthwise_conv "
+                      "categorical_crossentropy celu conv conv_transpose ctc_decode ctc_loss depth_to_space depthwise_conv "
                       "dot_product_attention elu fold gelu glu hard_shrink hard_sigmoid hard_silu hard_swish "
                       "hard_tanh layer_normalization leaky_relu log_sigmoid log_softmax max_pool moments multi_hot "
                       "normalize one_hot polar psnr relu relu6 rms_normalization selu separable_conv sigmoid silu "
