@@ -8,7 +8,9 @@ Functions: the activations ``celu``, ``glu``, ``hard_shrink``, ``hard_tanh``, ``
 ``max_pool``, ``average_pool``, ``adaptive_average_pool``, ``adaptive_max_pool``, ``depth_to_space``,
 ``space_to_depth``; ``dot_product_attention``; and the namespace ``image`` (as ``keras.ops.image``:
 ``ops.image.ssim``, ``resize``, ``rgb_to_grayscale``, ``rgb_to_hsv``, ``hsv_to_rgb``, ``gaussian_blur``,
-``sobel_edges``, ``crop_images``, ``pad_images``, ``extract_patches``, ``extract_patches_3d``).
+``sobel_edges``, ``crop_images``, ``pad_images``, ``extract_patches``, ``extract_patches_3d``,
+``affine_transform``, ``perspective_transform``, ``map_coordinates``, ``elastic_transform``,
+``scale_and_translate``).
 
 Quirks of Keras's TensorFlow backend kept here (torch's functions differ):
 
@@ -33,7 +35,22 @@ Quirks of Keras's TensorFlow backend kept here (torch's functions differ):
   logits are ``-0.7 * 3.38953e38`` (a fully masked row is uniform, not NaN).
 * ``ops.image.resize`` (bilinear) computes in float32 whatever the input dtype, as TensorFlow's kernel (float64
   images: float32-precision values, and Keras's ``saturate_cast`` back: ``inf`` becomes +-3.4028235e38),
-  half-pixel centres; ``ops.image.ssim`` returns the input's dtype (uint8
+  half-pixel centres; so do its other methods, replayed from TensorFlow's CPU kernels: ``'bicubic'``
+  (``ResizeBicubic``: Keys cubic weights read from a 1024-step table, taps outside renormalised),
+  ``'area'`` (``ResizeArea``; TensorFlow has no gradient for it: backward raises LookupError), and
+  ``antialias=True`` or ``'lanczos3'``/``'lanczos5'`` (``ScaleAndTranslate`` with the triangle/Keys/Lanczos
+  kernels; its gradient kernel takes float32 images only: float64/half images' backward raises, as in
+  TensorFlow);
+* ``ops.image.affine_transform``/``perspective_transform`` are ``ImageProjectiveTransformV3`` replayed
+  (:func:`torch_impl.image.affine_transform`), with TensorFlow's registered gradient: the incoming gradient
+  resampled by the inverse transform (not the adjoint of the resampling); the perspective homography and that
+  inverse are TensorFlow's float32 ``MatrixSolve``/``MatrixInverse`` (Eigen's partial-pivot LU) replayed;
+* ``ops.image.map_coordinates``: Keras's ``'reflect'``/``'mirror'`` fold ``abs(index)`` (``-1`` reads index 1;
+  scipy's ``reflect``: 0) and ``'mirror'`` raises where an index reaches ``size`` (mod ``2 size``); integer
+  coordinates with ``order=0`` truncate float inputs; an invalid ``fill_mode`` raises AttributeError;
+  ``elastic_transform`` draws ``dx`` and ``dy`` from the same seed (equal displacements along both axes) with
+  Keras's uncast seed pair; ``scale_and_translate`` (Keras's own dense-weight implementation) raises on integer
+  images as Keras does; ``ops.image.ssim`` returns the input's dtype (uint8
   images: a truncated uint8); ``gaussian_blur`` scrambles a non-square kernel (Keras's reshape of the outer
   product) and reads ``data_format=None`` as channels_last; ``hsv_to_rgb`` has no gradient (TensorFlow registers
   none); ``rgb_to_hsv`` has TensorFlow's piecewise gradient.
@@ -55,10 +72,7 @@ transposed channels_last call, as the adjoint of ``conv``, and in float32).
 Known difference (pinned by a strict xfail): ``sparsemax`` of a row holding NaN (TensorFlow's sort leaves the NaN
 at an implementation-defined place; torch sorts it first).
 
-Not ported (NotImplementedError): ``ops.image.resize`` with ``antialias=True`` or the ``'bicubic'``,
-``'lanczos3'``, ``'lanczos5'`` and ``'area'`` kernels; not here at all: ``ops.image``'s ``affine_transform``,
-``map_coordinates``, ``perspective_transform``, ``elastic_transform``, ``scale_and_translate`` (the
-``torch_impl.image`` layers hold TensorFlow's affine transform), ``ctc_decode``.
+Every function of ``keras.ops.image`` is here.
 """
 
 from __future__ import annotations
@@ -71,6 +85,7 @@ __all__: list = [
     "depth_to_space", "space_to_depth", "dot_product_attention", "image", "ctc_decode", "jvp",
 ]
 
+import itertools  # noqa: E402
 import math  # noqa: E402
 import types  # noqa: E402
 
@@ -1000,6 +1015,374 @@ def _saturate_cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return _K._clip_by_value(x, float(lo), float(hi)).to(dtype)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# ops.image.resize: TensorFlow's bicubic, area and scale-and-translate (antialias, lanczos) kernels
+# --------------------------------------------------------------------------------------------------------------
+
+_F32_MIN_NORMAL = float(np.finfo(np.float32).tiny)
+
+
+def _keys_table() -> np.ndarray:
+    """``resize_bicubic_op.cc``'s ``InitCoeffsTable(-0.5)``: 1025 pairs computed in double from float ``x``,
+    stored as float."""
+    a = -0.5
+    table = np.zeros((1025, 2), np.float32)
+    for i in range(1025):
+        x = float(np.float32(i * 1.0 / 1024))
+        table[i, 0] = np.float32(((a + 2) * x - (a + 3)) * x * x + 1)
+        x = float(np.float32(x + 1.0))
+        table[i, 1] = np.float32(((a * x - 5 * a) * x + 8 * a) * x - 4 * a)
+    return table
+
+
+_KEYS_TABLE: list = []
+
+
+def _bicubic_axis(n_in: int, n_out: int):
+    """``GetWeightsAndIndices<HalfPixelScaler, use_keys_cubic=true>``: four indices (clamped) and float32 weights
+    per output (the table at ``lrintf(delta * 1024)``; taps outside the image weigh 0, the rest renormalised)."""
+    if not _KEYS_TABLE:
+        _KEYS_TABLE.append(_keys_table())
+    table = _KEYS_TABLE[0]
+    f32 = np.float32
+    scale = f32(n_in) / f32(n_out)
+    idx = np.zeros((n_out, 4), np.int64)
+    wts = np.zeros((n_out, 4), np.float32)
+    for o in range(n_out):
+        in_f = (f32(o) + f32(0.5)) * scale - f32(0.5)
+        loc = int(np.floor(in_f))
+        delta = in_f - f32(loc)
+        off = int(np.rint(delta * f32(1024)))
+        taps = (table[off, 1], table[off, 0], table[1024 - off, 0], table[1024 - off, 1])
+        for k in range(4):
+            want = loc - 1 + k
+            idx[o, k] = min(n_in - 1, max(0, want))
+            wts[o, k] = taps[k] if idx[o, k] == want else f32(0)
+        s = ((wts[o, 0] + wts[o, 1]) + wts[o, 2]) + wts[o, 3]
+        if abs(s) >= 1000 * _F32_MIN_NORMAL:
+            wts[o] = wts[o] * (f32(1) / s)
+    return torch.from_numpy(idx), torch.from_numpy(wts)
+
+
+class _TfResizeBicubic(torch.autograd.Function):
+    """``ResizeBicubic(half_pixel_centers=True)`` on NHWC: the four rows interpolated at each of the four columns,
+    then along x, in float32 (a float32 output); ``ResizeBicubicGrad``: ``T(T(g) * wy * wx)`` accumulated in the
+    images' dtype (float32/float64; TensorFlow gives half types no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, out_h, out_w):
+        n, h, w, c = x.shape
+        yi, yw = _bicubic_axis(h, out_h)
+        xi, xw = _bicubic_axis(w, out_w)
+        yi, yw, xi, xw = (t.to(x.device) for t in (yi, yw, xi, xw))
+        ctx.save_for_backward(yi, yw, xi, xw)
+        ctx.in_shape, ctx.in_dtype = (n, h, w, c), x.dtype
+        x32 = x.to(torch.float32)
+        cols = None
+        for k in range(4):
+            term = x32[:, yi[:, k]] * yw[:, k].reshape(1, -1, 1, 1)
+            cols = term if cols is None else cols + term
+        out = None
+        for k in range(4):
+            term = cols[:, :, xi[:, k]] * xw[:, k].reshape(1, 1, -1, 1)
+            out = term if out is None else out + term
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.in_dtype not in (torch.float32, torch.float64):
+            return None, None, None
+        yi, yw, xi, xw = ctx.saved_tensors
+        n, h, w, c = ctx.in_shape
+        dt = ctx.in_dtype
+        g = g.to(torch.float32).to(dt)
+        out = torch.zeros(n, h * w, c, dtype=dt, device=g.device)
+        oh, ow = g.shape[1], g.shape[2]
+        for i in range(4):
+            gy = g * yw[:, i].to(dt).reshape(1, -1, 1, 1)
+            for j in range(4):
+                term = (gy * xw[:, j].to(dt).reshape(1, 1, -1, 1)).reshape(n, oh * ow, c)
+                flat = (yi[:, i].reshape(-1, 1) * w + xi[:, j].reshape(1, -1)).reshape(-1)
+                out.index_add_(1, flat, term)
+        return out.reshape(n, h, w, c), None, None
+
+
+def _area_axis(n_in: int, n_out: int):
+    """``ResizeArea``'s cells along an axis: the input indices (clamped) and float32 coverage weights of each
+    output (``floor(o * scale)`` to ``ceil((o + 1) * scale)``), padded; with the axis' scale."""
+    f32 = np.float32
+    scale = f32(n_in) / f32(n_out)
+    rows = []
+    for o in range(n_out):
+        lo, hi = f32(o) * scale, f32(o + 1) * scale
+        start, end = int(np.floor(lo)), int(np.ceil(hi))
+        cells = []
+        for i in range(start, end):
+            if f32(i) < lo:
+                s = scale if f32(i + 1) > hi else f32(i + 1) - lo
+            else:
+                s = hi - f32(i) if f32(i + 1) > hi else f32(1.0)
+            cells.append((min(n_in - 1, max(0, i)), f32(s)))
+        rows.append(cells)
+    k = max(len(r) for r in rows)
+    idx = np.zeros((n_out, k), np.int64)
+    wts = np.zeros((n_out, k), np.float32)
+    count = np.zeros(n_out, np.int64)
+    for o, cells in enumerate(rows):
+        count[o] = len(cells)
+        for j, (i, s) in enumerate(cells):
+            idx[o, j], wts[o, j] = i, s
+    return torch.from_numpy(idx), torch.from_numpy(wts), torch.from_numpy(count), scale
+
+
+class _TfResizeArea(torch.autograd.Function):
+    """``ResizeArea`` (float32 output): per row of each cell, the first column times its coverage, the middle
+    columns added, the last times its coverage; the rows times their coverage summed; times
+    ``1 / (scale_y scale_x)``. TensorFlow registers no gradient (LookupError)."""
+
+    @staticmethod
+    def forward(ctx, x, out_h, out_w):
+        n, h, w, c = x.shape
+        yi, yw, yc, sy = (t.to(x.device) if isinstance(t, torch.Tensor) else t for t in _area_axis(h, out_h))
+        xi, xw, xc, sx = (t.to(x.device) if isinstance(t, torch.Tensor) else t for t in _area_axis(w, out_w))
+        x32 = x.to(torch.float32)
+        last = (xc - 1).reshape(1, 1, -1, 1)
+        row_sums = x32[:, :, xi[:, 0]] * xw[:, 0].reshape(1, 1, -1, 1)  # (n, h, out_w, c)
+        for k in range(1, xi.shape[1]):
+            v = x32[:, :, xi[:, k]]
+            term = torch.where(k == last, v * xw[:, k].reshape(1, 1, -1, 1), v)  # middle columns: added as they are
+            row_sums = torch.where(k < xc.reshape(1, 1, -1, 1), row_sums + term, row_sums)
+        out = torch.zeros(n, out_h, out_w, c, dtype=torch.float32, device=x.device)
+        for k in range(yi.shape[1]):
+            term = row_sums[:, yi[:, k]] * yw[:, k].reshape(1, -1, 1, 1)
+            out = torch.where(k < yc.reshape(1, -1, 1, 1), out + term, out)
+        scale = np.float32(1.0 / float(np.float32(sy * sx)))
+        return out * float(scale)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise LookupError("gradient registry has no entry for: ResizeArea (TensorFlow registers no gradient for "
+                          "ops.image.resize(interpolation='area'))")
+
+
+def _lanczos(radius: float):
+    f32 = np.float32
+    k_pi = f32(3.14159265359)
+    r = f32(radius)
+
+    def sinf(v):
+        from torch_impl.image import _LIBM
+        return f32(_LIBM.sinf(float(v))) if _LIBM is not None else f32(math.sin(float(v)))
+
+    def kernel(x):
+        x = abs(x)
+        if x > r:
+            return f32(0.0)
+        if x <= f32(1e-3):
+            return f32(1.0)
+        return ((r * sinf(k_pi * x)) * sinf((k_pi * x) / r)) / (((k_pi * k_pi) * x) * x)
+    return kernel, r
+
+
+def _triangle(x):
+    x = abs(x)
+    return np.float32(1.0) - x if x < np.float32(1.0) else np.float32(0.0)
+
+
+def _keys_cubic(x):
+    f32 = np.float32
+    x = abs(x)
+    if x >= f32(2.0):
+        return f32(0.0)
+    if x >= f32(1.0):
+        return ((f32(-0.5) * x + f32(2.5)) * x - f32(4.0)) * x + f32(2.0)
+    return ((f32(1.5) * x - f32(2.5)) * x) * x + f32(1.0)
+
+
+_SAMPLING_KERNELS = {"triangle": (_triangle, np.float32(1.0)), "keyscubic": (_keys_cubic, np.float32(2.0)),
+                     "lanczos3": _lanczos(3.0), "lanczos5": _lanczos(5.0)}
+
+
+def _spans(kernel_name: str, n_out: int, n_in: int, scale, translate, antialias: bool):
+    """``ComputeSpansCore``: per output, the first input index and ``span_size`` float32 weights (normalised; 0
+    past the span and for samples outside the image)."""
+    f32 = np.float32
+    kernel, radius = _SAMPLING_KERNELS[kernel_name]
+    inv_scale = f32(1.0 / float(scale))
+    inv_translate = -inv_scale * f32(translate)
+    kernel_scale = max(inv_scale, f32(1.0)) if antialias else f32(1.0)
+    span_size = min(2 * int(math.ceil(float(radius * kernel_scale))) + 1, n_in)
+    one_over = f32(1.0) / kernel_scale
+    starts = np.zeros(n_out, np.int64)
+    weights = np.zeros((n_out, span_size), np.float32)
+    for x in range(n_out):
+        sample = (f32(x) + f32(0.5)) * inv_scale + inv_translate
+        if sample < 0 or sample > n_in:
+            continue
+        lo = int(math.ceil(float((sample - radius * kernel_scale) - f32(0.5))))
+        hi = int(math.floor(float((sample + radius * kernel_scale) - f32(0.5))))
+        lo = min(max(lo, 0), n_in - 1)
+        hi = min(max(hi, 0), n_in - 1) + 1
+        ws, total = [], f32(0.0)
+        for src in range(lo, hi):
+            wgt = kernel(abs(((f32(src) + f32(0.5)) - sample) * one_over))
+            total = total + wgt
+            ws.append(wgt)
+        if abs(total) >= 1000 * _F32_MIN_NORMAL:
+            inv = f32(1.0) / total
+            weights[x, :len(ws)] = [wv * inv for wv in ws]
+        starts[x] = lo
+    return starts, weights
+
+
+def _grad_spans(starts: np.ndarray, weights: np.ndarray, n_in: int):
+    """``ComputeGradSpansCore``: the forward spans reversed (per input, the outputs it feeds, in order)."""
+    comps: list = [[] for _ in range(n_in)]
+    for o in range(weights.shape[0]):
+        for j in range(weights.shape[1]):
+            i = int(starts[o]) + j
+            if weights[o, j] != 0 and i < n_in:
+                comps[i].append((o, weights[o, j]))
+    size = max([c[-1][0] - c[0][0] + 1 for c in comps if c] or [0])
+    g_starts = np.zeros(n_in, np.int64)
+    g_weights = np.zeros((n_in, size), np.float32)
+    for i, c in enumerate(comps):
+        if c:
+            g_starts[i] = c[0][0]
+            for o, wv in c:
+                g_weights[i, o - c[0][0]] += wv
+    return g_starts, g_weights
+
+
+def _gather_spans(x: torch.Tensor, dim: int, starts: np.ndarray, weights: np.ndarray) -> torch.Tensor:
+    """TensorFlow's ``GatherRows``/``GatherColumns`` along ``dim`` of a float32 tensor: each output the float32
+    sum from 0 of ``weight * input`` over its span, in order."""
+    n_in = x.shape[dim]
+    st = torch.from_numpy(starts).to(x.device)
+    wt = torch.from_numpy(weights).to(x.device)
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    out = None
+    for k in range(weights.shape[1]):
+        idx = st + k
+        ok = (idx < n_in).reshape(shape)
+        term = x.index_select(dim, idx.clamp(max=n_in - 1)) * wt[:, k].reshape(shape)
+        if out is None:
+            out = torch.zeros_like(term)
+        out = torch.where(ok, out + term, out)
+    if out is None:
+        shp = list(x.shape)
+        shp[dim] = len(starts)
+        out = x.new_zeros(shp)
+    return out
+
+
+class _TfScaleAndTranslate(torch.autograd.Function):
+    """``ScaleAndTranslate`` (``tf.image.resize`` with ``antialias=True`` or a Lanczos kernel) on NHWC: rows, then
+    columns, in float32; ``ScaleAndTranslateGrad`` for float32 images (TensorFlow's gradient raises for the other
+    dtypes: its kernel takes float32 only)."""
+
+    @staticmethod
+    def forward(ctx, x, out_h, out_w, kernel_name, antialias):
+        n, h, w, c = x.shape
+        f32 = np.float32
+        sy, sx = f32(out_h) / f32(h), f32(out_w) / f32(w)
+        rows = _spans(kernel_name, out_h, h, sy, 0.0, antialias)
+        cols = _spans(kernel_name, out_w, w, sx, 0.0, antialias)
+        ctx.spans, ctx.sizes, ctx.in_dtype = (rows, cols), (h, w), x.dtype
+        out = _gather_spans(x.to(torch.float32), 1, *rows)
+        return _gather_spans(out, 2, *cols)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.in_dtype != torch.float32:
+            raise TypeError("ScaleAndTranslateGrad takes float32 images only (TensorFlow: InvalidArgumentError "
+                            f"'cannot compute ScaleAndTranslateGrad'): the images are {ctx.in_dtype}")
+        (rows, cols), (h, w) = ctx.spans, ctx.sizes
+        out = _gather_spans(g.to(torch.float32), 1, *_grad_spans(*rows, h))
+        return _gather_spans(out, 2, *_grad_spans(*cols, w)), None, None, None, None
+
+
+def _resize_other(x: torch.Tensor, out_h: int, out_w: int, interpolation: str, antialias: bool) -> torch.Tensor:
+    """``tf.image.resize``'s other methods on NHWC images (a float32 result)."""
+    if interpolation == "area":
+        return _TfResizeArea.apply(x, out_h, out_w)
+    if interpolation == "bicubic" and not antialias:
+        return _TfResizeBicubic.apply(x, out_h, out_w)
+    name = {"bilinear": "triangle", "bicubic": "keyscubic"}.get(interpolation, interpolation)
+    return _TfScaleAndTranslate.apply(x, out_h, out_w, name, antialias)
+
+
+_SCALE_AND_TRANSLATE_METHODS = ("linear", "bilinear", "trilinear", "cubic", "bicubic", "tricubic", "lanczos3",
+                                "lanczos5")
+
+
+def _sat_kernel(method: str, x: torch.Tensor) -> torch.Tensor:
+    """Keras's ``_kernels`` (TensorFlow ops in ``x``'s dtype; maxima give a tie to their first argument)."""
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    if method == "linear":
+        return _K._maximum(zero, 1 - torch.abs(x))
+    if method == "cubic":
+        out = ((1.5 * x - 2.5) * x) * x + 1.0
+        out = torch.where(x >= 1.0, ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0, out)
+        return torch.where(x >= 2.0, zero, out)
+    radius = 3.0 if method == "lanczos3" else 5.0
+    y = radius * torch.sin(math.pi * x) * torch.sin(math.pi * x / radius)
+    out = torch.where(x > 1e-3, y / torch.where(x != 0, math.pi ** 2 * (x * x), torch.ones_like(x)),
+                      torch.ones_like(x))
+    return torch.where(x > radius, zero, out)
+
+
+def _sat_weights(n_in: int, n_out: int, scale: torch.Tensor, translation: torch.Tensor, method: str,
+                 antialias: bool) -> torch.Tensor:
+    """Keras's ``_compute_weight_mat``: ``(n_in, n_out)`` normalised kernel weights, 0 for samples outside."""
+    dt = scale.dtype
+    inv_scale = 1.0 / scale
+    kernel_scale = _K._maximum(inv_scale, torch.ones((), dtype=dt, device=scale.device)) if antialias else 1.0
+    sample = (torch.arange(n_out, dtype=dt, device=scale.device) + 0.5) * inv_scale - translation * inv_scale - 0.5
+    x = torch.abs(sample[None, :] - torch.arange(n_in, dtype=dt, device=scale.device)[:, None]) / kernel_scale
+    weights = _sat_kernel(method, x)
+    total = torch.sum(weights, dim=0, keepdim=True)
+    zero = torch.zeros((), dtype=dt, device=scale.device)
+    weights = torch.where(torch.abs(total) > 1000.0 * float(np.finfo(np.float32).eps),
+                          weights / torch.where(total != 0, total, torch.ones_like(total)), zero)
+    inside = (sample >= -0.5) & (sample <= float(n_in) - 0.5)
+    return torch.where(inside[None, :], weights, zero)
+
+
+def scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+                        antialias=True) -> torch.Tensor:
+    """``ops.image.scale_and_translate(images, output_shape, scale, translation, spatial_dims, method,
+    antialias=True)``: Keras's own TensorFlow implementation (not ``tf.raw_ops.ScaleAndTranslate``): per spatial
+    dimension a dense ``(in, out)`` weight matrix in the dtype of ``scale``/``translation`` (cast to the images'),
+    applied with a tensor product. Integer (and bool) images raise, as in Keras 3.15.1 (its clip of the rounded
+    float32 result by integer bounds fails in TensorFlow). Gradients to the images, ``scale`` and ``translation``
+    (through the kernel weights)."""
+    if method not in _SCALE_AND_TRANSLATE_METHODS:
+        raise ValueError("Invalid value for argument `method`. Expected of one "
+                         f"{set(_SCALE_AND_TRANSLATE_METHODS)}. Received: method={method}")
+    if method in ("linear", "bilinear", "trilinear", "triangle"):
+        method = "linear"
+    elif method in ("cubic", "bicubic", "tricubic"):
+        method = "cubic"
+    x = _ko._t(images)
+    scale, translation = _ko._t(scale), _ko._t(translation)
+    dt = _ko._tdt(_ko.result_type(scale.dtype, translation.dtype))
+    scale, translation = scale.to(dt), translation.to(dt)
+    if len(spatial_dims) == 0:
+        return x
+    if x.dtype not in _FLOATS:  # Keras clips the float32 result by integer bounds: TensorFlow raises
+        raise TypeError(f"ops.image.scale_and_translate of {_ko._dname(x)} images raises in Keras 3.15.1 (its "
+                        "tf.clip_by_value of the float32 result by the images' integer min/max: "
+                        "InvalidArgumentError); cast the images to a float dtype first")
+    out = x
+    for i, d in enumerate(spatial_dims):
+        d = d % x.dim()
+        w = _sat_weights(x.shape[d], int(output_shape[d]), scale[i], translation[i], method, antialias)
+        out = torch.tensordot(out, w.to(out.dtype), dims=([d], [0])).movedim(-1, d)
+    return out
+
+
 _RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 
 
@@ -1010,8 +1393,11 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     half-pixel ``'bilinear'`` (computed in float32 whatever the input's dtype, as TensorFlow's kernel, then cast
     back: float64 images give float32-precision values; integers are rounded half to even and saturated) and
     ``'nearest'`` (``floor((i + 0.5) * in / out)``, in the input's dtype); Keras's centred crop/pad to the aspect
-    ratio (its float32 arithmetic; the pad is ``int((pad - n) / 2)`` on both sides). Not ported:
-    ``antialias=True``, ``'bicubic'``, ``'lanczos3'``, ``'lanczos5'``, ``'area'`` (NotImplementedError)."""
+    ratio (its float32 arithmetic; the pad is ``int((pad - n) / 2)`` on both sides). ``'bicubic'``, ``'area'``,
+    ``'lanczos3'``/``'lanczos5'`` and ``antialias=True`` are TensorFlow's ``ResizeBicubic``/``ResizeArea``/
+    ``ScaleAndTranslate`` CPU kernels replayed (float32 results, equal bit for bit), with their gradients where
+    TensorFlow has one (none for ``'area'``; ``ScaleAndTranslate``'s for float32 images only: backward raises
+    otherwise)."""
     data_format = _image_data_format(data_format)
     if interpolation not in _RESIZE_INTERPOLATIONS:
         raise ValueError("Invalid value for argument `interpolation`. Expected of one "
@@ -1029,10 +1415,6 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
     if fill_mode != "constant":
         raise ValueError("Invalid value for argument `fill_mode`. Only `'constant'` is supported. Received: "
                          f"fill_mode={fill_mode}")
-    if antialias or interpolation not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"ops.image.resize(interpolation={interpolation!r}, antialias={antialias}) is not "
-                                  "ported (TensorFlow's scale_and_translate / bicubic kernels): only 'bilinear' and "
-                                  "'nearest' without antialias")
     if images.dtype == torch.bool:
         raise TypeError("ops.image.resize does not take booleans (TensorFlow raises)")
     out_h, out_w = int(size[0]), int(size[1])
@@ -1065,7 +1447,10 @@ def resize(images, size, interpolation="bilinear", antialias=False, crop_to_aspe
         xi = _nearest_axis(x.shape[2], out_w).to(x.device)
         out = x[:, yi][:, :, xi]
     else:
-        out = _TfResizeBilinear.apply(x, out_h, out_w)
+        if interpolation == "bilinear" and not antialias:
+            out = _TfResizeBilinear.apply(x, out_h, out_w)
+        else:
+            out = _resize_other(x, out_h, out_w, interpolation, antialias)
         if out.dtype != images.dtype:
             if not images.dtype.is_floating_point:
                 out = torch.round(out)
@@ -1346,10 +1731,357 @@ def hsv_to_rgb(images, data_format=None) -> torch.Tensor:
     return out.movedim(-1, -3) if data_format == "channels_first" else out
 
 
+# --------------------------------------------------------------------------------------------------------------
+# keras.ops.image: affine_transform, perspective_transform, map_coordinates, elastic_transform
+# --------------------------------------------------------------------------------------------------------------
+
+_AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
+_AFFINE_FILL_MODES = ("constant", "nearest", "wrap", "reflect")
+_MAP_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+_PROJECTIVE_DTYPES = (torch.uint8, torch.int32, torch.int64, torch.float16, torch.bfloat16, torch.float32,
+                      torch.float64)  # ImageProjectiveTransformV3's
+
+
+def _eigen_solve(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """TensorFlow's ``MatrixSolve``/``MatrixInverse`` of one float32 matrix ``a`` (n, n) against ``b`` (n, m):
+    Eigen's unblocked ``PartialPivLU`` (the first largest ``|pivot|``, the column divided by the pivot, the
+    rank-1 update ``c - l * u``), then the two triangular solves of its row-major TRSM (``x_j`` minus each
+    ``x_k l_jk`` in turn, times ``1 / u_jj``), each operation rounded to float32 (no FMA). A zero pivot raises as
+    TensorFlow does."""
+    lu, x = a.clone(), b.clone()
+    n = lu.shape[0]
+    for k in range(n):
+        p = k + int(torch.argmax(lu[k:, k].abs()))  # the first of equal |values|
+        if lu[p, k] != 0:
+            if p != k:
+                lu[[k, p]] = lu[[p, k]]
+                x[[k, p]] = x[[p, k]]  # the permutation, applied to the right-hand side as Eigen's P * b
+            lu[k + 1:, k] = lu[k + 1:, k] / lu[k, k]
+        if k < n - 1:
+            lu[k + 1:, k + 1:] = lu[k + 1:, k + 1:] - lu[k + 1:, k:k + 1] * lu[k:k + 1, k + 1:]
+    if bool((lu.diagonal().abs() == 0).any()):
+        raise ValueError("Input matrix is not invertible. (TensorFlow: InvalidArgumentError)")
+    for j in range(n):  # unit lower
+        for k in range(j):
+            x[j] = x[j] - x[k] * lu[j, k]
+    for j in range(n - 1, -1, -1):  # upper
+        for k in range(j + 1, n):
+            x[j] = x[j] - x[k] * lu[j, k]
+        x[j] = x[j] * (1.0 / lu[j, j])
+    return x
+
+
+def _inverse_transforms(t: torch.Tensor) -> torch.Tensor:
+    """The gradient's transforms (TensorFlow's ``_image_projective_transform_v3_grad``): each ``[a0 .. c1]`` as the
+    3x3 matrix with a last entry 1, inverted in float32 (:func:`_eigen_solve`), divided by its last entry."""
+    eye = torch.eye(3, dtype=torch.float32, device=t.device)
+    rows = []
+    for row in t.to(torch.float32):
+        inv = _eigen_solve(torch.cat([row, row.new_ones(1)]).reshape(3, 3), eye).reshape(9)
+        rows.append((inv / inv[8:9])[:8])
+    return torch.stack(rows)
+
+
+class _ProjectiveTransform(torch.autograd.Function):
+    """``ImageProjectiveTransformV3`` on NHWC images (:func:`torch_impl.image.affine_transform`, TensorFlow's
+    kernel replayed) with TensorFlow's registered gradient: the incoming gradient resampled by the inverse
+    transforms with the same interpolation and fill mode, fill 0 (not the adjoint of the resampling); the
+    transforms get none."""
+
+    @staticmethod
+    def forward(ctx, images, transforms, interpolation, fill_mode, fill_value):
+        from torch_impl.image import affine_transform as _tf_affine
+        ctx.save_for_backward(transforms)
+        ctx.interpolation, ctx.fill_mode = interpolation, fill_mode
+        return _tf_affine(images, transforms, interpolation, fill_mode, fill_value, "channels_last")
+
+    @staticmethod
+    def backward(ctx, g):
+        from torch_impl.image import affine_transform as _tf_affine
+        (transforms,) = ctx.saved_tensors
+        grad = _tf_affine(g.contiguous(), _inverse_transforms(transforms), ctx.interpolation, ctx.fill_mode, 0.0,
+                          "channels_last")
+        return grad, None, None, None, None
+
+
+def _check_rank_3_or_4(images) -> None:
+    if len(images.shape) not in (3, 4):
+        raise ValueError("Invalid images rank: expected rank 3 (single image) or rank 4 (batch of images). Received "
+                         f"input with shape: images.shape={tuple(images.shape)}")
+
+
+def _check_interpolation(interpolation) -> None:
+    if interpolation not in _AFFINE_INTERPOLATIONS:
+        raise ValueError("Invalid value for argument `interpolation`. Expected of one "
+                         f"{_AFFINE_INTERPOLATIONS}. Received: interpolation={interpolation}")
+
+
+def _check_affine_fill_mode(fill_mode) -> None:
+    if fill_mode not in _AFFINE_FILL_MODES:
+        raise ValueError("Invalid value for argument `fill_mode`. Expected of one "
+                         f"{_AFFINE_FILL_MODES}. Received: fill_mode={fill_mode}")
+
+
+def _projective(images: torch.Tensor, transforms: torch.Tensor, interpolation: str, fill_mode: str, fill_value,
+                data_format: str) -> torch.Tensor:
+    """Keras's ``ImageProjectiveTransformV3`` call: batch/unbatch, channels_first through NHWC, float32
+    transforms ``(1 or N, 8)``."""
+    if images.dtype not in _PROJECTIVE_DTYPES:
+        raise TypeError(f"ImageProjectiveTransformV3 does not take {_ko._dname(images)} images (TensorFlow raises): "
+                        "uint8, int32, int64, float16, bfloat16, float32, float64 only")
+    unbatched = images.dim() == 3
+    x = images.unsqueeze(0) if unbatched else images
+    if data_format == "channels_first":
+        x = x.permute(0, 2, 3, 1)
+    t = transforms.to(device=x.device, dtype=torch.float32)
+    t = t.unsqueeze(0) if t.dim() == 1 else t
+    if t.shape[-1] != 8 or t.shape[0] not in (1, x.shape[0]):
+        raise ValueError("Input transform should be num_images x 8 or 1 x 8 (TensorFlow: InvalidArgumentError). "
+                         f"Received transform.shape={tuple(transforms.shape)} for {x.shape[0]} images")
+    out = _ProjectiveTransform.apply(x, t, interpolation, fill_mode, fill_value)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out.squeeze(0) if unbatched else out
+
+
+def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0,
+                     data_format=None) -> torch.Tensor:
+    """``ops.image.affine_transform(images, transform, interpolation='bilinear', fill_mode='constant',
+    fill_value=0, data_format=None)``: TensorFlow's ``ImageProjectiveTransformV3`` bit for bit
+    (:func:`torch_impl.image.affine_transform`: float32 coordinates, bilinear in float32 even for float64 images,
+    the border blends with ``fill_value``, ``c0``/``c1`` projective terms honoured) in the images' dtype. Its
+    gradient is TensorFlow's: the incoming gradient resampled by the inverse transform (not the adjoint: it differs
+    from torch's autograd wherever the transform is not a whole-pixel shift); the transform has none."""
+    data_format = _image_data_format(data_format)
+    _check_interpolation(interpolation)
+    _check_affine_fill_mode(fill_mode)
+    _check_rank_3_or_4(images)
+    if len(transform.shape) not in (1, 2):
+        raise ValueError("Invalid transform rank: expected rank 1 (single transform) or rank 2 (batch of "
+                         f"transforms). Received input with shape: transform.shape={tuple(transform.shape)}")
+    return _projective(_ko._t(images), _ko._t(transform), interpolation, fill_mode, fill_value, data_format)
+
+
+def _homography(start: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """Keras's ``compute_homography_matrix``: the 8x8 system of the four point pairs (float32 products) solved
+    per image as TensorFlow's ``tf.linalg.solve`` (:func:`_eigen_solve`)."""
+    out = []
+    for s, e in zip(start, end):
+        rows, target = [], []
+        zero, one = e.new_zeros(()), e.new_ones(())
+        for i in range(4):
+            ex, ey, sx, sy = e[i, 0], e[i, 1], s[i, 0], s[i, 1]
+            rows.append(torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey]))
+            rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey]))
+            target += [sx, sy]
+        out.append(_eigen_solve(torch.stack(rows), torch.stack(target).reshape(8, 1)).reshape(8))
+    return torch.stack(out)
+
+
+def perspective_transform(images, start_points, end_points, interpolation="bilinear", fill_value=0,
+                          data_format=None) -> torch.Tensor:
+    """``ops.image.perspective_transform(images, start_points, end_points, interpolation='bilinear',
+    fill_value=0, data_format=None)``: Keras's homography from the four ``(x, y)`` point pairs (``(4, 2)`` or
+    ``(N, 4, 2)``, float32, solved as TensorFlow's float32 ``MatrixSolve``), then ``ImageProjectiveTransformV3``
+    with ``fill_mode='constant'`` (as :func:`affine_transform`, TensorFlow's gradient to the images; the points get
+    none)."""
+    data_format = _image_data_format(data_format)
+    start = _ko._t(start_points).to(torch.float32)
+    end = _ko._t(end_points).to(torch.float32)
+    _check_interpolation(interpolation)
+    _check_rank_3_or_4(images)
+    for name, p in (("start_points", start), ("end_points", end)):
+        if p.dim() not in (2, 3) or tuple(p.shape[-2:]) != (4, 2):
+            raise ValueError(f"Invalid {name} shape: expected (4,2) for a single image or (N,4,2) for a batch. "
+                             f"Received shape: {tuple(p.shape)}")
+    if start.shape != end.shape:
+        raise ValueError("start_points and end_points must have the same shape. Received "
+                         f"start_points.shape={tuple(start.shape)}, end_points.shape={tuple(end.shape)}")
+    start = start.unsqueeze(0) if start.dim() == 2 else start
+    end = end.unsqueeze(0) if end.dim() == 2 else end
+    transforms = _homography(start.detach(), end.detach())
+    return _projective(_ko._t(images), transforms, interpolation, "constant", fill_value, data_format)
+
+
+def _tf_to_int32(v: torch.Tensor) -> torch.Tensor:
+    """``tf.cast(float, 'int32')``: truncation; NaN, +-inf and values out of range give ``-2**31`` (x86's
+    ``cvttss2si``)."""
+    v = v.to(torch.float64)  # exact (half types' range would overflow the bounds)
+    ok = torch.isfinite(v) & (v > -2147483649.0) & (v < 2147483648.0)
+    return torch.where(ok, torch.trunc(torch.where(ok, v, torch.zeros_like(v))),
+                       torch.full_like(v, -2147483648.0)).to(torch.int32)
+
+
+def _map_fix(index: torch.Tensor, size: int, fill_mode: str):
+    """Keras's ``process_coordinates``: (index into the axis, valid mask or None). Keras's ``'reflect'`` and
+    ``'mirror'`` fold ``abs(index)`` (``-1`` reads index 1 in both), and ``'mirror'`` maps ``size`` (mod
+    ``2 size``) to ``size``, past the end (TensorFlow's gather raises)."""
+    if fill_mode == "constant":
+        return index.clamp(0, size - 1), (index >= 0) & (index < size)
+    if fill_mode == "nearest":
+        return index.clamp(0, size - 1), None
+    if fill_mode == "wrap":
+        return torch.remainder(index, size), None
+    a = index.abs()
+    mod = torch.remainder(a, 2 * size)
+    under = mod < size
+    out = torch.where(under, mod, 2 * size - mod)
+    if fill_mode == "reflect":
+        out = torch.where(under, out, out - 1)
+    return out, None
+
+
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0) -> torch.Tensor:
+    """``ops.image.map_coordinates(inputs, coordinates, order, fill_mode='constant', fill_value=0)``: Keras's
+    TensorFlow implementation (``order`` 0: ``tf.round``, half to even; 1: linear weights ``c - floor(c)`` in the
+    coordinates' dtype, the corners summed in Keras's order); the result in the inputs' dtype (integer inputs
+    rounded half to even). Quirks kept: integer coordinates with ``order=0`` truncate float inputs to integers;
+    ``'reflect'``/``'mirror'`` fold ``abs(index)`` (unlike scipy, ``-1`` reads index 1), and ``'mirror'`` raises
+    where an index reaches ``size`` mod ``2 size`` (TensorFlow's gather out of range); an invalid ``fill_mode``
+    raises AttributeError (Keras's message formatting fails). Gradients: to the inputs, and with ``order=1`` to
+    the coordinates (``floor`` passes none); ``order=0`` gives the coordinates none."""
+    x = _ko._t(inputs)
+    if isinstance(coordinates, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in coordinates):
+        c = torch.stack([_ko._t(v) for v in coordinates])
+    else:
+        c = _ko._t(coordinates)
+    if c.shape[0] != x.dim():
+        raise ValueError("First dim of `coordinates` must be the same as the rank of `inputs`. Received inputs with "
+                         f"shape: {tuple(x.shape)} and coordinate leading dim of {c.shape[0]}")
+    if c.dim() < 2:
+        raise ValueError(f"Invalid coordinates rank: expected at least rank 2. Received input with shape: "
+                         f"{tuple(c.shape)}")
+    if fill_mode not in _MAP_FILL_MODES:
+        raise AttributeError(f"Invalid value for argument `fill_mode`. Expected one of {set(_MAP_FILL_MODES)}. "
+                             f"Received: fill_mode={fill_mode} (Keras 3.15.1 raises AttributeError: "
+                             "'set' object has no attribute 'keys')")
+    fill = _ko._t(fill_value, dtype=_ko._dname(x)).to(x.device)
+    if order not in (0, 1):
+        raise NotImplementedError("map_coordinates currently requires order<=1")
+    integer_c = not (c.is_floating_point() or c.is_complex())
+    if order == 1 and integer_c:
+        raise TypeError(f"map_coordinates(order=1) takes floating coordinates (TensorFlow's Floor has no "
+                        f"{_ko._dname(c)} kernel)")
+    per_axis = []
+    for k, size in enumerate(x.shape):
+        ck = c[k]
+        if order == 0:
+            index = ck.to(torch.int32) if integer_c else _tf_to_int32(torch.round(ck))
+            nodes = [(index, torch.ones((), dtype=ck.dtype, device=ck.device))]
+        else:
+            lower = torch.floor(ck)
+            upper_w = ck - lower
+            index = _tf_to_int32(lower)
+            nodes = [(index, 1 - upper_w), (index + 1, upper_w)]
+        per_axis.append([(*_map_fix(i, size, fill_mode), w) for i, w in nodes])
+    flat_x = x.reshape(-1)
+    strides = [math.prod(x.shape[k + 1:]) for k in range(x.dim())]
+    result = None
+    for items in itertools.product(*per_axis):
+        flat = torch.zeros(c.shape[1:], dtype=torch.int64, device=c.device)
+        for (index, _, _), size, stride in zip(items, x.shape, strides):
+            if bool(((index < 0) | (index >= size)).any()):
+                raise IndexError(f"indices {index[(index < 0) | (index >= size)][:1].tolist()} do not index into "
+                                 f"param shape {list(x.shape)} (TensorFlow's GatherNd: InvalidArgumentError; Keras's "
+                                 "'mirror' mode maps an index at size mod 2 size past the end)")
+            flat = flat + index.to(torch.int64) * stride
+        weights = [w for _, _, w in items]
+        dtype = weights[0].dtype
+        gathered = flat_x[flat].to(dtype)
+        if fill_mode == "constant":
+            valid = items[0][1]
+            for _, v, _ in items[1:]:
+                valid = valid & v
+            gathered = torch.where(valid, gathered, fill.to(dtype))
+        w = weights[0]
+        for wk in weights[1:]:
+            w = w * wk
+        term = w * gathered
+        result = term if result is None else result + term
+    if x.dtype not in _FLOATS and x.dtype != torch.bool and result.is_floating_point():
+        result = torch.round(result)
+    return result.to(x.dtype)
+
+
+def _elastic_normal(shape: tuple, pair: tuple, dtype: torch.dtype, device) -> torch.Tensor:
+    """``tf.random.stateless_normal(shape, seed=pair, dtype)`` on Keras's uncast seed (``draw_seed``'s int64 pair:
+    all 64 bits of each number enter TensorFlow's key, not ``mod 2**31 - 2``)."""
+    from torch_impl import _tf_random as _tr
+    if dtype not in _FLOATS:
+        raise TypeError(f"ops.image.elastic_transform takes floating images (TensorFlow's stateless_normal has no "
+                        f"{dtype} kernel)")
+    s0, s1 = (int(v) & 0xFFFFFFFFFFFFFFFF for v in pair)
+    w = _tr._philox_scalar((s0 & 0xFFFFFFFF, s0 >> 32, s1 & 0xFFFFFFFF, s1 >> 32), (0x3EC8F720, 0x02461E29))
+    n = math.prod(shape)
+    base = torch.float64 if dtype == torch.float64 else torch.float32
+    per = 2 if base == torch.float64 else 4
+    words = _tr._philox_blocks((w[0], w[1]), w[2], w[3],
+                               torch.arange((n + per - 1) // per, dtype=torch.int64, device=device))
+    return _tr._standard_normal(words, base).reshape(-1)[:n].to(dtype).reshape(shape)
+
+
+def elastic_transform(images, alpha=20.0, sigma=5.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0,
+                      seed=None, data_format=None) -> torch.Tensor:
+    """``ops.image.elastic_transform(images, alpha=20.0, sigma=5.0, interpolation='bilinear', fill_mode='reflect',
+    fill_value=0.0, seed=None, data_format=None)``: Keras's TensorFlow implementation: a standard normal field
+    ``(N, H, W)`` in the images' dtype from ``seed`` (an int, a ``keras_random.SeedGenerator``, advanced once, or
+    None: the global generator) times ``sigma``, blurred by :func:`gaussian_blur` (kernel ``6 int(sigma) | 1``),
+    times ``alpha``, added to the pixel grid and resampled per image and channel by :func:`map_coordinates`
+    (order 0/1 for nearest/bilinear). Quirk kept: Keras draws ``dx`` and ``dy`` with the same seed, so the
+    displacement is the same along both axes (``dy == dx``). Floating images only."""
+    from torch_impl import keras_random as _kr
+    data_format = _image_data_format(data_format)
+    _check_interpolation(interpolation)
+    _check_affine_fill_mode(fill_mode)
+    _check_rank_3_or_4(images)
+    images = _ko._t(images)
+    dt = images.dtype
+    name = _ko._dname(images)
+    alpha_t = _ko._t(alpha, dtype=name).to(images.device)
+    sigma_t = _ko._t(sigma, dtype=name).to(images.device)
+    kernel = (6 * int(_tf_to_int32(sigma_t.to(torch.float64)))) | 1
+    unbatched = images.dim() == 3
+    x = images.unsqueeze(0) if unbatched else images
+    if data_format == "channels_last":
+        batch, height, width, channels = x.shape
+        channel_axis = -1
+    else:
+        batch, channels, height, width = x.shape
+        channel_axis = 1
+    if isinstance(seed, _kr.SeedGenerator):
+        pair = seed.next()
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        pair = (int(seed), 0)
+    elif seed is None:
+        pair = _kr.draw_seed(None)
+    else:
+        raise ValueError("Argument `seed` must be either an integer or an instance of `SeedGenerator`. "
+                         f"Received: seed={seed} (of type {type(seed)})")
+    d = _elastic_normal((batch, height, width), pair, dt, x.device) * sigma_t
+    d = gaussian_blur(d.unsqueeze(channel_axis), kernel_size=(kernel, kernel), sigma=(float(sigma_t), float(sigma_t)),
+                      data_format=data_format).squeeze(channel_axis)  # dx; dy is the same draw
+    gx = torch.arange(width, dtype=dt, device=x.device).reshape(1, 1, width)
+    gy = torch.arange(height, dtype=dt, device=x.device).reshape(1, height, 1)
+    dist_x, dist_y = gx + alpha_t * d, gy + alpha_t * d
+    order = _AFFINE_INTERPOLATIONS.index(interpolation)
+    outs = []
+    for i in range(channels):
+        per_image = []
+        for b in range(batch):
+            img = x[b, ..., i] if data_format == "channels_last" else x[b, i]
+            per_image.append(map_coordinates(img, torch.stack([dist_y[b], dist_x[b]]), order, fill_mode, fill_value))
+        outs.append(torch.stack(per_image))
+    out = torch.stack(outs, dim=-1 if data_format == "channels_last" else 1)
+    out = out.squeeze(0) if unbatched else out
+    return out.to(dt)
+
+
 image = types.SimpleNamespace(
     ssim=ssim, rgb_to_grayscale=rgb_to_grayscale, resize=resize, gaussian_blur=gaussian_blur, sobel_edges=sobel_edges,
     crop_images=crop_images, pad_images=pad_images, extract_patches=extract_patches,
-    extract_patches_3d=extract_patches_3d, rgb_to_hsv=rgb_to_hsv, hsv_to_rgb=hsv_to_rgb)
+    extract_patches_3d=extract_patches_3d, rgb_to_hsv=rgb_to_hsv, hsv_to_rgb=hsv_to_rgb,
+    affine_transform=affine_transform, perspective_transform=perspective_transform, map_coordinates=map_coordinates,
+    elastic_transform=elastic_transform, scale_and_translate=scale_and_translate)
 image.__doc__ = ("``keras.ops.image``'s ported functions: " + ", ".join(
     f"``{n}``" for n in vars(image) if not n.startswith("_")) + ".")
 

@@ -259,7 +259,7 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
                 break
             x = take(nbuf, nrem, active, True)
             v = 1 + c * x
-            trying = active & (v > 0)
+            trying = active & ~(v <= 0)  # TensorFlow's `if (v <= 0) continue;`: a NaN v (alpha < -2/3) goes on
             v3 = v * v * v
             u = take(ubuf, urem, trying, False)
             with np.errstate(all="ignore"):

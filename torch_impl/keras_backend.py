@@ -1897,7 +1897,10 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> torc
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None) -> torch.Tensor:
     """``K.random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None)``: TensorFlow's stateful
     ``tf.random.uniform``, ``u * (maxval - minval) + minval`` (``u`` alone for the integer bounds 0 and 1), bit for
-    bit; generators as :func:`random_normal`."""
+    bit; generators as :func:`random_normal`. An int32/int64 ``dtype`` is TensorFlow's stateful
+    ``RandomUniformInt`` (integer bounds only, ``minval + bits % (maxval - minval)``), its own generator."""
+    if _torch_dtype(dtype) in (torch.int32, torch.int64):
+        return _stateful_randint(shape, minval, maxval, _torch_dtype(dtype), _op_seed(seed, 10e6))
     dt, shape = _random_float_dtype(dtype), _random_shape(shape)
     u = _stateful_values("RandomUniform", shape, dt, _op_seed(seed, 10e6))
     raw_zero = isinstance(minval, int) and not isinstance(minval, bool) and minval == 0
@@ -1906,6 +1909,31 @@ def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None) -> torc
         return u
     lo, hi = _scalar(minval, dt), _scalar(maxval, dt)
     return u * hi if raw_zero else u * (hi - lo) + lo
+
+
+def _stateful_randint(shape, minval, maxval, dt: torch.dtype, op_seed: int) -> torch.Tensor:
+    """``tf.random.uniform(shape, minval, maxval, dtype=int32/int64, seed)``: the stateful ``RandomUniformInt``
+    kernel, one 32-bit word per int32 value, two (low word first) per int64 value, ``lo + bits % (hi - lo)``."""
+    def bound(v, what):
+        if isinstance(v, torch.Tensor) and not v.is_floating_point() and v.numel() == 1:
+            return int(v)
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return int(v)
+        raise TypeError(f"Cannot convert {v!r} to EagerTensor of dtype {str(dt)[6:]} ({what})")
+    lo, hi = bound(minval, "minval"), bound(maxval, "maxval")
+    shape = _random_shape(shape)
+    if lo >= hi:
+        raise ValueError(f"Need minval < maxval, got {lo} >= {hi} (TensorFlow raises InvalidArgumentError)")
+    n, per = math.prod(shape), 4 if dt == torch.int32 else 2
+    stream = _tf_random.stateful_stream("RandomUniformInt", dt, op_seed, n)
+    words = _tf_random._blocks(stream, torch.arange((n + per - 1) // per, dtype=torch.int64)).reshape(-1)
+    span = hi - lo
+    if dt == torch.int32:
+        values = [lo + int(w) % span for w in words[:n].tolist()]
+    else:
+        low, high = words[0::2][:n].tolist(), words[1::2][:n].tolist()
+        values = [lo + ((int(h) << 32) | int(w)) % span for h, w in zip(high, low)]
+    return torch.tensor(values, dtype=torch.int64).reshape(shape).to(dt)
 
 
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None) -> torch.Tensor:
@@ -1989,7 +2017,9 @@ def rnn(step_function: Callable, inputs, initial_states, go_backwards: bool = Fa
     False, the states keep their previous values and the output repeats the previous step's (zeros before the
     first step, or zeros throughout with ``zero_output_for_mask``); an ``input_length`` tensor (``(batch,)``) masks
     the steps at and past each sample's length when there is no mask (TensorFlow's while-loop; ``unroll=True``
-    ignores it). As Keras's eager loop, the cell is called once more first, on the first step and the initial
+    ignores it), and any ``input_length`` (an int too) stops the loop after ``max(input_length)`` steps, as the
+    while-loop's ``maximum_iterations`` does: the later outputs are zeros, and so is the last output. As Keras's
+    eager loop, the cell is called once more first, on the first step and the initial
     states, to learn the output's shape (a cell that draws random numbers draws once more there too; not with
     ``unroll=True``). ``return_all_outputs=False`` returns the last output only, with a time axis of 1.
     Keras's unrolled loop (``unroll=True``) is kept as it is: with ``zero_output_for_mask`` it zeroes the masked
@@ -2059,7 +2089,12 @@ def rnn(step_function: Callable, inputs, initial_states, go_backwards: bool = Fa
     # the mirrored steps); TensorFlow's while-loop zeroes them in the loop
     zero_in_loop = zero_output_for_mask and not unroll
     written = []
-    for t in range(steps):
+    iterations = steps
+    if input_length is not None and not unroll:
+        # TensorFlow's while-loop runs ``maximum_iterations=reduce_max(input_length)`` steps: the outputs past them
+        # stay zeros (unwritten TensorArray entries), the last output is the last (maybe zero) entry
+        iterations = int(torch.as_tensor(input_length).max().clamp(0, steps))  # (K.min/K.max shadow the builtins)
+    for t in range(iterations):
         output, new_states = step_function(input_at(t), states + constants)
         if unroll and isinstance(output, (list, tuple)):
             raise ValueError("Tensor's shape is not compatible with supplied shape: K.rnn(unroll=True) with a cell "
@@ -2078,6 +2113,11 @@ def rnn(step_function: Callable, inputs, initial_states, go_backwards: bool = Fa
             written.append(flat_out)
         else:
             written = [flat_out]
+    if iterations < steps:  # the unwritten steps (all of them, or the one slot of return_all_outputs=False)
+        zeros = tuple(torch.zeros_like(o) for o in _flat(first))
+        written += [zeros] * ((steps if return_all_outputs else 1) - len(written))
+        if not iterations:
+            output = first
     stacked = tuple(torch.stack([w[i] for w in written]) for i in range(len(written[0])))
     last = tuple(o[-1] for o in stacked)
     if unroll and mask is not None and zero_output_for_mask:
@@ -2125,34 +2165,45 @@ def gradients(loss: torch.Tensor, variables) -> list:
     return out
 
 
+def _assigned(value, x: torch.Tensor) -> torch.Tensor:
+    """The value ``Variable.assign*`` converts: ``tf.convert_to_tensor(value, dtype=x.dtype)``, so a Python float
+    or list goes straight to ``x``'s dtype (exact in float64, not through float32)."""
+    v = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+    if not x.is_floating_point() and (v.is_floating_point() or v.is_complex()):
+        raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {str(x.dtype).replace('torch.', '')} "
+                        "(TensorFlow's assign takes the variable's dtype)")
+    if tuple(v.shape) != tuple(x.shape):
+        raise ValueError(f"Shapes {tuple(x.shape)} and {tuple(v.shape)} are incompatible (TensorFlow's assign needs "
+                         "the variable's shape)")
+    return v.to(device=x.device, dtype=x.dtype)
+
+
 def update(x: torch.Tensor, new_x) -> torch.Tensor:
     """``K.update(x, new_x)``: ``x.assign(new_x)``, in place; returns ``x``."""
     with torch.no_grad():
-        x.copy_(_t(new_x).to(x.dtype))
+        x.copy_(_assigned(new_x, x))
     return x
 
 
 def update_add(x: torch.Tensor, increment) -> torch.Tensor:
     """``K.update_add(x, increment)``: ``x.assign_add(increment)``, in place; returns ``x``."""
     with torch.no_grad():
-        x.add_(_t(increment).to(x.dtype))
+        x.add_(_assigned(increment, x))
     return x
 
 
 def update_sub(x: torch.Tensor, decrement) -> torch.Tensor:
     """``K.update_sub(x, decrement)``: ``x.assign_sub(decrement)``, in place; returns ``x``."""
     with torch.no_grad():
-        x.sub_(_t(decrement).to(x.dtype))
+        x.sub_(_assigned(decrement, x))
     return x
 
 
 def _tf_cast(value, dtype: torch.dtype) -> torch.Tensor:
     """``tf.cast(value, dtype)``: a Python float becomes a float32 tensor first."""
-    if isinstance(value, torch.Tensor):
-        return value.to(dtype)
-    if isinstance(value, float):
-        return torch.tensor(np.float32(value)).to(dtype)
-    return torch.as_tensor(np.asarray(value)).to(dtype)
+    # (``_t`` converts as ``tf.convert_to_tensor``: Python floats and lists of them to float32, NumPy values -
+    # ``np.float64`` included, a subclass of ``float`` - keep their dtype)
+    return _t(value).to(dtype)
 
 
 def moving_average_update(x: torch.Tensor, value, momentum) -> torch.Tensor:

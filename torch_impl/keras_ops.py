@@ -55,9 +55,8 @@ The rest of ``keras.ops`` lives in four family modules, imported from here (``op
 (``_keras_ops_linalg``: ``cholesky``... ``svd``, ``median``, ``quantile``, the ``nan`` reductions, ``cdist``),
 FFT/signal and the remaining element-wise math (``_keras_ops_fft_math``), the remaining nn ops and ``ops.image``
 (``_keras_ops_nn_image``), the array ops and control flow (``_keras_ops_numpy_more``). ``ops.linalg``, ``ops.nn``
-and ``ops.numpy`` are here as Keras's sub-namespaces. Every one of keras.ops 3.15.1's 337 functions is here; not
-ported: ``ops.image``'s ``affine_transform``, ``map_coordinates``, ``perspective_transform``, ``elastic_transform``
-and ``scale_and_translate``, and sparse tensors; random draws are :mod:`torch_impl.keras_random`.
+and ``ops.numpy`` are here as Keras's sub-namespaces. Every one of keras.ops 3.15.1's 337 functions and of
+``ops.image``'s 16 is here; not ported: sparse tensors. Random draws are :mod:`torch_impl.keras_random`.
 ``ctc_loss`` is here (blank ``mask_index=0``, computed in float32 as TensorFlow does). ``floatx`` is
 ``torch.get_default_dtype()``; ``epsilon`` is ``torch_impl.keras_backend.epsilon()`` (1e-7).
 
@@ -176,6 +175,8 @@ def _dtype_name(dt) -> str:
         return "float32"
     if dt is bool:
         return "bool"
+    if dt is None:  # Keras's standardize_dtype(None) is floatx (NumPy's np.dtype(None) would be float64)
+        return floatx()
     if isinstance(dt, torch.dtype):
         return str(dt).replace("torch.", "")
     if isinstance(dt, str):
@@ -841,6 +842,9 @@ def normalize(x, axis: int = -1, order: int = 2, epsilon: Optional[float] = None
     if not isinstance(order, int) or not order >= 1:
         raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
     x = _t(x)
+    if not (x.is_floating_point() or x.is_complex()):  # TensorFlow's rsqrt / norm take floats only
+        raise ValueError(f"ops.normalize: Value for attr 'T' of {_dname(x)} is not in the list of allowed values "
+                         "(TensorFlow raises InvalidArgumentError for integer and boolean tensors)")
     if x.dim() == 0:
         x = x.unsqueeze(0)
     eps = _K.epsilon() if epsilon is None else epsilon

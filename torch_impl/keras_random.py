@@ -21,7 +21,7 @@ Keras's ``draw_seed`` makes:
 Both numbers are reduced ``mod 2**31 - 2`` (Keras's ``_cast_seed``).
 
 ``uniform``, ``randint``, ``dropout``, ``shuffle``, ``binomial``, ``categorical`` and float32 ``gamma``/``beta`` are
-equal to Keras's bit for bit (float64 ``gamma`` to an ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and one ulp off on the rest:
+equal to Keras's bit for bit (float64 ``gamma`` to a few ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and at most 2 ulp off on the rest:
 TensorFlow's Box-Muller calls the C library's ``logf``/``sincosf`` (``log``/``sincos``), which are not correctly
 rounded (and differ between CPUs with and without FMA); here they are evaluated in float64 and rounded.
 
@@ -74,7 +74,7 @@ from torch_impl import _tf_random
 from torch_impl._tf_random import SEED_MOD
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
-           "beta", "binomial", "categorical", "set_random_seed", "draw_seed"]
+           "beta", "binomial", "categorical", "set_random_seed", "reset_global_generator", "draw_seed"]
 
 _FLOATS = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 _INTS = {"int8": torch.int8, "int16": torch.int16, "int32": torch.int32, "int64": torch.int64, "uint8": torch.uint8,
@@ -145,6 +145,15 @@ def set_random_seed(seed: int) -> None:
     _tf_random.set_global_seed(seed)
 
 
+def reset_global_generator() -> None:
+    """Drop the global generator that ``seed=None`` draws use (the next such draw makes a new one with a seed from
+    Python's ``random``), without reseeding anything. Keras keeps that generator per thread: seedless draws in a
+    Python generator that ``fit`` reads from TensorFlow's threads start a new generator for each batch after the
+    first two (which Keras reads on the main thread); a port reproduces that by calling this before each later
+    batch (``parity_tests/test_field_scripts_round15.py``, MixUp)."""
+    _GLOBAL["generator"] = None
+
+
 def draw_seed(seed: Union[int, SeedGenerator, None]) -> tuple:
     """The ``(seed, counter)`` pair a draw uses, after Keras's ``draw_seed`` and the TensorFlow backend's
     ``_cast_seed`` (both numbers ``mod 2**31 - 2``)."""
@@ -152,7 +161,7 @@ def draw_seed(seed: Union[int, SeedGenerator, None]) -> tuple:
         pair = seed.next()
     elif isinstance(seed, _tf_random.SeedGenerator):
         pair = seed._next_seed()
-    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    elif isinstance(seed, int) and not isinstance(seed, bool):  # Keras: a Python int (not a NumPy one, nor a bool)
         pair = (int(seed), 0)
     elif seed is None:
         if _GLOBAL["generator"] is None:
@@ -243,6 +252,10 @@ def randint(shape: Sequence[int], minval, maxval, dtype="int32", seed=None, devi
     if name not in _INTS:
         raise ValueError(f"`keras.random.randint` requires an integer `dtype`. Received: dtype={name} ")
     shape = _shape(shape)
+    for bound in (minval, maxval):
+        if isinstance(bound, float) or (isinstance(bound, torch.Tensor) and bound.is_floating_point()):
+            raise TypeError(f"Cannot convert {bound} to EagerTensor of dtype {name} (keras.random.randint takes "
+                            "integer bounds)")
     lo, hi = int(minval), int(maxval)
     if hi <= lo:
         raise ValueError(f"Need minval < maxval, got {lo} >= {hi} (TensorFlow raises InvalidArgumentError)")
