@@ -342,9 +342,12 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 def in_top_k(targets, predictions, k) -> torch.Tensor:
     """``ops.in_top_k(targets, predictions, k)``: ``tf.math.in_top_k``: whether fewer than ``k`` classes score
     strictly above the target (ties count in); ``False`` for a row with a non-finite score or an id out of range.
-    ``predictions`` must be float32 and ``targets`` int32/int64 (TensorFlow raises otherwise: float64 scores
-    too)."""
+    ``predictions`` must be float32 and ``targets`` int32/int64 (TensorFlow raises otherwise: a float64 tensor of
+    scores too; NumPy scores are converted to float32 as TensorFlow converts them)."""
+    given_tensor = isinstance(predictions, torch.Tensor)
     targets, predictions = _ko._t(targets), _ko._t(predictions)
+    if not given_tensor and predictions.is_floating_point():  # NumPy/lists: converted to the op's float32, as TF
+        predictions = predictions.to(torch.float32)
     if predictions.dtype != torch.float32:
         raise TypeError(f"ops.in_top_k: predictions must be float32, got {_ko._dname(predictions)} (TensorFlow's "
                         "InTopKV2 raises InvalidArgumentError)")

@@ -1068,6 +1068,8 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: F811 - 
     loop)."""
     is_tuple = isinstance(loop_vars, (tuple, list))
     lv = tuple(loop_vars) if is_tuple else (loop_vars,)
+    # tf.while_loop converts the loop variables to tensors first (a NumPy array then adds to a tensor)
+    lv = tuple(_map_structure(_to_tensor_leaf, v) for v in lv)
     structure = _structure(lv)
     it = 0
     while maximum_iterations is None or it < int(maximum_iterations):
