@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_impl.losses import focal_loss, make_loss
+from keras_impl.losses import focal_loss, make_loss, with_upstream_fixes
 
 __all__ = ["loss_value_and_grad"]
 
@@ -70,7 +70,7 @@ def loss_value_and_grad(
     try:
         with tf.GradientTape() as tape:
             if functional:
-                kwargs = {k: v for k, v in config.items() if k not in _FN_KEYS}
+                kwargs = with_upstream_fixes(name, {k: v for k, v in config.items() if k not in _FN_KEYS})
                 xp = tf.cast(x, dtype)
                 value = _functional(name)(y_true, xp, **kwargs)
             else:

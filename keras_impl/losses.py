@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 from keras.src.losses.losses import LossFunctionWrapper  # what compile(loss=fn) builds
 
-__all__ = ["focal_loss", "make_loss", "LOSS_CLASSES"]
+__all__ = ["focal_loss", "make_loss", "LOSS_CLASSES", "with_upstream_fixes"]
 
 #: Keras name -> Keras class, the same names as ``torch_impl.losses.make``.
 LOSS_CLASSES = {
@@ -72,8 +72,20 @@ def focal_loss(gamma: float = 2.0, alpha: float = 0.25):
     return focal_loss_fixed
 
 
+def with_upstream_fixes(name: str, config: dict) -> dict:
+    """The Keras 3.15.1 options that compute what Keras's later fixes (which torch_impl follows, DESIGN.md) compute
+    for ``config``: ``tversky`` swaps ``alpha`` and ``beta`` (keras-team/keras#23333: 3.15.1 weighs the false
+    negatives by ``alpha``, against its own documentation)."""
+    if name != "tversky":
+        return config
+    config = dict(config)
+    alpha, beta = config.pop("alpha", 0.5), config.pop("beta", 0.5)
+    return {**config, "alpha": beta, "beta": alpha}
+
+
 def make_loss(name: str, **config) -> keras.losses.Loss:
-    """A Keras loss instance from its snake_case name and constructor options."""
+    """A Keras loss instance from its snake_case name and constructor options (with :func:`with_upstream_fixes`)."""
+    config = with_upstream_fixes(name, config)
     if name == "focal_loss":
         fn_kwargs = {k: config.pop(k) for k in ("gamma", "alpha") if k in config}
         return LossFunctionWrapper(focal_loss(**fn_kwargs), **config)

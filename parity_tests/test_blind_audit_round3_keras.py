@@ -124,6 +124,7 @@ from keras.src.trainers.data_adapters.data_adapter_utils import (  # noqa: E402
     class_weight_to_sample_weights as keras_class_weight_to_sample_weights,
 )
 
+from keras_impl.losses import with_upstream_fixes  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from torch_impl import losses as L  # noqa: E402
 from torch_impl import metrics as M  # noqa: E402
@@ -284,16 +285,21 @@ def _run_loss_cases(cases, dt, *, pdt=None, fn=False, transform=None, grad_sw=Fa
         if grad_sw:
             opt["grad_sw"] = True
         kwf = {k: v for k, v in kw.items() if k != "reduction"}
+        if cls == "Tversky":  # torch_impl follows Keras's fix #23333: 3.15.1 reaches it with alpha and beta swapped
+            kw_keras = with_upstream_fixes("tversky", kw)
+            kwf_keras = with_upstream_fixes("tversky", kwf)
+        else:
+            kw_keras, kwf_keras = kw, kwf
         if fn:
             name = FUNCS[cls]
-            make_k = (lambda: (lambda a, b: getattr(keras.losses, name)(a, b, **kwf)))
+            make_k = (lambda: (lambda a, b: getattr(keras.losses, name)(a, b, **kwf_keras)))
             make_t = (lambda: (lambda a, b: getattr(L, name)(a, b, **kwf)))
         elif moved:  # Keras on the same data with the class axis moved last: the upstream label-smoothing fix
             kwk = dict(kw, axis=-1)
             make_k = (lambda: getattr(keras.losses, cls)(**kwk))
             make_t = (lambda: getattr(L, cls)(**kw))
         else:
-            make_k = (lambda: getattr(keras.losses, cls)(**kw))
+            make_k = (lambda: getattr(keras.losses, cls)(**kw_keras))
             make_t = (lambda: getattr(L, cls)(**kw))
         kyt, kyp = (np.moveaxis(yt, 1, -1), np.moveaxis(yp, 1, -1)) if moved else (yt, yp)
         desc = f"{cls}({kw}) y_true {np.shape(yt)} y_pred {np.shape(yp)} sw {np.shape(sw) if sw is not None else None} {opt}"

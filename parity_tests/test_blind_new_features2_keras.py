@@ -893,7 +893,7 @@ _LOSS_CFGS = [
     ("SquaredHinge", {}, "h"),
     ("CategoricalHinge", {}, "c"),
     ("CosineSimilarity", {"axis": 0}, "r"),
-    ("Tversky", {"alpha": 0.3, "beta": 0.7}, "b"),
+    ("Tversky", {"alpha": 0.3, "beta": 0.3}, "b"),  # alpha != beta computes Keras's fix (#23333) here, not 3.15.1's
     ("Dice", {"axis": (1,)}, "b"),
 ]
 
@@ -1006,7 +1006,9 @@ def test_metric_serialize_round_trips_like_keras(cls, kw, kind):
         extra = set(od["config"]) - set(kd["config"])
         assert extra <= ({"axis"} if cls == "CosineSimilarity" else set()), extra
         assert {k: v for k, v in od.items() if k != "config"} == {k: v for k, v in kd.items() if k != "config"}
-        assert {k: od["config"][k] for k in kd["config"]} == kd["config"], (od, kd)
+        # Keras numbers default names per process ("auc_3" after three AUCs, under xdist too): compared when given
+        same = [k for k in kd["config"] if k != "name" or "name" in kw]
+        assert {k: od["config"][k] for k in same} == {k: kd["config"][k] for k in same}, (od, kd)
         if kind == "si":
             yt, yp = _YS, np.array([0, 1, 1, 2, 0, 2])[_S.permutation(6)]
         else:

@@ -807,8 +807,11 @@ def test_tversky_correctness():
 
 
 def test_tversky_correctness_custom_coefficients():
-    loss = losses.Tversky(alpha=0.2, beta=0.8)(_t(OVERLAP_Y_TRUE), _t(OVERLAP_Y_PRED))
-    all_close("tversky correctness alpha=0.2 beta=0.8", loss, -0.29629636)
+    # Keras 3.15.1's Tversky(alpha=0.2, beta=0.8) swaps the coefficients (fixed upstream, #23333, which torch_impl
+    # follows): its figure is torch_impl's Tversky(alpha=0.8, beta=0.2); the fixed figures are in
+    # test_keras_reference_metrics_gapfill.py
+    loss = losses.Tversky(alpha=0.8, beta=0.2)(_t(OVERLAP_Y_TRUE), _t(OVERLAP_Y_PRED))
+    all_close("tversky correctness alpha=0.2 beta=0.8 (3.15.1, swapped)", loss, -0.29629636)
 
 
 def test_tversky_binary_segmentation():
@@ -821,13 +824,13 @@ def test_tversky_binary_segmentation_with_axis():
 
 
 def test_tversky_binary_segmentation_custom_coefficients():
-    loss = losses.Tversky(alpha=0.2, beta=0.8)(_t(BINSEG_Y_TRUE), _t(BINSEG_Y_PRED))
-    all_close("tversky binary_segmentation alpha=0.2 beta=0.8", loss, 0.7916667)
+    loss = losses.Tversky(alpha=0.8, beta=0.2)(_t(BINSEG_Y_TRUE), _t(BINSEG_Y_PRED))  # 3.15.1's, swapped (#23333)
+    all_close("tversky binary_segmentation alpha=0.2 beta=0.8 (3.15.1, swapped)", loss, 0.7916667)
 
 
 def test_tversky_binary_segmentation_custom_coefficients_with_axis():
-    loss = losses.Tversky(alpha=0.2, beta=0.8, axis=(1, 2, 3), reduction=None)(_t(AXIS_Y_TRUE), _t(AXIS_Y_PRED))
-    all_close("tversky binary_segmentation alpha=0.2 beta=0.8 axis=(1, 2, 3)", loss, [0.5, 0.7222222])
+    loss = losses.Tversky(alpha=0.8, beta=0.2, axis=(1, 2, 3), reduction=None)(_t(AXIS_Y_TRUE), _t(AXIS_Y_PRED))
+    all_close("tversky binary_segmentation alpha=0.2 beta=0.8 axis=(1, 2, 3) (3.15.1, swapped)", loss, [0.5, 0.7222222])
 
 
 def test_tversky_dtype_arg():

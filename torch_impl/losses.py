@@ -1103,19 +1103,23 @@ def dice(y_true: TensorLike, y_pred: TensorLike, axis=None) -> torch.Tensor:
 @_ops.without_autocast
 def tversky(y_true: TensorLike, y_pred: TensorLike, alpha: float = 0.5, beta: float = 0.5, axis=None) -> torch.Tensor:
     """``1 - TP / (TP + alpha * FP + beta * FN + 1e-7)`` with soft counts over ``axis``, as
-    ``keras.losses.tversky``. As in Keras, ``alpha`` weighs ``sum((1 - y_pred) * y_true)`` and ``beta``
-    ``sum(y_pred * (1 - y_true))``; ``alpha = beta = 0.5`` is the Dice loss.
+    ``keras.losses.tversky`` documents it: ``alpha`` weighs the false positives ``sum(y_pred * (1 - y_true))``,
+    ``beta`` the false negatives ``sum((1 - y_pred) * y_true)``; ``alpha = beta = 0.5`` is the Dice loss.
+
+    This is Keras's fix (keras-team/keras#23333, after 3.15.1). Keras 3.15.1 swaps the two: its
+    ``tversky(y_true, y_pred, alpha=b, beta=a)`` is ``tversky(y_true, y_pred, alpha=a, beta=b)`` here (equal when
+    ``alpha == beta``).
 
     Example:
         >>> import torch
-        >>> tversky(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]), alpha=0.7, beta=0.3)
+        >>> tversky(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]), alpha=0.3, beta=0.7)
         tensor(0.4413)
     """
     alpha, beta = _check_real(alpha, "alpha"), _check_real(beta, "beta")
     y_true, y_pred = _float_pair(y_true, y_pred, align=False, loss=None)
     intersection = _sum(y_true * y_pred, axis, "tversky")
-    fp = _sum((1 - y_pred) * y_true, axis, "tversky")
-    fn = _sum(y_pred * (1 - y_true), axis, "tversky")
+    fn = _sum((1 - y_pred) * y_true, axis, "tversky")
+    fp = _sum(y_pred * (1 - y_true), axis, "tversky")
     return 1 - intersection / (intersection + fp * alpha + fn * beta + _ops.EPSILON)
 
 
@@ -1909,12 +1913,13 @@ class Dice(LossFunctionWrapper):
 
 
 class Tversky(LossFunctionWrapper):
-    """Tversky loss, Keras's ``keras.losses.Tversky`` (see :func:`tversky` for which count each coefficient
-    weighs; ``alpha = beta = 0.5`` is :class:`Dice`).
+    """Tversky loss, Keras's ``keras.losses.Tversky`` with Keras's fix (keras-team/keras#23333): ``alpha`` weighs
+    the false positives, ``beta`` the false negatives, as Keras documents (Keras 3.15.1 swaps them; see
+    :func:`tversky`; ``alpha = beta = 0.5`` is :class:`Dice`).
 
     Example:
         >>> import torch
-        >>> Tversky(alpha=0.7, beta=0.3)(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]))
+        >>> Tversky(alpha=0.3, beta=0.7)(torch.tensor([[1., 1., 0.]]), torch.tensor([[0.8, 0.2, 0.3]]))
         tensor(0.4413)
     """
 

@@ -198,8 +198,13 @@ class Metric:
 
     def __init__(self, name: Optional[str] = None, dtype=None):
         self.name = name if name is not None else _snake_case(type(self).__name__)
-        self.dtype = _resolve_dtype(dtype)
+        self._dtype = _resolve_dtype(dtype)
         self._variables: list[str] = []
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The compute dtype; read-only, as Keras's (``metric.dtype = ...`` raises ``AttributeError``)."""
+        return self._dtype
 
     def add_variable(self, shape, name: str, dtype=None) -> torch.Tensor:
         """A zero state tensor of ``shape`` kept as attribute ``name`` and zeroed by :meth:`reset_state`, in
@@ -211,9 +216,33 @@ class Metric:
         self._variables.append(name)
         return value
 
+    def _submetrics(self) -> list["Metric"]:
+        """The metrics held in attributes (directly, or in lists, tuples and dict values, nested), as Keras's
+        tracker finds them: their variables count as this metric's and the default reset_state zeroes them."""
+        found: list[Metric] = []
+
+        def walk(v) -> None:
+            if isinstance(v, Metric):
+                if v is not self and all(v is not f for f in found):
+                    found.append(v)
+            elif isinstance(v, (list, tuple)):
+                for x in v:
+                    walk(x)
+            elif isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+
+        for value in vars(self).values():
+            walk(value)
+        return found
+
     @property
     def variables(self) -> list[torch.Tensor]:
-        return [getattr(self, n) for n in self._variables]
+        """The state tensors: this metric's (``add_variable`` order), then its sub-metrics' (Keras's order)."""
+        out = [getattr(self, n) for n in self._variables]
+        for m in self._submetrics():
+            out.extend(m.variables)
+        return out
 
     def _on(self, device) -> None:
         """Moves the state to the inputs' device."""
@@ -223,8 +252,11 @@ class Metric:
                 setattr(self, n, v.to(device))
 
     def reset_state(self) -> None:
+        """Zeroes every variable, the sub-metrics' included (Keras's default ``reset_state``)."""
         for n in self._variables:
             setattr(self, n, torch.zeros_like(getattr(self, n)))
+        for m in self._submetrics():
+            Metric.reset_state(m)
 
     def update_state(self, *args, **kwargs) -> None:
         raise NotImplementedError
@@ -1538,7 +1570,7 @@ class _IoUBase(Metric):
     def __init__(self, num_classes: int, name: Optional[str] = None, dtype=None, ignore_class: Optional[int] = None,
                  sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1):
         super().__init__(name=name)
-        self.dtype = _iou_dtype(dtype)
+        self._dtype = _iou_dtype(dtype)
         self.num_classes, self.ignore_class = num_classes, ignore_class
         self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
         self.add_variable((num_classes, num_classes), "total_cm", self.dtype)

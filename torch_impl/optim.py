@@ -313,6 +313,29 @@ class KerasOptimizer(torch.optim.Optimizer):
         self._constant_rate = self._lr_schedule is not None and not isinstance(self._lr_schedule,
                                                                                LearningRateSchedule)
 
+    def __getstate__(self) -> dict:
+        """torch's pickles only ``defaults``, ``state`` and ``param_groups``: the Keras options (clipping, EMA,
+        loss scaling, accumulation, schedule, name) go too, so that a pickled or deep-copied optimizer steps as
+        the original (Keras's optimizers pickle, ``optimizer_test.py::test_pickleable_optimizers``); the
+        parameters excluded from weight decay (and Muon's names), kept by ``id``, go by position."""
+        state = super().__getstate__()
+        position = {id(p): i for i, p in enumerate(self._all_params())}
+        for key, value in self.__dict__.items():
+            if key not in state and not key.startswith("_optimizer_"):  # torch's hooks: torch remakes them
+                state[key] = value
+        state["_no_weight_decay"] = sorted(position[i] for i in self._no_weight_decay if i in position)
+        if "_names" in state:
+            state["_names"] = {position[i]: n for i, n in self._names.items() if i in position}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        params = self._all_params()
+        if isinstance(self.__dict__.get("_no_weight_decay"), list):  # positions (from __getstate__)
+            self._no_weight_decay = {id(params[i]) for i in self._no_weight_decay}
+            if "_names" in self.__dict__:
+                self._names = {id(params[i]): n for i, n in self._names.items()}
+
     #: options of the whole optimizer (Keras's optimizer attributes), which a parameter group cannot set
     _OPTIMIZER_WIDE = ("clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
                        "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name")
@@ -628,7 +651,7 @@ class AdamW(Adam):
         tensor([ 0.8500, -1.8000])
     """
 
-    _keras_name = "adamw"
+    _keras_name = "adam_w"  # Keras 3.15.1: AdamW().name
 
     def __init__(self, params, learning_rate: float = 0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
@@ -1343,14 +1366,15 @@ class Muon(KerasOptimizer):
         dt = variable.dtype
         m = _buffer(state, "momentum", variable)
         if self.uses_adam(variable):
-            rate = self._rate(group)
             ratio = group["adam_lr_ratio"]
             if ratio != 1:  # Keras: the floatx rate times the ratio, in floatx (a float32 product by default)
                 floatx = group.get("floatx", self._floatx)
-                rate = float(torch.tensor(rate, dtype=floatx) * torch.tensor(ratio, dtype=floatx))
+                lr = _scalar(float(torch.tensor(self._rate(group), dtype=floatx) * torch.tensor(ratio, dtype=floatx)),
+                             dt)
             adam = dict(beta_1=group["adam_beta_1"], beta_2=group["adam_beta_2"], epsilon=group["epsilon"],
                         amsgrad=False)
-            Adam.update_step(self, gradient, variable, _scalar(rate, dt), adam, state)
+            # ratio 1: the rate given, as Keras's update_step(gradient, variable, learning_rate) takes it
+            Adam.update_step(self, gradient, variable, lr, adam, state)
             return
         if isinstance(gradient, _Slices):  # an Embedding kept on Muon's step: ops.add densifies the rows
             gradient = gradient.dense()

@@ -63,6 +63,8 @@ def _cast(value, dtype: torch.dtype) -> torch.Tensor:
     """``ops.cast(python_number, dtype)`` on TensorFlow: a float goes through float32 first; ints are exact."""
     if isinstance(value, float):
         return torch.tensor(value, dtype=torch.float32).to(dtype)
+    if isinstance(value, torch.Tensor):  # a step given as a tensor (Keras: a variable): cast as it is
+        return value.detach().to(dtype)
     return torch.tensor(value, dtype=dtype)
 
 
