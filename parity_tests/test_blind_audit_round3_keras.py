@@ -125,6 +125,7 @@ from keras.src.trainers.data_adapters.data_adapter_utils import (  # noqa: E402
 )
 
 from keras_impl.losses import with_upstream_fixes  # noqa: E402
+from keras_impl.metrics import keras_metric_class  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from torch_impl import losses as L  # noqa: E402
 from torch_impl import metrics as M  # noqa: E402
@@ -963,7 +964,7 @@ def _metric_run(side, name, kw, batches, dt, tdt=None):
         previous = torch.get_default_dtype()
         torch.set_default_dtype(getattr(torch, dt))
         try:
-            m = (getattr(keras.metrics, name) if side == "k" else getattr(M, name))(**kw)
+            m = (keras_metric_class(name) if side == "k" else getattr(M, name))(**kw)  # R2Score: #23334
             cv = (lambda a, d: _tf(a, d)) if side == "k" else (lambda a, d: _th(a, d))
             for b in list(batches) + ["reset", batches[0]]:
                 if isinstance(b, str):

@@ -16,7 +16,7 @@ This file translates:
 2. The test methods/cases added or changed in keras-team/keras after v3.15.1 (master 3422977a,
    2026-08-21) for metrics/losses torch_impl has: they come with upstream bug fixes (#23335 FBetaScore
    sample_weight, #23334 R2Score ``num_samples``, #23333 Tversky alpha/beta swap). torch_impl follows the
-   Tversky fix (DESIGN.md: follow fixes made upstream; 3.15.1's figures are then reached with the coefficients
+   Tversky and R2Score fixes (DESIGN.md: follow fixes made upstream; 3.15.1's figures are then reached with the coefficients
    swapped, ``test_keras_reference_losses_rest.py``); where it follows released 3.15.1, the post-fix
    expectations are strict xfails; the 3.15.1 behaviour of the same inputs is asserted alongside
    (measured with Keras 3.15.1 on TensorFlow 2.21). The other post-3.15.1 additions
@@ -37,8 +37,8 @@ MetricTest.test_submetric_tracking                     4 / 6 / 6 / 6 variables  
 submetric reset (Keras's default reset_state)          sub Mean -> 0 after reset    Keras: 0.0
 FBetaScore sample_weight=0.5 / (2,2) (3.15.1)          ValueError                   Keras 3.15.1: ValueError
 FBetaScore same, upstream fix (#23335)                 xfail                        [0, 0.6666665] / [0, 0.333333]
-R2Score(None, 1) sklearn data (3.15.1)                 [0.28, -1.6228576, 0.5029]   Keras 3.15.1: same
-R2Score(None, 1) sklearn data, fix (#23334)            xfail                        [-0.26, -3.59, 0.13]
+R2Score(None, 1) sklearn data (3.15.1)                 not 3.15.1's (fix followed)  [0.28, -1.6228576, 0.5029]
+R2Score(None, 1) sklearn data, fix (#23334)            [-0.26, -3.59, 0.13]         [-0.26, -3.59, 0.13]
 Tversky (0.5, 0.5) at HEAD precision                   -0.5555556 / 0.7777778       -0.55555558 / 0.77777779
 Tversky alpha=0.2, beta=0.8, fix (#23333)              -0.9444444 / 0.7619047 / ... -0.9444444 / 0.7619047 / ...
 =====================================================  ===========================  ============================
@@ -331,8 +331,6 @@ _UPSTREAM_FIX = ("upstream fix after Keras 3.15.1 ({}); torch_impl follows relea
                  "DESIGN.md says to follow upstream fixes: a decision for the project, not changed here")
 _XF_FBETA = pytest.mark.xfail(strict=True, raises=ValueError,  # 3.15.1 (and torch_impl) reject these weights
                               reason=_UPSTREAM_FIX.format("#23335, FBetaScore sample_weight"))
-_XF_R2 = pytest.mark.xfail(strict=True, raises=AssertionError,
-                           reason=_UPSTREAM_FIX.format("#23334, R2Score num_samples counts rows, not N * D"))
 
 
 @pytest.mark.parametrize("sample_weight", [0.5, FBETA_2D_WEIGHT], ids=["scalar", "2d"])
@@ -373,20 +371,18 @@ def _r2(y_pred, sample_weight, class_aggregation, num_regressors):
     return r2.result()
 
 
-def test_r2_sklearn_num_regressors_1_as_keras_3_15_1():
-    # The case R2ScoreTest.test_r2_sklearn_comparison gained after 3.15.1, with Keras 3.15.1's figure
-    # (measured: [0.2799999, -1.6228576, 0.50285715]; 3.15.1 counts N * D = 9 "samples").
-    all_close("R2Score(None, 1) sklearn data", _r2(R2_SK_Y_PRED, None, None, 1),
-              [0.2799999, -1.6228576, 0.50285715])
+def test_r2_sklearn_num_regressors_1_not_keras_3_15_1():
+    # The case R2ScoreTest.test_r2_sklearn_comparison gained after 3.15.1: Keras 3.15.1 gives
+    # [0.2799999, -1.6228576, 0.50285715] (it counts N * D = 9 "samples"); torch_impl follows the fix #23334
+    got = _r2(R2_SK_Y_PRED, None, None, 1).numpy()
+    assert np.abs(got - np.array([0.2799999, -1.6228576, 0.50285715])).max() > 0.1, got
 
 
-@_XF_R2
 def test_r2_sklearn_num_regressors_1_upstream():
     # R2ScoreTest.test_r2_sklearn_comparison, case (None, 1, [-0.26, -3.59, 0.13]) (post-3.15.1)
     all_close("R2Score(None, 1) sklearn data", _r2(R2_SK_Y_PRED, None, None, 1), [-0.26, -3.59, 0.13])
 
 
-@_XF_R2
 @pytest.mark.parametrize(
     "class_aggregation, num_regressors, result",
     [

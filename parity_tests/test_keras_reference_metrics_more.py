@@ -344,18 +344,14 @@ def test_r2_sklearn_comparison(class_aggregation, num_regressors, result):
     "class_aggregation, num_regressors, result",
     [
         (None, 0, [0.17305559, -8.836666, -0.521]),
-        (None, 1, [0.054920673, -10.241904, -0.7382858]),
-        (None, 2, [-0.10259259, -12.115555, -1.0280001]),
         ("uniform_average", 0, -3.0615367889404297),
-        ("uniform_average", 1, -3.641756534576416),
-        ("uniform_average", 2, -4.415382385253906),
         ("variance_weighted_average", 0, -1.3710224628448486),
-        ("variance_weighted_average", 1, -1.7097399234771729),
-        ("variance_weighted_average", 2, -2.161363363265991),
     ],
 )
 def test_r2_tfa_comparison(class_aggregation, num_regressors, result):
-    # R2ScoreTest.test_r2_tfa_comparison
+    # R2ScoreTest.test_r2_tfa_comparison. The num_regressors 1 and 2 rows: torch_impl follows Keras's fix #23334
+    # (the adjusted score counts rows, not N * D values); upstream's post-fix figures for them are asserted in
+    # test_keras_reference_metrics_gapfill.py::test_r2_tfa_comparison_upstream
     y_true = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
     y_pred = [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]]
     sample_weights = [0.8, 0.1, 0.4]

@@ -1274,8 +1274,9 @@ _R2_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 class R2Score(Metric):
     """The coefficient of determination of ``(N, D)`` outputs, one score per output column aggregated by
     ``class_aggregation`` (``"uniform_average"``, ``"variance_weighted_average"``, or ``None`` for the
-    per-column scores); ``num_regressors > 0`` gives the adjusted score, where ``n`` counts every value seen
-    (``N * D``, as Keras counts) and Keras's fall-back (with its warning) when ``n - 1 <= num_regressors``.
+    per-column scores); ``num_regressors > 0`` gives the adjusted score, where ``n`` counts the samples (rows)
+    seen, as Keras's fix keras-team/keras#23334 does (Keras 3.15.1 counts every value, ``N * D``: the same for one
+    output column), and Keras's fall-back (with its warning) when ``n - 1 <= num_regressors``.
     As Keras's, the state is ``floatx`` whatever ``dtype`` says (the inputs are cast to ``dtype``, the sums
     kept in ``floatx``): ``R2Score(dtype="float64")`` gives a float32 result under the default floatx.
 
@@ -1328,7 +1329,8 @@ class R2Score(Metric):
         self.squared_sum = (self.squared_sum + (y_true * weighted).sum(0)).to(state)
         self.total_mse = (self.total_mse + ((y_true - y_pred).square() * sw).sum(0)).to(state)
         self.count = (self.count + sw.sum(0)).to(state)
-        self.num_samples = self.num_samples + y_true.numel()
+        # rows, Keras's fix keras-team/keras#23334 (3.15.1 counts every value, N * D, as a sample)
+        self.num_samples = self.num_samples + (y_true.shape[0] if y_true.dim() else 1)
 
     def result(self) -> torch.Tensor:
         if not self._built:
