@@ -83,8 +83,9 @@ Findings (each pinned below):
 * Fixed after the audit (the three were strict xfails): ``F1Score``/``FBetaScore(average="micro")`` given
   ``(N, 1)`` or per-element ``(N, C)`` sample weights: Keras broadcasts ``val * expand_dims(w, 1)`` to ``(N, N, C)``
   and sums it (for ``(N, 1)`` weights they cancel out of the ratio: 0.222222, the unweighted F1; per-element weights
-  give 0.212870); torch_impl raised ``ValueError``, now gives Keras's numbers (the other averages raise in both)
-  (``test_f1_micro_with_column_or_element_weights_like_keras``). ``R2Score(dtype="float64")`` under floatx float32
+  give 0.212870); torch_impl raised ``ValueError``, then gave Keras's numbers. Since, torch_impl follows Keras's
+  fix keras-team/keras#23335 (element-wise weights for every average), and the test compares with Keras with the
+  fix (``keras_impl.metrics``) (``test_f1_micro_with_column_or_element_weights_like_keras``). ``R2Score(dtype="float64")`` under floatx float32
   returned float64; Keras keeps R2Score's state in floatx (its ``add_variable`` calls name no dtype): Keras
   -1.895739555 (float32), torch_impl was -1.895739386 (float64), now Keras's float32 value
   (``test_r2score_state_dtype_like_keras``). ``metrics.get`` refused Keras's serialized dicts
@@ -1302,7 +1303,9 @@ def test_f1_micro_with_column_or_element_weights_like_keras(weights):
     rng = np.random.default_rng(8)
     yt, yp = rng.integers(0, 2, (8, 3)), rng.uniform(0, 1, (8, 3))
     w = rng.uniform(0, 2, (8, 1) if weights == "column" else (8, 3))
-    k = keras.metrics.F1Score(average="micro")
+    # torch_impl follows Keras's fix #23335 (element-wise weights; 3.15.1 crosses every pair of rows for 2-D
+    # weights, what this audit first pinned): the reference is Keras with the fix (keras_impl.metrics)
+    k = keras_metric_class("F1Score")(average="micro")
     k.update_state(yt.astype(np.float32), yp.astype(np.float32), sample_weight=w.astype(np.float32))
     expected = float(k.result())
     unweighted = keras.metrics.F1Score(average="micro")

@@ -16,9 +16,9 @@ This file translates:
 2. The test methods/cases added or changed in keras-team/keras after v3.15.1 (master 3422977a,
    2026-08-21) for metrics/losses torch_impl has: they come with upstream bug fixes (#23335 FBetaScore
    sample_weight, #23334 R2Score ``num_samples``, #23333 Tversky alpha/beta swap). torch_impl follows the
-   Tversky and R2Score fixes (DESIGN.md: follow fixes made upstream; 3.15.1's figures are then reached with the coefficients
+   Tversky, R2Score and FBetaScore fixes (DESIGN.md: follow fixes made upstream; 3.15.1's figures are then reached with the coefficients
    swapped, ``test_keras_reference_losses_rest.py``); where it follows released 3.15.1, the post-fix
-   expectations are strict xfails; the 3.15.1 behaviour of the same inputs is asserted alongside
+   expectations would be strict xfails (none left); the 3.15.1 behaviour of the same inputs is described alongside
    (measured with Keras 3.15.1 on TensorFlow 2.21). The other post-3.15.1 additions
    (``test_warning_for_invalid_shape``, ``test_label_smoothing_with_axis``, the extended
    SparseCategoricalCrossentropy/Huber/CosineSimilarity configs) are already in the files above.
@@ -35,8 +35,8 @@ MetricTest.test_end_to_end_flow (20x3, batches of 8)   total 20, result == formu
 MetricTest.test_dtype_arg float16 (10x3)               float16, |err| < 1e-3        Keras: 0.5166016 vs 0.5166526
 MetricTest.test_submetric_tracking                     4 / 6 / 6 / 6 variables      4 / 6 / 6 / 6 (Keras)
 submetric reset (Keras's default reset_state)          sub Mean -> 0 after reset    Keras: 0.0
-FBetaScore sample_weight=0.5 / (2,2) (3.15.1)          ValueError                   Keras 3.15.1: ValueError
-FBetaScore same, upstream fix (#23335)                 xfail                        [0, 0.6666665] / [0, 0.333333]
+FBetaScore sample_weight=0.5 / (2,2) (3.15.1)          fix followed                 Keras 3.15.1: ValueError
+FBetaScore same, upstream fix (#23335)                 [0, 0.6666665] / [0, 0.3333] [0, 0.6666665] / [0, 0.333333]
 R2Score(None, 1) sklearn data (3.15.1)                 not 3.15.1's (fix followed)  [0.28, -1.6228576, 0.5029]
 R2Score(None, 1) sklearn data, fix (#23334)            [-0.26, -3.59, 0.13]         [-0.26, -3.59, 0.13]
 Tversky (0.5, 0.5) at HEAD precision                   -0.5555556 / 0.7777778       -0.55555558 / 0.77777779
@@ -327,23 +327,12 @@ FBETA_Y_TRUE = np.array([[1, 1], [1, 0]], np.int32)
 FBETA_Y_PRED = np.array([[0.2, 0.6], [0.2, 0.6]], np.float32)
 FBETA_2D_WEIGHT = np.array([[0.5, 0.2], [0.3, 0.8]], np.float32)
 
-_UPSTREAM_FIX = ("upstream fix after Keras 3.15.1 ({}); torch_impl follows released 3.15.1 (the pinned reference). "
-                 "DESIGN.md says to follow upstream fixes: a decision for the project, not changed here")
-_XF_FBETA = pytest.mark.xfail(strict=True, raises=ValueError,  # 3.15.1 (and torch_impl) reject these weights
-                              reason=_UPSTREAM_FIX.format("#23335, FBetaScore sample_weight"))
+
+# Keras 3.15.1 (measured) raises for these weights: scalar -> ValueError "axis 1 is out of bounds for an array with
+# dimension 1"; (2, 2) -> ValueError "The shape of the target variable and the shape of the target value ... must
+# match". torch_impl follows the fix #23335 (element-wise weights), whose figures follow.
 
 
-@pytest.mark.parametrize("sample_weight", [0.5, FBETA_2D_WEIGHT], ids=["scalar", "2d"])
-def test_fbeta_weight_as_keras_3_15_1(sample_weight):
-    # Keras 3.15.1 (measured): scalar -> ValueError "axis 1 is out of bounds for an array with dimension 1";
-    # (2, 2) -> ValueError "The shape of the target variable and the shape of the target value ... must match".
-    metric = metrics.FBetaScore(threshold=0.5)
-    with pytest.raises(ValueError) as info:
-        metric.update_state(FBETA_Y_TRUE, FBETA_Y_PRED, sample_weight=sample_weight)
-    print(f"sample_weight shape {np.shape(sample_weight)}: ValueError({info.value})")
-
-
-@_XF_FBETA
 def test_fbeta_scalar_weight_upstream():
     # FBetaScoreTest.test_fbeta_scalar_weight (post-3.15.1)
     metric = metrics.FBetaScore(threshold=0.5)
@@ -351,7 +340,6 @@ def test_fbeta_scalar_weight_upstream():
     all_close("fbeta scalar weight", metric.result(), [0.0, 0.6666665], atol=1e-5)
 
 
-@_XF_FBETA
 def test_fbeta_2d_weight_upstream():
     # FBetaScoreTest.test_fbeta_2d_weight (post-3.15.1)
     metric = metrics.FBetaScore(threshold=0.5)

@@ -603,15 +603,18 @@ def test_argmax_of_negative_zero_and_nan_like_keras():
 
 
 def test_audit_edge_behaviours_like_keras():
-    """Found by an audit against Keras: F-scores take (N,) weights only; bool one-hot labels; top-k beyond the
-    columns fails, NaN scores rank last in top-k; AUC's explicit thresholds are a list, not range-checked."""
+    """Found by an audit against Keras: F-scores' (N, 1) weights (Keras 3.15.1 raises; torch_impl follows the fix
+    #23335, element-wise weights, equal to Keras with the fix); bool one-hot labels; top-k beyond the columns fails,
+    NaN scores rank last in top-k; AUC's explicit thresholds are a list, not range-checked."""
     tf = pytest.importorskip("tensorflow")
     y, p = np.eye(3)[[0, 2]], np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
     with _precision("float64"):
-        for side in (keras.metrics, metrics):
-            with pytest.raises(ValueError):
-                side.F1Score()(y, p, sample_weight=np.ones((2, 1))) if side is keras.metrics else \
-                    side.F1Score()(torch.as_tensor(y), torch.as_tensor(p), torch.ones(2, 1))
+        with pytest.raises(ValueError):
+            keras.metrics.F1Score()(y, p, sample_weight=np.ones((2, 1)))
+        w = np.array([[0.5], [2.0]])
+        k = np.asarray(keras_metric_class("F1Score")()(y, p, sample_weight=w))
+        t = metrics.F1Score()(torch.as_tensor(y), torch.as_tensor(p), torch.as_tensor(w)).numpy()
+        np.testing.assert_allclose(t, k, rtol=1e-12)
         k = float(keras.metrics.CategoricalAccuracy()(y.astype(bool), p))
         t = float(metrics.CategoricalAccuracy()(torch.as_tensor(y.astype(bool)), torch.as_tensor(p)))
         assert k == t == 0.5

@@ -1019,7 +1019,9 @@ class AUC(Metric):
 
 class FBetaScore(Metric):
     """Keras's ``FBetaScore`` on ``(N, C)`` outputs: per-class F-beta (``average=None``), or ``"micro"``,
-    ``"macro"``, ``"weighted"``. Without ``threshold`` each row's highest score is the prediction.
+    ``"macro"``, ``"weighted"``. Without ``threshold`` each row's highest score is the prediction. A sample weight
+    weighs the values element-wise (a scalar, ``(N,)``, ``(N, 1)`` or ``(N, C)``), as Keras's fix
+    keras-team/keras#23335 does (Keras 3.15.1 raises for a scalar and crosses every pair of rows for 2-D weights).
 
     Example:
         >>> m = F1Score(threshold=0.5)
@@ -1072,22 +1074,22 @@ class FBetaScore(Metric):
         else:
             y_pred = y_pred > self.threshold
         y_pred = y_pred.to(self.dtype)
-        crossed = False  # Keras's (N, 1) or (N, C) weights with average="micro": see weighted_sum
         if sample_weight is not None:
+            # Keras's fix keras-team/keras#23335: element-wise weights, a scalar, (N,), (N, 1) or (N, C) (Keras 3.15.1
+            # multiplies by expand_dims(w, 1): a scalar raises, 2-D weights cross every pair of rows)
             sample_weight = _tensor(sample_weight, self.dtype, y_pred.device).to(y_pred.device)
-            crossed = (self.axis is None and sample_weight.dim() == 2 and y_pred.dim() == 2
-                       and sample_weight.shape[0] == y_pred.shape[0] and sample_weight.shape[1] in (1, y_pred.shape[1]))
-            if sample_weight.dim() != 1 and not crossed:  # Keras fails assigning the broadcast sums
-                raise ValueError(f"{type(self).__name__} takes one sample weight per row, shape (batch_size,); "
-                                 f"got shape {tuple(sample_weight.shape)}")
+            if sample_weight.dim() == 1:
+                sample_weight = sample_weight.unsqueeze(1)
+            if sample_weight.dim() > 2 or (sample_weight.dim() == 2 and (
+                    sample_weight.shape[0] not in (1, y_pred.shape[0])
+                    or sample_weight.shape[1] not in (1, y_pred.shape[1]))):
+                raise ValueError(f"{type(self).__name__} takes a scalar, (batch_size,), (batch_size, 1) or "
+                                 f"(batch_size, {y_pred.shape[1]}) sample weight; got shape "
+                                 f"{tuple(sample_weight.shape)}")
 
         def weighted_sum(v: torch.Tensor) -> torch.Tensor:
-            if crossed:
-                # Keras multiplies (N, C) values by expand_dims(w, 1), (N, 1, k): a (N, N, C) product, summed
-                # whole for average="micro"; its sum is sum_c (sum_i w[i, c]) (sum_j v[j, c]), without the product
-                return (sample_weight.sum(0) * v.sum(0)).sum()
             if sample_weight is not None:
-                v = v * sample_weight.unsqueeze(1)
+                v = v * sample_weight
             return v.sum() if self.axis is None else v.sum(self.axis)
 
         self.true_positives = self.true_positives + weighted_sum(y_pred * y_true)
