@@ -70,29 +70,8 @@ import torch
 
 from torch_impl import losses, metrics
 
-# --------------------------------------------------------------------------
-# helpers (Keras's testing.TestCase assertions)
-# --------------------------------------------------------------------------
-
-
-def _np(x):
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-        if x.dtype in (torch.bfloat16, torch.float16):
-            x = x.float()
-        return x.numpy()
-    return np.asarray(x)
-
-
-def all_close(name: str, got, expected, atol: float = 1e-6, rtol: float = 1e-6) -> None:
-    got, expected = _np(got), np.asarray(expected)
-    print(f"{name}: got={got!r} expected={expected!r} (atol={atol}, rtol={rtol})")
-    np.testing.assert_allclose(got, expected, atol=atol, rtol=rtol)
-
-
-def equal(name: str, got, expected) -> None:
-    print(f"{name}: got={got!r} expected={expected!r}")
-    assert bool(got == expected), (got, expected)
+# helpers: Keras's testing.TestCase assertions, shared with the first translation
+from parity_tests.test_keras_reference_metrics import all_close, equal  # noqa: E402
 
 
 def _t(x) -> torch.Tensor:
