@@ -571,13 +571,22 @@ def test_nn_image_on_cuda_like_cpu():
     print(f"{len(calls)} functions on CUDA equal the CPU's")
 
 
+def test_sparsemax_nan_last_row_like_keras():
+    """A NaN sorts last here and stays out of the support: equal to Keras where TensorFlow's sort also puts it last
+    (and on rows of NaN only)."""
+    for row in ([[0.3, 0.9, 0.1, nan]], [[0.5, nan, 2.0, -np.inf, 1.0]], [[nan, nan, nan]]):
+        x = np.array(row)
+        k, t = KO.sparsemax(tf.constant(x)).numpy(), TO.sparsemax(torch.tensor(x)).numpy()
+        print("Keras", k, "ours", t)
+        np.testing.assert_array_equal(t, k)
+
+
 @pytest.mark.xfail(strict=True, reason="sparsemax of a row holding NaN: TensorFlow's descending sort (top_k) leaves a "
-                                       "NaN at an implementation-defined place (tf.sort([0.5, nan, 2, -inf, 1]) is "
-                                       "[2, 0.5, nan, 1, -inf]); torch sorts NaN first, so the support and the "
-                                       "threshold differ (sparsemax([0.3, 0.9, 0.1, nan]): Keras "
-                                       "[0, 0.35, 0, nan], ours [inf, inf, inf, nan])")
-def test_sparsemax_nan_row_like_keras():
-    x = np.array([[0.3, 0.9, 0.1, nan]])
+                                       "NaN at an implementation-defined place; with it first, Keras gives inf for "
+                                       "every other entry (sparsemax([nan, 0.5, 0.2, 0.1]): Keras [nan, inf, inf, "
+                                       "inf], ours [nan, 0.1667, 0, 0]: the NaN sorted last, out of the support)")
+def test_sparsemax_nan_first_row_like_keras():
+    x = np.array([[nan, 0.5, 0.2, 0.1]])
     k, t = KO.sparsemax(tf.constant(x)).numpy(), TO.sparsemax(torch.tensor(x)).numpy()
     print("Keras", k, "ours", t)
     np.testing.assert_array_equal(t, k)

@@ -199,7 +199,10 @@ def sparsemax(x, axis=-1) -> torch.Tensor:
     support (``tau = (sum_{j <= k} cumsum_j - 1) / k``): the output does not sum to 1 once the support has two
     entries (the paper's ``tau`` is ``(cumsum_k - 1) / k``)."""
     x = _floating(x, "sparsemax")
-    srt = torch.sort(x, dim=axis, descending=True).values
+    # a NaN sorts last here and stays out of the support (its output is NaN); TensorFlow's top_k puts it at an
+    # implementation-defined place, so a row holding NaN may still differ (torch's sort puts it first: every other
+    # entry then came out inf)
+    srt = torch.sort(torch.where(torch.isnan(x), _c(float("-inf"), x), x), dim=axis, descending=True).values
     cums = torch.cumsum(srt, dim=axis)
     n = x.shape[axis]
     r_shape = [1] * x.dim()
