@@ -20,6 +20,7 @@ import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 
 _LOG_ZERO = -math.inf
 
@@ -199,3 +200,14 @@ def beam_search_decode(scores: np.ndarray, lengths: Sequence[int], beam_width: i
             paths[j].append(seqs[j])
             log_probs[b, j] = probs[j]
     return paths, log_probs
+
+
+def dense_paths(all_paths: List[List[List[int]]], n: int, steps: int) -> torch.Tensor:
+    """``(len(all_paths), n, steps)`` int64: each decoded labelling left-aligned, padded with -1 (Keras's dense
+    form of TensorFlow's sparse decoder output)."""
+    dense = torch.full((len(all_paths), n, steps), -1, dtype=torch.int64)
+    for j, paths in enumerate(all_paths):
+        for row, seq in enumerate(paths):
+            if seq:
+                dense[j, row, :len(seq)] = torch.tensor(seq, dtype=torch.int64)
+    return dense

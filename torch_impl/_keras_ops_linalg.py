@@ -2,7 +2,8 @@
 
 ``keras.ops``'s linear algebra (``cholesky``, ``cholesky_inverse``, ``det``, ``inv``, ``logdet``, ``slogdet``,
 ``solve``, ``solve_triangular``, ``lstsq``, ``lu_factor``, ``qr``, ``svd``, ``eigh``, ``eig``, ``pinv``,
-``matrix_rank``), its quantiles (``median``, ``quantile``, ``percentile`` and their ``nan`` versions), the
+``matrix_rank``, and ``jvp``: forward mode, ``torch.func.jvp``), its quantiles (``median``, ``quantile``,
+``percentile`` and their ``nan`` versions), the
 NaN-ignoring reductions (``nanmean``, ``nansum``, ``nanprod``, ``nanmax``, ``nanmin``, ``nanstd``, ``nanvar``,
 ``nanargmax``, ``nanargmin``, ``nancumsum``, ``nancumprod``) and ``histogram``, ``corrcoef``, ``cdist``,
 ``trapezoid``, ``ptp``, ``diff``, with the values, dtypes and gradients of Keras's TensorFlow backend.
@@ -45,7 +46,7 @@ from __future__ import annotations
 __all__: list = [
     # linear algebra
     "cholesky", "cholesky_inverse", "det", "inv", "logdet", "slogdet", "solve", "solve_triangular", "lstsq",
-    "lu_factor", "qr", "svd", "eigh", "eig", "pinv", "matrix_rank",
+    "lu_factor", "qr", "svd", "eigh", "eig", "pinv", "matrix_rank", "jvp",
     # statistics
     "median", "quantile", "percentile", "nanmedian", "nanquantile", "nanpercentile", "histogram", "corrcoef",
     "cdist", "trapezoid", "ptp", "diff",
@@ -890,3 +891,15 @@ def _tf_linspace(start: torch.Tensor, stop: torch.Tensor, num: int) -> torch.Ten
     res = start + delta * rng
     out = torch.cat([start.reshape(1), res, stop.reshape(1)])
     return out[:num]
+
+
+def jvp(fun, primals, tangents, has_aux: bool = False):
+    """``ops.jvp(fun, primals, tangents, has_aux=False)``: the forward-mode product ``(fun(*primals), J @ tangents)``
+    (``torch.func.jvp``), the tangents cast to their primals' dtypes as Keras does; with ``has_aux`` ``fun`` returns
+    ``(output, aux)`` and the result is ``(output, tangent_out, aux)``."""
+    primals = tuple(_ko._t(p) for p in primals)
+    tangents = tuple(_ko._t(t).to(p.dtype) for t, p in zip(tangents, primals))
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    out = torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
+    return out

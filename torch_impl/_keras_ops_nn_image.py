@@ -82,7 +82,7 @@ __all__: list = [
     "sparse_sigmoid", "sparsemax", "squareplus", "psnr", "rms_normalization", "layer_normalization",
     "batch_normalization", "in_top_k", "segment_max", "segment_min", "segment_prod", "conv", "depthwise_conv",
     "separable_conv", "conv_transpose", "max_pool", "average_pool", "adaptive_average_pool", "adaptive_max_pool",
-    "depth_to_space", "space_to_depth", "dot_product_attention", "image", "ctc_decode", "jvp",
+    "depth_to_space", "space_to_depth", "dot_product_attention", "image", "ctc_decode",
 ]
 
 import itertools  # noqa: E402
@@ -2109,7 +2109,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
     x = x.detach().to(dt)
     n, steps, classes = x.shape
     lengths = _ko._t(sequence_lengths).to(torch.int64).reshape(-1).tolist()
-    if len(lengths) != n or _builtins_any(v < 0 or v > steps for v in lengths):
+    if len(lengths) != n or any(v < 0 or v > steps for v in lengths):
         raise ValueError(f"ctc_decode: sequence_lengths must hold {n} lengths in [0, {steps}], got {lengths}")
     if strategy not in ("greedy", "beam_search"):
         raise ValueError(f"Invalid strategy {strategy}. Supported values are 'greedy' and 'beam_search'.")
@@ -2123,30 +2123,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
     else:
         all_paths, score = _ctc_decode.beam_search_decode(scores, lengths, int(beam_width), int(top_paths),
                                                           merge_repeated=False)
-    decoded = torch.full((len(all_paths), n, steps), -1, dtype=torch.int32)
-    for j, paths in enumerate(all_paths):
-        for row, seq in enumerate(paths):
-            if seq:
-                decoded[j, row, :len(seq)] = torch.tensor(seq, dtype=torch.int32)
+    decoded = _ctc_decode.dense_paths(all_paths, n, steps).to(torch.int32)
     if blank is not None:
         decoded = torch.where(decoded >= blank, decoded + 1, decoded)
     return decoded.to(x.device), torch.as_tensor(score).to(x.device)
-
-
-def _builtins_any(values) -> bool:
-    for v in values:
-        if v:
-            return True
-    return False
-
-
-def jvp(fun, primals, tangents, has_aux: bool = False):
-    """``ops.jvp(fun, primals, tangents, has_aux=False)``: the forward-mode product ``(fun(*primals), J @ tangents)``
-    (``torch.func.jvp``), the tangents cast to their primals' dtypes as Keras does; with ``has_aux`` ``fun`` returns
-    ``(output, aux)`` and the result is ``(output, tangent_out, aux)``."""
-    primals = tuple(_ko._t(p) for p in primals)
-    tangents = tuple(_ko._t(t).to(p.dtype) for t, p in zip(tangents, primals))
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    out = torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
-    return out

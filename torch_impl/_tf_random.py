@@ -193,6 +193,37 @@ def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.d
     return out.reshape(-1)[:n].to(dtype).reshape(tuple(shape))
 
 
+class _OutputStreams:
+    """Per-output Philox streams (output ``i`` reads its own blocks from counter ``rows[i]``, one block count per
+    output) and the two-value float64 buffers TensorFlow's rejection samplers read, last value first, refilled from
+    the stream's next block: normals (Box-Muller) and uniforms (``SampleBuffer`` / the ``UNIFORM`` macro)."""
+
+    def __init__(self, seed, rows: torch.Tensor):
+        m = rows.numel()
+        self.seed, self.rows = seed, rows
+        self.blk = torch.zeros(m, dtype=torch.int64, device=rows.device)
+        self.buf = {kind: torch.zeros(m, 2, dtype=torch.float64, device=rows.device) for kind in ("normal", "uniform")}
+        self.rem = {kind: torch.zeros(m, dtype=torch.int64, device=rows.device) for kind in ("normal", "uniform")}
+
+    def take(self, who: torch.Tensor, normal: bool = False) -> torch.Tensor:
+        """The next normal (or uniform) of each output in ``who``."""
+        kind = "normal" if normal else "uniform"
+        buf, rem = self.buf[kind], self.rem[kind]
+        refill = who & (rem == 0)
+        if bool(refill.any()):
+            w = _blocks(self.seed, self.rows[refill] + self.blk[refill])
+            if normal:
+                f0, f1 = _box_muller_float64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
+            else:
+                f0, f1 = _unit_float64(w[:, 0], w[:, 1]), _unit_float64(w[:, 2], w[:, 3])
+            buf[refill] = torch.stack((f0, f1), dim=1)
+            rem[refill] = 2
+            self.blk[refill] += 1
+        value = buf.gather(1, (rem - 1).clamp_min(0)[:, None]).reshape(-1)
+        rem[who] -= 1
+        return value
+
+
 def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torch.dtype, device=None) -> torch.Tensor:
     """``StatelessRandomGammaV3``'s draws (unit scale) for ``alpha`` (its shape a suffix of ``shape``), rounded to
     ``dtype``: TensorFlow's CPU kernel step for step. Output ``i`` (ordered alpha-major: ``alpha_idx *
@@ -230,45 +261,25 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
                              torch.tensor(-1.0 / 3, dtype=torch.float64))
         c = 1.0 / 3 / torch.sqrt(d)
         m = rest.numel()
-        blk = torch.zeros(m, dtype=torch.int64, device=device)
-        nbuf = torch.zeros(m, 2, dtype=torch.float64, device=device)
-        ubuf = torch.zeros(m, 2, dtype=torch.float64, device=device)
-        nrem = torch.zeros(m, dtype=torch.int64, device=device)
-        urem = torch.zeros(m, dtype=torch.int64, device=device)
+        streams = _OutputStreams(seed, base[rest])
         out = torch.zeros(m, dtype=torch.float64, device=device)
         active = torch.ones(m, dtype=torch.bool, device=device)
-        rows = base[rest]
-
-        def take(buf, rem, who, normal: bool):
-            refill = who & (rem == 0)
-            if bool(refill.any()):
-                w = _blocks(seed, rows[refill] + blk[refill])
-                if normal:
-                    f0, f1 = _box_muller_float64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
-                else:
-                    f0, f1 = _unit_float64(w[:, 0], w[:, 1]), _unit_float64(w[:, 2], w[:, 3])
-                buf[refill] = torch.stack((f0, f1), dim=1)
-                rem[refill] = 2
-                blk[refill] += 1
-            value = buf.gather(1, (rem - 1).clamp_min(0)[:, None]).reshape(-1)
-            rem[who] -= 1
-            return value
 
         for _ in range(10000):
             if not bool(active.any()):
                 break
-            x = take(nbuf, nrem, active, True)
+            x = streams.take(active, normal=True)
             v = 1 + c * x
             trying = active & ~(v <= 0)  # TensorFlow's `if (v <= 0) continue;`: a NaN v (alpha < -2/3) goes on
             v3 = v * v * v
-            u = take(ubuf, urem, trying, False)
+            u = streams.take(trying)
             with np.errstate(all="ignore"):
                 accept = trying & ((u < 1 - 0.0331 * (x * x) * (x * x))
                                    | (torch.log(u) < 0.5 * x * x + d * (1 - v3 + torch.log(v3))))
             value = d * v3
             small = accept & below
             if bool(small.any()):
-                b = take(ubuf, urem, small, False)
+                b = streams.take(small)
                 value = torch.where(small, value * torch.pow(b, 1 / ar), value)
             out = torch.where(accept, value, out)
             active = active & ~accept
@@ -290,30 +301,8 @@ def _stirling_tail(k: torch.Tensor) -> torch.Tensor:
     return torch.where(k <= 9, table[k.clamp(0, 9).long()], big)
 
 
-class _UniformBuffers:
-    """Per-output float64 uniform buffers (two per Philox block, read last first) on per-output streams."""
-
-    def __init__(self, seed, rows: torch.Tensor):
-        m = rows.numel()
-        self.seed, self.rows = seed, rows
-        self.blk = torch.zeros(m, dtype=torch.int64, device=rows.device)
-        self.buf = torch.zeros(m, 2, dtype=torch.float64, device=rows.device)
-        self.rem = torch.zeros(m, dtype=torch.int64, device=rows.device)
-
-    def take(self, who: torch.Tensor) -> torch.Tensor:
-        refill = who & (self.rem == 0)
-        if bool(refill.any()):
-            w = _blocks(self.seed, self.rows[refill] + self.blk[refill])
-            self.buf[refill] = torch.stack((_unit_float64(w[:, 0], w[:, 1]), _unit_float64(w[:, 2], w[:, 3])), 1)
-            self.rem[refill] = 2
-            self.blk[refill] += 1
-        value = self.buf.gather(1, (self.rem - 1).clamp_min(0)[:, None]).reshape(-1)
-        self.rem[who] -= 1
-        return value
-
-
 def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
-    u_buf = _UniformBuffers(seed, rows)
+    u_buf = _OutputStreams(seed, rows)
     geom_sum = torch.zeros_like(count)
     num = torch.zeros_like(count)
     active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
@@ -337,7 +326,7 @@ def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
     r = prob / (1 - prob)
     alpha = (2.83 + 5.1 / b) * stddev
     m = torch.floor((count + 1) * prob)
-    u_buf = _UniformBuffers(seed, rows)
+    u_buf = _OutputStreams(seed, rows)
     out = torch.zeros_like(count)
     active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
     for _ in range(100000):
@@ -490,6 +479,14 @@ class SeedGenerator:
         return seed
 
 
+def apply_dropout(x: torch.Tensor, u: torch.Tensor, rate: float) -> torch.Tensor:
+    """TensorFlow's ``_dropout`` given its uniform draw ``u`` (broadcasting against ``x``):
+    ``where(u >= rate, x * (1 / (1 - rate)), 0)``, the scale rounded to ``x``'s dtype."""
+    scale = torch.tensor(1 / (1 - rate), dtype=x.dtype, device=x.device)
+    keep = u.to(x.device) >= torch.tensor(rate, dtype=u.dtype, device=x.device)
+    return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
 def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype: torch.dtype,
                  device=None) -> torch.Tensor:
     """Keras's ``backend.random.dropout(ones(shape), rate, seed=stream)`` on TensorFlow: ``1 / (1 - rate)``
@@ -500,9 +497,7 @@ def dropout_mask(shape: Sequence[int], rate: float, stream: SeedGenerator, dtype
     if rate == 1:
         return torch.zeros(tuple(shape), dtype=dtype, device=device)
     u = stateless_uniform(shape, stream._next_seed(), dtype, device)
-    scale = torch.tensor(1 / (1 - rate), dtype=dtype, device=device)
-    return torch.where(u >= torch.tensor(rate, dtype=dtype, device=device), scale,
-                       torch.zeros((), dtype=dtype, device=device))
+    return apply_dropout(torch.ones(tuple(shape), dtype=dtype, device=device), u, rate)
 
 
 

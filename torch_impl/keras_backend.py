@@ -1803,13 +1803,7 @@ def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True
         all_paths = [paths]
     else:
         all_paths, log_prob = _ctc_decode.beam_search_decode(scores, lengths, int(beam_width), int(top_paths))
-    decoded = []
-    for paths in all_paths:
-        dense = torch.full((n, steps), -1, dtype=torch.int64)
-        for row, seq in enumerate(paths):
-            if seq:
-                dense[row, : len(seq)] = torch.tensor(seq, dtype=torch.int64)
-        decoded.append(dense.to(y_pred.device))
+    decoded = list(_ctc_decode.dense_paths(all_paths, n, steps).to(y_pred.device))
     return decoded, torch.as_tensor(log_prob).to(y_pred.device)
 
 
@@ -1979,10 +1973,7 @@ def dropout(x: TensorLike, level: float, noise_shape=None, seed=None) -> torch.T
         return x
     shape = tuple(x.shape) if noise_shape is None else tuple(
         x.shape[i] if s is None else int(s) for i, s in enumerate(noise_shape))
-    u = _stateful_values("RandomUniform", shape, x.dtype, op_seed)
-    scaled = x * torch.tensor(1 / (1 - level), dtype=x.dtype, device=x.device)
-    keep = (u >= torch.tensor(level, dtype=x.dtype)).to(x.device)
-    return torch.where(keep, scaled, torch.zeros((), dtype=x.dtype, device=x.device))
+    return _tf_random.apply_dropout(x, _stateful_values("RandomUniform", shape, x.dtype, op_seed), level)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -1932,6 +1932,7 @@ def bincount(x, weights=None, minlength=0, sparse=False) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------------------------
 
 import importlib as _importlib  # noqa: E402
+import sys  # noqa: E402
 
 _FAMILY_MODULES = ("torch_impl._keras_ops_linalg", "torch_impl._keras_ops_fft_math", "torch_impl._keras_ops_nn_image",
                    "torch_impl._keras_ops_numpy_more")
@@ -1948,7 +1949,7 @@ class _Namespace:
 
     def __getattr__(self, attr: str):
         if attr in self._names:
-            return getattr(__import__("torch_impl.keras_ops", fromlist=["_"]), attr)
+            return getattr(sys.modules[__name__], attr)  # this module, its lazily loaded families included
         raise AttributeError(f"keras_ops.{self._name} has no attribute {attr!r} (keras.ops.{self._name} in Keras "
                              "3.15.1 has none either, or it is not ported)")
 

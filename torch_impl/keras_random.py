@@ -455,10 +455,7 @@ def dropout(inputs: torch.Tensor, rate: float, noise_shape=None, seed=None) -> t
         raise ValueError(f"`rate` must be a scalar tensor or a float in the range [0, 1). Received: rate={rate}")
     shape = tuple(x.shape) if noise_shape is None else tuple(
         x.shape[i] if s is None else int(s) for i, s in enumerate(noise_shape))
-    u = _tf_random.stateless_uniform(shape, pair, _float_dtype(x.dtype), x.device)
-    scale = torch.tensor(1 / (1 - rate), dtype=x.dtype, device=x.device)
-    keep = u >= torch.tensor(rate, dtype=x.dtype, device=x.device)
-    return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype, device=x.device))
+    return _tf_random.apply_dropout(x, _tf_random.stateless_uniform(shape, pair, _float_dtype(x.dtype), x.device), rate)
 
 
 def shuffle(x: torch.Tensor, axis: int = 0, seed=None) -> torch.Tensor:
