@@ -61,6 +61,7 @@ import math  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from torch_impl import _ops  # noqa: E402
 from torch_impl import keras_ops as _ko  # noqa: E402,F401
 
 _py_any = builtins.any
@@ -466,12 +467,7 @@ def _axis_list(axis):
 
 def _q64(q) -> torch.Tensor:
     """``convert_to_tensor(q)`` then float64: a Python float becomes a float32 first (``tf.convert_to_tensor``)."""
-    if isinstance(q, torch.Tensor):
-        return q.to(torch.float64)  # differentiable: TensorFlow's fraction carries a gradient to q
-    arr = np.asarray(q)
-    if arr.dtype.kind == "f" and not isinstance(q, np.ndarray):
-        arr = arr.astype(np.float32)
-    return torch.as_tensor(arr.astype(np.float64))
+    return _ops.tf_cast(q, torch.float64)  # a tensor stays differentiable: TensorFlow's fraction has a gradient
 
 
 def _quantile_impl(x: torch.Tensor, q64: torch.Tensor, axis, method: str, keepdims: bool) -> torch.Tensor:

@@ -472,3 +472,29 @@ def tf_sqrt(x: torch.Tensor) -> torch.Tensor:
             np.sqrt(x.numpy(), out=out.numpy())
         return out
     return torch.sqrt(x)
+
+
+_INT32 = np.iinfo(np.int32)
+
+
+def tf_convert(value, device=None) -> torch.Tensor:
+    """``tf.convert_to_tensor(value)`` without a dtype: a tensor as it is (moved to ``device`` if given); NumPy
+    values keep their dtype (``np.float64`` included, though it subclasses ``float``); Python floats, and lists
+    holding one, become float32; Python ints int32, or int64 when one does not fit int32; bools bool."""
+    if isinstance(value, torch.Tensor):
+        return value if device is None else value.to(device)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return torch.as_tensor(np.asarray(value), device=device)
+    a = np.asarray(value)
+    if a.dtype == np.float64:
+        a = a.astype(np.float32)
+    elif a.dtype == np.int64 and a.size and _INT32.min <= a.min() and a.max() <= _INT32.max:
+        a = a.astype(np.int32)
+    return torch.as_tensor(a, device=device)
+
+
+def tf_cast(value, dtype: torch.dtype, device=None) -> torch.Tensor:
+    """``tf.cast(value, dtype)`` (Keras's ``ops.cast`` on TensorFlow): :func:`tf_convert`, then the cast, so a
+    Python float carries float32 rounding even in float64 (``tf.cast(0.1, tf.float64)`` is
+    ``0.10000000149011612``) while a NumPy float64 keeps its value."""
+    return tf_convert(value).to(dtype=dtype, device=device)

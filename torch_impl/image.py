@@ -57,6 +57,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_impl._ops import tf_cast
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_uniform
 
@@ -291,18 +292,9 @@ def affine_transform(images: torch.Tensor, transform, interpolation: str = "bili
 # Keras's random draws
 # ---------------------------------------------------------------------------------------------------------------
 
-def _tf_cast(value, dtype: torch.dtype) -> torch.Tensor:
-    """``tf.cast(value, dtype)`` of a Python or NumPy scalar: a Python float becomes a float32 tensor first."""
-    if isinstance(value, np.generic):
-        return torch.as_tensor(np.asarray(value)).to(dtype)
-    if isinstance(value, float):
-        return torch.tensor(np.float32(value), dtype=_F32).to(dtype)
-    return torch.tensor(value).to(dtype)
-
-
 def _keras_uniform(shape, seed: tuple, minval, maxval, dtype: torch.dtype) -> torch.Tensor:
     """``keras.random.uniform(shape, minval, maxval, dtype, seed)`` on TensorFlow (CPU): ``u * (max - min) + min``."""
-    lo, hi = _tf_cast(minval, dtype), _tf_cast(maxval, dtype)
+    lo, hi = tf_cast(minval, dtype), tf_cast(maxval, dtype)
     return stateless_uniform(tuple(shape), seed, dtype) * (hi - lo) + lo
 
 
@@ -344,6 +336,9 @@ class _KerasImageLayer(_SeedGenerator, nn.Module):
     #: integer images stay integer (RandomBrightness: Keras casts its delta to the image dtype); otherwise they
     #: become torch's default dtype, as Keras casts them to its compute dtype
     keeps_integers = False
+    #: Keras's RandomBrightness/RandomContrast raise "Expected the input image to be rank 3 or 4." (their
+    #: get_random_transformation), the other layers the base layer's message
+    _KERAS_RANK_MESSAGE = False
 
     def _init_layer(self, seed: Optional[int], data_format: str) -> None:
         self.seed = seed
@@ -352,6 +347,9 @@ class _KerasImageLayer(_SeedGenerator, nn.Module):
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() not in (3, 4):
+            if self._KERAS_RANK_MESSAGE:  # RandomBrightness/RandomContrast check the rank in their own words
+                raise ValueError("Expected the input image to be rank 3 or 4. Received "
+                                 f"inputs.shape={tuple(x.shape)}")
             raise ValueError("Expected image tensor to have rank 3 (single image) or 4 (batch of images). "
                              f"Received: data.shape={tuple(x.shape)}")
         return x if x.is_floating_point() or self.keeps_integers else x.to(torch.get_default_dtype())
@@ -671,6 +669,7 @@ class RandomBrightness(_KerasImageLayer):
     """
 
     _VALUE_RANGE_MESSAGE = "The `value_range` argument should be a list of two numbers. "
+    _KERAS_RANK_MESSAGE = True
     keeps_integers = True  # Keras: the delta cast to the image dtype (truncated), added and clipped
 
     def __init__(self, factor, value_range=(0, 255), seed: Optional[int] = None,
@@ -710,6 +709,8 @@ class RandomContrast(_KerasImageLayer):
         >>> contrast(torch.tensor([[[[10.0, 100.0]]]])).flatten().tolist(), contrast.state  # about the mean, 55
         ([0.0, 119.76598358154297], (1, 1))
     """
+
+    _KERAS_RANK_MESSAGE = True
 
     def __init__(self, factor, value_range=(0, 255), seed: Optional[int] = None,
                  data_format: str = "channels_first", keras_data_format: str = "channels_last"):

@@ -38,6 +38,8 @@ from torch import nn
 
 from torch_impl import _tf_random
 from torch_impl._layer_args import attach, keras_get
+from torch_impl._ops import tf_cast
+from torch_impl.keras_random import SeedGenerator, draw_seed
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "Identity", "RandomUniform", "RandomNormal", "TruncatedNormal",
@@ -64,11 +66,6 @@ def _shape(shape) -> tuple:
     if any(s < 0 for s in shape):
         raise ValueError(f"shape must have non-negative dimensions, got {shape}")
     return shape
-
-
-def _cast_f32(value: float, dtype: torch.dtype, device=None) -> torch.Tensor:
-    """``tf.cast(value, dtype)`` of a Python float: a float32 tensor first, then ``dtype``."""
-    return torch.tensor(value, dtype=torch.float32).to(dtype).to(device)
 
 
 def compute_fans(shape: Sequence[int], input_axes: Optional[Sequence[int]] = None,
@@ -148,7 +145,7 @@ class Constant(Initializer):
         if isinstance(self.value, (list, tuple)):  # a Python list: float32 (int32) first, as TensorFlow's
             first = torch.float32 if np.asarray(self.value).dtype.kind == "f" else torch.int32
             return torch.tensor(self.value, dtype=first).to(dt).to(device) * ones
-        return _cast_f32(float(self.value), dt, device) * ones
+        return tf_cast(float(self.value), dt, device) * ones
 
     def get_config(self):
         """Keras's config: a NumPy array as Keras serializes it (``{"class_name": "__numpy__", "config": {"value":
@@ -189,24 +186,38 @@ class Identity(Initializer):
 
 class _Random(Initializer):
     """A Keras ``RandomInitializer``: an integer ``seed`` gives the same values at every call; ``None`` draws one
-    from Python's ``random`` module now (``random.randint(1, 10**9)``, Keras's ``make_default_seed``)."""
+    from Python's ``random`` module now (``random.randint(1, 10**9)``, Keras's ``make_default_seed``); a
+    :class:`torch_impl.keras_random.SeedGenerator` (or Keras's serialized one) gives new values at every call, one
+    ``next()`` each, as Keras's ``draw_seed``."""
 
     def __init__(self, seed: Optional[int] = None):
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise ValueError("`seed` argument should be an integer (torch_impl has no keras.random.SeedGenerator). "
-                             f"Received: seed={seed!r}")
+        if isinstance(seed, dict) and seed.get("class_name") == "SeedGenerator":  # Keras's serialized generator
+            seed = SeedGenerator.from_config(seed.get("config") or {})
+        if seed is not None and not isinstance(seed, SeedGenerator) and (
+                isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError("`seed` argument should be an instance of `keras.random.SeedGenerator()` "
+                             f"(torch_impl.keras_random.SeedGenerator) or an integer. Received: seed={seed!r}")
         self._init_seed = seed
-        self.seed = int(seed) if seed is not None else random.randint(1, int(1e9))
+        if isinstance(seed, SeedGenerator):
+            self.seed = seed
+        else:
+            self.seed = int(seed) if seed is not None else random.randint(1, int(1e9))
 
     def _pair(self) -> tuple:
+        if isinstance(self.seed, SeedGenerator):
+            return draw_seed(self.seed)  # (seed, counter), the counter advancing: Keras's draw_seed(SeedGenerator)
         return self.seed % _tf_random.SEED_MOD, 0  # draw_seed: [seed, 0]; _cast_seed: floormod(., 2**31 - 2)
 
     def get_config(self):
-        return {"seed": self._init_seed}
+        seed = self._init_seed
+        if isinstance(seed, SeedGenerator):  # Keras's serialize_keras_object of a SeedGenerator
+            seed = {"module": "keras.random", "class_name": "SeedGenerator", "config": seed.get_config(),
+                    "registered_name": None}
+        return {"seed": seed}
 
 
 def _uniform(shape, minval: float, maxval: float, seed: tuple, dtype, device) -> torch.Tensor:
-    low, high = _cast_f32(minval, dtype, device), _cast_f32(maxval, dtype, device)
+    low, high = tf_cast(minval, dtype, device), tf_cast(maxval, dtype, device)
     return _tf_random.stateless_uniform(shape, seed, dtype, device) * (high - low) + low
 
 
@@ -318,7 +329,7 @@ class _Preset(VarianceScaling):
                          output_axes=output_axes)
 
     def get_config(self):
-        return {"seed": self._init_seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {**_Random.get_config(self), "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_Preset):
@@ -407,7 +418,18 @@ def get(identifier) -> Optional[Initializer]:
     """An initializer from Keras's names (``"glorot_uniform"``, ``"he_normal"``, ``"GlorotUniform"``...), a
     ``{"class_name", "config"}`` dict, a class or an instance (returned as is, as is any callable); ``None`` gives
     ``None``. A name makes a new instance, so an unseeded one draws its seed now, as Keras's
-    ``initializers.get`` does."""
+    ``initializers.get`` does. A tensor or NumPy array gives an initializer that returns it (cast to ``dtype``)
+    for its own shape only, as Keras's."""
+    if isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
+        value = identifier.detach() if isinstance(identifier, torch.Tensor) else torch.as_tensor(np.asarray(identifier))
+
+        def initialize_fn(shape, dtype=None, device=None) -> torch.Tensor:
+            if _shape(shape) != tuple(value.shape):
+                raise ValueError(f"Expected `shape` to be {tuple(value.shape)} for direct tensor as initializer. "
+                                 f"Received shape={shape}")
+            return value.to(dtype=_dtype(dtype), device=device)  # Keras: ops.cast(identifier, dtype)
+
+        return initialize_fn
     return keras_get(identifier, _IDENTIFIERS, "initializer")
 
 

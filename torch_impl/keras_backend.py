@@ -193,20 +193,11 @@ def _torch_dtype(dt) -> Optional[torch.dtype]:
 
 
 def _t(x: TensorLike) -> torch.Tensor:
-    """``tf.convert_to_tensor(x)``: tensors as they are; NumPy arrays keep their dtype; Python floats (and lists
-    of them) become float32 and Python ints int32, as TensorFlow converts them (not floatx)."""
-    if isinstance(x, torch.Tensor):
-        return x
-    if isinstance(x, (np.ndarray, np.generic)):
-        return torch.as_tensor(np.asarray(x))
+    """``tf.convert_to_tensor(x)`` (:func:`torch_impl._ops.tf_convert`: NumPy values keep their dtype, Python
+    floats become float32 and Python ints int32, not floatx); a list of tensors is stacked, as TensorFlow packs it."""
     if isinstance(x, (list, tuple)) and x and _py_all(isinstance(v, torch.Tensor) for v in x):
         return torch.stack(list(x))
-    a = np.asarray(x)
-    if a.dtype == np.float64:
-        a = a.astype(np.float32)
-    elif a.dtype == np.int64:
-        a = a.astype(np.int32)
-    return torch.as_tensor(a)
+    return _ops.tf_convert(x)
 
 
 def _like(value, ref: torch.Tensor) -> torch.Tensor:
@@ -2190,19 +2181,12 @@ def update_sub(x: torch.Tensor, decrement) -> torch.Tensor:
     return x
 
 
-def _tf_cast(value, dtype: torch.dtype) -> torch.Tensor:
-    """``tf.cast(value, dtype)``: a Python float becomes a float32 tensor first."""
-    # (``_t`` converts as ``tf.convert_to_tensor``: Python floats and lists of them to float32, NumPy values -
-    # ``np.float64`` included, a subclass of ``float`` - keep their dtype)
-    return _t(value).to(dtype)
-
-
 def moving_average_update(x: torch.Tensor, value, momentum) -> torch.Tensor:
     """``K.moving_average_update(x, value, momentum)``: ``x -= (x - value) * (1 - momentum)`` in place, with
     ``momentum`` and ``value`` ``tf.cast`` to ``x``'s dtype (a Python float through float32 first: ``0.99`` is
     ``0.9900000095367432`` in a float64 ``x``); returns ``x``."""
-    m = _tf_cast(momentum, x.dtype)
-    v = _tf_cast(value, x.dtype)
+    m = _ops.tf_cast(momentum, x.dtype)
+    v = _ops.tf_cast(value, x.dtype)
     with torch.no_grad():
         x.sub_((x - v) * (1 - m))
     return x

@@ -71,6 +71,7 @@ import numpy as np
 import torch
 
 from torch_impl import _tf_random
+from torch_impl._ops import tf_cast
 from torch_impl._tf_random import SEED_MOD
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
@@ -194,15 +195,6 @@ def _shape(shape) -> tuple:
     return shape
 
 
-def _cast(value, dtype: torch.dtype, device=None) -> torch.Tensor:
-    """``tf.cast(value, dtype)``: a Python float is a float32 first."""
-    if isinstance(value, torch.Tensor):
-        return value.to(dtype=dtype, device=device)
-    if isinstance(value, float):
-        value = np.float32(value)
-    return torch.as_tensor(np.asarray(value)).to(dtype=dtype, device=device)
-
-
 def _convert(value, dtype: torch.dtype, device=None) -> torch.Tensor:
     """``tf.convert_to_tensor(value, dtype)`` of a mean/stddev: a Python number straight into ``dtype``."""
     if isinstance(value, torch.Tensor):
@@ -240,7 +232,7 @@ def uniform(shape: Sequence[int], minval=0.0, maxval=1.0, dtype=None, seed=None,
         raise ValueError("`keras.random.uniform` requires a floating point `dtype`. Received: "
                          f"dtype={dtype}. For integer samples, use `keras.random.randint`.")
     dt, shape = _float_dtype(dtype), _shape(shape)
-    lo, hi = _cast(minval, dt, device), _cast(maxval, dt, device)
+    lo, hi = tf_cast(minval, dt, device), tf_cast(maxval, dt, device)
     return _tf_random.stateless_uniform(shape, draw_seed(seed), dt, device) * (hi - lo) + lo
 
 

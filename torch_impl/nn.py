@@ -529,6 +529,11 @@ class Normalization(nn.Module):
             shape = None
             for batch in batches:
                 batch = batch[0] if isinstance(batch, (tuple, list)) else batch
+                if shape is None and not hasattr(batch, "shape"):  # Keras checks the first batch
+                    raise TypeError("adapt() expects an iterable that yields arrays or tensors with a `.shape` "
+                                    "attribute (e.g. numpy arrays or backend tensors). Got an element of type "
+                                    f"{type(batch).__name__}. Ensure each yielded element is array-like with a "
+                                    "`.shape` attribute.")
                 b = torch.as_tensor(np.asarray(batch) if not isinstance(batch, torch.Tensor) else batch,
                                     dtype=self.dtype)
                 keep, reduce = self._axes(b.dim())
@@ -552,6 +557,10 @@ class Normalization(nn.Module):
                 raise ValueError("adapt() received an empty iterable (no batches).")
             mean, var = total_mean.numpy(), total_var.numpy()
             keep, _ = self._axes(len(shape))
+        if self.mean is not None and any(shape[d] != self.mean.shape[d] for d in keep):  # Keras's built check
+            built = tuple(self.mean.shape[d] if d in keep else None for d in range(self.mean.dim()))
+            raise ValueError(f"The layer was built with input_shape={built}, but adapt() is being called with data "
+                             f"with an incompatible shape, data.shape={tuple(shape)}")
         self._set(mean, var, shape, keep)
         self._loaded = None
 
@@ -573,15 +582,17 @@ class Normalization(nn.Module):
 
 
 class Activation(nn.Module):
-    """A Keras activation by name (``keras.activations.get(name)``): see :data:`ACTIVATIONS`."""
+    """A Keras activation by name (``keras.activations.get(name)``): see :data:`ACTIVATIONS`; or a function of the
+    input (``Activation(fn)``, as Keras's layer takes one)."""
 
-    def __init__(self, name: Optional[str]):
+    def __init__(self, name):
         super().__init__()
-        activation(name)  # raises on an unknown name
+        if not callable(name):  # Keras's Activation also takes a function
+            activation(name)  # raises on an unknown name
         self.name = name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ACTIVATIONS[self.name](x)
+        return self.name(x) if callable(self.name) else ACTIVATIONS[self.name](x)
 
     def extra_repr(self) -> str:
         return str(self.name)
@@ -788,18 +799,9 @@ class Rescaling(nn.Module):
         super().__init__()
         self.scale, self.offset, self.axis = scale, offset, axis
 
-    @staticmethod
-    def _keras_cast(value, dtype, device) -> torch.Tensor:
-        if isinstance(value, torch.Tensor):
-            return value.to(dtype=dtype, device=device)
-        arr = np.asarray(value)
-        if not isinstance(value, (np.ndarray, np.generic)) and arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)  # tf.cast of a Python float (or a list of them): a float32 tensor first
-        return torch.as_tensor(arr, device=device).to(dtype)
-
     def _along_axis(self, value, x: torch.Tensor, dtype) -> torch.Tensor:
         """``value`` Keras-cast to ``dtype``, a per-channel sequence shaped to apply along ``axis``."""
-        t = self._keras_cast(value, dtype, x.device)
+        t = _ops.tf_cast(value, dtype, x.device)  # a Python float (or list of them) through float32
         if t.dim() == 1:
             shape = [1] * x.dim()
             shape[self.axis] = -1

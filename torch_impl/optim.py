@@ -100,7 +100,7 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from torch_impl._ops import tf_mean, tf_sqrt, tf_sum
+from torch_impl._ops import tf_cast, tf_mean, tf_sqrt, tf_sum
 from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
@@ -124,7 +124,7 @@ def _cast(value: float, dtype: torch.dtype) -> float:
     ``tf.cast`` first makes a float32 tensor of the Python number, so the
     value carries float32 rounding even when cast to float64.
     """
-    return torch.tensor(value, dtype=torch.float32).to(dtype).item()
+    return tf_cast(value, dtype).item()
 
 
 def _reciprocal(value: float, dtype: torch.dtype, device) -> torch.Tensor:

@@ -86,7 +86,7 @@ class Regularizer:
 def _cast(factor: float, x: torch.Tensor) -> torch.Tensor:
     """Keras's ``ops.cast(factor, x.dtype)``: the Python float becomes a float32 tensor first, so a float64
     model's penalty carries the factor rounded to float32 (``L2(0.003)`` weighs ``0.0030000000260770321``)."""
-    return torch.tensor(factor, dtype=torch.float32).to(x.device, x.dtype)
+    return _ops.tf_cast(factor, x.dtype, x.device)
 
 
 class L1L2(Regularizer):

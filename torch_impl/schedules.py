@@ -48,6 +48,8 @@ from typing import Optional, Sequence
 
 import torch
 
+from torch_impl._ops import tf_cast
+
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "get"]
 
@@ -61,11 +63,9 @@ def _t(value, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
 
 def _cast(value, dtype: torch.dtype) -> torch.Tensor:
     """``ops.cast(python_number, dtype)`` on TensorFlow: a float goes through float32 first; ints are exact."""
-    if isinstance(value, float):
-        return torch.tensor(value, dtype=torch.float32).to(dtype)
     if isinstance(value, torch.Tensor):  # a step given as a tensor (Keras: a variable): cast as it is
-        return value.detach().to(dtype)
-    return torch.tensor(value, dtype=dtype)
+        value = value.detach()
+    return tf_cast(value, dtype)
 
 
 def _libm():
