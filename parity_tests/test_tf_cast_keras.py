@@ -6,7 +6,8 @@ regularizers' factors, the initializers' bounds, ``keras.random``'s ``minval``/`
 layers' draws, ``K.moving_average_update``). The rule that bites: a Python float becomes a float32 tensor
 first, so ``tf.cast(0.1, tf.float64)`` is ``0.10000000149011612``; a NumPy float64 keeps its value; a Python
 int is int32, or int64 when it does not fit. The grid below: 19 inputs (Python, NumPy and list values, the
-int32 edges) x 7 target dtypes, compared bit for bit (values and the inferred dtype).
+int32 edges) x 7 target dtypes, compared bit for bit (values and the inferred dtype); and Adam's float64
+steps with Python and NumPy betas (equal to Keras's, 0.0 apart).
 """
 
 from __future__ import annotations
@@ -96,3 +97,36 @@ def test_tensors_pass_through_and_move():
     assert tf_convert(t) is t
     out = tf_cast(t, torch.float32, device="cpu")
     assert out.dtype == torch.float32 and out.tolist() == [1.5, 2.5]
+
+
+@pytest.mark.parametrize("beta_type", ["python_float", "numpy_float64"])
+def test_adam_numpy_float64_betas_keep_their_value(beta_type):
+    """Keras's Adam casts ``beta_1``/``beta_2`` with ``ops.cast``: a Python 0.9 is float32-rounded in a float64
+    model, a NumPy ``float64(0.9)`` is not. The two give different float64 steps; torch_impl's match each."""
+    import keras
+
+    from torch_impl import optim
+
+    b1, b2 = (0.9, 0.999) if beta_type == "python_float" else (np.float64(0.9), np.float64(0.999))
+    w0, g = np.array([0.5, -1.2, 2.0]), np.array([0.1, -0.3, 0.7])
+    keras.config.set_floatx("float64")
+    try:
+        v = keras.Variable(w0.copy(), dtype="float64")
+        k_opt = keras.optimizers.Adam(learning_rate=0.01, beta_1=b1, beta_2=b2)
+        for _ in range(3):
+            k_opt.apply_gradients([(tf.constant(g), v)])
+    finally:
+        keras.config.set_floatx("float32")
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # Keras's floatx: the learning rate's variable
+    try:
+        p = torch.nn.Parameter(torch.tensor(w0.copy()))
+        t_opt = optim.Adam([p], learning_rate=0.01, beta_1=b1, beta_2=b2)
+        for _ in range(3):
+            p.grad = torch.tensor(g)
+            t_opt.step()
+    finally:
+        torch.set_default_dtype(default)
+    err = np.abs(v.numpy() - p.detach().numpy()).max()
+    print(f"Adam, {beta_type} betas, float64, 3 steps: max abs difference {err:.1e}")
+    assert err == 0.0
