@@ -145,6 +145,9 @@ class MultiHeadAttention(SeedGenerator, nn.Module):
                              f"(Keras's default attention_axes); got shapes {tuple(query.shape)}, "
                              f"{tuple(value.shape)}" + ("" if key is None else f", {tuple(key.shape)}"))
         key = value if key is None else key
+        if tuple(value.shape[1:-1]) != tuple(key.shape[1:-1]):  # Keras's build check (torch's einsum broadcasts 1)
+            raise ValueError("All dimensions of `value` and `key`, except the last one, must be equal. Received: "
+                             f"value_shape={tuple(value.shape)} and key_shape={tuple(key.shape)}")
         dtype = self.query_kernel.dtype
         query, value, key = query.to(dtype), value.to(dtype), key.to(dtype)
         mask = None if attention_mask is None else attention_mask.to(query.device).bool()
