@@ -84,6 +84,8 @@ from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from parity_tests.test_keras_backend_keras import compare as _compare  # noqa: E402
 from torch_impl import keras_backend as TK  # noqa: E402
 from torch_impl import keras_ops as TO  # noqa: E402
+from keras_impl.ops import fixed as _fixed  # noqa: E402 - Keras with the upstream fixes torch_impl follows
+from keras_impl.ops import utils_normalize as _utils_normalize  # noqa: E402 - keras-team/keras#23328
 from torch_impl import keras_random as TR  # noqa: E402
 from torch_impl import utils as TU  # noqa: E402
 
@@ -634,7 +636,8 @@ def test_k_update_family_like_keras(dt):
 @pytest.mark.parametrize("dt", ["float64", "float32"])
 def test_utils_normalize_like_keras(dt):
     """``keras.utils.normalize`` on NumPy (orders 1, 2, 3, inf; 1-D, 2-D, 3-D; zero rows, NaN/inf, int and list
-    inputs; Keras's ``axis=0`` broadcast error) and on tensors (order 2 gradient at a zero row: 1e7 clip)."""
+    inputs; ``axis=0``, where 3.15.1 raises a broadcast error: compared with keras-team/keras#23328's fix) and on
+    tensors (order 2 gradient at a zero row: 1e7 clip)."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 4)).astype(dt)
     x[1] = 0
@@ -654,7 +657,8 @@ def test_utils_normalize_like_keras(dt):
         warnings.simplefilter("ignore")
         for name, make in cases:
             arr, kw = make()
-            k, t = both_raise(name, lambda: keras.utils.normalize(arr, **kw), lambda: TU.normalize(arr, **kw))
+            # keras-team/keras#23328 (followed): NumPy axis=0 expands the norm at 0 (3.15.1 raises): the fixed Keras
+            k, t = both_raise(name, lambda: _utils_normalize(arr, **kw), lambda: TU.normalize(arr, **kw))
             if isinstance(k, Exception):
                 continue
             if isinstance(k, np.ndarray):  # NumPy in, NumPy out
@@ -751,7 +755,9 @@ OPS_CASES = [
      lambda dt: [_with_nan(dt)], (0,)),
     ("nanmax/nanmin/nanargmax", lambda o, x: [o.nanmax(x, axis=1), o.nanmin(x, axis=0), o.nanargmax(x, axis=1)], lambda dt: [_with_nan(dt)], (0,)),
     ("nanmean int32", lambda o, x: o.nanmean(x, axis=0), lambda dt: [np.array([[1, 2], [4, 7]], np.int32)], ()),
-    ("nancumsum/nancumprod", lambda o, x: [o.nancumsum(x, axis=1), o.nancumprod(x, axis=-1)], lambda dt: [_with_nan(dt)[:2]], (0,)),
+    # keras-team/keras#23135/#23134 (followed): infinities stay; compared with the fix
+    ("nancumsum/nancumprod", lambda o, x: [_fixed(o).nancumsum(x, axis=1), _fixed(o).nancumprod(x, axis=-1)],
+     lambda dt: [_with_nan(dt)[:2]], (0,)),
     ("ptp/diff n=2", lambda o, x: [o.ptp(x, axis=-1), o.diff(x, n=2, axis=0)], lambda dt: [_ties(dt)], (0,)),
     ("trapezoid with x", lambda o, y, x: o.trapezoid(y, x, axis=-1), lambda dt: [_r(8, (3, 5), dt), np.sort(_r(9, (5,), dt))], (0, 1)),
     ("corrcoef", lambda o, x: o.corrcoef(x), lambda dt: [_r(10, (3, 6), dt)], (0,)),

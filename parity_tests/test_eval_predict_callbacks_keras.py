@@ -35,6 +35,7 @@ fit, validation stopped after 2 of 3 batches   30 hook calls, logs 1.5e-16,     
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import pytest
@@ -179,6 +180,15 @@ def test_evaluate_calls_test_hooks_like_keras(dt):
     assert t.model is net and [c[0] for c in t.calls].count("on_test_batch_end") == 3
 
 
+@contextlib.contextmanager
+def _no_ran_out_warning():
+    """The "Your input ran out of data" warning raised as an error: keras-team/keras#23360 (followed) gives it only
+    with ``steps`` / ``steps_per_epoch``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*ran out of data")
+        yield
+
+
 def test_evaluate_on_a_generator_like_keras():
     """Batches from a generator: a last ``on_test_batch_begin`` for the step that finds the input exhausted (no
     ``on_test_batch_end``), ``params["steps"]`` ``None``; with ``steps=2``, two batches and ``steps`` 2."""
@@ -189,8 +199,8 @@ def test_evaluate_on_a_generator_like_keras():
         with _precision("float64"), pytest.warns(UserWarning, match="ran out of data") if steps is None \
                 else contextlib.nullcontext():
             km.evaluate(_generator(x, y), steps=steps, verbose=0, callbacks=[k])
-        with _precision("float64"), pytest.warns(UserWarning, match="ran out of data") if steps is None \
-                else contextlib.nullcontext():
+        # Keras 3.15.1 warns "ran out of data" without steps; later Keras and torch_impl do not (#23360)
+        with _precision("float64"), _no_ran_out_warning():
             tfit.evaluate(net, _generator(x, y), loss="sparse_categorical_crossentropy", steps=steps,
                           metrics=["accuracy"], weighted_metrics=["accuracy"], callbacks=[t])
         worst = _compare_calls(k.calls, t.calls, 1e-12)
@@ -244,7 +254,7 @@ def test_predict_on_a_generator_and_several_outputs_like_keras():
     k, t = KerasRecorder(), TorchRecorder()
     with _precision("float64"), pytest.warns(UserWarning, match="ran out of data"):
         km.predict(_generator(x), verbose=0, callbacks=[k])
-    with pytest.warns(UserWarning, match="ran out of data"):
+    with _no_ran_out_warning():  # Keras 3.15.1 warns; later Keras and torch_impl do not (keras-team/keras#23360)
         tfit.predict(net, _generator(x), callbacks=[t])
     worst = _compare_calls(k.calls, t.calls, 1e-12)
     print(f"generator: {[(c[0][11:], c[1]) for c in t.calls]}, params {t.params}, max rel {worst:.1e}")

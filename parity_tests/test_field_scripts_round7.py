@@ -71,7 +71,7 @@ What the port found (each pinned by a test at the end):
 * Port mistakes a user would make (``test_tf_same_padding_strided_port_mistakes``): TensorFlow's stride-2
   ``padding="same"`` pads only at the end of an even size; ``Conv2d(3, stride=2, padding=1)``, the depthwise
   conv likewise and ``MaxPool2d(3, 2, padding=1)`` keep the shape and shift the windows (2.6 to 3.3 off), and are
-  right on odd sizes, so an odd test image hides the mistake. ``_same_pad2d`` (``-inf`` for the pooling; for an
+  right on odd sizes, so an odd test image hides the mistake. ``tnn.tf_same_padding`` (``-inf`` for the pooling; for an
   even size ``ceil_mode=True``) is Keras's. Also: ``opt.learning_rate`` is Keras's ``optimizer.learning_rate``
   (the next step's rate), ``opt.param_groups[0]["lr"]`` the rate of the last step taken (script 2).
 * Keras quirks of the scripts as written, reproduced by torch_impl: ``metrics=["AUC"]`` logs ``AUC`` /
@@ -140,15 +140,10 @@ def _same_initial_weights(net: torch.nn.Module, model, dt: str) -> float:
     return worst
 
 
-def _same_pad2d(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> torch.Tensor:
-    """TensorFlow's ``padding="same"`` on a channels-first ``(N, C, H, W)`` tensor: ``max((ceil(L / s) - 1) s +
-    k - L, 0)`` in all along each axis, the odd one at the end (bottom, right). ``value=-inf`` for a max pooling
-    (TensorFlow's pooling ignores the padding)."""
-    pads = []
-    for length in (x.shape[-1], x.shape[-2]):  # F.pad lists the last axis first
-        total = max((-(-length // stride) - 1) * stride + kernel - length, 0)
-        pads += [total // 2, total - total // 2]
-    return F.pad(x, pads, value=value)
+# TensorFlow's ``padding="same"`` on a channels-first tensor (the odd pad at the end): the public helper,
+# ``tf_same_padding(x, kernel_size, strides, dilation_rate=1, value=0.0)``; ``value=-inf`` for a max pooling.
+# (Round 11 imports it under this name.)
+_same_pad2d = tnn.tf_same_padding
 
 
 def _new_keras_session() -> None:
@@ -243,7 +238,7 @@ class _XceptionMini(torch.nn.Module):
     """The port: channels-last images in, channels first inside, a logit out. The modules are declared in the
     order Keras makes its layers (``keras_init_(seed=...)`` replays the draws in it: the block's residual
     ``Conv2D`` after its two separable convolutions, the ``Dropout`` before the ``Dense``). TensorFlow's
-    ``padding="same"`` with stride 2 pads only at the end for even sizes: ``_same_pad2d`` (the 3x3 entry conv;
+    ``padding="same"`` with stride 2 pads only at the end for even sizes: ``tnn.tf_same_padding`` (the 3x3 entry conv;
     ``MaxPooling2D(3, strides=2, padding="same")`` pads with ``-inf``); the strided 1x1 projection needs none."""
 
     def __init__(self, sizes=(8, 16, 24), entry=8, last=32):
@@ -270,7 +265,7 @@ class _XceptionMini(torch.nn.Module):
         for block in self.blocks:
             x = block["bn1"](block["sep1"](torch.relu(x)))
             x = block["bn2"](block["sep2"](torch.relu(x)))
-            x = F.max_pool2d(_same_pad2d(x, 3, 2, float("-inf")), 3, stride=2)
+            x = F.max_pool2d(_same_pad2d(x, 3, 2, value=float("-inf")), 3, stride=2)
             x = x + block["residual"](previous)
             previous = x
         x = torch.relu(self.bn(self.sep(x)))
@@ -961,7 +956,7 @@ def test_tf_same_padding_strided_port_mistakes():
     """Port mistakes of scripts 1 and 2: TensorFlow's ``padding="same"`` with stride 2 on an even size pads one
     at the end only; the symmetric torch ports (``Conv2d(3, stride=2, padding=1)``, ``MaxPool2d(3, 2,
     padding=1)``, a depthwise conv likewise) have the right shape and shifted windows, O(1) off. On an odd
-    size the padding is symmetric and they are right: the mistake hides on odd test images. ``_same_pad2d``
+    size the padding is symmetric and they are right: the mistake hides on odd test images. ``tnn.tf_same_padding``
     (or, for the pooling of an even size, ``ceil_mode=True``; MobileNet's ``ZeroPadding2D(correct_pad)`` +
     ``"valid"`` is the same) is Keras's."""
     diffs = {}
@@ -985,7 +980,7 @@ def test_tf_same_padding_strided_port_mistakes():
                        "Conv2d(padding=1)": (c_sym(xt), k_conv),
                        "depthwise + TF same": (d_same(_same_pad2d(xt, 3, 2)), k_dw),
                        "depthwise(padding=1)": (d_sym(xt), k_dw),
-                       "max_pool2d + TF same (-inf)": (F.max_pool2d(_same_pad2d(xt, 3, 2, float("-inf")), 3, 2),
+                       "max_pool2d + TF same (-inf)": (F.max_pool2d(_same_pad2d(xt, 3, 2, value=float("-inf")), 3, 2),
                                                        k_pool),
                        "MaxPool2d(3, 2, padding=1)": (F.max_pool2d(xt, 3, 2, padding=1), k_pool)}
                 if size % 2 == 0:  # (on an odd size it drops the last window: 3 outputs for Keras's 4)

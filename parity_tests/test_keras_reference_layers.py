@@ -5,14 +5,16 @@ inputs and the expected figures (or the asserted property) of one test method in
 ``v3.15.1``, installed as ``keras/src/layers/**/*_test.py``), with that test's tolerance:
 
 * ``rnn/{lstm,gru,simple_rnn,bidirectional}_test.py`` -> :class:`torch_impl.nn.LSTM`, ``GRU``, ``SimpleRNN``
-  (``bidirectional=True`` for Keras's ``Bidirectional``)
+  (``bidirectional=True`` for Keras's ``Bidirectional``; ``GRU(reset_after=False)`` for Keras's)
 * ``attention/multi_head_attention_test.py`` -> :class:`torch_impl.attention.MultiHeadAttention`
 * ``preprocessing/normalization_test.py``, ``rescaling_test.py`` -> ``torch_impl.nn.Normalization``, ``Rescaling``
 * ``preprocessing/image_preprocessing/random_{flip,rotation,zoom,translation,contrast,brightness}_test.py`` ->
   ``torch_impl.nn``'s augmentation layers
 * ``regularization/{gaussian_noise,spatial_dropout}_test.py`` -> ``GaussianNoise``; ``Dropout(noise_shape=...)``
   (Keras's ``SpatialDropout*D`` is ``backend.random.dropout`` with that noise shape)
-* ``normalization/layer_normalization_test.py`` -> ``torch.nn.LayerNorm(..., eps=1e-3)`` (the README's recipe)
+* ``regularization/{gaussian_dropout,alpha_dropout}_test.py`` -> ``torch_impl.nn.GaussianDropout``, ``AlphaDropout``
+* ``normalization/layer_normalization_test.py`` -> ``torch_impl.nn.LayerNormalization`` (``rms_scaling`` too) and
+  ``torch.nn.LayerNorm(..., eps=1e-3)`` (the README's recipe)
 
 Translation rules. Keras's ``initializers.Constant`` kernels are set with :func:`torch_impl.nn.load_keras_weights`
 from Keras-layout arrays (LSTM bias ``[b, 1 (unit_forget_bias), b, b]``; GRU bias ``(2, 3 units)``). Keras's
@@ -39,6 +41,7 @@ upstream                                           measured worst abs diff      
 lstm correctness (impl 1 and 2, 4 variants)        1.2e-07                      1e-5 / 1e-5
 lstm statefulness / initial state / masking        1.7e-07 / 8.7e-08 / 4.0e-08  1e-5 / 1e-5
 gru correctness / statefulness / initial state     1.2e-07 / 1.1e-07 / 1.6e-07  1e-5 ; 1e-6 ; 1e-6
+gru correctness reset_after=False (impl 1 and 2)   1.5e-07                      1e-5 / 1e-5
 gru return_state (== output) / masking (holes)     0 / 3.3e-08                  1e-6 / 1e-6
 simple_rnn correctness / state / init / masking    1.5e-07 / 6.5e-08 / 2.5e-08  1e-6 / 1e-6
                                                    / 3.6e-08
@@ -57,7 +60,14 @@ random_zoom expected images (3 cases x 2 formats)  7.6e-07                      
 random_translation (7 cases x 2 formats)           0                            1e-6 / 1e-6
 random_contrast (value range 255 / 1, 2 formats)   1.2e-07                      1e-6 / 1e-6
 layer_normalization output / std                   3.2e-07 / 2.5e-03            1e-6 ; 1e-1 atol
+  (torch_impl.nn.LayerNormalization: the same)
+layer_normalization rms_scaling output             4.0e-07 (0 vs Keras's f32)   1e-6 / 1e-6
 gaussian_noise std                                 2.3e-03 (0.30231 vs 0.3)     2e-2 atol
+gaussian_dropout std vs sqrt(0.3 / 0.7)            5.0e-03 (0.6597 vs 0.6547)   2e-2 atol
+  (vs Keras's own std 0.6596998, scratch run)      2.4e-09                      1e-5 rtol
+alpha_dropout std vs 1.0                           9.3e-02 (1.09328)            1e-1 atol
+  (vs Keras's own std 1.0932802, scratch run)      3.8e-09                      1e-5 rtol
+alpha_dropout noise_shape (dynamic / static)       0                            1e-6 / 1e-6
 =================================================  ===========================  ====================
 
 Bugs found by this translation (fixed, see the tests named):
@@ -98,6 +108,7 @@ from parity_tests.test_keras_reference_training import _show, keras_all_close, k
 from torch_impl import image as timage
 from torch_impl import nn as tnn
 from torch_impl import regularizers
+from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl.attention import MultiHeadAttention
 from torch_impl.nn import keras_weights, load_keras_weights
 
@@ -152,7 +163,9 @@ SKIPPED = {
     "random_zoom_test.py::test_dynamic_shape": "symbolic Input((None, None, 3))",
     "random_flip_test.py::test_random_flip (training check)": "run_layer_test's training check",
     # normalization / regularization
-    "layer_normalization_test.py::test_invalid_axis": "torch.nn.LayerNorm's own argument checking",
+    "layer_normalization_test.py::test_invalid_axis": "torch_impl.nn.LayerNormalization (like torch.nn.LayerNorm) "
+                                                      "takes a trailing normalized_shape, no axis argument: Keras's "
+                                                      "TypeError for axis={'axis': -1} has no counterpart",
     "layer_normalization_test.py::test_large_value_within_autocast_scope": "Keras AutocastScope",
     "layer_normalization_test.py::test_unsorted_axis": "torch's LayerNorm takes trailing normalized_shape, not an "
                                                        "axis list (nothing to sort)",
@@ -162,7 +175,6 @@ SKIPPED = {
 GAPS = {
     "go_backwards / stateful / return_state / unroll / implementation arguments":
         "torch's call conventions instead (input flip, hx, h_n/c_n); no gap in numbers",
-    "GRU(reset_after=False)": "torch's GRU is reset_after=True only (gru_test.py::test_correctness reset_after=False)",
     "RNN kernel/recurrent/bias regularizers": "regularizers.regularize(LSTM) raises (no `weight`): "
                                               "{lstm,gru,simple_rnn}_test.py::test_basics expected_num_losses=3",
     "RNN masks with holes": "no public argument (PackedSequence = trailing padding only)",
@@ -172,11 +184,6 @@ GAPS = {
     "kernel_initializer/constraint)": "test_high_dim_attention, test_attention_axes_negative_indexing, "
                                       "test_causal_only_masks_non_4d_inputs, test_sliding_window*, "
                                       "test_mha_constraints, test_multi_head_attention_output_shape_as_tuple",
-    "LayerNormalization(rms_scaling=True)": "Keras divides by sqrt(variance + eps) without centering "
-                                            "([0..4] -> [0, 0.70693, ...]); torch.nn.RMSNorm divides by the root "
-                                            "mean square (0.408 ...): not the same layer",
-    "GaussianDropout, AlphaDropout": "not in torch_impl (gaussian_dropout_test.py, alpha_dropout_test.py: 2 + 6 "
-                                     "methods)",
     "SpatialDropout1D/2D/3D": "no named layer; Dropout(noise_shape=...) is the same draw (translated)",
 }
 
@@ -185,9 +192,10 @@ GAPS = {
 
 
 def _keras_constant_weights(kind: str, fin: int, units: int, k=0.01, r=0.02, b=0.03, unit_forget_bias=True,
-                            use_bias=True) -> list:
+                            use_bias=True, reset_after=True) -> list:
     """Keras's weights of ``LSTM/GRU/SimpleRNN(kernel_initializer=Constant(k), recurrent_initializer=
-    Constant(r), bias_initializer=Constant(b))`` in Keras's layout."""
+    Constant(r), bias_initializer=Constant(b))`` in Keras's layout (``GRU(reset_after=False)``: one
+    ``(3 units,)`` bias)."""
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
     w = [np.full((fin, gates * units), k, np.float32), np.full((units, gates * units), r, np.float32)]
     if use_bias:
@@ -195,7 +203,7 @@ def _keras_constant_weights(kind: str, fin: int, units: int, k=0.01, r=0.02, b=0
             w.append(np.concatenate([np.full(units, b), np.ones(units) if unit_forget_bias else np.full(units, b),
                                      np.full(2 * units, b)]).astype(np.float32))
         elif kind == "gru":
-            w.append(np.full((2, 3 * units), b, np.float32))
+            w.append(np.full((2, 3 * units) if reset_after else (3 * units,), b, np.float32))
         else:
             w.append(np.full(units, b, np.float32))
     return w
@@ -205,8 +213,9 @@ def _rnn(kind: str, fin: int, units: int, implementation: int = 2, bidirectional
     """A torch_impl recurrent layer holding Keras's constant-initialised weights; ``implementation=1`` runs
     torch_impl's per-gate loop (``recurrent_dropout`` set, eval mode: nothing dropped)."""
     cls = {"lstm": tnn.LSTM, "gru": tnn.GRU, "rnn": tnn.SimpleRNN}[kind]
+    extra = {"reset_after": kw["reset_after"]} if "reset_after" in kw else {}
     m = cls(fin, units, batch_first=True, bias=kw.get("use_bias", True), bidirectional=bidirectional,
-            recurrent_dropout=0.5 if implementation == 1 else 0.0, seed=1)
+            recurrent_dropout=0.5 if implementation == 1 else 0.0, seed=1, **extra)
     w = _keras_constant_weights(kind, fin, units, **kw)
     if bidirectional:
         w = w + (_keras_constant_weights(kind, fin, units, **backward) if backward else w)
@@ -333,13 +342,15 @@ GRU_CORRECTNESS = [
     ({}, False, [0.5217289, 0.6371659, 0.39384964]),
     ({}, True, [0.24406259, 0.611516, 0.3928808]),
     ({"use_bias": False}, False, [0.49988455, 0.64701194, 0.4103359]),
+    ({"reset_after": False}, False, [0.51447755, 0.6426879, 0.40208298]),  # torch_impl.nn.GRU(reset_after=False)
 ]
 
 
 @pytest.mark.parametrize("implementation", [1, 2])
 @pytest.mark.parametrize("kw, backwards, expected", GRU_CORRECTNESS)
 def test_gru_correctness(implementation, kw, backwards, expected):
-    """gru_test.py::test_correctness (reset_after=False: GAPS)."""
+    """gru_test.py::test_correctness, its reset_after=False case on ``torch_impl.nn.GRU(reset_after=False)``
+    (Keras's one ``(9,)`` bias loaded as its ``bias_ih``; both implementations step in Python)."""
     m = _rnn("gru", 4, 3, implementation, **kw)
     out, _ = _last(m, _seq(3, 6, 4), backwards=backwards)
     keras_all_close(f"gru impl{implementation} {kw} backwards={backwards}", out, _rows(expected, 3), 1e-5, 1e-5)
@@ -1128,3 +1139,105 @@ def test_layer_normalization():
         ln.bias.fill_(1.0)
         out = ln(torch.arange(5, dtype=F32)[None, :])
     keras_all_close("layer norm output", out, [[-0.41386, 0.29307, 1.0, 1.70693, 2.41386]])
+
+
+def test_layer_normalization_layer():
+    """layer_normalization_test.py::test_ln_basics (all six run_layer_test cases: regularizer losses, ones
+    initialisers, scale/center False, rms_scaling=True (ONE trainable weight, gamma), axis (-3, -2, -1) = the
+    trailing shape (8, 8, 3), a zero-size input), test_correctness and test_output on
+    ``torch_impl.nn.LayerNormalization`` (Keras's epsilon 1e-3 its default)."""
+    ln = regularizers.regularize(tnn.LayerNormalization(2), kernel_regularizer=regularizers.L2(0.01),
+                                 bias_regularizer=regularizers.L2(0.01))
+    cases = [("regularizers", ln, (3, 4, 2), 2), ("ones", tnn.LayerNormalization(2), (3, 4, 2), 2),
+             ("scale/center False", tnn.LayerNormalization(3, scale=False, center=False), (3, 3), 0)]
+    with pytest.warns(UserWarning, match="rms_scaling=True"):  # Keras warns too (deprecated argument)
+        cases.append(("rms_scaling", tnn.LayerNormalization(3, rms_scaling=True), (3, 3), 1))
+    cases += [("axis (-3, -2, -1)", tnn.LayerNormalization((8, 8, 3)), (2, 8, 8, 3), 2),
+              ("zero-size", tnn.LayerNormalization(10), (1, 0, 10), 2)]
+    for label, layer, shape, n_weights in cases:
+        out = layer(torch.rand(shape))
+        trainable = sum(p.requires_grad for p in layer.parameters())
+        print(f"LayerNormalization {label}: shape {tuple(out.shape)}, keras weights {len(keras_weights(layer))}, "
+              f"trainable {trainable}, buffers {len(list(layer.buffers()))}")
+        assert tuple(out.shape) == shape and len(keras_weights(layer)) == trainable == n_weights
+        assert not list(layer.buffers())
+    assert len(regularizers.regularization_losses(ln)) == 2
+    assert [n for n, _ in cases[3][1].named_parameters()] == ["weight"]  # rms_scaling: gamma only
+    ln = tnn.LayerNormalization(2)  # test_correctness, built for (2, 2, 2)
+    x = torch.tensor(np.random.RandomState(5).normal(loc=5.0, scale=10.0, size=(1000, 2, 2, 2)), dtype=F32)
+    with torch.no_grad():
+        out = ((ln(x) - ln.bias) / ln.weight).numpy()
+    keras_all_close("LayerNormalization mean", out.mean(), 0.0, atol=1e-1)
+    keras_all_close("LayerNormalization std", out.std(), 1.0, atol=1e-1)
+    ln = tnn.LayerNormalization(5)  # test_output: beta_initializer="ones", gamma_initializer="ones"
+    with torch.no_grad():
+        ln.bias.fill_(1.0)
+        out = ln(torch.arange(5, dtype=F32)[None, :])
+    keras_all_close("LayerNormalization output", out, [[-0.41386, 0.29307, 1.0, 1.70693, 2.41386]])
+
+
+def test_layer_normalization_rms_scaling_output():
+    """layer_normalization_test.py::test_output_with_rms_scaling: ``rms_scaling=True``, gamma ones, [0..4] ->
+    ``x * rsqrt(var(x) + 1e-3)`` (the centred variance, 2: not an RMS norm); Keras 3.15.1's own float32 output
+    (scratch run) is ``[0, 0.7069301, 1.4138602, 2.1207902, 2.8277204]``, equalled here bit for bit."""
+    with pytest.warns(UserWarning, match="rms_scaling=True"):
+        ln = tnn.LayerNormalization(5, rms_scaling=True)
+    with torch.no_grad():
+        out = ln(torch.arange(5, dtype=F32)[None, :])
+    keras_all_close("LayerNormalization(rms_scaling) output", out, [[0.0, 0.70693, 1.41386, 2.12079, 2.82772]])
+    keras_all_close("LayerNormalization(rms_scaling) == Keras's float32", out,
+                    np.array([[0.0, 0.7069301, 1.4138602, 2.1207902, 2.8277204]], np.float32), atol=0, rtol=0)
+
+
+# gaussian_dropout_test.py, alpha_dropout_test.py ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [tnn.GaussianDropout, tnn.AlphaDropout], ids=["gaussian", "alpha"])
+def test_random_dropout_basics(cls):
+    """gaussian_dropout_test.py::test_gaussian_dropout_basics, alpha_dropout_test.py::test_alpha_dropout_basics
+    (rate 0.2, unseeded, (2, 3) in training: the shape, no weights, one seed generator, one draw per call)."""
+    layer = cls(0.2).train()
+    seed, counter = layer.state
+    out = layer(torch.ones(2, 3))
+    print(f"{cls.__name__} basics: shape {tuple(out.shape)}, params {len(list(layer.parameters()))}, "
+          f"buffers {len(list(layer.buffers()))}, state {(seed, counter)} -> {layer.state}")
+    assert tuple(out.shape) == (2, 3) and not list(layer.parameters()) and not list(layer.buffers())
+    assert isinstance(layer, _SeedGenerator) and layer.state == (seed, counter + 1)
+
+
+def test_gaussian_dropout_correctness():
+    """gaussian_dropout_test.py::test_gaussian_dropout_correctness: GaussianDropout(0.3, seed=1337) on ones
+    (20, 500) (float32: Keras's layer casts the float64 array): std within 0.02 of sqrt(0.3 / 0.7); beyond
+    upstream, Keras 3.15.1's own std in a scratch run, 0.6596998 (float32 rtol 1e-5)."""
+    out = tnn.GaussianDropout(0.3, seed=1337).train()(torch.ones(20, 500))
+    std = float(np.std(out.numpy()))
+    keras_all_close("GaussianDropout std vs sqrt(0.3 / 0.7)", std, math.sqrt(0.3 / 0.7), atol=0.02)
+    keras_all_close("GaussianDropout std vs Keras's", std, 0.6596998, atol=1e-6, rtol=1e-5)
+
+
+def test_alpha_dropout_correctness():
+    """alpha_dropout_test.py::test_alpha_dropout_correctness: AlphaDropout(0.3, seed=1337) on float32 ones
+    (20, 500): std within 0.1 of 1.0; beyond upstream, Keras 3.15.1's own std in a scratch run, 1.0932802."""
+    out = tnn.AlphaDropout(0.3, seed=1337).train()(torch.ones(20, 500))
+    std = float(np.std(out.numpy()))
+    keras_all_close("AlphaDropout std vs 1.0", std, 1.0, atol=1e-1)
+    keras_all_close("AlphaDropout std vs Keras's", std, 1.0932802, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("noise_shape", [(None, 1, None), (20, 1, 10)], ids=["dynamic", "static"])
+def test_alpha_dropout_partial_noise_shape(noise_shape):
+    """alpha_dropout_test.py::test_alpha_dropout_partial_noise_shape_{dynamic,static}: AlphaDropout(0.5,
+    noise_shape) on ones (20, 5, 10): every step of the second axis gets the same mask (outputs[:, 0] ==
+    outputs[:, 1]); beyond upstream, both values (kept / dropped) occur."""
+    out = tnn.AlphaDropout(0.5, noise_shape=noise_shape).train()(torch.ones(20, 5, 10))
+    keras_all_close(f"AlphaDropout noise_shape {noise_shape}", out[:, 0], out[:, 1].numpy())
+    assert len(torch.unique(out)) == 2
+
+
+def test_alpha_dropout_invalid_rate():
+    """alpha_dropout_test.py::test_alpha_dropout_negative_rate, test_alpha_dropout_rate_greater_than_one."""
+    for rate in (-0.5, 1.5):
+        with pytest.raises(ValueError, match="Invalid value received for argument `rate`. Expected a float value "
+                                             "between 0 and 1.") as err:
+            tnn.AlphaDropout(rate=rate)
+        print(f"AlphaDropout(rate={rate}) raises", err.value)

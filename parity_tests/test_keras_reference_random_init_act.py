@@ -13,10 +13,10 @@ files installed next to Keras), with that test's tolerance and Keras's seeds:
   ``negative_slope``/``max_value``/``threshold`` is ``torch_impl.keras_backend.relu(x, alpha, max_value,
   threshold)`` (Keras 3's ``ReLU.static_call`` is the legacy ``K.relu`` algorithm step for step)
 * ``keras/src/layers/activations/{activation,elu,leaky_relu,prelu,relu,softmax}_test.py`` ->
-  ``torch_impl.nn.Activation`` / ``ELU`` / ``LeakyReLU``; PReLU is ``torch.nn.PReLU`` with Keras's alpha loaded by
-  ``torch_impl.nn.load_keras_weights`` (channels first); torch_impl has no ``ReLU`` or ``Softmax`` layer: their
-  call (``activations.relu(x, ...)``, ``activations.softmax(x, axis)``) is translated on the functions above, the
-  layer-only methods (argument validation, config, masks) are in ``SKIPPED`` as gaps.
+  ``torch_impl.nn.Activation`` / ``ELU`` / ``LeakyReLU`` / ``ReLU`` / ``Softmax`` (with ``mask``); PReLU is
+  ``torch.nn.PReLU`` with Keras's alpha loaded by ``torch_impl.nn.load_keras_weights`` (channels first). The
+  layers' calls are also checked on their functions (``keras_backend.relu(x, alpha, ...)``, ``keras_ops.softmax``).
+  A layer's input is float32 (Keras's layer casts a NumPy float64 array to its float32 compute dtype).
 
 Translation rules: Keras's floatx is float32 (torch's default dtype); a NumPy float64 input stays float64, as
 ``convert_to_tensor`` keeps it. Upstream draws its inputs from the unseeded ``np.random``; here from
@@ -27,7 +27,7 @@ round trip (with Keras's config where the figures are known). Every upstream ``t
 ``TRANSLATED`` or ``SKIPPED`` (checked by ``test_inventory``).
 
 Measured (max |got - expected| over each group's assertions, torch 2.13 CPU, 2026-12-07; upstream's tolerance on
-the right; "0" is exact). 148 upstream methods: 124 translated, 24 skipped (``SKIPPED``):
+the right; "0" is exact). 148 upstream methods: 139 translated, 9 skipped (``SKIPPED``):
 
 ===================================================  ==============================  =====================
 upstream                                             measured                        tolerance
@@ -48,7 +48,11 @@ get(tensor) / get(ndarray)                           0                          
 activations_test, 223 comparisons (both forms)       1.2e-07 (float32 inputs: selu,  rtol 1e-5, atol 1e-6
                                                      elu, hard_silu); float64 1.8e-15
 layers: Activation, ELU, LeakyReLU, PReLU, ReLU call  0                               1e-6 / 1e-6
-layers: Softmax call vs upstream's 8-digit table     1.5e-08                         1e-6 / 1e-6
+layers: Softmax call vs upstream's 8-digit table     1.5e-08 (function), 2.0e-08     1e-6 / 1e-6
+                                                     (layer)
+Softmax layer masks: axis (1, 0) / boolean, fully    1.2e-07 / 4.3e-07 (upstream's   1e-6 / 1e-6
+masked row / broadcast (1, 3) and (3,) masks         6-digit table) / 0
+ReLU / ELU config round trips, Keras's configs       exact (equal dicts, same call)  equality
 ===================================================  ==============================  =====================
 
 (softplus / log_sigmoid on [-100, -10]: upstream's reference ``log(1 + exp(x))`` rounds to 0 below x = -37, where
@@ -88,7 +92,8 @@ import torch
 from torch_impl import _tf_random, initializers, keras_backend, keras_ops
 from torch_impl import keras_random as random
 from torch_impl.attention import MultiHeadAttention
-from torch_impl.nn import ACTIVATIONS, ELU, Activation, LeakyReLU, activation, keras_init_, load_keras_weights
+from torch_impl.nn import (ACTIVATIONS, ELU, Activation, LeakyReLU, ReLU, Softmax, activation, keras_init_,
+                           load_keras_weights)
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread")]  # no Keras import here: no keras marker
 
@@ -184,6 +189,23 @@ TRANSLATED = {
     "softmax_test.py::SoftmaxTest.test_softmax": "test_softmax_layer_call",
     "softmax_test.py::SoftmaxTest.test_softmax_correctness": "test_softmax_layer_call",
     "softmax_test.py::SoftmaxTest.test_softmax_correctness_with_axis": "test_softmax_layer_call",
+    # the layers torch_impl.nn gained since (ReLU, Softmax with a mask, ELU's config)
+    "elu_test.py::ELUTest.test_config": "test_elu_config",
+    "relu_test.py::ReLUTest.test_relu": "test_relu_layer_basics",
+    "relu_test.py::ReLUTest.test_compute_output_shape": "test_relu_layer_basics",
+    "relu_test.py::ReLUTest.test_invalid_usage": "test_relu_invalid_arguments",
+    "relu_test.py::ReLUTest.test_negative_slope_none_raises": "test_relu_invalid_arguments",
+    "relu_test.py::ReLUTest.test_threshold_none_raises": "test_relu_invalid_arguments",
+    "relu_test.py::ReLUTest.test_get_config": "test_relu_config",
+    "relu_test.py::ReLUTest.test_get_config_default_params": "test_relu_config",
+    "relu_test.py::ReLUTest.test_from_config": "test_relu_config",
+    "softmax_test.py::SoftmaxTest.test_softmax_correctness_with_mask": "test_softmax_layer_mask",
+    "softmax_test.py::SoftmaxTest.test_softmax_masked_values_are_zero_including_fully_masked":
+        "test_softmax_layer_mask",
+    "softmax_test.py::SoftmaxTest.test_softmax_mask_broadcastable": "test_softmax_layer_mask",
+    "softmax_test.py::SoftmaxTest.test_softmax_mask_broadcastable_fewer_dims": "test_softmax_layer_mask",
+    "softmax_test.py::SoftmaxTest.test_softmax_mask_shape_mismatch": "test_softmax_mask_errors",
+    "softmax_test.py::SoftmaxTest.test_softmax_mask_too_many_dims": "test_softmax_mask_errors",
 }
 
 ACTIVATION_METHODS = (  # activations_test.py::ActivationsTest: all translated (test_activation_<name> below)
@@ -215,25 +237,6 @@ SKIPPED = {
         "JAX only (distribution layouts, multi-device)",
     "initializer_test.py::InitializersLayoutTest.test_initializer_with_model_parallel_layout":
         "JAX only (distribution layouts, >= 4 devices)",
-    "elu_test.py::ELUTest.test_config": "serialization only: torch_impl.nn.ELU has no get_config",
-    "relu_test.py::ReLUTest.test_relu": "missing piece: no ReLU layer in torch_impl (run_layer_test of the layer); "
-                                        "its call is translated in test_relu_layer_call",
-    "relu_test.py::ReLUTest.test_invalid_usage": "missing piece: no ReLU layer (its argument validation)",
-    "relu_test.py::ReLUTest.test_get_config": "missing piece: no ReLU layer (config)",
-    "relu_test.py::ReLUTest.test_get_config_default_params": "missing piece: no ReLU layer (config)",
-    "relu_test.py::ReLUTest.test_from_config": "missing piece: no ReLU layer (config)",
-    "relu_test.py::ReLUTest.test_compute_output_shape": "symbolic (compute_output_shape); no ReLU layer",
-    "relu_test.py::ReLUTest.test_negative_slope_none_raises": "missing piece: no ReLU layer (argument validation)",
-    "relu_test.py::ReLUTest.test_threshold_none_raises": "missing piece: no ReLU layer (argument validation)",
-    "softmax_test.py::SoftmaxTest.test_softmax_correctness_with_mask":
-        "missing piece: no Softmax layer with a mask in torch_impl (gap)",
-    "softmax_test.py::SoftmaxTest.test_softmax_masked_values_are_zero_including_fully_masked":
-        "missing piece: no Softmax layer with a mask (gap)",
-    "softmax_test.py::SoftmaxTest.test_softmax_mask_broadcastable": "missing piece: no Softmax layer with a mask",
-    "softmax_test.py::SoftmaxTest.test_softmax_mask_broadcastable_fewer_dims":
-        "missing piece: no Softmax layer with a mask",
-    "softmax_test.py::SoftmaxTest.test_softmax_mask_shape_mismatch": "missing piece: no Softmax layer with a mask",
-    "softmax_test.py::SoftmaxTest.test_softmax_mask_too_many_dims": "missing piece: no Softmax layer with a mask",
 }
 
 PARTLY_SKIPPED = {  # parts of translated methods
@@ -1210,30 +1213,156 @@ def test_prelu_correctness():
     close("PReLU shared_axes (1, 2)", got, ref)
 
 
+def _f32(a) -> torch.Tensor:
+    """A layer's input: Keras's layer casts a NumPy float64 array to its float32 compute dtype."""
+    return torch.as_tensor(np.asarray(a), dtype=torch.float32)
+
+
+RELU_CALLS = [  # (method, ReLU kwargs, input, expected)
+    ("test_normal_relu_correctness", dict(max_value=10, negative_slope=0.0, threshold=0), [-10, -5, 0.0, 5, 10],
+     [0.0, 0.0, 0.0, 5.0, 10.0]),
+    ("test_leaky_relu_correctness", dict(max_value=10, negative_slope=0.5, threshold=0), [-10, -5, 0.0, 5, 10],
+     [-5.0, -2.5, 0.0, 5.0, 10.0]),
+    ("test_threshold_relu_correctness", dict(max_value=8, negative_slope=0.0, threshold=5), [6.0, 7.0, 0.0, 5, 10],
+     [6.0, 7.0, 0.0, 0.0, 8.0]),
+    ("test_default_relu_no_args", {}, [-3.0, -1.0, 0.0, 1.0, 3.0], [0.0, 0.0, 0.0, 1.0, 3.0]),
+    ("test_relu_none_max_value_is_unlimited", dict(max_value=None), [0.0, 100.0, 1000.0, 99999.0],
+     [0.0, 100.0, 1000.0, 99999.0]),
+    ("test_relu_all_zeros_input", {}, np.zeros((3, 4)), np.zeros((3, 4))),
+    ("test_relu_multidimensional_input 2d", {}, [[-1.0, 2.0], [3.0, -4.0]], [[0.0, 2.0], [3.0, 0.0]]),
+    ("test_relu_multidimensional_input 3d", {}, -np.ones((2, 3, 4)), np.zeros((2, 3, 4))),
+]
+
+
 def test_relu_layer_call():
-    """ReLU(max_value, negative_slope, threshold)'s call is ``activations.relu(x, ...)``: keras_backend.relu with
-    ``alpha=negative_slope`` (torch_impl has no ReLU layer)."""
-    relu = keras_backend.relu
-    x = _t(np.array([-10, -5, 0.0, 5, 10]))
-    close("ReLU(max 10)", relu(x, alpha=0.0, max_value=10, threshold=0), [0.0, 0.0, 0.0, 5.0, 10.0])
-    close("ReLU(max 10, slope 0.5)", relu(x, alpha=0.5, max_value=10, threshold=0), [-5.0, -2.5, 0.0, 5.0, 10.0])
-    close("ReLU(max 8, threshold 5)", relu(_t(np.array([6.0, 7.0, 0.0, 5, 10])), max_value=8, threshold=5),
-          [6.0, 7.0, 0.0, 0.0, 8.0])
-    close("ReLU()", relu(_t(np.array([-3.0, -1.0, 0.0, 1.0, 3.0]))), [0.0, 0.0, 0.0, 1.0, 3.0])
-    big = np.array([0.0, 100.0, 1000.0, 99999.0])
-    close("ReLU(max None)", relu(_t(big), max_value=None), big)
-    close("ReLU() zeros", relu(torch.zeros(3, 4, dtype=torch.float64)), np.zeros((3, 4)))
-    close("ReLU() 2d", relu(_t(np.array([[-1.0, 2.0], [3.0, -4.0]]))), [[0.0, 2.0], [3.0, 0.0]])
-    close("ReLU() 3d", relu(-torch.ones(2, 3, 4, dtype=torch.float64)), np.zeros((2, 3, 4)))
+    """relu_test.py's correctness methods on ``torch_impl.nn.ReLU`` (float32, as Keras's layer casts) and on its
+    function, ``keras_backend.relu(x, alpha=negative_slope, ...)`` (the input's float64 kept)."""
+    for method, kw, x, expected in RELU_CALLS:
+        close(f"{method}: ReLU({kw})", ReLU(**kw)(_f32(x)), expected)
+        fn_kw = {"alpha": kw.get("negative_slope", 0.0), "max_value": kw.get("max_value"),
+                 "threshold": kw.get("threshold", 0.0)}
+        close(f"{method}: keras_backend.relu", keras_backend.relu(_t(np.asarray(x, dtype=np.float64)), **fn_kw),
+              expected)
+
+
+def test_relu_layer_basics():
+    """relu_test.py::test_relu (run_layer_test: ReLU(max_value=10, negative_slope=1, threshold=0.5) on (2, 3, 4):
+    the input's shape, no weights, no seed generator) and test_compute_output_shape (translated on eager calls:
+    torch_impl's layers have no symbolic shapes; the output shape equals the input's for (2, 3), (4, 5, 6), (1,))."""
+    layer = ReLU(max_value=10, negative_slope=1, threshold=0.5)
+    out = layer(torch.randn(2, 3, 4))
+    _show("ReLU(10, 1, 0.5) shape, counts", (tuple(out.shape), _counts(layer)))
+    assert tuple(out.shape) == (2, 3, 4) and _counts(layer) == (0, 0, 0)
+    for shape in ((2, 3), (4, 5, 6), (1,)):
+        got = tuple(ReLU()(torch.zeros(shape)).shape)
+        _show(f"ReLU() output shape of {shape}", got)
+        assert got == shape
+
+
+def test_relu_invalid_arguments():
+    """relu_test.py::test_invalid_usage (max_value -10, negative_slope -10, threshold -10),
+    test_negative_slope_none_raises, test_threshold_none_raises: Keras's ValueErrors, raised by the constructor."""
+    cases = [
+        (dict(max_value=-10, negative_slope=1, threshold=0.5), "max_value of a ReLU layer cannot be a negative value"),
+        (dict(max_value=10, negative_slope=-10, threshold=0.5),
+         "negative_slope of a ReLU layer cannot be None or a negative value"),
+        (dict(max_value=10, negative_slope=1, threshold=-10),
+         "threshold of a ReLU layer cannot be None or a negative value"),
+        (dict(negative_slope=None), "negative_slope of a ReLU layer cannot be None or a negative value"),
+        (dict(threshold=None), "threshold of a ReLU layer cannot be None or a negative value"),
+    ]
+    for kw, message in cases:
+        with pytest.raises(ValueError, match=message) as err:
+            ReLU(**kw)
+        _show(f"ReLU({kw}) raises", str(err.value))
+
+
+def test_relu_config():
+    """relu_test.py::test_get_config, test_get_config_default_params, test_from_config; and Keras 3.15.1's own
+    config of ``ReLU(max_value=5.0, negative_slope=0.2, threshold=1.0)`` (measured in a scratch run of Keras) loads
+    (its base-layer keys ``name``/``trainable``/``dtype`` dropped)."""
+    layer = ReLU(max_value=5.0, negative_slope=0.2, threshold=1.0)
+    config = layer.get_config()
+    _show("ReLU(5.0, 0.2, 1.0).get_config()", config)
+    assert (config["max_value"], config["negative_slope"], config["threshold"]) == (5.0, 0.2, 1.0)
+    default = ReLU().get_config()
+    _show("ReLU().get_config()", default)
+    assert default["max_value"] is None and default["negative_slope"] == 0.0 and default["threshold"] == 0.0
+    restored = ReLU.from_config(config)
+    assert (restored.max_value, restored.negative_slope, restored.threshold) == (5.0, 0.2, 1.0)
+    keras_config = {"name": "re_lu", "trainable": True,
+                    "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                              "registered_name": None},
+                    "max_value": 5.0, "negative_slope": 0.2, "threshold": 1.0}
+    from_keras = ReLU.from_config(keras_config)
+    assert from_keras.get_config() == config
+    x = _f32([-2.0, 0.5, 3.0, 9.0])
+    close("ReLU.from_config(Keras's config) call", from_keras(x), layer(x), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="threshold of a ReLU layer cannot be None"):
+        ReLU.from_config({**config, "threshold": -1.0})
+
+
+def test_elu_config():
+    """elu_test.py::test_config (run_class_serialization_test(ELU())): the get_config / from_config round trip
+    gives the same config, and Keras's config of ``ELU(alpha=0.7)`` (``{'name': 'elu', 'alpha': 0.7, 'trainable':
+    True, 'dtype': ...}``, measured in a scratch run of Keras 3.15.1) loads with its alpha."""
+    config = ELU().get_config()
+    _show("ELU().get_config()", config)
+    assert config == {"alpha": 1.0} and ELU.from_config(config).get_config() == config
+    keras_config = {"name": "elu", "alpha": 0.7, "trainable": True,
+                    "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                              "registered_name": None}}
+    layer = ELU.from_config(keras_config)
+    _show("ELU.from_config(Keras's ELU(alpha=0.7) config).get_config()", layer.get_config())
+    assert layer.get_config() == {"alpha": 0.7}
+    x = _f32([-1.0, 2.0])
+    close("ELU.from_config(...) call", layer(x), ELU(alpha=0.7)(x), atol=0, rtol=0)
+
+
+SOFTMAX_ROWS = [[0.21194157, 0.5761169, 0.21194157], [0.21194157, 0.5761169, 0.21194157]]
 
 
 def test_softmax_layer_call():
-    """Softmax(axis)'s unmasked call is ``activations.softmax(x, axis)``: keras_ops.softmax / ACTIVATIONS
-    (torch_impl has no Softmax layer)."""
-    out = keras_ops.softmax(torch.randn(2, 3, 4))
-    assert tuple(out.shape) == (2, 3, 4)
-    x = _t(np.array([[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]]))
-    expected = np.array([[0.21194157, 0.5761169, 0.21194157], [0.21194157, 0.5761169, 0.21194157]])
+    """softmax_test.py::test_softmax (run_layer_test: the input's shape, no weights), test_softmax_correctness,
+    test_softmax_correctness_with_axis on ``torch_impl.nn.Softmax`` (float32, as Keras's layer casts) and on the
+    function forms (keras_ops.softmax / ACTIVATIONS, the input's float64 kept)."""
+    layer = Softmax()
+    out = layer(torch.randn(2, 3, 4))
+    _show("Softmax() shape, counts", (tuple(out.shape), _counts(layer)))
+    assert tuple(out.shape) == (2, 3, 4) and _counts(layer) == (0, 0, 0)
+    x = np.array([[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]])
+    close("Softmax() layer", Softmax()(_f32(x)), SOFTMAX_ROWS)
+    close("Softmax(axis=1) layer", Softmax(axis=1)(_f32(x)), SOFTMAX_ROWS)
     for form, fn in _forms("softmax"):
-        close(f"Softmax() {form}", fn(x), expected)
-    close("Softmax(axis=1)", keras_ops.softmax(x, axis=1), expected)
+        close(f"Softmax() {form}", fn(_t(x)), SOFTMAX_ROWS)
+    close("Softmax(axis=1) keras_ops.softmax", keras_ops.softmax(_t(x), axis=1), SOFTMAX_ROWS)
+
+
+def test_softmax_layer_mask():
+    """softmax_test.py::test_softmax_correctness_with_mask (axis (1, 0), a float mask), test_softmax_masked_values_
+    are_zero_including_fully_masked (a boolean mask; a fully masked row gives zeros), test_softmax_mask_broadcastable
+    ((1, 3) mask on (2, 3)) and test_softmax_mask_broadcastable_fewer_dims ((3,) mask): float32, as Keras's layer."""
+    x = np.array([[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]])
+    mask = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    close("Softmax(axis=(1, 0)) with mask", Softmax(axis=(1, 0))(_f32(x), mask=_f32(mask)),
+          [[0.21194154, 0.0, 0.21194154], [0.0, 0.57611686, 0.0]])
+    x = np.array([[1.0, 2.0, 5.0, 1.0], [1.0, 1.0, 1.0, 1.0], [3.0, 1.0, 2.0, 4.0]], dtype=np.float32)
+    mask = np.array([[True, True, False, False], [False, False, False, False], [True, True, True, True]])
+    close("Softmax() boolean mask, a fully masked row", Softmax()(_f32(x), mask=torch.as_tensor(mask)),
+          [[0.268941, 0.731059, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.236883, 0.032059, 0.087144, 0.643914]])
+    x = np.array([[1.0, 2.0, 1.0], [3.0, 4.0, 5.0]])
+    for label, layer, mask in (("(1, 3) mask", Softmax(), [[1.0, 0.0, 1.0]]),
+                               ("(3,) mask, axis -1", Softmax(axis=-1), [1.0, 0.0, 1.0])):
+        out = layer(_f32(x), mask=_f32(mask))
+        close(f"Softmax() {label}: masked column", out[:, 1], [0.0, 0.0])
+
+
+def test_softmax_mask_errors():
+    """softmax_test.py::test_softmax_mask_shape_mismatch ((2, 3) mask on (1, 3): "broadcastable") and
+    test_softmax_mask_too_many_dims ((1, 1, 3) mask: "must not have more dimensions")."""
+    x = _f32([[1.0, 2.0, 1.0]])
+    for mask, message in (([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]], "broadcastable"),
+                          ([[[1.0, 0.0, 1.0]]], "must not have more dimensions")):
+        with pytest.raises(ValueError, match=message) as err:
+            Softmax()(x, mask=_f32(mask))
+        _show(f"Softmax() mask {np.shape(mask)} on (1, 3) raises", str(err.value))

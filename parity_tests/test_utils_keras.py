@@ -8,6 +8,7 @@ import torch
 
 keras = pytest.importorskip("keras")
 
+from keras_impl.ops import utils_normalize  # noqa: E402
 from torch_impl import utils  # noqa: E402
 from torch_impl.utils import pad_sequences, to_categorical  # noqa: E402
 
@@ -86,14 +87,14 @@ def test_normalize_like_keras():
     worst = 0.0
     for axis, order in [(-1, 2), (0, 2), (1, 1), (-1, 3), (0, 1)]:
         for arr in (x, x.astype("float32")):
-            if axis == 0:  # Keras's `axis = axis or -1` turns axis 0 into -1 for NumPy input: (5,4) / (4,1) raises
+            if axis == 0:  # 3.15.1's `axis = axis or -1` turns axis 0 into -1 for NumPy input: (5,4) / (4,1) raises
                 with pytest.raises(ValueError, match="broadcast"):
                     keras.utils.normalize(arr, axis=axis, order=order)
-                with pytest.raises(ValueError, match="broadcast"):
-                    utils.normalize(arr, axis=axis, order=order)
-                continue
-            ours, theirs = utils.normalize(arr, axis=axis, order=order), keras.utils.normalize(arr, axis=axis,
-                                                                                                order=order)
+                # fixed upstream (keras-team/keras#23328): the norms along axis 0, which torch_impl follows
+                ours, theirs = utils.normalize(arr, axis=axis, order=order), utils_normalize(arr, axis, order)
+            else:
+                ours, theirs = utils.normalize(arr, axis=axis, order=order), keras.utils.normalize(arr, axis=axis,
+                                                                                                    order=order)
             assert isinstance(ours, np.ndarray) and ours.dtype == theirs.dtype
             np.testing.assert_array_equal(ours, theirs)
         t_ours = utils.normalize(torch.tensor(x), axis=axis, order=order).numpy()

@@ -267,7 +267,9 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     if length is not None:
         end = start + length
     elif center is True:
-        end = -(fft_length // 2)
+        # keras-team/keras#23255 (after 3.15.1, followed): 3.15.1's end -(fft_length // 2) is 0 for fft_length 1
+        # (an empty output)
+        end = expected_output_len - (fft_length // 2)
     else:
         end = expected_output_len
     return y[..., start:end]

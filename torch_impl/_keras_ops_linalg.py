@@ -17,7 +17,8 @@ Quirks kept (they differ from torch / NumPy):
   and an infinite neighbour gives NaN (``median([-inf, 1, 2])`` is NaN; NumPy: 1). A NaN anywhere in a reduced
   slice gives NaN (gradient 0 to that slice). Integers are computed in floatx. A tensor ``q`` gets a gradient.
   ``nanquantile`` of integers along an axis, or with a list ``q`` and an all-NaN slice, raises (as Keras's).
-* ``nancumsum``/``nancumprod`` go through ``nan_to_num``: an infinity becomes the dtype's max/min.
+* ``nancumsum``/``nancumprod``: infinities stay, as NumPy's (keras-team/keras#23135/#23134, after 3.15.1,
+  followed; Keras 3.15.1's ``nan_to_num`` turns them into the dtype's max/min).
   ``nanmean`` of integers is float32 whatever floatx; ``nanargmax`` of an all-NaN slice is -1.
 * ``logdet`` is ``2 * sum(log(diag(cholesky(x))))``: it reads the lower triangle only (a non-symmetric ``x``
   gives the log-determinant of its symmetrised lower part), its gradient is symmetric, and a matrix that is not
@@ -746,15 +747,17 @@ def nanargmin(x, axis=None, keepdims=False) -> torch.Tensor:
 
 
 def nancumsum(x, axis=None, dtype=None) -> torch.Tensor:
-    """``ops.nancumsum(x, axis=None, dtype=None)``: ``cumsum(nan_to_num(x))``: NaN counts 0 and an infinity
-    becomes the dtype's max/min (NumPy keeps it)."""
-    return _ko.cumsum(_ko.nan_to_num(x), axis=axis, dtype=dtype)
+    """``ops.nancumsum(x, axis=None, dtype=None)``: ``cumsum(nan_to_num(x, posinf=inf, neginf=-inf))``: NaN
+    counts 0, infinities stay (NumPy's; keras-team/keras#23135, after 3.15.1, followed: 3.15.1 turns them into
+    the dtype's max/min)."""
+    return _ko.cumsum(_ko.nan_to_num(x, posinf=math.inf, neginf=-math.inf), axis=axis, dtype=dtype)
 
 
 def nancumprod(x, axis=None, dtype=None) -> torch.Tensor:
-    """``ops.nancumprod(x, axis=None, dtype=None)``: ``cumprod(nan_to_num(x, nan=1))`` (infinities become the
-    dtype's max/min)."""
-    return _ko.cumprod(_ko.nan_to_num(x, nan=1.0), axis=axis, dtype=dtype)
+    """``ops.nancumprod(x, axis=None, dtype=None)``: ``cumprod(nan_to_num(x, nan=1, posinf=inf, neginf=-inf))``
+    (infinities stay: keras-team/keras#23134, after 3.15.1, followed; 3.15.1 turns them into the dtype's
+    max/min)."""
+    return _ko.cumprod(_ko.nan_to_num(x, nan=1.0, posinf=math.inf, neginf=-math.inf), axis=axis, dtype=dtype)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -806,15 +809,15 @@ def trapezoid(y, x=None, dx=1.0, axis=-1) -> torch.Tensor:
 
 def cdist(x, y) -> torch.Tensor:
     """``ops.cdist(x, y)``: Euclidean distances ``sqrt(sum(square(x[..., :, None, :] - y[..., None, :, :])))``
-    (gradient NaN at a zero distance, as TensorFlow's sqrt); same float dtypes only."""
+    (gradient NaN at a zero distance, as TensorFlow's sqrt) in ``result_type(x, y, float)`` (keras-team/keras#23213,
+    after 3.15.1, followed: 3.15.1 raises for mixed dtypes and integers)."""
     x, y = _ko._t(x), _ko._t(y)
+    dt = _ko._tdt(_ko.result_type(_ko._dname(x), _ko._dname(y), float))
+    x, y = x.to(dt), y.to(dt)
     if x.dim() < 2 or y.dim() < 2:
         raise ValueError("`cdist` inputs must have rank >= 2")
     if x.shape[-1] != y.shape[-1]:
         raise ValueError("Last dimension of inputs to `cdist` must match")
-    _same_dtype(x, y, "cdist")
-    if not x.is_floating_point():
-        raise TypeError(f"ops.cdist: no TensorFlow sqrt for {_ko._dname(x)} (cast to a float first)")
     x, y = _ko._same_device(x, y)
     d = x.unsqueeze(-2) - y.unsqueeze(-3)
     return _ko.sqrt(torch.sum(torch.square(d), -1))

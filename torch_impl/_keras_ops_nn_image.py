@@ -357,8 +357,13 @@ def in_top_k(targets, predictions, k) -> torch.Tensor:
     if targets.dtype not in (torch.int32, torch.int64):
         raise TypeError(f"ops.in_top_k: targets must be int32 or int64, got {_ko._dname(targets)} (TensorFlow "
                         "raises InvalidArgumentError)")
+    if predictions.dim() > 2 and tuple(targets.shape) == tuple(predictions.shape[:-1]):
+        # keras-team/keras#23232 (after 3.15.1, followed): more leading axes are flattened into the batch (3.15.1
+        # raises: TensorFlow's in_top_k takes 2-D predictions only)
+        out = _K.in_top_k(predictions.reshape(-1, predictions.shape[-1]), targets.reshape(-1), int(k))
+        return out.reshape(targets.shape)
     if predictions.dim() != 2 or targets.dim() != 1 or targets.shape[0] != predictions.shape[0]:
-        raise ValueError(f"ops.in_top_k: predictions must be 2-D (batch, classes) and targets 1-D of the same batch; "
+        raise ValueError(f"ops.in_top_k: predictions must be (..., classes) and targets of their leading shape; "
                          f"got {tuple(predictions.shape)} and {tuple(targets.shape)}")
     return _K.in_top_k(predictions, targets, int(k))
 

@@ -16,8 +16,9 @@ Keras (TensorFlow backend) quirks reproduced here (each pinned by parity_tests/t
 * ``select`` promotes with NumPy's rules (``tf.experimental.numpy``), not Keras's: int32 with float32 is float64.
 * ``slice_update`` clamps the start so the update fits (XLA's ``dynamic_update_slice``): a start of 2 for a 2-long
   update in a 3-long axis writes at 1; a negative start writes at 0.
-* ``unravel_index`` of a scalar or an N-D (N != 1) index walks ``shape`` forwards: ``unravel_index(4, (2, 3))`` is
-  ``(2, 0)`` (NumPy: ``(1, 1)``); 1-D indices are right.
+* (not a quirk any more) ``unravel_index`` of a scalar or an N-D (N != 1) index: Keras 3.15.1 walks ``shape``
+  forwards (``unravel_index(4, (2, 3))`` is ``(2, 0)``); later Keras (keras-team/keras#23434) and this module give
+  NumPy's ``(1, 1)``.
 * ``argpartition`` casts ``x`` to int32 first (floats truncate) and zeroes the ``kth + 1`` smallest before taking
   the largest of the rest: with negative entries the result is not a partition (``[-5, -3, -1, -2]``, kth 1:
   ``[0, 1, 0, 1]``); with 2-D ``x`` the mask is summed over the rows.
@@ -25,8 +26,8 @@ Keras (TensorFlow backend) quirks reproduced here (each pinned by parity_tests/t
   order; NaNs stay distinct (with NaNs and ``sorted=True`` TensorFlow's ``argsort`` order is not reproduced).
 * ``get_item`` indexes as TensorFlow: a Python list key is a tuple of indices (``x[[1, 0]]`` is ``x[1, 0]``);
   index arrays, floats and masks inside a tuple raise ``TypeError``; an out-of-range integer raises.
-* ``rot90`` with ``k % 4 == 2`` on a non-square plane scrambles the entries (Keras reshapes the once-rotated
-  ``(w, h)`` plane to ``(h, w)``): reproduced. Square planes and odd ``k`` are NumPy's.
+* (not a quirk any more) ``rot90`` with ``k % 4 == 2`` on a non-square plane: Keras 3.15.1 scrambles the entries;
+  later Keras (keras-team/keras#23435) and this module give NumPy's rotation.
 * ``slice_update``, ``unique`` and a same-size ``view`` have no gradient in TensorFlow (``LookupError`` under a
   ``GradientTape``): ``unique``/``view`` here are cut from the graph; ``slice_update`` is differentiable (the
   gradients Keras gives for the same update written with ``scatter_update``).
@@ -202,9 +203,9 @@ def ravel(x) -> torch.Tensor:
 
 
 def rot90(array, k: int = 1, axes=(0, 1)) -> torch.Tensor:  # noqa: A002 - Keras's name
-    """``ops.rot90(array, k=1, axes=(0, 1))``: NumPy's rotation, except Keras's quirk for ``k % 4 == 2`` on
-    non-square planes: Keras reshapes the once-rotated ``(w, h)`` planes to ``(h, w)`` before the second turn and
-    again at the end, so the entries come out scrambled (reproduced); fewer than 2 dims or equal axes raise."""
+    """``ops.rot90(array, k=1, axes=(0, 1))``: NumPy's rotation, non-square planes included (keras-team/keras#23435,
+    after 3.15.1, followed: 3.15.1 scrambles the entries of a non-square plane for ``k % 4 == 2``); fewer than 2
+    dims or equal axes raise."""
     x = _ko._t(array)
     if x.dim() < 2:
         raise ValueError(f"Input array must have at least 2 dimensions. Received: array.ndim={x.dim()}")
@@ -217,17 +218,12 @@ def rot90(array, k: int = 1, axes=(0, 1)) -> torch.Tensor:  # noqa: A002 - Keras
     axes = tuple(a if a >= 0 else nd + a for a in axes)
     perm = [i for i in range(nd) if i not in axes] + list(axes)
     x = x.permute(perm)
-    lead, h, w = tuple(x.shape[:-2]), x.shape[-2], x.shape[-1]
-    x = x.reshape(-1, h, w)
-    x = torch.flip(x, [2]).transpose(1, 2)
-    fh, fw = (w, h) if k % 2 == 1 else (h, w)
-    if k > 1:
-        # Keras reshapes the once-rotated (w, h) blocks to (fh, fw) = (h, w) for k = 2: non-square blocks are
-        # scrambled (Keras's quirk, reproduced)
-        x = x.reshape(-1, fh, fw)
-        for _ in range(k - 1):
-            x = torch.flip(x, [2]).transpose(1, 2)
-    x = x.reshape(lead + (fh, fw))
+    if k == 1:
+        x = torch.flip(x, [-1]).transpose(-1, -2)
+    elif k == 2:
+        x = torch.flip(x, [-2, -1])
+    else:
+        x = torch.flip(x, [-2]).transpose(-1, -2)
     inv = [0] * nd
     for i, p in enumerate(perm):
         inv[p] = i
@@ -670,9 +666,9 @@ def nonzero(x) -> tuple:
 
 
 def unravel_index(indices, shape) -> tuple:
-    """``ops.unravel_index(indices, shape)``: the indices' dtype (a Python int is int32). Keras's quirk: for
-    scalar or N-D (N != 1) indices it walks ``shape`` forwards, so ``unravel_index(4, (2, 3))`` is ``(2, 0)``
-    (NumPy: ``(1, 1)``); 1-D indices are NumPy's."""
+    """``ops.unravel_index(indices, shape)``: the indices' dtype (a Python int is int32); NumPy's coordinates for
+    indices of any rank (keras-team/keras#23434, after 3.15.1, followed: 3.15.1 walks ``shape`` forwards for
+    scalar or N-D (N != 1) indices, so its ``unravel_index(4, (2, 3))`` is ``(2, 0)``, NumPy's ``(1, 1)``)."""
     idx = _ko._t(indices)
     if idx.dtype == torch.bool:
         raise TypeError("ops.unravel_index of booleans (TensorFlow raises TypeError)")
@@ -680,14 +676,8 @@ def unravel_index(indices, shape) -> tuple:
         raise ValueError(f"`shape` argument cannot contain `None`. Received: shape={shape}")
     dt = idx.dtype
     coords = []
-    if idx.dim() == 1:
-        for d in reversed(shape):
-            coords.append((idx % d).to(dt))
-            idx = idx // d
-        return tuple(reversed(coords))
-    shp = idx.shape
-    for d in shape:
-        coords.append((idx % d).to(dt).reshape(shp))
+    for d in reversed(shape):
+        coords.append((idx % d).to(dt))
         idx = idx // d
     return tuple(reversed(coords))
 

@@ -1,6 +1,6 @@
 """Keras's training callbacks for :func:`torch_impl.fit.fit`: ``EarlyStopping``, ``ReduceLROnPlateau``,
-``LearningRateScheduler``, ``TerminateOnNaN``, ``ModelCheckpoint``, ``CSVLogger``, ``LambdaCallback``, and the
-``Callback`` base to write your own.
+``LearningRateScheduler``, ``TerminateOnNaN``, ``ModelCheckpoint``, ``CSVLogger``, ``LambdaCallback``,
+``SwapEMAWeights``, ``BackupAndRestore``, and the ``Callback`` base to write your own.
 
 ``fit(..., callbacks=[...])`` calls them where ``keras.Model.fit`` (Keras 3.15.1, TensorFlow backend) does:
 ``on_train_begin``; per epoch ``on_epoch_begin``, per batch ``on_train_batch_begin`` /
@@ -55,9 +55,12 @@ from __future__ import annotations
 import collections.abc
 import copy
 import csv
+import json
 import math
 import os
+import pickle
 import re
+import shutil
 import warnings
 from typing import Callable, Optional
 
@@ -67,7 +70,8 @@ import torch
 from torch_impl.nn import keras_embedding_gradients
 
 __all__ = ["Callback", "CallbackList", "MonitorCallback", "EarlyStopping", "ReduceLROnPlateau",
-           "LearningRateScheduler", "TerminateOnNaN", "ModelCheckpoint", "CSVLogger", "LambdaCallback"]
+           "LearningRateScheduler", "TerminateOnNaN", "ModelCheckpoint", "CSVLogger", "LambdaCallback",
+           "SwapEMAWeights", "BackupAndRestore"]
 
 
 class Callback:
@@ -741,6 +745,269 @@ class LambdaCallback(Callback):
             self.on_train_batch_begin = on_train_batch_begin
         if on_train_batch_end is not None:
             self.on_train_batch_end = on_train_batch_end
+
+
+class SwapEMAWeights(Callback):
+    """Keras's ``SwapEMAWeights``: evaluate (and predict) with the optimizer's moving averages of the weights.
+
+    With an optimizer made with ``use_ema=True`` (:mod:`torch_impl.optim`: ``SGD(..., use_ema=True,
+    ema_momentum=0.9)``, or inside a ``LossScaleOptimizer`` / ``MultiOptimizer``), ``on_test_begin`` swaps each
+    trainable parameter with its moving average in place and ``on_test_end`` swaps them back, so ``fit``'s
+    ``val_`` figures are those of the averaged weights, the weights ``fit`` leaves in the model at its end
+    (``finalize_variable_values``). ``swap_on_epoch=True`` also swaps them in at each epoch's end and out at the
+    next epoch's start, so callbacks after this one (a ``ModelCheckpoint``) see the averaged weights; at the
+    last epoch's end the averages are set to the weights then in the model, as Keras does.
+
+    Keras 3.15.1's rules kept: the swap is TensorFlow's in-place ``w += a; a = w - a; w -= a`` (exact when a weight
+    and its average are close, as they are in practice; rounded as Keras's otherwise); a parameter not yet
+    stepped swaps with Keras's zero average; an optimizer without ``use_ema`` raises ``ValueError("SwapEMAWeights
+    must be used when `use_ema=True` is set on the optimizer. ...")`` at the first swap (a ``MultiOptimizer``:
+    when none of its optimizers has it). Keras's quirk: ``on_predict_end`` swaps back only when the averages are
+    NOT in the model, so after ``predict(..., callbacks=[swap])`` the model keeps the averaged weights (and the
+    averages the trained weights) until the next swap.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> from torch_impl import fit, optim
+        >>> x = np.random.default_rng(0).normal(size=(32, 3)); y = x @ np.ones((3, 1))
+        >>> model = torch.nn.Linear(3, 1)
+        >>> opt = optim.SGD(model.parameters(), learning_rate=0.1, use_ema=True, ema_momentum=0.9)
+        >>> hist = fit.fit(model, x, y, loss="mse", optimizer=opt, epochs=3, verbose=0, shuffle=False,
+        ...                validation_data=(x, y), callbacks=[SwapEMAWeights()])
+        >>> hist.history["val_loss"][-1] == fit.evaluate(model, x, y, loss="mse")["loss"]  # EMA weights, both
+        True
+    """
+
+    def __init__(self, swap_on_epoch: bool = False):
+        super().__init__()
+        self.swap_on_epoch = swap_on_epoch
+        self._ema_weights_in_model = False
+
+    def _ema_optimizers(self) -> list:
+        """The optimizers whose averages are swapped (Keras's ``_apply_to_ema_optimizers`` checks)."""
+        optimizer = self.optimizer
+        if optimizer is None:
+            raise ValueError("SwapEMAWeights swaps the weights with the averages of the optimizer `fit` trains with "
+                             "(use_ema=True): run it in fit (evaluate and predict then use the optimizer of that fit).")
+        if hasattr(optimizer, "inner_optimizer"):  # LossScaleOptimizer
+            optimizer = optimizer.inner_optimizer
+        if hasattr(optimizer, "optimizers"):  # MultiOptimizer
+            ema = [opt for opt in optimizer.optimizers if getattr(opt, "use_ema", False)]
+            if not ema:
+                raise ValueError("SwapEMAWeights must be used when at least one inner optimizer has `use_ema=True` "
+                                 "set. Received a MultiOptimizer with all inner optimizers having `use_ema=False`.")
+            return ema
+        if not getattr(optimizer, "use_ema", False):
+            raise ValueError("SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. Received: "
+                             f"use_ema={getattr(optimizer, 'use_ema', False)}")
+        return [optimizer]
+
+    def _pairs(self):
+        """``(weight, average)`` of every parameter the optimizers average (Keras's ``_trainable_variables`` and
+        ``_model_variables_moving_average``; an average not made yet is Keras's zeros)."""
+        for opt in self._ema_optimizers():
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    state = opt.state[p]
+                    if not p.requires_grad and "average" not in state:
+                        continue
+                    if "average" not in state:
+                        state["average"] = torch.zeros_like(p)
+                    yield p, state["average"]
+
+    @torch.no_grad()
+    def _swap_variables(self) -> None:
+        for var, average in self._pairs():  # TensorFlow's swap by addition (no new variable)
+            var.add_(average)
+            average.copy_(var - average)
+            var.sub_(average)
+
+    @torch.no_grad()
+    def _finalize_ema_values(self) -> None:
+        for var, average in self._pairs():
+            average.copy_(var)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.swap_on_epoch and self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.swap_on_epoch and not self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = True
+            # fit's finalize_variable_values will copy the averages into the weights: the averages must be the
+            # averaged weights now in the model
+            if epoch == self.params["epochs"] - 1:
+                self._finalize_ema_values()
+
+    def on_test_begin(self, logs=None):
+        if not self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = True
+
+    def on_test_end(self, logs=None):
+        if self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = False
+
+    def on_predict_begin(self, logs=None):
+        if not self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = True
+
+    def on_predict_end(self, logs=None):
+        if not self._ema_weights_in_model:  # sic: Keras 3.15.1's test, so the averaged weights stay in the model
+            self._swap_variables()
+            self._ema_weights_in_model = False
+
+
+class BackupAndRestore(Callback):
+    """Keras's ``BackupAndRestore``: back up the training state, and resume an interrupted ``fit`` from it.
+
+    Each save writes ``backup_dir/latest.weights.pt`` (``torch.save({"model": model.state_dict(), "optimizer":
+    optimizer.state_dict()})``: the parameters and buffers, and the optimizer's slots and step count, as Keras's
+    ``latest.weights.h5`` holds the model's and the optimizer's variables) and ``backup_dir/training_metadata.json``
+    (Keras's ``{"epoch": <epochs done>, "batch": <last batch seen>}``). When ``fit`` starts
+    (``on_train_begin``) with a backup in ``backup_dir``, the state is loaded and the model's ``_initial_epoch``
+    set to the saved epoch: ``fit`` then runs from that epoch to ``epochs`` (Keras's ``self._initial_epoch or
+    initial_epoch``; a backup saved within an epoch restarts that epoch). When ``fit`` ends, ``backup_dir`` is
+    deleted (``delete_checkpoint=True``).
+
+    Args (Keras's): backup_dir (a path; a folder for this callback alone; made when missing; empty or ``None``:
+    ``ValueError("Empty `backup_dir` argument passed")``), save_freq ``"epoch"`` (each epoch's end) or an ``int``
+    (every that many training batches, counted across epochs; anything else: ``ValueError("Invalid value for
+    argument `save_freq`...")``), double_checkpoint ``False`` (``True``: the previous backup is kept as ``.bkp``
+    files, and loaded when the latest one cannot be read), delete_checkpoint ``True``.
+
+    Keras's rules kept: a model whose parameters are not built (a lazy ``torch.nn.LazyLinear`` not called yet)
+    raises ``ValueError`` at ``fit``'s start; the restored ``_initial_epoch`` stays on the model, so a later ``fit``
+    of that model starts there too, with or without the callback (set ``model._initial_epoch = None`` to start
+    over); ``save_freq=False`` (Keras's preemption setting, an ``int`` to Python) saves after every batch. An
+    unreadable latest backup (a torch ``load`` error) falls back to the previous one where there is one, else
+    raises; a backup of another model (keys or shapes that differ) raises as ``load_state_dict`` does.
+
+    Example:
+        >>> import os, tempfile
+        >>> import numpy as np, torch
+        >>> from torch_impl import fit
+        >>> class Interrupt(Callback):
+        ...     def on_epoch_begin(self, epoch, logs=None):
+        ...         if epoch == 4:
+        ...             raise RuntimeError("Interrupting!")
+        >>> backup = BackupAndRestore(backup_dir=os.path.join(tempfile.mkdtemp(), "backup"))
+        >>> model = torch.nn.Linear(20, 10)
+        >>> x, y = np.arange(100.0).reshape(5, 20), np.zeros((5, 10))
+        >>> try:
+        ...     _ = fit.fit(model, x, y, loss="mse", optimizer="sgd", epochs=10, batch_size=1, verbose=0,
+        ...                 callbacks=[backup, Interrupt()])
+        ... except RuntimeError:
+        ...     pass
+        >>> history = fit.fit(model, x, y, loss="mse", optimizer="sgd", epochs=10, batch_size=1, verbose=0,
+        ...                   callbacks=[backup])
+        >>> history.epoch  # resumed at the 0-based epoch 4
+        [4, 5, 6, 7, 8, 9]
+        >>> os.path.exists(backup.backup_dir)
+        False
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False,
+                 delete_checkpoint: bool = True):
+        super().__init__()
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
+        self._current_epoch = 0
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        self.backup_dir = os.fspath(backup_dir)
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.pt")
+        self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+        self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+        if save_freq != "epoch" and not isinstance(save_freq, int):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: save_freq={save_freq}. Expected "
+                             "either 'epoch' or an integer value.")
+
+    def on_train_begin(self, logs=None):
+        try:
+            self._load_model()
+        except OSError as e:  # Keras: the weights may be corrupted, try the previous ones
+            if not os.path.exists(self._prev_weights_path):
+                raise e
+            shutil.copy(self._prev_weights_path, self._weights_path)
+            if os.path.exists(self._prev_training_metadata_path):
+                shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
+            elif os.path.exists(self._training_metadata_path):
+                os.remove(self._training_metadata_path)
+            self._load_model()
+
+    def _load_model(self) -> None:
+        """Restore the training state from ``backup_dir`` (nothing when it holds none)."""
+        if any(isinstance(t, torch.nn.parameter.UninitializedTensorMixin)
+               for t in list(self.model.parameters()) + list(self.model.buffers())):
+            raise ValueError("To use the BackupAndRestore callback, you model must be built before you call `fit()`. "
+                             f"Model {type(self.model).__name__} is unbuilt. You can build it beforehand by calling "
+                             "it on a batch of data.")
+        if os.path.exists(self._weights_path):
+            try:
+                state = torch.load(self._weights_path, map_location="cpu", weights_only=True)
+            except _UNREADABLE as e:  # as h5py's OSError on a corrupted file
+                raise OSError(f"Unable to read the backup {self._weights_path}: {e}") from e
+            self.model.load_state_dict(state["model"])
+            if self.optimizer is not None and state.get("optimizer") is not None:
+                self.optimizer.load_state_dict(state["optimizer"])
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path, "r") as f:
+                training_metadata = json.loads(f.read())
+            self.model._initial_epoch = training_metadata["epoch"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._save_model()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._should_save_on_batch(batch):
+            self._save_model()
+
+    def _save_model(self) -> None:
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._weights_path):
+            shutil.copy(self._weights_path, self._prev_weights_path)
+        if self.double_checkpoint and os.path.exists(self._training_metadata_path):
+            shutil.copy(self._training_metadata_path, self._prev_training_metadata_path)
+        optimizer = self.optimizer.state_dict() if hasattr(self.optimizer, "state_dict") else None
+        torch.save({"model": self.model.state_dict(), "optimizer": optimizer}, self._weights_path)
+        with open(self._training_metadata_path, "w") as f:
+            f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        """Keras's count of the batches since the last save (a batch index not above the last one seen starts a
+        new epoch)."""
+        if self.save_freq == "epoch":
+            return False
+        if batch <= self._last_batch_seen:  # a new epoch
+            add_batches = batch + 1
+        else:
+            add_batches = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add_batches
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+#: what ``torch.load`` raises on a file it cannot read (Keras catches h5py's ``OSError``)
+_UNREADABLE = (OSError, EOFError, RuntimeError, pickle.UnpicklingError)
 
 
 def _weights(model):

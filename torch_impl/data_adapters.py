@@ -6,7 +6,8 @@ TensorFlow backend reads them).
 What they reproduce (measured against Keras; ``parity_tests/test_fit_iterables_keras.py``): the two batches Keras's
 TensorFlow backend reads first for the dataset's signature (:data:`PEEKED`), and replays when a generator runs out;
 passes continued across epochs with ``steps_per_epoch`` and restarted without it; the "Your input ran out of data"
-warning; a PyDataset's batch order shuffled with Python's ``random`` and its ``on_epoch_end`` calls; ``class_weight``
+warning, given only with ``steps_per_epoch`` / ``steps`` (keras-team/keras#23360, after 3.15.1, followed: Keras
+3.15.1 also warns when an input without them runs out, e.g. every epoch of a generator); a PyDataset's batch order shuffled with Python's ``random`` and its ``on_epoch_end`` calls; ``class_weight``
 per PyDataset batch; each batch checked against the first batches' structure, ranks and sizes.
 
 Example:
@@ -58,8 +59,10 @@ def data_kind(x) -> Optional[str]:
     """How ``fit`` reads ``x``: ``None`` for arrays (and lists/tuples/dicts of them), else Keras's name of the
     data type (``"generator"``, ``"torch DataLoader"``, ``"PyDataset"``) or torch_impl's (``"Python iterator"``:
     any other one-shot iterator; ``"Python iterable"``: any other re-iterable object, read again each epoch as a
-    DataLoader is)."""
-    if x is None or isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, str, bytes, numbers.Number)):
+    DataLoader is). A string raises Keras's ``Unrecognized data type``."""
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"Unrecognized data type: x={x} (of type {type(x)})")
+    if x is None or isinstance(x, (np.ndarray, torch.Tensor, list, tuple, dict, numbers.Number)):
         return None
     if hasattr(x, "__array__") or hasattr(x, "shape"):
         return None  # array-likes (a pandas frame, a TensorFlow tensor): converted as arrays
@@ -353,8 +356,8 @@ class EpochIterator:
     which batches each epoch reads:
 
     * without ``steps``: a pass over the data per epoch. A generator has no length, so its first epoch reads it to
-      the end and warns ``Your input ran out of data``; every later pass gets the two batches Keras read first
-      (``_GeneratorAdapter``), and warns again;
+      the end; every later pass gets the two batches Keras read first (``_GeneratorAdapter``). Keras 3.15.1 warns
+      ``Your input ran out of data`` at each such end; later Keras (keras-team/keras#23360) and this do not;
     * with ``steps``: ``steps`` batches per epoch from a pass that is *continued* across epochs (a DataLoader or a
       PyDataset too: a new pass starts only when one is used up, so with ``steps`` not dividing ``len(loader)`` an
       epoch ends early, with the warning); a pass that ends early ends the epoch, with the warning.
@@ -413,7 +416,8 @@ class EpochIterator:
     def _ran_out(self) -> None:
         if self._num_batches is None:
             self._num_batches = self._steps_seen
-        self._interrupted_warning()
+        if self.steps_per_epoch:  # keras-team/keras#23360 (after 3.15.1, followed): running out of an input of
+            self._interrupted_warning()  # unknown size is how its size is found, not an interruption
         self._current_iterator = None
         self.data_adapter.on_epoch_end()
 

@@ -36,9 +36,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   the object's ``name``; a repeated name gets ``_1``...). ``weighted_metrics``
   are weighted with ``sample_weight`` (class weights included, and
   per-timestep weights such as a padding mask), as Keras's; one also in
-  ``metrics`` is logged as ``weighted_<name>``. Keras's metrics also honour an
-  ``Embedding(mask_zero=True)`` mask: port it as ``sample_weight=mask`` with
-  ``weighted_metrics``. The class axis is the loss's ``axis``, so a
+  ``metrics`` is logged as ``weighted_<name>``. Keras's loss and mean metrics also honour an
+  ``Embedding(mask_zero=True)`` mask: mark the model's output with it
+  (:func:`torch_impl.utils.set_keras_mask`), which the loss and metrics read as Keras's do. The class axis is the loss's ``axis``, so a
   torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the figures
   Keras computes for the channels-last model. Unknown names raise
   ``ValueError`` rather than vanish;
@@ -72,7 +72,8 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   ``evaluate(steps=)`` and ``predict(steps=)``, by Keras's rules on TensorFlow (``EpochIterator``, the data
   adapters; measured in ``parity_tests/test_fit_iterables_keras.py``): without ``steps_per_epoch`` a generator is
   read to its end in the first epoch, and every later epoch gets the two batches Keras read ahead for its
-  ``tf.data`` signature (``Your input ran out of data`` warned each time); with it a generator, a DataLoader or a
+  ``tf.data`` signature (Keras 3.15.1 warns ``Your input ran out of data`` each time; later Keras, and this, do
+  not: keras-team/keras#23360); with it a generator, a DataLoader or a
   PyDataset is continued across epochs, a new pass starting only when one is used up (an epoch may end early); a
   step whose input runs out still advances the optimizer's step count, the dropout seeds and the per-batch means
   (as Keras's compiled step does); a DataLoader is read once more before training (its ``shuffle=True`` orders are
@@ -140,6 +141,7 @@ from torch_impl.class_weight import class_weight_to_sample_weight
 from torch_impl.data_adapters import (PEEKED, EpochIterator, arrays_per_output, batch_rows, data_adapter, data_kind,
                                       summary, unpack, unsupported_arg)
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
+from torch_impl.reduction import apply_mask
 from torch_impl.regularizers import Penalties
 from torch_impl.utils import keras_shuffle_order
 
@@ -185,13 +187,22 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     """
     act = output_activation or "linear"
     activation = ACTIVATIONS[act]
+    if isinstance(loss, _CrossentropyByShapes):  # the loss Keras picks from the first batch's shapes
+        picked = {}
+
+        def by_shapes(y, z, sw=None):
+            if "fn" not in picked:
+                picked["fn"] = compiled_loss(loss.resolve(y, z), output_activation)
+            return picked["fn"](y, z, sw)
+
+        return by_shapes
 
     def on_output(y, z, sw=None):
         out = activation(z)
         if act in ("softmax", "sigmoid") and out.dtype == keras_loss_dtype(loss):
             out._keras_logits = z  # as Keras's activation: a crossentropy inside a custom loss finds them
             out._keras_activation = act  # (binary focal behind a softmax takes its factor from the output)
-        return loss(y, out.to(keras_loss_dtype(loss)), sw)
+        return loss(y, _keep_mask(out.to(keras_loss_dtype(loss)), z), sw)
 
     if act in ("softmax", "sigmoid"):
         if getattr(loss, "from_logits", False) and isinstance(loss, _LOGIT_LOSSES + (L.BinaryFocalCrossentropy,)):
@@ -217,6 +228,15 @@ def compiled_loss(loss: L.Loss, output_activation: Optional[str]) -> Callable:
     return on_output
 
 
+def _keep_mask(out: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """``out`` carrying ``source``'s Keras mask (:func:`torch_impl.utils.set_keras_mask`), as Keras's layers
+    propagate a padding mask to the output the loss and the metrics read."""
+    mask = getattr(source, "_keras_mask", None)
+    if mask is not None and out is not source:
+        out._keras_mask = mask
+    return out
+
+
 def _keras_reshapes_output(loss, y, z) -> bool:
     """Whether Keras's loss hands its crossentropy op a new tensor made from the model's output (which carries
     no ``_keras_logits``): ``sparse_categorical_crossentropy`` with ``ignore_class`` masks ``y_pred`` with
@@ -238,6 +258,29 @@ def keras_loss_dtype(loss) -> torch.dtype:
     return torch.get_default_dtype() if dtype is None else dtype
 
 
+class _CrossentropyByShapes(L.Loss):
+    """``compile(loss="crossentropy")`` (or ``"ce"``): Keras's ``get_loss`` picks the crossentropy from the shapes
+    of the first batch's labels and predictions: binary for one output unit, sparse categorical for labels of a
+    lower rank or one label per sample against several units, categorical otherwise (the functional form, with
+    its defaults). :func:`compiled_loss` resolves it on its first call."""
+
+    def __init__(self, name: str = "crossentropy"):
+        super().__init__(name=name)
+
+    @staticmethod
+    def resolve(y_true, y_pred) -> L.Loss:
+        """Keras's ``is_binary_or_sparse_categorical`` rule, as the loss Keras builds."""
+        y_true = torch.as_tensor(y_true) if not isinstance(y_true, torch.Tensor) else y_true
+        binary = y_pred.shape[-1] == 1
+        sparse = y_true.dim() < y_pred.dim() or (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1)
+        if binary:
+            return L.make("binary_crossentropy")
+        return L.make("sparse_categorical_crossentropy" if sparse else "categorical_crossentropy")
+
+    def call(self, y_true, y_pred):
+        return self.resolve(y_true, y_pred).values_and_mask(y_true, y_pred)
+
+
 def as_loss(loss) -> L.Loss:
     """What Keras's ``compile(loss=...)`` makes of ``loss``: a :class:`~torch_impl.losses.Loss` as is; a name
     (``"categorical_crossentropy"``) or one of the functional losses as that loss with default options (on a
@@ -245,6 +288,8 @@ def as_loss(loss) -> L.Loss:
     ``fn(y_true, y_pred)`` wrapped in :class:`~torch_impl.losses.LossFunctionWrapper`."""
     if isinstance(loss, L.Loss):
         return loss
+    if isinstance(loss, str) and loss.lower() in ("crossentropy", "ce"):
+        return _CrossentropyByShapes(loss)
     if isinstance(loss, str):
         return L.make(loss)
     if callable(loss):
@@ -435,20 +480,23 @@ class _CompiledMetrics:
             m.reset_state()
 
     def update(self, y_true: torch.Tensor, z: torch.Tensor, sample_weight) -> None:
-        z = z.detach()
+        z = _keep_mask(z.detach(), z)
         if self.class_axis % z.dim() != z.dim() - 1:
             if y_true.dim() == z.dim():
                 y_true = y_true.movedim(self.class_axis, -1)
-            z = z.movedim(self.class_axis, -1)
-        y_prob = ACTIVATIONS[self.activation](z)
+            z = _keep_mask(z.movedim(self.class_axis, -1), z)
+        y_prob = _keep_mask(ACTIVATIONS[self.activation](z), z)
         if self.activation in ("softmax", "sigmoid"):
             y_prob._keras_logits = z  # a crossentropy inside a custom metric function finds them, as in Keras
         if self.entries is None:
             self._build(y_true, y_prob)
+        mask = getattr(z, "_keras_mask", None)
         for _, metric, weighted in self.entries:
             sw = sample_weight if weighted else None
             values = self._loss_values(metric, y_true, z)
             if values is not None:
+                if mask is not None:  # Keras's MeanMetricWrapper: the prediction's mask weighs the values
+                    sw = apply_mask(None if sw is None else sw.to(metric.dtype), mask, metric.dtype, "sum")
                 metric.update_values(values, sw)
             else:
                 metric.update_state(y_true, y_prob, sw)
@@ -459,15 +507,16 @@ class _CompiledMetrics:
         the rule of :func:`compiled_loss`; ``None`` for any other metric (it gets the probabilities). The
         functional forms keep Keras's own errors for labels of another rank, and ``ignore_class`` its mask."""
         fn = getattr(metric, "_fn", None)
-        if isinstance(fn, L.Loss):  # Keras's MeanMetricWrapper(loss): one reduced value per batch
-            return compiled_loss(fn, self.activation)(y_true, z)
+        if isinstance(fn, L.Loss):  # Keras's MeanMetricWrapper(loss): one reduced value per batch (the loss
+            return compiled_loss(fn, self.activation)(y_true, z)  # object reads the prediction's mask itself)
         if fn not in _LOGIT_FUNCTIONS or self.activation not in ("softmax", "sigmoid"):
             return None
         kwargs = metric._fn_kwargs
         if kwargs.get("ignore_class") is not None or \
                 (y_true.dim() != z.dim() and fn is not L.sparse_categorical_crossentropy):
             return None
-        return compiled_loss(L.make(fn, reduction=None, **kwargs), self.activation)(y_true, z)
+        # a function does not read the prediction's mask (update weighs its values by it)
+        return compiled_loss(L.make(fn, reduction=None, **kwargs), self.activation)(y_true, z.view_as(z))
 
     def results(self) -> dict:
         """The logs: each metric's result as a float (a list of floats for one per threshold or class)."""
@@ -669,6 +718,12 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     ``x`` (then it could be one array given row by row), or when several output names or a list/dict of losses
     say so."""
     names = _output_names(model, output_names)
+    partial = _partial_labels(y, loss)
+    if partial is not None:  # y only for the outputs with a loss (Keras's CompileLoss spreads it)
+        if names is not None and len(names) != partial:
+            raise ValueError(f"`loss` has {partial} entries for a model of {len(names)} outputs {names}: give one "
+                             "per output (None for an output without a loss).")
+        return (names if names is not None else [None] * partial), False
     if isinstance(y, dict):
         if names is None:
             return sorted(str(k) for k in y), True
@@ -685,6 +740,19 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
                              "output or a dict keyed by output name.")
         return None
     return names, False
+
+
+def _partial_labels(y, loss) -> Optional[int]:
+    """The number of outputs when ``y`` holds labels only for the outputs that have a loss: ``loss`` a list/tuple
+    with ``None`` entries, ``y`` one array (one loss not ``None``) or a list of arrays, one per loss not ``None``
+    (Keras's ``CompileLoss`` then places them in the losses' order); else ``None``."""
+    if not isinstance(loss, (list, tuple)) or isinstance(y, dict) or y is None:
+        return None
+    with_loss = sum(1 for v in loss if v is not None)
+    given = len(y) if arrays_per_output(y) else 1
+    if None in loss and 0 < with_loss == given < len(loss):
+        return len(loss)
+    return None
 
 
 def _by_output(value, names: list, what: str) -> list:
@@ -849,9 +917,8 @@ class _MultiOutput:
                 raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
                                  "the outputs with output_names=[...].")
             parts = _by_output(value, self.names, what)
-            if what == "y" and any(p is None for p in parts):
-                missing = [nm for nm, p in zip(self.names, parts) if p is None]
-                raise ValueError(f"y has no labels for outputs {missing}; the model's outputs: {self.names}.")
+            if what == "y":
+                self._check_labels(parts)
         elif shared:  # one sample_weight array: Keras weighs every output's loss and weighted metrics with it
             parts = [value] * len(self.names)
         else:
@@ -863,7 +930,21 @@ class _MultiOutput:
 
     def labels(self, y, dtype, device) -> _PerOutput:
         self._y_structure = _structure(y)  # what the next sample_weights must match, as Keras's data adapter
+        if not isinstance(y, (dict, _PerOutput)) and _partial_labels(y, self.losses) == len(self.names):
+            # Keras's CompileLoss: y only for the outputs with a loss, placed in the losses' order
+            given = iter(y if arrays_per_output(y) else [y])
+            parts = [None if l is None else next(given) for l in self.losses]
+            self._check_labels(parts)
+            return _PerOutput([None if p is None else _labels(p, dtype, device) for p in parts], "y")
         return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+
+    def _check_labels(self, parts: list) -> None:
+        """Each output with a loss or metrics has labels (Keras: an output without a loss needs none)."""
+        missing = [nm if nm is not None else i for i, (nm, p) in enumerate(zip(self.names, parts))
+                   if p is None and (self.losses[i] is not None or self.metrics[i])]
+        if missing:
+            raise ValueError(f"y has no labels for outputs {missing} (which have a loss or metrics); the model's "
+                             f"outputs: {self.names}.")
 
     def sample_weights(self, sw, convert) -> Optional[_PerOutput]:
         # Keras's array adapter: a nested sample_weight must have y's structure (a dict for a dict, a list as long
@@ -1118,7 +1199,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
 
     ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
     PyDataset, as :func:`fit` takes them); ``steps`` then reads that many batches (default: the whole pass; a
-    generator read to its end warns ``Your input ran out of data``, as Keras does).
+    generator read to its end ends the pass; Keras 3.15.1 warns ``Your input ran out of data`` there, later Keras
+    (keras-team/keras#23360) and this only when ``steps`` was given).
 
     ``return_dict=False`` gives Keras's default return instead: the loss alone as a float when nothing else is
     logged, else a list in Keras's order (``model.metrics_names``: ``loss``, the compiled metrics' own names, the
@@ -1300,7 +1382,10 @@ def _optimizer(optimizer, model: torch.nn.Module):
         made = _NAMED_OPTIMIZERS.get(model)
         if made is not None and made[0] == key:
             return made[1]
-        opt = optim.get(optimizer, model.named_parameters())
+        named = list(model.named_parameters())
+        # a model without parameters: Keras's optimizer is built on no variables (fit warns "The model does not
+        # have any trainable weights." and takes no step); torch refuses an empty list, not a group without any
+        opt = optim.get(optimizer, named if named else [{"params": []}])
         _NAMED_OPTIMIZERS[model] = (key, opt)
         return opt
     if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
@@ -1596,7 +1681,8 @@ def fit(
             (default ``model.output_activation``) is the activation Keras applies (one per output: a list or a
             dict keyed by output name; one name applies to every output).
         x, y: arrays or tensors (labels: integer ids, one-hot, or binary; for several outputs a list or a dict of
-            them, one per output); ``x`` of a multi-input model as
+            them, one per output, or, as Keras takes them, only for the outputs whose loss is not ``None``: one
+            array or a list in the losses' order); ``x`` of a multi-input model as
             Keras's: a list of arrays (``model(x1, x2)``) or a dict of arrays (``model(**x)``: keyword
             arguments named as Keras's ``Input`` layers). Arrays are cast to the model's dtype (Keras's default
             float ``Input``); give token ids for an ``nn.Embedding`` as a torch integer tensor, which is kept
@@ -1606,7 +1692,8 @@ def fit(
             ``batch_size`` is then ignored, ``shuffle`` only shuffles a PyDataset's batch order (with Python's
             ``random``), and ``y``, ``sample_weight``, ``validation_split``, ``seed``, ``generator`` raise.
         loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
-            ``compile(loss=...)`` takes it (:func:`as_loss`).
+            ``compile(loss=...)`` takes it (:func:`as_loss`); ``"crossentropy"`` / ``"ce"`` picks binary, sparse
+            or categorical crossentropy from the first batch's shapes, as Keras's ``compile`` does.
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
             ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
             optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
@@ -1773,8 +1860,11 @@ def fit(
         penalties.clear()  # Keras clears a model's added losses at each call
         z = _call(model, xb)
         value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
-        (scale_loss(value) if scale_loss is not None else value).backward()
-        optimizer.step()
+        if value.requires_grad:
+            (scale_loss(value) if scale_loss is not None else value).backward()
+            optimizer.step()
+        else:  # Keras's train_step without trainable weights: no update, the optimizer's step count kept
+            warnings.warn("The model does not have any trainable weights.", UserWarning, stacklevel=3)
         batch_loss = float(value.detach())
         tracker.update(value, n)
         if compiled:
@@ -1790,6 +1880,9 @@ def fit(
 
     try:
         callbacks.on_train_begin()
+        # Keras's `self._initial_epoch or initial_epoch`: the epoch a BackupAndRestore callback restored (kept on
+        # the model, as Keras keeps it, for later fit calls too)
+        initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
             started = time.perf_counter()
             compiled.reset()  # Keras: reset_metrics(), then on_epoch_begin

@@ -1506,9 +1506,14 @@ def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mod
     else:  # TensorFlow's average leaves the padding out of the count
         avg = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[nd - 1]
         if _py_any(p != (0, 0) for p in pads):
-            total = avg(F.pad(xc, _torch_pad(pads)), pool_size, strides, divisor_override=1)
+            def window_sums(t: torch.Tensor) -> torch.Tensor:
+                if nd == 1:  # avg_pool1d has no divisor_override: a 1 x k window of avg_pool2d
+                    return F.avg_pool2d(t.unsqueeze(-2), (1, pool_size[0]), (1, strides[0]),
+                                        divisor_override=1).squeeze(-2)
+                return avg(t, pool_size, strides, divisor_override=1)
+            total = window_sums(F.pad(xc, _torch_pad(pads)))
             ones = torch.ones((1, 1, *xc.shape[2:]), dtype=xc.dtype, device=xc.device)
-            count = avg(F.pad(ones, _torch_pad(pads)), pool_size, strides, divisor_override=1)
+            count = window_sums(F.pad(ones, _torch_pad(pads)))
             out = total / count
         else:
             out = avg(xc, pool_size, strides)

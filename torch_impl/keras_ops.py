@@ -836,9 +836,11 @@ def moments(x, axes, keepdims: bool = False, synchronized: bool = False):
 
 
 def normalize(x, axis: int = -1, order: int = 2, epsilon: Optional[float] = None) -> torch.Tensor:
-    """``ops.normalize(x, axis=-1, order=2, epsilon=None)``: for ``order=2`` ``x * minimum(rsqrt(sum(x**2)),
-    1 / eps)`` (a zero vector stays 0, gradient 0 where the incoming one is; ``F.normalize`` divides by
-    ``max(norm, 1e-12)``), else ``x / maximum(norm(x, order), eps)``; ``eps`` defaults to 1e-7."""
+    """``ops.normalize(x, axis=-1, order=2, epsilon=None)``: for ``order=2`` ``x * rsqrt(maximum(sum(x**2),
+    eps**2))`` (keras-team/keras#23093, after 3.15.1, followed; 3.15.1's ``minimum(rsqrt(sum(x**2)), 1 / eps)``
+    differs by rounding below the clamp: float32 ``eps=1e-3`` gives 999.99994 for 1000; a zero vector stays 0 with
+    the gradient ``1 / eps``; ``F.normalize`` divides by ``max(norm, 1e-12)``), else ``x / maximum(norm(x,
+    order), eps)``; ``eps`` defaults to 1e-7."""
     if not isinstance(order, int) or not order >= 1:
         raise ValueError(f"Argument `order` must be an int >= 1. Received: order={order}")
     x = _t(x)
@@ -850,7 +852,7 @@ def normalize(x, axis: int = -1, order: int = 2, epsilon: Optional[float] = None
     eps = _K.epsilon() if epsilon is None else epsilon
     if order == 2:
         square_sum = sum(square(x), axis=axis, keepdims=True)
-        inv_norm = minimum(rsqrt(square_sum), 1.0 / eps)
+        inv_norm = rsqrt(maximum(square_sum, eps * eps))
         return x * inv_norm
     n = norm(x, ord=order, axis=axis, keepdims=True)
     return divide(x, maximum(n, eps))
@@ -1697,11 +1699,34 @@ def flip(x, axis=None) -> torch.Tensor:
 
 
 def roll(x, shift, axis=None) -> torch.Tensor:
-    """``ops.roll(x, shift, axis=None)``: over the flattened tensor when ``axis`` is None, shape kept."""
+    """``ops.roll(x, shift, axis=None)``: over the flattened tensor when ``axis`` is None, shape kept; ``shift``
+    and ``axis`` (ints, sequences or arrays) broadcast against each other as NumPy's (keras-team/keras#23242,
+    after 3.15.1, followed: 3.15.1 raises unless they have the same length), a repeated axis adds its shifts."""
     x = _t(x)
     if axis is None:
         return torch.roll(x.reshape(-1), shift, 0).reshape(x.shape)
-    return torch.roll(x, shift, axis)
+    shifts, axes = _roll_shift_axis(shift, axis)
+    return torch.roll(x, shifts, axes)
+
+
+def _roll_shift_axis(shift, axis) -> tuple:
+    """Keras's ``normalize_shift_and_axis`` (keras-team/keras#23242): ``shift`` and ``axis`` as lists of ints of
+    one length, a length-1 one repeated; ``ValueError`` otherwise."""
+    def as_list(v):
+        v = v.tolist() if hasattr(v, "tolist") else v
+        if not isinstance(v, (int, tuple, list)):
+            raise ValueError(f"`value` must be an integer, tuple or list. Received: value={v}")
+        return [int(i) for i in v] if isinstance(v, (tuple, list)) else [int(v)]
+
+    shifts, axes = as_list(shift), as_list(axis)
+    if len(shifts) == 1:
+        shifts = shifts * len(axes)
+    if len(axes) == 1:
+        axes = axes * len(shifts)
+    if len(shifts) != len(axes):
+        raise ValueError(f"`shift` and `axis` must be broadcastable to the same length. Received: shift={shift}, "
+                         f"axis={axis}")
+    return tuple(shifts), tuple(axes)
 
 
 def tril(x, k=0) -> torch.Tensor:
@@ -1768,16 +1793,17 @@ def outer(x1, x2) -> torch.Tensor:
 
 
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False) -> torch.Tensor:
-    """``ops.isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False)``: ``|x1 - x2| <= atol + rtol * |x2|`` in the
-    promoted float dtype (so ``inf`` is *not* close to ``inf``: Keras's TensorFlow backend, unlike NumPy);
-    equality for integers and booleans."""
+    """``ops.isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False)``: ``(finite & |x1 - x2| <= atol + rtol *
+    |x2|) | x1 == x2`` in the promoted float dtype, so ``inf`` is close to ``inf`` (NumPy's, and Keras's after
+    keras-team/keras#23136; Keras 3.15.1 says False); equality for integers and booleans."""
     a, b = _t(x1), _t(x2)
     dt = _tdt(result_type(_dname(a), _dname(b)))
     a, b = _same_device(a.to(dt), b.to(dt))
     if not dt.is_floating_point:
         return a == b
     a, b = a.detach(), b.detach()
-    out = torch.abs(a - b) <= (atol + rtol * torch.abs(b))
+    # keras-team/keras#23136 (after 3.15.1, followed): equal infinities are close (3.15.1: inf - inf is NaN)
+    out = (torch.isfinite(a) & torch.isfinite(b) & (torch.abs(a - b) <= (atol + rtol * torch.abs(b)))) | (a == b)
     if equal_nan:
         out = out | (torch.isnan(a) & torch.isnan(b))
     return out
@@ -1785,8 +1811,8 @@ def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False) -> torch.Tensor:
 
 def hypot(x1, x2) -> torch.Tensor:
     """``ops.hypot(x1, x2)``: ``max(|x1|, |x2|) * sqrt(1 + divide_no_nan(min, max)**2)`` (TensorFlow's composition
-    and its gradients: a tie of ``|x1| = |x2|`` gives ``maximum``'s part to ``x1``); int8..int32/uint become floatx,
-    int64 float64."""
+    and its gradients: a tie of ``|x1| = |x2|`` gives ``maximum``'s part to ``x1``), ``inf`` where an input is
+    infinite (keras-team/keras#23157, followed); int8..int32/uint become floatx, int64 float64."""
     a, b = _t(x1), _t(x2)
     dt = result_type(_dname(a), _dname(b))
     dt = floatx() if dt in ("int8", "int16", "int32", "uint8", "uint16", "uint32") else \
@@ -1795,7 +1821,11 @@ def hypot(x1, x2) -> torch.Tensor:
     aa, ab = absolute(a), absolute(b)
     mx, mn = maximum(aa, ab), minimum(aa, ab)
     ratio = divide_no_nan(mn, mx)
-    return mx * sqrt(1.0 + square(ratio))
+    out = mx * sqrt(1.0 + square(ratio))
+    # keras-team/keras#23157 (after 3.15.1, followed): an infinite input gives inf (3.15.1: NaN for (inf, inf)
+    # and (inf, NaN), the ratio being inf / inf)
+    return torch.where(torch.isinf(aa) | torch.isinf(ab), torch.tensor(math.inf, dtype=out.dtype,
+                                                                        device=out.device), out)
 
 
 def arctan2(x1, x2) -> torch.Tensor:
@@ -1851,6 +1881,18 @@ def average(x, axis=None, weights=None) -> torch.Tensor:
         dims = _dims(x, axis)  # axis=() reduces nothing (tf.reduce_mean); torch's dim=() would reduce all
         return torch.mean(x, dims) if dims else x
     w = _t(weights)
+    # keras-team/keras#23249 (after 3.15.1, followed): NumPy's checks of the weights' shape (3.15.1 broadcasts
+    # weights of x's rank, e.g. (1, 3) against (2, 3), and fails inside TensorFlow for an axis given as a tuple)
+    if w.dim() == 1 and x.dim() > 1:
+        if axis is None or (isinstance(axis, (list, tuple)) and len(axis) != 1):
+            raise ValueError("Axis must be specified when shapes of a and weights differ.")
+        axis = axis[0] if isinstance(axis, (list, tuple)) else axis
+        if w.shape[0] != x.shape[int(axis) % x.dim()]:
+            raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
+    elif x.shape != w.shape:
+        if axis is None:
+            raise ValueError("Axis must be specified when shapes of a and weights differ.")
+        raise ValueError("Shape of weights must be consistent with shape of a along specified axis.")
     dt = _tdt(result_type(_dname(x), _dname(w), float))
     x, w = _same_device(x.to(dt), w.to(dt))
     if axis is None:
@@ -1858,27 +1900,26 @@ def average(x, axis=None, weights=None) -> torch.Tensor:
     if x.dim() == w.dim():
         dims = _dims(x, axis)
         return torch.sum(x * w, dims) / torch.sum(w, dims) if dims else (x * w) / w
-    return torch.tensordot(x, w, dims=([axis], [0])) / torch.sum(w)
+    return torch.tensordot(x, w, dims=([int(axis)], [0])) / torch.sum(w)
 
 
 def searchsorted(sorted_sequence, values, side="left") -> torch.Tensor:
-    """``ops.searchsorted(sorted_sequence, values, side="left")``: a 1-D sequence and 1-D values of its dtype only
-    (Keras raises otherwise: no broadcasting of N-D values, unlike NumPy); int32 indices. A NaN value goes to 0
-    with ``side="left"`` (``std::lower_bound``; torch and NumPy: the end) and to the end with ``"right"``."""
+    """``ops.searchsorted(sorted_sequence, values, side="left")``: a 1-D sequence and values of its dtype, of any
+    shape (the result has the values' shape: keras-team/keras#23436, after 3.15.1, followed; 3.15.1 raises for
+    values that are not 1-D); int32 indices. A NaN value goes to 0 with ``side="left"`` (``std::lower_bound``;
+    torch and NumPy: the end) and to the end with ``"right"``."""
     s, v = _t(sorted_sequence), _t(values)
     if s.dim() != 1:
         raise ValueError("`searchsorted` only supports 1-D sorted sequences. Received: "
                          f"sorted_sequence.shape={tuple(s.shape)}")
-    if v.dim() != 1:
-        raise ValueError(f"ops.searchsorted: values of shape {tuple(v.shape)} with a 1-D sequence (TensorFlow raises "
-                         "InvalidArgumentError: the ranks must be equal)")
     if s.dtype != v.dtype:
         raise TypeError(f"ops.searchsorted: {_dname(s)} sequence and {_dname(v)} values (TensorFlow raises)")
     s, v = _same_device(s, v)
+    shape, v = v.shape, v.reshape(-1)
     out = torch.searchsorted(s, v, side=side, out_int32=True)
     if side == "left" and v.is_floating_point():  # TensorFlow's lower_bound puts NaN first (torch: last)
         out = torch.where(torch.isnan(v), torch.zeros_like(out), out)
-    return out
+    return out.reshape(shape)
 
 
 def digitize(x, bins) -> torch.Tensor:

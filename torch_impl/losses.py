@@ -1300,7 +1300,10 @@ class Loss(nn.Module):
         return out if isinstance(out, tuple) else (out, None)
 
     def forward(self, y_true: TensorLike, y_pred: TensorLike, sample_weight=None) -> torch.Tensor:
+        in_mask = getattr(y_pred, "_keras_mask", None)  # Keras's get_keras_mask(y_pred): a padding mask, say
         values, mask = self.values_and_mask(y_true, y_pred)
+        if in_mask is not None:
+            mask = in_mask if mask is None else in_mask.to(mask.device).bool() & mask.bool()
         out = reduce_weighted_values(values, sample_weight, mask=mask, reduction=self.reduction)
         # Keras returns the loss in its dtype; a half dtype was computed in float32 (see _prepare)
         return out.to(self.dtype) if self.dtype in _HALF else out
@@ -1366,8 +1369,23 @@ class LossFunctionWrapper(Loss):
         return cls(**config)
 
 
+def _keras_function_route(loss: "Loss", y_true, y_pred, sample_weight):
+    """Keras's crossentropy classes are ``LossFunctionWrapper`` s of the functions, and the functions find the
+    logits a sigmoid/softmax output carries (``_keras_logits``: a Keras activation's output, or
+    :class:`torch_impl.nn.Softmax`'s). For such a prediction the class runs as that wrapper (the same rank
+    alignment and dtype conversion, which lose the logits where Keras loses them); ``None`` for any other."""
+    if getattr(y_pred, "_keras_logits", None) is None:
+        return None
+    wrapper = LossFunctionWrapper(loss._keras_function, reduction=loss.reduction, name=loss.name, dtype=loss.dtype,
+                                  **loss._kwargs())
+    return wrapper(y_true, y_pred, sample_weight)
+
+
 class _Wrapped(Loss):
     """A Keras LossFunctionWrapper around one of this module's private cores."""
+
+    #: the public function Keras's class wraps, where it finds the logits behind an activation (None: it does not)
+    _keras_function: Optional[Callable] = None
 
     _call_converts_inputs = True
 
@@ -1412,7 +1430,12 @@ class _Wrapped(Loss):
         raise NotImplementedError
 
     def forward(self, y_true, y_pred, sample_weight=None):
-        fused = self._fused_reduced(y_true, y_pred, sample_weight)
+        if self._keras_function is not None:
+            routed = _keras_function_route(self, y_true, y_pred, sample_weight)
+            if routed is not None:
+                return routed
+        masked = getattr(y_pred, "_keras_mask", None) is not None  # the fused kernels take no mask: eager path
+        fused = None if masked else self._fused_reduced(y_true, y_pred, sample_weight)
         return fused if fused is not None else super().forward(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
@@ -1449,6 +1472,7 @@ class CategoricalCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_categorical_crossentropy)
+    _keras_function = staticmethod(categorical_crossentropy)
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
                  reduction: Optional[str] = "sum_over_batch_size", name: str = "categorical_crossentropy", dtype=None):
@@ -1506,8 +1530,17 @@ class SparseCategoricalCrossentropy(Loss):
             y_true, y_pred, self.from_logits, self.ignore_class, self.axis, self.dtype
         )
 
+    _keras_function = staticmethod(sparse_categorical_crossentropy)
+
+    def _kwargs(self) -> dict:
+        return dict(from_logits=self.from_logits, ignore_class=self.ignore_class, axis=self.axis)
+
     def forward(self, y_true, y_pred, sample_weight=None):
-        if self.from_logits and self.reduction in _REDUCING and _kernels_for(y_pred) and self.dtype is None:
+        routed = _keras_function_route(self, y_true, y_pred, sample_weight)
+        if routed is not None:
+            return routed
+        if self.from_logits and self.reduction in _REDUCING and _kernels_for(y_pred) and self.dtype is None \
+                and getattr(y_pred, "_keras_mask", None) is None:
             y_true, y_pred = _prepare(y_true, y_pred, labels_are_indices=True, keep_half=True)
             y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
             axis = _canonical_axis(self.axis, y_pred.dim())
@@ -1544,6 +1577,7 @@ class BinaryCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_crossentropy)
+    _keras_function = staticmethod(binary_crossentropy)
     _binary = True
 
     def _kernel_path(self) -> bool:
@@ -1579,6 +1613,7 @@ class BinaryFocalCrossentropy(_Wrapped):
     """
 
     _fn = staticmethod(_binary_focal_crossentropy)
+    _keras_function = staticmethod(binary_focal_crossentropy)
     _binary = True
 
     def _kernel_path(self) -> bool:

@@ -83,7 +83,7 @@ from torch_impl.losses import (  # Keras's metric functions are its loss functio
     poisson,
     squared_hinge,
 )
-from torch_impl.reduction import squeeze_or_expand_to_same_rank
+from torch_impl.reduction import apply_mask, squeeze_or_expand_to_same_rank
 
 __all__ = [
     "Metric", "Mean", "Sum", "MeanMetricWrapper",
@@ -283,10 +283,14 @@ class Metric:
 def _samplewise(values: torch.Tensor, sample_weight, dtype: torch.dtype, reduce: Callable):
     """Keras's ``reduce_to_samplewise_values``: values cast to ``dtype``; the weight aligned to the values' rank
     by one trailing 1-dim, the values reduced over the axes the weight lacks, then weighted, and both reduced to
-    one figure per sample."""
+    one figure per sample. A mask the values carry (``_keras_mask``) weighs them only next to a sample weight,
+    as in Keras."""
+    mask = getattr(values, "_keras_mask", None)
     values = values.to(dtype)
     if sample_weight is not None:
         sample_weight = _tensor(sample_weight, dtype, values.device).to(values.device)
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask.to(values.device), dtype, reduction="sum")
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         if values.dim() > sample_weight.dim():
             values = reduce(values, dim=tuple(range(sample_weight.dim(), values.dim())))
@@ -371,9 +375,14 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        mask = getattr(y_pred, "_keras_mask", None)  # Keras: the prediction's mask weighs the values (no rescale)
         y_pred = _tensor(y_pred)
         y_true = _tensor(y_true, device=y_pred.device)
-        super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+        values = self._fn(y_true, y_pred, **self._fn_kwargs)
+        if mask is not None:
+            sw = None if sample_weight is None else _tensor(sample_weight, self.dtype, values.device)
+            sample_weight = apply_mask(sw, mask.to(values.device), self.dtype, reduction="sum")
+        super().update_state(values, sample_weight)
 
     def get_config(self) -> dict:
         """Keras's: the wrapper's ``fn`` (the callable itself here) and its options; a named subclass
@@ -598,6 +607,12 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        pred_mask = getattr(y_pred, "_keras_mask", None)
+        if pred_mask is not None and self.ignore_class is not None:
+            # Keras's MeanMetricWrapper: the prediction's mask joins the weight first, then the loss's mask
+            sw = None if sample_weight is None else _tensor(sample_weight, self.dtype, pred_mask.device)
+            sample_weight = apply_mask(sw, pred_mask, self.dtype, reduction="sum")
+            y_pred = _tensor(y_pred).view_as(y_pred)  # the same values, without the mask (applied above)
         if self.ignore_class is None or sample_weight is None:
             return super().update_state(y_true, y_pred, sample_weight)
         y_pred = _tensor(y_pred)

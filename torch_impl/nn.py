@@ -14,6 +14,10 @@ weights in Keras layout, and models built from a framework-neutral spec.
 * :data:`ACTIVATIONS` / :class:`Activation`: every ``keras.activations`` name (but
   ``threshold``) with TensorFlow's numerics (``leaky_relu`` slope 0.2, exact ``gelu``,
   TensorFlow's softplus threshold and its gradients at kinks and NaN inputs).
+* :class:`GaussianDropout`, :class:`AlphaDropout` (TensorFlow's random streams, as :class:`Dropout`), :class:`ReLU`
+  (``max_value``, ``negative_slope``, ``threshold``), :class:`Softmax` (with Keras's ``mask``) and
+  :class:`LayerNormalization` (TensorFlow's order of operations; the deprecated ``rms_scaling``): Keras's layers
+  with its numbers; :func:`activation` and :data:`ACTIVATIONS` return a callable as it is.
 * :func:`load_keras_weights` loads ``model.get_weights()``-style arrays
   (Dense kernel ``(in, out)``; Conv kernels ``(*k, in, out)``; Embedding;
   BatchNormalization gamma, beta, moving mean, moving variance; LayerNorm;
@@ -22,6 +26,10 @@ weights in Keras layout, and models built from a framework-neutral spec.
   reverse.
 * :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN` (from :mod:`torch_impl.rnn`) are torch's recurrent layers
   with Keras's ``dropout``/``recurrent_dropout`` and their masks.
+* :func:`tf_same_padding` / :class:`TFSamePadding` pad a channels-first tensor as TensorFlow's ``padding="same"``
+  does (the odd pad at the end, strides and dilation included), in front of a ``'valid'`` torch conv;
+  :class:`MaxPooling1D`/``2D``/``3D`` and :class:`AveragePooling1D`/``2D``/``3D`` are Keras's pooling layers
+  (``strides`` default to ``pool_size``; ``'same'`` as TensorFlow: never a max, left out of an average's count).
 * :func:`build_model` builds ``torch.nn.Sequential`` from the layer spec that
   ``keras_impl.models.build_model`` also reads, e.g.
   ``{"input_dim": 4, "layers": [{"type": "dense", "units": 8, "activation": "relu"},
@@ -54,6 +62,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from torch_impl import _ops
+from torch_impl import keras_backend as _K
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
 from torch_impl.attention import MultiHeadAttention
@@ -65,9 +74,12 @@ from torch_impl.rnn import GRU, LSTM, SimpleRNN
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
-           "Dropout", "GaussianNoise", "RandomFlip", "Rescaling", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
+           "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "Softmax", "LayerNormalization",
+           "keras_relu", "RandomFlip", "Rescaling", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
            "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
            "RandomBrightness",
+           "tf_same_padding", "TFSamePadding", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+           "AveragePooling2D", "AveragePooling3D",
            "activation",
            "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
@@ -193,7 +205,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
                     p.zero_()
                     if isinstance(m, nn.LSTM) and pname.startswith("bias_ih"):  # unit_forget_bias
                         p[m.hidden_size:2 * m.hidden_size] = 1.0
-                    if pname.startswith("bias_hh") and not isinstance(m, nn.GRU):
+                    two_biases = isinstance(m, nn.GRU) and getattr(m, "reset_after", True)
+                    if pname.startswith("bias_hh") and not two_biases:
                         p.requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias (GRU's has two)
     if seed is not None:
         _keras_seeded_init(module, seed)
@@ -304,6 +317,10 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                 m._initial_seed = m._seed_value
         elif isinstance(m, GaussianNoise):
             if m.seed is None and m.stddev > 0:  # so does an unseeded GaussianNoise (none at stddev 0)
+                m.state = (draw(), 0)
+                m._initial_seed = m._seed_value
+        elif isinstance(m, (GaussianDropout, AlphaDropout)):
+            if m.seed is None and m.rate > 0:  # an unseeded one with rate > 0 makes SeedGenerator(None)
                 m.state = (draw(), 0)
                 m._initial_seed = m._seed_value
         elif isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0:
@@ -733,6 +750,105 @@ class GaussianNoise(_SeedGenerator, nn.Module):
         return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
 
 
+def _check_dropout_rate(rate) -> None:
+    if not 0 <= rate <= 1:
+        raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                         f"Received: rate={rate}")
+
+
+class GaussianDropout(_SeedGenerator, nn.Module):
+    """Keras's ``GaussianDropout(rate, seed)`` on the TensorFlow backend: in training mode ``x * noise`` with
+    ``noise = z * sqrt(rate / (1 - rate)) + 1``, ``z`` TensorFlow's ``stateless_normal`` in the input's dtype from
+    the layer's ``SeedGenerator`` (the stream of :class:`Dropout`, one draw per training call; the factor is a
+    Python float rounded to the input's dtype, as ``tf.random.stateless_normal(mean=1.0, stddev=...)`` does); the
+    identity in eval mode and for ``rate == 0`` (which makes no generator, as Keras). ``rate == 1`` raises
+    ``ZeroDivisionError`` at a training call, as Keras's ``sqrt(rate / (1 - rate))`` does. An unseeded layer with
+    ``rate > 0`` draws its seed from Python's ``random`` (Keras's ``make_default_seed``), which :func:`keras_init_` ``(seed=...)`` replays. The normal goes
+    through glibc's ``log``/``sincos`` on TensorFlow's side: within an ulp of Keras's values on a few draws (measured
+    9.6e-8 relative in float32, 7.3e-16 in float64).
+
+    Example:
+        >>> import torch
+        >>> drop = GaussianDropout(0.2, seed=3)  # keras.layers.GaussianDropout(0.2, seed=3)
+        >>> y = drop(torch.ones(2, 3, dtype=torch.float64))  # training call: 1 + 0.5 * z
+        >>> drop.state, drop.eval()(torch.ones(1)).item()  # eval: the identity, the counter stays
+        ((3, 1), 1.0)
+    """
+
+    def __init__(self, rate: float, seed: Optional[int] = None):
+        super().__init__()
+        _check_dropout_rate(rate)
+        self.rate, self.seed = rate, seed
+        self._init_seed(seed, draws=rate > 0)  # Keras makes the generator only for rate > 0
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}, seed={self.seed}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))  # rate 1: ZeroDivisionError, as Keras's call
+        z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
+        # tf.random.stateless_normal(mean=1.0, stddev=stddev): z * stddev + mean, both cast to the dtype
+        noise = z * torch.tensor(stddev, dtype=x.dtype, device=x.device) + torch.tensor(1.0, dtype=x.dtype,
+                                                                                         device=x.device)
+        return x * noise
+
+
+class AlphaDropout(_SeedGenerator, nn.Module):
+    """Keras's ``AlphaDropout(rate, noise_shape, seed)`` on the TensorFlow backend (the dropout of SELU networks):
+    in training mode a unit is kept where TensorFlow's ``stateless_uniform`` draw (of ``noise_shape``, ``None``
+    entries the input's size, broadcast to the input) is ``>= rate``, else set to ``alpha_p = -alpha * scale``
+    (SELU's negative saturation); then the affine ``a * x + b`` with ``a = ((1 - rate) (1 + rate alpha_p^2))^-1/2``
+    and ``b = -a alpha_p rate`` keeps the mean and variance: ``a * (x * keep + alpha_p * (1 - keep)) + b``, each
+    Python constant rounded to the input's dtype as TensorFlow does. The uniform draw is in floatx (torch's default
+    dtype; Keras's ``ops.random.uniform`` default), not the input's dtype: a float32 default dtype with float64
+    inputs draws float32 uniforms, as Keras with floatx float32 does. One draw of the layer's ``SeedGenerator`` per
+    training call (the stream of :class:`Dropout`); the identity in eval mode and for ``rate == 0`` (no generator
+    then, as Keras). ``torch.nn.AlphaDropout`` draws torch's masks and keeps units with probability ``1 - p``
+    too, but from another stream.
+
+    Example:
+        >>> import torch
+        >>> drop = AlphaDropout(0.5, seed=1)  # keras.layers.AlphaDropout(0.5, seed=1)
+        >>> y = drop(torch.zeros(2, 4))  # dropped units: a * alpha_p + b, kept: b
+        >>> sorted({round(v, 4) for v in y.flatten().tolist()}), drop.state
+        ([-0.7792, 0.7792], (1, 1))
+    """
+
+    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
+                 seed: Optional[int] = None):
+        super().__init__()
+        _check_dropout_rate(rate)
+        self.rate, self.seed = rate, seed
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self._init_seed(seed, draws=rate > 0)
+
+    def extra_repr(self) -> str:
+        ns = "" if self.noise_shape is None else f", noise_shape={self.noise_shape}"
+        return f"rate={self.rate}{ns}, seed={self.seed}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return x
+        shape = tuple(x.shape)
+        noise_shape = shape if self.noise_shape is None else \
+            tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        floatx = torch.get_default_dtype()
+        u = stateless_uniform(noise_shape, self._next_seed(), floatx, x.device)
+        kept = (u >= torch.tensor(self.rate, dtype=floatx, device=x.device)).to(x.dtype)
+        alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+        alpha_p = -alpha * scale
+        a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * self.rate
+
+        def c(v: float) -> torch.Tensor:
+            return torch.tensor(v, dtype=x.dtype, device=x.device)
+
+        out = x * kept + c(alpha_p) * (c(1.0) - kept)
+        return c(a) * out + c(b)
+
+
 class RandomFlip(_SeedGenerator, nn.Module):
     """Keras's ``RandomFlip(mode, seed)`` on the TensorFlow backend: in training mode each image of the batch is
     flipped where its draw of ``uniform((N, 1, 1, 1))`` (floatx: torch's default dtype; TensorFlow's stateless
@@ -813,6 +929,9 @@ class Rescaling(nn.Module):
         return x.to(dtype) * self._along_axis(self.scale, x, dtype) + self._along_axis(self.offset, x, dtype)
 
 
+_KERAS_BASE_LAYER_KEYS = ("name", "trainable", "dtype")  # keras.layers.Layer's own config keys
+
+
 class LeakyReLU(nn.Module):
     """Keras's ``LeakyReLU(negative_slope=0.3)``: ``tf.nn.leaky_relu``, whose slope is a float32 attribute, so a
     float64 model computes with ``float32(0.3)`` (``torch.nn.LeakyReLU(0.3)`` is 4e-8 off on every negative
@@ -854,11 +973,350 @@ class ELU(nn.Module):
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
+    def get_config(self) -> dict:
+        """Keras's ``ELU.get_config()`` argument: ``alpha``."""
+        return {"alpha": self.alpha}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ELU":
+        """The layer from :meth:`get_config`'s dict, or from Keras's (``name``, ``trainable``, ``dtype`` dropped)."""
+        return cls(**{k: v for k, v in config.items() if k not in _KERAS_BASE_LAYER_KEYS})
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         res = _elu(x)
         if self.alpha == 1:
             return res
         return torch.where(x > 0, res, torch.tensor(self.alpha, dtype=res.dtype, device=res.device) * res)
+
+
+def keras_relu(x: torch.Tensor, negative_slope: float = 0.0, max_value: Optional[float] = None,
+               threshold: float = 0.0) -> torch.Tensor:
+    """``keras.activations.relu(x, negative_slope, max_value, threshold)`` as Keras's ``ReLU.static_call`` computes
+    it on TensorFlow, branch for branch: a slope alone is ``tf.nn.leaky_relu`` (its slope a float32 attribute, even
+    in float64); otherwise ``relu`` (``relu6`` when ``max_value == 6`` and no threshold: zero gradient at 6),
+    ``where(x > threshold, x, 0)`` with a threshold, ``clip_by_value(0, max_value)`` (gradient passing at the
+    bounds) and ``- negative_slope * relu(-x + threshold)``; the constants are rounded to ``x``'s dtype."""
+
+    def c(v: float) -> torch.Tensor:
+        return torch.tensor(v, dtype=x.dtype, device=x.device)
+
+    negative_part = None
+    if negative_slope != 0.0:
+        if max_value is None and threshold == 0:
+            return F.leaky_relu(x, float(np.float32(negative_slope)))  # tf.nn.leaky_relu's float32 alpha
+        negative_part = _relu(-x + c(threshold)) if threshold != 0 else _relu(-x)
+    clip_max = max_value is not None
+    if threshold != 0:
+        out = torch.where(x > c(threshold), x, torch.zeros((), dtype=x.dtype, device=x.device))
+    elif max_value == 6:
+        out = _relu6(x)
+        clip_max = False
+    else:
+        out = _relu(x)
+    if clip_max:
+        out = torch.clamp(out, c(0.0), c(max_value))  # tf.clip_by_value: the gradient passes at the bounds
+    if negative_part is not None:
+        out = out - c(negative_slope) * negative_part
+    return out
+
+
+class ReLU(nn.Module):
+    """Keras's ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)`` layer: :func:`keras_relu`, Keras's
+    argument checks (``ValueError`` for a negative ``max_value``, a ``None`` or negative ``negative_slope`` or
+    ``threshold``). Below ``threshold`` the output is ``negative_slope * (x - threshold)``, above it ``x``, clipped
+    at ``max_value``. ``torch.nn.ReLU`` has no arguments; ``nn.LeakyReLU`` differs in float64 by the float32 slope
+    of TensorFlow's kernel, and the gradients at the kinks follow TensorFlow (``max_value=6``: 0 at 6; any other
+    ``max_value``: 1 there).
+
+    Example:
+        >>> import torch
+        >>> ReLU(max_value=5.0, negative_slope=0.5, threshold=1.0)(torch.tensor([-1.0, 0.5, 3.0, 9.0])).tolist()
+        [-1.0, -0.25, 3.0, 5.0]
+    """
+
+    def __init__(self, max_value: Optional[float] = None, negative_slope: float = 0.0, threshold: float = 0.0):
+        super().__init__()
+        if max_value is not None and max_value < 0.0:
+            raise ValueError(f"max_value of a ReLU layer cannot be a negative value. Received: max_value={max_value}")
+        if negative_slope is None or negative_slope < 0.0:
+            raise ValueError("negative_slope of a ReLU layer cannot be None or a negative value. Received: "
+                             f"negative_slope={negative_slope}")
+        if threshold is None or threshold < 0.0:
+            raise ValueError("threshold of a ReLU layer cannot be None or a negative value. Received: "
+                             f"threshold={threshold}")
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def extra_repr(self) -> str:
+        return f"max_value={self.max_value}, negative_slope={self.negative_slope}, threshold={self.threshold}"
+
+    def get_config(self) -> dict:
+        """Keras's ``ReLU.get_config()`` arguments: ``max_value``, ``negative_slope``, ``threshold``."""
+        return {"max_value": self.max_value, "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ReLU":
+        """The layer from :meth:`get_config`'s dict, or from Keras's (its base-layer keys ``name``, ``trainable``
+        and ``dtype`` are dropped); the arguments are checked as the constructor does."""
+        return cls(**{k: v for k, v in config.items() if k not in _KERAS_BASE_LAYER_KEYS})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return keras_relu(x, negative_slope=self.negative_slope, max_value=self.max_value, threshold=self.threshold)
+
+
+class Softmax(nn.Module):
+    """Keras's ``Softmax(axis=-1)`` layer, with its optional ``mask`` (``forward(x, mask=None)``): a boolean mask
+    (or numbers, kept where ``> 0.5``) broadcastable to ``x`` (no more dimensions, each 1 or the input's size: a
+    ``ValueError`` otherwise) replaces the masked logits by ``-1e9`` (``-3e4`` for float16), takes the softmax,
+    and then zeroes the masked positions: an entirely masked row gives zeros (its softmax would be uniform), and
+    the masked logits get no gradient. A tuple/list of several axes normalises over them together as
+    ``exp(x - logsumexp(x, axes))``. Without a mask (and over one axis) the output carries its logits
+    (``_keras_logits``) as Keras's does, so a :mod:`torch_impl.losses` crossentropy of it uses them; with a mask
+    it does not (Keras's ``where`` makes a new tensor).
+
+    Example:
+        >>> import torch
+        >>> Softmax()(torch.tensor([[1.0, 2.0, 1.0]]), mask=torch.tensor([[True, True, False]])).tolist()
+        [[0.2689414322376251, 0.7310585975646973, 0.0]]
+    """
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.axis = axis
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if mask is not None:
+            mask = torch.as_tensor(mask, device=x.device)
+            if mask.dim() > x.dim():
+                raise ValueError("The `mask` must be broadcastable to `inputs` and must not have more dimensions. "
+                                 f"Received: inputs.shape={tuple(x.shape)}, mask.shape={tuple(mask.shape)}")
+            for m_dim, i_dim in zip(tuple(mask.shape)[::-1], tuple(x.shape)[::-1]):
+                if m_dim != 1 and m_dim != i_dim:
+                    raise ValueError("The `mask` must be broadcastable to `inputs`. Each mask dimension must be 1 "
+                                     "or match the corresponding input dimension. Received: "
+                                     f"inputs.shape={tuple(x.shape)}, mask.shape={tuple(mask.shape)}")
+            if mask.dtype != torch.bool:
+                mask = mask > torch.tensor(0.5, dtype=mask.dtype if mask.is_floating_point() else torch.float32,
+                                           device=mask.device)
+            large_negative = -3e4 if x.dtype == torch.float16 else -1e9
+            x = torch.where(mask, x, torch.tensor(large_negative, dtype=x.dtype, device=x.device))
+        axis = self.axis
+        if isinstance(axis, (tuple, list)) and len(axis) > 1:
+            dims = tuple(axis)
+            out = torch.exp(x - torch.logsumexp(x, dim=dims, keepdim=True))
+        else:
+            dim = axis[0] if isinstance(axis, (tuple, list)) else axis
+            out = torch.softmax(x, dim)
+            if mask is None:
+                out._keras_logits = x  # Keras's activations.softmax caches its logits
+        if mask is not None:
+            out = torch.where(mask, out, torch.zeros((), dtype=out.dtype, device=out.device))
+        return out
+
+
+class LayerNormalization(nn.LayerNorm):
+    """Keras's ``LayerNormalization(axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False)`` over the
+    trailing ``normalized_shape`` dimensions (torch's convention; Keras's ``axis`` ``[-k, ..., -1]``), with
+    TensorFlow's order of operations: ``mean, var = tf.nn.moments`` (no gradient through the mean inside the
+    variance), ``inv = rsqrt(var + epsilon) * gamma``, ``x * inv + (beta - mean * inv)``, in at least float32 and
+    cast back (``torch.nn.LayerNorm`` computes ``(x - mean) * rstd * w + b``: an ulp apart, its ``eps`` 1e-5).
+    ``scale=False`` has no gamma, ``center=False`` no beta. The deprecated ``rms_scaling=True`` is Keras's formula,
+    not an RMS norm (``torch.nn.RMSNorm`` / ``keras.layers.RMSNormalization``): ``x * rsqrt(var(x) + epsilon) *
+    gamma``, the *centred* variance (Keras's own warning says so) dividing the uncentred ``x``, with a gamma and no
+    beta whatever ``center``/``scale`` say (Keras warns; so does this layer). A ``torch.nn.LayerNorm``:
+    :func:`keras_init_` (gamma 1, beta 0), :func:`load_keras_weights` and :func:`keras_weights` take its Keras
+    weights (gamma then beta, each of shape ``normalized_shape``).
+
+    Example:
+        >>> import torch
+        >>> ln = LayerNormalization(3)  # keras.layers.LayerNormalization()
+        >>> ln(torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64)).detach().tolist()
+        [[-1.2238273448265007, 0.0, 1.2238273448265007]]
+        >>> LayerNormalization(3, center=False).bias is None  # no beta
+        True
+    """
+
+    def __init__(self, normalized_shape, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 rms_scaling: bool = False, device=None, dtype=None):
+        super().__init__(normalized_shape, eps=epsilon, elementwise_affine=True, bias=True, device=device,
+                         dtype=dtype)
+        if rms_scaling:
+            warnings.warn("You passed `rms_scaling=True`, which is deprecated. This argument incorrectly scales the "
+                          "input by the variance, not the root mean square. To correctly use RMS Normalization, "
+                          "please use `keras.layers.RMSNormalization` instead.", stacklevel=2)
+        self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
+        if not (scale or rms_scaling):
+            self.weight = None
+        if not center or rms_scaling:
+            self.bias = None
+
+    def extra_repr(self) -> str:
+        return (f"{tuple(self.normalized_shape)}, epsilon={self.eps}, center={self.center}, scale={self.scale}, "
+                f"rms_scaling={self.rms_scaling}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch_impl._keras_ops_nn_image import layer_normalization
+
+        k = len(self.normalized_shape)
+        if tuple(x.shape[x.dim() - k:]) != tuple(self.normalized_shape):
+            raise ValueError(f"LayerNormalization{tuple(self.normalized_shape)}: got an input of shape "
+                             f"{tuple(x.shape)}")
+        return layer_normalization(x, self.weight, self.bias, axis=tuple(range(-k, 0)) if k > 1 else -1,
+                                   epsilon=self.eps, rms_scaling=self.rms_scaling)
+
+
+# TensorFlow's "same" padding and Keras's pooling for channels-first torch conv nets (the arithmetic and the
+# pooling are keras_backend's: one implementation for K, keras_ops and these modules)
+def _spatial_rank(x: torch.Tensor, where: str) -> int:
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"{where} takes a (N, C, *spatial) input with 1 to 3 spatial axes, got {tuple(x.shape)}")
+    return nd
+
+
+def tf_same_padding(x: torch.Tensor, kernel_size, strides=1, dilation_rate=1, value: float = 0.0) -> torch.Tensor:
+    """TensorFlow's ``padding="same"`` on a channels-first ``(N, C, *spatial)`` tensor (1 to 3 spatial axes): along
+    each axis ``max((ceil(n / s) - 1) s + (k - 1) d + 1 - n, 0)`` values in all, the odd one at the end (right,
+    bottom, back), so that a ``'valid'`` convolution or pooling of the result gives ``ceil(n / s)`` outputs where
+    TensorFlow's ``'same'`` does. ``kernel_size``/``strides``/``dilation_rate``: an int for every axis or one per
+    axis. ``value=-inf`` before a max pooling (TensorFlow's padding never wins a max; :class:`MaxPooling2D` does
+    it for you). torch's ``padding="same"`` refuses strides, and ``padding=k // 2`` pads both ends alike: with
+    stride 2 on an even size that shifts every window by one.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+        >>> tf_same_padding(x, 3, strides=2).shape     # (2 - 1) * 2 + 3 - 4 = 1 pad: bottom and right only
+        torch.Size([1, 1, 5, 5])
+        >>> conv = torch.nn.Conv2d(1, 2, 3, stride=2)  # Keras's Conv2D(2, 3, strides=2, padding="same")
+        >>> conv(tf_same_padding(x, 3, strides=2)).shape
+        torch.Size([1, 2, 2, 2])
+    """
+    nd = _spatial_rank(x, "tf_same_padding")
+    pads = _K._same_pads(x.shape[2:], _K._tuple(kernel_size, nd, "kernel_size"), _K._tuple(strides, nd, "strides"),
+                         _K._tuple(dilation_rate, nd, "dilation_rate"))
+    if not any(p != (0, 0) for p in pads):
+        return x
+    return F.pad(x, _K._torch_pad(pads), value=value)
+
+
+class TFSamePadding(nn.Module):
+    """:func:`tf_same_padding` as a module, to put in front of a ``'valid'`` (``padding=0``) torch convolution or
+    pooling: Keras's ``Conv2D(f, k, strides=s, dilation_rate=d, padding="same")`` is
+    ``nn.Sequential(TFSamePadding(k, s, d), nn.Conv2d(c, f, k, stride=s, dilation=d))`` (channels first; 1-D and
+    3-D alike, depthwise ``groups=c`` too). The padding depends on the input's size, so one module serves every
+    image size.
+
+    Example:
+        >>> conv = torch.nn.Sequential(TFSamePadding(3, strides=2), torch.nn.Conv2d(3, 8, 3, stride=2))
+        >>> conv(torch.zeros(1, 3, 32, 32)).shape       # 0 pads on top/left, 1 at the bottom/right
+        torch.Size([1, 8, 16, 16])
+    """
+
+    def __init__(self, kernel_size, strides=1, dilation_rate=1, value: float = 0.0):
+        super().__init__()
+        self.kernel_size, self.strides, self.dilation_rate, self.value = kernel_size, strides, dilation_rate, value
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, strides={self.strides}, dilation_rate={self.dilation_rate}, "
+                f"value={self.value}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return tf_same_padding(x, self.kernel_size, self.strides, self.dilation_rate, self.value)
+
+
+class _KerasPooling(nn.Module):
+    """Keras's ``MaxPooling*D``/``AveragePooling*D`` (TensorFlow backend) on channels-first tensors."""
+
+    nd: int = 2
+    mode: str = "max"
+
+    def __init__(self, pool_size=2, strides=None, padding: str = "valid", data_format: str = "channels_first"):
+        super().__init__()
+        self.pool_size = _K._tuple(pool_size, self.nd, "pool_size")
+        self.strides = self.pool_size if strides is None else _K._tuple(strides, self.nd, "strides")
+        self.padding = _K._padding_mode(str(padding).lower())
+        self.data_format = _K._data_format(data_format)
+
+    def extra_repr(self) -> str:
+        return (f"pool_size={self.pool_size}, strides={self.strides}, padding={self.padding!r}, "
+                f"data_format={self.data_format!r}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.nd + 2:
+            raise ValueError(f"{type(self).__name__} takes a rank-{self.nd + 2} input, got {tuple(x.shape)}")
+        return _K._pool(x, self.pool_size, self.strides, self.padding, self.data_format, self.mode, self.nd)
+
+
+class MaxPooling1D(_KerasPooling):
+    """Keras's ``MaxPooling1D(pool_size=2, strides=None, padding="valid")`` on ``(N, C, L)`` (``data_format=
+    "channels_last"`` takes ``(N, L, C)``): ``strides`` default to ``pool_size``; ``'same'`` gives ``ceil(L / s)``
+    outputs, padded as TensorFlow pads (the odd pad at the end, never winning the max). A window of NaN follows
+    torch (NaN out) where TensorFlow skips the NaN (``torch_impl.keras_ops.max_pool`` has TensorFlow's rule).
+
+    Example:
+        >>> MaxPooling1D(2, padding="same")(torch.tensor([[[1.0, -3.0, -2.0]]])).tolist()
+        [[[1.0, -2.0]]]
+    """
+
+    nd, mode = 1, "max"
+
+
+class MaxPooling2D(_KerasPooling):
+    """Keras's ``MaxPooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on ``(N, C, H, W)``
+    (``torch.nn.MaxPool2d(k, s, padding=p)`` pads both ends alike, so ``MaxPooling2D(3, 2, padding="same")`` is
+    not ``MaxPool2d(3, 2, padding=1)`` on an even size). See :class:`MaxPooling1D`.
+
+    Example:
+        >>> MaxPooling2D((3, 3), strides=(2, 2), padding="same")(torch.zeros(1, 8, 10, 10)).shape
+        torch.Size([1, 8, 5, 5])
+    """
+
+    nd, mode = 2, "max"
+
+
+class MaxPooling3D(_KerasPooling):
+    """Keras's ``MaxPooling3D(pool_size=(2, 2, 2), strides=None, padding="valid")`` on ``(N, C, D, H, W)``. See
+    :class:`MaxPooling1D`."""
+
+    nd, mode = 3, "max"
+
+
+class _AveragePooling(_KerasPooling):
+    """Keras's average pooling layers take no default ``pool_size``."""
+
+    mode = "avg"
+
+    def __init__(self, pool_size, strides=None, padding: str = "valid", data_format: str = "channels_first"):
+        super().__init__(pool_size, strides, padding, data_format)
+
+
+class AveragePooling1D(_AveragePooling):
+    """Keras's ``AveragePooling1D(pool_size=2, strides=None, padding="valid")`` on ``(N, C, L)``: with ``'same'``
+    TensorFlow leaves the padding out of each window's count (``torch.nn.AvgPool1d``'s default
+    ``count_include_pad=True`` counts it, and pads both ends alike).
+
+    Example:
+        >>> AveragePooling1D(2, padding="same")(torch.tensor([[[1.0, 3.0, 5.0]]])).tolist()
+        [[[2.0, 5.0]]]
+    """
+
+    nd, mode = 1, "avg"
+
+
+class AveragePooling2D(_AveragePooling):
+    """Keras's ``AveragePooling2D(pool_size=(2, 2), strides=None, padding="valid")`` on ``(N, C, H, W)``. See
+    :class:`AveragePooling1D`."""
+
+    nd, mode = 2, "avg"
+
+
+class AveragePooling3D(_AveragePooling):
+    """Keras's ``AveragePooling3D(pool_size=(2, 2, 2), strides=None, padding="valid")`` on ``(N, C, D, H, W)``.
+    See :class:`AveragePooling1D`."""
+
+    nd, mode = 3, "avg"
 
 
 # Keras 3 activations as TensorFlow computes them (keras/src/backend/tensorflow/nn.py), where torch's own
@@ -945,7 +1403,16 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-ACTIVATIONS = {
+class _Activations(dict):
+    """The name -> function table; a callable key is its own entry (``keras.activations.get(fn)`` returns ``fn``)."""
+
+    def __missing__(self, key):
+        if callable(key):
+            return key
+        raise KeyError(key)
+
+
+ACTIVATIONS = _Activations({
     None: _identity,
     "linear": _identity,
     "relu": _relu,
@@ -982,20 +1449,26 @@ ACTIVATIONS = {
     "glu": _glu,  # halves the last axis
     # a softmax written out by hand: the loss sees probabilities, not logits (no Keras logits shortcut)
     "manual_softmax": _softmax,
-}
+})
 """Keras activation names (``keras.activations.get``) -> torch functions with TensorFlow's numerics. Keras's
 ``threshold`` needs arguments and is not available by name; ``manual_softmax`` is this project's softmax
-without Keras's logits shortcut."""
+without Keras's logits shortcut. A callable looks up as itself (``ACTIVATIONS[fn] is fn``), as
+``keras.activations.get(fn)`` returns ``fn``."""
 
 
-def activation(name: Optional[str]):
-    """The torch function for a Keras activation name; ``ValueError`` naming the known ones otherwise.
+def activation(name):
+    """The torch function for a Keras activation name; a callable (your function, a :class:`ReLU`) is returned as
+    it is, as ``keras.activations.get(fn)`` does; ``ValueError`` naming the known ones otherwise.
 
     Example:
         >>> import torch
         >>> activation("leaky_relu")(torch.tensor([-1.0])).tolist()  # Keras 3's slope 0.2
         [-0.20000000298023224]
+        >>> activation(torch.tanh) is torch.tanh
+        True
     """
+    if callable(name):
+        return name
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
@@ -1207,7 +1680,7 @@ def _gru_gates(a: np.ndarray, axis: int) -> np.ndarray:
 def _mark_gru_biases(m: nn.Module) -> None:
     """A GRU's ``bias_ih`` and ``bias_hh`` (per layer and direction) are ONE Keras variable, the ``(2, 3 units)``
     bias: ``torch_impl.optim``'s ``clipnorm`` clips them by their joint norm, as Keras clips that variable."""
-    if isinstance(m, nn.GRU) and m.bias:
+    if isinstance(m, nn.GRU) and m.bias and getattr(m, "reset_after", True):  # reset_after=False: one bias
         for name, p in m.named_parameters(recurse=False):
             if name.startswith("bias_ih"):
                 key = (id(m), name[len("bias_ih"):])  # layer and direction
@@ -1230,7 +1703,8 @@ def _rnn_slots(name: str, m: nn.Module) -> list:
                           "gru_kernel" if gru else "transpose"))
             if m.bias:
                 slots.append((f"{keras}.bias", (getattr(m, f"bias_ih_{tag}"), getattr(m, f"bias_hh_{tag}")),
-                              "gru_bias" if gru else "rnn_bias"))
+                              ("gru_bias" if getattr(m, "reset_after", True) else "gru_input_bias") if gru
+                              else "rnn_bias"))
     return slots
 
 
@@ -1393,6 +1867,17 @@ class _GruBias(_Layout):
         return np.stack([_gru_gates(arrays[0], 0), _gru_gates(arrays[1], 0)])
 
 
+class _GruInputBias(_RnnBias):
+    """GRU (``reset_after=False``, :class:`torch_impl.rnn.GRU`): Keras's one ``(3 units,)`` bias is ``bias_ih``
+    (gates reordered), ``bias_hh`` 0 (their sum back)."""
+
+    def to_torch(self, a):
+        return _gru_gates(a, 0), np.zeros_like(a)
+
+    def to_keras(self, arrays):
+        return _gru_gates(arrays[0] + arrays[1], 0)
+
+
 class _HeadsKernel(_Layout):
     """Keras's ``MultiHeadAttention`` query/key/value kernel ``(E, heads, head_dim)``: torch's ``(heads *
     head_dim, E)`` rows of the in-projection."""
@@ -1479,7 +1964,7 @@ def _attention_slots(name: str, m: nn.MultiheadAttention) -> list:
 
 
 _LAYOUTS = {"same": _Layout(), "transpose": _Transposed(), "gru_kernel": _GruKernel(), "conv": _ConvKernel(),
-            "rnn_bias": _RnnBias(), "gru_bias": _GruBias()}
+            "rnn_bias": _RnnBias(), "gru_bias": _GruBias(), "gru_input_bias": _GruInputBias()}
 _NORM_STATS = ("norm_mean", "norm_variance", "norm_count")  # a Normalization's slots: the module itself
 
 
@@ -1536,8 +2021,9 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     itself, :class:`MultiHeadAttention`, whose weights are Keras's arrays as they are), :class:`Normalization` (an
     adapted layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean
     and variance), ``LayerNorm``
-    (gamma, beta), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's ``reset_after=True``, gates
-    ``[z, r, h]`` reordered to torch's ``[r, z, n]``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
+    (gamma, beta; :class:`LayerNormalization` too), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's
+    ``reset_after=True``, gates ``[z, r, h]`` reordered to torch's ``[r, z, n]``; :class:`GRU` ``(reset_after=False)``
+    takes Keras's ``(3 units,)`` bias into ``bias_ih``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
     GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
     would double every step of Keras's single bias; a multi-layer torch RNN is Keras's stack of layers, a
     bidirectional one Keras's ``Bidirectional``; a GRU's two biases are marked as Keras's one variable, so
@@ -1545,7 +2031,8 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     the features ``(H, W, C)``: a torch model flattening ``(C, H, W)`` must permute first (or flatten after
     ``permute(0, 2, 3, 1)``). Matched by shape, not by meaning: a Keras ``GRU(reset_after=False,
     use_bias=False)`` loads into ``nn.GRU(bias=False)`` and computes differently; Keras's
-    ``padding="same"`` with stride 2 pads one more on the right/bottom than ``padding=1`` does; torch-only
+    ``padding="same"`` with stride 2 pads one more on the right/bottom than ``padding=1`` does (put
+    :class:`TFSamePadding` in front of a ``padding=0`` conv); torch-only
     options (``padding_idx``, ``max_norm``, ``padding_mode``, ``torch.nn.LSTM``'s between-layer ``dropout``)
     have no Keras counterpart; Keras's ``LSTM``/``GRU``/``SimpleRNN`` ``dropout`` and ``recurrent_dropout`` are
     :class:`LSTM`/:class:`GRU`/:class:`SimpleRNN`'s (:mod:`torch_impl.rnn`).
@@ -1566,7 +2053,7 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     # torch's default eps (1e-5) is the sign of a port that kept it; another value was chosen (1e-6 ports
     # LayerNormalization(epsilon=1e-6), the transformer recipes')
     layer_norms = [name or "<root>" for name, m in model.named_modules() if isinstance(m, nn.LayerNorm)
-                   and m.eps == 1e-5]
+                   and not isinstance(m, LayerNormalization) and m.eps == 1e-5]
     if layer_norms:
         warnings.warn(f"load_keras_weights: LayerNorm {', '.join(layer_norms)} has torch's default eps=1e-5; Keras's "
                       "LayerNormalization epsilon is 1e-3 unless given: build it with the Keras layer's epsilon "
@@ -1585,13 +2072,13 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
         rules = _rules(layout)
         want = rules.keras_shape(tuple(_tensors(tensor)[0].shape))
         if tuple(given.shape) != want and not (hasattr(rules, "fits") and rules.fits(given.shape, want)):
-            hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True)" \
-                if layout == "gru_bias" else ""
+            hint = " (a Keras GRU with reset_after=False has a (3 units,) bias: torch's GRU is reset_after=True; " \
+                "use torch_impl.nn.GRU(..., reset_after=False))" if layout == "gru_bias" else ""
             raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
                              f"{hint}")
         for t, a in zip(_tensors(tensor), rules.to_torch(given)):
             t.copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=t.dtype))
-        if layout == "rnn_bias":
+        if layout in ("rnn_bias", "gru_input_bias"):
             tensor[1].requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias: torch's second stays 0
     for m in model.modules():
         _mark_gru_biases(m)

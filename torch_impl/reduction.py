@@ -166,7 +166,7 @@ def apply_mask(
     return _broadcast_mul(
         sample_weight, float_mask,
         f"sample_weight of shape {tuple(sample_weight.shape)} does not broadcast against the "
-        f"ignore_class mask of the losses, shape {tuple(float_mask.shape)}.",
+        f"mask of the losses (ignore_class, or the prediction's _keras_mask), shape {tuple(float_mask.shape)}.",
     )
 
 

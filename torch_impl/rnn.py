@@ -17,7 +17,8 @@ whose ``dropout`` and ``recurrent_dropout`` are Keras's, masks included:
 * Keras clips the rates to ``[0, 1]``; a rate of 1 drops nothing and draws nothing (its cell applies masks
   only for ``0 < rate < 1``), which is reproduced, with a warning;
 * the step is Keras's: ``(x @ kernel + h @ recurrent_kernel) + bias`` for LSTM, ``x @ kernel + bias`` and
-  ``h @ recurrent_kernel + recurrent_bias`` for GRU (``reset_after=True``, torch's), ``x @ kernel + bias +
+  ``h @ recurrent_kernel + recurrent_bias`` for GRU (``reset_after=True``, torch's; ``GRU(reset_after=False)``:
+  one bias and ``(r * h) @ recurrent_kernel`` for the candidate, always stepped here), ``x @ kernel + bias +
   h @ recurrent_kernel`` for SimpleRNN; the per-gate products of ``implementation=1`` when
   ``recurrent_dropout > 0``. Keras's one LSTM/SimpleRNN bias is ``bias_ih`` (``bias_hh`` is added, 0 after
   ``keras_init_``/``load_keras_weights``);
@@ -121,8 +122,8 @@ class _KerasDropoutRNN:
         return masks if self.training and rate < 1 else None
 
     def forward(self, input, hx=None):
-        if self.dropout == 0 and self.recurrent_dropout == 0:
-            return super().forward(input, hx)
+        if self.dropout == 0 and self.recurrent_dropout == 0 and getattr(self, "reset_after", True):
+            return super().forward(input, hx)  # GRU(reset_after=False) has no torch kernel: the loop below
         packed = isinstance(input, PackedSequence)
         if packed:
             x, lengths = pad_packed_sequence(input, batch_first=True)  # the batch in its given order
@@ -263,13 +264,45 @@ class LSTM(_KerasDropoutRNN, nn.LSTM):
 
 
 class GRU(_KerasDropoutRNN, nn.GRU):
-    """``torch.nn.GRU`` with Keras's ``GRU(dropout, recurrent_dropout, seed)`` (``reset_after=True``, Keras's
-    default and torch's only form; arguments as :class:`LSTM`'s). Keras's gate masks go to its gates ``z, r,
-    h`` in that order (torch stores them ``r, z, n``)."""
+    """``torch.nn.GRU`` with Keras's ``GRU(dropout, recurrent_dropout, seed, reset_after)`` (arguments as
+    :class:`LSTM`'s). Keras's gate masks go to its gates ``z, r, h`` in that order (torch stores them ``r, z, n``).
+
+    ``reset_after=True`` (Keras's default) is torch's GRU: ``n = tanh(x W_n + b_in + r * (h U_n + b_hn))``.
+    ``reset_after=False`` is the GRU of Keras 1 and early Keras 2 (and of ``GRU(reset_after=False)`` models,
+    CuDNN-incompatible ones): the reset gate multiplies the state *before* the recurrent product, ``n = tanh(x W_n +
+    b_n + (r * h) U_n)``, and the layer has ONE bias ``(3 units,)`` on the input side. Here that bias is
+    ``bias_ih`` (Keras's ``[z, r, h]`` blocks as torch's ``[r, z, n]``, as the kernels); ``bias_hh`` is set to 0
+    and stops requiring a gradient (were it changed, it would add to ``bias_ih``).
+    :func:`torch_impl.nn.load_keras_weights` / ``keras_weights`` map Keras's ``(in, 3 units)`` kernel, ``(units, 3
+    units)`` recurrent kernel and ``(3 units,)`` bias. torch has no kernel for this form: every call steps in
+    Python (Keras's ``implementation=2`` products; ``implementation=1``'s per-gate ones with
+    ``recurrent_dropout``).
+
+    Example:
+        >>> gru = GRU(3, 4, batch_first=True, reset_after=False)  # keras.layers.GRU(4, reset_after=False,
+        >>> out, h = gru(torch.ones(2, 5, 3))                     #                  return_sequences=True)
+        >>> out.shape, gru.bias_hh_l0.requires_grad
+        (torch.Size([2, 5, 4]), False)
+    """
 
     _gates = 3
 
+    def __init__(self, *args, reset_after: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reset_after = bool(reset_after)
+        if not self.reset_after and self.bias:
+            with torch.no_grad():
+                for name, p in self.named_parameters(recurse=False):
+                    if name.startswith("bias_hh"):  # Keras's one bias is bias_ih
+                        p.zero_()
+                        p.requires_grad_(False)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
+
     def _cell(self, x, h, c, weights, in_masks, rec_masks):
+        if not self.reset_after:
+            return self._cell_reset_before(x, h, weights, in_masks, rec_masks), None
         w_ih, w_hh, b_ih, b_hh = weights
         if self._per_gate:  # implementation=1; Keras's mask g for its gate g: z 0, r 1, h 2 (torch rows r, z, n)
             rows = {0: 1, 1: 0, 2: 2}  # Keras gate -> torch block
@@ -290,6 +323,29 @@ class GRU(_KerasDropoutRNN, nn.GRU):
             r = torch.sigmoid(x_r + h_r)
             hh = torch.tanh(x_h + r * h_h)
         return z * h + (1 - z) * hh, None
+
+    def _cell_reset_before(self, x, h, weights, in_masks, rec_masks):
+        """Keras's ``GRUCell(reset_after=False)`` step: ``x @ kernel + bias`` split ``z, r, h``; ``h @
+        recurrent_kernel[:, :2 units]`` for ``z, r``; ``(r * h) @ recurrent_kernel[:, 2 units:]`` for the
+        candidate (per gate with ``implementation=1``)."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        bias = None if b_ih is None else _plus(b_ih, b_hh)  # the one Keras bias (bias_hh stays 0)
+        u = self.hidden_size
+        rows = {0: 1, 1: 0, 2: 2}  # Keras gate z, r, h -> torch block r, z, n
+        if self._per_gate:
+            w_x, w_h = w_ih.chunk(3), w_hh.chunk(3)
+            b = [None] * 3 if bias is None else bias.chunk(3)
+            xs = [_plus(_masked(x, in_masks, g) @ w_x[rows[g]].T, b[rows[g]]) for g in range(3)]
+            z = torch.sigmoid(xs[0] + _masked(h, rec_masks, 0) @ w_h[rows[0]].T)
+            r = torch.sigmoid(xs[1] + _masked(h, rec_masks, 1) @ w_h[rows[1]].T)
+            hh = torch.tanh(xs[2] + (r * _masked(h, rec_masks, 2)) @ w_h[2].T)
+        else:
+            x_r, x_z, x_h = _plus(_masked(x, in_masks, 0) @ w_ih.T, bias).chunk(3, dim=1)
+            h_r, h_z = (h @ w_hh[:2 * u].T).chunk(2, dim=1)
+            z = torch.sigmoid(x_z + h_z)
+            r = torch.sigmoid(x_r + h_r)
+            hh = torch.tanh(x_h + (r * h) @ w_hh[2 * u:].T)
+        return z * h + (1 - z) * hh
 
 
 class SimpleRNN(_KerasDropoutRNN, nn.RNN):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 __all__ = ["to_categorical", "normalize", "pad_sequences", "keras_shuffle_order", "timeseries_dataset_from_array",
-           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "set_random_seed"]
+           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "set_random_seed", "set_keras_mask", "get_keras_mask"]
 
 
 def set_random_seed(seed: int) -> None:
@@ -33,8 +33,9 @@ def set_random_seed(seed: int) -> None:
 def normalize(x, axis: int = -1, order: int = 2):
     """``keras.utils.normalize(x, axis=-1, order=2)``: a NumPy array is divided by its ``np.linalg.norm`` along
     ``axis`` (a zero norm counts as 1) and stays NumPy; a tensor goes through ``keras.ops.normalize`` (``x *
-    min(rsqrt(sum(x**2)), 1e7)`` for order 2), as Keras's does. Keras's quirk is kept: for NumPy input it expands
-    the norm back at ``axis or -1``, so ``axis=0`` of a 2-D array raises (a broadcast error).
+    min(rsqrt(sum(x**2)), 1e7)`` for order 2), as Keras's does. For NumPy input the norm is expanded back at
+    ``axis`` (``-1`` for ``None``): keras-team/keras#23328, after 3.15.1, followed; Keras 3.15.1 expands it at
+    ``axis or -1``, so its ``axis=0`` raises (a broadcast error) or, for a square array, divides by the wrong norms.
 
     Example:
         >>> normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
@@ -44,7 +45,7 @@ def normalize(x, axis: int = -1, order: int = 2):
     if isinstance(x, np.ndarray):
         norm = np.atleast_1d(np.linalg.norm(x, order, axis))
         norm[norm == 0] = 1
-        axis = axis or -1
+        axis = -1 if axis is None else axis  # keras-team/keras#23328 (3.15.1: axis or -1)
         return x / np.expand_dims(norm, axis)
     from torch_impl import keras_ops
     return keras_ops.normalize(x, axis=axis, order=order)
@@ -266,3 +267,32 @@ def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_
     positions = np.arange(0, max(num_seqs, 0), sequence_stride)
     return TimeseriesDataset(data[start_index:end_index], None if targets is None else
                              targets[start_index:end_index], positions, sequence_length, sampling_rate, batch_size)
+
+
+def set_keras_mask(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    """Mark ``x`` with a Keras mask (``x._keras_mask = mask``; ``None`` removes it) and return ``x``, as a Keras
+    layer's output carries the padding mask of ``Embedding(mask_zero=True)``, ``Masking`` or a layer's
+    ``compute_mask``. torch_impl's losses read it as Keras's ``Loss.__call__`` does (with the loss's own mask, e.g.
+    ``ignore_class``; under ``sum_over_batch_size`` the valid entries weigh ``count / valid``), and so do the
+    mean metrics (the mask weighs their values, no rescale) and :func:`torch_impl.fit.fit` (set it on the
+    model's output in ``forward``).
+
+    Example:
+        >>> import torch
+        >>> from torch_impl import losses
+        >>> tokens = torch.tensor([[5, 2, 0, 0]])                  # 0 is padding
+        >>> logits = set_keras_mask(torch.zeros(1, 4, 3), tokens != 0)
+        >>> losses.SparseCategoricalCrossentropy(from_logits=True)(torch.tensor([[1, 2, 0, 0]]), logits)
+        tensor(1.0986)
+    """
+    if mask is None:
+        if hasattr(x, "_keras_mask"):
+            del x._keras_mask
+        return x
+    x._keras_mask = torch.as_tensor(mask, device=x.device).bool()
+    return x
+
+
+def get_keras_mask(x) -> Optional[torch.Tensor]:
+    """The Keras mask ``x`` carries (:func:`set_keras_mask`), or ``None``."""
+    return getattr(x, "_keras_mask", None)
