@@ -62,7 +62,7 @@ import pickle
 import re
 import shutil
 import warnings
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -459,7 +459,31 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
-class ModelCheckpoint(MonitorCallback):
+class _SavesEveryNBatches:
+    """``save_freq`` counted in batches, as Keras's ``ModelCheckpoint`` and ``BackupAndRestore`` count them."""
+
+    save_freq: Union[str, int]
+    _batches_seen_since_last_saving: int
+    _last_batch_seen: Optional[int]
+
+    def _should_save_on_batch(self, batch: int) -> bool:
+        """Keras's count of the batches since the last save (a batch index not above the last one seen starts
+        a new epoch)."""
+        if self.save_freq == "epoch":
+            return False
+        if self._last_batch_seen is None or batch <= self._last_batch_seen:
+            add_batches = batch + 1
+        else:
+            add_batches = batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += add_batches
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            return True
+        return False
+
+
+class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
     """Keras's ``ModelCheckpoint``: save the model at the end of every epoch (or every ``save_freq`` training
     batches), or with ``save_best_only`` only when ``monitor`` improves on the best so far.
 
@@ -536,22 +560,6 @@ class ModelCheckpoint(MonitorCallback):
             self._set_monitor_op()
         if self.save_freq == "epoch":
             self._save_model(epoch=epoch, batch=None, logs=logs)
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Keras's count of the batches since the last save (a batch index not above the last one seen starts
-        a new epoch)."""
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _should_save_model(self, epoch: int, batch: Optional[int], logs: Optional[dict], filepath: str) -> bool:
         logs = logs or {}
@@ -862,7 +870,7 @@ class SwapEMAWeights(Callback):
             self._ema_weights_in_model = False
 
 
-class BackupAndRestore(Callback):
+class BackupAndRestore(_SavesEveryNBatches, Callback):
     """Keras's ``BackupAndRestore``: back up the training state, and resume an interrupted ``fit`` from it.
 
     Each save writes ``backup_dir/latest.weights.pt`` (``torch.save({"model": model.state_dict(), "optimizer":
@@ -984,22 +992,6 @@ class BackupAndRestore(Callback):
         torch.save({"model": self.model.state_dict(), "optimizer": optimizer}, self._weights_path)
         with open(self._training_metadata_path, "w") as f:
             f.write(json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Keras's count of the batches since the last save (a batch index not above the last one seen starts a
-        new epoch)."""
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:  # a new epoch
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
