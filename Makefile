@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 # The default suite: everything except the cases marked `slow`.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" parity_tests
+	$(PY) -m pytest -n 2 -m "not slow" --durations=25 parity_tests
 
 # Everything, the slow grid included.
 test-all: $(STAMP)

@@ -52,7 +52,8 @@ SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "train
                  "keras_training_in_torch.py", "lstm_dropout_port.py", "transformer_text_port.py",
                  "regularized_training.py", "dropout_maxnorm.py", "callbacks_early_stopping.py", "field_ports.py",
                  "regression_losses.py", "seeded_weights_and_optimizers.py", "ctc_ocr_port.py",
-                 "keras_ops_loss_port.py", "compile_config_port.py", "wgan_gp_keras2_port.py"}
+                 "keras_ops_loss_port.py", "compile_config_port.py", "wgan_gp_keras2_port.py",
+                 "keras_cnn_port.py", "masked_sequence_port.py"}
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 
