@@ -36,9 +36,10 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   the object's ``name``; a repeated name gets ``_1``...). ``weighted_metrics``
   are weighted with ``sample_weight`` (class weights included, and
   per-timestep weights such as a padding mask), as Keras's; one also in
-  ``metrics`` is logged as ``weighted_<name>``. Keras's loss and mean metrics also honour an
-  ``Embedding(mask_zero=True)`` mask: mark the model's output with it
-  (:func:`torch_impl.utils.set_keras_mask`), which the loss and metrics read as Keras's do. The class axis is the loss's ``axis``, so a
+  ``metrics`` is logged as ``weighted_<name>``. Keras's loss and mean metrics also
+  honour an ``Embedding(mask_zero=True)`` mask: mark the model's output with it
+  (:func:`torch_impl.utils.set_keras_mask`), which the loss and metrics read as
+  Keras's do. The class axis is the loss's ``axis``, so a
   torch-layout ``(N, C, H, W)`` output with ``axis=1`` gets the figures
   Keras computes for the channels-last model. Unknown names raise
   ``ValueError`` rather than vanish;
