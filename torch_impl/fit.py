@@ -327,7 +327,9 @@ def _warn_activation_module(model: torch.nn.Module, loss) -> None:
             f"torch_impl.fit: the model ends in {type(last).__name__} and the loss takes probabilities. Keras "
             f"trains a {name} output on the logits behind it (its crossentropy finds them on the output), so on "
             f"saturated outputs this run differs from Keras's. Drop the {type(last).__name__} and pass "
-            f"output_activation='{name}' (examples/softmax_output_models.py).", UserWarning, stacklevel=4)
+            f"output_activation='{name}' (examples/softmax_output_models.py). (Not for a Keras model whose {name} "
+            "sits inside TimeDistributed or before a Reshape: Keras loses the logits there and trains on the "
+            "probabilities, as this run does.)", UserWarning, stacklevel=4)
 
 
 def _optimized(optimizer: torch.optim.Optimizer) -> set:
