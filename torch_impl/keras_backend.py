@@ -1499,6 +1499,11 @@ def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mod
     x = _t(x)
     xc = _to_channels_first(x, data_format)
     pads = _same_pads(xc.shape[2:], pool_size, strides, (1,) * nd) if padding == "same" else [(0, 0)] * nd
+    if padding == "valid":
+        outs = [_py_max(0, (n - k) // s + 1) for n, k, s in zip(xc.shape[2:], pool_size, strides)]
+        if 0 in outs:  # a window larger than the input: TensorFlow's "valid" pooling gives an empty output
+            return _from_channels_first(xc[(slice(None), slice(None)) + tuple(slice(0, o) for o in outs)],
+                                        data_format)
     if pool_mode == "max":
         if _py_any(p != (0, 0) for p in pads):
             xc = F.pad(xc, _torch_pad(pads), value=-math.inf)

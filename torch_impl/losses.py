@@ -141,7 +141,14 @@ def _prepare(y_true, y_pred, dtype=None, labels_are_indices=False, keep_half=Fal
     cdt = torch.float32 if round_to is not None else cdt
     kernel_half = keep_half and dtype is None and y_pred.dtype in _HALF
     if not kernel_half:
+        given = y_pred
         y_pred = (y_pred if round_to is None else y_pred.to(round_to)).to(cdt)
+        if round_to is not None and given.dtype == round_to and y_pred is not given:
+            # Keras's convert_to_tensor to the loss's own (half) dtype is the identity: the prediction keeps the
+            # logits behind its activation (computed here in float32, as the rest)
+            for attr in ("_keras_logits", "_keras_activation"):
+                if getattr(given, attr, None) is not None:
+                    setattr(y_pred, attr, getattr(given, attr))
     y_true = _as_tensor(y_true, y_pred.device)
     if pred_is_integer and y_true.is_floating_point():
         _warn_swapped(y_true, y_pred)
@@ -584,7 +591,12 @@ def sparse_categorical_crossentropy(
     """
     if ignore_class is None:  # Keras masks y_pred first with ignore_class: a new tensor, no logits behind it
         y_pred, from_logits = _keras_logits(y_pred, bool(from_logits), "sparse_categorical_crossentropy")
-    return _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits, ignore_class, axis)[0]
+    res, valid = _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits, ignore_class, axis)
+    if valid is not None:
+        # Keras's function marks the ignored entries (set_keras_mask on its result): a LossFunctionWrapper of a
+        # function returning it, or a Mean given it with a sample weight, leaves them out as Keras's do
+        res._keras_mask = valid
+    return res
 
 
 def _sparse_categorical_crossentropy_masked(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, dtype=None):
