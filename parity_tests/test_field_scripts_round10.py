@@ -122,7 +122,7 @@ from keras import layers  # noqa: E402
 from tensorflow.keras import backend as KK  # noqa: E402  (the scripts' ``K``; Keras 3's legacy backend)
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel)
+    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel, _weights_apart)
 from parity_tests.test_field_scripts_round7 import SeparableConv2d, _same_pad2d  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
@@ -144,16 +144,6 @@ def _same_initial_weights(net: torch.nn.Module, model, dt: str) -> float:
         worst = max(worst, float(np.max(np.abs(a - b))))
     assert worst == 0.0, worst
     return worst
-
-
-def _weights_apart(net: torch.nn.Module, model) -> float:
-    """max |a - b| over every weight of the port (Keras layout, moving statistics included) and Keras's, over the
-    largest Keras weight: a conv bias before BatchNormalization gets a gradient that is 0 but for rounding, and
-    each framework steps it on its own noise (1e-17 apart in 1e-17, round 5), without effect on any output."""
-    ours, theirs = keras_weights(net), model.get_weights()
-    assert len(ours) == len(theirs)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs)) / max(float(np.max(np.abs(b)))
-                                                                                  for b in theirs)
 
 
 def _states(layers_) -> list:
@@ -260,7 +250,7 @@ def _run_flowers(keras_layout_dropout: bool = True, epochs: int = 3):
         t_logits = tfit.predict(net, _nchw(x[val]))
     states = (_states(list(data_augmentation.layers) + [model.layers[8]]),
               [m.state for m in net.data_augmentation] + [net.drop.state])
-    return kh, th, k_logits, t_logits, init, states, _weights_apart(net, model)
+    return kh, th, k_logits, t_logits, init, states, _weights_apart(net, model.get_weights())
 
 
 def test_flowers_augmentation_in_model_like_keras():
@@ -371,7 +361,7 @@ def test_cifar_augmentation_batchnorm_reduce_lr_like_keras(dt):
     _check_history(th, kh, dt)
     r = max(_rel(t_eval[k], k_eval[k]) for k in k_eval)
     print(f"  evaluate Keras {k_eval} torch_impl {t_eval}: max rel {r:.1e}; final weights (moving statistics "
-          f"included) {_weights_apart(net, model):.1e}")
+          f"included) {_weights_apart(net, model.get_weights()):.1e}")
     assert r <= (1e-12 if dt == "float64" else 1e-5)
     assert t_states == k_states
 
@@ -515,7 +505,7 @@ def test_keras_sequence_data_generator_like_keras(dt, tmp_path):
     assert sorted(th) == sorted(kh)
     _check_history(th, kh, dt)
     same = all(np.array_equal(a, b) for a, b in zip(k_idx, t_idx))
-    print(f"  the generators' sample orders after fit equal: {same}; final weights {_weights_apart(net, model):.1e}")
+    print(f"  the generators' sample orders after fit equal: {same}; final weights {_weights_apart(net, model.get_weights()):.1e}")
     assert same
 
 
@@ -707,7 +697,7 @@ def test_carvana_unet_bce_dice_from_generators_like_keras(dt):
     print(f"Carvana U-Net, bce_dice_loss / dice_coeff with K, generators, {dt}: initial weights {init:.1e}")
     assert sorted(th) == sorted(kh)
     _check_history(th, kh, dt)
-    print(f"  final weights {_weights_apart(net, model):.1e} of the largest weight (moving statistics included; the "
+    print(f"  final weights {_weights_apart(net, model.get_weights()):.1e} of the largest weight (moving statistics included; the "
           "conv biases before BatchNormalization hold each side's rounding noise, 1e-17)")
 
 
@@ -1140,7 +1130,7 @@ def _run_pets(dt: str, tmp_path, epochs: int = 4, widths: Optional[dict] = None,
                 native = (native, tfit.predict(net2, val_gen, output_activation="softmax"))
             finally:
                 torch.backends.mkldnn.enabled = True
-    out = (kh, th, (k_preds, t_preds, k_best, t_best), init, _weights_apart(net, model))
+    out = (kh, th, (k_preds, t_preds, k_best, t_best), init, _weights_apart(net, model.get_weights()))
     return out + (native,) if native_conv else out
 
 

@@ -122,7 +122,7 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers, ops  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    _check_history, DTYPES, _histogram, _normwise, _precision, _rel)
+    _check_history, DTYPES, _histogram, _normwise, _precision, _rel, _weights_apart)
 from parity_tests.test_field_scripts_round7 import _same_pad2d  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import initializers  # noqa: E402
@@ -148,14 +148,6 @@ def _same_initial_weights(net: torch.nn.Module, keras_weights_: list) -> float:
         worst = max(worst, float(np.max(np.abs(a - b))))
     assert worst == 0.0, worst
     return worst
-
-
-def _weights_apart(net: torch.nn.Module, keras_weights_: list) -> float:
-    """max |a - b| over every weight, over the largest Keras weight."""
-    ours = keras_weights(net)
-    assert len(ours) == len(keras_weights_)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, keras_weights_)) / max(
-        float(np.max(np.abs(b))) for b in keras_weights_)
 
 
 def _nchw(x: np.ndarray) -> np.ndarray:

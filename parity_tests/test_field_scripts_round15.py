@@ -108,7 +108,7 @@ from keras import layers, ops  # noqa: E402
 from keras.src.legacy import backend as K  # noqa: E402  (Keras 2's ``from keras import backend as K``)
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    DTYPES, _check_history, _normwise, _precision, _rel, _tol)
+    DTYPES, _check_history, _keras_seed_state as _state, _normwise, _precision, _rel, _tol, _weights_apart)
 from parity_tests.test_field_scripts_round9 import _Decoder, _digits as _vae_digits  # noqa: E402
 from parity_tests.test_field_scripts_round11 import (  # noqa: E402
     MixUpNet, _digits, _nchw, _same_initial_weights, get_training_model)
@@ -123,18 +123,6 @@ from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa
 from torch_impl.utils import keras_shuffle_order  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _weights_apart(nets, keras_weights_) -> float:
-    """max |a - b| over every weight, over the largest Keras weight (the ports' weights in Keras's layout)."""
-    ours = [w for net in nets for w in keras_weights(net)]
-    assert len(ours) == len(keras_weights_)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, keras_weights_)) / max(
-        float(np.max(np.abs(b))) for b in keras_weights_)
-
-
-def _state(generator) -> tuple:
-    return tuple(int(v) for v in keras.ops.convert_to_numpy(generator.state))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -936,6 +924,18 @@ def test_char_lstm_text_generation_keras_random_categorical(dt):
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _loss_at_prediction(k_loss, t_loss, p0: np.ndarray, y) -> tuple:
+    """A loss written with Keras's ops and its port, at the prediction ``p0``: (value rel, gradient norm-wise)."""
+    pk = tf.Variable(p0)
+    with tf.GradientTape() as tape:
+        lk = k_loss(tf.constant(y), pk)
+    gk = tape.gradient(lk, pk).numpy()
+    pt = torch.tensor(p0, requires_grad=True)
+    lt = t_loss(torch.as_tensor(y), pt)
+    lt.backward()
+    return _rel(lt.item(), float(lk)), _normwise(pt.grad.numpy(), gk)
+
+
 def _ssim_mae_losses(O):
     """The field loss and metric, written once with ``keras.ops`` (``O``: ``keras.ops`` or ``keras_ops``):
     ``alpha (1 - mean SSIM) + (1 - alpha) MAE`` with ``alpha = 0.84``, and the SSIM as a metric."""
@@ -997,15 +997,7 @@ def test_denoising_autoencoder_ssim_mae_loss_like_keras(dt):
         t_loss, t_metric = _ssim_mae_losses(tops)
         net = load_keras_weights(Denoiser().to(tdt), model.get_weights())
         # the loss alone, its value and gradient at the untrained model's prediction
-        p0 = keras.ops.convert_to_numpy(model(x_val))
-        pk = tf.Variable(p0)
-        with tf.GradientTape() as tape:
-            lk = k_loss(tf.constant(y_val), pk)
-        gk = tape.gradient(lk, pk).numpy()
-        pt = torch.tensor(p0, requires_grad=True)
-        lt = t_loss(torch.as_tensor(y_val), pt)
-        lt.backward()
-        value, grad = _rel(lt.item(), float(lk)), _normwise(pt.grad.numpy(), gk)
+        value, grad = _loss_at_prediction(k_loss, t_loss, keras.ops.convert_to_numpy(model(x_val)), y_val)
 
         model.compile(optimizer="adam", loss=k_loss, metrics=[k_metric])
         kh = model.fit(x_train, y_train, epochs=3, batch_size=16, validation_data=(x_val, y_val), verbose=0).history
@@ -1089,15 +1081,7 @@ def test_multi_resolution_stft_loss_like_keras(dt):
                                   layers.Conv1D(1, 9, padding="same"), layers.Flatten()])
         k_loss, t_loss = _multi_resolution_stft_loss(ops), _multi_resolution_stft_loss(tops)
         net = load_keras_weights(AudioDenoiser().to(tdt), model.get_weights())
-        p0 = keras.ops.convert_to_numpy(model(x_val))
-        pk = tf.Variable(p0)
-        with tf.GradientTape() as tape:
-            lk = k_loss(tf.constant(y_val), pk)
-        gk = tape.gradient(lk, pk).numpy()
-        pt = torch.tensor(p0, requires_grad=True)
-        lt = t_loss(torch.as_tensor(y_val), pt)
-        lt.backward()
-        value, grad = _rel(lt.item(), float(lk)), _normwise(pt.grad.numpy(), gk)
+        value, grad = _loss_at_prediction(k_loss, t_loss, keras.ops.convert_to_numpy(model(x_val)), y_val)
 
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=k_loss)
         kh = model.fit(x_train, y_train, epochs=3, batch_size=8, validation_data=(x_val, y_val), verbose=0).history

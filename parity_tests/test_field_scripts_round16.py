@@ -97,7 +97,7 @@ from keras import layers, ops  # noqa: E402
 from keras.src import backend as keras_backend  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    DTYPES, _check_history, _normwise, _precision, _rel, _tol)
+    DTYPES, _check_history, _keras_seed_state as _seed_state, _normwise, _precision, _rel, _tol, _weights_apart)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import keras_ops as tops  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
@@ -108,18 +108,6 @@ from torch_impl.nn import keras_weights, load_keras_weights  # noqa: E402
 from torch_impl.utils import keras_shuffle_order  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _weights_apart(net, keras_weights_) -> float:
-    """max |a - b| over every weight, over the largest Keras weight (the port's weights in Keras's layout)."""
-    ours = keras_weights(net)
-    assert len(ours) == len(keras_weights_)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, keras_weights_)) / max(
-        float(np.max(np.abs(b))) for b in keras_weights_)
-
-
-def _seed_state(dropout_layer) -> tuple:
-    return tuple(int(v) for v in keras.ops.convert_to_numpy(dropout_layer.seed_generator.state))
 
 
 # --------------------------------------------------------------------------------------------------------------

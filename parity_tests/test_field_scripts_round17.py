@@ -96,27 +96,15 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    DTYPES, _check_history, _normwise, _precision, _rel, _tol)
+    DTYPES, _check_history, _keras_seed_state as _seed_state, _normwise, _precision, _rel, _tol, _weights_apart)
 from torch_impl import callbacks as tcallbacks  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import initializers, losses, optim  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
-from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa: E402
+from torch_impl.nn import keras_init_, load_keras_weights  # noqa: E402
 from torch_impl.utils import set_keras_mask  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _weights_apart(net, keras_weights_) -> float:
-    """max |a - b| over every weight, over the largest Keras weight (the port's weights in Keras's layout)."""
-    ours = keras_weights(net)
-    assert len(ours) == len(keras_weights_)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, keras_weights_)) / max(
-        float(np.max(np.abs(b))) for b in keras_weights_)
-
-
-def _seed_state(layer) -> tuple:
-    return tuple(int(v) for v in keras.ops.convert_to_numpy(layer.seed_generator.state))
 
 
 def _same_classes(t_pred, k_pred, axis=-1) -> None:
@@ -562,8 +550,9 @@ def test_denoiser_noise_layers_ema_swap_like_keras(dt):
     assert _rel(t_eval["loss"], th["val_loss"][-1]) <= (1e-15 if dt == "float64" else 1e-6)
 
 
-class _KerasInterrupt(keras.callbacks.Callback):
-    """keras.io's fault-tolerance pattern: the run dies inside an epoch (here: after batch ``batch`` of ``epoch``)."""
+class _Interrupt:
+    """keras.io's fault-tolerance pattern: the run dies inside an epoch (here: after batch ``batch`` of ``epoch``);
+    mixed into each framework's ``Callback``."""
 
     def __init__(self, epoch, batch):
         super().__init__()
@@ -577,17 +566,12 @@ class _KerasInterrupt(keras.callbacks.Callback):
             raise RuntimeError("Interrupting!")
 
 
-class _TorchInterrupt(tcallbacks.Callback):
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at, self.epoch = (epoch, batch), None
+class _KerasInterrupt(_Interrupt, keras.callbacks.Callback):
+    pass
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
-            raise RuntimeError("Interrupting!")
+class _TorchInterrupt(_Interrupt, tcallbacks.Callback):
+    pass
 
 
 def test_denoiser_backup_and_restore_with_ema_like_keras(tmp_path):

@@ -44,7 +44,7 @@ from scenarios.loss_parity import compare  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl import metrics as tmetrics  # noqa: E402
-from torch_impl.nn import Dropout  # noqa: E402
+from torch_impl.nn import Dropout, keras_weights  # noqa: E402
 from torch_impl.harness import loss_value_and_grad as torch_eval  # noqa: E402
 
 pytestmark = pytest.mark.keras
@@ -89,6 +89,24 @@ def _normwise(a, b) -> float:
     meaningless."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+def _weights_apart(nets, keras_weights_) -> float:
+    """max |a - b| over every weight of the port (one module, or several whose weights follow each other) in
+    Keras's layout (``keras_weights``) and Keras's ``get_weights()``, over the largest Keras weight. Norm-wise: a
+    weight whose exact gradient is 0 (an attention's key bias, a conv bias before BatchNormalization) holds each
+    framework's own rounding noise, 1e-17 apart in 1e-17, without effect on any output."""
+    ours = [w for net in ([nets] if isinstance(nets, torch.nn.Module) else nets) for w in keras_weights(net)]
+    assert len(ours) == len(keras_weights_)
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, keras_weights_)) / max(
+        float(np.max(np.abs(b))) for b in keras_weights_)
+
+
+def _keras_seed_state(obj) -> tuple:
+    """A Keras ``SeedGenerator``'s state (or a layer's ``seed_generator``'s) as Python ints: torch_impl's
+    ``state``."""
+    generator = getattr(obj, "seed_generator", obj)
+    return tuple(int(v) for v in keras.ops.convert_to_numpy(generator.state))
 
 
 def _check_history(th: dict, kh: dict, dt: str, keys=None) -> None:

@@ -118,7 +118,7 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers, ops  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel)
+    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel, _weights_apart)
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import initializers as tinit  # noqa: E402
@@ -130,15 +130,6 @@ from torch_impl.nn import keras_init_, keras_weights, load_keras_weights  # noqa
 from torch_impl.utils import keras_shuffle_order  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _weights_apart(net: torch.nn.Module, weights) -> float:
-    """max |a - b| over every weight of the port (Keras layout) and Keras's, over the largest Keras weight (an
-    attention's key bias, whose exact gradient is 0, holds rounding noise on each side: 1e-16 apart in 1e-16)."""
-    ours = keras_weights(net)
-    assert len(ours) == len(weights)
-    return max(float(np.max(np.abs(a - b))) for a, b in zip(ours, weights)) / max(float(np.max(np.abs(b)))
-                                                                                  for b in weights)
 
 
 def _same_initial_weights(net: torch.nn.Module, weights, dt: str) -> float:

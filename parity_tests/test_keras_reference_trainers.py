@@ -1037,35 +1037,31 @@ def test_compile_loss_partial_with_full_labels():
     print("partial losses with full labels: loss 0.0 for", PARTIAL)
 
 
+class _ThreeOutputs(torch.nn.Module):
+    """trainer_test's model of the partial-loss tests: outputs ``[x, x, x]`` of ``Dense(3, kernel ones)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = ExampleModel(3, in_features=2)
+
+    def forward(self, x):
+        z = self.dense(x)
+        return [z, z, z]
+
+
 def test_partial_loss_partial_label():
     # trainer_test::test_partial_loss_partial_label: outputs [x, x, x] of Dense(3, kernel ones) on ones((32, 2))
-    class Three(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.dense = ExampleModel(3, in_features=2)
-
-        def forward(self, x):
-            z = self.dense(x)
-            return [z, z, z]
     x, y = np.ones((32, 2)), np.ones((32, 3))
-    partial = evaluate(Three(), x, y, loss=["mse", None, None])
-    full = evaluate(Three(), x, [y] * 3, loss=["mse", "mse", "mse"])
+    partial = evaluate(_ThreeOutputs(), x, y, loss=["mse", None, None])
+    full = evaluate(_ThreeOutputs(), x, [y] * 3, loss=["mse", "mse", "mse"])
     _close("partial * 3 vs full", partial["loss"] * 3, full["loss"])
     _close("partial loss (Keras 3.15.1: 1.0)", partial["loss"], 1.0)
 
 
 def test_partial_loss_full_labels():
-    class Three(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.dense = ExampleModel(3, in_features=2)
-
-        def forward(self, x):
-            z = self.dense(x)
-            return [z, z, z]
     x, y = np.ones((32, 2)), np.ones((32, 3))
-    partial = evaluate(Three(), x, [y] * 3, loss=["mse", None, None])
-    full = evaluate(Three(), x, [y] * 3, loss=["mse", "mse", "mse"])
+    partial = evaluate(_ThreeOutputs(), x, [y] * 3, loss=["mse", None, None])
+    full = evaluate(_ThreeOutputs(), x, [y] * 3, loss=["mse", "mse", "mse"])
     _close("partial * 3 vs full (labels for every output)", partial["loss"] * 3, full["loss"])
     _close("full loss", full["loss"], 3 * (2.0 - 1.0) ** 2)
 

@@ -619,9 +619,9 @@ def _windows(axes: list, sizes) -> tuple:
 def _tf_max_pool(xc: torch.Tensor, pool: tuple, strides: tuple, padding: str) -> torch.Tensor:
     sizes = tuple(xc.shape[2:])
     pads = _K._same_pads(sizes, pool, strides, (1,) * len(pool)) if padding == "same" else [(0, 0)] * len(pool)
-    if padding != "same" and any(n < k for n, k in zip(sizes, pool)):  # a window beyond the input: TensorFlow's
-        return xc[(slice(None), slice(None)) + tuple(slice(0, max(0, (n - k) // s_ + 1))  # output is empty
-                                                     for n, k, s_ in zip(sizes, pool, strides))]
+    empty = None if padding == "same" else _K._empty_valid_pool(xc, pool, strides)
+    if empty is not None:
+        return empty
     axes = []
     for n, k, s_, (before, _) in zip(sizes, pool, strides, pads):
         o = -(-n // s_) if padding == "same" else (n - k) // s_ + 1

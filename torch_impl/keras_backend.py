@@ -1489,6 +1489,15 @@ def conv2d_transpose(x: TensorLike, kernel: TensorLike, output_shape, strides=(1
     return _from_channels_first(out, data_format)
 
 
+def _empty_valid_pool(xc: torch.Tensor, pool_size, strides) -> Optional[torch.Tensor]:
+    """TensorFlow's ``"valid"`` pooling of a channels-first ``xc`` whose window is larger than the input on some
+    axis: an empty output (an empty slice of ``xc``, so autograd still works); ``None`` otherwise."""
+    outs = [_py_max(0, (n - k) // s + 1) for n, k, s in zip(xc.shape[2:], pool_size, strides)]
+    if 0 not in outs:
+        return None
+    return xc[(slice(None), slice(None)) + tuple(slice(0, o) for o in outs)]
+
+
 def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mode: str, nd: int) -> torch.Tensor:
     data_format = _data_format(data_format)
     padding = _padding_mode(padding)
@@ -1500,10 +1509,9 @@ def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mod
     xc = _to_channels_first(x, data_format)
     pads = _same_pads(xc.shape[2:], pool_size, strides, (1,) * nd) if padding == "same" else [(0, 0)] * nd
     if padding == "valid":
-        outs = [_py_max(0, (n - k) // s + 1) for n, k, s in zip(xc.shape[2:], pool_size, strides)]
-        if 0 in outs:  # a window larger than the input: TensorFlow's "valid" pooling gives an empty output
-            return _from_channels_first(xc[(slice(None), slice(None)) + tuple(slice(0, o) for o in outs)],
-                                        data_format)
+        empty = _empty_valid_pool(xc, pool_size, strides)
+        if empty is not None:
+            return _from_channels_first(empty, data_format)
     if pool_mode == "max":
         if _py_any(p != (0, 0) for p in pads):
             xc = F.pad(xc, _torch_pad(pads), value=-math.inf)

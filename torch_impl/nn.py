@@ -617,6 +617,19 @@ class Activation(nn.Module):
 
 
 
+def _check_dropout_rate(rate) -> None:
+    if not 0 <= rate <= 1:
+        raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+                         f"Received: rate={rate}")
+
+
+def _full_noise_shape(noise_shape: Optional[tuple], shape: tuple) -> tuple:
+    """Keras's ``noise_shape``: ``None`` entries (or no noise shape) take the input's sizes."""
+    if noise_shape is None:
+        return shape
+    return tuple(shape[i] if d is None else d for i, d in enumerate(noise_shape))
+
+
 class Dropout(_SeedGenerator, nn.Module):
     """Keras's ``Dropout(rate, noise_shape, seed)`` on the TensorFlow backend: the same masks for the same seed.
 
@@ -662,9 +675,7 @@ class Dropout(_SeedGenerator, nn.Module):
     def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
                  seed: Optional[int] = None):
         super().__init__()
-        if not 0 <= rate <= 1:
-            raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
-                             f"Received: rate={rate}")
+        _check_dropout_rate(rate)
         self.rate = rate
         self.seed = seed
         self.noise_shape = self._validate_noise_shape(noise_shape)
@@ -705,11 +716,7 @@ class Dropout(_SeedGenerator, nn.Module):
             return torch.zeros_like(x)  # tf.zeros_like: no gradient reaches x, and no seed is drawn
         if not x.is_floating_point():
             raise ValueError(f"`x.dtype` must be a floating point tensor as `x` will be scaled. Received: {x.dtype}")
-        shape = tuple(x.shape)
-        if self.noise_shape is None:
-            noise_shape = shape
-        else:
-            noise_shape = tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        noise_shape = _full_noise_shape(self.noise_shape, tuple(x.shape))
         u = stateless_uniform(noise_shape, self._next_seed(), x.dtype, x.device)
         scale = torch.tensor(1 / (1 - self.rate), dtype=x.dtype, device=x.device)
         keep = u >= torch.tensor(self.rate, dtype=x.dtype, device=x.device)
@@ -748,12 +755,6 @@ class GaussianNoise(_SeedGenerator, nn.Module):
         z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
         # tf.random.stateless_normal: z * stddev + mean, the mean 0.0
         return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
-
-
-def _check_dropout_rate(rate) -> None:
-    if not 0 <= rate <= 1:
-        raise ValueError("Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
-                         f"Received: rate={rate}")
 
 
 class GaussianDropout(_SeedGenerator, nn.Module):
@@ -831,9 +832,7 @@ class AlphaDropout(_SeedGenerator, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0:
             return x
-        shape = tuple(x.shape)
-        noise_shape = shape if self.noise_shape is None else \
-            tuple(shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        noise_shape = _full_noise_shape(self.noise_shape, tuple(x.shape))
         floatx = torch.get_default_dtype()
         u = stateless_uniform(noise_shape, self._next_seed(), floatx, x.device)
         kept = (u >= torch.tensor(self.rate, dtype=floatx, device=x.device)).to(x.dtype)
