@@ -487,8 +487,6 @@ def test_malformed_batches_raise_like_keras():
             print(f"{name}: {str(err.value)[:160]}")
         with pytest.raises(ValueError, match="the generator must return a tuple"):
             tfit.predict(tm, (x for x, _ in batches()))
-        with pytest.raises(ValueError, match="steps_per_epoch` with data given as batches"):
-            tfit.fit(tm, X, Y, loss="sparse_categorical_crossentropy", optimizer=opt, verbose=0, steps_per_epoch=2)
         with pytest.raises(ValueError, match="`seed` and `generator` order the samples of arrays"):
             tfit.fit(tm, _gen(5), loss="sparse_categorical_crossentropy", optimizer=opt, verbose=0, seed=1)
         with pytest.raises(ValueError, match="When providing `x` as a generator, `y` should not be passed"):

@@ -88,13 +88,10 @@ SKIPPED = {
     "trainer_test::test_nested_trainer_metrics_without_compile": "symbolic/functional-API-only",
     "trainer_test::test_multiple_compiles": "symbolic/functional-API-only (model.metrics of compiled sub-models)",
     "trainer_test::test_compile_eager_vs_jit_torch": "backend-specific (Keras's torch backend jit flag)",
-    "trainer_test::test_fit_flow[steps_per_epoch_*]": "GAP: steps_per_epoch with arrays raises in torch_impl.fit "
-                                                      "(tested: test_fit_flow_steps_per_epoch_with_arrays_raises)",
     "trainer_test::test_fit_with_data_adapter[tf_dataset*, grain*]": "backend-specific (tf.data / grain inputs)",
     "trainer_test::test_fit_with_data_adapter[*multithreading*, *multiprocessing*]":
         "GAP: PyDataset workers/use_multiprocessing (torch_impl reads batches in the calling thread; the "
         "batches, hence the figures, are the py_dataset case's)",
-    "trainer_test::test_fit_with_val_split[steps_per_epoch_*]": "GAP: steps_per_epoch with arrays",
     "trainer_test::test_fit_with_custom_train_step": "GAP: no overridable train_step in torch_impl.fit",
     "trainer_test::test_evaluate_with_custom_test_step": "GAP: no overridable test_step in torch_impl.fit",
     "trainer_test::test_fit_sparse / test_evaluate_sparse / test_predict_sparse": "backend-specific (tf/jax/scipy "
@@ -132,8 +129,6 @@ SKIPPED = {
     # ---- epoch_iterator_test.py
     "epoch_iterator_test::test_unsupported_y_arg_tfdata / test_unsupported_sample_weights_arg_tfdata":
         "backend-specific (tf.data); the same errors for a DataLoader are translated",
-    "epoch_iterator_test::test_insufficient_data[arrays]": "GAP: steps_per_epoch with arrays (translated with a "
-                                                           "generator of the same batches)",
     # ---- callbacks
     "swap_ema_weights_test::test_swap_ema_weights_with_tf_distribute": "backend-specific (tf.distribute "
                                                                         "MirroredStrategy)",
@@ -272,12 +267,28 @@ def test_fit_flow():
     _close("fit_flow loss vs float64 oracle", h["loss"], oracle, atol=0, rtol=1e-5)
 
 
-def test_fit_flow_steps_per_epoch_with_arrays_raises():
-    # test_fit_flow[steps_per_epoch_*] gives arrays AND steps_per_epoch: a GAP, torch_impl refuses it
-    with pytest.raises(ValueError, match="fit takes `steps_per_epoch` with data given as batches") as info:
-        fit(ExampleModel(3), np.ones((100, 4)), np.zeros((100, 3)), loss="mse", optimizer="sgd", batch_size=20,
-            steps_per_epoch=7, verbose=0)
-    print("arrays + steps_per_epoch:", str(info.value)[:80], "... (Keras trains; GAP)")
+def test_fit_flow_steps_per_epoch():
+    # test_fit_flow[steps_per_epoch_*]: arrays of 5 batches of 20 with steps_per_epoch 7: Keras's EpochIterator reads
+    # the whole pass each epoch ("Your input ran out of data"), so the history is test_fit_flow's
+    model = ExampleModel(3)
+    rec = _BatchIndices()
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        h = fit(model, np.ones((100, 4)), np.zeros((100, 3)), loss="mse", optimizer="sgd",
+                metrics=[M.MeanSquaredError()], batch_size=20, steps_per_epoch=7, epochs=3, callbacks=[rec],
+                verbose=0).history
+    _close("fit_flow[steps_per_epoch] mean_squared_error", h["mean_squared_error"], [14.5, 11.5, 8.5], atol=1.0)
+    _close("fit_flow[steps_per_epoch] loss vs float64 oracle", h["loss"], _sgd_oracle(3, 5), atol=0, rtol=1e-5)
+    assert rec.steps == [0, 1, 2, 3, 4] * 3
+
+
+def test_fit_with_val_split_steps_per_epoch():
+    # test_fit_with_val_split[steps_per_epoch_*]: 80 training samples in 4 batches of 20, steps_per_epoch 7
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        h = fit(ExampleModel(3), np.ones((100, 4)), np.zeros((100, 3)), loss="mse", optimizer="sgd", batch_size=20,
+                steps_per_epoch=7, epochs=3, validation_split=0.2, verbose=0).history
+    print(f"val_split + steps_per_epoch: keys {sorted(h)}, loss {np.round(h['loss'], 5).tolist()}")
+    assert "loss" in h and "val_loss" in h
+    _close("val_split[steps_per_epoch] loss vs float64 oracle", h["loss"], _sgd_oracle(3, 4), atol=0, rtol=1e-5)
 
 
 class _PyDataset:
@@ -463,8 +474,8 @@ def test_predict_generator():
 @pytest.mark.parametrize("case", ["match_one_epoch", "match_multi_epoch", "not_match_too_low",
                                   "not_match_but_high_enough"])
 def test_steps_per_epoch(case):
-    # test_steps_per_epoch: Keras gives arrays with steps_per_epoch (a GAP here); its array adapter continues one
-    # pass across epochs, as torch_impl does for a DataLoader of the same batches (batch 8, unshuffled)
+    # test_steps_per_epoch: Keras gives arrays with steps_per_epoch; its array adapter continues one pass across
+    # epochs, as torch_impl does for the arrays and for a DataLoader of the same batches (batch 8, unshuffled)
     batch_size, epochs, num_batches = 8, 4, 10
     steps = {"match_one_epoch": num_batches, "match_multi_epoch": num_batches // (epochs // 2),
              "not_match_too_low": num_batches - 1, "not_match_but_high_enough": num_batches + 1}[case]
@@ -486,6 +497,13 @@ def test_steps_per_epoch(case):
           f"{observer.epoch_begin_count}")
     assert observer.begin_count == expected and observer.end_count == observer.begin_count
     assert observer.epoch_begin_count == epochs and observer.epoch_end_count == epochs
+    arrays_observer = StepObserver()
+    with _quiet():
+        fit(ExampleModel(1), x, y, loss="mse", optimizer="sgd", metrics=[EpochAgnosticMeanSquaredError()],
+            epochs=epochs, batch_size=batch_size, steps_per_epoch=steps, callbacks=[arrays_observer], verbose=0,
+            shuffle=False)
+    assert arrays_observer.begin_count == expected
+    np.testing.assert_allclose(arrays_observer.batch_loss_history, observer.batch_loss_history, atol=1e-6, rtol=1e-6)
     if case == "not_match_too_low":
         return
     model_2 = ExampleModel(1)
@@ -927,15 +945,18 @@ def test_compile_metrics_dict_outputs(case):
         _close(k, logs[k], v)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="dict outputs with output_names that are not their keys: "
-                   "Keras's CompileMetrics ignores the names and uses the dict's keys; torch_impl takes output_names "
-                   "over the keys and raises \"`metrics` names outputs ['a', 'b'] the model does not have\"")
 def test_compile_metrics_dict_outputs_ignore_mismatched_output_names_given():
+    # compile_utils_test.py::test_dict_outputs_ignore_mismatched_output_names, with its output_names: Keras's
+    # CompileMetrics names a dict of outputs by its keys (sorted) when the output_names are not those keys
     logs = evaluate(Lookup({"a": np.zeros((3, 2)), "b": np.ones((3, 5))}), np.arange(3.0),
                     {"a": np.zeros((3, 2)), "b": np.zeros((3, 5))}, loss="mse",
                     metrics={"a": M.MeanSquaredError(), "b": M.MeanSquaredError()}, output_names=["dense", "dense_1"],
                     batch_size=3)
-    assert [k for k in logs if "loss" not in k] == ["a_mean_squared_error", "b_mean_squared_error"]
+    keys = [k for k in logs if "loss" not in k]
+    _show("mismatched output_names keys", keys, ["a_mean_squared_error", "b_mean_squared_error"])
+    assert keys == ["a_mean_squared_error", "b_mean_squared_error"]
+    _close("a_mean_squared_error", logs["a_mean_squared_error"], 0.0)
+    _close("b_mean_squared_error", logs["b_mean_squared_error"], 1.0)
 
 
 def test_compile_loss_single_output_case():
@@ -1159,6 +1180,13 @@ def test_epoch_iterator_insufficient_data():
             callbacks=[rec], verbose=0, shuffle=False)
     _show("steps seen", rec.steps, list(range(steps_per_epoch - 2)))
     assert len(rec.steps) == steps_per_epoch - 2
+    # test_insufficient_data[arrays] itself: the arrays' pass ends after its 4 batches, warned
+    rec = _BatchIndices()
+    with pytest.warns(UserWarning, match="Your input ran out of data"):
+        fit(torch.nn.Linear(1, 1), x, 2 * x, batch_size=batch_size, steps_per_epoch=steps_per_epoch, loss="mse",
+            optimizer="sgd", callbacks=[rec], verbose=0, shuffle=False)
+    _show("steps seen (arrays)", rec.steps, list(range(steps_per_epoch - 2)))
+    assert rec.steps == list(range(steps_per_epoch - 2))
 
 
 def _loader(n_x=100, dx=16, dy=4, shuffle=True):

@@ -64,7 +64,11 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * validation at the end of each epoch in evaluation mode (``val_loss``,
   ``val_accuracy``), ``validation_split`` taken from the end of the data (and
   of ``sample_weight``, which then weighs ``val_loss``) before shuffling;
-* ``batch_size=None`` means 32;
+* ``batch_size=None`` means 32, or with ``steps_per_epoch`` (``validation_steps``, ``steps=``) on arrays
+  ``ceil(N / steps)``, as Keras's array adapter; on arrays ``steps_per_epoch`` reads that many batches an epoch
+  from a pass continued across epochs (a used-up pass ends its epoch early, warning "Your input ran out of
+  data", and the next starts a new pass, in Keras's order with ``seed``), ``validation_steps`` / ``steps`` the
+  first batches of a pass (measured in ``parity_tests/test_fit_steps_keras.py``);
 * data given as batches, as Keras 3's ``fit`` takes it: ``x`` a Python generator (or any other iterator), a
   ``torch.utils.data.DataLoader`` (or any other re-iterable object), or a ``keras.utils.PyDataset`` (told by duck
   typing: ``__getitem__`` giving batch ``i`` and ``__len__``, optionally ``on_epoch_begin``/``on_epoch_end``; no
@@ -84,8 +88,7 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   errors, ``batch_size`` is ignored, ``shuffle=True`` warns that it is ignored. Each batch is checked against the
   first two (structure, rank, the non-batch dimensions they agree on). Not reproduced: tf.data's read-ahead, whose
   dropped batches make Keras's figures timing-dependent when a generator validates with ``validation_steps`` over
-  two (``fit`` warns; up to two, every validation reads the two replayed batches, in both), and
-  ``steps_per_epoch`` with arrays (raises);
+  two (``fit`` warns; up to two, every validation reads the two replayed batches, in both);
 * several outputs, as Keras's ``compile``/``fit`` for ``keras.Model(inp, [out_a, out_b])`` or a dict of outputs
   (:class:`_MultiOutput`): the model returns a list/tuple or a dict of logits; ``y`` (and ``sample_weight``,
   ``validation_data``) holds one array per output, as a list or a dict keyed by output name (one
@@ -715,7 +718,9 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     """``(names, keyed)`` when ``y`` holds one array per output (a dict, or a list/tuple of arrays), else ``None``
     (one output: ``fit`` as before). ``names`` are the outputs' names in the outputs' order: ``output_names=`` (or
     the model's ``output_names``: Keras's output layers' names), else the sorted keys of a dict ``y`` (Keras
-    flattens a dict of outputs in sorted key order; ``keyed``: the model returns a dict), else ``None`` per
+    flattens a dict of outputs in sorted key order; ``keyed``: the model returns a dict; ``"keys"`` when the keys
+    of ``y`` are not the ``output_names``: Keras's ``CompileMetrics`` then takes a dict of outputs' keys and the
+    model must return one), else ``None`` per
     output (Keras's subclassed model: its per-output losses are named after the losses, its metrics unprefixed).
     A list of arrays is one array per output when each has a row per sample and the list is not as long as
     ``x`` (then it could be one array given row by row), or when several output names or a list/dict of losses
@@ -730,6 +735,8 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     if isinstance(y, dict):
         if names is None:
             return sorted(str(k) for k in y), True
+        if not {str(k) for k in y} <= set(names):  # Keras names a dict of outputs by its keys, whatever the
+            return sorted(str(k) for k in y), "keys"  # output_names (a model returning a list: Keras raises)
     elif arrays_per_output(y):
         n = _n_samples(x)
         hint = (names is not None and len(names) > 1) or isinstance(loss, (list, tuple, dict))
@@ -962,6 +969,9 @@ class _MultiOutput:
     def flat(self, z) -> list:
         """The model's outputs in the outputs' order."""
         n = len(self.names)
+        if self.keyed == "keys" and not isinstance(z, dict):
+            raise ValueError(f"y is a dict keyed by {self.names}, which are not the output_names, and the model "
+                             "returns no dict: key y by the output_names (Keras raises too).")
         if isinstance(z, dict):
             if self.names[0] is None or set(map(str, z)) != set(self.names):
                 raise ValueError(f"The model returns the outputs {list(z)}, but y and the compile arguments name "
@@ -1057,7 +1067,7 @@ def _progress(verbose: int, total: int, desc: str):
     return p
 
 
-def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
+def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
             output_activation: Union[None, str, Sequence, dict] = None,
             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
             verbose: Union[int, str] = 0, callbacks: Sequence = ()):
@@ -1071,8 +1081,9 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
 
     ``x`` may give the inputs as batches, as :func:`fit` takes them: a generator of ``(x,)``, ``(x, y)`` or ``(x, y,
     sample_weight)`` tuples (Keras refuses a generator of bare arrays; any other iterator may yield them), a
-    DataLoader, a PyDataset (whose ``__getitem__`` may give the bare array); only ``x`` is used. ``steps`` then reads
-    that many batches (default: the whole pass).
+    DataLoader, a PyDataset (whose ``__getitem__`` may give the bare array); only ``x`` is used. ``steps`` reads
+    that many batches (default: the whole pass; on arrays batches of ``batch_size``, else ``ceil(N / steps)``,
+    else 32, as Keras's).
 
     ``verbose``: Keras's argument, so that ``predict(x, verbose=0)`` ports as written: ``1`` (or ``"auto"``) shows
     a progress bar over the batches, ``2`` one line at the end, ``0`` (the default here; Keras's is ``"auto"``)
@@ -1091,22 +1102,20 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
         >>> predict(net, np.zeros((5, 3)), output_activation="softmax").sum(axis=1).round(6).tolist()
         [1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    batch_size = _batch_size(batch_size)
+    batch_size = None if batch_size is None else _batch_size(batch_size)
     steps = _steps(steps, "steps")
     dtype, device = _param_info(model)
     kind = _data_kind(x)
     if kind is None:
-        if steps is not None:
-            raise ValueError("predict takes `steps` with data given as batches (a generator, a torch DataLoader, a "
-                             "PyDataset, an iterator); for arrays leave it out, or slice them.")
         xt = _as_inputs(x, dtype, device)
+        batch_size = _steps_batch_size(batch_size, xt.shape[0], steps)  # Keras's array adapter
     else:
         adapter = data_adapter(x, kind)  # Keras's predict: no shuffle, no reset
         batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
         epoch_iterator = EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
     shown = _verbosity(verbose)
-    total = (math.ceil(xt.shape[0] / batch_size) if kind is None else epoch_iterator.num_batches)
+    total = (steps or math.ceil(xt.shape[0] / batch_size) if kind is None else epoch_iterator.num_batches)
     progress = _progress(shown, total, "predict")
     callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": total})
     was_training = model.training
@@ -1135,11 +1144,14 @@ def predict(model: torch.nn.Module, x, *, batch_size: int = 32,
             if kind is None:
                 # an empty x: the model on the empty batch, for the output's shape and dtype (Keras 3.15.1 itself
                 # fails there with an UnboundLocalError)
-                for b, i in enumerate(range(0, max(xt.shape[0], 1), batch_size)):
+                num_batches = max(math.ceil(xt.shape[0] / batch_size), 1)
+                for b in range(_capped_batches(num_batches, steps)):
                     if callbacks:
                         callbacks.on_predict_batch_begin(b)
-                    if step(b, xt[i:i + batch_size]):
+                    if step(b, xt[b * batch_size:(b + 1) * batch_size]):
                         break
+                else:
+                    _ran_out(num_batches, steps)
             else:
                 with epoch_iterator.catch_stop_iteration():
                     for b, iterator in epoch_iterator:
@@ -1189,7 +1201,7 @@ def _output_activations(model, first, act, output_names) -> Callable:
 
 
 def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Callable, Sequence, dict],
-             batch_size: int = 32, sample_weight=None, metrics: Sequence = (),
+             batch_size: Optional[int] = None, sample_weight=None, metrics: Sequence = (),
              output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
              loss_weights: Union[None, float, Sequence[float], dict] = None,
              output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
@@ -1201,7 +1213,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     ``<name>_<metric>``).
 
     ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
-    PyDataset, as :func:`fit` takes them); ``steps`` then reads that many batches (default: the whole pass; a
+    PyDataset, as :func:`fit` takes them); ``steps`` reads that many batches (also of arrays, in batches of
+    ``batch_size``, else ``ceil(N / steps)``, else 32, as Keras's; default: the whole pass; a
     generator read to its end ends the pass; Keras 3.15.1 warns ``Your input ran out of data`` there, later Keras
     (keras-team/keras#23360) and this only when ``steps`` was given).
 
@@ -1226,7 +1239,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
         >>> sorted(logs)
         ['loss']
     """
-    batch_size = _batch_size(batch_size)
+    batch_size = None if batch_size is None else _batch_size(batch_size)
     steps = _steps(steps, "steps")
     dtype, device = _param_info(model)
     kind = _data_kind(x)
@@ -1246,9 +1259,6 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
                                   loss_fn, compiled, Penalties(model), callbacks, progress=progress)
         _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
         return logs if return_dict else _keras_results_list(logs, compiled)
-    if steps is not None:
-        raise ValueError("evaluate takes `steps` with data given as batches (a generator, a torch DataLoader, a "
-                         "PyDataset, an iterator); for arrays leave it out, or slice them.")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
     xt = _as_inputs(x, dtype, device)
@@ -1258,13 +1268,14 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     else:
         yt = multi.labels(y, dtype, device)
         sw = multi.sample_weights(sample_weight, lambda a: _as_tensor(a, dtype, device))
-    steps = math.ceil(xt.shape[0] / batch_size)
-    progress = _progress(_verbosity(verbose), steps, "evaluate")
-    callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": steps},
+    batch_size = _steps_batch_size(batch_size, xt.shape[0], steps)  # Keras's array adapter
+    shown = steps or math.ceil(xt.shape[0] / batch_size)  # Keras's params["steps"]: `steps` when given
+    progress = _progress(_verbosity(verbose), shown, "evaluate")
+    callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": shown},
                              compiled.directions)
     logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, callbacks,
-                             progress=progress)
-    _finish(progress, _verbosity(verbose), steps, logs)
+                             progress=progress, steps=steps)
+    _finish(progress, _verbosity(verbose), shown, logs)
     return logs if return_dict else _keras_results_list(logs, compiled)
 
 
@@ -1318,9 +1329,10 @@ def _finish(progress, verbose: int, steps, logs: dict) -> None:
 
 
 def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties, batch_size: int,
-                      callbacks: Optional[CallbackList] = None, progress=None) -> dict:
+                      callbacks: Optional[CallbackList] = None, progress=None, steps: Optional[int] = None) -> dict:
     """:func:`evaluate` on converted data with the compiled loss (what ``fit`` validates with every epoch,
-    calling the callbacks' ``on_test_*`` hooks as Keras's validation does)."""
+    calling the callbacks' ``on_test_*`` hooks as Keras's validation does); ``steps``: the first ``steps`` batches
+    (Keras's ``steps`` / ``validation_steps`` on arrays; a validation starts its pass anew)."""
     was_training = model.training
     model.eval()
     tracker = _LossTracker()
@@ -1328,11 +1340,12 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
     if callbacks:
         model.stop_evaluating = False  # Keras's: a batch hook may set it to end the evaluation
         callbacks.on_test_begin()
+    num_batches = math.ceil(xt.shape[0] / batch_size)
     with torch.no_grad():
-        for b, start in enumerate(range(0, xt.shape[0], batch_size)):
+        for b in range(_capped_batches(num_batches, steps)):
             if callbacks:
                 callbacks.on_test_batch_begin(b)
-            sl = slice(start, start + batch_size)
+            sl = slice(b * batch_size, (b + 1) * batch_size)
             yb, w = yt[sl], None if sw is None else sw[sl]
             _test_step(model, xt[sl], yb, w, yb.shape[0], loss_fn, compiled, penalties, tracker)
             if callbacks:
@@ -1340,6 +1353,8 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             _advance(progress)
             if callbacks and model.stop_evaluating:
                 break
+        else:
+            _ran_out(num_batches, steps)
     model.train(was_training)
     logs = {"loss": tracker.result(), **compiled.results()}
     if callbacks:
@@ -1584,6 +1599,50 @@ class _Batches:
         return xb, yb, wb, xb.shape[0]
 
 
+class _ArrayPasses:
+    """Keras's ``ArrayDataAdapter`` as its ``EpochIterator`` reads it (:class:`EpochIterator` here): ``fit`` on
+    arrays with ``steps_per_epoch``. Each pass is ``ceil(n / batch_size)`` batches of sample indices from a new
+    order (``new_order()``: Keras 3.15.1 shuffles each pass as the first, ``keras_shuffle_order``); a pass is
+    continued across epochs and one that is used up ends its epoch (with Keras's "ran out of data" warning)."""
+
+    kind = "arrays"
+
+    def __init__(self, n: int, batch_size: int, new_order: Callable):
+        self.num_batches, self.batch_size, self.new_order = math.ceil(n / batch_size), batch_size, new_order
+
+    def get_iterator(self):
+        order = self.new_order()  # drawn at the pass's first batch
+        for b in range(self.num_batches):
+            yield order[b * self.batch_size:(b + 1) * self.batch_size]
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+
+def _steps_batch_size(batch_size: Optional[int], n: int, steps: Optional[int]) -> int:
+    """Keras's ``ArrayDataAdapter`` batch size: ``batch_size`` as given, else ``ceil(n / steps)`` with ``steps``
+    (``steps_per_epoch``, ``validation_steps``, ``steps=``), else 32."""
+    if batch_size is not None:
+        return batch_size
+    return max(1, math.ceil(n / steps)) if steps else 32
+
+
+def _capped_batches(num_batches: int, steps: Optional[int]) -> int:
+    """The batches an ``evaluate`` / ``predict`` / validation on arrays reads with ``steps``: ``steps``, at most the
+    pass (Keras then warns "Your input ran out of data": :func:`_ran_out`)."""
+    return num_batches if steps is None else min(steps, num_batches)
+
+
+def _ran_out(num_batches: int, steps: Optional[int]) -> None:
+    """Keras's ``EpochIterator`` warning when ``steps`` asked for more batches than the arrays hold (given once the
+    pass is read, as Keras's)."""
+    if steps is not None and steps > num_batches:
+        EpochIterator._interrupted_warning()
+
+
 def _steps(value, name: str) -> Optional[int]:
     """``steps_per_epoch`` / ``validation_steps`` / ``steps``: ``None`` (or 0, which Keras takes as ``None``) or a
     positive integer."""
@@ -1653,7 +1712,7 @@ def fit(
     *,
     loss: Union[L.Loss, str, Callable],
     optimizer: Union[torch.optim.Optimizer, str, dict],
-    batch_size: int = 32,
+    batch_size: Optional[int] = None,
     epochs: int = 1,
     shuffle: Union[bool, str] = True,
     generator: Union[None, int, np.random.Generator] = None,
@@ -1720,9 +1779,10 @@ def fit(
         validation_data: ``(x, y)`` or ``(x, y, sample_weight)`` arrays, or batches as ``x`` takes them (a
             generator, a DataLoader, a PyDataset), read as Keras reads them: a new pass at each validation, a
             generator's two first batches replayed once it ran out.
-        steps_per_epoch, validation_steps: with data given as batches, the batches per epoch / per validation (as
-            Keras's: the training pass is continued across epochs; a validation restarts its input). ``None``:
-            a whole pass.
+        steps_per_epoch, validation_steps: the batches per epoch / per validation (as Keras's: the training pass
+            is continued across epochs, a used-up pass ending its epoch; a validation restarts its input), for
+            arrays too (without ``batch_size`` / ``validation_batch_size`` their batches are then
+            ``ceil(N / steps)`` samples). ``None``: a whole pass.
         loss_weights: as ``compile``'s: a number for one output (or one loss for every output); a list or a dict
             keyed by output name for several.
         output_names: the names of a model's list/tuple outputs (Keras's output layers' names), which name the
@@ -1732,8 +1792,11 @@ def fit(
     Returns:
         :class:`History`.
     """
-    batch_size = _batch_size(batch_size)
-    validation_batch_size = batch_size if validation_batch_size is None else _batch_size(validation_batch_size)
+    # as given (None: Keras's array adapter makes it ceil(N / steps_per_epoch) with steps_per_epoch, else 32)
+    given_batch_size = None if batch_size is None else _batch_size(batch_size)
+    batch_size = given_batch_size or 32
+    validation_batch_size = given_batch_size if validation_batch_size is None else \
+        _batch_size(validation_batch_size)
     if not (isinstance(shuffle, (bool, np.bool_, int)) or shuffle == "batch"):
         raise ValueError(f'fit: `shuffle` must be True, False or "batch" (Keras\'s), got {shuffle!r}')
     shuffle = shuffle if shuffle == "batch" else bool(shuffle)
@@ -1745,17 +1808,9 @@ def fit(
     steps_per_epoch = _steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _steps(validation_steps, "validation_steps")
     kind = _data_kind(x)
-    if kind is None and steps_per_epoch is not None:
-        raise ValueError("fit takes `steps_per_epoch` with data given as batches (a generator, a torch DataLoader, a "
-                         "PyDataset, an iterator); for arrays give `batch_size` (Keras's steps_per_epoch on arrays "
-                         "sets the batch size to ceil(N / steps_per_epoch) and carries a shuffled pass over epochs, "
-                         "which torch_impl does not reproduce).")
     val_kind, val_parts = _validation_kind(validation_data)
-    if val_kind is None and validation_data is not None and validation_steps is not None:
-        raise ValueError("fit takes `validation_steps` with validation data given as batches (a generator, a torch "
-                         "DataLoader, a PyDataset, an iterator); for arrays leave it out (every batch is evaluated).")
     optimizer = _optimizer(optimizer, model)
-    adapter = None
+    adapter = array_iterator = None
     if kind is not None:  # data given as batches: Keras's data adapters
         if validation_split and validation_data is None:  # Keras's train_validation_split
             raise ValueError("Argument `validation_split` is only supported for tensors or NumPy arrays."
@@ -1815,6 +1870,9 @@ def fit(
             xt, yt = xt[:split], yt[:split]
             sw = sw[:split] if sw is not None else None
         n = xt.shape[0]
+        if n == 0 and steps_per_epoch is not None:  # Keras 3.15.1: ZeroDivisionError in its array adapter
+            raise ValueError(f"fit got no training samples (x holds 0) with steps_per_epoch={steps_per_epoch}.")
+        batch_size = _steps_batch_size(given_batch_size, n, steps_per_epoch)  # Keras's array adapter
         if class_weight is not None:
             sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
         if seed is not None:
@@ -1824,7 +1882,25 @@ def fit(
             if shuffle:  # shuffle=False keeps the order, seed or not (as Keras's)
                 keras_order = torch.as_tensor(keras_shuffle_order(n, seed, shuffle, batch_size), device=device)
         rng = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
+
+        def new_order() -> torch.Tensor:
+            """The sample order of a pass over the arrays (each epoch's; with steps_per_epoch each new pass's)."""
+            if not shuffle:
+                return torch.arange(n, device=device)
+            if seed is not None:
+                return keras_order
+            if shuffle == "batch":  # the batches in order, the samples shuffled inside each (Keras's)
+                return torch.as_tensor(np.concatenate([start + rng.permutation(min(batch_size, n - start))
+                                                       for start in range(0, n, batch_size)] or [[]]),
+                                       dtype=torch.int64, device=device)
+            return torch.as_tensor(rng.permutation(n), device=device)
+
         steps = math.ceil(n / batch_size)
+        # Keras's EpochIterator over its array adapter: with steps_per_epoch a pass is continued across epochs
+        array_iterator = None if steps_per_epoch is None else \
+            EpochIterator(_ArrayPasses(n, batch_size, new_order), steps_per_epoch)
+        if array_iterator is not None:
+            steps = steps_per_epoch
     val_iterator = None  # Keras's cached validation EpochIterator, made at the first validation
     if validation_data is not None and val_kind is None:  # converted once, not every epoch
         vx = _as_inputs(validation_data[0], dtype, device)
@@ -1894,18 +1970,12 @@ def fit(
             tracker = _LossTracker()
             done = 0  # the epoch's batches
             if adapter is None:
-                if not shuffle:
-                    order = torch.arange(n, device=device)
-                elif seed is not None:
-                    order = keras_order
-                elif shuffle == "batch":  # the batches in order, the samples shuffled inside each (Keras's)
-                    order = torch.as_tensor(np.concatenate([start + rng.permutation(min(batch_size, n - start))
-                                                            for start in range(0, n, batch_size)] or [[]]),
-                                            dtype=torch.int64, device=device)
-                else:
-                    order = torch.as_tensor(rng.permutation(n), device=device)
-                for b in range(steps):
-                    idx = order[b * batch_size:(b + 1) * batch_size]
+                if array_iterator is None:
+                    order = new_order()
+                    batches = ((b, order[b * batch_size:(b + 1) * batch_size]) for b in range(steps))
+                else:  # Keras's EpochIterator: no more than the pass holds (it then warns, ending the epoch)
+                    batches = ((b, next(iterator)) for b, iterator in array_iterator)
+                for b, idx in batches:
                     xb, yb = xt[idx], yt[idx]
                     wb = None if sw is None else sw[idx]
                     callbacks.on_train_batch_begin(b)
@@ -1932,7 +2002,8 @@ def fit(
             if validation_data is not None and should_validate:
                 if val_kind is None:
                     vlogs = _evaluate_tensors(model, vx, vy, vsw, loss_fn, compiled, penalties,
-                                              validation_batch_size, callbacks)
+                                              _steps_batch_size(validation_batch_size, vx.shape[0], validation_steps),
+                                              callbacks, steps=validation_steps)
                 else:
                     if val_iterator is None:  # Keras's fit makes (and caches) it here, at the first validation
                         val_adapter = data_adapter(val_parts[0], val_kind)
@@ -1947,7 +2018,7 @@ def fit(
             history.append(epoch, logs)
             if verbose == 2:  # Keras's one line per epoch
                 took = time.perf_counter() - started
-                shown = steps if adapter is None else done
+                shown = steps if adapter is None and array_iterator is None else done
                 print(f"Epoch {epoch + 1}/{epochs}\n{shown}/{shown} - {took:.0f}s - "
                       f"{1000 * took / max(shown, 1):.0f}ms/step"
                       + "".join(f" - {k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float))),
