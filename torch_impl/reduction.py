@@ -53,7 +53,7 @@ def standardize_reduction(reduction: Optional[str]) -> Optional[str]:
     if not (reduction is None or (isinstance(reduction, str) and reduction in REDUCTIONS)):
         raise ValueError(
             "Invalid value for argument `reduction`. Expected one of "
-            f"{list(REDUCTIONS)}. Received: reduction={reduction!r}"
+            f"{list(REDUCTIONS)}. Received: reduction={reduction}"  # Keras's text (no repr)
         )
     return reduction
 
