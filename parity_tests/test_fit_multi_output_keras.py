@@ -40,7 +40,7 @@ tf = pytest.importorskip("tensorflow")
 
 from keras import layers  # noqa: E402
 
-from parity_tests.test_field_scripts_round2 import F32, F64, _check_history, _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import F64, _check_history, _precision, _rel  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
@@ -422,3 +422,43 @@ def test_evaluate_and_predict_verbose_like_keras(capsys):
     print(out)
     assert out.strip() == f"3/3 - loss: {logs['loss']:.4f}"
     assert tfit.predict(net, x, verbose="auto").shape == (20, 3)
+
+
+def test_dict_outputs_named_apart_from_output_names_like_keras():
+    """A functional model returning ``{"a": Dense(3, name="cls"), "b": Dense(1, name="reg")}``: its
+    ``output_names`` are the layers' names (``["cls", "reg"]``), not the dict's keys. Keras's ``CompileMetrics``
+    then names the outputs by the keys (sorted; ``compile_utils.py`` ``CompileMetrics.build``) and ``CompileLoss``
+    follows the dict: losses, metrics, ``y`` and the logs keyed ``a``/``b``. The port passes the model's
+    ``output_names`` as they are. A model returning a list with ``y`` keyed apart from its ``output_names``: Keras
+    raises (TypeError inside ``CompileLoss``), torch_impl ``ValueError``."""
+    x, ya, yb = _data(40, seed=7)
+    compile_args = dict(loss={"a": "sparse_categorical_crossentropy", "b": "mse"}, metrics={"a": ["accuracy"],
+                                                                                            "b": ["mae"]})
+    with _precision("float64"):
+        keras.utils.set_random_seed(5)
+        inp = keras.Input((6,))
+        h = layers.Dense(16, activation="relu")(inp)
+        model = keras.Model(inp, {"a": layers.Dense(3, activation="softmax", name="cls")(h),
+                                  "b": layers.Dense(1, name="reg")(h)})
+        names = list(model.output_names)
+        net = load_keras_weights(_TwoHead(as_dict=True), model.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(0.1), **compile_args)
+        kh = model.fit(x, {"a": ya, "b": yb}, batch_size=16, epochs=3, shuffle=False, verbose=0).history
+        th = tfit.fit(net, x, {"a": ya, "b": yb}, optimizer=optim.SGD(net.parameters(), learning_rate=0.1),
+                      output_names=names, output_activation={"a": "softmax"}, batch_size=16, epochs=3,
+                      shuffle=False, verbose=0, **compile_args).history
+        ke = model.evaluate(x, {"a": ya, "b": yb}, batch_size=16, verbose=0, return_dict=True)
+        te = tfit.evaluate(net, x, {"a": ya, "b": yb}, output_names=names, output_activation={"a": "softmax"},
+                           batch_size=16, **compile_args)
+        listed = keras.Model(inp, [model.get_layer("cls").output, model.get_layer("reg").output])
+        listed.compile(optimizer="sgd", loss="mse")
+        with pytest.raises((TypeError, ValueError)):
+            listed.evaluate(x, {"a": ya, "b": yb}, verbose=0)
+    print(f"dict outputs {{'a', 'b'}}, output_names {names}: keys {sorted(kh)}, ours {sorted(th)}; evaluate "
+          f"within {max(abs(te[k] - ke[k]) for k in ke):.1e}")
+    assert names == ["cls", "reg"]
+    assert sorted(th) == sorted(kh) == ["a_accuracy", "a_loss", "b_loss", "b_mae", "loss"]
+    _check_history(th, kh, "float64")
+    assert sorted(te) == sorted(ke) and max(abs(te[k] - ke[k]) for k in ke) <= 1e-12
+    with pytest.raises(ValueError, match=r"`y` names outputs \['a', 'b'\] the model does not have"):
+        tfit.evaluate(_TwoHead(), x, {"a": ya, "b": yb}, output_names=names, loss="mse")

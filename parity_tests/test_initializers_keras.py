@@ -156,7 +156,8 @@ def test_keras_init_with_a_seed_gives_keras_models_initial_weights(dt):
             assert _max_diff(km, tm) == 0.0
             x = np.random.default_rng(seed).normal(size=(8, 6)).astype(dt)
             np.testing.assert_allclose(tm.train()(torch.from_numpy(x)).detach().numpy(), np.asarray(km(x, training=True)),
-                                       rtol=1e-12 if dt == "float64" else 1e-6, atol=0)  # the same masks
+                                       rtol=1e-12 if dt == "float64" else 1e-5,  # the same masks
+                                       atol=0 if dt == "float64" else 1e-6)  # (float32 to DESIGN.md's standard)
 
             keras.utils.set_random_seed(seed)
             km = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),

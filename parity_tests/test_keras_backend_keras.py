@@ -181,7 +181,12 @@ def compare(name: str, fn, arrays, grad_idx=(0,), dt: str = "float64", zero_set:
         v_err = max(v_err, e)
     g_err = 0.0
     for i, (tg, kg) in enumerate(zip(t_grads, k_grads)):
-        e, why = _err(tg, kg, gr, ga, zero_set=zero_set)
+        # float32: the absolute floor scales with the gradient's size, since an entry that sums cancelling terms
+        # (a convolution's input gradient) carries rounding from its largest terms, whose order TensorFlow's
+        # kernels choose by CPU (1e-6 x 43 for a separable conv whose entries reach 43, seen on an AMD EPYC)
+        fin = np.abs(kg[np.isfinite(kg)]) if np.size(kg) else np.zeros(1)
+        scale = max(1.0, float(np.max(fin))) if dt == "float32" and fin.size else 1.0
+        e, why = _err(tg, kg, gr, ga * scale, zero_set=zero_set)
         assert not why, f"{name} {dt} gradient of input {grad_idx[i]}: {why}\nours {tg}\nKeras {kg}"
         g_err = max(g_err, e)
     print(f"{name:52s} {dt}  value {v_err:.1e}  grad {g_err:.1e}")

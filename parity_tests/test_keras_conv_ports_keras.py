@@ -23,7 +23,14 @@ Keras's own correctness tests (``keras/src/layers/pooling/{max,average}_pooling_
 | float32 (slow): the port cases above | 55 | <= 1.2e-7 | <= 2.0e-7 |
 | the hand port on 8x8: ``Conv2d(3, stride=2, padding=1)``, ``MaxPool2d(3, 2, padding=1)``, ``AvgPool2d(3, 2, padding=1)`` | 3 | 2.11, 0.92, 0.70 off | - |
 
-Found and fixed: ``K.pool2d``'s shared ``_pool`` (also ``keras_ops.average_pool``) raised ``TypeError`` on a
+A max window holding NaN or -inf (``test_max_pooling_nan_and_minus_inf_windows_like_keras``: NaN first, last,
+all NaN, NaN and -inf, all -inf, ties behind a NaN; valid/same, strides, 1-D/2-D float64 and float32, 3-D float32):
+``nn.MaxPooling*D``, ``keras_ops.max_pool`` and ``K.pool2d``/``K.pool3d`` give Keras's values exactly (the lowest
+float for a window of NaN and -inf) and its input gradients exactly (3-D: within 1e-6, the summation order).
+
+Found and fixed: ``nn.MaxPooling*D`` (and ``K.pool2d``/``K.pool3d``) ran torch's max pool, where a NaN wins the
+window (it was a strict xfail); now TensorFlow's rule, taken only where an output is NaN or -inf.
+``K.pool2d``'s shared ``_pool`` (also ``keras_ops.average_pool``) raised ``TypeError`` on a
 1-D average pool with ``padding="same"`` (``F.avg_pool1d`` has no ``divisor_override``);
 ``test_average_pooling1d_same_padding_was_broken``.
 """
@@ -289,19 +296,84 @@ def test_average_pooling1d_same_padding_was_broken():
     np.testing.assert_array_equal(module, keras_out)
 
 
-@pytest.mark.xfail(strict=True, reason="MaxPooling*D runs torch's max_pool (a NaN wins the window); TensorFlow's "
-                   "MaxPool skips NaN. keras_ops.max_pool has TensorFlow's rule at ~3.5x the cost (CPU, fwd+bwd)")
 def test_max_pooling_nan_window_like_keras():
-    """Known difference, kept for speed: a window holding a NaN. Keras (TensorFlow's CPU ``MaxPool``): ``3``;
-    ``torch_impl.nn.MaxPooling2D``: ``nan``; ``torch_impl.keras_ops.max_pool(x, 2, data_format=...)``: ``3``."""
+    """A window holding a NaN: Keras (TensorFlow's CPU ``MaxPool``) skips the NaN: ``3`` (torch's ``max_pool2d``
+    gives ``nan``); ``torch_impl.nn.MaxPooling2D`` and ``torch_impl.keras_ops.max_pool`` too."""
     x = np.array([[[[np.nan], [1.0]], [[2.0], [3.0]]]])
     keras_out = layers.MaxPooling2D(2, dtype="float64")(x).numpy()
     ops_out = tops.max_pool(torch.tensor(x), 2).numpy()
     ours = tnn.MaxPooling2D(2)(torch.tensor(x).movedim(-1, 1)).movedim(1, -1).numpy()
     print("MaxPooling2D over [nan, 1, 2, 3]: Keras", keras_out.ravel(), "keras_ops.max_pool", ops_out.ravel(),
-          "nn.MaxPooling2D", ours.ravel())
+          "nn.MaxPooling2D", ours.ravel(), "torch", F.max_pool2d(torch.tensor(x).movedim(-1, 1), 2).ravel().numpy())
     np.testing.assert_array_equal(ops_out, keras_out)
     np.testing.assert_array_equal(ours, keras_out)
+
+
+_NAN, _NINF = np.nan, -np.inf
+# windows of 3 along the last axis (valid, stride 3): NaN first, NaN last, all NaN, NaN and -inf, all -inf, a tie
+# behind a NaN, a NaN first behind -inf, finite
+_NAN_ROW = [_NAN, 1.0, 2.0, 5.0, 4.0, _NAN, _NAN, _NAN, _NAN, _NINF, _NAN, _NINF, _NINF, _NINF, _NINF,
+            _NAN, 3.0, 3.0, _NINF, _NAN, -7.0, 0.5, -1.0, 0.25]
+_NAN_POOL_CASES = {  # name: (nd, pool, strides, padding, input shape channels-last, dtypes)
+    "1D(3) valid": (1, 3, None, "valid", (1, 24, 2), ("float64", "float32")),
+    "1D(3, 2) same": (1, 3, 2, "same", (1, 24, 2), ("float64", "float32")),
+    "2D(3) valid": (2, 3, None, "valid", (1, 3, 8, 2), ("float64", "float32")),
+    "2D(2, 1) same": (2, 2, 1, "same", (1, 3, 8, 2), ("float64", "float32")),
+    "2D((3, 2), (2, 3)) same": (2, (3, 2), (2, 3), "same", (2, 4, 6, 1), ("float64", "float32")),
+    "3D(2) valid": (3, 2, None, "valid", (1, 2, 2, 6, 2), ["float32"]),
+    "3D(3, 2) same": (3, 3, 2, "same", (1, 2, 3, 4, 2), ["float32"]),
+}
+
+
+def _nan_pool_input(shape, dt, nd):
+    """The rows above, reshaped; in 3-D (whose TensorFlow gradient goes to every tied maximum) no finite ties."""
+    x = np.resize(np.array(_NAN_ROW), int(np.prod(shape))).reshape(shape[::-1]).T.copy()
+    if nd == 3:
+        finite = np.isfinite(x)
+        x[finite] += np.arange(finite.sum()) * 1e-2
+    return x.astype(dt)
+
+
+@pytest.mark.parametrize("case", list(_NAN_POOL_CASES))
+def test_max_pooling_nan_and_minus_inf_windows_like_keras(case):
+    """TensorFlow's CPU ``MaxPool`` folds ``acc = x if x > acc`` from the dtype's lowest finite value: a NaN never
+    wins, a window of NaN and -inf gives ``-3.4028235e38`` (float32) / ``-1.797e308`` (float64). ``MaxPoolGrad``
+    (1-D, 2-D) sends the gradient to the window's first entry unless a later one is strictly greater (a NaN first
+    entry keeps it: a window ``[nan, 1, 2]`` has the value 2 and its gradient at the NaN); ``MaxPool3DGrad`` to the
+    entries equal to the output (none for a window of NaN and -inf). ``nn.MaxPooling*D``, ``keras_ops.max_pool`` and
+    ``K.pool2d``/``K.pool3d`` against Keras's layer: values and input gradients of ``sum(y * c)``."""
+    from torch_impl import keras_backend as K
+
+    nd, pool, strides, padding, shape, dts = _NAN_POOL_CASES[case]
+    for dt in dts:
+        x = _nan_pool_input(shape, dt, nd)
+        xt = tf.Variable(x)
+        with tf.GradientTape() as tape:
+            ky = getattr(layers, f"MaxPooling{nd}D")(pool, strides, padding, dtype=dt)(xt)
+            c = np.random.default_rng(nd).normal(size=ky.shape).astype(dt)
+            loss = tf.reduce_sum(ky * c)
+        ky, kg = ky.numpy(), tape.gradient(loss, xt).numpy()
+        ports = {"nn": lambda t: getattr(tnn, f"MaxPooling{nd}D")(pool, strides, padding, "channels_last")(t),
+                 "keras_ops": lambda t: tops.max_pool(t, pool, strides, padding)}
+        if nd > 1:
+            k_pool = getattr(K, f"pool{nd}d")
+            ports[f"K.pool{nd}d"] = lambda t: k_pool(t, _tuple(pool, nd), _tuple(strides or pool, nd), padding,
+                                                     "channels_last")
+        for name, fn in ports.items():
+            t = torch.tensor(x, requires_grad=True)
+            y = fn(t)
+            (y * torch.tensor(c)).sum().backward()
+            gdiff = float(np.abs(t.grad.numpy() - kg).max())
+            print(f"MaxPooling{case} {dt} {name}: values equal {np.array_equal(y.detach().numpy(), ky)}, "
+                  f"max |grad diff| {gdiff:.1e} (Keras: {int(np.isnan(x).sum())} NaN, {int(np.isneginf(x).sum())} "
+                  f"-inf, {int((ky == np.finfo(dt).min).sum())} outputs at the lowest float)")
+            np.testing.assert_array_equal(y.detach().numpy(), ky)
+            assert gdiff <= (0.0 if nd < 3 else 1e-6)  # (3-D: TensorFlow sums overlapping windows in its order)
+        assert np.isnan(x).any() and not np.isnan(ky).any()
+
+
+def _tuple(v, nd):
+    return (v,) * nd if isinstance(v, int) else tuple(v)
 
 
 # ---------------------------------------------------------------------------------------------------------------

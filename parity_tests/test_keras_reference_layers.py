@@ -83,10 +83,10 @@ Bugs found by this translation (fixed, see the tests named):
   fixed in torch_impl/nn.py);
 * ``RandomBrightness``/``RandomContrast`` on a rank-2 input raised the base layer's message; Keras's say
   "Expected the input image to be rank 3 or 4." (``test_randomly_adjust_brightness_input_incorrect_rank``;
-  fixed in torch_impl/image.py).
-
-Pinned (strict xfail): an un-adapted ``Normalization`` without ``mean``/``variance`` raises on call; Keras's
-layer builds with mean 0, variance 1 and returns the input (``test_normalization_basics_unadapted``).
+  fixed in torch_impl/image.py);
+* an un-adapted ``Normalization`` without ``mean``/``variance`` raised on call; Keras's layer builds with mean
+  0, variance 1 and returns the input (``test_normalization_basics_unadapted``, against the real Keras layer;
+  fixed in torch_impl/nn.py).
 
 Every test prints ``name got expected max_abs_diff`` for what it asserts.
 
@@ -731,12 +731,37 @@ def test_normalization_basics():
         keras_all_close(f"normalization given invert={invert}", out, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="torch_impl's Normalization raises when called before adapt() without "
-                                       "mean/variance; Keras builds it with mean 0, variance 1 (the identity)")
-def test_normalization_basics_unadapted():
-    """normalization_test.py::test_normalization_basics, its first run_layer_test: an un-adapted layer."""
-    x = torch.rand(2, 3)
-    keras_all_close("normalization unadapted", tnn.Normalization(axis=-1)(x), x.numpy())
+@pytest.mark.keras
+@pytest.mark.parametrize("kw", [{"axis": -1}, {"axis": -1, "invert": True}, {"axis": None}, {"axis": (1, 2)},
+                                {"axis": 1, "invert": True}])
+def test_normalization_basics_unadapted(kw):
+    """normalization_test.py::test_normalization_basics, its first run_layer_test: an un-adapted layer without
+    ``mean``/``variance``. Keras's build gives it the weights mean 0 and variance 1 (and count 0) over the kept
+    axes, without a warning: the call returns its input, in the layer's dtype (``invert=True`` too); a later
+    ``adapt`` of data whose kept axes differ raises, a matching one takes over. Against the real Keras layer."""
+    keras = pytest.importorskip("keras")
+    x = np.arange(24, dtype="float64").reshape(2, 3, 4) / 3.0 - 3.7
+    klayer = keras.layers.Normalization(**kw)
+    expected = np.asarray(klayer(x))
+    layer = tnn.Normalization(**kw)
+    out = layer(torch.tensor(x))
+    keras_all_close(f"normalization unadapted {kw}", out, expected, atol=0.0, rtol=0.0)
+    assert out.dtype == torch.float32 and str(expected.dtype) == "float32"
+    kweights = [np.asarray(w) for w in klayer.get_weights()]
+    ours = keras_weights(torch.nn.Sequential(layer))
+    _show(f"unadapted weights {kw}", [w.tolist() for w in ours[:2]], [w.tolist() for w in kweights[:2]])
+    assert len(ours) == len(kweights) == 3
+    for o, k in zip(ours, kweights):
+        assert o.shape == k.shape and np.array_equal(o, k)
+    data = np.random.RandomState(2).random((5, 3, 4))
+    klayer.adapt(data)
+    layer.adapt(data)
+    keras_all_close(f"normalization adapted after the call {kw}", layer(torch.tensor(x)), np.asarray(klayer(x)))
+    if kw["axis"] is not None:
+        with pytest.raises(ValueError, match="incompatible shape"):
+            klayer.adapt(np.ones((5, 4, 5)))
+        with pytest.raises(ValueError, match="incompatible shape"):
+            layer.adapt(np.ones((5, 4, 5)))
 
 
 @pytest.mark.parametrize("input_type", ["np", "tensor", "batches"])

@@ -57,7 +57,9 @@ Quirks of Keras's TensorFlow backend kept here (torch's functions differ):
 * ``ops.max_pool``/``adaptive_max_pool``: a NaN never wins a window (TensorFlow's CPU kernel folds
   ``acc = x if x > acc`` from the lowest finite float: a window of NaN and -inf gives ``-3.4028235e38`` in
   float32, ``-1.797e308`` in float64), while the gradient goes to the window's first entry unless a later one is
-  strictly greater (a NaN first entry keeps it), as ``MaxPoolGrad``; ``torch``'s pools propagate NaN.
+  strictly greater (a NaN first entry keeps it), as ``MaxPoolGrad`` (3-D: to the maximum, none from a window
+  of NaN and -inf, as ``MaxPool3DGrad``); ``torch``'s pools propagate NaN. ``max_pool`` is ``K.pool2d``'s and
+  ``nn.MaxPooling2D``'s pooling (torch's, and the exact rule only where an output is NaN or -inf).
   ``segment_max``/``segment_min`` fold in data order: a NaN replaces the running value and is replaced by the next
   entry (``segment_max([nan, 1])`` is 1, ``segment_max([2, nan])`` NaN).
 * ``ops.psnr`` of integer images takes an integer (truncated) mean of the squared error.
@@ -616,22 +618,6 @@ def _windows(axes: list, sizes) -> tuple:
     return flat.reshape(o, -1), ok.reshape(o, -1)
 
 
-def _tf_max_pool(xc: torch.Tensor, pool: tuple, strides: tuple, padding: str) -> torch.Tensor:
-    sizes = tuple(xc.shape[2:])
-    pads = _K._same_pads(sizes, pool, strides, (1,) * len(pool)) if padding == "same" else [(0, 0)] * len(pool)
-    empty = None if padding == "same" else _K._empty_valid_pool(xc, pool, strides)
-    if empty is not None:
-        return empty
-    axes = []
-    for n, k, s_, (before, _) in zip(sizes, pool, strides, pads):
-        o = -(-n // s_) if padding == "same" else (n - k) // s_ + 1
-        idx = torch.arange(o).reshape(-1, 1) * s_ - before + torch.arange(k).reshape(1, -1)
-        axes.append((idx, (idx >= 0) & (idx < n)))
-    out_shape = tuple(a[0].shape[0] for a in axes)
-    idx, valid = _windows(axes, sizes)
-    return _TfMaxWindows.apply(xc, idx.to(xc.device), valid.to(xc.device), out_shape)
-
-
 def _pool(inputs, pool_size, strides, padding, data_format, mode):
     x = _ko._t(inputs)
     nd = x.dim() - 2
@@ -646,12 +632,6 @@ def _pool(inputs, pool_size, strides, padding, data_format, mode):
             raise TypeError("ops.max_pool does not take booleans (TensorFlow raises)")
         # TensorFlow max-pools integers; torch has no integer kernel: through float64 (exact below 2**53)
         return _K._pool(x.double(), pool_size, strides, padding, data_format, mode, nd).to(x.dtype)
-    if mode == "max":
-        data_format = _K._data_format(data_format)
-        _K._padding_mode(padding)
-        xc = _K._to_channels_first(x, data_format)
-        out = _tf_max_pool(xc, _K._tuple(pool_size, nd, "pool_size"), _K._tuple(strides, nd, "strides"), padding)
-        return _K._from_channels_first(out, data_format)
     return _K._pool(x, pool_size, strides, padding, data_format, mode, nd)
 
 

@@ -718,9 +718,9 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     """``(names, keyed)`` when ``y`` holds one array per output (a dict, or a list/tuple of arrays), else ``None``
     (one output: ``fit`` as before). ``names`` are the outputs' names in the outputs' order: ``output_names=`` (or
     the model's ``output_names``: Keras's output layers' names), else the sorted keys of a dict ``y`` (Keras
-    flattens a dict of outputs in sorted key order; ``keyed``: the model returns a dict; ``"keys"`` when the keys
-    of ``y`` are not the ``output_names``: Keras's ``CompileMetrics`` then takes a dict of outputs' keys and the
-    model must return one), else ``None`` per
+    flattens a dict of outputs in sorted key order; ``keyed``: the model returns a dict; the ``output_names`` as a tuple
+    when the keys of ``y`` are not among them: Keras's ``CompileMetrics`` then takes a dict of outputs' keys, and
+    the model must return one), else ``None`` per
     output (Keras's subclassed model: its per-output losses are named after the losses, its metrics unprefixed).
     A list of arrays is one array per output when each has a row per sample and the list is not as long as
     ``x`` (then it could be one array given row by row), or when several output names or a list/dict of losses
@@ -736,7 +736,7 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
         if names is None:
             return sorted(str(k) for k in y), True
         if not {str(k) for k in y} <= set(names):  # Keras names a dict of outputs by its keys, whatever the
-            return sorted(str(k) for k in y), "keys"  # output_names (a model returning a list: Keras raises)
+            return sorted(str(k) for k in y), tuple(names)  # output_names (a model returning a list: Keras raises)
     elif arrays_per_output(y):
         n = _n_samples(x)
         hint = (names is not None and len(names) > 1) or isinstance(loss, (list, tuple, dict))
@@ -969,9 +969,10 @@ class _MultiOutput:
     def flat(self, z) -> list:
         """The model's outputs in the outputs' order."""
         n = len(self.names)
-        if self.keyed == "keys" and not isinstance(z, dict):
-            raise ValueError(f"y is a dict keyed by {self.names}, which are not the output_names, and the model "
-                             "returns no dict: key y by the output_names (Keras raises too).")
+        if isinstance(self.keyed, tuple) and not isinstance(z, dict):  # y keyed apart from the output_names
+            unknown = [k for k in self.names if k not in self.keyed]
+            raise ValueError(f"`y` names outputs {unknown} the model does not have; its outputs: {list(self.keyed)} "
+                             "(only a model returning a dict is named by its keys, whatever its output_names).")
         if isinstance(z, dict):
             if self.names[0] is None or set(map(str, z)) != set(self.names):
                 raise ValueError(f"The model returns the outputs {list(z)}, but y and the compile arguments name "

@@ -1498,6 +1498,49 @@ def _empty_valid_pool(xc: torch.Tensor, pool_size, strides) -> Optional[torch.Te
     return xc[(slice(None), slice(None)) + tuple(slice(0, o) for o in outs)]
 
 
+class _TfMaxPool(torch.autograd.Function):
+    """TensorFlow's CPU max pooling of a channels-first ``xp`` (``'same'`` padding already added as ``-inf``,
+    ``before`` pads in front on each axis). ``MaxPool`` folds ``acc = x if x > acc`` from the dtype's lowest finite
+    value: a NaN never wins, a window of NaN and -inf gives the lowest finite value. 1-D/2-D (``MaxPoolGrad``): the
+    gradient goes to the window's first entry unless a later one is strictly greater (a NaN first entry keeps it;
+    the padding is no entry). 3-D (``MaxPool3DGrad``, entries equal to the output): to the window's first maximum,
+    none from a window of NaN and -inf (TensorFlow's also goes to every tied maximum: here to the first only). Here:
+    torch's pool of ``xp`` with NaN as ``-inf`` (its index is the first strict maximum); in 1-D/2-D a window of NaN
+    and -inf or with a NaN first entry sends its gradient to that first entry."""
+
+    @staticmethod
+    def forward(ctx, xp, pool_size, strides, before):
+        nd = xp.dim() - 2
+        xs = xp.masked_fill(torch.isnan(xp), -math.inf)
+        out, idx = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1](xs, pool_size, strides, return_indices=True)
+        dead = out == -math.inf
+        keep = None
+        if nd == 3:
+            keep = ~dead
+        else:  # the flat index of each window's first entry that is not padding
+            sizes = xp.shape[2:]
+            first = torch.zeros((), dtype=torch.long, device=xp.device)
+            for i, (o, s, b) in enumerate(zip(out.shape[2:], strides, before)):
+                step = math.prod(sizes[i + 1:])  # (a Python list: inductor fails on an arange clamped to b)
+                first = first.unsqueeze(-1) + torch.tensor([_py_max(j * s, b) * step for j in range(o)],
+                                                           device=xp.device)
+            nan_first = torch.isnan(xp.flatten(2)[:, :, first.flatten()]).reshape(out.shape)
+            idx = torch.where(dead | nan_first, first, idx)
+        ctx.save_for_backward(idx, keep)
+        ctx.in_shape = xp.shape
+        return out.masked_fill(dead, torch.finfo(xp.dtype).min)
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, keep = ctx.saved_tensors
+        n, c = ctx.in_shape[:2]
+        if keep is not None:
+            grad = torch.where(keep, grad, 0)
+        g = torch.zeros((n, c, math.prod(ctx.in_shape[2:])), dtype=grad.dtype, device=grad.device)
+        g = g.scatter_add(-1, idx.reshape(n, c, -1), grad.reshape(n, c, -1))
+        return g.reshape(ctx.in_shape), None, None, None
+
+
 def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mode: str, nd: int) -> torch.Tensor:
     data_format = _data_format(data_format)
     padding = _padding_mode(padding)
@@ -1515,7 +1558,13 @@ def _pool(x: TensorLike, pool_size, strides, padding: str, data_format, pool_mod
     if pool_mode == "max":
         if _py_any(p != (0, 0) for p in pads):
             xc = F.pad(xc, _torch_pad(pads), value=-math.inf)
+        if xc.is_floating_point() and torch.compiler.is_compiling():
+            return _from_channels_first(_TfMaxPool.apply(xc, pool_size, strides, [p[0] for p in pads]), data_format)
         out = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[nd - 1](xc, pool_size, strides)
+        # torch's max lets a NaN win its window and gives -inf for a window of -inf; TensorFlow's never does. Only
+        # then (one min over the output to find out) the exact, slower, path
+        if xc.is_floating_point() and out.numel() and not bool(out.detach().amin() > -math.inf):
+            out = _TfMaxPool.apply(xc, pool_size, strides, [p[0] for p in pads])
     else:  # TensorFlow's average leaves the padding out of the count
         avg = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[nd - 1]
         if _py_any(p != (0, 0) for p in pads):

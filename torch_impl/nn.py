@@ -252,18 +252,17 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
     for name, m in module.named_modules():
         if id(m) in attention_parts:
             continue
-        if isinstance(m, (nn.MultiheadAttention, MultiHeadAttention)):
+        if isinstance(m, MultiHeadAttention):  # its initializers, gate and Dropout seed: torch_impl/attention.py
+            values.update(m._keras_replay(name, draw))
+        elif isinstance(m, nn.MultiheadAttention):
             # Keras's layer draws for its own kernel initializer when made, then each of its four projections
             # clones that initializer (a draw each) when built: query, key, value, output (between the value and
-            # the output projection it makes its attention Dropout: unseeded, one draw, which seeds
-            # MultiHeadAttention's own stream; torch's module has no seed and drops other units)
+            # the output projection it makes its attention Dropout: unseeded, one draw; torch's module has no
+            # seed and drops other units)
             draw()
             for part, (_, _, axes) in zip(("query", "key", "value", "attention_output"), MultiHeadAttention.PARTS):
-                if part == "attention_output" and m.dropout > 0 and getattr(m, "seed", None) is None:
-                    dropout_seed = draw()
-                    if isinstance(m, MultiHeadAttention):
-                        m.state = (dropout_seed, 0)
-                        m._initial_seed = m._seed_value
+                if part == "attention_output" and m.dropout > 0:
+                    draw()
                 values[f"{name}.{part}.kernel"] = initializers.GlorotUniform(seed=draw(), input_axes=axes[0],
                                                                              output_axes=axes[1])
         elif isinstance(m, (nn.Linear,) + _CONV_MODULES):
@@ -474,7 +473,8 @@ class Normalization(nn.Module):
     ``mean``/``var`` (Keras's own path for arrays, so the same numbers); a tensor or an iterable of batches
     with Keras's batch-by-batch update of the mean and variance. The statistics are held in the layer's dtype
     (``torch.get_default_dtype()`` when made, Keras's float32 weights under the default floatx), as Keras
-    rounds them into its weights.
+    rounds them into its weights. Called before :meth:`adapt` without ``mean``/``variance``, it builds itself as
+    Keras's does, with mean 0 and variance 1: it returns its input (in its dtype), until :meth:`adapt`.
 
     Example:
         >>> import numpy as np
@@ -584,10 +584,10 @@ class Normalization(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mean is None:
             stats = self._given if self._given is not None else self._loaded
-            if stats is None:
-                raise ValueError("Normalization: call adapt(data) first, give `mean` and `variance`, or load "
-                                 "Keras's adapted layer's weights (load_keras_weights)")
             keep, _ = self._axes(x.dim())
+            if stats is None:  # not adapted: Keras's build makes its weights zeros and ones (the identity)
+                kept = tuple(x.shape[d] for d in keep)
+                stats = (np.zeros(kept), np.ones(kept))
             self._set(*stats, tuple(x.shape), keep)
         x = x.to(self.mean.dtype)
         mean, variance = self.mean.to(x.device), self.variance.to(x.device)
@@ -1251,8 +1251,8 @@ class _KerasPooling(nn.Module):
 class MaxPooling1D(_KerasPooling):
     """Keras's ``MaxPooling1D(pool_size=2, strides=None, padding="valid")`` on ``(N, C, L)`` (``data_format=
     "channels_last"`` takes ``(N, L, C)``): ``strides`` default to ``pool_size``; ``'same'`` gives ``ceil(L / s)``
-    outputs, padded as TensorFlow pads (the odd pad at the end, never winning the max). A window of NaN follows
-    torch (NaN out) where TensorFlow skips the NaN (``torch_impl.keras_ops.max_pool`` has TensorFlow's rule).
+    outputs, padded as TensorFlow pads (the odd pad at the end, never winning the max). A NaN never wins a window
+    (TensorFlow's rule; torch's ``max_pool`` gives NaN), values and gradients: see ``keras_backend._TfMaxPool``.
 
     Example:
         >>> MaxPooling1D(2, padding="same")(torch.tensor([[[1.0, -3.0, -2.0]]])).tolist()
@@ -1718,7 +1718,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
         if isinstance(m, nn.MultiheadAttention):
             slots.extend(_attention_slots(name, m))
         elif isinstance(m, MultiHeadAttention):  # its weights are held in Keras's layout
-            for part, (kernel, bias, _) in zip(("query", "key", "value", "attention_output"), m.PARTS):
+            for part, kernel, bias, _ in m.keras_parts:  # query, key, [gate,] value, attention_output
                 slots.append((f"{name}.{part}.kernel", getattr(m, kernel), "same"))
                 if getattr(m, bias) is not None:
                     slots.append((f"{name}.{part}.bias", getattr(m, bias), "same"))
