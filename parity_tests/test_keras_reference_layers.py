@@ -48,8 +48,10 @@ simple_rnn correctness / state / init / masking    1.5e-07 / 6.5e-08 / 2.5e-08  
 bidirectional (correctness, state, masking)        1.2e-07                      1e-5 / 1e-5
 bidirectional fused == unfused (LSTM / GRU)        8.9e-08 / 6.0e-08            1e-5 atol
 multi_head_attention correctness out / scores      5.5e-04 / 3.3e-05 (float16)  1e-2 atol
-                                                   1.4e-03 / 4.7e-05 (float32)
-multi_head_attention masks, causal paths (7)       0                            1e-6 ; 1e-5
+  (flash attention disabled and enabled)           1.4e-03 / 4.7e-05 (float32)
+multi_head_attention masks, causal paths (10)      0                            1e-6 ; 1e-5
+multi_head_attention attention_axes 2 vs -2        0 / 0                        1e-5 / 1e-5
+  out / scores (with and without use_gate)
 normalization adapt, mean/var of the output (28)   5.1e-07                      1e-5 atol
 normalization iterable == ndarray                  7.2e-07                      1e-5 atol
 normalization given mean/variance, broadcasts      3.0e-08                      1e-6 / 1e-6
@@ -75,7 +77,10 @@ Bugs found by this translation (fixed, see the tests named):
 * ``MultiHeadAttention`` with a ``key`` whose steps differ from the ``value``'s (``(2, 1, 7)`` vs ``(2, 2, 8)``)
   silently broadcast the one key step over both value steps (torch's ``einsum`` broadcasts a size-1 axis);
   Keras raises ``ValueError: All dimensions of `value` and `key`, except the last one, must be equal``
-  (``test_mha_shape_mismatch_error``; fixed in torch_impl/attention.py);
+  (``test_mha_shape_mismatch_error``; fixed in torch_impl/attention.py); a rank-1 ``key`` (``(2,)``) raised
+  torch_impl's own rank message, Keras checks the value and key shapes first ("must be equal", the same test;
+  fixed); ``output_shape=8.0`` raised "invalid value for argument `output_dim`", Keras's message is "Invalid
+  `output_shape`" (``test_mha_output_shape_as_int_tuple_and_error``; fixed in torch_impl/attention.py);
 * ``Normalization.adapt`` of data whose kept axes differ from the layer's earlier adapted shape re-adapted
   silently (Keras: ``ValueError ... an incompatible shape``); an iterable yielding objects without ``.shape``
   (``42``) raised ``ValueError`` about ``axis`` (Keras: ``TypeError ... `.shape` ``)
@@ -105,6 +110,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from parity_tests.test_keras_reference_training import _show, keras_all_close, keras_not_all_close
+from torch_impl import constraints, initializers
 from torch_impl import image as timage
 from torch_impl import nn as tnn
 from torch_impl import regularizers
@@ -139,19 +145,18 @@ SKIPPED = {
     # attention
     "multi_head_attention_test.py::test_basics_with_flash_attention": "flash attention: JAX/torch backends only",
     "multi_head_attention_test.py::test_query_mask_propagation / test_no_warning_with_keras_mask":
-        "Keras's implicit _keras_mask; torch has none (the explicit mask recipe is test_mha_masking)",
+        "Keras's implicit _keras_mask (an output mask, warnings); torch has none (the query_mask/value_mask "
+        "arguments are test_mha_masking_recipe)",
     "multi_head_attention_test.py::test_causal_only_skipped_for_subclass / "
     "test_compute_attention_combines_causal_and_explicit_mask": "private _compute_attention override point",
-    "multi_head_attention_test.py::test_symbolic_return_attention_scores": "symbolic KerasTensor",
+    "multi_head_attention_test.py::test_symbolic_return_attention_scores (symbolic call)":
+        "symbolic KerasTensor; the eager outputs against the shapes of Keras's compute_output_spec are translated",
     "multi_head_attention_test.py::test_dtype_policy_map / test_quantize_int8 / test_lora": "Keras quantization, "
                                                                                           "dtype policies, LoRA",
-    "multi_head_attention_test.py::test_flash_attention_with_errors": "flash attention",
-    "multi_head_attention_test.py::test_compute_output_shape (high-dim and output_shape tuple cases)":
-        "attention_axes / tuple output_shape: see GAPS; the 3-D cases are translated",
-    "multi_head_attention_test.py::test_initializer (TruncatedNormal)": "kernel_initializer is not an argument "
-                                                                        "of torch_impl's layer; the property "
-                                                                        "(projections initialised differently) is "
-                                                                        "translated on its glorot default",
+    "multi_head_attention_test.py::test_sliding_window_serialization (config round trip)":
+        "get_config/from_config: torch_impl's module has none; the stored sliding_window is asserted",
+    "multi_head_attention_test.py::test_compute_output_shape (compute_output_shape called)":
+        "symbolic shape inference; the eager output shapes (Keras's formula) of all 7 cases are asserted",
     # preprocessing
     "normalization_test.py::test_call_on_meta_device_after_built": "Keras's torch backend meta device",
     "normalization_test.py::test_normalization_unknown_axis_shape": "build((None, None)): symbolic shapes",
@@ -180,10 +185,6 @@ GAPS = {
     "RNN masks with holes": "no public argument (PackedSequence = trailing padding only)",
     "Bidirectional(backward_layer=..., merge_mode=...)": "torch's bidirectional=True concatenates; other merge "
                                                          "modes are done on the outputs here",
-    "MultiHeadAttention(attention_axes=..., use_gate=..., sliding_window=..., output_shape=tuple, "
-    "kernel_initializer/constraint)": "test_high_dim_attention, test_attention_axes_negative_indexing, "
-                                      "test_causal_only_masks_non_4d_inputs, test_sliding_window*, "
-                                      "test_mha_constraints, test_multi_head_attention_output_shape_as_tuple",
     "SpatialDropout1D/2D/3D": "no named layer; Dropout(noise_shape=...) is the same draw (translated)",
 }
 
@@ -557,17 +558,26 @@ def test_bidirectional_fused_matches_unfused(kind):
 # --------------------------------------------------------------------------------------------- attention
 
 
+def _mha_made(*args, **kw):
+    """``(MultiHeadAttention(*args, **kw), whether it drew a seed from Python's random)``: an unseeded seed
+    generator (Keras's Dropout) draws one."""
+    saved = random.getstate()
+    try:
+        random.seed(123)
+        m = MultiHeadAttention(*args, **kw)
+        drew = random.random() != random.Random(123).random()
+    finally:
+        random.setstate(saved)
+    return m, drew
+
+
 def test_mha_basics():
-    """multi_head_attention_test.py::test_basics: (2, 8, 16) outputs, 8 weights (4 without biases), a seed
-    generator only with dropout."""
-    for kw, n_weights, draws in (({}, 8, False), ({"value_dim": 4, "use_bias": False, "dropout": 0.5}, 4, True)):
-        saved = random.getstate()
-        try:
-            random.seed(123)
-            m = MultiHeadAttention(16, 2, 2, value_input_dim=16, **kw)
-            drew = random.random() != random.Random(123).random()  # an unseeded generator draws Keras's seed
-        finally:
-            random.setstate(saved)
+    """multi_head_attention_test.py::test_basics: (2, 8, 16) outputs, 8 weights (4 without biases; 10 and 5 with
+    use_gate), a seed generator only with dropout."""
+    nobias = {"value_dim": 4, "use_bias": False, "dropout": 0.5}
+    for kw, n_weights, draws in (({}, 8, False), (nobias, 4, True), ({"use_gate": True}, 10, False),
+                                 ({**nobias, "use_gate": True}, 5, True)):
+        m, drew = _mha_made(16, 2, 2, value_input_dim=16, **kw)
         out = m(torch.ones(2, 8, 16), torch.ones(2, 4, 16))
         print("mha basics", kw, tuple(out.shape), len(keras_weights(torch.nn.Sequential(m))), "seed generator", drew)
         assert tuple(out.shape) == (2, 8, 16)
@@ -575,17 +585,57 @@ def test_mha_basics():
         assert drew == draws
 
 
-@pytest.mark.parametrize("query_shape, value_shape, key_shape", [((2, 4, 8), (2, 2, 7), (2,)),
-                                                                  ((2, 4, 8), (2, 2, 8), (2, 1, 7))])
+@pytest.mark.parametrize("q_dims, v_dims, attention_axes", [
+    ((3, 4), (3, 2), (2,)), ((3, 4), (3, 2), (2,)), ((3, 4), (3, 2), (2,)), ((3, 4), (3, 2), (1, 2)),
+    ((5, 3, 4), (5, 3, 2), (2, 3)), ((5, 3, 4), (5, 3, 2), (2, 3))],
+    ids=["4d_inputs_1freebatch_mask2", "4d_inputs_1freebatch_mask3", "4d_inputs_1freebatch_mask4",
+         "4d_inputs_2d_attention", "5d_inputs_2d_attention", "5d_inputs_2d_attention_fullmask"])
+def test_mha_high_dim_attention(q_dims, v_dims, attention_axes):
+    """multi_head_attention_test.py::test_high_dim_attention: the query's shape out, 8 weights (10 with
+    use_gate), no seed generator. (Upstream's mask_dims parameter is not used by its body: the cases differing
+    only in it are the same run.)"""
+    query_shape, value_shape = (3,) + q_dims + (8,), (3,) + v_dims + (8,)
+    for use_gate, n_weights in ((False, 8), (True, 10)):
+        m, drew = _mha_made(8, 2, 2, attention_axes=attention_axes, use_gate=use_gate)
+        out = m(torch.ones(query_shape), torch.ones(value_shape))
+        print("mha high dim", attention_axes, use_gate, tuple(out.shape), len(keras_weights(m)), "seed generator",
+              drew)
+        assert tuple(out.shape) == query_shape
+        assert len(keras_weights(m)) == n_weights == len(list(m.parameters()))
+        assert not drew
+
+
+def test_mha_attention_axes_negative_indexing():
+    """multi_head_attention_test.py::test_attention_axes_negative_indexing: attention_axes=2 and -2 of a rank-4
+    input, the same weights (set_weights(get_weights())): equal shapes, outputs and scores within 1e-5, with and
+    without use_gate. The scores' shape (2, 3, 2, 8, 8) is Keras's (a scratch run of Keras 3.15.1)."""
+    x = torch.tensor(np.random.default_rng(0).normal(size=(2, 3, 8, 4)), dtype=F32)
+    for use_gate in (False, True):
+        pos = MultiHeadAttention(4, num_heads=2, key_dim=4, attention_axes=2, use_gate=use_gate)
+        neg = MultiHeadAttention(4, num_heads=2, key_dim=4, attention_axes=-2, use_gate=use_gate)
+        load_keras_weights(neg, keras_weights(pos))
+        with torch.no_grad():
+            z_pos, a_pos = pos(x, x, return_attention_scores=True)
+            z_neg, a_neg = neg(x, x, return_attention_scores=True)
+        assert z_pos.shape == z_neg.shape == x.shape
+        assert a_pos.shape == a_neg.shape == (2, 3, 2, 8, 8)
+        keras_all_close(f"mha attention_axes -2 vs 2 (use_gate={use_gate}) outputs", z_neg, z_pos.numpy(),
+                        atol=1e-5, rtol=1e-5)
+        keras_all_close(f"mha attention_axes -2 vs 2 (use_gate={use_gate}) scores", a_neg, a_pos.numpy(),
+                        atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("query_shape, value_shape, key_shape", [
+    ((2, 4, 8), (2, 2, 7), (2,)), ((2, 4, 8), (2, 2, 8), (2, 1, 7)), ((2, 4, 2, 3, 8), (2, 1, 1, 5, 8),
+                                                                      (2, 1, 15, 5, 2))])
 def test_mha_shape_mismatch_error(query_shape, value_shape, key_shape):
-    """multi_head_attention_test.py::test_shape_mismatch_error (3-D cases; the high-dim one: attention_axes).
-    Before the fix the second case broadcast the key's one step silently."""
+    """multi_head_attention_test.py::test_shape_mismatch_error. Before the fixes the second case broadcast the
+    key's one step silently, and the first (a rank-1 key) raised another message (Keras checks the value and key
+    shapes first)."""
     m = MultiHeadAttention(8, 4, 2, value_dim=2, value_input_dim=value_shape[-1], key_input_dim=key_shape[-1])
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(ValueError, match="must be equal") as err:
         m(torch.ones(query_shape), torch.ones(value_shape), torch.ones(key_shape))
     print("mha mismatch", err.value)
-    if len(key_shape) == 3:
-        assert "must be equal" in str(err.value)
 
 
 def test_mha_invalid_scalar_args_rejected():
@@ -600,19 +650,24 @@ def test_mha_invalid_scalar_args_rejected():
 
 
 def test_mha_initializer_differs():
-    """multi_head_attention_test.py::test_initializer's property: the projections' kernels differ."""
-    m = MultiHeadAttention(8, 12, 64)
-    for other in ("key_kernel", "value_kernel"):
-        keras_not_all_close(f"mha query vs {other}", m.query_kernel, getattr(m, other).detach().numpy())
-    n = m.output_kernel.numel()  # (12, 64, 8) against the query's (8, 12, 64): the same number of values
-    keras_not_all_close("mha query vs output", m.query_kernel.reshape(-1)[:n], m.output_kernel.detach().reshape(-1)
-                        .numpy())
+    """multi_head_attention_test.py::test_initializer: with use_gate and an unseeded
+    kernel_initializer=TruncatedNormal(stddev=0.02) (and with the default glorot_uniform), the query kernel differs
+    from the key, value, output and gate kernels."""
+    for kw in ({"kernel_initializer": initializers.TruncatedNormal(stddev=0.02)}, {}):
+        m = MultiHeadAttention(8, 12, 64, use_gate=True, **kw)
+        for other in ("key_kernel", "value_kernel", "gate_kernel"):
+            keras_not_all_close(f"mha {list(kw)} query vs {other}", m.query_kernel, getattr(m, other).detach().numpy())
+        n = m.output_kernel.numel()  # (12, 64, 8) against the query's (8, 12, 64): the same number of values
+        # (upstream compares the two shapes, which assertAllClose's shape check fails: the values are compared here)
+        keras_not_all_close(f"mha {list(kw)} query vs output", m.query_kernel.reshape(-1)[:n],
+                            m.output_kernel.detach().reshape(-1).numpy())
 
 
 def test_mha_masking_recipe():
     """multi_head_attention_test.py::test_masking: Keras's implicit masks of Embedding(mask_zero=True) query and
-    value are the docstring's ``value_mask[:, None, :] & query_mask[:, :, None]``: equal to the test's literal
-    mask (with and without the causal mask), and the layer gives the same output either way."""
+    value (here the ``query_mask``/``value_mask`` arguments, the tokens != 0) with and without the causal mask give
+    the output of the test's literal ``attention_mask``; that mask is the docstring's ``value_mask[:, None, :] &
+    query_mask[:, :, None]``."""
     query = np.array([[1, 2, 3, 0, 0], [3, 3, 1, 1, 2], [1, 0, 0, 0, 0]])
     value = np.array([[5, 4, 0], [3, 0, 0], [2, 1, 1]])
     expected = np.array([[[1, 1, 0]] * 3 + [[0, 0, 0]] * 2] + [[[1, 0, 0]] * 5] + [[[1, 1, 1]] + [[0, 0, 0]] * 4])
@@ -623,10 +678,15 @@ def test_mha_masking_recipe():
     g = torch.Generator().manual_seed(0)
     q, v = torch.randn(3, 5, 8, generator=g), torch.randn(3, 3, 8, generator=g)
     m = MultiHeadAttention(8, 2, 2)
-    with torch.no_grad():
-        a = m(q, v, attention_mask=torch.as_tensor(recipe), use_causal_mask=True)
-        b = m(q, v, attention_mask=torch.as_tensor(expected.astype(bool) & causal))
-    keras_all_close("mha causal & implicit vs manual", a, b.numpy())
+    for use_causal_mask in (True, False):
+        manual = expected.astype(bool) & causal if use_causal_mask else expected.astype(bool)
+        with torch.no_grad():
+            a = m(q, v, query_mask=torch.as_tensor(query != 0), value_mask=torch.as_tensor(value != 0),
+                  use_causal_mask=use_causal_mask)
+            b = m(q, v, attention_mask=torch.as_tensor(manual))
+            c = m(q, v, attention_mask=torch.as_tensor(recipe), use_causal_mask=use_causal_mask)
+        keras_all_close(f"mha input masks (causal={use_causal_mask}) vs manual", a, b.numpy())
+        keras_all_close(f"mha recipe (causal={use_causal_mask}) vs manual", c, b.numpy())
 
 
 def test_mha_masking_with_different_shapes():
@@ -671,38 +731,137 @@ def test_mha_causal_paths():
                             m(x, x, attention_mask=~future[None]).numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("flash_attention", [False, None], ids=["disable_flash_attention", "enable_flash_attention"])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
-def test_mha_correctness(dtype):
-    """multi_head_attention_test.py::test_correctness (flash attention disabled): identity kernels, zero biases,
-    the layer in float16 (and float32), outputs and scores within 1e-2."""
+def test_mha_correctness(dtype, flash_attention):
+    """multi_head_attention_test.py::test_correctness: identity kernels, zero biases, the layer in float16 (and
+    float32), outputs and scores within 1e-2; with flash attention enabled (Keras's global default None, which
+    the TensorFlow backend runs as its usual attention) the outputs only."""
     kd = heads = 8
-    m = MultiHeadAttention(kd, heads, kd, dtype=dtype)
+    m = MultiHeadAttention(kd, heads, kd, dtype=dtype, flash_attention=flash_attention)
     kernel = np.repeat(np.identity(kd)[:, None, :], heads, axis=1)
     load_keras_weights(torch.nn.Sequential(m), [kernel, np.zeros((heads, kd))] * 3 + [kernel, np.zeros(kd)])
     q = torch.tensor(np.identity(kd)[None], dtype=dtype)
     v = torch.tensor(np.reshape(np.arange(kd * kd), (1, kd, kd)) / 100.0, dtype=dtype)
     with torch.no_grad():
-        out, scores = m(q, v, key=q, return_attention_scores=True)
+        if flash_attention is None:
+            out = m(q, v, key=q)
+        else:
+            out, scores = m(q, v, key=q, return_attention_scores=True)
     expected = np.tile(np.array([2.406, 2.440, 2.473, 2.504, 2.535, 2.568, 2.602, 2.633])[None, :, None], (1, 1, kd))
     expected_score = np.array([[0.1187] * i + [0.1691] + [0.1187] * (7 - i) for i in range(8)])
     assert out.dtype == dtype
-    keras_all_close(f"mha correctness {dtype}", out, expected, atol=1e-2)
-    keras_all_close(f"mha scores {dtype}", scores, np.tile(expected_score[None, None], (1, kd, 1, 1)), atol=1e-2)
+    keras_all_close(f"mha correctness {dtype} flash_attention={flash_attention}", out, expected, atol=1e-2)
+    if flash_attention is not None:
+        keras_all_close(f"mha scores {dtype}", scores, np.tile(expected_score[None, None], (1, kd, 1, 1)), atol=1e-2)
 
 
-def test_mha_compute_output_shape_3d():
-    """multi_head_attention_test.py::test_compute_output_shape, the 3-D cases without output_shape, and
-    test_multi_head_attention_output_shape_as_int / _error."""
-    for key_dims in (None, (2, 3)):
-        m = MultiHeadAttention(8, 2, 2, value_dim=2, key_input_dim=None if key_dims is None else 3)
-        key = None if key_dims is None else torch.ones(7, *key_dims)
-        out = m(torch.ones(7, 4, 8), torch.ones(7, 2, 8), key)
-        print("mha output shape", key_dims, tuple(out.shape))
-        assert tuple(out.shape) == (7, 4, 8)
-    out = MultiHeadAttention(16, 2, 16, output_dim=8)(torch.rand(2, 4, 16), torch.rand(2, 4, 16))
+@pytest.mark.parametrize("query_dims, value_dims, key_dims, output_shape", [
+    ((4, 8), (2, 8), None, None), ((4, 8), (2, 8), (2, 3), None), ((4, 8), (2, 8), None, (3, 4)),
+    ((4, 8), (2, 8), (2, 3), (1, 5)), ((4, 2, 3, 8), (1, 1, 5, 8), (1, 1, 5, 2), None),
+    ((4, 2, 3, 8), (1, 1, 5, 8), (1, 1, 5, 2), (3, 2)), ((4, 2, 3, 8), (4, 2, 3, 7), (4, 2, 3, 8), None)],
+    ids=["without_key_same_proj", "with_key_same_proj", "without_key_different_proj", "with_key_different_proj",
+         "high_dim_same_proj", "high_dim_different_proj", "different_qv_last_dims"])
+def test_mha_compute_output_shape(query_dims, value_dims, key_dims, output_shape):
+    """multi_head_attention_test.py::test_compute_output_shape: the eager output's shape is Keras's
+    compute_output_shape, ``query_shape[:-1] + output_shape`` (the query's shape without output_shape)."""
+    query_shape, value_shape = (7,) + query_dims, (7,) + value_dims
+    key_shape = None if key_dims is None else (7,) + key_dims
+    m = MultiHeadAttention(query_dims[-1], num_heads=2, key_dim=2, value_dim=2, output_shape=output_shape,
+                           value_input_dim=value_dims[-1], key_input_dim=None if key_dims is None else key_dims[-1])
+    out = m(torch.ones(query_shape), torch.ones(value_shape), None if key_shape is None else torch.ones(key_shape))
+    expected = query_shape[:-1] + output_shape if output_shape else query_shape
+    print("mha output shape", query_shape, value_shape, key_shape, output_shape, tuple(out.shape), expected)
+    assert tuple(out.shape) == expected
+
+
+def test_mha_output_shape_as_int_tuple_and_error():
+    """multi_head_attention_test.py::test_multi_head_attention_output_shape_as_int / _as_tuple / _error."""
+    query, value = torch.rand(2, 4, 16), torch.rand(2, 4, 16)
+    out = MultiHeadAttention(16, num_heads=2, key_dim=16, output_shape=8)(query=query, value=value)
     assert tuple(out.shape) == (2, 4, 8)
-    with pytest.raises(ValueError):
-        MultiHeadAttention(16, 2, 16, output_dim=8.0)
+    out = MultiHeadAttention(16, num_heads=2, key_dim=16, output_shape=(8, 8))(query=query, value=value)
+    print("mha output_shape=(8, 8)", tuple(out.shape))
+    assert tuple(out.shape) == (2, 4, 8, 8)
+    with pytest.raises(ValueError, match="Invalid `output_shape`"):
+        MultiHeadAttention(16, num_heads=2, key_dim=16, output_shape=8.0)
+
+
+def test_mha_constraints():
+    """multi_head_attention_test.py::test_mha_constraints: kernel_constraint / bias_constraint="non_neg" with
+    use_gate reach the query, value, key and gate projections' kernels / biases (and the output's, as Keras's
+    _get_common_kwargs_for_sublayer gives them: checked in a scratch run of Keras 3.15.1)."""
+    parts = ("query", "value", "key", "gate", "output")
+    for arg, weight in (("kernel_constraint", "kernel"), ("bias_constraint", "bias")):
+        m = MultiHeadAttention(2, num_heads=2, key_dim=2, use_gate=True, **{arg: "non_neg"})
+        got = {p: type(getattr(getattr(m, f"{p}_{weight}"), "_keras_constraint", None)).__name__ for p in parts}
+        print("mha", arg, got)
+        assert all(isinstance(getattr(m, f"{p}_{weight}")._keras_constraint, constraints.NonNeg) for p in parts)
+        other = "bias" if weight == "kernel" else "kernel"
+        assert not any(hasattr(getattr(m, f"{p}_{other}"), "_keras_constraint") for p in parts)
+
+
+def test_mha_sliding_window():
+    """multi_head_attention_test.py::test_sliding_window: with use_causal_mask, query i attends exactly to keys
+    i-2..i (scores > 0 there, == 0 elsewhere, first head); without it to ``|i - j| < 3``."""
+    x = torch.tensor(np.random.RandomState(0).randn(1, 6, 8).astype("float32"))
+    i, j = np.arange(6)[:, None], np.arange(6)[None]
+    for causal, window in ((True, (j <= i) & (i - j < 3)), (False, np.abs(i - j) < 3)):
+        m = MultiHeadAttention(8, num_heads=2, key_dim=4, sliding_window=3)
+        with torch.no_grad():
+            _, scores = m(x, x, use_causal_mask=causal, return_attention_scores=True)
+        scores = scores.numpy()[0, 0]
+        print(f"mha sliding_window=3 causal={causal}: min in window {scores[window].min():.3g}, max outside "
+              f"{scores[~window].max()}")
+        assert (scores[window] > 0).all() and (scores[~window] == 0).all()
+
+
+def test_mha_sliding_window_validation():
+    """multi_head_attention_test.py::test_sliding_window_validation; test_sliding_window_serialization's attribute
+    (the config round trip: see SKIPPED)."""
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="sliding_window"):
+            MultiHeadAttention(8, num_heads=2, key_dim=4, sliding_window=bad)
+    assert MultiHeadAttention(8, num_heads=2, key_dim=4, sliding_window=5).sliding_window == 5
+
+
+def test_mha_causal_only_masks_non_4d_inputs():
+    """multi_head_attention_test.py::test_causal_only_masks_non_4d_inputs: a rank-4 input over attention_axes=1
+    (the explicit path) with use_causal_mask: no weight on a future key."""
+    t = 5
+    future = torch.ones(t, t, dtype=torch.bool).triu(1)
+    x = torch.tensor(np.random.RandomState(0).randn(1, t, 3, 8).astype("float32"))
+    m = MultiHeadAttention(8, num_heads=2, key_dim=4, attention_axes=1)
+    with torch.no_grad():
+        _, scores = m(x, x, use_causal_mask=True, return_attention_scores=True)
+    leak = float(scores[..., future].sum())
+    print("mha attention_axes=1 causal: scores", tuple(scores.shape), "future leak", leak)
+    assert tuple(scores.shape) == (1, 3, 2, t, t) and leak < 1e-6
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3), (2, 3, 5)])
+def test_mha_symbolic_return_attention_scores(shape):
+    """multi_head_attention_test.py::test_symbolic_return_attention_scores, eager: two outputs, of the symbolic
+    call's shapes (compute_output_spec: the query's shape, scores ``(B, num_heads, T, T)``)."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(shape, generator=g), torch.rand(shape, generator=g)
+    out = MultiHeadAttention(shape[-1], num_heads=4, key_dim=2)(x, y, return_attention_scores=True)
+    print("mha return_attention_scores", shape, [tuple(o.shape) for o in out])
+    assert len(out) == 2
+    assert tuple(out[0].shape) == shape and tuple(out[1].shape) == (shape[0], 4, shape[1], shape[1])
+
+
+def test_mha_flash_attention_with_errors():
+    """multi_head_attention_test.py::test_flash_attention_with_errors (skipped on TensorFlow upstream; Keras
+    3.15.1 on TensorFlow raises the same two errors: test_attention_more_keras.py)."""
+    with pytest.raises(ValueError, match="Dropout is not supported when flash attention is enabled."):
+        MultiHeadAttention(8, num_heads=2, key_dim=2, flash_attention=True, dropout=0.1)
+    m = MultiHeadAttention(8, num_heads=2, key_dim=2, flash_attention=True)
+    assert m.flash_attention is True
+    query, value = torch.rand(2, 4, 8), torch.rand(2, 4, 8)
+    with pytest.raises(ValueError, match="Returning attention scores is not supported when flash attention is "
+                                         "enabled. Please disable flash attention to access attention scores."):
+        m(query=query, value=value, return_attention_scores=True)
 
 
 # --------------------------------------------------------------------------------------------- preprocessing

@@ -39,7 +39,7 @@ random_test beta mean (3 cases)                      2.1e-03 (float16), 1.8e-03 
 random_test beta variance (3 cases)                  6.7e-04 (float16), 4.7e-04      decimal 2 ; 5e-3 / 5e-3
 random_test shuffle column / row sums                0                               1e-6 / 1e-6
 initializer std: RandomNormal / VarianceScaling      2.2e-02 / 1.4e-02               atol 1e-1
-initializer std: VS with axes / MHA query kernel     2.5e-03 / 2.4e-04               atol 1e-1
+initializer std: VS with axes / MHA query kernel     2.5e-03 / 4.0e-04               atol 1e-1
 Orthogonal(gain 2) |norm - 2| / |column dot|         4.1e-07 / 1.8e-06               decimal 3
 Zeros, Ones, Constant(6.0), Identity(gain 2)         0                               1e-6 / 1e-6
 Constant(float64 array) in float32                   2.8e-08                         1e-6 / 1e-6
@@ -246,9 +246,6 @@ PARTLY_SKIPPED = {  # parts of translated methods
                                        "from_config round trip",
     "random_test.py::test_global_seed_generator (tf.function jit_compile)": "XLA compilation of the draws",
     "random_test.py::test_randint (uint dtypes)": "torch 2.13 has uint16/uint32 tensors: translated, not skipped",
-    "random_initializers_test.py::test_mha_query_projection_variance (kernel_initializer argument)":
-        "torch_impl.attention.MultiHeadAttention takes no kernel_initializer: the query kernel of its shape is "
-        "initialised with LecunNormal over the layer's own fan axes (MultiHeadAttention.PARTS)",
     "prelu_test.py::test_prelu (alpha_regularizer 'L1', alpha_constraint 'MaxNorm')":
         "torch.nn.PReLU takes neither; run_layer_test asserts nothing about them",
     "activation_test.py::test_activation_basics (activations.gelu callable)":
@@ -849,17 +846,14 @@ def test_variance_scaling_with_axes():
 
 
 def test_mha_query_projection_variance():
+    """kernel_initializer="lecun_normal": the query kernel's fan in is the input width (EinsumDense's axes). After
+    the seed the kernel is Keras's own (std 0.17637862 in a scratch run of Keras 3.15.1, the same here)."""
     random.set_random_seed(1337)
     num_heads, key_dim, dim = 8, 16, 32
-    mha = MultiHeadAttention(dim, num_heads=num_heads, key_dim=key_dim)
-    assert tuple(mha.query_kernel.shape) == (dim, num_heads, key_dim)
-    kernel_name, _, (ins, outs) = mha.PARTS[0]
-    assert kernel_name == "query_kernel"
-    init = initializers.LecunNormal(input_axes=ins, output_axes=outs)  # "lecun_normal" over the layer's fan axes
-    with torch.no_grad():
-        mha.query_kernel.copy_(init(tuple(mha.query_kernel.shape)))
-    close("MHA query kernel std (lecun_normal, fan in 32)", np.std(_np(mha.query_kernel)), np.sqrt(1.0 / dim),
-          atol=1e-1)
+    mha = MultiHeadAttention(dim, num_heads=num_heads, key_dim=key_dim, kernel_initializer="lecun_normal")
+    kernel = mha.query_kernel
+    assert tuple(kernel.shape) == (dim, num_heads, key_dim)
+    close("MHA query kernel std (lecun_normal, fan in 32)", np.std(_np(kernel)), np.sqrt(1.0 / dim), atol=1e-1)
 
 
 def test_variance_scaling_serialization_with_axes():

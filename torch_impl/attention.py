@@ -226,6 +226,9 @@ class MultiHeadAttention(SeedGenerator, nn.Module):
                     raise ValueError(f"Invalid `output_shape`: {output_dim}: an int or a non-empty tuple")
                 for v in output_dim:
                     _positive_int("output_shape", v)
+            elif isinstance(output_dim, bool) or not isinstance(output_dim, int):
+                raise ValueError(f"Invalid `output_shape`: {output_dim}. When specified, the `output_shape` should be "
+                                 "of type tuple, list, or int.")  # Keras's message (output_shape=8.0)
             else:
                 _positive_int("output_dim", output_dim)
         if not 0 <= dropout <= 1:
@@ -436,12 +439,13 @@ class MultiHeadAttention(SeedGenerator, nn.Module):
                 value_mask: Optional[torch.Tensor] = None, key_mask: Optional[torch.Tensor] = None,
                 training: Optional[bool] = None):
         key = value if key is None else key
+        if tuple(value.shape[1:-1]) != tuple(key.shape[1:-1]):  # Keras's build check, first (a key of another rank
+            # too); torch's einsum would broadcast a size-1 axis
+            raise ValueError("All dimensions of `value` and `key`, except the last one, must be equal. Received: "
+                             f"value_shape={tuple(value.shape)} and key_shape={tuple(key.shape)}")
         if query.dim() < 3 or value.dim() != query.dim() or key.dim() != query.dim():
             raise ValueError("MultiHeadAttention takes query, value and key tensors (batch, *axes, features) of one "
                              f"rank >= 3; got shapes {tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}")
-        if tuple(value.shape[1:-1]) != tuple(key.shape[1:-1]):  # Keras's build check (torch's einsum broadcasts 1)
-            raise ValueError("All dimensions of `value` and `key`, except the last one, must be equal. Received: "
-                             f"value_shape={tuple(value.shape)} and key_shape={tuple(key.shape)}")
         if self.flash_attention and return_attention_scores:
             raise ValueError("Returning attention scores is not supported when flash attention is enabled. Please "
                              "disable flash attention to access attention scores.")
