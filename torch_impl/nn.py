@@ -967,6 +967,8 @@ class ELU(nn.Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        if alpha is None:  # Keras 3 fails only at the call (ValueError); this is tf-keras's check
+            raise ValueError("Alpha of an ELU layer cannot be None, expecting a float. Received: None")
         self.alpha = float(alpha)
 
     def extra_repr(self) -> str:
