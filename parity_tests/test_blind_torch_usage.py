@@ -678,6 +678,7 @@ def test_generator_made_inputs_are_deterministic():
 # ----------------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # inductor's first compile in a worker (15-20 s cold); test_compile.py compiles the losses by default
 def test_torch_compile_loss_module_on_cpu():
     g = gen(21)
     z = torch.randn(16, 5, generator=g, requires_grad=True)

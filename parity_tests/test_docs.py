@@ -47,13 +47,16 @@ def test_keras_docstring_examples(name):
 
 
 #: examples of 9 s or more whose figures other parity tests already check: run by `make test-all` (`slow`), so that
-#: `make test` stays well under its 15 minutes on 2 cores; the quick ones, the catalogue and the newest run by default
+#: `make test` stays well under its 15 minutes on 2 cores; the quick ones and the newest run by default
 SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "training_doctor.py",
                  "keras_training_in_torch.py", "lstm_dropout_port.py", "transformer_text_port.py",
                  "regularized_training.py", "dropout_maxnorm.py", "callbacks_early_stopping.py", "field_ports.py",
                  "regression_losses.py", "seeded_weights_and_optimizers.py", "ctc_ocr_port.py",
                  "keras_ops_loss_port.py", "compile_config_port.py", "wgan_gp_keras2_port.py",
-                 "keras_cnn_port.py", "masked_sequence_port.py"}
+                 "keras_cnn_port.py", "masked_sequence_port.py",
+                 # 8-15 s each; the catalogue runs in test_scenarios.py, K in test_keras_backend_*, fit on loaders in
+                 # test_fit_iterables_keras.py
+                 "failure_modes.py", "keras_backend_loss_port.py", "fit_dataloader_port.py"}
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 

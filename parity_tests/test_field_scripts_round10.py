@@ -795,6 +795,7 @@ def _run_h5(dt: str, path, shuffle="batch", port_shuffle=None, epochs: int = 5):
     return kh, th, k_eval, t_eval, init
 
 
+@pytest.mark.slow  # 29 s in float64 on 2 cores; the round's other scripts run by default
 @pytest.mark.parametrize("dt", DTYPES)
 def test_h5_focal_f1_metrics_shuffle_batch_like_keras(dt, tmp_path):
     """``model.compile(optimizer=Adam(learning_rate=1e-3), loss=[binary_focal_loss(alpha=.25, gamma=2)],

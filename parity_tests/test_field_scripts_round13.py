@@ -586,6 +586,7 @@ def _port_pointnet(orthogonal_penalty=True):
     return PointNet()
 
 
+@pytest.mark.slow  # 12 s; OrthogonalRegularizer is checked by default in test_regularizers_keras.py
 @pytest.mark.parametrize("dt", DTYPES)
 def test_pointnet_orthogonal_activity_regularizer_like_keras(dt):
     """The PointNet script: ``compile(loss="sparse_categorical_crossentropy", Adam(0.001),

@@ -642,7 +642,7 @@ def _auc(module, variant: str):
     return "AUC" if variant == "as_written" else module.AUC(name="auc")
 
 
-@pytest.mark.parametrize("variant", ["as_written", "named"])
+@pytest.mark.parametrize("variant", ["as_written", pytest.param("named", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_structured_data_class_weight_early_stopping_like_keras(dt, variant):
     """``class_weight = dict(enumerate(compute_class_weight("balanced", classes=np.unique(y_train),
