@@ -168,16 +168,31 @@ def _run(module, case: Case):
     return obj(*args, sample_weight=_in(case.sample_weight, case.as_given))
 
 
-def _assert(case: Case, got) -> None:
+def tf_check(name: str, got, case) -> None:
+    """``case.check`` applied to ``got`` against ``case.expected`` (``("almost", places)``, ``("allclose", rtol,
+    atol)``, ``("allclose_expected_first", rtol, atol)``, ``("near", err)`` or ``("equal",)``), printing Keras 2's number where
+    Keras 3.15.1's differs (``case.keras2`` / ``case.why``): the translations' one assertion."""
     if case.keras2 is not None:
         print(f"{case.id}: Keras 2 expected {case.keras2}; Keras 3.15.1 gives {case.expected} ({case.why})")
     kind = case.check[0]
     if kind == "almost":
-        tf_almost_equal(case.id, got, case.expected, case.check[1])
+        tf_almost_equal(name, got, case.expected, case.check[1])
     elif kind == "allclose":
-        tf_all_close(case.id, got, case.expected, rtol=case.check[1], atol=case.check[2])
+        tf_all_close(name, got, case.expected, rtol=case.check[1], atol=case.check[2])
+    elif kind == "allclose_expected_first":
+        tf_all_close(name, case.expected, got, rtol=case.check[1], atol=case.check[2])
+    elif kind == "near":
+        tf_array_near(name, got, case.expected, case.check[1])
+    elif kind == "equal":  # assertEqual
+        got = np.asarray(got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got)
+        print(f"{name}: got={got} expected={case.expected} (assertEqual)")
+        assert got == case.expected, (got, case.expected)
     else:
-        tf_all_close(case.id, case.expected, got, rtol=case.check[1], atol=case.check[2])
+        raise ValueError(f"{name}: unknown check {case.check!r}")
+
+
+def _assert(case: Case, got) -> None:
+    tf_check(case.id, got, case)
 
 
 def _params(cases):

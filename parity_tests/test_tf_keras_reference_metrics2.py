@@ -67,7 +67,7 @@ import torch
 
 from parity_tests.keras_reference_helpers import as_keras_sees as _t
 from parity_tests.keras_reference_helpers import to_numpy as _np
-from parity_tests.test_tf_keras_reference import tf_all_close, tf_almost_equal, tf_array_near
+from parity_tests.test_tf_keras_reference import tf_all_close, tf_almost_equal, tf_array_near, tf_check
 from torch_impl import fit as F
 from torch_impl import metrics
 
@@ -499,21 +499,7 @@ def run_torch(case: Case):
 
 def check(case: Case, obj, got, who: str = "torch_impl") -> None:
     name = f"{who} {case.id}"
-    if case.keras2 is not None:
-        print(f"{case.id}: Keras 2 expected {case.keras2}; Keras 3.15.1 gives {case.expected} ({case.why})")
-    kind = case.check[0]
-    if kind == "allclose":
-        tf_all_close(name, got, case.expected, rtol=case.check[1], atol=case.check[2])
-    elif kind == "allclose_expected_first":
-        tf_all_close(name, case.expected, got, rtol=case.check[1], atol=case.check[2])
-    elif kind == "almost":
-        tf_almost_equal(name, got, case.expected, case.check[1])
-    elif kind == "near":
-        tf_array_near(name, got, case.expected, case.check[1])
-    else:
-        got = np.asarray(_np(got))
-        print(f"{name}: got={got} expected={case.expected} (assertEqual)")
-        assert got == case.expected, (got, case.expected)
+    tf_check(name, _np(got), case)
     for attr, value in case.attrs.items():
         tf_almost_equal(f"{name} .{attr}", getattr(obj, attr), value)
 

@@ -86,7 +86,7 @@ import pytest
 import torch
 
 from parity_tests.keras_reference_helpers import as_keras_sees as _t
-from parity_tests.test_tf_keras_reference import tf_all_close, tf_almost_equal, tf_array_near
+from parity_tests.test_tf_keras_reference import tf_all_close, tf_array_near, tf_check
 from torch_impl import fit as F
 from torch_impl import losses, metrics
 from torch_impl.utils import set_keras_mask
@@ -617,16 +617,7 @@ def _run_metric(case: MCase):
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in METRIC_CASES])
 def test_metric_case(case: MCase):
-    got = _run_metric(case)
-    if case.keras2 is not None:
-        print(f"{case.id}: Keras 2 expected {case.keras2}; Keras 3.15.1 gives {case.expected} ({case.why})")
-    kind = case.check[0]
-    if kind == "almost":
-        tf_almost_equal(case.id, got, case.expected, case.check[1])
-    elif kind == "allclose":
-        tf_all_close(case.id, got, case.expected, rtol=case.check[1], atol=case.check[2])
-    else:
-        tf_all_close(case.id, case.expected, got, rtol=case.check[1], atol=case.check[2])
+    tf_check(case.id, _run_metric(case), case)
 
 
 def test_r2_errors():
