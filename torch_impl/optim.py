@@ -375,13 +375,21 @@ class KerasOptimizer(torch.optim.Optimizer):
         """Keras's ``optimizer.learning_rate``: the rate the next step will use, as its floatx variable holds it
         (a schedule evaluated at the step count so far; ``param_groups[0]["lr"]`` holds the rate of the last
         step taken). Settable as in Keras (every group's rate; groups of different rates are scaled by new / old;
-        not with a schedule)."""
+        a number not once a schedule is in use; a schedule or a callable replaces the rate for the next steps)."""
         if self._lr_schedule is not None and self.param_groups:
             return self._scheduled_rate(self._steps)
         return self._rate(self.param_groups[0]) if self.param_groups else float("nan")
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
+        if isinstance(value, LearningRateSchedule) or (callable(value) and not isinstance(value, (int, float))):
+            # Keras (2 and 3.15.1, base_optimizer.py:711) takes a schedule or a callable here too, for the steps
+            # to come (a float assigned afterwards raises below)
+            self._lr_schedule = value
+            self._constant_rate = not isinstance(value, LearningRateSchedule)
+            for group in self.param_groups:
+                group["lr"] = self._scheduled_rate(self._steps)
+            return
         if self._lr_schedule is not None:
             raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its "
                             "`learning_rate` constructor argument, hence its learning rate is not settable. If "
