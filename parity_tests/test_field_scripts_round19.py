@@ -91,11 +91,11 @@ Findings.
   row sum first (every entry's gradient gets ``+1 / (sum(p) N)``, here 0.5), ``log(0)`` gives a NaN gradient at a
   zero probability (``0 * inf``), and a zero probability at the label is ``inf`` where Keras clips to
   ``-log(1e-7)``.
-* torch_impl limitation found (not fixed here, ``torch_impl/regularizers.py`` is shared): ``regularizers.
-  regularize(nn.LSTM(...), kernel_regularizer=...)`` raises ``ValueError`` ("LSTM has no parameter `weight`"):
-  an RNN's kernel is ``weight_ih_l0`` (Keras's ``kernel``; ``weight_hh_l0`` is ``recurrent_kernel``, with its own
-  ``recurrent_regularizer``) and its Keras bias is ``bias_ih_l0``. Test 5 attaches the penalties to those
-  parameters by hand (``_keras_regularizer``, read by ``fit``'s ``Penalties``) and then matches Keras.
+* torch_impl limitation found, since fixed: ``regularizers.regularize(nn.LSTM(...), kernel_regularizer=...)``
+  raised ``ValueError`` ("LSTM has no parameter `weight`"). It now takes Keras's ``kernel_regularizer``
+  (``weight_ih_l0``), ``recurrent_regularizer`` (``weight_hh_l0``) and ``bias_regularizer`` (Keras's one bias,
+  ``bias_ih_l0 + bias_hh_l0``), as ``constraints.constrain`` the constraints (``test_rnn_regularizers_keras.py``);
+  test 5 uses it.
 """
 
 from __future__ import annotations
@@ -518,15 +518,11 @@ def test_l2_regularizer_vs_weight_decay(dt):
         print(f"\n  Keras loss {np.round(kh['loss'], 6).tolist()}\n  weight_decay port {np.round(nh['loss'], 6).tolist()}"
               f" max rel {r_naive:.1e}")
         assert r_naive > 1e-4
-        # (c) torch_impl: Keras's penalties in the loss; regularize() refuses an nn.LSTM (see the docstring), so
-        # the LSTM's kernel (weight_ih_l0) and bias (bias_ih_l0) get them by hand
+        # (c) torch_impl: Keras's penalties in the loss; regularize() puts the LSTM's on its kernel (weight_ih_l0)
+        # and Keras's one bias (bias_ih_l0 + bias_hh_l0, the latter held at 0 by load_keras_weights)
         port = _RegLSTM()
         load_keras_weights(port, initial)
-        with pytest.raises(ValueError, match="no parameter `weight`"):
-            R.regularize(port.lstm, kernel_regularizer=R.L2(weight_decay))
-        for p in (port.lstm.weight_ih_l0, port.lstm.bias_ih_l0):
-            p._keras_regularizer = R.L2(weight_decay)
-            p._keras_layout = lambda t: t.T if t.dim() == 2 else t
+        R.regularize(port.lstm, kernel_regularizer=R.L2(weight_decay), bias_regularizer=R.L2(weight_decay))
         R.regularize(port.out, kernel_regularizer=R.L2(weight_decay), bias_regularizer=R.L2(weight_decay))
         th = tfit.fit(port, x, y, loss="mse", optimizer=optim.Adam(port.parameters(), learning_rate=0.001),
                       batch_size=32, epochs=epochs, seed=seed, verbose=0).history

@@ -3,7 +3,8 @@
 A Keras layer made with ``kernel_constraint=MaxNorm(3)`` (the classic companion of Dropout) has its kernel
 projected after every update: ``w * clip(norm, 0, 3) / (1e-7 + norm)``, norms over ``axis`` of the kernel in
 Keras's layout (``axis=0``: per output unit). :func:`constrain` attaches :class:`MaxNorm`, :class:`NonNeg`,
-:class:`UnitNorm` or :class:`MinMaxNorm` to a module's kernel (``weight``, read in Keras's layout) and bias;
+:class:`UnitNorm` or :class:`MinMaxNorm` to a module's kernel (``weight``, read in Keras's layout) and bias
+(a torch RNN's kernels, recurrent kernels and Keras's bias, every layer and direction);
 :mod:`torch_impl.optim`'s optimizers apply them after each step (also the accumulate-only steps of
 ``gradient_accumulation_steps``, and after the moving averages of ``use_ema``, as Keras's ``apply`` does) to
 the parameters that got a gradient. Norms use TensorFlow's correctly rounded square root.
@@ -25,7 +26,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from torch_impl._layer_args import attach, keras_get
+from torch_impl._layer_args import attach_layer, keras_get
 from torch_impl._ops import tf_sqrt
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "constrain", "apply_constraints"]
@@ -126,17 +127,28 @@ def get(identifier) -> Optional[Constraint]:
     return keras_get(identifier, _BY_NAME, "constraint")
 
 
-def constrain(module: nn.Module, kernel_constraint=None, bias_constraint=None) -> nn.Module:
-    """Gives ``module`` Keras's ``kernel_constraint`` (on ``module.weight``, in Keras's layout) and
-    ``bias_constraint`` (anything :func:`get` takes); returns the module. :mod:`torch_impl.optim`'s optimizers
-    apply them after each step.
+def constrain(module: nn.Module, kernel_constraint=None, bias_constraint=None, recurrent_constraint=None) -> nn.Module:
+    """Gives ``module`` Keras's ``kernel_constraint`` (on ``module.weight``, in Keras's layout),
+    ``bias_constraint`` and (for a recurrent module) ``recurrent_constraint`` (anything :func:`get` takes);
+    returns the module. :mod:`torch_impl.optim`'s optimizers apply them after each step.
+
+    A torch RNN (``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` and :mod:`torch_impl.rnn`'s) gets them on every layer and
+    direction, on the weights :func:`torch_impl.regularizers.regularize` reads, in Keras's layout: the kernel
+    ``weight_ih_l{k}[_reverse]`` ``(in, gates units)`` (``axis=0``: per unit and gate), the recurrent kernel
+    ``weight_hh_l{k}[_reverse]``, the bias Keras's one (``bias_ih + bias_hh``, the projection written into
+    ``bias_ih``; a GRU's ``reset_after=True`` bias: the ``(2, 3 units)`` variable ``bias_ih`` over ``bias_hh``,
+    projected as one and written into both).
 
     Example:
         >>> layer = constrain(torch.nn.Linear(4, 2), kernel_constraint="non_neg")
         >>> layer.weight._keras_constraint
         NonNeg()
+        >>> gru = constrain(torch.nn.GRU(3, 4), recurrent_constraint=MaxNorm(1.0))
+        >>> gru.weight_hh_l0._keras_constraint
+        MaxNorm(max_value=1.0, axis=0)
     """
-    attach(module, "_keras_constraint", "constraint", get(kernel_constraint), get(bias_constraint))
+    attach_layer(module, "_keras_constraint", "constraint", get(kernel_constraint), get(bias_constraint),
+                 get(recurrent_constraint))
     return module
 
 

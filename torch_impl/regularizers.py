@@ -13,7 +13,8 @@ numbers. Here:
 * :func:`regularize` attaches them to a module as Keras's layer arguments do: the kernel (``weight``, taken in
   Keras's layout: a ``Linear`` weight transposed, a conv weight as ``(*k, in, out)``, which matters for
   :class:`OrthogonalRegularizer`), the bias, and the module's output (``activity_regularizer``: the penalty of
-  each forward's output divided by its batch size, as Keras 3 does);
+  each forward's output divided by its batch size, as Keras 3 does); on a torch RNN (``nn.LSTM``/``GRU``/``RNN``)
+  Keras's ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer`` of every layer and direction;
 * :func:`add_regularization` adds a model's penalties to a loss in Keras's order (the compiled loss, the
   activity penalties in call order, the weight penalties in parameter order, summed as one
   ``ops.sum``); :func:`torch_impl.fit.fit` and ``evaluate`` do it for you.
@@ -39,7 +40,7 @@ import torch
 from torch import nn
 
 from torch_impl import _ops
-from torch_impl._layer_args import attach, keras_get
+from torch_impl._layer_args import attach_layer, keras_get
 from torch_impl._ops import tf_sum
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_regularization",
@@ -205,21 +206,33 @@ def _activity_hook(module: nn.Module, inputs, output) -> None:
 
 
 def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None,
-               activity_regularizer=None) -> nn.Module:
-    """Gives ``module`` Keras's ``kernel_regularizer``, ``bias_regularizer`` and ``activity_regularizer``
-    (anything :func:`get` takes); returns the module.
+               activity_regularizer=None, recurrent_regularizer=None) -> nn.Module:
+    """Gives ``module`` Keras's ``kernel_regularizer``, ``bias_regularizer``, ``activity_regularizer`` and (for
+    a recurrent module) ``recurrent_regularizer`` (anything :func:`get` takes); returns the module.
 
     The kernel is ``module.weight`` (read in Keras's layout), the bias ``module.bias``; the activity penalty is
     taken on each forward's output. For the output layer of a model that returns logits, Keras's output (and so
     its activity penalty) is the activated one: attach an activity regularizer there to a module that returns
     the activated output.
 
+    A torch RNN (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``: Keras's ``LSTM``, ``GRU``, ``SimpleRNN``; and
+    :mod:`torch_impl.rnn`'s) gets them on every layer and direction, as Keras's stack of layers (or its
+    ``Bidirectional``, which copies them) has: the kernel is ``weight_ih_l{k}[_reverse]``, the recurrent kernel
+    ``weight_hh_l{k}[_reverse]`` (both read in Keras's layout, GRU gates in Keras's order), the bias Keras's one
+    ``bias_ih + bias_hh`` (``bias_hh`` 0 after :func:`torch_impl.nn.load_keras_weights`; a GRU's
+    ``reset_after=True`` bias is Keras's ``(2, 3 units)`` variable: ``bias_ih`` over ``bias_hh``). An RNN's
+    forward returns a tuple: put ``activity_regularizer`` on a module that returns Keras's output.
+
     Example:
         >>> layer = regularize(torch.nn.Linear(4, 2), kernel_regularizer="l2", bias_regularizer=L1(0.1))
         >>> layer.weight._keras_regularizer, layer.bias._keras_regularizer
         (L2(l2=0.01), L1(l1=0.10000000149011612))
+        >>> lstm = regularize(torch.nn.LSTM(3, 4), kernel_regularizer="l2", recurrent_regularizer=L1(0.1))
+        >>> lstm.weight_ih_l0._keras_regularizer, lstm.weight_hh_l0._keras_regularizer
+        (L2(l2=0.01), L1(l1=0.10000000149011612))
     """
-    attach(module, "_keras_regularizer", "regularizer", get(kernel_regularizer), get(bias_regularizer))
+    attach_layer(module, "_keras_regularizer", "regularizer", get(kernel_regularizer), get(bias_regularizer),
+                 get(recurrent_regularizer))
     reg = get(activity_regularizer)
     if reg is not None:
         if getattr(module, "_keras_activity_handle", None) is not None:
