@@ -1066,7 +1066,7 @@ class _PetsUNet(torch.nn.Module):
         for block in self.down:
             x = block["bn1"](block["sep1"](torch.relu(x)))
             x = block["bn2"](block["sep2"](torch.relu(x)))
-            x = F.max_pool2d(_same_pad2d(x, 3, 2, float("-inf")), 3, stride=2)
+            x = F.max_pool2d(_same_pad2d(x, 3, 2, value=float("-inf")), 3, stride=2)
             x = x + block["residual"](previous)
             previous = x
         for block in self.up:
@@ -1166,7 +1166,11 @@ def test_oxford_pets_unet_sequence_like_keras(tmp_path):
 
 @pytest.mark.slow
 def test_oxford_pets_unet_float32_like_keras(tmp_path):
-    kh, th, preds, init, weights = _run_pets("float32", tmp_path)
+    # One epoch, not the tutorial's 4: the first step of epoch 2 parts the float32 runs on some CPUs, by the
+    # convolutions' summation order (the next test). On an AMD EPYC: epoch 1 within 1.1e-7 (predict 1.9e-5, the
+    # same classes), then val_loss 1.4e-4 at epoch 2 (predict 1.1e-2), 3.7e-4 at epoch 4 with 1 of 4096 pixels of
+    # another class; on the CPU first measured all 4 epochs stayed within 1.1e-7.
+    kh, th, preds, init, weights = _run_pets("float32", tmp_path, epochs=1)
     r, rb, kc, tc = _print_pets("float32", kh, th, preds, init, weights)
     assert max(_rel(th[k], kh[k]) for k in kh) <= 1e-5  # a few float32 ulps, not merely the 1e-3 standard
     assert r <= 1e-4 and rb <= 1e-4 and kc == tc
@@ -1183,7 +1187,9 @@ def test_oxford_pets_wider_unet_float32_drift_is_torch_convolution_rounding(tmp_
     of Keras every epoch with Keras's predicted classes, and 5.1e-3 from the oneDNN run. From the weights after
     epoch 1, the two torch paths' kernel gradients of the layers before the first BatchNormalizations differ by
     7-15% (the tutorial feeds raw 0-255 pixels: the sums cancel), and RMSprop's normalised step makes that a step
-    of its own size: the float32 run is decided by the convolutions' summation order."""
+    of its own size: the float32 run is decided by the convolutions' summation order. (Measured on the CPU first
+    used. On an AMD EPYC torch's two paths agree to 3.7e-7 and both land 5.1e-3 from Keras: TensorFlow's kernel
+    gradients are summed in a third order there; the assertions take either case.)"""
     wide = {"down": (8, 16), "up": (16, 8, 4)}
     kh, th, preds, init, weights, (native, native_preds) = _run_pets("float32", tmp_path, widths=wide,
                                                                       native_conv=True)
@@ -1197,12 +1203,18 @@ def test_oxford_pets_wider_unet_float32_drift_is_torch_convolution_rounding(tmp_
           f"(predict {_rel(native_preds, preds[0]):.1e}, pixels per class {nc}), to the oneDNN run "
           f"{native_onednn:.1e}")
     assert first <= 1e-6 and final <= F32
-    assert native_keras <= 1e-5 and nc == kc  # the port itself is Keras's run
-    assert native_onednn > 1e-3  # torch against itself drifts as far as it does from Keras
+    # Which two of the three runs coincide depends on the CPU's kernels: on the CPU first measured, the native run
+    # is Keras's (2.8e-7) and 5.1e-3 from the oneDNN run; on an AMD EPYC, torch's two paths coincide (3.7e-7) and
+    # both are 5.1e-3 from Keras. Either way the port on one summation order is another's run to the ulps and
+    # parts from the third as far as the float32 run parts from Keras.
+    assert min(native_keras, native_onednn) <= 1e-5 and max(native_keras, native_onednn) > 1e-3
+    assert nc == (kc if native_keras <= 1e-5 else tc)
     early, late = _pets_gradient_orders(wide)
     print(f"  from the weights after epoch 1, the next batch's gradients, oneDNN against native convolutions: "
           f"entry and first block (before their BatchNormalizations) {early:.1e}, the other layers {late:.1e}")
-    assert early > 1e-2 and late < 1e-4
+    # where torch's two paths part (first CPU: early 7-15%), it is in the layers fed raw pixels; on an AMD EPYC
+    # they sum alike (early 2.7e-6, late 2.9e-6)
+    assert (early > 1e-2) == (native_onednn > 1e-3) and late < 1e-4
 
 
 def _pets_gradient_orders(widths) -> tuple:

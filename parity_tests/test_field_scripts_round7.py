@@ -105,7 +105,7 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    _check_history, DTYPES, F32, F64, _histogram, _normwise, _precision, _rel, _tol)
+    _check_history, DTYPES, _histogram, _normwise, _precision, _rel, _tol)
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim, schedules  # noqa: E402
@@ -476,8 +476,11 @@ def test_mobilenet_block_like_keras(dt, kind):
     else:
         # float32: the run is chaotic, each side's rounding grows about tenfold an epoch (the same torch run
         # from initial weights one ulp apart parts as far: test_mobilenet_float32_drift_is_its_own_rounding);
-        # the first two epochs keep the standard
-        _check_history({k: v[:2] for k, v in th.items()}, {k: v[:2] for k, v in kh.items()}, dt)
+        # the first epoch keeps the standard. (Two epochs held on the CPU these figures were first measured on:
+        # 4.6e-4 / 1.0e-4. On an AMD EPYC the piecewise run's epoch-2 loss is 2.4e-3 off Keras, and the torch run
+        # one ulp apart (run as a plain script) parts from itself by 2e-3 (piecewise) / 1e-3 (exponential) in
+        # epoch 2, 1e-7 in epoch 1.)
+        _check_history({k: v[:1] for k, v in th.items()}, {k: v[:1] for k, v in kh.items()}, dt)
         print("  all epochs: " + ", ".join(f"{k} {_rel(th[k], kh[k]):.1e}" for k in kh))
     print(f"  predict max rel {r:.1e}; predicted classes Keras {k_hist}, torch_impl {t_hist} "
           f"(true {_histogram(labels[144:], 4)})")
