@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -1327,8 +1328,10 @@ def _padding_mode(padding: str) -> str:
 
 
 def _tuple(value, nd: int, name: str) -> tuple:
-    if isinstance(value, int):
-        return (value,) * nd
+    if isinstance(value, numbers.Integral):
+        return (int(value),) * nd
+    if not isinstance(value, (tuple, list, torch.Size, np.ndarray)):  # e.g. a float given positionally to a later slot
+        raise ValueError(f"`{name}` must be an integer or a tuple of {nd} integers. Received: {name}={value!r}")
     value = tuple(int(v) for v in value)
     if len(value) != nd:
         raise ValueError(f"`{name}` must be a tuple of {nd} integers. Received: {name}={value}")
