@@ -62,7 +62,9 @@ def _rel(a, b) -> float:
 # 1. steps on arrays
 
 
-class _KCount(keras.callbacks.Callback):
+class _Count:
+    """Counts the batches of each epoch and keeps ``params["steps"]``; mixed into either framework's Callback."""
+
     def __init__(self):
         super().__init__()
         self.batches, self.steps = [], None
@@ -77,19 +79,12 @@ class _KCount(keras.callbacks.Callback):
         self.batches[-1] += 1
 
 
-class _TCount(tcb.Callback):
-    def __init__(self):
-        super().__init__()
-        self.batches, self.steps = [], None
+class _KCount(_Count, keras.callbacks.Callback):
+    pass
 
-    def on_train_begin(self, logs=None):
-        self.steps = self.params.get("steps")
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.batches.append(0)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.batches[-1] += 1
+class _TCount(_Count, tcb.Callback):
+    pass
 
 
 def _cls_data(n, seed=0):

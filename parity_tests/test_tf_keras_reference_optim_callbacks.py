@@ -109,6 +109,7 @@ import pytest
 import torch
 
 from parity_tests.keras_reference_helpers import to_numpy as _np
+from parity_tests.test_keras_reference_callbacks import _DummyModel  # tf-keras's test has the same one
 from parity_tests.test_tf_keras_reference import tf_all_close
 from torch_impl import callbacks, constraints, optim, schedules
 from torch_impl import fit as tfit
@@ -845,21 +846,6 @@ def test_early_stopping_with_baseline():
                     callbacks=[callbacks.EarlyStopping(monitor="acc", patience=3, baseline=0.6)])
     print(f"test_EarlyStopping_with_baseline (patience 3): {len(hist.epoch)} epochs (>= 3)")
     assert len(hist.epoch) >= 3
-
-
-class _DummyModel:
-    def __init__(self):
-        self.stop_training = False
-        self.weights = -1
-
-    def get_weights(self):
-        return self.weights
-
-    def set_weights(self, weights):
-        self.weights = weights
-
-    def set_weight_to_epoch(self, epoch):
-        self.weights = epoch
 
 
 @pytest.mark.parametrize("kwargs,losses,expected", [

@@ -156,15 +156,21 @@ def _check_float(dtype: torch.dtype, what: str) -> None:
         raise ValueError(f"{what} needs a floating dtype (float16, bfloat16, float32, float64), got {dtype}")
 
 
-def stateless_normal(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:
-    """``tf.random.stateless_normal(shape, seed, dtype)`` (mean 0, stddev 1); half types are the float32 values
-    rounded."""
+def stateless_normal(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None,
+                     mean: Optional[float] = None, stddev: Optional[float] = None) -> torch.Tensor:
+    """``tf.random.stateless_normal(shape, seed, mean, stddev, dtype)``; half types are the float32 values
+    rounded. ``mean``/``stddev`` (Python numbers) are cast to ``dtype`` and applied as TensorFlow does,
+    ``z * stddev + mean``; left out, the standard normal itself."""
     _check_float(dtype, "stateless_normal")
     n = math.prod(shape)
     base = torch.float64 if dtype == torch.float64 else torch.float32
     per = 2 if base == torch.float64 else 4
     words = _blocks(seed, torch.arange((n + per - 1) // per, dtype=torch.int64, device=device))
-    return _standard_normal(words, base).reshape(-1)[:n].to(dtype).reshape(tuple(shape))
+    z = _standard_normal(words, base).reshape(-1)[:n].to(dtype).reshape(tuple(shape))
+    if mean is None and stddev is None:
+        return z
+    return (z * torch.tensor(1.0 if stddev is None else stddev, dtype=dtype, device=device)
+            + torch.tensor(0.0 if mean is None else mean, dtype=dtype, device=device))
 
 
 def stateless_truncated_normal(shape: Sequence[int], seed: tuple, dtype: torch.dtype, device=None) -> torch.Tensor:

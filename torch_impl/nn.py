@@ -752,9 +752,8 @@ class GaussianNoise(_SeedGenerator, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.stddev == 0:
             return x
-        z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
-        # tf.random.stateless_normal: z * stddev + mean, the mean 0.0
-        return x + (z * torch.tensor(self.stddev, dtype=x.dtype, device=x.device) + 0.0)
+        return x + stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device, mean=0.0,
+                                    stddev=self.stddev)
 
 
 class GaussianDropout(_SeedGenerator, nn.Module):
@@ -789,11 +788,7 @@ class GaussianDropout(_SeedGenerator, nn.Module):
         if not self.training or self.rate == 0:
             return x
         stddev = math.sqrt(self.rate / (1.0 - self.rate))  # rate 1: ZeroDivisionError, as Keras's call
-        z = stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device)
-        # tf.random.stateless_normal(mean=1.0, stddev=stddev): z * stddev + mean, both cast to the dtype
-        noise = z * torch.tensor(stddev, dtype=x.dtype, device=x.device) + torch.tensor(1.0, dtype=x.dtype,
-                                                                                         device=x.device)
-        return x * noise
+        return x * stateless_normal(tuple(x.shape), self._next_seed(), x.dtype, x.device, mean=1.0, stddev=stddev)
 
 
 class AlphaDropout(_SeedGenerator, nn.Module):
