@@ -462,3 +462,47 @@ def test_dict_outputs_named_apart_from_output_names_like_keras():
     assert sorted(te) == sorted(ke) and max(abs(te[k] - ke[k]) for k in ke) <= 1e-12
     with pytest.raises(ValueError, match=r"`y` names outputs \['a', 'b'\] the model does not have"):
         tfit.evaluate(_TwoHead(), x, {"a": ya, "b": yb}, output_names=names, loss="mse")
+
+
+class _KeyedApart(torch.nn.Module):
+    """Shared ``Dense(16, relu)``, then ``cls`` and ``reg`` heads (Keras's layer order: the outputs' flat, sorted
+    key order); returns ``{"zb": reg, "a": cls logits}``: keys in unsorted order, named apart from the output
+    layers' names."""
+
+    def __init__(self):
+        super().__init__()
+        self.shared, self.cls, self.reg = torch.nn.Linear(6, 16), torch.nn.Linear(16, 3), torch.nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = torch.relu(self.shared(x))
+        return {"zb": self.reg(h), "a": self.cls(h)}
+
+
+def test_predict_dict_outputs_named_apart_from_output_names_like_keras():
+    """Keras 3.15.1's ``predict`` of a functional model returning ``{"zb": Dense(1, name="reg"), "a": Dense(3,
+    softmax, name="cls")}`` (``output_names`` ``["cls", "reg"]``, the layers' names in the keys' sorted order): a
+    dict of arrays keyed by the model's keys, in the model's order (``zb``, ``a``), as its call returns them. The
+    port, given the model's ``output_names`` (or carrying them as an attribute), returns the same dict; its
+    ``output_activation`` is keyed by the dict's keys (or a list in their sorted order), as ``fit``'s."""
+    x, _, _ = _data(37, seed=11)
+    with _precision("float64"):
+        keras.utils.set_random_seed(6)
+        inp = keras.Input((6,))
+        h = layers.Dense(16, activation="relu")(inp)
+        model = keras.Model(inp, {"zb": layers.Dense(1, name="reg")(h),
+                                  "a": layers.Dense(3, activation="softmax", name="cls")(h)})
+        names = list(model.output_names)
+        k_pred = model.predict(x, batch_size=8, verbose=0)
+        net = load_keras_weights(_KeyedApart(), model.get_weights())
+        t_by_arg = tfit.predict(net, x, batch_size=8, output_names=names, output_activation={"a": "softmax"})
+        net.output_names = names  # a port carrying Keras's output_names as an attribute
+        t_by_attr = tfit.predict(net, x, batch_size=8, output_activation=["softmax", None])
+    worst = max(_rel(t[k], k_pred[k]) for t in (t_by_arg, t_by_attr) for k in k_pred)
+    print(f"  output_names {names}: Keras predict keys {list(k_pred)}, ours {list(t_by_arg)}, {list(t_by_attr)}; "
+          f"max rel {worst:.1e}")
+    assert names == ["cls", "reg"] and list(k_pred) == ["zb", "a"]
+    for t in (t_by_arg, t_by_attr):
+        assert type(t) is dict and list(t) == list(k_pred)
+        assert all(t[k].shape == k_pred[k].shape and t[k].dtype == k_pred[k].dtype for k in k_pred)
+    assert worst <= 1e-12
+    assert np.allclose(k_pred["a"].sum(1), 1.0)  # the softmax applied to "a" only

@@ -159,12 +159,14 @@ def test_spec_models_with_regularizers_and_the_weight_decay_trap():
 
 
 def test_activity_regularizer_needs_a_tensor_output_and_specs_refuse_unknown_keys():
-    """Found by an audit: an activity regularizer on ``nn.LSTM`` (a tuple output) used to add nothing, silently
-    (Keras's LSTM layer adds its penalty); it now says which module to regularize. A spec key neither side
-    builds (``activity_regularizer``) fails on both sides instead of vanishing on the Keras one."""
-    lstm = regularizers.regularize(torch.nn.LSTM(6, 4, batch_first=True), activity_regularizer="l2")
+    """Found by an audit: an activity regularizer on a module with a tuple output used to add nothing, silently;
+    it now says which module to regularize (``nn.LSTM``/``nn.GRU`` themselves take Keras's activity regularizer:
+    ``test_rnn_regularizers_keras.py``). A spec key neither side builds (``activity_regularizer``) fails on both
+    sides instead of vanishing on the Keras one."""
+    wrapped = regularizers.regularize(torch.nn.Sequential(torch.nn.LSTM(6, 4, batch_first=True)),
+                                      activity_regularizer="l2")
     with pytest.raises(ValueError, match="not a tensor"):
-        lstm(torch.randn(5, 3, 6))
+        wrapped(torch.randn(5, 3, 6))
     spec = {"input_dim": 4, "layers": [{"type": "dense", "units": 3, "activity_regularizer": "l2"}]}
     for build in (build_model, keras_build):
         with pytest.raises(ValueError, match="unknown key"):

@@ -238,5 +238,174 @@ def test_rnn_arguments_errors():
         R.regularize(torch.nn.LSTM(2, 3, bias=False), bias_regularizer="l2")
     with pytest.raises(ValueError, match="proj_size"):
         R.regularize(torch.nn.LSTM(2, 3, proj_size=2), kernel_regularizer="l2")
-    with pytest.raises(ValueError, match="activity_regularizer on LSTM"):  # the tuple output: which is Keras's?
-        R.regularize(torch.nn.LSTM(2, 3), activity_regularizer="l2")(torch.ones(1, 2))
+    with pytest.raises(ValueError, match=r"activity_regularizer on LSTM\(num_layers=2\)"):
+        R.regularize(torch.nn.LSTM(2, 3, num_layers=2), activity_regularizer="l2")
+    with pytest.raises(ValueError, match="proj_size"):
+        R.regularize(torch.nn.LSTM(2, 3, proj_size=2), activity_regularizer="l2")
+    with pytest.raises(ValueError, match="return_sequences and return_state say which outputs"):
+        R.regularize(torch.nn.GRU(2, 3), kernel_regularizer="l2", return_sequences=True)
+    with pytest.raises(ValueError, match="return_sequences and return_state say which outputs"):
+        R.regularize(torch.nn.Linear(2, 3), activity_regularizer="l2", return_state=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.ones(2, 4, 2), torch.tensor([4, 2]), batch_first=True)
+    with pytest.raises(ValueError, match="return_sequences=True on GRU called on a PackedSequence"):
+        R.regularize(torch.nn.GRU(2, 3, batch_first=True), activity_regularizer="l2", return_sequences=True)(packed)
+    with pytest.raises(ValueError, match="activity_regularizer on Sequential"):  # a tuple from another module
+        R.regularize(torch.nn.Sequential(torch.nn.LSTM(2, 3)), activity_regularizer="l2")(torch.ones(1, 2))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# activity_regularizer on a torch LSTM/GRU: Keras's layer regularizes every tensor it outputs
+# --------------------------------------------------------------------------------------------------------------
+
+# (kind, bidirectional, return_sequences, return_state, batch_first, packed): packed is Keras's Masking
+ACTIVITY_CASES = [("lstm", False, False, False, True, False), ("lstm", True, True, True, False, False),
+                  ("gru", True, False, True, True, False), ("gru_reset_before", False, True, False, False, False),
+                  ("lstm", True, False, True, True, True)]
+ACTIVITY_CASES += [pytest.param(k, b, rs, st, bf, pk, marks=pytest.mark.slow)
+                   for k in ("lstm", "gru", "gru_reset_before") for b in (False, True) for rs in (False, True)
+                   for st in (False, True) for bf, pk in ((True, False), (False, False), (True, True))
+                   if (k, b, rs, st, bf, pk) not in ACTIVITY_CASES and not (rs and pk)]
+
+
+def _activity_id(case) -> str:
+    k, b, rs, st, bf, pk = case.values if hasattr(case, "values") else case
+    return "-".join([k] + [n for n, on in (("bidirectional", b), ("sequences", rs), ("state", st),
+                                            ("time_major", not bf), ("packed", pk)) if on])
+
+
+@pytest.mark.parametrize("kind,bidirectional,return_sequences,return_state,batch_first,packed", ACTIVITY_CASES,
+                         ids=[_activity_id(c) for c in ACTIVITY_CASES])
+def test_rnn_activity_regularizer_like_keras_losses(kind, bidirectional, return_sequences, return_state, batch_first,
+                                                    packed):
+    """Keras's ``LSTM``/``GRU(activity_regularizer=L1L2(0.01, 0.02), return_sequences=, return_state=)`` (in a
+    ``Bidirectional``; after ``Masking`` for a packed batch): ``Layer.__call__`` (``layer.py``) adds the penalty of
+    every tensor of its outputs (the sequence or the last output, then each final state), each divided by the batch
+    size; a ``Bidirectional``'s backward layer's first (``model.losses`` walks its sublayers backward first), its
+    sequence in its own reversed step order. Against ``regularize(rnn, activity_regularizer=..., return_sequences=,
+    return_state=)`` on the bare torch module, float64: term by term (within 1e-15) and the outputs."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(6, T, F))
+    lengths = [5, 3, 2, 5, 1, 4]
+    if packed:
+        for i, n in enumerate(lengths):
+            x[i, n:] = 0.0
+    with _precision("float64"):
+        keras.utils.set_random_seed(2)
+        layer = _keras_layer(kind, activity_regularizer=keras.regularizers.L1L2(0.01, 0.02),
+                             return_sequences=return_sequences, return_state=return_state)
+        inp = keras.Input((T, F))
+        h = layers.Masking(0.0)(inp) if packed else inp
+        km = keras.Model(inp, (layers.Bidirectional(layer) if bidirectional else layer)(h))
+        _randomize(km, rng)
+        k_out = km(x)
+        k_first = (k_out[0] if return_state else k_out).numpy()
+        k_losses = [float(v) for v in km.losses]
+        rnn = _torch_rnn(kind, 1, bidirectional)
+        rnn.batch_first = batch_first
+        load_keras_weights(rnn, km.get_weights())
+        R.regularize(rnn, activity_regularizer=R.L1L2(0.01, 0.02), return_sequences=return_sequences,
+                     return_state=return_state)
+        xt = torch.as_tensor(x) if batch_first else torch.as_tensor(x).transpose(0, 1)
+        if packed:
+            xt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True,
+                                                         enforce_sorted=False)
+        with torch.no_grad():
+            seq, state = rnn(xt)
+        t_losses = [float(v) for v in R.regularization_losses(rnn)]
+    if return_sequences:
+        t_first = (seq if batch_first else seq.transpose(0, 1)).numpy()
+    else:
+        hn = state[0] if isinstance(state, tuple) else state
+        t_first = torch.cat([hn[-2], hn[-1]], -1).numpy() if bidirectional else hn[-1].numpy()
+    n_terms = (2 if bidirectional else 1) * (1 + return_state * (2 if kind == "lstm" else 1))
+    out_err = float(np.max(np.abs(t_first - k_first)))
+    err = max(abs(a - b) for a, b in zip(t_losses, k_losses))
+    print(f"\n  {len(k_losses)} Keras activity losses {np.round(k_losses, 8).tolist()}; outputs max abs diff "
+          f"{out_err:.1e}; per term max abs diff {err:.1e}")
+    assert len(t_losses) == len(k_losses) == n_terms
+    assert out_err <= 1e-14 and err <= 1e-15
+
+
+def test_simple_rnn_activity_regularizer_dropped_like_keras():
+    """Keras 3.15.1's (and master's) ``SimpleRNN`` takes ``activity_regularizer`` and drops it (``simple_rnn.py``:
+    not passed on to ``RNN.__init__``): no penalty in ``model.losses``. ``regularize`` on an ``nn.RNN`` (and
+    torch_impl's ``SimpleRNN``) warns and adds none either."""
+    x = np.random.default_rng(3).normal(size=(4, T, F))
+    with _precision("float64"):
+        km = keras.Sequential([keras.Input((T, F)), layers.SimpleRNN(H, activity_regularizer="l2")])
+        km(x)
+        k_losses = list(km.losses)
+        for rnn in (torch.nn.RNN(F, H, batch_first=True), tnn.SimpleRNN(F, H, batch_first=True)):
+            with pytest.warns(UserWarning, match="SimpleRNN drops its activity_regularizer"):
+                R.regularize(rnn, activity_regularizer="l2")
+            rnn(torch.as_tensor(x))
+            assert R.regularization_losses(rnn) == []
+    print(f"\n  Keras SimpleRNN(activity_regularizer='l2').losses: {k_losses}")
+    assert k_losses == []
+
+
+@pytest.mark.parametrize("kind", [pytest.param("lstm", marks=pytest.mark.slow), "gru"])
+def test_rnn_activity_regularized_fit_like_keras(kind):
+    """3 epochs of Adam on a Keras LSTM/GRU with an ``activity_regularizer`` (LSTM: ``return_sequences=True``, time
+    steps averaged; GRU: ``Bidirectional``, ``return_state=True``, the last output and the states concatenated)
+    before a Dense head, shuffled with ``seed=``: the torch port ``regularize``s the bare module with the Keras
+    layer's ``return_sequences``/``return_state``, float64: the loss every epoch (within 1e-8 relative; measured
+    far closer) and the final weights."""
+    seed = 4
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, T, F))
+    y = np.tanh(x[:, :, 1].sum(1, keepdims=True))
+    activity = keras.regularizers.L2(0.05)
+    with _precision("float64"):
+        keras.utils.set_random_seed(seed)
+        inp = keras.Input((T, F))
+        if kind == "lstm":
+            seq = layers.LSTM(H, activity_regularizer=activity, return_sequences=True)(inp)
+            head = layers.Dense(1)(layers.GlobalAveragePooling1D()(seq))
+        else:
+            out = layers.Bidirectional(layers.GRU(H, activity_regularizer=activity, return_state=True))(inp)
+            head = layers.Dense(1)(layers.Concatenate()(list(out)))
+        km = keras.Model(inp, head)
+        km.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+        initial = km.get_weights()
+        kh = km.fit(x, y, batch_size=16, epochs=3, verbose=0).history
+        if kind == "lstm":
+            rnn = R.regularize(torch.nn.LSTM(F, H), activity_regularizer=R.L2(0.05), return_sequences=True)
+            tm = _Pooled(rnn, H)
+        else:
+            rnn = R.regularize(torch.nn.GRU(F, H, batch_first=True, bidirectional=True),
+                               activity_regularizer=R.L2(0.05), return_state=True)
+            tm = _LastAndStates(rnn, 4 * H)
+        load_keras_weights(tm, initial)
+        th = tfit.fit(tm, x, y, loss="mse", optimizer=optim.Adam(tm.parameters(), learning_rate=0.02),
+                      batch_size=16, epochs=3, seed=seed, verbose=0).history
+    r = _rel(th["loss"], kh["loss"])
+    w_err = max(float(np.max(np.abs(a - b))) for a, b in zip(keras_weights(tm), km.get_weights()))
+    print(f"\n  {kind}: Keras loss {np.round(kh['loss'], 8).tolist()} max rel {r:.1e}; final weights max abs diff "
+          f"{w_err:.1e}")
+    assert r <= 1e-8 and w_err <= 1e-12
+
+
+class _Pooled(torch.nn.Module):
+    """A time-major torch LSTM's sequence averaged over the steps (``GlobalAveragePooling1D``), a Dense head."""
+
+    def __init__(self, rnn, units):
+        super().__init__()
+        self.rnn, self.head = rnn, torch.nn.Linear(units, 1)
+
+    def forward(self, x):
+        seq, _ = self.rnn(x.transpose(0, 1))
+        return self.head(seq.mean(0))
+
+
+class _LastAndStates(torch.nn.Module):
+    """Keras's ``Concatenate()([output, h_forward, h_backward])`` of a ``Bidirectional(GRU(return_state=True))``
+    (the output itself the two final states), a Dense head."""
+
+    def __init__(self, rnn, units):
+        super().__init__()
+        self.rnn, self.head = rnn, torch.nn.Linear(units, 1)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        return self.head(torch.cat([h[-2], h[-1], h[-2], h[-1]], -1))

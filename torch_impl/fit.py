@@ -1078,7 +1078,8 @@ def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
 
     A model of several outputs gives a list of arrays (it returns a list or tuple) or a dict of arrays (it returns a
     dict), as Keras's; ``output_activation`` is then one activation for every output, a list (one per output) or a
-    dict keyed by output name (the dict's keys, else ``output_names`` / ``model.output_names``).
+    dict keyed by output name (the dict's keys, else ``output_names`` / ``model.output_names``). A dict of outputs
+    is returned keyed by the model's keys, in the model's order, whatever its ``output_names`` (as Keras's).
 
     ``x`` may give the inputs as batches, as :func:`fit` takes them: a generator of ``(x,)``, ``(x, y)`` or ``(x, y,
     sample_weight)`` tuples (Keras refuses a generator of bare arrays; any other iterator may yield them), a
@@ -1182,9 +1183,11 @@ def _output_activations(model, first, act, output_names) -> Callable:
         return ACTIVATIONS[act or "linear"]
     if isinstance(first, dict):
         keys = list(first)
-        names = _output_names(model, output_names) or sorted(str(k) for k in keys)  # Keras's flat order
-        if set(names) != {str(k) for k in keys}:
-            raise ValueError(f"output_names {names} are not the keys of the model's outputs {keys}")
+        names = _output_names(model, output_names)
+        if names is None or set(names) != {str(k) for k in keys}:
+            # Keras names a dict of outputs by its keys, in its flat (sorted) order, whatever its output_names
+            # (a functional model's are its output layers' names), as fit does
+            names = sorted(str(k) for k in keys)
         order = [next(k for k in keys if str(k) == nm) for nm in names]
     elif isinstance(first, (list, tuple)):
         order = list(range(len(first)))

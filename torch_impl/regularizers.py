@@ -14,7 +14,8 @@ numbers. Here:
   Keras's layout: a ``Linear`` weight transposed, a conv weight as ``(*k, in, out)``, which matters for
   :class:`OrthogonalRegularizer`), the bias, and the module's output (``activity_regularizer``: the penalty of
   each forward's output divided by its batch size, as Keras 3 does); on a torch RNN (``nn.LSTM``/``GRU``/``RNN``)
-  Keras's ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer`` of every layer and direction;
+  Keras's ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer`` of every layer and direction,
+  and an ``LSTM``'s/``GRU``'s ``activity_regularizer`` (with its ``return_sequences``/``return_state``);
 * :func:`add_regularization` adds a model's penalties to a loss in Keras's order (the compiled loss, the
   activity penalties in call order, the weight penalties in parameter order, summed as one
   ``ops.sum``); :func:`torch_impl.fit.fit` and ``evaluate`` do it for you.
@@ -34,10 +35,12 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Optional
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from torch_impl import _ops
 from torch_impl._layer_args import attach_layer, keras_get
@@ -192,21 +195,76 @@ def get(identifier) -> Optional[Regularizer]:
     return keras_get(identifier, _BY_NAME, "regularizer")
 
 
-def _activity_hook(module: nn.Module, inputs, output) -> None:
-    if not isinstance(output, torch.Tensor):  # e.g. nn.LSTM's (output, (h, c)): which tensor is Keras's output?
-        raise ValueError(f"activity_regularizer on {type(module).__name__}, whose forward returns a "
-                         f"{type(output).__name__}, not a tensor: regularize a module that returns the tensor the "
-                         "Keras layer outputs (for an RNN: the sequence, or the last step without "
-                         "return_sequences)")
-    loss = module._keras_activity_regularizer(output)
-    if output.dim() > 0:  # Keras 3 divides by the batch size (divide_no_nan)
+def _activity_loss(reg: Regularizer, output: torch.Tensor) -> torch.Tensor:
+    """Keras 3's activity penalty of one output tensor: ``reg(output)`` divided by its batch size (its first
+    dimension; ``divide_no_nan``), a 0-d output's undivided (``layer.py`` ``Layer.__call__``)."""
+    loss = reg(output)
+    if output.dim() > 0:
         batch = torch.tensor(output.shape[0], dtype=loss.dtype, device=loss.device)
         loss = loss / batch if output.shape[0] else torch.zeros_like(loss)
-    module._keras_activity_losses.append(loss)
+    return loss
+
+
+def _activity_hook(module: nn.Module, inputs, output) -> None:
+    if not isinstance(output, torch.Tensor):
+        raise ValueError(f"activity_regularizer on {type(module).__name__}, whose forward returns a "
+                         f"{type(output).__name__}, not a tensor: regularize a module that returns the tensor the "
+                         "Keras layer outputs")
+    module._keras_activity_losses.append(_activity_loss(module._keras_activity_regularizer, output))
+
+
+def _rnn_activity_outputs(module: nn.RNNBase, output) -> list[torch.Tensor]:
+    """The tensors Keras's ``LSTM``/``GRU`` (``Bidirectional``: its backward layer, then its forward one, the order
+    of ``model.losses``) hands to its activity regularizer, from what the torch RNN returned: each layer's
+    outputs, batch first (``Layer.__call__`` regularizes every tensor of ``tree.flatten(outputs)``): the sequence
+    (``return_sequences``; the backward layer's in its own, reversed, step order) or the last output (the final
+    ``h``), then with ``return_state`` the final states (``h``, then ``c`` for an LSTM)."""
+    seq, state = output
+    states = list(state) if isinstance(state, (tuple, list)) else [state]
+    return_sequences, return_state = module._keras_activity_returns
+    if isinstance(seq, PackedSequence):
+        if return_sequences:
+            raise ValueError(f"activity_regularizer with return_sequences=True on {type(module).__name__} called on "
+                             "a PackedSequence: Keras's masked sequence output spans the padded length (repeating "
+                             "the last valid output), which a PackedSequence does not carry; call it on the padded "
+                             "batch, or regularize a module that returns Keras's output")
+    elif seq.dim() == 2:  # an unbatched (steps, features) input: a batch of one
+        seq, states = seq.unsqueeze(0), [h.unsqueeze(1) for h in states]
+    elif not module.batch_first:
+        seq = seq.transpose(0, 1)
+    units = module.hidden_size
+    out = []
+    for d in ((1, 0) if module.bidirectional else (0,)):
+        final = [h[h.shape[0] - (2 if module.bidirectional else 1) + d] for h in states]  # last layer, direction d
+        if return_sequences:
+            y = seq[..., d * units:(d + 1) * units]
+            out.append(y.flip(1) if d else y.contiguous())
+        else:
+            out.append(final[0])
+        if return_state:
+            out.extend(final)
+    return out
+
+
+def _rnn_activity_hook(module: nn.RNNBase, inputs, output) -> None:
+    module._keras_activity_losses.extend(_activity_loss(module._keras_activity_regularizer, y)
+                                         for y in _rnn_activity_outputs(module, output))
+
+
+def _check_rnn_activity(module: nn.RNNBase) -> None:
+    if getattr(module, "proj_size", 0):
+        raise ValueError(f"{type(module).__name__} with proj_size has no Keras counterpart (Keras's LSTM has no "
+                         "projection)")
+    if module.num_layers > 1:
+        raise ValueError(f"activity_regularizer on {type(module).__name__}(num_layers={module.num_layers}): Keras's "
+                         "stack of layers regularizes each layer's output, and torch's module returns only the last "
+                         "layer's; make one module per layer (num_layers=1) and regularize those you gave the "
+                         "argument in Keras")
 
 
 def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None,
-               activity_regularizer=None, recurrent_regularizer=None) -> nn.Module:
+               activity_regularizer=None, recurrent_regularizer=None, *, return_sequences: bool = False,
+               return_state: bool = False) -> nn.Module:
     """Gives ``module`` Keras's ``kernel_regularizer``, ``bias_regularizer``, ``activity_regularizer`` and (for
     a recurrent module) ``recurrent_regularizer`` (anything :func:`get` takes); returns the module.
 
@@ -220,8 +278,16 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
     ``Bidirectional``, which copies them) has: the kernel is ``weight_ih_l{k}[_reverse]``, the recurrent kernel
     ``weight_hh_l{k}[_reverse]`` (both read in Keras's layout, GRU gates in Keras's order), the bias Keras's one
     ``bias_ih + bias_hh`` (``bias_hh`` 0 after :func:`torch_impl.nn.load_keras_weights`; a GRU's
-    ``reset_after=True`` bias is Keras's ``(2, 3 units)`` variable: ``bias_ih`` over ``bias_hh``). An RNN's
-    forward returns a tuple: put ``activity_regularizer`` on a module that returns Keras's output.
+    ``reset_after=True`` bias is Keras's ``(2, 3 units)`` variable: ``bias_ih`` over ``bias_hh``).
+
+    ``activity_regularizer`` on a torch ``nn.LSTM``/``nn.GRU`` (one layer; ``bidirectional``: Keras's
+    ``Bidirectional``, whose two layers each add theirs, the backward one's first) penalizes what Keras's layer
+    outputs, as its ``return_sequences`` and ``return_state`` (Keras's defaults: ``False``; pass the Keras layer's)
+    say: the sequence, else the last output, and with ``return_state`` each final state too (``h``, ``c``), each
+    divided by the batch size, taken from the module's ``(output, h_n)`` (``batch_first`` or not; a
+    ``PackedSequence`` input: Keras's masked call, without ``return_sequences``). Keras 3.15.1's ``SimpleRNN``
+    drops its ``activity_regularizer`` (``simple_rnn.py``: not passed on to ``RNN``): on an ``nn.RNN`` it warns
+    and adds nothing, as Keras; a stacked module (``num_layers > 1``) raises.
 
     Example:
         >>> layer = regularize(torch.nn.Linear(4, 2), kernel_regularizer="l2", bias_regularizer=L1(0.1))
@@ -230,16 +296,32 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
         >>> lstm = regularize(torch.nn.LSTM(3, 4), kernel_regularizer="l2", recurrent_regularizer=L1(0.1))
         >>> lstm.weight_ih_l0._keras_regularizer, lstm.weight_hh_l0._keras_regularizer
         (L2(l2=0.01), L1(l1=0.10000000149011612))
+        >>> gru = regularize(torch.nn.GRU(3, 4, batch_first=True), activity_regularizer="l2",  # keras GRU(4,
+        ...                  return_state=True)                 # activity_regularizer="l2", return_state=True)
+        >>> _ = gru(torch.ones(2, 5, 3))
+        >>> len(regularization_losses(gru))  # the last output's penalty and the final state's
+        2
     """
     attach_layer(module, "_keras_regularizer", "regularizer", get(kernel_regularizer), get(bias_regularizer),
                  get(recurrent_regularizer))
     reg = get(activity_regularizer)
-    if reg is not None:
+    rnn = isinstance(module, nn.RNNBase)
+    if (return_sequences or return_state) and not (rnn and reg is not None):
+        raise ValueError("return_sequences and return_state say which outputs of an nn.LSTM/nn.GRU its "
+                         "activity_regularizer penalizes; give them with one")
+    if reg is not None and rnn and not isinstance(module, (nn.LSTM, nn.GRU)):
+        warnings.warn(f"activity_regularizer on {type(module).__name__}: Keras 3.15.1's SimpleRNN drops its "
+                      "activity_regularizer (simple_rnn.py: not passed on to RNN), so no penalty is added, as "
+                      "Keras; to penalize the output anyway, regularize a module that returns it", stacklevel=2)
+    elif reg is not None:
+        if rnn:
+            _check_rnn_activity(module)
+            module._keras_activity_returns = (bool(return_sequences), bool(return_state))
         if getattr(module, "_keras_activity_handle", None) is not None:
             module._keras_activity_handle.remove()
         module._keras_activity_regularizer = reg
         module._keras_activity_losses = []
-        module._keras_activity_handle = module.register_forward_hook(_activity_hook)
+        module._keras_activity_handle = module.register_forward_hook(_rnn_activity_hook if rnn else _activity_hook)
     return module
 
 
