@@ -54,8 +54,7 @@ translated: the ``beta_1_power`` checks (legacy ``_get_hyper``), ``testSparseDev
 placement), ``testSlotsUniqueEager`` (slot count), ``testSetWeightsFromV1AdamWithoutMinimize`` (Keras 1
 optimizer), ``testConstructAdamWithLR`` (legacy ``lr`` property); ``NonFusedAdamOptimizerTest`` (14) repeats
 the same tests for the non-fused legacy kernel: not translated (duplicates). Other legacy tests
-(``rmsprop_test.py``, ``adagrad_test.py``, ...): not translated (time); ``OptimizerRegressionTest`` above
-covers their rules.
+(``rmsprop_test.py``, ``adagrad_test.py``, ...): translated in ``test_tf_keras_reference_legacy_optim.py``.
 
 ``tf_keras/callbacks_test.py`` (torch models and ``torch_impl.fit`` in place of Keras models;
 ``get_test_data`` reproduced with the same NumPy seeds, so the data are tf-keras's, the initial weights

@@ -712,7 +712,8 @@ class RMSprop(KerasOptimizer):
 
     ``v = rho v + (1-rho) g^2``; ``w -= lr g / sqrt(v + eps)`` (eps inside the
     square root, unlike torch.optim.RMSprop), computed as ``fit`` does:
-    ``lr g * (1 / sqrt(v + eps))``; centered: ``v + (eps - avg^2)``.
+    ``lr g * (1 / sqrt(v + eps))``; centered: ``v + (eps - avg^2)`` (``(v - avg^2) + eps`` in float16/bfloat16,
+    which Grappler does not reassociate).
     """
 
     _keras_name = "rm_sprop"
@@ -741,7 +742,10 @@ class RMSprop(KerasOptimizer):
                 avg.copy_(avg * rho + slices.dense(slices.values * one_minus_rho))
             else:
                 avg.copy_(avg * rho + gradient * one_minus_rho)
-            denominator = velocity + (eps - avg * avg)  # fit: Grappler's constant push-down
+            if dt in (torch.float16, torch.bfloat16):  # Grappler pushes no constant down in half/bfloat16
+                denominator = (velocity - avg * avg) + eps
+            else:
+                denominator = velocity + (eps - avg * avg)  # fit: Grappler's constant push-down
         else:
             denominator = velocity + eps
         if slices is not None:  # lr g / sqrt(d) per occurrence, the root of its row (only those rows computed)
