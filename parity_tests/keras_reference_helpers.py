@@ -23,7 +23,11 @@ def as_keras_sees(x) -> torch.Tensor:
 
 
 def to_numpy(x) -> np.ndarray:
-    return x.detach().cpu().float().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    """A tensor as NumPy: float64 kept (so a float64 check sees float64), other dtypes as float32."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        return (x if x.dtype == torch.float64 else x.float()).numpy()
+    return np.asarray(x)
 
 
 def almost_equal(name: str, got, expected, decimal: int = 3) -> None:
