@@ -49,6 +49,15 @@ def pytest_configure(config):
             f.unlink()
 
 
+@pytest.fixture(scope="module")
+def keras3():
+    """Keras 3.15.1 on TensorFlow, imported for a module's tests; skips them where either is missing."""
+    pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    assert keras.__version__ == "3.15.1", keras.__version__
+    return keras
+
+
 @pytest.fixture
 def one_torch_thread():
     """Tiny models on a busy 2-core machine: with two OpenMP threads torch's float64 conv and mean kernels spend

@@ -31,11 +31,8 @@ pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def keras():
-    pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    assert keras.__version__ == "3.15.1", keras.__version__
-    return keras
+def keras(keras3):
+    return keras3
 
 
 @pytest.fixture(scope="module")
