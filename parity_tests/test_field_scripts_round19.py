@@ -113,7 +113,7 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
-    DTYPES, _check_history, _histogram, _precision, _rel)
+    DTYPES, _final_check, _histogram, _precision, _rel)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
@@ -124,14 +124,6 @@ from torch_impl.utils import keras_shuffle_order  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
-
-def _final_check(th: dict, kh: dict, dt: str, keys=None) -> None:
-    """DESIGN.md's history standard; in float32 also the final loss (1e-3) printed separately."""
-    _check_history(th, kh, dt, keys)
-    if dt == "float32":
-        r = _rel(th["loss"][-1], kh["loss"][-1])
-        print(f"  final loss rel {r:.1e}")
-        assert r <= 1e-3
 
 
 # --------------------------------------------------------------------------------------------------------------
