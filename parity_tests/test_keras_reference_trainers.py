@@ -904,12 +904,23 @@ def test_compile_metrics_custom_metric_function():
     assert [k for k in logs if k != "loss"] == ["my_custom_metric"]
 
 
+def _batch_logs(*args, **kwargs) -> dict:
+    """``evaluate``'s logs with the metrics in ``CompileMetrics.result()``'s order (what Keras's ``compile_utils``
+    tests assert), read off ``evaluate(return_dict=False)``, Keras's ``_flatten_metrics_in_order`` (the loss, the
+    metrics in that order, then the per-output losses); ``evaluate``'s dict itself is sorted, as Keras's. The
+    metrics' values must be distinct."""
+    logs = evaluate(*args, **kwargs)
+    flat = evaluate(*args, return_dict=False, **kwargs)[1:]
+    metrics = sorted((k for k in logs if "loss" not in k), key=lambda k: flat.index(logs[k]))
+    return {k: logs[k] for k in ["loss", *metrics]}
+
+
 def test_compile_metrics_list_outputs_dict_labels_uses_output_names():
     # output_names ["b", "a"], a list of predictions, dict labels: the metrics map by output name
     preds = [np.zeros((3, 5)), np.ones((3, 2))]
-    logs = evaluate(Lookup(preds), np.arange(3.0), {"b": np.zeros((3, 5)), "a": np.zeros((3, 2))}, loss="mse",
-                    metrics={"b": M.MeanSquaredError(), "a": M.MeanSquaredError()}, output_names=["b", "a"],
-                    batch_size=3)
+    logs = _batch_logs(Lookup(preds), np.arange(3.0), {"b": np.zeros((3, 5)), "a": np.zeros((3, 2))}, loss="mse",
+                       metrics={"b": M.MeanSquaredError(), "a": M.MeanSquaredError()}, output_names=["b", "a"],
+                       batch_size=3)
     keys = [k for k in logs if "loss" not in k]
     _show("keys", keys, ["b_mean_squared_error", "a_mean_squared_error"])
     assert keys == ["b_mean_squared_error", "a_mean_squared_error"]
@@ -937,7 +948,8 @@ def test_compile_metrics_dict_outputs(case):
                     if case == "output_names_ordering" else
                     {"a_mean_squared_error": 1.0, "b_mean_absolute_percentage_error": 100.0})
     names = ["b", "a"] if case == "output_names_ordering" else None  # (Keras's mismatched op names: below)
-    logs = evaluate(Lookup(preds), np.arange(3.0), y, loss="mse", metrics=metrics, batch_size=3, output_names=names)
+    logs = _batch_logs(Lookup(preds), np.arange(3.0), y, loss="mse", metrics=metrics, batch_size=3,
+                       output_names=names)
     keys = [k for k in logs if "loss" not in k]
     _show(f"{case} keys", keys, list(expected))
     assert keys == list(expected)

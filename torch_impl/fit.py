@@ -1262,7 +1262,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
         logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False),
                                   loss_fn, compiled, Penalties(model), callbacks, progress=progress)
         _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
-        return logs if return_dict else _keras_results_list(logs, compiled)
+        return dict(sorted(logs.items())) if return_dict else _keras_results_list(logs, compiled)
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
     xt = _as_inputs(x, dtype, device)
@@ -1280,7 +1280,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, callbacks,
                              progress=progress, steps=steps)
     _finish(progress, _verbosity(verbose), shown, logs)
-    return logs if return_dict else _keras_results_list(logs, compiled)
+    # Keras's pythonify_logs sorts the keys of evaluate's dict
+    return dict(sorted(logs.items())) if return_dict else _keras_results_list(logs, compiled)
 
 
 def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalties, tracker: "_LossTracker") -> None:
