@@ -71,8 +71,9 @@ What the ports found (no torch_impl gap; each Keras behaviour pinned by a test):
   than the last validation in batches of 8, with the same weights, in Keras and in the port, which writes the
   regularizer with ``torch_impl.keras_ops`` as the script does and reproduces it
   (``test_pointnet_orthogonal_activity_regularizer_like_keras``).
-* ``add_loss(1e-2 * ops.sum(inputs))`` in the from-scratch loop: the port adds the penalty to its loss by hand
-  (``sum(model.losses)``); the port that forgets it logs step losses 47% off (float64).
+* ``add_loss(1e-2 * ops.sum(inputs))`` in the from-scratch loop: the port's ``forward`` calls
+  ``torch_impl.regularizers.add_loss`` and its loop adds ``sum(regularization_losses(net))`` (``sum(model.losses)``);
+  the port that forgets it logs step losses 47% off (float64).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl import metrics as tmetrics  # noqa: E402
 from torch_impl.nn import load_keras_weights  # noqa: E402
+from torch_impl.regularizers import add_loss, regularization_losses  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -162,11 +164,11 @@ class _LoopNet(torch.nn.Module):
         super().__init__()
         self.d1, self.d2, self.out = (torch.nn.Linear(IN1, HID1), torch.nn.Linear(HID1, HID1),
                                       torch.nn.Linear(HID1, CLS1))
-        self.penalty = None
 
     def forward(self, x, with_penalty=False):
         h = torch.relu(self.d1(x))
-        self.penalty = 1e-2 * h.sum() if with_penalty else None  # the port of add_loss(1e-2 * ops.sum(inputs))
+        if with_penalty:  # the port of ActivityRegularizationLayer's add_loss(1e-2 * ops.sum(inputs))
+            add_loss(self, 1e-2 * h.sum())
         return self.out(torch.relu(self.d2(h)))
 
 
@@ -185,7 +187,7 @@ def _torch_loop(net, train, val, penalty, epochs=3, batch=16):
             logits = net(xb, with_penalty=penalty)
             loss_value = loss_fn(yb, logits)
             if penalty:
-                loss_value = loss_value + net.penalty
+                loss_value = loss_value + sum(regularization_losses(net))  # reading them clears them
             optimizer.zero_grad()
             loss_value.backward()
             optimizer.step()

@@ -9,12 +9,12 @@ legacy ``SGD(lr)`` is Keras's ``SGD`` (the same plain step); ``train_on_batch`` 
 ``test_on_batch`` a one-batch ``evaluate`` (torch_impl has no ``*_on_batch``); ``run_with_all_model_types`` /
 ``run_all_keras_modes`` repeats (functional / subclass / sequential, eager / ``tf.function``) are one torch model.
 
-``tf_keras/tests/add_loss_correctness_test.py`` (18 methods, 15 translated). torch_impl has no ``add_loss``
-function: what ``fit``/``evaluate`` add to the batch loss (Keras's ``compute_loss``: ``ops.sum([loss,
-*model.losses])``) is :class:`torch_impl.regularizers.Penalties`: the activity penalties a module records in its
-``_keras_activity_losses`` list during a forward (cleared before each step, as Keras clears a layer's losses at
-each outermost call), then the weight penalties. :class:`AddsLosses` gives a module Keras's ``self.add_loss(t)``
-on that list (as ``torch_impl.attention`` does for its own added loss). ``compile()`` without a loss is a
+``tf_keras/tests/add_loss_correctness_test.py`` (18 methods, 15 translated). What ``fit``/``evaluate`` add to the
+batch loss (Keras's ``compute_loss``: ``ops.sum([loss, *model.losses])``) is
+:class:`torch_impl.regularizers.Penalties`: the losses a module adds during a forward
+(:func:`torch_impl.regularizers.add_loss`, cleared before each step, as Keras clears a layer's losses at each
+outermost call) and its activity penalties, then the weight penalties. :class:`AddsLosses` gives a module Keras's
+``self.add_loss(t)`` method (``add_loss(self, t)``). ``compile()`` without a loss is a
 zero compiled loss (:data:`NO_LOSS`) on dummy targets (torch_impl's ``fit`` needs ``y``). Keras 3.15.1's
 ``Functional.add_loss`` raises NotImplementedError for anything (a symbolic tensor, a callable, a constant;
 keras/src/models/functional.py:390), so the Keras 3 re-measurement adds the same terms from a layer's ``call``
@@ -37,8 +37,8 @@ keras/src/models/functional.py:390), so the Keras 3 re-measurement adds the same
   or when they are read (``regularization_losses``), not at each bare ``model(x)``: the translation clears them
   before each call (``clear_activity_losses``), as Keras's ``Layer.__call__`` does;
 * not translated: ``test_invalid_constant_input`` / ``test_invalid_variable_input`` (the ValueError of Keras 2's
-  ``Model.add_loss``; Keras 3.15.1's raises NotImplementedError for every value, and torch_impl has no such
-  function), ``test_add_entropy_loss_on_functional_model`` (a check
+  ``Model.add_loss``; Keras 3.15.1's raises NotImplementedError for every value; torch_impl's ``add_loss`` is the
+  layer one, which refuses a constant with Keras's ValueError), ``test_add_entropy_loss_on_functional_model`` (a check
   that a log line "Gradients do not exist" is absent), ``test_loss_on_model_ctl``'s ``tf.function`` halves
   (graph tracing; the eager halves are translated). ``train_on_batch``/``test_on_batch`` loss with no compiled
   loss: Keras 3.15.1 logs only the added losses, as here.
@@ -120,8 +120,8 @@ schedules, torch_impl vs Keras 3.15.1 / TF natural_exp  --           8.9e-08    
 Tally (methods translated / not): add_loss 15 / 3, temporal 19 / 0, correctness 6 / 0, losses_utils 2 / 2,
 regularizers 10 / 1, constraints 5 / 1, schedules 29 / 0, legacy decay 25 / 4: 111 translated, 11 not (graph-only,
 ``v1``, distribution and saving parts dropped as listed). torch_impl bugs found: none (every Keras 3.15.1 number,
-error and count above is torch_impl's). Differences worth knowing, not bugs: torch_impl has no ``add_loss``
-function (the ``_keras_activity_losses`` list is the mechanism; see :class:`AddsLosses`); after ``fit`` Keras's
+error and count above is torch_impl's). Differences worth knowing, not bugs: ``add_loss`` is a function of the
+module (``torch_impl.regularizers.add_loss(module, t)``; see :class:`AddsLosses`); after ``fit`` Keras's
 ``model.losses`` still holds the last batch's added losses, torch_impl's ``regularization_losses`` returns only the
 weight penalties (``fit`` read and cleared the activity ones; ``Penalties.losses`` documents it).
 
@@ -188,15 +188,11 @@ class Bias(torch.nn.Module):
 
 
 class AddsLosses(torch.nn.Module):
-    """A module with Keras's ``self.add_loss(value)``: the values recorded in the list that
-    :class:`torch_impl.regularizers.Penalties` reads (``fit``/``evaluate`` add their sum to the batch loss)."""
-
-    def __init__(self):
-        super().__init__()
-        self._keras_activity_losses = []
+    """A module with Keras's ``self.add_loss(value)``: :func:`torch_impl.regularizers.add_loss` (``fit``/``evaluate``
+    add the values' sum to the batch loss)."""
 
     def add_loss(self, value) -> None:
-        self._keras_activity_losses.append(value if isinstance(value, torch.Tensor) else torch.tensor(value))
+        R.add_loss(self, value)
 
 
 def _zero(y_true, y_pred):

@@ -16,9 +16,12 @@ numbers. Here:
   each forward's output divided by its batch size, as Keras 3 does); on a torch RNN (``nn.LSTM``/``GRU``/``RNN``)
   Keras's ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer`` of every layer and direction,
   and an ``LSTM``'s/``GRU``'s ``activity_regularizer`` (with its ``return_sequences``/``return_state``);
-* :func:`add_regularization` adds a model's penalties to a loss in Keras's order (the compiled loss, the
-  activity penalties in call order, the weight penalties in parameter order, summed as one
-  ``ops.sum``); :func:`torch_impl.fit.fit` and ``evaluate`` do it for you.
+* :func:`add_loss` is Keras's ``self.add_loss(value)`` for a module's ``forward`` (the VAE's KL term, a
+  ``CTCLayer``'s costs): the value joins the module's losses, each summed (``ops.sum``) when added to the loss;
+* :func:`add_regularization` adds a model's penalties to a loss in Keras's order (the compiled loss, each
+  module's added and activity losses in call order, module by module in Keras's layer order, then the weight
+  penalties in parameter order, summed as one ``ops.sum``); :func:`torch_impl.fit.fit` and ``evaluate`` do it
+  for you.
 
 Example:
     >>> import torch
@@ -34,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import math
 import warnings
 from typing import Optional
@@ -46,8 +50,8 @@ from torch_impl import _ops
 from torch_impl._layer_args import attach_layer, keras_get
 from torch_impl._ops import tf_sum
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_regularization",
-           "regularization_losses", "clear_activity_losses", "Penalties"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "get", "regularize", "add_loss",
+           "add_regularization", "regularization_losses", "clear_activity_losses", "Penalties"]
 
 
 def _sum(x: torch.Tensor) -> torch.Tensor:
@@ -320,15 +324,112 @@ def regularize(module: nn.Module, kernel_regularizer=None, bias_regularizer=None
         if getattr(module, "_keras_activity_handle", None) is not None:
             module._keras_activity_handle.remove()
         module._keras_activity_regularizer = reg
-        module._keras_activity_losses = []
+        if not hasattr(module, "_keras_activity_losses"):
+            module._keras_activity_losses = []
+            _new_loss_module()
         module._keras_activity_handle = module.register_forward_hook(_rnn_activity_hook if rnn else _activity_hook)
     return module
 
 
+#: bumped when a module first gets its list of losses (``add_loss``, ``regularize``): a :class:`Penalties` made
+#: before looks for its model's modules with losses again (once per new module, not per batch)
+_loss_lists = [0]
+
+
+def _new_loss_module() -> None:
+    _loss_lists[0] += 1
+
+
+def _flatten(value) -> list:
+    """``tree.flatten``: a tensor, or the leaves of lists, tuples and dicts (a dict's in the order of its keys)."""
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flatten(v)]
+    if isinstance(value, dict):
+        return [x for k in sorted(value) for x in _flatten(value[k])]
+    return [value]
+
+
+def add_loss(module: nn.Module, value) -> None:
+    """Keras's ``self.add_loss(value)``, called in ``module``'s ``forward`` (the VAE's KL term, a ``CTCLayer``'s
+    costs): ``value`` (a tensor; a list, tuple or dict of them adds each) joins ``module``'s losses, which ``fit``
+    and ``evaluate`` add to each batch's loss as Keras's ``compute_loss`` does: each added tensor summed over all its
+    elements (``ops.sum``: an ``(N, 1)`` tensor of per-sample costs counts their sum, not their mean; an integer or
+    boolean one cast to floatx first), then one sum with the compiled loss and the regularization penalties
+    (:meth:`Penalties.add`). A value that is not a tensor raises Keras's ``ValueError``.
+
+    :func:`regularization_losses` lists them as Keras's ``model.losses`` does: each module's added losses (and
+    activity penalties) in call order, so a module called twice in a forward gives both calls', module by module
+    in Keras's layer order (the model, then its modules depth first, each module's own modules in reverse
+    registration order, as ``Layer._flatten_layers`` walks them; a ``ModuleList``'s or ``ModuleDict``'s modules
+    count as its owner's), then the weight penalties. ``module`` need not have added a loss before ``fit`` starts.
+
+    Clearing: Keras clears a model's added losses at the start of each outermost call; torch has no call context,
+    so ``fit``, ``evaluate`` and ``predict`` clear them before each batch, and reading them
+    (:func:`regularization_losses`, :func:`add_regularization`) clears them. In your own loop read them after each
+    forward, or call :func:`clear_activity_losses` before a forward whose losses you will read (a validation
+    forward's are otherwise still there at the next read; a loop that never reads them must clear them: each
+    holds its forward's graph). After ``fit`` they have been read (Keras's ``model.losses`` holds the last
+    batch's).
+
+    Example:
+        >>> class Costs(torch.nn.Module):   # Keras: def call(self, costs): self.add_loss(costs); return costs
+        ...     def forward(self, costs):
+        ...         add_loss(self, costs)
+        ...         return costs
+        >>> model = Costs()
+        >>> _ = model(torch.tensor([[1.0], [2.0], [3.0]]))
+        >>> float(add_regularization(model, torch.tensor(0.5)))  # 0.5 + (1 + 2 + 3): summed, as Keras 3
+        6.5
+    """
+    values = _flatten(value)
+    for x in values:
+        if not isinstance(x, torch.Tensor):
+            raise ValueError("`add_loss()` can only be called from inside `build()` or `call()`, on a tensor input. "
+                             f"Received invalid value: {x}")
+    own = getattr(module, "_keras_activity_losses", None)
+    if own is None:
+        own = module._keras_activity_losses = []
+        _new_loss_module()
+    own.extend(values)
+
+
+def _sublayers(module: nn.Module) -> list[nn.Module]:
+    """The modules Keras tracks as ``module``'s layers: its children, a ``ModuleList``'s or ``ModuleDict``'s in its
+    place (Keras tracks a list or dict of layers as the layers themselves)."""
+    out = []
+    for child in module.children():
+        out.extend(_sublayers(child) if type(child) in (nn.ModuleList, nn.ModuleDict) else [child])
+    return out
+
+
+def _keras_layers(model: nn.Module) -> list[nn.Module]:
+    """``model._flatten_layers()`` (``layer.py``): the model, then its layers depth first, each layer's own layers
+    put back in front of the queue with ``deque.extendleft`` (so in reverse order), each once."""
+    layers, seen = [model], {id(model)}
+    queue = collections.deque(_sublayers(model))
+    while queue:
+        layer = queue.popleft()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        layers.append(layer)
+        queue.extendleft(_sublayers(layer))
+    return layers
+
+
+def _aggregate(loss: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Keras's ``_aggregate_additional_loss``: a non-float loss cast to floatx, ``ops.sum`` of all of it; then
+    ``dtype`` (the compiled loss's)."""
+    if not loss.is_floating_point():
+        loss = loss.to(torch.get_default_dtype())
+    return (loss if loss.dim() == 0 else _sum(loss)).to(dtype)
+
+
 class Penalties:
-    """What Keras's ``compute_loss`` adds to ``model``'s loss, found once: the modules with an activity
-    regularizer and the parameters with a weight regularizer (``fit`` and ``evaluate`` make one per run, so no
-    batch walks the model).
+    """What Keras's ``compute_loss`` adds to ``model``'s loss, found once: the modules with added losses
+    (:func:`add_loss`) or an activity regularizer and the parameters with a weight regularizer (``fit`` and
+    ``evaluate`` make one per run, so no batch walks the model; a module's first :func:`add_loss` after that makes
+    it look once more).
 
     Example:
         >>> net = regularize(torch.nn.Linear(2, 1), bias_regularizer=L2(1.0))
@@ -340,35 +441,46 @@ class Penalties:
     """
 
     def __init__(self, model: nn.Module):
-        self._activity = [m for m in model.modules() if hasattr(m, "_keras_activity_losses")]
+        self._layers = _keras_layers(model)
+        self._found = _loss_lists[0]
+        self._activity = [m for m in self._layers if hasattr(m, "_keras_activity_losses")]
         self._weights = [p for p in model.parameters() if getattr(p, "_keras_regularizer", None) is not None]
 
+    def _modules_with_losses(self) -> list[nn.Module]:
+        if self._found != _loss_lists[0]:  # a module got its first loss since: look again (not once per batch)
+            self._found = _loss_lists[0]
+            self._activity = [m for m in self._layers if hasattr(m, "_keras_activity_losses")]
+        return self._activity
+
     def __bool__(self) -> bool:
-        return bool(self._activity or self._weights)
+        return bool(self._modules_with_losses() or self._weights)
 
     def clear(self) -> None:
-        """Drops the activity penalties recorded so far (Keras clears them at each call of the model)."""
-        for m in self._activity:
+        """Drops the added losses and activity penalties recorded so far (Keras clears them at each call of the
+        model)."""
+        for m in self._modules_with_losses():
             m._keras_activity_losses.clear()
 
     def losses(self) -> list[torch.Tensor]:
-        """``model.losses`` in Keras's order: the activity penalties of the forwards since the last call (in call
-        order), then each trainable parameter's weight penalty (in parameter order, Keras's layer order).
-        Reading them clears the activity penalties."""
+        """``model.losses`` in Keras's order: the losses added (:func:`add_loss`) and activity penalties of the
+        forwards since the last clear, each module's in call order, module by module in Keras's layer order (see
+        :func:`add_loss`), then each trainable parameter's weight penalty (in parameter order, Keras's layer
+        order). Reading them clears the added losses and activity penalties."""
         out = []
-        for m in self._activity:
+        for m in self._modules_with_losses():
             out.extend(m._keras_activity_losses)
             m._keras_activity_losses.clear()
         out.extend(p._keras_regularizer(p._keras_layout(p)) for p in self._weights if p.requires_grad)
         return out
 
     def add(self, loss: torch.Tensor) -> torch.Tensor:
-        """Keras's ``compute_loss``: ``ops.sum([loss, *model.losses])`` (``loss`` as is when there is no
-        penalty), a penalty of another dtype cast to ``loss``'s."""
+        """Keras's ``compute_loss``: ``ops.sum([loss, *map(ops.sum, model.losses)])`` (``loss`` as is when there is
+        no penalty), each added loss summed over all its elements (an integer one cast to floatx first), a term of
+        another dtype cast to ``loss``'s."""
         terms = self.losses()
         if not terms:
             return loss
-        return _sum(torch.stack([loss] + [t.to(loss.dtype).reshape(()) for t in terms]))
+        return _sum(torch.stack([loss] + [_aggregate(t, loss.dtype) for t in terms]))
 
 
 def regularization_losses(model: nn.Module) -> list[torch.Tensor]:
@@ -377,7 +489,8 @@ def regularization_losses(model: nn.Module) -> list[torch.Tensor]:
 
 
 def clear_activity_losses(model: nn.Module) -> None:
-    """:meth:`Penalties.clear` of ``model``."""
+    """:meth:`Penalties.clear` of ``model``: drops its modules' added losses (:func:`add_loss`) and activity
+    penalties, as Keras does at the start of each call of the model (call it before a forward in your own loop)."""
     Penalties(model).clear()
 
 
