@@ -15,7 +15,9 @@ model returning a list (named with ``output_names=``, Keras's output layers' nam
    named after the loss, ``mse_loss``, once for both outputs, and the metrics carry no output name);
 4. ``evaluate`` (Keras's ``return_dict=True``) and ``predict`` (a list, a dict);
 5. the per-output losses' batch means (unweighted, below), checked against the batch values themselves;
-6. the errors: losses and outputs that do not match, unknown names, ``class_weight`` with several outputs.
+6. the errors: losses and outputs that do not match, unknown names, ``class_weight`` with several outputs;
+7. ``y`` as a list for a model returning a dict (its keys sorted, whatever ``output_names``; logs named by the keys;
+   measured within 3.7e-16), and Keras's TypeError on ``sample_weight`` with such a list ``y``.
 
 Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
 regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
@@ -338,7 +340,9 @@ def test_unknown_output_names_raise():
     with pytest.raises(ValueError, match=r"`y` names outputs \['zz'\]"):
         _fit_two_head(y={"cls": ya, "zz": yb})
     with pytest.raises(ValueError, match=r"The model returns the outputs \['a', 'b'\]"):
-        _fit_two_head(as_dict=True)  # named cls/reg, returns a/b
+        _fit_two_head(as_dict=True, y={"cls": ya, "reg": yb})  # named cls/reg, returns a/b
+    # a list y follows the returned dict's keys instead, as Keras's (test_list_y_for_dict_outputs_like_keras)
+    assert sorted(_fit_two_head(as_dict=True).history) == ["a_loss", "b_loss", "loss"]
     with pytest.raises(ValueError, match="the outputs have no names"):
         _fit_two_head(output_names=None, metrics={"cls": ["accuracy"]})
 
@@ -506,3 +510,101 @@ def test_predict_dict_outputs_named_apart_from_output_names_like_keras():
         assert all(t[k].shape == k_pred[k].shape and t[k].dtype == k_pred[k].dtype for k in k_pred)
     assert worst <= 1e-12
     assert np.allclose(k_pred["a"].sum(1), 1.0)  # the softmax applied to "a" only
+
+
+# --------------------------------------------------------------------------------------------------------------
+# y as a list for a model returning a dict
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _keras_keyed_apart():
+    """``{"a": Dense(3, softmax, name="zz_cls"), "b": Dense(1, name="aa_reg")}``: ``output_names``
+    ``["zz_cls", "aa_reg"]`` (the layers' names in the keys' sorted order), which sort apart from the keys."""
+    inp = keras.Input((6,))
+    h = layers.Dense(16, activation="relu")(inp)
+    a = layers.Dense(3, activation="softmax", name="zz_cls")(h)
+    return keras.Model(inp, {"a": a, "b": layers.Dense(1, name="aa_reg")(h)})
+
+
+@pytest.mark.parametrize("args", ["dicts", "lists"])
+def test_list_y_for_dict_outputs_like_keras(args):
+    """Keras 3.15.1 takes ``y`` (and ``validation_data``'s ``y``) as a list for a model returning a dict, in the
+    order of its flattened outputs, the keys sorted (``CompileLoss.call`` packs ``y_true`` into ``y_pred``'s
+    structure, ``compile_utils.py:756``; ``CompileMetrics.build`` flattens a dict ``y_pred`` by its sorted keys,
+    ``compile_utils.py:198``), not in the order of ``output_names`` sorted (``aa_reg`` before ``zz_cls``): the logs
+    keyed by the dict's keys, as with a dict ``y``. The port: ``output_names`` given (``dicts``) or not (``lists``,
+    as a subclassed model's port); ``loss`` / ``loss_weights`` / ``metrics`` / ``output_activation`` as dicts keyed
+    by the model's keys or as lists in their sorted order. Keras runs eagerly on batches of equal size."""
+    x, ya, yb = _data(64, seed=21)
+    xv, yav, ybv = _data(16, seed=22)
+    if args == "dicts":
+        compile_args = dict(loss={"b": "mse", "a": "sparse_categorical_crossentropy"},
+                            loss_weights={"a": 1.0, "b": 0.3},
+                            metrics={"a": ["accuracy"], "b": ["mae"]})
+        port = dict(output_activation={"a": "softmax"})
+    else:
+        compile_args = dict(loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.3],
+                            metrics=[["accuracy"], ["mae"]], weighted_metrics=[[], ["mse"]])
+        port = dict(output_activation=["softmax", None])
+    with _precision("float64"):
+        keras.utils.set_random_seed(8)
+        model = _keras_keyed_apart()
+        names = list(model.output_names)
+        net = load_keras_weights(_TwoHead(as_dict=True), model.get_weights())
+        if args == "dicts":
+            port["output_names"] = names
+        model.compile(optimizer=keras.optimizers.SGD(0.1), run_eagerly=True, **compile_args)
+        kh = model.fit(x, [ya, yb], batch_size=16, epochs=2, shuffle=False, validation_split=0.25, verbose=0).history
+        kh2 = model.fit(x, [ya, yb], batch_size=16, epochs=1, shuffle=False, validation_data=(xv, [yav, ybv]),
+                        verbose=0).history
+        ke = model.evaluate(x, [ya, yb], batch_size=16, verbose=0, return_dict=True)
+        opt = optim.SGD(net.parameters(), learning_rate=0.1)
+        th = tfit.fit(net, x, [ya, yb], optimizer=opt, batch_size=16, epochs=2, shuffle=False, validation_split=0.25,
+                      verbose=0, **port, **compile_args).history
+        th2 = tfit.fit(net, x, [ya, yb], optimizer=opt, batch_size=16, epochs=1, shuffle=False,
+                       validation_data=(xv, [yav, ybv]), verbose=0, **port, **compile_args).history
+        te = tfit.evaluate(net, x, [ya, yb], batch_size=16, **port, **compile_args)
+    d = max(_rel(t[k], k_[k]) for t, k_ in ((th, kh), (th2, kh2), (te, ke)) for k in k_)
+    print(f"list y, dict outputs {{'a', 'b'}}, output_names {names}, {args}: keys {list(kh)}; histories and "
+          f"evaluate within rel {d:.1e}")
+    assert names == ["zz_cls", "aa_reg"]
+    assert {"a_loss", "b_loss", "a_accuracy", "b_mae", "val_a_accuracy", "val_b_loss"} <= set(kh)
+    assert list(th) == list(kh) and list(th2) == list(kh2) and list(te) == list(ke)
+    assert d < 1e-12
+
+
+def test_list_y_for_dict_outputs_errors_like_keras():
+    """Keras 3.15.1 fails on any ``sample_weight`` (a list, or one array) with a list ``y`` for a model returning a
+    dict: its data adapter gives the weights ``y``'s list structure, then ``CompileLoss`` looks them up by the
+    dict's keys (``compile_utils.py:826-827``: ``TypeError: tuple indices must be integers or slices, not str``);
+    torch_impl raises TypeError, pointing to dicts. ``class_weight`` with several outputs: Keras's ValueError on
+    both. A model returning a list still refuses ``loss`` keyed by names it does not have."""
+    x, ya, yb = _data(16, seed=23)
+    sw = np.linspace(0.5, 1.5, 16)
+    with _precision("float64"):
+        keras.utils.set_random_seed(9)
+        model = _keras_keyed_apart()
+        net = load_keras_weights(_TwoHead(as_dict=True), model.get_weights())
+        model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", "mse"], run_eagerly=True)
+        port = dict(loss=["sparse_categorical_crossentropy", "mse"], output_activation=["softmax", None])
+        for weights in ([sw, 2 * sw], sw):
+            with pytest.raises(TypeError, match="tuple indices must be integers"):
+                model.evaluate(x, [ya, yb], sample_weight=weights, verbose=0)
+            with pytest.raises(TypeError, match="y and sample_weight as dicts"):
+                tfit.evaluate(net, x, [ya, yb], sample_weight=weights, **port)
+            with pytest.raises(TypeError, match="y and sample_weight as dicts"):
+                tfit.fit(net, x, [ya, yb], sample_weight=weights, optimizer=optim.SGD(net.parameters()),
+                         verbose=0, **port)
+        with pytest.raises(ValueError, match="only supported for Models with a single output"):
+            model.fit(x, [ya, yb], class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
+        with pytest.raises(ValueError, match="only supported for Models with a single output"):
+            tfit.fit(net, x, [ya, yb], class_weight={0: 1.0, 1: 2.0, 2: 1.0},
+                     optimizer=optim.SGD(net.parameters()), verbose=0, **port)
+        ke = model.evaluate(x, {"a": ya, "b": yb}, sample_weight={"a": sw, "b": 2 * sw}, verbose=0, return_dict=True)
+        te = tfit.evaluate(net, x, {"a": ya, "b": yb}, sample_weight={"a": sw, "b": 2 * sw}, **port)
+    d = max(_rel(te[k], ke[k]) for k in ke)
+    print(f"sample weights as dicts instead: evaluate within rel {d:.1e}")
+    assert list(te) == list(ke) and d < 1e-12
+    with pytest.raises(ValueError, match=r"`loss` names outputs \['a', 'b'\] the model does not have"):
+        tfit.evaluate(_TwoHead(), x, [ya, yb], loss={"a": "sparse_categorical_crossentropy", "b": "mse"},
+                      output_names=["cls", "reg"])

@@ -98,8 +98,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
   dict (one weight with one loss); ``metrics`` / ``weighted_metrics`` a list with one entry per output (a metric
   or a list) or a dict (Keras 3 takes a list of exactly one metric per output as one per output, and refuses a
   list of another length); ``output_activation`` one, a list or a dict. Lists follow the outputs' order: a dict
-  of outputs is in sorted key order, as Keras flattens it. The logs are Keras's: ``loss`` (``sum(w_i *
-  loss_i)`` plus the regularization penalties once, each batch weighted by its size), ``<name>_loss`` (each
+  of outputs is in sorted key order, as Keras flattens it (a list ``y`` too: its outputs are named by the keys
+  once the model has run; ``sample_weight`` with it raises, as in Keras 3.15.1). The logs are Keras's: ``loss``
+  (``sum(w_i * loss_i)`` plus the regularization penalties once, each batch weighted by its size), ``<name>_loss`` (each
   output's unweighted loss when more than one has a loss, averaged over the batches *without* their sizes, as
   Keras's tracker, which sees no batch size in its traced step, does: with a partial last batch they do not add
   up to ``loss``), ``<name>_<metric>`` (``<name>_weighted_<metric>`` for a weighted metric whose name is
@@ -823,7 +824,26 @@ class _MultiOutput:
     ``loss`` weighs each batch by its size)."""
 
     def __init__(self, model, names: list, keyed: bool, loss, loss_weights, metrics, weighted_metrics,
-                 output_activation):
+                 output_activation, listed: bool = False):
+        # ``listed``: y is a list, so the outputs' names are known once the model has run: a model returning a dict
+        # takes the list in its keys' sorted order and names its outputs by them (Keras packs y_true into y_pred's
+        # structure, ``compile_utils.py:756``), whatever the output_names; the outputs are renamed then (`flat`)
+        self._config = (model, loss, loss_weights, metrics, weighted_metrics, output_activation)
+        self.listed, self._deferred = listed, None
+        try:
+            self._build(names, keyed)
+        except ValueError as error:  # maybe dict arguments keyed by the dict the model returns: known when it has run
+            keys = sorted({str(k) for v in self._config[1:] if isinstance(v, dict) for k in v})
+            if not listed or not keys or len(keys) > len(names):
+                raise
+            self._deferred = error  # raised if the model does not return a dict; until then, provisional names
+            try:
+                self._build(keys + [f"\x00{i}" for i in range(len(names) - len(keys))], True)
+            except ValueError:
+                raise error from None
+
+    def _build(self, names: list, keyed: bool) -> None:
+        model, loss, loss_weights, metrics, weighted_metrics, output_activation = self._config
         self.names, self.keyed = names, keyed
         n = len(names)
         several = isinstance(loss, (list, tuple, dict))
@@ -881,7 +901,7 @@ class _MultiOutput:
                         "torch_impl.fit: `loss_weights` is a dict and `loss` a list: Keras 3.15.1 pairs the dict's "
                         f"values in sorted key order with the losses in order ({keras_pairs}), not by output name as "
                         f"here ({weights}). Give both as lists, or both as dicts, for the same run on both sides.",
-                        UserWarning, stacklevel=4)
+                        UserWarning, stacklevel=5)
         elif isinstance(loss_weights, (list, tuple)):
             with_loss = [i for i in range(n) if self.losses[i] is not None]
             if len(loss_weights) == n:
@@ -968,6 +988,15 @@ class _MultiOutput:
 
     def flat(self, z) -> list:
         """The model's outputs in the outputs' order."""
+        if self.listed:  # the first outputs of a list y: a dict names the outputs by its sorted keys
+            self.listed = False
+            if isinstance(z, dict) and len(z) == len(self.names):
+                with warnings.catch_warnings():  # warned once already, at compile
+                    warnings.simplefilter("ignore")
+                    self._build(sorted(str(k) for k in z), True)
+                self._renamed = True
+            elif self._deferred is not None:
+                raise self._deferred
         n = len(self.names)
         if isinstance(self.keyed, tuple) and not isinstance(z, dict):  # y keyed apart from the output_names
             unknown = [k for k in self.names if k not in self.keyed]
@@ -990,6 +1019,11 @@ class _MultiOutput:
     # ------------------------------------------------------------------ loss
     def __call__(self, y: _PerOutput, z, sw: Optional[_PerOutput] = None) -> torch.Tensor:
         outs = self.flat(z)
+        if sw is not None and getattr(self, "_renamed", False):
+            raise TypeError("sample_weight with y as a list, for a model returning a dict: Keras 3.15.1 fails here "
+                            "(TypeError: tuple indices must be integers or slices, not str; its CompileLoss looks the "
+                            "dict's keys up in the sample weights, which its data adapter gave y's list structure). "
+                            "Give y and sample_weight as dicts keyed by the model's keys.")
         floatx = torch.get_default_dtype()
         total = 0
         for i in self.order:
@@ -1457,7 +1491,8 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
                              "a list with one array per output, or a dict keyed by output name.")
         loss_fn = _weighted(_compile(model, loss, output_activation), loss_weights)
         return loss_fn, _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name), None
-    multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation)
+    listed = isinstance(y, (list, tuple)) and not several[1] and _partial_labels(y, loss) is None
+    multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed)
     return multi, multi, multi
 
 
