@@ -34,7 +34,9 @@ are Keras's. The details that make torch's own optimizers differ:
   RMSprop's ``lr g / sqrt(d)`` becomes ``lr g * (1 / sqrt(d))`` and its
   centered ``v - avg^2 + eps`` becomes ``v + (eps - avg^2)``; Adam with
   ``epsilon=0`` multiplies by ``1 / sqrt(v)``. Keras called eagerly
-  (``run_eagerly=True``) divides instead and differs by an ulp.
+  (``run_eagerly=True``) divides instead and differs by an ulp. float16/bfloat16 parameters: TensorFlow's
+  ``Rsqrt`` and float16 sums as Eigen computes them (:func:`_rsqrt`, :func:`_sum`), Keras's Python numbers
+  rounded to the half type, no constant push-down (``parity_tests/test_optim_half_keras.py``, bit for bit).
 * TensorFlow's square root is correctly rounded and its sums run in Eigen's
   order; torch's CPU ``sqrt`` is not correctly rounded (an ulp off on about 15%
   of float32 inputs) and ``torch.sum`` adds in another order, so on the CPU the
@@ -130,6 +132,60 @@ def _cast(value: float, dtype: torch.dtype) -> float:
 def _reciprocal(value: float, dtype: torch.dtype, device) -> torch.Tensor:
     """``1 / value`` rounded in ``dtype``: Grappler folds ``x / constant`` into ``x * (1 / constant)``."""
     return torch.reciprocal(torch.tensor(value, dtype=dtype, device=device))
+
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _rsqrt(x: torch.Tensor) -> torch.Tensor:
+    """``Rsqrt(x)``, which ``fit`` computes for Grappler's ``x / sqrt(y) -> x * rsqrt(y)``. float32/float64:
+    ``1 / sqrt(x)`` (TensorFlow's vectorized float32 ``Rsqrt`` is an approximation, left as is). float16/bfloat16
+    on the CPU, as Eigen computes it (measured, x86-64): packets of 8 elements in float32, rounded once (here
+    from float64: torch's half ``rsqrt`` is not correctly rounded on small tensors), and the last ``numel % 8``
+    elements in flat order on Eigen's scalar path, ``1 / sqrt(x)`` rounded at each of the two operations."""
+    root = torch.reciprocal(tf_sqrt(x))
+    if x.dtype in _HALF and x.device.type == "cpu":
+        n = x.numel() - x.numel() % 8
+        root = root.contiguous()
+        root.view(-1)[:n] = torch.reciprocal(tf_sqrt(x.reshape(-1)[:n].double())).to(x.dtype)
+    return root
+
+
+def _half_sum(a: np.ndarray) -> np.ndarray:
+    """Eigen's full sum of the float16 rows of ``a`` (measured against TensorFlow 2.21, x86-64, up to 70k elements):
+    above 1600 elements (8 lanes times Eigen's half leaf size 200) the two packet-aligned halves separately;
+    else four 8-lane accumulators over blocks of 32, merged in order, the remaining packets added to the first
+    (each addition rounded to float16), the lanes added in float32 by halving and rounded once, added to the
+    sequential float16 sum of the tail."""
+    rows, n = a.shape
+    if n > 1600:
+        split = 8 * -(-(-(-n // 2)) // 8)
+        return _half_sum(a[:, :split]) + _half_sum(a[:, split:])
+    n4, n1 = (n // 32) * 32, (n // 8) * 8
+    acc = np.zeros((rows, 8), a.dtype)
+    if n4:
+        acc4 = np.add.reduce(a[:, :n4].reshape(rows, -1, 32), axis=1)  # sequential per lane
+        acc = acc4[:, :8]
+        for i in range(1, 4):
+            acc = acc + acc4[:, i * 8:(i + 1) * 8]
+    for j in range(n4, n1, 8):
+        acc = acc + a[:, j:j + 8]
+    acc = acc.astype(np.float32)
+    while acc.shape[1] > 1:
+        acc = acc[:, :acc.shape[1] // 2] + acc[:, acc.shape[1] // 2:]
+    tail = np.zeros(rows, a.dtype)
+    for j in range(n1, n):
+        tail = tail + a[:, j]
+    return tail + acc[:, 0].astype(a.dtype)
+
+
+def _sum(x: torch.Tensor) -> torch.Tensor:
+    """``ops.sum`` of all of ``x`` (a 0-d tensor) as TensorFlow sums on the CPU: :func:`tf_sum` (Eigen's order;
+    bfloat16 accumulates in float32, as torch's sum), float16 in Eigen's half order (:func:`_half_sum`)."""
+    if x.dtype == torch.float16 and x.device.type == "cpu" and not x.requires_grad:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return torch.from_numpy(np.array(_half_sum(x.numpy().reshape(1, -1))[0]))
+    return tf_sum(x)
 
 
 def _buffer(state: dict, key: str, like: torch.Tensor) -> torch.Tensor:
@@ -448,14 +504,14 @@ class KerasOptimizer(torch.optim.Optimizer):
             # parameters that are one Keras variable (a GRU's bias_ih and bias_hh: Keras's (2, 3 units) bias,
             # marked by torch_impl.nn) share the norm of both
             values = [g.values if isinstance(g, _Slices) else g.value() for g in grads]
-            squares = [tf_sum(v * v) for v in values]
+            squares = [_sum(v * v) for v in values]
             joint: dict = {}
             for i, p in enumerate(params or ()):
                 key = getattr(p, "_keras_variable", None)
                 if key is not None:
                     joint.setdefault(key, []).append(i)
             for members in joint.values():
-                total = tf_sum(torch.stack([squares[i] for i in members]))
+                total = _sum(torch.stack([squares[i] for i in members]))
                 for i in members:
                     squares[i] = total
             out = []
@@ -468,14 +524,17 @@ class KerasOptimizer(torch.optim.Optimizer):
             return out
         if self.global_clipnorm:
             # ops.sum(ops.square(slices)) sums the densified squares; v * scale densifies the slices
-            squares = [tf_sum(g.dense(g.values * g.values)) if isinstance(g, _Slices) else tf_sum(g.value() * g.value())
+            squares = [_sum(g.dense(g.values * g.values)) if isinstance(g, _Slices) else _sum(g.value() * g.value())
                        for g in grads]
             values = [g.dense() if isinstance(g, _Slices) else g.value() for g in grads]
-            wide = torch.float64 if any(v.dtype == torch.float64 for v in values) else torch.float32
-            norm = tf_sqrt(tf_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
+            # ops.stack promotes (float16 and bfloat16 to float32); squares of one dtype stay in it (half too)
+            wide = squares[0].dtype
+            for sq in squares[1:]:
+                wide = torch.promote_types(wide, sq.dtype)
+            norm = tf_sqrt(_sum(torch.stack([s.to(wide) for s in squares])))  # ops.sum(ops.stack(...))
             c = self.global_clipnorm
-            scale_finite = c * torch.minimum(torch.reciprocal(norm), torch.tensor(1.0 / c, dtype=wide,
-                                                                                  device=norm.device))
+            scale_finite = _scalar(c, wide) * torch.minimum(torch.reciprocal(norm), torch.tensor(
+                1.0 / c, dtype=wide, device=norm.device))
             scale = scale_finite + (norm - norm)  # NaN for a non-finite norm, as Keras
             return [_Grad(v, scale.to(v.dtype)) for v in values]
         if self.clipvalue:
@@ -641,7 +700,7 @@ class Adam(KerasOptimizer):
             v = v_hat
         eps = _scalar(group["epsilon"], dt)
         if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
-            variable.sub_((m * alpha).mul_(torch.reciprocal(tf_sqrt(v))))
+            variable.sub_((m * alpha).mul_(_rsqrt(v)))
         else:
             variable.sub_((m * alpha).div_(tf_sqrt(v).add_(eps)))
 
@@ -763,7 +822,7 @@ class RMSprop(KerasOptimizer):
                 return
             increment = slices.dense(increment)
         else:
-            increment = (gradient * lr) * torch.reciprocal(tf_sqrt(denominator))  # fit: x / sqrt(y) -> x * rsqrt(y)
+            increment = (gradient * lr) * _rsqrt(denominator)  # fit: x / sqrt(y) -> x * rsqrt(y)
         if group["momentum"] > 0:
             mom = _buffer(state, "momentum", variable)
             mom.copy_(mom * _scalar(group["momentum"], dt) + increment)
@@ -845,8 +904,8 @@ class Adagrad(KerasOptimizer):
             rows.scatter_sub(variable, (rows.values * lr) / root[rows.indices])
             return
         accumulator.add_(gradient * gradient)
-        root = tf_sqrt(accumulator + _scalar(group["epsilon"], dt))
-        variable.sub_((gradient * lr) * torch.reciprocal(root))  # fit: x / sqrt(y) -> x * rsqrt(y)
+        # fit: x / sqrt(y) -> x * rsqrt(y)
+        variable.sub_((gradient * lr) * _rsqrt(accumulator + _scalar(group["epsilon"], dt)))
 
 
 class Adadelta(KerasOptimizer):
@@ -889,7 +948,7 @@ class Adadelta(KerasOptimizer):
             return
         grad_acc.copy_(grad_acc * rho + (gradient * gradient) * one_minus_rho)
         # fit: x / sqrt(y) -> x * rsqrt(y)
-        delta = -((tf_sqrt(delta_acc + eps) * gradient) * torch.reciprocal(tf_sqrt(grad_acc + eps)))
+        delta = -((tf_sqrt(delta_acc + eps) * gradient) * _rsqrt(grad_acc + eps))
         delta_acc.copy_(delta_acc * rho + (delta * delta) * one_minus_rho)
         variable.add_(delta * lr)
 
@@ -951,7 +1010,8 @@ class Nadam(_MomentOptimizer):
             if product is None:
                 product = _t(1.0, dt)
             step = _t(float(self.iterations + 1), dt)
-            self.state[key] = product * group["beta_1"] * (1.0 - 0.5 * torch.pow(_t(0.96, dt), step))
+            # Keras's Python beta_1 enters the product rounded to its dtype (float16/bfloat16 too)
+            self.state[key] = product * _scalar(group["beta_1"], dt) * (1.0 - 0.5 * torch.pow(_t(0.96, dt), step))
 
     def _group_index(self, group: dict) -> int:
         return next(i for i, g in enumerate(self.param_groups) if g is group)
@@ -978,7 +1038,7 @@ class Nadam(_MomentOptimizer):
         v_hat = v / (1 - beta_2_power)
         eps = _scalar(group["epsilon"], dt)
         if eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
-            variable.sub_((m_hat * lr) * torch.reciprocal(tf_sqrt(v_hat)))
+            variable.sub_((m_hat * lr) * _rsqrt(v_hat))
         else:
             variable.sub_((m_hat * lr) / (tf_sqrt(v_hat) + eps))
 
@@ -1041,12 +1101,12 @@ class Lamb(_MomentOptimizer):
         gradient, square = _summed_and_squared(gradient)
         m.add_((gradient - m) * _scalar(1 - group["beta_1"], dt))
         v.add_((square - v) * _scalar(1 - group["beta_2"], dt))
-        m_hat, v_root = m / (1.0 - beta_1_power), tf_sqrt(v / (1.0 - beta_2_power))
+        m_hat, v_hat = m / (1.0 - beta_1_power), v / (1.0 - beta_2_power)
         eps = _scalar(group["epsilon"], dt)
         # fit: Grappler drops "+ 0" and turns x / sqrt(v) into x * rsqrt(v)
-        update = m_hat * torch.reciprocal(v_root) if eps == 0 else m_hat / (v_root + eps)
-        w_norm = tf_sqrt(tf_sum(variable * variable))
-        g_norm = tf_sqrt(tf_sum(update * update))
+        update = m_hat * _rsqrt(v_hat) if eps == 0 else m_hat / (tf_sqrt(v_hat) + eps)
+        w_norm = tf_sqrt(_sum(variable * variable))
+        g_norm = tf_sqrt(_sum(update * update))
         one = torch.ones((), dtype=dt)
         ratio = torch.where(w_norm > 0, torch.where(g_norm > 0, w_norm / g_norm, one), one)
         variable.sub_(ratio * lr * update)
@@ -1108,14 +1168,15 @@ class Ftrl(KerasOptimizer):
         accum, linear = state["accumulator"], _buffer(state, "linear", variable)
         power = -group["learning_rate_power"]
         lr_t = _t(lr, dt)
-        l2_reg = _scalar(group["l2_regularization_strength"], dt) + group["beta"] / (2.0 * lr_t)
+        # Keras's Python numbers enter its ops rounded to the variable's dtype (float16/bfloat16 too)
+        l2_reg = _scalar(group["l2_regularization_strength"], dt) + _scalar(group["beta"], dt) / (2.0 * lr_t)
         gradient, square = _summed_and_squared(gradient)
-        grad = gradient + (2 * group["l2_shrinkage_regularization_strength"]) * variable
+        grad = gradient + _scalar(2 * group["l2_shrinkage_regularization_strength"], dt) * variable
         new_accum = accum + square
         new_power = self._power(new_accum, power)
         linear.add_(grad - ((new_power - self._power(accum, power)) / lr_t) * variable)
         quadratic = new_power / lr_t + 2 * l2_reg
-        l1 = group["l1_regularization_strength"]
+        l1 = _scalar(group["l1_regularization_strength"], dt)
         variable.copy_((torch.clamp(linear, -l1, l1) - linear) / quadratic)
         accum.copy_(new_accum)
 
@@ -1188,7 +1249,7 @@ class Adafactor(KerasOptimizer):
         else:
             v = _buffer(state, "velocity", variable)
             v.copy_(beta * v + (1.0 - beta) * square)
-        update = gradient * torch.reciprocal(tf_sqrt(v))  # fit: x / sqrt(y) -> x * rsqrt(y)
+        update = gradient * _rsqrt(v)  # fit: x / sqrt(y) -> x * rsqrt(y)
         clip = self._rms(update) * _reciprocal(group["clip_threshold"], dt, update.device)  # fit: x / c -> x * (1/c)
         update = update / torch.maximum(torch.ones((), dtype=dt), clip)
         variable.sub_(alpha * update)
@@ -1262,7 +1323,7 @@ class ScheduleFreeAdamW(KerasOptimizer):
             denominator = tf_sqrt(v / correction) + eps
             gradient.scatter_sub(z, (lr_t * gradient.values) / denominator[gradient.indices])
         elif eps == 0:  # fit: Grappler drops "+ 0" and turns x / sqrt(y) into x * rsqrt(y)
-            z.sub_((lr_t * gradient) * torch.reciprocal(tf_sqrt(v / correction)))
+            z.sub_((lr_t * gradient) * _rsqrt(v / correction))
         else:
             z.sub_((lr_t * gradient) / (tf_sqrt(v / correction) + eps))
         weight = 1.0 / step
@@ -1394,13 +1455,17 @@ class Muon(KerasOptimizer):
         m.add_(gradient + m * _scalar(momentum - 1, dt))
         g = gradient + _scalar(momentum, dt) * m if group["nesterov"] else m
         update = self._newton_schulz(g, group)
-        x = lr * update
+        floatx = group.get("floatx", self._floatx)
+        if dt in _HALF:  # Keras: the floatx rate times a float16/bfloat16 update is floatx; assign_sub rounds it
+            wide = torch.promote_types(floatx, dt)
+            x = _scalar(self._rate(group), wide) * update.to(wide)
+        else:
+            x = lr * update
         if group["rms_rate"] is not None:
             # Keras: sqrt of the int32 max(rows, cols) in floatx, then cast to the parameter's dtype
-            floatx = group.get("floatx", self._floatx)
-            root = torch.sqrt(torch.tensor(float(max(x.shape[0], x.shape[1])), dtype=floatx)).to(dt)
-            x = x * root * _scalar(group["rms_rate"], dt)
-        variable.sub_(x)
+            root = torch.sqrt(torch.tensor(float(max(x.shape[0], x.shape[1])), dtype=floatx)).to(x.dtype)
+            x = x * root * _scalar(group["rms_rate"], x.dtype)
+        variable.sub_(x.to(dt))
 
     @staticmethod
     def _newton_schulz(x: torch.Tensor, group: dict) -> torch.Tensor:
@@ -1410,7 +1475,7 @@ class Muon(KerasOptimizer):
         tall = x.shape[-2] > x.shape[-1]
         if tall:
             x = x.transpose(-2, -1)
-        x = x / (tf_sqrt(tf_sum(x * x)) + _scalar(1e-7, dt))
+        x = x / (tf_sqrt(_sum(x * x)) + _scalar(1e-7, dt))
         for _ in range(group["ns_steps"]):
             gram = x @ x.transpose(-2, -1)
             x = a * x + (b * gram + (c * gram) @ gram) @ x
