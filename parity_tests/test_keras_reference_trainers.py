@@ -55,6 +55,8 @@ SwapEMAWeights val_mean_squared_error, 2 epochs        [22.776831, 22.225842]   
 BackupAndRestore step / epoch / corrupted: counter     17 / 15 / 15 (epochs from 0/2/1)   17 / 15 / 15
 BackupAndRestore resumed by a fresh model (momentum)   loss [0.5665771, 1.7546160,        [0.5665769, 1.7546155,
                                                        0.5920457], iterations 15          0.5920454], 15
+internal-only loss (add_loss, compile without loss)    loss [15.964001, 15.868002],       [15.964001, 15.868001],
+  fit 2 epochs / evaluate(x) without y                 15.808001 (oracle: rel 1.2e-7)     15.808002 (Keras 3.15.1)
 =====================================================  =================================  ==========================
 
 Run: ``.venv/bin/python -m pytest -q -s -p no:cacheprovider parity_tests/test_keras_reference_trainers.py``
@@ -77,6 +79,7 @@ from torch_impl import callbacks, constraints, optim
 from torch_impl import metrics as M
 from torch_impl.data_adapters import EpochIterator, data_adapter, data_kind
 from torch_impl.fit import evaluate, fit, predict
+from torch_impl.regularizers import add_loss
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread")]
 
@@ -107,8 +110,6 @@ SKIPPED = {
                                                       "explicit)",
     "trainer_test::test_loss_scaling_prevents_underflow": "skipped upstream on CPU torch; mixed_float16 policy",
     "trainer_test::test_for_eval_epoch_iterator": "asserts a private attribute (_eval_epoch_iterator)",
-    "trainer_test::test_internal_only_loss": "GAP: fit without a compiled loss (add_loss only); torch_impl.fit "
-                                             "requires `loss`",
     "trainer_test::test_trainer_with_raggeds": "backend-specific (tf.RaggedTensor)",
     "trainer_test::test_predict_dropout": "functional API with a call-time training=True argument",
     "trainer_test::test_rng_updated_during_predict": "backend-specific SeedGenerator state in a functional model",
@@ -1149,6 +1150,37 @@ def test_partial_labels_fit_against_keras():
         fit(Two(), x, [y2, y3], sample_weight=[np.ones(16), np.ones(16)], loss=[None, "mse", "mae"], optimizer="sgd",
             verbose=0)
     print("a partial per-output sample_weight list:", info.value)
+
+
+def test_internal_only_loss():
+    # trainer_test::test_internal_only_loss: Sequential([Dense(2), LossLayer, Dense(1)]) whose LossLayer calls
+    # add_loss(ops.sum(x)), compile(optimizer="adam") without a loss, fit(ones((16, 2)), zeros((16, 1)),
+    # batch_size=4): the added sum is the loss. Keras's test asserts no figure (random kernels); here kernels ones,
+    # biases zeros, 2 epochs, shuffle=False. Keras 3.15.1 (scratch script): loss [15.964000701904297,
+    # 15.868000984191895], first kernel 0.9920001 / bias -0.0079999 everywhere, the last Dense untouched (no
+    # gradient: Keras warns), then evaluate(x) 15.808002471923828. float64 oracle: Adam on a constant-sign gradient
+    # moves each weight of the first Dense by lr = 1e-3 per step, so batch k's loss 8 * (2 w + b) is 16 - 0.024 k.
+    class LossLayer(torch.nn.Module):
+        def forward(self, x):
+            add_loss(self, x.sum())
+            return x
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), LossLayer(), torch.nn.Linear(2, 1))
+    for dense in (model[0], model[2]):
+        torch.nn.init.ones_(dense.weight)
+        torch.nn.init.zeros_(dense.bias)
+    x, y = np.ones((16, 2)), np.zeros((16, 1))
+    h = fit(model, x, y, optimizer="adam", batch_size=4, epochs=2, shuffle=False, verbose=0)
+    oracle = [float(np.mean([16 - 0.024 * k for k in range(e * 4, e * 4 + 4)])) for e in range(2)]
+    _close("internal-only loss history vs Keras 3.15.1", h.history["loss"], [15.964000701904297, 15.868000984191895])
+    _close("internal-only loss history vs the float64 oracle", h.history["loss"], oracle)
+    assert sorted(h.history) == ["loss"]
+    _close("first kernel", model[0].weight.detach(), np.full((2, 2), 0.9920001029968262))
+    _close("first bias", model[0].bias.detach(), np.full(2, -0.007999937981367111))
+    _close("last Dense untouched", model[2].weight.detach(), np.ones((1, 2)), atol=0, rtol=0)
+    loss = evaluate(model, x, batch_size=4, return_dict=False)  # no y: the added loss needs none
+    _close("evaluate(x) vs Keras 3.15.1", loss, 15.808002471923828)
+    _close("evaluate(x) vs the oracle", loss, 16 - 0.024 * 8)
 
 
 # ================================================================================== epoch_iterator_test.py

@@ -147,7 +147,7 @@ from torch_impl.data_adapters import (PEEKED, EpochIterator, arrays_per_output, 
                                       summary, unpack, unsupported_arg)
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.reduction import apply_mask
-from torch_impl.regularizers import Penalties
+from torch_impl.regularizers import Penalties, _aggregate, _sum
 from torch_impl.utils import keras_shuffle_order
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
@@ -1238,7 +1238,7 @@ def _output_activations(model, first, act, output_names) -> Callable:
     return lambda z: [by_output[i](z[i]) for i in order]
 
 
-def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Callable, Sequence, dict],
+def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str, Callable, Sequence, dict] = None,
              batch_size: Optional[int] = None, sample_weight=None, metrics: Sequence = (),
              output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
              loss_weights: Union[None, float, Sequence[float], dict] = None,
@@ -1248,7 +1248,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
     ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
     ``output_activation`` are given as :func:`fit` takes them; the dict then has Keras's keys (``<name>_loss``,
-    ``<name>_<metric>``).
+    ``<name>_<metric>``). ``loss=None`` (the default): the loss is the model's added losses (as :func:`fit`'s), ``y``
+    optional without ``metrics``.
 
     ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
     PyDataset, as :func:`fit` takes them); ``steps`` reads that many batches (also of arrays, in batches of
@@ -1284,7 +1285,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
     if kind is not None:  # data given as batches: Keras's data adapters
         adapter = data_adapter(x, kind, y=y, sample_weight=sample_weight)
         x, y, _ = unpack(adapter.first_batch, kind)
-        if y is None:
+        if y is None and loss is not None:
             raise ValueError(f"The {kind}'s batches hold no targets ({summary(adapter.first_batch)}): evaluate "
                              "takes batches (x, y) or (x, y, sample_weight).")
         loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
@@ -1293,7 +1294,8 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
         progress = _progress(_verbosity(verbose), epoch_iterator.num_batches, "evaluate")
         callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1,
                                                           "steps": epoch_iterator.num_batches}, compiled.directions)
-        logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False),
+        logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False,
+                                                                  optional_y=loss_fn is None),
                                   loss_fn, compiled, Penalties(model), callbacks, progress=progress)
         _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
         return dict(sorted(logs.items())) if return_dict else _keras_results_list(logs, compiled)
@@ -1301,7 +1303,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[L.Loss, str, Call
                                             output_activation, output_names)
     xt = _as_inputs(x, dtype, device)
     if multi is None:
-        yt = _labels(y, dtype, device)
+        yt = None if y is None else _labels(y, dtype, device)
         sw = None if sample_weight is None else _as_tensor(sample_weight, dtype, device)
     else:
         yt = multi.labels(y, dtype, device)
@@ -1323,9 +1325,24 @@ def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalt
     by the batch's ``rows``, and the compiled metrics."""
     penalties.clear()
     z = _call(model, xb)
-    tracker.update(penalties.add(loss_fn(yb, z, w)), rows)
+    tracker.update(_compute_loss(penalties, loss_fn, yb, z, w), rows)
     if compiled:
         compiled.update(yb, z, w)
+
+
+def _compute_loss(penalties: Penalties, loss_fn, y, z, w) -> torch.Tensor:
+    """Keras's ``compute_loss``: the compiled loss plus the added losses (:meth:`Penalties.add`); without a compiled
+    loss (``loss_fn`` ``None``) the added losses alone (one as it is, several summed, each summed over its
+    elements), and Keras's error where there are none (``keras/src/trainers/trainer.py`` ``compute_loss``)."""
+    if loss_fn is not None:
+        return penalties.add(loss_fn(y, z, w))
+    terms = penalties.losses()
+    if not terms:
+        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`. (torch_impl: give fit/evaluate "
+                         "a `loss`, or add one in the model's forward with `torch_impl.regularizers.add_loss`.)")
+    dtype = terms[0].dtype if terms[0].is_floating_point() else torch.get_default_dtype()
+    terms = [_aggregate(t, dtype) for t in terms]
+    return terms[0] if len(terms) == 1 else _sum(torch.stack(terms))
 
 
 def _keras_results_list(logs: dict, compiled):
@@ -1385,8 +1402,8 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             if callbacks:
                 callbacks.on_test_batch_begin(b)
             sl = slice(b * batch_size, (b + 1) * batch_size)
-            yb, w = yt[sl], None if sw is None else sw[sl]
-            _test_step(model, xt[sl], yb, w, yb.shape[0], loss_fn, compiled, penalties, tracker)
+            xb, yb, w = xt[sl], None if yt is None else yt[sl], None if sw is None else sw[sl]
+            _test_step(model, xb, yb, w, xb.shape[0], loss_fn, compiled, penalties, tracker)
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
             _advance(progress)
@@ -1484,6 +1501,18 @@ def _weighted(loss_fn, loss_weights):
 def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, output_activation, output_names):
     """``(loss_fn, compiled metrics, multi)``: for one output the compiled loss and :class:`_CompiledMetrics`
     (``multi`` ``None``); for several outputs (``y`` one array per output) one :class:`_MultiOutput` as all three."""
+    if loss is None:  # compile(optimizer) alone: the added losses are the loss (Keras's compute_loss)
+        if y is not None and _several_outputs(model, x, y, loss, output_names) is not None:
+            raise ValueError("fit/evaluate without a `loss` take y for one output's metrics (or no y); for several "
+                             "outputs give a `loss` (None for an output without one).")
+        if y is None and (metrics or weighted_metrics):  # Keras raises at the first step (a TensorFlow error)
+            raise ValueError("`metrics` need targets: fit/evaluate got no y (Keras 3.15.1 raises `None values not "
+                             "supported.` at the first step).")
+        act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
+        return None, _CompiledMetrics(metrics, weighted_metrics, -1, act), None
+    if y is None:  # Keras's compiled loss on y=None: `None values not supported.` at the first step
+        raise ValueError("`loss` needs targets: fit/evaluate got no y (give y, or no `loss` for a model whose only "
+                         "loss is added with `torch_impl.regularizers.add_loss`).")
     several = _several_outputs(model, x, y, loss, output_names)
     if several is None:
         if isinstance(loss, (list, tuple, dict)):
@@ -1601,9 +1630,10 @@ class _Batches:
     """Converts each batch of an adapter as ``fit`` / ``evaluate`` use it: checked against the first batches'
     signature, unpacked, each part converted as the arrays of ``fit`` would be."""
 
-    def __init__(self, adapter, multi, dtype, device, train: bool, need_y: bool = True):
+    def __init__(self, adapter, multi, dtype, device, train: bool, need_y: bool = True, optional_y: bool = False):
+        # optional_y: batches without targets taken (no compiled loss: the model's added losses are the loss)
         self.adapter, self.multi, self.dtype, self.device = adapter, multi, dtype, device
-        self.train, self.need_y = train, need_y
+        self.train, self.need_y, self.optional_y = train, need_y, optional_y
 
     def first(self) -> tuple:
         """The first batch's ``(x, y, sample_weight)`` as given (for ``compile``'s choices)."""
@@ -1615,7 +1645,7 @@ class _Batches:
         x, y, sw = unpack(batch, kind)
         if not self.need_y:
             return _as_inputs(x, self.dtype, self.device)
-        if y is None:
+        if y is None and not self.optional_y:
             raise ValueError(f"Batch {step} of the {kind} holds no targets ({summary(batch)}): to train or evaluate, "
                              "give batches (x, y) or (x, y, sample_weight).")
         sizes = {n for n in (batch_rows(x), batch_rows(y), batch_rows(sw)) if n is not None}
@@ -1625,7 +1655,9 @@ class _Batches:
                                                                    else "") +
                              ": make sure all arrays of a batch contain the same number of samples.")
         xb = _as_inputs(x, self.dtype, self.device)
-        if self.multi is None:
+        if y is None:
+            yb = None
+        elif self.multi is None:
             yb = _labels(y, self.dtype, self.device)
         else:
             yb = self.multi.labels(y, self.dtype, self.device)
@@ -1750,7 +1782,7 @@ def fit(
     x,
     y=None,
     *,
-    loss: Union[L.Loss, str, Callable],
+    loss: Union[None, L.Loss, str, Callable, Sequence, dict] = None,
     optimizer: Union[torch.optim.Optimizer, str, dict],
     batch_size: Optional[int] = None,
     epochs: int = 1,
@@ -1795,7 +1827,12 @@ def fit(
             ``random``), and ``y``, ``sample_weight``, ``validation_split``, ``seed``, ``generator`` raise.
         loss: a :mod:`torch_impl.losses` loss, a Keras loss name or a callable, as Keras's
             ``compile(loss=...)`` takes it (:func:`as_loss`); ``"crossentropy"`` / ``"ce"`` picks binary, sparse
-            or categorical crossentropy from the first batch's shapes, as Keras's ``compile`` does.
+            or categorical crossentropy from the first batch's shapes, as Keras's ``compile`` does. ``None``
+            (Keras's ``compile(optimizer)`` without a loss, the Keras 2-era VAE): the loss is the sum of the losses
+            the model adds (:func:`torch_impl.regularizers.add_loss`, its regularizers); ``y`` (and the targets of
+            ``validation_data``: ``(x_val,)``, ``(x_val, None)`` or ``x_val``) may then be left out, unless
+            ``metrics`` need them; with nothing added Keras's ``ValueError`` ("No loss to compute") at the first
+            batch, where Keras raises it.
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
             ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
             optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
@@ -1861,7 +1898,7 @@ def fit(
                              "keras.utils.set_random_seed seeds: call random.seed(...) for it).")
         adapter = data_adapter(x, kind, y=y, sample_weight=sample_weight, class_weight=class_weight, shuffle=shuffle)
         x, y, _ = unpack(adapter.first_batch, kind)  # compile's choices from the first batch, as Keras builds
-        if y is None:
+        if y is None and loss is not None:
             raise ValueError(f"The {kind}'s batches hold no targets ({summary(adapter.first_batch)}): fit trains on "
                              "batches (x, y) or (x, y, sample_weight).")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
@@ -1874,19 +1911,20 @@ def fit(
                          "give each output's class weights as its sample_weight, "
                          "class_weight_to_sample_weight(y_i, class_weight_i).)")
     dtype, device = _param_info(model)
-    _warn_dtype(dtype, loss if multi is None else next(l for l in multi.losses if l is not None))
+    if loss is not None:
+        _warn_dtype(dtype, loss if multi is None else next(l for l in multi.losses if l is not None))
     _warn_dense_embedding(model, optimizer)
     _warn_second_rnn_bias(model, optimizer)
     if adapter is not None:
-        train_batches = _Batches(adapter, multi, dtype, device, train=True)
+        train_batches = _Batches(adapter, multi, dtype, device, train=True, optional_y=loss_fn is None)
         epoch_iterator = EpochIterator(adapter, steps_per_epoch)
         epoch_iterator.reset()  # Keras's fit starts so: a PyDataset's on_epoch_end is called once first
         steps = epoch_iterator.num_batches
         phantom = _PhantomStep(model, optimizer, compiled)
     else:
         xt = _as_inputs(x, dtype, device)
-        yt = _labels(y, dtype, device) if multi is None else multi.labels(y, dtype, device)
-        if xt.shape[0] != yt.shape[0]:
+        yt = None if y is None else _labels(y, dtype, device) if multi is None else multi.labels(y, dtype, device)
+        if yt is not None and xt.shape[0] != yt.shape[0]:
             raise ValueError(f"Data cardinality is ambiguous: x has {xt.shape[0]} samples, y has {yt.shape[0]}.")
         sw = None
         if sample_weight is not None:
@@ -1906,14 +1944,17 @@ def fit(
                                  "into a validation and training set as specified by "
                                  f"`validation_split={validation_split}`. "
                                  "Either provide more data, or a different value for the `validation_split` argument.")
-            validation_data = (xt[split:], yt[split:]) + ((sw[split:],) if sw is not None else ())
-            xt, yt = xt[:split], yt[:split]
+            validation_data = (xt[split:], None if yt is None else yt[split:]) + \
+                ((sw[split:],) if sw is not None else ())
+            xt, yt = xt[:split], None if yt is None else yt[:split]
             sw = sw[:split] if sw is not None else None
         n = xt.shape[0]
         if n == 0 and steps_per_epoch is not None:  # Keras 3.15.1: ZeroDivisionError in its array adapter
             raise ValueError(f"fit got no training samples (x holds 0) with steps_per_epoch={steps_per_epoch}.")
         batch_size = _steps_batch_size(given_batch_size, n, steps_per_epoch)  # Keras's array adapter
         if class_weight is not None:
+            if y is None:
+                raise ValueError("`class_weight` weighs the samples by their targets: fit got no y.")
             sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
         if seed is not None:
             if generator is not None:
@@ -1943,10 +1984,17 @@ def fit(
             steps = steps_per_epoch
     val_iterator = None  # Keras's cached validation EpochIterator, made at the first validation
     if validation_data is not None and val_kind is None:  # converted once, not every epoch
-        vx = _as_inputs(validation_data[0], dtype, device)
-        vy = _labels(validation_data[1], dtype, device) if multi is None else \
-            multi.labels(validation_data[1], dtype, device)
-        vsw = validation_data[2] if len(validation_data) > 2 else None
+        # Keras's unpack_x_y_sample_weight: (x, y), (x, y, sample_weight), (x,) / (x, None) / x: no targets
+        vx, vy, vsw = unpack(validation_data, "validation_data")
+        if vy is None and loss_fn is not None:  # Keras: `None values not supported.` at the first validation
+            raise ValueError("validation_data holds no targets: with a `loss`, give (x_val, y_val) or "
+                             "(x_val, y_val, sample_weight).")
+        if vy is None and compiled:
+            raise ValueError("validation_data holds no targets for the `metrics`: give (x_val, y_val) (Keras 3.15.1 "
+                             "raises `None values not supported.` at the first validation).")
+        vx = _as_inputs(vx, dtype, device)
+        if vy is not None:
+            vy = _labels(vy, dtype, device) if multi is None else multi.labels(vy, dtype, device)
         if vsw is not None:
             vsw = _as_tensor(vsw, dtype, device) if multi is None else \
                 multi.sample_weights(vsw, lambda a: _as_tensor(a, dtype, device))
@@ -1978,7 +2026,7 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         penalties.clear()  # Keras clears a model's added losses at each call
         z = _call(model, xb)
-        value = penalties.add(loss_fn(yb, z, wb))  # Keras's compute_loss
+        value = _compute_loss(penalties, loss_fn, yb, z, wb)  # Keras's compute_loss
         if value.requires_grad:
             (scale_loss(value) if scale_loss is not None else value).backward()
             optimizer.step()
@@ -2016,10 +2064,10 @@ def fit(
                 else:  # Keras's EpochIterator: no more than the pass holds (it then warns, ending the epoch)
                     batches = ((b, next(iterator)) for b, iterator in array_iterator)
                 for b, idx in batches:
-                    xb, yb = xt[idx], yt[idx]
+                    xb, yb = xt[idx], None if yt is None else yt[idx]
                     wb = None if sw is None else sw[idx]
                     callbacks.on_train_batch_begin(b)
-                    train_step(epoch, b, xb, yb, wb, yb.shape[0], tracker)
+                    train_step(epoch, b, xb, yb, wb, xb.shape[0], tracker)
                     done += 1
                     if model.stop_training:
                         break
@@ -2048,7 +2096,8 @@ def fit(
                     if val_iterator is None:  # Keras's fit makes (and caches) it here, at the first validation
                         val_adapter = data_adapter(val_parts[0], val_kind)
                         val_iterator = EpochIterator(val_adapter, validation_steps)
-                        val_batches = _Batches(val_adapter, multi, dtype, device, train=False)
+                        val_batches = _Batches(val_adapter, multi, dtype, device, train=False,
+                                               optional_y=loss_fn is None)
                     vlogs = _evaluate_iterator(model, val_iterator, val_batches, loss_fn, compiled, penalties,
                                                callbacks)
                 logs.update({f"val_{k}": v for k, v in vlogs.items()})

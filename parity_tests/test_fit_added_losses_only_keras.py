@@ -1,0 +1,341 @@
+"""``torch_impl.fit`` / ``evaluate`` without a compiled loss, the model's only loss added with ``add_loss``, against
+Keras 3.15.1 (TensorFlow backend): the Keras 2-era VAE script ``vae.add_loss(...)``, ``vae.compile(optimizer="adam")``
+with no loss, ``vae.fit(x, epochs=..., batch_size=..., validation_data=(x_val, None))`` with no targets.
+
+Keras 3.15.1 (``keras/src/trainers/trainer.py``): ``compile`` makes no ``CompileLoss`` for ``loss=None``
+(``trainer.py:190``); ``compute_loss`` (``trainer.py:385-402``) then sums the added losses alone (one as it is,
+each summed over its elements) and raises ``ValueError("No loss to compute. Provide a `loss` argument in
+`compile()`.")`` when there are none, at the first train (or test) step, after ``on_train_begin``,
+``on_epoch_begin`` and ``on_train_batch_begin``, before any update. ``fit(x)`` takes no ``y`` then, and
+``validation_data`` as ``(x_val, None)``, ``(x_val,)`` or ``x_val`` (``unpack_x_y_sample_weight``). ``metrics`` with
+no loss are computed on ``y`` (both ``loss`` and the metric logged); without ``y`` Keras raises TensorFlow's
+``None values not supported.`` at the first step (torch_impl raises its own ``ValueError`` before training).
+``evaluate(x_val)`` returns the loss as a float (``return_dict=False``), ``[loss, metric]`` with a metric.
+
+Here, in float64 (each within 1e-12 relative, every epoch):
+
+* the classic VAE (Dense encoder/decoder, reparameterization drawn from ``keras.random.normal(seed=
+  SeedGenerator(1337))``, ported with ``torch_impl.keras_random``), ``add_loss(mean(bce * original_dim + kl))``,
+  3 epochs shuffled as Keras's (``seed=``), ``validation_data=(x_val, None)``; the port also with ``(x_val,)`` and
+  ``x_val`` (the same history), then ``evaluate(x_val)``;
+* the same with ``metrics=["mae"]`` on ``fit(x, x)``, then ``evaluate`` as a list and as a dict;
+* a model with only a kernel regularizer and no loss (Keras trains on the penalty alone);
+* the errors: no loss and nothing added (the same message, the callbacks called so far, no update), metrics or a
+  loss without targets.
+
+Run: ``.venv/bin/python -m pytest -q -s -p no:cacheprovider parity_tests/test_fit_added_losses_only_keras.py``
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from keras import layers, ops  # noqa: E402
+
+from parity_tests.test_field_scripts_round2 import _precision, _rel  # noqa: E402
+from torch_impl import callbacks as tcb  # noqa: E402
+from torch_impl import fit as tfit  # noqa: E402
+from torch_impl import keras_ops as tops  # noqa: E402
+from torch_impl import keras_random as trandom  # noqa: E402
+from torch_impl import losses as tlosses  # noqa: E402
+from torch_impl import optim  # noqa: E402
+from torch_impl import regularizers as R  # noqa: E402
+from torch_impl.nn import load_keras_weights  # noqa: E402
+from torch_impl.regularizers import add_loss  # noqa: E402
+
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
+
+TOL = {"float64": 1e-12, "float32": 1e-3}  # relative, per epoch
+ORIG, INTER, LATENT = 12, 8, 2
+
+
+def _compare(name: str, th: dict, kh: dict, dt: str) -> None:
+    assert sorted(th) == sorted(kh), (sorted(th), sorted(kh))
+    for k in kh:
+        r = _rel(th[k], kh[k])
+        print(f"{name} {k}: Keras {np.round(kh[k], 8).tolist()} torch_impl {np.round(th[k], 8).tolist()} "
+              f"max rel {r:.1e}")
+        assert r <= TOL[dt], k
+
+
+# ---- the classic VAE: one add_loss(mean(reconstruction + kl)), compile(optimizer) with no loss ------------------
+
+
+class KVAE(keras.Model):
+    """The Keras 2 script's VAE as a Keras 3 user writes it (a functional model cannot ``add_loss`` a symbolic
+    tensor in Keras 3): ``vae.add_loss(K.mean(binary_crossentropy(inputs, outputs) * original_dim + kl_loss))``."""
+
+    def __init__(self):
+        super().__init__()
+        self.h = layers.Dense(INTER, activation="relu")
+        self.z_mean = layers.Dense(LATENT)
+        self.z_log_var = layers.Dense(LATENT)
+        self.dec_h = layers.Dense(INTER, activation="relu")
+        self.dec_out = layers.Dense(ORIG, activation="sigmoid")
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        h = self.h(inputs)
+        z_mean, z_log_var = self.z_mean(h), self.z_log_var(h)
+        epsilon = keras.random.normal(shape=ops.shape(z_mean), seed=self.seed_generator)
+        z = z_mean + ops.exp(0.5 * z_log_var) * epsilon
+        outputs = self.dec_out(self.dec_h(z))
+        reconstruction_loss = keras.losses.binary_crossentropy(inputs, outputs) * ORIG
+        kl_loss = -0.5 * ops.sum(1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+        self.add_loss(ops.mean(reconstruction_loss + kl_loss))
+        return outputs
+
+
+class VAE(torch.nn.Module):
+    """The port: ``torch_impl.keras_random`` draws Keras's epsilon, ``keras_ops.sigmoid`` keeps the logits Keras's
+    ``binary_crossentropy`` finds behind the sigmoid, ``add_loss(self, ...)`` in ``forward``."""
+
+    def __init__(self):
+        super().__init__()
+        self.h, self.z_mean, self.z_log_var = (torch.nn.Linear(ORIG, INTER), torch.nn.Linear(INTER, LATENT),
+                                               torch.nn.Linear(INTER, LATENT))
+        self.dec_h, self.dec_out = torch.nn.Linear(LATENT, INTER), torch.nn.Linear(INTER, ORIG)
+        self.seed_generator = trandom.SeedGenerator(1337)
+
+    def forward(self, inputs):
+        h = torch.relu(self.h(inputs))
+        z_mean, z_log_var = self.z_mean(h), self.z_log_var(h)
+        epsilon = trandom.normal(shape=z_mean.shape, seed=self.seed_generator)
+        z = z_mean + torch.exp(0.5 * z_log_var) * epsilon
+        outputs = tops.sigmoid(self.dec_out(torch.relu(self.dec_h(z))))
+        reconstruction_loss = tlosses.binary_crossentropy(inputs, outputs) * ORIG
+        kl_loss = -0.5 * torch.sum(1 + z_log_var - z_mean.square() - torch.exp(z_log_var), dim=-1)
+        add_loss(self, torch.mean(reconstruction_loss + kl_loss))
+        return outputs
+
+
+def _vaes(x, seed: int):
+    keras.utils.set_random_seed(seed)
+    vae = KVAE()
+    vae(x[:2])  # builds it (one draw of the sampling stream)
+    net = VAE()
+    net(torch.as_tensor(x[:2]))  # the same draw
+    load_keras_weights(net, vae.get_weights())
+    return vae, net
+
+
+def _data(dt: str):
+    rng = np.random.default_rng(3)
+    return rng.random((48, ORIG)).astype(dt), rng.random((16, ORIG)).astype(dt)
+
+
+def _check_stream(net: VAE, vae: KVAE) -> None:
+    states = net.seed_generator.state, tuple(int(v) for v in vae.seed_generator.state.numpy())
+    print(f"  sampling stream after: torch_impl {states[0]}, Keras {states[1]}")
+    assert tuple(states[0]) == states[1]
+
+
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
+def test_classic_vae_compiled_without_loss_fit_like_keras(dt):
+    x, xv = _data(dt)
+    with _precision(dt):
+        vae, net = _vaes(x, 21)
+        vae.compile(optimizer="adam")  # no loss: the added one is the loss
+        kh = vae.fit(x, epochs=3, batch_size=16, validation_data=(xv, None), verbose=0).history
+        th = tfit.fit(net, x, epochs=3, batch_size=16, seed=21, validation_data=(xv, None), optimizer="adam",
+                      verbose=0).history
+        _compare(f"classic VAE, no compiled loss, {dt}:", th, kh, dt)
+        _check_stream(net, vae)
+        k_eval = vae.evaluate(xv, batch_size=16, verbose=0)
+        t_eval = tfit.evaluate(net, xv, batch_size=16, return_dict=False)
+        print(f"  evaluate(x_val): Keras {k_eval!r} torch_impl {t_eval!r} rel {_rel(t_eval, k_eval):.1e}")
+        assert isinstance(t_eval, float) and isinstance(k_eval, float)
+        assert _rel(t_eval, k_eval) <= TOL[dt]
+        _check_stream(net, vae)
+    # the logged loss is the added loss: reconstruction + KL of the order of ORIG * log(2) here, not 0
+    assert kh["loss"][0] > 1.0
+
+
+def test_validation_data_without_targets_forms():
+    """``(x_val, None)``, ``(x_val,)`` and ``x_val`` alone: the same run (Keras's ``unpack_x_y_sample_weight``); data
+    given as batches without targets (a generator of ``(x,)``, a ``DataLoader`` of ``x`` alone): the run of the
+    arrays."""
+    x, xv = _data("float64")
+    with _precision("float64"):
+        runs = []
+        for validation_data in ((xv, None), (xv,), xv):
+            _, net = _vaes(x, 21)
+            runs.append(tfit.fit(net, x, epochs=2, batch_size=16, seed=21, validation_data=validation_data,
+                                 optimizer="adam", verbose=0).history)
+        # batches without targets: a generator of (x,) batches, a DataLoader of x alone for validation, evaluate
+        _, net = _vaes(x, 21)
+        gen = (b for _ in range(2) for b in ((torch.as_tensor(x[i:i + 16]),) for i in range(0, len(x), 16)))
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(xv)), batch_size=16)
+        runs.append(tfit.fit(net, gen, epochs=2, steps_per_epoch=3, shuffle=False, validation_data=loader,
+                             optimizer="adam", verbose=0).history)
+        _, ordered = _vaes(x, 21)
+        arrays = tfit.fit(ordered, x, epochs=2, batch_size=16, shuffle=False, validation_data=xv, optimizer="adam",
+                          verbose=0).history
+        evaluated = tfit.evaluate(net, loader)["loss"], tfit.evaluate(ordered, xv, batch_size=16)["loss"]
+    print("val_loss with (x_val, None), (x_val,), x_val:", [r["val_loss"] for r in runs[:3]])
+    print("unshuffled arrays / batches without targets:", arrays, runs[3], "evaluate:", evaluated)
+    assert runs[0] == runs[1] == runs[2]
+    assert sorted(runs[0]) == ["loss", "val_loss"]
+    assert runs[3] == arrays and evaluated[0] == evaluated[1]
+
+
+def test_added_loss_only_with_a_metric_like_keras():
+    """``compile(optimizer="adam", metrics=["mae"])`` and ``fit(x, x, validation_data=(x_val, x_val))``: the targets
+    feed the metric only; ``evaluate`` returns ``[loss, mae]`` (a dict with ``return_dict=True``)."""
+    x, xv = _data("float64")
+    with _precision("float64"):
+        vae, net = _vaes(x, 22)
+        vae.compile(optimizer="adam", metrics=["mae"])
+        kh = vae.fit(x, x, epochs=2, batch_size=16, shuffle=False, validation_data=(xv, xv), verbose=0).history
+        th = tfit.fit(net, x, x, epochs=2, batch_size=16, shuffle=False, validation_data=(xv, xv),
+                      metrics=["mae"], optimizer="adam", verbose=0).history
+        _compare("added loss + metric mae, float64:", th, kh, "float64")
+        k_list = vae.evaluate(xv, xv, batch_size=16, verbose=0)
+        t_list = tfit.evaluate(net, xv, xv, batch_size=16, metrics=["mae"], return_dict=False)
+        k_dict = vae.evaluate(xv, xv, batch_size=16, verbose=0, return_dict=True)
+        t_dict = tfit.evaluate(net, xv, xv, batch_size=16, metrics=["mae"])
+    print(f"evaluate list: Keras {k_list} torch_impl {t_list} rel {_rel(t_list, k_list):.1e}; dict: Keras {k_dict} "
+          f"torch_impl {t_dict}")
+    assert isinstance(t_list, list) and len(t_list) == len(k_list) == 2
+    assert _rel(t_list, k_list) <= TOL["float64"]
+    assert sorted(t_dict) == sorted(k_dict) == ["loss", "mae"]
+    assert _rel([t_dict[k] for k in sorted(k_dict)], [k_dict[k] for k in sorted(k_dict)]) <= TOL["float64"]
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")  # Keras's: the bias has no gradient
+def test_weight_penalty_alone_is_the_loss_like_keras():
+    """No ``add_loss``, no compiled loss, a kernel regularizer: Keras's ``model.losses`` holds the penalty, which it
+    trains on alone (``fit(x)``, no targets; batches of 10, 10 and 4 samples, the loss weighted by the batch
+    sizes)."""
+    rng = np.random.default_rng(4)
+    x = rng.random((24, 3))
+    with _precision("float64"):
+        keras.utils.set_random_seed(5)
+        model = keras.Sequential([layers.Input((3,)), layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.1))])
+        net = R.regularize(torch.nn.Linear(3, 2), kernel_regularizer=R.L2(0.1))
+        load_keras_weights(net, model.get_weights())
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+        kh = model.fit(x, epochs=3, batch_size=10, shuffle=False, verbose=0).history
+        th = tfit.fit(net, x, epochs=3, batch_size=10, shuffle=False, optimizer=optim.SGD(net.parameters(), 0.5),
+                      verbose=0).history
+    _compare("kernel penalty alone, float64:", th, kh, "float64")
+    assert kh["loss"][0] > kh["loss"][-1] > 0
+    r = _rel(net.weight.detach().numpy().T, model.weights[0].numpy())
+    print(f"  final kernel max rel {r:.1e}")
+    assert r <= TOL["float64"]
+
+
+# ---- errors ---------------------------------------------------------------------------------------------------
+
+
+class _Calls(tcb.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append("on_train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append("on_epoch_begin")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append("on_train_batch_begin")
+
+    def on_test_begin(self, logs=None):
+        self.calls.append("on_test_begin")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append("on_test_batch_begin")
+
+
+class _KCalls(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append("on_train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append("on_epoch_begin")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append("on_train_batch_begin")
+
+    def on_test_begin(self, logs=None):
+        self.calls.append("on_test_begin")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append("on_test_batch_begin")
+
+
+def test_no_loss_and_nothing_added_raises_as_keras():
+    x, y = np.ones((8, 2), np.float32), np.zeros((8, 1), np.float32)
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="adam")
+    before = [w.numpy().copy() for w in model.weights]
+    raised = {}
+    for method, run in (("fit", lambda cb: model.fit(x, y, batch_size=4, verbose=0, callbacks=[cb])),
+                        ("evaluate", lambda cb: model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[cb]))):
+        cb = _KCalls()
+        with pytest.raises(ValueError) as info:
+            run(cb)
+        raised[method] = (str(info.value), cb.calls)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
+    net = torch.nn.Linear(2, 1)
+    start = [p.detach().clone() for p in net.parameters()]
+    for method, run in (("fit", lambda cb: tfit.fit(net, x, y, optimizer="adam", batch_size=4, verbose=0,
+                                                    callbacks=[cb])),
+                        ("evaluate", lambda cb: tfit.evaluate(net, x, y, batch_size=4, callbacks=[cb]))):
+        cb = _Calls()
+        with pytest.raises(ValueError) as info:
+            run(cb)
+        print(f"{method}: Keras {raised[method]} torch_impl {(str(info.value), cb.calls)}")
+        assert str(info.value).startswith(raised[method][0])  # Keras's message, then torch_impl's hint
+        assert cb.calls == raised[method][1]
+    assert all(torch.equal(a, p) for a, p in zip(start, net.parameters()))  # no update
+
+
+def test_metrics_or_loss_without_targets_raise():
+    """Keras raises TensorFlow's ``None values not supported.`` at the first step; torch_impl a ``ValueError``
+    naming what needs the targets, before training."""
+    x = np.ones((8, 2), np.float32)
+
+    class Costs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs):
+            out = self.dense(inputs)
+            add_loss(self, out.square())
+            return out
+
+    class KCosts(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.square(inputs))
+            return inputs
+
+    keras.utils.set_random_seed(7)
+    kmodel = keras.Sequential([layers.Input((2,)), layers.Dense(1), KCosts()])
+    kmodel.compile(optimizer="adam", metrics=["mae"])
+    with pytest.raises(ValueError, match="None values not supported"):
+        kmodel.fit(x, batch_size=4, verbose=0)
+    cases = [("metrics", dict(metrics=["mae"])), ("loss", dict(loss="mse"))]
+    for what, kw in cases:
+        with pytest.raises(ValueError, match=f"`{what}` need") as info:
+            tfit.fit(Costs(), x, optimizer="adam", verbose=0, **kw)
+        print(f"fit(x) with {what}: {info.value}")
+        with pytest.raises(ValueError, match=f"`{what}` need"):
+            tfit.evaluate(Costs(), x, **kw)
+    with pytest.raises(ValueError, match="validation_data holds no targets"):
+        tfit.fit(Costs(), x, x[:, :1], optimizer="adam", verbose=0, metrics=["mae"], validation_data=(x, None))
+    with pytest.raises(ValueError, match="class_weight"):
+        tfit.fit(Costs(), x, optimizer="adam", verbose=0, class_weight={0: 1.0})
