@@ -662,10 +662,13 @@ def _call(model: torch.nn.Module, x) -> torch.Tensor:
 
 
 def _labels(y, dtype, device) -> torch.Tensor:
+    """Targets as the loss gets them: float (and bool) ones in the model's dtype; for a float16/bfloat16 model in
+    floatx (``torch.get_default_dtype()``), as Keras's data adapter gives ``y`` in floatx and only the layers cast
+    their inputs to the half type (rounding the targets to it moved a float16 step by an ulp)."""
     _check_arrays(y, "y")
     t = y if isinstance(y, torch.Tensor) else _from_numpy(y)
     if t.is_floating_point() or t.dtype == torch.bool:
-        t = t.to(dtype)
+        t = t.to(torch.get_default_dtype() if dtype in (torch.float16, torch.bfloat16) else dtype)
     return t.to(device)
 
 
