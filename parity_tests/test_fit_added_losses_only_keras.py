@@ -233,7 +233,9 @@ def test_weight_penalty_alone_is_the_loss_like_keras():
 # ---- errors ---------------------------------------------------------------------------------------------------
 
 
-class _Calls(tcb.Callback):
+class _CallLog:
+    """Records the hooks called before a loss-free step fails (one body for the torch_impl and the Keras callback)."""
+
     def __init__(self):
         super().__init__()
         self.calls = []
@@ -254,25 +256,12 @@ class _Calls(tcb.Callback):
         self.calls.append("on_test_batch_begin")
 
 
-class _KCalls(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
+class _Calls(_CallLog, tcb.Callback):
+    pass
 
-    def on_train_begin(self, logs=None):
-        self.calls.append("on_train_begin")
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.calls.append("on_epoch_begin")
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.calls.append("on_train_batch_begin")
-
-    def on_test_begin(self, logs=None):
-        self.calls.append("on_test_begin")
-
-    def on_test_batch_begin(self, batch, logs=None):
-        self.calls.append("on_test_batch_begin")
+class _KCalls(_CallLog, keras.callbacks.Callback):
+    pass
 
 
 def test_no_loss_and_nothing_added_raises_as_keras():

@@ -32,11 +32,8 @@ _TOL = {"float16": 1e-3, "float32": 1e-6, "float64": 1e-12}
 
 
 @pytest.fixture(scope="module")
-def tf_keras():
-    tf = pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    assert keras.__version__ == "3.15.1", keras.__version__
-    return tf, keras
+def tf_keras(keras3):
+    return pytest.importorskip("tensorflow"), keras3
 
 
 def _run_both(tf, keras, name, kwargs, inits, grads, steps, dtype, torch_kwargs=None):

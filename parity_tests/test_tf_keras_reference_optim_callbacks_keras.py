@@ -23,11 +23,8 @@ pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def tf_keras():
-    tf = pytest.importorskip("tensorflow")
-    keras = pytest.importorskip("keras")
-    assert keras.__version__ == "3.15.1", keras.__version__
-    return tf, keras
+def tf_keras(keras3):
+    return pytest.importorskip("tensorflow"), keras3
 
 
 def test_moving_average_keras3(tf_keras):
