@@ -1265,8 +1265,9 @@ class ScheduleFreeAdamW(KerasOptimizer):
     beta_1``), and ``beta_1``, ``beta_2`` and ``epsilon`` carry float32 rounding (``ops.cast``). Keras 3.15.1
     recovers ``x`` with the ``z`` of after the step (its ``momentum_old`` is the variable, read after the
     update), where the paper uses the ``z`` of before; followed here. Keras's ``model.fit`` on TensorFlow
-    builds the optimizer where its copy of the weights into the momentum never runs: ``z`` starts at 0, and
-    the first step sets every weight to about ``+-lr`` (the model restarts from near zero) unless the
+    builds the optimizer in the first trace of its step, which TensorFlow only uses to create variables, so its
+    copy of the weights into the momentum never runs: in every dtype (float16, bfloat16 too) ``z`` starts at 0,
+    and the first step sets every weight to about ``+-lr`` (the model restarts from near zero) unless the
     optimizer was built first (``optimizer.build(model.trainable_variables)`` before ``fit``, or a custom
     loop); torch_impl starts from the weights, as Keras's optimizer built that way does (README, "Where we
     deliberately differ").
