@@ -147,7 +147,7 @@ from torch_impl.data_adapters import (PEEKED, EpochIterator, arrays_per_output, 
                                       summary, unpack, unsupported_arg)
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.reduction import apply_mask
-from torch_impl.regularizers import Penalties, _aggregate, _sum
+from torch_impl.regularizers import Penalties
 from torch_impl.utils import keras_shuffle_order
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
@@ -1334,18 +1334,9 @@ def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalt
 
 
 def _compute_loss(penalties: Penalties, loss_fn, y, z, w) -> torch.Tensor:
-    """Keras's ``compute_loss``: the compiled loss plus the added losses (:meth:`Penalties.add`); without a compiled
-    loss (``loss_fn`` ``None``) the added losses alone (one as it is, several summed, each summed over its
-    elements), and Keras's error where there are none (``keras/src/trainers/trainer.py`` ``compute_loss``)."""
-    if loss_fn is not None:
-        return penalties.add(loss_fn(y, z, w))
-    terms = penalties.losses()
-    if not terms:
-        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`. (torch_impl: give fit/evaluate "
-                         "a `loss`, or add one in the model's forward with `torch_impl.regularizers.add_loss`.)")
-    dtype = terms[0].dtype if terms[0].is_floating_point() else torch.get_default_dtype()
-    terms = [_aggregate(t, dtype) for t in terms]
-    return terms[0] if len(terms) == 1 else _sum(torch.stack(terms))
+    """Keras's ``compute_loss`` (:meth:`Penalties.add`): the compiled loss plus the added losses; without a compiled
+    loss (``loss_fn`` ``None``) the added losses alone (``keras/src/trainers/trainer.py`` ``compute_loss``)."""
+    return penalties.add(None if loss_fn is None else loss_fn(y, z, w))
 
 
 def _keras_results_list(logs: dict, compiled):

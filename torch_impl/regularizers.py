@@ -473,11 +473,20 @@ class Penalties:
         out.extend(p._keras_regularizer(p._keras_layout(p)) for p in self._weights if p.requires_grad)
         return out
 
-    def add(self, loss: torch.Tensor) -> torch.Tensor:
+    def add(self, loss: Optional[torch.Tensor]) -> torch.Tensor:
         """Keras's ``compute_loss``: ``ops.sum([loss, *map(ops.sum, model.losses)])`` (``loss`` as is when there is
         no penalty), each added loss summed over all its elements (an integer one cast to floatx first), a term of
-        another dtype cast to ``loss``'s."""
+        another dtype cast to ``loss``'s. ``loss`` ``None`` (no compiled loss): the added losses alone (one as it
+        is, several summed, in the first's dtype), and Keras's error where there are none."""
         terms = self.losses()
+        if loss is None:
+            if not terms:
+                raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`. (torch_impl: give "
+                                 "fit/evaluate a `loss`, or add one in the model's forward with "
+                                 "`torch_impl.regularizers.add_loss`.)")
+            dtype = terms[0].dtype if terms[0].is_floating_point() else torch.get_default_dtype()
+            terms = [_aggregate(t, dtype) for t in terms]
+            return terms[0] if len(terms) == 1 else _sum(torch.stack(terms))
         if not terms:
             return loss
         return _sum(torch.stack([loss] + [_aggregate(t, loss.dtype) for t in terms]))
