@@ -12,15 +12,18 @@ and the expected figures (or the asserted property) of one test method of (tag `
   (``mode="edge"``, 3-D ``"symmetric"``) for an average, which for these grids equals TensorFlow's mean over the
   real entries). The same grids are run against the real Keras layers in
   ``test_keras_conv_ports_keras.py::test_translated_keras_pooling_correctness`` (another oracle);
-* ``layers/pooling/global_{max,average}_pooling_test.py`` -> torch_impl has no global pooling layer (the README's
-  recipe: ``x.mean(axes)`` / ``x.amax(axes)``): translated as the Keras layers' ``call`` bodies on
+* ``layers/pooling/global_{max,average}_pooling_test.py`` -> :class:`torch_impl.nn.GlobalAveragePooling1D`/``2D``/
+  ``3D``, ``GlobalMaxPooling1D``/``2D``/``3D`` (given Keras's ``data_format`` and ``keepdims``; the masked
+  ``GlobalAveragePooling1D`` with upstream's masks), and the Keras layers' ``call`` bodies on
   ``torch_impl.keras_ops`` (``ops.mean``/``ops.max(inputs, axis=steps_axes, keepdims=keepdims)``; the masked
   ``GlobalAveragePooling1D``: ``ops.sum(where(mask, x, 0)) / ops.sum(mask)``,
-  ``keras/src/layers/pooling/global_average_pooling1d.py:70-83``), and the README's torch recipe;
-* ``layers/pooling/adaptive_pooling{1,2,3}d_test.py`` -> ``torch_impl.keras_ops.adaptive_average_pool`` /
-  ``adaptive_max_pool`` (what Keras's ``Adaptive*Pooling*D.call`` runs,
+  ``keras/src/layers/pooling/global_average_pooling1d.py:70-83``);
+* ``layers/pooling/adaptive_pooling{1,2,3}d_test.py`` -> :class:`torch_impl.nn.AdaptiveAveragePooling1D`/``2D``/
+  ``3D``, ``AdaptiveMaxPooling1D``/``2D``/``3D`` (asserted equal to ``torch_impl.keras_ops.adaptive_average_pool``
+  / ``adaptive_max_pool``, what Keras's ``Adaptive*Pooling*D.call`` runs,
   ``keras/src/layers/pooling/base_adaptive_pooling.py:51-54``); the expected shapes are Keras's
   ``compute_output_shape`` (``base_adaptive_pooling.py:29-37``: the spatial axes replaced by ``output_size``);
+  ``get_config``'s ``output_size``/``data_format`` are the layers' attributes;
 * ``trainers/data_adapters/generator_data_adapter_test.py`` and ``torch_data_loader_adapter_test.py`` ->
   :func:`torch_impl.data_adapters.data_adapter` (``_GeneratorAdapter`` / ``_LoaderAdapter``) read by
   :class:`torch_impl.data_adapters.EpochIterator` and converted by ``torch_impl.fit``'s ``_Batches`` (what the
@@ -43,11 +46,11 @@ max_pooling_test.py                       6 (24 cs.)  0
 average_pooling_test.py                   9 (35 cs.)  0        (the 3 ``*_same_padding`` methods, skipped upstream on
                                                                the torch backend only, run: TensorFlow is the
                                                                reference)
-global_max_pooling_test.py                6 (21 cs.)  0        no layer (GAP): the layers' ops, and the recipe
-global_average_pooling_test.py            6 (21 cs.)  0        no layer (GAP); masks: 1-D only, as upstream
-adaptive_pooling1d_test.py                8           2        ``get_config`` x2: no layer (GAP)
-adaptive_pooling2d_test.py                10          2        ``get_config`` x2: no layer (GAP)
-adaptive_pooling3d_test.py                10          2        ``get_config`` x2: no layer (GAP)
+global_max_pooling_test.py                6 (21 cs.)  0        (the layers, and their ops)
+global_average_pooling_test.py            6 (21 cs.)  0        masks: 1-D only, as upstream
+adaptive_pooling1d_test.py                10          0        (``get_config``: the layers' attributes)
+adaptive_pooling2d_test.py                12          0
+adaptive_pooling3d_test.py                12          0
 generator_data_adapter_test.py            4 (7 cs.)   2        ``test_sparse_tensors``, ``test_ragged_tensors``;
                                                                ``test_basic_flow``'s ``tf``/``jax`` inputs (4 cs.)
 torch_data_loader_adapter_test.py         3 (6 cs.)   0        (``batch_size`` / ``has_partial_batch`` /
@@ -64,11 +67,12 @@ max_pooling correctness, 15 cases x (layer, ops, K.pool*d)      0               
 average_pooling correctness, 22 cases (12 'same') x (layer,     0                     1e-6 / 1e-6
 ops, K.pool*d)
 max/average pooling shapes (9 + 13 cases), weights              equal, 0 weights      exact
-global_max_pooling correctness (12 cases, ops and recipe)       0                     1e-6 / 1e-6
-global_average_pooling correctness (12 cases, ops and recipe)   0 (1-D mask: 0)       1e-6 / 1e-6
-global pooling shapes (18 cases)                                equal                 exact
+global_max_pooling correctness (12 cases, layers and ops)       0                     1e-6 / 1e-6
+global_average_pooling correctness (12 cases, layers and ops)   0 (1-D mask: 0)       1e-6 / 1e-6
+global pooling shapes (18 cases, layers and ops)                equal                 exact
 adaptive pooling numerical (1-D / 2-D / 3-D, avg and max)       0 / 0 / 0             1e-4 atol
 adaptive pooling shapes, compute_output_shape (16 + 6 cases)    equal                 exact
+adaptive pooling get_config (6 cases: the layers' attributes)   equal                 exact
 generator basic_flow sample order (np/torch, sw or not)         0 (0..33)             1e-6 / 1e-6
 generator (x, y, sw): evaluate loss vs float64 oracle           1.3e-08 (0.26637605   1e-6 rtol
                                                                 vs 0.26637604)
@@ -106,9 +110,6 @@ SKIPPED = {
     "*_pooling_test.py::run_layer_test (symbolic part)": "KerasTensor build/compute_output_spec, serialization, "
                                                          "supports_masking and the mixed-precision check; the eager "
                                                          "output shape and the weight counts are translated",
-    "adaptive_pooling{1,2,3}d_test.py::test_{average,max}_pooling_get_config (6)":
-        "get_config of Keras's AdaptiveAveragePooling*D/AdaptiveMaxPooling*D: torch_impl has the ops, no layers "
-        "(GAPS)",
     "adaptive_pooling{1,2,3}d_test.py::test_*_compute_output_shape (symbolic (None, ...) batch)":
         "compute_output_shape on a None batch: run eagerly on a batch of 1 and compared with Keras's formula",
     "generator_data_adapter_test.py::test_basic_flow (generator_type tf / jax)":
@@ -123,12 +124,8 @@ SKIPPED = {
 }
 
 GAPS = {
-    "GlobalMaxPooling1D/2D/3D, GlobalAveragePooling1D/2D/3D": "no layers: the README's recipe (x.amax / x.mean over "
-                                                              "the spatial axes) and keras_ops.max/mean/sum "
-                                                              "(translated here); no mask argument",
-    "AdaptiveAveragePooling1D/2D/3D, AdaptiveMaxPooling1D/2D/3D": "no layers (no get_config): "
-                                                                  "keras_ops.adaptive_average_pool / "
-                                                                  "adaptive_max_pool (translated here)",
+    "Global*Pooling*D / Adaptive*Pooling*D get_config": "torch modules have no Keras config: the attributes "
+                                                         "(data_format, keepdims, output_size) instead",
     "TorchDataLoaderAdapter.batch_size / has_partial_batch / partial_batch_size":
         "torch_impl's _LoaderAdapter keeps num_batches only (fit needs no more); the batch sizes it reads are "
         "asserted instead",
@@ -481,10 +478,11 @@ def _global_pool(mode: str, x, nd: int, data_format: str, keepdims: bool, mask=N
     return ko.sum(x, axis=axes, keepdims=keepdims) / ko.sum(ko.cast(m, x.dtype), axis=axes, keepdims=keepdims)
 
 
-def _global_recipe(mode: str, x: torch.Tensor, nd: int, data_format: str, keepdims: bool) -> torch.Tensor:
-    """The README's torch recipe: ``x.mean(axes)`` / ``x.amax(axes)`` (``keepdim`` for Keras's ``keepdims``)."""
-    axes = _steps_axes(nd, data_format)
-    return x.amax(axes, keepdim=keepdims) if mode == "max" else x.mean(axes, keepdim=keepdims)
+def _global_layer(mode: str, x: torch.Tensor, nd: int, data_format: str, keepdims: bool, mask=None) -> torch.Tensor:
+    """:class:`torch_impl.nn.GlobalMaxPooling{nd}D` / ``GlobalAveragePooling{nd}D(data_format, keepdims)``
+    (``layer(inputs, mask)`` for the masked 1-D average, as upstream calls it)."""
+    layer = getattr(tnn, f"Global{'Max' if mode == 'max' else 'Average'}Pooling{nd}D")(data_format, keepdims)
+    return layer(x) if mask is None else layer(x, mask)
 
 
 _GLOBAL_BASIC = [(mode, nd, *case) for mode in ("max", "avg") for nd, cases in {
@@ -501,10 +499,10 @@ def test_global_pooling_basic(mode, nd, data_format, keepdims, input_shape, outp
     """``Global{Max,Average}PoolingBasicTest::test_global_*_pooling{1,2,3}d``: the output shapes."""
     x = torch.randn(input_shape, generator=torch.Generator().manual_seed(0))
     got = _global_pool(mode, x, nd, data_format, keepdims)
-    recipe = _global_recipe(mode, x, nd, data_format, keepdims)
+    layer = _global_layer(mode, x, nd, data_format, keepdims)
     print(f"global {mode} pool {nd}d {data_format} keepdims={keepdims} on {input_shape}: {tuple(got.shape)} / "
-          f"recipe {tuple(recipe.shape)} (Keras's test: {output_shape})")
-    assert tuple(got.shape) == tuple(recipe.shape) == output_shape
+          f"layer {tuple(layer.shape)} (Keras's test: {output_shape})")
+    assert tuple(got.shape) == tuple(layer.shape) == output_shape
 
 
 def _np_global(mode: str, x, nd: int, data_format: str, keepdims: bool, mask=None):
@@ -535,14 +533,15 @@ _GLOBAL_INPUTS = {1: (2, 3, 4), 2: (2, 3, 4, 4), 3: (2, 3, 3, 5, 4)}
                                                    ("channels_first", False), ("channels_first", True)])
 def test_global_pooling_correctness(mode, nd, data_format, keepdims):
     """``Global{Max,Average}PoolingCorrectnessTest``: ``np.arange`` float32 input against upstream's NumPy
-    references; ``GlobalAveragePooling1D`` also with upstream's masks (``layer(inputs, mask)``)."""
+    references, the layers and their ops; ``GlobalAveragePooling1D`` also with upstream's masks
+    (``layer(inputs, mask)``)."""
     shape = _GLOBAL_INPUTS[nd]
     inputs = np.arange(math.prod(shape), dtype="float32").reshape(shape)
     x = torch.from_numpy(inputs)
     expected = _np_global(mode, inputs, nd, data_format, keepdims)
     name = f"global {mode} pool {nd}d {data_format} keepdims={keepdims}"
     _close(f"{name} keras_ops", _global_pool(mode, x, nd, data_format, keepdims), expected)
-    _close(f"{name} recipe", _global_recipe(mode, x, nd, data_format, keepdims), expected)
+    _close(f"{name} layer", _global_layer(mode, x, nd, data_format, keepdims), expected)
     if mode == "avg" and nd == 1:
         if data_format == "channels_last":
             mask = np.array([[1, 1, 0], [0, 1, 0]], dtype="int32")
@@ -550,15 +549,22 @@ def test_global_pooling_correctness(mode, nd, data_format, keepdims):
             mask = np.array([[1, 1, 0, 0], [0, 1, 0, 1]], dtype="int32")
         got = _global_pool(mode, x, nd, data_format, keepdims, mask=torch.from_numpy(mask))
         _close(f"{name} masked", got, _np_global(mode, inputs, nd, data_format, keepdims, mask))
+        got = _global_layer(mode, x, nd, data_format, keepdims, mask=torch.from_numpy(mask))
+        _close(f"{name} masked layer", got, _np_global(mode, inputs, nd, data_format, keepdims, mask))
 
 
 # ================================================================================= adaptive_pooling{1,2,3}d
 
 
 def _adaptive(mode: str, x, output_size, data_format):
-    """Keras's ``Adaptive{Average,Max}Pooling*D.call``: ``ops.adaptive_{average,max}_pool``."""
+    """:class:`torch_impl.nn.Adaptive{Average,Max}Pooling*D(output_size, data_format)`, asserted equal to what
+    Keras's ``call`` runs, ``ops.adaptive_{average,max}_pool``."""
+    layer = getattr(tnn, f"Adaptive{'Average' if mode == 'avg' else 'Max'}Pooling{x.dim() - 2}D")(output_size,
+                                                                                                 data_format)
+    out = layer(x)
     op = ko.adaptive_average_pool if mode == "avg" else ko.adaptive_max_pool
-    return op(x, output_size=output_size, data_format=data_format)
+    assert torch.equal(out, op(x, output_size=output_size, data_format=data_format))
+    return out
 
 
 def _keras_adaptive_shape(input_shape, output_size, nd: int, data_format: str) -> tuple:
@@ -608,6 +614,20 @@ def test_adaptive_pooling_compute_output_shape(mode, nd, input_shape, output_siz
     want = (batch, *expected[1:])
     print(f"adaptive {mode} pool {nd}d {input_shape} -> {output_size}: {got} (Keras's test: {expected})")
     assert got == want
+
+
+@pytest.mark.parametrize("mode, nd, output_size, data_format, expected", [
+    ("avg", 1, 32, "channels_first", (32,)), ("max", 1, 32, "channels_last", (32,)),
+    ("avg", 2, 32, "channels_first", (32, 32)), ("max", 2, (8, 16), "channels_last", (8, 16)),
+    ("avg", 3, 16, "channels_first", (16, 16, 16)), ("max", 3, (8, 16, 16), "channels_last", (8, 16, 16)),
+])
+def test_adaptive_pooling_get_config(mode, nd, output_size, data_format, expected):
+    """``test_{average,max}_pooling_get_config``: ``config["output_size"]`` (a tuple, an int repeated) and
+    ``config["data_format"]``, here the layer's attributes."""
+    layer = getattr(tnn, f"Adaptive{'Average' if mode == 'avg' else 'Max'}Pooling{nd}D")(output_size, data_format)
+    print(f"adaptive {mode} pool {nd}d({output_size!r}, {data_format}): output_size {layer.output_size}, "
+          f"data_format {layer.data_format} (Keras's test: {expected}, {data_format})")
+    assert layer.output_size == expected and layer.data_format == data_format
 
 
 _ADAPTIVE_2D_IN = [[[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0],

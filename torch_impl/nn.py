@@ -79,7 +79,10 @@ __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d"
            "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
            "RandomBrightness",
            "tf_same_padding", "TFSamePadding", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
-           "AveragePooling2D", "AveragePooling3D",
+           "AveragePooling2D", "AveragePooling3D", "global_average_pooling", "global_max_pooling",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D", "GlobalMaxPooling3D", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D",
+           "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
            "activation",
            "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
@@ -1313,6 +1316,265 @@ class AveragePooling3D(_AveragePooling):
     See :class:`AveragePooling1D`."""
 
     nd, mode = 3, "avg"
+
+
+# Keras's global and adaptive pooling layers (keras/src/layers/pooling/global_*_pooling*d.py,
+# base_adaptive_pooling.py), on channels-first tensors by default as the pooling classes above
+def _global_axes(x: torch.Tensor, data_format: str, where: str) -> tuple:
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"{where} takes a rank-3 to rank-5 input (batch, 1 to 3 spatial axes, channels), got "
+                         f"{tuple(x.shape)}")
+    return tuple(range(1, nd + 1)) if _K._data_format(data_format) == "channels_last" else tuple(range(2, nd + 2))
+
+
+def global_average_pooling(x: torch.Tensor, data_format: str = "channels_first", keepdims: bool = False,
+                           mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Keras's ``GlobalAveragePooling1D/2D/3D`` call: the mean over the spatial axes of ``(N, C, *spatial)``
+    (``data_format="channels_last"``: ``(N, *spatial, C)``), ``keepdims`` keeping them with length 1; half types
+    average in float32 and round back, integers give float32 (``ops.mean``). ``mask`` (1-D only: ``(N, steps)``,
+    any dtype, nonzero = valid; Keras's ``Embedding(mask_zero=True)``/``Masking`` mask) gives Keras's masked mean
+    ``sum(where(mask, x, 0)) / sum(mask)`` over the valid steps, in ``x``'s dtype (integers: float64, TensorFlow's
+    ``truediv``; float16: summed in float32 and rounded, where TensorFlow sums in float16)
+    (``global_average_pooling1d.py:70-83``): a row with every step masked is ``0 / 0 = NaN`` (Keras's number; its
+    entries get a zero gradient), not the mean of the padding that ``x.mean(1)`` or
+    ``torch.nn.AdaptiveAvgPool1d(1)`` give.
+
+    Example:
+        >>> x = torch.tensor([[[1.0], [3.0], [8.0]]])                  # (N, steps, C), the last step padding
+        >>> global_average_pooling(x, "channels_last", mask=torch.tensor([[1, 1, 0]])).tolist()
+        [[2.0]]
+        >>> global_average_pooling(x, "channels_last").tolist()        # x.mean(1): the padding counted
+        [[4.0]]
+    """
+    from torch_impl import keras_ops as _ko
+
+    x = torch.as_tensor(x)
+    axes = _global_axes(x, data_format, "global_average_pooling")
+    if mask is None:
+        return _ko.mean(x, axis=axes, keepdims=keepdims)
+    if len(axes) != 1:
+        raise TypeError("Keras's GlobalAveragePooling2D/3D take no mask (only GlobalAveragePooling1D does)")
+    mask = torch.as_tensor(mask, device=x.device)
+    if mask.dim() != 2:
+        raise ValueError(f"global_average_pooling: the mask is (batch, steps), got {tuple(mask.shape)} for an "
+                         f"input of shape {tuple(x.shape)}")
+    m = mask.to(torch.bool).unsqueeze(2 if axes == (1,) else 1)
+    x = torch.where(m, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    total, count = _ko.sum(x, axis=axes, keepdims=keepdims), _ko.sum(m.to(x.dtype), axis=axes, keepdims=keepdims)
+    if not total.is_floating_point():  # TensorFlow's truediv of the integer sums: float64
+        total, count = total.double(), count.double()
+    return total / count
+
+
+def global_max_pooling(x: torch.Tensor, data_format: str = "channels_first", keepdims: bool = False
+                       ) -> torch.Tensor:
+    """Keras's ``GlobalMaxPooling1D/2D/3D`` call: ``ops.max`` over the spatial axes of ``(N, C, *spatial)``
+    (``"channels_last"``: ``(N, *spatial, C)``): NaN propagates, and so does its gradient (NaN for the whole
+    window, as ``tf.reduce_max``'s); ties share the gradient (``x.amax``; ``x.max(dim)`` gives it to one entry).
+    Keras's ``GlobalMaxPooling1D`` takes no mask: after ``Embedding(mask_zero=True)`` the padded steps take part
+    in the max.
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 5.0, 5.0]]], requires_grad=True)   # (N, C, L)
+        >>> y = global_max_pooling(x)
+        >>> y.sum().backward()
+        >>> y.tolist(), x.grad.tolist()
+        ([[5.0]], [[[0.0, 0.5, 0.5]]])
+    """
+    from torch_impl import keras_ops as _ko
+
+    x = torch.as_tensor(x)
+    return _ko.max(x, axis=_global_axes(x, data_format, "global_max_pooling"), keepdims=keepdims)
+
+
+class _GlobalPooling(nn.Module):
+    """Keras's ``Global{Average,Max}Pooling*D`` (channels-first by default, as torch's layout)."""
+
+    nd: int = 1
+    mode: str = "avg"
+
+    def __init__(self, data_format: str = "channels_first", keepdims: bool = False):
+        super().__init__()
+        self.data_format = _K._data_format(data_format)
+        self.keepdims = bool(keepdims)
+
+    def extra_repr(self) -> str:
+        return f"data_format={self.data_format!r}, keepdims={self.keepdims}"
+
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != self.nd + 2:
+            raise ValueError(f"{type(self).__name__} takes a rank-{self.nd + 2} input, got {tuple(x.shape)}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check(x)
+        if getattr(x, "_keras_mask", None) is not None:  # torch_impl.utils.set_keras_mask
+            warnings.warn(f"{type(self).__name__} was passed an input with a mask attached to it. However, this "
+                          "layer does not support masking and will therefore destroy the mask information "
+                          "(Keras's warning: the masked steps are pooled too).", stacklevel=2)
+        if self.mode == "max":
+            return global_max_pooling(x, self.data_format, self.keepdims)
+        return global_average_pooling(x, self.data_format, self.keepdims)
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """Keras's ``GlobalAveragePooling1D(data_format, keepdims=False)`` on ``(N, C, steps)`` (``data_format=
+    "channels_last"``: ``(N, steps, C)``, Keras's default layout and ``torch.nn.Embedding``'s output), with its
+    ``mask``: ``forward(x, mask=None)`` takes the ``(N, steps)`` mask (nonzero = valid) or, without one, the mask
+    ``x`` carries (:func:`torch_impl.utils.set_keras_mask`, as Keras's ``Embedding(mask_zero=True)`` /
+    ``Masking`` output carries its own), and averages over the valid steps only: ``sum(where(mask, x, 0)) /
+    sum(mask)``; a row with every step masked gives NaN, as Keras's (zero gradient). The output carries no mask
+    (Keras's ``compute_mask`` returns ``None``). ``torch.nn.AdaptiveAvgPool1d(1)`` and ``x.mean(1)`` average the
+    padding too. See :func:`global_average_pooling`.
+
+    Example:
+        >>> emb = torch.nn.Embedding(10, 4)
+        >>> tokens = torch.tensor([[3, 7, 0, 0], [5, 0, 0, 0]])      # Keras: Embedding(10, 4, mask_zero=True)
+        >>> pooled = GlobalAveragePooling1D("channels_last")(emb(tokens), mask=tokens != 0)
+        >>> torch.allclose(pooled[1], emb.weight[5])                  # the one valid step
+        True
+    """
+
+    nd, mode = 1, "avg"
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        self._check(x)
+        mask = getattr(x, "_keras_mask", None) if mask is None else mask
+        return global_average_pooling(x, self.data_format, self.keepdims, mask)
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Keras's ``GlobalAveragePooling2D(data_format, keepdims=False)`` on ``(N, C, H, W)`` (``"channels_last"``:
+    ``(N, H, W, C)``): ``x.mean((2, 3))`` (half types in float32). Keras's takes no mask (it warns and drops an
+    attached one; so does this). See :func:`global_average_pooling`.
+
+    Example:
+        >>> GlobalAveragePooling2D(keepdims=True)(torch.ones(2, 3, 4, 5)).shape
+        torch.Size([2, 3, 1, 1])
+    """
+
+    nd, mode = 2, "avg"
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """Keras's ``GlobalAveragePooling3D(data_format, keepdims=False)`` on ``(N, C, D, H, W)``. See
+    :class:`GlobalAveragePooling2D`."""
+
+    nd, mode = 3, "avg"
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Keras's ``GlobalMaxPooling1D(data_format, keepdims=False)`` on ``(N, C, steps)`` (``"channels_last"``:
+    ``(N, steps, C)``). Keras's takes no mask: after ``Embedding(mask_zero=True)`` it warns, drops the mask and
+    takes the max over the padded steps too (so does this, with the same warning when ``x`` carries a mask).
+    Ties share the gradient, NaN propagates (:func:`global_max_pooling`).
+
+    Example:
+        >>> GlobalMaxPooling1D("channels_last")(torch.tensor([[[1.0, 2.0], [3.0, -1.0]]])).tolist()
+        [[3.0, 2.0]]
+    """
+
+    nd, mode = 1, "max"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Keras's ``GlobalMaxPooling2D(data_format, keepdims=False)`` on ``(N, C, H, W)``: ``x.amax((2, 3))``. See
+    :class:`GlobalMaxPooling1D`."""
+
+    nd, mode = 2, "max"
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """Keras's ``GlobalMaxPooling3D(data_format, keepdims=False)`` on ``(N, C, D, H, W)``. See
+    :class:`GlobalMaxPooling1D`."""
+
+    nd, mode = 3, "max"
+
+
+class _AdaptivePooling(nn.Module):
+    """Keras's ``Adaptive{Average,Max}Pooling*D(output_size, data_format)`` (channels-first by default)."""
+
+    nd: int = 1
+    mode: str = "average"
+
+    def __init__(self, output_size, data_format: str = "channels_first"):
+        super().__init__()
+        names = {2: "(height, width)", 3: "(depth, height, width)"}
+        if isinstance(output_size, int):
+            size = (output_size,) * self.nd
+        elif isinstance(output_size, (tuple, list)) and (self.nd == 1 or len(output_size) == self.nd):
+            if len(output_size) != self.nd:
+                raise ValueError(f"For 1D input, `output_size` tuple must have length 1. Received: {output_size}")
+            size = tuple(output_size)
+        else:  # Keras's checks and messages
+            raise TypeError(f"`output_size` must be an integer or "
+                            f"{'tuple of 1 integer' if self.nd == 1 else names[self.nd] + ' tuple'}. "
+                            f"Received: {output_size} of type {type(output_size)}")
+        self.output_size = size
+        self.data_format = _K._data_format(data_format)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}, data_format={self.data_format!r}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch_impl import keras_ops as _ko
+
+        if x.dim() != self.nd + 2:
+            raise ValueError(f"{type(self).__name__} takes a rank-{self.nd + 2} input, got {tuple(x.shape)}")
+        op = _ko.adaptive_average_pool if self.mode == "average" else _ko.adaptive_max_pool
+        return op(x, output_size=self.output_size, data_format=self.data_format)
+
+
+class AdaptiveAveragePooling1D(_AdaptivePooling):
+    """Keras's ``AdaptiveAveragePooling1D(output_size)`` on ``(N, C, L)`` (``"channels_last"``: ``(N, L, C)``):
+    output ``i`` of ``o`` averages ``[floor(i L / o), ceil((i + 1) L / o))`` (torch's
+    ``nn.AdaptiveAvgPool1d`` windows; ``keras_ops.adaptive_average_pool``).
+
+    Example:
+        >>> AdaptiveAveragePooling1D(2)(torch.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]])).tolist()
+        [[[2.0, 5.0]]]
+    """
+
+    nd, mode = 1, "average"
+
+
+class AdaptiveAveragePooling2D(_AdaptivePooling):
+    """Keras's ``AdaptiveAveragePooling2D(output_size)`` on ``(N, C, H, W)`` (an int: the same for both). See
+    :class:`AdaptiveAveragePooling1D`."""
+
+    nd, mode = 2, "average"
+
+
+class AdaptiveAveragePooling3D(_AdaptivePooling):
+    """Keras's ``AdaptiveAveragePooling3D(output_size)`` on ``(N, C, D, H, W)``. See
+    :class:`AdaptiveAveragePooling1D`."""
+
+    nd, mode = 3, "average"
+
+
+class AdaptiveMaxPooling1D(_AdaptivePooling):
+    """Keras's ``AdaptiveMaxPooling1D(output_size)`` on ``(N, C, L)``: the windows of
+    :class:`AdaptiveAveragePooling1D`, with TensorFlow's max-pool rule (a NaN never wins a window; torch's
+    ``nn.AdaptiveMaxPool1d`` gives NaN; ``keras_ops.adaptive_max_pool``).
+
+    Example:
+        >>> AdaptiveMaxPooling1D(2)(torch.tensor([[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]])).tolist()
+        [[[3.0, 6.0]]]
+    """
+
+    nd, mode = 1, "max"
+
+
+class AdaptiveMaxPooling2D(_AdaptivePooling):
+    """Keras's ``AdaptiveMaxPooling2D(output_size)`` on ``(N, C, H, W)``. See :class:`AdaptiveMaxPooling1D`."""
+
+    nd, mode = 2, "max"
+
+
+class AdaptiveMaxPooling3D(_AdaptivePooling):
+    """Keras's ``AdaptiveMaxPooling3D(output_size)`` on ``(N, C, D, H, W)``. See :class:`AdaptiveMaxPooling1D`."""
+
+    nd, mode = 3, "max"
 
 
 # Keras 3 activations as TensorFlow computes them (keras/src/backend/tensorflow/nn.py), where torch's own
