@@ -12,7 +12,8 @@ history key, every epoch, within 1e-12 relative of Keras's:
 * an added loss of shape ``(N,)`` (summed, as Keras sums each added tensor) and two modules adding;
 * the errors: nothing added (Keras's ``No loss to compute``, no update on either side); ``class_weight`` with
   no loss: with labels both train on the added losses, the class weights unused; with no ``y`` both refuse
-  (Keras: ``IndexError: tuple index out of range``, ``data_adapter_utils.py:125``; torch_impl: ``ValueError``).
+  (Keras: ``IndexError: tuple index out of range``, ``data_adapter_utils.py:125``; torch_impl: a ``ValueError``
+  that is also an ``IndexError``).
 
 Keras refuses a generator yielding a bare array (it wants ``(x,)``), and so does torch_impl (same message).
 Default run: one form of ``validation_data`` and one mix of added losses; the rest is ``slow``.
@@ -222,7 +223,7 @@ def test_class_weight_without_a_loss(with_y):
     x, y = _data(12)
     yc = (np.arange(12) % 3).astype("int64") if with_y else None
     kw = dict(batch_size=5, epochs=1, shuffle=False, verbose=0, class_weight={0: 1.0, 1: 2.0, 2: 3.0})
-    outcome = {}
+    outcome, errors = {}, {}
     with _precision("float64"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for side in ("keras", "torch"):
@@ -235,13 +236,14 @@ def test_class_weight_without_a_loss(with_y):
                     outcome[side] = ("ok", F.fit(tm, x, yc, optimizer=optim.SGD(tm.parameters(), learning_rate=0.1),
                                                  **kw).history)
             except Exception as e:  # noqa: BLE001 - the type and message are compared below
-                outcome[side] = (type(e).__name__, str(e))
+                outcome[side], errors[side] = (type(e).__name__, str(e)), e
     print(f"class_weight, no loss: Keras {outcome['keras']}; torch_impl {outcome['torch']}")
     if with_y:  # Keras trains on the added losses, the class weights unused: so does torch_impl
         assert outcome["keras"][0] == outcome["torch"][0] == "ok"
         _compare(outcome["torch"][1], outcome["keras"][1], "class_weight, no loss")
     else:  # refused by both before training: Keras with an IndexError from np.ones((y.shape[0],)) on y=None
         # (keras/src/trainers/data_adapters/data_adapter_utils.py:125, a compiled loss or not), torch_impl with
-        # a ValueError naming the cause
+        # a ValueError naming the cause, which is also Keras's IndexError
         assert outcome["keras"] == ("IndexError", "tuple index out of range")
-        assert outcome["torch"][0] == "ValueError" and "no y" in outcome["torch"][1]
+        assert isinstance(errors["torch"], ValueError) and isinstance(errors["torch"], IndexError)
+        assert "no y" in outcome["torch"][1]

@@ -21,7 +21,14 @@ Here, in float64 (each within 1e-12 relative, every epoch):
 * the same with ``metrics=["mae"]`` on ``fit(x, x)``, then ``evaluate`` as a list and as a dict;
 * a model with only a kernel regularizer and no loss (Keras trains on the penalty alone);
 * the errors: no loss and nothing added (the same message, the callbacks called so far, no update), metrics or a
-  loss without targets.
+  loss without targets;
+* two outputs, no loss, per-output metrics (a dict or a list, weighted metrics with a dict ``sample_weight``) on a
+  ``y`` per output (a dict or a list; a model returning a dict too), ``validation_data``, ``evaluate`` as a list
+  and a dict: Keras's ``CompileMetrics`` alone (``compile_utils.py``), logs ``out1_mae``, ``val_out2_mse``...
+  (measured within 4.2e-16);
+* ``class_weight`` with no ``y`` (Keras's ``IndexError``, ``data_adapter_utils.py:125``) or a ``y`` per output
+  (``ValueError``, ``array_data_adapter.py:66-70``), raised before ``on_train_begin``;
+* ``fit``'s arguments as Keras's: ``verbose="auto"`` (a progress bar), ``callbacks=`` one callback or nested.
 
 Run: ``.venv/bin/python -m pytest -q -s -p no:cacheprovider parity_tests/test_fit_added_losses_only_keras.py``
 """
@@ -328,3 +335,226 @@ def test_metrics_or_loss_without_targets_raise():
         tfit.fit(Costs(), x, x[:, :1], optimizer="adam", verbose=0, metrics=["mae"], validation_data=(x, None))
     with pytest.raises(ValueError, match="class_weight"):
         tfit.fit(Costs(), x, optimizer="adam", verbose=0, class_weight={0: 1.0})
+
+
+# ---- several outputs: no loss, per-output metrics on a per-output y ----------------------------------------------
+
+
+class KPenalty(layers.Layer):
+    """``self.add_loss(mean(square(outputs)))`` on each output: the model's only loss."""
+
+    def call(self, inputs):
+        self.add_loss(ops.mean(ops.square(inputs)))
+        return inputs
+
+
+def _keras_two_outputs(as_dict: bool = False):
+    inp = keras.Input((3,))
+    h = layers.Dense(4, activation="tanh")(inp)
+    out1, out2 = KPenalty(name="out1")(layers.Dense(2)(h)), KPenalty(name="out2")(layers.Dense(1)(h))
+    return keras.Model(inp, {"out1": out1, "out2": out2} if as_dict else [out1, out2])
+
+
+class TwoOutputs(torch.nn.Module):
+    """The port: a list ``[out1, out2]`` (named with ``output_names=``) or a dict keyed by the names."""
+
+    def __init__(self, as_dict: bool = False):
+        super().__init__()
+        self.dense, self.out1, self.out2 = torch.nn.Linear(3, 4), torch.nn.Linear(4, 2), torch.nn.Linear(4, 1)
+        self.as_dict = as_dict
+
+    def forward(self, inputs):
+        h = torch.tanh(self.dense(inputs))
+        out1, out2 = self.out1(h), self.out2(h)
+        add_loss(self, torch.mean(out1.square()))
+        add_loss(self, torch.mean(out2.square()))
+        return {"out1": out1, "out2": out2} if self.as_dict else [out1, out2]
+
+
+def _two_output_data():
+    rng = np.random.default_rng(8)
+    x, y1, y2 = rng.normal(size=(30, 3)), rng.normal(size=(30, 2)), rng.normal(size=(30, 1))
+    return x, y1, y2, np.linspace(0.1, 2.0, 30)
+
+
+def _per_output(y1, y2, form: str):
+    return {"out1": y1, "out2": y2} if form == "dict" else [y1, y2]
+
+
+SEVERAL = {  # compile's metrics / weighted_metrics, the form of y (and of validation_data's y, sample_weight)
+    "dict-metrics-dict-y": (dict(metrics={"out1": "mae", "out2": ["mse", "mae"]}), "dict", False),
+    "list-metrics-list-y": (dict(metrics=["mae", ["mse"]]), "list", False),
+    "one-output-metrics-list-y": (dict(metrics=["mae", None]), "list", False),
+    "no-metrics-dict-y": (dict(), "dict", False),
+    "weighted-dict-sample-weight": (dict(metrics={"out1": "mae"}, weighted_metrics={"out1": "mae", "out2": "mse"}),
+                                    "dict", False),
+    "weighted-one-sample-weight": (dict(metrics={"out1": "mae"}, weighted_metrics={"out1": "mae"}), "list", False),
+    "dict-model-list-y": (dict(metrics={"out1": "mae", "out2": "mse"}), "list", True),
+}
+SLOW_SEVERAL = {"list-metrics-list-y", "one-output-metrics-list-y", "no-metrics-dict-y", "weighted-dict-sample-weight",
+                "weighted-one-sample-weight", "dict-model-list-y"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_SEVERAL else c
+                                  for c in SEVERAL])
+def test_several_outputs_metrics_without_loss_like_keras(case):
+    """``compile(optimizer="adam", metrics={...} / [...])`` with no loss on a two-output model whose loss is added:
+    Keras's ``CompileMetrics`` alone (``compile_utils.py``), each output's metrics on its own ``y``, logged as
+    ``out1_mae``...; ``validation_data`` with a per-output ``y``; ``evaluate`` as a list and as a dict."""
+    compile_args, form, as_dict = SEVERAL[case]
+    x, y1, y2, sw = _two_output_data()
+    y, yv = _per_output(y1[:24], y2[:24], form), _per_output(y1[24:], y2[24:], form)
+    one = case == "weighted-one-sample-weight"  # one array weighs every output (Keras's array adapter)
+    weights = {"sample_weight": sw[:24] if one else {"out1": sw[:24], "out2": sw[:24]}} if "weighted" in case else {}
+    val = (x[24:], yv) + ((sw[24:] if one else _per_output(sw[24:], sw[24:], form),) if weights else ())
+    with _precision("float64"):
+        keras.utils.set_random_seed(23)
+        model = _keras_two_outputs(as_dict)
+        net = load_keras_weights(TwoOutputs(as_dict), model.get_weights())
+        model.compile(optimizer="adam", **compile_args)
+        kh = model.fit(x[:24], y, epochs=3, batch_size=10, shuffle=False, validation_data=val, verbose=0,
+                       **weights).history
+        names = {} if as_dict else {"output_names": ["out1", "out2"]}
+        th = tfit.fit(net, x[:24], y, epochs=3, batch_size=10, shuffle=False, validation_data=val, optimizer="adam",
+                      verbose=0, **names, **compile_args, **weights).history
+        _compare(f"two outputs, no loss, {case}:", th, kh, "float64")
+        ev = dict(batch_size=8, sample_weight=val[2]) if weights else dict(batch_size=8)
+        k_list = model.evaluate(x[24:], yv, verbose=0, **ev)
+        k_dict = model.evaluate(x[24:], yv, verbose=0, return_dict=True, **ev)
+        t_list = tfit.evaluate(net, x[24:], yv, return_dict=False, **names, **compile_args, **ev)
+        t_dict = tfit.evaluate(net, x[24:], yv, **names, **compile_args, **ev)
+    print(f"  evaluate list: Keras {k_list} torch_impl {t_list} max rel {_rel(t_list, k_list):.1e}")
+    assert np.shape(t_list) == np.shape(k_list) and _rel(t_list, k_list) <= TOL["float64"]
+    assert list(t_dict) == list(k_dict)  # Keras's keys sorted
+    assert _rel(list(t_dict.values()), list(k_dict.values())) <= TOL["float64"]
+    expected = {"dict-metrics-dict-y": ["out1_mae", "out2_mae", "out2_mse"], "list-metrics-list-y": ["out1_mae",
+                "out2_mse"], "no-metrics-dict-y": []}.get(case)
+    if expected is not None:  # the added loss is the loss; each output's metrics named after it
+        assert sorted(kh) == sorted(["loss", "val_loss"] + expected + ["val_" + k for k in expected])
+
+
+def test_several_outputs_without_loss_errors():
+    """No loss, several outputs: a metric's output without its ``y`` and ``validation_data`` without targets
+    raise before training (Keras: ``KeyError: 'out2'`` from ``CompileMetrics._flatten_y`` at the first step,
+    ``None values not supported.`` at the first validation); without metrics the targets are taken and unused."""
+    x, y1, y2, _ = _two_output_data()
+    kw = dict(optimizer="adam", output_names=["out1", "out2"], verbose=0, epochs=1)
+    with pytest.raises(ValueError, match="no labels for outputs"):
+        tfit.fit(TwoOutputs(), x, {"out1": y1}, metrics=["mae", "mse"], **kw)
+    with pytest.raises(ValueError, match="validation_data holds no targets"):
+        tfit.fit(TwoOutputs(), x, [y1, y2], metrics=["mae", "mse"], validation_data=(x, None), **kw)
+    with pytest.raises(ValueError, match="has 1 entries for a model of 2 outputs"):
+        tfit.fit(TwoOutputs(), x, [y1, y2], metrics=["mae"], **kw)  # Keras: "tuple arity mismatch"
+    history = tfit.fit(TwoOutputs(), x, {"out1": y1, "out2": y2}, validation_data=(x, None), **kw).history
+    print("no metrics, y per output, validation_data=(x, None):", history)
+    assert sorted(history) == ["loss", "val_loss"]
+
+
+# ---- class_weight without y, or with a y per output (Keras's array adapter) ----------------------------------
+
+
+class _TrainBegins:
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_train_begin(self, logs=None):
+        self.calls.append("on_train_begin")
+
+
+class _TBegins(_TrainBegins, tcb.Callback):
+    pass
+
+
+class _KBegins(_TrainBegins, keras.callbacks.Callback):
+    pass
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_class_weight_without_y_or_per_output_raises_as_keras():
+    """``fit(..., class_weight=...)``: Keras 3.15.1 converts it in its array adapter, made before
+    ``on_train_begin``: ``y=None`` fails in ``class_weight_to_sample_weights`` (``IndexError: tuple index out of
+    range``, ``data_adapter_utils.py:125``), a nested ``y`` (dict or list, with a loss or not) raises
+    ``ValueError("`class_weight` is only supported for Models with a single output.")``
+    (``array_data_adapter.py:66-70``), before the metrics' or the loss's own errors. torch_impl raises the same
+    types (its ``y=None`` error is both an ``IndexError`` and a ``ValueError``), no callback called."""
+    x, y1, y2, _ = _two_output_data()
+    cw = {0: 1.0, 1: 2.0}
+    cases = {"no y": (None, {}), "no y, metrics": (None, dict(metrics=["mae"])),
+             "dict y": ({"out1": y1, "out2": y2}, dict(metrics={"out1": "mae"})),
+             "list y, loss": ([y1, y2], dict(loss="mse"))}
+    with _precision("float64"):
+        for name, (y, compile_args) in cases.items():
+            two = y is not None
+            keras.utils.set_random_seed(24)
+            model = _keras_two_outputs() if two else keras.Sequential([layers.Input((3,)), layers.Dense(2),
+                                                                       KPenalty()])
+            model.compile(optimizer="adam", **compile_args)
+            kcb, tcbk = _KBegins(), _TBegins()
+            with pytest.raises(Exception) as kerr:
+                model.fit(x, y, class_weight=cw, verbose=0, callbacks=[kcb])
+            net = TwoOutputs() if two else torch.nn.Sequential(torch.nn.Linear(3, 2))
+            with pytest.raises(Exception) as terr:
+                tfit.fit(net, x, y, class_weight=cw, optimizer="adam", verbose=0, callbacks=[tcbk],
+                         **({"output_names": ["out1", "out2"]} if two else {}), **compile_args)
+            print(f"class_weight, {name}: Keras {type(kerr.value).__name__}({str(kerr.value)!r}) {kcb.calls}; "
+                  f"torch_impl {type(terr.value).__name__}({str(terr.value)!r}) {tcbk.calls}")
+            assert isinstance(terr.value, type(kerr.value)) and kcb.calls == tcbk.calls == []
+            if two:
+                assert str(terr.value).startswith(str(kerr.value))
+            else:
+                assert isinstance(terr.value, ValueError) and "no y" in str(terr.value)
+
+
+# ---- fit's arguments against Keras's Model.fit ----------------------------------------------------------------
+
+
+def test_fit_verbose_auto_shows_the_progress_bar(capsys):
+    """``verbose="auto"``, Keras's default: its ``ProgbarLogger`` takes it as 1 (``callbacks/progbar_logger.py:31-33``,
+    a progress bar) and the callbacks' ``params["verbose"]`` keep ``"auto"``; torch_impl's ``fit`` printed nothing
+    for it (its bar was for ``verbose == 1`` only)."""
+    x = np.random.default_rng(9).normal(size=(20, 3))
+    outs, params = [], []
+
+    class Params(tcb.Callback):
+        def on_train_begin(self, logs=None):
+            params.append(self.params["verbose"])
+
+    for verbose in (1, "auto", 0):
+        tfit.fit(TwoOutputs(), x, optimizer="adam", epochs=1, batch_size=8, verbose=verbose, callbacks=[Params()])
+        outs.append(capsys.readouterr().out)
+    with capsys.disabled():
+        print(f"\nverbose=1 / 'auto' / 0 wrote {[len(o) for o in outs]} characters; params {params}")
+    assert "3/3" in outs[0] and "3/3" in outs[1] and outs[2] == ""
+    assert params == [1, "auto", 0]
+
+
+def test_callbacks_one_or_nested_like_keras():
+    """``callbacks=`` one callback, a tuple, nested lists or a dict: Keras's ``CallbackList`` takes
+    ``tree.flatten(callbacks)`` (``callbacks/callback_list.py:41``; a dict's values in sorted key order), so
+    ``fit(..., callbacks=EarlyStopping(...))`` works; torch_impl raised ``TypeError`` for all but a flat list or
+    tuple. ``fit``, ``evaluate`` and ``predict`` alike."""
+    x = np.random.default_rng(10).normal(size=(8, 3))
+
+    class Tag(tcb.Callback):
+        def __init__(self, tag, seen):
+            super().__init__()
+            self.tag, self.seen = tag, seen
+
+        def on_train_begin(self, logs=None):
+            self.seen.append(self.tag)
+
+        on_test_begin = on_predict_begin = on_train_begin
+
+    forms = {"one": lambda s: Tag("a", s), "nested": lambda s: [[Tag("a", s)], (Tag("b", s), [Tag("c", s)])],
+             "dict": lambda s: {"z": Tag("b", s), "a": Tag("a", s)}}
+    expected = {"one": ["a"], "nested": ["a", "b", "c"], "dict": ["a", "b"]}
+    for form, make in forms.items():
+        seen = []
+        tfit.fit(TwoOutputs(), x, optimizer="adam", batch_size=4, verbose=0, callbacks=make(seen))
+        tfit.evaluate(TwoOutputs(), x, batch_size=4, callbacks=make(seen))
+        tfit.predict(TwoOutputs(), x, batch_size=4, callbacks=make(seen))
+        print(f"callbacks={form}: hooks called on {seen}")
+        assert seen == expected[form] * 3
+    with pytest.raises(TypeError, match="Callback instances"):
+        tfit.fit(TwoOutputs(), x, optimizer="adam", verbose=0, callbacks=[keras.callbacks.History()])

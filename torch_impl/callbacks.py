@@ -167,6 +167,16 @@ def _pythonify(logs: Optional[dict]) -> dict:
     return out
 
 
+def _flatten_callbacks(callbacks) -> list:
+    """Keras's ``tree.flatten(callbacks)``: one callback, or lists, tuples and dicts (values in sorted key order) of
+    them, nested (``fit(callbacks=early_stopping)`` works in Keras)."""
+    if isinstance(callbacks, dict):
+        return [cb for key in sorted(callbacks) for cb in _flatten_callbacks(callbacks[key])]
+    if isinstance(callbacks, (list, tuple)):
+        return [cb for item in callbacks for cb in _flatten_callbacks(item)]
+    return [callbacks]
+
+
 class CallbackList:
     """Keras's ``CallbackList``: calls a hook on every callback, in order, each call with one fresh dict of
     logs sorted by key (what a callback adds to the epoch's logs, the history, which Keras runs last,
@@ -174,7 +184,7 @@ class CallbackList:
     :func:`~torch_impl.fit.predict` (which pass no optimizer: a callback keeps the one it had)."""
 
     def __init__(self, callbacks, model, optimizer, params: dict, metric_directions: Callable[[], dict] = dict):
-        self.callbacks = list(callbacks or ())
+        self.callbacks = _flatten_callbacks(callbacks) if callbacks else []
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks take torch_impl.callbacks.Callback instances, got {type(cb).__name__}")

@@ -855,7 +855,7 @@ class _MultiOutput:
             missing = [k for k, v in zip(names, idents) if v is None and k not in loss]
             if missing:  # Keras fills in a dict of losses by the output layers' names, all of them
                 raise ValueError(f"Expected keys {names} in loss dict, but found loss.keys()={list(loss)}")
-        if all(i is None for i in idents):
+        if loss is not None and all(i is None for i in idents):  # loss None: metrics only (the added losses)
             raise ValueError("No loss to compute: every output's loss is None.")
         acts = output_activation if output_activation is not None else getattr(model, "output_activation", None)
         acts = _by_output(acts, names, "output_activation") if isinstance(acts, (list, tuple, dict)) else [acts] * n
@@ -864,7 +864,8 @@ class _MultiOutput:
                 raise ValueError(f"output_activation: unknown activation {a!r}; known: {sorted(ACTIVATIONS)}")
         self.losses = [None if i is None else as_loss(i) for i in idents]
         self.loss_fns = [None if l is None else compiled_loss(l, a) for l, a in zip(self.losses, acts)]
-        self.weights = self._weights(loss, loss_weights, several)
+        # Keras's compile makes no CompileLoss for loss=None: loss_weights are then ignored
+        self.weights = [None] * n if loss is None else self._weights(loss, loss_weights, several)
         with_loss = [i for i in range(n) if self.losses[i] is not None]
         # Keras sums a dict of losses on a dict of outputs in the dict's order, otherwise in the outputs' order
         self.order = [names.index(str(k)) for k, v in loss.items() if v is not None] \
@@ -1496,9 +1497,11 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
     """``(loss_fn, compiled metrics, multi)``: for one output the compiled loss and :class:`_CompiledMetrics`
     (``multi`` ``None``); for several outputs (``y`` one array per output) one :class:`_MultiOutput` as all three."""
     if loss is None:  # compile(optimizer) alone: the added losses are the loss (Keras's compute_loss)
-        if y is not None and _several_outputs(model, x, y, loss, output_names) is not None:
-            raise ValueError("fit/evaluate without a `loss` take y for one output's metrics (or no y); for several "
-                             "outputs give a `loss` (None for an output without one).")
+        several = None if y is None else _several_outputs(model, x, y, loss, output_names)
+        if several is not None:  # y per output: Keras's CompileMetrics alone, each output's metrics on its y
+            multi = _MultiOutput(model, *several, None, loss_weights, metrics, weighted_metrics, output_activation,
+                                 isinstance(y, (list, tuple)) and not several[1])
+            return None, multi, multi
         if y is None and (metrics or weighted_metrics):  # Keras raises at the first step (a TensorFlow error)
             raise ValueError("`metrics` need targets: fit/evaluate got no y (Keras 3.15.1 raises `None values not "
                              "supported.` at the first step).")
@@ -1517,6 +1520,11 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
     listed = isinstance(y, (list, tuple)) and not several[1] and _partial_labels(y, loss) is None
     multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed)
     return multi, multi, multi
+
+
+class _ClassWeightWithoutTargets(ValueError, IndexError):
+    """``fit(x, class_weight=...)`` without ``y``: Keras 3.15.1 raises ``IndexError`` (its
+    ``class_weight_to_sample_weights`` indexes the shape of ``None``); a ``ValueError`` as the other data errors."""
 
 
 def _class_weight_labels(y, split: Optional[int]):
@@ -1792,7 +1800,7 @@ def fit(
     output_activation: Union[None, str, Sequence, dict] = None,
     loss_weights: Union[None, float, Sequence[float], dict] = None,
     output_names: Optional[Sequence[str]] = None,
-    verbose: int = 1,
+    verbose: Union[int, str] = 1,
     on_batch_end: Optional[Callable[[int, int, dict], None]] = None,
     on_epoch_end: Optional[Callable[[int, dict], None]] = None,
     callbacks: Sequence = (),
@@ -1825,8 +1833,9 @@ def fit(
             (Keras's ``compile(optimizer)`` without a loss, the Keras 2-era VAE): the loss is the sum of the losses
             the model adds (:func:`torch_impl.regularizers.add_loss`, its regularizers); ``y`` (and the targets of
             ``validation_data``: ``(x_val,)``, ``(x_val, None)`` or ``x_val``) may then be left out, unless
-            ``metrics`` need them; with nothing added Keras's ``ValueError`` ("No loss to compute") at the first
-            batch, where Keras raises it.
+            ``metrics`` need them (several outputs: ``y`` per output, a dict or a list, feeds each output's
+            ``metrics``, logged ``<name>_<metric>`` as Keras's); with nothing added Keras's ``ValueError`` ("No loss
+            to compute") at the first batch, where Keras raises it.
         optimizer: built on ``model.parameters()`` (e.g. :class:`torch_impl.optim.Adam`), or as Keras's
             ``compile(optimizer=...)`` takes it: a name (``"adam"``: Keras's defaults) or a serialized Keras
             optimizer, made on ``model.named_parameters()`` (:func:`torch_impl.optim.get`).
@@ -1837,6 +1846,10 @@ def fit(
             Keras's order (the same every epoch, as Keras 3.15.1's); not with ``generator``.
         metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
             ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
+        class_weight: ``{class id: weight}``, each training sample weighted by its label's (Keras's rule), one
+            output only; as Keras's array adapter, before training, ``sample_weight`` beside it or a ``y`` per
+            output raise ``ValueError``, and no ``y`` a ``ValueError`` that is also Keras's ``IndexError``.
+        verbose: ``0`` silent, ``1`` or ``"auto"`` (Keras's default) a progress bar, ``2`` a line per epoch.
         on_batch_end: ``f(epoch, batch, logs)`` after each optimizer step.
         on_epoch_end: ``f(epoch, logs)`` after each epoch, with the epoch's
             figures (e.g. :meth:`torch_impl.diagnose.TrainingDoctor.on_epoch_end`).
@@ -1895,6 +1908,17 @@ def fit(
         if y is None and loss is not None:
             raise ValueError(f"The {kind}'s batches hold no targets ({summary(adapter.first_batch)}): fit trains on "
                              "batches (x, y) or (x, y, sample_weight).")
+    if class_weight is not None and kind is None:  # Keras's array adapter, made before training and any step
+        if sample_weight is not None:
+            raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+        # Keras: tree.is_nested(y), a loss or not (a list of rows as long as x is taken as one y here, as before)
+        if isinstance(y, dict) or (arrays_per_output(y) and len(y) != _n_samples(x)):
+            raise ValueError("`class_weight` is only supported for Models with a single output. (Keras refuses it "
+                             "too: give each output's class weights as its sample_weight, "
+                             "class_weight_to_sample_weight(y_i, class_weight_i).)")
+        if y is None:  # Keras 3.15.1: IndexError from class_weight_to_sample_weights(None, ...)
+            raise _ClassWeightWithoutTargets("`class_weight` weighs the samples by their targets: fit got no y "
+                                             "(Keras 3.15.1 raises IndexError: tuple index out of range).")
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
     penalties = Penalties(model)  # the regularizers, found once
@@ -1947,8 +1971,6 @@ def fit(
             raise ValueError(f"fit got no training samples (x holds 0) with steps_per_epoch={steps_per_epoch}.")
         batch_size = _steps_batch_size(given_batch_size, n, steps_per_epoch)  # Keras's array adapter
         if class_weight is not None:
-            if y is None:
-                raise ValueError("`class_weight` weighs the samples by their targets: fit got no y.")
             sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
         if seed is not None:
             if generator is not None:
@@ -2012,7 +2034,8 @@ def fit(
     callbacks = CallbackList(callbacks, model, optimizer, {"verbose": verbose, "epochs": epochs, "steps": steps},
                              compiled.directions)
     model.stop_training = False
-    progress = _progress(verbose, steps * max(epochs - initial_epoch, 0) if steps else None, "fit")
+    progress = _progress(1 if verbose == "auto" else verbose,  # Keras's ProgbarLogger: "auto" is 1
+                         steps * max(epochs - initial_epoch, 0) if steps else None, "fit")
     train_logs = None
     occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
 
