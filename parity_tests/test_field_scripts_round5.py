@@ -279,7 +279,8 @@ class _BiLstm(torch.nn.Module):
         return self.fc(torch.cat([h_n[0], h_n[1]], -1))
 
 
-@pytest.mark.parametrize("variant", ["script", "spatial_dropout", "mask_zero"])
+@pytest.mark.parametrize("variant", ["script"] + [pytest.param(v, marks=pytest.mark.slow)  # make test: the script
+                                                   for v in ("spatial_dropout", "mask_zero")])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_bidirectional_lstm_imdb_like_keras(dt, variant):
     seqs, labels = _imdb()
