@@ -1222,11 +1222,12 @@ def ctc(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
 
     ``y_true`` ``(N, S)`` holds label ids padded with 0, which is also the blank class; ``y_pred`` ``(N, T, C)``
     holds logits over ``T`` steps (all of them used). Computed by ``torch.nn.functional.ctc_loss`` on the log
-    softmax in float32, as Keras computes it on TensorFlow (float64 inputs too; the result comes back in their
-    dtype). Keras counts a row's non-zero labels and reads that many from its start, so a 0 inside a row
-    (``[1, 0, 2]``) makes the blank a target: the values agree with Keras's, the gradients of the blank class
-    do not (pad at the end). An impossible alignment (more labels than steps allow) gives ``inf``, where Keras's TensorFlow CTC
-    gives a large finite value (its paths start from ``log(1e-307)``, about -707, not ``-inf``).
+    softmax in float64 (torch's float32 CTC gradient is up to ~2e-5 off for sharp logits; Keras's float32
+    TensorFlow CTC is not), the result in float32 (float64 for float64 inputs). Keras counts a row's non-zero
+    labels and reads that many from its start, so a 0 inside a row (``[1, 0, 2]``) makes the blank a target: the
+    values agree with Keras's, the gradients of the blank class do not (pad at the end). An impossible alignment
+    (more labels than steps allow) gives ``inf``, where Keras's TensorFlow CTC gives a large finite value (its
+    paths start from ``log(1e-307)``, about -707, not ``-inf``; a loss past about 707 is capped there).
 
     Example:
         >>> import torch
@@ -1250,7 +1251,9 @@ def ctc(y_true: TensorLike, y_pred: TensorLike) -> torch.Tensor:
             raise ValueError(f"ctc: a label is outside [0, {num_classes}) (0 is the blank and the padding)")
 
     result_dtype = y_pred.dtype if y_pred.dtype == torch.float64 else torch.float32
-    log_probs = torch.log_softmax(y_pred.to(torch.float32), dim=-1).transpose(0, 1)  # (T, N, C)
+    # in float64: torch's float32 CTC gradient is up to ~2e-5 off for sharp logits, TensorFlow's is not
+    work = torch.float32 if y_pred.device.type == "mps" else torch.float64
+    log_probs = torch.log_softmax(y_pred.to(work), dim=-1).transpose(0, 1)  # (T, N, C)
     steps = torch.full((y_pred.shape[0],), y_pred.shape[1], dtype=torch.int64, device=y_pred.device)
     label_lengths = (labels != 0).sum(-1)
     values = F.ctc_loss(log_probs, labels, steps, label_lengths, blank=0, reduction="none", zero_infinity=False)
