@@ -135,7 +135,11 @@ def _snake_case(name: str) -> str:
 def _tensor(x, dtype: Optional[torch.dtype] = None, device=None) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x if dtype is None else x.to(dtype)
-    return torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
+    a = np.asarray(x)
+    if dtype is None and a.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
+        # Python floats (a list, a number) in floatx, as Keras's convert_to_tensor (and torch.tensor) take them
+        dtype = torch.get_default_dtype()
+    return torch.as_tensor(a, dtype=dtype, device=device)
 
 
 def _pair(y_true, y_pred, squeeze: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1107,10 +1111,19 @@ class FBetaScore(Metric):
                 v = v * sample_weight
             return v.sum() if self.axis is None else v.sum(self.axis)
 
-        self.true_positives = self.true_positives + weighted_sum(y_pred * y_true)
-        self.false_positives = self.false_positives + weighted_sum(y_pred * (1 - y_true))
-        self.false_negatives = self.false_negatives + weighted_sum((1 - y_pred) * y_true)
-        self.intermediate_weights = self.intermediate_weights + weighted_sum(y_true)
+        new = {"true_positives": self.true_positives + weighted_sum(y_pred * y_true),
+               "false_positives": self.false_positives + weighted_sum(y_pred * (1 - y_true)),
+               "false_negatives": self.false_negatives + weighted_sum((1 - y_pred) * y_true),
+               "intermediate_weights": self.intermediate_weights + weighted_sum(y_true)}
+        for n, v in new.items():
+            # Keras's variable.assign raises where the sum broadcasts the state to another shape (a later batch
+            # whose labels broadcast against the scores: (N,) labels with (N, 1) scores)
+            if v.shape != getattr(self, n).shape:
+                raise ValueError(f"{type(self).__name__}: this batch turns the state of shape "
+                                 f"{tuple(getattr(self, n).shape)} into {tuple(v.shape)}; give y_true and y_pred of "
+                                 "shape (batch_size, output_dim), as the first batch (Keras raises too)")
+        for n, v in new.items():
+            setattr(self, n, v)
 
     def result(self) -> torch.Tensor:
         if not self._built:
