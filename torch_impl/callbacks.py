@@ -364,7 +364,8 @@ class ReduceLROnPlateau(MonitorCallback):
 
     Args (Keras's): monitor ``"val_loss"``, factor 0.1 (must be < 1), patience 10, verbose 0, mode
     ``"auto"``, min_delta 1e-4, cooldown 0, min_lr 0. Every epoch it logs the rate in use as
-    ``"learning_rate"`` (in the history too). A :mod:`torch_impl.optim` optimizer stores the new rate in
+    ``"learning_rate"`` (in the history too; a ``MultiOptimizer``: each optimizer's as ``"learning_rate_<name>"``,
+    and each one's rate is reduced, as Keras 3.15.1). A :mod:`torch_impl.optim` optimizer stores the new rate in
     ``floatx`` as Keras's variable does (one with a schedule raises ``TypeError``, as Keras); another torch
     optimizer gets it in every parameter group's ``lr``.
     """
@@ -383,13 +384,15 @@ class ReduceLROnPlateau(MonitorCallback):
     def on_train_begin(self, logs=None):
         self._reset()
 
-    def _reduce_optimizer_lr(self, epoch: int) -> bool:
-        old_lr = _learning_rate(self.optimizer)
+    def _reduce_optimizer_lr(self, epoch: int, optimizer=None, name: str = "") -> bool:
+        optimizer = self.optimizer if optimizer is None else optimizer
+        old_lr = _learning_rate(optimizer)
         if old_lr > np.float32(self.min_lr):
             new_lr = max(old_lr * self.factor, self.min_lr)
-            _set_learning_rate(self.optimizer, new_lr)
+            _set_learning_rate(optimizer, new_lr)
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                name_str = f" {name}" if name else ""
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing{name_str} learning rate to {new_lr}.")
             return True
         return False
 
@@ -397,7 +400,7 @@ class ReduceLROnPlateau(MonitorCallback):
         if self.monitor_op is None:
             self._set_monitor_op()
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = _learning_rate(self.optimizer)
+        _log_learning_rates(self.optimizer, logs)
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
@@ -410,8 +413,12 @@ class ReduceLROnPlateau(MonitorCallback):
             self.best, self.wait = current, 0
         elif not self.in_cooldown():
             self.wait += 1
-            if self.wait >= self.patience and self._reduce_optimizer_lr(epoch):
-                self.cooldown_counter, self.wait = self.cooldown, 0
+            if self.wait >= self.patience:
+                subs = getattr(self.optimizer, "optimizers", None)  # a MultiOptimizer: each one's rate, as Keras
+                reduced = [self._reduce_optimizer_lr(epoch)] if subs is None else \
+                    [self._reduce_optimizer_lr(epoch, opt, getattr(opt, "name", "")) for opt in subs]
+                if any(reduced):
+                    self.cooldown_counter, self.wait = self.cooldown, 0
 
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
@@ -420,7 +427,8 @@ class ReduceLROnPlateau(MonitorCallback):
 class LearningRateScheduler(Callback):
     """Keras's ``LearningRateScheduler``: before each epoch the rate becomes ``schedule(epoch, lr)`` (``lr``:
     the current rate as the optimizer holds it; a ``schedule(epoch)`` of one argument works too, as in
-    Keras); it must return a float (``ValueError`` otherwise, as Keras). Logs ``"learning_rate"``.
+    Keras); it must return a float (``ValueError`` otherwise, as Keras). Logs ``"learning_rate"`` (a
+    ``MultiOptimizer``: each optimizer's rate scheduled and logged as ``"learning_rate_<name>"``, as Keras 3.15.1).
 
     Example:
         >>> import torch
@@ -435,20 +443,32 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def _update_optimizer_lr(self, optimizer, epoch: int) -> float:
         try:  # Keras: the new API first, then the old one
-            rate = self.schedule(epoch, _learning_rate(self.optimizer))
+            rate = self.schedule(epoch, _learning_rate(optimizer))
         except TypeError:
             rate = self.schedule(epoch)
         if not isinstance(rate, (float, np.float32, np.float64)):
             raise ValueError(f"The output of the `schedule` function should be a float. Got: {rate}")
-        _set_learning_rate(self.optimizer, float(rate))
+        _set_learning_rate(optimizer, float(rate))
+        return rate
+
+    def on_epoch_begin(self, epoch, logs=None):
+        subs = getattr(self.optimizer, "optimizers", None)
+        if subs is not None:  # a MultiOptimizer: each optimizer's rate, as Keras
+            for opt in subs:
+                rate = self._update_optimizer_lr(opt, epoch)
+                if self.verbose > 0:
+                    name = getattr(opt, "name", "")
+                    print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting {name} learning rate to {rate}.")
+            return
+        rate = self._update_optimizer_lr(self.optimizer, epoch)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
-            logs["learning_rate"] = _learning_rate(self.optimizer)
+            _log_learning_rates(self.optimizer, logs)
 
 
 class TerminateOnNaN(Callback):
@@ -1035,6 +1055,19 @@ def _set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:
     else:
         for group in optimizer.param_groups:
             group["lr"] = value
+
+
+def _log_learning_rates(optimizer, logs: dict) -> None:
+    """Keras's ``logs["learning_rate"]``; a MultiOptimizer's rates as ``learning_rate_<name>``, one per optimizer."""
+    subs = getattr(optimizer, "optimizers", None)
+    if subs is None:
+        logs["learning_rate"] = _learning_rate(optimizer)
+        return
+    seen: dict = {}
+    for opt in subs:  # Keras's names are unique ("sgd", "sgd_1"); torch_impl's are not: the same suffixes here
+        name = getattr(opt, "name", type(opt).__name__.lower())
+        n = seen[name] = seen.get(name, -1) + 1
+        logs[f"learning_rate_{name}_{n}" if n else f"learning_rate_{name}"] = _learning_rate(opt)
 
 
 def _learning_rate(optimizer: torch.optim.Optimizer) -> float:

@@ -1654,8 +1654,9 @@ class MultiOptimizer:
     parameters' gradients, with its own clipping, decay, schedule and step count, in the order given, and counts
     one step of its own (Keras's ``iterations``). ``loss_scale_factor`` (default ``None``) replaces those of the
     optimizers, as Keras's does, and :meth:`scale_loss` uses it. As in Keras, it has no ``learning_rate``
-    (``AttributeError``: a ``ReduceLROnPlateau`` cannot set it; set each optimizer's); a parameter in two
-    optimizers raises ``ValueError`` (Keras maps each variable to one). ``fit`` takes it as any optimizer.
+    (``AttributeError``; ``LearningRateScheduler`` and ``ReduceLROnPlateau`` set each optimizer's, as Keras's); a
+    parameter in two optimizers raises ``ValueError`` (Keras maps each variable to one). ``fit`` takes it as any
+    optimizer.
 
     Example:
         >>> import torch
