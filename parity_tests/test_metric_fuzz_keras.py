@@ -695,8 +695,9 @@ def test_empty_batch_where_keras_takes_a_max_documented():
     np.testing.assert_allclose(t[1], k[1], rtol=1e-6)
 
 
-def test_list_inputs_compute_in_floatx_like_keras():
-    """Python floats (lists) are floatx to Keras's ``convert_to_tensor`` (and to ``torch.tensor``); torch_impl made
+def test_list_inputs_compute_in_float32_like_keras():
+    """Python floats (lists) are float32 to Keras's ``convert_to_tensor`` (TensorFlow's default, whatever floatx is;
+    float64 floatx: ``test_blind_new_features8_keras.py``); torch_impl made
     them float64 (NumPy's choice), so a score of 0.7 passed ``threshold=0.7`` (float32(0.7) < 0.7 in float64) and
     a crossentropy clipped at float64's 1 - 1e-7 (found by the fuzz)."""
     y, p = [[0.0], [1.0], [0.0]], [[0.7], [0.9], [1.0]]

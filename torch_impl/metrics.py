@@ -137,8 +137,9 @@ def _tensor(x, dtype: Optional[torch.dtype] = None, device=None) -> torch.Tensor
         return x if dtype is None else x.to(dtype)
     a = np.asarray(x)
     if dtype is None and a.dtype == np.float64 and not isinstance(x, (np.ndarray, np.generic)):
-        # Python floats (a list, a number) in floatx, as Keras's convert_to_tensor (and torch.tensor) take them
-        dtype = torch.get_default_dtype()
+        # Python floats (a list, a number) in float32, as Keras's convert_to_tensor takes them (TensorFlow's
+        # default float type, whatever floatx is)
+        dtype = torch.float32
     return torch.as_tensor(a, dtype=dtype, device=device)
 
 
