@@ -1113,6 +1113,8 @@ def test_empty_batch_returns_empty_not_scalar_like_keras():
     assert seq.shape == () and seq.item() == 0.0
 
 
+@pytest.mark.slow  # 5 s alone, 20-40 s in make test beside the other worker (inductor's compile workers);
+# make test keeps test_compile.py's and test_losses_rest_transforms.py's torch.compile checks
 def test_torch_compile_recompiles_correctly_across_ignore_patterns():
     """Compiled segmentation loss: a data-dependent valid count must not be baked in (README: jit.trace replays it)."""
     fn = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255, axis=1)
