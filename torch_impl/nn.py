@@ -18,6 +18,8 @@ weights in Keras layout, and models built from a framework-neutral spec.
   (``max_value``, ``negative_slope``, ``threshold``), :class:`Softmax` (with Keras's ``mask``) and
   :class:`LayerNormalization` (TensorFlow's order of operations; the deprecated ``rms_scaling``): Keras's layers
   with its numbers; :func:`activation` and :data:`ACTIVATIONS` return a callable as it is.
+* :class:`GroupNormalization` (any channel axis, epsilon 1e-3; ``torch.nn.GroupNorm`` is channels-first, 1e-5) and
+  :class:`SpectralNormalization` (Keras's wrapper: the kernel itself rescaled at each training call) are Keras's.
 * :func:`load_keras_weights` loads ``model.get_weights()``-style arrays
   (Dense kernel ``(in, out)``; Conv kernels ``(*k, in, out)``; Embedding;
   BatchNormalization gamma, beta, moving mean, moving variance; LayerNorm;
@@ -84,6 +86,7 @@ __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d"
            "GlobalMaxPooling2D", "GlobalMaxPooling3D", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D",
            "AdaptiveAveragePooling3D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "AdaptiveMaxPooling3D",
            "activation",
+           "group_normalization", "GroupNormalization", "SpectralNormalization",
            "KerasSequential", "build_model",
            "load_keras_weights", "keras_weights", "keras_embedding_gradients", "ACTIVATIONS"]
 
@@ -1971,8 +1974,13 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
     layout."""
     slots = []
     attention_parts = _attention_outputs(model)
+    wrapped = {id(sub) for w in model.modules() if isinstance(w, SpectralNormalization) for sub in w.layer.modules()}
     for name, m in model.named_modules():
-        if id(m) in attention_parts:
+        if id(m) in attention_parts or id(m) in wrapped:
+            continue
+        if isinstance(m, SpectralNormalization):  # Keras's order: the kernel, vector_u, then the layer's others
+            inner = [(f"{name}.layer{desc}", t, lay) for desc, t, lay in _weight_slots(m.layer)]
+            slots.extend(inner[:1] + [(f"{name}.vector_u", m.vector_u, "same")] + inner[1:])
             continue
         if isinstance(m, nn.MultiheadAttention):
             slots.extend(_attention_slots(name, m))
@@ -1998,7 +2006,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.bias", m.bias, "same"))
         elif isinstance(m, nn.Embedding):
             slots.append((f"{name}.embeddings", m.weight, "same"))
-        elif isinstance(m, nn.LayerNorm):
+        elif isinstance(m, (nn.LayerNorm, nn.GroupNorm)):  # GroupNormalization too
             if m.weight is not None:
                 slots.append((f"{name}.gamma", m.weight, "same"))
             if m.bias is not None:
@@ -2011,7 +2019,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
             slots.extend((f"{name}.{stat}", m, f"norm_{stat}") for stat in ("mean", "variance", "count"))
         elif any(True for _ in m.parameters(recurse=False)):  # PReLU, attention, your own...
             raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Conv1D/2D/3DTranspose, Embedding, "
-                             "BatchNormalization, "
+                             "BatchNormalization, GroupNormalization, SpectralNormalization, "
                              f"LayerNormalization, LSTM, GRU and SimpleRNN layers; {name or '<root>'} is a "
                              f"{type(m).__name__}")
     return slots
@@ -2279,7 +2287,9 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     itself, :class:`MultiHeadAttention`, whose weights are Keras's arrays as they are), :class:`Normalization` (an
     adapted layer's mean, variance and count), ``Embedding``, :class:`BatchNormalization` (gamma, beta, moving mean
     and variance), ``LayerNorm``
-    (gamma, beta; :class:`LayerNormalization` too), ``LSTM`` / ``RNN`` (SimpleRNN) / ``GRU`` (Keras's
+    (gamma, beta; :class:`LayerNormalization` too), ``GroupNorm`` / :class:`GroupNormalization` (gamma, beta),
+    :class:`SpectralNormalization` (the wrapped layer's kernel, ``vector_u``, then its bias), ``LSTM`` / ``RNN``
+    (SimpleRNN) / ``GRU`` (Keras's
     ``reset_after=True``, gates ``[z, r, h]`` reordered to torch's ``[r, z, n]``; :class:`GRU` ``(reset_after=False)``
     takes Keras's ``(3 units,)`` bias into ``bias_ih``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
     GRU's two biases to both; LSTM's and RNN's ``bias_hh`` then stops requiring a gradient: trained, it
@@ -2355,3 +2365,270 @@ def keras_weights(model: nn.Module) -> list[np.ndarray]:
     weights come as float32 arrays, exactly)."""
     return [_normalization_keras(tensor, layout) if layout in _NORM_STATS else
             _rules(layout).to_keras([_numpy(t) for t in _tensors(tensor)]) for _, tensor, layout in _weight_slots(model)]
+
+
+# Keras's GroupNormalization and SpectralNormalization (keras/src/layers/normalization/group_normalization.py,
+# spectral_normalization.py)
+def group_normalization(x: torch.Tensor, groups: int, gamma: Optional[torch.Tensor] = None,
+                        beta: Optional[torch.Tensor] = None, axis: int = -1, epsilon: float = 1e-3) -> torch.Tensor:
+    """Keras's ``GroupNormalization`` call (``group_normalization.py:158-212``): the channels on ``axis`` split into
+    ``groups`` consecutive blocks, each sample's block normalised over its channels and every other non-batch axis
+    with ``tf.nn.moments`` (the population variance, no gradient through the mean inside it), ``inv = rsqrt(var +
+    epsilon) * gamma``, ``x * inv + (beta - mean * inv)``, computed in ``result_type(x.dtype, float32)`` (half
+    inputs in float32, float64 in float64) and cast back to ``x``'s dtype. ``gamma``/``beta``: ``(C,)`` or
+    ``None``. ``groups == C`` is instance normalization, ``groups == 1`` a layer normalization over all the
+    non-batch axes. Differences from ``torch.nn.functional.group_norm``: any channel ``axis`` (Keras's default
+    is the last, channels-last), ``epsilon`` 1e-3 (torch: 1e-5) and TensorFlow's order of operations.
+
+    Example:
+        >>> x = torch.tensor([[-1.0, 1.0, 0.0, 2.0], [1.0, 3.0, -4.0, -2.0]], dtype=torch.float64)[None]
+        >>> group_normalization(x, groups=4).round(decimals=4).tolist()     # instance norm over the 2 steps
+        [[[-0.9995, -0.9995, 0.9999, 0.9999], [0.9995, 0.9995, -0.9999, -0.9999]]]
+    """
+    x = torch.as_tensor(x)
+    r = x.dim()
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"GroupNormalization: axis must be an integer (Keras's build indexes the input shape with "
+                        f"it: tuple indices must be integers or slices), got {axis!r}")
+    if not -r <= axis < r:
+        raise IndexError(f"tuple index out of range: GroupNormalization axis {axis} for an input of shape "
+                         f"{tuple(x.shape)} (Keras 3.15.1 raises IndexError from its build)")
+    a = axis % r
+    if a == 0:
+        raise ValueError("GroupNormalization: axis 0 is the batch axis (Keras 3.15.1 reshapes it into groups and "
+                         "reduces the wrong axes; no meaningful layer to match)")
+    channels = x.shape[a]
+    _check_groups(groups, channels)
+    compute = torch.promote_types(x.dtype, torch.float32)  # backend.result_type(inputs_dtype, "float32")
+    shape = list(x.shape)
+    shape[a:a + 1] = [groups, channels // groups]
+    xr = x.reshape(shape).to(compute)
+    reduce = [d for d in range(1, r + 1) if d != a]
+    mean = xr.mean(dim=reduce, keepdim=True)  # tf.nn.moments
+    variance = torch.square(xr - mean.detach()).mean(dim=reduce, keepdim=True)
+    view = [1] * (r + 1)
+    view[a:a + 2] = [groups, channels // groups]
+    inv = torch.rsqrt(variance + epsilon)
+    if gamma is not None:
+        inv = inv * gamma.reshape(view).to(compute)
+    res = -mean * inv
+    if beta is not None:
+        res = res + beta.reshape(view).to(compute)
+    return (xr * inv + res).to(x.dtype).reshape(x.shape)
+
+
+def _check_groups(groups: int, channels: int) -> None:
+    """Keras's build-time checks (``group_normalization.py:116-126``, its wording)."""
+    if channels < groups:
+        raise ValueError(f"Number of groups ({groups}) cannot be more than the number of channels ({channels}).")
+    if channels % groups != 0:
+        raise ValueError(f"Number of groups ({groups}) must be a multiple of the number of channels ({channels}).")
+
+
+class GroupNormalization(nn.modules.lazy.LazyModuleMixin, nn.GroupNorm):
+    """Keras's ``GroupNormalization(groups=32, axis=-1, epsilon=1e-3, center=True, scale=True)``
+    (:func:`group_normalization`): the channels on ``axis`` (default the last: Keras's channels-last layout; ``axis=1``
+    for torch's ``(N, C, ...)``) in ``groups`` groups, ``groups=-1`` one per channel (instance normalization).
+    ``num_channels`` builds gamma (``weight``, ones, shape ``(C,)``) and beta (``bias``, zeros) now; without it
+    they are made at the first call, as Keras builds (torch's lazy modules: call once before making the
+    optimizer). ``scale=False`` has no gamma, ``center=False`` no beta. Keras's errors: ``groups`` not a positive
+    integer or -1 (at construction), more groups than channels or channels not divisible by them (when built),
+    then another rank or channel count than the first call's (Keras's ``InputSpec``). A mask the input carries
+    (:func:`torch_impl.utils.set_keras_mask`) passes through unused: padded steps count in the statistics, as in
+    Keras.
+
+    Dtypes as Keras's layer (it does not autocast its input): the statistics in ``result_type(x, float32)``, the
+    output in the layer's dtype (its parameters'), except that half inputs to a float32 layer stay half (Keras's
+    ``mixed_float16``/``mixed_bfloat16`` policy). A ``torch.nn.GroupNorm`` is channels-first, ``eps=1e-5`` and
+    has gamma and beta both or neither; this is a subclass (``keras_init_``, ``load_keras_weights`` and
+    ``keras_weights`` take Keras's ``[gamma, beta]``; ``regularize``/``constrain``: ``kernel_*`` is gamma, ``bias_*``
+    beta).
+
+    Example:
+        >>> gn = GroupNormalization(groups=2, dtype=torch.float64)   # keras.layers.GroupNormalization(groups=2)
+        >>> x = torch.arange(8.0, dtype=torch.float64).reshape(1, 2, 4)   # (batch, steps, channels)
+        >>> gn(x).detach().round(decimals=4).tolist()
+        [[[-1.2125, -0.7275, -1.2125, -0.7275], [0.7275, 1.2125, 0.7275, 1.2125]]]
+        >>> gn.weight.shape, GroupNormalization(4, axis=1, num_channels=8).weight.shape   # channels-first
+        (torch.Size([4]), torch.Size([8]))
+    """
+
+    cls_to_become = None
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, num_channels: Optional[int] = None, dtype: Optional[torch.dtype] = None,
+                 device=None):
+        if not isinstance(groups, int) or (groups <= 0 and groups != -1):
+            raise ValueError("Received an invalid value for argument `groups`, expected a positive integer (or `-1` "
+                             f"for instance normalization). Received: groups={groups}")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"GroupNormalization: axis must be an integer (Keras's build indexes the input shape "
+                            f"with it: tuple indices must be integers or slices), got {axis!r}")
+        super().__init__(1, 0, eps=epsilon, affine=False, device=device, dtype=dtype)
+        self.groups, self.axis, self.epsilon = groups, axis, epsilon
+        self.center, self.scale = bool(center), bool(scale)
+        self.affine = self.center or self.scale
+        self.register_buffer("_layer_dtype", torch.empty(0, device=device, dtype=dtype), persistent=False)
+        self._ndim: Optional[int] = None
+        kw = dict(device=device, dtype=dtype)
+        make = (lambda: nn.parameter.UninitializedParameter(**kw)) if num_channels is None else \
+            (lambda: nn.Parameter(torch.empty(num_channels, **kw)))
+        self.weight = make() if self.scale else None
+        self.bias = make() if self.center else None
+        self.num_channels = 0
+        if num_channels is not None:
+            self._build(num_channels)
+            self.reset_parameters()
+
+    def _build(self, channels: int) -> None:
+        if self.groups == -1:
+            self.groups = channels
+        _check_groups(self.groups, channels)
+        self.num_groups, self.num_channels = self.groups, channels
+
+    def reset_parameters(self) -> None:
+        if self.has_uninitialized_params():
+            return
+        with torch.no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1.0)
+            if self.bias is not None:
+                self.bias.zero_()
+
+    def initialize_parameters(self, x: torch.Tensor, *args, **kwargs) -> None:
+        if not self.num_channels:
+            self._check_axis(x)
+            loaded = [p for p in (self.weight, self.bias) if p is not None and not nn.parameter.is_lazy(p)]
+            self._build(loaded[0].shape[0] if loaded else x.shape[self.axis])  # a state dict loaded: its channels
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                for p in (self.weight, self.bias):
+                    if p is not None:
+                        p.materialize((self.num_channels,))
+                self.reset_parameters()
+
+    def _check_axis(self, x: torch.Tensor) -> None:
+        if not -x.dim() <= self.axis < x.dim():
+            raise IndexError(f"tuple index out of range: GroupNormalization axis {self.axis} for an input of shape "
+                             f"{tuple(x.shape)} (Keras 3.15.1 raises IndexError from its build)")
+
+    def extra_repr(self) -> str:
+        return (f"groups={self.groups}, axis={self.axis}, epsilon={self.epsilon}, center={self.center}, "
+                f"scale={self.scale}, num_channels={self.num_channels or None}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_axis(x)
+        if not self.num_channels:  # no gamma nor beta: built here
+            self._build(x.shape[self.axis])
+        name = f"Input 0 of layer {type(self).__name__} is incompatible with the layer"
+        if self._ndim is None:
+            self._ndim = x.dim()
+        elif x.dim() != self._ndim:
+            raise ValueError(f"{name}: expected ndim={self._ndim}, found ndim={x.dim()}. Full shape received: "
+                             f"{tuple(x.shape)}")
+        if x.shape[self.axis] != self.num_channels:
+            raise ValueError(f"{name}: expected axis {self.axis} of input shape to have value {self.num_channels}, "
+                             f"but received input with shape {tuple(x.shape)}")
+        layer_dtype = self._layer_dtype.dtype
+        out_dtype = x.dtype if x.dtype in _HALF and layer_dtype == torch.float32 else layer_dtype
+        out = group_normalization(x, self.groups, self.weight, self.bias, self.axis, self.epsilon).to(out_dtype)
+        mask = getattr(x, "_keras_mask", None)
+        if mask is not None:  # supports_masking: the mask passes through (the statistics include the padding)
+            out._keras_mask = mask
+        return out
+
+
+def _keras_kernel(layer: nn.Module) -> torch.Tensor:
+    """The layer's kernel in Keras's layout: a ``Linear`` weight transposed ``(in, out)``, a conv's ``(*k, in,
+    out)``, a transposed conv's ``(*k, out, in)``, a depthwise one's ``(*k, C, multiplier)``, an ``Embedding``'s as
+    it is (Keras's ``embeddings``)."""
+    from torch_impl._layer_args import kernel_layout
+
+    w = layer.weight
+    if isinstance(layer, nn.Embedding):
+        return w
+    k = kernel_layout(layer)[0](w)
+    if _is_depthwise(layer):
+        k = k.reshape(tuple(k.shape[:-2]) + (layer.groups, k.shape[-1] // layer.groups))
+    return k
+
+
+def _keras_l2_normalize(x: torch.Tensor, epsilon: float = 1e-7) -> torch.Tensor:
+    """Keras 3.15.1's ``normalize(x, axis=None)`` (``ops.nn._normalize``): ``x * minimum(rsqrt(sum(x**2)),
+    1 / epsilon)``, ``epsilon = backend.epsilon()``."""
+    inv = torch.rsqrt(torch.square(x).sum())
+    return x * torch.minimum(inv, torch.tensor(1.0 / epsilon, dtype=x.dtype, device=x.device))
+
+
+class SpectralNormalization(nn.Module):
+    """Keras's ``SpectralNormalization(layer, power_iterations=1)`` wrapper of a ``Linear``, ``Conv1d/2d/3d``
+    (depthwise too), ``ConvTranspose1d/2d/3d`` or ``Embedding`` (Keras's layers with a ``kernel`` or
+    ``embeddings``; any other module raises Keras's ``ValueError`` here, at construction, where Keras raises at
+    its first call).
+
+    Keras's algorithm (``spectral_normalization.py:77-116``): ``vector_u`` is a ``(1, n)`` buffer, ``n`` the Keras
+    kernel's last axis (a Linear's or conv's output channels, a transposed conv's *input* channels, an
+    Embedding's width), drawn from ``TruncatedNormal(stddev=0.02)``. Each call in ``train()`` mode, unless the
+    kernel is all zeros, runs ``power_iterations`` steps on ``W`` = the Keras kernel as ``(-1, n)``: ``v =
+    normalize(u W^T)``, ``u = normalize(v W)`` (``x * min(rsqrt(sum x^2), 1e7)``), ``sigma = v W u^T``, and
+    **overwrites** the kernel with ``kernel / sigma`` and ``vector_u`` with ``u`` (no gradient through sigma: the
+    gradient is the wrapped layer's at the rescaled kernel, which the optimizer then steps from); then the layer
+    runs. In ``eval()`` mode the layer runs on its kernel as it is. ``vector_u`` loads from Keras's weights
+    (:func:`load_keras_weights` order: kernel, ``vector_u``, bias) or by ``sn.vector_u.copy_(...)``
+    (``generator`` seeds torch's draw; ``keras_init_(seed=...)`` gives the wrapped kernel Keras's values, not
+    ``vector_u``, which Keras draws when the wrapper is built).
+
+    ``torch.nn.utils.parametrizations.spectral_norm`` is another scheme: it keeps the raw ``weight_orig`` and
+    recomputes ``weight_orig / sigma`` at every forward with the gradient through sigma, runs 15 power iterations
+    when registered, normalises with ``max(norm, 1e-12)``, and takes a transposed conv's matrix as ``(out, in *
+    k)`` (``dim=1``), not Keras's ``(k out, in)``. Keras 3.15.1 casts the output to the input's dtype (integer
+    indices give truncated embeddings); here the output keeps the layer's dtype.
+
+    Example:
+        >>> conv = torch.nn.Conv2d(1, 1, 2, bias=False)
+        >>> _ = torch.nn.init.ones_(conv.weight)
+        >>> sn = SpectralNormalization(conv, power_iterations=8)
+        >>> sn.eval()(torch.ones(1, 1, 2, 2)).item()   # inference: the kernel as it is
+        4.0
+        >>> sn.train()(torch.ones(1, 1, 2, 2)).item()  # training: the kernel over its spectral norm, 2
+        2.0
+    """
+
+    def __init__(self, layer: nn.Module, power_iterations: int = 1, generator: Optional[torch.Generator] = None):
+        super().__init__()
+        if power_iterations <= 0:
+            raise ValueError("`power_iterations` should be greater than zero. Received: "
+                             f"`power_iterations={power_iterations}`")
+        if not isinstance(layer, _KERNEL_MODULES + (nn.Embedding,)):
+            raise ValueError(f"{type(layer).__name__} object has no attribute 'kernel' nor 'embeddings'")
+        self.layer, self.power_iterations = layer, power_iterations
+        kernel = _keras_kernel(layer)
+        u = torch.empty((1, kernel.shape[-1]), dtype=kernel.dtype, device=kernel.device)
+        nn.init.trunc_normal_(u, std=0.02, a=-0.04, b=0.04, generator=generator)  # Keras: within 2 stddev
+        self.register_buffer("vector_u", u)
+
+    def extra_repr(self) -> str:
+        return f"power_iterations={self.power_iterations}"
+
+    @torch.no_grad()
+    def normalized_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keras's ``normalized_weights()``: the new ``vector_u`` and ``sigma`` (the kernel's new value is
+        ``kernel / sigma``), nothing assigned."""
+        kernel = _keras_kernel(self.layer)
+        weights = kernel.reshape(-1, kernel.shape[-1])
+        u = self.vector_u.to(weights.dtype)
+        for _ in range(self.power_iterations):
+            v = _keras_l2_normalize(u @ weights.T)
+            u = _keras_l2_normalize(v @ weights)
+        sigma = (v @ weights) @ u.T
+        return u.to(self.vector_u.dtype), sigma
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            with torch.no_grad():
+                weight = self.layer.weight
+                if bool((weight != 0).any()):  # Keras's cond: an all-zero kernel is left alone
+                    u, sigma = self.normalized_weights()
+                    self.vector_u.copy_(u)
+                    weight.copy_((weight / sigma.reshape(())).to(weight.dtype))
+        return self.layer(x)
