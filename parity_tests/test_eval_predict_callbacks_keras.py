@@ -15,7 +15,9 @@ dict (keys, types, values):
   tensors, torch_impl's torch tensors), a dict's outputs become keys of the logs (Keras flattens nested logs);
 * ``self.model.stop_evaluating`` / ``stop_predicting`` set in a batch hook: the run ends after that batch, the
   results (outputs) so far come back; in ``fit``'s validation too (``val_`` figures of the batches run);
-* ``LambdaCallback(on_predict_begin=...)`` (Keras's ``test_lambda_callback_during_prediction``).
+* ``LambdaCallback(on_predict_begin=...)`` (Keras's ``test_lambda_callback_during_prediction``);
+* ``verbose``: Keras's default ``"auto"`` (a progress bar), 1, 2 (one line) and 0: the same text printed as
+  Keras's, times aside, and ``params["verbose"]`` as given.
 
 Measured (max relative error of the logged values against Keras's; outputs norm-wise):
 
@@ -35,6 +37,7 @@ fit, validation stopped after 2 of 3 batches   30 hook calls, logs 1.5e-16,     
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 
 import numpy as np
@@ -170,7 +173,7 @@ def test_evaluate_calls_test_hooks_like_keras(dt):
     with _precision(dt):
         kr = km.evaluate(x, y, sample_weight=sw, batch_size=8, verbose=0, callbacks=[k], return_dict=True)
         tr = tfit.evaluate(net, x, y, sample_weight=sw, loss="sparse_categorical_crossentropy", batch_size=8,
-                           metrics=["accuracy"], weighted_metrics=["accuracy"], callbacks=[t])
+                           metrics=["accuracy"], weighted_metrics=["accuracy"], callbacks=[t], verbose=0)
     worst = _compare_calls(k.calls, t.calls, _tol(dt))
     print(f"{dt}: {len(k.calls)} hook calls {[c[0][3:] for c in k.calls]}; params Keras {k.params} torch_impl "
           f"{t.params}; last batch logs {t.calls[-2][2]}; logs max rel {worst:.1e}")
@@ -202,7 +205,7 @@ def test_evaluate_on_a_generator_like_keras():
         # Keras 3.15.1 warns "ran out of data" without steps; later Keras and torch_impl do not (#23360)
         with _precision("float64"), _no_ran_out_warning():
             tfit.evaluate(net, _generator(x, y), loss="sparse_categorical_crossentropy", steps=steps,
-                          metrics=["accuracy"], weighted_metrics=["accuracy"], callbacks=[t])
+                          metrics=["accuracy"], weighted_metrics=["accuracy"], callbacks=[t], verbose=0)
         worst = _compare_calls(k.calls, t.calls, 1e-12)
         print(f"steps={steps}: {[(c[0][8:], c[1]) for c in t.calls]}; params {t.params}; logs max rel {worst:.1e}")
         assert k.params == t.params == {"verbose": 0, "epochs": 1, "steps": steps}
@@ -218,7 +221,7 @@ def test_predict_calls_predict_hooks_like_keras(dt):
     k, t = KerasRecorder(), TorchRecorder()
     with _precision(dt):
         kp = km.predict(x, batch_size=8, verbose=0, callbacks=[k])
-        tp = tfit.predict(net, x, batch_size=8, callbacks=[t])
+        tp = tfit.predict(net, x, batch_size=8, callbacks=[t], verbose=0)
     worst = _compare_calls(k.calls, t.calls, _tol(dt))
     print(f"{dt}: {[(c[0][11:], c[1], {key: np.shape(v) for key, v in (c[2] or {}).items()}) for c in t.calls]}; "
           f"params {t.params}; outputs max rel (norm-wise) {worst:.1e}")
@@ -255,7 +258,7 @@ def test_predict_on_a_generator_and_several_outputs_like_keras():
     with _precision("float64"), pytest.warns(UserWarning, match="ran out of data"):
         km.predict(_generator(x), verbose=0, callbacks=[k])
     with _no_ran_out_warning():  # Keras 3.15.1 warns; later Keras and torch_impl do not (keras-team/keras#23360)
-        tfit.predict(net, _generator(x), callbacks=[t])
+        tfit.predict(net, _generator(x), callbacks=[t], verbose=0)
     worst = _compare_calls(k.calls, t.calls, 1e-12)
     print(f"generator: {[(c[0][11:], c[1]) for c in t.calls]}, params {t.params}, max rel {worst:.1e}")
     assert k.params == t.params and t.params["steps"] is None
@@ -336,3 +339,55 @@ def test_lambda_callback_during_prediction_and_evaluation():
         ["on_test_begin", ["loss"]]
     with pytest.raises(TypeError, match="Callback instances"):
         tfit.predict(net, x, callbacks=[lambda logs: None])
+
+
+def _shown(text: str) -> str:
+    """What a progress bar leaves on screen (its last state: the text after the last ``\\r``, trailing blanks cut),
+    the times (elapsed, ETA, per step) replaced by ``T``."""
+    last = text.split("\r")[-1].rstrip(" \n")
+    return re.sub(r"\d+(ms|us|s)/step", "T/step", re.sub(r"(\x1b\[1m|- )\d+s(\x1b\[0m| )", r"\1T\2", last))
+
+
+def test_evaluate_and_predict_verbose_default_like_keras(capsys):
+    """``verbose`` of ``evaluate`` and ``predict``: Keras's default ``"auto"`` (``trainers/trainer.py:755,846``,
+    ``callbacks/progbar_logger.py:31-33``: a ``Progbar`` of ``verbose=1``) draws a progress bar, redrawn in place
+    (``\\b...\\r``), its last state with the results, e.g. ``3/3 ━━━━━━━━━━━━━━━━━━━━ 0s 6ms/step - accuracy:
+    0.5000 - loss: 1.3933`` (``utils/progbar.py``); ``verbose=2`` one line ``3/3 - 0s - 16ms/step - accuracy: ...``
+    (``predict``: ``3/3 - 0s - 14ms/step``); ``0`` nothing; ``params["verbose"]`` as given (``"auto"`` by
+    default). torch_impl printed nothing by default (its default was 0) and ``verbose=2`` printed no time."""
+    x, y, _ = _data()
+    km, net = _models("float64")
+    kw = dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"], weighted_metrics=["accuracy"])
+    shown = []
+    for verbose in (None, 1, 2, 0):
+        arg = {} if verbose is None else {"verbose": verbose}
+        k, t = KerasRecorder(), TorchRecorder()
+        out = {}
+        with _precision("float64"):
+            kr = km.evaluate(x, y, batch_size=8, callbacks=[k], return_dict=True, **arg)
+            out["k_eval"] = capsys.readouterr().out
+            tr = tfit.evaluate(net, x, y, batch_size=8, callbacks=[t], **kw, **arg)
+            out["t_eval"] = capsys.readouterr().out
+            kp = km.predict(x, batch_size=8, **arg)
+            out["k_pred"] = capsys.readouterr().out
+            tp = tfit.predict(net, x, batch_size=8, **arg)
+            out["t_pred"] = capsys.readouterr().out
+        err = max(_rel([tr[key] for key in kr], list(kr.values())), _normwise(tp, kp))
+        shown.append((verbose, {key: _shown(v) for key, v in out.items()}, k.params["verbose"], err))
+        assert k.params["verbose"] == t.params["verbose"] == ("auto" if verbose is None else verbose)
+        assert err <= 1e-12
+        for what in ("eval", "pred"):
+            kt, tt = out[f"k_{what}"], out[f"t_{what}"]
+            if verbose == 0:
+                assert kt == tt == ""
+                continue
+            assert _shown(kt) == _shown(tt) != "", (verbose, what, kt, tt)
+            if verbose == 2:  # one line, no bar
+                assert kt.count("\n") == tt.count("\n") == 1 and "\r" not in kt + tt
+            else:  # a bar redrawn in place, ended by a line break
+                assert kt.startswith("\r") and tt.startswith("\r") and kt.endswith("\n") and tt.endswith("\n")
+    with capsys.disabled():
+        for verbose, texts, params, err in shown:
+            print(f"\nverbose={verbose!r} (params {params!r}, figures max rel {err:.1e}):")
+            for key, text in texts.items():
+                print(f"  {key}: {text!r}")

@@ -26,6 +26,10 @@ Here, in float64 (each within 1e-12 relative, every epoch):
   ``y`` per output (a dict or a list; a model returning a dict too), ``validation_data``, ``evaluate`` as a list
   and a dict: Keras's ``CompileMetrics`` alone (``compile_utils.py``), logs ``out1_mae``, ``val_out2_mse``...
   (measured within 4.2e-16);
+* two outputs, no loss, a ``y`` of fewer arrays (a shorter list or tuple, one array): Keras's ``CompileMetrics``
+  zips it with the outputs, so it labels the first ones and the others' metrics are not logged (histories and
+  ``evaluate`` within 1e-12 relative); a dict ``y`` without ``out2``: ``KeyError: 'out2'`` whenever metrics are
+  compiled (no update on either side), the model trains without them;
 * ``class_weight`` with no ``y`` (Keras's ``IndexError``, ``data_adapter_utils.py:125``) or a ``y`` per output
   (``ValueError``, ``array_data_adapter.py:66-70``), raised before ``on_train_begin``;
 * ``fit``'s arguments as Keras's: ``verbose="auto"`` (a progress bar), ``callbacks=`` one callback or nested.
@@ -448,6 +452,106 @@ def test_several_outputs_without_loss_errors():
     history = tfit.fit(TwoOutputs(), x, {"out1": y1, "out2": y2}, validation_data=(x, None), **kw).history
     print("no metrics, y per output, validation_data=(x, None):", history)
     assert sorted(history) == ["loss", "val_loss"]
+
+
+PARTIAL = {  # compile's metrics / weighted_metrics, y (training, validation), sample_weight, a model returning a dict
+    "shorter-list-y": (dict(metrics=["mae", "mse"]), lambda y1, y2: [y1], None, False),
+    "one-array-y": (dict(metrics={"out1": "mae", "out2": "mse"}), lambda y1, y2: y1, None, False),
+    "one-array-y-metrics-on-out2": (dict(metrics=[None, "mse"]), lambda y1, y2: y2, None, False),
+    "weighted-list-sample-weight": (dict(weighted_metrics=["mae", "mse"]), lambda y1, y2: [y1], "list", False),
+    "dict-model-tuple-y": (dict(metrics={"out1": ["mae", "mse"], "out2": "mse"}), lambda y1, y2: (y1,), "one",
+                           True),
+}
+SLOW_PARTIAL = {"one-array-y", "one-array-y-metrics-on-out2", "weighted-list-sample-weight", "dict-model-tuple-y"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_PARTIAL else c
+                                  for c in PARTIAL])
+def test_several_outputs_partial_y_without_loss_like_keras(case):
+    """No loss, two outputs, ``y`` of fewer arrays than outputs (a shorter list or tuple, one array): Keras's
+    ``CompileMetrics`` alone zips ``tree.flatten(y)`` with the outputs (``compile_utils.py:276-286``,
+    ``_build_metrics_set``, and ``update_state``, ``compile_utils.py:344-352``), so the arrays label the first
+    outputs in order and the other outputs' metrics are neither built nor logged (one array goes to ``out1`` even
+    when only ``out2`` has metrics: nothing logged then); a list ``sample_weight`` pairs the same way. torch_impl
+    raised ``ValueError`` ("`y` has 1 entries for a model of 2 outputs", "give y as a list with one array per
+    output"). A model returning a dict: named with ``output_names`` here."""
+    compile_args, make_y, weights, as_dict = PARTIAL[case]
+    x, y1, y2, sw = _two_output_data()
+    y, yv = make_y(y1[:24], y2[:24]), make_y(y1[24:], y2[24:])
+    sws = {"list": ([sw[:24]], [sw[24:]]), "one": (sw[:24], sw[24:]), None: (None, None)}[weights]
+    fit_sw = {} if weights is None else {"sample_weight": sws[0]}
+    val = (x[24:], yv) + (() if weights is None else (sws[1],))
+    with _precision("float64"):
+        keras.utils.set_random_seed(25)
+        model = _keras_two_outputs(as_dict)
+        net = load_keras_weights(TwoOutputs(as_dict), model.get_weights())
+        model.compile(optimizer="adam", **compile_args)
+        kh = model.fit(x[:24], y, epochs=2, batch_size=10, shuffle=False, validation_data=val, verbose=0,
+                       **fit_sw).history
+        names = {"output_names": ["out1", "out2"]}
+        th = tfit.fit(net, x[:24], y, epochs=2, batch_size=10, shuffle=False, validation_data=val, optimizer="adam",
+                      verbose=0, **names, **compile_args, **fit_sw).history
+        _compare(f"two outputs, no loss, {case}:", th, kh, "float64")
+        ev = dict(batch_size=8, verbose=0, **({} if weights is None else {"sample_weight": sws[1]}))
+        k_list, k_dict = model.evaluate(x[24:], yv, **ev), model.evaluate(x[24:], yv, return_dict=True, **ev)
+        t_list = tfit.evaluate(net, x[24:], yv, return_dict=False, **names, **compile_args, **ev)
+        t_dict = tfit.evaluate(net, x[24:], yv, **names, **compile_args, **ev)
+    print(f"  evaluate: Keras {k_dict} torch_impl {t_dict}; list max rel {_rel(t_list, k_list):.1e}")
+    assert np.shape(t_list) == np.shape(k_list) and _rel(t_list, k_list) <= TOL["float64"]
+    assert list(t_dict) == list(k_dict) and _rel(list(t_dict.values()), list(k_dict.values())) <= TOL["float64"]
+    assert not any(k.startswith("out2") for k in kh)  # the second output, unlabelled, has no metrics
+
+
+MISSING = {"metrics-on-out1-only": dict(metrics={"out1": "mae"}), "empty-metrics-list": dict(metrics=[]),
+           "weighted-metrics-only": dict(weighted_metrics=["mae", None]),
+           "dict-model-no-output-names": dict(metrics={"out1": "mae"}), "no-metrics-trains": dict()}
+
+
+@pytest.mark.parametrize("case", [c if c == "metrics-on-out1-only" else pytest.param(c, marks=pytest.mark.slow)
+                                  for c in MISSING])
+def test_dict_y_missing_an_output_raises_key_error_like_keras(case):
+    """No loss, two outputs, a dict ``y`` without ``out2``'s labels: Keras's ``CompileMetrics._flatten_y``
+    (``compile_utils.py:339-342``) looks every output's name up in it, so whenever metrics or weighted metrics are
+    compiled (an empty list too: ``trainer.py:196``), whichever outputs they are on, ``fit`` and ``evaluate``
+    raise ``KeyError: 'out2'`` at the first step (after ``on_train_begin``, ``on_epoch_begin`` and
+    ``on_train_batch_begin``, before any update); without them (no ``CompileMetrics``) ``y`` is unused and the
+    model trains. torch_impl trained silently when the missing output had no metrics; now it raises a ``KeyError``
+    (``args[0]`` the output's name; also a ``ValueError``) before training and any callback (a model returning a
+    dict, named by ``y``'s keys: at the first step, as Keras)."""
+    compile_args, as_dict = MISSING[case], case.startswith("dict-model")
+    x, y1, _, _ = _two_output_data()
+    names = {} if as_dict else {"output_names": ["out1", "out2"]}
+    with _precision("float64"):
+        keras.utils.set_random_seed(26)
+        model = _keras_two_outputs(as_dict)
+        net = load_keras_weights(TwoOutputs(as_dict), model.get_weights())
+        model.compile(optimizer="adam", **compile_args)
+        if case == "no-metrics-trains":
+            kh = model.fit(x, {"out1": y1}, epochs=2, batch_size=10, shuffle=False, verbose=0).history
+            th = tfit.fit(net, x, {"out1": y1}, epochs=2, batch_size=10, shuffle=False, optimizer="adam", verbose=0,
+                          **names).history
+            _compare("dict y without out2, no metrics:", th, kh, "float64")
+            return
+        before = [w.copy() for w in model.get_weights()]
+        kc, tc = _KCalls(), _Calls()
+        with pytest.raises(KeyError) as kerr:
+            model.fit(x, {"out1": y1}, epochs=1, batch_size=10, verbose=0, callbacks=[kc])
+        with pytest.raises(KeyError) as kerr_ev:
+            model.evaluate(x, {"out1": y1}, verbose=0)
+        t_before = [p.detach().clone() for p in net.parameters()]
+        with pytest.raises(KeyError) as terr:
+            tfit.fit(net, x, {"out1": y1}, epochs=1, batch_size=10, optimizer="adam", verbose=0, callbacks=[tc],
+                     **names, **compile_args)
+        with pytest.raises(KeyError) as terr_ev:
+            tfit.evaluate(net, x, {"out1": y1}, verbose=0, **names, **compile_args)
+    print(f"dict y without out2, {case}: Keras {kerr.value!r} (evaluate {kerr_ev.value!r}) after {kc.calls}; "
+          f"torch_impl {terr.value.args!r} after {tc.calls}: {terr.value}")
+    assert kerr.value.args == kerr_ev.value.args == terr.value.args == terr_ev.value.args == ("out2",)
+    assert isinstance(terr.value, ValueError)
+    assert all((a == b).all() for a, b in zip(before, model.get_weights()))  # no step taken, on either side
+    assert all(torch.equal(a, b) for a, b in zip(t_before, net.parameters()))
+    assert kc.calls == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin"]
+    assert tc.calls == (kc.calls if as_dict else [])
 
 
 # ---- class_weight without y, or with a y per output (Keras's array adapter) ----------------------------------

@@ -92,7 +92,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * several outputs, as Keras's ``compile``/``fit`` for ``keras.Model(inp, [out_a, out_b])`` or a dict of outputs
   (:class:`_MultiOutput`): the model returns a list/tuple or a dict of logits; ``y`` (and ``sample_weight``,
   ``validation_data``) holds one array per output, as a list or a dict keyed by output name (one
-  ``sample_weight`` array weighs every output). The outputs' names are a dict's keys, or ``output_names=``
+  ``sample_weight`` array weighs every output; without a loss, as Keras's ``CompileMetrics`` alone, fewer arrays
+  label the first outputs, the others' metrics unlogged, and a dict missing an output raises ``KeyError`` when
+  metrics are given). The outputs' names are a dict's keys, or ``output_names=``
   (else the model's ``output_names`` attribute): Keras's output layers' names, which name the logs. ``loss`` is
   one loss (for every output), a list or a dict (``None``: no loss on that output); ``loss_weights`` a list or
   dict (one weight with one loss); ``metrics`` / ``weighted_metrics`` a list with one entry per output (a metric
@@ -130,6 +132,7 @@ import copy
 import inspect
 import math
 import numbers
+import sys
 import time
 import warnings
 import weakref
@@ -750,6 +753,8 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
             return [None] * len(y), False
     else:
         if names is not None and len(names) > 1:
+            if loss is None:  # Keras's CompileMetrics alone zips the flat y with the outputs: the first one's labels
+                return names, False
             raise ValueError(f"The model has {len(names)} outputs ({names}): give y as a list with one array per "
                              "output or a dict keyed by output name.")
         return None
@@ -814,6 +819,18 @@ def _loss_log_name(identifier, loss: L.Loss) -> str:
     return M._snake_case(getattr(identifier, "__name__", type(identifier).__name__))
 
 
+class _MissingLabels(KeyError, ValueError):
+    """Keras's ``KeyError: '<output name>'`` for a dict ``y`` without an output's labels (``args[0]`` the name),
+    with a readable message; also a ``ValueError``, as torch_impl's other data errors."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(name)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class _MultiOutput:
     """``compile(loss, loss_weights, metrics, weighted_metrics)`` of a model with several outputs, as Keras's
     ``CompileLoss`` and ``CompileMetrics`` (``keras/src/trainers/compile_utils.py``): both the loss ``fit`` trains
@@ -833,6 +850,10 @@ class _MultiOutput:
         # structure, ``compile_utils.py:756``), whatever the output_names; the outputs are renamed then (`flat`)
         self._config = (model, loss, loss_weights, metrics, weighted_metrics, output_activation)
         self.listed, self._deferred = listed, None
+        # no loss: Keras's CompileMetrics alone, made when metrics or weighted_metrics is given (an empty list too);
+        # `_labelled`: how many leading outputs a y of fewer arrays labels (see labels)
+        self._metrics_only = loss is None and any(m is not None and m != () for m in (metrics, weighted_metrics))
+        self._labelled = None
         try:
             self._build(names, keyed)
         except ValueError as error:  # maybe dict arguments keyed by the dict the model returns: known when it has run
@@ -880,6 +901,9 @@ class _MultiOutput:
         self.metrics = [_CompiledMetrics(m, w, _class_axis(l) if l is not None else -1, a,
                                          prefix=name if n > 1 else None, names_itself=False)
                         for m, w, l, a, name in zip(per_metrics, per_weighted, self.losses, acts, names)]
+        if self._labelled is not None:  # Keras builds no metrics for the outputs a shorter y leaves unlabelled
+            for i in range(self._labelled, n):
+                self.metrics[i] = _CompiledMetrics(None, None, -1, None, prefix=names[i], names_itself=False)
         self._named = False
 
     def _weights(self, loss, loss_weights, several: bool) -> list:
@@ -964,6 +988,21 @@ class _MultiOutput:
 
     def labels(self, y, dtype, device) -> _PerOutput:
         self._y_structure = _structure(y)  # what the next sample_weights must match, as Keras's data adapter
+        leading = self._leading_labels(y)
+        if leading is not None:
+            if self._labelled is None:  # the training y, as Keras's CompileMetrics builds on the first batch
+                self._labelled = sum(p is not None for p in leading)
+                for i in range(self._labelled, len(self.names)):
+                    self.metrics[i] = _CompiledMetrics(None, None, -1, None, prefix=self.names[i],
+                                                       names_itself=False)
+            return _PerOutput([None if p is None else _labels(p, dtype, device) for p in leading], "y")
+        if isinstance(y, dict) and self._metrics_only and self.names[0] is not None:
+            missing = [nm for nm in self.names if nm not in {str(k) for k in y}]
+            if missing:
+                raise _MissingLabels(missing[0], f"y has no labels for outputs {missing}: without a loss, Keras "
+                                                 "3.15.1's CompileMetrics looks every output's name up in a dict y "
+                                                 f"(KeyError: {missing[0]!r} at the first step); the model's "
+                                                 f"outputs: {self.names}.")
         if not isinstance(y, (dict, _PerOutput)) and _partial_labels(y, self.losses) == len(self.names):
             # Keras's CompileLoss: y only for the outputs with a loss, placed in the losses' order
             given = iter(y if arrays_per_output(y) else [y])
@@ -971,6 +1010,18 @@ class _MultiOutput:
             self._check_labels(parts)
             return _PerOutput([None if p is None else _labels(p, dtype, device) for p in parts], "y")
         return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+
+    def _leading_labels(self, y) -> Optional[list]:
+        """Without a loss, ``y`` as fewer arrays than outputs (a shorter list or tuple, or one array), one per
+        output with ``None`` for the rest: Keras's ``CompileMetrics`` zips ``tree.flatten(y)`` with the outputs
+        (``compile_utils.py`` ``_build_metrics_set``, ``update_state``), so the arrays label the first outputs in
+        order and the other outputs' metrics are not built (nor logged). ``None`` for any other ``y``."""
+        if any(l is not None for l in self.losses) or y is None or isinstance(y, (dict, _PerOutput)):
+            return None
+        flat = list(y) if arrays_per_output(y) else [y]
+        if isinstance(y, (list, tuple)) and not arrays_per_output(y) or len(flat) >= len(self.names):
+            return None
+        return flat + [None] * (len(self.names) - len(flat))
 
     def _check_labels(self, parts: list) -> None:
         """Each output with a loss or metrics has labels (Keras: an output without a loss needs none)."""
@@ -988,6 +1039,9 @@ class _MultiOutput:
             raise ValueError("You should provide one `sample_weight` array per output in `y`. The two structures did "
                              f"not match: y is {_describe_structure(theirs)}, sample_weight "
                              f"{_describe_structure(ours)} (Keras raises the same ValueError).")
+        if self._labelled is not None and arrays_per_output(sw) and len(sw) == self._labelled:
+            return _PerOutput([convert(a) for a in sw] + [None] * (len(self.names) - len(sw)),  # the labelled
+                              "sample_weight")  # outputs' weights
         return self._parts(sw, "sample_weight", convert, shared=True)
 
     def flat(self, z) -> list:
@@ -1007,6 +1061,12 @@ class _MultiOutput:
             raise ValueError(f"`y` names outputs {unknown} the model does not have; its outputs: {list(self.keyed)} "
                              "(only a model returning a dict is named by its keys, whatever its output_names).")
         if isinstance(z, dict):
+            if self._metrics_only and self.names[0] is not None and set(self.names) < set(map(str, z)):
+                missing = sorted(set(map(str, z)) - set(self.names))  # Keras: the dict's keys, sorted
+                raise _MissingLabels(missing[0], f"y has no labels for outputs {missing}: without a loss, Keras "
+                                                 "3.15.1's CompileMetrics looks every output's name up in a dict y "
+                                                 f"(KeyError: {missing[0]!r} at the first step); the model's "
+                                                 f"outputs: {sorted(map(str, z))}.")
             if self.names[0] is None or set(map(str, z)) != set(self.names):
                 raise ValueError(f"The model returns the outputs {list(z)}, but y and the compile arguments name "
                                  f"{self.names if self.names[0] is not None else str(n) + ' unnamed outputs'}: "
@@ -1046,7 +1106,7 @@ class _MultiOutput:
     def update(self, y: _PerOutput, z, sw: Optional[_PerOutput]) -> None:
         outs = self.flat(z)
         for i, compiled in enumerate(self.metrics):
-            if compiled:
+            if compiled and y.parts[i] is not None:  # (a validation y may label fewer outputs, as Keras's zip)
                 compiled.update(y.parts[i], outs[i], None if sw is None else sw.parts[i])
         if not self._named:
             _name_entries(self.metrics)
@@ -1109,7 +1169,7 @@ def _progress(verbose: int, total: int, desc: str):
 def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
             output_activation: Union[None, str, Sequence, dict] = None,
             output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
-            verbose: Union[int, str] = 0, callbacks: Sequence = ()):
+            verbose: Union[int, str] = "auto", callbacks: Sequence = ()):
     """Keras's ``predict``: the model's outputs in evaluation mode (Dropout off, BatchNormalization on its moving
     statistics), batch by batch, with the activation Keras's output layer applies (``output_activation``, default
     ``model.output_activation``, else none), as a NumPy array.
@@ -1125,9 +1185,8 @@ def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
     that many batches (default: the whole pass; on arrays batches of ``batch_size``, else ``ceil(N / steps)``,
     else 32, as Keras's).
 
-    ``verbose``: Keras's argument, so that ``predict(x, verbose=0)`` ports as written: ``1`` (or ``"auto"``) shows
-    a progress bar over the batches, ``2`` one line at the end, ``0`` (the default here; Keras's is ``"auto"``)
-    nothing.
+    ``verbose``: Keras's argument and default: ``"auto"`` (or ``1``) shows Keras's progress bar over the batches,
+    ``2`` Keras's one line at the end (``"3/3 - 0s - 2ms/step"``), ``0`` nothing (:class:`_Progbar`).
 
     ``callbacks``: :mod:`torch_impl.callbacks`, called as Keras's ``predict`` calls them: ``on_predict_begin``,
     per batch ``on_predict_batch_begin(batch)`` and ``on_predict_batch_end(batch, {"outputs": ...})`` with the
@@ -1139,7 +1198,7 @@ def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
     Example:
         >>> import numpy as np, torch
         >>> net = torch.nn.Linear(3, 2)
-        >>> predict(net, np.zeros((5, 3)), output_activation="softmax").sum(axis=1).round(6).tolist()
+        >>> predict(net, np.zeros((5, 3)), output_activation="softmax", verbose=0).sum(axis=1).round(6).tolist()
         [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     batch_size = None if batch_size is None else _batch_size(batch_size)
@@ -1154,9 +1213,8 @@ def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
         batches = _Batches(adapter, None, dtype, device, train=False, need_y=False)
         epoch_iterator = EpochIterator(adapter, steps)
     act = output_activation if output_activation is not None else getattr(model, "output_activation", None)
-    shown = _verbosity(verbose)
     total = (steps or math.ceil(xt.shape[0] / batch_size) if kind is None else epoch_iterator.num_batches)
-    progress = _progress(shown, total, "predict")
+    progress = _progbar(verbose, total)
     callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": total})
     was_training = model.training
     model.eval()
@@ -1203,7 +1261,7 @@ def predict(model: torch.nn.Module, x, *, batch_size: Optional[int] = None,
             callbacks.on_predict_end()
     finally:
         model.train(was_training)
-        _finish(progress, shown, len(outs), {})
+        _finish(progress, {})
     Penalties(model).clear()  # predict adds no loss
     first = outs[0]
     if isinstance(first, torch.Tensor):
@@ -1247,13 +1305,15 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str
              output_activation: Union[None, str, Sequence, dict] = None, weighted_metrics: Sequence = (),
              loss_weights: Union[None, float, Sequence[float], dict] = None,
              output_names: Optional[Sequence[str]] = None, steps: Optional[int] = None,
-             verbose: Union[int, str] = 0, return_dict: bool = True, callbacks: Sequence = ()):
+             verbose: Union[int, str] = "auto", return_dict: bool = True, callbacks: Sequence = ()):
     """Keras's ``evaluate(..., return_dict=True)``: loss (batch-size-weighted mean of batch losses) and metrics,
     in eval mode; ``weighted_metrics`` are weighted by ``sample_weight``. For several outputs ``y`` (and
     ``sample_weight``) hold one array per output and ``loss``, ``loss_weights``, ``metrics`` and
     ``output_activation`` are given as :func:`fit` takes them; the dict then has Keras's keys (``<name>_loss``,
     ``<name>_<metric>``). ``loss=None`` (the default): the loss is the model's added losses (as :func:`fit`'s), ``y``
-    optional without ``metrics``.
+    optional without ``metrics``; with several outputs a ``y`` of fewer arrays labels the first outputs and a dict
+    ``y`` without an output raises ``KeyError`` when metrics are given, as in :func:`fit` (Keras's
+    ``CompileMetrics``).
 
     ``x`` alone may give the data as batches ``(x, y)`` / ``(x, y, sample_weight)`` (a generator, a DataLoader, a
     PyDataset, as :func:`fit` takes them); ``steps`` reads that many batches (also of arrays, in batches of
@@ -1265,8 +1325,9 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str
     logged, else a list in Keras's order (``model.metrics_names``: ``loss``, the compiled metrics' own names, the
     per-output losses, then the remaining keys sorted; a weighted metric logged as ``weighted_<name>`` thus
     repeats ``<name>``'s value, as Keras 3.15.1's list does), so ``loss, acc = model.evaluate(x, y)`` ports as
-    ``loss, acc = evaluate(..., return_dict=False)``. ``verbose``: as :func:`predict`'s (``0`` here by default;
-    ``2`` prints Keras's one line of logs).
+    ``loss, acc = evaluate(..., return_dict=False)``. ``verbose``: as :func:`predict`'s (Keras's ``"auto"`` by
+    default: a progress bar with the running loss and metrics; ``2`` Keras's one line of logs,
+    ``"3/3 - 0s - 2ms/step - accuracy: 0.5000 - loss: 1.3933"``; ``0`` nothing).
 
     ``callbacks``: :mod:`torch_impl.callbacks` (your own :class:`~torch_impl.callbacks.Callback`), called as
     Keras's ``evaluate`` calls them: ``on_test_begin``, per batch ``on_test_batch_begin(batch)`` and
@@ -1278,7 +1339,7 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str
         >>> import torch
         >>> net = torch.nn.Linear(3, 2)
         >>> batches = ((torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)) for _ in range(5))
-        >>> logs = evaluate(net, batches, loss="sparse_categorical_crossentropy", steps=2)
+        >>> logs = evaluate(net, batches, loss="sparse_categorical_crossentropy", steps=2, verbose=0)
         >>> sorted(logs)
         ['loss']
     """
@@ -1295,13 +1356,13 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str
         loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                                 output_activation, output_names)
         epoch_iterator = EpochIterator(adapter, steps)
-        progress = _progress(_verbosity(verbose), epoch_iterator.num_batches, "evaluate")
+        progress = _progbar(verbose, epoch_iterator.num_batches)
         callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1,
                                                           "steps": epoch_iterator.num_batches}, compiled.directions)
         logs = _evaluate_iterator(model, epoch_iterator, _Batches(adapter, multi, dtype, device, train=False,
                                                                   optional_y=loss_fn is None),
                                   loss_fn, compiled, Penalties(model), callbacks, progress=progress)
-        _finish(progress, _verbosity(verbose), epoch_iterator.num_batches, logs)
+        _finish(progress, logs)
         return dict(sorted(logs.items())) if return_dict else _keras_results_list(logs, compiled)
     loss_fn, compiled, multi = _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics,
                                             output_activation, output_names)
@@ -1314,12 +1375,12 @@ def evaluate(model: torch.nn.Module, x, y=None, *, loss: Union[None, L.Loss, str
         sw = multi.sample_weights(sample_weight, lambda a: _as_tensor(a, dtype, device))
     batch_size = _steps_batch_size(batch_size, xt.shape[0], steps)  # Keras's array adapter
     shown = steps or math.ceil(xt.shape[0] / batch_size)  # Keras's params["steps"]: `steps` when given
-    progress = _progress(_verbosity(verbose), shown, "evaluate")
+    progress = _progbar(verbose, shown)
     callbacks = CallbackList(callbacks, model, None, {"verbose": verbose, "epochs": 1, "steps": shown},
                              compiled.directions)
     logs = _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, Penalties(model), batch_size, callbacks,
                              progress=progress, steps=steps)
-    _finish(progress, _verbosity(verbose), shown, logs)
+    _finish(progress, logs)
     # Keras's pythonify_logs sorts the keys of evaluate's dict
     return dict(sorted(logs.items())) if return_dict else _keras_results_list(logs, compiled)
 
@@ -1364,19 +1425,103 @@ def _verbosity(verbose) -> int:
     return verbose
 
 
-def _advance(progress) -> None:
-    if progress is not None:
-        progress.update(progress.task_ids[0], advance=1)
+class _Progbar:
+    """What Keras's ``ProgbarLogger`` prints for ``evaluate`` and ``predict`` (``keras/src/utils/progbar.py``,
+    ``unit_name="step"``, every log shown as it is): ``verbose=1`` a bar redrawn in place (``\\r``, at most every
+    0.05 s) with the running logs, its last state kept on its line; ``verbose=2`` one line at the end,
+    ``"3/3 - 0s - 16ms/step - accuracy: 0.5000 - loss: 1.3933"``; the logs in sorted order (TensorFlow's). The
+    counts end at the planned steps, also when a callback stops the run early (as Keras's); ``target`` ``None``
+    (a generator of unknown length): ``"<n>/Unknown"``, then the steps read."""
+
+    def __init__(self, target: Optional[int], verbose: int):
+        self.target, self.verbose = target, verbose
+        self.seen, self._width, self._last = 0, 0, 0.0
+        self._start = time.time()
+        self._after_first: Optional[float] = None
+
+    def _per_step(self, current: int, now: float) -> float:  # Keras's _estimate_step_duration
+        if not current:
+            return 0.0
+        if self._after_first is not None and current > 1:
+            per = (now - self._after_first) / (current - 1)
+        else:
+            per = (now - self._start) / current
+        if current == 1:
+            self._after_first = now
+        return per
+
+    @staticmethod
+    def _time(per: float) -> str:
+        if per >= 1 or per == 0:
+            return f" {per:.0f}s/step"
+        return f" {per * 1e3:.0f}ms/step" if per >= 1e-3 else f" {per * 1e6:.0f}us/step"
+
+    @staticmethod
+    def _value(v, verbose: int) -> str:
+        v = float(np.mean(v))
+        return f" {v:.4f}" if (abs(v) if verbose == 1 else v) > 1e-3 else f" {v:.4e}"
+
+    def update(self, logs=None, finalize: bool = False) -> None:
+        """One more step (or the end: ``finalize``); ``logs`` a dict, or a function giving it (called only when
+        the bar is drawn)."""
+        if finalize:
+            if self.target is None:
+                self.target = self.seen
+            current = self.target
+        else:
+            self.seen += 1
+            current = self.seen
+        now = time.time()
+        per = self._per_step(current, now)
+        if self.verbose == 1 and (finalize or now - self._last >= 0.05):
+            logs = logs() if callable(logs) else (logs or {})
+            message = "\b" * self._width + "\r"
+            if self.target:
+                digits = int(math.log10(self.target)) + 1
+                filled = int(20 * current / self.target)
+                bar = (f"\x1b[1m{current:{digits}d}/{self.target}\x1b[0m "
+                       + (f"\33[32m{'━' * filled}\x1b[0m" if filled > 0 else "")
+                       + f"\33[37m{'━' * (20 - filled)}\x1b[0m")
+                special = 8 + (9 if filled > 0 else 0) + 9
+            else:
+                bar, special = f"{current:7d}/Unknown", 0
+            if self.target and not finalize:
+                eta = per * (self.target - current)
+                eta = (f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}" if eta > 3600
+                       else f"{int(eta // 60)}:{int(eta % 60):02d}" if eta > 60 else f"{int(eta)}s")
+                info = f" \x1b[1m{eta}\x1b[0m"
+            else:
+                info = f" \x1b[1m{now - self._start:.0f}s\x1b[0m"
+            info += self._time(per) + "".join(f" - {k}:{self._value(v, 1)}" for k, v in sorted(logs.items()))
+            width = len(bar) + len(info) - special - 8
+            message += bar + info + " " * max(self._width - width, 0) + ("\n" if finalize else "")
+            sys.stdout.write(message)
+            sys.stdout.flush()
+            self._width, self._last = width, now
+        elif self.verbose == 2 and finalize and self.target:
+            logs = logs() if callable(logs) else (logs or {})
+            digits = int(math.log10(self.target)) + 1
+            sys.stdout.write(f"{current:{digits}d}/{self.target} - {now - self._start:.0f}s -{self._time(per)}"
+                             + "".join(f" - {k}:{self._value(v, 2)}" for k, v in sorted(logs.items())) + "\n")
+            sys.stdout.flush()
 
 
-def _finish(progress, verbose: int, steps, logs: dict) -> None:
-    """Close ``predict``/``evaluate``'s progress bar with the logs, or print Keras's ``verbose=2`` line."""
-    text = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, float))
+def _progbar(verbose, total: Optional[int]) -> Optional[_Progbar]:
+    """``evaluate``/``predict``'s :class:`_Progbar` for Keras's ``verbose`` (``None`` for 0)."""
+    verbose = _verbosity(verbose)
+    return _Progbar(total, verbose) if verbose else None
+
+
+def _advance(progress: Optional[_Progbar], logs=None) -> None:
     if progress is not None:
-        progress.update(progress.task_ids[0], logs=text)
-        progress.stop()
-    elif verbose == 2:
-        print(f"{steps}/{steps} - {text}" if text else f"{steps}/{steps}")
+        progress.update(logs)
+
+
+def _finish(progress: Optional[_Progbar], logs: dict) -> None:
+    """End ``predict``/``evaluate``'s bar with the logs (Keras's ``verbose=1``), or print Keras's ``verbose=2``
+    line."""
+    if progress is not None:
+        progress.update(logs, finalize=True)
 
 
 def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties, batch_size: int,
@@ -1401,7 +1546,7 @@ def _evaluate_tensors(model, xt, yt, sw, loss_fn, compiled, penalties: Penalties
             _test_step(model, xb, yb, w, xb.shape[0], loss_fn, compiled, penalties, tracker)
             if callbacks:
                 callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
-            _advance(progress)
+            _advance(progress, lambda: {"loss": tracker.result(), **compiled.results()})
             if callbacks and model.stop_evaluating:
                 break
         else:
@@ -1768,7 +1913,7 @@ def _evaluate_iterator(model, epoch_iterator: EpochIterator, batches: _Batches, 
                 phantom.after_step(rows, w is not None)
                 if callbacks:
                     callbacks.on_test_batch_end(b, {"loss": tracker.result(), **compiled.results()})
-                _advance(progress)
+                _advance(progress, lambda: {"loss": tracker.result(), **compiled.results()})
                 if callbacks and model.stop_evaluating:
                     break
     finally:
@@ -2039,10 +2184,15 @@ def fit(
     train_logs = None
     occurrences = keras_embedding_gradients(model)  # each lookup's rows of a sparse Embedding, as Keras keeps them
 
+    unchecked = [loss_fn is None and multi is not None]  # the outputs met by the metrics alone: before a step
+
     def train_step(epoch: int, b: int, xb, yb, wb, n: int, tracker: _LossTracker) -> None:
         optimizer.zero_grad(set_to_none=True)
         penalties.clear()  # Keras clears a model's added losses at each call
         z = _call(model, xb)
+        if unchecked[0]:  # Keras traces its metrics with the step: their errors come before any update
+            unchecked[0] = False
+            multi.flat(z)
         value = _compute_loss(penalties, loss_fn, yb, z, wb)  # Keras's compute_loss
         if value.requires_grad:
             (scale_loss(value) if scale_loss is not None else value).backward()

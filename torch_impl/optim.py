@@ -1530,7 +1530,8 @@ def get(identifier, params) -> torch.optim.Optimizer:
 
 class LossScaleOptimizer:
     """Keras's ``LossScaleOptimizer(inner_optimizer, initial_scale=2**15, dynamic_growth_steps=2000)``: dynamic
-    loss scaling around a torch_impl optimizer, as Keras's ``mixed_float16`` training wraps its optimizer.
+    loss scaling around a torch_impl optimizer (or a :class:`MultiOptimizer`, whose ``loss_scale_factor`` and its
+    optimizers' it sets to ``None``, as Keras's), as Keras's ``mixed_float16`` training wraps its optimizer.
 
     :meth:`scale_loss` multiplies the loss by the current scale (``torch_impl.fit`` calls it before
     ``backward``, as Keras's trainer does). :meth:`step` checks every gradient: all finite, it divides them by the
@@ -1566,16 +1567,16 @@ class LossScaleOptimizer:
                                  "`inner_optimizer`.")
         if kwargs:
             raise ValueError(f"LossScaleOptimizer does not support arguments: `{'`, `'.join(kwargs)}`.")
-        if not isinstance(inner_optimizer, KerasOptimizer):
-            raise ValueError("LossScaleOptimizer wraps a torch_impl.optim optimizer (Keras's inner optimizer), got "
-                             f"{type(inner_optimizer).__name__}")
+        if not isinstance(inner_optimizer, (KerasOptimizer, MultiOptimizer)):
+            raise ValueError("LossScaleOptimizer wraps a torch_impl.optim optimizer or MultiOptimizer (Keras's inner "
+                             f"optimizer), got {type(inner_optimizer).__name__}")
         if isinstance(dynamic_growth_steps, bool) or not isinstance(dynamic_growth_steps, int) \
                 or dynamic_growth_steps < 1:
             raise ValueError(f"`dynamic_growth_steps` must be an integer >= 1. Received: {dynamic_growth_steps!r}")
         self.inner_optimizer = inner_optimizer
         self.initial_scale, self.dynamic_growth_steps = initial_scale, dynamic_growth_steps
         self.name = name or "loss_scale_optimizer"
-        inner_optimizer.loss_scale_factor = None  # as Keras: the dynamic scale replaces it
+        inner_optimizer.loss_scale_factor = None  # as Keras: the dynamic scale replaces it (a MultiOptimizer's too)
         self._scale = torch.tensor(initial_scale, dtype=torch.float32)
         self.step_counter = 0
 
@@ -1685,12 +1686,21 @@ class MultiOptimizer:
         if loss_scale_factor is not None and not (loss_scale_factor > 0 and math.isfinite(loss_scale_factor)):
             raise ValueError("`loss_scale_factor` must be a finite number > 0 or None. Received: "
                              f"loss_scale_factor={loss_scale_factor!r}")
-        self.loss_scale_factor = loss_scale_factor
-        for opt in self.optimizers:  # Keras: it overrides the sub-optimizers' own
-            if isinstance(opt, KerasOptimizer):
-                opt.loss_scale_factor = loss_scale_factor
+        self.loss_scale_factor = loss_scale_factor  # Keras: it overrides the sub-optimizers' own
         self.name = name or "multi_optimizer"
         self.iterations = 0
+
+    @property
+    def loss_scale_factor(self) -> Optional[float]:
+        return self._loss_scale_factor
+
+    @loss_scale_factor.setter
+    def loss_scale_factor(self, value: Optional[float]) -> None:
+        """Set on every optimizer too, as Keras's setter does (a ``LossScaleOptimizer`` around it sets ``None``)."""
+        self._loss_scale_factor = value
+        for opt in self.optimizers:
+            if isinstance(opt, KerasOptimizer):
+                opt.loss_scale_factor = value
 
     @property
     def param_groups(self) -> list:
