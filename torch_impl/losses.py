@@ -1188,8 +1188,15 @@ def circle(y_true: TensorLike, y_pred: TensorLike, ref_labels: Optional[TensorLi
     pos_wdists = -1 * gamma * pos_weights * (margin - distances)
     neg_wdists = gamma * neg_weights * ((1 - margin) - distances)
     minus_inf = torch.tensor(float("-inf"), dtype=distances.dtype, device=distances.device)
-    p_loss = torch.logsumexp(torch.where(positive, pos_wdists, minus_inf), dim=1)
-    n_loss = torch.logsumexp(torch.where(negative, neg_wdists, minus_inf), dim=1)
+
+    def logsumexp(x):  # tf.reduce_logsumexp: log(sum(exp(x - m))) + m, m the finite row max held constant (its
+        # gradient exp(x - m) / sum, not torch's exp(x - lse): a gamma-scaled lse rounded to float32 costs bits)
+        m = x.amax(1, keepdim=True)
+        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
+        return torch.log(torch.exp(x - m).sum(1)) + m.squeeze(1)
+
+    p_loss = logsumexp(torch.where(positive, pos_wdists, minus_inf))
+    n_loss = logsumexp(torch.where(negative, neg_wdists, minus_inf))
     values = _ops.tf_softplus(p_loss + n_loss)
     values._keras_mask = values > 0
     return values
@@ -1414,9 +1421,11 @@ class _Wrapped(Loss):
     def get_config(self) -> dict:
         cfg = {**super().get_config(), **self._kwargs()}
         if isinstance(cfg.get("alpha"), torch.Tensor):
-            # a list as given (the tensor holds it rounded to float32, as Keras computes), else the values
+            # a list as given (the tensor holds it rounded to float32, as Keras computes); an array or tensor as
+            # given, as Keras's config keeps it (a list would come back from from_config rounded to float32)
             given = getattr(self, "_alpha_as_given", None)
-            cfg["alpha"] = [float(v) for v in given] if isinstance(given, (list, tuple)) else cfg["alpha"].tolist()
+            cfg["alpha"] = ([float(v) for v in given] if isinstance(given, (list, tuple))
+                            else given if hasattr(given, "dtype") else cfg["alpha"].tolist())
         return cfg
 
     def _kernel_path(self) -> bool:
