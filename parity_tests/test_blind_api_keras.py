@@ -1291,7 +1291,12 @@ def test_non_contiguous_inputs(name, from_logits):
 _INF_SW_XFAIL = pytest.mark.xfail(strict=True, reason=(
     "infinite sample weight: BCE's gradient is +-inf where TF gives NaN: the hand-written gradient multiplies the "
     "combined derivative by the weight, TF each term (0 * inf); listed in the README's differences. (SCCE's "
-    "NaN at the label, from F.cross_entropy's backward, was fixed: _ops._SparseXent takes TF's gradient.)"))
+    "NaN at the label, from F.cross_entropy's backward, was fixed: _ops._SparseXent takes TF's gradient.) "
+    "h47, measured: TF's row is all NaN from logits (inf - inf or 0 * inf in every entry) and NaN from "
+    "probabilities except the clipped entries (p = 0 or 1: 0, clip's select), e.g. y [0, 1, .3, 1], p [.2, 0, .5, "
+    "1], weight inf: [nan, 0, nan, 0]. Matching needs a where(isinf(g), ...) in each BCE backward (_ops._SigmoidXent, "
+    "the fused probability path, the row kernels): an extra pass on the hot gradient path for a loss already inf; "
+    "left open"))
 
 
 @pytest.mark.parametrize("name", [

@@ -21,9 +21,8 @@ int/float masks, given or attached (``set_keras_mask``), 2 x 2 layouts     rows 
 each (18 cases, 6 slow)
 GlobalMaxPooling1D after Embedding(mask_zero): mask dropped, warning       0 (padding wins)     --
 GlobalMaxPooling NaN, ties, -inf                                           0 (NaN in both)      0 (NaN / halves)
-float16: GAP (float32 inside) / GMP / masked GAP (Keras sums in float16)   0 / 0 / 3.1e-2 (of  --
-                                                                           ~100s; oracle: ours
-                                                                           4.5e-3, Keras 3.3e-2)
+float16: GAP (float32 inside) / GMP / masked GAP (Keras sums in float16;  0 / 0 / 0 (bitwise;  0 (masked; 2
+ours too, in Eigen's order; 2 layouts, keepdims, 2,000 steps)              masked was 3.1e-2)  layouts, keepdims)
 Adaptive{Average,Max}Pooling{1,2}D float64 (8), 3D float32 (4)             <= 1.1e-16 / 6.0e-8  <= 1.1e-16 / 3e-8
 fit: Embedding(mask_zero) -> GlobalAveragePooling1D -> Dense, 3 epochs,    history <= 1.9e-16  (float32: 0);
 validation split; float64 eager (default), compiled and float32 (slow)     relative            x.mean(1): 35% off
@@ -33,8 +32,9 @@ Keras facts pinned here: a row with every step masked gives NaN (``0 / 0``) with
 entry counts as valid (``ops.cast(mask, "bool")``); the pooled output carries no mask (``compute_mask`` returns
 ``None``); ``GlobalMaxPooling1D`` (and the 2-D/3-D layers) take no mask: Keras warns ("does not support masking and
 will therefore destroy the mask information") and pools the padded steps too; Keras's masked float16 average sums
-in float16 (its plain one in float32), in an order not replayed: ours rounds a float32 sum once (closer to the
-exact mean); a masked sum beyond 65504 is inf in both.
+in float16 (its plain one in float32), in Eigen's order, which ours replays (packets of 8 half adds, their
+horizontal sum in float32, rows over 1,600 steps split at packet-aligned offsets); a masked sum beyond 65504 is
+inf in both.
 
 Run: ``.venv/bin/python -m pytest -q -s -p no:cacheprovider parity_tests/test_global_pooling_keras.py``
 """
@@ -224,9 +224,8 @@ def test_global_max_pooling_nan_and_ties_like_keras():
 
 def test_global_pooling_float16_like_keras():
     """float16: Keras's plain mean computes in float32 and rounds (equal here); its max is exact (equal); its
-    masked mean sums in float16 (TensorFlow's float16 reduction, in an order not replayed), ours in float32 rounded
-    once: apart by a fraction of ``eps16 * max|x|``, ours the closer to the float64 oracle. A masked sum beyond
-    65504 is inf in both."""
+    masked mean sums in float16 (TensorFlow's float16 reduction), ours too, in Eigen's order (h47: bitwise equal;
+    it was summed in float32 and rounded once, 3.1e-2 apart). A masked sum beyond 65504 is inf in both."""
     rng = np.random.default_rng(1)
     x = (rng.normal(size=(3, 300, 4)) * 100).astype("float16")
     mask = rng.random((3, 300)) < 0.7
@@ -248,7 +247,7 @@ def test_global_pooling_float16_like_keras():
         err_t, err_k = (float(np.abs(v.astype(np.float64) - oracle).max()) for v in (ty, ky))
         print(f"{name} float16 masked: max |ours - Keras| {diff:.1e} (bound eps16 max|x| = {bound:.2f}); vs the "
               f"float64 oracle: ours {err_t:.1e}, Keras {err_k:.1e}")
-        assert diff <= bound and err_t <= err_k
+        assert np.array_equal(ty, ky)
     big = np.full((1, 100, 1), 1000, np.float16)
     ones = np.ones((1, 100), bool)
     ky = layers.GlobalAveragePooling1D(dtype="float16")(tf.constant(big), mask=tf.constant(ones)).numpy()
@@ -256,6 +255,40 @@ def test_global_pooling_float16_like_keras():
     print(f"masked float16 mean of 100 x 1000: Keras {ky.ravel()}, ours {ty.ravel()}; unmasked Keras "
           f"{layers.GlobalAveragePooling1D(dtype='float16')(tf.constant(big)).numpy().ravel()}")
     assert np.isinf(ky).all() and np.isinf(ty).all()
+
+
+@pytest.mark.parametrize("data_format,keepdims,steps,channels", [("channels_last", False, 37, 12),
+                                                                 ("channels_last", True, 300, 1),
+                                                                 ("channels_first", False, 2000, 3)])
+def test_masked_float16_average_bitwise_like_keras(data_format, keepdims, steps, channels):
+    """Masked float16 GlobalAveragePooling1D: values bitwise Keras's (TensorFlow's float16 sums in Eigen's order:
+    packets of 8, their horizontal sum in float32, rows over 1,600 steps split at packet-aligned offsets) and
+    gradients equal, in both layouts, with keepdims."""
+    rng = np.random.default_rng(steps)
+    shape = (3, steps, channels) if data_format == "channels_last" else (3, channels, steps)
+    x = (rng.normal(size=shape) * 30).astype(np.float16)
+    mask = rng.random((3, steps)) < 0.7
+    cot = rng.uniform(0.5, 2.0, (3, 1, channels) if keepdims and data_format == "channels_last" else
+                      (3, channels, 1) if keepdims else (3, channels)).astype(np.float16)
+    xv = tf.Variable(x)
+    with tf.GradientTape() as tape:
+        ky = layers.GlobalAveragePooling1D(data_format=data_format, keepdims=keepdims, dtype="float16")(
+            xv, mask=tf.constant(mask))
+        s = tf.reduce_sum(tf.cast(ky * cot, tf.float32))
+    kg = tape.gradient(s, xv).numpy()
+    xt = torch.tensor(x, requires_grad=True)
+    ty = tnn.GlobalAveragePooling1D(data_format, keepdims=keepdims)(xt, mask=torch.tensor(mask))
+    (ty * torch.tensor(cot)).float().sum().backward()
+    axis, m = (1, mask[..., None]) if data_format == "channels_last" else (2, mask[:, None])
+    masked = np.where(m, x, np.float16(0))
+    once = masked.astype(np.float32).sum(axis).astype(np.float16)  # the float32 sum rounded once (h47's before)
+    off = int((once != tf.reduce_sum(tf.constant(masked), axis).numpy()).sum())
+    print(f"  {data_format} keepdims={keepdims} {shape}: max |ours - Keras| "
+          f"{np.abs(ty.detach().numpy().astype(np.float64) - ky.numpy()).max():.1e}, gradient "
+          f"{np.abs(xt.grad.numpy().astype(np.float64) - kg).max():.1e}; a float32 sum rounded once differs from "
+          f"TensorFlow's in {off} of {once.size} sums")
+    assert ty.dtype == torch.float16 and ky.dtype == tf.float16
+    assert np.array_equal(ty.detach().numpy(), ky.numpy()) and np.array_equal(xt.grad.numpy(), kg)
 
 
 _ADAPTIVE = [(mode, nd, df, size) for mode in ("Average", "Max") for nd, size in ((1, 3), (2, (3, 2)), (3, (2, 3, 2)))

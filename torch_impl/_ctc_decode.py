@@ -10,29 +10,64 @@ label sequences with their scores. ``torch_impl.keras_backend.ctc_decode`` turns
   scores are log-softmax normalised; a beam keeps its blank-ending and label-ending probabilities; the beam list is
   a top-``beam_width`` set refilled in descending order, and a beam that falls out of it loses its probability (a
   parent out of the beam no longer feeds its children); with ``merge_repeated`` a decoded labelling drops a label
-  equal to the one before it (TensorFlow's v1 behaviour: ``A B B`` decodes to ``A B``). Scores in float32, as the
-  kernel's beam probabilities are.
+  equal to the one before it (TensorFlow's v1 behaviour: ``A B B`` decodes to ``A B``). Scores in float32 (float64
+  for float64 inputs, the kernel's double instance), with its order of operations and the C library's
+  ``expf``/``log1pf``/``logf`` (``exp``/``log`` in double; its ``LogSumExp`` calls the float ones even there);
+  beams of exactly equal probability come out in TensorFlow's order (``gtl::TopN``'s libstdc++ heap and sort
+  steps), so that the same float32 log probabilities give TensorFlow's paths and bitwise its scores.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from torch_impl import _stl
+
 _LOG_ZERO = -math.inf
 
 
-def _log_sum_exp(a: float, b: float) -> float:
-    """TensorFlow's ``ctc::LogSumExp`` of two log probabilities (float32)."""
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
+def _c_float_functions():
+    """The C library's float32 ``expf``, ``log1pf`` and ``logf``, which TensorFlow's kernel calls (numpy's float32
+    ``exp`` differs from glibc's in the last bit for about 40% of inputs, enough to break or make exact ties
+    between beams); numpy's where there is no C math library to load."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        out = []
+        for name in ("expf", "log1pf", "logf"):
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+            out.append(fn)
+        return tuple(out)
+    except (OSError, AttributeError):  # pragma: no cover - platforms without a loadable libm
+        return tuple(lambda x, f=f: float(f(np.float32(x))) for f in (np.exp, np.log1p, np.log))
+
+
+_EXPF, _LOG1PF, _LOGF = _c_float_functions()
+
+
+def _same(x: float) -> float:
+    return x
+
+
+def _log_sum_exp(a: float, b: float, rnd=_f32) -> float:
+    """TensorFlow's ``ctc::LogSumExp`` of two log probabilities: ``a + log1pf(expf(b - a))``, ``a`` the larger
+    (``rnd``: the kernel's type; its double kernel too calls the float ``expf``/``log1pf``)."""
     if a <= _LOG_ZERO:
         return b
     if b <= _LOG_ZERO:
         return a
     hi, lo = (a, b) if a > b else (b, a)
-    return float(np.float32(hi) + np.log1p(np.exp(np.float32(lo) - np.float32(hi))))
+    return rnd(hi + _LOG1PF(_EXPF(_f32(lo - hi))))
 
 
 def greedy_decode(scores: np.ndarray, lengths: Sequence[int],
@@ -95,29 +130,60 @@ class _Beam:
         return seq[::-1]
 
 
+def _greater(a: _Beam, b: _Beam) -> bool:
+    """TensorFlow's ``BeamComparer``: ``a`` ranks above ``b`` (a strictly larger total probability)."""
+    return a.new[2] > b.new[2]
+
+
 class _TopN:
-    """TensorFlow's ``gtl::TopN`` of beams by their current total probability, at most ``limit`` of them."""
+    """TensorFlow's ``gtl::TopN`` (``tensorflow/core/lib/gtl/top_n.h``) of beams by their current total
+    probability, at most ``limit`` of them: an unordered list (its bottom moved to the front once peeked) until
+    it overflows, then a min-heap; ``items`` is its element vector, in TensorFlow's order."""
+
+    UNORDERED, BOTTOM_KNOWN, HEAP_SORTED = range(3)
 
     def __init__(self, limit: int):
         self.limit = limit
         self.items: List[_Beam] = []
+        self.state = self.UNORDERED
 
     def push(self, beam: _Beam) -> None:
-        if len(self.items) < self.limit:
-            self.items.append(beam)
-            return
-        bottom = self.bottom()
-        if beam.new[2] > bottom.new[2]:
-            self.items.remove(bottom)
-            self.items.append(beam)
+        items = self.items
+        if self.state != self.HEAP_SORTED:
+            items.append(beam)
+            if len(items) == self.limit + 1:
+                _stl.make_heap(items, 0, len(items), _greater)
+                _stl.pop_heap_to(items, 0, len(items) - 1, len(items) - 1, _greater)
+                items.pop()
+                self.state = self.HEAP_SORTED
+            elif self.state != self.UNORDERED and not _greater(items[-1], items[0]):
+                items[0], items[-1] = items[-1], items[0]
+        elif _greater(beam, items[0]):
+            if len(items) > 1:
+                _stl.pop_heap_to(items, 0, len(items) - 1, len(items) - 1, _greater)
+            items[-1] = beam
+            _stl.push_heap_hole(items, 0, len(items) - 1, 0, beam, _greater)
 
     def bottom(self) -> _Beam:
-        return min(self.items, key=lambda b: b.new[2])
+        """``peek_bottom``: the lowest beam (moved to the front)."""
+        items = self.items
+        if self.state == self.UNORDERED:
+            low = 0
+            for i in range(1, len(items)):
+                if _greater(items[low], items[i]):
+                    low = i
+            items[0], items[low] = items[low], items[0]
+            self.state = self.BOTTOM_KNOWN
+        return items[0]
 
     def extract(self) -> List[_Beam]:
-        """The beams in descending total probability (stable for ties), emptying the set."""
-        out = sorted(self.items, key=lambda b: -b.new[2])
-        self.items = []
+        """The beams in descending total probability (ties in TensorFlow's order), emptying the set."""
+        out, self.items = self.items, []
+        if self.state != self.HEAP_SORTED:
+            _stl.sort(out, _greater)
+        else:
+            _stl.sort_heap(out, 0, len(out), _greater)
+        self.state = self.UNORDERED
         return out
 
 
@@ -129,12 +195,19 @@ def _beam_search_one(steps: np.ndarray, beam_width: int, top_paths: int,
     root.new = [0.0, _LOG_ZERO, 0.0]
     leaves = _TopN(beam_width)
     leaves.push(root)
+    # TensorFlow's kernel runs in float32, or in float64 for float64 inputs (CTCBeamSearchDecoder<double>)
+    double = steps.dtype == np.float64
+    rnd, exp, log = (_same, math.exp, math.log) if double else (_f32, _EXPF, _LOGF)
     for raw in steps:
-        raw = raw.astype(np.float32)
+        raw = raw.astype(np.float64 if double else np.float32)
         top = float(raw.max())
-        # log-softmax normalisation of the step (TensorFlow subtracts max + log(sum(exp(x - max))))
-        norm = top + float(np.log(np.exp(raw - np.float32(top)).sum(dtype=np.float32)))
-        logp = (raw - np.float32(norm)).astype(np.float32).tolist()
+        raw = raw.tolist()
+        # log-softmax normalisation of the step as TensorFlow's loop: max + log(sum of exp(x - max), in order)
+        total = 0.0
+        for v in raw:
+            total = rnd(total + exp(rnd(v - top)))
+        norm = rnd(top + log(total))
+        logp = [rnd(v - norm) for v in raw]
         branches = leaves.extract()
         for b in branches:
             b.old = list(b.new)
@@ -142,10 +215,10 @@ def _beam_search_one(steps: np.ndarray, beam_width: int, top_paths: int,
             if b.parent is not None:
                 if b.parent.active():
                     previous = b.parent.old[0] if b.label == b.parent.label else b.parent.old[2]
-                    b.new[1] = _log_sum_exp(b.new[1], previous)
-                b.new[1] = float(np.float32(b.new[1]) + np.float32(logp[b.label]))
-            b.new[0] = float(np.float32(b.old[2]) + np.float32(logp[blank]))
-            b.new[2] = _log_sum_exp(b.new[0], b.new[1])
+                    b.new[1] = _log_sum_exp(b.new[1], previous, rnd)
+                b.new[1] = rnd(b.new[1] + logp[b.label])
+            b.new[0] = rnd(rnd(b.old[2] + raw[blank]) - norm)  # (old total + input) - norm, as TensorFlow
+            b.new[2] = _log_sum_exp(b.new[0], b.new[1], rnd)
             leaves.push(b)
 
         def is_candidate(total: float) -> bool:
@@ -160,21 +233,24 @@ def _beam_search_one(steps: np.ndarray, beam_width: int, top_paths: int,
                     continue
                 c.new[0] = _LOG_ZERO
                 previous = b.old[0] if c.label == b.label else b.old[2]
-                c.new[1] = float(np.float32(logp[label]) + np.float32(previous))
+                c.new[1] = rnd(logp[label] + previous)
                 c.new[2] = c.new[1]
                 if is_candidate(c.new[2]):
-                    if len(leaves.items) == beam_width:
-                        bottom = leaves.bottom()
-                        bottom.new = [_LOG_ZERO, _LOG_ZERO, _LOG_ZERO]
-                        leaves.items.remove(bottom)
+                    if len(leaves.items) == beam_width:  # the bottom leaves the beam (the push drops it)
+                        leaves.bottom().new = [_LOG_ZERO, _LOG_ZERO, _LOG_ZERO]
                     leaves.push(c)
                 else:
                     c.old = [_LOG_ZERO, _LOG_ZERO, _LOG_ZERO]
                     c.new = [_LOG_ZERO, _LOG_ZERO, _LOG_ZERO]
-    if top_paths > len(leaves.items):
+    # the op (ctc_decoder_ops.cc) calls TopPaths after the last Step: the top n of the leaves in their heap order
+    final = leaves.items
+    if top_paths > len(final):
         raise ValueError("ctc_decode: fewer beams survived than `top_paths` asks for (TensorFlow: \"Less leaves in "
                          "the beam search than requested.\")")
-    best = sorted(leaves.items, key=lambda b: -b.new[2])[:top_paths]
+    top = _TopN(top_paths)
+    for b in final:
+        top.push(b)
+    best = top.extract()
     return [b.labels(merge_repeated) for b in best], [b.new[2] for b in best]
 
 

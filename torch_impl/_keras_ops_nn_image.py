@@ -196,15 +196,41 @@ def sparse_sigmoid(x) -> torch.Tensor:
     return torch.where(x <= -1, _c(0.0, x), torch.where(x >= 1, _c(1.0, x), 0.5 * (x + 1)))
 
 
+def _tf_descending_order(row: list) -> list:
+    """The permutation TensorFlow's CPU ``top_k`` with ``k = n`` (``tf.sort(..., "DESCENDING")``) gives a row:
+    ``std::sort`` of the indices by ``row[b] < row[a]`` (libstdc++'s introsort; a NaN compares false both ways, so
+    it lands where the algorithm leaves it: first in ``[nan, 0.5, 0.2]``, last in ``[0.3, 0.9, nan]``), then each
+    run of equal values put in index order."""
+    from torch_impl import _stl
+
+    n = len(row)
+    order = list(range(n))
+    _stl.sort(order, lambda a, b: row[b] < row[a])
+    i = 0
+    while i + 1 < n:
+        j = i + 1
+        while j < n and row[order[i]] == row[order[j]]:
+            j += 1
+        order[i:j] = sorted(order[i:j])
+        i = j
+    return order
+
+
 def sparsemax(x, axis=-1) -> torch.Tensor:
     """``ops.sparsemax(x, axis=-1)``: Keras's TensorFlow formula, whose threshold sums the cumulative sums over the
     support (``tau = (sum_{j <= k} cumsum_j - 1) / k``): the output does not sum to 1 once the support has two
-    entries (the paper's ``tau`` is ``(cumsum_k - 1) / k``)."""
+    entries (the paper's ``tau`` is ``(cumsum_k - 1) / k``). A row holding NaN sorts as TensorFlow's ``top_k``
+    (:func:`_tf_descending_order`): a NaN it leaves first makes every other entry inf, as in Keras."""
     x = _floating(x, "sparsemax")
-    # a NaN sorts last here and stays out of the support (its output is NaN); TensorFlow's top_k puts it at an
-    # implementation-defined place, so a row holding NaN may still differ (torch's sort puts it first: every other
-    # entry then came out inf)
-    srt = torch.sort(torch.where(torch.isnan(x), _c(float("-inf"), x), x), dim=axis, descending=True).values
+    order = torch.sort(x, dim=axis, descending=True, stable=True).indices
+    nan_rows = torch.isnan(x).any(axis)
+    if bool(nan_rows.any()):
+        last = order.movedim(axis, -1).clone()
+        rows = x.detach().movedim(axis, -1)
+        for at in nan_rows.nonzero().tolist():
+            last[tuple(at)] = torch.tensor(_tf_descending_order(rows[tuple(at)].tolist()), device=x.device)
+        order = last.movedim(-1, axis)
+    srt = torch.gather(x, axis, order)
     cums = torch.cumsum(srt, dim=axis)
     n = x.shape[axis]
     r_shape = [1] * x.dim()
@@ -2088,7 +2114,7 @@ def ctc_decode(inputs, sequence_lengths, strategy: str = "greedy", beam_width: i
     scores)``: ``decoded`` int32 ``(top_paths, N, T)`` padded with -1; ``scores`` ``(N, 1)`` (greedy: minus the sum
     of each step's maximum) or ``(N, top_paths)`` (beam search: the paths' log probabilities). The beam search runs
     TensorFlow's algorithm step for step (``torch_impl._ctc_decode``) and does not merge repeats (Keras passes no
-    ``merge_repeated`` to it); exactly tied beams may come out in another order than TensorFlow's."""
+    ``merge_repeated`` to it), exactly tied beams in TensorFlow's order."""
     from torch_impl import _ctc_decode
     x = _ko._t(inputs)
     if x.dim() != 3:

@@ -382,13 +382,33 @@ def _eigen_sum(a: np.ndarray, packet: int) -> np.ndarray:
         acc = np.zeros((rows, packet), a.dtype)
     for j in range(n4, n1, packet):
         acc = acc + a[:, j:j + packet]
+    if a.dtype == np.float16:  # Eigen's predux of a half packet (Packet8h): in float32, rounded once
+        acc = acc.astype(np.float32)
     while acc.shape[1] > 1:
         half = acc.shape[1] // 2
         acc = acc[:, :half] + acc[:, half:]
     tail = np.zeros(rows, a.dtype)
     for j in range(n1, n):
         tail = tail + a[:, j]
-    return tail + acc[:, 0]
+    return tail + acc[:, 0].astype(a.dtype)
+
+
+def _eigen_half_sum(a: np.ndarray, packet: int = 8, first: int = 0) -> np.ndarray:
+    """:func:`_eigen_sum` of float16 rows (TensorFlow's ``reduce_sum`` of float16 accumulates in float16, each add
+    rounded): Eigen's tree reduction splits a row of over ``packet * 200`` elements (``LeafSize<half>``) at the
+    packet-aligned absolute index past its middle (``first`` is the row's flat offset), halves summed in order."""
+    rows, n = a.shape
+    if n <= packet * 200:
+        return _eigen_sum(a, packet)
+    out = np.empty(rows, a.dtype)
+    for r in range(rows):
+        start = first + r * n
+        split = packet * -(-(start + -(-n // 2)) // packet)
+        left = min(split - start, n)
+        out[r] = _eigen_half_sum(a[r:r + 1, :left], packet, start)[0]
+        if left < n:
+            out[r] = out[r] + _eigen_half_sum(a[r:r + 1, left:], packet, split)[0]
+    return out
 
 
 def _eigen_ready(x: torch.Tensor) -> bool:
@@ -438,7 +458,8 @@ def _tf_sum_axis(a: np.ndarray, axis: int, packet: int) -> np.ndarray:
     if n == 1 or a.size == 0:
         return np.add.reduce(a, axis=axis)
     if inner == 1:  # an inner-most reduction per row (a full one if nothing is kept)
-        return _eigen_sum(np.ascontiguousarray(a).reshape(outer, n), packet).reshape(shape)
+        rows = np.ascontiguousarray(a).reshape(outer, n)
+        return (_eigen_half_sum(rows, packet) if a.dtype == np.float16 else _eigen_sum(rows, packet)).reshape(shape)
     return _eigen_preserving_sum(np.ascontiguousarray(a).reshape(outer, n, inner), packet).reshape(shape)
 
 

@@ -1331,6 +1331,22 @@ def _global_axes(x: torch.Tensor, data_format: str, where: str) -> tuple:
     return tuple(range(1, nd + 1)) if _K._data_format(data_format) == "channels_last" else tuple(range(2, nd + 2))
 
 
+class _TfHalfSum(torch.autograd.Function):
+    """TensorFlow's float16 ``reduce_sum`` along ``axis`` on an x86 CPU: float16 adds in Eigen's order (half
+    packets of 8, ``_ops._tf_sum_axis``), bitwise; the gradient ``g`` broadcast over the axis."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis, ctx.shape = axis, x.shape
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum past 65504 is inf, as TensorFlow's
+            out = _ops._tf_sum_axis(x.detach().numpy(), axis, 8)
+        return torch.from_numpy(np.array(out, dtype=np.float16, order="C"))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.unsqueeze(ctx.axis).expand(ctx.shape), None
+
+
 def global_average_pooling(x: torch.Tensor, data_format: str = "channels_first", keepdims: bool = False,
                            mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Keras's ``GlobalAveragePooling1D/2D/3D`` call: the mean over the spatial axes of ``(N, C, *spatial)``
@@ -1338,7 +1354,7 @@ def global_average_pooling(x: torch.Tensor, data_format: str = "channels_first",
     average in float32 and round back, integers give float32 (``ops.mean``). ``mask`` (1-D only: ``(N, steps)``,
     any dtype, nonzero = valid; Keras's ``Embedding(mask_zero=True)``/``Masking`` mask) gives Keras's masked mean
     ``sum(where(mask, x, 0)) / sum(mask)`` over the valid steps, in ``x``'s dtype (integers: float64, TensorFlow's
-    ``truediv``; float16: summed in float32 and rounded, where TensorFlow sums in float16)
+    ``truediv``; float16: summed in float16 in TensorFlow's (Eigen's) order on an x86 CPU, bitwise its sums)
     (``global_average_pooling1d.py:70-83``): a row with every step masked is ``0 / 0 = NaN`` (Keras's number; its
     entries get a zero gradient), not the mean of the padding that ``x.mean(1)`` or
     ``torch.nn.AdaptiveAvgPool1d(1)`` give.
@@ -1364,6 +1380,11 @@ def global_average_pooling(x: torch.Tensor, data_format: str = "channels_first",
                          f"input of shape {tuple(x.shape)}")
     m = mask.to(torch.bool).unsqueeze(2 if axes == (1,) else 1)
     x = torch.where(m, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    if x.dtype == torch.float16 and x.device.type == "cpu" and _ops._PACKET[torch.float32] == 8:
+        total, count = _TfHalfSum.apply(x, axes[0]), _TfHalfSum.apply(m.to(x.dtype), axes[0])
+        if keepdims:
+            total, count = total.unsqueeze(axes[0]), count.unsqueeze(axes[0])
+        return total / count
     total, count = _ko.sum(x, axis=axes, keepdims=keepdims), _ko.sum(m.to(x.dtype), axis=axes, keepdims=keepdims)
     if not total.is_floating_point():  # TensorFlow's truediv of the integer sums: float64
         total, count = total.double(), count.double()
