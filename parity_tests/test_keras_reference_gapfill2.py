@@ -65,14 +65,20 @@ Keras 3.15.1 schedules / reduces each sub-optimizer's rate and logs ``learning_r
 ``test_learning_rate_scheduler_with_multi_optimizer``, ``test_reduce_lr_on_plateau_with_multi_optimizer`` and
 ``test_multi_optimizer_lr_callbacks_logs_vs_keras``.
 
-Strict xfail: ``test_multi_optimizer_wrapped_in_loss_scale_optimizer``: torch_impl's ``LossScaleOptimizer`` takes
-a ``torch_impl.optim`` optimizer only and refuses a ``MultiOptimizer`` (``ValueError``); Keras 3.15.1 wraps it
-(the MultiOptimizer's and its optimizers' ``loss_scale_factor`` set to ``None``, gradients unscaled by the
-dynamic scale).
+Bug found and fixed in torch_impl (``torch_impl/optim.py``): its ``LossScaleOptimizer`` refused a ``MultiOptimizer``
+(``ValueError``), and a ``MultiOptimizer``'s ``loss_scale_factor`` set later did not reach its optimizers; Keras
+3.15.1 wraps it (``loss_scale_optimizer.py:96-99`` sets the inner ``loss_scale_factor`` to ``None``, which
+``multi_optimizer.py:317-322`` passes on to every optimizer; gradients unscaled by the dynamic scale). Pinned by
+``test_multi_optimizer_wrapped_in_loss_scale_optimizer`` (upstream's, a strict xfail before) and
+``test_multi_optimizer_in_loss_scale_optimizer_steps_vs_keras`` (six steps, skipped ones and scale growth, against
+Keras).
+
+``layers/normalization/group_normalization_test.py`` and ``spectral_normalization_test.py`` are translated in
+``test_group_spectral_norm_keras.py`` (``torch_impl.nn.GroupNormalization``, ``SpectralNormalization``, with their
+parity against Keras 3.15.1); ``TRANSLATED`` lists them and ``test_inventory`` checks them.
 
 Not translated: ``SKIPPED`` (per method) and ``SKIPPED_FILES`` (whole upstream files whose subject torch_impl does
-not have: GroupNormalization, SpectralNormalization, TensorBoard, RemoteMonitor, Orbax checkpoints, Grain
-datasets).
+not have: TensorBoard, RemoteMonitor, Orbax checkpoints, Grain datasets).
 
 Run: ``.venv/bin/python -m pytest -q -s parity_tests/test_keras_reference_gapfill2.py -p no:cacheprovider``
 """
@@ -618,10 +624,9 @@ def test_multi_optimizer_blocks_nested_optimizers():
     print("nested LossScaleOptimizer / MultiOptimizer: ValueError, Keras's messages")
 
 
-@pytest.mark.xfail(strict=True, reason="torch_impl's LossScaleOptimizer takes a torch_impl.optim optimizer only: "
-                                       "a MultiOptimizer inside it raises ValueError (Keras 3.15.1 wraps it)")
 def test_multi_optimizer_wrapped_in_loss_scale_optimizer():
-    # MultiOptimizerTest.test_multi_optimizer_wrapped_in_loss_scale_optimizer
+    # MultiOptimizerTest.test_multi_optimizer_wrapped_in_loss_scale_optimizer (torch_impl refused the MultiOptimizer,
+    # ValueError, until its LossScaleOptimizer took one and its loss_scale_factor setter reached the optimizers)
     from torch_impl import optim
     w1, w2 = _var([[2.0, 2.0]]), _var([[2.0, 2.0]])
     opt_1, opt_2 = optim.SGD([w1], learning_rate=0.1), optim.SGD([w2], learning_rate=0.1)
@@ -634,6 +639,51 @@ def test_multi_optimizer_wrapped_in_loss_scale_optimizer():
     lso_opt.step()
     _close("w1", w1, [[1.9, 1.9]])
     _close("w2", w2, [[1.9, 1.9]])
+
+
+def _lso_multi_run(keras, grads_list):
+    """Keras 3.15.1: upstream's LossScaleOptimizer(MultiOptimizer(SGD(0.1) for dense_1, Adam(0.05) the default,
+    loss_scale_factor=5.0), initial_scale=10.0, dynamic_growth_steps=2) applying ``grads_list`` (a non-finite one
+    skips the step and halves the scale); each step's weights, dynamic scale and iterations."""
+    from keras.src import backend
+    from keras.src.optimizers.multi_optimizer import OptimizerMap
+    opt_1, opt_2 = keras.optimizers.SGD(learning_rate=0.1), keras.optimizers.Adam(learning_rate=0.05)
+    multi_opt = keras.optimizers.MultiOptimizer(
+        OptimizerMap(default_optimizer=opt_2, optimizer_map={".*dense_1/.*": opt_1}), loss_scale_factor=5.0)
+    lso_opt = keras.optimizers.LossScaleOptimizer(multi_opt, initial_scale=10.0, dynamic_growth_steps=2)
+    with backend.name_scope("dense_1"):
+        w1 = backend.Variable([[2.0, 2.0]], name="kernel")
+    with backend.name_scope("dense_2"):
+        w2 = backend.Variable([[2.0, -1.0]], name="kernel")
+    lso_opt.build([w1, w2])
+    out = []
+    for g1, g2 in grads_list:
+        lso_opt.apply([backend.convert_to_tensor(g1), backend.convert_to_tensor(g2)], [w1, w2])
+        out.append((np.array(w1), np.array(w2), float(lso_opt.dynamic_scale), int(lso_opt.iterations)))
+    return out, (multi_opt.loss_scale_factor, opt_1.loss_scale_factor, opt_2.loss_scale_factor)
+
+
+def test_multi_optimizer_in_loss_scale_optimizer_steps_vs_keras(keras3):
+    # the wrapped MultiOptimizer over several steps (finite, non-finite, growth) against Keras 3.15.1's
+    from torch_impl import optim
+    grads_list = [([[10.0, 20.0]], [[30.0, -5.0]]), ([[np.inf, 1.0]], [[1.0, 1.0]]), ([[4.0, 8.0]], [[2.0, 6.0]]),
+                  ([[1.0, 1.0]], [[np.nan, 1.0]]), ([[2.0, 2.0]], [[3.0, 3.0]]), ([[5.0, 1.0]], [[1.0, 5.0]])]
+    expected, factors = _lso_multi_run(keras3, grads_list)
+    w1, w2 = _var([[2.0, 2.0]]), _var([[2.0, -1.0]])
+    opt_1, opt_2 = optim.SGD([w1], learning_rate=0.1), optim.Adam([w2], learning_rate=0.05)
+    multi_opt = optim.MultiOptimizer([opt_1, opt_2], loss_scale_factor=5.0)
+    lso_opt = optim.LossScaleOptimizer(multi_opt, initial_scale=10.0, dynamic_growth_steps=2)
+    assert (multi_opt.loss_scale_factor, opt_1.loss_scale_factor, opt_2.loss_scale_factor) == factors == (None,) * 3
+    worst = 0.0
+    for step, ((g1, g2), (k1, k2, k_scale, k_iter)) in enumerate(zip(grads_list, expected)):
+        w1.grad, w2.grad = torch.tensor(g1, dtype=F32), torch.tensor(g2, dtype=F32)
+        lso_opt.step()
+        worst = max(worst, _close(f"step {step} w1", w1, k1), _close(f"step {step} w2", w2, k2))
+        print(f"step {step}: scale torch_impl {lso_opt.scale} Keras {k_scale}; iterations {lso_opt.iterations} / "
+              f"{k_iter}")
+        assert (lso_opt.scale, lso_opt.iterations) == (k_scale, k_iter)
+    print(f"LossScaleOptimizer(MultiOptimizer(SGD, Adam)), {len(grads_list)} steps: weights within {worst:.2g} of "
+          "Keras 3.15.1")
 
 
 # ==========================================================================
@@ -677,12 +727,25 @@ TRANSLATED = {
     "multi_optimizer_test.py::MultiOptimizerTest.test_swap_ema_weights_with_multi_optimizer":
         "test_swap_ema_weights_with_multi_optimizer",
     "multi_optimizer_test.py::MultiOptimizerTest.test_multi_optimizer_wrapped_in_loss_scale_optimizer":
-        "test_multi_optimizer_wrapped_in_loss_scale_optimizer (strict xfail: torch_impl refuses it)",
+        "test_multi_optimizer_wrapped_in_loss_scale_optimizer (+ _in_loss_scale_optimizer_steps_vs_keras)",
     "multi_optimizer_test.py::MultiOptimizerTest.test_multi_optimizer_blocks_nested_optimizers":
         "test_multi_optimizer_blocks_nested_optimizers (the build-time errors)",
+    # group_normalization_test.py, spectral_normalization_test.py: in test_group_spectral_norm_keras.py
+    **{f"group_normalization_test.py::GroupNormalizationTest.{m}": f"test_group_spectral_norm_keras.py::{m}"
+       for m in ("test_groupnorm", "test_groups_bigger_than_dim_error", "test_groups_not_a_multiple_of_dim_error",
+                 "test_groups_rejects_invalid_values", "test_groups_instance_norm", "test_correctness_instance_norm",
+                 "test_correctness_1d", "test_correctness_2d", "test_broadcasting_2d_channels_first",
+                 "test_large_value_within_autocast_scope", "test_mixed_precision_large_input_no_nan")},
+    **{f"spectral_normalization_test.py::SpectralNormalizationTest.{m}": f"test_group_spectral_norm_keras.py::{m}"
+       for m in ("test_basic_spectralnorm", "test_spectralnorm_higher_dim", "test_invalid_power_iterations",
+                 "test_invalid_layer", "test_apply_layer")},
+    "spectral_normalization_test.py::SpectralNormalizationTest.test_end_to_end":
+        "test_group_spectral_norm_keras.py::test_spectral_and_group_normalization_fit_like_keras (a parity fit)",
 }
 
 SKIPPED = {
+    "group_normalization_test.py::GroupNormalizationTest.test_undefined_dim_error":
+        "a symbolic Input with an unknown channel dimension: torch tensors always have concrete shapes",
     "rms_normalization_test.py::RMSNormalizationTest.test_ln_basics":
         "run_layer_test of the Keras layer object (symbolic shapes, one trainable `scale` weight, serialization): "
         "torch_impl has the op, not an RMSNormalization layer (its numbers are translated above)",
@@ -706,12 +769,6 @@ SKIPPED = {
 }
 
 SKIPPED_FILES = {
-    "layers/normalization/group_normalization_test.py":
-        "GAP: no GroupNormalization in torch_impl.nn (torch.nn.GroupNorm is channels-first with eps=1e-5; Keras's "
-        "layer is not ported)",
-    "layers/normalization/spectral_normalization_test.py":
-        "GAP: no SpectralNormalization wrapper in torch_impl (torch.nn.utils.parametrizations.spectral_norm is "
-        "not Keras's)",
     "callbacks/tensorboard_test.py": "GAP: no TensorBoard callback in torch_impl.callbacks",
     "callbacks/remote_monitor_test.py": "GAP: no RemoteMonitor callback in torch_impl.callbacks",
     "callbacks/orbax_checkpoint_test.py": "backend-specific (Orbax / JAX checkpointing)",
@@ -733,14 +790,16 @@ def _upstream_methods(relpath: str) -> set[str]:
 
 
 def test_inventory():
-    """Every ``test*`` method of the three translated upstream files is translated or skipped; the skipped files
-    exist and have test methods."""
+    """Every ``test*`` method of the translated upstream files is translated or skipped; the skipped files exist
+    and have test methods."""
     listed = set(TRANSLATED) | set(SKIPPED)
     assert not set(TRANSLATED) & set(SKIPPED)
     for relpath in ("optimizers/multi_optimizer_test.py",
                     "layers/normalization/rms_normalization_test.py",
                     "layers/normalization/unit_normalization_test.py",
-                    "layers/regularization/activity_regularization_test.py"):
+                    "layers/regularization/activity_regularization_test.py",
+                    "layers/normalization/group_normalization_test.py",
+                    "layers/normalization/spectral_normalization_test.py"):
         base = os.path.basename(relpath)
         upstream = {f"{base}::{m}" for m in _upstream_methods(relpath)}
         mine = {k for k in listed if k.startswith(base + "::")}
