@@ -183,7 +183,13 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+#: 7-20 s each in a clean-clone run; `make test` keeps best-only with mode auto, best-only by batches, a missing
+#: monitor and the whole model, `make test-all` the rest
+CHECKPOINT_SLOW = {"every-epoch", "best-val_loss", "best-val_loss-mode-max", "initial_value_threshold", "save_freq-3"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in CHECKPOINT_SLOW else n
+                                  for n in CONFIGS])
 def test_checkpoint_files_messages_and_weights_like_keras(name, tmp_path):
     kwargs, pattern, fit_kwargs = CONFIGS[name]
     kwargs = {"save_weights_only": True, "verbose": 1, **kwargs}
@@ -329,7 +335,8 @@ def _replay(path, epochs, **kwargs) -> bytes:
 
 
 @pytest.mark.filterwarnings("ignore:Learning rate reduction is conditioned")  # no val_loss in odd epochs
-@pytest.mark.parametrize("sep,validation_freq", [(",", 1), ("\t", 2)], ids=["comma", "tab-validation_freq-2"])
+@pytest.mark.parametrize("sep,validation_freq", [pytest.param(",", 1, id="comma", marks=pytest.mark.slow),
+                                                     pytest.param("\t", 2, id="tab-validation_freq-2")])
 def test_csv_logger_file_like_keras(sep, validation_freq, tmp_path):
     """With ``ReduceLROnPlateau`` before it (its ``learning_rate`` is in the logs): Keras's header, values and
     ``NA`` cells (a first epoch without validation adds ``val_`` columns for every key, ``val_learning_rate``

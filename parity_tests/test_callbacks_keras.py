@@ -132,7 +132,8 @@ def _old_api(epoch):
     return 0.05 / (1 + epoch)
 
 
-@pytest.mark.parametrize("schedule", [_step_decay, _old_api], ids=["epoch-lr", "epoch-only"])
+@pytest.mark.parametrize("schedule", [pytest.param(_step_decay, id="epoch-lr"),
+                                      pytest.param(_old_api, id="epoch-only", marks=pytest.mark.slow)])
 def test_learning_rate_scheduler_like_keras(schedule):
     """The tutorials' step decay ``schedule(epoch, lr)``, and the older ``schedule(epoch)``."""
     kh, th, kw, tw = _run([keras.callbacks.LearningRateScheduler(schedule)],
@@ -212,6 +213,7 @@ def test_schedule_rate_is_not_settable_like_keras():
     assert opt2.learning_rate == float(np.float32(0.05))
 
 
+@pytest.mark.slow  # 7 s in the suite; ReduceLROnPlateau is checked in float64 by default
 def test_plateau_compared_in_float32_like_keras():
     """Keras's ``ops.less(value - min_delta, best)`` converts the Python floats to float32: a float64 loss that
     improves by less than float32's resolution is no improvement (torch_impl compared in float64 and ran 3

@@ -648,6 +648,7 @@ def _fsdp_worker(rank: int, world: int, init_file: str, cases_file: str, out_dir
     _leave()
 
 
+@pytest.mark.slow  # 13 s in the suite (two processes); the DDP checks above run by default
 def test_fsdp2_fully_shard_matches_one_process(tmp_path):
     """FSDP2 (``fully_shard``, gloo, 2 ranks): sharded parameters, reduce-scattered and averaged gradients."""
     import torch.multiprocessing as mp

@@ -56,7 +56,10 @@ SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "train
                  "keras_cnn_port.py", "masked_sequence_port.py",
                  # 8-15 s each; the catalogue runs in test_scenarios.py, K in test_keras_backend_*, fit on loaders in
                  # test_fit_iterables_keras.py
-                 "failure_modes.py", "keras_backend_loss_port.py", "fit_dataloader_port.py"}
+                 "failure_modes.py", "keras_backend_loss_port.py", "fit_dataloader_port.py",
+                 # 16-24 s each in the suite; augmentation in test_image_augment_keras.py, Keras's random streams in
+                 # test_keras_random_keras.py, the distributed losses in test_distributed.py
+                 "image_augmentation_port.py", "keras_random_port.py", "distributed_losses.py"}
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 

@@ -45,7 +45,7 @@ SEEDS = [0, 7, 123456789, 2**31 + 5, -3]
 CALLS = 3
 
 
-@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dt", ["float32", "float64", pytest.param("float16", marks=pytest.mark.slow)])
 def test_masks_bit_for_bit(dt):
     rng = np.random.default_rng(0)
     compared = 0

@@ -468,7 +468,8 @@ class _Mixer(torch.nn.Module):
         return self.head(self.d2(self.ln2(h).mean(1)))
 
 
-@pytest.mark.parametrize("variant", ["vit_checkpoint", "cct_schedule_early_stopping"])
+@pytest.mark.parametrize("variant", ["vit_checkpoint",
+                                     pytest.param("cct_schedule_early_stopping", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_transformer_recipe_like_keras(dt, variant, tmp_path):
     x, labels = _patches()

@@ -815,7 +815,7 @@ class _GradientNorms:
         return self.step(*args, **kwargs)
 
 
-@pytest.mark.parametrize("clipnorm", [pytest.param(1.0, id="script"), pytest.param(0.05, id="clipping")])
+@pytest.mark.parametrize("clipnorm", [pytest.param(1.0, id="script", marks=pytest.mark.slow), pytest.param(0.05, id="clipping")])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_stacked_gru_sentiment_clipnorm_like_keras(dt, clipnorm):
     """``compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0), loss=BinaryCrossentropy(label_smoothing=0.1),
