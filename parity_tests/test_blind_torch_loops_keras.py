@@ -23,6 +23,7 @@ ignored labels) off.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import pickle
 
@@ -54,15 +55,19 @@ def tf(keras3):
 
 @pytest.fixture
 def floatx(keras3):
-    """Set Keras's floatx (and torch's default dtype, README: torch_impl's floatx) for one test."""
-    old_k, old_t = keras3.config.floatx(), torch.get_default_dtype()
+    """Set Keras's floatx (and torch's default dtype, README: torch_impl's floatx) for one test. Keras's global
+    dtype policy too: Keras pins it from the floatx of the moment a process's first layer is made, so an earlier
+    test in the same worker would leave the layers float32 (``keras_impl.models.floatx`` restores both)."""
+    from keras_impl.models import floatx as keras_floatx  # imports Keras: after the keras3 fixture
+
+    stack, old_t = contextlib.ExitStack(), torch.get_default_dtype()
 
     def _set(dtype: torch.dtype) -> None:
-        keras3.config.set_floatx("float64" if dtype == F64 else "float32")
+        stack.enter_context(keras_floatx("float64" if dtype == F64 else "float32"))
         torch.set_default_dtype(dtype)
 
-    yield _set
-    keras3.config.set_floatx(old_k)
+    with stack:
+        yield _set
     torch.set_default_dtype(old_t)
 
 
