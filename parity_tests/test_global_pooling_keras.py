@@ -187,6 +187,10 @@ def test_global_max_pooling1d_drops_the_mask_like_keras():
     ``GlobalAveragePooling2D`` likewise."""
     tokens = np.array([[1, 2, 0, 0, 0], [0, 0, 3, 4, 5], [6, 0, 0, 0, 0]])
     emb = layers.Embedding(10, 3, mask_zero=True, dtype="float64")
+    emb.build()
+    weights = np.random.default_rng(3).normal(size=(10, 3))
+    weights[0, 1] = 4.0  # the padding token's embedding the largest in one column (was an unseeded draw: flaky)
+    emb.set_weights([weights])
     h = emb(tokens)
     assert h._keras_mask is not None
     with warnings.catch_warnings(record=True) as kw:

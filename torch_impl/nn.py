@@ -1378,6 +1378,10 @@ def global_average_pooling(x: torch.Tensor, data_format: str = "channels_first",
     if mask.dim() != 2:
         raise ValueError(f"global_average_pooling: the mask is (batch, steps), got {tuple(mask.shape)} for an "
                          f"input of shape {tuple(x.shape)}")
+    if mask.shape[1] != x.shape[axes[0]] or mask.shape[0] not in (1, x.shape[0]):  # Keras broadcasts a batch of 1
+        raise ValueError(f"global_average_pooling: the mask {tuple(mask.shape)} is not (batch, steps) = "
+                         f"{(x.shape[0], x.shape[axes[0]])} of the input {tuple(x.shape)} in data_format="
+                         f"{data_format!r} (steps on axis {axes[0]}; Keras's (N, steps, C) is 'channels_last')")
     m = mask.to(torch.bool).unsqueeze(2 if axes == (1,) else 1)
     x = torch.where(m, x, torch.zeros((), dtype=x.dtype, device=x.device))
     if x.dtype == torch.float16 and x.device.type == "cpu" and _ops._PACKET[torch.float32] == 8:
