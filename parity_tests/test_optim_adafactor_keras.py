@@ -5,8 +5,9 @@
 Adafactor's factored second moment takes means along the last and the second-to-last axis of every gradient
 of rank >= 2, and RMSs of the weights and of the update. TensorFlow sums them in Eigen's orders, which
 ``torch_impl._ops.tf_mean`` reproduces (first test: exact against ``tf.reduce_mean`` for every axis of 2-D to
-4-D tensors, and for full means up to TensorFlow's threading limit). The standard is then the fuzz's: float64
-bit for bit; float32 bit for bit except TensorFlow's approximate vectorized ``Rsqrt`` (``fit`` computes
+4-D tensors, and for full means up to TensorFlow's threading limit; then rows past Eigen's leaf size, split at
+absolute packet-aligned offsets, and full sums split over TensorFlow's threads). The standard is then the fuzz's:
+float64 bit for bit; float32 bit for bit except TensorFlow's approximate vectorized ``Rsqrt`` (``fit`` computes
 ``g / sqrt(v)`` as ``g * rsqrt(v)``), there within 1e-6 of each tensor's largest entry.
 """
 
@@ -28,7 +29,7 @@ from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check
                                                 random_rate, random_shared_options)
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
-from torch_impl._ops import tf_mean  # noqa: E402
+from torch_impl._ops import _tf_sum_axis, tf_mean, tf_sum  # noqa: E402
 from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
 
 pytestmark = pytest.mark.keras
@@ -64,6 +65,58 @@ def test_tf_mean_is_tensorflows_reduce_mean():
     assert tuple(kept.shape) == a.shape[:-2] + (1, a.shape[-1])
     print(f"tf_mean: {n} reductions (every axis and the full mean of {len(shapes)} shapes x 2 dtypes) equal to "
           "tf.reduce_mean bit for bit")
+
+
+def _check_long_rows(cases, rng) -> tuple:
+    """``(rows, n, dtype)`` cases: the row sums (``_tf_sum_axis``), row means (``tf_mean``) and the full sum and mean
+    (``tf_sum``/``tf_mean``) against TensorFlow's, bit for bit; returns (reductions, largest abs diff)."""
+    count, worst = 0, 0.0
+    for rows, n, dt in cases:
+        a = (rng.normal(size=(rows, n)) * rng.uniform(0.1, 10, size=(rows, n))).astype(dt)
+        t, x, packet = tf.constant(a), torch.from_numpy(a), 8 if dt in (np.float32, np.float16) else 4
+        pairs = [(_tf_sum_axis(a, 1, packet), tf.reduce_sum(t, axis=-1).numpy())]
+        if dt != np.float16:
+            pairs += [(tf_mean(x, -1).numpy(), keras.ops.mean(t, axis=-1).numpy()),
+                      (tf_sum(x).numpy(), tf.reduce_sum(t).numpy()), (tf_mean(x).numpy(), tf.reduce_mean(t).numpy())]
+        for ours, ref in pairs:
+            worst = max(worst, float(np.abs(ours.astype(np.float64) - ref).max()))
+            assert ours.dtype == ref.dtype and np.array_equal(ours, ref), (rows, n, dt.__name__, ours - ref)
+            count += 1
+    return count, worst
+
+
+def test_long_rows_split_at_absolute_packet_offsets():
+    """Rows longer than Eigen's leaf (8,192 float32, 4,096 float64 elements) split at a packet-aligned absolute
+    index, so a row whose flat offset ``r * n`` is not packet-aligned splits elsewhere than row 0 (this emulation
+    split every row at its own offset before: float32 rows of 8,193 were a last bit off, 6.1e-5)."""
+    cases = [(rows, n, dt) for dt in (np.float32, np.float64) for n in (8191, 8193, 16385) for rows in (3, 5)]
+    count, worst = _check_long_rows(cases, np.random.default_rng(48))
+    # a full sum past Eigen's threading threshold: blocks over TensorFlow's default thread count (one on one CPU)
+    a = np.random.default_rng(49).normal(size=333333).astype(np.float32)
+    ours, ref = tf_sum(torch.from_numpy(a)).numpy(), tf.reduce_sum(tf.constant(a)).numpy()
+    assert ours == ref, (ours, ref)
+    print(f"long rows: {count} reductions of (3|5) x (8191|8193|16385) float32/float64 and a full sum of 333,333 "
+          f"equal to TensorFlow's, max abs diff {worst:.1e}")
+
+
+@pytest.mark.slow
+def test_long_rows_and_threaded_full_sums_grid():
+    """The grid: rows 1-5 x n in {8191, 8192, 8193, 10000, 16385, 40000, 100003}, float32/float64, and float16 rows
+    (leaf 1,600); full sums past Eigen's threading threshold (108,387 float32 / 54,194 float64 elements: blocks of
+    ``n // threads`` from their absolute offsets, at TensorFlow's default thread count)."""
+    rng = np.random.default_rng(4848)
+    cases = [(rows, n, dt) for dt in (np.float32, np.float64) for n in (8191, 8192, 8193, 10000, 16385, 40000, 100003)
+             for rows in range(1, 6)]
+    cases += [(rows, n, np.float16) for n in (1601, 1603, 3207, 12345) for rows in (1, 2, 3, 5, 9)]
+    count, worst = _check_long_rows(cases, rng)
+    full = 0
+    for dt in (np.float32, np.float64):
+        for n in (54193, 54194, 54195, 108386, 108387, 150007, 333333, 1000003):
+            a = (rng.normal(size=n) * 3).astype(dt)
+            assert tf_sum(torch.from_numpy(a)).numpy() == tf.reduce_sum(tf.constant(a)).numpy(), (dt.__name__, n)
+            full += 1
+    print(f"long rows grid: {count} reductions bit for bit (max abs diff {worst:.1e}); {full} full sums of 54k-1M "
+          "elements equal to TensorFlow's")
 
 
 FIXED = [{}, {"learning_rate": 0.1}, {"learning_rate": 0.5, "clip_threshold": 0.5},

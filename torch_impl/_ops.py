@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 import platform
 from typing import Optional
 
@@ -358,17 +359,33 @@ _PACKET = ({torch.float32: 8, torch.float64: 4} if platform.machine().lower() in
            else {torch.float32: 4, torch.float64: 2})
 
 
-def _eigen_sum(a: np.ndarray, packet: int) -> np.ndarray:
+def _eigen_sum(a: np.ndarray, packet: int, first: int = 0) -> np.ndarray:
     """The sums of the rows of the 2-D array ``a`` (along its last axis), each in the order of Eigen's
     single-threaded inner-most reduction (``InnerMostDimReducer``, TensorFlow's full reductions and its
-    reductions of the last axis): above ``1024 * packet`` elements the two packet-aligned halves separately;
-    else four packet accumulators over blocks of four packets, merged in order, the remaining whole packets
-    added to the first, the horizontal sum of that packet (halving) added to the sequential sum of the tail.
-    All rows at once (they have one length, so one order)."""
+    reductions of the last axis): above ``1024 * packet`` elements (``LeafSize``; float16: ``200 * packet``) the
+    tree: the row split at the first packet-aligned absolute index past its middle (``first`` is the flat offset
+    of the first row, the others follow it), the halves summed in order; else four packet accumulators over blocks
+    of four packets, merged in order, the remaining whole packets added to the first, the horizontal sum of that
+    packet (halving) added to the sequential sum of the tail. The rows at once, grouped by their offset modulo
+    ``packet`` (rows of one group split alike)."""
     rows, n = a.shape
-    if n > packet * 1024:
-        split = packet * -(-(-(-n // 2)) // packet)
-        return _eigen_sum(a[:, :split], packet) + _eigen_sum(a[:, split:], packet)
+    period = packet // math.gcd(n, packet)  # rows r and r + period start at the same offset in a packet
+    if rows > 1 and period > 1 and n > packet * (200 if a.dtype == np.float16 else 1024):
+        out = np.empty(rows, a.dtype)
+        for r in range(min(period, rows)):
+            out[r::period] = _eigen_tree_sum(a[r::period], packet, first + r * n)
+        return out
+    return _eigen_tree_sum(a, packet, first)
+
+
+def _eigen_tree_sum(a: np.ndarray, packet: int, first: int) -> np.ndarray:
+    """:func:`_eigen_sum` of rows that all start at ``first`` modulo ``packet``."""
+    rows, n = a.shape
+    if n > packet * (200 if a.dtype == np.float16 else 1024):
+        start = first % packet
+        left = min(packet * -(-(start + -(-n // 2)) // packet) - start, n)
+        out = _eigen_tree_sum(a[:, :left], packet, start)
+        return out if left == n else out + _eigen_tree_sum(a[:, left:], packet, 0)
     block = 4 * packet
     n4, n1 = (n // block) * block, (n // packet) * packet
     if n4:
@@ -396,19 +413,42 @@ def _eigen_sum(a: np.ndarray, packet: int) -> np.ndarray:
 def _eigen_half_sum(a: np.ndarray, packet: int = 8, first: int = 0) -> np.ndarray:
     """:func:`_eigen_sum` of float16 rows (TensorFlow's ``reduce_sum`` of float16 accumulates in float16, each add
     rounded): Eigen's tree reduction splits a row of over ``packet * 200`` elements (``LeafSize<half>``) at the
-    packet-aligned absolute index past its middle (``first`` is the row's flat offset), halves summed in order."""
-    rows, n = a.shape
-    if n <= packet * 200:
-        return _eigen_sum(a, packet)
-    out = np.empty(rows, a.dtype)
-    for r in range(rows):
-        start = first + r * n
-        split = packet * -(-(start + -(-n // 2)) // packet)
-        left = min(split - start, n)
-        out[r] = _eigen_half_sum(a[r:r + 1, :left], packet, start)[0]
-        if left < n:
-            out[r] = out[r] + _eigen_half_sum(a[r:r + 1, left:], packet, split)[0]
-    return out
+    packet-aligned absolute index past its middle (``first`` is the first row's flat offset)."""
+    return _eigen_sum(a, packet, first)
+
+
+def _tf_threads() -> int:
+    """TensorFlow's intra-op thread count by default: ``TF_NUM_INTRAOP_THREADS`` if set, else the CPUs this process
+    may run on (``port::MaxParallelism``)."""
+    env = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    if env.strip().isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _eigen_full_sum(a: np.ndarray, packet: int, threads: Optional[int] = None):
+    """The sum of all of ``a`` as TensorFlow's full ``reduce_sum`` on the CPU (Eigen's ``FullReducer`` on its
+    thread pool of ``threads``, default :func:`_tf_threads`): one tree (:func:`_eigen_sum`) up to about 108k
+    float32 / 54k float64 elements (Eigen's cost model); above, ``n // threads``-element blocks, each from its
+    absolute offset, added in order to the sum of the remainder past the last block."""
+    flat = np.ascontiguousarray(a).reshape(-1)
+    n = flat.size
+    # TensorCostModel::numThreads: per element, the load (bytes * 11 / 64 cycles) and the add (10 / packet cycles)
+    cost = n * ((1.0 / 64 * 11) * flat.itemsize + 1.0 * (10.0 / packet))
+    most = max(1, int((cost - 100000) / 100000 + 0.9))
+    threads = 1 if most == 1 else min(threads or _tf_threads(), most)
+    if n == 0 or threads == 1:
+        return _eigen_sum(flat.reshape(1, n), packet)[0]
+    size = n // threads
+    blocks = n // size
+    shards = _eigen_sum(flat[:blocks * size].reshape(blocks, size), packet)
+    total = _eigen_sum(flat[blocks * size:].reshape(1, -1), packet, blocks * size)[0]
+    for shard in shards:
+        total = total + shard
+    return total
 
 
 def _eigen_ready(x: torch.Tensor) -> bool:
@@ -416,13 +456,14 @@ def _eigen_ready(x: torch.Tensor) -> bool:
 
 
 def tf_sum(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's ``reduce_sum`` of all of ``x`` (a 0-d tensor): Eigen's order on the CPU, so float sums round
-    as TensorFlow's do (the optimizers' clip norms, the IoU metrics' class sums); torch's sum elsewhere."""
+    """TensorFlow's ``reduce_sum`` of all of ``x`` (a 0-d tensor): Eigen's order on the CPU (a long sum split
+    over TensorFlow's default thread count, :func:`_eigen_full_sum`), so float sums round as TensorFlow's do (the
+    optimizers' clip norms, the IoU metrics' class sums); torch's sum elsewhere."""
     if not _eigen_ready(x):
         return x.sum()
     a = np.ascontiguousarray(x.numpy()).reshape(1, -1)
     with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN sums as TensorFlow's, without warnings
-        return torch.tensor(_eigen_sum(a, _PACKET[x.dtype])[0], dtype=x.dtype)
+        return torch.tensor(_eigen_full_sum(a, _PACKET[x.dtype]), dtype=x.dtype)
 
 
 def _eigen_preserving_sum(a: np.ndarray, packet: int) -> np.ndarray:
@@ -457,23 +498,24 @@ def _tf_sum_axis(a: np.ndarray, axis: int, packet: int) -> np.ndarray:
     outer, n, inner = int(np.prod(a.shape[:axis])), a.shape[axis], int(np.prod(a.shape[axis + 1:]))
     if n == 1 or a.size == 0:
         return np.add.reduce(a, axis=axis)
-    if inner == 1:  # an inner-most reduction per row (a full one if nothing is kept)
-        rows = np.ascontiguousarray(a).reshape(outer, n)
-        return (_eigen_half_sum(rows, packet) if a.dtype == np.float16 else _eigen_sum(rows, packet)).reshape(shape)
+    if inner == 1 and outer == 1:  # nothing kept: a full reduction (over TensorFlow's threads when long)
+        return np.asarray(_eigen_full_sum(a, packet), a.dtype).reshape(shape)
+    if inner == 1:  # an inner-most reduction per row
+        return _eigen_sum(np.ascontiguousarray(a).reshape(outer, n), packet).reshape(shape)
     return _eigen_preserving_sum(np.ascontiguousarray(a).reshape(outer, n, inner), packet).reshape(shape)
 
 
 def tf_mean(x: torch.Tensor, axis: Optional[int] = None, keepdims: bool = False) -> torch.Tensor:
     """TensorFlow's ``reduce_mean`` of all of ``x`` or along one axis: the sum in Eigen's order on the CPU
-    divided by the count (TensorFlow's ``MeanReducer``), as :func:`tf_sum`; exact for sums up to about 100k
-    elements (above which TensorFlow splits a full sum over its threads). torch's mean elsewhere."""
+    divided by the count (TensorFlow's ``MeanReducer``), as :func:`tf_sum` (a long full sum split over
+    TensorFlow's default thread count, :func:`_eigen_full_sum`). torch's mean elsewhere."""
     if not _eigen_ready(x):
         return x.mean() if axis is None else x.mean(axis, keepdim=keepdims)
     a = x.numpy()
     packet = _PACKET[x.dtype]
     with np.errstate(over="ignore", invalid="ignore"):
         if axis is None:
-            out = _eigen_sum(np.ascontiguousarray(a).reshape(1, -1), packet)[0] / a.dtype.type(a.size)
+            out = _eigen_full_sum(a, packet) / a.dtype.type(a.size)
             out = np.asarray(out).reshape((1,) * a.ndim if keepdims else ())
         else:
             axis = axis % a.ndim
