@@ -54,8 +54,8 @@ What the ports found (each pinned by a test):
 * Keras fact (``slow`` test): the two outputs of one layer (the loss layer returning ``[y1_pred, y2_pred]``) are
   both named after it (``keras/src/models/functional.py`` 148), and ``CompileMetrics.result`` tells their metrics
   apart with a suffix (``keras/src/trainers/compile_utils.py`` 375-395): ``metrics=[["mse"], ["mse"]]`` logs
-  ``<layer>_mse`` and ``<layer>_mse_1``. torch_impl refuses repeated ``output_names`` (``ValueError``; a gap left
-  open): the port here names the outputs through ``layers.Identity(name="y1")`` / ``"y2"`` on the Keras side.
+  ``<layer>_mse`` and ``<layer>_mse_1``; torch_impl, given the repeated ``output_names``, logs the same (within
+  2.8e-16; the port above names the outputs through ``layers.Identity(name="y1")`` / ``"y2"`` instead).
 * ``evaluate`` / ``predict`` at their default ``verbose="auto"``: both sides print Keras's progress bar (``2/2``
   steps, 32 rows a batch) and return the loss as a float and the two heads as a list.
 
@@ -300,21 +300,29 @@ def test_uncertainty_split_outputs_metrics_per_output_like_keras():
 def test_two_outputs_of_one_layer_share_its_name():
     """Keras fact: the two outputs of one layer are both named after it (``keras/src/models/functional.py`` 148),
     and ``CompileMetrics.result`` tells their metrics apart with ``_1`` (``keras/src/trainers/compile_utils.py``
-    375-395): ``<layer>_mse`` and ``<layer>_mse_1``. torch_impl refuses repeated ``output_names`` (a known gap:
-    the port names the outputs with ``Identity`` layers, as above)."""
+    375-395): ``<layer>_mse`` and ``<layer>_mse_1``. torch_impl takes the repeated ``output_names`` and logs the
+    same keys and values (``fit`` with ``validation_data``, ``evaluate`` as a dict and as Keras's list)."""
     X, Y1, Y2 = gen_data(20, np.random.default_rng(1))
+    val = ([X[:10], Y1[:10], Y2[:10]], [Y1[:10], Y2[:10]])
     with _precision("float64"):
-        keras.utils.set_random_seed(4)
-        model = get_trainable_model(get_prediction_model(4), split=True)
+        _, model, net = _uncertainty_models("float64", 4, 4, split=True)
         name = model.layers[-1].name
         assert list(model.output_names) == [name, name]
-        model.compile(optimizer="adam", metrics=[["mse"], ["mse"]])
-        kh = model.fit([X, Y1, Y2], [Y1, Y2], epochs=1, batch_size=20, verbose=0).history
-        print(f"Keras keys for two outputs of {name!r}: {sorted(kh)}")
-        assert sorted(kh) == sorted(["loss", f"{name}_mse", f"{name}_mse_1"])
-        with pytest.raises(ValueError, match="output_names must be distinct"):
-            tfit.fit(MultiTaskPort(4, split=True), [X, Y1, Y2], [Y1, Y2], optimizer="adam", metrics=[["mse"], ["mse"]],
-                     output_names=[name, name], epochs=1, batch_size=20, verbose=0)
+        model.compile(optimizer="adam", metrics=[["mse"], ["mse"]], run_eagerly=True)
+        kh = model.fit([X, Y1, Y2], [Y1, Y2], epochs=2, batch_size=10, verbose=0, validation_data=val).history
+        th = tfit.fit(net, [X, Y1, Y2], [Y1, Y2], optimizer="adam", metrics=[["mse"], ["mse"]],
+                      output_names=[name, name], epochs=2, batch_size=10, seed=4, verbose=0,
+                      validation_data=val).history
+        k_dict, k_list = model.evaluate(*val, verbose=0, return_dict=True), model.evaluate(*val, verbose=0)
+        kw = dict(metrics=[["mse"], ["mse"]], output_names=[name, name], verbose=0)
+        t_dict, t_list = tfit.evaluate(net, *val, **kw), tfit.evaluate(net, *val, return_dict=False, **kw)
+    print(f"Keras keys for two outputs of {name!r}: {sorted(kh)}")
+    assert sorted(kh) == sorted(["loss", f"{name}_mse", f"{name}_mse_1", "val_loss", f"val_{name}_mse",
+                                 f"val_{name}_mse_1"])
+    worst = _check(th, kh, "float64")
+    e = max(_rel(t_list, k_list), max(_rel(t_dict[k], k_dict[k]) for k in k_dict))
+    print(f"  worst {worst:.1e}; evaluate: Keras {k_list} torch_impl {t_list} rel {e:.1e}")
+    assert sorted(t_dict) == sorted(k_dict) and len(t_list) == len(k_list) == 3 and e <= F64
 
 
 def test_keras3_defects_of_the_scripts():

@@ -17,7 +17,9 @@ model returning a list (named with ``output_names=``, Keras's output layers' nam
 5. the per-output losses' batch means (unweighted, below), checked against the batch values themselves;
 6. the errors: losses and outputs that do not match, unknown names, ``class_weight`` with several outputs;
 7. ``y`` as a list for a model returning a dict (its keys sorted, whatever ``output_names``; logs named by the keys;
-   measured within 3.7e-16), and Keras's TypeError on ``sample_weight`` with such a list ``y``.
+   measured within 3.7e-16), and Keras's TypeError on ``sample_weight`` with such a list ``y``;
+8. two outputs of one layer (``output_names`` repeated): Keras's keys (``split_mse``, ``split_mse_1``, one
+   ``split_loss``) and values, histories and ``evaluate`` (dict and list) within 3.2e-16.
 
 Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
 regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
@@ -608,3 +610,79 @@ def test_list_y_for_dict_outputs_errors_like_keras():
     with pytest.raises(ValueError, match=r"`loss` names outputs \['a', 'b'\] the model does not have"):
         tfit.evaluate(_TwoHead(), x, [ya, yb], loss={"a": "sparse_categorical_crossentropy", "b": "mse"},
                       output_names=["cls", "reg"])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 8. two outputs of one layer: repeated output names
+# --------------------------------------------------------------------------------------------------------------
+
+
+class _KerasSplit(layers.Layer):
+    """A layer returning two outputs: a functional model names both after it (``functional.py:148``)."""
+
+    def call(self, h):
+        return [h[:, :2], h[:, 2:]]
+
+
+class _Split(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(6, 4)
+
+    def forward(self, x):
+        h = self.dense(x)
+        return [h[:, :2], h[:, 2:]]
+
+
+def test_two_outputs_of_one_layer_repeated_names_like_keras():
+    """``output_names=["split", "split"]``: Keras's logs tell the outputs apart only in the metrics (``split_mse``,
+    ``split_mse_1``, ``split_weighted_mse``, ``split_weighted_mse_1``; ``compile_utils.py:375-411``); both per-output
+    losses log as ``split_loss``, the second output's kept (Keras's ``get_metrics_result`` overwrites; its
+    ``evaluate`` list repeats it, as ``metrics_names`` holds it twice). A dict keyed by the repeated name gives its
+    entry to both outputs (``loss``, ``metrics``, ``y``: Keras's ``CompileLoss`` / ``CompileMetrics`` look each
+    output's name up); a ``loss_weights`` dict with a ``loss`` list raises Keras's ValueError."""
+    x, _, _ = _data(24, seed=30)
+    ya, yb = x[:, :2] - x[:, 2:4], np.sin(x[:, 3:5])
+    sw = np.random.default_rng(31).uniform(0.5, 1.5, 24)
+    val = (x[:16], [ya[:16], yb[:16]], sw[:16])
+    cases = [dict(loss=["mse", "mae"], loss_weights=[1.0, 2.0], metrics=[["mse"], ["mse"]],
+                  weighted_metrics=[["mse"], ["mse"]]),
+             dict(loss={"split": "mse"}, metrics={"split": ["mae"]}, y={"split": ya})]
+    worst = 0.0
+    with _precision("float64"):
+        for args in cases:
+            keras.utils.set_random_seed(30)
+            inp = keras.Input((6,))
+            model = keras.Model(inp, _KerasSplit(name="split")(layers.Dense(4)(inp)))
+            net = load_keras_weights(_Split(), model.get_weights())
+            assert list(model.output_names) == ["split", "split"]
+            y = args.pop("y", [ya, yb])
+            fit_args = dict(batch_size=8, epochs=2, shuffle=False, verbose=0)  # full batches: eager Keras's
+            # per-output loss trackers weigh the batches by their sizes, traced ones do not (see above)
+            if isinstance(y, list):
+                fit_args.update(sample_weight=sw, validation_data=val)
+            else:
+                fit_args.update(epochs=1)
+            model.compile(optimizer=keras.optimizers.SGD(0.05), run_eagerly=True, **args)
+            kh = model.fit(x, y, **fit_args).history
+            k_dict, k_list = model.evaluate(x, y, verbose=0, return_dict=True), model.evaluate(x, y, verbose=0)
+            args.update(output_names=["split", "split"])
+            th = tfit.fit(net, x, y, optimizer=optim.SGD(net.parameters(), learning_rate=0.05), **fit_args,
+                          **args).history
+            t_dict = tfit.evaluate(net, x, y, verbose=0, **args)
+            t_list = tfit.evaluate(net, x, y, verbose=0, return_dict=False, **args)
+            print(f"repeated names, {sorted(args)}: keys {sorted(kh)}; evaluate list {np.round(k_list, 6).tolist()}")
+            assert sorted(th) == sorted(kh) and sorted(t_dict) == sorted(k_dict) and len(t_list) == len(k_list)
+            assert k_list[1] == k_list[2] == k_dict["split_loss"]  # metrics_names holds split_loss twice
+            _check_history(th, kh, "float64")
+            worst = max(worst, _rel(t_list, k_list), *(_rel(t_dict[k], k_dict[k]) for k in k_dict),
+                        *(_rel(th[k], kh[k]) for k in kh))
+        with pytest.raises(ValueError, match="got 2 losses and 1 weights"):
+            model.compile(optimizer="sgd", loss=["mse", "mae"], loss_weights={"split": 2.0})
+            model.evaluate(x, [ya, yb], verbose=0)
+        with pytest.raises(ValueError, match="got 2 losses and 1 weights"):
+            tfit.evaluate(net, x, [ya, yb], loss=["mse", "mae"], loss_weights={"split": 2.0},
+                          output_names=["split", "split"], verbose=0)
+    print(f"  histories, evaluate dict and list within rel {worst:.1e}")
+    assert sorted(kh) == ["loss", "split_loss", "split_mae", "split_mae_1"]
+    assert worst <= F64

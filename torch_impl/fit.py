@@ -715,10 +715,7 @@ def _output_names(model: torch.nn.Module, output_names) -> Optional[list]:
         return None
     if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
         raise ValueError(f"output_names must be a list of the outputs' names, got {names!r}")
-    names = [str(n) for n in names]
-    if len(set(names)) != len(names):
-        raise ValueError(f"output_names must be distinct, got {names}")
-    return names
+    return [str(n) for n in names]  # repeated (two outputs of one Keras layer): Keras's logs tell them apart
 
 
 def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bool]]:
@@ -923,6 +920,9 @@ class _MultiOutput:
         if isinstance(loss_weights, dict):
             weights = _by_output(loss_weights, self.names, "loss_weights")
             if isinstance(loss, (list, tuple)):
+                if len(set(self.names)) < n:  # repeated output names: Keras pairs the dict's fewer values in order
+                    raise ValueError(f"`loss_weights` must match the number of losses, got {n_losses} losses and "
+                                     f"{len(loss_weights)} weights.")
                 keras_pairs = [loss_weights[k] for k in sorted(loss_weights)]
                 if len(keras_pairs) == n and keras_pairs != weights:
                     warnings.warn(
