@@ -918,7 +918,10 @@ def _fit_pair(loss_k, loss_t, y, class_weight=None, epochs=3, shuffle=False, see
     x = rng.normal(size=(50, 5)).astype(dtype)
     xv = rng.normal(size=(20, 5)).astype(dtype)
     yv = y[-20:]
+    from keras.src.backend.common import global_state
+
     old_floatx, old_default = keras.backend.floatx(), torch.get_default_dtype()
+    old_policy = global_state.get_global_attribute("dtype_policy")  # None after clear_session: Sequential pins it
     keras.backend.set_floatx(dtype)
     torch.set_default_dtype(getattr(torch, dtype))
     try:
@@ -952,6 +955,7 @@ def _fit_pair(loss_k, loss_t, y, class_weight=None, epochs=3, shuffle=False, see
             assert th2 == th, (th2, th)
     finally:
         keras.backend.set_floatx(old_floatx)
+        global_state.set_global_attribute("dtype_policy", old_policy)
         torch.set_default_dtype(old_default)
     assert sorted(kh) == sorted(th), (sorted(kh), sorted(th))
     per_key = {k: _rel(th[k], kh[k]) if max(np.abs(kh[k])) > 0 else float(np.max(np.abs(th[k]))) for k in kh}

@@ -538,7 +538,8 @@ def test_mean_iou_on_probabilities_logs_constant(f64):
     y = np.eye(2)[rng.integers(0, 2, size=15)]
     tm, km = _dense(2, activation="softmax")
     kh, th = _fit_pair(km, tm, x, y, "categorical_crossentropy", "categorical_crossentropy",
-                       [keras.metrics.MeanIoU(num_classes=2)], [tmetrics.MeanIoU(num_classes=2)],
+                       [keras.metrics.MeanIoU(num_classes=2, name="mean_io_u")],  # named: Keras numbers unnamed
+                       [tmetrics.MeanIoU(num_classes=2)],                          # ones per process (mean_io_u_1)
                        output_activation="softmax")
     e = max(_rel(th[k], kh[k]) for k in kh)
     print(f"\nMeanIoU on probabilities: keys {sorted(kh)}, history {e:.1e}; Keras {kh.get('mean_io_u')},"
@@ -553,7 +554,8 @@ def test_auc_in_buckets_over_the_epoch(f64):
     y = (x[:, :1] + 0.7 * rng.normal(size=(25, 1)) > 0).astype(np.float64)
     tm, km = _dense(1, activation="sigmoid")
     kh, th = _fit_pair(km, tm, x, y, "binary_crossentropy", "binary_crossentropy",
-                       [keras.metrics.AUC(), keras.metrics.AUC(num_thresholds=7, name="auc7")],
+                       [keras.metrics.AUC(name="auc"), keras.metrics.AUC(num_thresholds=7, name="auc7")],  # "auc_2"
+                       # unnamed after other AUCs in the process (naming.uniquify): the test order decided
                        [tmetrics.AUC(), tmetrics.AUC(num_thresholds=7, name="auc7")],
                        epochs=2, output_activation="sigmoid")
     e = max(_rel(th[k], kh[k]) for k in kh)

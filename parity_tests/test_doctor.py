@@ -176,6 +176,7 @@ def test_torch_doctor_measures_and_diagnoses():
 def test_keras_doctor_measures_the_same_numbers_as_the_torch_doctor():
     pytest.importorskip("keras")
     import keras
+    from keras.src.backend.common import global_state
 
     from keras_impl.diagnose import DoctorCallback
     from keras_impl.models import build_model as keras_model
@@ -184,6 +185,7 @@ def test_keras_doctor_measures_the_same_numbers_as_the_torch_doctor():
     from torch_impl.nn import build_model, load_keras_weights
 
     x, y, spec = _small_problem()
+    policy = global_state.get_global_attribute("dtype_policy")  # None after clear_session: Sequential pins it
     keras.config.set_floatx("float64")
     torch.set_default_dtype(torch.float64)  # Keras's floatx on the torch side (the loss computes in it)
     try:
@@ -196,6 +198,7 @@ def test_keras_doctor_measures_the_same_numbers_as_the_torch_doctor():
         tf_ = TrainingDoctor(tm, losses.SparseCategoricalCrossentropy(), x, y).setup_facts()
     finally:
         keras.config.set_floatx("float32")
+        global_state.set_global_attribute("dtype_policy", policy)
         torch.set_default_dtype(torch.float32)
     diff = np.max(np.abs(np.array(kf["start_grad_norms"]) - np.array(tf_["start_grad_norms"])))
     print("start gradient norms", kf["start_grad_norms"], "max diff", diff)
