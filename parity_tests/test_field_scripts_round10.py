@@ -655,6 +655,7 @@ class _UNetSmall(torch.nn.Module):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_carvana_unet_bce_dice_from_generators_like_keras(dt):
     """``model.compile(optimizer=RMSprop(learning_rate=0.0001), loss=bce_dice_loss, metrics=[dice_coeff])``,
     ``model.fit(train_generator(), steps_per_epoch=np.ceil(float(len(ids_train_split)) / float(batch_size)),

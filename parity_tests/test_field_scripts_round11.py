@@ -379,6 +379,7 @@ def _run_distillation(dt: str, seed: int = 11, scratch: bool = False):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_knowledge_distillation_like_keras(dt):
     """The tutorial as written: the teacher trained with ``fit``, ``Distiller.compile(optimizer=Adam(),
     metrics=[SparseCategoricalAccuracy()], student_loss_fn=SparseCategoricalCrossentropy(from_logits=True),
@@ -841,6 +842,7 @@ class MixUpNet(torch.nn.Module):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_mixup_soft_labels_like_keras(dt):
     """``initial_model = get_training_model(); initial_model.save_weights(...)``, ``model = get_training_model();
     model.load_weights(...)``, ``model.compile(loss="categorical_crossentropy", optimizer="adam",
@@ -1131,6 +1133,7 @@ class GuideNet(torch.nn.Module):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_training_guide_custom_loss_metric_weights_like_keras(dt):
     """The guide's four runs, each on a fresh ``get_uncompiled_model()``: ``compile(optimizer=keras.optimizers.
     Adam(), loss=CustomMSE())`` on ``ops.one_hot`` labels; ``RMSprop(learning_rate=1e-3)``,

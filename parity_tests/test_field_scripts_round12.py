@@ -216,6 +216,7 @@ def _greedy(decoder, pred):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_speech_recognition_ctc_compile_loss_like_keras(dt):
     """The ASR script: ``compile(loss=CTCLoss)``, ``fit(train, validation_data=val)``, then the greedy decoding of
     ``model.predict`` (the script's ``decode_batch_predictions``)."""

@@ -183,6 +183,7 @@ def _run_tagger(dt, epochs=3):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_bilstm_ner_tagger_mask_through_rnn_like_keras(dt):
     """The tagger's ``fit``: Keras's loss and accuracy see the Embedding mask (it passes Dropout, the
     Bidirectional LSTM and TimeDistributed); the port's ``set_keras_mask`` gives the same history, the

@@ -115,6 +115,7 @@ class _FordNet(torch.nn.Module):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_timeseries_classification_from_scratch_like_keras(dt, tmp_path):
     """The script's callbacks with its patience scaled to a 30-epoch run (20 -> 2, 50 -> 5). Its checkpoint is
     ``best_model.keras``; torch_impl's ``ModelCheckpoint`` saves torch files (a ``.keras`` name raises and says

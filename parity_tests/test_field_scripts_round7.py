@@ -554,6 +554,7 @@ class _UNetLite(torch.nn.Module):
 
 
 @pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.slow  # 6-12 s in the suite: make test-all (make test headroom)
 def test_unet_lite_segmentation_like_keras(dt):
     """``compile(optimizer="adam", loss="sparse_categorical_crossentropy",
     metrics=[keras.metrics.MeanIoU(num_classes=3, sparse_y_pred=False)])`` (the plain ``MeanIoU(num_classes=3)``
