@@ -410,13 +410,6 @@ def _eigen_tree_sum(a: np.ndarray, packet: int, first: int) -> np.ndarray:
     return tail + acc[:, 0].astype(a.dtype)
 
 
-def _eigen_half_sum(a: np.ndarray, packet: int = 8, first: int = 0) -> np.ndarray:
-    """:func:`_eigen_sum` of float16 rows (TensorFlow's ``reduce_sum`` of float16 accumulates in float16, each add
-    rounded): Eigen's tree reduction splits a row of over ``packet * 200`` elements (``LeafSize<half>``) at the
-    packet-aligned absolute index past its middle (``first`` is the first row's flat offset)."""
-    return _eigen_sum(a, packet, first)
-
-
 def _tf_threads() -> int:
     """TensorFlow's intra-op thread count by default: ``TF_NUM_INTRAOP_THREADS`` if set, else the CPUs this process
     may run on (``port::MaxParallelism``)."""

@@ -63,7 +63,6 @@ Example (keras.io's VAE ``Sampling`` layer, ported):
 from __future__ import annotations
 
 import math
-import os
 import random as _py_random
 from typing import Optional, Sequence, Union
 
@@ -71,7 +70,7 @@ import numpy as np
 import torch
 
 from torch_impl import _tf_random
-from torch_impl._ops import tf_cast
+from torch_impl._ops import _tf_threads, tf_cast
 from torch_impl._tf_random import SEED_MOD
 
 __all__ = ["SeedGenerator", "normal", "uniform", "truncated_normal", "randint", "dropout", "shuffle", "gamma",
@@ -376,14 +375,6 @@ def _eigen_parallel_for_blocks(n: int, cost: int, threads: int) -> list:
             last = mid
         blocks.append((first, last))
     return sorted(blocks)
-
-
-def _tf_threads() -> int:
-    """TensorFlow's default intra-op thread count: the CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def categorical(logits, num_samples: int, dtype="int32", seed=None, num_threads: Optional[int] = None):

@@ -102,7 +102,7 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from torch_impl._ops import tf_cast, tf_mean, tf_sqrt, tf_sum
+from torch_impl._ops import _eigen_full_sum, tf_cast, tf_mean, tf_sqrt, tf_sum
 from torch_impl.constraints import apply_constraints
 from torch_impl.schedules import LearningRateSchedule
 
@@ -151,40 +151,12 @@ def _rsqrt(x: torch.Tensor) -> torch.Tensor:
     return root
 
 
-def _half_sum(a: np.ndarray) -> np.ndarray:
-    """Eigen's full sum of the float16 rows of ``a`` (measured against TensorFlow 2.21, x86-64, up to 70k elements):
-    above 1600 elements (8 lanes times Eigen's half leaf size 200) the two packet-aligned halves separately;
-    else four 8-lane accumulators over blocks of 32, merged in order, the remaining packets added to the first
-    (each addition rounded to float16), the lanes added in float32 by halving and rounded once, added to the
-    sequential float16 sum of the tail."""
-    rows, n = a.shape
-    if n > 1600:
-        split = 8 * -(-(-(-n // 2)) // 8)
-        return _half_sum(a[:, :split]) + _half_sum(a[:, split:])
-    n4, n1 = (n // 32) * 32, (n // 8) * 8
-    acc = np.zeros((rows, 8), a.dtype)
-    if n4:
-        acc4 = np.add.reduce(a[:, :n4].reshape(rows, -1, 32), axis=1)  # sequential per lane
-        acc = acc4[:, :8]
-        for i in range(1, 4):
-            acc = acc + acc4[:, i * 8:(i + 1) * 8]
-    for j in range(n4, n1, 8):
-        acc = acc + a[:, j:j + 8]
-    acc = acc.astype(np.float32)
-    while acc.shape[1] > 1:
-        acc = acc[:, :acc.shape[1] // 2] + acc[:, acc.shape[1] // 2:]
-    tail = np.zeros(rows, a.dtype)
-    for j in range(n1, n):
-        tail = tail + a[:, j]
-    return tail + acc[:, 0].astype(a.dtype)
-
-
 def _sum(x: torch.Tensor) -> torch.Tensor:
     """``ops.sum`` of all of ``x`` (a 0-d tensor) as TensorFlow sums on the CPU: :func:`tf_sum` (Eigen's order;
-    bfloat16 accumulates in float32, as torch's sum), float16 in Eigen's half order (:func:`_half_sum`)."""
+    bfloat16 accumulates in float32, as torch's sum), float16 in Eigen's half order (``_ops._eigen_full_sum``)."""
     if x.dtype == torch.float16 and x.device.type == "cpu" and not x.requires_grad:
         with np.errstate(over="ignore", invalid="ignore"):
-            return torch.from_numpy(np.array(_half_sum(x.numpy().reshape(1, -1))[0]))
+            return torch.from_numpy(np.array(_eigen_full_sum(x.numpy(), 8)))
     return tf_sum(x)
 
 
