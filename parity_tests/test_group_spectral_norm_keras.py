@@ -33,6 +33,16 @@ fit: SpectralNormalization(Conv2D(4, 2, "same"), power_iterations=2)    history 
 (upstream's test_end_to_end; without GroupNormalization: slow)                              1.8e-07 / 3.2e-05
 fit (slow): Dense -> GroupNormalization(4) -> Dense, Adam, 3 epochs     3.4e-16 rel;        weights 2.7e-15;
                                                                         float32 9.2e-08     float32 2.5e-07
+SN twice before backward: D = SN(Conv2D(3, 2)) -> tanh -> SN(Dense(1))  <= 5.5e-16 rel      <= 3.4e-15 rel
+on a real and a fake batch (G(z) = z Wg), + a gradient penalty (3rd     (outputs, kernels,  (kernels, biases,
+call, inner tape); power_iterations 1, 2; float64 (4 cases)             vector_u after      Wg), penalty's
+                                                                        each call)          input grad 5.3e-16
+the same, float32 (slow, 2 cases)                                       <= 4.2e-07 rel      <= 9.8e-07 rel
+that D trained by Keras's fit with a custom train_step (slow; eager     d_loss 1.1e-16 rel  weights 1.7e-14 rel
+and tf.function), SGD(0.5), 4 steps, against a torch loop
+keras_init_(seed=21 / 3) vs set_random_seed: README's Sequential        kernels, biases     training call
+([SN(Dense(16)), Dropout, SN(Dense(3))]), Sequential with SN(Conv2D),   equal; vector_u 3   <= 3.4e-07 rel
+functional; float32 (float64 slow: 2 of 88 vector_u values <= 3 ulp)    of 88 values 1 ulp  (float64 4.5e-16)
 ======================================================================  ==================  =====================
 
 Keras facts pinned here (``keras/src/layers/normalization/``): GroupNormalization does not autocast its input
@@ -46,7 +56,13 @@ groups than channels / channels not divisible ``ValueError`` (``:116-126``), ``g
 ``(1, kernel.shape[-1])`` ``TruncatedNormal(stddev=0.02)`` (``:69-75``); a ``training=True`` call overwrites the
 kernel with ``kernel / sigma`` and ``vector_u`` (``:78-85``), unless the kernel is all zeros; the gradient is the
 wrapped layer's at the rescaled kernel; inference uses the kernel as it is; normalize is ``x * min(rsqrt(sum x^2),
-1 / 1e-7)`` over the whole vector (``:104-107``); ``get_weights()`` order: kernel, ``vector_u``, bias.
+1 / 1e-7)`` over the whole vector (``:104-107``); ``get_weights()`` order: kernel, ``vector_u``, bias. Called twice
+inside one tape, each call's layer reads the kernel variable's value at that call (``:84-87``: ``assign`` carries no
+gradient), so the kernel's gradient is the sum of each call's at its own rescaled value; torch_impl ran the layer on
+the Parameter it rescales in place, and autograd raised "modified by an inplace operation" (no silent wrong gradient:
+a Dense whose input needs no gradient was right). ``vector_u``'s initializer is made in ``build``
+(``:69-75``), so its unseeded ``TruncatedNormal`` draws its seed from Python's ``random`` when the wrapper is built
+(``random_initializers.py:13-14``): a ``Sequential`` makes all its layers first, then builds them.
 
 Run: ``.venv/bin/python -m pytest -q -s -p no:cacheprovider parity_tests/test_group_spectral_norm_keras.py``
 """
@@ -375,6 +391,248 @@ def test_spectral_normalization_vs_torch_parametrization():
         d, own = _normwise(_np(ty), ky), _normwise(_np(oy), ky)
         print(f"{name}: torch spectral_norm {d:.2g} off Keras's training call, torch_impl's {own:.2g}")
         assert d > 1e-3 and own <= 1e-12
+
+
+# ==========================================================================
+# SpectralNormalization called twice (three times) before backward: a GAN discriminator
+# ==========================================================================
+
+def _sn_discriminator(dt: str, power_iterations: int, seed: int):
+    """Keras's ``D(x) = SN(Dense(1))(flatten(tanh(SN(Conv2D(3, 2))(x))))`` on (N, 5, 5, 2) images and ours with the
+    same weights (perturbed biases), as ``(keras_layers, torch_modules, torch D)``."""
+    keras.utils.set_random_seed(seed)
+    with _precision(dt):
+        kc = layers.SpectralNormalization(layers.Conv2D(3, 2), power_iterations=power_iterations)
+        kd = layers.SpectralNormalization(layers.Dense(1), power_iterations=power_iterations)
+    kc.build((None, 5, 5, 2))
+    kd.build((None, 48))
+    rng = np.random.default_rng(seed)
+    for k in (kc, kd):
+        k.set_weights([a + rng.normal(0.0, 0.2, a.shape).astype(dt) if a.ndim == 1 else a for a in k.get_weights()])
+    td = getattr(torch, dt)
+    tc = tnn.SpectralNormalization(torch.nn.Conv2d(2, 3, 2, dtype=td), power_iterations=power_iterations)
+    tdn = tnn.SpectralNormalization(torch.nn.Linear(48, 1, dtype=td), power_iterations=power_iterations)
+    tnn.load_keras_weights(tc, kc.get_weights())
+    tnn.load_keras_weights(tdn, kd.get_weights())
+    return (kc, kd), (tc, tdn), lambda x: tdn(torch.tanh(tc(x.reshape(-1, 5, 5, 2).movedim(-1, 1))).movedim(1, -1).flatten(1))
+
+
+def _sn_twice_case(dt: str, power_iterations: int, penalty: bool, seed: int = 5) -> dict:
+    """One discriminator step as a custom ``train_step`` takes it inside one ``tf.GradientTape``: D on a real
+    batch, then on a fake one (``G(z) = z @ Wg``, so D's kernels are needed for G's gradient), ``softplus`` GAN
+    losses, and (``penalty``) a WGAN-GP gradient penalty from a third call on an interpolation (an inner tape
+    / ``create_graph=True``). Compared: each call's output, the stored kernels and ``vector_u`` after each
+    call, and the gradients for both layers' kernels and biases and for ``Wg``."""
+    (kc, kd), (tc, tdn), t_disc = _sn_discriminator(dt, power_iterations, seed)
+    rng = np.random.default_rng(seed + 1)
+    real, z, wg = (rng.normal(size=s).astype(dt) for s in ((4, 50), (4, 3), (3, 50)))
+    alpha = rng.random((4, 1)).astype(dt)
+
+    def k_disc(x):
+        return kd(tf.reshape(tf.tanh(kc(tf.reshape(x, (-1, 5, 5, 2)), training=True)), (-1, 48)), training=True)
+
+    def k_state():
+        return [a.copy() for k in (kc, kd) for a in k.get_weights()]
+
+    kwg = tf.Variable(wg)
+    kstates = []
+    with tf.GradientTape() as tape:
+        kr = k_disc(tf.constant(real))
+        kstates.append(k_state())
+        fake = tf.constant(z) @ kwg
+        kf = k_disc(fake)
+        kstates.append(k_state())
+        kloss = tf.reduce_mean(tf.nn.softplus(-kr)) + tf.reduce_mean(tf.nn.softplus(kf))
+        if penalty:
+            mix = alpha * real + (1 - alpha) * fake
+            with tf.GradientTape() as inner:
+                inner.watch(mix)
+                kp = k_disc(mix)
+            kgx = inner.gradient(kp, mix)
+            kstates.append(k_state())
+            kloss = kloss + 10 * tf.reduce_mean(tf.square(tf.norm(kgx, axis=1) - 1))
+    kvars = list(kc.trainable_weights) + list(kd.trainable_weights) + [kwg]
+    kg = [g.numpy() for g in tape.gradient(kloss, kvars)]
+
+    tc.train(), tdn.train()
+    twg = torch.tensor(wg, requires_grad=True)
+    tstates = []
+
+    def t_state():
+        return [a for m in (tc, tdn) for a in tnn.keras_weights(m)]
+
+    tr = t_disc(torch.as_tensor(real))
+    tstates.append(t_state())
+    tfake = torch.as_tensor(z) @ twg
+    tf_ = t_disc(tfake)
+    tstates.append(t_state())
+    tloss = torch.nn.functional.softplus(-tr).mean() + torch.nn.functional.softplus(tf_).mean()
+    if penalty:
+        mix = torch.as_tensor(alpha) * torch.as_tensor(real) + (1 - torch.as_tensor(alpha)) * tfake
+        tp = t_disc(mix)
+        tgx, = torch.autograd.grad(tp.sum(), mix, create_graph=True)
+        tstates.append(t_state())
+        tloss = tloss + 10 * (tgx.norm(dim=1) - 1).square().mean()
+    tvars = list(tc.parameters()) + list(tdn.parameters()) + [twg]
+    tg = torch.autograd.grad(tloss, tvars)
+    layout = [tnn._rules(tnn._weight_slots(m)[0][2]) for m in (tc, tdn)]
+    tg = [layout[0].to_keras([_np(tg[0])]), tg[1], layout[1].to_keras([_np(tg[2])]), tg[3], tg[4]]
+    figures = {"outputs": max(_normwise(_np(tr), kr.numpy()), _normwise(_np(tf_), kf.numpy())),
+               "kernels, vector_u after each call": max(_normwise(a, b) for ts, ks in zip(tstates, kstates)
+                                                        for a, b in zip(ts, ks)),
+               "gradients (kernels, biases, Wg)": max(_normwise(_np(a), b) for a, b in zip(tg, kg))}
+    if penalty:
+        figures["penalty input gradient"] = _normwise(_np(tgx), kgx.numpy())
+    assert _normwise(kstates[1][0], kstates[0][0]) > 1e-6  # the second call rescaled the kernel again
+    print(f"SpectralNormalization D twice{' + gradient penalty' if penalty else ''} (Conv2D, Dense), "
+          f"power_iterations={power_iterations} {dt}: " + ", ".join(f"{n} {v:.2g}" for n, v in figures.items()))
+    tv, tgr = _TOL[dt]
+    assert figures["outputs"] <= tv and figures["kernels, vector_u after each call"] <= tv
+    assert figures["gradients (kernels, biases, Wg)"] <= tgr and figures.get("penalty input gradient", 0) <= tgr
+    return figures
+
+
+@pytest.mark.parametrize("dt, power_iterations, penalty", [
+    ("float64", 1, False), ("float64", 2, True), ("float64", 1, True), ("float64", 2, False),
+    pytest.param("float32", 1, False, marks=pytest.mark.slow), pytest.param("float32", 2, True, marks=pytest.mark.slow)])
+def test_spectral_normalization_called_twice_before_backward_vs_keras(dt, power_iterations, penalty):
+    """Keras reads the kernel variable at each call: the first call's graph keeps its rescaled kernel, the second
+    rescales it again, and the kernel's gradient is the sum of each call's at its own value. torch_impl ran the
+    layer on the Parameter it then rescaled in place: autograd raised "modified by an inplace operation" (a conv,
+    or any layer whose input needs a gradient); the layer now runs on a copy."""
+    _sn_twice_case(dt, power_iterations, penalty)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run_eagerly", [True, False])
+def test_spectral_normalization_gan_train_step_fit_like_keras(run_eagerly):
+    """The same discriminator trained by Keras's ``fit`` with a custom ``train_step`` (D on the real and the fake
+    batch inside one tape, SGD(0.5), 2 epochs of 2 batches; eager and ``tf.function``, ``jit_compile=False``)
+    against a torch loop: the last batch's loss per epoch and the final kernels, biases and ``vector_u``."""
+    dt = "float64"
+    (kc, kd), (tc, tdn), t_disc = _sn_discriminator(dt, 2, 5)
+    rng = np.random.default_rng(9)
+    real, z, wg = rng.normal(size=(8, 50)), rng.normal(size=(8, 3)), rng.normal(size=(3, 50))
+
+    class GAN(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.kc, self.kd = kc, kd
+
+        def disc(self, x):
+            h = tf.tanh(self.kc(tf.reshape(x, (-1, 5, 5, 2)), training=True))
+            return self.kd(tf.reshape(h, (-1, 48)), training=True)
+
+        def train_step(self, data):
+            x, zz = data
+            with tf.GradientTape() as tape:
+                loss = (tf.reduce_mean(tf.nn.softplus(-self.disc(x)))
+                        + tf.reduce_mean(tf.nn.softplus(self.disc(zz @ tf.constant(wg)))))
+            vs = list(self.kc.trainable_weights) + list(self.kd.trainable_weights)
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, vs), vs))
+            return {"d_loss": loss}  # "loss" would be Keras's (unused) loss tracker's 0
+
+    with _precision(dt):
+        model = GAN()
+        model.compile(optimizer=keras.optimizers.SGD(0.5), run_eagerly=run_eagerly, jit_compile=False)
+        kh = model.fit(real, z, batch_size=4, epochs=2, shuffle=False, verbose=0).history["d_loss"]
+    opt = torch.optim.SGD(list(tc.parameters()) + list(tdn.parameters()), lr=0.5)
+    tc.train(), tdn.train()
+    th = []
+    for _ in range(2):
+        for b in (slice(0, 4), slice(4, 8)):
+            fake = torch.as_tensor(z[b]) @ torch.as_tensor(wg)
+            loss = (torch.nn.functional.softplus(-t_disc(torch.as_tensor(real[b]))).mean()
+                    + torch.nn.functional.softplus(t_disc(fake)).mean())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        th.append(loss.item())
+    ew = max(_normwise(a, b) for a, b in zip([a for m in (tc, tdn) for a in tnn.keras_weights(m)],
+                                             [a for k in (kc, kd) for a in k.get_weights()]))
+    eh = _rel(th, kh)
+    print(f"GAN train_step fit (run_eagerly={run_eagerly}): d_loss Keras {np.round(kh, 8).tolist()} ours "
+          f"{np.round(th, 8).tolist()} rel {eh:.2g}; final weights (incl. vector_u) {ew:.2g}")
+    assert eh <= 1e-12 and ew <= 1e-12
+
+
+class _ChannelsLastFlatten(torch.nn.Module):
+    """Keras's ``Flatten`` of channels-last features, on torch's ``(N, C, H, W)``."""
+
+    def forward(self, x):
+        return x.movedim(1, -1).flatten(1)
+
+
+class _SNFunctional(torch.nn.Module):
+    """The functional model ``SN(Dense(3))(Dropout(0.2)(SN(Dense(16))(inp)))``, its layers made in that order."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = tnn.SpectralNormalization(torch.nn.Linear(5, 16))
+        self.d = tnn.Dropout(0.2)
+        self.b = tnn.SpectralNormalization(torch.nn.Linear(16, 3))
+
+    def forward(self, x):
+        return self.b(self.d(self.a(x)))
+
+
+def _sn_init_cases():
+    """(name, Keras model, torch model, input shape (Keras layout), channels-last -> ours)."""
+    def functional():
+        inp = keras.Input((5,))
+        h = layers.SpectralNormalization(layers.Dense(16))(inp)  # made and built before the Dropout is made
+        h = layers.Dropout(0.2)(h)
+        return keras.Model(inp, layers.SpectralNormalization(layers.Dense(3))(h))
+
+    return [
+        ("Sequential([SN(Dense(16)), Dropout(0.2), SN(Dense(3))]) (README's, built at its first call)",
+         lambda: keras.Sequential([layers.SpectralNormalization(layers.Dense(16)), layers.Dropout(0.2),
+                                   layers.SpectralNormalization(layers.Dense(3))]),
+         lambda: torch.nn.Sequential(tnn.SpectralNormalization(torch.nn.Linear(5, 16)), tnn.Dropout(0.2),
+                                     tnn.SpectralNormalization(torch.nn.Linear(16, 3))), (4, 5), lambda a: a),
+        ("Sequential([Input, SN(Conv2D(4, 3), power_iterations=2), Flatten, SN(Dense(2))])",
+         lambda: keras.Sequential([keras.Input((6, 6, 3)), layers.SpectralNormalization(layers.Conv2D(4, 3), 2),
+                                   layers.Flatten(), layers.SpectralNormalization(layers.Dense(2))]),
+         lambda: torch.nn.Sequential(tnn.SpectralNormalization(torch.nn.Conv2d(3, 4, 3), 2), _ChannelsLastFlatten(),
+                                     tnn.SpectralNormalization(torch.nn.Linear(64, 2))),
+         (2, 6, 6, 3), lambda a: a.movedim(-1, 1)),
+        ("functional: SN(Dense(16)) -> Dropout(0.2) -> SN(Dense(3))", functional, _SNFunctional, (4, 5),
+         lambda a: a),
+    ]
+
+
+@pytest.mark.parametrize("dt", ["float32", pytest.param("float64", marks=pytest.mark.slow)])
+def test_keras_init_seed_draws_vector_u_like_keras(dt):
+    """``keras_init_(model, seed=s)`` against ``keras.utils.set_random_seed(s)`` and Keras's model (seeds 21, 3):
+    kernels and biases bit for bit; ``vector_u``'s ``TruncatedNormal(stddev=0.02)`` seed is drawn when the wrapper
+    is built (``spectral_normalization.py:69-75``): in a ``Sequential`` after every layer is made (here after the
+    Dropout's and the next Dense's draws), in a functional model right after its layer. Its values are Keras's
+    but for TensorFlow's Box-Muller rounding (``torch_impl.initializers``: a few ulp on ~1.5% of the values). Then
+    one training call of each (the Dropout masks equal too)."""
+    dtype = getattr(torch, dt)
+    with _precision(dt):
+        for seed in (21, 3):
+            for name, make_k, make_t, shape, to_t in _sn_init_cases():
+                keras.utils.set_random_seed(seed)
+                km = make_k()
+                km.build((None,) + shape[1:])
+                kw = km.get_weights()
+                tm = tnn.keras_init_(make_t().to(dtype), seed=seed)
+                tw = tnn.keras_weights(tm)
+                slots = [desc for desc, _, _ in tnn._weight_slots(tm)]
+                assert [a.shape for a in tw] == [a.shape for a in kw]
+                u = [i for i, desc in enumerate(slots) if desc.endswith("vector_u")]
+                assert len(u) == 2 and all(np.array_equal(tw[i], kw[i]) for i in range(len(kw)) if i not in u)
+                ulps = max(float(np.max(np.abs(tw[i] - kw[i]) / np.spacing(np.abs(kw[i]).astype(dt)))) for i in u)
+                off = sum(int((tw[i] != kw[i]).sum()) for i in u)
+                total = sum(kw[i].size for i in u)
+                x = np.random.default_rng(seed).normal(size=shape).astype(dt)
+                ky = km(x, training=True).numpy()
+                ty = tm.train()(to_t(torch.as_tensor(x))).detach()
+                e = _normwise(_np(ty), ky)
+                print(f"keras_init_(seed={seed}) {dt}, {name}: kernels, biases equal; vector_u {off} of {total} "
+                      f"values off, at most {ulps:.0f} ulp; training call {e:.2g} rel")
+                assert ulps <= 4 and off <= max(2, total // 10) and e <= _TOL[dt][0]
 
 
 # ==========================================================================

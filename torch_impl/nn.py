@@ -126,7 +126,9 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
     With ``seed``: Keras's own initial values, those of the same layers built in the same order after
     ``keras.utils.set_random_seed(seed)`` (Keras draws one seed per random initializer from Python's
     ``random`` as each layer is made: a Dense/Conv kernel, an Embedding, an LSTM/GRU/SimpleRNN layer's kernel,
-    recurrent kernel and dropout seed generator, a Dropout without seed). Uniform draws (kernels, embeddings)
+    recurrent kernel and dropout seed generator, a Dropout without seed; a :class:`SpectralNormalization` its
+    ``vector_u``'s when built: inside an ``nn.Sequential`` after all of its layers, as Keras's ``Sequential``
+    builds, elsewhere right after its wrapped layer, as a functional model). Uniform draws (kernels, embeddings)
     equal Keras's bit for bit; the orthogonal recurrent kernels within float rounding of the QR
     (:mod:`torch_impl.initializers`). A :class:`Dropout` made without ``seed`` takes its seed from the same
     sequence (then its masks are those of Keras's unseeded Dropout too); one made with a seed, like Keras's,
@@ -255,10 +257,12 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
 
     values = {}
     attention_parts = _attention_outputs(module)
-    for name, m in module.named_modules():
+    for name, m in _keras_draw_order(module):
         if id(m) in attention_parts:
             continue
-        if isinstance(m, MultiHeadAttention):  # its initializers, gate and Dropout seed: torch_impl/attention.py
+        if isinstance(m, SpectralNormalization):  # built: vector_u's TruncatedNormal(stddev=0.02), unseeded
+            values[f"{name}.vector_u"] = initializers.TruncatedNormal(stddev=0.02, seed=draw())
+        elif isinstance(m, MultiHeadAttention):  # its initializers, gate and Dropout seed: torch_impl/attention.py
             values.update(m._keras_replay(name, draw))
         elif isinstance(m, nn.MultiheadAttention):
             # Keras's layer draws for its own kernel initializer when made, then each of its four projections
@@ -337,6 +341,32 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
         if desc in values:
             weights[i] = _numpy(values[desc](weights[i].shape, dtype=_keras_value_dtype(tensor)))
     load_keras_weights(module, weights)
+
+
+def _keras_draw_order(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``named_modules()`` with each :class:`SpectralNormalization` moved to where Keras builds it, which draws
+    ``vector_u``'s seed (``spectral_normalization.py:69-75``): inside an ``nn.Sequential``, after every layer of
+    that Sequential (Keras's ``Sequential`` makes all its layers, then builds them); elsewhere (a functional
+    model: each layer called as it is made) right after its wrapped layer."""
+    order, seen = [], set()
+
+    def walk(name: str, m: nn.Module, deferred: Optional[list]) -> None:
+        if id(m) in seen:
+            return
+        seen.add(id(m))
+        wrapper = isinstance(m, SpectralNormalization)
+        if not wrapper:
+            order.append((name, m))
+        inner = [] if isinstance(m, nn.Sequential) else deferred
+        for child_name, child in m.named_children():
+            walk(f"{name}.{child_name}" if name else child_name, child, inner)
+        if wrapper:
+            (order if deferred is None else deferred).append((name, m))
+        if isinstance(m, nn.Sequential):
+            order.extend(inner)
+
+    walk("", module, None)
+    return order
 
 
 def _keras_value_dtype(tensor) -> torch.dtype:
@@ -2598,10 +2628,13 @@ class SpectralNormalization(nn.Module):
     normalize(u W^T)``, ``u = normalize(v W)`` (``x * min(rsqrt(sum x^2), 1e7)``), ``sigma = v W u^T``, and
     **overwrites** the kernel with ``kernel / sigma`` and ``vector_u`` with ``u`` (no gradient through sigma: the
     gradient is the wrapped layer's at the rescaled kernel, which the optimizer then steps from); then the layer
-    runs. In ``eval()`` mode the layer runs on its kernel as it is. ``vector_u`` loads from Keras's weights
+    runs, on a copy of the rescaled kernel: several training calls before one ``backward()`` (a GAN
+    discriminator on the real and the fake batch, a gradient penalty) are Keras's, each rescaling the kernel
+    again and keeping its own value in its graph, the kernel's gradient the sum of the calls'. In ``eval()``
+    mode the layer runs on its kernel as it is. ``vector_u`` loads from Keras's weights
     (:func:`load_keras_weights` order: kernel, ``vector_u``, bias) or by ``sn.vector_u.copy_(...)``
-    (``generator`` seeds torch's draw; ``keras_init_(seed=...)`` gives the wrapped kernel Keras's values, not
-    ``vector_u``, which Keras draws when the wrapper is built).
+    (``generator`` seeds torch's draw; ``keras_init_(seed=...)`` gives it Keras's draw, whose seed Keras takes
+    when the wrapper is built: in a ``Sequential``, after all its layers are made).
 
     ``torch.nn.utils.parametrizations.spectral_norm`` is another scheme: it keeps the raw ``weight_orig`` and
     recomputes ``weight_orig / sigma`` at every forward with the gradient through sigma, runs 15 power iterations
@@ -2656,4 +2689,8 @@ class SpectralNormalization(nn.Module):
                     u, sigma = self.normalized_weights()
                     self.vector_u.copy_(u)
                     weight.copy_((weight / sigma.reshape(())).to(weight.dtype))
+            # the layer on a copy of the rescaled kernel (Keras reads the variable's value at each call): a second
+            # training call before backward() (a GAN's real and fake batches, a gradient penalty) rescales the
+            # kernel again without touching the tensor this call's graph saved; the gradients of both add up
+            return torch.func.functional_call(self.layer, {"weight": self.layer.weight.clone()}, (x,))
         return self.layer(x)
