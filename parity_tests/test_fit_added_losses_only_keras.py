@@ -516,8 +516,8 @@ def test_dict_y_missing_an_output_raises_key_error_like_keras(case):
     raise ``KeyError: 'out2'`` at the first step (after ``on_train_begin``, ``on_epoch_begin`` and
     ``on_train_batch_begin``, before any update); without them (no ``CompileMetrics``) ``y`` is unused and the
     model trains. torch_impl trained silently when the missing output had no metrics; now it raises a ``KeyError``
-    (``args[0]`` the output's name; also a ``ValueError``) before training and any callback (a model returning a
-    dict, named by ``y``'s keys: at the first step, as Keras)."""
+    (``args[0]`` the output's name; also a ``ValueError``) at the first step, before any update, after the same
+    callbacks as Keras (it raised it before ``on_train_begin`` for named outputs)."""
     compile_args, as_dict = MISSING[case], case.startswith("dict-model")
     x, y1, _, _ = _two_output_data()
     names = {} if as_dict else {"output_names": ["out1", "out2"]}
@@ -551,7 +551,7 @@ def test_dict_y_missing_an_output_raises_key_error_like_keras(case):
     assert all((a == b).all() for a, b in zip(before, model.get_weights()))  # no step taken, on either side
     assert all(torch.equal(a, b) for a, b in zip(t_before, net.parameters()))
     assert kc.calls == ["on_train_begin", "on_epoch_begin", "on_train_batch_begin"]
-    assert tc.calls == (kc.calls if as_dict else [])
+    assert tc.calls == kc.calls
 
 
 # ---- class_weight without y, or with a y per output (Keras's array adapter) ----------------------------------

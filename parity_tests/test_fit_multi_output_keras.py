@@ -19,7 +19,10 @@ model returning a list (named with ``output_names=``, Keras's output layers' nam
 7. ``y`` as a list for a model returning a dict (its keys sorted, whatever ``output_names``; logs named by the keys;
    measured within 3.7e-16), and Keras's TypeError on ``sample_weight`` with such a list ``y``;
 8. two outputs of one layer (``output_names`` repeated): Keras's keys (``split_mse``, ``split_mse_1``, one
-   ``split_loss``) and values, histories and ``evaluate`` (dict and list) within 3.2e-16.
+   ``split_loss``) and values, histories and ``evaluate`` (dict and list) within 3.2e-16;
+9. ``y`` only for the outputs with a loss (a ``loss`` dict naming fewer outputs, a list with ``None``; one array
+   or a shorter list; with ``class_weight``): Keras's loss placement and its metrics' zip, Keras's ``KeyError`` for
+   one loss; ``sample_weight=[w, None]``; a model returning a dict of one output with ``y`` one array.
 
 Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
 regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
@@ -686,3 +689,138 @@ def test_two_outputs_of_one_layer_repeated_names_like_keras():
     print(f"  histories, evaluate dict and list within rel {worst:.1e}")
     assert sorted(kh) == ["loss", "split_loss", "split_mae", "split_mae_1"]
     assert worst <= F64
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 9. y for fewer outputs than the model has, with a loss; sample weights and class weights per output
+# --------------------------------------------------------------------------------------------------------------
+
+
+class _Heads(torch.nn.Module):
+    """``Dense(4, tanh)`` and a ``Dense(2)`` head per key; returns a dict keyed by them (or a list)."""
+
+    def __init__(self, keys=("a", "b"), as_list: bool = False):
+        super().__init__()
+        self.keys, self.as_list = list(keys), as_list
+        self.dense = torch.nn.Linear(3, 4)
+        self.heads = torch.nn.ModuleList(torch.nn.Linear(4, 2) for _ in keys)
+
+    def forward(self, x):
+        h = torch.tanh(self.dense(x))
+        outs = [head(h) for head in self.heads]
+        return outs if self.as_list else dict(zip(self.keys, outs))
+
+
+def _keras_heads(keys=("a", "b"), as_list: bool = False):
+    inp = keras.Input((3,))
+    h = layers.Dense(4, activation="tanh")(inp)
+    outs = [layers.Dense(2, name=k)(h) for k in keys]
+    return keras.Model(inp, outs if as_list else dict(zip(keys, outs)))
+
+
+def _heads_data():
+    rng = np.random.default_rng(40)
+    x, ya, yb = rng.normal(size=(30, 3)), rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    return x, ya, yb, rng.integers(0, 2, size=30), rng.uniform(0.5, 2.0, size=30)
+
+
+def _heads_fit_both(keys, as_list, y, compile_args, fit_args=None, names=True):
+    """Keras's fit (eager, float64) and torch_impl's of the same weights; ``(Keras's history, torch_impl's)``."""
+    fit_args = dict(epochs=2, batch_size=10, shuffle=False, verbose=0, **(fit_args or {}))
+    keras.utils.set_random_seed(41)
+    model = _keras_heads(keys, as_list)
+    net = load_keras_weights(_Heads(keys, as_list), model.get_weights())
+    model.compile(optimizer=keras.optimizers.SGD(0.1), run_eagerly=True, **compile_args)
+    kh = model.fit(y=y, x=_heads_data()[0], **fit_args).history
+    th = tfit.fit(net, _heads_data()[0], y, optimizer=optim.SGD(net.parameters(), learning_rate=0.1),
+                  **({"output_names": list(keys)} if names else {}), **fit_args, **compile_args).history
+    return kh, th
+
+
+def _max_abs(th: dict, kh: dict) -> float:
+    return max(float(np.max(np.abs(np.subtract(th[k], kh[k])))) for k in kh)
+
+
+SHORTER = {  # compile's arguments, y (of x, ya, yb, labels), the model's keys, a list model, fit's arguments
+    "dict-loss-one-array": (dict(loss={"b": "mse"}, metrics={"a": "mae", "b": "mse"}), lambda d: d[2], "ab", False,
+                            dict(validation_split=0.2)),
+    "dict-loss-list": (dict(loss={"a": "mse", "c": "mae"}, metrics={"b": "mae"}), lambda d: [d[1], d[2]], "abc",
+                       False, {}),
+    "list-loss-one-array": (dict(loss=[None, "mse"], weighted_metrics=[["mae"], ["mse"]]), lambda d: d[2], "ab",
+                            True, "sample_weight"),
+    "dict-loss-class-weight": (dict(loss={"b": "sparse_categorical_crossentropy"}), lambda d: d[3], "ab", False,
+                               dict(class_weight={0: 1.0, 1: 3.0}, validation_split=0.2)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")  # Keras's: an output without a loss
+@pytest.mark.parametrize("case", [c if c == "dict-loss-one-array" else pytest.param(c, marks=pytest.mark.slow)
+                                  for c in SHORTER])
+def test_y_for_the_outputs_with_a_loss_like_keras(case):
+    """``y`` (one array or a shorter list) only for the outputs a ``loss`` dict (or a list with ``None``) names:
+    Keras's ``CompileLoss`` gives the flat ``y`` to the losses not ``None``, a dict's in its sorted keys' order
+    (``compile_utils.py:766-786``), while ``CompileMetrics`` zips the same flat ``y`` with the outputs in order
+    (``compile_utils.py:344-352``): ``b``'s labels measure ``a``'s ``mae`` here, and the outputs past ``y`` get no
+    metrics. ``class_weight`` with such a ``y`` (one array, not nested) weighs every output, as its array adapter
+    converts it. torch_impl raised ("The model has 2 outputs", "y has no labels for outputs ['a']", Keras's
+    ``class_weight`` error) for a model returning a dict and one array; its metrics took the loss's labels."""
+    compile_args, make_y, keys, as_list, fit_args = SHORTER[case]
+    data = _heads_data()
+    if fit_args == "sample_weight":
+        fit_args = dict(sample_weight=data[4], validation_data=(data[0][:8], data[2][:8], data[4][:8]))
+    with _precision("float64"):
+        kh, th = _heads_fit_both(tuple(keys), as_list, make_y(data), compile_args, fit_args)
+    print(f"y for the outputs with a loss, {case}: keys {sorted(kh)}, max abs diff {_max_abs(th, kh):.1e}")
+    assert sorted(th) == sorted(kh)
+    _check_history(th, kh, "float64")
+    assert _max_abs(th, kh) < 1e-12
+    if case.startswith("dict-loss-one"):
+        assert sorted(kh) == ["a_mae", "loss", "val_a_mae", "val_loss"]
+
+
+def test_y_for_fewer_outputs_errors_like_keras():
+    """One loss for a model returning a dict of two outputs and ``y`` of one array (or a list of one): Keras
+    3.15.1 raises ``KeyError`` at the first step (``compile_utils.py:565-574``; the loss goes to every output);
+    torch_impl raised ``AttributeError: 'dict' object has no attribute 'to'`` for one array, a ValueError for the
+    list; now Keras's ``KeyError`` (``args[0]`` its message; also a ``ValueError``) with the fix. A ``loss`` dict
+    naming fewer outputs than the model returns, with ``y`` for them and no ``output_names``: Keras trains (above),
+    but which outputs the metrics get (and how many there are) is known here only once the model runs, so
+    torch_impl raises a ValueError naming ``output_names``."""
+    x, ya, _, _, _ = _heads_data()
+    with _precision("float64"):
+        keras.utils.set_random_seed(42)
+        model = _keras_heads()
+        model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+        for y in (ya, [ya]):
+            with pytest.raises(KeyError) as kerr:
+                model.fit(x, y, epochs=1, verbose=0)
+            with pytest.raises(KeyError) as terr:
+                tfit.fit(_Heads(), x, y, loss="mse", optimizer="sgd", epochs=1, verbose=0)
+            print(f"one loss, y {type(y).__name__}: Keras {kerr.value!r}\n  torch_impl {terr.value}")
+            assert terr.value.args == kerr.value.args and isinstance(terr.value, ValueError)
+        for y in (ya, [ya]):
+            with pytest.raises(ValueError, match=r"output_names=\[") as terr:
+                tfit.fit(_Heads(), x, y, loss={"a": "mse"}, optimizer="sgd", epochs=1, verbose=0)
+            print(f"a loss dict for one output of two, y {type(y).__name__}, no output_names: {terr.value}")
+
+
+def test_per_output_sample_weight_none_and_one_output_dict_like_keras():
+    """``sample_weight=[w, None]`` (the second output unweighted, as Keras takes it) raised a NumPy error
+    ("setting an array element with a sequence"); a model returning a dict of one output with ``y`` one array
+    (Keras trains it as one output, ``compile_utils.py:743-748``, its metrics unprefixed), here with
+    ``class_weight``, raised ``AttributeError``."""
+    x, ya, yb, labels, w = _heads_data()
+    with _precision("float64"):
+        kh, th = _heads_fit_both(("a", "b"), True, [ya, yb], dict(loss=["mse", "mae"], weighted_metrics=[["mae"],
+                                 ["mse"]]), dict(sample_weight=[w, None]))
+        print(f"sample_weight=[w, None]: keys {sorted(kh)}, max abs diff {_max_abs(th, kh):.1e}")
+        assert sorted(th) == sorted(kh) and "a_mae" in kh
+        _check_history(th, kh, "float64")
+        assert _max_abs(th, kh) < 1e-12
+        kh, th = _heads_fit_both(("a",), False, labels, dict(loss="sparse_categorical_crossentropy",
+                                 metrics=["accuracy"]), dict(class_weight={0: 1.0, 1: 3.0}), names=False)
+        print(f"dict of one output, y one array, class_weight: keys {sorted(kh)}, max abs diff "
+              f"{_max_abs(th, kh):.1e}")
+        assert sorted(th) == sorted(kh) == ["accuracy", "loss"]
+        _check_history(th, kh, "float64")
+        assert _max_abs(th, kh) < 1e-12

@@ -692,8 +692,16 @@ class _PerOutput:
             raise ValueError(f"Data cardinality is ambiguous: the {what} have different numbers of samples ({sizes}).")
         self.shape = (n.pop(),)
 
+    # labels only: ``missing``, a dict y's missing outputs (Keras's KeyError, raised at the first step, see
+    # _MultiOutput.check); ``for_metrics``, the metrics' labels where they are not the loss's (see _MultiOutput.labels)
+    missing, for_metrics = None, None
+
     def __getitem__(self, idx) -> "_PerOutput":
-        return _PerOutput([None if p is None else p[idx] for p in self.parts], self.what)
+        out = _PerOutput([None if p is None else p[idx] for p in self.parts], self.what)
+        out.missing = self.missing
+        if self.for_metrics is not None:
+            out.for_metrics = [None if p is None else p[idx] for p in self.for_metrics]
+        return out
 
 
 def _n_samples(x) -> Optional[int]:
@@ -730,7 +738,7 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     ``x`` (then it could be one array given row by row), or when several output names or a list/dict of losses
     say so."""
     names = _output_names(model, output_names)
-    partial = _partial_labels(y, loss)
+    partial = _partial_labels(y, loss, names)
     if partial is not None:  # y only for the outputs with a loss (Keras's CompileLoss spreads it)
         if names is not None and len(names) != partial:
             raise ValueError(f"`loss` has {partial} entries for a model of {len(names)} outputs {names}: give one "
@@ -758,10 +766,14 @@ def _several_outputs(model, x, y, loss, output_names) -> Optional[tuple[list, bo
     return names, False
 
 
-def _partial_labels(y, loss) -> Optional[int]:
+def _partial_labels(y, loss, names: Optional[list] = None) -> Optional[int]:
     """The number of outputs when ``y`` holds labels only for the outputs that have a loss: ``loss`` a list/tuple
-    with ``None`` entries, ``y`` one array (one loss not ``None``) or a list of arrays, one per loss not ``None``
-    (Keras's ``CompileLoss`` then places them in the losses' order); else ``None``."""
+    with ``None`` entries (or, the outputs' ``names`` known, a dict of fewer outputs or with ``None`` values),
+    ``y`` one array (one loss not ``None``) or a list of arrays, one per loss not ``None`` (Keras's
+    ``CompileLoss`` then places them in the losses' flat order); else ``None``."""
+    if isinstance(loss, dict) and names is not None and None not in names and {str(k) for k in loss} <= set(names):
+        by_name = {str(k): v for k, v in loss.items()}
+        loss = [by_name.get(n) for n in names]
     if not isinstance(loss, (list, tuple)) or isinstance(y, dict) or y is None:
         return None
     with_loss = sum(1 for v in loss if v is not None)
@@ -828,6 +840,20 @@ class _MissingLabels(KeyError, ValueError):
         return self.message
 
 
+def _one_loss_path_error(z, given: int) -> _MissingLabels:
+    """Keras's ``KeyError`` for one loss on a model of several outputs (a dict or a list ``z``) and a ``y`` of fewer
+    arrays (``given``): its ``CompileLoss`` gives the loss to every output and finds no labels for the first
+    (``compile_utils.py:565-574``); ``args[0]`` Keras's message, ``str()`` with the fix."""
+    path = (sorted(map(str, z))[0],) if isinstance(z, dict) else (0,)
+    keras = (f"The path: {path} in the `loss` argument, can't be found in either the model's output (`y_pred`) or "
+             "in the labels (`y_true`).")
+    outputs = f"{len(z)} outputs {sorted(map(str, z))}" if isinstance(z, dict) else f"a list of {len(z)} outputs"
+    return _MissingLabels(keras, f"{keras} (Keras 3.15.1's KeyError: one loss for a model returning {outputs} "
+                                 f"and y of {given} array(s); the loss goes to every output, each needing its "
+                                 "labels. Give y as a dict keyed by output name or a list with one array per output; "
+                                 "for y only for some outputs, a dict loss naming them, with output_names=[...].)")
+
+
 class _MultiOutput:
     """``compile(loss, loss_weights, metrics, weighted_metrics)`` of a model with several outputs, as Keras's
     ``CompileLoss`` and ``CompileMetrics`` (``keras/src/trainers/compile_utils.py``): both the loss ``fit`` trains
@@ -841,7 +867,7 @@ class _MultiOutput:
     ``loss`` weighs each batch by its size)."""
 
     def __init__(self, model, names: list, keyed: bool, loss, loss_weights, metrics, weighted_metrics,
-                 output_activation, listed: bool = False):
+                 output_activation, listed: bool = False, partial: bool = False):
         # ``listed``: y is a list, so the outputs' names are known once the model has run: a model returning a dict
         # takes the list in its keys' sorted order and names its outputs by them (Keras packs y_true into y_pred's
         # structure, ``compile_utils.py:756``), whatever the output_names; the outputs are renamed then (`flat`)
@@ -851,9 +877,14 @@ class _MultiOutput:
         # `_labelled`: how many leading outputs a y of fewer arrays labels (see labels)
         self._metrics_only = loss is None and any(m is not None and m != () for m in (metrics, weighted_metrics))
         self._labelled = None
+        self._unless_dict = None  # raised if the model does not return a dict (see flat)
         try:
             self._build(names, keyed)
         except ValueError as error:  # maybe dict arguments keyed by the dict the model returns: known when it has run
+            if partial and isinstance(loss, dict):  # y only for a dict loss's outputs: Keras's error is for a model
+                self._unless_dict = error  # returning a list (its CompileLoss fills a dict loss in by output names)
+                self._build(names, keyed, check_keys=False)
+                return
             keys = sorted({str(k) for v in self._config[1:] if isinstance(v, dict) for k in v})
             if not listed or not keys or len(keys) > len(names):
                 raise
@@ -863,13 +894,13 @@ class _MultiOutput:
             except ValueError:
                 raise error from None
 
-    def _build(self, names: list, keyed: bool) -> None:
+    def _build(self, names: list, keyed: bool, check_keys: bool = True) -> None:
         model, loss, loss_weights, metrics, weighted_metrics, output_activation = self._config
         self.names, self.keyed = names, keyed
         n = len(names)
         several = isinstance(loss, (list, tuple, dict))
         idents = _by_output(loss, names, "loss") if several else [loss] * n
-        if isinstance(loss, dict) and not keyed:
+        if isinstance(loss, dict) and not keyed and check_keys:
             missing = [k for k, v in zip(names, idents) if v is None and k not in loss]
             if missing:  # Keras fills in a dict of losses by the output layers' names, all of them
                 raise ValueError(f"Expected keys {names} in loss dict, but found loss.keys()={list(loss)}")
@@ -898,10 +929,16 @@ class _MultiOutput:
         self.metrics = [_CompiledMetrics(m, w, _class_axis(l) if l is not None else -1, a,
                                          prefix=name if n > 1 else None, names_itself=False)
                         for m, w, l, a, name in zip(per_metrics, per_weighted, self.losses, acts, names)]
-        if self._labelled is not None:  # Keras builds no metrics for the outputs a shorter y leaves unlabelled
-            for i in range(self._labelled, n):
-                self.metrics[i] = _CompiledMetrics(None, None, -1, None, prefix=names[i], names_itself=False)
+        if self._labelled is not None:
+            self._drop_unlabelled_metrics()
         self._named = False
+
+    def _drop_unlabelled_metrics(self) -> None:
+        """Keras builds no metrics for the outputs a shorter y leaves unlabelled, those from ``_labelled`` on (its
+        ``CompileMetrics`` zips ``tree.flatten(y)`` with the outputs at the first batch): they are neither updated
+        nor logged."""
+        for i in range(self._labelled, len(self.names)):
+            self.metrics[i] = _CompiledMetrics(None, None, -1, None, prefix=self.names[i], names_itself=False)
 
     def _weights(self, loss, loss_weights, several: bool) -> list:
         """Each output's loss weight (``None``: not multiplied), as Keras pairs ``loss_weights`` with the losses."""
@@ -970,7 +1007,9 @@ class _MultiOutput:
     def _parts(self, value, what: str, convert, shared: bool) -> Optional[_PerOutput]:
         if value is None or isinstance(value, _PerOutput):
             return value
-        if isinstance(value, dict) or arrays_per_output(value):
+        unweighted = what == "sample_weight" and isinstance(value, (list, tuple)) and \
+            any(v is None for v in value) and arrays_per_output([v for v in value if v is not None])  # [w, None]
+        if isinstance(value, dict) or arrays_per_output(value) or unweighted:
             if isinstance(value, dict) and self.names[0] is None:
                 raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
                                  "the outputs with output_names=[...].")
@@ -992,24 +1031,44 @@ class _MultiOutput:
         if leading is not None:
             if self._labelled is None:  # the training y, as Keras's CompileMetrics builds on the first batch
                 self._labelled = sum(p is not None for p in leading)
-                for i in range(self._labelled, len(self.names)):
-                    self.metrics[i] = _CompiledMetrics(None, None, -1, None, prefix=self.names[i],
-                                                       names_itself=False)
+                self._drop_unlabelled_metrics()
             return _PerOutput([None if p is None else _labels(p, dtype, device) for p in leading], "y")
         if isinstance(y, dict) and self._metrics_only and self.names[0] is not None:
             missing = [nm for nm in self.names if nm not in {str(k) for k in y}]
-            if missing:
-                raise _MissingLabels(missing[0], f"y has no labels for outputs {missing}: without a loss, Keras "
-                                                 "3.15.1's CompileMetrics looks every output's name up in a dict y "
-                                                 f"(KeyError: {missing[0]!r} at the first step); the model's "
-                                                 f"outputs: {self.names}.")
+            if missing:  # Keras raises it at the first step (after on_train_begin): check raises it then
+                error = _MissingLabels(missing[0], f"y has no labels for outputs {missing}: without a loss, Keras "
+                                                   "3.15.1's CompileMetrics looks every output's name up in a dict "
+                                                   f"y (KeyError: {missing[0]!r} at the first step); the model's "
+                                                   f"outputs: {self.names}.")
+                parts = _by_output(y, self.names, "y")
+                if all(p is None for p in parts):
+                    raise error
+                labels = _PerOutput([None if p is None else _labels(p, dtype, device) for p in parts], "y")
+                labels.missing = error
+                return labels
         if not isinstance(y, (dict, _PerOutput)) and _partial_labels(y, self.losses) == len(self.names):
-            # Keras's CompileLoss: y only for the outputs with a loss, placed in the losses' order
-            given = iter(y if arrays_per_output(y) else [y])
-            parts = [None if l is None else next(given) for l in self.losses]
-            self._check_labels(parts)
-            return _PerOutput([None if p is None else _labels(p, dtype, device) for p in parts], "y")
+            # Keras's CompileLoss: y only for the outputs with a loss, placed in its flat losses' order (a dict
+            # loss's sorted keys); its CompileMetrics zips the same flat y with the outputs in order, whatever the
+            # losses (compile_utils.py:766-786 and 344-352): the metrics of the outputs past it are not built
+            given = [_labels(p, dtype, device) for p in (y if arrays_per_output(y) else [y])]
+            parts = [None] * len(self.names)
+            for i, p in zip(self._loss_order(), given):
+                parts[i] = p
+            self._check_labels(parts, metrics=False)
+            if self._labelled is None:  # the training y
+                self._labelled = len(given)
+                self._drop_unlabelled_metrics()
+            labels = _PerOutput(parts, "y")
+            labels.for_metrics = given + [None] * (len(self.names) - len(given))
+            return labels
         return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+
+    def _loss_order(self) -> list:
+        """The outputs with a loss in Keras's flat order of ``loss`` (a dict's sorted keys, else the outputs')."""
+        loss = self._config[1]
+        if isinstance(loss, dict) and self.names[0] is not None:
+            return [self.names.index(k) for k in sorted(str(k) for k, v in loss.items() if v is not None)]
+        return [i for i, l in enumerate(self.losses) if l is not None]
 
     def _leading_labels(self, y) -> Optional[list]:
         """Without a loss, ``y`` as fewer arrays than outputs (a shorter list or tuple, or one array), one per
@@ -1023,10 +1082,11 @@ class _MultiOutput:
             return None
         return flat + [None] * (len(self.names) - len(flat))
 
-    def _check_labels(self, parts: list) -> None:
-        """Each output with a loss or metrics has labels (Keras: an output without a loss needs none)."""
+    def _check_labels(self, parts: list, metrics: bool = True) -> None:
+        """Each output with a loss or (``metrics``) metrics has labels (Keras: an output without a loss needs
+        none)."""
         missing = [nm if nm is not None else i for i, (nm, p) in enumerate(zip(self.names, parts))
-                   if p is None and (self.losses[i] is not None or self.metrics[i])]
+                   if p is None and (self.losses[i] is not None or metrics and self.metrics[i])]
         if missing:
             raise ValueError(f"y has no labels for outputs {missing} (which have a loss or metrics); the model's "
                              f"outputs: {self.names}.")
@@ -1039,7 +1099,7 @@ class _MultiOutput:
             raise ValueError("You should provide one `sample_weight` array per output in `y`. The two structures did "
                              f"not match: y is {_describe_structure(theirs)}, sample_weight "
                              f"{_describe_structure(ours)} (Keras raises the same ValueError).")
-        if self._labelled is not None and arrays_per_output(sw) and len(sw) == self._labelled:
+        if self._labelled is not None and self._metrics_only and arrays_per_output(sw) and len(sw) == self._labelled:
             return _PerOutput([convert(a) for a in sw] + [None] * (len(self.names) - len(sw)),  # the labelled
                               "sample_weight")  # outputs' weights
         return self._parts(sw, "sample_weight", convert, shared=True)
@@ -1053,8 +1113,19 @@ class _MultiOutput:
                     warnings.simplefilter("ignore")
                     self._build(sorted(str(k) for k in z), True)
                 self._renamed = True
+            elif isinstance(z, dict) and len(z) > len(self.names) and isinstance(self._config[1], dict):
+                raise ValueError(f"The model returns the outputs {sorted(map(str, z))}, y has {len(self.names)} "
+                                 "array(s) and `loss` is a dict: Keras's CompileLoss gives y to the outputs the loss "
+                                 "dict names (in its sorted keys' order), which takes the model's other outputs, "
+                                 "known here only once it has run: name them with "
+                                 f"output_names={sorted(map(str, z))} (or give y as a dict keyed by output name).")
             elif self._deferred is not None:
                 raise self._deferred
+            elif isinstance(z, (dict, list, tuple)) and len(z) > len(self.names) and self._config[1] is not None \
+                    and not isinstance(self._config[1], (list, tuple, dict)):  # one loss and a shorter y
+                raise _one_loss_path_error(z, len(self.names))
+        if self._unless_dict is not None and not isinstance(z, dict):
+            raise self._unless_dict
         n = len(self.names)
         if isinstance(self.keyed, tuple) and not isinstance(z, dict):  # y keyed apart from the output_names
             unknown = [k for k in self.names if k not in self.keyed]
@@ -1103,11 +1174,21 @@ class _MultiOutput:
     def __bool__(self) -> bool:
         return any(self.metrics)
 
+    def check(self, y: Optional[_PerOutput], z) -> None:
+        """Without a loss, at the first step, before any update: the errors Keras's metrics raise as its step is
+        traced (the outputs that do not match, a dict y's missing outputs)."""
+        self.flat(z)
+        if y is not None and y.missing is not None:
+            raise y.missing
+
     def update(self, y: _PerOutput, z, sw: Optional[_PerOutput]) -> None:
+        if y.missing is not None:
+            raise y.missing
         outs = self.flat(z)
+        labels = y.parts if y.for_metrics is None else y.for_metrics
         for i, compiled in enumerate(self.metrics):
-            if compiled and y.parts[i] is not None:  # (a validation y may label fewer outputs, as Keras's zip)
-                compiled.update(y.parts[i], outs[i], None if sw is None else sw.parts[i])
+            if compiled and labels[i] is not None:  # (a validation y may label fewer outputs, as Keras's zip)
+                compiled.update(labels[i], outs[i], None if sw is None else sw.parts[i])
         if not self._named:
             _name_entries(self.metrics)
             self._named = True
@@ -1389,7 +1470,9 @@ def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalt
     """Keras's ``test_step`` on one batch: the loss (with the regularization penalties) into ``tracker``, weighted
     by the batch's ``rows``, and the compiled metrics."""
     penalties.clear()
-    z = _call(model, xb)
+    z = _call(model, xb) if isinstance(compiled, _MultiOutput) else _one_output(_call(model, xb))
+    if isinstance(yb, _PerOutput) and yb.missing is not None:  # Keras's KeyError, metrics or not (an empty list)
+        raise yb.missing
     tracker.update(_compute_loss(penalties, loss_fn, yb, z, w), rows)
     if compiled:
         compiled.update(yb, z, w)
@@ -1398,7 +1481,18 @@ def _test_step(model, xb, yb, w, rows: int, loss_fn, compiled, penalties: Penalt
 def _compute_loss(penalties: Penalties, loss_fn, y, z, w) -> torch.Tensor:
     """Keras's ``compute_loss`` (:meth:`Penalties.add`): the compiled loss plus the added losses; without a compiled
     loss (``loss_fn`` ``None``) the added losses alone (``keras/src/trainers/trainer.py`` ``compute_loss``)."""
+    if isinstance(z, (dict, list, tuple)) and loss_fn is not None and not isinstance(loss_fn, _MultiOutput):
+        raise _one_loss_path_error(z, 1)  # several outputs and one array y
     return penalties.add(None if loss_fn is None else loss_fn(y, z, w))
+
+
+def _one_output(z):
+    """A model's output as one-output ``fit`` takes it: a dict or a list/tuple of one tensor is that tensor, as
+    Keras's ``CompileLoss`` packs a ``y`` that is one array into the output's structure when it has one entry
+    (``compile_utils.py:743-748``) and its ``CompileMetrics`` applies every metric to it, unprefixed."""
+    if isinstance(z, (dict, list, tuple)) and len(z) == 1:
+        return next(iter(z.values())) if isinstance(z, dict) else z[0]
+    return z
 
 
 def _keras_results_list(logs: dict, compiled):
@@ -1659,11 +1753,16 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
     if several is None:
         if isinstance(loss, (list, tuple, dict)):
             raise ValueError(f"`loss` is a {type(loss).__name__} of per-output losses, but y is one array: give y as "
-                             "a list with one array per output, or a dict keyed by output name.")
+                             "a list with one array per output, or a dict keyed by output name." +
+                             (" For y only for the outputs the loss dict names (Keras's CompileLoss gives it to "
+                              "them, in its sorted keys' order), name the outputs: output_names=[...] (the keys of "
+                              "the dict the model returns)." if isinstance(loss, dict) else ""))
         loss_fn = _weighted(_compile(model, loss, output_activation), loss_weights)
         return loss_fn, _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name), None
-    listed = isinstance(y, (list, tuple)) and not several[1] and _partial_labels(y, loss) is None
-    multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed)
+    partial = _partial_labels(y, loss, several[0]) is not None
+    listed = isinstance(y, (list, tuple)) and not several[1] and not partial
+    multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed,
+                         partial)
     return multi, multi, multi
 
 
@@ -2069,7 +2168,7 @@ def fit(
     penalties = Penalties(model)  # the regularizers, found once
     if class_weight is not None and sample_weight is not None:
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-    if class_weight is not None and multi is not None:
+    if class_weight is not None and multi is not None and (isinstance(y, dict) or arrays_per_output(y)):
         raise ValueError("`class_weight` is only supported for Models with a single output. (Keras refuses it too: "
                          "give each output's class weights as its sample_weight, "
                          "class_weight_to_sample_weight(y_i, class_weight_i).)")
@@ -2117,6 +2216,8 @@ def fit(
         batch_size = _steps_batch_size(given_batch_size, n, steps_per_epoch)  # Keras's array adapter
         if class_weight is not None:
             sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
+            if multi is not None:  # one y for fewer outputs (Keras's adapter converts any y not nested): one array
+                sw = multi.sample_weights(sw, lambda a: a)  # weighs every output
         if seed is not None:
             if generator is not None:
                 raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), "
@@ -2189,10 +2290,10 @@ def fit(
     def train_step(epoch: int, b: int, xb, yb, wb, n: int, tracker: _LossTracker) -> None:
         optimizer.zero_grad(set_to_none=True)
         penalties.clear()  # Keras clears a model's added losses at each call
-        z = _call(model, xb)
+        z = _call(model, xb) if multi is not None else _one_output(_call(model, xb))
         if unchecked[0]:  # Keras traces its metrics with the step: their errors come before any update
             unchecked[0] = False
-            multi.flat(z)
+            multi.check(yb, z)
         value = _compute_loss(penalties, loss_fn, yb, z, wb)  # Keras's compute_loss
         if value.requires_grad:
             (scale_loss(value) if scale_loss is not None else value).backward()
