@@ -528,7 +528,10 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
     with ``model.load_state_dict(torch.load(path))``), else ``torch.save(model, path)``, the whole module
     (``torch.load(path, weights_only=False)``; without the hooks ``fit`` puts on a sparse ``nn.Embedding`` for
     the run). Any suffix is taken; Keras's formats ``.keras`` / ``.h5`` / ``.weights.h5`` raise ``ValueError``
-    (write ``.pt``). The optimizer's state is not saved (Keras's files hold it).
+    (write ``.pt``). The optimizer's state is not saved (Keras's files hold it) unless ``include_optimizer=True``:
+    the file is then ``{"model": <the module or its state_dict>, "optimizer": optimizer.state_dict()}``, what a
+    resume needs to continue Adam as Keras's ``load_model`` of its ``.keras`` checkpoint does (load both, then
+    ``fit(..., initial_epoch=k)``).
 
     Keras's rules kept: an improvement is the :class:`MonitorCallback` comparison (``mode="auto"`` as
     ``EarlyStopping``'s, in float32); the best is kept across ``fit`` calls (Keras resets it only in the
@@ -559,8 +562,9 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
-                 initial_value_threshold: Optional[float] = None):
+                 initial_value_threshold: Optional[float] = None, include_optimizer: bool = False):
         super().__init__(monitor, mode, initial_value_threshold)
+        self.include_optimizer = include_optimizer
         self.verbose = verbose
         self.filepath = os.fspath(filepath) if isinstance(filepath, os.PathLike) else filepath
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
@@ -629,10 +633,14 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
         if dirname:
             os.makedirs(dirname, exist_ok=True)
         if self.save_weights_only:
-            torch.save(self.model.state_dict(), filepath)
+            saved = self.model.state_dict()
+            if self.include_optimizer:
+                saved = {"model": saved, "optimizer": self.optimizer.state_dict()}
+            torch.save(saved, filepath)
         else:
             with keras_embedding_gradients.hooks_removed(self.model):
-                torch.save(self.model, filepath)
+                torch.save({"model": self.model, "optimizer": self.optimizer.state_dict()} if self.include_optimizer
+                           else self.model, filepath)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 

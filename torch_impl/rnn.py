@@ -23,6 +23,10 @@ whose ``dropout`` and ``recurrent_dropout`` are Keras's, masks included:
   ``recurrent_dropout > 0``. Keras's one LSTM/SimpleRNN bias is ``bias_ih`` (``bias_hh`` is added, 0 after
   ``keras_init_``/``load_keras_weights``);
 * a ``PackedSequence`` is Keras's ``mask`` (``Embedding(mask_zero=True)``): a masked step keeps the state;
+  ``forward(x, mask=valid)`` takes Keras's ``(N, T)`` mask itself, True on the valid steps, in any positions (a
+  ``Masking(mask_value=v)`` layer's ``(x != v).any(-1)``, pre-padded rows): a masked step keeps the state and
+  outputs the previous step's output (zeros before the first valid step), as Keras's layer
+  (``zero_output_for_mask=False``), or zeros with ``bidirectional=True``, as Keras's ``Bidirectional``;
 * ``num_layers > 1`` is a stack of Keras layers and ``bidirectional=True`` Keras's ``Bidirectional``: each layer
   and direction has its own stream (``streams``, in the order of torch's parameters: layer 0 forward, layer 0
   backward, layer 1...). Keras's ``Bidirectional`` copies the layer's config, so with a ``seed`` both directions
@@ -121,10 +125,15 @@ class _KerasDropoutRNN:
         masks = [dropout_mask((n, width), rate, stream, dtype, device) for _ in range(count)]
         return masks if self.training and rate < 1 else None
 
-    def forward(self, input, hx=None):
-        if self.dropout == 0 and self.recurrent_dropout == 0 and getattr(self, "reset_after", True):
+    def forward(self, input, hx=None, mask=None):
+        """torch's call; ``mask``: Keras's ``(N, T)`` mask (True where a step is valid, any positions: a
+        ``Masking`` layer's, pre-padding), as Keras's layer takes it (see the module docstring)."""
+        if mask is None and self.dropout == 0 and self.recurrent_dropout == 0 and getattr(self, "reset_after", True):
             return super().forward(input, hx)  # GRU(reset_after=False) has no torch kernel: the loop below
         packed = isinstance(input, PackedSequence)
+        if packed and mask is not None:
+            raise ValueError(f"{type(self).__name__}: a PackedSequence carries its own mask; pass `mask` with a "
+                             "padded tensor instead")
         if packed:
             x, lengths = pad_packed_sequence(input, batch_first=True)  # the batch in its given order
         else:
@@ -139,6 +148,14 @@ class _KerasDropoutRNN:
         valid = None
         if packed:
             valid = torch.arange(steps, device=x.device)[None, :] < lengths.to(x.device)[:, None]
+        elif mask is not None:
+            valid = torch.as_tensor(mask, device=x.device).bool().reshape(n, -1)
+            if valid.shape[1] != steps:
+                raise ValueError(f"{type(self).__name__}: expected a mask of shape {(n, steps)} (batch, steps), got "
+                                 f"{tuple(torch.as_tensor(mask).shape)}")
+        # Keras's RNN outputs its previous output at a masked step (zero_output_for_mask=False); its Bidirectional
+        # sets zero_output_for_mask=True (zeros), as a PackedSequence's padding
+        hold = mask is not None and not self.bidirectional
         h0, c0 = self._initial_states(hx, n, x, unbatched)
         layer_input, h_n, c_n = x, [], []
         directions = 2 if self.bidirectional else 1
@@ -151,7 +168,7 @@ class _KerasDropoutRNN:
                 rec_masks = self._masks(stream, n, self.hidden_size, self.recurrent_dropout, x.dtype, x.device)
                 weights = self._layer_weights(layer, d)
                 out, h, c = self._direction(layer_input, valid, h0[k], None if c0 is None else c0[k], weights,
-                                            in_masks, rec_masks, reverse=d == 1)
+                                            in_masks, rec_masks, reverse=d == 1, hold=hold)
                 outs.append(out)
                 h_n.append(h)
                 c_n.append(c)
@@ -201,19 +218,22 @@ class _KerasDropoutRNN:
         b_hh = getattr(self, f"bias_hh_{tag}") if self.bias else None
         return w_ih, w_hh, b_ih, b_hh
 
-    def _direction(self, x, valid, h, c, weights, in_masks, rec_masks, reverse: bool):
+    def _direction(self, x, valid, h, c, weights, in_masks, rec_masks, reverse: bool, hold: bool = False):
         """One layer and direction over the sequence: ``(outputs (N, T, H), h_T, c_T)``. With ``valid`` (N, T)
-        a masked step keeps ``h``/``c`` and outputs zeros (Keras's masked ``backend.rnn``)."""
+        a masked step keeps ``h``/``c`` and outputs zeros, or with ``hold`` the previous step's output (zeros
+        before the first valid step) (Keras's masked ``backend.rnn``)."""
         steps = x.shape[1]
         outputs = [None] * steps
-        zeros = None
+        masked_out = None  # a masked step's output: zeros, or the previous output with `hold`
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             h_new, c_new = self._cell(x[:, t], h, c, weights, in_masks, rec_masks)
             if valid is not None:
                 keep = valid[:, t:t + 1]
-                if zeros is None:
-                    zeros = torch.zeros_like(h_new)
-                outputs[t] = torch.where(keep, h_new, zeros)
+                if masked_out is None:
+                    masked_out = torch.zeros_like(h_new)
+                outputs[t] = torch.where(keep, h_new, masked_out)
+                if hold:
+                    masked_out = outputs[t]
                 h = torch.where(keep, h_new, h)
                 c = None if c is None else torch.where(keep, c_new, c)
             else:
@@ -241,7 +261,9 @@ class LSTM(_KerasDropoutRNN, nn.LSTM):
 
     Port of ``keras.layers.LSTM(64, dropout=0.2, recurrent_dropout=0.2)`` on ``(N, T, F)`` inputs:
     ``LSTM(F, 64, batch_first=True, dropout=0.2, recurrent_dropout=0.2)``; its last output ``out[:, -1]`` (or
-    ``h_n[-1]``) is Keras's ``return_sequences=False`` output.
+    ``h_n[-1]``) is Keras's ``return_sequences=False`` output. After ``Masking(mask_value=v)`` or
+    ``Embedding(mask_zero=True)`` (padding anywhere): ``out, _ = lstm(x, mask=(x != v).any(-1))`` /
+    ``lstm(embedded, mask=tokens != 0)``; ``h_n`` is then Keras's last output, held over trailing masked steps.
     """
 
     _gates = 4
