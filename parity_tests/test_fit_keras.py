@@ -189,3 +189,41 @@ def test_mixed_precision_output_rule_like_keras():
           f"torch_impl {t_f32}")
     assert abs(t_bf16 - k_bf16) <= 1e-6 * k_bf16 and abs(t_f32 - k_f32) <= 1e-6 * k_f32
     assert abs(k_bf16 - k_f32) > 1.0  # the two rules give different losses here
+
+
+@pytest.mark.parametrize("shuffle", [True, "batch"])
+def test_shuffle_follows_set_random_seed_like_keras(shuffle):
+    """A Keras script seeds once (``keras.utils.set_random_seed``) and calls ``fit`` without more: its shuffle order
+    follows the global seed. The port calls ``torch_impl.keras_random.set_random_seed`` and ``fit`` without
+    ``seed``/``generator``: Keras's order, every epoch and every ``fit`` call (without the seed the port's
+    permutations are NumPy's: the history then differs)."""
+    from torch_impl import _tf_random
+    from torch_impl import keras_random as R
+
+    x, y = _data(n=37, seed=5)
+    spec = {"input_dim": 4, "layers": [{"type": "dense", "units": 6, "activation": "tanh"},
+                                       {"type": "dense", "units": 3, "activation": "softmax"}]}
+    kw = dict(validation_split=0.2, batch_size=5, epochs=2, shuffle=shuffle, verbose=0)
+    saved = _tf_random.global_seed()
+    try:
+        with floatx("float64"), _DefaultDtype(torch.float64):
+            keras.utils.set_random_seed(3)
+            km, tm = _pair(spec)
+            unseeded = build_model(spec, dtype=torch.float64)
+            load_keras_weights(unseeded, km.get_weights())
+            km.compile(keras.optimizers.SGD(0.2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+            kh = [km.fit(x, y, **kw).history for _ in range(2)]  # two fit calls: the same order again
+            R.set_random_seed(3)
+            th = [tfit.fit(tm, x, y, loss="sparse_categorical_crossentropy", optimizer=optim.SGD(tm.parameters(),
+                           learning_rate=0.2), metrics=["accuracy"], **kw).history for _ in range(2)]
+            _tf_random.set_global_seed(None)  # no global seed: NumPy permutations
+            uh = tfit.fit(unseeded, x, y, loss="sparse_categorical_crossentropy", generator=1,
+                          optimizer=optim.SGD(unseeded.parameters(), learning_rate=0.2), **kw).history
+    finally:
+        _tf_random.set_global_seed(saved)
+    worst = max(_rel(t[k], h[k]) for t, h in zip(th, kh) for k in ("loss", "val_loss", "accuracy"))
+    apart = _rel(uh["loss"], kh[0]["loss"])
+    print(f"shuffle={shuffle!r}: two fits after set_random_seed, max rel {worst:.1e}; NumPy order {apart:.1e} apart")
+    assert worst <= 1e-12
+    if shuffle is True:  # ("batch" reorders inside each batch only: a batch's mean loss barely moves)
+        assert apart > 1e-6

@@ -429,6 +429,11 @@ def set_global_seed(seed: Optional[int]) -> None:
     _KERNELS.offsets.clear()
 
 
+def global_seed() -> Optional[int]:
+    """The seed ``set_global_seed`` set (``tf.random.set_seed`` / ``keras.utils.set_random_seed``), or None."""
+    return _KERNELS.global_seed
+
+
 def op_seeds(op_seed: int) -> tuple[int, int]:
     """``random_seed.get_seed(op_seed)`` in eager mode, for an explicit op seed: ``(global seed or
     DEFAULT_GRAPH_SEED, op_seed)``, each ``mod 2**31 - 1``; ``(0, 0)`` becomes ``(0, 2**31 - 1)``."""

@@ -5,8 +5,9 @@ What it reproduces from ``keras.Model.fit`` (Keras 3):
 * batching: ``ceil(N / batch_size)`` batches per epoch, the last one partial;
   ``shuffle=True`` with ``seed=`` (the Keras script's ``keras.utils.set_random_seed(seed)``) feeds the
   samples in Keras's own order (:func:`torch_impl.utils.keras_shuffle_order`: TensorFlow's ``RandomShuffle``;
-  Keras 3.15.1 repeats it every epoch); without ``seed``, one NumPy permutation per epoch from ``generator`` (a
-  NumPy generator or seed), an order to share with a Keras run by hand;
+  Keras 3.15.1 repeats it every epoch), as without ``seed`` after
+  :func:`torch_impl.keras_random.set_random_seed` (Keras's ``fit`` follows the global seed); else one NumPy
+  permutation per epoch from ``generator`` (a NumPy generator or seed), an order to share with a Keras run by hand;
 * an optimizer given by name or config (``optimizer="adam"``) is made on the first ``fit`` and kept on the
   model: later ``fit`` calls with the same name continue it (its moments and step count), as Keras's
   ``compile(optimizer="adam")`` once and ``fit`` many times does; pass an optimizer object for a fresh one
@@ -151,6 +152,7 @@ from torch_impl.data_adapters import (PEEKED, EpochIterator, arrays_per_output, 
 from torch_impl.nn import ACTIVATIONS, keras_embedding_gradients
 from torch_impl.reduction import apply_mask
 from torch_impl.regularizers import Penalties
+from torch_impl._tf_random import global_seed
 from torch_impl.utils import keras_shuffle_order
 
 __all__ = ["History", "compiled_loss", "keras_loss_dtype", "fit", "evaluate", "predict", "accuracy",
@@ -2087,7 +2089,9 @@ def fit(
             shuffles the samples inside each (as Keras's ``shuffle="batch"``), ``False`` keeps the order.
         generator: NumPy generator or seed for the per-epoch permutations.
         seed: the Keras run's ``keras.utils.set_random_seed(seed)``: ``shuffle=True`` (or ``"batch"``) then takes
-            Keras's order (the same every epoch, as Keras 3.15.1's); not with ``generator``.
+            Keras's order (the same every epoch, as Keras 3.15.1's); not with ``generator``. Without ``seed`` and
+            ``generator``, the seed of :func:`torch_impl.keras_random.set_random_seed` if one was set (as Keras's
+            ``fit`` follows ``keras.utils.set_random_seed``), else fresh NumPy permutations.
         metrics, weighted_metrics: as ``compile``'s: names, :mod:`torch_impl.metrics` objects or
             ``fn(y_true, y_pred)`` functions; ``weighted_metrics`` weighted by ``sample_weight`` / ``class_weight``.
         class_weight: ``{class id: weight}``, each training sample weighted by its label's (Keras's rule), one
@@ -2218,6 +2222,8 @@ def fit(
             sw = class_weight_to_sample_weight(_class_weight_labels(y, split), class_weight, device=device)
             if multi is not None:  # one y for fewer outputs (Keras's adapter converts any y not nested): one array
                 sw = multi.sample_weights(sw, lambda a: a)  # weighs every output
+        if seed is None and generator is None:  # Keras's order follows keras.utils.set_random_seed's global seed
+            seed = global_seed()  # (torch_impl.keras_random.set_random_seed here); None: none was set
         if seed is not None:
             if generator is not None:
                 raise ValueError("fit: give `seed` (Keras's shuffle order) or `generator` (NumPy permutations), "
