@@ -92,7 +92,10 @@ RULES: dict[str, tuple[str, str, str, str]] = {
     "probabilities_given_as_logits": (
         "error", "before", "from_logits=True on probabilities",
         "The output already is a softmax/sigmoid probability: use from_logits=False, or remove the output "
-        "activation and keep from_logits=True (numerically better)."),
+        "activation and keep from_logits=True (numerically better). Keras on TensorFlow hides this one: a "
+        "Keras softmax/sigmoid output carries its logits, which the loss then takes (with a warning), so the "
+        "run trains as from_logits=False; on Keras's JAX/torch backends and in a plain PyTorch port the loss "
+        "squashes the probabilities a second time."),
     "logits_given_as_probabilities": (
         "error", "before", "from_logits=False on unbounded outputs",
         "The outputs are not probabilities (outside [0, 1]); Keras clips them to [1e-7, 1 - 1e-7] and the "
