@@ -55,10 +55,12 @@ Discrepancies found (the audit was blind to torch_impl's source; six fixed after
   differently from TensorFlow (with beam_width 3 the top path of a tied step is ``[2]`` in Keras, it was ``[]``):
   TensorFlow's order follows ``gtl::TopN``'s libstdc++ heap and ``std::sort`` steps, now run step for step, and
   the op takes TopPaths from the heap's own order. On the same float32 log probabilities paths and scores are
-  now bitwise TensorFlow's (``test_ctc_beam_search_ties_bitwise_like_tensorflow``). Left: ``K.ctc_decode`` takes
-  ``log(y_pred + eps)`` with torch's log, which differs from TensorFlow's (Eigen's packet log, glibc's for a
-  tail) in the last bit for ~21% of values, so a tie TensorFlow sees can be a one-ulp win here (8 of 2,000
-  quantised fuzz cases, against 403 before).
+  now bitwise TensorFlow's (``test_ctc_beam_search_ties_bitwise_like_tensorflow``). Left then: ``K.ctc_decode``
+  took ``log(y_pred + eps)`` with torch's log, which differs from TensorFlow's (Eigen's packet log, glibc's for a
+  tail) in the last bit for ~21% of values, so a tie TensorFlow sees could be a one-ulp win here (8 of 2,000
+  quantised fuzz cases, against 403 before); fixed in h54 (TensorFlow's float32 log bit for bit,
+  ``torch_impl._eigen_math``; ``test_eigen_math_keras.py``: 0 of 1,625 decodable quantised cases differ, 21 with
+  torch's log).
 
 Keras quirks matched (asserted): ``K.resize_images(..., "bilinear")`` of float64 images is float32;
 ``timeseries_dataset_from_array(sequence_length=0)`` gives 21 empty windows and targets shorter than the data cut

@@ -1829,12 +1829,13 @@ def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True
     """``K.ctc_decode(y_pred, input_length, greedy=True, beam_width=100, top_paths=1)``.
 
     ``y_pred`` ``(N, T, C)`` softmax probabilities (blank last), ``input_length`` ``(N,)``. Decodes
-    ``log(y_pred + epsilon)`` as TensorFlow does and returns ``([decoded], log_prob)``: ``decoded`` holds ``(N, T)``
-    int64 tensors, each row's labels then ``-1``; ``greedy``: one path (first maximum per step, repeats merged,
-    blanks dropped) and ``log_prob`` ``(N, 1)`` = minus the sum of the step maxima (TensorFlow's sign); beam search:
-    TensorFlow's algorithm (``torch_impl._ctc_decode``), ``top_paths`` paths and their log probabilities
-    ``(N, top_paths)``; a path drops a label equal to the one before it (TensorFlow v1's ``merge_repeated``).
-    Runs on the CPU in Python (no gradient, as TensorFlow's decoders have none).
+    ``log(y_pred + epsilon)`` as TensorFlow does (float32 on the CPU with TensorFlow's log, bit for bit) and returns
+    ``([decoded], log_prob)``: ``decoded`` holds ``(N, T)`` int64 tensors, each row's labels then ``-1``;
+    ``greedy``: one path (first maximum per step, repeats merged, blanks dropped) and ``log_prob`` ``(N, 1)`` =
+    minus the sum of the step maxima (TensorFlow's sign); beam search: TensorFlow's algorithm
+    (``torch_impl._ctc_decode``), ``top_paths`` paths and their log probabilities ``(N, top_paths)``; a path drops
+    a label equal to the one before it (TensorFlow v1's ``merge_repeated``). Runs on the CPU in Python (no
+    gradient, as TensorFlow's decoders have none).
 
     Example:
         >>> import torch
@@ -1844,7 +1845,7 @@ def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True
         >>> decoded[0]
         tensor([[ 1,  0, -1]])
     """
-    from torch_impl import _ctc_decode
+    from torch_impl import _ctc_decode, _eigen_math
 
     y_pred = _t(y_pred)
     if y_pred.dim() != 3:
@@ -1858,7 +1859,12 @@ def ctc_decode(y_pred: TensorLike, input_length: TensorLike, greedy: bool = True
     lengths = lengths.to(torch.int64).tolist()
     if _py_any(length < 0 or length > steps for length in lengths):
         raise ValueError(f"ctc_decode: an input_length is outside [0, {steps}]: {lengths}")
-    scores = torch.log(y_pred.detach() + epsilon()).cpu().numpy()
+    shifted = y_pred.detach() + epsilon()
+    if shifted.dtype == torch.float32 and shifted.device.type == "cpu":
+        # TensorFlow's float32 log (Eigen's), bit for bit, over Keras's time-major (T, N, C) layout
+        scores = _eigen_math.log(shifted.transpose(0, 1)).transpose(0, 1).numpy()
+    else:
+        scores = torch.log(shifted).cpu().numpy()
     if greedy:
         paths, log_prob = _ctc_decode.greedy_decode(scores, lengths)
         all_paths = [paths]

@@ -69,6 +69,7 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from torch_impl import _eigen_math
 from torch_impl import losses as L
 from torch_impl._ops import tf_sum
 from torch_impl.losses import (  # Keras's metric functions are its loss functions
@@ -895,7 +896,7 @@ class AUC(Metric):
         multi_label: one curve per label of a ``(N, L)`` output, their AUCs averaged (by ``label_weights``).
         num_labels: the ``L`` of ``multi_label``, else taken from the first batch.
         label_weights: per-label weights (of the counts, or of the average with ``multi_label``).
-        from_logits: apply a sigmoid to ``y_pred`` first.
+        from_logits: apply a sigmoid to ``y_pred`` first (float32 on the CPU: TensorFlow's, bit for bit).
 
     Example:
         >>> y_true, y_pred = torch.tensor([0., 0., 1., 1.]), torch.tensor([0., 0.5, 0.3, 0.9])
@@ -967,8 +968,9 @@ class AUC(Metric):
         y_pred = _tensor(y_pred)
         if not self._built:
             self._build(tuple(y_pred.shape))
-        if self.from_logits:
-            y_pred = torch.sigmoid(y_pred)
+        if self.from_logits:  # float32 on the CPU: TensorFlow's sigmoid bit for bit (a threshold sees its rounding)
+            y_pred = (_eigen_math.sigmoid(y_pred) if y_pred.dtype == torch.float32 and y_pred.device.type == "cpu"
+                      else torch.sigmoid(y_pred))
         _confusion_update(self, {"tp": "true_positives", "tn": "true_negatives", "fp": "false_positives",
                                  "fn": "false_negatives"}, y_true, y_pred, self._thresholds, self._evenly,
                           sample_weight=sample_weight, multi_label=self.multi_label,
