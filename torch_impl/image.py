@@ -62,7 +62,7 @@ from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_uniform
 
 __all__ = ["affine_transform", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomBrightness",
-           "RandomContrast"]
+           "RandomContrast", "ImageDataGenerator", "NumpyArrayIterator", "DirectoryIterator"]
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
@@ -740,3 +740,7 @@ class RandomContrast(_KerasImageLayer):
             mean = mean.permute(0, 3, 1, 2) if keras_last else mean.permute(0, 2, 3, 1)
         out = (images - mean) * c + mean
         return _tf_clip(out, self.value_range[0], self.value_range[1])
+
+
+# Keras's legacy ``ImageDataGenerator`` (NumPy/SciPy augmentation): torch_impl/image_data_generator.py
+from torch_impl.image_data_generator import DirectoryIterator, ImageDataGenerator, NumpyArrayIterator  # noqa: E402
