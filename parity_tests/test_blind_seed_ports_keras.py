@@ -24,8 +24,8 @@ binary labels; 003 900/100 predicting ``[0]``, 'balanced' class weights (``[0 1]
 Measured worst cases: float64 histories 6.4e-16, weights 3.9e-15, predictions 1.5e-15, gradient norms 1.3e-15;
 float32 histories 1.9e-7, weights 1.1e-6, predictions 2.3e-7.
 
-Found: the README has no counterpart for Keras's legacy ``ImageDataGenerator`` (write-up 000's example 3; strict
-xfail; in Keras the example raises anyway: its data are not rank-4 images). The README's "a bias right before
+Found: the README had no counterpart for Keras's legacy ``ImageDataGenerator`` (write-up 000's example 3; in Keras
+the example raises anyway: its data are not rank-4 images); closed since by ``torch_impl.image.ImageDataGenerator``. The README's "a bias right before
 BatchNormalization is trained on rounding noise" also holds with a ReLU in between when the inputs are
 non-negative (001's ``np.random.rand``): units active on every sample pass their bias to BatchNormalization, which
 cancels it; that bias and the moving mean it feeds end 2.9e-10 relative (4e-12 absolute) from Keras's, as far as
@@ -232,16 +232,17 @@ def test_000_image_data_generator_needs_images_in_keras(kr):
         datagen.flow(x_train, y_train, batch_size=32)
 
 
-@pytest.mark.xfail(strict=True, raises=(ImportError, AttributeError), reason=(
-    "README covers Keras 3's augmentation layers (torch_impl.image / torch_impl.nn Random*), not the legacy "
-    "ImageDataGenerator that write-up 000 (example 3) uses: no torch_impl counterpart to port "
-    "datagen.fit / datagen.flow to"))
 def test_000_image_data_generator_has_a_torch_impl_counterpart():
+    """Closed after the audit: ``torch_impl.image.ImageDataGenerator`` ports the write-up's generator, and refuses its
+    (N, 10) data as Keras does (its batches on images: ``test_image_data_generator_keras.py``)."""
     import torch_impl.image as timage
 
-    gen = timage.ImageDataGenerator(rotation_range=20, horizontal_flip=True, fill_mode="nearest")
-    with pytest.raises(ValueError, match="rank 4"):
+    gen = timage.ImageDataGenerator(rotation_range=20, width_shift_range=0.2, height_shift_range=0.2,
+                                    shear_range=0.2, zoom_range=0.2, horizontal_flip=True, fill_mode="nearest")
+    with pytest.raises(ValueError, match=r"Input to `.fit\(\)` should have rank 4"):
         gen.fit(np.zeros((100, 10)))
+    with pytest.raises(ValueError, match="should have rank 4"):
+        gen.flow(np.zeros((100, 10)), np.zeros((100, 3)), batch_size=32)
 
 
 # --------------------------------------------------------------------------------------------------------------
