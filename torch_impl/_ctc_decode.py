@@ -19,8 +19,6 @@ label sequences with their scores. ``torch_impl.keras_backend.ctc_decode`` turns
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -28,6 +26,7 @@ import numpy as np
 import torch
 
 from torch_impl import _stl
+from torch_impl._libm import c_function
 
 _LOG_ZERO = -math.inf
 
@@ -36,23 +35,9 @@ def _f32(x: float) -> float:
     return float(np.float32(x))
 
 
-def _c_float_functions():
-    """The C library's float32 ``expf``, ``log1pf`` and ``logf``, which TensorFlow's kernel calls (numpy's float32
-    ``exp`` differs from glibc's in the last bit for about 40% of inputs, enough to break or make exact ties
-    between beams); numpy's where there is no C math library to load."""
-    try:
-        lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-        out = []
-        for name in ("expf", "log1pf", "logf"):
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
-            out.append(fn)
-        return tuple(out)
-    except (OSError, AttributeError):  # pragma: no cover - platforms without a loadable libm
-        return tuple(lambda x, f=f: float(f(np.float32(x))) for f in (np.exp, np.log1p, np.log))
-
-
-_EXPF, _LOG1PF, _LOGF = _c_float_functions()
+# the C library's float32 functions, which TensorFlow's kernel calls (NumPy's float32 ``exp`` differs from glibc's in
+# the last bit for about 40% of inputs, enough to break or make exact ties between beams)
+_EXPF, _LOG1PF, _LOGF = (c_function(name) for name in ("expf", "log1pf", "logf"))
 
 
 def _same(x: float) -> float:

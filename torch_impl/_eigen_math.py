@@ -20,31 +20,17 @@ This is the x86-64 wheel's arithmetic (an aarch64 build has NEON packets of 4 an
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 
 import numpy as np
 import torch
+
+from torch_impl._libm import c_function
 
 _PACKET = 8  # AVX: Packet8f
 _NORMAL_MIN = 1.1754943508222875e-38  # 2**-126
 
 
-def _libm():
-    """The C library's ``expf``/``logf`` (Eigen's scalar path calls them); numpy's where none loads."""
-    try:
-        lib = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
-        out = []
-        for name in ("expf", "logf"):
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
-            out.append(fn)
-        return tuple(out)
-    except (OSError, AttributeError):  # pragma: no cover - platforms without a loadable libm
-        return tuple(lambda x, f=f: float(f(np.float32(x))) for f in (np.exp, np.log))
-
-
-_EXPF, _LOGF = _libm()
+_EXPF, _LOGF = c_function("expf"), c_function("logf")  # Eigen's scalar path calls them
 
 
 def _ftz(x: torch.Tensor) -> torch.Tensor:

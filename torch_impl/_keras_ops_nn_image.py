@@ -1191,8 +1191,8 @@ def _lanczos(radius: float):
     r = f32(radius)
 
     def sinf(v):
-        from torch_impl.image import _LIBM
-        return f32(_LIBM.sinf(float(v))) if _LIBM is not None else f32(math.sin(float(v)))
+        from torch_impl._libm import c_function
+        return f32(c_function("sinf")(float(v)))
 
     def kernel(x):
         x = abs(x)

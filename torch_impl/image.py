@@ -48,8 +48,6 @@ then within float rounding), and half-precision images' means.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 from typing import Optional
 
@@ -57,6 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_impl._libm import c_function
 from torch_impl._ops import tf_cast
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_uniform
@@ -110,19 +109,7 @@ def _eigen_sincos_float(x: torch.Tensor, sine: bool) -> torch.Tensor:
     return torch.where(flip, -out, out)  # the sign bit flipped (pxor)
 
 
-def _libm():
-    name = ctypes.util.find_library("m")
-    try:
-        lib = ctypes.CDLL(name or "libm.so.6")
-        for fn in ("sinf", "cosf"):
-            getattr(lib, fn).restype = ctypes.c_float
-            getattr(lib, fn).argtypes = [ctypes.c_float]
-        return lib
-    except (OSError, AttributeError):  # no C math library to call: float64 sin/cos rounded (off in rare cases)
-        return None
-
-
-_LIBM = _libm()
+_SINF, _COSF = c_function("sinf"), c_function("cosf")  # Eigen's scalar path (the tail) calls them
 _EIGEN_FLOAT_PACKET = 8  # AVX: TensorFlow's x86-64 wheel is built with AVX (not AVX-512)
 
 
@@ -137,12 +124,8 @@ def _tf_sincos(x: torch.Tensor, sine: bool) -> torch.Tensor:
     packed = n - n % _EIGEN_FLOAT_PACKET
     head = _eigen_sincos_float(x[:packed], sine)
     tail_values = x[packed:].tolist()
-    if _LIBM is not None:
-        fn = _LIBM.sinf if sine else _LIBM.cosf
-        tail = torch.tensor([fn(v) for v in tail_values], dtype=_F32)
-    else:
-        fn = math.sin if sine else math.cos
-        tail = torch.tensor([fn(v) for v in tail_values], dtype=torch.float64).to(_F32)
+    fn = _SINF if sine else _COSF
+    tail = torch.tensor([fn(v) for v in tail_values], dtype=_F32)
     return torch.cat([head, tail])
 
 

@@ -218,8 +218,8 @@ class ImageDataGenerator:
     >>> gen = ImageDataGenerator(featurewise_center=True, width_shift_range=0.1, validation_split=0.5)
     >>> gen.fit(x)
     >>> xb, yb = gen.flow(x, np.arange(6) % 3, batch_size=4, seed=0, subset="training")[0]
-    >>> xb.shape, xb.dtype
-    ((3, 8, 8, 1), dtype('float32'))
+    >>> xb.shape, xb.dtype == np.dtype(gen.dtype)  # gen.dtype: floatx (torch's default dtype) when made
+    ((3, 8, 8, 1), True)
     """
 
     def __init__(self, featurewise_center=False, samplewise_center=False, featurewise_std_normalization=False,

@@ -48,6 +48,7 @@ from typing import Optional, Sequence
 
 import torch
 
+from torch_impl._libm import c_function
 from torch_impl._ops import tf_cast
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
@@ -68,40 +69,15 @@ def _cast(value, dtype: torch.dtype) -> torch.Tensor:
     return tf_cast(value, dtype)
 
 
-def _libm():
-    """The C library's math functions, or ``None``. TensorFlow's element-wise ``Log`` and ``Cos`` call them for
-    a scalar (``std::log(float)`` is ``logf``), and a schedule's values are scalars; torch's own ``log``/``cos``
-    differ from them by an ulp on about one input in ten, enough to move ``CosineDecayRestarts``' restart index
-    at a restart step."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("m")
-    if name is None:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-        for fn, arg in (("logf", ctypes.c_float), ("cosf", ctypes.c_float), ("sqrtf", ctypes.c_float),
-                        ("log", ctypes.c_double), ("cos", ctypes.c_double), ("sqrt", ctypes.c_double)):
-            getattr(lib, fn).restype, getattr(lib, fn).argtypes = arg, [arg]
-    except (OSError, AttributeError):
-        return None
-    return lib
-
-
-_LIBM = _libm()
-
-
 def _scalar_fn(name: str, x: torch.Tensor) -> torch.Tensor:
     """``name`` ("log", "cos" or "sqrt") of a scalar as TensorFlow computes it on the host: the C library's
-    ``logf``/``cosf``/``sqrtf`` in float32, ``log``/``cos``/``sqrt`` in float64; torch's (in float64, then
-    rounded) without one. (torch's float32 ``sqrt`` of a 0-d tensor can be an ulp off the correctly rounded
-    one.)"""
+    ``logf``/``cosf``/``sqrtf`` in float32, ``log``/``cos``/``sqrt`` in float64 (:func:`torch_impl._libm.c_function`:
+    TensorFlow's kernels call them for a scalar; torch's ``log``/``cos`` differ by an ulp on about one input in ten,
+    enough to move ``CosineDecayRestarts``' restart index at a restart step; torch's float32 ``sqrt`` of a 0-d
+    tensor can be an ulp off the correctly rounded one)."""
     if x.numel() == 1 and x.dtype in (torch.float32, torch.float64):
-        if _LIBM is not None:
-            fn = getattr(_LIBM, name + ("f" if x.dtype == torch.float32 else ""))
-            return torch.tensor(fn(float(x)), dtype=x.dtype).reshape(x.shape)
-        return getattr(torch, name)(x.double()).to(x.dtype)
+        fn = c_function(name + ("f" if x.dtype == torch.float32 else ""))
+        return torch.tensor(fn(float(x)), dtype=x.dtype).reshape(x.shape)
     return getattr(torch, name)(x)
 
 
