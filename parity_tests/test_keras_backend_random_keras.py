@@ -9,7 +9,7 @@ Measured (``python -m pytest -q -s parity_tests/test_keras_backend_random_keras.
 | draws                                                  | result                                           |
 |--------------------------------------------------------|--------------------------------------------------|
 | uniform, bernoulli, uniform_variable, dropout          | equal bit for bit (global seed set and unset)    |
-| normal, truncated_normal, normal_variable              | within one ulp, ~99% equal                       |
+| normal, truncated_normal, normal_variable              | equal bit for bit (glibc; elsewhere within 1 ulp)|
 | repeated calls with one seed, mixed ops and dtypes     | the same stream positions as TensorFlow's cache  |
 | ``seed=None``                                          | NumPy's ``randint(10e6)`` / ``(10e8)``, equal    |
 """
@@ -77,13 +77,15 @@ def _compare(global_seed):
         b = np.asarray(b)
         assert a.dtype == b.dtype and a.shape == b.shape, (name, a.dtype, b.dtype, a.shape, b.shape)
         if "normal" in name or "truncated" in name:
-            rtol = 3e-7 if a.dtype == np.float32 else 1e-15
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=name)
             equal += int((a == b).sum())
             total += a.size
+        if ("normal" in name or "truncated" in name) and not _tf_random._libm_box_muller()[a.dtype == np.float64]:
+            rtol = 3e-7 if a.dtype == np.float32 else 1e-15  # float64 math rounded: an ulp off on ~1%
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=0, err_msg=name)
         else:
             np.testing.assert_array_equal(a, b, err_msg=name)
-    print(f"global seed {global_seed}: {len(ours)} draws; the normal ones {equal}/{total} equal, the rest exact")
+    print(f"global seed {global_seed}: {len(ours)} draws; the normal ones {equal}/{total} equal, all bit for bit "
+          f"with glibc")
 
 
 def test_draws_with_a_global_seed():

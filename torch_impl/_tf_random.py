@@ -20,17 +20,27 @@ output value).
 :class:`SeedGenerator` is Keras's per-layer ``SeedGenerator`` (the ``(seed, counter)`` pair those draws take) and
 :func:`dropout_mask` Keras's ``backend.random.dropout`` of ones, the mask of its recurrent layers.
 
-The transcendental functions are evaluated in float64 and rounded (TensorFlow calls glibc's ``logf`` and
-``sincosf``, which round correctly in all but rare cases: a float32 normal may differ by an ulp there).
+The transcendental functions are the C library's, as TensorFlow's Box-Muller calls them on Linux: float32
+``logf`` and ``sincosf`` are glibc's (2.28 and later: the optimized-routines table and polynomial code) replayed
+step for step in float64 (:func:`_glibc_logf`, :func:`_glibc_sincosf`, equal to glibc on all 2**23 inputs each
+of them can get here, with or without glibc's FMA variants), used where the C library gives the same values on a
+check sample (:func:`_libm_box_muller`); float64 ``log``, ``sin`` and ``cos`` are the C library's through Python's
+``math`` on Linux (glibc's ``sincos`` is its ``sin`` and ``cos``). Elsewhere (Windows, macOS, no glibc:
+TensorFlow calls another libm there anyway) they are evaluated in float64 (torch) and rounded: a normal may
+differ by an ulp on about 1% of the values.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
+
+from torch_impl._ops import tf_sqrt  # correctly rounded (torch's CPU sqrt is not)
 
 # Philox4x32-10 (TensorFlow's random::PhiloxRandom): the multipliers and the per-round key bumps
 _PHILOX_M0, _PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
@@ -60,8 +70,8 @@ def _mulhilo(m: int, b: torch.Tensor) -> tuple:
 
 
 def _key_counter(seed: tuple) -> tuple:
-    s0, s1 = (int(s) & _U32 for s in seed)
-    w = _philox_scalar((s0, 0, s1, 0), (0x3EC8F720, 0x02461E29))
+    s0, s1 = (int(s) for s in seed)  # as int64: a negative seed's high word is 0xFFFFFFFF
+    w = _philox_scalar((s0 & _U32, (s0 >> 32) & _U32, s1 & _U32, (s1 >> 32) & _U32), (0x3EC8F720, 0x02461E29))
     return (w[0], w[1]), (w[2], w[3])
 
 
@@ -125,19 +135,110 @@ def stateless_uniform(shape: Sequence[int], seed: tuple, dtype: torch.dtype, dev
     return (u[:n] - torch.ones((), dtype=dtype, device=device)).reshape(tuple(shape))
 
 
+_hex = float.fromhex
+# glibc's logf (sysdeps/ieee754/flt-32/e_logf.c, e_logf_data.c): (1/c, log c) per subinterval, ln 2, log1p's poly
+_LOGF_TAB = [(_hex(a), _hex(b)) for a, b in (
+    ("0x1.661ec79f8f3bep+0", "-0x1.57bf7808caadep-2"), ("0x1.571ed4aaf883dp+0", "-0x1.2bef0a7c06ddbp-2"),
+    ("0x1.49539f0f010bp+0", "-0x1.01eae7f513a67p-2"), ("0x1.3c995b0b80385p+0", "-0x1.b31d8a68224e9p-3"),
+    ("0x1.30d190c8864a5p+0", "-0x1.6574f0ac07758p-3"), ("0x1.25e227b0b8eap+0", "-0x1.1aa2bc79c81p-3"),
+    ("0x1.1bb4a4a1a343fp+0", "-0x1.a4e76ce8c0e5ep-4"), ("0x1.12358f08ae5bap+0", "-0x1.1973c5a611cccp-4"),
+    ("0x1.0953f419900a7p+0", "-0x1.252f438e10c1ep-5"), ("0x1p+0", "0x0p+0"),
+    ("0x1.e608cfd9a47acp-1", "0x1.aa5aa5df25984p-5"), ("0x1.ca4b31f026aap-1", "0x1.c5e53aa362eb4p-4"),
+    ("0x1.b2036576afce6p-1", "0x1.526e57720db08p-3"), ("0x1.9c2d163a1aa2dp-1", "0x1.bc2860d22477p-3"),
+    ("0x1.886e6037841edp-1", "0x1.1058bc8a07ee1p-2"), ("0x1.767dcf5534862p-1", "0x1.4043057b6ee09p-2"))]
+_LOGF_LN2 = _hex("0x1.62e42fefa39efp-1")
+_LOGF_A = [_hex(a) for a in ("-0x1.00ea348b88334p-2", "0x1.5575b0be00b6ap-2", "-0x1.ffffef20a4123p-2")]
+# glibc's sincosf (s_sincosf.h, sincosf_poly.h, s_sincosf_data.c): 2/pi * 2**24, pi/2, cosine c0..c4, sine s1..s3
+_SINCOSF_HPI_INV, _SINCOSF_HPI = _hex("0x1.45F306DC9C883p+23"), _hex("0x1.921FB54442D18p0")
+_SINCOSF_C = [_hex(a) for a in ("0x1p0", "-0x1.ffffffd0c621cp-2", "0x1.55553e1068f19p-5", "-0x1.6c087e89a359dp-10",
+                                "0x1.99343027bf8c3p-16")]
+_SINCOSF_S = [_hex(a) for a in ("-0x1.555545995a603p-3", "0x1.1107605230bc4p-7", "-0x1.994eb3774cf24p-13")]
+
+
+def _glibc_logf(x: torch.Tensor) -> torch.Tensor:
+    """glibc's ``logf`` (2.27 and later) of float32 ``x`` (normal, positive, not 1: Box-Muller's ``u1``), its
+    float64 steps replayed: ``x = 2**k z`` with ``z`` near 1, ``log1p(z / c - 1) + log c + k ln 2`` from one of
+    16 table entries and a cubic, rounded once (not correctly rounded: 0.7% of ``u1`` differ from float64's log
+    rounded). Equal to glibc's (its FMA variant too) on every ``u1`` a Box-Muller can draw."""
+    ix = x.view(torch.int32)
+    tmp = ix - 0x3F330000
+    k = tmp >> 23
+    tab = torch.tensor(_LOGF_TAB, dtype=torch.float64, device=x.device)[(tmp >> 19) & 15]
+    z = (ix - (k << 23)).view(torch.float32).double()
+    r = z * tab[..., 0] - 1.0
+    y0 = k.double() * _LOGF_LN2 + tab[..., 1]
+    r2 = r * r
+    y = (r * _LOGF_A[1] + _LOGF_A[2]).add_(r2 * _LOGF_A[0])
+    return y.mul_(r2).add_(y0 + r).float()
+
+
+def _glibc_sincosf(x: torch.Tensor) -> tuple:
+    """glibc's ``sincosf`` (2.28 and later) of float32 ``x`` in ``[0, 120)`` (Box-Muller's ``v1`` in ``[0, 2
+    pi)``): the quadrant ``n`` from ``x * 2/pi`` (scaled, truncated), ``x - n pi/2`` and the sine and cosine
+    polynomials in float64, swapped and negated by the quadrant. Equal to glibc's (``sinf``/``cosf`` too) on every
+    ``v1`` a Box-Muller can draw."""
+    xd = x.double()
+    n = ((xd * _SINCOSF_HPI_INV).to(torch.int32) + 0x800000) >> 24  # 0 below pi/4, as glibc's direct branch
+    xr = xd - n.double() * _SINCOSF_HPI
+    c0, c1, c2, c3, c4 = _SINCOSF_C
+    s1, s2, s3 = _SINCOSF_S
+    x2 = xr * xr
+    x4, x3 = x2 * x2, x2 * xr
+    sin = (xr + x3 * s1).add_((x3 * x2).mul_(x2 * s3 + s2)).float()
+    cos = (x2 * c1 + c0).add_(x4 * c2).add_((x4 * x2).mul_(x2 * c4 + c3)).float()
+    odd, neg_sin, neg_cos = (n & 1) == 1, (n & 3) >= 2, ((n + 1) & 3) >= 2
+    s, c = torch.where(odd, cos, sin), torch.where(odd, sin, cos)
+    s, c = torch.where(neg_sin, -s, s), torch.where(neg_cos, -c, c)
+    tiny = x < 2.0**-12  # glibc returns (x, 1) there
+    return torch.where(tiny, x, s), torch.where(tiny, torch.ones_like(c), c)
+
+
+@functools.lru_cache(maxsize=None)
+def _libm_box_muller() -> tuple:
+    """Whether to take the C library's functions (float32, float64) as TensorFlow's Box-Muller does: float32 where
+    the C library's ``logf``, ``sinf`` and ``cosf`` equal :func:`_glibc_logf`/:func:`_glibc_sincosf` on 512
+    inputs spread over the range (17 of the 1536 values differ from float64 math rounded); float64 (Python's ``math``,
+    the C library's ``log``/``sin``/``cos``) on Linux, where TensorFlow calls ``sincos``."""
+    from torch_impl._libm import HAVE_LIBM, c_function
+
+    linux = sys.platform.startswith("linux")
+    if not (linux and HAVE_LIBM):
+        return False, False
+    k = (torch.arange(512, dtype=torch.int32) * 16381 + 3) % 2**23
+    u = _unit_float32(k).clamp_min(np.float32(1e-7))
+    v = (2 * math.pi * u.double()).float()
+    logf, sinf, cosf = c_function("logf"), c_function("sinf"), c_function("cosf")
+    s, c = _glibc_sincosf(v)
+    same = (_glibc_logf(u).tolist() == [logf(a) for a in u.tolist()] and s.tolist() == [sinf(a) for a in v.tolist()]
+            and c.tolist() == [cosf(a) for a in v.tolist()])
+    return same, True
+
+
 def _box_muller_float32(x0: torch.Tensor, x1: torch.Tensor) -> tuple:
-    """TensorFlow's ``BoxMullerFloat``: float32 pairs from two words each (float64 math, rounded per step)."""
-    u1 = torch.clamp_min(_unit_float32(x0), np.float32(1e-7)).double()
-    v1 = (2 * math.pi * _unit_float32(x1).double()).float().double()  # 2.0f * M_PI: a double product, rounded
-    u2 = torch.sqrt(-2.0 * torch.log(u1).float().double()).float()
+    """TensorFlow's ``BoxMullerFloat``: float32 pairs from two words each (glibc's ``logf``/``sincosf`` replayed
+    where the C library is glibc, else float64 math rounded per step)."""
+    u1 = torch.clamp_min(_unit_float32(x0), np.float32(1e-7))
+    v1 = (2 * math.pi * _unit_float32(x1).double()).float()  # 2.0f * M_PI: a double product, rounded
+    if _libm_box_muller()[0]:
+        u2 = tf_sqrt(-2.0 * _glibc_logf(u1))
+        s, c = _glibc_sincosf(v1)
+        return s * u2, c * u2
+    v1 = v1.double()
+    u2 = tf_sqrt(-2.0 * torch.log(u1.double()).float())
     return (torch.sin(v1).float() * u2), (torch.cos(v1).float() * u2)
 
 
 def _box_muller_float64(x0, x1, x2, x3) -> tuple:
-    """TensorFlow's ``BoxMullerDouble``: a float64 pair from four words."""
+    """TensorFlow's ``BoxMullerDouble``: a float64 pair from four words (the C library's ``log``, ``sin`` and
+    ``cos`` through Python's ``math`` on Linux, else torch's)."""
     u1 = torch.clamp_min(_unit_float64(x0, x1), 1e-7)
     v1 = 2 * math.pi * _unit_float64(x2, x3)
-    u2 = torch.sqrt(-2.0 * torch.log(u1))
+    if _libm_box_muller()[1]:
+        n, v = v1.numel(), v1.reshape(-1).tolist()
+        u2 = np.sqrt(-2.0 * np.fromiter(map(math.log, u1.reshape(-1).tolist()), np.float64, n))
+        return tuple(torch.from_numpy(np.fromiter(map(f, v), np.float64, n) * u2).reshape(v1.shape).to(v1.device)
+                     for f in (math.sin, math.cos))
+    u2 = tf_sqrt(-2.0 * torch.log(u1))
     return torch.sin(v1) * u2, torch.cos(v1) * u2
 
 

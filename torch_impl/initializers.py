@@ -5,8 +5,9 @@
 ``random`` module picks when the initializer is made (``seed=None``: so after ``keras.utils.set_random_seed(s)``, or ``random.seed(s)`` here, the initializers made
 in the same order get the same seeds).
 :mod:`torch_impl._tf_random` reproduces those ops: uniform draws bit for bit; normal and truncated normal draws
-within an ulp (about 1% of the values differ in the last bit: TensorFlow's Box-Muller calls glibc's ``logf`` and
-``sincosf``, evaluated here in float64 and rounded); ``Orthogonal``'s QR factorization adds float rounding.
+bit for bit on Linux (TensorFlow's Box-Muller calls glibc's ``logf`` and ``sincosf``, replayed there; elsewhere
+evaluated in float64 and rounded, about 1% of the values an ulp off); ``Orthogonal``'s QR factorization adds float
+rounding.
 
 Values come in Keras's layout: a ``Dense`` kernel ``(in, out)``, a ``Conv2D`` kernel ``(kh, kw, in, out)``.
 :func:`torch_impl.nn.keras_init_` with ``seed=`` puts them into a torch model in torch's layout. The rules that

@@ -1926,8 +1926,8 @@ def _scalar(value, dt: torch.dtype) -> torch.Tensor:
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> torch.Tensor:
     """``K.random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None)``: TensorFlow's stateful
-    ``tf.random.normal``, ``z * stddev + mean``, bit for bit but for an ulp on ~1% of the values (glibc's
-    ``logf``/``sincosf``).
+    ``tf.random.normal``, ``z * stddev + mean``, bit for bit (off Linux an ulp on ~1% of the values: glibc's
+    ``logf``/``sincosf``, :mod:`torch_impl._tf_random`).
 
     As in TensorFlow's eager mode, each ``(op, dtype, seed)`` keeps its generator: two calls with ``seed=1`` give
     different values, until :func:`torch_impl.keras_random.set_random_seed` (``keras.utils.set_random_seed``,

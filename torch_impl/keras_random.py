@@ -21,9 +21,10 @@ Keras's ``draw_seed`` makes:
 Both numbers are reduced ``mod 2**31 - 2`` (Keras's ``_cast_seed``).
 
 ``uniform``, ``randint``, ``dropout``, ``shuffle``, ``binomial``, ``categorical`` and float32 ``gamma``/``beta`` are
-equal to Keras's bit for bit (float64 ``gamma`` to a few ulp). ``normal`` and ``truncated_normal`` are too on 98.8% (float32) / 99.2% (float64) of the values and at most 2 ulp off on the rest:
+equal to Keras's bit for bit (float64 ``gamma`` to a few ulp). ``normal`` and ``truncated_normal`` are too on Linux:
 TensorFlow's Box-Muller calls the C library's ``logf``/``sincosf`` (``log``/``sincos``), which are not correctly
-rounded (and differ between CPUs with and without FMA); here they are evaluated in float64 and rounded.
+rounded; glibc's float32 ones are replayed step for step, the float64 ones called (:mod:`torch_impl._tf_random`).
+Elsewhere (Windows, macOS) they are evaluated in float64 and rounded: an ulp off on ~1% of the values.
 
 The values:
 

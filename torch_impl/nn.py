@@ -764,8 +764,8 @@ class GaussianNoise(_SeedGenerator, nn.Module):
     ``noise = stddev * z``, ``z`` TensorFlow's ``stateless_normal`` from the layer's ``SeedGenerator`` (the
     stream of :class:`Dropout`; an unseeded layer with ``stddev > 0`` draws its seed from Python's ``random``,
     which :func:`keras_init_` ``(seed=...)`` replays); the identity in eval mode and for ``stddev == 0``.
-    TensorFlow's normal goes through glibc's ``logf``/``sincosf``: within an ulp of ``z`` on about 1% of the
-    draws (:mod:`torch_impl.initializers`).
+    TensorFlow's normal goes through glibc's ``logf``/``sincosf``: replayed bit for bit on Linux, elsewhere within
+    an ulp of ``z`` on about 1% of the draws (:mod:`torch_impl._tf_random`).
 
     Example:
         >>> noise = GaussianNoise(0.1, seed=3)
