@@ -75,9 +75,8 @@ torch_impl matched Keras everywhere but one exception type (below). What the por
   script 3's ``steps_per_epoch=len(x_train) / 32`` is a float, which Keras refuses with ``TypeError: 'float'
   object cannot be interpreted as an integer`` (``range(0, steps_per_epoch, ...)``, ``keras/src/trainers/
   epoch_iterator.py`` 113) even when it is whole.
-* torch_impl difference (not fixed: torch_impl/ is out of this task's scope): ``fit(steps_per_epoch=5.0)`` raises
-  ``ValueError: `steps_per_epoch` must be a positive integer or None`` where Keras raises ``TypeError``; both refuse
-  the page's float (``xfail(strict=True)`` test asserting Keras's type).
+* torch_impl difference found here, fixed since: ``fit(steps_per_epoch=5.0)`` raised ``ValueError`` where Keras raises
+  ``TypeError``; it now raises Keras's ``TypeError`` (also a ``ValueError``).
 * Keras fact, script 3: the page's steps as Keras 3 can take them, ``len(x_train) // 32``, count the validation
   images too: one step more than the training subset has batches. Keras then ends every epoch at the end of the
   pass with "Your input ran out of data" (``epoch_iterator.py`` 113-117), which makes it the same run as
@@ -734,8 +733,6 @@ def test_api_page_float_steps_per_epoch_refused():
     assert isinstance(k_err, TypeError) and "'float' object cannot be interpreted as an integer" in str(k_err)
 
 
-@pytest.mark.xfail(strict=True, reason="torch_impl.fit raises ValueError for a float steps_per_epoch where Keras "
-                                       "3.15.1 raises TypeError (range() of a float)")
 def test_float_steps_per_epoch_raises_keras_type_error():
     """Keras's exception type for the page's float ``steps_per_epoch``: ``TypeError``."""
     x, y = _api_page_data()

@@ -1968,9 +1968,16 @@ def _steps(value, name: str) -> Optional[int]:
     positive integer."""
     if value is None or (not isinstance(value, bool) and isinstance(value, numbers.Integral) and value == 0):
         return None
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)):  # Keras: range(5.0)
+        raise _StepsTypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer (`{name}` must "
+                              f"be a positive integer or None, got {value!r}: Keras 3.15.1 raises this TypeError)")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"`{name}` must be a positive integer or None, got {value!r}")
     return int(value)
+
+
+class _StepsTypeError(TypeError, ValueError):
+    """A float step count: Keras's ``TypeError`` (its epoch iterator's ``range(steps)``), also a ``ValueError``."""
 
 
 def _validation_kind(validation_data) -> tuple:
