@@ -123,3 +123,19 @@ def test_rest_of_keras_losses_on_cuda_equal_the_cpu(dtype):
                 assert rec["passed"], (case_id(case), cfg, kind, rec["reason"])
                 compared += 1
     print(f"{dtype}: {compared} cases of the rest of keras.losses equal on CUDA and CPU")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_normal_draws_on_cuda_equal_the_cpu_draws(dtype):
+    """TensorFlow's Box-Muller replay (glibc's ``logf``/``sincosf`` as float64 torch arithmetic, Python's ``math``
+    in float64) on CUDA: the CPU's values, which ``test_tf_random_glibc.py`` and ``test_keras_random_keras.py`` pin
+    to TensorFlow's bit for bit."""
+    from torch_impl import _tf_random
+
+    for seed in [(0, 0), (7, 3), (123456, 42)]:
+        for draw in (_tf_random.stateless_normal, _tf_random.stateless_truncated_normal):
+            cpu = draw((1000, 7), seed, dtype)
+            gpu = draw((1000, 7), seed, dtype, device="cuda")
+            differ = int((cpu != gpu.cpu()).sum())
+            print(f"{draw.__name__} {dtype} seed {seed}: {differ} of {cpu.numel()} differ")
+            assert differ == 0
