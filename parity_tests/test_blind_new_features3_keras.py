@@ -32,7 +32,7 @@ check                                                       result
 keras.random uniform/randint/dropout/shuffle/categorical    bit for bit (all dtypes, both floatx)
 keras.random normal / truncated_normal                      98.0-99.6% bit-equal, the rest <= 2 ulp (README: 1)
 keras.random gamma/beta float16/bfloat16/float32            bit for bit
-keras.random gamma/beta float64                             <= 3 ulp (alpha 0.1, 400 draws: 9 ulp, 1.3e-15 rel)
+keras.random gamma/beta, all dtypes                         bit for bit (float64 too)
 SeedGenerator sequence (20 draws, 9 ops), global seed       <= 2 ulp (normals), the rest bit for bit; same state
 K stateful draws (35 x 2 seeds x 2 floatx), int uniform     uniform-based bit for bit, normals <= 2 ulp
 K.rnn 23 option sets, value / gradient                      float64 3.8e-15 / 3.4e-13; float32 1.9e-6 / 1.6e-4
@@ -184,9 +184,8 @@ def _draws(r, T, dt):
     """Draws written once against a ``random`` module ``r`` and a tensor maker ``T``: (name, thunk, ulps)."""
     x = _X.astype(dt)
     lg = _LOGITS.astype("float32")
-    # float64 gamma/beta inherit the normals' glibc-log/sincos ulps through d * v**3 (measured up to 9 ulp, 1.3e-15
-    # relative, for alpha 0.1 over 400 draws); every other dtype is bit for bit or 1 ulp
-    g_ulps = 10 if dt == "float64" else 1
+    # gamma/beta: bit for bit in every dtype (the kernel's float64 log/log1p/pow are the C library's, replayed)
+    g_ulps = 0
     out = [
         ("uniform floatx (3, 5)", lambda: r.uniform((3, 5), seed=3), 0),
         ("uniform floatx scalar shape ()", lambda: r.uniform((), seed=3), 0),
@@ -227,11 +226,11 @@ def _draws(r, T, dt):
             (f"uniform {d} bounds (3.0, 1.0) reversed", (lambda d=d: r.uniform((4,), 3.0, 1.0, dtype=d, seed=11)), 0),
             (f"normal {d} (300,)", (lambda d=d: r.normal((300,), dtype=d, seed=3)), 2),
             (f"truncated_normal {d} (300,)", (lambda d=d: r.truncated_normal((300,), dtype=d, seed=3)), 2),
-            (f"gamma {d} alpha 4", (lambda d=d: r.gamma((20,), 4.0, dtype=d, seed=9)), 10 if d == "float64" else 1),
+            (f"gamma {d} alpha 4", (lambda d=d: r.gamma((20,), 4.0, dtype=d, seed=9)), 0),
             (f"gamma {d} alpha -1 (NaN), -0.5, 0, 1e-30 (-1 raised here before)",
              (lambda d=d: [r.gamma((6,), a, dtype=d, seed=3) for a in (-1.0, -0.5, 0.0, 1e-30)]),
-             32 if d == "float64" else 1),  # alpha -0.5: pow(b, -2) doubles the normals' float64 ulps again
-            (f"beta {d} (0.4, 0.4)", (lambda d=d: r.beta((30,), 0.4, 0.4, dtype=d, seed=2)), 10 if d == "float64" else 1),
+             0),  # alpha -0.5: pow(b, -2), the C library's, bit for bit too
+            (f"beta {d} (0.4, 0.4)", (lambda d=d: r.beta((30,), 0.4, 0.4, dtype=d, seed=2)), 0),
         ]
     return out
 
@@ -255,7 +254,7 @@ def test_keras_random_draws_like_keras(dt):
     """Every ``keras.random`` draw with int seeds (large and negative ones reduced as Keras does), all float dtypes,
     empty and scalar shapes, broadcast means and per-column gamma alphas, dropout's rate 0/1 and noise shapes,
     shuffle of ints/bools along negative axes, categorical with -inf logits: uniform/randint/dropout/shuffle/
-    categorical bit for bit, the Box-Muller draws within 1 ulp, gamma/beta within 2 ulp."""
+    categorical/gamma/beta bit for bit, the Box-Muller draws within 1 ulp."""
     _run_draws(dt)
 
 

@@ -28,6 +28,8 @@ check sample (:func:`_libm_box_muller`); float64 ``log``, ``sin`` and ``cos`` ar
 ``math`` on Linux (glibc's ``sincos`` is its ``sin`` and ``cos``). Elsewhere (Windows, macOS, no glibc:
 TensorFlow calls another libm there anyway) they are evaluated in float64 (torch) and rounded: a normal may
 differ by an ulp on about 1% of the values.
+The gamma kernel's float64 ``log``, ``log1p`` and ``pow`` are the C library's too (Python's ``math`` and ``**``
+per element), with its subnormals flushed to zero as TensorFlow's CPU kernels run: its draws are bit for bit.
 """
 
 from __future__ import annotations
@@ -331,6 +333,28 @@ class _OutputStreams:
         return value
 
 
+def _c_map(fn, x: torch.Tensor) -> torch.Tensor:
+    """``fn`` (a Python float function calling the C library's double one) on each element of float64 ``x``: the
+    kernels' scalar ``log``/``log1p``/``pow`` bit for bit, where torch's and NumPy's vectorised ones are ulps off."""
+    return torch.tensor(list(map(fn, x.tolist())), dtype=torch.float64, device=x.device).reshape(x.shape)
+
+
+def _c_log(t: float) -> float:
+    """C's ``log`` (``math.log``), with its ``-inf`` at 0 and NaN below."""
+    return math.log(t) if t > 0 else (-math.inf if t == 0 else math.nan)
+
+
+def _c_pow(b: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """C's ``pow(b, e)`` per element (``b ** e``) for ``b`` in ``[0, 1)``, ``pow(0, e < 0) = inf`` included."""
+    return torch.tensor([bb ** ee if bb > 0 else (0.0 if ee > 0 else math.inf if ee < 0 else 1.0)
+                         for bb, ee in zip(b.tolist(), e.tolist())], dtype=torch.float64, device=b.device)
+
+
+def _ftz(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with its float64 subnormals flushed to zero, as TensorFlow's CPU kernels (``ScopedFlushDenormal``)."""
+    return torch.where(x.abs() < np.finfo(np.float64).tiny, torch.zeros_like(x), x)
+
+
 def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torch.dtype, device=None) -> torch.Tensor:
     """``StatelessRandomGammaV3``'s draws (unit scale) for ``alpha`` (its shape a suffix of ``shape``), rounded to
     ``dtype``: TensorFlow's CPU kernel step for step. Output ``i`` (ordered alpha-major: ``alpha_idx *
@@ -358,7 +382,7 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
     if bool(one.any()):
         w = _blocks(seed, base[one])
         u = _unit_float64(w[:, 2], w[:, 3])
-        res[one] = -torch.log1p(-u)
+        res[one] = -_c_map(math.log1p, -u)  # the C library's log1p, as the kernel's `-log1p(-u)`
 
     rest = torch.nonzero(~one).reshape(-1)
     if rest.numel():
@@ -366,7 +390,9 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
         below = ar < 1
         d = ar + torch.where(below, torch.tensor(2.0 / 3, dtype=torch.float64),
                              torch.tensor(-1.0 / 3, dtype=torch.float64))
-        c = 1.0 / 3 / torch.sqrt(d)
+        # `1.0 / 3 / sqrt(d)`: a true division (torch's `scalar / tensor` is `tensor.reciprocal() * scalar`, an ulp
+        # off c for alphas 2.5, 3, -0.5 ...)
+        c = torch.full_like(d, 1.0 / 3) / tf_sqrt(d)
         m = rest.numel()
         streams = _OutputStreams(seed, base[rest])
         out = torch.zeros(m, dtype=torch.float64, device=device)
@@ -380,14 +406,18 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
             trying = active & ~(v <= 0)  # TensorFlow's `if (v <= 0) continue;`: a NaN v (alpha < -2/3) goes on
             v3 = v * v * v
             u = streams.take(trying)
-            with np.errstate(all="ignore"):
-                accept = trying & ((u < 1 - 0.0331 * (x * x) * (x * x))
-                                   | (torch.log(u) < 0.5 * x * x + d * (1 - v3 + torch.log(v3))))
+            accept = trying & (u < 1 - 0.0331 * (x * x) * (x * x))
+            slow = trying & ~accept  # the squeeze failed: the two logs (the C library's, as the kernel's `log`)
+            if bool(slow.any()):
+                us, xs, v3s, ds = u[slow], x[slow], v3[slow], d[slow]
+                accept[slow] = _c_map(_c_log, us) < 0.5 * xs * xs + ds * (1 - v3s + _c_map(_c_log, v3s))
             value = d * v3
             small = accept & below
             if bool(small.any()):
                 b = streams.take(small)
-                value = torch.where(small, value * torch.pow(b, 1 / ar), value)
+                # TensorFlow runs its kernels with subnormals flushed to zero: the power's and the product's
+                scaled = value[small] * _ftz(_c_pow(b[small], 1 / ar[small]))
+                value[small] = _ftz(scaled)
             out = torch.where(accept, value, out)
             active = active & ~accept
         else:
