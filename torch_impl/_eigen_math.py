@@ -1,4 +1,5 @@
-"""TensorFlow's CPU float32 ``tf.math.log`` and ``tf.math.sigmoid`` bit for bit, on float32 torch tensors.
+"""TensorFlow's CPU float32 ``tf.math.log``, ``tf.math.sigmoid`` and ``tf.sin``/``tf.cos`` bit for bit, on float32 torch
+tensors (:func:`tf_sincos`: Eigen's ``psincos_float``, for the image layers' rotations).
 
 TensorFlow 2.21's x86-64 wheel evaluates both with the Eigen it bundles (``tensorflow/include/Eigen``), in AVX packets
 of 8 floats (no FMA: ``pmadd`` is a rounded multiply then a rounded add), under flush-to-zero and
@@ -21,21 +22,28 @@ This is the x86-64 wheel's arithmetic (an aarch64 build has NEON packets of 4 an
 from __future__ import annotations
 
 
+import math
+
 import numpy as np
 import torch
 
-from torch_impl._libm import c_function
+from torch_impl._libm import c_function, c_map
 
 _PACKET = 8  # AVX: Packet8f
 _NORMAL_MIN = 1.1754943508222875e-38  # 2**-126
 
 
 _EXPF, _LOGF = c_function("expf"), c_function("logf")  # Eigen's scalar path calls them
+_SINF, _COSF = c_function("sinf"), c_function("cosf")
 
 
-def _ftz(x: torch.Tensor) -> torch.Tensor:
-    """Flush-to-zero / denormals-are-zero: a denormal becomes a zero of its sign."""
-    return torch.where(x.abs() < _NORMAL_MIN, x * 0.0, x)
+def flush_denormals(x: torch.Tensor) -> torch.Tensor:
+    """Flush-to-zero / denormals-are-zero, as TensorFlow's CPU kernels run (``ScopedFlushDenormal``): a denormal
+    of ``x``'s dtype becomes a zero of its sign."""
+    return torch.where(x.abs() < torch.finfo(x.dtype).tiny, x * 0.0, x)
+
+
+_ftz = flush_denormals
 
 
 def _f32(v: float) -> float:
@@ -155,3 +163,53 @@ def _logistic_scalar(v: float) -> float:
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
     """TensorFlow's CPU ``tf.math.sigmoid`` of a float32 tensor, bit for bit (no gradient)."""
     return _packets_and_tail(x, _plogistic, _logistic_scalar)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sin / cos
+# --------------------------------------------------------------------------------------------------------------
+
+def _c32(value: float) -> torch.Tensor:
+    return torch.tensor(np.float32(value), dtype=torch.float32)
+
+
+def _eigen_sincos_float(x: torch.Tensor, sine: bool) -> torch.Tensor:
+    """Eigen's ``psincos_float<sine>`` without FMA (``pmadd`` = a rounded product, then a rounded sum), for
+    ``|x| < 18838`` (the large-argument Payne-Hanek branch is not replayed: Keras's angles are within 2 pi)."""
+    ax = x.abs()
+    y = ax * _c32(0.636619746685028076171875)  # 2 / pi
+    y_round = y + _c32(12582912.0)  # 2**23 + 2**22: the nearest integer in the low mantissa bits
+    y_int = y_round.view(torch.int32).to(torch.int64)
+    y = y_round - _c32(12582912.0)
+    r = ax
+    for c in (-1.5703125, -0.000483989715576171875, 1.62865035235881805419921875e-07,
+              5.5644315544167710640977020375430583953857421875e-11):
+        r = r + y * _c32(c)
+    if sine:
+        flip = (x.view(torch.int32) < 0) ^ (((y_int >> 1) & 1) == 1)
+    else:
+        flip = (((y_int + 1) >> 1) & 1) == 1
+    even = (y_int & 1) == 0
+    x2 = r * r
+    p_cos = _c32(2.4372266125283204019069671630859375e-05)
+    for c in (-0.00138865201734006404876708984375, 0.041666619479656219482421875, -0.5, 1.0):
+        p_cos = p_cos * x2 + _c32(c)
+    p_sin = _c32(-0.0001959234114083702898469196984621021329076029360294342041015625)
+    for c in (0.0083326873655616851693794799871284340042620897293090820312500000,
+              -0.1666666203982298255503735617821803316473960876464843750000000000):
+        p_sin = p_sin * x2 + _c32(c)
+    p_sin = p_sin * x2
+    p_sin = p_sin * r + r
+    out = torch.where(even, p_sin, p_cos) if sine else torch.where(even, p_cos, p_sin)
+    return torch.where(flip, -out, out)  # the sign bit flipped (pxor)
+
+
+def tf_sincos(x: torch.Tensor, sine: bool) -> torch.Tensor:
+    """``tf.sin``/``tf.cos`` of a CPU tensor as TensorFlow's CPU kernel computes it: float32 by Eigen's
+    ``psincos_float`` on each full packet of 8 and the C library's ``sinf``/``cosf`` on the rest; float64 by the C
+    library's ``sin``/``cos`` (``std::sin``, Python's ``math``); other dtypes torch's."""
+    if x.dtype == torch.float64:
+        return c_map(math.sin if sine else math.cos, x)
+    if x.dtype != torch.float32:
+        return torch.sin(x) if sine else torch.cos(x)
+    return _packets_and_tail(x, lambda t: _eigen_sincos_float(t, sine), _SINF if sine else _COSF)

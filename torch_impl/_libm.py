@@ -14,6 +14,7 @@ import ctypes.util
 from typing import Callable
 
 import numpy as np
+import torch
 
 _FLOAT = ("expf", "logf", "log1pf", "sinf", "cosf", "sqrtf")
 _DOUBLE = ("exp", "log", "log1p", "sin", "cos", "sqrt")
@@ -55,6 +56,14 @@ def c_function(name: str) -> Callable[[float], float]:
     ctype = ctypes.c_float if name in _FLOAT else ctypes.c_double
     fn.restype, fn.argtypes = ctype, [ctype]
     return fn
+
+
+
+def c_map(fn: Callable[[float], float], x: torch.Tensor) -> torch.Tensor:
+    """``fn`` (a Python float function calling the C library's double one: ``math.log``, ``math.sin``...) on each
+    element of float64 ``x``: TensorFlow's scalar calls bit for bit, where torch's and NumPy's vectorised functions
+    are ulps off."""
+    return torch.tensor(list(map(fn, x.reshape(-1).tolist())), dtype=torch.float64, device=x.device).reshape(x.shape)
 
 
 HAVE_LIBM = _LIB is not None

@@ -42,6 +42,8 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 import torch
 
+from torch_impl._eigen_math import flush_denormals
+from torch_impl._libm import HAVE_LIBM, c_function, c_map
 from torch_impl._ops import tf_sqrt  # correctly rounded (torch's CPU sqrt is not)
 
 # Philox4x32-10 (TensorFlow's random::PhiloxRandom): the multipliers and the per-round key bumps
@@ -201,8 +203,6 @@ def _libm_box_muller() -> tuple:
     the C library's ``logf``, ``sinf`` and ``cosf`` equal :func:`_glibc_logf`/:func:`_glibc_sincosf` on 512
     inputs spread over the range (17 of the 1536 values differ from float64 math rounded); float64 (Python's ``math``,
     the C library's ``log``/``sin``/``cos``) on Linux, where TensorFlow calls ``sincos``."""
-    from torch_impl._libm import HAVE_LIBM, c_function
-
     linux = sys.platform.startswith("linux")
     if not (linux and HAVE_LIBM):
         return False, False
@@ -236,10 +236,8 @@ def _box_muller_float64(x0, x1, x2, x3) -> tuple:
     u1 = torch.clamp_min(_unit_float64(x0, x1), 1e-7)
     v1 = 2 * math.pi * _unit_float64(x2, x3)
     if _libm_box_muller()[1]:
-        n, v = v1.numel(), v1.reshape(-1).tolist()
-        u2 = np.sqrt(-2.0 * np.fromiter(map(math.log, u1.reshape(-1).tolist()), np.float64, n))
-        return tuple(torch.from_numpy(np.fromiter(map(f, v), np.float64, n) * u2).reshape(v1.shape).to(v1.device)
-                     for f in (math.sin, math.cos))
+        u2 = tf_sqrt(-2.0 * c_map(math.log, u1))
+        return c_map(math.sin, v1) * u2, c_map(math.cos, v1) * u2
     u2 = tf_sqrt(-2.0 * torch.log(u1))
     return torch.sin(v1) * u2, torch.cos(v1) * u2
 
@@ -333,12 +331,6 @@ class _OutputStreams:
         return value
 
 
-def _c_map(fn, x: torch.Tensor) -> torch.Tensor:
-    """``fn`` (a Python float function calling the C library's double one) on each element of float64 ``x``: the
-    kernels' scalar ``log``/``log1p``/``pow`` bit for bit, where torch's and NumPy's vectorised ones are ulps off."""
-    return torch.tensor(list(map(fn, x.tolist())), dtype=torch.float64, device=x.device).reshape(x.shape)
-
-
 def _c_log(t: float) -> float:
     """C's ``log`` (``math.log``), with its ``-inf`` at 0 and NaN below."""
     return math.log(t) if t > 0 else (-math.inf if t == 0 else math.nan)
@@ -348,11 +340,6 @@ def _c_pow(b: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
     """C's ``pow(b, e)`` per element (``b ** e``) for ``b`` in ``[0, 1)``, ``pow(0, e < 0) = inf`` included."""
     return torch.tensor([bb ** ee if bb > 0 else (0.0 if ee > 0 else math.inf if ee < 0 else 1.0)
                          for bb, ee in zip(b.tolist(), e.tolist())], dtype=torch.float64, device=b.device)
-
-
-def _ftz(x: torch.Tensor) -> torch.Tensor:
-    """``x`` with its float64 subnormals flushed to zero, as TensorFlow's CPU kernels (``ScopedFlushDenormal``)."""
-    return torch.where(x.abs() < np.finfo(np.float64).tiny, torch.zeros_like(x), x)
 
 
 def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torch.dtype, device=None) -> torch.Tensor:
@@ -382,7 +369,7 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
     if bool(one.any()):
         w = _blocks(seed, base[one])
         u = _unit_float64(w[:, 2], w[:, 3])
-        res[one] = -_c_map(math.log1p, -u)  # the C library's log1p, as the kernel's `-log1p(-u)`
+        res[one] = -c_map(math.log1p, -u)  # the C library's log1p, as the kernel's `-log1p(-u)`
 
     rest = torch.nonzero(~one).reshape(-1)
     if rest.numel():
@@ -410,14 +397,14 @@ def stateless_gamma(shape: Sequence[int], seed, alpha: torch.Tensor, dtype: torc
             slow = trying & ~accept  # the squeeze failed: the two logs (the C library's, as the kernel's `log`)
             if bool(slow.any()):
                 us, xs, v3s, ds = u[slow], x[slow], v3[slow], d[slow]
-                accept[slow] = _c_map(_c_log, us) < 0.5 * xs * xs + ds * (1 - v3s + _c_map(_c_log, v3s))
+                accept[slow] = c_map(_c_log, us) < 0.5 * xs * xs + ds * (1 - v3s + c_map(_c_log, v3s))
             value = d * v3
             small = accept & below
             if bool(small.any()):
                 b = streams.take(small)
                 # TensorFlow runs its kernels with subnormals flushed to zero: the power's and the product's
-                scaled = value[small] * _ftz(_c_pow(b[small], 1 / ar[small]))
-                value[small] = _ftz(scaled)
+                scaled = value[small] * flush_denormals(_c_pow(b[small], 1 / ar[small]))
+                value[small] = flush_denormals(scaled)
             out = torch.where(accept, value, out)
             active = active & ~accept
         else:

@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from torch_impl._libm import c_function
+from torch_impl._eigen_math import tf_sincos
 from torch_impl._ops import tf_cast
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_uniform
@@ -67,66 +67,6 @@ _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _INTERPOLATIONS = ("nearest", "bilinear")
 _AFFINE_FILL_MODES = ("constant", "nearest", "wrap", "reflect")  # keras.ops.image.affine_transform's order
 _F32 = torch.float32
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# TensorFlow's float32 sin/cos: Eigen's psincos_float (AVX, no FMA) on each full packet of 8, the C library's
-# sinf/cosf on the remaining values (Eigen's TensorExecutor evaluates the tail one scalar at a time)
-# ---------------------------------------------------------------------------------------------------------------
-
-def _c32(value: float) -> torch.Tensor:
-    return torch.tensor(np.float32(value), dtype=_F32)
-
-
-def _eigen_sincos_float(x: torch.Tensor, sine: bool) -> torch.Tensor:
-    """Eigen's ``psincos_float<sine>`` without FMA (``pmadd`` = a rounded product, then a rounded sum), for
-    ``|x| < 18838`` (the large-argument Payne-Hanek branch is not replayed: Keras's angles are within 2 pi)."""
-    ax = x.abs()
-    y = ax * _c32(0.636619746685028076171875)  # 2 / pi
-    y_round = y + _c32(12582912.0)  # 2**23 + 2**22: the nearest integer in the low mantissa bits
-    y_int = y_round.view(torch.int32).to(torch.int64)
-    y = y_round - _c32(12582912.0)
-    r = ax
-    for c in (-1.5703125, -0.000483989715576171875, 1.62865035235881805419921875e-07,
-              5.5644315544167710640977020375430583953857421875e-11):
-        r = r + y * _c32(c)
-    if sine:
-        flip = (x.view(torch.int32) < 0) ^ (((y_int >> 1) & 1) == 1)
-    else:
-        flip = (((y_int + 1) >> 1) & 1) == 1
-    even = (y_int & 1) == 0
-    x2 = r * r
-    p_cos = _c32(2.4372266125283204019069671630859375e-05)
-    for c in (-0.00138865201734006404876708984375, 0.041666619479656219482421875, -0.5, 1.0):
-        p_cos = p_cos * x2 + _c32(c)
-    p_sin = _c32(-0.0001959234114083702898469196984621021329076029360294342041015625)
-    for c in (0.0083326873655616851693794799871284340042620897293090820312500000,
-              -0.1666666203982298255503735617821803316473960876464843750000000000):
-        p_sin = p_sin * x2 + _c32(c)
-    p_sin = p_sin * x2
-    p_sin = p_sin * r + r
-    out = torch.where(even, p_sin, p_cos) if sine else torch.where(even, p_cos, p_sin)
-    return torch.where(flip, -out, out)  # the sign bit flipped (pxor)
-
-
-_SINF, _COSF = c_function("sinf"), c_function("cosf")  # Eigen's scalar path (the tail) calls them
-_EIGEN_FLOAT_PACKET = 8  # AVX: TensorFlow's x86-64 wheel is built with AVX (not AVX-512)
-
-
-def _tf_sincos(x: torch.Tensor, sine: bool) -> torch.Tensor:
-    """``tf.sin``/``tf.cos`` of a 1-D CPU tensor as TensorFlow's CPU kernel computes it."""
-    if x.dtype == torch.float64:  # std::sin/std::cos: the C library's, as Python's math module
-        fn = math.sin if sine else math.cos
-        return torch.tensor([fn(v) for v in x.tolist()], dtype=torch.float64)
-    if x.dtype != _F32:
-        return torch.sin(x) if sine else torch.cos(x)
-    n = x.numel()
-    packed = n - n % _EIGEN_FLOAT_PACKET
-    head = _eigen_sincos_float(x[:packed], sine)
-    tail_values = x[packed:].tolist()
-    fn = _SINF if sine else _COSF
-    tail = torch.tensor([fn(v) for v in tail_values], dtype=_F32)
-    return torch.cat([head, tail])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -433,7 +373,7 @@ def _rotation_matrix(angle: torch.Tensor, height: int, width: int) -> torch.Tens
     shear_x, shear_y = zeros * to_radians, zeros * to_radians  # tan(0) = 0 below
     cx = 0.5 * (torch.tensor(float(width), dtype=dt) - 1)
     cy = 0.5 * (torch.tensor(float(height), dtype=dt) - 1)
-    cos, sin = _tf_sincos(angle, sine=False), _tf_sincos(angle, sine=True)
+    cos, sin = tf_sincos(angle, sine=False), tf_sincos(angle, sine=True)
     shear_x, shear_y = torch.tan(shear_x), torch.tan(shear_y)
     scale, translate_x, translate_y = ones, zeros, zeros
     a0 = scale * (cos + shear_x * sin)
