@@ -17,17 +17,25 @@ flattened tensor, which do not fill a packet, take Eigen's scalar path instead (
 torch's own ``log`` is an ulp off for ~24% of float32 values and ``sigmoid`` (``1 / (1 + exp(-x))``) for most:
 enough to move a probability across a threshold or to break an exact tie. Forward values only (no gradient).
 This is the x86-64 wheel's arithmetic (an aarch64 build has NEON packets of 4 and FMA, which round otherwise).
+
+Platform guard: the float32 replays run only where :func:`replay_exact` is true, an x86-64 machine
+(``platform.machine()`` ``x86_64``/``AMD64``) on Linux with glibc whose C math library loads (``_libm.HAVE_LIBM``:
+the scalar tail and the denormal ``logf`` are glibc's). Elsewhere ``log``, ``sigmoid`` and float32 ``tf_sincos`` are
+torch's own functions (ulps off TensorFlow there, whose arithmetic on that platform is not replayed).
 """
 
 from __future__ import annotations
 
 
+import functools
 import math
+import platform
+import sys
 
 import numpy as np
 import torch
 
-from torch_impl._libm import c_function, c_map
+from torch_impl._libm import HAVE_LIBM, c_function, c_map
 
 _PACKET = 8  # AVX: Packet8f
 _NORMAL_MIN = 1.1754943508222875e-38  # 2**-126
@@ -35,6 +43,14 @@ _NORMAL_MIN = 1.1754943508222875e-38  # 2**-126
 
 _EXPF, _LOGF = c_function("expf"), c_function("logf")  # Eigen's scalar path calls them
 _SINF, _COSF = c_function("sinf"), c_function("cosf")
+
+
+@functools.lru_cache(maxsize=None)
+def replay_exact() -> bool:
+    """Whether this platform runs TensorFlow's arithmetic that this module replays (x86-64, Linux, glibc): the
+    float32 ``log``/``sigmoid``/``tf_sincos`` replays are used only then, torch's functions otherwise."""
+    return (platform.machine() in ("x86_64", "AMD64") and sys.platform.startswith("linux")
+            and platform.libc_ver()[0] == "glibc" and HAVE_LIBM)
 
 
 def flush_denormals(x: torch.Tensor) -> torch.Tensor:
@@ -118,7 +134,10 @@ def _log_scalar(v: float) -> float:
 
 
 def log(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's CPU ``tf.math.log`` of a float32 tensor, bit for bit (no gradient)."""
+    """TensorFlow's CPU ``tf.math.log`` of a float32 tensor, bit for bit (no gradient; torch's ``log`` where
+    :func:`replay_exact` is false)."""
+    if not replay_exact():
+        return torch.log(x.detach())
     return _packets_and_tail(x, _plog, _log_scalar)
 
 
@@ -161,7 +180,10 @@ def _logistic_scalar(v: float) -> float:
 
 
 def sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """TensorFlow's CPU ``tf.math.sigmoid`` of a float32 tensor, bit for bit (no gradient)."""
+    """TensorFlow's CPU ``tf.math.sigmoid`` of a float32 tensor, bit for bit (no gradient; torch's ``sigmoid``
+    where :func:`replay_exact` is false)."""
+    if not replay_exact():
+        return torch.sigmoid(x.detach())
     return _packets_and_tail(x, _plogistic, _logistic_scalar)
 
 
@@ -207,9 +229,10 @@ def _eigen_sincos_float(x: torch.Tensor, sine: bool) -> torch.Tensor:
 def tf_sincos(x: torch.Tensor, sine: bool) -> torch.Tensor:
     """``tf.sin``/``tf.cos`` of a CPU tensor as TensorFlow's CPU kernel computes it: float32 by Eigen's
     ``psincos_float`` on each full packet of 8 and the C library's ``sinf``/``cosf`` on the rest; float64 by the C
-    library's ``sin``/``cos`` (``std::sin``, Python's ``math``); other dtypes torch's."""
+    library's ``sin``/``cos`` (``std::sin``, Python's ``math``); other dtypes torch's, and float32 too where
+    :func:`replay_exact` is false."""
     if x.dtype == torch.float64:
         return c_map(math.sin if sine else math.cos, x)
-    if x.dtype != torch.float32:
+    if x.dtype != torch.float32 or not replay_exact():
         return torch.sin(x) if sine else torch.cos(x)
     return _packets_and_tail(x, lambda t: _eigen_sincos_float(t, sine), _SINF if sine else _COSF)

@@ -29,7 +29,8 @@ check sample (:func:`_libm_box_muller`); float64 ``log``, ``sin`` and ``cos`` ar
 TensorFlow calls another libm there anyway) they are evaluated in float64 (torch) and rounded: a normal may
 differ by an ulp on about 1% of the values.
 The gamma kernel's float64 ``log``, ``log1p`` and ``pow`` are the C library's too (Python's ``math`` and ``**``
-per element), with its subnormals flushed to zero as TensorFlow's CPU kernels run: its draws are bit for bit.
+per element), with its subnormals flushed to zero as TensorFlow's CPU kernels run: its draws are bit for bit; so are
+the binomial kernel's ``log``/``log1p`` (its ``sqrt`` correctly rounded, its ``constant / x`` true divisions).
 """
 
 from __future__ import annotations
@@ -421,8 +422,17 @@ _STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.
 def _stirling_tail(k: torch.Tensor) -> torch.Tensor:
     table = torch.tensor(_STIRLING_TAIL, dtype=torch.float64, device=k.device)
     kp1sq = (k + 1) * (k + 1)
-    big = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    # `1.0 / 1260 / kp1sq`: a true division (torch's `scalar / tensor` is `reciprocal() * scalar`, an ulp off)
+    big = (1.0 / 12 - (1.0 / 360 - torch.full_like(kp1sq, 1.0 / 1260) / kp1sq) / kp1sq) / (k + 1)
     return torch.where(k <= 9, table[k.clamp(0, 9).long()], big)
+
+
+def _c_logs(x: torch.Tensor) -> torch.Tensor:
+    """C's ``log`` of each element of float64 ``x`` (:func:`_c_log`, ``math.log`` on the positive ones)."""
+    out = torch.where(x == 0, torch.full_like(x, -math.inf), torch.full_like(x, math.nan))
+    pos = x > 0
+    out[pos] = c_map(math.log, x[pos])
+    return out
 
 
 def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
@@ -430,10 +440,11 @@ def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
     geom_sum = torch.zeros_like(count)
     num = torch.zeros_like(count)
     active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
-    denominator = torch.log1p(-prob)
+    denominator = c_map(math.log1p, -prob)  # the C library's log1p and log, as the kernel's numext:: calls
     while bool(active.any()):
         u = u_buf.take(active)
-        geom = torch.ceil(torch.log(u) / denominator)
+        geom = torch.zeros_like(u)
+        geom[active] = torch.ceil(_c_logs(u[active]) / denominator[active])
         geom_sum = torch.where(active, geom_sum + geom, geom_sum)
         done = active & (geom_sum > count)
         num = torch.where(active & ~done, num + 1, num)
@@ -441,15 +452,21 @@ def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
     return num
 
 
-def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
-    stddev = torch.sqrt(count * prob * (1 - prob))
+def _btrs_constants(count: torch.Tensor, prob: torch.Tensor) -> tuple:
+    """BTRS's ``(b, a, c, v_r, r, alpha, m)`` per output, in float64 as the kernel's C arithmetic."""
+    stddev = tf_sqrt(count * prob * (1 - prob))  # correctly rounded, as C's sqrt
     b = 1.15 + 2.53 * stddev
     a = -0.0873 + 0.0248 * b + 0.01 * prob
     c = count * prob + 0.5
-    v_r = 0.92 - 4.2 / b
+    v_r = 0.92 - torch.full_like(b, 4.2) / b  # true divisions (torch's `4.2 / b` is `b.reciprocal() * 4.2`)
     r = prob / (1 - prob)
-    alpha = (2.83 + 5.1 / b) * stddev
+    alpha = (2.83 + torch.full_like(b, 5.1) / b) * stddev
     m = torch.floor((count + 1) * prob)
+    return b, a, c, v_r, r, alpha, m
+
+
+def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
+    b, a, c, v_r, r, alpha, m = _btrs_constants(count, prob)
     u_buf = _OutputStreams(seed, rows)
     out = torch.zeros_like(count)
     active = torch.ones(count.shape, dtype=torch.bool, device=count.device)
@@ -462,14 +479,16 @@ def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
         k = torch.floor((2 * a / us + b) * u + c)
         accept = active & (us >= 0.07) & (v <= v_r)
         sensible = active & ~accept & (k >= 0) & (k <= count)
-        with np.errstate(all="ignore"):
-            lv = torch.log(v * alpha / (a / (us * us) + b))
-            upper = ((m + 0.5) * torch.log((m + 1) / (r * (count - m + 1)))
-                     + (count + 1) * torch.log((count - m + 1) / (count - k + 1))
-                     + (k + 0.5) * torch.log(r * (count - k + 1) / (k + 1))
-                     + _stirling_tail(m) + _stirling_tail(count - m)
-                     - _stirling_tail(k.clamp_min(0)) - _stirling_tail((count - k).clamp_min(0)))
-        accept = accept | (sensible & (lv <= upper))
+        if bool(sensible.any()):  # the C library's log (the kernel's numext::log), on the candidates that need it
+            s_, ks, ns, ms, rs = sensible, k[sensible], count[sensible], m[sensible], r[sensible]
+            with np.errstate(all="ignore"):
+                lv = _c_logs(v[s_] * alpha[s_] / (a[s_] / (us[s_] * us[s_]) + b[s_]))
+                upper = ((ms + 0.5) * _c_logs((ms + 1) / (rs * (ns - ms + 1)))
+                         + (ns + 1) * _c_logs((ns - ms + 1) / (ns - ks + 1))
+                         + (ks + 0.5) * _c_logs(rs * (ns - ks + 1) / (ks + 1))
+                         + _stirling_tail(ms) + _stirling_tail(ns - ms)
+                         - _stirling_tail(ks) - _stirling_tail(ns - ks))
+            accept[s_] = lv <= upper
         out = torch.where(accept, k, out)
         active = active & ~accept
     else:

@@ -315,13 +315,11 @@ def beta(shape: Sequence[int], alpha, beta, dtype=None, seed=None, device=None) 
 
 
 def _hinted(value, hint: torch.dtype, device) -> torch.Tensor:
-    """``tf.convert_to_tensor(value, dtype_hint=hint)``: a tensor or array keeps its dtype, Python numbers take
-    ``hint``."""
+    """``tf.convert_to_tensor(value, dtype_hint=hint)``, eager: a tensor keeps its dtype; a NumPy array or scalar
+    (float64 included: TensorFlow 2.21 casts it, rounding) and a Python number take ``hint``."""
     if isinstance(value, torch.Tensor):
         return value.to(device)
-    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
-        return torch.as_tensor(np.asarray(value)).to(device)
-    return torch.as_tensor(np.asarray(value), dtype=hint, device=device)
+    return torch.as_tensor(np.asarray(value)).to(device=device, dtype=hint)
 
 
 def binomial(shape: Sequence[int], counts, probabilities, dtype=None, seed=None, device=None) -> torch.Tensor:
