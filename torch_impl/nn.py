@@ -77,7 +77,7 @@ from torch_impl.rnn import GRU, LSTM, SimpleRNN
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
            "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "Softmax", "LayerNormalization",
-           "keras_relu", "RandomFlip", "Rescaling", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
+           "keras_relu", "RandomFlip", "Rescaling", "Masking", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
            "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
            "RandomBrightness",
            "tf_same_padding", "TFSamePadding", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -957,6 +957,36 @@ class Rescaling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
         return x.to(dtype) * self._along_axis(self.scale, x, dtype) + self._along_axis(self.offset, x, dtype)
+
+
+class Masking(nn.Module):
+    """Keras's ``Masking(mask_value=0.0)``: a step whose features all equal ``mask_value`` is masked. The output is
+    ``x`` with the masked steps set to 0 (Keras's ``where(mask, x, 0)``; no gradient there) carrying the ``(N,
+    steps)`` mask ``(x != mask_value).any(-1)`` (:func:`torch_impl.utils.set_keras_mask`), which :class:`LSTM`,
+    :class:`GRU`, :class:`SimpleRNN`, :class:`GlobalAveragePooling1D`, the losses and :func:`torch_impl.fit.fit`
+    read. A Python ``mask_value`` is compared as Keras's ``ops.not_equal`` compares it: rounded to float32 first
+    (a float64 ``Masking(0.1)`` masks no step of float64 0.1s, in Keras too).
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 2.0], [-1.0, -1.0], [3.0, -1.0]]])
+        >>> y = Masking(mask_value=-1.0)(x)       # keras.layers.Masking(mask_value=-1.0)
+        >>> y.tolist(), y._keras_mask.tolist()
+        ([[[1.0, 2.0], [0.0, 0.0], [3.0, -1.0]]], [[True, False, True]])
+    """
+
+    def __init__(self, mask_value=0.0):
+        super().__init__()
+        self.mask_value = mask_value
+
+    def extra_repr(self) -> str:
+        return f"mask_value={self.mask_value!r}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch_impl.utils import set_keras_mask
+
+        keep = (x != _ops.tf_cast(self.mask_value, x.dtype, x.device)).any(-1, keepdim=True)
+        return set_keras_mask(torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device)),
+                              keep.squeeze(-1))
 
 
 _KERAS_BASE_LAYER_KEYS = ("name", "trainable", "dtype")  # keras.layers.Layer's own config keys

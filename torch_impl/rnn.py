@@ -26,7 +26,12 @@ whose ``dropout`` and ``recurrent_dropout`` are Keras's, masks included:
   ``forward(x, mask=valid)`` takes Keras's ``(N, T)`` mask itself, True on the valid steps, in any positions (a
   ``Masking(mask_value=v)`` layer's ``(x != v).any(-1)``, pre-padded rows): a masked step keeps the state and
   outputs the previous step's output (zeros before the first valid step), as Keras's layer
-  (``zero_output_for_mask=False``), or zeros with ``bidirectional=True``, as Keras's ``Bidirectional``;
+  (``zero_output_for_mask=False``), or zeros with ``bidirectional=True``, as Keras's ``Bidirectional``. Without
+  ``mask=`` the layer reads the mask its input carries (:func:`torch_impl.utils.set_keras_mask`: a
+  :class:`torch_impl.nn.Masking` output, an embedding marked with ``tokens != 0``), as Keras's ``__call__`` fills
+  ``mask`` from its input's; the sequence output then carries that mask (or the explicit one), as Keras's
+  ``return_sequences=True`` output does (``compute_mask``), for the next layer, a masked
+  ``GlobalAveragePooling1D`` or the loss; ``h_n``/``c_n`` carry none (Keras's states);
 * ``num_layers > 1`` is a stack of Keras layers and ``bidirectional=True`` Keras's ``Bidirectional``: each layer
   and direction has its own stream (``streams``, in the order of torch's parameters: layer 0 forward, layer 0
   backward, layer 1...). Keras's ``Bidirectional`` copies the layer's config, so with a ``seed`` both directions
@@ -62,6 +67,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from torch_impl._tf_random import SeedGenerator, dropout_mask
+from torch_impl.utils import set_keras_mask
 
 
 class Stream(SeedGenerator):
@@ -127,7 +133,11 @@ class _KerasDropoutRNN:
 
     def forward(self, input, hx=None, mask=None):
         """torch's call; ``mask``: Keras's ``(N, T)`` mask (True where a step is valid, any positions: a
-        ``Masking`` layer's, pre-padding), as Keras's layer takes it (see the module docstring)."""
+        ``Masking`` layer's, pre-padding), as Keras's layer takes it (see the module docstring); ``None``: the
+        mask ``input`` carries (``_keras_mask``), if any. The output carries the mask used (``(N, T)``, even
+        with ``batch_first=False``)."""
+        if mask is None:  # Keras's Layer.__call__ passes the input's mask (keras/src/layers/layer.py 947-959)
+            mask = getattr(input, "_keras_mask", None)
         if mask is None and self.dropout == 0 and self.recurrent_dropout == 0 and getattr(self, "reset_after", True):
             return super().forward(input, hx)  # GRU(reset_after=False) has no torch kernel: the loop below
         packed = isinstance(input, PackedSequence)
@@ -187,6 +197,8 @@ class _KerasDropoutRNN:
             c_n = None if c_n is None else c_n.squeeze(1)
         elif not self.batch_first:
             output = output.transpose(0, 1)
+        if mask is not None:  # Keras's compute_mask: the sequence output keeps the mask, the states none
+            set_keras_mask(output, mask)
         return output, (h_n if c_n is None else (h_n, c_n))
 
     def _initial_states(self, hx, n: int, x: torch.Tensor, unbatched: bool):
@@ -263,7 +275,9 @@ class LSTM(_KerasDropoutRNN, nn.LSTM):
     ``LSTM(F, 64, batch_first=True, dropout=0.2, recurrent_dropout=0.2)``; its last output ``out[:, -1]`` (or
     ``h_n[-1]``) is Keras's ``return_sequences=False`` output. After ``Masking(mask_value=v)`` or
     ``Embedding(mask_zero=True)`` (padding anywhere): ``out, _ = lstm(x, mask=(x != v).any(-1))`` /
-    ``lstm(embedded, mask=tokens != 0)``; ``h_n`` is then Keras's last output, held over trailing masked steps.
+    ``lstm(embedded, mask=tokens != 0)`` (or ``lstm(x)`` on an ``x`` carrying the mask: ``tnn.Masking(v)(x)``,
+    ``set_keras_mask(embedded, tokens != 0)``); ``h_n`` is then Keras's last output, held over trailing masked
+    steps.
     """
 
     _gates = 4
