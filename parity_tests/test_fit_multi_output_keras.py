@@ -22,7 +22,9 @@ model returning a list (named with ``output_names=``, Keras's output layers' nam
    ``split_loss``) and values, histories and ``evaluate`` (dict and list) within 3.2e-16;
 9. ``y`` only for the outputs with a loss (a ``loss`` dict naming fewer outputs, a list with ``None``; one array
    or a shorter list; with ``class_weight``): Keras's loss placement and its metrics' zip, Keras's ``KeyError`` for
-   one loss; ``sample_weight=[w, None]``; a model returning a dict of one output with ``y`` one array.
+   one loss; ``sample_weight=[w, None]``; a model returning a dict of one output with ``y`` one array; the same
+   without ``output_names`` for a model returning a dict (its keys in any order; one array, a list, a dict ``y``),
+   and Keras's errors there (``TypeError`` for listed weights, ``KeyError`` for a dict ``y`` with metrics).
 
 Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
 regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
@@ -783,9 +785,9 @@ def test_y_for_fewer_outputs_errors_like_keras():
     3.15.1 raises ``KeyError`` at the first step (``compile_utils.py:565-574``; the loss goes to every output);
     torch_impl raised ``AttributeError: 'dict' object has no attribute 'to'`` for one array, a ValueError for the
     list; now Keras's ``KeyError`` (``args[0]`` its message; also a ``ValueError``) with the fix. A ``loss`` dict
-    naming fewer outputs than the model returns, with ``y`` for them and no ``output_names``: Keras trains (above),
-    but which outputs the metrics get (and how many there are) is known here only once the model runs, so
-    torch_impl raises a ValueError naming ``output_names``."""
+    naming fewer outputs than the model returns, with ``y`` for them and no ``output_names``: Keras trains; torch_impl
+    raised a ValueError naming ``output_names``, and now names the outputs by the model's dict at its first call
+    (the next tests)."""
     x, ya, _, _, _ = _heads_data()
     with _precision("float64"):
         keras.utils.set_random_seed(42)
@@ -798,10 +800,94 @@ def test_y_for_fewer_outputs_errors_like_keras():
                 tfit.fit(_Heads(), x, y, loss="mse", optimizer="sgd", epochs=1, verbose=0)
             print(f"one loss, y {type(y).__name__}: Keras {kerr.value!r}\n  torch_impl {terr.value}")
             assert terr.value.args == kerr.value.args and isinstance(terr.value, ValueError)
-        for y in (ya, [ya]):
-            with pytest.raises(ValueError, match=r"output_names=\[") as terr:
-                tfit.fit(_Heads(), x, y, loss={"a": "mse"}, optimizer="sgd", epochs=1, verbose=0)
-            print(f"a loss dict for one output of two, y {type(y).__name__}, no output_names: {terr.value}")
+
+
+def _heads_fit_keyed(keys, y, compile_args, fit_args):
+    """As :func:`_heads_fit_both` for a model returning a dict in ``keys``' order, without ``output_names``; the
+    port's layers get the weights of Keras's by name (Keras orders a dict model's weights otherwise)."""
+    fit_args = {**dict(epochs=2, batch_size=10, shuffle=False, verbose=0), **fit_args}
+    keras.utils.set_random_seed(41)
+    model = _keras_heads(keys)
+    net = _Heads(keys)
+    with torch.no_grad():
+        for layer, module in [(model.layers[1], net.dense)] + [(model.get_layer(k), h) for k, h in zip(keys,
+                                                                                                  net.heads)]:
+            kernel, bias = layer.get_weights()
+            module.weight.copy_(torch.as_tensor(kernel.T))
+            module.bias.copy_(torch.as_tensor(bias))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), run_eagerly=True, **compile_args)
+    kh = model.fit(_heads_data()[0], y, **fit_args).history
+    th = tfit.fit(net, _heads_data()[0], y, optimizer=optim.SGD(net.parameters(), learning_rate=0.1), **fit_args,
+                  **compile_args).history
+    return kh, th
+
+
+BY_KEYS = {  # compile's arguments, y (of x, ya, yb, labels, w), the model's keys (in its dict's order), fit's arguments
+    "one-array-keys-b-a": (dict(loss={"b": "mse"}, metrics={"a": "mae", "b": "mse"}), lambda d: d[2], "ba",
+                           dict(validation_split=0.2)),
+    "list-keys-c-a-b": (dict(loss={"c": "mse", "a": "mae"}, loss_weights={"a": 0.5, "c": 2.0},
+                             metrics={"b": ["mae"], "c": ["mse"]}), lambda d: [d[1], d[2]], "cab",
+                        dict(validation_split=0.2, batch_size=8)),  # full batches (eager Keras, see above)
+    "dict-keys-b-a-weighted": (dict(loss={"b": "mse"}), lambda d: {"b": d[2]}, "ba",
+                               "dict_sample_weight"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")  # Keras's: an output without a loss
+@pytest.mark.parametrize("case", [c if c == "one-array-keys-b-a" else pytest.param(c, marks=pytest.mark.slow)
+                                  for c in BY_KEYS])
+def test_y_for_a_loss_dicts_outputs_without_output_names_like_keras(case):
+    """A model returning a dict, a ``loss`` dict naming some of its outputs and ``y`` for them alone (one array, a
+    list in the loss's sorted keys' order, a dict), without ``output_names`` (a subclassed model's port): Keras
+    trains (``CompileLoss`` packs the flat ``y`` into the loss dict's structure, ``compile_utils.py:766-786``, and
+    finds each output by its key; ``CompileMetrics`` zips the flat ``y`` with the outputs in their sorted keys'
+    order, 344-352); torch_impl asked for ``output_names``, and now names the outputs by the dict's keys at the
+    model's first call, whatever the dict's order (``"cab"``: ``c`` first)."""
+    compile_args, make_y, keys, fit_args = BY_KEYS[case]
+    data = _heads_data()
+    if fit_args == "dict_sample_weight":
+        fit_args = dict(sample_weight={"b": data[4]}, validation_data=(data[0][:8], {"b": data[2][:8]},
+                                                                       {"b": data[4][:8]}))
+    with _precision("float64"):
+        kh, th = _heads_fit_keyed(tuple(keys), make_y(data), compile_args, fit_args)
+    print(f"y for a loss dict's outputs, no output_names, {case}: keys {sorted(kh)}, max abs diff "
+          f"{_max_abs(th, kh):.1e}")
+    assert sorted(th) == sorted(kh)
+    assert _max_abs(th, kh) < 1e-14
+    if case == "one-array-keys-b-a":
+        assert sorted(kh) == ["a_mae", "loss", "val_a_mae", "val_loss"]  # b's labels zipped with a (sorted)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_y_for_a_loss_dicts_outputs_errors_like_keras():
+    """The same without ``output_names``: ``sample_weight`` as a list (or one array with a list ``y``), Keras's
+    ``TypeError`` at the first step (its adapter gives the weights ``y``'s list structure, looked up by the dict's
+    keys, ``compile_utils.py:826-827``); a dict ``y`` without an output's labels and metrics, its ``KeyError``
+    (``CompileMetrics`` looks every output's name up, 339-341); a ``loss`` key the model lacks, its ``KeyError``
+    (568-574). Each after ``on_train_begin``, as Keras's."""
+    x, ya, yb, _, w = _heads_data()
+    cases = [(dict(loss={"b": "mse"}), yb, dict(sample_weight=[w]), TypeError),
+             (dict(loss={"b": "mse"}), [yb], dict(sample_weight=w), TypeError),
+             (dict(loss={"b": "mse"}, metrics={"b": ["mae"]}), {"b": yb}, {}, KeyError),
+             (dict(loss={"zz": "mse"}), yb, {}, KeyError)]
+    with _precision("float64"):
+        for compile_args, y, fit_args, error in cases:
+            keras.utils.set_random_seed(41)
+            model = _keras_heads()
+            model.compile(optimizer="sgd", run_eagerly=True, **compile_args)
+            k_events, t_events = [], []
+            with pytest.raises(error) as kerr:
+                model.fit(x, y, epochs=1, verbose=0, **fit_args, callbacks=[
+                    keras.callbacks.LambdaCallback(on_train_begin=lambda logs: k_events.append("begin"))])
+            with pytest.raises(error) as terr:
+                tfit.fit(_Heads(), x, y, optimizer="sgd", epochs=1, verbose=0, **compile_args, **fit_args,
+                         callbacks=[tcb.LambdaCallback(on_train_begin=lambda logs: t_events.append("begin"))])
+            print(f"{compile_args}, y {type(y).__name__}, {sorted(fit_args)}: Keras {kerr.value!r}\n  torch_impl "
+                  f"{terr.value}")
+            assert k_events == t_events == ["begin"]
+            if error is KeyError:
+                assert terr.value.args == kerr.value.args
 
 
 def test_per_output_sample_weight_none_and_one_output_dict_like_keras():

@@ -1136,7 +1136,9 @@ def test_partial_labels_fit_against_keras():
             model.d2.bias.detach().numpy()]
     for i, (a, b) in enumerate(zip(ours, keras_weights)):
         _close(f"partial-label fit weight {i} vs Keras 3.15.1", a, b, atol=1e-6, rtol=1e-5)
-    # an output with a loss (or metrics) still needs its labels; a per-output sample_weight list must be full
+    # an output with a loss (or metrics) still needs its labels; a per-output sample_weight list as long as the
+    # shorter y: Keras 3.15.1's IndexError at the first step (its CompileLoss looks dense_1's weights up at index 2
+    # of the two, compile_utils.py:826-827), also a ValueError here
     names = ["dense_0", "dense_2", "dense_1"]
     with pytest.raises(ValueError, match="no labels for outputs") as info:
         evaluate(Two(), x, {"dense_2": y2}, loss={"dense_0": None, "dense_2": "mse", "dense_1": None},
@@ -1146,9 +1148,10 @@ def test_partial_labels_fit_against_keras():
                        loss={"dense_0": None, "dense_2": "mse", "dense_1": None})["loss"]
     _close("dict y for the output with a loss", by_dict,
            evaluate(Two(), x, [y2, y2, y2], output_names=names, loss=[None, "mse", None])["loss"])
-    with pytest.raises(ValueError, match="entries for a model of 3 outputs") as info:
+    with pytest.raises(IndexError, match="tuple index out of range") as info:
         fit(Two(), x, [y2, y3], sample_weight=[np.ones(16), np.ones(16)], loss=[None, "mse", "mae"], optimizer="sgd",
             verbose=0)
+    assert isinstance(info.value, ValueError)
     print("a partial per-output sample_weight list:", info.value)
 
 

@@ -697,10 +697,14 @@ class _PerOutput:
     # labels only: ``missing``, a dict y's missing outputs (Keras's KeyError, raised at the first step, see
     # _MultiOutput.check); ``for_metrics``, the metrics' labels where they are not the loss's (see _MultiOutput.labels)
     missing, for_metrics = None, None
+    # ``names``: the outputs' names the parts were placed by, before a model returning a dict named its outputs (see
+    # _MultiOutput.aligned); sample weights only: ``positional``, how many arrays Keras's adapter gave the weights,
+    # which its CompileLoss looks up by each output's index (see _MultiOutput.__call__)
+    names, positional = None, None
 
     def __getitem__(self, idx) -> "_PerOutput":
         out = _PerOutput([None if p is None else p[idx] for p in self.parts], self.what)
-        out.missing = self.missing
+        out.missing, out.names, out.positional = self.missing, self.names, self.positional
         if self.for_metrics is not None:
             out.for_metrics = [None if p is None else p[idx] for p in self.for_metrics]
         return out
@@ -785,6 +789,28 @@ def _partial_labels(y, loss, names: Optional[list] = None) -> Optional[int]:
     return None
 
 
+def _keyed_by_the_model(model, y, loss, output_names, others: tuple) -> Optional[Union[list, bool]]:
+    """A ``loss`` dict, ``y`` only for the outputs it gives a loss and no ``output_names``: the model must return a
+    dict, whose keys name its outputs (Keras's ``CompileLoss`` packs such a ``y`` into the loss dict's structure,
+    its flat order the sorted keys, and finds each output by its key: ``compile_utils.py:766-786``, 565-582).
+    Which outputs the model has is known once it has run; for ``y`` one array or a list of arrays the provisional
+    names until then: the keys the compile arguments' dicts (``others``) name, and an unnamed one for the others
+    (see :class:`_MultiOutput` ``_resolve``); ``True`` for a dict ``y`` of the loss's keys (named by them until the
+    model has run); else ``None``."""
+    if not isinstance(loss, dict) or y is None or _output_names(model, output_names) is not None:
+        return None
+    loss_weights, metrics, weighted_metrics, output_activation = others
+    if any(isinstance(m, (list, tuple)) and m for m in (metrics, weighted_metrics)) or \
+            isinstance(output_activation, (list, tuple)):  # per output in order: the number of outputs needed
+        return None
+    with_loss = sorted(str(k) for k, v in loss.items() if v is not None)
+    if isinstance(y, dict):
+        return True if with_loss and sorted(map(str, y)) == with_loss else None
+    if not with_loss or (len(y) if arrays_per_output(y) else 1) != len(with_loss):
+        return None
+    return ["\x00"] + sorted({str(k) for v in (loss,) + others if isinstance(v, dict) for k in v})
+
+
 def _by_output(value, names: list, what: str) -> list:
     """``value`` as one entry per output: a list/tuple by position (as long as the outputs), a dict by output name
     (unknown keys raise; a missing output gets ``None``)."""
@@ -842,6 +868,14 @@ class _MissingLabels(KeyError, ValueError):
         return self.message
 
 
+class _ShortSampleWeights(IndexError, ValueError):
+    """Keras 3.15.1's ``IndexError: tuple index out of range`` at the first step: ``y`` a shorter list (only for
+    the outputs with a loss) with ``sample_weight`` as a list or one array, which its array adapter gives ``y``'s
+    structure, while its ``CompileLoss`` looks each loss's weights up at its output's index
+    (``array_data_adapter.py:61-64``, ``compile_utils.py:826-827``); a ``ValueError`` as torch_impl's other data
+    errors."""
+
+
 def _one_loss_path_error(z, given: int) -> _MissingLabels:
     """Keras's ``KeyError`` for one loss on a model of several outputs (a dict or a list ``z``) and a ``y`` of fewer
     arrays (``given``): its ``CompileLoss`` gives the loss to every output and finds no labels for the first
@@ -853,7 +887,7 @@ def _one_loss_path_error(z, given: int) -> _MissingLabels:
     return _MissingLabels(keras, f"{keras} (Keras 3.15.1's KeyError: one loss for a model returning {outputs} "
                                  f"and y of {given} array(s); the loss goes to every output, each needing its "
                                  "labels. Give y as a dict keyed by output name or a list with one array per output; "
-                                 "for y only for some outputs, a dict loss naming them, with output_names=[...].)")
+                                 "for y only for some outputs, a dict loss naming them.)")
 
 
 class _MultiOutput:
@@ -869,7 +903,10 @@ class _MultiOutput:
     ``loss`` weighs each batch by its size)."""
 
     def __init__(self, model, names: list, keyed: bool, loss, loss_weights, metrics, weighted_metrics,
-                 output_activation, listed: bool = False, partial: bool = False):
+                 output_activation, listed: bool = False, partial: bool = False, by_keys=None):
+        # ``by_keys``: a loss dict, y only for its outputs and no output_names (see _keyed_by_the_model): the dict the
+        # model returns names the outputs once it has run (`_resolve`); ``names`` provisional until then
+        self._by_keys, self._pending = by_keys is not None, by_keys
         # ``listed``: y is a list, so the outputs' names are known once the model has run: a model returning a dict
         # takes the list in its keys' sorted order and names its outputs by them (Keras packs y_true into y_pred's
         # structure, ``compile_utils.py:756``), whatever the output_names; the outputs are renamed then (`flat`)
@@ -1029,6 +1066,7 @@ class _MultiOutput:
 
     def labels(self, y, dtype, device) -> _PerOutput:
         self._y_structure = _structure(y)  # what the next sample_weights must match, as Keras's data adapter
+        self._y_partial = False  # y only for the outputs with a loss (see sample_weights)
         leading = self._leading_labels(y)
         if leading is not None:
             if self._labelled is None:  # the training y, as Keras's CompileMetrics builds on the first batch
@@ -1048,7 +1086,8 @@ class _MultiOutput:
                 labels = _PerOutput([None if p is None else _labels(p, dtype, device) for p in parts], "y")
                 labels.missing = error
                 return labels
-        if not isinstance(y, (dict, _PerOutput)) and _partial_labels(y, self.losses) == len(self.names):
+        if not isinstance(y, (dict, _PerOutput)) and (self._by_keys or
+                                                      _partial_labels(y, self.losses) == len(self.names)):
             # Keras's CompileLoss: y only for the outputs with a loss, placed in its flat losses' order (a dict
             # loss's sorted keys); its CompileMetrics zips the same flat y with the outputs in order, whatever the
             # losses (compile_utils.py:766-786 and 344-352): the metrics of the outputs past it are not built
@@ -1062,8 +1101,13 @@ class _MultiOutput:
                 self._drop_unlabelled_metrics()
             labels = _PerOutput(parts, "y")
             labels.for_metrics = given + [None] * (len(self.names) - len(given))
+            labels.names = tuple(self.names) if self._by_keys else None
+            self._y_partial = True
             return labels
-        return self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+        labels = self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
+        if self._by_keys and labels is not None:  # a dict y: placed by its keys until the model has run
+            labels.names = tuple(self.names)
+        return labels
 
     def _loss_order(self) -> list:
         """The outputs with a loss in Keras's flat order of ``loss`` (a dict's sorted keys, else the outputs')."""
@@ -1104,10 +1148,75 @@ class _MultiOutput:
         if self._labelled is not None and self._metrics_only and arrays_per_output(sw) and len(sw) == self._labelled:
             return _PerOutput([convert(a) for a in sw] + [None] * (len(self.names) - len(sw)),  # the labelled
                               "sample_weight")  # outputs' weights
-        return self._parts(sw, "sample_weight", convert, shared=True)
+        listed = isinstance(sw, (list, tuple)) and arrays_per_output([a for a in sw if a is not None])
+        if sw is not None and getattr(self, "_y_partial", False) and (listed or theirs is not None and
+                                                                       theirs[0] == "list" and ours is None):
+            # y only for the outputs with a loss, and sample_weight a list (or one array with a list y, which Keras's
+            # adapter repeats in y's list structure): Keras's CompileLoss looks each output's weights up at its index
+            # (a dict model's at its key), compile_utils.py:826-827, failing at the first step (see __call__)
+            flat = list(sw) if listed else [sw] * theirs[1]
+            parts = [None if a is None else convert(a) for a in flat[:len(self.names)]]
+            if any(p is not None for p in parts):
+                out = _PerOutput(parts + [None] * (len(self.names) - len(parts)), "sample_weight")
+                out.positional, out.names = len(flat), tuple(self.names) if self._by_keys else None
+                return out
+        out = self._parts(sw, "sample_weight", convert, shared=True)
+        if self._by_keys and out is not None:
+            out.names = tuple(self.names)
+        return out
+
+    def _resolve(self, z) -> None:
+        """At the model's first call, for a loss dict with y only for its outputs and no output_names (see
+        :func:`_keyed_by_the_model`): the outputs named by the keys of the dict the model returns, sorted (Keras's
+        flat order), the labels and weights placed by name from then on (:meth:`aligned`)."""
+        pending, self._pending = self._pending, None
+        loss = self._config[1]
+        if not isinstance(z, dict) and pending is True:  # a dict y for a model returning a list: as before (flat)
+            return
+        if not isinstance(z, dict):
+            what = f"a list of {len(z)} outputs" if isinstance(z, (list, tuple)) else "one output (a tensor)"
+            raise ValueError(f"`loss` is a dict naming the outputs {list(map(str, loss))} and y holds labels for them "
+                             f"alone, without output_names: the model must return a dict (Keras's CompileLoss finds "
+                             f"each loss's output by its key), but it returns {what}. Name its outputs: "
+                             "output_names=[...] (Keras's output layers' names).")
+        keys = sorted(str(k) for k in z)
+        absent = [str(k) for k, v in loss.items() if v is not None and str(k) not in keys]
+        if absent:  # Keras's CompileLoss._build_nested, compile_utils.py:568-574
+            keras = (f"The path: {(absent[0],)} in the `loss` argument, can't be found in either the model's output "
+                     "(`y_pred`) or in the labels (`y_true`).")
+            raise _MissingLabels(keras, f"{keras} (Keras 3.15.1's KeyError: the model returns the outputs {keys}.)")
+        if pending is True and not set(self.names) < set(keys):  # a dict y: the outputs it names, or flat's error
+            return
+        self._build(keys, True)
+
+    def aligned(self, part: Optional[_PerOutput]) -> Optional[_PerOutput]:
+        """Labels or sample weights placed by the provisional names (made before the model named its outputs, see
+        :meth:`_resolve`) placed by the outputs' names; the metrics' labels (a flat y) stay in order. A dict y
+        without an output's labels, with metrics: Keras's ``KeyError`` (its ``CompileMetrics`` looks every output's
+        name up in it, ``compile_utils.py:339-341``), raised at the step."""
+        if part is None or part.names is None:
+            return part
+        if part.names != tuple(self.names):
+            at = dict(zip(part.names, part.parts))
+            out = _PerOutput([at.get(k) for k in self.names], part.what)
+            out.missing, out.positional, out.names = part.missing, part.positional, tuple(self.names)
+            if part.for_metrics is not None:
+                out.for_metrics = (part.for_metrics + [None] * len(self.names))[:len(self.names)]
+            part = out
+        if part.what == "y" and part.for_metrics is None and part.missing is None and \
+                any(m is not None and m != () for m in self._config[3:5]):  # metrics given (as _metrics_only)
+            missing = [k for k, p in zip(self.names, part.parts) if p is None]
+            if missing:
+                part.missing = _MissingLabels(missing[0], f"y has no labels for outputs {missing}: with metrics, Keras "
+                                                          "3.15.1's CompileMetrics looks every output's name up in a "
+                                                          f"dict y (KeyError: {missing[0]!r} at the first step); the "
+                                                          f"model's outputs: {self.names}.")
+        return part
 
     def flat(self, z) -> list:
         """The model's outputs in the outputs' order."""
+        if self._pending is not None:
+            self._resolve(z)
         if self.listed:  # the first outputs of a list y: a dict names the outputs by its sorted keys
             self.listed = False
             if isinstance(z, dict) and len(z) == len(self.names):
@@ -1156,6 +1265,11 @@ class _MultiOutput:
     # ------------------------------------------------------------------ loss
     def __call__(self, y: _PerOutput, z, sw: Optional[_PerOutput] = None) -> torch.Tensor:
         outs = self.flat(z)
+        if sw is not None and sw.positional is not None:
+            self._check_positional(z, sw.positional)
+        y, sw = self.aligned(y), self.aligned(sw)
+        if y.missing is not None:
+            raise y.missing
         if sw is not None and getattr(self, "_renamed", False):
             raise TypeError("sample_weight with y as a list, for a model returning a dict: Keras 3.15.1 fails here "
                             "(TypeError: tuple indices must be integers or slices, not str; its CompileLoss looks the "
@@ -1172,6 +1286,25 @@ class _MultiOutput:
             total = total + value
         return total
 
+    def _check_positional(self, z, n: int) -> None:
+        """Keras's error at the first step for y only for the outputs with a loss and ``n`` sample weights in a list
+        (see :meth:`sample_weights`): a model returning a dict, ``TypeError``; a list, ``IndexError`` for an output
+        with a loss at an index past the ``n`` weights."""
+        if isinstance(z, dict):
+            raise TypeError("tuple indices must be integers or slices, not str (Keras 3.15.1's TypeError at the first "
+                            "step: y for the outputs with a loss of a model returning a dict, with sample_weight a "
+                            "list, or one array with a list y, which its data adapter gives y's list structure; its "
+                            "CompileLoss looks the weights up by the dict's keys, compile_utils.py:826-827). Give y "
+                            "and sample_weight as dicts keyed by the model's keys, or both as one array.")
+        short = [self.names[i] if self.names[i] is not None else i for i in self.order if i >= n]
+        if short:
+            raise _ShortSampleWeights(f"tuple index out of range (Keras 3.15.1's IndexError at the first step: y holds "
+                                      f"labels for the outputs with a loss alone, sample_weight {n} array(s) in y's "
+                                      "structure (one array is repeated in a list y), and Keras's CompileLoss looks "
+                                      "each loss's weights up at its output's index: none for outputs "
+                                      f"{short}). Give y and sample_weight as one array each (for one output with a "
+                                      "loss), or y with one array per output.")
+
     # ------------------------------------------------------------------ metrics
     def __bool__(self) -> bool:
         return any(self.metrics)
@@ -1187,6 +1320,9 @@ class _MultiOutput:
         if y.missing is not None:
             raise y.missing
         outs = self.flat(z)
+        y, sw = self.aligned(y), self.aligned(sw)
+        if y.missing is not None:
+            raise y.missing
         labels = y.parts if y.for_metrics is None else y.for_metrics
         for i, compiled in enumerate(self.metrics):
             if compiled and labels[i] is not None:  # (a validation y may label fewer outputs, as Keras's zip)
@@ -1751,6 +1887,12 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
     if y is None:  # Keras's compiled loss on y=None: `None values not supported.` at the first step
         raise ValueError("`loss` needs targets: fit/evaluate got no y (give y, or no `loss` for a model whose only "
                          "loss is added with `torch_impl.regularizers.add_loss`).")
+    by_keys = _keyed_by_the_model(model, y, loss, output_names, (loss_weights, metrics, weighted_metrics,
+                                                                output_activation))
+    if isinstance(by_keys, list):  # y for a loss dict's outputs alone: a model returning a dict names them
+        multi = _MultiOutput(model, by_keys, True, loss, loss_weights, metrics, weighted_metrics, output_activation,
+                             by_keys=by_keys)
+        return multi, multi, multi
     several = _several_outputs(model, x, y, loss, output_names)
     if several is None:
         if isinstance(loss, (list, tuple, dict)):
@@ -1764,7 +1906,7 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
     partial = _partial_labels(y, loss, several[0]) is not None
     listed = isinstance(y, (list, tuple)) and not several[1] and not partial
     multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed,
-                         partial)
+                         partial, by_keys)
     return multi, multi, multi
 
 
