@@ -726,10 +726,10 @@ def test_row_30_focal_alpha_list_float32():
     assert _rel(tl, kl) <= TOL64 and _rel(ta, ka) <= TOL64
 
 
-@pytest.mark.xfail(strict=True, reason="row 30 / API: Keras (TensorFlow) converts a list of NumPy float64 scalars "
-                   "(e.g. list(np.array(...))) at float64, a list of Python floats at float32; torch_impl rounds "
-                   "every list to float32: 1.5e-8 relative off Keras in float64")
 def test_row_30_focal_alpha_list_of_numpy_float64():
+    """Keras (TensorFlow) converts a list of NumPy float64 scalars (e.g. list(np.array(...))) at float64, a list of
+    Python floats at float32; torch_impl converts as TensorFlow does (it rounded every list to float32: 1.5e-8
+    relative off Keras in float64)."""
     r = _rng(301)
     p = r.dirichlet(np.ones(3), 6)
     y = np.eye(3)[r.integers(0, 3, 6)]
@@ -742,10 +742,9 @@ def test_row_30_focal_alpha_list_of_numpy_float64():
     assert _rel(tl, kl) <= TOL64
 
 
-@pytest.mark.xfail(strict=True, reason="API: keras.losses.categorical_focal_crossentropy on float32 inputs with a "
-                   "NumPy float64 alpha (scalar or array) returns float64 (ops.multiply promotes); torch_impl's "
-                   "functional form returns float32 (values within float32 rounding, 1.0e-7)")
 def test_functional_focal_float64_alpha_on_float32_inputs():
+    """keras.losses.categorical_focal_crossentropy on float32 inputs with a NumPy float64 alpha (scalar or array)
+    returns float64 (ops.multiply promotes); so does torch_impl's functional form (it returned float32)."""
     r = _rng(302)
     p = r.dirichlet(np.ones(3), 4).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[r.integers(0, 3, 4)]

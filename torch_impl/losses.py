@@ -314,19 +314,41 @@ def _check_ignore_class(ignore_class) -> Optional[int]:
     raise ValueError(f"`ignore_class` must be an integer or None. Received: {ignore_class!r}")
 
 
+def _tf_sequence_dtype(seq) -> torch.dtype:
+    """The float dtype ``tf.convert_to_tensor`` gives a list or tuple: its first number's (TensorFlow infers from
+    the first element, nested lists descended, and converts the rest to it): float64 for a NumPy float64 (or a
+    float64 array), float16 for a NumPy float16, float32 for a Python float, an int or a bool (ints with floats
+    among them become float32; all ints int32, which Keras's ``multiply`` then promotes to the inputs' dtype)."""
+    x = seq
+    while isinstance(x, (list, tuple)) and len(x) > 0:
+        x = x[0]
+    if hasattr(x, "dtype"):  # a NumPy scalar or array, a tensor
+        try:
+            dt = torch.as_tensor(x).dtype
+        except (TypeError, ValueError, RuntimeError):
+            dt = None
+        if dt is not None and dt.is_floating_point:
+            return dt
+    return torch.float32
+
+
 def _check_alpha_categorical(alpha):
-    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
+    if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and not hasattr(alpha, "dtype"):
         return _check_alpha_scalar(alpha)
-    # Like Keras on TensorFlow: a Python list or tuple becomes a float32 tensor
-    # (tf.convert_to_tensor's default, whatever floatx is), so per-class alphas are
-    # rounded to float32 even in a float64 loss; an array or tensor keeps its own
-    # float dtype.
+    # Like Keras on TensorFlow: a Python list or tuple converts as tf.convert_to_tensor converts it (the first
+    # element's type: Python floats to float32, whatever floatx is, so per-class alphas are rounded to float32 even
+    # in a float64 loss; NumPy float64 scalars to float64); an array or tensor keeps its own float dtype. A float64
+    # alpha (a NumPy float64 scalar too) makes Keras's ops.multiply promote float32 losses to float64.
     if isinstance(alpha, torch.Tensor) and alpha.requires_grad:
         raise ValueError("`alpha` is a constant of the loss (Keras's is): it gets no gradient. Pass "
                          "alpha.detach().")
     try:
         if isinstance(alpha, (list, tuple)):
-            t = torch.tensor(alpha, dtype=torch.float32)
+            dt = _tf_sequence_dtype(alpha)
+            try:
+                t = torch.tensor(alpha, dtype=dt)
+            except TypeError:  # 0-d arrays among the elements
+                t = torch.stack([torch.as_tensor(v).to(dt) for v in alpha])
         else:
             t = torch.as_tensor(alpha)
     except (TypeError, ValueError, RuntimeError) as e:  # Keras's convert_to_tensor raises ValueError
@@ -335,7 +357,10 @@ def _check_alpha_categorical(alpha):
     if not t.is_floating_point():
         t = t.to(torch.get_default_dtype())
     if t.dim() == 0:
-        return _check_alpha_scalar(t.item())
+        a = _check_alpha_scalar(t.item())
+        if t.dtype != torch.float64:
+            return a
+        t = t.reshape(1)  # a float64 scalar: one value for every class, kept float64 (Keras promotes with it)
     if t.dim() > 1 and all(d == 1 for d in t.shape[:-1]):
         t = t.reshape(-1)  # (1, C) broadcasts over the rows as (C,), as Keras's multiply does
     if t.dim() != 1 or t.numel() == 0:
@@ -752,7 +777,8 @@ def categorical_focal_crossentropy(
 
     Softmax if ``from_logits``; divide by the sum over ``axis``; clip; then
     ``sum(-y * log(p) * alpha * (1 - p)**gamma, axis)``. ``alpha`` is a float or
-    one float per class (broadcast along ``axis``).
+    one float per class (broadcast along ``axis``); a float64 ``alpha`` (a NumPy
+    float64 too) on float32 inputs returns float64, as Keras's ``ops.multiply`` promotes.
 
     Example:
         >>> import torch
@@ -775,12 +801,14 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
     if isinstance(alpha, torch.Tensor):
         num_classes = y_pred.shape[axis]
         if alpha.numel() == 1 and num_classes != 1:
-            alpha = alpha.reshape(1).expand(num_classes)  # one value broadcast to every class, as Keras's
+            alpha = alpha.reshape(1).expand(num_classes).contiguous()  # one value for every class, as Keras
         if alpha.numel() != num_classes:
             raise ValueError(
                 f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
                 f"but y_pred has {num_classes} classes along axis {axis} (shape {tuple(y_pred.shape)})."
             )
+        if alpha.dtype == torch.float64 and y_pred.dtype != torch.float64:
+            return _categorical_focal_promoted(y_true, y_pred, alpha, gamma, from_logits, label_smoothing, axis)
     if _kernels_for(y_pred):
         from torch_impl.kernels import ops
 
@@ -797,6 +825,22 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
         alpha = alpha.to(device=y_pred.device, dtype=y_pred.dtype).reshape(view)
     # softmax if from_logits; p / sum(p); clip; sum(-y log(p) * alpha * (1 - p)**gamma)
     return _fused.categorical_focal(y_true, y_pred, alpha, gamma, from_logits, axis)
+
+
+def _categorical_focal_promoted(y_true, y_pred, alpha, gamma, from_logits, label_smoothing, axis):
+    """Keras's categorical focal crossentropy with a float64 ``alpha`` on float32 (or half) inputs, op for op:
+    everything in the inputs' dtype up to ``ops.multiply(modulating_factor, alpha)``, which promotes to float64;
+    the crossentropy term and the sum then in float64 (the functional form returns float64)."""
+    y_pred = y_pred.float() if y_pred.dtype in _HALF else y_pred
+    y_true = _smooth_categorical(y_true.to(y_pred.dtype), label_smoothing, axis)
+    if from_logits:
+        y_pred = torch.softmax(y_pred, axis)
+    output = _ops.clip(y_pred / y_pred.sum(axis, keepdim=True))
+    cce = -y_true * torch.log(output)
+    view = [1] * y_pred.dim()
+    view[axis] = y_pred.shape[axis]
+    weighting_factor = _ops.tf_pow(1.0 - output, gamma).double() * alpha.to(y_pred.device).reshape(view)
+    return (weighting_factor * cce.double()).sum(axis)
 
 
 def focal_loss(gamma: float = 2.0, alpha: float = 0.25) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -1421,10 +1465,11 @@ class _Wrapped(Loss):
     def get_config(self) -> dict:
         cfg = {**super().get_config(), **self._kwargs()}
         if isinstance(cfg.get("alpha"), torch.Tensor):
-            # a list as given (the tensor holds it rounded to float32, as Keras computes); an array or tensor as
-            # given, as Keras's config keeps it (a list would come back from from_config rounded to float32)
+            # a list as given (Python floats; NumPy float64s kept, which from_config converts at float64 again, as
+            # Keras does); an array or tensor as given, as Keras's config keeps it (a list would come back from
+            # from_config rounded to float32)
             given = getattr(self, "_alpha_as_given", None)
-            cfg["alpha"] = ([float(v) for v in given] if isinstance(given, (list, tuple))
+            cfg["alpha"] = ([v if isinstance(v, float) else float(v) for v in given] if isinstance(given, (list, tuple))
                             else given if hasattr(given, "dtype") else cfg["alpha"].tolist())
         return cfg
 
@@ -1681,13 +1726,24 @@ class CategoricalFocalCrossentropy(_Wrapped):
     _fn = staticmethod(_categorical_focal_crossentropy)
 
     def _kernel_path(self) -> bool:
-        return True
+        # a float64 alpha: Keras computes the per-sample losses in float64 before casting them to the loss's dtype
+        return not (isinstance(self._alpha, torch.Tensor) and self._alpha.dtype == torch.float64)
+
+    def call(self, y_true, y_pred):
+        values, mask = super().call(y_true, y_pred)
+        if values.dtype == torch.float64 and not self._kernel_path():
+            # Keras's Loss casts the losses to its dtype: a float64 alpha promoted them only inside
+            cdt = _compute_dtype(_as_tensor(y_pred), self.dtype)
+            values = values.to(torch.float32 if cdt in _HALF else cdt)
+        return values, mask
 
     def _reduced_kernel(self, x2, y2, r):
         from torch_impl.kernels import ops
 
         alpha = self._alpha
         if isinstance(alpha, torch.Tensor):
+            if alpha.numel() == 1:
+                alpha = alpha.reshape(1).expand(x2.shape[-1]).contiguous()  # one value for every class
             if alpha.numel() != x2.shape[-1]:
                 raise ValueError(
                     f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
@@ -1710,7 +1766,8 @@ class CategoricalFocalCrossentropy(_Wrapped):
     @property
     def alpha(self):
         """``alpha`` as given (a float, or the per-class list, array or tensor), as Keras keeps it; the loss
-        computes with it checked (a list rounded to float32, as Keras's ``convert_to_tensor``)."""
+        computes with it checked (a list converted as Keras's ``convert_to_tensor``: Python floats rounded to
+        float32, NumPy float64s kept)."""
         return self._alpha_as_given
 
     @alpha.setter
