@@ -28,6 +28,7 @@ import functools
 import math
 import os
 import platform
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -554,3 +555,12 @@ def tf_cast(value, dtype: torch.dtype, device=None) -> torch.Tensor:
     Python float carries float32 rounding even in float64 (``tf.cast(0.1, tf.float64)`` is
     ``0.10000000149011612``) while a NumPy float64 keeps its value."""
     return tf_convert(value).to(dtype=dtype, device=device)
+
+
+def warn_softmax_of_size_one(x: torch.Tensor, axis, stacklevel: int = 3) -> None:
+    """Keras's ``ops.softmax`` warning for an integer ``axis`` of size 1 (every output is 1: a sigmoid was likely
+    meant; ``keras/src/ops/nn.py``, ``softmax``), shared by the softmax layer, activation and op."""
+    if isinstance(axis, int) and -x.dim() <= axis < x.dim() and x.shape[axis] == 1:
+        warnings.warn(f"You are using a softmax over axis {axis} of a tensor of shape {tuple(x.shape)}. This axis "
+                      "has size 1. The softmax operation will always return the value 1, which is likely not what "
+                      "you intended. Did you mean to use a sigmoid instead?", UserWarning, stacklevel=stacklevel)

@@ -1558,6 +1558,7 @@ def softmax(x, axis=-1) -> torch.Tensor:
     elif isinstance(axis, tuple):
         out = _axis_tuple_apply(torch.softmax, x, axis)
     else:
+        _ops.warn_softmax_of_size_one(x, axis)
         out = torch.softmax(x, axis)
     out._keras_logits = x
     return out

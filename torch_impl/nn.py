@@ -1170,6 +1170,7 @@ class Softmax(nn.Module):
             out = torch.exp(x - torch.logsumexp(x, dim=dims, keepdim=True))
         else:
             dim = axis[0] if isinstance(axis, (tuple, list)) else axis
+            _ops.warn_softmax_of_size_one(x, dim)
             out = torch.softmax(x, dim)
             if mask is None:
                 out._keras_logits = x  # Keras's activations.softmax caches its logits
@@ -1742,6 +1743,7 @@ def _glu(x: torch.Tensor) -> torch.Tensor:
 
 
 def _softmax(x: torch.Tensor) -> torch.Tensor:
+    _ops.warn_softmax_of_size_one(x, -1)
     return torch.softmax(x, -1)
 
 
