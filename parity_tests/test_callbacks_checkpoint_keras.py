@@ -183,9 +183,10 @@ CONFIGS = {
 }
 
 
-#: 7-20 s each in a clean-clone run; `make test` keeps best-only with mode auto, best-only by batches, a missing
-#: monitor and the whole model, `make test-all` the rest
-CHECKPOINT_SLOW = {"every-epoch", "best-val_loss", "best-val_loss-mode-max", "initial_value_threshold", "save_freq-3"}
+#: 7-20 s each in a clean-clone run; `make test` keeps best-only with mode auto and a missing monitor (the whole
+#: model: test_model_checkpoint_options_keras_reference), `make test-all` the rest
+CHECKPOINT_SLOW = {"every-epoch", "best-val_loss", "best-val_loss-mode-max", "initial_value_threshold", "save_freq-3",
+                   "save_freq-3-best-loss", "whole-model-fixed-path"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in CHECKPOINT_SLOW else n

@@ -404,6 +404,7 @@ def test_knowledge_distillation_like_keras(dt):
     assert out["weights"] <= (1e-12 if dt == "float64" else 1e-4)
 
 
+@pytest.mark.slow  # runs the slow test_knowledge_distillation_like_keras's float64 distillation (20-30 s)
 def test_keras_distiller_trains_the_teacher():
     """Keras quirk of the tutorial (matched, not copied blindly): its teacher is a tracked attribute of the
     ``Distiller``, so ``distiller.trainable_variables`` hold the teacher's weights, and ``teacher(x,

@@ -1068,6 +1068,7 @@ class AudioDenoiser(torch.nn.Module):
         return self.c2(torch.tanh(self.c1(x[:, None, :])))[:, 0]
 
 
+@pytest.mark.slow  # make test headroom: 10-20 s in the suite
 @pytest.mark.parametrize("dt", DTYPES)
 def test_multi_resolution_stft_loss_like_keras(dt):
     """``model.compile(optimizer=Adam(1e-3), loss=multi_resolution_stft_loss)``, ``fit`` with validation data,

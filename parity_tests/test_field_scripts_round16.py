@@ -788,7 +788,7 @@ def _scenes(n, size, num_classes, rng):
     return images, smooth.argmax(-1) % num_classes
 
 
-@pytest.mark.parametrize("dt, upsample", [("float64", "keras_ops"),
+@pytest.mark.parametrize("dt, upsample", [pytest.param("float64", "keras_ops", marks=pytest.mark.slow),
                                           pytest.param("float32", "keras_ops", marks=pytest.mark.slow),
                                           pytest.param("float64", "F.interpolate", marks=pytest.mark.slow)])
 def test_deeplabv3_plus_segmentation_like_keras(dt, upsample):

@@ -186,7 +186,7 @@ class _MnistConvNet(torch.nn.Module):
         return self.fc(self.drop(h.permute(0, 2, 3, 1).flatten(1)))
 
 
-@pytest.mark.parametrize("variant", ["categorical_crossentropy", "focal", "sparse_top_k"])
+@pytest.mark.parametrize("variant", ["categorical_crossentropy", pytest.param("focal", marks=pytest.mark.slow), pytest.param("sparse_top_k", marks=pytest.mark.slow)])  # make test: one variant
 @pytest.mark.parametrize("dt", DTYPES)
 def test_mnist_convnet_like_keras(dt, variant):
     """The script's model and ``fit(batch_size=128, validation_split=0.1)``, then ``evaluate`` and ``predict``.
@@ -278,7 +278,7 @@ class _ConvText(torch.nn.Module):
         return self.out(self.d1(torch.relu(self.fc(h))))
 
 
-@pytest.mark.parametrize("variant", ["tf_basic_text", "kerasio_conv1d"])
+@pytest.mark.parametrize("variant", ["tf_basic_text", pytest.param("kerasio_conv1d", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("dt", DTYPES)
 def test_text_classification_like_keras(dt, variant):
     """Both text scripts with ``optimizer="adam"``. The port's ``nn.Embedding`` needs ``sparse=True``: Keras's

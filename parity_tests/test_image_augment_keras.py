@@ -89,7 +89,7 @@ def test_random_rotation_like_keras(fill_mode, interpolation):
 
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("fill_mode", FILL_MODES)
-@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_random_zoom_and_translation_like_keras(dt, fill_mode, interpolation):
     x = np.random.default_rng(1).normal(size=(6, 7, 9, 3)).astype(dt)
     kw = dict(fill_mode=fill_mode, interpolation=interpolation, fill_value=-0.25)

@@ -73,6 +73,7 @@ import torch.nn.functional as F
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
+from parity_tests.grid import every_nth  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import keras_backend as TK  # noqa: E402
@@ -1000,7 +1001,7 @@ def _check_training(name: str, dt: str) -> None:
 
 
 @pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("name", list(TRAIN))
+@pytest.mark.parametrize("name", every_nth(list(TRAIN), 2))
 def test_three_adam_steps_like_model_fit(name, dt):
     """``compile(optimizer="adam", loss=field_losses(K)[name])`` and ``fit(batch_size=32, epochs=3)`` on 32
     samples (three Adam steps) against ``torch_impl.fit`` with ``field_losses(torch_impl.keras_backend)[name]``

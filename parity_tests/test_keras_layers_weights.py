@@ -146,7 +146,7 @@ class _SmallCNN(torch.nn.Module):
         return self.out(h.movedim(1, -1).flatten(1))
 
 
-@pytest.mark.parametrize("case", ["lstm", "cnn"])
+@pytest.mark.parametrize("case", ["lstm", pytest.param("cnn", marks=pytest.mark.slow)])
 def test_training_runs_like_keras(case):
     """Whole runs from the same weights: the text LSTM (sparse embedding gradient, Adam, binary crossentropy on
     a sigmoid output) and the CNN (Adam, sparse categorical crossentropy from logits)."""

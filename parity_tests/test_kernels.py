@@ -19,6 +19,7 @@ pytest.importorskip("triton")
 from scenarios.loss_cases import default_grid  # noqa: E402
 from scenarios.loss_parity import compare  # noqa: E402
 from torch_impl import kernels, losses  # noqa: E402
+from parity_tests.grid import every_nth  # noqa: E402
 from torch_impl.harness import loss_value_and_grad  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -240,12 +241,13 @@ def test_forward_only_writes_no_gradient(name, kw, reduction):
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("single_pass_max", ["default", "0"])
-@pytest.mark.parametrize("n,c", [(5, 300), (33, 6)])
-@pytest.mark.parametrize("from_logits", [True, False])
-@pytest.mark.parametrize("alpha,gamma", [(0.25, 2.0), ("per_class", 1.5)])
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
-@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+_FOCAL_GRID = [(s, n, c, fl, a, g, r, sm) for s in ("default", "0") for n, c in ((5, 300), (33, 6))
+               for fl in (True, False) for a, g in ((0.25, 2.0), ("per_class", 1.5))
+               for r in ("sum_over_batch_size", "none") for sm in (0.0, 0.1)]
+
+
+@pytest.mark.parametrize("single_pass_max,n,c,from_logits,alpha,gamma,reduction,smoothing",
+                         every_nth(_FOCAL_GRID, 3, unpack=True, ids=["-".join(map(str, v)) for v in _FOCAL_GRID]))
 def test_categorical_focal_single_pass_and_chunked(n, c, from_logits, alpha, gamma, reduction, smoothing,
                                                    single_pass_max, monkeypatch):
     """Both categorical focal kernels (one read of a row held in registers; three sweeps over chunks)."""
@@ -402,10 +404,12 @@ NONFINITE_LOSSES = [  # (name, config, single-pass cap): the softmax kernels sin
 ]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-@pytest.mark.parametrize("bad", list(NONFINITE))
-@pytest.mark.parametrize("reduction", ["none", "sum_over_batch_size"])
-@pytest.mark.parametrize("name,cfg,single_pass_max", NONFINITE_LOSSES, ids=lambda v: str(v))
+_NONFINITE_GRID = [(name, cfg, cap, r, bad, dt) for name, cfg, cap in NONFINITE_LOSSES
+                   for r in ("none", "sum_over_batch_size") for bad in NONFINITE for dt in ("float32", "bfloat16")]
+
+
+@pytest.mark.parametrize("name,cfg,single_pass_max,reduction,bad,dtype",
+                         every_nth(_NONFINITE_GRID, 3, unpack=True, ids=["-".join(map(str, v)) for v in _NONFINITE_GRID]))
 def test_nonfinite_predictions_like_eager(name, cfg, single_pass_max, reduction, bad, dtype, monkeypatch):
     """NaN, +-inf and an all-zero probability row give the eager path's (Keras's, by test_nonfinite_keras)
     NaNs, infinities and zero gradients: a clip must not turn a NaN prediction into a finite loss."""

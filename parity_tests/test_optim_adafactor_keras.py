@@ -129,7 +129,7 @@ FIXED = [{}, {"learning_rate": 0.1}, {"learning_rate": 0.5, "clip_threshold": 0.
          {"learning_rate": ("CosineDecay", {"initial_learning_rate": 0.3, "decay_steps": 10})}]
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("cfg", every_nth(FIXED, 2, ids=[f"adafactor-{i}" for i in range(len(FIXED))]))
 def test_adafactor_steps_match_fit(cfg, dtype):
     rng = np.random.default_rng(zlib.crc32(f"adafactor{cfg}{dtype}".encode()))

@@ -157,7 +157,8 @@ FIT_CASES = [("adagrad", {"learning_rate": 0.05}, torch.optim.Adagrad, {"lr": 0.
              ("ftrl", {"learning_rate": 0.1, "l2_regularization_strength": 0.01}, None, None, None)]
 
 
-@pytest.mark.parametrize("name,cfg,torch_cls,torch_cfg,differs", FIT_CASES, ids=[c[0] for c in FIT_CASES])
+@pytest.mark.parametrize("name,cfg,torch_cls,torch_cfg,differs",
+                         every_nth(FIT_CASES, 2, unpack=True, ids=[c[0] for c in FIT_CASES]))
 def test_fit_like_keras_and_the_torch_optimizer_of_the_same_name(name, cfg, torch_cls, torch_cfg, differs):
     """``fit`` with the optimizer against ``model.fit`` (float64, every history key, every epoch); the same
     run with torch's optimizer of the same name and rate: Adagrad (accumulator from 0, eps 1e-10 outside the

@@ -24,7 +24,7 @@ from torch_impl.nn import build_model, load_keras_weights  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
-@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("scale", [None, 4.0])
 def test_fit_with_multi_optimizer_like_keras(dt, scale):
     x, y, spec = dense_classifier_case(12, 160)

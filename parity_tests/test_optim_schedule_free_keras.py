@@ -21,6 +21,7 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from keras_impl.models import build_model as keras_build  # noqa: E402
+from parity_tests.grid import every_nth  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
 from parity_tests.test_optim_fuzz_keras import (SCHEDULES, SHAPES, _grads, check, dense_classifier_case,  # noqa: E402
                                                 random_rate, random_shared_options)
@@ -42,7 +43,7 @@ FIXED = [{}, {"learning_rate": 0.02}, {"learning_rate": 0.02, "warmup_steps": 3}
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("cfg", FIXED, ids=[f"sfadamw-{i}" for i in range(len(FIXED))])
+@pytest.mark.parametrize("cfg", every_nth(FIXED, 2, ids=[f"sfadamw-{i}" for i in range(len(FIXED))]))
 def test_schedule_free_steps_match_fit(cfg, dtype):
     rng = np.random.default_rng(zlib.crc32(f"{NAME}{cfg}{dtype}".encode()))
     w0 = [rng.normal(size=s).astype(dtype) for s in SHAPES]
@@ -62,7 +63,7 @@ def _random_case(seed: int):
     return cfg, dtype, float(r.choice([1.0, 1e-3, 1e3])), int(r.integers(3, 13))
 
 
-@pytest.mark.parametrize("seed", range(16))
+@pytest.mark.parametrize("seed", every_nth(range(16), 2))
 def test_schedule_free_random_configurations_match_fit(seed):
     """16 seeded configurations: its own arguments with schedules, decay, the three clippings, accumulation,
     loss scale and EMA; gradients of three magnitudes, 3 to 12 steps."""

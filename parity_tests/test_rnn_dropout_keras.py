@@ -291,7 +291,7 @@ class _ImdbLstm(torch.nn.Module):
         return self.out(h[:, -1])
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("kind", ["lstm", pytest.param("gru", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_imdb_lstm_recipe_fit_like_keras(kind, dt):
     """Unseeded dropout on both sides: ``keras.utils.set_random_seed(7)`` then the model, and
