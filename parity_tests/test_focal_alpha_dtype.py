@@ -95,8 +95,9 @@ def test_alpha_kinds_dtype_and_values_like_keras():
 
 def test_one_value_alpha_on_the_kernel_path():
     """A one-element per-class ``alpha`` (``[0.3]``) broadcasts to every class on the fused-kernel path too (the
-    functional form read a stride-0 view there, 1.1 off; the class raised); a float64 alpha takes the eager path
-    (Keras computes those losses in float64)."""
+    functional form read a stride-0 view there, 1.1 off; the class raised); with a float64 alpha the functional
+    form takes the eager path (Keras promotes its result to float64), the class keeps the kernel (float32 values
+    within its tolerance of Keras's float64-then-cast ones)."""
     from torch_impl import kernels
 
     if not (kernels.triton_available() and (kernels.interpreter_mode() or torch.cuda.is_available())):

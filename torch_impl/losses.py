@@ -1726,12 +1726,15 @@ class CategoricalFocalCrossentropy(_Wrapped):
     _fn = staticmethod(_categorical_focal_crossentropy)
 
     def _kernel_path(self) -> bool:
-        # a float64 alpha: Keras computes the per-sample losses in float64 before casting them to the loss's dtype
-        return not (isinstance(self._alpha, torch.Tensor) and self._alpha.dtype == torch.float64)
+        # also with a float64 alpha (a NumPy array's default) on float32 inputs: Keras computes those losses in
+        # float64 and casts them to float32, which the eager path replays; the fused kernel (CUDA) computes in
+        # float32 with alpha rounded, within float32's tolerance of it, at the kernel's speed
+        return True
 
     def call(self, y_true, y_pred):
         values, mask = super().call(y_true, y_pred)
-        if values.dtype == torch.float64 and not self._kernel_path():
+        if values.dtype == torch.float64 and isinstance(self._alpha, torch.Tensor) and \
+                self._alpha.dtype == torch.float64:
             # Keras's Loss casts the losses to its dtype: a float64 alpha promoted them only inside
             cdt = _compute_dtype(_as_tensor(y_pred), self.dtype)
             values = values.to(torch.float32 if cdt in _HALF else cdt)
