@@ -109,13 +109,19 @@ def _keras_seed_state(obj) -> tuple:
     return tuple(int(v) for v in keras.ops.convert_to_numpy(generator.state))
 
 
-def _check_history(th: dict, kh: dict, dt: str, keys=None) -> None:
-    """Every key of Keras's history, every epoch, within the standard of ``dt``."""
-    tol = F64 if dt == "float64" else F32
+def _check_history(th: dict, kh: dict, dt: str, keys=None, tol=None, same_keys: bool = False) -> float:
+    """Every key of Keras's history (or ``keys``), every epoch, within ``tol`` (relative; default the standard of
+    ``dt``), printed; ``same_keys``: the two histories log the same keys. Returns the worst figure."""
+    tol = (F64 if dt == "float64" else F32) if tol is None else tol
+    if same_keys:
+        assert sorted(th) == sorted(kh)
+    worst = 0.0
     for k in keys or kh:
         r = _rel(th[k], kh[k])
+        worst = max(worst, r)
         print(f"  {k}: Keras {np.round(kh[k], 6).tolist()} torch_impl {np.round(th[k], 6).tolist()} max rel {r:.1e}")
         assert r <= tol, k
+    return worst
 
 
 def _final_check(th: dict, kh: dict, dt: str, keys=None) -> None:

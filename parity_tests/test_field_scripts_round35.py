@@ -116,7 +116,7 @@ tf = pytest.importorskip("tensorflow")
 
 from keras import layers  # noqa: E402
 
-from parity_tests.test_field_scripts_round2 import DTYPES, _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import DTYPES, _check_history, _precision, _rel  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl.nn import keras_weights, load_keras_weights  # noqa: E402
@@ -141,14 +141,7 @@ def _restore_global_policy():
 
 def _check(th: dict, kh: dict, tol: float, keys=None) -> float:
     """Every key of Keras's history (or ``keys``), every epoch, within ``tol`` (relative); the worst figure."""
-    worst = 0.0
-    assert sorted(th) == sorted(kh)
-    for k in keys or kh:
-        r = _rel(th[k], kh[k])
-        worst = max(worst, r)
-        print(f"  {k}: Keras {np.round(kh[k], 6).tolist()} torch_impl {np.round(th[k], 6).tolist()} max rel {r:.1e}")
-        assert r <= tol, k
-    return worst
+    return _check_history(th, kh, "", keys, tol=tol, same_keys=True)
 
 
 def _apart(ours, keras_ws) -> float:

@@ -121,7 +121,7 @@ tf = pytest.importorskip("tensorflow")
 from keras import layers  # noqa: E402
 from tensorflow.keras import backend as KK  # noqa: E402  (the scripts' ``K``: Keras 3's legacy backend)
 
-from parity_tests.test_field_scripts_round2 import _precision, _rel  # noqa: E402
+from parity_tests.test_field_scripts_round2 import _check_history, _precision, _rel  # noqa: E402
 from parity_tests.test_field_scripts_round5 import _Siamese  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import keras_backend as K  # noqa: E402
@@ -136,13 +136,7 @@ F64, F32 = 1e-12, 1e-3  # history standards, relative (float64: tighter than DES
 
 def _check(th: dict, kh: dict, dt: str, keys=None) -> float:
     """Every key of Keras's history (or ``keys``), every epoch, within the standard of ``dt``; the worst figure."""
-    tol, worst = (F64 if dt == "float64" else F32), 0.0
-    for k in keys or kh:
-        r = _rel(th[k], kh[k])
-        worst = max(worst, r)
-        print(f"  {k}: Keras {np.round(kh[k], 6).tolist()} torch_impl {np.round(th[k], 6).tolist()} max rel {r:.1e}")
-        assert r <= tol, k
-    return worst
+    return _check_history(th, kh, dt, keys, tol=F64 if dt == "float64" else F32)
 
 
 def _mlp(sizes, act):

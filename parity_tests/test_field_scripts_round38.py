@@ -114,19 +114,12 @@ from keras import layers  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
     DTYPES, _final_check, _histogram, _precision)
+from parity_tests.test_field_scripts_round27 import _keras_moved, _moved  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import optim  # noqa: E402
 from torch_impl.nn import Dropout, load_keras_weights  # noqa: E402
 
 pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _moved(net: torch.nn.Module, before: list) -> float:
-    return max(float((p.detach() - b).abs().max()) for p, b in zip(net.parameters(), before))
-
-
-def _keras_moved(km, initial: list) -> float:
-    return max(float(np.abs(a - b).max()) for a, b in zip(km.get_weights(), initial))
 
 
 def _torch_epochs(net, xt, target, loss_fn, opt, epochs, bs):
