@@ -23,11 +23,11 @@ demo: $(STAMP)
 
 # The default suite: everything except the cases marked `slow`.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" --durations=25 parity_tests
+	$(PY) -m pytest -n 2 --dist worksteal -m "not slow" --durations=25 parity_tests
 
 # Everything, the slow grid included.
 test-all: $(STAMP)
-	$(PY) -m pytest -n 2 parity_tests
+	$(PY) -m pytest -n 2 --dist worksteal parity_tests
 
 bench: $(STAMP)
 	$(VENV)/bin/lossparity bench --device cpu

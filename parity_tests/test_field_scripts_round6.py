@@ -183,6 +183,7 @@ class _AdditionRnn(torch.nn.Module):
         return self.dense(self.decoder(repeated)[0])
 
 
+@pytest.mark.slow  # make test headroom; round 6's seq2seq LSTM runs by default
 @pytest.mark.parametrize("dt", DTYPES)
 def test_addition_rnn_like_keras(dt):
     """The tutorial trains with ``model.fit(..., epochs=1)`` in a loop and prints a few validation questions
@@ -290,6 +291,7 @@ class _CharLstm(torch.nn.Module):
         return self.dense(self.lstm(x)[1][0][-1])
 
 
+@pytest.mark.slow  # make test headroom; round 15's keras.random.categorical char-LSTM runs by default
 @pytest.mark.parametrize("dt", DTYPES)
 def test_char_lstm_text_generation_like_keras(dt):
     """The tutorial's loop: ``fit(epochs=1)``, then text sampled at the temperatures 0.2, 0.5, 1.0 and 1.2 from

@@ -26,6 +26,7 @@ import torch
 
 keras = pytest.importorskip("keras")
 
+from parity_tests.grid import every_nth  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _check_history, _precision  # noqa: E402
 from torch_impl import callbacks as tcb  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
@@ -154,7 +155,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", every_nth(list(CASES), 2))
 def test_fit_steps_per_epoch_like_keras(case):
     fit_kw, batches, warned = CASES[case]
     _compare(fit_kw, batches, warned)

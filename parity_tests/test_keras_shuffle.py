@@ -84,7 +84,7 @@ def test_order_edge_cases():
         keras_shuffle_order(5, 1, shuffle="rows")
 
 
-@pytest.mark.parametrize("validation_split", [0.0, 0.25])
+@pytest.mark.parametrize("validation_split", [pytest.param(0.0, marks=pytest.mark.slow), 0.25])
 def test_fit_with_keras_shuffle_like_keras(validation_split):
     """The everyday script: ``keras.utils.set_random_seed(42)``, build, ``model.fit(x, y)`` with Keras's default
     ``shuffle=True``. Port: ``keras_init_(net, seed=42)`` and ``fit(..., seed=42)``. float64 histories within

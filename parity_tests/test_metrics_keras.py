@@ -535,6 +535,7 @@ def test_fit_binary_metrics_like_keras(dt):
     assert te["AUC"] == pytest.approx(ke["AUC"], rel=tol)
 
 
+@pytest.mark.slow  # make test headroom; test_fit_binary_metrics_like_keras runs by default
 @pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_fit_multiclass_metrics_like_keras(dt):
     """A softmax classifier with sparse labels: top-k, sparse crossentropy as a metric, a callable metric

@@ -133,7 +133,7 @@ class _TextNet(torch.nn.Module):
         return self.output_dense(torch.tanh(self.dense(self.embedding(x.long()).mean(1))))
 
 
-@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_fit_with_muon_like_keras(dt):
     """``fit`` with ``Muon(model.named_parameters(), exclude_layers=["output_dense"])`` against ``model.fit``:
     the embedding (by its name) and the output layer (by the regular expression) take the AdamW step, the hidden

@@ -73,7 +73,7 @@ def test_schedule_free_random_configurations_match_fit(seed):
     check(f"random {seed}", NAME, cfg, w0, _grads(rng, SHAPES, steps, dtype, scale), dtype, eager=False)
 
 
-@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("dt", ["float64", pytest.param("float32", marks=pytest.mark.slow)])
 def test_fit_with_schedule_free_adamw_like_keras(dt):
     """``fit`` with ScheduleFreeAdamW (warm-up, weight decay) against ``model.fit`` with the optimizer built
     before it: every history key, every epoch."""

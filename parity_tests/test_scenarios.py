@@ -32,7 +32,10 @@ FLOAT64_DEFAULT = ["zero_target_rows", "imbalance_90_5_5_learnable_class_weight"
 FLOAT32_SLOW = {"relu_batchnorm", "relu_batchnorm_learnable", "imbalance_90_5_5", "imbalance_90_5_5_learnable",
                 "capacity_linear_learnable", "capacity_hidden_learnable", "deep_sigmoid_learnable",
                 "bce_binary_labels", "binary_balanced_learnable", "bce_labels_0_3", "binary_900_100_keras_focal",
-                "binary_900_100_learnable", "binary_900_100_learnable_balanced", "zero_target_rows"}
+                "binary_900_100_learnable", "binary_900_100_learnable_balanced", "zero_target_rows",
+                # checked by default in float64, or by the literal twin in float32 (adam_lr_1_literal)
+                "imbalance_90_5_5_learnable_class_weight", "saturated_probabilities", "int_labels_with_cce",
+                "adam_lr_1"}
 
 
 @lru_cache(maxsize=None)
