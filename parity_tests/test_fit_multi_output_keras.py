@@ -24,7 +24,9 @@ model returning a list (named with ``output_names=``, Keras's output layers' nam
    or a shorter list; with ``class_weight``): Keras's loss placement and its metrics' zip, Keras's ``KeyError`` for
    one loss; ``sample_weight=[w, None]``; a model returning a dict of one output with ``y`` one array; the same
    without ``output_names`` for a model returning a dict (its keys in any order; one array, a list, a dict ``y``),
-   and Keras's errors there (``TypeError`` for listed weights, ``KeyError`` for a dict ``y`` with metrics).
+   and Keras's errors there (``TypeError`` for listed weights, ``KeyError`` for a dict ``y`` with metrics, at the
+   first step also where the metrics name an output ``y`` lacks or ``output_names`` are given); a dict ``y`` for a
+   ``loss`` dict's outputs with ``output_names`` trains as Keras's.
 
 Keras's rules these pin (``keras/src/trainers/compile_utils.py``): ``loss`` is ``sum(w_i * loss_i)`` plus the
 regularization penalties once, averaged over the batches weighted by their sizes; each ``<name>_loss`` is the
@@ -888,6 +890,98 @@ def test_y_for_a_loss_dicts_outputs_errors_like_keras():
             assert k_events == t_events == ["begin"]
             if error is KeyError:
                 assert terr.value.args == kerr.value.args
+
+
+def _first_step_errors(cases, as_list=False, eager=True):
+    """Keras's fit and torch_impl's of each ``(compile's arguments, y, output_names)`` case, each failing: the two
+    exceptions and the callbacks each side ran before (``on_train_begin``, ``on_train_batch_begin``)."""
+    x = _heads_data()[0]
+    out = []
+    for compile_args, y, names in cases:
+        keras.utils.set_random_seed(41)
+        model = _keras_heads(as_list=as_list)
+        model.compile(optimizer="sgd", run_eagerly=eager, **compile_args)
+        k_events, t_events = [], []
+        with pytest.raises(Exception) as kerr:
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[keras.callbacks.LambdaCallback(
+                on_train_begin=lambda logs: k_events.append("begin"),
+                on_train_batch_begin=lambda batch, logs: k_events.append("batch"))])
+        with pytest.raises(Exception) as terr:
+            tfit.fit(_Heads(as_list=as_list), x, y, optimizer="sgd", epochs=1, verbose=0, **compile_args,
+                     **({"output_names": names} if names else {}),
+                     callbacks=[tcb.LambdaCallback(on_train_begin=lambda logs: t_events.append("begin"),
+                                                   on_train_batch_begin=lambda batch, logs: t_events.append("batch"))])
+        print(f"{compile_args}, y {type(y).__name__}, output_names {names}: Keras {kerr.value!r} {k_events}\n"
+              f"  torch_impl {terr.value!r} {t_events}: {terr.value}")
+        out.append((kerr.value, terr.value, k_events, t_events))
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_dict_y_without_outputs_metrics_look_up_errors_like_keras():
+    """A dict ``y`` for the outputs a ``loss`` dict names, and metrics: Keras 3.15.1's ``CompileMetrics`` looks
+    every output's name up in the dict ``y`` (``compile_utils.py:339-341``), ``KeyError`` at the first step (after
+    ``on_train_batch_begin``), whether the metrics name an output ``y`` lacks (``a``, without ``output_names``:
+    torch_impl raised ``ValueError("`metrics` names outputs ['a'] the model does not have")`` when it set the
+    arguments up) or only the labelled one, with ``output_names`` (torch_impl raised ``Expected keys ['a', 'b'] in
+    loss dict`` then, Keras's error for a model returning a list). Now Keras's ``KeyError`` at its moment (also a
+    ``ValueError``)."""
+    _, _, yb, _, _ = _heads_data()
+    cases = [(dict(loss={"b": "mse"}, metrics={"a": "mae"}), {"b": yb}, None),
+             (dict(loss={"b": "mse"}, metrics={"b": "mae"}), {"b": yb}, ["a", "b"])]
+    with _precision("float64"):
+        for kerr, terr, k_events, t_events in _first_step_errors(cases):
+            assert type(kerr) is KeyError and isinstance(terr, KeyError) and isinstance(terr, ValueError)
+            assert terr.args == kerr.args == ("a",)
+            assert t_events == k_events == ["begin", "batch"]
+
+
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_dict_y_without_outputs_named_by_output_names_trains_like_keras():
+    """``output_names`` given, a model returning a dict, a ``loss`` dict and a dict ``y`` for its outputs alone,
+    no metrics: Keras trains (its ``CompileLoss`` finds each loss's output by its key; the ``Expected keys`` error is
+    for a model returning a list, ``compile_utils.py:565-582``); torch_impl raised that error when it set the
+    arguments up, and now trains as Keras."""
+    _, _, yb, _, w = _heads_data()
+    with _precision("float64"):
+        kh, th = _heads_fit_both("ab", False, {"b": yb}, dict(loss={"b": "mse"}),
+                                 dict(sample_weight={"b": w}, validation_split=0.2))
+    print(f"dict y for b of a, b, output_names: keys {sorted(kh)}, Keras's loss {kh['loss']}, max abs diff "
+          f"{_max_abs(th, kh):.1e}")
+    assert sorted(th) == sorted(kh) == ["loss", "val_loss"]
+    assert _max_abs(th, kh) < 1e-14
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_dict_y_without_outputs_more_errors_like_keras():
+    """More of the above: ``weighted_metrics`` naming the unlabelled output (``KeyError``); with ``output_names``,
+    metrics naming it (``KeyError``) and a model returning a list (Keras's ``ValueError: Expected keys ...`` at the
+    first step, where torch_impl raised it at set-up); a list ``y`` in the wrong order for outputs of other widths
+    (Keras's default, traced step: ``ValueError: Dimensions must be equal, but are 3 and 2 for '{{node
+    compile_loss/mse/sub}} ...`` with the graph's node names, which torch_impl does not copy; eager Keras's
+    ``InvalidArgumentError`` is no ``ValueError``): the type and the moment."""
+    x, ya, yb, _, _ = _heads_data()
+    with _precision("float64"):
+        results = _first_step_errors([(dict(loss={"b": "mse"}, weighted_metrics={"a": "mae"}), {"b": yb}, None),
+                                      (dict(loss={"b": "mse"}, metrics={"a": "mae"}), {"b": yb}, ["a", "b"])])
+        for kerr, terr, k_events, t_events in results:
+            assert type(kerr) is KeyError and isinstance(terr, KeyError) and isinstance(terr, ValueError)
+            assert terr.args == kerr.args == ("a",) and t_events == k_events == ["begin", "batch"]
+        results = _first_step_errors([(dict(loss={"b": "mse"}, metrics={"b": "mae"}), {"b": yb}, ["a", "b"]),
+                                      (dict(loss={"b": "mse"}), {"b": yb}, ["a", "b"])], as_list=True)
+        for kerr, terr, k_events, t_events in results:
+            assert type(kerr) is ValueError and type(terr) is ValueError and terr.args == kerr.args
+            assert "Expected keys ['a', 'b'] in loss dict" in str(terr) and t_events == k_events == ["begin", "batch"]
+        wide = np.concatenate([ya, yb[:, :1]], axis=1)  # labels of 3 columns for the 2 of output a
+        for as_list in (True, False):
+            results = _first_step_errors([(dict(loss=["mse", "mse"] if as_list else {"a": "mse", "b": "mse"}),
+                                           [wide, yb], ["a", "b"] if as_list else None)], as_list=as_list, eager=False)
+            for kerr, terr, k_events, t_events in results:
+                assert type(kerr) is ValueError and type(terr) is ValueError and t_events == k_events == ["begin",
+                                                                                                        "batch"]
+                assert "Dimensions must be equal, but are 3 and 2" in str(kerr)
+                assert "y_true.shape=(30, 3), y_pred.shape=(30, 2)" in str(terr)
 
 
 def test_per_output_sample_weight_none_and_one_output_dict_like_keras():

@@ -917,6 +917,10 @@ class _MultiOutput:
         self._metrics_only = loss is None and any(m is not None and m != () for m in (metrics, weighted_metrics))
         self._labelled = None
         self._unless_dict = None  # raised if the model does not return a dict (see flat)
+        if by_keys is True:  # a dict y: metrics naming other outputs of the model, looked up in y at the first step
+            named = {str(k) for m in (metrics, weighted_metrics) if isinstance(m, dict) for k in m} - set(names)
+            if named and (not isinstance(loss_weights, dict) or {str(k) for k in loss_weights} <= set(names)):
+                names = sorted(set(names) | named)  # provisional until the model has run (see _resolve)
         try:
             self._build(names, keyed)
         except ValueError as error:  # maybe dict arguments keyed by the dict the model returns: known when it has run
@@ -1053,8 +1057,9 @@ class _MultiOutput:
                 raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
                                  "the outputs with output_names=[...].")
             parts = _by_output(value, self.names, what)
-            if what == "y":
-                self._check_labels(parts)
+            if what == "y":  # a dict y of a model returning a dict: metrics' missing labels at the step (_unlabelled)
+                self._check_labels(parts, metrics=not (isinstance(value, dict) and (
+                    self._by_keys or self._unless_dict is not None)))
         elif shared:  # one sample_weight array: Keras weighs every output's loss and weighted metrics with it
             parts = [value] * len(self.names)
         else:
@@ -1107,6 +1112,8 @@ class _MultiOutput:
         labels = self._parts(y, "y", lambda a: _labels(a, dtype, device), shared=False)
         if self._by_keys and labels is not None:  # a dict y: placed by its keys until the model has run
             labels.names = tuple(self.names)
+        elif self._unless_dict is not None and isinstance(y, dict) and labels is not None:  # output_names given
+            labels.missing = self._unlabelled(labels)
         return labels
 
     def _loss_order(self) -> list:
@@ -1203,15 +1210,21 @@ class _MultiOutput:
             if part.for_metrics is not None:
                 out.for_metrics = (part.for_metrics + [None] * len(self.names))[:len(self.names)]
             part = out
-        if part.what == "y" and part.for_metrics is None and part.missing is None and \
-                any(m is not None and m != () for m in self._config[3:5]):  # metrics given (as _metrics_only)
-            missing = [k for k, p in zip(self.names, part.parts) if p is None]
-            if missing:
-                part.missing = _MissingLabels(missing[0], f"y has no labels for outputs {missing}: with metrics, Keras "
-                                                          "3.15.1's CompileMetrics looks every output's name up in a "
-                                                          f"dict y (KeyError: {missing[0]!r} at the first step); the "
-                                                          f"model's outputs: {self.names}.")
+        if part.what == "y" and part.for_metrics is None and part.missing is None:
+            part.missing = self._unlabelled(part)
         return part
+
+    def _unlabelled(self, part: _PerOutput) -> Optional[_MissingLabels]:
+        """Keras's ``KeyError`` for a dict y without some outputs' labels when metrics are given (its
+        ``CompileMetrics`` looks every output's name up in it, ``compile_utils.py:339-341``), ``None`` otherwise."""
+        if not any(m is not None and m != () for m in self._config[3:5]):  # no metrics (as _metrics_only)
+            return None
+        missing = [k for k, p in zip(self.names, part.parts) if p is None]
+        if not missing:
+            return None
+        return _MissingLabels(missing[0], f"y has no labels for outputs {missing}: with metrics, Keras 3.15.1's "
+                                          "CompileMetrics looks every output's name up in a dict y (KeyError: "
+                                          f"{missing[0]!r} at the first step); the model's outputs: {self.names}.")
 
     def flat(self, z) -> list:
         """The model's outputs in the outputs' order."""
@@ -1905,8 +1918,9 @@ def _compile_all(model, x, y, loss, loss_weights, metrics, weighted_metrics, out
         return loss_fn, _CompiledMetrics(metrics, weighted_metrics, loss_fn.class_axis, loss_fn.activation_name), None
     partial = _partial_labels(y, loss, several[0]) is not None
     listed = isinstance(y, (list, tuple)) and not several[1] and not partial
+    fewer = isinstance(y, dict) and several[1] is False and {str(k) for k in y} < set(several[0])  # output_names
     multi = _MultiOutput(model, *several, loss, loss_weights, metrics, weighted_metrics, output_activation, listed,
-                         partial, by_keys)
+                         partial or fewer, by_keys)
     return multi, multi, multi
 
 
