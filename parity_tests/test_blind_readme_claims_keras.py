@@ -24,10 +24,10 @@ fuzz (1,200 seeded argument sets, 600 per dtype, 22 of them refused by Keras and
 
 Findings: (a) row "weighted regression losses" was wrong: ``(w[:, None] * (y - p)**2).mean()`` equals Keras's weighted
 MSE for any number of columns (3: within 1e-15), and an ``(N,)`` ``w`` broadcasts to ``(N, N)`` against an ``(N, 1)``
-output (3.5610 against Keras's 3.5123): README corrected. (b) strict xfail: Keras converts a list of NumPy float64
+output (3.5610 against Keras's 3.5123): README corrected. (b) (a strict xfail, fixed by h75: now a test) Keras converts a list of NumPy float64
 scalars (``list(np.array(...))``) for a per-class focal ``alpha`` at float64 (TensorFlow infers the elements' dtype),
 a list of Python floats at float32; torch_impl rounds every list to float32 (up to 3e-8 relative off Keras). (c)
-strict xfail: ``keras.losses.categorical_focal_crossentropy`` on float32 inputs with a NumPy float64 ``alpha``
+(a strict xfail, fixed by h75: now a test) ``keras.losses.categorical_focal_crossentropy`` on float32 inputs with a NumPy float64 ``alpha``
 returns float64 (``ops.multiply`` promotes); torch_impl's function returns float32. Keras facts: the bare function
 ``keras.losses.hinge`` (and the other functions without ``squeeze_or_expand_to_same_rank``) broadcasts ``(N,)``
 labels against an ``(N, 1)`` output to ``(N, N)``; only the loss class (what ``compile`` wraps) aligns them
