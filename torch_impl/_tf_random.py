@@ -427,14 +427,6 @@ def _stirling_tail(k: torch.Tensor) -> torch.Tensor:
     return torch.where(k <= 9, table[k.clamp(0, 9).long()], big)
 
 
-def _c_logs(x: torch.Tensor) -> torch.Tensor:
-    """C's ``log`` of each element of float64 ``x`` (:func:`_c_log`, ``math.log`` on the positive ones)."""
-    out = torch.where(x == 0, torch.full_like(x, -math.inf), torch.full_like(x, math.nan))
-    pos = x > 0
-    out[pos] = c_map(math.log, x[pos])
-    return out
-
-
 def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
     u_buf = _OutputStreams(seed, rows)
     geom_sum = torch.zeros_like(count)
@@ -444,7 +436,7 @@ def _binomial_inversion(seed, rows, count, prob) -> torch.Tensor:
     while bool(active.any()):
         u = u_buf.take(active)
         geom = torch.zeros_like(u)
-        geom[active] = torch.ceil(_c_logs(u[active]) / denominator[active])
+        geom[active] = torch.ceil(c_map(_c_log, u[active]) / denominator[active])
         geom_sum = torch.where(active, geom_sum + geom, geom_sum)
         done = active & (geom_sum > count)
         num = torch.where(active & ~done, num + 1, num)
@@ -482,10 +474,10 @@ def _binomial_btrs(seed, rows, count, prob) -> torch.Tensor:
         if bool(sensible.any()):  # the C library's log (the kernel's numext::log), on the candidates that need it
             s_, ks, ns, ms, rs = sensible, k[sensible], count[sensible], m[sensible], r[sensible]
             with np.errstate(all="ignore"):
-                lv = _c_logs(v[s_] * alpha[s_] / (a[s_] / (us[s_] * us[s_]) + b[s_]))
-                upper = ((ms + 0.5) * _c_logs((ms + 1) / (rs * (ns - ms + 1)))
-                         + (ns + 1) * _c_logs((ns - ms + 1) / (ns - ks + 1))
-                         + (ks + 0.5) * _c_logs(rs * (ns - ks + 1) / (ks + 1))
+                lv = c_map(_c_log, v[s_] * alpha[s_] / (a[s_] / (us[s_] * us[s_]) + b[s_]))
+                upper = ((ms + 0.5) * c_map(_c_log, (ms + 1) / (rs * (ns - ms + 1)))
+                         + (ns + 1) * c_map(_c_log, (ns - ms + 1) / (ns - ks + 1))
+                         + (ks + 0.5) * c_map(_c_log, rs * (ns - ks + 1) / (ks + 1))
                          + _stirling_tail(ms) + _stirling_tail(ns - ms)
                          - _stirling_tail(ks) - _stirling_tail(ns - ks))
             accept[s_] = lv <= upper

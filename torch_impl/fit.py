@@ -917,6 +917,7 @@ class _MultiOutput:
         self._metrics_only = loss is None and any(m is not None and m != () for m in (metrics, weighted_metrics))
         self._labelled = None
         self._unless_dict = None  # raised if the model does not return a dict (see flat)
+        self._y_partial = False  # the last y only for the outputs with a loss (see labels, sample_weights)
         if by_keys is True:  # a dict y: metrics naming other outputs of the model, looked up in y at the first step
             named = {str(k) for m in (metrics, weighted_metrics) if isinstance(m, dict) for k in m} - set(names)
             if named and (not isinstance(loss_weights, dict) or {str(k) for k in loss_weights} <= set(names)):
@@ -1071,7 +1072,7 @@ class _MultiOutput:
 
     def labels(self, y, dtype, device) -> _PerOutput:
         self._y_structure = _structure(y)  # what the next sample_weights must match, as Keras's data adapter
-        self._y_partial = False  # y only for the outputs with a loss (see sample_weights)
+        self._y_partial = False
         leading = self._leading_labels(y)
         if leading is not None:
             if self._labelled is None:  # the training y, as Keras's CompileMetrics builds on the first batch
@@ -1156,7 +1157,7 @@ class _MultiOutput:
             return _PerOutput([convert(a) for a in sw] + [None] * (len(self.names) - len(sw)),  # the labelled
                               "sample_weight")  # outputs' weights
         listed = isinstance(sw, (list, tuple)) and arrays_per_output([a for a in sw if a is not None])
-        if sw is not None and getattr(self, "_y_partial", False) and (listed or theirs is not None and
+        if sw is not None and self._y_partial and (listed or theirs is not None and
                                                                        theirs[0] == "list" and ours is None):
             # y only for the outputs with a loss, and sample_weight a list (or one array with a list y, which Keras's
             # adapter repeats in y's list structure): Keras's CompileLoss looks each output's weights up at its index

@@ -799,14 +799,7 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
     axis = _canonical_axis(axis, y_pred.dim())
     _warn_single_class(y_pred, axis, "categorical_focal_crossentropy")
     if isinstance(alpha, torch.Tensor):
-        num_classes = y_pred.shape[axis]
-        if alpha.numel() == 1 and num_classes != 1:
-            alpha = alpha.reshape(1).expand(num_classes).contiguous()  # one value for every class, as Keras
-        if alpha.numel() != num_classes:
-            raise ValueError(
-                f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
-                f"but y_pred has {num_classes} classes along axis {axis} (shape {tuple(y_pred.shape)})."
-            )
+        alpha = _per_class_alpha(alpha, y_pred.shape[axis], f"along axis {axis} (shape {tuple(y_pred.shape)})")
         if alpha.dtype == torch.float64 and y_pred.dtype != torch.float64:
             return _categorical_focal_promoted(y_true, y_pred, alpha, gamma, from_logits, label_smoothing, axis)
     if _kernels_for(y_pred):
@@ -825,6 +818,17 @@ def _categorical_focal_crossentropy(y_true, y_pred, alpha, gamma, from_logits, l
         alpha = alpha.to(device=y_pred.device, dtype=y_pred.dtype).reshape(view)
     # softmax if from_logits; p / sum(p); clip; sum(-y log(p) * alpha * (1 - p)**gamma)
     return _fused.categorical_focal(y_true, y_pred, alpha, gamma, from_logits, axis)
+
+
+def _per_class_alpha(alpha: torch.Tensor, num_classes: int, where: str) -> torch.Tensor:
+    """A tensor ``alpha`` as one value per class: one value broadcast to every class (as Keras's multiply; a
+    contiguous copy, which the fused kernels read), else exactly ``num_classes`` values (``ValueError``)."""
+    if alpha.numel() == 1 and num_classes != 1:
+        alpha = alpha.reshape(1).expand(num_classes).contiguous()
+    if alpha.numel() != num_classes:
+        raise ValueError(f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values but y_pred "
+                         f"has {num_classes} classes {where}.")
+    return alpha
 
 
 def _categorical_focal_promoted(y_true, y_pred, alpha, gamma, from_logits, label_smoothing, axis):
@@ -1745,13 +1749,7 @@ class CategoricalFocalCrossentropy(_Wrapped):
 
         alpha = self._alpha
         if isinstance(alpha, torch.Tensor):
-            if alpha.numel() == 1:
-                alpha = alpha.reshape(1).expand(x2.shape[-1]).contiguous()  # one value for every class
-            if alpha.numel() != x2.shape[-1]:
-                raise ValueError(
-                    f"categorical_focal_crossentropy: per-class `alpha` has {alpha.numel()} values "
-                    f"but y_pred has {x2.shape[-1]} classes along axis {self.axis}."
-                )
+            alpha = _per_class_alpha(alpha, x2.shape[-1], f"along axis {self.axis}")
             alpha = alpha.to(device=x2.device, dtype=torch.float32).reshape(-1)
         return ops.categorical_focal_reduced(x2, y2, r, self.from_logits, self.gamma, alpha, self.label_smoothing)
 

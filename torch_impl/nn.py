@@ -73,6 +73,7 @@ from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, 
                               _KerasImageLayer)
 from torch_impl.regularizers import regularize
 from torch_impl.rnn import GRU, LSTM, SimpleRNN
+from torch_impl.utils import set_keras_mask
 
 __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d", "BatchNorm2d", "Activation",
            "Normalization",
@@ -982,8 +983,6 @@ class Masking(nn.Module):
         return f"mask_value={self.mask_value!r}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from torch_impl.utils import set_keras_mask
-
         keep = (x != _ops.tf_cast(self.mask_value, x.dtype, x.device)).any(-1, keepdim=True)
         return set_keras_mask(torch.where(keep, x, torch.zeros((), dtype=x.dtype, device=x.device)),
                               keep.squeeze(-1))
