@@ -110,8 +110,9 @@ def labels_to_class_ids(y: ArrayLike) -> np.ndarray:
                 raise ValueError(
                     "class_weight needs one class id per sample: y of shape (N,), (N, 1) or one-hot (N, C). "
                     f"Received y of shape {shape}, which gives {int(np.prod(y_np.shape[1:]))} class ids per sample "
-                    "(Keras's fit raises TypeError here). For sequence or image labels pass per-element weights "
-                    "as sample_weight instead.")
+                    "(Keras's fit raises TypeError here for arrays and PyDatasets; a tf.data.Dataset gets one "
+                    "weight per remaining element). For sequence or image labels pass per-element weights as "
+                    "sample_weight instead (e.g. sample_weight=w[masks]: Keras's tf.data run).")
             y_np = y_np.reshape(y_np.shape[0])  # (N, 1, C) and (N, 1, 1) work in Keras: one id per sample
     if y_np.dtype.kind == "f":
         y_np = np.round(y_np).astype(np.float64)  # half to even in the labels' dtype, as Keras's np.round
