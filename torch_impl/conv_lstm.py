@@ -42,6 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_impl import keras_backend as _K
 from torch_impl._tf_random import dropout_mask
 from torch_impl.rnn import Stream, _rate
 from torch_impl.utils import set_keras_mask
@@ -55,12 +56,6 @@ def _pair(value, name: str) -> tuple:
     if len(values) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
         raise ValueError(f"The `{name}` argument must be a tuple of 2 positive integers. Received: {name}={value!r}")
     return values
-
-
-def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple:
-    """TensorFlow's ``"same"`` padding of one axis: ``(before, after)``, the odd one after."""
-    total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
 
 
 class ConvLSTM2D(nn.Module):
@@ -186,7 +181,7 @@ class ConvLSTM2D(nn.Module):
         return masks if self.training and rate < 1 else None
 
     def _conv(self, x: torch.Tensor, weight: torch.Tensor, masks: Optional[list], strides, dilation,
-              pads: tuple) -> torch.Tensor:
+              pads: list) -> torch.Tensor:
         """``conv(x * mask_g, weight_g)`` for the four gates: one conv, or one grouped conv of the four masked
         copies."""
         if masks is not None:
@@ -232,11 +227,9 @@ class ConvLSTM2D(nn.Module):
         in_masks = self._masks(n, (height, width, c), self.dropout, x)
         rec_masks = self._masks(n, (oh, ow, self.filters), self.recurrent_dropout, x)
         # the input convs of every step at once (the masks are the same at every step), plus the bias
-        pads = (0, 0, 0, 0)
+        pads = [0, 0, 0, 0]
         if self.padding == "same":
-            (top, bottom), (left, right) = (_same_pads(size, k, s, d) for size, k, s, d in zip(
-                (height, width), self.kernel_size, self.strides, self.dilation_rate))
-            pads = (left, right, top, bottom)
+            pads = _K._torch_pad(_K._same_pads((height, width), self.kernel_size, self.strides, self.dilation_rate))
         xs = x.reshape(n * steps, c, height, width)
         if in_masks is not None:
             in_masks = [m.repeat_interleave(steps, dim=0) for m in in_masks]
@@ -244,8 +237,8 @@ class ConvLSTM2D(nn.Module):
         if self.bias is not None:
             zx = zx + self.bias.reshape(1, -1, 1, 1)
         zx = zx.reshape(n, steps, 4 * self.filters, oh, ow)
-        (top, bottom), (left, right) = (_same_pads(size, k, 1, 1) for size, k in zip((oh, ow), self.kernel_size))
-        rec_pads = (left, right, top, bottom)  # Keras's recurrent conv: stride 1, "same", undilated
+        # Keras's recurrent conv: stride 1, "same", undilated
+        rec_pads = _K._torch_pad(_K._same_pads((oh, ow), self.kernel_size, (1, 1), (1, 1)))
         outputs, held = [], None
         for t in (range(steps - 1, -1, -1) if self.go_backwards else range(steps)):
             z = zx[:, t] + self._conv(h, self.weight_hh, rec_masks, 1, 1, rec_pads)
