@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import functools
 import math
+import string
 import warnings
 from typing import Optional, Sequence, Union
 
@@ -903,12 +904,18 @@ def tensordot(x1, x2, axes=2) -> torch.Tensor:
 
 
 def einsum(subscripts: str, *operands, **kwargs) -> torch.Tensor:
-    """``ops.einsum(subscripts, *operands)``: in the operands' promoted dtype (int8 operands only: int32)."""
+    """``ops.einsum(subscripts, *operands)``: in the operands' promoted dtype (int8 operands only: int32); an implicit
+    output (no ``->``) in Keras's order: its TensorFlow backend renames the letters in order of appearance, so
+    ``einsum("ji", x)`` is ``x`` (NumPy's is ``x.T``)."""
     ts = [_t(o) for o in operands]
     dt = _tdt(result_type(*[_dname(t) for t in ts]))
     if {_dname(t) for t in ts} == {"int8"}:  # Keras: int8 operands give int32 (as JAX)
         dt = torch.int32
     compute = dt if dt.is_floating_point else torch.float64 if dt == torch.int64 else torch.float32
+    if isinstance(subscripts, str):  # Keras's _normalize_einsum_subscripts
+        letters = {}
+        subscripts = "".join(string.ascii_letters[letters.setdefault(c, len(letters))]
+                             if c in string.ascii_letters else c for c in subscripts)
     return torch.einsum(subscripts, *[t.to(compute) for t in ts]).to(dt)
 
 
