@@ -747,3 +747,72 @@ def test_whole_model_checkpoint_of_a_model_fit_hooks(tmp_path):
           f"model {saved_gap}; hooks left on the loaded model {len(loaded.emb._forward_hooks)}, on the trained "
           f"{len(trained[1].emb._forward_hooks)}")
     assert gap == 0.0 and saved_gap == 0.0 and not loaded.emb._forward_hooks and not trained[1].emb._forward_hooks
+
+
+def test_default_checkpoint_optimizer_state_per_file_kind_like_keras(tmp_path):
+    """One epoch (Keras eager): Keras's default ``.keras`` checkpoint gives back Adam's ``iterations`` and moments
+    (``load_model``), equal to those in torch_impl's default module file (``optimizer_state_dict``); its
+    ``.weights.h5`` holds none (a newly compiled model's Adam at iteration 0), as torch_impl's ``state_dict`` file."""
+    pair = _Pair(units=8)
+    pair.model.run_eagerly = True
+    kpath, kwpath, tpath, twpath = (str(tmp_path / n) for n in ("k.keras", "k.weights.h5", "m.pt", "w.pt"))
+    pair.fit([keras.callbacks.ModelCheckpoint(kpath), keras.callbacks.ModelCheckpoint(kwpath, save_weights_only=True)],
+             [tcb.ModelCheckpoint(tpath), tcb.ModelCheckpoint(twpath, save_weights_only=True)], epochs=1)
+    with _precision("float64"):
+        resumed = keras.models.load_model(kpath)
+        fresh = _keras_net(pair.x.shape[1], pair.units)
+        fresh.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+        fresh.load_weights(kwpath)
+    module, weights_file = torch.load(tpath, weights_only=False), torch.load(twpath)
+    state = module.optimizer_state_dict
+    k_moments = [np.array(v) for v in resumed.optimizer.variables if v.path.endswith(("_momentum", "_velocity"))]
+    t_moments = [t.numpy().T if t.dim() == 2 else t.numpy() for i in sorted(state["state"])
+                 for t in (state["state"][i]["momentum"], state["state"][i]["velocity"])]
+    gap = _max_diff(k_moments, t_moments)
+    print(f"Keras .keras: iterations {int(resumed.optimizer.iterations.numpy())}, {len(k_moments)} moments; torch_impl "
+          f"module file: iterations {state['param_groups'][0]['iterations']}, moments max |diff| {gap:.1e}; Keras "
+          f".weights.h5 + a new Adam: iterations {int(fresh.optimizer.iterations.numpy())}; torch_impl state_dict "
+          f"file: {sorted(weights_file)}")
+    assert int(resumed.optimizer.iterations.numpy()) == state["param_groups"][0]["iterations"] == 4
+    assert len(k_moments) == 8 and gap < 1e-15
+    assert int(fresh.optimizer.iterations.numpy()) == 0 and sorted(weights_file) == sorted(pair.net.state_dict())
+    assert not hasattr(pair.net, "optimizer_state_dict")  # put on the module only while it is saved
+
+
+@pytest.mark.slow
+def test_default_checkpoint_holds_the_optimizer_per_file_kind_like_keras(tmp_path):
+    """Keras 3.15.1's default ``ModelCheckpoint``: its ``.keras`` file holds the optimizer (``load_model`` gives
+    Adam's ``iterations`` and moments back: the resumed run is the uninterrupted one), its ``.weights.h5`` file
+    (``save_weights_only=True``) does not (``load_weights`` into a newly compiled model starts Adam over).
+    torch_impl's default files, by kind: the whole module carries ``optimizer.state_dict()`` (the loaded module's
+    ``optimizer_state_dict``), the ``state_dict`` file none (``include_optimizer=False`` / ``True`` override)."""
+    pair = _Pair(units=8)
+    kpath, kwpath, tpath, twpath = (str(tmp_path / n) for n in ("k.keras", "k.weights.h5", "m.pt", "w.pt"))
+    pair.fit([keras.callbacks.ModelCheckpoint(kpath), keras.callbacks.ModelCheckpoint(kwpath, save_weights_only=True)],
+             [tcb.ModelCheckpoint(tpath), tcb.ModelCheckpoint(twpath, save_weights_only=True)], epochs=2)
+    kc, tc = pair.fit([], [], epochs=4, initial_epoch=2)  # the uninterrupted runs
+    kwargs = dict(epochs=4, initial_epoch=2, batch_size=16, validation_split=0.25, shuffle=False, verbose=0)
+    with _precision("float64"):
+        resumed = keras.models.load_model(kpath)
+        k_iterations = int(resumed.optimizer.iterations.numpy())
+        kr = resumed.fit(pair.x, pair.y, **kwargs).history
+        fresh = _keras_net(pair.x.shape[1], pair.units)
+        fresh.compile(optimizer=keras.optimizers.Adam(0.05),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        fresh.load_weights(kwpath)
+        kw = fresh.fit(pair.x, pair.y, **kwargs).history
+        module = torch.load(tpath, weights_only=False)
+        opt = optim.Adam(module.parameters(), learning_rate=0.05)
+        opt.load_state_dict(module.optimizer_state_dict)
+        tr = tfit.fit(module, pair.x, pair.y, loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                      optimizer=opt, metrics=["accuracy"], **kwargs).history
+        weights_file = torch.load(twpath)
+    gaps = {k: float(np.max(np.abs(np.subtract(tr[k], kr[k])))) for k in kr}
+    print(f"Keras: .keras resumed at iteration {k_iterations}, vs the uninterrupted run "
+          f"{_max_diff(kr['loss'], kc['loss']):.1e}; .weights.h5 + a new Adam {_max_diff(kw['loss'], kc['loss']):.1e} "
+          f"off\ntorch_impl's default module file resumed vs Keras's .keras resume: max |diff| {max(gaps.values()):.1e} "
+          f"({gaps}); vs its uninterrupted run {_max_diff(tr['loss'], tc['loss']):.1e}; the state_dict file holds "
+          f"{sorted(weights_file)}")
+    assert k_iterations == 2 * 4 and _max_diff(kr["loss"], kc["loss"]) == 0.0 and _max_diff(kw["loss"], kc["loss"]) > 1e-4
+    assert max(gaps.values()) < 1e-12 and _max_diff(tr["loss"], tc["loss"]) < 1e-15
+    assert sorted(weights_file) == sorted(pair.net.state_dict()) and not hasattr(pair.net, "optimizer_state_dict")

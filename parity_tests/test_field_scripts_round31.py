@@ -101,12 +101,13 @@ What the ports found (each pinned by a test):
   steps' outputs zeros where Keras's unidirectional layer holds the last one). ``forward(x, hx=None, mask=None)``
   now runs Keras's masked loop for any mask (script 4 ports the front-padded rows as they are; packing them as
   they are trains another model, 1.6e-4 apart after 3 epochs).
-* torch_impl gap, closed by an option: ``torch_impl.callbacks.ModelCheckpoint`` saves the module (or its
-  ``state_dict``), not the optimizer; Keras's ``ModelCheckpoint("ckpt.keras")`` / ``model.save`` file holds Adam's
-  state, so a resume from a default torch_impl checkpoint with a new ``optim.Adam`` is not Keras's resume (81x
-  Keras's last loss in script 3; kept as ``xfail(strict=True)``: the default file stays a module).
-  ``ModelCheckpoint(..., include_optimizer=True)`` (new) saves ``{"model": ..., "optimizer": state_dict}``:
-  scripts 2 and 3 resume from it as Keras does (script 2's port uses it; script 3 also with its own callback).
+* torch_impl gap, closed: ``torch_impl.callbacks.ModelCheckpoint`` saved the module (or its ``state_dict``), not
+  the optimizer; Keras's ``ModelCheckpoint("ckpt.keras")`` / ``model.save`` file holds Adam's state, so a resume
+  from a default torch_impl checkpoint with a new ``optim.Adam`` was not Keras's resume (81x Keras's last loss in
+  script 3; was a strict xfail). ``ModelCheckpoint(..., include_optimizer=True)`` saves ``{"model": ...,
+  "optimizer": state_dict}`` (scripts 2 and 3 resume from it as Keras does); by default now, as Keras's per file
+  kind, the whole-module file carries the optimizer's state (the loaded module's ``optimizer_state_dict``), the
+  ``state_dict`` file (Keras's ``.weights.h5``) none: script 3 resumes from the default file as Keras does.
 """
 
 from __future__ import annotations
@@ -581,10 +582,9 @@ def test_resume_from_model_checkpoint_include_optimizer_like_keras(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="torch_impl's ModelCheckpoint saves the module, not the optimizer (by default: "
-                                       "include_optimizer=False): a resume from it restarts Adam, where Keras's "
-                                       ".keras checkpoint resumes it")
 def test_resume_from_torch_impl_model_checkpoint_like_keras(tmp_path_factory):
+    """The default ``tcb.ModelCheckpoint`` (formerly a strict xfail: it saved the module alone): the module file
+    carries Adam's state as Keras's ``.keras`` file holds it; loaded into a new Adam, Keras's resume."""
     x, y, steps, w0, _, k_runs = _keras_lr_runs()
     PerBatch = _per_batch_scheduler(tcb.LearningRateScheduler)
     with _precision("float64") as tdt:
@@ -594,7 +594,9 @@ def test_resume_from_torch_impl_model_checkpoint_like_keras(tmp_path_factory):
                  output_activation="softmax", batch_size=_LR_BATCH, epochs=_LR_RESUME, verbose=0, seed=_LR_SEED,
                  callbacks=[PerBatch(_noam), tcb.ModelCheckpoint(path)])
         resumed = torch.load(path, weights_only=False)
-        th = _lr_fit(resumed, _lr_adam(resumed), x, y, [PerBatch(_noam, initial_count=_LR_RESUME * steps)],
+        opt = _lr_adam(resumed)
+        opt.load_state_dict(resumed.optimizer_state_dict)
+        th = _lr_fit(resumed, opt, x, y, [PerBatch(_noam, initial_count=_LR_RESUME * steps)],
                      initial_epoch=_LR_RESUME)
     print(f"resumed from torch_impl's ModelCheckpoint: {_rel(th['loss'], k_runs['fixed']['loss']):.1e} off Keras's")
     _check(th, k_runs["fixed"], "float64")

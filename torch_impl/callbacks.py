@@ -53,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import copy
 import csv
 import json
@@ -513,6 +514,25 @@ class _SavesEveryNBatches:
         return False
 
 
+@contextlib.contextmanager
+def _optimizer_state_on(model: torch.nn.Module, optimizer):
+    """``optimizer.state_dict()`` as ``model.optimizer_state_dict`` while the module is saved (Keras's ``.keras``
+    file holds the optimizer's variables), the attribute as it was afterwards; nothing for ``optimizer`` ``None``."""
+    if optimizer is None:
+        yield
+        return
+    missing = object()
+    before = model.__dict__.get("optimizer_state_dict", missing)
+    model.__dict__["optimizer_state_dict"] = optimizer.state_dict()
+    try:
+        yield
+    finally:
+        if before is missing:
+            del model.__dict__["optimizer_state_dict"]
+        else:
+            model.__dict__["optimizer_state_dict"] = before
+
+
 class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
     """Keras's ``ModelCheckpoint``: save the model at the end of every epoch (or every ``save_freq`` training
     batches), or with ``save_best_only`` only when ``monitor`` improves on the best so far.
@@ -528,10 +548,15 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
     with ``model.load_state_dict(torch.load(path))``), else ``torch.save(model, path)``, the whole module
     (``torch.load(path, weights_only=False)``; without the hooks ``fit`` puts on a sparse ``nn.Embedding`` for
     the run). Any suffix is taken; Keras's formats ``.keras`` / ``.h5`` / ``.weights.h5`` raise ``ValueError``
-    (write ``.pt``). The optimizer's state is not saved (Keras's files hold it) unless ``include_optimizer=True``:
-    the file is then ``{"model": <the module or its state_dict>, "optimizer": optimizer.state_dict()}``, what a
-    resume needs to continue Adam as Keras's ``load_model`` of its ``.keras`` checkpoint does (load both, then
-    ``fit(..., initial_epoch=k)``).
+    (write ``.pt``). The optimizer's state is saved as Keras 3.15.1 saves it, by file kind: the whole module (Keras's
+    ``.keras``, whose ``load_model`` restores the optimizer's ``iterations`` and moments) carries
+    ``optimizer.state_dict()`` as the loaded module's ``optimizer_state_dict`` attribute (the state when it was
+    saved); the ``state_dict`` alone (Keras's ``.weights.h5``, which holds no optimizer) does not. To resume as
+    Keras's ``load_model`` + ``fit(initial_epoch=k)``: ``model = torch.load(path, weights_only=False)``, a new
+    optimizer of the same kind on ``model.parameters()``, ``opt.load_state_dict(model.optimizer_state_dict)``, then
+    ``fit(model, ..., optimizer=opt, initial_epoch=k)``. ``include_optimizer=False`` saves no optimizer state;
+    ``include_optimizer=True`` saves ``{"model": <the module or its state_dict>, "optimizer":
+    optimizer.state_dict()}``, with ``save_weights_only=True`` too.
 
     Keras's rules kept: an improvement is the :class:`MonitorCallback` comparison (``mode="auto"`` as
     ``EarlyStopping``'s, in float32); the best is kept across ``fit`` calls (Keras resets it only in the
@@ -562,7 +587,7 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto", save_freq="epoch",
-                 initial_value_threshold: Optional[float] = None, include_optimizer: bool = False):
+                 initial_value_threshold: Optional[float] = None, include_optimizer: Optional[bool] = None):
         super().__init__(monitor, mode, initial_value_threshold)
         self.include_optimizer = include_optimizer
         self.verbose = verbose
@@ -637,10 +662,13 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
             if self.include_optimizer:
                 saved = {"model": saved, "optimizer": self.optimizer.state_dict()}
             torch.save(saved, filepath)
-        else:
+        elif self.include_optimizer:
             with keras_embedding_gradients.hooks_removed(self.model):
-                torch.save({"model": self.model, "optimizer": self.optimizer.state_dict()} if self.include_optimizer
-                           else self.model, filepath)
+                torch.save({"model": self.model, "optimizer": self.optimizer.state_dict()}, filepath)
+        else:
+            with keras_embedding_gradients.hooks_removed(self.model), _optimizer_state_on(
+                    self.model, None if self.include_optimizer is False else getattr(self, "optimizer", None)):
+                torch.save(self.model, filepath)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 

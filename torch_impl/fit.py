@@ -890,6 +890,65 @@ def _one_loss_path_error(z, given: int) -> _MissingLabels:
                                  "for y only for some outputs, a dict loss naming them.)")
 
 
+def _stars(value, leaf: str):
+    """Keras's ``tree.map_structure(lambda _: leaf, value)`` of a flat output structure, as its messages print it
+    (a dict's keys in its order)."""
+    if isinstance(value, dict):
+        return {str(k): leaf for k in value}
+    if isinstance(value, (list, tuple)):
+        return type(value)(leaf for _ in value)
+    return leaf
+
+
+class _DifferentStructures(ValueError):
+    """A dict ``y`` without the labels of an output that has a loss (a ``loss`` dict naming it, or a list): Keras
+    3.15.1's ``CompileLoss`` raises ``ValueError: y_true and y_pred have different structures.`` at the first step
+    (after ``on_train_batch_begin``, before any update; ``compile_utils.py:764-798``), its message printing the
+    model's outputs: :meth:`at` makes it from them (``keys``: the keys of ``y``). One loss for every output
+    (``one_loss``): Keras's ``KeyError`` instead, for the model's first output, whichever labels ``y`` lacks (its
+    ``CompileLoss`` takes such a ``y`` as one array, ``compile_utils.py:771-790``, then finds no labels by key,
+    565-574)."""
+
+    def __init__(self, keys: list, one_loss: bool = False):
+        super().__init__(keys)
+        self.keys, self.one_loss = keys, one_loss
+
+    def at(self, z) -> ValueError:
+        if self.one_loss and isinstance(z, (dict, list, tuple)) and len(z):
+            keras = (f"The path: {(next(iter(z)) if isinstance(z, dict) else 0,)} in the `loss` argument, can't be "
+                     "found in either the model's output (`y_pred`) or in the labels (`y_true`).")
+            return _MissingLabels(keras, f"{keras} (Keras 3.15.1's KeyError at the first step: one loss for every "
+                                         f"output, and y a dict of {sorted(self.keys)} alone. Give every output's "
+                                         "labels, or a loss dict naming the outputs y labels.)")
+        return ValueError("y_true and y_pred have different structures.\n"
+                          f"y_true: {_stars(dict.fromkeys(sorted(self.keys)), '*')}\ny_pred: {_stars(z, '*')}\n")
+
+
+def _lists_to_tuples(value):
+    if isinstance(value, dict):
+        return {k: _lists_to_tuples(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_lists_to_tuples(v) for v in value)
+    return value
+
+
+def _metrics_key_error(what: str, metrics: dict, z, output_names: Optional[list]) -> ValueError:
+    """Keras 3.15.1's ``ValueError`` at the first step for a ``metrics`` (``weighted_metrics``) dict naming an
+    output the model lacks: its ``CompileMetrics.build`` matches the dict to the outputs' structure
+    (``tree.map_structure_up_to``, optree's message) and says how to give it (``compile_utils.py:315-336``)."""
+    if isinstance(z, dict):
+        expected, got = sorted(map(str, z)), sorted(map(str, metrics))
+        cause = (f"dictionary key mismatch; expected key(s): {expected}, got key(s): {got}, missing key(s): "
+                 f"{sorted(set(expected) - set(got))}, extra key(s): {sorted(set(got) - set(expected))}; dict: "
+                 f"{_lists_to_tuples(metrics)}.")
+    else:
+        cause = f"Expected an instance of tuple, got {_lists_to_tuples(metrics)}."
+    names = (f"either be a dict or a list matching the output names of the functional model {output_names} or "
+             if output_names else "")
+    return ValueError(f"{cause}\nInvalid `{what}`. `{what}` should contain metrics objects and {names}match the "
+                      f"output structure of the model: {_stars(z, 'X')}.\nReceived: {what}={metrics}")
+
+
 class _MultiOutput:
     """``compile(loss, loss_weights, metrics, weighted_metrics)`` of a model with several outputs, as Keras's
     ``CompileLoss`` and ``CompileMetrics`` (``keras/src/trainers/compile_utils.py``): both the loss ``fit`` trains
@@ -918,6 +977,13 @@ class _MultiOutput:
         self._labelled = None
         self._unless_dict = None  # raised if the model does not return a dict (see flat)
         self._y_partial = False  # the last y only for the outputs with a loss (see labels, sample_weights)
+        # the outputs' names as given (output_names), before any provisional ones: Keras's metrics error names them
+        self._given_names = list(names) if names and names[0] is not None and not keyed else None
+        self._step_error = None  # an error Keras's CompileLoss.build raises at the first step (see _build, flat)
+        if keyed is True and by_keys is None and isinstance(loss, dict):  # a dict y without a loss dict's outputs:
+            lacking = {str(k) for k, v in loss.items() if v is not None} - set(names)  # Keras's structure error at
+            if lacking:  # the first step (see _parts)
+                names = sorted(set(names) | lacking)
         if by_keys is True:  # a dict y: metrics naming other outputs of the model, looked up in y at the first step
             named = {str(k) for m in (metrics, weighted_metrics) if isinstance(m, dict) for k in m} - set(names)
             if named and (not isinstance(loss_weights, dict) or {str(k) for k in loss_weights} <= set(names)):
@@ -958,7 +1024,11 @@ class _MultiOutput:
         self.losses = [None if i is None else as_loss(i) for i in idents]
         self.loss_fns = [None if l is None else compiled_loss(l, a) for l, a in zip(self.losses, acts)]
         # Keras's compile makes no CompileLoss for loss=None: loss_weights are then ignored
-        self.weights = [None] * n if loss is None else self._weights(loss, loss_weights, several)
+        self._step_error = None
+        try:
+            self.weights = [None] * n if loss is None else self._weights(loss, loss_weights, several)
+        except ValueError as error:  # Keras's CompileLoss.build pairs loss_weights with the losses at the first step
+            self.weights, self._step_error = [None] * n, error
         with_loss = [i for i in range(n) if self.losses[i] is not None]
         # Keras sums a dict of losses on a dict of outputs in the dict's order, otherwise in the outputs' order
         self.order = [names.index(str(k)) for k, v in loss.items() if v is not None] \
@@ -998,7 +1068,16 @@ class _MultiOutput:
                                  "weights. (Keras: one loss for every output takes one weight; give the loss once "
                                  "per output to weight the outputs apart.)")
             return [float(flat[0])] * n
-        if isinstance(loss_weights, dict):
+        if isinstance(loss_weights, dict) and isinstance(loss, dict) and \
+                {str(k) for k in loss} != {str(k) for k in loss_weights}:
+            # Keras's CompileLoss.build (compile_utils.py:617-629): dicts of other keys are paired flat, each in its
+            # sorted keys' order, when they are as long; otherwise its ValueError (at the first step, see _build)
+            if len(loss) != len(loss_weights):
+                raise ValueError(f"`loss_weights` must match the number of losses, got {len(loss)} losses and "
+                                 f"{len(loss_weights)} weights.")
+            paired = dict(zip(sorted(map(str, loss)), (loss_weights[k] for k in sorted(loss_weights, key=str))))
+            weights = [paired.get(nm) for nm in self.names]
+        elif isinstance(loss_weights, dict):
             weights = _by_output(loss_weights, self.names, "loss_weights")
             if isinstance(loss, (list, tuple)):
                 if len(set(self.names)) < n:  # repeated output names: Keras pairs the dict's fewer values in order
@@ -1045,7 +1124,22 @@ class _MultiOutput:
                 f"metric or a list of metrics, e.g. {what}=[['accuracy'], ['mae']]) or a dict keyed by output "
                 "name. Keras 3 does not apply one list of metrics to every output (and takes a list of exactly "
                 "one metric per output as one per output).")
+        if isinstance(metrics, dict) and None not in self.names:  # keys the model lacks: Keras's error at the first
+            metrics = {k: v for k, v in metrics.items() if str(k) in self.names}  # step (see _unknown_metrics)
         return _by_output(metrics, self.names, what)
+
+    def _unknown_metrics(self, z) -> Optional[ValueError]:
+        """Keras's ``ValueError`` for a ``metrics`` (or ``weighted_metrics``) dict naming an output the model lacks,
+        raised as its ``CompileMetrics`` is built at the first step (before any update in Keras's traced step)."""
+        outputs = [str(k) for k in z] if isinstance(z, dict) else self._given_names \
+            if isinstance(z, (list, tuple)) else None
+        if outputs is None:
+            return None
+        for what, metrics in (("metrics", self._config[3]), ("weighted_metrics", self._config[4])):
+            if isinstance(metrics, dict) and metrics and not {str(k) for k in metrics} <= set(outputs):
+                names = self._given_names or (sorted(outputs) if isinstance(z, dict) else None)
+                return _metrics_key_error(what, metrics, z, names)
+        return None
 
     # ------------------------------------------------------------------ data
     def _parts(self, value, what: str, convert, shared: bool) -> Optional[_PerOutput]:
@@ -1058,6 +1152,12 @@ class _MultiOutput:
                 raise ValueError(f"`{what}` is a dict, but the outputs have no names: give it as a list, or name "
                                  "the outputs with output_names=[...].")
             parts = _by_output(value, self.names, what)
+            if what == "y" and isinstance(value, dict) and any(p is not None for p in parts) and \
+                    any(p is None and l is not None for p, l in zip(parts, self.losses)):
+                out = _PerOutput([None if p is None else convert(p) for p in parts], what)
+                out.missing = _DifferentStructures([str(k) for k in value], not isinstance(  # raised at the first
+                    self._config[1], (list, tuple, dict)))  # step (__call__)
+                return out
             if what == "y":  # a dict y of a model returning a dict: metrics' missing labels at the step (_unlabelled)
                 self._check_labels(parts, metrics=not (isinstance(value, dict) and (
                     self._by_keys or self._unless_dict is not None)))
@@ -1245,12 +1345,20 @@ class _MultiOutput:
                                  "known here only once it has run: name them with "
                                  f"output_names={sorted(map(str, z))} (or give y as a dict keyed by output name).")
             elif self._deferred is not None:
-                raise self._deferred
+                raise self._unknown_metrics(z) or self._deferred
             elif isinstance(z, (dict, list, tuple)) and len(z) > len(self.names) and self._config[1] is not None \
                     and not isinstance(self._config[1], (list, tuple, dict)):  # one loss and a shorter y
                 raise _one_loss_path_error(z, len(self.names))
         if self._unless_dict is not None and not isinstance(z, dict):
             raise self._unless_dict
+        if isinstance(z, dict) and self._config[1] is not None and not isinstance(self._config[1], (
+                list, tuple, dict)) and self.names[0] is not None and set(self.names) < set(map(str, z)):
+            raise _DifferentStructures(self.names, one_loss=True).at(z)  # one loss, a dict y of fewer outputs
+        if self._step_error is not None:  # Keras's CompileLoss.build, then its CompileMetrics.build
+            raise self._step_error
+        unknown = self._unknown_metrics(z)
+        if unknown is not None:
+            raise unknown
         n = len(self.names)
         if isinstance(self.keyed, tuple) and not isinstance(z, dict):  # y keyed apart from the output_names
             unknown = [k for k in self.names if k not in self.keyed]
@@ -1278,6 +1386,8 @@ class _MultiOutput:
 
     # ------------------------------------------------------------------ loss
     def __call__(self, y: _PerOutput, z, sw: Optional[_PerOutput] = None) -> torch.Tensor:
+        if isinstance(y.missing, _DifferentStructures):  # Keras's CompileLoss: before anything else
+            raise y.missing.at(z)
         outs = self.flat(z)
         if sw is not None and sw.positional is not None:
             self._check_positional(z, sw.positional)
