@@ -1,4 +1,6 @@
-"""Keras's ``MultiHeadAttention`` layer as a torch module, any ``key_dim``: :class:`MultiHeadAttention`.
+"""Keras's ``MultiHeadAttention`` layer as a torch module, any ``key_dim``: :class:`MultiHeadAttention`; and Keras's
+``Attention`` (Luong) and ``AdditiveAttention`` (Bahdanau) layers: :class:`Attention`, :class:`AdditiveAttention`
+(their docstrings).
 
 ``torch.nn.MultiheadAttention`` splits its embedding into the heads (``head_dim = embed_dim // num_heads``), the
 case ``keras.layers.MultiHeadAttention(num_heads, key_dim=E // num_heads)`` (which :func:`torch_impl.nn.
@@ -88,9 +90,10 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from torch_impl._tf_random import SeedGenerator, stateless_uniform
+from torch_impl._tf_random import SeedGenerator, apply_dropout, stateless_uniform
+from torch_impl.utils import set_keras_mask
 
-__all__ = ["MultiHeadAttention"]
+__all__ = ["MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 
 def _proj_equation(free_dims: int, bound_dims: int, output_dims: int) -> str:
@@ -492,3 +495,258 @@ class MultiHeadAttention(SeedGenerator, nn.Module):
         if self._activity_regularizer is not None:
             self._record_activity([q, k] + ([gate] if gate is not None else []) + [v, out])
         return (out, scores) if return_attention_scores else out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Keras's Attention (Luong) and AdditiveAttention (Bahdanau): keras/src/layers/attention/attention.py,
+# additive_attention.py
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _check_attention_inputs(name: str, inputs, mask) -> None:
+    """Keras's ``Attention._validate_inputs``: a list of 2 or 3 tensors, a mask list of 2 or 3 (a tuple is taken
+    too)."""
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(f"{name} layer must be called on a list of inputs, namely [query, value] or [query, value, "
+                         f"key]. Received: inputs={inputs}.")
+    if len(inputs) < 2 or len(inputs) > 3:
+        raise ValueError(f"{name} layer accepts inputs list of length 2 or 3, namely [query, value] or [query, "
+                         f"value, key]. Received length: {len(inputs)}.")
+    if mask is not None:
+        if not isinstance(mask, (list, tuple)):
+            raise ValueError(f"{name} layer mask must be a list, namely [query_mask, value_mask]. Received: "
+                             f"mask={mask}.")
+        if len(mask) < 2 or len(mask) > 3:
+            raise ValueError(f"{name} layer accepts mask list of length 2 or 3. Received: mask of length "
+                             f"{len(mask)}.")
+
+
+def _broadcast(*tensors) -> bool:
+    """Whether the tensors' leading (batch) axes, all but the last two, broadcast (Keras's ``matmul``)."""
+    try:
+        torch.broadcast_shapes(*(t.shape[:-2] for t in tensors))
+    except RuntimeError:
+        return False
+    return True
+
+
+def _as_mask(m, device) -> Optional[torch.Tensor]:
+    """A mask as Keras's ``logical_not`` / ``where`` read it: non-zero is True."""
+    return None if m is None else torch.as_tensor(m, device=device).bool()
+
+
+class Attention(SeedGenerator, nn.Module):
+    """Keras's ``Attention(use_scale=False, score_mode="dot", dropout=0.0, seed=None)`` (Luong-style attention), as
+    Keras 3.15.1 computes it on TensorFlow.
+
+    ``forward(inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False)``: Keras's
+    call, ``inputs = [query, value]`` or ``[query, value, key]`` (``(B, Tq, dim)``, ``(B, Tv, dim)``; any leading
+    axes that broadcast, as Keras's ``matmul``), ``mask = [query_mask, value_mask]`` (``(B, Tq)``, ``(B, Tv)``; a
+    third entry is ignored, as Keras's). Without ``mask`` the masks the inputs carry
+    (:func:`torch_impl.utils.set_keras_mask`: ``Embedding(mask_zero=True)``'s, a :class:`torch_impl.nn.Masking`
+    output) are used, as Keras's ``__call__`` fills ``mask`` from the inputs' ``_keras_mask``; the output carries
+    the query's mask (Keras's ``compute_mask``). Keras's details:
+
+    * the scores: ``"dot"``: ``query @ key^T``, times the scalar ``scale`` (``use_scale=True``, a weight
+      initialised to 1); ``"concat"``: ``concat_score_weight * sum(tanh(scale * (query_i + key_j)), -1)`` (a scalar
+      weight initialised to 1, always there; ``scale`` inside the ``tanh`` when ``use_scale``);
+    * masked scores (``value_mask`` False, and above the diagonal with ``use_causal_mask``) become
+      ``score - 1e9`` (``- 65504`` in float16), not ``-inf``: a row with nothing to attend is the softmax of its
+      shifted scores, not zeros (in float64 its unmasked softmax to ~1e-7, in float32, where the ulp of ``1e9``
+      is 64, close to uniform);
+    * the softmax over the value axis; in training (``training=None``: the module's mode; Keras's direct call
+      defaults to ``False``, ``fit`` to ``True``) Keras's dropout on those weights (``rate = dropout``) from the
+      layer's ``SeedGenerator``, the stream of :class:`torch_impl.nn.Dropout` (one draw per training call;
+      ``seed=None`` draws the seed from Python's ``random``, which :func:`torch_impl.nn.keras_init_` ``(seed=...)``
+      replays); ``return_attention_scores=True`` returns those weights *after* the dropout, as Keras's;
+    * the output ``weights @ value``, zero where ``query_mask`` is False (``where``: no gradient there);
+    * float inputs are cast to the layer's dtype (Keras's autocast to its compute dtype): the weights' (``dtype``,
+      default torch's default dtype; ``.double()`` moves them), or for a layer without weights ``dtype`` if given,
+      else the query's.
+
+    Weights (``keras_init_``, ``load_keras_weights``, ``keras_weights``): Keras's order, ``scale`` then
+    ``concat_score_weight``, both shape ``()`` (a layer with neither has none).
+
+    Example:
+        >>> import torch
+        >>> from torch_impl.utils import set_keras_mask
+        >>> layer = Attention(use_scale=True)                  # keras.layers.Attention(use_scale=True)
+        >>> query, value = torch.ones(2, 3, 4), torch.arange(40.0).reshape(2, 5, 4) / 40
+        >>> _ = set_keras_mask(value, torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]]))  # Embedding(mask_zero=True)
+        >>> out, scores = layer([query, value], return_attention_scores=True)
+        >>> out.shape, scores.shape, [round(s, 4) for s in scores[0, 0].tolist()]
+        (torch.Size([2, 3, 4]), torch.Size([2, 3, 5]), [0.4013, 0.5987, 0.0, 0.0, 0.0])
+    """
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: Optional[int] = None, dtype: Optional[torch.dtype] = None, device=None):
+        super().__init__()
+        self.use_scale, self.score_mode, self.dropout, self.seed = bool(use_scale), score_mode, dropout, seed
+        self._init_seed(seed, draws=dropout > 0)  # Keras makes its SeedGenerator for dropout > 0 only, first
+        if score_mode not in ("dot", "concat"):
+            raise ValueError("Invalid value for argument score_mode. Expected one of {'dot', 'concat'}. "
+                             f"Received: score_mode={score_mode}")
+        self.dtype = dtype  # None: the weights' (torch's default dtype), without weights the query's
+        self._device = device
+        self._make_weights()
+        self.reset_parameters()
+
+    def _make_weights(self) -> None:
+        def weight(on: bool, shape: tuple):
+            return nn.Parameter(torch.empty(shape, dtype=self.dtype or torch.get_default_dtype(),
+                                            device=self._device)) if on else None
+
+        self.scale = weight(self.use_scale, ())
+        self.concat_score_weight = weight(self.score_mode == "concat", ())
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
+        """Keras's initial values: ``scale`` and ``concat_score_weight`` ``"ones"``."""
+        for p in (self.scale, self.concat_score_weight):
+            if p is not None:
+                p.fill_(1.0)
+
+    def _keras_slots(self, name: str) -> list:
+        """(description, tensor, layout) of the layer's weights in Keras's order (:func:`torch_impl.nn.
+        load_keras_weights`)."""
+        return [(f"{name}.{w}", getattr(self, w), "same") for w in ("scale", "concat_score_weight")
+                if getattr(self, w) is not None]
+
+    def _keras_replay(self, name: str, draw) -> dict:
+        """:func:`torch_impl.nn.keras_init_`'s ``seed=`` replay: an unseeded layer with ``dropout > 0`` draws its
+        generator's seed when made (``"ones"`` draws nothing)."""
+        if self.seed is None and self.dropout > 0:
+            self.state = (draw(), 0)
+            self._initial_seed = self._seed_value
+        return {}
+
+    def extra_repr(self) -> str:
+        return (f"use_scale={self.use_scale}, score_mode={self.score_mode!r}, dropout={self.dropout}, "
+                f"seed={self.seed}")
+
+    def _calculate_scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        if self.score_mode == "dot":
+            scores = torch.matmul(query, key.transpose(-2, -1))
+            return scores if self.scale is None else scores * self.scale
+        summed = query.unsqueeze(-2) + key.unsqueeze(-3)  # (B, Tq, 1, dim) + (B, 1, Tv, dim)
+        if self.scale is not None:
+            summed = self.scale * summed
+        return self.concat_score_weight * torch.tanh(summed).sum(-1)
+
+    def forward(self, inputs, mask=None, training: Optional[bool] = None, return_attention_scores: bool = False,
+                use_causal_mask: bool = False):
+        name = type(self).__name__
+        _check_attention_inputs(name, inputs, mask)
+        if mask is None:  # Keras's __call__: the masks the inputs carry
+            carried = [getattr(x, "_keras_mask", None) for x in inputs]
+            mask = carried if any(m is not None for m in carried) else None
+        training = self.training if training is None else bool(training)
+
+        weight = self.scale if self.scale is not None else self.concat_score_weight
+        dtype = self.dtype if weight is None else weight.dtype  # the weights' (after a .double(), say)
+        if dtype is None:  # no weights, no dtype given: the query's (a weightless module has no dtype to follow)
+            first = torch.as_tensor(inputs[0])
+            dtype = first.dtype if first.is_floating_point() else torch.get_default_dtype()
+
+        def cast(x):
+            x = torch.as_tensor(x)
+            return x.to(dtype) if x.is_floating_point() else x  # Keras's autocast: floats only
+
+        q, v = cast(inputs[0]), cast(inputs[1])
+        k = cast(inputs[2]) if len(inputs) > 2 else v
+        if k.dim() < 2 or v.dim() < 2 or q.dim() < 1:  # Keras's swapaxes / expand_dims of the key fail so
+            axis, rank = (-2, k.dim()) if self.score_mode == "dot" and name == "Attention" else (-3, k.dim() + 1)
+            raise ValueError(f"axis {axis} is out of bounds for an array with dimension {rank}. ({name}: the key "
+                             f"and the value must be (batch..., Tv, dim); got shapes {tuple(k.shape)} and "
+                             f"{tuple(v.shape)})")
+        if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2] or not _broadcast(q, k, v):
+            raise ValueError(f"{name}: incompatible shapes (Keras's scores or output fail: TensorFlow's "
+                             f"InvalidArgumentError): the query's and the key's last axes must be equal, the key's "
+                             f"and the value's steps too, and the leading axes must broadcast. Received: query "
+                             f"shape {tuple(q.shape)}, value shape {tuple(v.shape)}, key shape {tuple(k.shape)}")
+        device = q.device
+        q_mask = _as_mask(mask[0], device) if mask else None
+        v_mask = _as_mask(mask[1], device) if mask else None
+        scores = self._calculate_scores(q, k)
+        scores_mask = v_mask
+        if use_causal_mask:  # Keras's (1, Tq, Tv) lower-triangular mask, and-ed with the value mask (B, 1, Tv)
+            causal = torch.ones(scores.shape[-2], scores.shape[-1], dtype=torch.bool, device=device).tril()[None]
+            scores_mask = causal if v_mask is None else v_mask.unsqueeze(-2) & causal
+        if scores_mask is not None:
+            padding = ~scores_mask
+            if padding.dim() == 2:
+                padding = padding.unsqueeze(-2)
+            big = torch.tensor(65504.0 if scores.dtype == torch.float16 else 1.0e9, dtype=scores.dtype,
+                               device=device)
+            scores = torch.where(padding, scores - big, scores)
+        weights = torch.softmax(scores, dim=-1)
+        if training and self.dropout > 0:
+            if self.dropout == 1:
+                weights = torch.zeros_like(weights)  # tf.zeros_like: no draw, no gradient
+            else:
+                weights = apply_dropout(weights, stateless_uniform(tuple(weights.shape), self._next_seed(),
+                                                                   weights.dtype, device), self.dropout)
+        out = torch.matmul(weights, v)
+        if q_mask is not None:
+            out = torch.where(q_mask.unsqueeze(-1), out, torch.zeros((), dtype=out.dtype, device=device))
+        set_keras_mask(out, q_mask)  # Keras's compute_mask: the query's mask
+        return (out, weights) if return_attention_scores else out
+
+
+class AdditiveAttention(Attention):
+    """Keras's ``AdditiveAttention(use_scale=True, dropout=0.0)`` (Bahdanau-style attention; Keras takes ``seed``
+    through its ``**kwargs``): :class:`Attention` with the scores ``sum(scale * tanh(query_i + key_j), -1)``,
+    ``scale`` a ``(dim,)`` weight (``use_scale=True``, Keras's default) initialised ``glorot_uniform`` (a rank-1
+    shape: ``U(-sqrt(3 / dim), sqrt(3 / dim))``); without it the plain sum. torch needs ``dim`` (the query's last
+    axis, from which Keras's ``build`` makes ``scale``) up front when ``use_scale``. The masks, the ``-1e9`` on
+    masked scores, the dropout on the weights, the query-mask zeroing and the carried mask are :class:`Attention`'s.
+    ``keras_init_(seed=...)`` replays Keras's draws: the unseeded dropout generator's (when made), then
+    ``scale``'s initializer's (when built).
+
+    Example:
+        >>> import torch
+        >>> layer = AdditiveAttention(4)                 # keras.layers.AdditiveAttention(), queries of width 4
+        >>> layer.scale.shape, bool(layer.scale.abs().max() <= (3 / 4) ** 0.5)
+        (torch.Size([4]), True)
+        >>> layer([torch.ones(2, 3, 4), torch.ones(2, 5, 4)]).shape
+        torch.Size([2, 3, 4])
+    """
+
+    def __init__(self, dim: Optional[int] = None, use_scale: bool = True, dropout: float = 0.0,
+                 seed: Optional[int] = None, dtype: Optional[torch.dtype] = None, device=None):
+        if use_scale and dim is None:
+            raise ValueError("AdditiveAttention(use_scale=True) needs `dim`, the query's last axis (Keras's build "
+                             "makes the (dim,) `scale` from the query's shape)")
+        if dim is not None:
+            _positive_int("dim", dim)
+        self.dim = dim
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, dtype=dtype, device=device)
+
+    def _make_weights(self) -> None:
+        self.scale = nn.Parameter(torch.empty(self.dim, dtype=self.dtype or torch.get_default_dtype(),
+                                              device=self._device)) if self.use_scale else None
+        self.concat_score_weight = None
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
+        """Keras's ``glorot_uniform`` ``scale`` (fans ``dim`` and ``dim``) from ``generator``."""
+        if self.scale is not None:
+            limit = math.sqrt(6.0 / (2 * self.dim))
+            self.scale.copy_(torch.empty(self.scale.shape, dtype=self.scale.dtype).uniform_(
+                -limit, limit, generator=generator))
+
+    def _keras_replay(self, name: str, draw) -> dict:
+        from torch_impl import initializers
+
+        super()._keras_replay(name, draw)  # the dropout generator, made in __init__
+        return {f"{name}.scale": initializers.GlorotUniform(seed=draw())} if self.scale is not None else {}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, use_scale={self.use_scale}, dropout={self.dropout}, seed={self.seed}"
+
+    def _calculate_scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        if self.scale is not None and query.shape[-1] != self.dim:
+            raise ValueError(f"AdditiveAttention(dim={self.dim}) called on queries of width {query.shape[-1]} "
+                             "(Keras builds its (dim,) `scale` from the query's last axis)")
+        summed = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))
+        return (summed if self.scale is None else self.scale * summed).sum(-1)

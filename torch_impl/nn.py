@@ -68,7 +68,7 @@ from torch_impl import _ops
 from torch_impl import keras_backend as _K
 from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
-from torch_impl.attention import MultiHeadAttention
+from torch_impl.attention import AdditiveAttention, Attention, MultiHeadAttention
 from torch_impl.constraints import constrain
 from torch_impl.conv_lstm import ConvLSTM2D
 from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation, RandomZoom,
@@ -82,6 +82,7 @@ __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d"
            "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "Softmax", "LayerNormalization",
            "keras_relu", "RandomFlip", "Rescaling", "Masking", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
            "ConvLSTM2D",
+           "Attention", "AdditiveAttention",
            "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
            "RandomBrightness",
            "tf_same_padding", "TFSamePadding", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -177,7 +178,7 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
             continue  # an attention's output projection: its Keras kernel is (heads, head_dim, E), below
         if isinstance(m, nn.MultiheadAttention):
             _keras_attention_init_(m, generator)
-        elif isinstance(m, MultiHeadAttention):
+        elif isinstance(m, (MultiHeadAttention, Attention)):
             m.reset_parameters(generator)
         elif isinstance(m, _KERNEL_MODULES):
             if hasattr(m.weight, "_keras_initializer"):  # given by torch_impl.initializers.initialize
@@ -270,7 +271,7 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
             continue
         if isinstance(m, SpectralNormalization):  # built: vector_u's TruncatedNormal(stddev=0.02), unseeded
             values[f"{name}.vector_u"] = initializers.TruncatedNormal(stddev=0.02, seed=draw())
-        elif isinstance(m, MultiHeadAttention):  # its initializers, gate and Dropout seed: torch_impl/attention.py
+        elif isinstance(m, (MultiHeadAttention, Attention)):  # initializers, Dropout seeds: torch_impl/attention.py
             values.update(m._keras_replay(name, draw))
         elif isinstance(m, nn.MultiheadAttention):
             # Keras's layer draws for its own kernel initializer when made, then each of its four projections
@@ -477,7 +478,8 @@ class BatchNormalization(nn.Module):
 
 #: the modules keras_init_ knows a Keras default for
 _KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization, nn.LSTM, nn.GRU,
-                                                     nn.RNN, nn.MultiheadAttention, MultiHeadAttention, ConvLSTM2D)
+                                                     nn.RNN, nn.MultiheadAttention, MultiHeadAttention, ConvLSTM2D,
+                                                     Attention)
 
 
 @torch.no_grad()
@@ -2088,6 +2090,8 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.{part}.kernel", getattr(m, kernel), "same"))
                 if getattr(m, bias) is not None:
                     slots.append((f"{name}.{part}.bias", getattr(m, bias), "same"))
+        elif isinstance(m, Attention):  # Keras's Attention / AdditiveAttention: scale, concat_score_weight
+            slots.extend(m._keras_slots(name))
         elif isinstance(m, nn.Linear):
             slots.append((f"{name}.kernel", m.weight, "transpose"))
             if m.bias is not None:
@@ -2448,7 +2452,7 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
             raise ValueError(f"{name}: expected an array of shape {want} (Keras layout), got {tuple(given.shape)}"
                              f"{hint}")
         for t, a in zip(_tensors(tensor), rules.to_torch(given)):
-            t.copy_(torch.as_tensor(np.ascontiguousarray(a), dtype=t.dtype))
+            t.copy_(torch.as_tensor(np.require(a, requirements="C"), dtype=t.dtype))  # a 0-d one stays 0-d
         if layout in ("rnn_bias", "gru_input_bias"):
             tensor[1].requires_grad_(False)  # Keras's LSTM/SimpleRNN have one bias: torch's second stays 0
     for m in model.modules():
