@@ -21,7 +21,10 @@ torch's default init, no forget-gate bias of 1. :class:`ConvLSTM2D` computes Ker
 * ``return_sequences``, ``return_state`` (``(output, h, c)``), ``go_backwards`` (the steps taken last to first,
   the sequence output in that order, as Keras's), ``initial_state=(h, c)``;
 * ``mask`` (``(N, T)``, True on the valid steps, or the mask the input carries): a masked step keeps the states
-  and outputs the previous step's output (zeros before the first valid one), as Keras's RNN;
+  and outputs the previous step's output (zeros before the first valid one), as Keras's RNN; an ``(N, T, H', W')``
+  mask (Keras's ``Masking`` of channels-last frames, ``padding="same"``) does so per pixel, as TensorFlow's
+  ``backend.rnn`` tiles it over the filters (``torch_impl.nn.Masking`` reduces the last axis, so with
+  channels-first frames give ``mask=(x != v).any(2)``);
 * ``dropout`` / ``recurrent_dropout``: Keras's ``DropoutRNNCell`` masks, four per call for the input and four for
   the state (one per gate, ``dropout_mask_count = 4``), drawn from the layer's ``seed`` stream on every call
   (evaluation too) as Keras's ``RNN.call`` does, applied only in training mode with ``0 < rate < 1``. They are
@@ -218,11 +221,18 @@ class ConvLSTM2D(nn.Module):
                                  f"{(n, oh, ow, self.filters) if last else (n, self.filters, oh, ow)}, got "
                                  f"{[tuple(s.shape) for s in initial_state]}")
         valid = None
-        if mask is not None:
-            valid = torch.as_tensor(mask, device=x.device).bool().reshape(n, -1)
-            if valid.shape[1] != steps:
-                raise ValueError(f"ConvLSTM2D: expected a mask of shape {(n, steps)} (batch, steps), got "
-                                 f"{tuple(torch.as_tensor(mask).shape)}")
+        if mask is not None:  # (N, T): per step; (N, T, H', W'): per pixel, as Keras's backend.rnn tiles it
+            valid = torch.as_tensor(mask, device=x.device).bool()
+            if tuple(valid.shape) == (n, steps):
+                valid = valid.reshape(n, steps, 1, 1, 1)
+            elif tuple(valid.shape) == (n, steps, oh, ow):
+                valid = valid.reshape(n, steps, 1, oh, ow)
+            else:
+                raise ValueError(
+                    f"ConvLSTM2D: expected a mask of shape {(n, steps)} (batch, steps) or {(n, steps, oh, ow)} "
+                    f"(batch, steps, output rows, cols: Keras's Masking of channels-last frames with "
+                    f"padding='same'), got {tuple(valid.shape)}. torch_impl.nn.Masking reduces the last axis: "
+                    f"with channels-first frames pass mask=(x != v).any(2) yourself")
         # Keras's RNN.call draws the cell's masks before the loop, whatever the mode: input's, then the state's
         in_masks = self._masks(n, (height, width, c), self.dropout, x)
         rec_masks = self._masks(n, (oh, ow, self.filters), self.recurrent_dropout, x)
@@ -247,7 +257,7 @@ class ConvLSTM2D(nn.Module):
             c_new = f * c_state + i * self._act(z_c)
             h_new = self._rec_act(z_o) * self._act(c_new)
             if valid is not None:  # TensorFlow's backend.rnn: keep the states, repeat the previous output
-                keep = valid[:, t].reshape(n, 1, 1, 1)
+                keep = valid[:, t]
                 held = torch.where(keep, h_new, torch.zeros_like(h_new) if held is None else held)
                 h, c_state = torch.where(keep, h_new, h), torch.where(keep, c_new, c_state)
                 outputs.append(held)
