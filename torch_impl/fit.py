@@ -2540,6 +2540,14 @@ def fit(
         if vsw is not None:
             vsw = _as_tensor(vsw, dtype, device) if multi is None else \
                 multi.sample_weights(vsw, lambda a: _as_tensor(a, dtype, device))
+        # Keras's ValueError at the first validation (here before training); a short y_val or sample weights
+        # broadcast against the predictions otherwise
+        v_sizes = {"x": vx.shape[0], "y": None if vy is None else vy.shape[0],
+                   "sample_weight": None if vsw is None or not (isinstance(vsw, _PerOutput) or vsw.dim())
+                   else vsw.shape[0]}
+        if len({s for s in v_sizes.values() if s is not None}) > 1:
+            raise ValueError("Data cardinality is ambiguous: validation_data holds different numbers of samples ("
+                             + ", ".join(f"{k}: {s}" for k, s in v_sizes.items() if s is not None) + ").")
     elif val_kind is not None:
         if val_parts[1] is not None:  # Keras raises these at the first validation; here before training
             unsupported_arg("y", "the targets", val_kind)
