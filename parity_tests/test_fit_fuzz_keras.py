@@ -470,3 +470,39 @@ def test_short_validation_arrays_raise_like_keras():
         print(f"validation_data {[np.shape(a) for a in vd]}: Keras {str(k_err.value)!r}; torch_impl "
               f"{str(t_err.value)!r}")
         assert all(np.array_equal(a, b) for a, b in zip(keras_weights(tm), w0))  # before training
+
+
+def test_port_slips_keras_accepts_torch_impl_refuses():
+    """The three slips the fuzz leaves out of its draw (README, "Where we deliberately differ"): Keras 3.15.1 takes
+    ``batch_size=0`` as its default 32 and a negative ``validation_split`` as none (an empty validation pass, no
+    ``val_`` entries), both training as without the argument, and fails inside TensorFlow on an ``(N, 2)``
+    ``sample_weight`` for ``(N, 1)`` outputs; torch_impl raises ``ValueError`` naming the argument, before
+    training."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 1))
+    spec = {"input_dim": 2, "layers": [{"type": "dense", "units": 1}]}
+
+    def keras_fit(**kw):
+        keras.utils.set_random_seed(0)
+        km = keras_model(spec)
+        km.compile("sgd", "mse", run_eagerly=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the empty validation pass's "ran out of data"
+            return km.fit(x, y, epochs=1, shuffle=False, verbose=0, **kw).history
+
+    plain = keras_fit()
+    for kw in ({"batch_size": 0}, {"validation_split": -0.1}):
+        got = keras_fit(**kw)
+        print(f"Keras fit({kw}): {got} (without it: {plain})")
+        assert got == plain
+    with pytest.raises(Exception) as k_err:
+        keras_fit(sample_weight=np.ones((40, 2)))
+    print(f"Keras (N, 2) sample_weight: {type(k_err.value).__name__}")
+    assert type(k_err.value).__name__ == "InvalidArgumentError"
+    for kw, name in (({"batch_size": 0}, "batch_size"), ({"validation_split": -0.1}, "validation_split"),
+                     ({"sample_weight": np.ones((40, 2))}, "sample_weight")):
+        tm = build_model(spec)
+        w0 = keras_weights(tm)
+        with pytest.raises(ValueError, match=name):
+            tfit.fit(tm, x, y, loss="mse", optimizer=optim.SGD(tm.parameters()), epochs=1, verbose=0, **kw)
+        assert all(np.array_equal(a, b) for a, b in zip(keras_weights(tm), w0))  # before training
