@@ -129,6 +129,8 @@ from keras import layers, ops  # noqa: E402
 
 from parity_tests.test_field_scripts_round2 import (  # noqa: E402
     _final_check, _precision, _rel)
+from parity_tests.test_field_scripts_round25 import \
+    _torchvision_sigmoid_focal_loss as sigmoid_focal_loss  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import losses, optim  # noqa: E402
 from torch_impl import keras_backend as K  # noqa: E402
@@ -453,22 +455,6 @@ def retinanet_focal(alpha=0.25, gamma=2.0):
         return ops.sum(cls_loss) / normalizer
 
     return _focal
-
-
-def sigmoid_focal_loss(inputs, targets, alpha: float = 0.25, gamma: float = 2, reduction: str = "none"):
-    """``torchvision.ops.sigmoid_focal_loss`` restated (torchvision 0.2x)."""
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss
 
 
 def _anchors(images=2, anchors=12, classes=5, seed=1006):
