@@ -684,8 +684,12 @@ class Attention(SeedGenerator, nn.Module):
             if self.dropout == 1:
                 weights = torch.zeros_like(weights)  # tf.zeros_like: no draw, no gradient
             else:
-                weights = apply_dropout(weights, stateless_uniform(tuple(weights.shape), self._next_seed(),
-                                                                   weights.dtype, device), self.dropout)
+                seed = self._next_seed()  # Keras's dropout draws the seed, then TensorFlow checks the rate
+                if self.dropout > 1:
+                    raise ValueError(f"rate must be a scalar tensor or a float in the range [0, 1), got "
+                                     f"{self.dropout:g}")
+                weights = apply_dropout(weights, stateless_uniform(tuple(weights.shape), seed, weights.dtype, device),
+                                        self.dropout)
         out = torch.matmul(weights, v)
         if q_mask is not None:
             out = torch.where(q_mask.unsqueeze(-1), out, torch.zeros((), dtype=out.dtype, device=device))
