@@ -27,8 +27,8 @@ weights in Keras layout, and models built from a framework-neutral spec.
   clear error on any count or shape mismatch; :func:`keras_weights` is the
   reverse.
 * :class:`LSTM`, :class:`GRU`, :class:`SimpleRNN` (from :mod:`torch_impl.rnn`) are torch's recurrent layers
-  with Keras's ``dropout``/``recurrent_dropout`` and their masks; :class:`ConvLSTM2D` (from
-  :mod:`torch_impl.conv_lstm`) is Keras's ``ConvLSTM2D``.
+  with Keras's ``dropout``/``recurrent_dropout`` and their masks; :class:`ConvLSTM1D`, :class:`ConvLSTM2D`,
+  :class:`ConvLSTM3D` (from :mod:`torch_impl.conv_lstm`) are Keras's ``ConvLSTM1D``/``2D``/``3D``.
 * :func:`tf_same_padding` / :class:`TFSamePadding` pad a channels-first tensor as TensorFlow's ``padding="same"``
   does (the odd pad at the end, strides and dilation included), in front of a ``'valid'`` torch conv;
   :class:`MaxPooling1D`/``2D``/``3D`` and :class:`AveragePooling1D`/``2D``/``3D`` are Keras's pooling layers
@@ -70,7 +70,7 @@ from torch_impl._tf_random import SeedGenerator as _SeedGenerator
 from torch_impl._tf_random import stateless_normal, stateless_uniform
 from torch_impl.attention import AdditiveAttention, Attention, MultiHeadAttention
 from torch_impl.constraints import constrain
-from torch_impl.conv_lstm import ConvLSTM2D
+from torch_impl.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, _ConvLSTM
 from torch_impl.image import (RandomBrightness, RandomContrast, RandomRotation, RandomTranslation, RandomZoom,
                               _KerasImageLayer)
 from torch_impl.regularizers import regularize
@@ -81,7 +81,7 @@ __all__ = ["glorot_uniform_", "keras_init_", "BatchNormalization", "BatchNorm1d"
            "Normalization",
            "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ReLU", "Softmax", "LayerNormalization",
            "keras_relu", "RandomFlip", "Rescaling", "Masking", "LSTM", "GRU", "SimpleRNN", "LeakyReLU", "ELU",
-           "ConvLSTM2D",
+           "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
            "Attention", "AdditiveAttention",
            "MultiHeadAttention", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast",
            "RandomBrightness",
@@ -153,8 +153,8 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
       cells' generators): Keras's ``LSTM``/``GRU``/``SimpleRNN``: ``glorot_uniform`` kernels,
       ``orthogonal`` recurrent kernels, zero biases, LSTM's forget-gate bias 1 (``unit_forget_bias``);
       LSTM's and RNN's ``bias_hh`` stays 0 and stops requiring a gradient (Keras's layer has one bias);
-    * :class:`ConvLSTM2D`: Keras's ``ConvLSTM2D`` (its ``reset_parameters``; with ``seed=``, Keras's draws: the
-      cell's dropout generator, the kernel, the recurrent kernel).
+    * :class:`ConvLSTM2D` (and ``1D``/``3D``): Keras's ``ConvLSTM2D`` (its ``reset_parameters``; with ``seed=``,
+      Keras's draws: the cell's dropout generator, the kernel, the recurrent kernel).
 
     A module holding parameters of any other type (an RNN, attention, your own layer's ``nn.Parameter``)
     has no Keras default known here: ``ValueError`` naming it, or, with ``strict=False``, it keeps torch's
@@ -206,7 +206,7 @@ def keras_init_(module: nn.Module, generator: Optional[torch.Generator] = None, 
                 m.weight.uniform_(-0.05, 0.05, generator=generator)
         elif isinstance(m, nn.PReLU):
             m.weight.zero_()
-        elif isinstance(m, ConvLSTM2D):  # glorot_uniform, orthogonal, zeros + unit_forget_bias
+        elif isinstance(m, _ConvLSTM):  # glorot_uniform, orthogonal, zeros + unit_forget_bias
             m.reset_parameters(generator)
         elif isinstance(m, _RNN_MODULES):
             if getattr(m, "proj_size", 0):
@@ -291,7 +291,7 @@ def _keras_seeded_init(module: nn.Module, seed: int) -> None:
                 values[f"{name}.bias"] = bias
         elif isinstance(m, nn.Embedding):
             values[f"{name}.embeddings"] = replayed(m.weight, initializers.RandomUniform)
-        elif isinstance(m, ConvLSTM2D):  # ConvLSTMCell draws its SeedGenerator's seed, the kernel's, the recurrent's
+        elif isinstance(m, _ConvLSTM):  # ConvLSTMCell draws its SeedGenerator's seed, the kernel's, the recurrent's
             if m.seed is None:
                 m.stream.state = (draw(), 0)
                 m.stream._initial_seed = m.stream.state[0]
@@ -478,7 +478,7 @@ class BatchNormalization(nn.Module):
 
 #: the modules keras_init_ knows a Keras default for
 _KNOWN_MODULES = _KERNEL_MODULES + _NORM_MODULES + (nn.Embedding, nn.PReLU, BatchNormalization, nn.LSTM, nn.GRU,
-                                                     nn.RNN, nn.MultiheadAttention, MultiHeadAttention, ConvLSTM2D,
+                                                     nn.RNN, nn.MultiheadAttention, MultiHeadAttention, _ConvLSTM,
                                                      Attention)
 
 
@@ -2116,7 +2116,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
                 slots.append((f"{name}.beta", m.bias, "same"))
         elif isinstance(m, _RNN_MODULES):
             slots.extend(_rnn_slots(name, m))
-        elif isinstance(m, ConvLSTM2D):  # Keras's kernel (kh, kw, in, 4 filters), recurrent kernel, bias
+        elif isinstance(m, _ConvLSTM):  # Keras's kernel (kh, kw, in, 4 filters), recurrent kernel, bias
             slots.extend([(f"{name}.kernel", m.weight_ih, "conv"), (f"{name}.recurrent_kernel", m.weight_hh, "conv")]
                          + ([(f"{name}.bias", m.bias, "same")] if m.bias is not None else []))
         elif isinstance(m, nn.PReLU):  # Keras's alpha: one per feature (or (1, ..., C) with shared axes)
@@ -2126,7 +2126,7 @@ def _weight_slots(model: nn.Module) -> list[tuple[str, object, str]]:
         elif any(True for _ in m.parameters(recurse=False)):  # PReLU, attention, your own...
             raise ValueError("load_keras_weights supports Dense, Conv1D/2D/3D, Conv1D/2D/3DTranspose, Embedding, "
                              "BatchNormalization, GroupNormalization, SpectralNormalization, LayerNormalization, "
-                             f"LSTM, GRU, SimpleRNN and ConvLSTM2D layers; {name or '<root>'} is a "
+                             f"LSTM, GRU, SimpleRNN and ConvLSTM1D/2D/3D layers; {name or '<root>'} is a "
                              f"{type(m).__name__}")
     return slots
 
@@ -2395,7 +2395,8 @@ def load_keras_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Mo
     and variance), ``LayerNorm``
     (gamma, beta; :class:`LayerNormalization` too), ``GroupNorm`` / :class:`GroupNormalization` (gamma, beta),
     :class:`SpectralNormalization` (the wrapped layer's kernel, ``vector_u``, then its bias), :class:`ConvLSTM2D`
-    (kernel ``(kh, kw, in, 4 filters)``, recurrent kernel ``(kh, kw, filters, 4 filters)``, bias), ``LSTM`` / ``RNN``
+    (kernel ``(kh, kw, in, 4 filters)``, recurrent kernel ``(kh, kw, filters, 4 filters)``, bias; ``1D``/``3D``
+    likewise), ``LSTM`` / ``RNN``
     (SimpleRNN) / ``GRU`` (Keras's
     ``reset_after=True``, gates ``[z, r, h]`` reordered to torch's ``[r, z, n]``; :class:`GRU` ``(reset_after=False)``
     takes Keras's ``(3 units,)`` bias into ``bias_ih``; the bias goes to ``bias_ih`` with ``bias_hh`` zero,
