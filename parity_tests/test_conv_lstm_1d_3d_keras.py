@@ -28,6 +28,7 @@ tf = pytest.importorskip("tensorflow")
 
 from keras import layers  # noqa: E402
 
+from parity_tests.test_conv_lstm_keras import _compare  # noqa: E402
 from parity_tests.test_field_scripts_round2 import _precision  # noqa: E402
 from torch_impl import fit as tfit  # noqa: E402
 from torch_impl import nn as tnn  # noqa: E402
@@ -55,54 +56,6 @@ CASES = {
                     recurrent_dropout=0.25, seed=11),
 }
 TOLS = {"float64": (1e-14, 1e-14), "float32": (1e-6, 1e-5)}  # outputs, gradients: max abs diff over max |Keras|
-
-
-def _weights_for(outs: list) -> list[np.ndarray]:
-    """Fixed weights ``(i % 7 - 3)`` for each output, in Keras's layout."""
-    return [(np.arange(o.size).reshape(o.shape) % 7 - 3).astype(o.dtype) for o in outs]
-
-
-def _keras_call(layer, x, mask, training: bool):
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = layer(xt, mask=None if mask is None else tf.constant(mask), training=training)
-        outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        target = sum(tf.reduce_sum(o * w) for o, w in zip(outs, _weights_for([np.asarray(o) for o in outs])))
-    grads = tape.gradient(target, [xt] + layer.trainable_weights)
-    return [np.asarray(o) for o in outs], [np.asarray(g) for g in grads]
-
-
-def _torch_call(net, x, mask, first: bool):
-    """The torch layer's outputs and gradients (input, then the weights in Keras's layout), all in Keras's
-    channels-last layout (``first``: the torch layer takes and returns channels-first tensors)."""
-    xt = torch.tensor(np.moveaxis(x, -1, 2) if first else x, requires_grad=True)
-    out = net(xt, mask=None if mask is None else torch.tensor(mask))
-    outs = list(out) if isinstance(out, tuple) else [out]
-    # channels-first outputs: (N, [T,] F, *S'); the channel axis is 1 or 2 (with the steps)
-    axes = [2 if (net.return_sequences and i == 0) else 1 for i in range(len(outs))]
-    k_outs = [o.detach().movedim(a, -1).numpy() if first else o.detach().numpy() for o, a in zip(outs, axes)]
-    ws = [torch.tensor(w).movedim(-1, a) if first else torch.tensor(w) for w, a in zip(_weights_for(k_outs), axes)]
-    target = sum((o * w).sum() for o, w in zip(outs, ws))
-    for p in net.parameters():
-        p.grad = None
-    target.backward()
-    saved = [p.detach().clone() for p in net.parameters()]
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(p.grad)
-    grads = keras_weights(net)
-    with torch.no_grad():
-        for p, s in zip(net.parameters(), saved):
-            p.copy_(s)
-    gx = xt.grad.numpy()
-    return k_outs, [np.moveaxis(gx, 2, -1) if first else gx] + grads
-
-
-def _diff(a: list, b: list, relative: bool = False) -> float:
-    """max |a - b| over the arrays (``relative``: each over its max |b|)."""
-    assert [x.shape for x in a] == [y.shape for y in b]
-    return max(float(np.max(np.abs(x - y)) / (np.max(np.abs(y)) if relative else 1.0)) for x, y in zip(a, b))
 
 
 def _case(rank: int, name: str, dt: str):
@@ -142,21 +95,7 @@ def test_conv_lstm_nd_matches_keras(rank, name, dt):
     generators' states (Keras's ``cell.seed_generator``)."""
     with _precision(dt):
         layer, nets, x, mask = _case(rank, name, dt)
-        calls = (True, False, True) if name == "dropout" else (True,)
-        worst_out = worst_grad = rel_out = rel_grad = 0.0
-        for training in calls:
-            k_outs, k_grads = _keras_call(layer, x, mask, training)
-            for net, first in zip(nets, (False, True)):
-                net.train(training)
-                t_outs, t_grads = _torch_call(net, x, mask, first)
-                worst_out = max(worst_out, _diff(t_outs, k_outs))
-                worst_grad = max(worst_grad, _diff(t_grads, k_grads))
-                rel_out = max(rel_out, _diff(t_outs, k_outs, relative=True))
-                rel_grad = max(rel_grad, _diff(t_grads, k_grads, relative=True))
-            if name == "dropout":
-                k_state = tuple(int(v) for v in layer.cell.seed_generator.state.numpy())
-                assert k_state[1] > 0 and all(net.stream.state == k_state for net in nets), k_state
-                nets[1].stream.state = nets[0].stream.state  # the two torch layers each drew once per call
+        worst_out, worst_grad, rel_out, rel_grad, k_outs = _compare(layer, nets, x, mask, name == "dropout")
     print(f"ConvLSTM{rank}D {name} {dt}: outputs {[o.shape for o in k_outs]} max abs diff {worst_out:.1e} "
           f"(relative {rel_out:.1e}), gradients (input, kernel, recurrent kernel, bias) {worst_grad:.1e} "
           f"(relative {rel_grad:.1e})")

@@ -71,19 +71,17 @@ def _keras_call(layer, x, mask, training: bool):
     return [np.asarray(o) for o in outs], [np.asarray(g) for g in grads]
 
 
-def _to_first(a: np.ndarray) -> np.ndarray:
-    """Keras's channels-last ``(N, [T,] H, W, C)`` as torch's ``(N, [T,] C, H, W)``."""
-    return np.moveaxis(a, -1, -3)
-
-
 def _torch_call(net, x, mask, first: bool):
     """The torch layer's outputs and gradients (input, then the weights in Keras's layout), all in Keras's
-    layout."""
-    xt = torch.tensor(_to_first(x) if first else x, requires_grad=True)
+    channels-last layout (``first``: the torch layer takes and returns channels-first tensors)."""
+    xt = torch.tensor(np.moveaxis(x, -1, 2) if first else x, requires_grad=True)
     out = net(xt, mask=None if mask is None else torch.tensor(mask))
     outs = list(out) if isinstance(out, tuple) else [out]
-    k_outs = [np.moveaxis(o.detach().numpy(), -3, -1) if first else o.detach().numpy() for o in outs]
-    target = sum((o * torch.tensor(_to_first(w) if first else w)).sum() for o, w in zip(outs, _weights_for(k_outs)))
+    # channels-first outputs: (N, [T,] F, *S'); the channel axis is 1 or 2 (with the steps)
+    axes = [2 if (net.return_sequences and i == 0) else 1 for i in range(len(outs))]
+    k_outs = [o.detach().movedim(a, -1).numpy() if first else o.detach().numpy() for o, a in zip(outs, axes)]
+    ws = [torch.tensor(w).movedim(-1, a) if first else torch.tensor(w) for w, a in zip(_weights_for(k_outs), axes)]
+    target = sum((o * w).sum() for o, w in zip(outs, ws))
     for p in net.parameters():
         p.grad = None
     target.backward()
@@ -96,13 +94,34 @@ def _torch_call(net, x, mask, first: bool):
         for p, s in zip(net.parameters(), saved):
             p.copy_(s)
     gx = xt.grad.numpy()
-    return k_outs, [np.moveaxis(gx, -3, -1) if first else gx] + grads
+    return k_outs, [np.moveaxis(gx, 2, -1) if first else gx] + grads
 
 
 def _diff(a: list, b: list, relative: bool = False) -> float:
     """max |a - b| over the arrays (``relative``: each over its max |b|)."""
     assert [x.shape for x in a] == [y.shape for y in b]
     return max(float(np.max(np.abs(x - y)) / (np.max(np.abs(y)) if relative else 1.0)) for x, y in zip(a, b))
+
+
+def _compare(layer, nets, x, mask, dropout: bool) -> tuple:
+    """The Keras layer against its two torch twins (channels last, channels first): max abs and relative diffs of
+    the outputs and gradients, and Keras's outputs; with ``dropout`` over two training calls and an eval call, the
+    generators' states (Keras's ``cell.seed_generator``) compared after each."""
+    worst_out = worst_grad = rel_out = rel_grad = 0.0
+    for training in ((True, False, True) if dropout else (True,)):
+        k_outs, k_grads = _keras_call(layer, x, mask, training)
+        for net, first in zip(nets, (False, True)):
+            net.train(training)
+            t_outs, t_grads = _torch_call(net, x, mask, first)
+            worst_out = max(worst_out, _diff(t_outs, k_outs))
+            worst_grad = max(worst_grad, _diff(t_grads, k_grads))
+            rel_out = max(rel_out, _diff(t_outs, k_outs, relative=True))
+            rel_grad = max(rel_grad, _diff(t_grads, k_grads, relative=True))
+        if dropout:
+            k_state = tuple(int(v) for v in layer.cell.seed_generator.state.numpy())
+            assert k_state[1] > 0 and all(net.stream.state == k_state for net in nets), k_state
+            nets[1].stream.state = nets[0].stream.state  # the two torch layers each drew once per call
+    return worst_out, worst_grad, rel_out, rel_grad, k_outs
 
 
 def _case(name: str, dt: str):
@@ -133,21 +152,7 @@ def test_conv_lstm_matches_keras(name, dt):
     generators' states (Keras's ``cell.seed_generator``)."""
     with _precision(dt):
         layer, nets, x, mask = _case(name, dt)
-        calls = (True, False, True) if name == "dropout" else (True,)
-        worst_out = worst_grad = rel_out = rel_grad = 0.0
-        for training in calls:
-            k_outs, k_grads = _keras_call(layer, x, mask, training)
-            for net, first in zip(nets, (False, True)):
-                net.train(training)
-                t_outs, t_grads = _torch_call(net, x, mask, first)
-                worst_out = max(worst_out, _diff(t_outs, k_outs))
-                worst_grad = max(worst_grad, _diff(t_grads, k_grads))
-                rel_out = max(rel_out, _diff(t_outs, k_outs, relative=True))
-                rel_grad = max(rel_grad, _diff(t_grads, k_grads, relative=True))
-            if name == "dropout":
-                k_state = tuple(int(v) for v in layer.cell.seed_generator.state.numpy())
-                assert k_state[1] > 0 and all(net.stream.state == k_state for net in nets), k_state
-                nets[1].stream.state = nets[0].stream.state  # the two torch layers each drew once per call
+        worst_out, worst_grad, rel_out, rel_grad, k_outs = _compare(layer, nets, x, mask, name == "dropout")
     print(f"ConvLSTM2D {name} {dt}: outputs {[o.shape for o in k_outs]} max abs diff {worst_out:.1e} (relative "
           f"{rel_out:.1e}), gradients (input, kernel, recurrent kernel, bias) {worst_grad:.1e} (relative "
           f"{rel_grad:.1e})")
