@@ -59,7 +59,10 @@ SLOW_EXAMPLES = {"imbalanced_metrics.py", "text_classifier_embedding.py", "train
                  "failure_modes.py", "keras_backend_loss_port.py", "fit_dataloader_port.py",
                  # 16-24 s each in the suite; augmentation in test_image_augment_keras.py, Keras's random streams in
                  # test_keras_random_keras.py, the distributed losses in test_distributed.py
-                 "image_augmentation_port.py", "keras_random_port.py", "distributed_losses.py"}
+                 "image_augmentation_port.py", "keras_random_port.py", "distributed_losses.py",
+                 # 10-16 s each in the suite (Keras's import alone ~7 s); ConvLSTM2D fit in
+                 # test_field_scripts_round39.py, Attention in test_field_scripts_round42.py, the resume in round31
+                 "conv_lstm_port.py", "attention_port.py", "checkpoint_resume.py"}
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
 
 
