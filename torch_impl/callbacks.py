@@ -548,10 +548,11 @@ class ModelCheckpoint(_SavesEveryNBatches, MonitorCallback):
     with ``model.load_state_dict(torch.load(path))``), else ``torch.save(model, path)``, the whole module
     (``torch.load(path, weights_only=False)``; without the hooks ``fit`` puts on a sparse ``nn.Embedding`` for
     the run). Any suffix is taken; Keras's formats ``.keras`` / ``.h5`` / ``.weights.h5`` raise ``ValueError``
-    (write ``.pt``). The optimizer's state is saved as Keras 3.15.1 saves it, by file kind: the whole module (Keras's
-    ``.keras``, whose ``load_model`` restores the optimizer's ``iterations`` and moments) carries
+    (write ``.pt``). The optimizer's state goes where a Keras 3.15.1 resume finds it, by file kind: the whole module
+    (Keras's ``.keras``, whose ``load_model`` restores the optimizer's ``iterations`` and moments) carries
     ``optimizer.state_dict()`` as the loaded module's ``optimizer_state_dict`` attribute (the state when it was
-    saved); the ``state_dict`` alone (Keras's ``.weights.h5``, which holds no optimizer) does not. To resume as
+    saved); the ``state_dict`` alone does not (Keras's ``.weights.h5`` holds the optimizer's variables, but
+    ``load_weights`` into a newly compiled model skips them with a warning: its optimizer restarts). To resume as
     Keras's ``load_model`` + ``fit(initial_epoch=k)``: ``model = torch.load(path, weights_only=False)``, a new
     optimizer of the same kind on ``model.parameters()``, ``opt.load_state_dict(model.optimizer_state_dict)``, then
     ``fit(model, ..., optimizer=opt, initial_epoch=k)``. ``include_optimizer=False`` saves no optimizer state;
