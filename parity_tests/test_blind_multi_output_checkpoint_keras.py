@@ -570,3 +570,36 @@ def test_checkpoint_saves_when_keras_does(case, tmp_path):
           f"max abs diff {_max_abs(th, kh):.3e}")
     assert ts == ks and len(ks) >= 2
     assert _max_abs(th, kh) <= TOL
+
+
+def test_loss_list_with_weights_dict_of_output_names():
+    """README "Where we deliberately differ": a ``loss`` list with a ``loss_weights`` dict keyed by the output
+    names. Keras 3.15.1 pairs the dict's values in sorted key order with the losses in order (``{"z_out": 1.0,
+    "a_out": 0.0}`` weighs the first output, ``z_out``, 0.0); torch_impl pairs by name and warns with both
+    pairings."""
+    rng = np.random.default_rng(5)
+    x, y1, y2 = rng.normal(size=(8, 3)), rng.normal(size=(8, 1)), 10 * rng.normal(size=(8, 1))
+    with _precision("float64"):
+        keras.utils.set_random_seed(5)
+        inp = keras.Input((3,))
+        h = layers.Dense(4)(inp)
+        model = keras.Model(inp, [layers.Dense(1, name="z_out")(h), layers.Dense(1, name="a_out")(h)])
+        model.compile("sgd", ["mse", "mse"], loss_weights={"z_out": 1.0, "a_out": 0.0})
+        k = model.evaluate(x, [y1, y2], verbose=0, return_dict=True)
+
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.h, self.z, self.a = torch.nn.Linear(3, 4), torch.nn.Linear(4, 1), torch.nn.Linear(4, 1)
+
+            def forward(self, v):
+                h = self.h(v)
+                return [self.z(h), self.a(h)]
+
+        net = load_keras_weights(Net(), model.get_weights())
+        with pytest.warns(UserWarning, match="pairs the dict's values in sorted key order"):
+            t = tfit.evaluate(net, x, [y1, y2], loss=["mse", "mse"], loss_weights={"z_out": 1.0, "a_out": 0.0},
+                              output_names=["z_out", "a_out"], verbose=0)
+    print(f"Keras {k}; torch_impl {t}")
+    assert abs(k["loss"] - k["a_out_loss"]) < 1e-12 and abs(k["z_out_loss"] - t["z_out_loss"]) < 1e-12
+    assert abs(t["loss"] - t["z_out_loss"]) < 1e-12 and abs(t["a_out_loss"] - k["a_out_loss"]) < 1e-12
