@@ -904,8 +904,8 @@ class _DifferentStructures(ValueError):
     """A dict ``y`` without the labels of an output that has a loss (a ``loss`` dict naming it, or a list): Keras
     3.15.1's ``CompileLoss`` raises ``ValueError: y_true and y_pred have different structures.`` at the first step
     (after ``on_train_batch_begin``, before any update; ``compile_utils.py:764-798``), its message printing the
-    model's outputs: :meth:`at` makes it from them (``keys``: the keys of ``y``). One loss for every output and a
-    ``y`` of one key (``one_loss``): Keras's ``KeyError`` instead, for the model's first output, whichever labels ``y`` lacks (its
+    model's outputs: :meth:`at` makes it from them (``keys``: the keys of ``y``). One loss for every output
+    (``one_loss``) and a ``y`` of one key: Keras's ``KeyError`` instead, for the model's first output, whichever labels ``y`` lacks (its
     ``CompileLoss`` takes such a ``y`` as one array, ``compile_utils.py:771-790``, then finds no labels by key,
     565-574)."""
 
@@ -914,7 +914,9 @@ class _DifferentStructures(ValueError):
         self.keys, self.one_loss = keys, one_loss
 
     def at(self, z) -> ValueError:
-        if self.one_loss and isinstance(z, (dict, list, tuple)) and len(z):
+        # one loss and a one-key y: Keras takes y as that loss's one array (compile_utils.py 766-785), then finds
+        # no labels by key; a y of more keys gets its structure error
+        if self.one_loss and len(self.keys) == 1 and isinstance(z, (dict, list, tuple)) and len(z):
             keras = (f"The path: {(next(iter(z)) if isinstance(z, dict) else 0,)} in the `loss` argument, can't be "
                      "found in either the model's output (`y_pred`) or in the labels (`y_true`).")
             return _MissingLabels(keras, f"{keras} (Keras 3.15.1's KeyError at the first step: one loss for every "
@@ -1155,10 +1157,8 @@ class _MultiOutput:
             if what == "y" and isinstance(value, dict) and any(p is not None for p in parts) and \
                     any(p is None and l is not None for p, l in zip(parts, self.losses)):
                 out = _PerOutput([None if p is None else convert(p) for p in parts], what)
-                # raised at the first step (__call__); one loss and a one-key y: Keras takes y as that loss's one
-                # array (compile_utils.py 766-785), then finds no labels by key
-                out.missing = _DifferentStructures([str(k) for k in value], len(value) == 1 and not isinstance(
-                    self._config[1], (list, tuple, dict)))
+                out.missing = _DifferentStructures([str(k) for k in value], not isinstance(  # raised at the first
+                    self._config[1], (list, tuple, dict)))  # step (__call__)
                 return out
             if what == "y":  # a dict y of a model returning a dict: metrics' missing labels at the step (_unlabelled)
                 self._check_labels(parts, metrics=not (isinstance(value, dict) and (
@@ -1355,8 +1355,7 @@ class _MultiOutput:
             raise self._unless_dict
         if isinstance(z, dict) and self._config[1] is not None and not isinstance(self._config[1], (
                 list, tuple, dict)) and self.names[0] is not None and set(self.names) < set(map(str, z)):
-            # one loss, a dict y of fewer outputs: Keras's KeyError for a one-key y, its structure error otherwise
-            raise _DifferentStructures(self.names, one_loss=len(self.names) == 1).at(z)
+            raise _DifferentStructures(self.names, one_loss=True).at(z)  # one loss, a dict y of fewer outputs
         if self._step_error is not None:  # Keras's CompileLoss.build, then its CompileMetrics.build
             raise self._step_error
         unknown = self._unknown_metrics(z)
